@@ -1,0 +1,3 @@
+//! The Strom broker. (Being built: see the modules as they land.)
+
+pub mod config;
