@@ -1,0 +1,446 @@
+//! Primitive encodings of the Kafka protocol and the [`Field`] trait the
+//! generated messages are built from.
+//!
+//! Decoding reads from a [`Bytes`] that holds exactly one frame, so every
+//! length and count is checked against what is left before anything is
+//! allocated: a count of `i32::MAX` in a 20-byte frame is an error, not a
+//! 16 GiB allocation.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::error::{DecodeError, EncodeError};
+
+/// What a field's encoding depends on besides its value.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx {
+    pub version: i16,
+    /// Flexible versions (KIP-482) use compact lengths and tagged fields.
+    pub flexible: bool,
+    /// Whether null is allowed for this field in this version.
+    pub nullable: bool,
+    /// Field name, for error messages.
+    pub name: &'static str,
+}
+
+/// A value that can be written to and read from the wire.
+pub trait Field: Sized {
+    fn encode(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<(), EncodeError>;
+    fn decode(buf: &mut Bytes, ctx: Ctx) -> Result<Self, DecodeError>;
+}
+
+/// A top-level message or a struct inside one, encoded per version.
+pub trait Message: Sized {
+    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError>;
+    fn decode(buf: &mut Bytes, version: i16) -> Result<Self, DecodeError>;
+}
+
+/// A tagged field this code does not know, kept so it survives a re-encode.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RawTaggedField {
+    pub tag: u32,
+    pub data: Bytes,
+}
+
+pub fn ensure(buf: &Bytes, needed: usize) -> Result<(), DecodeError> {
+    if buf.remaining() < needed {
+        return Err(DecodeError::UnexpectedEof {
+            needed,
+            remaining: buf.remaining(),
+        });
+    }
+    Ok(())
+}
+
+macro_rules! fixed_width {
+    ($t:ty, $put:ident, $get:ident) => {
+        impl Field for $t {
+            fn encode(&self, buf: &mut BytesMut, _ctx: Ctx) -> Result<(), EncodeError> {
+                buf.$put(*self);
+                Ok(())
+            }
+            fn decode(buf: &mut Bytes, _ctx: Ctx) -> Result<Self, DecodeError> {
+                ensure(buf, std::mem::size_of::<$t>())?;
+                Ok(buf.$get())
+            }
+        }
+    };
+}
+
+fixed_width!(i8, put_i8, get_i8);
+fixed_width!(i16, put_i16, get_i16);
+fixed_width!(i32, put_i32, get_i32);
+fixed_width!(i64, put_i64, get_i64);
+fixed_width!(u16, put_u16, get_u16);
+fixed_width!(u32, put_u32, get_u32);
+fixed_width!(f64, put_f64, get_f64);
+
+impl Field for bool {
+    fn encode(&self, buf: &mut BytesMut, _ctx: Ctx) -> Result<(), EncodeError> {
+        buf.put_u8(u8::from(*self));
+        Ok(())
+    }
+    fn decode(buf: &mut Bytes, _ctx: Ctx) -> Result<Self, DecodeError> {
+        ensure(buf, 1)?;
+        match buf.get_u8() {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(DecodeError::InvalidBool(other)),
+        }
+    }
+}
+
+/// A 128-bit UUID as Kafka sends it (topic ids, directory ids).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Uuid(pub [u8; 16]);
+
+impl Uuid {
+    pub const ZERO: Uuid = Uuid([0; 16]);
+}
+
+impl Field for Uuid {
+    fn encode(&self, buf: &mut BytesMut, _ctx: Ctx) -> Result<(), EncodeError> {
+        buf.put_slice(&self.0);
+        Ok(())
+    }
+    fn decode(buf: &mut Bytes, _ctx: Ctx) -> Result<Self, DecodeError> {
+        ensure(buf, 16)?;
+        let mut id = [0u8; 16];
+        buf.copy_to_slice(&mut id);
+        Ok(Uuid(id))
+    }
+}
+
+pub fn put_uvarint(buf: &mut BytesMut, mut value: u32) {
+    while value >= 0x80 {
+        buf.put_u8((value as u8) | 0x80);
+        value >>= 7;
+    }
+    buf.put_u8(value as u8);
+}
+
+pub fn get_uvarint(buf: &mut Bytes) -> Result<u32, DecodeError> {
+    let mut value: u32 = 0;
+    for shift in (0..35).step_by(7) {
+        ensure(buf, 1)?;
+        let byte = buf.get_u8();
+        if shift == 28 && byte > 0x0f {
+            return Err(DecodeError::VarintOverflow);
+        }
+        value |= u32::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    Err(DecodeError::VarintOverflow)
+}
+
+/// Writes a length (or -1 for null) in the form the context calls for:
+/// `int16`/`int32` in classic versions, unsigned varint of length+1 in
+/// flexible versions.
+fn put_length(
+    buf: &mut BytesMut,
+    len: Option<usize>,
+    ctx: Ctx,
+    wide: bool,
+) -> Result<(), EncodeError> {
+    if ctx.flexible {
+        let n = match len {
+            None => 0,
+            Some(l) => u32::try_from(l).ok().and_then(|l| l.checked_add(1)).ok_or(
+                EncodeError::TooLong {
+                    what: ctx.name,
+                    len: l,
+                },
+            )?,
+        };
+        put_uvarint(buf, n);
+    } else if wide {
+        let n = match len {
+            None => -1,
+            Some(l) => i32::try_from(l).map_err(|_| EncodeError::TooLong {
+                what: ctx.name,
+                len: l,
+            })?,
+        };
+        buf.put_i32(n);
+    } else {
+        let n = match len {
+            None => -1,
+            Some(l) => i16::try_from(l).map_err(|_| EncodeError::TooLong {
+                what: ctx.name,
+                len: l,
+            })?,
+        };
+        buf.put_i16(n);
+    }
+    Ok(())
+}
+
+/// Reads a length; `None` means null. Negative values other than the null
+/// marker are errors.
+fn get_length(buf: &mut Bytes, ctx: Ctx, wide: bool) -> Result<Option<usize>, DecodeError> {
+    let raw: i64 = if ctx.flexible {
+        i64::from(get_uvarint(buf)?) - 1
+    } else if wide {
+        ensure(buf, 4)?;
+        i64::from(buf.get_i32())
+    } else {
+        ensure(buf, 2)?;
+        i64::from(buf.get_i16())
+    };
+    match raw {
+        -1 => Ok(None),
+        n if n < 0 => Err(DecodeError::NegativeLength(n)),
+        n => Ok(Some(n as usize)),
+    }
+}
+
+fn get_nonnull_length(buf: &mut Bytes, ctx: Ctx, wide: bool) -> Result<usize, DecodeError> {
+    get_length(buf, ctx, wide)?.ok_or(DecodeError::UnexpectedNull(ctx.name))
+}
+
+fn take_bytes(buf: &mut Bytes, len: usize) -> Result<Bytes, DecodeError> {
+    ensure(buf, len)?;
+    Ok(buf.split_to(len))
+}
+
+fn take_string(buf: &mut Bytes, len: usize) -> Result<String, DecodeError> {
+    let raw = take_bytes(buf, len)?;
+    String::from_utf8(raw.to_vec()).map_err(|_| DecodeError::InvalidUtf8)
+}
+
+impl Field for String {
+    fn encode(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<(), EncodeError> {
+        put_length(buf, Some(self.len()), ctx, false)?;
+        buf.put_slice(self.as_bytes());
+        Ok(())
+    }
+    fn decode(buf: &mut Bytes, ctx: Ctx) -> Result<Self, DecodeError> {
+        let len = get_nonnull_length(buf, ctx, false)?;
+        take_string(buf, len)
+    }
+}
+
+impl Field for Option<String> {
+    fn encode(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<(), EncodeError> {
+        match self {
+            Some(s) => s.encode(buf, ctx),
+            None if ctx.nullable => put_length(buf, None, ctx, false),
+            None => Err(EncodeError::NullNotAllowed(ctx.name)),
+        }
+    }
+    fn decode(buf: &mut Bytes, ctx: Ctx) -> Result<Self, DecodeError> {
+        match get_length(buf, ctx, false)? {
+            Some(len) => Ok(Some(take_string(buf, len)?)),
+            None if ctx.nullable => Ok(None),
+            None => Err(DecodeError::UnexpectedNull(ctx.name)),
+        }
+    }
+}
+
+impl Field for Bytes {
+    fn encode(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<(), EncodeError> {
+        put_length(buf, Some(self.len()), ctx, true)?;
+        buf.put_slice(self);
+        Ok(())
+    }
+    fn decode(buf: &mut Bytes, ctx: Ctx) -> Result<Self, DecodeError> {
+        let len = get_nonnull_length(buf, ctx, true)?;
+        take_bytes(buf, len)
+    }
+}
+
+impl Field for Option<Bytes> {
+    fn encode(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<(), EncodeError> {
+        match self {
+            Some(b) => b.encode(buf, ctx),
+            None if ctx.nullable => put_length(buf, None, ctx, true),
+            None => Err(EncodeError::NullNotAllowed(ctx.name)),
+        }
+    }
+    fn decode(buf: &mut Bytes, ctx: Ctx) -> Result<Self, DecodeError> {
+        match get_length(buf, ctx, true)? {
+            Some(len) => Ok(Some(take_bytes(buf, len)?)),
+            None if ctx.nullable => Ok(None),
+            None => Err(DecodeError::UnexpectedNull(ctx.name)),
+        }
+    }
+}
+
+/// Arrays: every element takes at least one byte on the wire, so a count
+/// larger than the bytes left is rejected before allocating.
+fn decode_elements<T: Field>(
+    buf: &mut Bytes,
+    count: usize,
+    ctx: Ctx,
+) -> Result<Vec<T>, DecodeError> {
+    if count > buf.remaining() {
+        return Err(DecodeError::CountExceedsFrame {
+            count,
+            remaining: buf.remaining(),
+        });
+    }
+    let element_ctx = Ctx {
+        nullable: false,
+        ..ctx
+    };
+    let mut items = Vec::with_capacity(count);
+    for _ in 0..count {
+        items.push(T::decode(buf, element_ctx)?);
+    }
+    Ok(items)
+}
+
+fn encode_elements<T: Field>(items: &[T], buf: &mut BytesMut, ctx: Ctx) -> Result<(), EncodeError> {
+    let element_ctx = Ctx {
+        nullable: false,
+        ..ctx
+    };
+    for item in items {
+        item.encode(buf, element_ctx)?;
+    }
+    Ok(())
+}
+
+impl<T: Field> Field for Vec<T> {
+    fn encode(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<(), EncodeError> {
+        put_length(buf, Some(self.len()), ctx, true)?;
+        encode_elements(self, buf, ctx)
+    }
+    fn decode(buf: &mut Bytes, ctx: Ctx) -> Result<Self, DecodeError> {
+        let count = get_nonnull_length(buf, ctx, true)?;
+        decode_elements(buf, count, ctx)
+    }
+}
+
+impl<T: Field> Field for Option<Vec<T>> {
+    fn encode(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<(), EncodeError> {
+        match self {
+            Some(items) => items.encode(buf, ctx),
+            None if ctx.nullable => put_length(buf, None, ctx, true),
+            None => Err(EncodeError::NullNotAllowed(ctx.name)),
+        }
+    }
+    fn decode(buf: &mut Bytes, ctx: Ctx) -> Result<Self, DecodeError> {
+        match get_length(buf, ctx, true)? {
+            Some(count) => Ok(Some(decode_elements(buf, count, ctx)?)),
+            None if ctx.nullable => Ok(None),
+            None => Err(DecodeError::UnexpectedNull(ctx.name)),
+        }
+    }
+}
+
+/// Generated structs are fields too: nested in arrays, or inline.
+impl<M: Message> Field for M {
+    fn encode(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<(), EncodeError> {
+        Message::encode(self, buf, ctx.version)
+    }
+    fn decode(buf: &mut Bytes, ctx: Ctx) -> Result<Self, DecodeError> {
+        <M as Message>::decode(buf, ctx.version)
+    }
+}
+
+/// A nullable inline struct: an int8 marker, -1 for null and 1 for present.
+pub fn encode_nullable_struct<M: Message>(
+    value: &Option<M>,
+    buf: &mut BytesMut,
+    ctx: Ctx,
+) -> Result<(), EncodeError> {
+    match value {
+        Some(v) => {
+            buf.put_i8(1);
+            v.encode(buf, ctx.version)
+        }
+        None if ctx.nullable => {
+            buf.put_i8(-1);
+            Ok(())
+        }
+        None => Err(EncodeError::NullNotAllowed(ctx.name)),
+    }
+}
+
+pub fn decode_nullable_struct<M: Message>(
+    buf: &mut Bytes,
+    ctx: Ctx,
+) -> Result<Option<M>, DecodeError> {
+    ensure(buf, 1)?;
+    if buf.get_i8() < 0 {
+        if ctx.nullable {
+            return Ok(None);
+        }
+        return Err(DecodeError::UnexpectedNull(ctx.name));
+    }
+    Ok(Some(M::decode(buf, ctx.version)?))
+}
+
+/// Writes the tagged-field section: the known fields the generated code
+/// already encoded (tag, bytes), then the unknown ones kept from decoding,
+/// all in ascending tag order.
+pub fn encode_tagged_fields(
+    buf: &mut BytesMut,
+    known: Vec<(u32, BytesMut)>,
+    unknown: &[RawTaggedField],
+) -> Result<(), EncodeError> {
+    let mut all: Vec<(u32, &[u8])> = known.iter().map(|(t, b)| (*t, &b[..])).collect();
+    all.extend(unknown.iter().map(|f| (f.tag, &f.data[..])));
+    all.sort_by_key(|(tag, _)| *tag);
+    let count = u32::try_from(all.len()).map_err(|_| EncodeError::TooLong {
+        what: "tagged fields",
+        len: all.len(),
+    })?;
+    put_uvarint(buf, count);
+    for (tag, data) in all {
+        put_uvarint(buf, tag);
+        let len = u32::try_from(data.len()).map_err(|_| EncodeError::TooLong {
+            what: "tagged field",
+            len: data.len(),
+        })?;
+        put_uvarint(buf, len);
+        buf.put_slice(data);
+    }
+    Ok(())
+}
+
+/// Reads the tagged-field section, handing each known tag's bytes to
+/// `known` (which returns false for tags it does not know) and keeping the
+/// rest. Each field is decoded from its own slice so it cannot read past
+/// its declared size.
+pub fn decode_tagged_fields(
+    buf: &mut Bytes,
+    mut known: impl FnMut(u32, &mut Bytes) -> Result<bool, DecodeError>,
+) -> Result<Vec<RawTaggedField>, DecodeError> {
+    let count = get_uvarint(buf)? as usize;
+    if count > buf.remaining() {
+        return Err(DecodeError::CountExceedsFrame {
+            count,
+            remaining: buf.remaining(),
+        });
+    }
+    let mut unknown = Vec::new();
+    let mut last_tag: Option<u32> = None;
+    for _ in 0..count {
+        let tag = get_uvarint(buf)?;
+        if last_tag.is_some_and(|last| tag <= last) {
+            return Err(DecodeError::TaggedFieldOrder(tag));
+        }
+        last_tag = Some(tag);
+        let size = get_uvarint(buf)? as usize;
+        let mut data = take_bytes(buf, size)?;
+        let original = data.clone();
+        if known(tag, &mut data)? {
+            if data.has_remaining() {
+                return Err(DecodeError::TaggedFieldSize {
+                    tag,
+                    declared: size,
+                    used: size - data.remaining(),
+                });
+            }
+        } else {
+            unknown.push(RawTaggedField {
+                tag,
+                data: original,
+            });
+        }
+    }
+    Ok(unknown)
+}
