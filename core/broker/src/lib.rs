@@ -1,3 +1,25 @@
-//! The Strom broker. (Being built: see the modules as they land.)
+//! The Strom broker: one node that speaks the Apache Kafka protocol.
+//!
+//! - [`server::run`] binds the listener, loads topics from the data dir and
+//!   serves connections until the shutdown future resolves.
+//! - [`connection`] reads length-prefixed frames, refuses oversized or
+//!   malformed ones (closing only that connection) and writes responses in
+//!   request order, as Kafka does.
+//! - [`dispatch`] routes a decoded request to one module of [`handlers`] per
+//!   API family.
+//! - [`state`] holds the topics, their partitions (each a
+//!   `strom_storage::Log`) and the producer-id allocator.
+//! - [`config`] and [`topic_store`] are Kafka's settings and their persisted
+//!   form.
 
 pub mod config;
+pub mod connection;
+pub mod dispatch;
+pub mod error;
+pub mod handlers;
+pub mod server;
+pub mod state;
+pub mod topic_store;
+pub mod versions;
+
+pub use error::BrokerError;

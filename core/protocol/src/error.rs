@@ -49,4 +49,13 @@ pub enum EncodeError {
     TooLong { what: &'static str, len: usize },
     #[error("unsupported version {version} of {what}")]
     UnsupportedVersion { what: &'static str, version: i16 },
+    /// Kafka's rule: a field that is not `ignorable` in the spec must hold
+    /// its default in versions that lack it, or the value would be lost
+    /// without anyone noticing.
+    #[error("field {field} has a non-default value but version {version} does not have it")]
+    FieldNotInVersion { field: &'static str, version: i16 },
+    #[error("tagged field {0} is set twice (known field and unknown_tagged_fields)")]
+    DuplicateTag(u32),
+    #[error("request header says API key {header} but the body is API key {body}")]
+    ApiKeyMismatch { header: i16, body: i16 },
 }

@@ -95,22 +95,38 @@ pub fn decode_request_header(mut frame: Bytes) -> Result<RequestFrame, DecodeErr
     })
 }
 
-/// Encodes a whole request frame: length prefix, header, body.
+/// Encodes a whole request frame: length prefix, header, body. The header's
+/// API key must be the body's. On error `out` is left as it was.
 pub fn encode_request(
     header: &RequestHeader,
     body: &Request,
     out: &mut BytesMut,
 ) -> Result<(), EncodeError> {
     let api_key = body.api_key();
+    // A header naming another API would make the peer decode the body as
+    // the wrong message.
+    if header.request_api_key != api_key as i16 {
+        return Err(EncodeError::ApiKeyMismatch {
+            header: header.request_api_key,
+            body: api_key as i16,
+        });
+    }
     let version = header.request_api_version;
     let start = out.len();
-    out.put_i32(0);
-    header.encode(out, api_key.request_header_version(version))?;
-    body.encode(out, version)?;
-    patch_length(out, start)
+    let written = (|| {
+        out.put_i32(0);
+        header.encode(out, api_key.request_header_version(version))?;
+        body.encode(out, version)?;
+        patch_length(out, start)
+    })();
+    if written.is_err() {
+        out.truncate(start);
+    }
+    written
 }
 
-/// Encodes a whole response frame: length prefix, header, body.
+/// Encodes a whole response frame: length prefix, header, body. On error
+/// `out` is left as it was.
 pub fn encode_response(
     correlation_id: i32,
     version: i16,
@@ -118,14 +134,20 @@ pub fn encode_response(
     out: &mut BytesMut,
 ) -> Result<(), EncodeError> {
     let start = out.len();
-    out.put_i32(0);
     let header = ResponseHeader {
         correlation_id,
         ..Default::default()
     };
-    header.encode(out, body.api_key().response_header_version(version))?;
-    body.encode(out, version)?;
-    patch_length(out, start)
+    let written = (|| {
+        out.put_i32(0);
+        header.encode(out, body.api_key().response_header_version(version))?;
+        body.encode(out, version)?;
+        patch_length(out, start)
+    })();
+    if written.is_err() {
+        out.truncate(start);
+    }
+    written
 }
 
 /// Decodes a response frame (without its length prefix) for a request of

@@ -10,9 +10,12 @@
 //! Nothing here does I/O: the broker and the client own their sockets and files.
 
 pub mod codec;
+pub mod compression;
 pub mod error;
+pub mod error_codes;
 pub mod frame;
 #[rustfmt::skip]
 #[allow(clippy::all)]
 pub mod messages;
+pub mod murmur2;
 pub mod records;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::sample::{emit_sample_impl, emit_sample_mod};
 use crate::spec::{FieldSpec, MessageSpec, StructSpec, Versions};
 
 const HEADER: &str =
@@ -94,9 +95,9 @@ fn rust_type(kind: &Kind) -> String {
     }
 }
 
-struct FieldPlan<'a> {
-    spec: &'a FieldSpec,
-    ident: String,
+pub(crate) struct FieldPlan<'a> {
+    pub(crate) spec: &'a FieldSpec,
+    pub(crate) ident: String,
     kind: Kind,
     nullable: bool,
     ty: String,
@@ -135,7 +136,7 @@ fn default_expr(spec: &FieldSpec, kind: &Kind, nullable: bool) -> Result<String,
                 "true" | "false" => v.to_string(),
                 other => return Err(format!("field {}: bad bool default {other}", spec.name)),
             },
-            Some(v) if *t == "f64" => format!("{}", v.parse::<f64>().map_err(|e| e.to_string())?),
+            Some(v) if *t == "f64" => format!("{:?}", v.parse::<f64>().map_err(|e| e.to_string())?),
             Some(v) => {
                 let ok = v.starts_with("0x") || v.parse::<i64>().is_ok();
                 if !ok {
@@ -216,6 +217,31 @@ fn encode_stmt(plan: &FieldPlan, target: &str) -> String {
     }
 }
 
+/// For requests, Kafka refuses to encode a non-default value in a version that lacks the
+/// field unless the spec marks it `ignorable`: the value would be lost
+/// silently. Returns an `else if` branch for the field's `if present` block,
+/// or nothing when the field is in every version or may be dropped.
+fn absent_check(plan: &FieldPlan, strict: bool) -> String {
+    let present = if plan.spec.tag.is_some() {
+        plan.spec.tagged_versions
+    } else {
+        plan.spec.versions
+    };
+    if !strict || plan.spec.ignorable || present.condition() == "true" {
+        return String::new();
+    }
+    // `Vec<String> != Vec::new()` cannot infer the element type.
+    let non_default = if plan.default == "Vec::new()" {
+        format!("!self.{}.is_empty()", plan.ident)
+    } else {
+        format!("self.{} != {}", plan.ident, plan.default)
+    };
+    format!(
+        " else if {non_default} {{\n            return Err(crate::error::EncodeError::FieldNotInVersion {{ field: {:?}, version }});\n        }}",
+        plan.spec.name
+    )
+}
+
 fn decode_expr(plan: &FieldPlan, source: &str) -> String {
     let ctx = ctx_expr(plan);
     if matches!(plan.kind, Kind::Struct(_)) && plan.nullable {
@@ -240,6 +266,7 @@ fn emit_struct(
     st: &StructSpec,
     flexible: Versions,
     about: &str,
+    strict: bool,
 ) -> Result<(), String> {
     let plans = st
         .fields
@@ -280,10 +307,21 @@ fn emit_struct(
     for p in &regular {
         let _ = writeln!(
             out,
-            "        if {} {{\n            {}\n        }}",
+            "        if {} {{\n            {}\n        }}{}",
             p.spec.versions.condition(),
-            encode_stmt(p, "buf")
+            encode_stmt(p, "buf"),
+            absent_check(p, strict)
         );
+    }
+    for p in &tagged {
+        let check = absent_check(p, strict);
+        if !check.is_empty() {
+            let _ = writeln!(
+                out,
+                "        if {} {{\n            // encoded with the tagged fields below\n        }}{check}",
+                p.spec.tagged_versions.condition()
+            );
+        }
     }
     out.push_str("        if flexible {\n            let mut tagged = Vec::new();\n");
     for p in &tagged {
@@ -330,6 +368,7 @@ fn emit_struct(
         out.push_str("                    _ => Ok(false),\n                }\n            })?;\n            this.unknown_tagged_fields = unknown;\n");
     }
     out.push_str("        }\n        Ok(this)\n    }\n}\n\n");
+    emit_sample_impl(out, &st.name, &plans);
     Ok(())
 }
 
@@ -343,7 +382,11 @@ fn emit_module(spec: &MessageSpec) -> Result<String, String> {
         } else {
             String::new()
         };
-        emit_struct(&mut out, st, spec.flexible_versions, &about)?;
+        // Only requests refuse values their version cannot carry: a broker's
+        // response shape is shared across versions, and an older client
+        // simply has no such field to receive.
+        let strict = spec.kind != "response";
+        emit_struct(&mut out, st, spec.flexible_versions, &about, strict)?;
     }
     let max = spec.valid_versions.max.unwrap_or(spec.valid_versions.min);
     let flexible_min = if spec.flexible_versions.empty {
@@ -359,11 +402,11 @@ fn emit_module(spec: &MessageSpec) -> Result<String, String> {
     Ok(out)
 }
 
-struct Api {
+pub(crate) struct Api {
     key: i16,
-    name: String,
-    request: MessageSpec,
-    response: MessageSpec,
+    pub(crate) name: String,
+    pub(crate) request: MessageSpec,
+    pub(crate) response: MessageSpec,
 }
 
 fn emit_mod_rs(specs: &[MessageSpec], apis: &[Api]) -> String {
@@ -440,7 +483,7 @@ fn emit_mod_rs(specs: &[MessageSpec], apis: &[Api]) -> String {
         for api in apis {
             let _ = writeln!(out, "            ApiKey::{0} => {kind}::{0}(crate::codec::Message::decode(buf, version)?),", api.name);
         }
-        out.push_str("        })\n    }\n\n    pub fn encode(&self, buf: &mut ::bytes::BytesMut, version: i16) -> Result<(), crate::error::EncodeError> {\n        match self {\n");
+        out.push_str("        })\n    }\n\n    /// Encodes the body at `version`, which must be within the spec's range.\n    pub fn encode(&self, buf: &mut ::bytes::BytesMut, version: i16) -> Result<(), crate::error::EncodeError> {\n        let api_key = self.api_key();\n        let (min, max) = api_key.codec_versions();\n        if version < min || version > max {\n            return Err(crate::error::EncodeError::UnsupportedVersion { what: api_key.name(), version });\n        }\n        match self {\n");
         for api in apis {
             let _ = writeln!(
                 out,
@@ -458,6 +501,7 @@ fn emit_mod_rs(specs: &[MessageSpec], apis: &[Api]) -> String {
             let _ = writeln!(out, "impl From<{msg}> for {kind} {{\n    fn from(m: {msg}) -> Self {{\n        {kind}::{}(m)\n    }}\n}}\n", api.name);
         }
     }
+    emit_sample_mod(&mut out, specs, apis);
     out
 }
 

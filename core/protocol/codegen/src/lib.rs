@@ -3,6 +3,7 @@
 //! the protocol crate's drift test regenerates it and compares.
 
 mod emit;
+mod sample;
 mod spec;
 
 use std::path::Path;

@@ -73,6 +73,9 @@ pub struct FieldSpec {
     pub tag: Option<u32>,
     pub flexible_override: Option<Versions>,
     pub default: Option<String>,
+    /// Whether a non-default value may be dropped silently when encoding a
+    /// version that lacks the field (Kafka's `ignorable`).
+    pub ignorable: bool,
     pub about: String,
     /// Inline struct definition, when the field's type names a new struct.
     pub fields: Option<Vec<FieldSpec>>,
@@ -175,6 +178,10 @@ fn parse_field(obj: &Value) -> Result<FieldSpec, String> {
             .get("default")
             .and_then(text_of)
             .map(|d| d.trim().to_string()),
+        ignorable: obj
+            .get("ignorable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         about: obj
             .get("about")
             .and_then(Value::as_str)

@@ -37,18 +37,28 @@ impl crate::codec::Message for AddPartitionsToTxnRequest {
         let flexible = version >= 3;
         if version >= 4 {
             crate::codec::Field::encode(&self.transactions, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Transactions" })?;
+        } else if !self.transactions.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Transactions", version });
         }
         if version <= 3 {
             crate::codec::Field::encode(&self.v3_and_below_transactional_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "V3AndBelowTransactionalId" })?;
+        } else if self.v3_and_below_transactional_id != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "V3AndBelowTransactionalId", version });
         }
         if version <= 3 {
             crate::codec::Field::encode(&self.v3_and_below_producer_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "V3AndBelowProducerId" })?;
+        } else if self.v3_and_below_producer_id != 0 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "V3AndBelowProducerId", version });
         }
         if version <= 3 {
             crate::codec::Field::encode(&self.v3_and_below_producer_epoch, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "V3AndBelowProducerEpoch" })?;
+        } else if self.v3_and_below_producer_epoch != 0 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "V3AndBelowProducerEpoch", version });
         }
         if version <= 3 {
             crate::codec::Field::encode(&self.v3_and_below_topics, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "V3AndBelowTopics" })?;
+        } else if !self.v3_and_below_topics.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "V3AndBelowTopics", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -80,6 +90,20 @@ impl crate::codec::Message for AddPartitionsToTxnRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AddPartitionsToTxnRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 4 { rng.fill(&mut this.transactions, version, false); }
+        if version <= 3 { rng.fill(&mut this.v3_and_below_transactional_id, version, false); }
+        if version <= 3 { rng.fill(&mut this.v3_and_below_producer_id, version, false); }
+        if version <= 3 { rng.fill(&mut this.v3_and_below_producer_epoch, version, false); }
+        if version <= 3 { rng.fill(&mut this.v3_and_below_topics, version, false); }
+        this
     }
 }
 
@@ -118,18 +142,28 @@ impl crate::codec::Message for AddPartitionsToTxnTransaction {
         let flexible = version >= 3;
         if version >= 4 {
             crate::codec::Field::encode(&self.transactional_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "TransactionalId" })?;
+        } else if self.transactional_id != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "TransactionalId", version });
         }
         if version >= 4 {
             crate::codec::Field::encode(&self.producer_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "ProducerId" })?;
+        } else if self.producer_id != 0 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "ProducerId", version });
         }
         if version >= 4 {
             crate::codec::Field::encode(&self.producer_epoch, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "ProducerEpoch" })?;
+        } else if self.producer_epoch != 0 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "ProducerEpoch", version });
         }
         if version >= 4 {
             crate::codec::Field::encode(&self.verify_only, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "VerifyOnly" })?;
+        } else if self.verify_only != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "VerifyOnly", version });
         }
         if version >= 4 {
             crate::codec::Field::encode(&self.topics, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Topics" })?;
+        } else if !self.topics.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Topics", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -161,6 +195,20 @@ impl crate::codec::Message for AddPartitionsToTxnTransaction {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AddPartitionsToTxnTransaction {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 4 { rng.fill(&mut this.transactional_id, version, false); }
+        if version >= 4 { rng.fill(&mut this.producer_id, version, false); }
+        if version >= 4 { rng.fill(&mut this.producer_epoch, version, false); }
+        if version >= 4 { rng.fill(&mut this.verify_only, version, false); }
+        if version >= 4 { rng.fill(&mut this.topics, version, false); }
+        this
     }
 }
 
@@ -215,6 +263,17 @@ impl crate::codec::Message for AddPartitionsToTxnTopic {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AddPartitionsToTxnTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 

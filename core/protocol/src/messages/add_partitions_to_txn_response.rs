@@ -74,6 +74,19 @@ impl crate::codec::Message for AddPartitionsToTxnResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AddPartitionsToTxnResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if version >= 4 { rng.fill(&mut this.error_code, version, false); }
+        if version >= 4 { rng.fill(&mut this.results_by_transaction, version, false); }
+        if version <= 3 { rng.fill(&mut this.results_by_topic_v3_and_below, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddPartitionsToTxnResult {
     /// The transactional id corresponding to the transaction.
@@ -125,6 +138,17 @@ impl crate::codec::Message for AddPartitionsToTxnResult {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AddPartitionsToTxnResult {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 4 { rng.fill(&mut this.transactional_id, version, false); }
+        if version >= 4 { rng.fill(&mut this.topic_results, version, false); }
+        this
     }
 }
 
@@ -182,6 +206,17 @@ impl crate::codec::Message for AddPartitionsToTxnTopicResult {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AddPartitionsToTxnTopicResult {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.results_by_partition, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddPartitionsToTxnPartitionResult {
     /// The partition indexes.
@@ -233,6 +268,17 @@ impl crate::codec::Message for AddPartitionsToTxnPartitionResult {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AddPartitionsToTxnPartitionResult {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.partition_error_code, version, false); }
+        this
     }
 }
 

@@ -81,6 +81,20 @@ impl crate::codec::Message for AddRaftVoterRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AddRaftVoterRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.cluster_id, version, true); }
+        if true { rng.fill(&mut this.timeout_ms, version, false); }
+        if true { rng.fill(&mut this.voter_id, version, false); }
+        if true { rng.fill(&mut this.voter_directory_id, version, false); }
+        if true { rng.fill(&mut this.listeners, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listener {
     /// The name of the endpoint
@@ -141,6 +155,18 @@ impl crate::codec::Message for Listener {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Listener {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.host, version, false); }
+        if true { rng.fill(&mut this.port, version, false); }
+        this
     }
 }
 

@@ -56,6 +56,17 @@ impl crate::codec::Message for AllocateProducerIdsRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AllocateProducerIdsRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.broker_id, version, false); }
+        if true { rng.fill(&mut this.broker_epoch, version, false); }
+        this
+    }
+}
+
 impl AllocateProducerIdsRequest {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 0);

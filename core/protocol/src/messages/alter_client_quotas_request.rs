@@ -56,6 +56,17 @@ impl crate::codec::Message for AlterClientQuotasRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AlterClientQuotasRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.entries, version, false); }
+        if true { rng.fill(&mut this.validate_only, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntryData {
     /// The quota entity to alter.
@@ -110,6 +121,17 @@ impl crate::codec::Message for EntryData {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for EntryData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.entity, version, false); }
+        if true { rng.fill(&mut this.ops, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntityData {
     /// The entity type.
@@ -161,6 +183,17 @@ impl crate::codec::Message for EntityData {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for EntityData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.entity_type, version, false); }
+        if true { rng.fill(&mut this.entity_name, version, true); }
+        this
     }
 }
 
@@ -224,6 +257,18 @@ impl crate::codec::Message for OpData {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OpData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.key, version, false); }
+        if true { rng.fill(&mut this.value, version, false); }
+        if true { rng.fill(&mut this.remove, version, false); }
+        this
     }
 }
 

@@ -56,6 +56,17 @@ impl crate::codec::Message for AlterConfigsRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AlterConfigsRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.resources, version, false); }
+        if true { rng.fill(&mut this.validate_only, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlterConfigsResource {
     /// The resource type.
@@ -119,6 +130,18 @@ impl crate::codec::Message for AlterConfigsResource {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AlterConfigsResource {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.resource_type, version, false); }
+        if true { rng.fill(&mut this.resource_name, version, false); }
+        if true { rng.fill(&mut this.configs, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlterableConfig {
     /// The configuration key name.
@@ -170,6 +193,17 @@ impl crate::codec::Message for AlterableConfig {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AlterableConfig {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.value, version, true); }
+        this
     }
 }
 

@@ -64,6 +64,18 @@ impl crate::codec::Message for AlterPartitionRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AlterPartitionRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.broker_id, version, false); }
+        if true { rng.fill(&mut this.broker_epoch, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicData {
     /// The name of the topic to alter ISRs for
@@ -126,6 +138,18 @@ impl crate::codec::Message for TopicData {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TopicData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version <= 1 { rng.fill(&mut this.topic_name, version, false); }
+        if version >= 2 { rng.fill(&mut this.topic_id, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartitionData {
     /// The partition index
@@ -169,12 +193,18 @@ impl crate::codec::Message for PartitionData {
         }
         if version <= 2 {
             crate::codec::Field::encode(&self.new_isr, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "NewIsr" })?;
+        } else if !self.new_isr.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "NewIsr", version });
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.new_isr_with_epochs, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "NewIsrWithEpochs" })?;
+        } else if !self.new_isr_with_epochs.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "NewIsrWithEpochs", version });
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.leader_recovery_state, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "LeaderRecoveryState" })?;
+        } else if self.leader_recovery_state != 0_i8 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "LeaderRecoveryState", version });
         }
         if true {
             crate::codec::Field::encode(&self.partition_epoch, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "PartitionEpoch" })?;
@@ -215,6 +245,21 @@ impl crate::codec::Message for PartitionData {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for PartitionData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.leader_epoch, version, false); }
+        if version <= 2 { rng.fill(&mut this.new_isr, version, false); }
+        if version >= 3 { rng.fill(&mut this.new_isr_with_epochs, version, false); }
+        if version >= 1 { rng.fill(&mut this.leader_recovery_state, version, false); }
+        if true { rng.fill(&mut this.partition_epoch, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BrokerState {
     /// The ID of the broker.
@@ -241,9 +286,13 @@ impl crate::codec::Message for BrokerState {
         let flexible = true;
         if version >= 3 {
             crate::codec::Field::encode(&self.broker_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "BrokerId" })?;
+        } else if self.broker_id != 0 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "BrokerId", version });
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.broker_epoch, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "BrokerEpoch" })?;
+        } else if self.broker_epoch != -1_i64 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "BrokerEpoch", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -266,6 +315,17 @@ impl crate::codec::Message for BrokerState {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for BrokerState {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 3 { rng.fill(&mut this.broker_id, version, false); }
+        if version >= 3 { rng.fill(&mut this.broker_epoch, version, false); }
+        this
     }
 }
 

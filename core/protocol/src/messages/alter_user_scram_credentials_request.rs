@@ -56,6 +56,17 @@ impl crate::codec::Message for AlterUserScramCredentialsRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AlterUserScramCredentialsRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.deletions, version, false); }
+        if true { rng.fill(&mut this.upsertions, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScramCredentialDeletion {
     /// The user name.
@@ -107,6 +118,17 @@ impl crate::codec::Message for ScramCredentialDeletion {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ScramCredentialDeletion {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.mechanism, version, false); }
+        this
     }
 }
 
@@ -188,6 +210,20 @@ impl crate::codec::Message for ScramCredentialUpsertion {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ScramCredentialUpsertion {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.mechanism, version, false); }
+        if true { rng.fill(&mut this.iterations, version, false); }
+        if true { rng.fill(&mut this.salt, version, false); }
+        if true { rng.fill(&mut this.salted_password, version, false); }
+        this
     }
 }
 

@@ -56,6 +56,17 @@ impl crate::codec::Message for ApiVersionsRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ApiVersionsRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 3 { rng.fill(&mut this.client_software_name, version, false); }
+        if version >= 3 { rng.fill(&mut this.client_software_version, version, false); }
+        this
+    }
+}
+
 impl ApiVersionsRequest {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 4);

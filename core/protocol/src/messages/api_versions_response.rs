@@ -118,6 +118,22 @@ impl crate::codec::Message for ApiVersionsResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ApiVersionsResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.api_keys, version, false); }
+        if version >= 1 { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if version >= 3 { rng.fill(&mut this.supported_features, version, false); }
+        if version >= 3 { rng.fill(&mut this.finalized_features_epoch, version, false); }
+        if version >= 3 { rng.fill(&mut this.finalized_features, version, false); }
+        if version >= 3 { rng.fill(&mut this.zk_migration_ready, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiVersion {
     /// The API index.
@@ -178,6 +194,18 @@ impl crate::codec::Message for ApiVersion {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ApiVersion {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.api_key, version, false); }
+        if true { rng.fill(&mut this.min_version, version, false); }
+        if true { rng.fill(&mut this.max_version, version, false); }
+        this
     }
 }
 
@@ -244,6 +272,18 @@ impl crate::codec::Message for SupportedFeatureKey {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for SupportedFeatureKey {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 3 { rng.fill(&mut this.name, version, false); }
+        if version >= 3 { rng.fill(&mut this.min_version, version, false); }
+        if version >= 3 { rng.fill(&mut this.max_version, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinalizedFeatureKey {
     /// The name of the feature.
@@ -304,6 +344,18 @@ impl crate::codec::Message for FinalizedFeatureKey {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for FinalizedFeatureKey {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 3 { rng.fill(&mut this.name, version, false); }
+        if version >= 3 { rng.fill(&mut this.max_version_level, version, false); }
+        if version >= 3 { rng.fill(&mut this.min_version_level, version, false); }
+        this
     }
 }
 

@@ -64,6 +64,18 @@ impl crate::codec::Message for AssignReplicasToDirsResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AssignReplicasToDirsResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.directories, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DirectoryData {
     /// The ID of the directory
@@ -114,6 +126,17 @@ impl crate::codec::Message for DirectoryData {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DirectoryData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.id, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        this
     }
 }
 
@@ -170,6 +193,17 @@ impl crate::codec::Message for TopicData {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TopicData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topic_id, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartitionData {
     /// The partition index
@@ -221,6 +255,17 @@ impl crate::codec::Message for PartitionData {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for PartitionData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        this
     }
 }
 

@@ -72,6 +72,19 @@ impl crate::codec::Message for BeginQuorumEpochRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for BeginQuorumEpochRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.cluster_id, version, true); }
+        if version >= 1 { rng.fill(&mut this.voter_id, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        if version >= 1 { rng.fill(&mut this.leader_endpoints, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicData {
     /// The topic name
@@ -122,6 +135,17 @@ impl crate::codec::Message for TopicData {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TopicData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topic_name, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 
@@ -197,6 +221,19 @@ impl crate::codec::Message for PartitionData {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for PartitionData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if version >= 1 { rng.fill(&mut this.voter_directory_id, version, false); }
+        if true { rng.fill(&mut this.leader_id, version, false); }
+        if true { rng.fill(&mut this.leader_epoch, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeaderEndpoint {
     /// The name of the endpoint
@@ -226,12 +263,18 @@ impl crate::codec::Message for LeaderEndpoint {
         let flexible = version >= 1;
         if version >= 1 {
             crate::codec::Field::encode(&self.name, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Name" })?;
+        } else if self.name != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Name", version });
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.host, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Host" })?;
+        } else if self.host != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Host", version });
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.port, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Port" })?;
+        } else if self.port != 0 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Port", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -257,6 +300,18 @@ impl crate::codec::Message for LeaderEndpoint {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for LeaderEndpoint {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 1 { rng.fill(&mut this.name, version, false); }
+        if version >= 1 { rng.fill(&mut this.host, version, false); }
+        if version >= 1 { rng.fill(&mut this.port, version, false); }
+        this
     }
 }
 

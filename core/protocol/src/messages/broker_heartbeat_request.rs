@@ -55,6 +55,8 @@ impl crate::codec::Message for BrokerHeartbeatRequest {
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.offline_log_dirs, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "OfflineLogDirs" })?;
+        } else if !self.offline_log_dirs.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "OfflineLogDirs", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -89,6 +91,21 @@ impl crate::codec::Message for BrokerHeartbeatRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for BrokerHeartbeatRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.broker_id, version, false); }
+        if true { rng.fill(&mut this.broker_epoch, version, false); }
+        if true { rng.fill(&mut this.current_metadata_offset, version, false); }
+        if true { rng.fill(&mut this.want_fence, version, false); }
+        if true { rng.fill(&mut this.want_shut_down, version, false); }
+        if version >= 1 { rng.fill(&mut this.offline_log_dirs, version, false); }
+        this
     }
 }
 

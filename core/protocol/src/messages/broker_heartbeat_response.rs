@@ -83,6 +83,20 @@ impl crate::codec::Message for BrokerHeartbeatResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for BrokerHeartbeatResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.is_caught_up, version, false); }
+        if true { rng.fill(&mut this.is_fenced, version, false); }
+        if true { rng.fill(&mut this.should_shut_down, version, false); }
+        this
+    }
+}
+
 impl BrokerHeartbeatResponse {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 1);

@@ -67,6 +67,8 @@ impl crate::codec::Message for BrokerRegistrationRequest {
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.is_migrating_zk_broker, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "IsMigratingZkBroker" })?;
+        } else if self.is_migrating_zk_broker != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "IsMigratingZkBroker", version });
         }
         if version >= 2 {
             crate::codec::Field::encode(&self.log_dirs, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "LogDirs" })?;
@@ -116,6 +118,24 @@ impl crate::codec::Message for BrokerRegistrationRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for BrokerRegistrationRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.broker_id, version, false); }
+        if true { rng.fill(&mut this.cluster_id, version, false); }
+        if true { rng.fill(&mut this.incarnation_id, version, false); }
+        if true { rng.fill(&mut this.listeners, version, false); }
+        if true { rng.fill(&mut this.features, version, false); }
+        if true { rng.fill(&mut this.rack, version, true); }
+        if version >= 1 { rng.fill(&mut this.is_migrating_zk_broker, version, false); }
+        if version >= 2 { rng.fill(&mut this.log_dirs, version, false); }
+        if version >= 3 { rng.fill(&mut this.previous_broker_epoch, version, false); }
+        this
     }
 }
 
@@ -191,6 +211,19 @@ impl crate::codec::Message for Listener {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Listener {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.host, version, false); }
+        if true { rng.fill(&mut this.port, version, false); }
+        if true { rng.fill(&mut this.security_protocol, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Feature {
     /// The feature name.
@@ -251,6 +284,18 @@ impl crate::codec::Message for Feature {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Feature {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.min_supported_version, version, false); }
+        if true { rng.fill(&mut this.max_supported_version, version, false); }
+        this
     }
 }
 

@@ -73,6 +73,8 @@ impl crate::codec::Message for ConsumerGroupHeartbeatRequest {
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.subscribed_topic_regex, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 1, name: "SubscribedTopicRegex" })?;
+        } else if self.subscribed_topic_regex != None {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "SubscribedTopicRegex", version });
         }
         if true {
             crate::codec::Field::encode(&self.server_assignor, buf, crate::codec::Ctx { version, flexible: flexible, nullable: true, name: "ServerAssignor" })?;
@@ -128,6 +130,25 @@ impl crate::codec::Message for ConsumerGroupHeartbeatRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ConsumerGroupHeartbeatRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.group_id, version, false); }
+        if true { rng.fill(&mut this.member_id, version, false); }
+        if true { rng.fill(&mut this.member_epoch, version, false); }
+        if true { rng.fill(&mut this.instance_id, version, true); }
+        if true { rng.fill(&mut this.rack_id, version, true); }
+        if true { rng.fill(&mut this.rebalance_timeout_ms, version, false); }
+        if true { rng.fill(&mut this.subscribed_topic_names, version, true); }
+        if version >= 1 { rng.fill(&mut this.subscribed_topic_regex, version, version >= 1); }
+        if true { rng.fill(&mut this.server_assignor, version, true); }
+        if true { rng.fill(&mut this.topic_partitions, version, true); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicPartitions {
     /// The topic ID.
@@ -179,6 +200,17 @@ impl crate::codec::Message for TopicPartitions {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TopicPartitions {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topic_id, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 

@@ -78,6 +78,20 @@ impl crate::codec::Message for ConsumerProtocolSubscription {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ConsumerProtocolSubscription {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topics, version, false); }
+        if true { rng.fill(&mut this.user_data, version, true); }
+        if version >= 1 { rng.fill(&mut this.owned_partitions, version, false); }
+        if version >= 2 { rng.fill(&mut this.generation_id, version, false); }
+        if version >= 3 { rng.fill(&mut this.rack_id, version, version >= 3); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicPartition {
     pub topic: String,
@@ -102,9 +116,13 @@ impl crate::codec::Message for TopicPartition {
         let flexible = false;
         if version >= 1 {
             crate::codec::Field::encode(&self.topic, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Topic" })?;
+        } else if self.topic != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Topic", version });
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.partitions, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Partitions" })?;
+        } else if !self.partitions.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Partitions", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -127,6 +145,17 @@ impl crate::codec::Message for TopicPartition {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TopicPartition {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 1 { rng.fill(&mut this.topic, version, false); }
+        if version >= 1 { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 

@@ -83,6 +83,20 @@ impl crate::codec::Message for ControllerRegistrationRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ControllerRegistrationRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.controller_id, version, false); }
+        if true { rng.fill(&mut this.incarnation_id, version, false); }
+        if true { rng.fill(&mut this.zk_migration_ready, version, false); }
+        if true { rng.fill(&mut this.listeners, version, false); }
+        if true { rng.fill(&mut this.features, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listener {
     /// The name of the endpoint.
@@ -155,6 +169,19 @@ impl crate::codec::Message for Listener {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Listener {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.host, version, false); }
+        if true { rng.fill(&mut this.port, version, false); }
+        if true { rng.fill(&mut this.security_protocol, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Feature {
     /// The feature name.
@@ -215,6 +242,18 @@ impl crate::codec::Message for Feature {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Feature {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.min_supported_version, version, false); }
+        if true { rng.fill(&mut this.max_supported_version, version, false); }
+        this
     }
 }
 

@@ -47,6 +47,16 @@ impl crate::codec::Message for CreateAclsRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for CreateAclsRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.creations, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AclCreation {
     /// The type of the resource.
@@ -94,6 +104,8 @@ impl crate::codec::Message for AclCreation {
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.resource_pattern_type, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "ResourcePatternType" })?;
+        } else if self.resource_pattern_type != 3_i8 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "ResourcePatternType", version });
         }
         if true {
             crate::codec::Field::encode(&self.principal, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Principal" })?;
@@ -143,6 +155,22 @@ impl crate::codec::Message for AclCreation {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AclCreation {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.resource_type, version, false); }
+        if true { rng.fill(&mut this.resource_name, version, false); }
+        if version >= 1 { rng.fill(&mut this.resource_pattern_type, version, false); }
+        if true { rng.fill(&mut this.principal, version, false); }
+        if true { rng.fill(&mut this.host, version, false); }
+        if true { rng.fill(&mut this.operation, version, false); }
+        if true { rng.fill(&mut this.permission_type, version, false); }
+        this
     }
 }
 

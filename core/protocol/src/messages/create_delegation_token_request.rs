@@ -34,9 +34,13 @@ impl crate::codec::Message for CreateDelegationTokenRequest {
         let flexible = version >= 2;
         if version >= 3 {
             crate::codec::Field::encode(&self.owner_principal_type, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 3, name: "OwnerPrincipalType" })?;
+        } else if self.owner_principal_type != Some(String::from("")) {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "OwnerPrincipalType", version });
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.owner_principal_name, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 3, name: "OwnerPrincipalName" })?;
+        } else if self.owner_principal_name != Some(String::from("")) {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "OwnerPrincipalName", version });
         }
         if true {
             crate::codec::Field::encode(&self.renewers, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Renewers" })?;
@@ -71,6 +75,19 @@ impl crate::codec::Message for CreateDelegationTokenRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for CreateDelegationTokenRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 3 { rng.fill(&mut this.owner_principal_type, version, version >= 3); }
+        if version >= 3 { rng.fill(&mut this.owner_principal_name, version, version >= 3); }
+        if true { rng.fill(&mut this.renewers, version, false); }
+        if true { rng.fill(&mut this.max_lifetime_ms, version, false); }
+        this
     }
 }
 
@@ -125,6 +142,17 @@ impl crate::codec::Message for CreatableRenewers {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for CreatableRenewers {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.principal_type, version, false); }
+        if true { rng.fill(&mut this.principal_name, version, false); }
+        this
     }
 }
 

@@ -137,6 +137,26 @@ impl crate::codec::Message for CreateDelegationTokenResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for CreateDelegationTokenResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.principal_type, version, false); }
+        if true { rng.fill(&mut this.principal_name, version, false); }
+        if version >= 3 { rng.fill(&mut this.token_requester_principal_type, version, false); }
+        if version >= 3 { rng.fill(&mut this.token_requester_principal_name, version, false); }
+        if true { rng.fill(&mut this.issue_timestamp_ms, version, false); }
+        if true { rng.fill(&mut this.expiry_timestamp_ms, version, false); }
+        if true { rng.fill(&mut this.max_timestamp_ms, version, false); }
+        if true { rng.fill(&mut this.token_id, version, false); }
+        if true { rng.fill(&mut this.hmac, version, false); }
+        if true { rng.fill(&mut this.throttle_time_ms, version, false); }
+        this
+    }
+}
+
 impl CreateDelegationTokenResponse {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 3);

@@ -65,6 +65,18 @@ impl crate::codec::Message for CreatePartitionsRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for CreatePartitionsRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topics, version, false); }
+        if true { rng.fill(&mut this.timeout_ms, version, false); }
+        if true { rng.fill(&mut this.validate_only, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatePartitionsTopic {
     /// The topic name.
@@ -128,6 +140,18 @@ impl crate::codec::Message for CreatePartitionsTopic {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for CreatePartitionsTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.count, version, false); }
+        if true { rng.fill(&mut this.assignments, version, true); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatePartitionsAssignment {
     /// The assigned broker IDs.
@@ -170,6 +194,16 @@ impl crate::codec::Message for CreatePartitionsAssignment {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for CreatePartitionsAssignment {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.broker_ids, version, false); }
+        this
     }
 }
 

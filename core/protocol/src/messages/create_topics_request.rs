@@ -37,6 +37,8 @@ impl crate::codec::Message for CreateTopicsRequest {
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.validate_only, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "validateOnly" })?;
+        } else if self.validate_only != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "validateOnly", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -62,6 +64,18 @@ impl crate::codec::Message for CreateTopicsRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for CreateTopicsRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topics, version, false); }
+        if true { rng.fill(&mut this.timeout_ms, version, false); }
+        if version >= 1 { rng.fill(&mut this.validate_only, version, false); }
+        this
     }
 }
 
@@ -146,6 +160,20 @@ impl crate::codec::Message for CreatableTopic {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for CreatableTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.num_partitions, version, false); }
+        if true { rng.fill(&mut this.replication_factor, version, false); }
+        if true { rng.fill(&mut this.assignments, version, false); }
+        if true { rng.fill(&mut this.configs, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatableReplicaAssignment {
     /// The partition index.
@@ -200,6 +228,17 @@ impl crate::codec::Message for CreatableReplicaAssignment {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for CreatableReplicaAssignment {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.broker_ids, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatableTopicConfig {
     /// The configuration name.
@@ -251,6 +290,17 @@ impl crate::codec::Message for CreatableTopicConfig {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for CreatableTopicConfig {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.value, version, true); }
+        this
     }
 }
 

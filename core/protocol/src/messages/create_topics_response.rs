@@ -56,6 +56,17 @@ impl crate::codec::Message for CreateTopicsResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for CreateTopicsResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 2 { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatableTopicResult {
     /// The topic name.
@@ -172,6 +183,23 @@ impl crate::codec::Message for CreatableTopicResult {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for CreatableTopicResult {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if version >= 7 { rng.fill(&mut this.topic_id, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if version >= 1 { rng.fill(&mut this.error_message, version, true); }
+        if version >= 5 { rng.fill(&mut this.topic_config_error_code, version, false); }
+        if version >= 5 { rng.fill(&mut this.num_partitions, version, false); }
+        if version >= 5 { rng.fill(&mut this.replication_factor, version, false); }
+        if version >= 5 { rng.fill(&mut this.configs, version, version >= 5); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatableTopicConfigs {
     /// The configuration name.
@@ -250,6 +278,20 @@ impl crate::codec::Message for CreatableTopicConfigs {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for CreatableTopicConfigs {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 5 { rng.fill(&mut this.name, version, false); }
+        if version >= 5 { rng.fill(&mut this.value, version, version >= 5); }
+        if version >= 5 { rng.fill(&mut this.read_only, version, false); }
+        if version >= 5 { rng.fill(&mut this.config_source, version, false); }
+        if version >= 5 { rng.fill(&mut this.is_sensitive, version, false); }
+        this
     }
 }
 

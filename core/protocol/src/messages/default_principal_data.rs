@@ -65,6 +65,18 @@ impl crate::codec::Message for DefaultPrincipalData {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DefaultPrincipalData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.r#type, version, false); }
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.token_authenticated, version, false); }
+        this
+    }
+}
+
 impl DefaultPrincipalData {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 0);

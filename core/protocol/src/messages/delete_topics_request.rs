@@ -31,6 +31,8 @@ impl crate::codec::Message for DeleteTopicsRequest {
         let flexible = version >= 4;
         if version >= 6 {
             crate::codec::Field::encode(&self.topics, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Topics" })?;
+        } else if !self.topics.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Topics", version });
         }
         if version <= 5 {
             crate::codec::Field::encode(&self.topic_names, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "TopicNames" })?;
@@ -65,6 +67,18 @@ impl crate::codec::Message for DeleteTopicsRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DeleteTopicsRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 6 { rng.fill(&mut this.topics, version, false); }
+        if version <= 5 { rng.fill(&mut this.topic_names, version, false); }
+        if true { rng.fill(&mut this.timeout_ms, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeleteTopicState {
     /// The topic name
@@ -91,9 +105,13 @@ impl crate::codec::Message for DeleteTopicState {
         let flexible = version >= 4;
         if version >= 6 {
             crate::codec::Field::encode(&self.name, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 6, name: "Name" })?;
+        } else if self.name != None {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Name", version });
         }
         if version >= 6 {
             crate::codec::Field::encode(&self.topic_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "TopicId" })?;
+        } else if self.topic_id != crate::codec::Uuid::ZERO {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "TopicId", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -116,6 +134,17 @@ impl crate::codec::Message for DeleteTopicState {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DeleteTopicState {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 6 { rng.fill(&mut this.name, version, version >= 6); }
+        if version >= 6 { rng.fill(&mut this.topic_id, version, false); }
+        this
     }
 }
 

@@ -56,6 +56,17 @@ impl crate::codec::Message for DeleteTopicsResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DeleteTopicsResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 1 { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.responses, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeletableTopicResult {
     /// The topic name
@@ -125,6 +136,19 @@ impl crate::codec::Message for DeletableTopicResult {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DeletableTopicResult {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, version >= 6); }
+        if version >= 6 { rng.fill(&mut this.topic_id, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if version >= 5 { rng.fill(&mut this.error_message, version, version >= 5); }
+        this
     }
 }
 

@@ -49,6 +49,8 @@ impl crate::codec::Message for DescribeAclsRequest {
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.pattern_type_filter, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "PatternTypeFilter" })?;
+        } else if self.pattern_type_filter != 3_i8 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "PatternTypeFilter", version });
         }
         if true {
             crate::codec::Field::encode(&self.principal_filter, buf, crate::codec::Ctx { version, flexible: flexible, nullable: true, name: "PrincipalFilter" })?;
@@ -98,6 +100,22 @@ impl crate::codec::Message for DescribeAclsRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeAclsRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.resource_type_filter, version, false); }
+        if true { rng.fill(&mut this.resource_name_filter, version, true); }
+        if version >= 1 { rng.fill(&mut this.pattern_type_filter, version, false); }
+        if true { rng.fill(&mut this.principal_filter, version, true); }
+        if true { rng.fill(&mut this.host_filter, version, true); }
+        if true { rng.fill(&mut this.operation, version, false); }
+        if true { rng.fill(&mut this.permission_type, version, false); }
+        this
     }
 }
 

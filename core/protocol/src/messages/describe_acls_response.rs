@@ -74,6 +74,19 @@ impl crate::codec::Message for DescribeAclsResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeAclsResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.error_message, version, true); }
+        if true { rng.fill(&mut this.resources, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeAclsResource {
     /// The resource type.
@@ -146,6 +159,19 @@ impl crate::codec::Message for DescribeAclsResource {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeAclsResource {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.resource_type, version, false); }
+        if true { rng.fill(&mut this.resource_name, version, false); }
+        if version >= 1 { rng.fill(&mut this.pattern_type, version, false); }
+        if true { rng.fill(&mut this.acls, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AclDescription {
     /// The ACL principal.
@@ -215,6 +241,19 @@ impl crate::codec::Message for AclDescription {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AclDescription {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.principal, version, false); }
+        if true { rng.fill(&mut this.host, version, false); }
+        if true { rng.fill(&mut this.operation, version, false); }
+        if true { rng.fill(&mut this.permission_type, version, false); }
+        this
     }
 }
 

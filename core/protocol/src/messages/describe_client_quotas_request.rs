@@ -56,6 +56,17 @@ impl crate::codec::Message for DescribeClientQuotasRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeClientQuotasRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.components, version, false); }
+        if true { rng.fill(&mut this.strict, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComponentData {
     /// The entity type that the filter component applies to.
@@ -116,6 +127,18 @@ impl crate::codec::Message for ComponentData {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ComponentData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.entity_type, version, false); }
+        if true { rng.fill(&mut this.match_type, version, false); }
+        if true { rng.fill(&mut this.r#match, version, true); }
+        this
     }
 }
 

@@ -31,6 +31,8 @@ impl crate::codec::Message for DescribeClusterRequest {
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.endpoint_type, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "EndpointType" })?;
+        } else if self.endpoint_type != 1_i8 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "EndpointType", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -53,6 +55,17 @@ impl crate::codec::Message for DescribeClusterRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeClusterRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.include_cluster_authorized_operations, version, false); }
+        if version >= 1 { rng.fill(&mut this.endpoint_type, version, false); }
+        this
     }
 }
 

@@ -110,6 +110,23 @@ impl crate::codec::Message for DescribeClusterResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeClusterResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.error_message, version, true); }
+        if version >= 1 { rng.fill(&mut this.endpoint_type, version, false); }
+        if true { rng.fill(&mut this.cluster_id, version, false); }
+        if true { rng.fill(&mut this.controller_id, version, false); }
+        if true { rng.fill(&mut this.brokers, version, false); }
+        if true { rng.fill(&mut this.cluster_authorized_operations, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeClusterBroker {
     /// The broker ID.
@@ -179,6 +196,19 @@ impl crate::codec::Message for DescribeClusterBroker {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeClusterBroker {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.broker_id, version, false); }
+        if true { rng.fill(&mut this.host, version, false); }
+        if true { rng.fill(&mut this.port, version, false); }
+        if true { rng.fill(&mut this.rack, version, true); }
+        this
     }
 }
 

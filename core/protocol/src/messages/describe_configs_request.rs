@@ -34,9 +34,13 @@ impl crate::codec::Message for DescribeConfigsRequest {
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.include_synonyms, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "IncludeSynonyms" })?;
+        } else if self.include_synonyms != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "IncludeSynonyms", version });
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.include_documentation, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "IncludeDocumentation" })?;
+        } else if self.include_documentation != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "IncludeDocumentation", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -62,6 +66,18 @@ impl crate::codec::Message for DescribeConfigsRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeConfigsRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.resources, version, false); }
+        if version >= 1 { rng.fill(&mut this.include_synonyms, version, false); }
+        if version >= 3 { rng.fill(&mut this.include_documentation, version, false); }
+        this
     }
 }
 
@@ -125,6 +141,18 @@ impl crate::codec::Message for DescribeConfigsResource {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeConfigsResource {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.resource_type, version, false); }
+        if true { rng.fill(&mut this.resource_name, version, false); }
+        if true { rng.fill(&mut this.configuration_keys, version, true); }
+        this
     }
 }
 

@@ -56,6 +56,17 @@ impl crate::codec::Message for DescribeConfigsResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeConfigsResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.results, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeConfigsResult {
     /// The error code, or 0 if we were able to successfully describe the configurations.
@@ -134,6 +145,20 @@ impl crate::codec::Message for DescribeConfigsResult {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeConfigsResult {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.error_message, version, true); }
+        if true { rng.fill(&mut this.resource_type, version, false); }
+        if true { rng.fill(&mut this.resource_name, version, false); }
+        if true { rng.fill(&mut this.configs, version, false); }
+        this
     }
 }
 
@@ -254,6 +279,24 @@ impl crate::codec::Message for DescribeConfigsResourceResult {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeConfigsResourceResult {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.value, version, true); }
+        if true { rng.fill(&mut this.read_only, version, false); }
+        if version == 0 { rng.fill(&mut this.is_default, version, false); }
+        if version >= 1 { rng.fill(&mut this.config_source, version, false); }
+        if true { rng.fill(&mut this.is_sensitive, version, false); }
+        if version >= 1 { rng.fill(&mut this.synonyms, version, false); }
+        if version >= 3 { rng.fill(&mut this.config_type, version, false); }
+        if version >= 3 { rng.fill(&mut this.documentation, version, true); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeConfigsSynonym {
     /// The synonym name.
@@ -314,6 +357,18 @@ impl crate::codec::Message for DescribeConfigsSynonym {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeConfigsSynonym {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 1 { rng.fill(&mut this.name, version, false); }
+        if version >= 1 { rng.fill(&mut this.value, version, true); }
+        if version >= 1 { rng.fill(&mut this.source, version, false); }
+        this
     }
 }
 

@@ -47,6 +47,16 @@ impl crate::codec::Message for DescribeDelegationTokenRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeDelegationTokenRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.owners, version, true); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeDelegationTokenOwner {
     /// The owner principal type.
@@ -98,6 +108,17 @@ impl crate::codec::Message for DescribeDelegationTokenOwner {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeDelegationTokenOwner {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.principal_type, version, false); }
+        if true { rng.fill(&mut this.principal_name, version, false); }
+        this
     }
 }
 

@@ -65,6 +65,18 @@ impl crate::codec::Message for DescribeDelegationTokenResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeDelegationTokenResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.tokens, version, false); }
+        if true { rng.fill(&mut this.throttle_time_ms, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribedDelegationToken {
     /// The token principal type.
@@ -191,6 +203,25 @@ impl crate::codec::Message for DescribedDelegationToken {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribedDelegationToken {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.principal_type, version, false); }
+        if true { rng.fill(&mut this.principal_name, version, false); }
+        if version >= 3 { rng.fill(&mut this.token_requester_principal_type, version, false); }
+        if version >= 3 { rng.fill(&mut this.token_requester_principal_name, version, false); }
+        if true { rng.fill(&mut this.issue_timestamp, version, false); }
+        if true { rng.fill(&mut this.expiry_timestamp, version, false); }
+        if true { rng.fill(&mut this.max_timestamp, version, false); }
+        if true { rng.fill(&mut this.token_id, version, false); }
+        if true { rng.fill(&mut this.hmac, version, false); }
+        if true { rng.fill(&mut this.renewers, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribedDelegationTokenRenewer {
     /// The renewer principal type
@@ -242,6 +273,17 @@ impl crate::codec::Message for DescribedDelegationTokenRenewer {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribedDelegationTokenRenewer {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.principal_type, version, false); }
+        if true { rng.fill(&mut this.principal_name, version, false); }
+        this
     }
 }
 

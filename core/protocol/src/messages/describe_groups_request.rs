@@ -31,6 +31,8 @@ impl crate::codec::Message for DescribeGroupsRequest {
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.include_authorized_operations, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "IncludeAuthorizedOperations" })?;
+        } else if self.include_authorized_operations != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "IncludeAuthorizedOperations", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -53,6 +55,17 @@ impl crate::codec::Message for DescribeGroupsRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeGroupsRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.groups, version, false); }
+        if version >= 3 { rng.fill(&mut this.include_authorized_operations, version, false); }
+        this
     }
 }
 

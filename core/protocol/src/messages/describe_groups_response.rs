@@ -56,6 +56,17 @@ impl crate::codec::Message for DescribeGroupsResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeGroupsResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 1 { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.groups, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribedGroup {
     /// The describe error, or 0 if there was no error.
@@ -155,6 +166,22 @@ impl crate::codec::Message for DescribedGroup {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribedGroup {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.group_id, version, false); }
+        if true { rng.fill(&mut this.group_state, version, false); }
+        if true { rng.fill(&mut this.protocol_type, version, false); }
+        if true { rng.fill(&mut this.protocol_data, version, false); }
+        if true { rng.fill(&mut this.members, version, false); }
+        if version >= 3 { rng.fill(&mut this.authorized_operations, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribedGroupMember {
     /// The member ID assigned by the group coordinator.
@@ -242,6 +269,21 @@ impl crate::codec::Message for DescribedGroupMember {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribedGroupMember {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.member_id, version, false); }
+        if version >= 4 { rng.fill(&mut this.group_instance_id, version, version >= 4); }
+        if true { rng.fill(&mut this.client_id, version, false); }
+        if true { rng.fill(&mut this.client_host, version, false); }
+        if true { rng.fill(&mut this.member_metadata, version, false); }
+        if true { rng.fill(&mut this.member_assignment, version, false); }
+        this
     }
 }
 

@@ -65,6 +65,18 @@ impl crate::codec::Message for DescribeLogDirsResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeLogDirsResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if version >= 3 { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.results, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeLogDirsResult {
     /// The error code, or 0 if there was no error.
@@ -146,6 +158,20 @@ impl crate::codec::Message for DescribeLogDirsResult {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeLogDirsResult {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.log_dir, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        if version >= 4 { rng.fill(&mut this.total_bytes, version, false); }
+        if version >= 4 { rng.fill(&mut this.usable_bytes, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeLogDirsTopic {
     /// The topic name.
@@ -196,6 +222,17 @@ impl crate::codec::Message for DescribeLogDirsTopic {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeLogDirsTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 
@@ -268,6 +305,19 @@ impl crate::codec::Message for DescribeLogDirsPartition {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeLogDirsPartition {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.partition_size, version, false); }
+        if true { rng.fill(&mut this.offset_lag, version, false); }
+        if true { rng.fill(&mut this.is_future_key, version, false); }
+        this
     }
 }
 

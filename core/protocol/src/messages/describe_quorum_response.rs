@@ -72,6 +72,19 @@ impl crate::codec::Message for DescribeQuorumResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeQuorumResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if version >= 2 { rng.fill(&mut this.error_message, version, version >= 2); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        if version >= 2 { rng.fill(&mut this.nodes, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicData {
     /// The topic name.
@@ -122,6 +135,17 @@ impl crate::codec::Message for TopicData {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TopicData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topic_name, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 
@@ -229,6 +253,23 @@ impl crate::codec::Message for PartitionData {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for PartitionData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if version >= 2 { rng.fill(&mut this.error_message, version, version >= 2); }
+        if true { rng.fill(&mut this.leader_id, version, false); }
+        if true { rng.fill(&mut this.leader_epoch, version, false); }
+        if true { rng.fill(&mut this.high_watermark, version, false); }
+        if true { rng.fill(&mut this.current_voters, version, false); }
+        if true { rng.fill(&mut this.observers, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     /// The ID of the associated node
@@ -280,6 +321,17 @@ impl crate::codec::Message for Node {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Node {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 2 { rng.fill(&mut this.node_id, version, false); }
+        if version >= 2 { rng.fill(&mut this.listeners, version, false); }
+        this
     }
 }
 
@@ -343,6 +395,18 @@ impl crate::codec::Message for Listener {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Listener {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 2 { rng.fill(&mut this.name, version, false); }
+        if version >= 2 { rng.fill(&mut this.host, version, false); }
+        if version >= 2 { rng.fill(&mut this.port, version, false); }
+        this
     }
 }
 
@@ -422,6 +486,20 @@ impl crate::codec::Message for ReplicaState {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ReplicaState {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.replica_id, version, false); }
+        if version >= 2 { rng.fill(&mut this.replica_directory_id, version, false); }
+        if true { rng.fill(&mut this.log_end_offset, version, false); }
+        if version >= 1 { rng.fill(&mut this.last_fetch_timestamp, version, false); }
+        if version >= 1 { rng.fill(&mut this.last_caught_up_timestamp, version, false); }
+        this
     }
 }
 

@@ -65,6 +65,18 @@ impl crate::codec::Message for DescribeTopicPartitionsRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeTopicPartitionsRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topics, version, false); }
+        if true { rng.fill(&mut this.response_partition_limit, version, false); }
+        if true { rng.fill(&mut this.cursor, version, true); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicRequest {
     /// The topic name
@@ -107,6 +119,16 @@ impl crate::codec::Message for TopicRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TopicRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        this
     }
 }
 
@@ -161,6 +183,17 @@ impl crate::codec::Message for Cursor {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Cursor {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topic_name, version, false); }
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        this
     }
 }
 

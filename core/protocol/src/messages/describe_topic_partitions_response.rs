@@ -65,6 +65,18 @@ impl crate::codec::Message for DescribeTopicPartitionsResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeTopicPartitionsResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        if true { rng.fill(&mut this.next_cursor, version, true); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeTopicPartitionsResponseTopic {
     /// The topic error, or 0 if there was no error.
@@ -152,6 +164,21 @@ impl crate::codec::Message for DescribeTopicPartitionsResponseTopic {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeTopicPartitionsResponseTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.name, version, true); }
+        if true { rng.fill(&mut this.topic_id, version, false); }
+        if true { rng.fill(&mut this.is_internal, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        if true { rng.fill(&mut this.topic_authorized_operations, version, false); }
+        this
     }
 }
 
@@ -272,6 +299,24 @@ impl crate::codec::Message for DescribeTopicPartitionsResponsePartition {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribeTopicPartitionsResponsePartition {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.leader_id, version, false); }
+        if true { rng.fill(&mut this.leader_epoch, version, false); }
+        if true { rng.fill(&mut this.replica_nodes, version, false); }
+        if true { rng.fill(&mut this.isr_nodes, version, false); }
+        if true { rng.fill(&mut this.eligible_leader_replicas, version, true); }
+        if true { rng.fill(&mut this.last_known_elr, version, true); }
+        if true { rng.fill(&mut this.offline_replicas, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cursor {
     /// The name for the first topic to process
@@ -323,6 +368,17 @@ impl crate::codec::Message for Cursor {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Cursor {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topic_name, version, false); }
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        this
     }
 }
 

@@ -31,6 +31,8 @@ impl crate::codec::Message for ElectLeadersRequest {
         let flexible = version >= 2;
         if version >= 1 {
             crate::codec::Field::encode(&self.election_type, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "ElectionType" })?;
+        } else if self.election_type != 0 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "ElectionType", version });
         }
         if true {
             crate::codec::Field::encode(&self.topic_partitions, buf, crate::codec::Ctx { version, flexible: flexible, nullable: true, name: "TopicPartitions" })?;
@@ -62,6 +64,18 @@ impl crate::codec::Message for ElectLeadersRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ElectLeadersRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 1 { rng.fill(&mut this.election_type, version, false); }
+        if true { rng.fill(&mut this.topic_partitions, version, true); }
+        if true { rng.fill(&mut this.timeout_ms, version, false); }
+        this
     }
 }
 
@@ -116,6 +130,17 @@ impl crate::codec::Message for TopicPartitions {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TopicPartitions {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topic, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 

@@ -65,6 +65,18 @@ impl crate::codec::Message for EnvelopeRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for EnvelopeRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.request_data, version, false); }
+        if true { rng.fill(&mut this.request_principal, version, true); }
+        if true { rng.fill(&mut this.client_host_address, version, false); }
+        this
+    }
+}
+
 impl EnvelopeRequest {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 0);

@@ -56,6 +56,17 @@ impl crate::codec::Message for EnvelopeResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for EnvelopeResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.response_data, version, true); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        this
+    }
+}
+
 impl EnvelopeResponse {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 0);

@@ -56,6 +56,17 @@ impl crate::codec::Message for ExpireDelegationTokenRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ExpireDelegationTokenRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.hmac, version, false); }
+        if true { rng.fill(&mut this.expiry_time_period_ms, version, false); }
+        this
+    }
+}
+
 impl ExpireDelegationTokenRequest {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 2);

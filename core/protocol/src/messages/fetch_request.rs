@@ -57,6 +57,8 @@ impl crate::codec::Message for FetchRequest {
         let flexible = version >= 12;
         if version <= 14 {
             crate::codec::Field::encode(&self.replica_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "ReplicaId" })?;
+        } else if self.replica_id != -1_i32 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "ReplicaId", version });
         }
         if true {
             crate::codec::Field::encode(&self.max_wait_ms, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "MaxWaitMs" })?;
@@ -81,9 +83,16 @@ impl crate::codec::Message for FetchRequest {
         }
         if version >= 7 {
             crate::codec::Field::encode(&self.forgotten_topics_data, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "ForgottenTopicsData" })?;
+        } else if !self.forgotten_topics_data.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "ForgottenTopicsData", version });
         }
         if version >= 11 {
             crate::codec::Field::encode(&self.rack_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "RackId" })?;
+        }
+        if version >= 15 {
+            // encoded with the tagged fields below
+        } else if self.replica_state != Default::default() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "ReplicaState", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -156,6 +165,27 @@ impl crate::codec::Message for FetchRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for FetchRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 12 { rng.fill(&mut this.cluster_id, version, version >= 12); }
+        if version <= 14 { rng.fill(&mut this.replica_id, version, false); }
+        if version >= 15 { rng.fill(&mut this.replica_state, version, false); }
+        if true { rng.fill(&mut this.max_wait_ms, version, false); }
+        if true { rng.fill(&mut this.min_bytes, version, false); }
+        if version >= 3 { rng.fill(&mut this.max_bytes, version, false); }
+        if version >= 4 { rng.fill(&mut this.isolation_level, version, false); }
+        if version >= 7 { rng.fill(&mut this.session_id, version, false); }
+        if version >= 7 { rng.fill(&mut this.session_epoch, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        if version >= 7 { rng.fill(&mut this.forgotten_topics_data, version, false); }
+        if version >= 11 { rng.fill(&mut this.rack_id, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplicaState {
     /// The replica ID of the follower, or -1 if this request is from a consumer.
@@ -182,9 +212,13 @@ impl crate::codec::Message for ReplicaState {
         let flexible = version >= 12;
         if version >= 15 {
             crate::codec::Field::encode(&self.replica_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "ReplicaId" })?;
+        } else if self.replica_id != -1_i32 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "ReplicaId", version });
         }
         if version >= 15 {
             crate::codec::Field::encode(&self.replica_epoch, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "ReplicaEpoch" })?;
+        } else if self.replica_epoch != -1_i64 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "ReplicaEpoch", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -207,6 +241,17 @@ impl crate::codec::Message for ReplicaState {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ReplicaState {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 15 { rng.fill(&mut this.replica_id, version, false); }
+        if version >= 15 { rng.fill(&mut this.replica_epoch, version, false); }
+        this
     }
 }
 
@@ -273,6 +318,18 @@ impl crate::codec::Message for FetchTopic {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for FetchTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version <= 12 { rng.fill(&mut this.topic, version, false); }
+        if version >= 13 { rng.fill(&mut this.topic_id, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchPartition {
     /// The partition index.
@@ -323,6 +380,8 @@ impl crate::codec::Message for FetchPartition {
         }
         if version >= 12 {
             crate::codec::Field::encode(&self.last_fetched_epoch, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "LastFetchedEpoch" })?;
+        } else if self.last_fetched_epoch != -1_i32 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "LastFetchedEpoch", version });
         }
         if version >= 5 {
             crate::codec::Field::encode(&self.log_start_offset, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "LogStartOffset" })?;
@@ -380,6 +439,22 @@ impl crate::codec::Message for FetchPartition {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for FetchPartition {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition, version, false); }
+        if version >= 9 { rng.fill(&mut this.current_leader_epoch, version, false); }
+        if true { rng.fill(&mut this.fetch_offset, version, false); }
+        if version >= 12 { rng.fill(&mut this.last_fetched_epoch, version, false); }
+        if version >= 5 { rng.fill(&mut this.log_start_offset, version, false); }
+        if true { rng.fill(&mut this.partition_max_bytes, version, false); }
+        if version >= 17 { rng.fill(&mut this.replica_directory_id, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForgottenTopic {
     /// The topic name.
@@ -415,6 +490,8 @@ impl crate::codec::Message for ForgottenTopic {
         }
         if version >= 7 {
             crate::codec::Field::encode(&self.partitions, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Partitions" })?;
+        } else if !self.partitions.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Partitions", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -440,6 +517,18 @@ impl crate::codec::Message for ForgottenTopic {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ForgottenTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 7 && version <= 12 { rng.fill(&mut this.topic, version, false); }
+        if version >= 13 { rng.fill(&mut this.topic_id, version, false); }
+        if version >= 7 { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 

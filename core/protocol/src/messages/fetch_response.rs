@@ -91,6 +91,20 @@ impl crate::codec::Message for FetchResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for FetchResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 1 { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if version >= 7 { rng.fill(&mut this.error_code, version, false); }
+        if version >= 7 { rng.fill(&mut this.session_id, version, false); }
+        if true { rng.fill(&mut this.responses, version, false); }
+        if version >= 16 { rng.fill(&mut this.node_endpoints, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchableTopicResponse {
     /// The topic name.
@@ -151,6 +165,18 @@ impl crate::codec::Message for FetchableTopicResponse {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for FetchableTopicResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version <= 12 { rng.fill(&mut this.topic, version, false); }
+        if version >= 13 { rng.fill(&mut this.topic_id, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 
@@ -302,6 +328,26 @@ impl crate::codec::Message for PartitionData {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for PartitionData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.high_watermark, version, false); }
+        if version >= 4 { rng.fill(&mut this.last_stable_offset, version, false); }
+        if version >= 5 { rng.fill(&mut this.log_start_offset, version, false); }
+        if version >= 12 { rng.fill(&mut this.diverging_epoch, version, false); }
+        if version >= 12 { rng.fill(&mut this.current_leader, version, false); }
+        if version >= 12 { rng.fill(&mut this.snapshot_id, version, false); }
+        if version >= 4 { rng.fill(&mut this.aborted_transactions, version, version >= 4); }
+        if version >= 11 { rng.fill(&mut this.preferred_read_replica, version, false); }
+        if true { rng.fill(&mut this.records, version, true); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct EpochEndOffset {
     pub epoch: i32,
@@ -351,6 +397,17 @@ impl crate::codec::Message for EpochEndOffset {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for EpochEndOffset {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 12 { rng.fill(&mut this.epoch, version, false); }
+        if version >= 12 { rng.fill(&mut this.end_offset, version, false); }
+        this
     }
 }
 
@@ -408,6 +465,17 @@ impl crate::codec::Message for LeaderIdAndEpoch {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for LeaderIdAndEpoch {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 12 { rng.fill(&mut this.leader_id, version, false); }
+        if version >= 12 { rng.fill(&mut this.leader_epoch, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnapshotId {
     pub end_offset: i64,
@@ -457,6 +525,17 @@ impl crate::codec::Message for SnapshotId {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for SnapshotId {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.end_offset, version, false); }
+        if true { rng.fill(&mut this.epoch, version, false); }
+        this
     }
 }
 
@@ -511,6 +590,17 @@ impl crate::codec::Message for AbortedTransaction {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AbortedTransaction {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 4 { rng.fill(&mut this.producer_id, version, false); }
+        if version >= 4 { rng.fill(&mut this.first_offset, version, false); }
+        this
     }
 }
 
@@ -583,6 +673,19 @@ impl crate::codec::Message for NodeEndpoint {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for NodeEndpoint {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 16 { rng.fill(&mut this.node_id, version, false); }
+        if version >= 16 { rng.fill(&mut this.host, version, false); }
+        if version >= 16 { rng.fill(&mut this.port, version, false); }
+        if version >= 16 { rng.fill(&mut this.rack, version, version >= 16); }
+        this
     }
 }
 

@@ -82,6 +82,19 @@ impl crate::codec::Message for FetchSnapshotRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for FetchSnapshotRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.cluster_id, version, true); }
+        if true { rng.fill(&mut this.replica_id, version, false); }
+        if true { rng.fill(&mut this.max_bytes, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicSnapshot {
     /// The name of the topic to fetch
@@ -133,6 +146,17 @@ impl crate::codec::Message for TopicSnapshot {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TopicSnapshot {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 
@@ -225,6 +249,20 @@ impl crate::codec::Message for PartitionSnapshot {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for PartitionSnapshot {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition, version, false); }
+        if true { rng.fill(&mut this.current_leader_epoch, version, false); }
+        if true { rng.fill(&mut this.snapshot_id, version, false); }
+        if true { rng.fill(&mut this.position, version, false); }
+        if version >= 1 { rng.fill(&mut this.replica_directory_id, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnapshotId {
     pub end_offset: i64,
@@ -274,6 +312,17 @@ impl crate::codec::Message for SnapshotId {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for SnapshotId {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.end_offset, version, false); }
+        if true { rng.fill(&mut this.epoch, version, false); }
+        this
     }
 }
 

@@ -82,6 +82,19 @@ impl crate::codec::Message for FetchSnapshotResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for FetchSnapshotResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        if version >= 1 { rng.fill(&mut this.node_endpoints, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicSnapshot {
     /// The name of the topic to fetch.
@@ -133,6 +146,17 @@ impl crate::codec::Message for TopicSnapshot {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TopicSnapshot {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 
@@ -242,6 +266,22 @@ impl crate::codec::Message for PartitionSnapshot {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for PartitionSnapshot {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.index, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.snapshot_id, version, false); }
+        if true { rng.fill(&mut this.current_leader, version, false); }
+        if true { rng.fill(&mut this.size, version, false); }
+        if true { rng.fill(&mut this.position, version, false); }
+        if true { rng.fill(&mut this.unaligned_records, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnapshotId {
     pub end_offset: i64,
@@ -291,6 +331,17 @@ impl crate::codec::Message for SnapshotId {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for SnapshotId {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.end_offset, version, false); }
+        if true { rng.fill(&mut this.epoch, version, false); }
+        this
     }
 }
 
@@ -345,6 +396,17 @@ impl crate::codec::Message for LeaderIdAndEpoch {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for LeaderIdAndEpoch {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.leader_id, version, false); }
+        if true { rng.fill(&mut this.leader_epoch, version, false); }
+        this
     }
 }
 
@@ -408,6 +470,18 @@ impl crate::codec::Message for NodeEndpoint {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for NodeEndpoint {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 1 { rng.fill(&mut this.node_id, version, false); }
+        if version >= 1 { rng.fill(&mut this.host, version, false); }
+        if version >= 1 { rng.fill(&mut this.port, version, false); }
+        this
     }
 }
 

@@ -31,12 +31,18 @@ impl crate::codec::Message for FindCoordinatorRequest {
         let flexible = version >= 3;
         if version <= 3 {
             crate::codec::Field::encode(&self.key, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Key" })?;
+        } else if self.key != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Key", version });
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.key_type, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "KeyType" })?;
+        } else if self.key_type != 0_i8 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "KeyType", version });
         }
         if version >= 4 {
             crate::codec::Field::encode(&self.coordinator_keys, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "CoordinatorKeys" })?;
+        } else if !self.coordinator_keys.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "CoordinatorKeys", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -62,6 +68,18 @@ impl crate::codec::Message for FindCoordinatorRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for FindCoordinatorRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version <= 3 { rng.fill(&mut this.key, version, false); }
+        if version >= 1 { rng.fill(&mut this.key_type, version, false); }
+        if version >= 4 { rng.fill(&mut this.coordinator_keys, version, false); }
+        this
     }
 }
 

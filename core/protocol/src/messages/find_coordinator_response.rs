@@ -101,6 +101,22 @@ impl crate::codec::Message for FindCoordinatorResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for FindCoordinatorResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 1 { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if version <= 3 { rng.fill(&mut this.error_code, version, false); }
+        if version >= 1 && version <= 3 { rng.fill(&mut this.error_message, version, version >= 1 && version <= 3); }
+        if version <= 3 { rng.fill(&mut this.node_id, version, false); }
+        if version <= 3 { rng.fill(&mut this.host, version, false); }
+        if version <= 3 { rng.fill(&mut this.port, version, false); }
+        if version >= 4 { rng.fill(&mut this.coordinators, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Coordinator {
     /// The coordinator key.
@@ -188,6 +204,21 @@ impl crate::codec::Message for Coordinator {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Coordinator {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 4 { rng.fill(&mut this.key, version, false); }
+        if version >= 4 { rng.fill(&mut this.node_id, version, false); }
+        if version >= 4 { rng.fill(&mut this.host, version, false); }
+        if version >= 4 { rng.fill(&mut this.port, version, false); }
+        if version >= 4 { rng.fill(&mut this.error_code, version, false); }
+        if version >= 4 { rng.fill(&mut this.error_message, version, version >= 4); }
+        this
     }
 }
 

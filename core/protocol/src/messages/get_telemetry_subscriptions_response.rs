@@ -119,6 +119,24 @@ impl crate::codec::Message for GetTelemetrySubscriptionsResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for GetTelemetrySubscriptionsResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.client_instance_id, version, false); }
+        if true { rng.fill(&mut this.subscription_id, version, false); }
+        if true { rng.fill(&mut this.accepted_compression_types, version, false); }
+        if true { rng.fill(&mut this.push_interval_ms, version, false); }
+        if true { rng.fill(&mut this.telemetry_max_bytes, version, false); }
+        if true { rng.fill(&mut this.delta_temporality, version, false); }
+        if true { rng.fill(&mut this.requested_metrics, version, false); }
+        this
+    }
+}
+
 impl GetTelemetrySubscriptionsResponse {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 0);

@@ -43,6 +43,8 @@ impl crate::codec::Message for HeartbeatRequest {
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.group_instance_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 3, name: "GroupInstanceId" })?;
+        } else if self.group_instance_id != None {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "GroupInstanceId", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -71,6 +73,19 @@ impl crate::codec::Message for HeartbeatRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for HeartbeatRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.group_id, version, false); }
+        if true { rng.fill(&mut this.generation_id, version, false); }
+        if true { rng.fill(&mut this.member_id, version, false); }
+        if version >= 3 { rng.fill(&mut this.group_instance_id, version, version >= 3); }
+        this
     }
 }
 

@@ -40,9 +40,13 @@ impl crate::codec::Message for InitProducerIdRequest {
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.producer_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "ProducerId" })?;
+        } else if self.producer_id != -1_i64 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "ProducerId", version });
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.producer_epoch, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "ProducerEpoch" })?;
+        } else if self.producer_epoch != -1_i16 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "ProducerEpoch", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -71,6 +75,19 @@ impl crate::codec::Message for InitProducerIdRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for InitProducerIdRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.transactional_id, version, true); }
+        if true { rng.fill(&mut this.transaction_timeout_ms, version, false); }
+        if version >= 3 { rng.fill(&mut this.producer_id, version, false); }
+        if version >= 3 { rng.fill(&mut this.producer_epoch, version, false); }
+        this
     }
 }
 

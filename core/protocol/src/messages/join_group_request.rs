@@ -58,6 +58,8 @@ impl crate::codec::Message for JoinGroupRequest {
         }
         if version >= 5 {
             crate::codec::Field::encode(&self.group_instance_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 5, name: "GroupInstanceId" })?;
+        } else if self.group_instance_id != None {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "GroupInstanceId", version });
         }
         if true {
             crate::codec::Field::encode(&self.protocol_type, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "ProtocolType" })?;
@@ -107,6 +109,23 @@ impl crate::codec::Message for JoinGroupRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for JoinGroupRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.group_id, version, false); }
+        if true { rng.fill(&mut this.session_timeout_ms, version, false); }
+        if version >= 1 { rng.fill(&mut this.rebalance_timeout_ms, version, false); }
+        if true { rng.fill(&mut this.member_id, version, false); }
+        if version >= 5 { rng.fill(&mut this.group_instance_id, version, version >= 5); }
+        if true { rng.fill(&mut this.protocol_type, version, false); }
+        if true { rng.fill(&mut this.protocols, version, false); }
+        if version >= 8 { rng.fill(&mut this.reason, version, version >= 8); }
+        this
     }
 }
 
@@ -161,6 +180,17 @@ impl crate::codec::Message for JoinGroupRequestProtocol {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for JoinGroupRequestProtocol {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.metadata, version, false); }
+        this
     }
 }
 

@@ -118,6 +118,24 @@ impl crate::codec::Message for JoinGroupResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for JoinGroupResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 2 { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.generation_id, version, false); }
+        if version >= 7 { rng.fill(&mut this.protocol_type, version, version >= 7); }
+        if true { rng.fill(&mut this.protocol_name, version, version >= 7); }
+        if true { rng.fill(&mut this.leader, version, false); }
+        if version >= 9 { rng.fill(&mut this.skip_assignment, version, false); }
+        if true { rng.fill(&mut this.member_id, version, false); }
+        if true { rng.fill(&mut this.members, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct JoinGroupResponseMember {
     /// The group member ID.
@@ -178,6 +196,18 @@ impl crate::codec::Message for JoinGroupResponseMember {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for JoinGroupResponseMember {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.member_id, version, false); }
+        if version >= 5 { rng.fill(&mut this.group_instance_id, version, version >= 5); }
+        if true { rng.fill(&mut this.metadata, version, false); }
+        this
     }
 }
 

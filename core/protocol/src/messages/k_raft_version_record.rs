@@ -56,6 +56,17 @@ impl crate::codec::Message for KRaftVersionRecord {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for KRaftVersionRecord {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.version, version, false); }
+        if true { rng.fill(&mut this.k_raft_version, version, false); }
+        this
+    }
+}
+
 impl KRaftVersionRecord {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 0);

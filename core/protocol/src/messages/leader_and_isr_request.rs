@@ -49,6 +49,8 @@ impl crate::codec::Message for LeaderAndIsrRequest {
         }
         if version >= 7 {
             crate::codec::Field::encode(&self.is_k_raft_controller, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "isKRaftController" })?;
+        } else if self.is_k_raft_controller != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "isKRaftController", version });
         }
         if true {
             crate::codec::Field::encode(&self.controller_epoch, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "ControllerEpoch" })?;
@@ -58,12 +60,18 @@ impl crate::codec::Message for LeaderAndIsrRequest {
         }
         if version >= 5 {
             crate::codec::Field::encode(&self.r#type, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Type" })?;
+        } else if self.r#type != 0 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Type", version });
         }
         if version <= 1 {
             crate::codec::Field::encode(&self.ungrouped_partition_states, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "UngroupedPartitionStates" })?;
+        } else if !self.ungrouped_partition_states.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "UngroupedPartitionStates", version });
         }
         if version >= 2 {
             crate::codec::Field::encode(&self.topic_states, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "TopicStates" })?;
+        } else if !self.topic_states.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "TopicStates", version });
         }
         if true {
             crate::codec::Field::encode(&self.live_leaders, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "LiveLeaders" })?;
@@ -110,6 +118,23 @@ impl crate::codec::Message for LeaderAndIsrRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for LeaderAndIsrRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.controller_id, version, false); }
+        if version >= 7 { rng.fill(&mut this.is_k_raft_controller, version, false); }
+        if true { rng.fill(&mut this.controller_epoch, version, false); }
+        if version >= 2 { rng.fill(&mut this.broker_epoch, version, false); }
+        if version >= 5 { rng.fill(&mut this.r#type, version, false); }
+        if version <= 1 { rng.fill(&mut this.ungrouped_partition_states, version, false); }
+        if version >= 2 { rng.fill(&mut this.topic_states, version, false); }
+        if true { rng.fill(&mut this.live_leaders, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeaderAndIsrTopicState {
     /// The topic name.
@@ -139,12 +164,16 @@ impl crate::codec::Message for LeaderAndIsrTopicState {
         let flexible = version >= 4;
         if version >= 2 {
             crate::codec::Field::encode(&self.topic_name, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "TopicName" })?;
+        } else if self.topic_name != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "TopicName", version });
         }
         if version >= 5 {
             crate::codec::Field::encode(&self.topic_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "TopicId" })?;
         }
         if version >= 2 {
             crate::codec::Field::encode(&self.partition_states, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "PartitionStates" })?;
+        } else if !self.partition_states.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "PartitionStates", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -170,6 +199,18 @@ impl crate::codec::Message for LeaderAndIsrTopicState {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for LeaderAndIsrTopicState {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 2 { rng.fill(&mut this.topic_name, version, false); }
+        if version >= 5 { rng.fill(&mut this.topic_id, version, false); }
+        if version >= 2 { rng.fill(&mut this.partition_states, version, false); }
+        this
     }
 }
 
@@ -233,6 +274,18 @@ impl crate::codec::Message for LeaderAndIsrLiveLeader {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for LeaderAndIsrLiveLeader {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.broker_id, version, false); }
+        if true { rng.fill(&mut this.host_name, version, false); }
+        if true { rng.fill(&mut this.port, version, false); }
+        this
     }
 }
 
@@ -325,6 +378,8 @@ impl crate::codec::Message for LeaderAndIsrPartitionState {
         }
         if version >= 6 {
             crate::codec::Field::encode(&self.leader_recovery_state, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "LeaderRecoveryState" })?;
+        } else if self.leader_recovery_state != 0_i8 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "LeaderRecoveryState", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -377,6 +432,27 @@ impl crate::codec::Message for LeaderAndIsrPartitionState {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for LeaderAndIsrPartitionState {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version <= 1 { rng.fill(&mut this.topic_name, version, false); }
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.controller_epoch, version, false); }
+        if true { rng.fill(&mut this.leader, version, false); }
+        if true { rng.fill(&mut this.leader_epoch, version, false); }
+        if true { rng.fill(&mut this.isr, version, false); }
+        if true { rng.fill(&mut this.partition_epoch, version, false); }
+        if true { rng.fill(&mut this.replicas, version, false); }
+        if version >= 3 { rng.fill(&mut this.adding_replicas, version, false); }
+        if version >= 3 { rng.fill(&mut this.removing_replicas, version, false); }
+        if version >= 1 { rng.fill(&mut this.is_new, version, false); }
+        if version >= 6 { rng.fill(&mut this.leader_recovery_state, version, false); }
+        this
     }
 }
 

@@ -65,6 +65,18 @@ impl crate::codec::Message for LeaderAndIsrResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for LeaderAndIsrResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if version <= 4 { rng.fill(&mut this.partition_errors, version, false); }
+        if version >= 5 { rng.fill(&mut this.topics, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeaderAndIsrTopicError {
     /// The unique topic ID
@@ -116,6 +128,17 @@ impl crate::codec::Message for LeaderAndIsrTopicError {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for LeaderAndIsrTopicError {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 5 { rng.fill(&mut this.topic_id, version, false); }
+        if version >= 5 { rng.fill(&mut this.partition_errors, version, false); }
+        this
     }
 }
 
@@ -179,6 +202,18 @@ impl crate::codec::Message for LeaderAndIsrPartitionError {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for LeaderAndIsrPartitionError {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version <= 4 { rng.fill(&mut this.topic_name, version, false); }
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        this
     }
 }
 

@@ -74,6 +74,19 @@ impl crate::codec::Message for LeaderChangeMessage {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for LeaderChangeMessage {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.version, version, false); }
+        if true { rng.fill(&mut this.leader_id, version, false); }
+        if true { rng.fill(&mut this.voters, version, false); }
+        if true { rng.fill(&mut this.granting_voters, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Voter {
     pub voter_id: i32,
@@ -102,6 +115,8 @@ impl crate::codec::Message for Voter {
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.voter_directory_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "VoterDirectoryId" })?;
+        } else if self.voter_directory_id != crate::codec::Uuid::ZERO {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "VoterDirectoryId", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -124,6 +139,17 @@ impl crate::codec::Message for Voter {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Voter {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.voter_id, version, false); }
+        if version >= 1 { rng.fill(&mut this.voter_directory_id, version, false); }
+        this
     }
 }
 

@@ -34,9 +34,13 @@ impl crate::codec::Message for LeaveGroupRequest {
         }
         if version <= 2 {
             crate::codec::Field::encode(&self.member_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "MemberId" })?;
+        } else if self.member_id != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "MemberId", version });
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.members, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Members" })?;
+        } else if !self.members.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Members", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -62,6 +66,18 @@ impl crate::codec::Message for LeaveGroupRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for LeaveGroupRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.group_id, version, false); }
+        if version <= 2 { rng.fill(&mut this.member_id, version, false); }
+        if version >= 3 { rng.fill(&mut this.members, version, false); }
+        this
     }
 }
 
@@ -94,9 +110,13 @@ impl crate::codec::Message for MemberIdentity {
         let flexible = version >= 4;
         if version >= 3 {
             crate::codec::Field::encode(&self.member_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "MemberId" })?;
+        } else if self.member_id != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "MemberId", version });
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.group_instance_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 3, name: "GroupInstanceId" })?;
+        } else if self.group_instance_id != None {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "GroupInstanceId", version });
         }
         if version >= 5 {
             crate::codec::Field::encode(&self.reason, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 5, name: "Reason" })?;
@@ -125,6 +145,18 @@ impl crate::codec::Message for MemberIdentity {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for MemberIdentity {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 3 { rng.fill(&mut this.member_id, version, false); }
+        if version >= 3 { rng.fill(&mut this.group_instance_id, version, version >= 3); }
+        if version >= 5 { rng.fill(&mut this.reason, version, version >= 5); }
+        this
     }
 }
 

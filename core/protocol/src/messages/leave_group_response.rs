@@ -65,6 +65,18 @@ impl crate::codec::Message for LeaveGroupResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for LeaveGroupResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 1 { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if version >= 3 { rng.fill(&mut this.members, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemberResponse {
     /// The member ID to remove from the group.
@@ -125,6 +137,18 @@ impl crate::codec::Message for MemberResponse {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for MemberResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 3 { rng.fill(&mut this.member_id, version, false); }
+        if version >= 3 { rng.fill(&mut this.group_instance_id, version, version >= 3); }
+        if version >= 3 { rng.fill(&mut this.error_code, version, false); }
+        this
     }
 }
 

@@ -38,6 +38,15 @@ impl crate::codec::Message for ListClientMetricsResourcesRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ListClientMetricsResourcesRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        this
+    }
+}
+
 impl ListClientMetricsResourcesRequest {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 0);

@@ -28,9 +28,13 @@ impl crate::codec::Message for ListGroupsRequest {
         let flexible = version >= 3;
         if version >= 4 {
             crate::codec::Field::encode(&self.states_filter, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "StatesFilter" })?;
+        } else if !self.states_filter.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "StatesFilter", version });
         }
         if version >= 5 {
             crate::codec::Field::encode(&self.types_filter, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "TypesFilter" })?;
+        } else if !self.types_filter.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "TypesFilter", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -53,6 +57,17 @@ impl crate::codec::Message for ListGroupsRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ListGroupsRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 4 { rng.fill(&mut this.states_filter, version, false); }
+        if version >= 5 { rng.fill(&mut this.types_filter, version, false); }
+        this
     }
 }
 

@@ -65,6 +65,18 @@ impl crate::codec::Message for ListGroupsResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ListGroupsResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 1 { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.groups, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListedGroup {
     /// The group ID.
@@ -134,6 +146,19 @@ impl crate::codec::Message for ListedGroup {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ListedGroup {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.group_id, version, false); }
+        if true { rng.fill(&mut this.protocol_type, version, false); }
+        if version >= 4 { rng.fill(&mut this.group_state, version, false); }
+        if version >= 5 { rng.fill(&mut this.group_type, version, false); }
+        this
     }
 }
 

@@ -37,6 +37,8 @@ impl crate::codec::Message for ListOffsetsRequest {
         }
         if version >= 2 {
             crate::codec::Field::encode(&self.isolation_level, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "IsolationLevel" })?;
+        } else if self.isolation_level != 0 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "IsolationLevel", version });
         }
         if true {
             crate::codec::Field::encode(&self.topics, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Topics" })?;
@@ -71,6 +73,19 @@ impl crate::codec::Message for ListOffsetsRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ListOffsetsRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.replica_id, version, false); }
+        if version >= 2 { rng.fill(&mut this.isolation_level, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        if version >= 10 { rng.fill(&mut this.timeout_ms, version, false); }
+        this
     }
 }
 
@@ -128,6 +143,17 @@ impl crate::codec::Message for ListOffsetsTopic {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ListOffsetsTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListOffsetsPartition {
     /// The partition index.
@@ -169,6 +195,8 @@ impl crate::codec::Message for ListOffsetsPartition {
         }
         if version == 0 {
             crate::codec::Field::encode(&self.max_num_offsets, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "MaxNumOffsets" })?;
+        } else if self.max_num_offsets != 1_i32 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "MaxNumOffsets", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -197,6 +225,19 @@ impl crate::codec::Message for ListOffsetsPartition {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ListOffsetsPartition {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if version >= 4 { rng.fill(&mut this.current_leader_epoch, version, false); }
+        if true { rng.fill(&mut this.timestamp, version, false); }
+        if version == 0 { rng.fill(&mut this.max_num_offsets, version, false); }
+        this
     }
 }
 

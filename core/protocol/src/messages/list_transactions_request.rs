@@ -37,6 +37,8 @@ impl crate::codec::Message for ListTransactionsRequest {
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.duration_filter, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "DurationFilter" })?;
+        } else if self.duration_filter != -1_i64 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "DurationFilter", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -62,6 +64,18 @@ impl crate::codec::Message for ListTransactionsRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ListTransactionsRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.state_filters, version, false); }
+        if true { rng.fill(&mut this.producer_id_filters, version, false); }
+        if version >= 1 { rng.fill(&mut this.duration_filter, version, false); }
+        this
     }
 }
 

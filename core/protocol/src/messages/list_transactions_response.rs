@@ -72,6 +72,19 @@ impl crate::codec::Message for ListTransactionsResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ListTransactionsResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.unknown_state_filters, version, false); }
+        if true { rng.fill(&mut this.transaction_states, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransactionState {
     pub transactional_id: String,
@@ -130,6 +143,18 @@ impl crate::codec::Message for TransactionState {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TransactionState {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.transactional_id, version, false); }
+        if true { rng.fill(&mut this.producer_id, version, false); }
+        if true { rng.fill(&mut this.transaction_state, version, false); }
+        this
     }
 }
 

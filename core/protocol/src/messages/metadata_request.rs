@@ -37,12 +37,18 @@ impl crate::codec::Message for MetadataRequest {
         }
         if version >= 4 {
             crate::codec::Field::encode(&self.allow_auto_topic_creation, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "AllowAutoTopicCreation" })?;
+        } else if self.allow_auto_topic_creation != true {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "AllowAutoTopicCreation", version });
         }
         if version >= 8 && version <= 10 {
             crate::codec::Field::encode(&self.include_cluster_authorized_operations, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "IncludeClusterAuthorizedOperations" })?;
+        } else if self.include_cluster_authorized_operations != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "IncludeClusterAuthorizedOperations", version });
         }
         if version >= 8 {
             crate::codec::Field::encode(&self.include_topic_authorized_operations, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "IncludeTopicAuthorizedOperations" })?;
+        } else if self.include_topic_authorized_operations != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "IncludeTopicAuthorizedOperations", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -71,6 +77,19 @@ impl crate::codec::Message for MetadataRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for MetadataRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topics, version, version >= 1); }
+        if version >= 4 { rng.fill(&mut this.allow_auto_topic_creation, version, false); }
+        if version >= 8 && version <= 10 { rng.fill(&mut this.include_cluster_authorized_operations, version, false); }
+        if version >= 8 { rng.fill(&mut this.include_topic_authorized_operations, version, false); }
+        this
     }
 }
 
@@ -125,6 +144,17 @@ impl crate::codec::Message for MetadataRequestTopic {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for MetadataRequestTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 10 { rng.fill(&mut this.topic_id, version, false); }
+        if true { rng.fill(&mut this.name, version, version >= 10); }
+        this
     }
 }
 

@@ -92,6 +92,21 @@ impl crate::codec::Message for MetadataResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for MetadataResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 3 { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.brokers, version, false); }
+        if version >= 2 { rng.fill(&mut this.cluster_id, version, version >= 2); }
+        if version >= 1 { rng.fill(&mut this.controller_id, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        if version >= 8 && version <= 10 { rng.fill(&mut this.cluster_authorized_operations, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetadataResponseBroker {
     /// The broker ID.
@@ -161,6 +176,19 @@ impl crate::codec::Message for MetadataResponseBroker {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for MetadataResponseBroker {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.node_id, version, false); }
+        if true { rng.fill(&mut this.host, version, false); }
+        if true { rng.fill(&mut this.port, version, false); }
+        if version >= 1 { rng.fill(&mut this.rack, version, version >= 1); }
+        this
     }
 }
 
@@ -251,6 +279,21 @@ impl crate::codec::Message for MetadataResponseTopic {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for MetadataResponseTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.name, version, version >= 12); }
+        if version >= 10 { rng.fill(&mut this.topic_id, version, false); }
+        if version >= 1 { rng.fill(&mut this.is_internal, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        if version >= 8 { rng.fill(&mut this.topic_authorized_operations, version, false); }
+        this
     }
 }
 
@@ -350,6 +393,22 @@ impl crate::codec::Message for MetadataResponsePartition {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for MetadataResponsePartition {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.leader_id, version, false); }
+        if version >= 7 { rng.fill(&mut this.leader_epoch, version, false); }
+        if true { rng.fill(&mut this.replica_nodes, version, false); }
+        if true { rng.fill(&mut this.isr_nodes, version, false); }
+        if version >= 5 { rng.fill(&mut this.offline_replicas, version, false); }
+        this
     }
 }
 

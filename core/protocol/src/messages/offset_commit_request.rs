@@ -49,6 +49,8 @@ impl crate::codec::Message for OffsetCommitRequest {
         }
         if version >= 7 {
             crate::codec::Field::encode(&self.group_instance_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 7, name: "GroupInstanceId" })?;
+        } else if self.group_instance_id != None {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "GroupInstanceId", version });
         }
         if version >= 2 && version <= 4 {
             crate::codec::Field::encode(&self.retention_time_ms, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "RetentionTimeMs" })?;
@@ -89,6 +91,21 @@ impl crate::codec::Message for OffsetCommitRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetCommitRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.group_id, version, false); }
+        if version >= 1 { rng.fill(&mut this.generation_id_or_member_epoch, version, false); }
+        if version >= 1 { rng.fill(&mut this.member_id, version, false); }
+        if version >= 7 { rng.fill(&mut this.group_instance_id, version, version >= 7); }
+        if version >= 2 && version <= 4 { rng.fill(&mut this.retention_time_ms, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        this
     }
 }
 
@@ -146,6 +163,17 @@ impl crate::codec::Message for OffsetCommitRequestTopic {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetCommitRequestTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetCommitRequestPartition {
     /// The partition index.
@@ -190,6 +218,8 @@ impl crate::codec::Message for OffsetCommitRequestPartition {
         }
         if version == 1 {
             crate::codec::Field::encode(&self.commit_timestamp, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "CommitTimestamp" })?;
+        } else if self.commit_timestamp != -1_i64 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "CommitTimestamp", version });
         }
         if true {
             crate::codec::Field::encode(&self.committed_metadata, buf, crate::codec::Ctx { version, flexible: flexible, nullable: true, name: "CommittedMetadata" })?;
@@ -224,6 +254,20 @@ impl crate::codec::Message for OffsetCommitRequestPartition {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetCommitRequestPartition {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.committed_offset, version, false); }
+        if version >= 6 { rng.fill(&mut this.committed_leader_epoch, version, false); }
+        if version == 1 { rng.fill(&mut this.commit_timestamp, version, false); }
+        if true { rng.fill(&mut this.committed_metadata, version, true); }
+        this
     }
 }
 

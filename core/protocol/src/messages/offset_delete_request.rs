@@ -56,6 +56,17 @@ impl crate::codec::Message for OffsetDeleteRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetDeleteRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.group_id, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetDeleteRequestTopic {
     /// The topic name.
@@ -110,6 +121,17 @@ impl crate::codec::Message for OffsetDeleteRequestTopic {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetDeleteRequestTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetDeleteRequestPartition {
     /// The partition index.
@@ -152,6 +174,16 @@ impl crate::codec::Message for OffsetDeleteRequestPartition {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetDeleteRequestPartition {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        this
     }
 }
 

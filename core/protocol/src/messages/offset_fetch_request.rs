@@ -34,15 +34,23 @@ impl crate::codec::Message for OffsetFetchRequest {
         let flexible = version >= 6;
         if version <= 7 {
             crate::codec::Field::encode(&self.group_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "GroupId" })?;
+        } else if self.group_id != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "GroupId", version });
         }
         if version <= 7 {
             crate::codec::Field::encode(&self.topics, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 2 && version <= 7, name: "Topics" })?;
+        } else if self.topics != Some(Vec::new()) {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Topics", version });
         }
         if version >= 8 {
             crate::codec::Field::encode(&self.groups, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Groups" })?;
+        } else if !self.groups.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Groups", version });
         }
         if version >= 7 {
             crate::codec::Field::encode(&self.require_stable, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "RequireStable" })?;
+        } else if self.require_stable != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "RequireStable", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -74,6 +82,19 @@ impl crate::codec::Message for OffsetFetchRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetFetchRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version <= 7 { rng.fill(&mut this.group_id, version, false); }
+        if version <= 7 { rng.fill(&mut this.topics, version, version >= 2 && version <= 7); }
+        if version >= 8 { rng.fill(&mut this.groups, version, false); }
+        if version >= 7 { rng.fill(&mut this.require_stable, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetFetchRequestTopic {
     /// The topic name.
@@ -100,9 +121,13 @@ impl crate::codec::Message for OffsetFetchRequestTopic {
         let flexible = version >= 6;
         if version <= 7 {
             crate::codec::Field::encode(&self.name, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Name" })?;
+        } else if self.name != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Name", version });
         }
         if version <= 7 {
             crate::codec::Field::encode(&self.partition_indexes, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "PartitionIndexes" })?;
+        } else if !self.partition_indexes.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "PartitionIndexes", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -125,6 +150,17 @@ impl crate::codec::Message for OffsetFetchRequestTopic {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetFetchRequestTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version <= 7 { rng.fill(&mut this.name, version, false); }
+        if version <= 7 { rng.fill(&mut this.partition_indexes, version, false); }
+        this
     }
 }
 
@@ -160,6 +196,8 @@ impl crate::codec::Message for OffsetFetchRequestGroup {
         let flexible = version >= 6;
         if version >= 8 {
             crate::codec::Field::encode(&self.group_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "GroupId" })?;
+        } else if self.group_id != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "GroupId", version });
         }
         if version >= 9 {
             crate::codec::Field::encode(&self.member_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 9, name: "MemberId" })?;
@@ -169,6 +207,8 @@ impl crate::codec::Message for OffsetFetchRequestGroup {
         }
         if version >= 8 {
             crate::codec::Field::encode(&self.topics, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 8, name: "Topics" })?;
+        } else if self.topics != Some(Vec::new()) {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Topics", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -200,6 +240,19 @@ impl crate::codec::Message for OffsetFetchRequestGroup {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetFetchRequestGroup {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 8 { rng.fill(&mut this.group_id, version, false); }
+        if version >= 9 { rng.fill(&mut this.member_id, version, version >= 9); }
+        if version >= 9 { rng.fill(&mut this.member_epoch, version, false); }
+        if version >= 8 { rng.fill(&mut this.topics, version, version >= 8); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetFetchRequestTopics {
     /// The topic name.
@@ -226,9 +279,13 @@ impl crate::codec::Message for OffsetFetchRequestTopics {
         let flexible = version >= 6;
         if version >= 8 {
             crate::codec::Field::encode(&self.name, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Name" })?;
+        } else if self.name != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Name", version });
         }
         if version >= 8 {
             crate::codec::Field::encode(&self.partition_indexes, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "PartitionIndexes" })?;
+        } else if !self.partition_indexes.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "PartitionIndexes", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -251,6 +308,17 @@ impl crate::codec::Message for OffsetFetchRequestTopics {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetFetchRequestTopics {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 8 { rng.fill(&mut this.name, version, false); }
+        if version >= 8 { rng.fill(&mut this.partition_indexes, version, false); }
+        this
     }
 }
 

@@ -74,6 +74,19 @@ impl crate::codec::Message for OffsetFetchResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetFetchResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 3 { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if version <= 7 { rng.fill(&mut this.topics, version, false); }
+        if version >= 2 && version <= 7 { rng.fill(&mut this.error_code, version, false); }
+        if version >= 8 { rng.fill(&mut this.groups, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetFetchResponseTopic {
     /// The topic name.
@@ -125,6 +138,17 @@ impl crate::codec::Message for OffsetFetchResponseTopic {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetFetchResponseTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version <= 7 { rng.fill(&mut this.name, version, false); }
+        if version <= 7 { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 
@@ -209,6 +233,20 @@ impl crate::codec::Message for OffsetFetchResponsePartition {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetFetchResponsePartition {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version <= 7 { rng.fill(&mut this.partition_index, version, false); }
+        if version <= 7 { rng.fill(&mut this.committed_offset, version, false); }
+        if version >= 5 && version <= 7 { rng.fill(&mut this.committed_leader_epoch, version, false); }
+        if version <= 7 { rng.fill(&mut this.metadata, version, version <= 7); }
+        if version <= 7 { rng.fill(&mut this.error_code, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetFetchResponseGroup {
     /// The group ID.
@@ -272,6 +310,18 @@ impl crate::codec::Message for OffsetFetchResponseGroup {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetFetchResponseGroup {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 8 { rng.fill(&mut this.group_id, version, false); }
+        if version >= 8 { rng.fill(&mut this.topics, version, false); }
+        if version >= 8 { rng.fill(&mut this.error_code, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetFetchResponseTopics {
     /// The topic name.
@@ -323,6 +373,17 @@ impl crate::codec::Message for OffsetFetchResponseTopics {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetFetchResponseTopics {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 8 { rng.fill(&mut this.name, version, false); }
+        if version >= 8 { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 
@@ -404,6 +465,20 @@ impl crate::codec::Message for OffsetFetchResponsePartitions {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for OffsetFetchResponsePartitions {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 8 { rng.fill(&mut this.partition_index, version, false); }
+        if version >= 8 { rng.fill(&mut this.committed_offset, version, false); }
+        if version >= 8 { rng.fill(&mut this.committed_leader_epoch, version, false); }
+        if version >= 8 { rng.fill(&mut this.metadata, version, version >= 8); }
+        if version >= 8 { rng.fill(&mut this.error_code, version, false); }
+        this
     }
 }
 

@@ -34,6 +34,8 @@ impl crate::codec::Message for ProduceRequest {
         let flexible = version >= 9;
         if version >= 3 {
             crate::codec::Field::encode(&self.transactional_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 3, name: "TransactionalId" })?;
+        } else if self.transactional_id != None {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "TransactionalId", version });
         }
         if true {
             crate::codec::Field::encode(&self.acks, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Acks" })?;
@@ -71,6 +73,19 @@ impl crate::codec::Message for ProduceRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ProduceRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 3 { rng.fill(&mut this.transactional_id, version, version >= 3); }
+        if true { rng.fill(&mut this.acks, version, false); }
+        if true { rng.fill(&mut this.timeout_ms, version, false); }
+        if true { rng.fill(&mut this.topic_data, version, false); }
+        this
     }
 }
 
@@ -128,6 +143,17 @@ impl crate::codec::Message for TopicProduceData {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TopicProduceData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.partition_data, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartitionProduceData {
     /// The partition index.
@@ -179,6 +205,17 @@ impl crate::codec::Message for PartitionProduceData {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for PartitionProduceData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.index, version, false); }
+        if true { rng.fill(&mut this.records, version, true); }
+        this
     }
 }
 

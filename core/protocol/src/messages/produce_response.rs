@@ -73,6 +73,18 @@ impl crate::codec::Message for ProduceResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ProduceResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.responses, version, false); }
+        if version >= 1 { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if version >= 10 { rng.fill(&mut this.node_endpoints, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicProduceResponse {
     /// The topic name
@@ -124,6 +136,17 @@ impl crate::codec::Message for TopicProduceResponse {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TopicProduceResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.partition_responses, version, false); }
+        this
     }
 }
 
@@ -242,6 +265,23 @@ impl crate::codec::Message for PartitionProduceResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for PartitionProduceResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.index, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.base_offset, version, false); }
+        if version >= 2 { rng.fill(&mut this.log_append_time_ms, version, false); }
+        if version >= 5 { rng.fill(&mut this.log_start_offset, version, false); }
+        if version >= 8 { rng.fill(&mut this.record_errors, version, false); }
+        if version >= 8 { rng.fill(&mut this.error_message, version, version >= 8); }
+        if version >= 10 { rng.fill(&mut this.current_leader, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchIndexAndErrorMessage {
     /// The batch index of the record that cause the batch to be dropped
@@ -296,6 +336,17 @@ impl crate::codec::Message for BatchIndexAndErrorMessage {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for BatchIndexAndErrorMessage {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 8 { rng.fill(&mut this.batch_index, version, false); }
+        if version >= 8 { rng.fill(&mut this.batch_index_error_message, version, version >= 8); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeaderIdAndEpoch {
     /// The ID of the current leader or -1 if the leader is unknown.
@@ -347,6 +398,17 @@ impl crate::codec::Message for LeaderIdAndEpoch {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for LeaderIdAndEpoch {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 10 { rng.fill(&mut this.leader_id, version, false); }
+        if version >= 10 { rng.fill(&mut this.leader_epoch, version, false); }
+        this
     }
 }
 
@@ -419,6 +481,19 @@ impl crate::codec::Message for NodeEndpoint {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for NodeEndpoint {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 10 { rng.fill(&mut this.node_id, version, false); }
+        if version >= 10 { rng.fill(&mut this.host, version, false); }
+        if version >= 10 { rng.fill(&mut this.port, version, false); }
+        if version >= 10 { rng.fill(&mut this.rack, version, version >= 10); }
+        this
     }
 }
 

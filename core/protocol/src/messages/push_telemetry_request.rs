@@ -83,6 +83,20 @@ impl crate::codec::Message for PushTelemetryRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for PushTelemetryRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.client_instance_id, version, false); }
+        if true { rng.fill(&mut this.subscription_id, version, false); }
+        if true { rng.fill(&mut this.terminating, version, false); }
+        if true { rng.fill(&mut this.compression_type, version, false); }
+        if true { rng.fill(&mut this.metrics, version, false); }
+        this
+    }
+}
+
 impl PushTelemetryRequest {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 0);

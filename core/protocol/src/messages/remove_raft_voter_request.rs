@@ -64,6 +64,18 @@ impl crate::codec::Message for RemoveRaftVoterRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for RemoveRaftVoterRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.cluster_id, version, true); }
+        if true { rng.fill(&mut this.voter_id, version, false); }
+        if true { rng.fill(&mut this.voter_directory_id, version, false); }
+        this
+    }
+}
+
 impl RemoveRaftVoterRequest {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 0);

@@ -65,6 +65,18 @@ impl crate::codec::Message for RemoveRaftVoterResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for RemoveRaftVoterResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.error_message, version, true); }
+        this
+    }
+}
+
 impl RemoveRaftVoterResponse {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 0);

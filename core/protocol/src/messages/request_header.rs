@@ -74,6 +74,19 @@ impl crate::codec::Message for RequestHeader {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for RequestHeader {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.request_api_key, version, false); }
+        if true { rng.fill(&mut this.request_api_version, version, false); }
+        if true { rng.fill(&mut this.correlation_id, version, false); }
+        if version >= 1 { rng.fill(&mut this.client_id, version, version >= 1); }
+        this
+    }
+}
+
 impl RequestHeader {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 2);

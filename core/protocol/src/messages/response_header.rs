@@ -47,6 +47,16 @@ impl crate::codec::Message for ResponseHeader {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ResponseHeader {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.correlation_id, version, false); }
+        this
+    }
+}
+
 impl ResponseHeader {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 1);

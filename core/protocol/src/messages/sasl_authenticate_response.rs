@@ -74,6 +74,19 @@ impl crate::codec::Message for SaslAuthenticateResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for SaslAuthenticateResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.error_message, version, true); }
+        if true { rng.fill(&mut this.auth_bytes, version, false); }
+        if version >= 1 { rng.fill(&mut this.session_lifetime_ms, version, false); }
+        this
+    }
+}
+
 impl SaslAuthenticateResponse {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 2);

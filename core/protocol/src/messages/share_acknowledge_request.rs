@@ -74,6 +74,19 @@ impl crate::codec::Message for ShareAcknowledgeRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ShareAcknowledgeRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.group_id, version, true); }
+        if true { rng.fill(&mut this.member_id, version, true); }
+        if true { rng.fill(&mut this.share_session_epoch, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AcknowledgeTopic {
     /// The unique topic ID.
@@ -128,6 +141,17 @@ impl crate::codec::Message for AcknowledgeTopic {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AcknowledgeTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topic_id, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AcknowledgePartition {
     /// The partition index.
@@ -179,6 +203,17 @@ impl crate::codec::Message for AcknowledgePartition {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AcknowledgePartition {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.acknowledgement_batches, version, false); }
+        this
     }
 }
 
@@ -242,6 +277,18 @@ impl crate::codec::Message for AcknowledgementBatch {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AcknowledgementBatch {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.first_offset, version, false); }
+        if true { rng.fill(&mut this.last_offset, version, false); }
+        if true { rng.fill(&mut this.acknowledge_types, version, false); }
+        this
     }
 }
 

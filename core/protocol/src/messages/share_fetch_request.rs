@@ -110,6 +110,23 @@ impl crate::codec::Message for ShareFetchRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ShareFetchRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.group_id, version, true); }
+        if true { rng.fill(&mut this.member_id, version, true); }
+        if true { rng.fill(&mut this.share_session_epoch, version, false); }
+        if true { rng.fill(&mut this.max_wait_ms, version, false); }
+        if true { rng.fill(&mut this.min_bytes, version, false); }
+        if true { rng.fill(&mut this.max_bytes, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        if true { rng.fill(&mut this.forgotten_topics_data, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchTopic {
     /// The unique topic ID.
@@ -161,6 +178,17 @@ impl crate::codec::Message for FetchTopic {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for FetchTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topic_id, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 
@@ -227,6 +255,18 @@ impl crate::codec::Message for FetchPartition {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for FetchPartition {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.partition_max_bytes, version, false); }
+        if true { rng.fill(&mut this.acknowledgement_batches, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AcknowledgementBatch {
     /// First offset of batch of records to acknowledge.
@@ -290,6 +330,18 @@ impl crate::codec::Message for AcknowledgementBatch {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for AcknowledgementBatch {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.first_offset, version, false); }
+        if true { rng.fill(&mut this.last_offset, version, false); }
+        if true { rng.fill(&mut this.acknowledge_types, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForgottenTopic {
     /// The unique topic ID.
@@ -341,6 +393,17 @@ impl crate::codec::Message for ForgottenTopic {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ForgottenTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topic_id, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 

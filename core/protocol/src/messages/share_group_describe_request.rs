@@ -56,6 +56,17 @@ impl crate::codec::Message for ShareGroupDescribeRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ShareGroupDescribeRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.group_ids, version, false); }
+        if true { rng.fill(&mut this.include_authorized_operations, version, false); }
+        this
+    }
+}
+
 impl ShareGroupDescribeRequest {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 0);

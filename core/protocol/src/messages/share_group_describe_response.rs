@@ -56,6 +56,17 @@ impl crate::codec::Message for ShareGroupDescribeResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ShareGroupDescribeResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.groups, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribedGroup {
     /// The describe error, or 0 if there was no error.
@@ -173,6 +184,24 @@ impl crate::codec::Message for DescribedGroup {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for DescribedGroup {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.error_message, version, true); }
+        if true { rng.fill(&mut this.group_id, version, false); }
+        if true { rng.fill(&mut this.group_state, version, false); }
+        if true { rng.fill(&mut this.group_epoch, version, false); }
+        if true { rng.fill(&mut this.assignment_epoch, version, false); }
+        if true { rng.fill(&mut this.assignor_name, version, false); }
+        if true { rng.fill(&mut this.members, version, false); }
+        if true { rng.fill(&mut this.authorized_operations, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
     /// The member ID.
@@ -272,6 +301,22 @@ impl crate::codec::Message for Member {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Member {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.member_id, version, false); }
+        if true { rng.fill(&mut this.rack_id, version, true); }
+        if true { rng.fill(&mut this.member_epoch, version, false); }
+        if true { rng.fill(&mut this.client_id, version, false); }
+        if true { rng.fill(&mut this.client_host, version, false); }
+        if true { rng.fill(&mut this.subscribed_topic_names, version, false); }
+        if true { rng.fill(&mut this.assignment, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicPartitions {
     /// The topic ID.
@@ -335,6 +380,18 @@ impl crate::codec::Message for TopicPartitions {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TopicPartitions {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topic_id, version, false); }
+        if true { rng.fill(&mut this.topic_name, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assignment {
     /// The assigned topic-partitions to the member.
@@ -377,6 +434,16 @@ impl crate::codec::Message for Assignment {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Assignment {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topic_partitions, version, false); }
+        this
     }
 }
 

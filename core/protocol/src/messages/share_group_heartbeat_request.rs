@@ -83,6 +83,20 @@ impl crate::codec::Message for ShareGroupHeartbeatRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for ShareGroupHeartbeatRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.group_id, version, false); }
+        if true { rng.fill(&mut this.member_id, version, false); }
+        if true { rng.fill(&mut this.member_epoch, version, false); }
+        if true { rng.fill(&mut this.rack_id, version, true); }
+        if true { rng.fill(&mut this.subscribed_topic_names, version, true); }
+        this
+    }
+}
+
 impl ShareGroupHeartbeatRequest {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 0);

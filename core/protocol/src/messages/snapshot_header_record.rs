@@ -56,6 +56,17 @@ impl crate::codec::Message for SnapshotHeaderRecord {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for SnapshotHeaderRecord {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.version, version, false); }
+        if true { rng.fill(&mut this.last_contained_log_timestamp, version, false); }
+        this
+    }
+}
+
 impl SnapshotHeaderRecord {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 0);

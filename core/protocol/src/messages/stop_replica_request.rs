@@ -49,6 +49,8 @@ impl crate::codec::Message for StopReplicaRequest {
         }
         if version >= 4 {
             crate::codec::Field::encode(&self.is_k_raft_controller, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "isKRaftController" })?;
+        } else if self.is_k_raft_controller != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "isKRaftController", version });
         }
         if true {
             crate::codec::Field::encode(&self.controller_epoch, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "ControllerEpoch" })?;
@@ -58,15 +60,23 @@ impl crate::codec::Message for StopReplicaRequest {
         }
         if version <= 2 {
             crate::codec::Field::encode(&self.delete_partitions, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "DeletePartitions" })?;
+        } else if self.delete_partitions != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "DeletePartitions", version });
         }
         if version == 0 {
             crate::codec::Field::encode(&self.ungrouped_partitions, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "UngroupedPartitions" })?;
+        } else if !self.ungrouped_partitions.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "UngroupedPartitions", version });
         }
         if version >= 1 && version <= 2 {
             crate::codec::Field::encode(&self.topics, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Topics" })?;
+        } else if !self.topics.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Topics", version });
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.topic_states, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "TopicStates" })?;
+        } else if !self.topic_states.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "TopicStates", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -110,6 +120,23 @@ impl crate::codec::Message for StopReplicaRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for StopReplicaRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.controller_id, version, false); }
+        if version >= 4 { rng.fill(&mut this.is_k_raft_controller, version, false); }
+        if true { rng.fill(&mut this.controller_epoch, version, false); }
+        if version >= 1 { rng.fill(&mut this.broker_epoch, version, false); }
+        if version <= 2 { rng.fill(&mut this.delete_partitions, version, false); }
+        if version == 0 { rng.fill(&mut this.ungrouped_partitions, version, false); }
+        if version >= 1 && version <= 2 { rng.fill(&mut this.topics, version, false); }
+        if version >= 3 { rng.fill(&mut this.topic_states, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct StopReplicaPartitionV0 {
     /// The topic name.
@@ -136,9 +163,13 @@ impl crate::codec::Message for StopReplicaPartitionV0 {
         let flexible = version >= 2;
         if version == 0 {
             crate::codec::Field::encode(&self.topic_name, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "TopicName" })?;
+        } else if self.topic_name != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "TopicName", version });
         }
         if version == 0 {
             crate::codec::Field::encode(&self.partition_index, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "PartitionIndex" })?;
+        } else if self.partition_index != 0 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "PartitionIndex", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -161,6 +192,17 @@ impl crate::codec::Message for StopReplicaPartitionV0 {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for StopReplicaPartitionV0 {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version == 0 { rng.fill(&mut this.topic_name, version, false); }
+        if version == 0 { rng.fill(&mut this.partition_index, version, false); }
+        this
     }
 }
 
@@ -190,9 +232,13 @@ impl crate::codec::Message for StopReplicaTopicV1 {
         let flexible = version >= 2;
         if version >= 1 && version <= 2 {
             crate::codec::Field::encode(&self.name, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Name" })?;
+        } else if self.name != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Name", version });
         }
         if version >= 1 && version <= 2 {
             crate::codec::Field::encode(&self.partition_indexes, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "PartitionIndexes" })?;
+        } else if !self.partition_indexes.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "PartitionIndexes", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -215,6 +261,17 @@ impl crate::codec::Message for StopReplicaTopicV1 {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for StopReplicaTopicV1 {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 1 && version <= 2 { rng.fill(&mut this.name, version, false); }
+        if version >= 1 && version <= 2 { rng.fill(&mut this.partition_indexes, version, false); }
+        this
     }
 }
 
@@ -244,9 +301,13 @@ impl crate::codec::Message for StopReplicaTopicState {
         let flexible = version >= 2;
         if version >= 3 {
             crate::codec::Field::encode(&self.topic_name, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "TopicName" })?;
+        } else if self.topic_name != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "TopicName", version });
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.partition_states, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "PartitionStates" })?;
+        } else if !self.partition_states.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "PartitionStates", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -269,6 +330,17 @@ impl crate::codec::Message for StopReplicaTopicState {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for StopReplicaTopicState {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 3 { rng.fill(&mut this.topic_name, version, false); }
+        if version >= 3 { rng.fill(&mut this.partition_states, version, false); }
+        this
     }
 }
 
@@ -301,12 +373,18 @@ impl crate::codec::Message for StopReplicaPartitionState {
         let flexible = version >= 2;
         if version >= 3 {
             crate::codec::Field::encode(&self.partition_index, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "PartitionIndex" })?;
+        } else if self.partition_index != 0 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "PartitionIndex", version });
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.leader_epoch, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "LeaderEpoch" })?;
+        } else if self.leader_epoch != -1_i32 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "LeaderEpoch", version });
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.delete_partition, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "DeletePartition" })?;
+        } else if self.delete_partition != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "DeletePartition", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -332,6 +410,18 @@ impl crate::codec::Message for StopReplicaPartitionState {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for StopReplicaPartitionState {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 3 { rng.fill(&mut this.partition_index, version, false); }
+        if version >= 3 { rng.fill(&mut this.leader_epoch, version, false); }
+        if version >= 3 { rng.fill(&mut this.delete_partition, version, false); }
+        this
     }
 }
 

@@ -56,6 +56,17 @@ impl crate::codec::Message for StopReplicaResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for StopReplicaResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if true { rng.fill(&mut this.partition_errors, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct StopReplicaPartitionError {
     /// The topic name.
@@ -116,6 +127,18 @@ impl crate::codec::Message for StopReplicaPartitionError {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for StopReplicaPartitionError {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topic_name, version, false); }
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        this
     }
 }
 

@@ -52,6 +52,8 @@ impl crate::codec::Message for SyncGroupRequest {
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.group_instance_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 3, name: "GroupInstanceId" })?;
+        } else if self.group_instance_id != None {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "GroupInstanceId", version });
         }
         if version >= 5 {
             crate::codec::Field::encode(&self.protocol_type, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 5, name: "ProtocolType" })?;
@@ -98,6 +100,22 @@ impl crate::codec::Message for SyncGroupRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for SyncGroupRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.group_id, version, false); }
+        if true { rng.fill(&mut this.generation_id, version, false); }
+        if true { rng.fill(&mut this.member_id, version, false); }
+        if version >= 3 { rng.fill(&mut this.group_instance_id, version, version >= 3); }
+        if version >= 5 { rng.fill(&mut this.protocol_type, version, version >= 5); }
+        if version >= 5 { rng.fill(&mut this.protocol_name, version, version >= 5); }
+        if true { rng.fill(&mut this.assignments, version, false); }
+        this
     }
 }
 
@@ -152,6 +170,17 @@ impl crate::codec::Message for SyncGroupRequestAssignment {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for SyncGroupRequestAssignment {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.member_id, version, false); }
+        if true { rng.fill(&mut this.assignment, version, false); }
+        this
     }
 }
 

@@ -83,6 +83,20 @@ impl crate::codec::Message for SyncGroupResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for SyncGroupResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 1 { rng.fill(&mut this.throttle_time_ms, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        if version >= 5 { rng.fill(&mut this.protocol_type, version, version >= 5); }
+        if version >= 5 { rng.fill(&mut this.protocol_name, version, version >= 5); }
+        if true { rng.fill(&mut this.assignment, version, false); }
+        this
+    }
+}
+
 impl SyncGroupResponse {
     /// Lowest and highest version in the spec.
     pub const VERSIONS: (i16, i16) = (0, 5);

@@ -58,12 +58,18 @@ impl crate::codec::Message for TxnOffsetCommitRequest {
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.generation_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "GenerationId" })?;
+        } else if self.generation_id != -1_i32 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "GenerationId", version });
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.member_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "MemberId" })?;
+        } else if self.member_id != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "MemberId", version });
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.group_instance_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: version >= 3, name: "GroupInstanceId" })?;
+        } else if self.group_instance_id != None {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "GroupInstanceId", version });
         }
         if true {
             crate::codec::Field::encode(&self.topics, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Topics" })?;
@@ -107,6 +113,23 @@ impl crate::codec::Message for TxnOffsetCommitRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TxnOffsetCommitRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.transactional_id, version, false); }
+        if true { rng.fill(&mut this.group_id, version, false); }
+        if true { rng.fill(&mut this.producer_id, version, false); }
+        if true { rng.fill(&mut this.producer_epoch, version, false); }
+        if version >= 3 { rng.fill(&mut this.generation_id, version, false); }
+        if version >= 3 { rng.fill(&mut this.member_id, version, false); }
+        if version >= 3 { rng.fill(&mut this.group_instance_id, version, version >= 3); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        this
     }
 }
 
@@ -161,6 +184,17 @@ impl crate::codec::Message for TxnOffsetCommitRequestTopic {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TxnOffsetCommitRequestTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 
@@ -233,6 +267,19 @@ impl crate::codec::Message for TxnOffsetCommitRequestPartition {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TxnOffsetCommitRequestPartition {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.committed_offset, version, false); }
+        if version >= 2 { rng.fill(&mut this.committed_leader_epoch, version, false); }
+        if true { rng.fill(&mut this.committed_metadata, version, true); }
+        this
     }
 }
 

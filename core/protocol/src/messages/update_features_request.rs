@@ -37,6 +37,8 @@ impl crate::codec::Message for UpdateFeaturesRequest {
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.validate_only, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "ValidateOnly" })?;
+        } else if self.validate_only != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "ValidateOnly", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -62,6 +64,18 @@ impl crate::codec::Message for UpdateFeaturesRequest {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for UpdateFeaturesRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.timeout_ms, version, false); }
+        if true { rng.fill(&mut this.feature_updates, version, false); }
+        if version >= 1 { rng.fill(&mut this.validate_only, version, false); }
+        this
     }
 }
 
@@ -103,9 +117,13 @@ impl crate::codec::Message for FeatureUpdateKey {
         }
         if version == 0 {
             crate::codec::Field::encode(&self.allow_downgrade, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "AllowDowngrade" })?;
+        } else if self.allow_downgrade != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "AllowDowngrade", version });
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.upgrade_type, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "UpgradeType" })?;
+        } else if self.upgrade_type != 1_i8 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "UpgradeType", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -134,6 +152,19 @@ impl crate::codec::Message for FeatureUpdateKey {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for FeatureUpdateKey {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.feature, version, false); }
+        if true { rng.fill(&mut this.max_version_level, version, false); }
+        if version == 0 { rng.fill(&mut this.allow_downgrade, version, false); }
+        if version >= 1 { rng.fill(&mut this.upgrade_type, version, false); }
+        this
     }
 }
 

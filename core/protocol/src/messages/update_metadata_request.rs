@@ -48,6 +48,8 @@ impl crate::codec::Message for UpdateMetadataRequest {
         }
         if version >= 8 {
             crate::codec::Field::encode(&self.is_k_raft_controller, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "isKRaftController" })?;
+        } else if self.is_k_raft_controller != false {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "isKRaftController", version });
         }
         if true {
             crate::codec::Field::encode(&self.controller_epoch, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "ControllerEpoch" })?;
@@ -57,12 +59,21 @@ impl crate::codec::Message for UpdateMetadataRequest {
         }
         if version <= 4 {
             crate::codec::Field::encode(&self.ungrouped_partition_states, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "UngroupedPartitionStates" })?;
+        } else if !self.ungrouped_partition_states.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "UngroupedPartitionStates", version });
         }
         if version >= 5 {
             crate::codec::Field::encode(&self.topic_states, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "TopicStates" })?;
+        } else if !self.topic_states.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "TopicStates", version });
         }
         if true {
             crate::codec::Field::encode(&self.live_brokers, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "LiveBrokers" })?;
+        }
+        if version >= 8 {
+            // encoded with the tagged fields below
+        } else if self.r#type != 0_i8 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Type", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -117,6 +128,23 @@ impl crate::codec::Message for UpdateMetadataRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for UpdateMetadataRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.controller_id, version, false); }
+        if version >= 8 { rng.fill(&mut this.is_k_raft_controller, version, false); }
+        if version >= 8 { rng.fill(&mut this.r#type, version, false); }
+        if true { rng.fill(&mut this.controller_epoch, version, false); }
+        if version >= 5 { rng.fill(&mut this.broker_epoch, version, false); }
+        if version <= 4 { rng.fill(&mut this.ungrouped_partition_states, version, false); }
+        if version >= 5 { rng.fill(&mut this.topic_states, version, false); }
+        if true { rng.fill(&mut this.live_brokers, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateMetadataTopicState {
     /// The topic name.
@@ -146,12 +174,16 @@ impl crate::codec::Message for UpdateMetadataTopicState {
         let flexible = version >= 6;
         if version >= 5 {
             crate::codec::Field::encode(&self.topic_name, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "TopicName" })?;
+        } else if self.topic_name != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "TopicName", version });
         }
         if version >= 7 {
             crate::codec::Field::encode(&self.topic_id, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "TopicId" })?;
         }
         if version >= 5 {
             crate::codec::Field::encode(&self.partition_states, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "PartitionStates" })?;
+        } else if !self.partition_states.is_empty() {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "PartitionStates", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -177,6 +209,18 @@ impl crate::codec::Message for UpdateMetadataTopicState {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for UpdateMetadataTopicState {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 5 { rng.fill(&mut this.topic_name, version, false); }
+        if version >= 7 { rng.fill(&mut this.topic_id, version, false); }
+        if version >= 5 { rng.fill(&mut this.partition_states, version, false); }
+        this
     }
 }
 
@@ -261,6 +305,20 @@ impl crate::codec::Message for UpdateMetadataBroker {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for UpdateMetadataBroker {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.id, version, false); }
+        if version == 0 { rng.fill(&mut this.v0_host, version, false); }
+        if version == 0 { rng.fill(&mut this.v0_port, version, false); }
+        if version >= 1 { rng.fill(&mut this.endpoints, version, false); }
+        if version >= 2 { rng.fill(&mut this.rack, version, true); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateMetadataEndpoint {
     /// The port of this endpoint
@@ -293,15 +351,21 @@ impl crate::codec::Message for UpdateMetadataEndpoint {
         let flexible = version >= 6;
         if version >= 1 {
             crate::codec::Field::encode(&self.port, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Port" })?;
+        } else if self.port != 0 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Port", version });
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.host, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Host" })?;
+        } else if self.host != String::from("") {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "Host", version });
         }
         if version >= 3 {
             crate::codec::Field::encode(&self.listener, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "Listener" })?;
         }
         if version >= 1 {
             crate::codec::Field::encode(&self.security_protocol, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "SecurityProtocol" })?;
+        } else if self.security_protocol != 0 {
+            return Err(crate::error::EncodeError::FieldNotInVersion { field: "SecurityProtocol", version });
         }
         if flexible {
             let mut tagged = Vec::new();
@@ -330,6 +394,19 @@ impl crate::codec::Message for UpdateMetadataEndpoint {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for UpdateMetadataEndpoint {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version >= 1 { rng.fill(&mut this.port, version, false); }
+        if version >= 1 { rng.fill(&mut this.host, version, false); }
+        if version >= 3 { rng.fill(&mut this.listener, version, false); }
+        if version >= 1 { rng.fill(&mut this.security_protocol, version, false); }
+        this
     }
 }
 
@@ -447,6 +524,24 @@ impl crate::codec::Message for UpdateMetadataPartitionState {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for UpdateMetadataPartitionState {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if version <= 4 { rng.fill(&mut this.topic_name, version, false); }
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.controller_epoch, version, false); }
+        if true { rng.fill(&mut this.leader, version, false); }
+        if true { rng.fill(&mut this.leader_epoch, version, false); }
+        if true { rng.fill(&mut this.isr, version, false); }
+        if true { rng.fill(&mut this.zk_version, version, false); }
+        if true { rng.fill(&mut this.replicas, version, false); }
+        if version >= 4 { rng.fill(&mut this.offline_replicas, version, false); }
+        this
     }
 }
 

@@ -91,6 +91,21 @@ impl crate::codec::Message for UpdateRaftVoterRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for UpdateRaftVoterRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.cluster_id, version, true); }
+        if true { rng.fill(&mut this.current_leader_epoch, version, false); }
+        if true { rng.fill(&mut this.voter_id, version, false); }
+        if true { rng.fill(&mut this.voter_directory_id, version, false); }
+        if true { rng.fill(&mut this.listeners, version, false); }
+        if true { rng.fill(&mut this.k_raft_version_feature, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listener {
     /// The name of the endpoint
@@ -154,6 +169,18 @@ impl crate::codec::Message for Listener {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Listener {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.host, version, false); }
+        if true { rng.fill(&mut this.port, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct KRaftVersionFeature {
     /// The minimum supported KRaft protocol version
@@ -205,6 +232,17 @@ impl crate::codec::Message for KRaftVersionFeature {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for KRaftVersionFeature {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.min_supported_version, version, false); }
+        if true { rng.fill(&mut this.max_supported_version, version, false); }
+        this
     }
 }
 

@@ -63,6 +63,18 @@ impl crate::codec::Message for VoteRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for VoteRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.cluster_id, version, true); }
+        if version >= 1 { rng.fill(&mut this.voter_id, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicData {
     /// The topic name.
@@ -113,6 +125,17 @@ impl crate::codec::Message for TopicData {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for TopicData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topic_name, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 
@@ -212,6 +235,22 @@ impl crate::codec::Message for PartitionData {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for PartitionData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.candidate_epoch, version, false); }
+        if true { rng.fill(&mut this.candidate_id, version, false); }
+        if version >= 1 { rng.fill(&mut this.candidate_directory_id, version, false); }
+        if version >= 1 { rng.fill(&mut this.voter_directory_id, version, false); }
+        if true { rng.fill(&mut this.last_offset_epoch, version, false); }
+        if true { rng.fill(&mut this.last_offset, version, false); }
+        this
     }
 }
 

@@ -55,6 +55,17 @@ impl crate::codec::Message for VotersRecord {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for VotersRecord {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.version, version, false); }
+        if true { rng.fill(&mut this.voters, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Voter {
     /// The replica id of the voter in the topic partition
@@ -127,6 +138,19 @@ impl crate::codec::Message for Voter {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Voter {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.voter_id, version, false); }
+        if true { rng.fill(&mut this.voter_directory_id, version, false); }
+        if true { rng.fill(&mut this.endpoints, version, false); }
+        if true { rng.fill(&mut this.k_raft_version_feature, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Endpoint {
     /// The name of the endpoint
@@ -190,6 +214,18 @@ impl crate::codec::Message for Endpoint {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for Endpoint {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.host, version, false); }
+        if true { rng.fill(&mut this.port, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct KRaftVersionFeature {
     /// The minimum supported KRaft protocol version
@@ -241,6 +277,17 @@ impl crate::codec::Message for KRaftVersionFeature {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for KRaftVersionFeature {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.min_supported_version, version, false); }
+        if true { rng.fill(&mut this.max_supported_version, version, false); }
+        this
     }
 }
 

@@ -56,6 +56,17 @@ impl crate::codec::Message for WriteShareGroupStateRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for WriteShareGroupStateRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.group_id, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteStateData {
     /// The topic identifier.
@@ -107,6 +118,17 @@ impl crate::codec::Message for WriteStateData {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for WriteStateData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.topic_id, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
     }
 }
 
@@ -190,6 +212,20 @@ impl crate::codec::Message for PartitionData {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for PartitionData {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition, version, false); }
+        if true { rng.fill(&mut this.state_epoch, version, false); }
+        if true { rng.fill(&mut this.leader_epoch, version, false); }
+        if true { rng.fill(&mut this.start_offset, version, false); }
+        if true { rng.fill(&mut this.state_batches, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateBatch {
     /// The base offset of this state batch.
@@ -259,6 +295,19 @@ impl crate::codec::Message for StateBatch {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for StateBatch {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.first_offset, version, false); }
+        if true { rng.fill(&mut this.last_offset, version, false); }
+        if true { rng.fill(&mut this.delivery_state, version, false); }
+        if true { rng.fill(&mut this.delivery_count, version, false); }
+        this
     }
 }
 

@@ -47,6 +47,16 @@ impl crate::codec::Message for WriteTxnMarkersRequest {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for WriteTxnMarkersRequest {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.markers, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct WritableTxnMarker {
     /// The current producer ID.
@@ -128,6 +138,20 @@ impl crate::codec::Message for WritableTxnMarker {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for WritableTxnMarker {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.producer_id, version, false); }
+        if true { rng.fill(&mut this.producer_epoch, version, false); }
+        if true { rng.fill(&mut this.transaction_result, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        if true { rng.fill(&mut this.coordinator_epoch, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct WritableTxnMarkerTopic {
     /// The topic name.
@@ -179,6 +203,17 @@ impl crate::codec::Message for WritableTxnMarkerTopic {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for WritableTxnMarkerTopic {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.partition_indexes, version, false); }
+        this
     }
 }
 

@@ -47,6 +47,16 @@ impl crate::codec::Message for WriteTxnMarkersResponse {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for WriteTxnMarkersResponse {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.markers, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct WritableTxnMarkerResult {
     /// The current producer ID in use by the transactional ID.
@@ -98,6 +108,17 @@ impl crate::codec::Message for WritableTxnMarkerResult {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for WritableTxnMarkerResult {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.producer_id, version, false); }
+        if true { rng.fill(&mut this.topics, version, false); }
+        this
     }
 }
 
@@ -155,6 +176,17 @@ impl crate::codec::Message for WritableTxnMarkerTopicResult {
     }
 }
 
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for WritableTxnMarkerTopicResult {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.name, version, false); }
+        if true { rng.fill(&mut this.partitions, version, false); }
+        this
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct WritableTxnMarkerPartitionResult {
     /// The partition index.
@@ -206,6 +238,17 @@ impl crate::codec::Message for WritableTxnMarkerPartitionResult {
             this.unknown_tagged_fields = crate::codec::decode_tagged_fields(buf, |_, _| Ok(false))?;
         }
         Ok(this)
+    }
+}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::codec::Sample for WritableTxnMarkerPartitionResult {
+    #[allow(unused_variables, unused_mut)]
+    fn sample(version: i16, rng: &mut crate::codec::SampleRng) -> Self {
+        let mut this = Self::default();
+        if true { rng.fill(&mut this.partition_index, version, false); }
+        if true { rng.fill(&mut this.error_code, version, false); }
+        this
     }
 }
 

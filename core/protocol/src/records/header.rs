@@ -36,9 +36,9 @@ pub const NO_SEQUENCE: i32 = -1;
 const BASE_OFFSET: usize = 0;
 const LENGTH: usize = 8;
 const LEADER_EPOCH: usize = 12;
-const MAGIC: usize = 16;
-const CRC: usize = 17;
-const ATTRIBUTES: usize = 21;
+pub(crate) const MAGIC: usize = 16;
+pub(crate) const CRC: usize = 17;
+pub(crate) const ATTRIBUTES: usize = 21;
 const LAST_OFFSET_DELTA: usize = 23;
 const BASE_TIMESTAMP: usize = 27;
 const MAX_TIMESTAMP: usize = 35;
@@ -48,9 +48,9 @@ const BASE_SEQUENCE: usize = 53;
 const RECORD_COUNT: usize = 57;
 
 const COMPRESSION_MASK: i16 = 0x07;
-const TIMESTAMP_TYPE_BIT: i16 = 0x08;
-const TRANSACTIONAL_BIT: i16 = 0x10;
-const CONTROL_BIT: i16 = 0x20;
+pub(crate) const TIMESTAMP_TYPE_BIT: i16 = 0x08;
+pub(crate) const TRANSACTIONAL_BIT: i16 = 0x10;
+pub(crate) const CONTROL_BIT: i16 = 0x20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompressionType {
@@ -130,6 +130,13 @@ impl<'a> BatchHeader<'a> {
             return Err(BatchHeaderError::TooShort(bytes.len()));
         }
         Ok(Self { bytes })
+    }
+
+    /// A view over bytes the caller has already checked to hold at least
+    /// [`BATCH_HEADER_LEN`] bytes.
+    pub(crate) fn from_checked(bytes: &'a [u8]) -> Self {
+        debug_assert!(bytes.len() >= BATCH_HEADER_LEN);
+        Self { bytes }
     }
 
     /// Total size of the batch on the wire: the length field plus the 12
@@ -252,6 +259,15 @@ pub mod rewrite {
 
     pub fn set_partition_leader_epoch(batch: &mut [u8], epoch: i32) {
         batch[LEADER_EPOCH..LEADER_EPOCH + 4].copy_from_slice(&epoch.to_be_bytes());
+    }
+
+    /// Sets the max timestamp (CreateTime batches: the largest record
+    /// timestamp, which Kafka's broker writes back after validation) and
+    /// recomputes the CRC. `batch` must be exactly one batch.
+    pub fn set_max_timestamp(batch: &mut [u8], timestamp: i64) {
+        batch[MAX_TIMESTAMP..MAX_TIMESTAMP + 8].copy_from_slice(&timestamp.to_be_bytes());
+        let crc = crc32c::crc32c(&batch[ATTRIBUTES..]);
+        batch[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
     }
 
     /// Marks the batch LogAppendTime with `timestamp` as its max timestamp and

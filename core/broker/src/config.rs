@@ -1,1 +1,0 @@
-//! Broker and topic configuration (being written).

@@ -1,0 +1,117 @@
+//! The broker settings Strom reads, under Kafka's names and with Kafka's
+//! defaults (3.9), except where a Strom default is called out.
+
+use super::types::{ConfigType as T, SettingDef, Validator as V};
+
+const LONG_MAX: &str = "9223372036854775807";
+
+pub const FLUSH_POLICY: &str = "strom.flush.policy";
+
+const fn def(
+    name: &'static str,
+    config_type: T,
+    default: Option<&'static str>,
+    validator: V,
+    doc: &'static str,
+) -> SettingDef {
+    SettingDef {
+        name,
+        config_type,
+        default,
+        validator,
+        doc,
+    }
+}
+
+/// Every broker setting Strom understands. Keys outside this table are kept
+/// and reported as ignored, never rejected: Kafka files carry many settings
+/// (ZooKeeper, SASL, thread pools) that mean nothing here.
+#[rustfmt::skip]
+pub static BROKER_SETTINGS: &[SettingDef] = &[
+    def("node.id", T::Int, Some("0"), V::AtLeast(0), "This broker's id in the cluster."),
+    def("broker.id", T::Int, Some("0"), V::AtLeast(0), "Older name of node.id; both must agree when both are set."),
+    def("listeners", T::String, Some("PLAINTEXT://127.0.0.1:9092"), V::Any, "Address the broker listens on (PLAINTEXT://host:port or host:port)."),
+    def("advertised.listeners", T::String, None, V::Any, "Address clients are told to connect to; defaults to listeners. Port 0 means the bound port."),
+    def("log.dir", T::String, Some("./strom-data"), V::Any, "Data directory (Strom's default: ./strom-data)."),
+    def("log.dirs", T::List, None, V::Any, "Data directory; overrides log.dir. Strom supports exactly one."),
+    def("num.partitions", T::Int, Some("1"), V::AtLeast(1), "Partitions of an auto-created topic or a CreateTopics request that leaves the count to the broker."),
+    def("default.replication.factor", T::Int, Some("1"), V::AtLeast(1), "Replication factor of topics created without one."),
+    def("auto.create.topics.enable", T::Boolean, Some("true"), V::Any, "Create a topic when a client asks for metadata of one that does not exist."),
+    def("delete.topic.enable", T::Boolean, Some("true"), V::Any, "Allow DeleteTopics."),
+    def("socket.request.max.bytes", T::Int, Some("104857600"), V::AtLeast(1), "Largest request frame accepted; larger frames close the connection."),
+    def("message.max.bytes", T::Int, Some("1048588"), V::AtLeast(0), "Largest record batch accepted (topic: max.message.bytes)."),
+    def("log.segment.bytes", T::Int, Some("1073741824"), V::AtLeast(14), "Size at which a log segment is rolled (topic: segment.bytes)."),
+    def("log.roll.ms", T::Long, None, V::AtLeast(1), "Age at which a segment is rolled; overrides log.roll.hours."),
+    def("log.roll.hours", T::Int, Some("168"), V::AtLeast(1), "Age in hours at which a segment is rolled (topic: segment.ms)."),
+    def("log.roll.jitter.ms", T::Long, None, V::AtLeast(0), "Random jitter subtracted from the roll time; overrides log.roll.jitter.hours."),
+    def("log.roll.jitter.hours", T::Int, Some("0"), V::AtLeast(0), "Random jitter in hours subtracted from the roll time."),
+    def("log.retention.ms", T::Long, None, V::Any, "Time a segment is kept; -1 keeps forever. Overrides minutes and hours."),
+    def("log.retention.minutes", T::Int, None, V::Any, "Retention in minutes; overrides log.retention.hours."),
+    def("log.retention.hours", T::Int, Some("168"), V::Any, "Retention in hours (topic: retention.ms)."),
+    def("log.retention.bytes", T::Long, Some("-1"), V::Any, "Size a partition is trimmed to; -1 means no limit (topic: retention.bytes)."),
+    def("log.retention.check.interval.ms", T::Long, Some("300000"), V::AtLeast(1), "How often retention is enforced."),
+    def("log.index.interval.bytes", T::Int, Some("4096"), V::AtLeast(0), "Bytes of log between offset index entries."),
+    def("log.index.size.max.bytes", T::Int, Some("10485760"), V::AtLeast(4), "Maximum size of an offset or time index file (topic: segment.index.bytes)."),
+    def("log.segment.delete.delay.ms", T::Long, Some("60000"), V::AtLeast(0), "Delay before a deleted segment's files are removed."),
+    def("log.flush.interval.messages", T::Long, Some(LONG_MAX), V::AtLeast(1), "Kafka's count-based flush. In Strom a value of 1 makes the page-cache policy fsync that topic."),
+    def("log.flush.interval.ms", T::Long, None, V::AtLeast(0), "Kafka's time-based flush (topic: flush.ms); accepted, reported, not used."),
+    def("log.flush.scheduler.interval.ms", T::Long, Some(LONG_MAX), V::Any, "Kafka's flush scheduler period; accepted, reported, not used."),
+    def("log.message.timestamp.type", T::String, Some("CreateTime"), V::OneOf(&["CreateTime", "LogAppendTime"]), "Whether record timestamps are the producer's or the broker's append time."),
+    def("log.message.timestamp.before.max.ms", T::Long, Some(LONG_MAX), V::AtLeast(0), "How far in the past a CreateTime timestamp may be."),
+    def("log.message.timestamp.after.max.ms", T::Long, Some(LONG_MAX), V::AtLeast(0), "How far in the future a CreateTime timestamp may be."),
+    def("log.message.timestamp.difference.max.ms", T::Long, Some(LONG_MAX), V::AtLeast(0), "Deprecated by the before/after settings; accepted, not used."),
+    def("log.message.downconversion.enable", T::Boolean, Some("true"), V::Any, "Kafka's down-conversion for old fetchers; accepted, not used."),
+    def("log.cleanup.policy", T::List, Some("delete"), V::ListOf(&["compact", "delete"]), "delete, compact, or both."),
+    def("log.cleaner.delete.retention.ms", T::Long, Some("86400000"), V::AtLeast(0), "How long tombstones survive compaction."),
+    def("log.cleaner.min.compaction.lag.ms", T::Long, Some("0"), V::AtLeast(0), "Minimum age before a record may be compacted."),
+    def("log.cleaner.max.compaction.lag.ms", T::Long, Some(LONG_MAX), V::AtLeast(1), "Maximum age before a record must be compacted."),
+    def("log.cleaner.min.cleanable.ratio", T::Double, Some("0.5"), V::Between(0.0, 1.0), "Dirty ratio that triggers compaction."),
+    def("log.preallocate", T::Boolean, Some("false"), V::Any, "Preallocate segment files."),
+    def("log.local.retention.ms", T::Long, Some("-2"), V::AtLeast(-2), "Tiered storage local retention; accepted, not used."),
+    def("log.local.retention.bytes", T::Long, Some("-2"), V::AtLeast(-2), "Tiered storage local retention; accepted, not used."),
+    def("min.insync.replicas", T::Int, Some("1"), V::AtLeast(1), "In-sync replicas an acks=all write needs."),
+    def("compression.type", T::String, Some("producer"), V::OneOf(&["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"]), "Compression of stored batches; producer keeps what the producer sent."),
+    def("compression.gzip.level", T::Int, Some("-1"), V::IntBetween(-1, 9), "gzip level when the broker compresses."),
+    def("compression.lz4.level", T::Int, Some("9"), V::IntBetween(1, 17), "lz4 level when the broker compresses."),
+    def("compression.zstd.level", T::Int, Some("3"), V::IntBetween(-131072, 22), "zstd level when the broker compresses."),
+    def("unclean.leader.election.enable", T::Boolean, Some("false"), V::Any, "Allow an out-of-sync replica to become leader."),
+    def("group.initial.rebalance.delay.ms", T::Int, Some("3000"), V::AtLeast(0), "Wait for more members before the first rebalance of an empty group."),
+    def("group.min.session.timeout.ms", T::Int, Some("6000"), V::Any, "Smallest session timeout a consumer may ask for."),
+    def("group.max.session.timeout.ms", T::Int, Some("1800000"), V::Any, "Largest session timeout a consumer may ask for."),
+    def("offsets.retention.minutes", T::Int, Some("10080"), V::AtLeast(1), "How long committed offsets of an empty group are kept."),
+    def("offsets.topic.num.partitions", T::Int, Some("50"), V::AtLeast(1), "Partitions of __consumer_offsets."),
+    def("producer.id.expiration.ms", T::Int, Some("86400000"), V::AtLeast(1), "How long an idle producer's id and sequence state is kept."),
+    def(FLUSH_POLICY, T::String, Some("fsync"), V::OneOf(&["fsync", "page-cache"]), "fsync: an acknowledged write has been fdatasync'ed (group commit). page-cache: acknowledged once in the OS page cache, as Kafka does by default."),
+];
+
+/// The definition of a broker setting, if Strom knows it.
+pub fn broker_setting(name: &str) -> Option<&'static SettingDef> {
+    BROKER_SETTINGS.iter().find(|def| def.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_satisfies_its_own_validator() {
+        for def in BROKER_SETTINGS {
+            if let Some(default) = def.default {
+                assert!(def.parse(default).is_ok(), "{}", def.name);
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        for (index, def) in BROKER_SETTINGS.iter().enumerate() {
+            assert!(
+                BROKER_SETTINGS[index + 1..]
+                    .iter()
+                    .all(|other| other.name != def.name),
+                "{}",
+                def.name
+            );
+        }
+    }
+}

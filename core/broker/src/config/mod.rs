@@ -1,0 +1,75 @@
+//! Broker and topic configuration, under Kafka's setting names.
+//!
+//! - [`BrokerConfig`]: the broker's static settings, merged from defaults, a
+//!   `server.properties` file, `STROM_*` environment variables, `--set`
+//!   arguments and explicit flags (in that order of precedence).
+//! - [`TopicConfigs`]: per-topic overrides, validated against Kafka's topic
+//!   setting registry and resolved against the broker's settings, for
+//!   CreateTopics, DescribeConfigs and (Incremental)AlterConfigs.
+//! - `properties`: the file format; `types`: the shared vocabulary.
+
+mod alter;
+mod broker;
+mod broker_defs;
+mod properties;
+mod settings;
+mod topic;
+mod topic_defs;
+mod types;
+
+use std::path::PathBuf;
+
+pub use alter::{apply_incremental_alter, AlterConfigOp, AlterOpType};
+pub use broker::{BrokerConfig, HostPort, Origin};
+pub use properties::{escape_value, parse_properties, Property};
+pub use settings::{BrokerSettings, CleanupPolicy, FlushPolicy, TimestampType};
+pub use topic::{CompressionType, EffectiveTopicConfig, TopicConfigs};
+pub use topic_defs::{topic_setting, TopicSettingDef, TOPIC_SETTINGS};
+pub use types::{ConfigEntry, ConfigSource, ConfigSynonym, ConfigType};
+pub use types::{SettingDef, Unit, Validator};
+
+/// Kafka's INVALID_CONFIG error code, the answer to any rejected setting.
+pub const INVALID_CONFIG: i16 = 40;
+/// Kafka's INVALID_REQUEST, for a request that names one key twice.
+pub const INVALID_REQUEST: i16 = 42;
+
+/// A setting that could not be read or accepted. Messages name the key (and
+/// the file and line when there is one) so the user knows what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {source}")]
+    InFile {
+        path: PathBuf,
+        line: usize,
+        source: Box<ConfigError>,
+    },
+    #[error("invalid value '{value}' for {key}: {reason}")]
+    InvalidValue {
+        key: String,
+        value: String,
+        reason: String,
+    },
+    #[error("unknown topic config '{key}'")]
+    UnknownTopicConfig { key: String },
+    #[error("--set expects key=value, got '{0}'")]
+    InvalidSetArgument(String),
+    #[error("{key}: {reason}")]
+    Invalid { key: String, reason: String },
+    #[error("config '{key}' appears more than once in the request")]
+    DuplicateKey { key: String },
+}
+
+impl ConfigError {
+    /// The Kafka error code to answer a client with.
+    pub fn kafka_error_code(&self) -> i16 {
+        match self {
+            ConfigError::DuplicateKey { .. } => INVALID_REQUEST,
+            _ => INVALID_CONFIG,
+        }
+    }
+}

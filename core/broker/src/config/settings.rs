@@ -1,0 +1,393 @@
+//! The typed view of the broker configuration, and how it is computed from
+//! the explicit values (Kafka's synonym precedence included).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::broker::HostPort;
+use super::broker_defs::{broker_setting, FLUSH_POLICY};
+use super::types::{split_list, TypedValue};
+use super::ConfigError;
+
+/// `message.timestamp.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampType {
+    /// The producer's timestamp is kept.
+    CreateTime,
+    /// The broker stamps each batch with its append time.
+    LogAppendTime,
+}
+
+impl TimestampType {
+    pub fn from_name(name: &str) -> Option<TimestampType> {
+        match name {
+            "CreateTime" => Some(TimestampType::CreateTime),
+            "LogAppendTime" => Some(TimestampType::LogAppendTime),
+            _ => None,
+        }
+    }
+}
+
+/// `cleanup.policy`: a list that may hold both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CleanupPolicy {
+    /// Old segments are deleted by time and size retention.
+    pub delete: bool,
+    /// Older records with a newer record of the same key are compacted away.
+    pub compact: bool,
+}
+
+impl CleanupPolicy {
+    pub fn from_list(items: &[String]) -> CleanupPolicy {
+        CleanupPolicy {
+            delete: items.iter().any(|item| item == "delete"),
+            compact: items.iter().any(|item| item == "compact"),
+        }
+    }
+}
+
+/// `strom.flush.policy`: what an acknowledged produce guarantees.
+///
+/// Kafka's `log.flush.interval.messages=1` (or topic `flush.messages=1`)
+/// is honoured as a request for fsync on that topic under `page-cache`; no
+/// other flush setting changes the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushPolicy {
+    /// The write was fdatasync'ed before the ack (one fdatasync shared by
+    /// all requests waiting on that log): it survives power loss.
+    Fsync,
+    /// The write is in the OS page cache, like Kafka's default: it survives
+    /// a broker crash, not an OS crash or power loss (replicas cover that).
+    PageCache,
+}
+
+/// The settings the broker acts on, typed. Read-only outside this module:
+/// change values through [`super::BrokerConfig::set`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokerSettings {
+    /// `node.id` (or `broker.id`).
+    pub node_id: i32,
+    /// Where to bind (`listeners`); an empty host was turned into 0.0.0.0.
+    pub listener: HostPort,
+    /// What Metadata tells clients (`advertised.listeners`); port 0 means
+    /// the bound port, see [`BrokerSettings::advertised_for`].
+    pub advertised_listener: HostPort,
+    /// `log.dirs` / `log.dir`.
+    pub data_dir: PathBuf,
+    /// From `meta.properties`, once the broker has read or created it.
+    pub cluster_id: Option<String>,
+    pub num_partitions: i32,
+    pub default_replication_factor: i16,
+    pub auto_create_topics_enable: bool,
+    pub delete_topic_enable: bool,
+    pub socket_request_max_bytes: i32,
+    pub message_max_bytes: i32,
+    pub log_segment_bytes: i32,
+    /// `log.roll.ms`, else `log.roll.hours` in ms.
+    pub log_roll_ms: i64,
+    /// `log.retention.ms`, else minutes, else hours, in ms; -1 = forever.
+    pub log_retention_ms: i64,
+    pub log_retention_bytes: i64,
+    pub log_retention_check_interval_ms: i64,
+    pub log_index_interval_bytes: i32,
+    pub log_index_size_max_bytes: i32,
+    pub log_segment_delete_delay_ms: i64,
+    pub log_message_timestamp_type: TimestampType,
+    pub log_message_timestamp_before_max_ms: i64,
+    pub log_message_timestamp_after_max_ms: i64,
+    pub log_cleanup_policy: CleanupPolicy,
+    pub min_insync_replicas: i32,
+    pub flush_policy: FlushPolicy,
+    pub group_initial_rebalance_delay_ms: i32,
+    pub group_min_session_timeout_ms: i32,
+    pub group_max_session_timeout_ms: i32,
+    pub offsets_retention_ms: i64,
+    pub offsets_topic_num_partitions: i32,
+    pub producer_id_expiration_ms: i32,
+}
+
+impl BrokerSettings {
+    /// Stands in until the first resolution; never visible to callers.
+    pub(super) fn placeholder() -> BrokerSettings {
+        BrokerSettings {
+            node_id: 0,
+            listener: HostPort {
+                host: String::new(),
+                port: 0,
+            },
+            advertised_listener: HostPort {
+                host: String::new(),
+                port: 0,
+            },
+            data_dir: PathBuf::new(),
+            cluster_id: None,
+            num_partitions: 1,
+            default_replication_factor: 1,
+            auto_create_topics_enable: true,
+            delete_topic_enable: true,
+            socket_request_max_bytes: 0,
+            message_max_bytes: 0,
+            log_segment_bytes: 0,
+            log_roll_ms: 0,
+            log_retention_ms: 0,
+            log_retention_bytes: -1,
+            log_retention_check_interval_ms: 0,
+            log_index_interval_bytes: 0,
+            log_index_size_max_bytes: 0,
+            log_segment_delete_delay_ms: 0,
+            log_message_timestamp_type: TimestampType::CreateTime,
+            log_message_timestamp_before_max_ms: 0,
+            log_message_timestamp_after_max_ms: 0,
+            log_cleanup_policy: CleanupPolicy {
+                delete: true,
+                compact: false,
+            },
+            min_insync_replicas: 1,
+            flush_policy: FlushPolicy::Fsync,
+            group_initial_rebalance_delay_ms: 0,
+            group_min_session_timeout_ms: 0,
+            group_max_session_timeout_ms: 0,
+            offsets_retention_ms: 0,
+            offsets_topic_num_partitions: 1,
+            producer_id_expiration_ms: 0,
+        }
+    }
+}
+
+/// Reads typed values: the explicit value, else the built-in default.
+struct Lookup<'a> {
+    explicit: &'a BTreeMap<&'a str, &'a str>,
+}
+
+impl Lookup<'_> {
+    fn raw(&self, key: &str) -> Option<&str> {
+        self.explicit
+            .get(key)
+            .copied()
+            .or_else(|| broker_setting(key).and_then(|def| def.default))
+    }
+
+    fn typed(&self, key: &str) -> Result<Option<TypedValue>, ConfigError> {
+        let Some(def) = broker_setting(key) else {
+            return Ok(None);
+        };
+        self.raw(key).map(|raw| def.parse(raw)).transpose()
+    }
+
+    fn opt_long(&self, key: &str) -> Result<Option<i64>, ConfigError> {
+        match self.typed(key)? {
+            Some(TypedValue::Integer(n)) => Ok(Some(n)),
+            _ => Ok(None),
+        }
+    }
+
+    fn long(&self, key: &str) -> Result<i64, ConfigError> {
+        self.opt_long(key)?.ok_or_else(|| missing(key))
+    }
+
+    fn int(&self, key: &str) -> Result<i32, ConfigError> {
+        let n = self.long(key)?;
+        i32::try_from(n).map_err(|_| out_of_range(key, n, "a 32-bit integer"))
+    }
+
+    fn boolean(&self, key: &str) -> Result<bool, ConfigError> {
+        match self.typed(key)? {
+            Some(TypedValue::Bool(b)) => Ok(b),
+            _ => Err(missing(key)),
+        }
+    }
+
+    fn text(&self, key: &str) -> Result<&str, ConfigError> {
+        self.raw(key).ok_or_else(|| missing(key))
+    }
+}
+
+fn missing(key: &str) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        reason: "has no value".into(),
+    }
+}
+
+fn out_of_range(key: &str, value: i64, wanted: &str) -> ConfigError {
+    ConfigError::InvalidValue {
+        key: key.to_string(),
+        value: value.to_string(),
+        reason: format!("must fit in {wanted}"),
+    }
+}
+
+/// A time setting given in ms, else minutes, else hours (the first set
+/// wins, as in Kafka); negative means "forever" and is normalised to -1.
+fn millis_from(
+    lookup: &Lookup<'_>,
+    ms: &str,
+    minutes: Option<&str>,
+    hours: &str,
+) -> Result<i64, ConfigError> {
+    let overflow = |key: &str, n: i64| out_of_range(key, n, "64-bit milliseconds");
+    let in_minutes = match minutes {
+        Some(key) => lookup.opt_long(key)?.map(|n| (key, n)),
+        None => None,
+    };
+    let millis = if let Some(ms) = lookup.opt_long(ms)? {
+        ms
+    } else if let Some((key, n)) = in_minutes {
+        n.checked_mul(60_000).ok_or_else(|| overflow(key, n))?
+    } else {
+        let n = lookup.long(hours)?;
+        n.checked_mul(3_600_000).ok_or_else(|| overflow(hours, n))?
+    };
+    Ok(if millis < 0 { -1 } else { millis })
+}
+
+pub(super) fn resolve_settings(
+    explicit: &BTreeMap<&str, &str>,
+) -> Result<BrokerSettings, ConfigError> {
+    let lookup = Lookup { explicit };
+    let listener = listener_address("listeners", lookup.text("listeners")?)?;
+    let advertised_listener = advertised_address(&lookup, &listener)?;
+    let replication = lookup.long("default.replication.factor")?;
+    Ok(BrokerSettings {
+        node_id: node_id(explicit)?,
+        data_dir: data_dir(&lookup)?,
+        listener,
+        advertised_listener,
+        cluster_id: None,
+        num_partitions: lookup.int("num.partitions")?,
+        default_replication_factor: i16::try_from(replication).map_err(|_| {
+            out_of_range(
+                "default.replication.factor",
+                replication,
+                "a 16-bit integer",
+            )
+        })?,
+        auto_create_topics_enable: lookup.boolean("auto.create.topics.enable")?,
+        delete_topic_enable: lookup.boolean("delete.topic.enable")?,
+        socket_request_max_bytes: lookup.int("socket.request.max.bytes")?,
+        message_max_bytes: lookup.int("message.max.bytes")?,
+        log_segment_bytes: lookup.int("log.segment.bytes")?,
+        log_roll_ms: millis_from(&lookup, "log.roll.ms", None, "log.roll.hours")?,
+        log_retention_ms: millis_from(
+            &lookup,
+            "log.retention.ms",
+            Some("log.retention.minutes"),
+            "log.retention.hours",
+        )?,
+        log_retention_bytes: lookup.long("log.retention.bytes")?,
+        log_retention_check_interval_ms: lookup.long("log.retention.check.interval.ms")?,
+        log_index_interval_bytes: lookup.int("log.index.interval.bytes")?,
+        log_index_size_max_bytes: lookup.int("log.index.size.max.bytes")?,
+        log_segment_delete_delay_ms: lookup.long("log.segment.delete.delay.ms")?,
+        log_message_timestamp_type: TimestampType::from_name(
+            lookup.text("log.message.timestamp.type")?,
+        )
+        .ok_or_else(|| missing("log.message.timestamp.type"))?,
+        log_message_timestamp_before_max_ms: lookup.long("log.message.timestamp.before.max.ms")?,
+        log_message_timestamp_after_max_ms: lookup.long("log.message.timestamp.after.max.ms")?,
+        log_cleanup_policy: CleanupPolicy::from_list(&split_list(
+            lookup.text("log.cleanup.policy")?,
+        )),
+        min_insync_replicas: lookup.int("min.insync.replicas")?,
+        flush_policy: match lookup.text(FLUSH_POLICY)? {
+            "page-cache" => FlushPolicy::PageCache,
+            _ => FlushPolicy::Fsync,
+        },
+        group_initial_rebalance_delay_ms: lookup.int("group.initial.rebalance.delay.ms")?,
+        group_min_session_timeout_ms: lookup.int("group.min.session.timeout.ms")?,
+        group_max_session_timeout_ms: lookup.int("group.max.session.timeout.ms")?,
+        offsets_retention_ms: lookup
+            .long("offsets.retention.minutes")?
+            .saturating_mul(60_000),
+        offsets_topic_num_partitions: lookup.int("offsets.topic.num.partitions")?,
+        producer_id_expiration_ms: lookup.int("producer.id.expiration.ms")?,
+    })
+}
+
+fn node_id(explicit: &BTreeMap<&str, &str>) -> Result<i32, ConfigError> {
+    let parse = |key: &str| -> Result<Option<i32>, ConfigError> {
+        explicit
+            .get(key)
+            .map(|raw| raw.trim().parse::<i32>().map_err(|_| missing(key)))
+            .transpose()
+    };
+    match (parse("node.id")?, parse("broker.id")?) {
+        (Some(node), Some(broker)) if node != broker => Err(ConfigError::Invalid {
+            key: "node.id".into(),
+            reason: format!("node.id={node} and broker.id={broker} disagree; set one of them"),
+        }),
+        (Some(id), _) | (None, Some(id)) => Ok(id),
+        (None, None) => Ok(0),
+    }
+}
+
+fn data_dir(lookup: &Lookup<'_>) -> Result<PathBuf, ConfigError> {
+    let (key, dirs) = match lookup.explicit.get("log.dirs") {
+        Some(list) => ("log.dirs", split_list(list)),
+        None => ("log.dir", vec![lookup.text("log.dir")?.trim().to_string()]),
+    };
+    match dirs.as_slice() {
+        [one] if !one.is_empty() => Ok(PathBuf::from(one)),
+        [] | [_] => Err(ConfigError::Invalid {
+            key: key.into(),
+            reason: "the data directory is empty".into(),
+        }),
+        _ => Err(ConfigError::Invalid {
+            key: key.into(),
+            reason: "Strom supports exactly one data directory".into(),
+        }),
+    }
+}
+
+/// Picks the PLAINTEXT entry of a Kafka listener list (`PLAINTEXT://h:p`,
+/// or plain `h:p`). Other listeners (CONTROLLER, SSL, ...) are skipped with
+/// a warning: Strom speaks PLAINTEXT only, on one listener.
+fn listener_address(key: &str, value: &str) -> Result<HostPort, ConfigError> {
+    let invalid = |reason: String| ConfigError::InvalidValue {
+        key: key.to_string(),
+        value: value.to_string(),
+        reason,
+    };
+    let mut chosen = None;
+    for entry in split_list(value) {
+        let address = match entry.split_once("://") {
+            Some((scheme, address)) if scheme.eq_ignore_ascii_case("PLAINTEXT") => {
+                address.to_string()
+            }
+            Some(_) => {
+                tracing::warn!("{key}: skipping '{entry}': Strom serves one PLAINTEXT listener");
+                continue;
+            }
+            None => entry.clone(),
+        };
+        if chosen.is_some() {
+            tracing::warn!("{key}: skipping '{entry}': Strom serves one PLAINTEXT listener");
+            continue;
+        }
+        chosen = Some(HostPort::parse(&address).map_err(invalid)?);
+    }
+    let mut address =
+        chosen.ok_or_else(|| invalid("needs a PLAINTEXT://host:port entry".into()))?;
+    if address.host.is_empty() {
+        address.host = "0.0.0.0".into();
+    }
+    Ok(address)
+}
+
+fn advertised_address(lookup: &Lookup<'_>, listener: &HostPort) -> Result<HostPort, ConfigError> {
+    const KEY: &str = "advertised.listeners";
+    let advertised = match lookup.explicit.get(KEY) {
+        Some(value) => listener_address(KEY, value)?,
+        None => listener.clone(),
+    };
+    if advertised.is_wildcard() {
+        return Err(ConfigError::Invalid {
+            key: KEY.into(),
+            reason: format!(
+                "clients cannot connect to {advertised}; set advertised.listeners \
+                 (--advertised-listener HOST:PORT) to an address they can reach"
+            ),
+        });
+    }
+    Ok(advertised)
+}

@@ -1,0 +1,133 @@
+//! One client connection: frames in, responses out, in order.
+//!
+//! Like Kafka, a connection has one request in progress at a time, so
+//! responses leave in request order. Anything wrong with a frame (a length
+//! past `socket.request.max.bytes`, an undecodable header, an unknown API,
+//! an unsupported version) is logged and closes this connection only; the
+//! one exception is ApiVersions, which answers an unsupported version with
+//! UNSUPPORTED_VERSION and the supported ranges (KIP-511).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use strom_protocol::frame::{decode_request_header, encode_response, frame_length, RequestFrame};
+use strom_protocol::messages::{ApiKey, Response};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::dispatch;
+use crate::handlers::api_versions;
+use crate::state::Broker;
+use crate::versions;
+
+/// Largest read issued at once while a frame arrives, so a client that
+/// announces a large frame and sends nothing costs little memory.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Serves one connection until the client closes it or sends bad input.
+pub async fn serve(broker: Arc<Broker>, mut stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let limit = broker.config.settings().socket_request_max_bytes.max(0) as usize;
+    let mut out = BytesMut::new();
+    loop {
+        let mut prefix = [0u8; 4];
+        if stream.read_exact(&mut prefix).await.is_err() {
+            return; // closed between requests: the normal end
+        }
+        let size = match frame_length(prefix, limit) {
+            Ok(size) => size,
+            Err(e) => {
+                tracing::warn!(%peer, "closing connection: bad frame length: {e}");
+                return;
+            }
+        };
+        let frame = match read_frame(&mut stream, size).await {
+            Ok(frame) => frame,
+            Err(e) => {
+                tracing::info!(%peer, "connection closed mid-request ({size}-byte frame): {e}");
+                return;
+            }
+        };
+        let request = match decode_request_header(frame.freeze()) {
+            Ok(request) => request,
+            Err(e) => {
+                tracing::warn!(%peer, "closing connection: malformed request header: {e}");
+                return;
+            }
+        };
+        let Some(response) = handle(&broker, &request, peer).await else {
+            return;
+        };
+        let Some(response) = response else {
+            continue; // acks=0 produce: Kafka sends nothing back
+        };
+        out.clear();
+        let version = effective_response_version(&request);
+        if let Err(e) = encode_response(request.correlation_id(), version, &response, &mut out) {
+            tracing::error!(%peer, api = ?request.api_key, "cannot encode response: {e}");
+            return;
+        }
+        if stream.write_all(&out).await.is_err() {
+            return;
+        }
+        if out.capacity() > 4 * READ_CHUNK {
+            out = BytesMut::new(); // do not keep a large fetch buffer per idle connection
+        }
+    }
+}
+
+/// Reads `size` bytes, growing the buffer as data arrives rather than
+/// allocating the announced size up front.
+async fn read_frame(stream: &mut TcpStream, size: usize) -> std::io::Result<BytesMut> {
+    let mut frame = BytesMut::with_capacity(size.min(READ_CHUNK));
+    while frame.len() < size {
+        let want = (size - frame.len()).min(READ_CHUNK);
+        frame.reserve(want);
+        let mut limited = (&mut *stream).take(want as u64);
+        let n = limited.read_buf(&mut frame).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Ok(frame)
+}
+
+/// An unsupported ApiVersions version is answered at v0 (KIP-511).
+fn effective_response_version(request: &RequestFrame) -> i16 {
+    if request.api_key == Some(ApiKey::ApiVersions)
+        && !versions::is_supported(ApiKey::ApiVersions, request.api_version())
+    {
+        0
+    } else {
+        request.api_version()
+    }
+}
+
+/// `None`: close the connection. `Some(None)`: no response is due.
+async fn handle(
+    broker: &Arc<Broker>,
+    request: &RequestFrame,
+    peer: SocketAddr,
+) -> Option<Option<Response>> {
+    let version = request.api_version();
+    let Some(api_key) = request.api_key else {
+        tracing::warn!(%peer, key = request.header.request_api_key, "closing connection: unknown API key");
+        return None;
+    };
+    if !versions::is_supported(api_key, version) {
+        if api_key == ApiKey::ApiVersions {
+            return Some(Some(api_versions::unsupported_version_response()));
+        }
+        tracing::warn!(%peer, api = api_key.name(), version, "closing connection: unsupported API version");
+        return None;
+    }
+    let body = match request.decode_body() {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::warn!(%peer, api = api_key.name(), version, "closing connection: malformed request body: {e}");
+            return None;
+        }
+    };
+    Some(dispatch::dispatch(broker, &request.header, body).await)
+}

@@ -1,0 +1,56 @@
+//! Routes a decoded request to its handler.
+
+use std::sync::Arc;
+
+use strom_protocol::messages::{Request, RequestHeader, Response};
+
+use crate::handlers;
+use crate::state::Broker;
+
+/// Runs the request; `None` means no response is sent (acks=0 produce).
+pub async fn dispatch(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    request: Request,
+) -> Option<Response> {
+    let version = header.request_api_version;
+    let response: Response = match request {
+        Request::ApiVersions(_) => handlers::api_versions::handle().into(),
+        Request::Metadata(req) => handlers::metadata::handle(broker, req, version)
+            .await
+            .into(),
+        Request::Produce(req) => {
+            return handlers::produce::handle(broker, req, version)
+                .await
+                .map(Into::into)
+        }
+        Request::Fetch(req) => handlers::fetch::handle(broker, req, version).await.into(),
+        Request::ListOffsets(req) => handlers::list_offsets::handle(broker, req, version)
+            .await
+            .into(),
+        Request::InitProducerId(req) => handlers::init_producer_id::handle(broker, req).into(),
+        Request::CreateTopics(req) => handlers::topics::create(broker, req, version).await.into(),
+        Request::DeleteTopics(req) => handlers::topics::delete(broker, req, version).await.into(),
+        Request::CreatePartitions(req) => handlers::topics::create_partitions(broker, req)
+            .await
+            .into(),
+        Request::DeleteRecords(req) => handlers::delete_records::handle(broker, req).await.into(),
+        Request::DescribeConfigs(req) => handlers::configs::describe(broker, req, version).into(),
+        Request::AlterConfigs(req) => handlers::configs::alter(broker, req).await.into(),
+        Request::IncrementalAlterConfigs(req) => handlers::configs::incremental_alter(broker, req)
+            .await
+            .into(),
+        Request::DescribeCluster(req) => handlers::cluster::describe_cluster(broker, req).into(),
+        Request::DescribeLogDirs(req) => handlers::cluster::describe_log_dirs(broker, req).into(),
+        other => {
+            // versions::SUPPORTED lists only the APIs above, so the connection
+            // refuses anything else before it gets here.
+            tracing::error!(
+                api = other.api_key().name(),
+                "request reached dispatch without a handler"
+            );
+            return None;
+        }
+    };
+    Some(response)
+}

@@ -1,0 +1,57 @@
+//! Errors of the broker crate.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::config::ConfigError;
+use crate::topic_store::MetadataStoreError;
+
+#[derive(Debug, Error)]
+pub enum BrokerError {
+    #[error("cannot listen on {addr}: {source} (is another broker running there? choose another --listen address)")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("metadata store: {0}")]
+    Metadata(#[from] MetadataStoreError),
+    #[error("partition log {topic}-{partition}: {source}")]
+    Storage {
+        topic: String,
+        partition: i32,
+        source: strom_storage::StorageError,
+    },
+}
+
+/// An error answered to the client as a Kafka error code plus message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: i16,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: i16, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A failure of the broker's own disk: KAFKA_STORAGE_ERROR, logged.
+    pub fn storage(error: impl std::fmt::Display) -> Self {
+        tracing::error!("storage failure: {error}");
+        Self::new(
+            strom_protocol::error_codes::KAFKA_STORAGE_ERROR,
+            error.to_string(),
+        )
+    }
+}

@@ -1,0 +1,147 @@
+//! Fetch: whole batches from each partition's log, bounded by the request's
+//! `max_bytes` and each partition's `partition_max_bytes`, waiting up to
+//! `max_wait_ms` for `min_bytes` to accumulate (long polling).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use strom_protocol::error_codes;
+use strom_protocol::messages::fetch_request::FetchPartition;
+use strom_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use strom_protocol::messages::{FetchRequest, FetchResponse};
+use strom_storage::StorageError;
+
+use crate::state::Broker;
+
+pub async fn handle(broker: &Arc<Broker>, request: FetchRequest, version: i16) -> FetchResponse {
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
+    loop {
+        // Register for wake-ups before reading so an append between the
+        // read and the wait is not missed.
+        let notified = broker.data_arrived.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+
+        let (response, bytes) = read_once(broker, &request, version);
+        let has_error = response
+            .responses
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .any(|p| p.error_code != error_codes::NONE);
+        if bytes >= request.min_bytes.max(1) as usize
+            || has_error
+            || tokio::time::Instant::now() >= deadline
+        {
+            return response;
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            // Deadline passed with nothing new: answer with what there is.
+            return read_once(broker, &request, version).0;
+        }
+    }
+}
+
+/// One pass over every requested partition; returns the response and the
+/// number of record bytes in it.
+fn read_once(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResponse, usize) {
+    let mut budget = if version >= 3 {
+        request.max_bytes.max(0) as usize
+    } else {
+        usize::MAX
+    };
+    let mut total = 0usize;
+    let mut responses = Vec::with_capacity(request.topics.len());
+    for topic in &request.topics {
+        let mut partitions = Vec::with_capacity(topic.partitions.len());
+        for wanted in &topic.partitions {
+            // KIP-74: the first partition with data returns at least one whole
+            // batch even when it exceeds the limits, so consumers never stall.
+            let min_one = total == 0;
+            let data = read_partition(broker, &topic.topic, wanted, budget, min_one);
+            let len = data.records.as_ref().map_or(0, Bytes::len);
+            budget = budget.saturating_sub(len);
+            total += len;
+            partitions.push(data);
+        }
+        responses.push(FetchableTopicResponse {
+            topic: topic.topic.clone(),
+            topic_id: topic.topic_id,
+            partitions,
+            ..Default::default()
+        });
+    }
+    let response = FetchResponse {
+        responses,
+        ..Default::default()
+    };
+    (response, total)
+}
+
+fn read_partition(
+    broker: &Broker,
+    topic: &str,
+    wanted: &FetchPartition,
+    budget: usize,
+    min_one: bool,
+) -> PartitionData {
+    let mut data = PartitionData {
+        partition_index: wanted.partition,
+        high_watermark: -1,
+        last_stable_offset: -1,
+        log_start_offset: -1,
+        preferred_read_replica: -1,
+        aborted_transactions: None,
+        records: Some(Bytes::new()),
+        ..Default::default()
+    };
+    let partition = match broker.partition(topic, wanted.partition) {
+        Ok(p) => p,
+        Err(code) => {
+            data.error_code = code;
+            return data;
+        }
+    };
+    let log = &partition.log;
+    let high_watermark = log.high_watermark();
+    data.high_watermark = high_watermark;
+    data.last_stable_offset = high_watermark;
+    data.log_start_offset = log.log_start_offset();
+    data.current_leader.leader_id = broker.node_id;
+    data.current_leader.leader_epoch = partition.leader_epoch;
+
+    let max_bytes = (wanted.partition_max_bytes.max(0) as usize).min(budget);
+    if max_bytes == 0 && !min_one {
+        return data;
+    }
+    match read_records(log, wanted.fetch_offset, max_bytes, high_watermark, min_one) {
+        Ok(records) => data.records = Some(records),
+        Err(e) => {
+            data.error_code = e.kafka_error_code();
+            if data.error_code == error_codes::KAFKA_STORAGE_ERROR {
+                tracing::error!(topic, partition = wanted.partition, "fetch failed: {e}");
+            }
+        }
+    }
+    data
+}
+
+fn read_records(
+    log: &strom_storage::Log,
+    offset: i64,
+    max_bytes: usize,
+    high_watermark: i64,
+    min_one: bool,
+) -> Result<Bytes, StorageError> {
+    // Offsets between the high watermark and the log end exist but are not
+    // yet visible to consumers: an empty answer, not an error.
+    if offset >= high_watermark && offset <= log.log_end_offset() {
+        return Ok(Bytes::new());
+    }
+    let max_bytes = u32::try_from(max_bytes).unwrap_or(u32::MAX);
+    let read = log.read(offset, max_bytes, high_watermark, min_one)?;
+    let mut buf = BytesMut::with_capacity(read.total_len() as usize);
+    read.copy_into(&mut buf)?;
+    Ok(buf.freeze())
+}

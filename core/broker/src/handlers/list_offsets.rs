@@ -1,0 +1,85 @@
+//! ListOffsets: earliest (-2), latest (-1), max timestamp (-3, KIP-734) and
+//! the first offset whose timestamp is at or after a given time.
+
+use std::sync::Arc;
+
+use strom_protocol::error_codes;
+use strom_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use strom_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+
+use crate::state::Broker;
+
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+const MAX_TIMESTAMP: i64 = -3;
+
+pub async fn handle(
+    broker: &Arc<Broker>,
+    request: ListOffsetsRequest,
+    _version: i16,
+) -> ListOffsetsResponse {
+    let topics = request
+        .topics
+        .iter()
+        .map(|topic| ListOffsetsTopicResponse {
+            name: topic.name.clone(),
+            partitions: topic
+                .partitions
+                .iter()
+                .map(|p| lookup(broker, &topic.name, p.partition_index, p.timestamp))
+                .collect(),
+            ..Default::default()
+        })
+        .collect();
+    ListOffsetsResponse {
+        topics,
+        ..Default::default()
+    }
+}
+
+fn lookup(
+    broker: &Broker,
+    topic: &str,
+    index: i32,
+    timestamp: i64,
+) -> ListOffsetsPartitionResponse {
+    let mut response = ListOffsetsPartitionResponse {
+        partition_index: index,
+        timestamp: -1,
+        offset: -1,
+        leader_epoch: -1,
+        ..Default::default()
+    };
+    let partition = match broker.partition(topic, index) {
+        Ok(p) => p,
+        Err(code) => {
+            response.error_code = code;
+            return response;
+        }
+    };
+    let log = &partition.log;
+    let found = match timestamp {
+        EARLIEST => Ok(Some((log.log_start_offset(), -1))),
+        LATEST => Ok(Some((log.high_watermark(), -1))),
+        MAX_TIMESTAMP => log
+            .max_timestamp_offset()
+            .map(|found| found.map(|(o, t)| (o, t))),
+        t if t < 0 => {
+            response.error_code = error_codes::INVALID_REQUEST;
+            return response;
+        }
+        t => log.offset_for_timestamp(t),
+    };
+    match found {
+        Ok(Some((offset, ts))) => {
+            response.offset = offset;
+            response.timestamp = ts;
+            response.leader_epoch = partition.leader_epoch;
+        }
+        Ok(None) => {}
+        Err(e) => response.error_code = e.kafka_error_code(),
+    }
+    response
+}

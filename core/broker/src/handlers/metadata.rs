@@ -1,0 +1,112 @@
+//! Metadata: brokers, topics and partition leaders. Requests for unknown
+//! topics create them when both the request (v4+) and
+//! `auto.create.topics.enable` allow it.
+
+use std::sync::Arc;
+
+use strom_protocol::error_codes;
+use strom_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use strom_protocol::messages::{MetadataRequest, MetadataResponse};
+
+use crate::state::{Broker, Topic};
+use crate::topic_store::validate_topic_name;
+
+pub async fn handle(
+    broker: &Arc<Broker>,
+    request: MetadataRequest,
+    version: i16,
+) -> MetadataResponse {
+    // v0: an empty list means all topics; v1+: null means all.
+    let requested: Option<Vec<String>> = match request.topics {
+        None => None,
+        Some(list) if list.is_empty() && version == 0 => None,
+        Some(list) => Some(list.into_iter().filter_map(|t| t.name).collect()),
+    };
+    let allow_auto_create = (version < 4 || request.allow_auto_topic_creation)
+        && broker.config.settings().auto_create_topics_enable;
+
+    let topics = match requested {
+        None => broker
+            .topics()
+            .iter()
+            .map(|t| describe_topic(broker, t))
+            .collect(),
+        Some(names) => {
+            let mut topics = Vec::with_capacity(names.len());
+            for name in names {
+                topics.push(lookup_topic(broker, name, allow_auto_create).await);
+            }
+            topics
+        }
+    };
+    MetadataResponse {
+        brokers: vec![MetadataResponseBroker {
+            node_id: broker.node_id,
+            host: broker.advertised_host.clone(),
+            port: broker.advertised_port,
+            rack: None,
+            ..Default::default()
+        }],
+        cluster_id: Some(broker.cluster_id.clone()),
+        controller_id: broker.node_id,
+        topics,
+        ..Default::default()
+    }
+}
+
+async fn lookup_topic(
+    broker: &Arc<Broker>,
+    name: String,
+    allow_auto_create: bool,
+) -> MetadataResponseTopic {
+    if let Some(topic) = broker.topic(&name) {
+        return describe_topic(broker, &topic);
+    }
+    let error = |code| MetadataResponseTopic {
+        error_code: code,
+        name: Some(name.clone()),
+        ..Default::default()
+    };
+    if validate_topic_name(&name).is_err() {
+        return error(error_codes::INVALID_TOPIC_EXCEPTION);
+    }
+    if !allow_auto_create {
+        return error(error_codes::UNKNOWN_TOPIC_OR_PARTITION);
+    }
+    match broker.auto_create_topic(&name).await {
+        Ok(Some(topic)) => describe_topic(broker, &topic),
+        Ok(None) => error(error_codes::LEADER_NOT_AVAILABLE),
+        Err(e) => {
+            tracing::warn!(topic = %name, "auto-creation failed: {}", e.message);
+            error(e.code)
+        }
+    }
+}
+
+pub fn describe_topic(broker: &Broker, topic: &Topic) -> MetadataResponseTopic {
+    let partitions = topic
+        .all_partitions()
+        .iter()
+        .map(|p| MetadataResponsePartition {
+            error_code: error_codes::NONE,
+            partition_index: p.index,
+            leader_id: broker.node_id,
+            leader_epoch: p.leader_epoch,
+            replica_nodes: vec![broker.node_id],
+            isr_nodes: vec![broker.node_id],
+            offline_replicas: Vec::new(),
+            ..Default::default()
+        })
+        .collect();
+    MetadataResponseTopic {
+        error_code: error_codes::NONE,
+        name: Some(topic.name.clone()),
+        topic_id: topic.id,
+        is_internal: topic.name.starts_with("__"),
+        partitions,
+        topic_authorized_operations: i32::MIN,
+        ..Default::default()
+    }
+}

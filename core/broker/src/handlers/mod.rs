@@ -1,0 +1,13 @@
+//! One module per API family. Each handler takes the decoded request and
+//! returns the response body; errors become Kafka error codes in it.
+
+pub mod api_versions;
+pub mod cluster;
+pub mod configs;
+pub mod delete_records;
+pub mod fetch;
+pub mod init_producer_id;
+pub mod list_offsets;
+pub mod metadata;
+pub mod produce;
+pub mod topics;

@@ -1,0 +1,173 @@
+//! Produce: validate each partition's batch, append it, and answer once the
+//! data is as durable as `acks` and the flush policy promise.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::BytesMut;
+use strom_protocol::error_codes;
+use strom_protocol::messages::produce_request::PartitionProduceData;
+use strom_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use strom_protocol::messages::{ProduceRequest, ProduceResponse};
+use strom_protocol::records::{
+    validate_produce_batches, TimestampType as RecordTimestampType, ValidationOptions,
+};
+use strom_storage::AppendOptions;
+
+use crate::config::TimestampType;
+use crate::error::ApiError;
+use crate::state::{Broker, Partition};
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// `None` for acks=0: Kafka sends no response at all.
+pub async fn handle(
+    broker: &Arc<Broker>,
+    request: ProduceRequest,
+    version: i16,
+) -> Option<ProduceResponse> {
+    let acks = request.acks;
+    if request.transactional_id.is_some() {
+        tracing::debug!("transactional produce is not supported yet");
+    }
+    let mut responses = Vec::with_capacity(request.topic_data.len());
+    for topic in request.topic_data {
+        let mut partition_responses = Vec::with_capacity(topic.partition_data.len());
+        for data in topic.partition_data {
+            let index = data.index;
+            let result = if !matches!(acks, -1..=1) {
+                Err(ApiError::new(
+                    error_codes::INVALID_REQUIRED_ACKS,
+                    format!("acks must be -1, 0 or 1, not {acks}"),
+                ))
+            } else if request.transactional_id.is_some() {
+                Err(ApiError::new(
+                    error_codes::UNSUPPORTED_FOR_MESSAGE_FORMAT,
+                    "transactions are not supported by this broker yet",
+                ))
+            } else {
+                produce_partition(broker, &topic.name, data, acks, version).await
+            };
+            partition_responses.push(match result {
+                Ok(response) => response,
+                Err(e) => PartitionProduceResponse {
+                    index,
+                    error_code: e.code,
+                    base_offset: -1,
+                    log_append_time_ms: -1,
+                    log_start_offset: -1,
+                    error_message: Some(e.message),
+                    ..Default::default()
+                },
+            });
+        }
+        responses.push(TopicProduceResponse {
+            name: topic.name,
+            partition_responses,
+            ..Default::default()
+        });
+    }
+    broker.data_arrived.notify_waiters();
+    if acks == 0 {
+        return None;
+    }
+    Some(ProduceResponse {
+        responses,
+        ..Default::default()
+    })
+}
+
+async fn produce_partition(
+    broker: &Broker,
+    topic_name: &str,
+    data: PartitionProduceData,
+    acks: i16,
+    version: i16,
+) -> Result<PartitionProduceResponse, ApiError> {
+    let partition = broker.partition(topic_name, data.index).map_err(|code| {
+        ApiError::new(
+            code,
+            format!("{topic_name}-{} does not exist on this broker", data.index),
+        )
+    })?;
+    let topic = broker
+        .topic(topic_name)
+        .ok_or_else(|| ApiError::new(error_codes::UNKNOWN_TOPIC_OR_PARTITION, "topic deleted"))?;
+    let config = topic.effective_config(&broker.config);
+    let records = data.records.ok_or_else(|| {
+        ApiError::new(
+            error_codes::INVALID_RECORD,
+            "produce request without records",
+        )
+    })?;
+    let now = now_ms();
+    let log_append_time = config.message_timestamp_type == TimestampType::LogAppendTime;
+    let options = ValidationOptions {
+        produce_version: version,
+        max_message_bytes: config.max_message_bytes.max(0) as usize,
+        timestamp_type: if log_append_time {
+            RecordTimestampType::LogAppendTime
+        } else {
+            RecordTimestampType::CreateTime
+        },
+        timestamp_before_max_ms: config.message_timestamp_before_max_ms,
+        timestamp_after_max_ms: config.message_timestamp_after_max_ms,
+        compacted_topic: config.cleanup_policy.compact,
+        ..ValidationOptions::new(now)
+    };
+    validate_produce_batches(&records, &options)
+        .map_err(|e| ApiError::new(e.kafka_error_code(), e.to_string()))?;
+
+    // The frame is shared and immutable; the log rewrites offsets in place.
+    let mut batches = BytesMut::from(&records[..]);
+    let log_append_time_ms = log_append_time.then_some(now);
+    let outcome = partition
+        .log
+        .append(
+            &mut batches,
+            AppendOptions {
+                leader_epoch: partition.leader_epoch,
+                log_append_time_ms,
+            },
+        )
+        .map_err(|e| storage_error(&partition, e))?;
+    let end = outcome.last_offset + 1;
+    if acks != 0 {
+        partition
+            .log
+            .wait_durable(end)
+            .await
+            .map_err(|e| storage_error(&partition, e))?;
+    }
+    advance_high_watermark(&partition, end);
+    Ok(PartitionProduceResponse {
+        index: data.index,
+        error_code: error_codes::NONE,
+        base_offset: outcome.base_offset,
+        log_append_time_ms: outcome.log_append_time,
+        log_start_offset: outcome.log_start_offset,
+        ..Default::default()
+    })
+}
+
+/// On a single broker the high watermark follows the durable log end.
+pub fn advance_high_watermark(partition: &Partition, end: i64) {
+    if partition.log.high_watermark() < end {
+        partition
+            .log
+            .set_high_watermark(end.min(partition.log.log_end_offset()));
+    }
+}
+
+fn storage_error(partition: &Partition, error: strom_storage::StorageError) -> ApiError {
+    let code = error.kafka_error_code();
+    if code == error_codes::KAFKA_STORAGE_ERROR {
+        tracing::error!(topic = %partition.topic, partition = partition.index, "append failed: {error}");
+    }
+    ApiError::new(code, error.to_string())
+}

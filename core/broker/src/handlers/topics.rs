@@ -1,0 +1,248 @@
+//! CreateTopics, DeleteTopics and CreatePartitions.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use strom_protocol::error_codes;
+use strom_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
+use strom_protocol::messages::create_topics_request::CreatableTopic;
+use strom_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
+use strom_protocol::messages::delete_topics_response::DeletableTopicResult;
+use strom_protocol::messages::{
+    CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest, CreateTopicsResponse,
+    DeleteTopicsRequest, DeleteTopicsResponse,
+};
+
+use crate::error::ApiError;
+use crate::state::Broker;
+
+pub async fn create(
+    broker: &Arc<Broker>,
+    request: CreateTopicsRequest,
+    version: i16,
+) -> CreateTopicsResponse {
+    let mut seen = HashSet::new();
+    let duplicated: HashSet<String> = request
+        .topics
+        .iter()
+        .filter(|t| !seen.insert(t.name.clone()))
+        .map(|t| t.name.clone())
+        .collect();
+    let mut results = Vec::with_capacity(request.topics.len());
+    for topic in request.topics {
+        let name = topic.name.clone();
+        let outcome = if duplicated.contains(&name) {
+            Err(ApiError::new(
+                error_codes::INVALID_REQUEST,
+                format!("topic '{name}' appears more than once in the request"),
+            ))
+        } else {
+            create_one(broker, topic, request.validate_only).await
+        };
+        results.push(match outcome {
+            Ok(result) => result,
+            Err(e) => CreatableTopicResult {
+                name,
+                error_code: e.code,
+                error_message: Some(e.message),
+                num_partitions: -1,
+                replication_factor: -1,
+                configs: None,
+                ..Default::default()
+            },
+        });
+    }
+    if version < 5 {
+        for r in &mut results {
+            r.configs = None;
+        }
+    }
+    CreateTopicsResponse {
+        topics: results,
+        ..Default::default()
+    }
+}
+
+async fn create_one(
+    broker: &Arc<Broker>,
+    topic: CreatableTopic,
+    validate_only: bool,
+) -> Result<CreatableTopicResult, ApiError> {
+    let settings = broker.config.settings();
+    let (partitions, replication) = if topic.assignments.is_empty() {
+        let partitions = if topic.num_partitions == -1 {
+            settings.num_partitions
+        } else {
+            topic.num_partitions
+        };
+        let replication = if topic.replication_factor == -1 {
+            settings.default_replication_factor
+        } else {
+            topic.replication_factor
+        };
+        (partitions, replication)
+    } else {
+        if topic.num_partitions != -1 || topic.replication_factor != -1 {
+            return Err(ApiError::new(
+                error_codes::INVALID_REQUEST,
+                "give either a replica assignment or partition count and replication factor, not both",
+            ));
+        }
+        for assignment in &topic.assignments {
+            if assignment.broker_ids != [broker.node_id] {
+                return Err(ApiError::new(
+                    error_codes::INVALID_REPLICA_ASSIGNMENT,
+                    format!(
+                        "partition {} is assigned to brokers {:?}; this cluster has only broker {}",
+                        assignment.partition_index, assignment.broker_ids, broker.node_id
+                    ),
+                ));
+            }
+        }
+        (topic.assignments.len() as i32, 1)
+    };
+    if replication < 1 {
+        return Err(ApiError::new(
+            error_codes::INVALID_REPLICATION_FACTOR,
+            format!("replication factor must be at least 1, got {replication}"),
+        ));
+    }
+    if replication > 1 {
+        return Err(ApiError::new(
+            error_codes::INVALID_REPLICATION_FACTOR,
+            format!("replication factor {replication} is larger than the number of brokers (1)"),
+        ));
+    }
+    let mut overrides = BTreeMap::new();
+    for config in topic.configs {
+        if let Some(value) = config.value {
+            overrides.insert(config.name, value);
+        }
+    }
+    let created = broker
+        .create_topic(&topic.name, partitions, overrides.clone(), validate_only)
+        .await?;
+    let topic_id = created.as_ref().map(|t| t.id).unwrap_or_default();
+    let configs = super::configs::describe_topic_overrides(broker, &overrides)
+        .into_iter()
+        .map(|entry| CreatableTopicConfigs {
+            name: entry.name,
+            value: entry.value,
+            read_only: entry.read_only,
+            config_source: entry.source.code(),
+            is_sensitive: entry.is_sensitive,
+            ..Default::default()
+        })
+        .collect();
+    Ok(CreatableTopicResult {
+        name: topic.name,
+        topic_id,
+        error_code: error_codes::NONE,
+        num_partitions: partitions,
+        replication_factor: replication,
+        configs: Some(configs),
+        ..Default::default()
+    })
+}
+
+pub async fn delete(
+    broker: &Arc<Broker>,
+    request: DeleteTopicsRequest,
+    version: i16,
+) -> DeleteTopicsResponse {
+    // v6 names topics by name or id; earlier versions by name only.
+    let targets: Vec<(Option<String>, strom_protocol::codec::Uuid)> = if version >= 6 {
+        request
+            .topics
+            .into_iter()
+            .map(|t| (t.name, t.topic_id))
+            .collect()
+    } else {
+        request
+            .topic_names
+            .into_iter()
+            .map(|n| (Some(n), Default::default()))
+            .collect()
+    };
+    let mut responses = Vec::with_capacity(targets.len());
+    for (name, id) in targets {
+        let topic = match &name {
+            Some(name) => broker.topic(name),
+            None => broker.topic_by_id(id),
+        };
+        let mut result = DeletableTopicResult {
+            name: name.clone(),
+            topic_id: id,
+            ..Default::default()
+        };
+        let outcome = match topic {
+            None if name.is_none() => Err(ApiError::new(
+                error_codes::UNKNOWN_TOPIC_ID,
+                "no topic has this id",
+            )),
+            None => Err(ApiError::new(
+                error_codes::UNKNOWN_TOPIC_OR_PARTITION,
+                "topic does not exist",
+            )),
+            Some(_) if !broker.config.settings().delete_topic_enable => Err(ApiError::new(
+                error_codes::TOPIC_DELETION_DISABLED,
+                "topic deletion is disabled (delete.topic.enable=false)",
+            )),
+            Some(topic) => {
+                result.name = Some(topic.name.clone());
+                result.topic_id = topic.id;
+                broker.delete_topic(&topic.name).await
+            }
+        };
+        if let Err(e) = outcome {
+            result.error_code = e.code;
+            result.error_message = Some(e.message);
+        }
+        responses.push(result);
+    }
+    DeleteTopicsResponse {
+        responses,
+        ..Default::default()
+    }
+}
+
+pub async fn create_partitions(
+    broker: &Arc<Broker>,
+    request: CreatePartitionsRequest,
+) -> CreatePartitionsResponse {
+    let mut results = Vec::with_capacity(request.topics.len());
+    for topic in request.topics {
+        let outcome = match &topic.assignments {
+            Some(assignments) if assignments.iter().any(|a| a.broker_ids != [broker.node_id]) => {
+                Err(ApiError::new(
+                    error_codes::INVALID_REPLICA_ASSIGNMENT,
+                    format!(
+                        "new partitions can only be assigned to broker {}",
+                        broker.node_id
+                    ),
+                ))
+            }
+            _ => {
+                broker
+                    .create_partitions(&topic.name, topic.count, request.validate_only)
+                    .await
+            }
+        };
+        let (error_code, error_message) = match outcome {
+            Ok(()) => (error_codes::NONE, None),
+            Err(e) => (e.code, Some(e.message)),
+        };
+        results.push(CreatePartitionsTopicResult {
+            name: topic.name,
+            error_code,
+            error_message,
+            ..Default::default()
+        });
+    }
+    CreatePartitionsResponse {
+        results,
+        ..Default::default()
+    }
+}

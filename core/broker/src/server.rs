@@ -1,0 +1,99 @@
+//! The broker's main loop: bind, load, announce readiness, accept
+//! connections until shutdown, then close every log cleanly.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::config::BrokerConfig;
+use crate::error::BrokerError;
+use crate::handlers::produce::now_ms;
+use crate::state::Broker;
+
+/// Runs a broker until `shutdown` resolves. Prints the ready line on stdout
+/// once it accepts connections:
+/// `strom ready: serving Kafka on HOST:PORT (data dir DIR)`.
+pub async fn run(
+    config: BrokerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), BrokerError> {
+    let listen = config.listen_address();
+    let listener = TcpListener::bind(&listen)
+        .await
+        .map_err(|source| BrokerError::Bind {
+            addr: listen.clone(),
+            source,
+        })?;
+    let bound = listener.local_addr().map_err(|source| BrokerError::Bind {
+        addr: listen.clone(),
+        source,
+    })?;
+    let advertised = config.advertised_for(bound);
+    let broker = Arc::new(Broker::open(
+        config,
+        advertised.host.clone(),
+        i32::from(advertised.port),
+    )?);
+    println!(
+        "strom ready: serving Kafka on {bound} (data dir {})",
+        broker.data_dir.display()
+    );
+    serve(broker, listener, shutdown).await;
+    Ok(())
+}
+
+/// Accepts connections on `listener` until `shutdown` resolves; then closes
+/// the broker's logs. Tests call this with a listener on `127.0.0.1:0`.
+pub async fn serve(
+    broker: Arc<Broker>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let retention = tokio::spawn(retention_loop(broker.clone()));
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    connections.spawn(crate::connection::serve(broker.clone(), stream, peer));
+                }
+                Err(e) => {
+                    // Running out of file descriptors must not end the broker.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    tracing::info!("shutting down: closing connections and flushing logs");
+    retention.abort();
+    connections.shutdown().await;
+    let closing = broker.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || closing.close()).await {
+        tracing::error!("log close task failed: {e}");
+    }
+    tracing::info!("shutdown complete");
+}
+
+async fn retention_loop(broker: Arc<Broker>) {
+    let interval = Duration::from_millis(
+        broker
+            .config
+            .settings()
+            .log_retention_check_interval_ms
+            .max(1000) as u64,
+    );
+    let mut ticker = tokio::time::interval(interval);
+    ticker.tick().await; // the first tick is immediate
+    loop {
+        ticker.tick().await;
+        let broker = broker.clone();
+        let _ = tokio::task::spawn_blocking(move || broker.enforce_retention(now_ms())).await;
+    }
+}

@@ -1,0 +1,403 @@
+//! What the broker knows: its topics, their partitions and the producer-id
+//! allocator. Topic changes (create, delete, add partitions, alter configs)
+//! are serialised by one async lock so the persisted metadata and the
+//! in-memory map always change together; reads take a short RwLock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use strom_protocol::codec::Uuid;
+use strom_protocol::error_codes;
+use strom_storage::{Log, LogConfig};
+use tokio::sync::Notify;
+
+use crate::config::{BrokerConfig, EffectiveTopicConfig, FlushPolicy, TopicConfigs};
+use crate::error::{ApiError, BrokerError};
+use crate::topic_store::{self, ProducerIdBlock, TopicMeta};
+
+/// One partition of a topic: its log and the epoch of its leader (this
+/// broker). Replication will add followers and the ISR here.
+pub struct Partition {
+    pub topic: String,
+    pub index: i32,
+    pub log: Log,
+    pub leader_epoch: i32,
+}
+
+pub struct Topic {
+    pub name: String,
+    pub id: Uuid,
+    pub configs: RwLock<TopicConfigs>,
+    pub partitions: RwLock<Vec<Arc<Partition>>>,
+}
+
+impl Topic {
+    pub fn partition(&self, index: i32) -> Option<Arc<Partition>> {
+        let partitions = self.partitions.read().unwrap_or_else(|e| e.into_inner());
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| partitions.get(i).cloned())
+    }
+
+    pub fn partition_count(&self) -> i32 {
+        self.partitions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .len() as i32
+    }
+
+    pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
+        self.partitions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn effective_config(&self, broker: &BrokerConfig) -> EffectiveTopicConfig {
+        self.configs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .effective(broker)
+    }
+
+    fn meta(&self) -> TopicMeta {
+        TopicMeta {
+            name: self.name.clone(),
+            id: uuid::Uuid::from_bytes(self.id.0),
+            partitions: self.partition_count(),
+            replication_factor: 1,
+            configs: self
+                .configs
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .overrides()
+                .clone(),
+        }
+    }
+}
+
+pub struct Broker {
+    pub config: BrokerConfig,
+    pub node_id: i32,
+    pub cluster_id: String,
+    /// host and port clients are told to connect to.
+    pub advertised_host: String,
+    pub advertised_port: i32,
+    pub data_dir: PathBuf,
+    topics: RwLock<HashMap<String, Arc<Topic>>>,
+    /// Serialises topic changes; held across the disk writes they make.
+    topic_changes: tokio::sync::Mutex<()>,
+    producer_ids: Mutex<ProducerIdBlock>,
+    /// Woken after every append, for fetches waiting on `min.bytes`.
+    pub data_arrived: Notify,
+}
+
+pub fn log_config(effective: &EffectiveTopicConfig, broker: &BrokerConfig) -> LogConfig {
+    LogConfig {
+        segment_bytes: effective.segment_bytes.max(0) as u64,
+        segment_ms: effective.segment_ms,
+        retention_ms: effective.retention_ms,
+        retention_bytes: effective.retention_bytes,
+        index_interval_bytes: effective.index_interval_bytes.max(0) as u64,
+        segment_index_bytes: effective.segment_index_bytes.max(0) as u64,
+        producer_id_expiration_ms: i64::from(broker.settings().producer_id_expiration_ms),
+        flush: match effective.flush_policy {
+            FlushPolicy::Fsync => strom_storage::FlushPolicy::Fsync,
+            FlushPolicy::PageCache => strom_storage::FlushPolicy::PageCache,
+        },
+    }
+}
+
+fn partition_dir(data_dir: &Path, topic: &str, index: i32) -> PathBuf {
+    data_dir.join(format!("{topic}-{index}"))
+}
+
+impl Broker {
+    /// Opens the data dir: cluster identity, topics and their logs (running
+    /// recovery where the last stop was unclean).
+    pub fn open(
+        config: BrokerConfig,
+        advertised_host: String,
+        advertised_port: i32,
+    ) -> Result<Broker, BrokerError> {
+        let data_dir = config.data_dir();
+        std::fs::create_dir_all(&data_dir).map_err(|source| BrokerError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?;
+        let identity = topic_store::load_or_create_identity(&data_dir, config.node_id())?;
+        let producer_ids = ProducerIdBlock::open(&data_dir)?;
+        let mut topics = HashMap::new();
+        for meta in topic_store::load_all(&data_dir)? {
+            let topic = open_topic(&data_dir, &config, meta)?;
+            topics.insert(topic.name.clone(), Arc::new(topic));
+        }
+        tracing::info!(topics = topics.len(), dir = %data_dir.display(), "loaded topics");
+        Ok(Broker {
+            node_id: identity.node_id,
+            cluster_id: identity.cluster_id,
+            config,
+            advertised_host,
+            advertised_port,
+            data_dir,
+            topics: RwLock::new(topics),
+            topic_changes: tokio::sync::Mutex::new(()),
+            producer_ids: Mutex::new(producer_ids),
+            data_arrived: Notify::new(),
+        })
+    }
+
+    pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
+        self.topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    pub fn topic_by_id(&self, id: Uuid) -> Option<Arc<Topic>> {
+        let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
+        topics.values().find(|t| t.id == id).cloned()
+    }
+
+    /// Every topic, sorted by name.
+    pub fn topics(&self) -> Vec<Arc<Topic>> {
+        let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
+        let mut list: Vec<_> = topics.values().cloned().collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        list
+    }
+
+    /// The partition, or the Kafka error a request for it gets.
+    pub fn partition(&self, topic: &str, index: i32) -> Result<Arc<Partition>, i16> {
+        self.topic(topic)
+            .and_then(|t| t.partition(index))
+            .ok_or(error_codes::UNKNOWN_TOPIC_OR_PARTITION)
+    }
+
+    pub fn allocate_producer_id(&self) -> Result<i64, BrokerError> {
+        let mut block = self.producer_ids.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(block.next_id()?)
+    }
+
+    /// Creates a topic. With `validate_only` nothing is written.
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        overrides: BTreeMap<String, String>,
+        validate_only: bool,
+    ) -> Result<Option<Arc<Topic>>, ApiError> {
+        topic_store::validate_topic_name(name)
+            .map_err(|e| ApiError::new(error_codes::INVALID_TOPIC_EXCEPTION, e.to_string()))?;
+        if partitions < 1 {
+            return Err(ApiError::new(
+                error_codes::INVALID_PARTITIONS,
+                format!("number of partitions must be at least 1, got {partitions}"),
+            ));
+        }
+        let configs = TopicConfigs::new(overrides)
+            .map_err(|e| ApiError::new(e.kafka_error_code(), e.to_string()))?;
+        let _guard = self.topic_changes.lock().await;
+        if self.topic(name).is_some() {
+            return Err(ApiError::new(
+                error_codes::TOPIC_ALREADY_EXISTS,
+                format!("topic '{name}' already exists"),
+            ));
+        }
+        if validate_only {
+            return Ok(None);
+        }
+        let meta = TopicMeta {
+            name: name.to_string(),
+            id: uuid::Uuid::new_v4(),
+            partitions,
+            replication_factor: 1,
+            configs: configs.overrides().clone(),
+        };
+        topic_store::save(&self.data_dir, &meta).map_err(ApiError::storage)?;
+        let topic =
+            Arc::new(open_topic(&self.data_dir, &self.config, meta).map_err(ApiError::storage)?);
+        self.topics
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), topic.clone());
+        tracing::info!(topic = name, partitions, "created topic");
+        Ok(Some(topic))
+    }
+
+    /// Creates `name` with the broker defaults if auto-creation is on.
+    pub async fn auto_create_topic(&self, name: &str) -> Result<Option<Arc<Topic>>, ApiError> {
+        let partitions = self.config.settings().num_partitions;
+        match self
+            .create_topic(name, partitions, BTreeMap::new(), false)
+            .await
+        {
+            Ok(topic) => Ok(topic),
+            // Lost a race with another creator: use theirs.
+            Err(e) if e.code == error_codes::TOPIC_ALREADY_EXISTS => Ok(self.topic(name)),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn delete_topic(&self, name: &str) -> Result<(), ApiError> {
+        let _guard = self.topic_changes.lock().await;
+        let topic = self.topic(name).ok_or_else(|| {
+            ApiError::new(
+                error_codes::UNKNOWN_TOPIC_OR_PARTITION,
+                format!("topic '{name}' does not exist"),
+            )
+        })?;
+        topic_store::remove(&self.data_dir, name).map_err(ApiError::storage)?;
+        self.topics
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        for partition in topic.all_partitions() {
+            if let Err(e) = partition.log.delete_dir() {
+                tracing::warn!(
+                    topic = name,
+                    partition = partition.index,
+                    "could not delete partition dir: {e}"
+                );
+            }
+        }
+        tracing::info!(topic = name, "deleted topic");
+        Ok(())
+    }
+
+    /// Grows a topic to `total` partitions.
+    pub async fn create_partitions(
+        &self,
+        name: &str,
+        total: i32,
+        validate_only: bool,
+    ) -> Result<(), ApiError> {
+        let _guard = self.topic_changes.lock().await;
+        let topic = self.topic(name).ok_or_else(|| {
+            ApiError::new(
+                error_codes::UNKNOWN_TOPIC_OR_PARTITION,
+                format!("topic '{name}' does not exist"),
+            )
+        })?;
+        let current = topic.partition_count();
+        if total <= current {
+            return Err(ApiError::new(
+                error_codes::INVALID_PARTITIONS,
+                format!(
+                    "topic '{name}' has {current} partitions; the new count {total} must be larger"
+                ),
+            ));
+        }
+        if validate_only {
+            return Ok(());
+        }
+        let effective = topic.effective_config(&self.config);
+        let mut added = Vec::new();
+        for index in current..total {
+            added.push(Arc::new(
+                open_partition(&self.data_dir, &self.config, &effective, name, index)
+                    .map_err(ApiError::storage)?,
+            ));
+        }
+        topic
+            .partitions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(added);
+        topic_store::save(&self.data_dir, &topic.meta()).map_err(ApiError::storage)?;
+        tracing::info!(topic = name, from = current, to = total, "added partitions");
+        Ok(())
+    }
+
+    /// Replaces a topic's config overrides (validated by the caller).
+    pub async fn set_topic_configs(
+        &self,
+        name: &str,
+        configs: TopicConfigs,
+    ) -> Result<(), ApiError> {
+        let _guard = self.topic_changes.lock().await;
+        let topic = self.topic(name).ok_or_else(|| {
+            ApiError::new(
+                error_codes::UNKNOWN_TOPIC_OR_PARTITION,
+                format!("topic '{name}' does not exist"),
+            )
+        })?;
+        *topic.configs.write().unwrap_or_else(|e| e.into_inner()) = configs;
+        topic_store::save(&self.data_dir, &topic.meta()).map_err(ApiError::storage)?;
+        let log_config = log_config(&topic.effective_config(&self.config), &self.config);
+        for partition in topic.all_partitions() {
+            partition.log.update_config(log_config.clone());
+        }
+        Ok(())
+    }
+
+    /// Applies retention to every partition; called periodically.
+    pub fn enforce_retention(&self, now_ms: i64) {
+        for topic in self.topics() {
+            for partition in topic.all_partitions() {
+                if let Err(e) = partition.log.apply_retention(now_ms) {
+                    tracing::warn!(topic = %topic.name, partition = partition.index, "retention failed: {e}");
+                }
+            }
+        }
+    }
+
+    /// Clean shutdown: every log flushed, checkpointed and marked clean.
+    pub fn close(&self) {
+        for topic in self.topics() {
+            for partition in topic.all_partitions() {
+                if let Err(e) = partition.log.close() {
+                    tracing::error!(topic = %topic.name, partition = partition.index, "close failed: {e}");
+                }
+            }
+        }
+    }
+}
+
+fn open_partition(
+    data_dir: &Path,
+    config: &BrokerConfig,
+    effective: &EffectiveTopicConfig,
+    topic: &str,
+    index: i32,
+) -> Result<Partition, BrokerError> {
+    let dir = partition_dir(data_dir, topic, index);
+    let log =
+        Log::open(dir, log_config(effective, config)).map_err(|source| BrokerError::Storage {
+            topic: topic.to_string(),
+            partition: index,
+            source,
+        })?;
+    // A single broker is always the leader; its epoch starts at 0 and stays
+    // there until replication moves leadership.
+    let leader_epoch = log.latest_epoch().unwrap_or(0).max(0);
+    Ok(Partition {
+        topic: topic.to_string(),
+        index,
+        log,
+        leader_epoch,
+    })
+}
+
+fn open_topic(
+    data_dir: &Path,
+    config: &BrokerConfig,
+    meta: TopicMeta,
+) -> Result<Topic, BrokerError> {
+    let configs = TopicConfigs::new(meta.configs.clone())?;
+    let effective = configs.effective(config);
+    let mut partitions = Vec::with_capacity(meta.partitions.max(0) as usize);
+    for index in 0..meta.partitions {
+        partitions.push(Arc::new(open_partition(
+            data_dir, config, &effective, &meta.name, index,
+        )?));
+    }
+    Ok(Topic {
+        name: meta.name,
+        id: Uuid(*meta.id.as_bytes()),
+        configs: RwLock::new(configs),
+        partitions: RwLock::new(partitions),
+    })
+}

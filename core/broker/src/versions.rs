@@ -1,0 +1,39 @@
+//! The API versions this broker advertises in ApiVersions.
+//!
+//! The ranges follow Apache Kafka 4.0's minimums (KIP-896 removed older
+//! versions) with maximums Strom implements. Clients such as kafka-python
+//! infer the broker release from these ranges, so they must stay ones a
+//! real release could have.
+
+use strom_protocol::messages::ApiKey;
+
+/// (api, min, max) for every API Strom serves.
+pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 11),
+    (ApiKey::Fetch, 4, 12),
+    (ApiKey::ListOffsets, 1, 7),
+    (ApiKey::Metadata, 0, 12),
+    (ApiKey::ApiVersions, 0, 4),
+    (ApiKey::CreateTopics, 2, 7),
+    (ApiKey::DeleteTopics, 1, 6),
+    (ApiKey::DeleteRecords, 0, 2),
+    (ApiKey::InitProducerId, 0, 4),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::DescribeLogDirs, 1, 4),
+    (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
+    (ApiKey::DescribeCluster, 0, 1),
+];
+
+/// The supported range of `api`, if the broker serves it.
+pub fn supported_range(api: ApiKey) -> Option<(i16, i16)> {
+    SUPPORTED
+        .iter()
+        .find(|(key, _, _)| *key == api)
+        .map(|(_, min, max)| (*min, *max))
+}
+
+pub fn is_supported(api: ApiKey, version: i16) -> bool {
+    supported_range(api).is_some_and(|(min, max)| version >= min && version <= max)
+}

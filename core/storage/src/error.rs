@@ -1,0 +1,118 @@
+//! The one error type of the storage crate. Every variant carries the context
+//! an operator needs (which file, which offset) and maps to a Kafka error code
+//! so the broker can answer clients without a second translation table.
+
+use std::io;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Kafka error codes this crate can produce (from the protocol guide).
+pub mod codes {
+    pub const OFFSET_OUT_OF_RANGE: i16 = 1;
+    pub const CORRUPT_MESSAGE: i16 = 2;
+    pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
+    pub const INVALID_PRODUCER_EPOCH: i16 = 47;
+    pub const KAFKA_STORAGE_ERROR: i16 = 56;
+    pub const INVALID_RECORD: i16 = 87;
+}
+
+#[derive(Debug, Error)]
+pub enum StorageError {
+    /// A file operation failed. The broker should treat the log directory as
+    /// suspect (Kafka takes it offline).
+    #[error(
+        "{op} failed on {path}: {source} (check the disk and the permissions of the log directory)"
+    )]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("offset {offset} is outside the log range [{log_start_offset}, {log_end_offset}]")]
+    OffsetOutOfRange {
+        offset: i64,
+        log_start_offset: i64,
+        log_end_offset: i64,
+    },
+
+    /// The bytes handed to `append` are not a sequence of well-framed v2 batches.
+    #[error("record batch at byte {position} of the append is invalid: {reason}")]
+    CorruptBatch { position: usize, reason: String },
+
+    /// The append cannot be stored as asked (e.g. empty, or spans more offsets
+    /// than a segment can index).
+    #[error("invalid append: {reason}")]
+    InvalidAppend { reason: String },
+
+    #[error(
+        "out of order sequence for producer {producer_id} (epoch {producer_epoch}): \
+         expected {expected}, received first sequence {received}"
+    )]
+    OutOfOrderSequence {
+        producer_id: i64,
+        producer_epoch: i16,
+        /// What the log expected: the next sequence, or 0 for a new epoch.
+        expected: i32,
+        received: i32,
+    },
+
+    #[error(
+        "producer {producer_id} is fenced: its epoch {received} is older than the current epoch {current}"
+    )]
+    InvalidProducerEpoch {
+        producer_id: i64,
+        current: i16,
+        received: i16,
+    },
+
+    /// A stored batch that was valid when written no longer reads back.
+    #[error("corrupt data in {path} at byte {position}: {reason}")]
+    CorruptLog {
+        path: PathBuf,
+        position: u64,
+        reason: String,
+    },
+
+    #[error("the log in {dir} is closed")]
+    Closed { dir: PathBuf },
+}
+
+impl StorageError {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        StorageError::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The Kafka error code to put in a response.
+    pub fn kafka_error_code(&self) -> i16 {
+        match self {
+            StorageError::Io { .. }
+            | StorageError::Closed { .. }
+            | StorageError::CorruptLog { .. } => codes::KAFKA_STORAGE_ERROR,
+            StorageError::OffsetOutOfRange { .. } => codes::OFFSET_OUT_OF_RANGE,
+            StorageError::CorruptBatch { .. } => codes::CORRUPT_MESSAGE,
+            StorageError::InvalidAppend { .. } => codes::INVALID_RECORD,
+            StorageError::OutOfOrderSequence { .. } => codes::OUT_OF_ORDER_SEQUENCE_NUMBER,
+            StorageError::InvalidProducerEpoch { .. } => codes::INVALID_PRODUCER_EPOCH,
+        }
+    }
+
+    /// Whether a client may retry the same request, as Kafka classifies the code.
+    pub fn is_retriable(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Io { .. }
+                | StorageError::Closed { .. }
+                | StorageError::CorruptBatch { .. }
+                | StorageError::CorruptLog { .. }
+        )
+    }
+}
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;

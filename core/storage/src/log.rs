@@ -1,0 +1,430 @@
+//! [`Log`]: the public face of a partition log, its shared state, and the
+//! append path. Reads, timestamps, retention, truncation, recovery and
+//! durability live in sibling modules as further `impl Log` blocks.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::iter;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use strom_protocol::records::{rewrite, BatchHeader};
+
+use crate::batch_scan::BatchInfo;
+use crate::config::LogConfig;
+use crate::epoch_cache::{EpochEntry, LeaderEpochCache};
+use crate::error::{Result, StorageError};
+use crate::group_commit::GroupCommit;
+use crate::producer_state::{
+    encode_snapshot, BatchMetadata, ProducerStateEntry, ProducerStateManager, SequenceCheck,
+};
+use crate::segment::Segment;
+
+/// How the leader stamps an append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendOptions {
+    /// Written into every batch's partition leader epoch; a newer epoch than
+    /// the cache's latest is also assigned to the first offset of the append.
+    pub leader_epoch: i32,
+    /// `Some(now)` when the topic uses LogAppendTime.
+    pub log_append_time_ms: Option<i64>,
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// First offset assigned (or, for a duplicate, first offset of the original).
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// The LogAppendTime stamped, or -1 for CreateTime.
+    pub log_append_time: i64,
+    pub log_start_offset: i64,
+    /// The batch was already in the log (idempotent retry): nothing was appended.
+    pub duplicate: bool,
+}
+
+/// A segment that stopped being active and is not yet known to be on disk.
+pub(crate) struct RolledSegment {
+    pub base_offset: i64,
+    /// The new active segment's base: where the producer snapshot belongs.
+    pub next_offset: i64,
+    pub handles: Vec<(PathBuf, Arc<File>)>,
+    /// Producer state as of `next_offset`, encoded.
+    pub snapshot: Vec<u8>,
+}
+
+pub(crate) struct LogState {
+    pub config: LogConfig,
+    /// Every segment but the active one, by base offset.
+    pub sealed: BTreeMap<i64, Segment>,
+    pub active: Segment,
+    pub log_start_offset: i64,
+    pub high_watermark: i64,
+    /// Everything below this offset is known to be on disk (checkpointed).
+    pub recovery_point: i64,
+    pub producers: ProducerStateManager,
+    pub epochs: LeaderEpochCache,
+    pub unflushed: Vec<RolledSegment>,
+    pub closed: bool,
+}
+
+impl LogState {
+    pub fn log_end_offset(&self) -> i64 {
+        self.active.next_offset
+    }
+
+    pub fn segments(&self) -> impl Iterator<Item = &Segment> {
+        self.sealed.values().chain(iter::once(&self.active))
+    }
+
+    /// The segment that holds `offset` (the first one for offsets below it).
+    pub fn segment_for(&self, offset: i64) -> &Segment {
+        if offset >= self.active.base_offset {
+            return &self.active;
+        }
+        self.sealed
+            .range(..=offset)
+            .next_back()
+            .or_else(|| self.sealed.iter().next())
+            .map_or(&self.active, |(_, s)| s)
+    }
+
+    /// Where the segment starting at `base` ends: the next segment's base,
+    /// or the LEO for the active segment.
+    pub fn segment_end_offset(&self, base: i64) -> i64 {
+        if base >= self.active.base_offset {
+            return self.log_end_offset();
+        }
+        self.sealed
+            .range(base + 1..)
+            .next()
+            .map_or(self.active.base_offset, |(b, _)| *b)
+    }
+
+    fn should_roll(&self, append_bytes: u64, append_max_ts: i64, append_last_offset: i64) -> bool {
+        let seg = &self.active;
+        if seg.is_empty() {
+            return false;
+        }
+        // Positions in the index are u32 and Kafka caps segment.bytes at i32::MAX.
+        let max_size = self.config.segment_bytes.min(i32::MAX as u64);
+        seg.size + append_bytes > max_size
+            || seg
+                .first_batch_timestamp
+                .is_some_and(|first| append_max_ts.saturating_sub(first) > self.config.segment_ms)
+            || seg.offset_index.is_full()
+            || seg.time_index.is_full()
+            || append_last_offset - seg.base_offset > i64::from(i32::MAX)
+    }
+
+    /// Starts a new active segment at the LEO. The old one is sealed and
+    /// queued for an fsync and a producer snapshot ([`Log::flush_rolled`]).
+    pub fn roll(&mut self, dir: &Path) -> Result<()> {
+        let new_base = self.log_end_offset();
+        let fresh = Segment::create(dir, new_base, &self.config)?;
+        let mut old = std::mem::replace(&mut self.active, fresh);
+        let sealed = old.seal_indexes();
+        self.unflushed.push(RolledSegment {
+            base_offset: old.base_offset,
+            next_offset: new_base,
+            handles: old.sync_handles(),
+            snapshot: encode_snapshot(&self.producers),
+        });
+        self.sealed.insert(old.base_offset, old);
+        sealed
+    }
+}
+
+/// A partition log. `Send + Sync`; share it as `Arc<Log>`.
+pub struct Log {
+    pub(crate) dir: PathBuf,
+    pub(crate) state: Mutex<LogState>,
+    pub(crate) group_commit: GroupCommit,
+    /// Serialises everything that writes checkpoint or snapshot files, so
+    /// the newest state is always the one written last. Lock order: this
+    /// lock first, then `state`.
+    pub(crate) checkpoint_lock: Mutex<()>,
+}
+
+/// Splits the bytes of an append into batches, checking framing only (the
+/// caller validated CRCs).
+fn split_batches(bytes: &[u8]) -> Result<Vec<BatchInfo>> {
+    let mut batches = Vec::new();
+    let mut position = 0usize;
+    while position < bytes.len() {
+        let rest = &bytes[position..];
+        let corrupt = |reason: String| StorageError::CorruptBatch { position, reason };
+        let header = BatchHeader::parse(rest).map_err(|e| corrupt(e.to_string()))?;
+        let size = header
+            .validate_frame(rest.len())
+            .map_err(|e| corrupt(e.to_string()))?;
+        if header.last_offset_delta() < 0 {
+            return Err(corrupt("negative last offset delta".to_string()));
+        }
+        let size32 = u32::try_from(size).map_err(|_| corrupt("batch too large".to_string()))?;
+        batches.push(BatchInfo::from_header(&header, position as u64, size32));
+        position += size;
+    }
+    if batches.is_empty() {
+        return Err(StorageError::InvalidAppend {
+            reason: "no record batch to append".to_string(),
+        });
+    }
+    Ok(batches)
+}
+
+enum Appended {
+    New {
+        outcome: AppendOutcome,
+        rolled: bool,
+        epochs_changed: bool,
+    },
+    Duplicate(BatchMetadata),
+}
+
+impl Log {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, LogState> {
+        // A panic while holding the lock cannot leave a half-written batch
+        // visible (sizes are updated after writes), so keep serving.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn lock_checkpoints(&self) -> MutexGuard<'_, ()> {
+        self.checkpoint_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn ensure_open(&self, state: &LogState) -> Result<()> {
+        if state.closed {
+            return Err(StorageError::Closed {
+                dir: self.dir.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Appends one or more validated v2 batches: assigns offsets from the
+    /// log end offset, stamps `options.leader_epoch` (and LogAppendTime when
+    /// asked), checks idempotent-producer sequences and writes them to the
+    /// active segment, rolling it first when needed. The bytes are rewritten
+    /// in place. Data is in the page cache on return; call
+    /// [`Log::wait_durable`] with `last_offset + 1` before acknowledging
+    /// when the flush policy is `Fsync`.
+    ///
+    /// If any batch is a duplicate of one of its producer's last five, the
+    /// whole call appends nothing and returns that batch's original offsets
+    /// with `duplicate: true` (as Kafka does; producers send one batch per
+    /// partition per request).
+    pub fn append(&self, batches: &mut [u8], options: AppendOptions) -> Result<AppendOutcome> {
+        let incoming = split_batches(batches)?;
+        let appended = {
+            let mut state = self.lock();
+            self.ensure_open(&state)?;
+            self.append_locked(&mut state, batches, &incoming, &options)?
+        };
+        match appended {
+            Appended::Duplicate(meta) => Ok(AppendOutcome {
+                base_offset: meta.first_offset,
+                last_offset: meta.last_offset,
+                log_append_time: -1,
+                log_start_offset: self.log_start_offset(),
+                duplicate: true,
+            }),
+            Appended::New {
+                outcome,
+                rolled,
+                epochs_changed,
+            } => {
+                if rolled {
+                    self.flush_rolled()?;
+                }
+                if epochs_changed {
+                    self.persist_epochs()?;
+                }
+                Ok(outcome)
+            }
+        }
+    }
+
+    fn append_locked(
+        &self,
+        state: &mut LogState,
+        bytes: &mut [u8],
+        incoming: &[BatchInfo],
+        options: &AppendOptions,
+    ) -> Result<Appended> {
+        let first_offset = state.log_end_offset();
+        let mut next = first_offset;
+        let mut scratch = state
+            .producers
+            .subset(incoming.iter().map(|b| b.producer_id));
+        let mut placed = Vec::with_capacity(incoming.len());
+        for batch in incoming {
+            if let SequenceCheck::Duplicate(meta) = scratch.check(batch)? {
+                return Ok(Appended::Duplicate(meta));
+            }
+            let last = next + i64::from(batch.last_offset_delta);
+            let assigned = BatchInfo {
+                base_offset: next,
+                last_offset: last,
+                partition_leader_epoch: options.leader_epoch,
+                max_timestamp: options.log_append_time_ms.unwrap_or(batch.max_timestamp),
+                plain_create_time: batch.plain_create_time && options.log_append_time_ms.is_none(),
+                ..*batch
+            };
+            scratch.record(&assigned);
+            placed.push(assigned);
+            next = last + 1;
+        }
+        if next - first_offset > i64::from(i32::MAX) || bytes.len() > i32::MAX as usize {
+            return Err(StorageError::InvalidAppend {
+                reason: format!(
+                    "{} offsets in {} bytes do not fit one segment",
+                    next - first_offset,
+                    bytes.len()
+                ),
+            });
+        }
+        for batch in &placed {
+            let slice = &mut bytes[batch.position as usize..batch.end_position() as usize];
+            rewrite::set_base_offset(slice, batch.base_offset);
+            rewrite::set_partition_leader_epoch(slice, options.leader_epoch);
+            if let Some(time) = options.log_append_time_ms {
+                rewrite::set_log_append_time(slice, time);
+            }
+        }
+        let append_max_ts = placed.iter().map(|b| b.max_timestamp).max().unwrap_or(-1);
+        let rolled = state.should_roll(bytes.len() as u64, append_max_ts, next - 1);
+        if rolled {
+            state.roll(&self.dir)?;
+        }
+        let interval = state.config.index_interval_bytes;
+        state.active.append(bytes, &placed, interval)?;
+        state.producers.merge(scratch);
+        let newer_epoch = options.leader_epoch >= 0
+            && state
+                .epochs
+                .latest_epoch()
+                .is_none_or(|latest| latest < options.leader_epoch);
+        let epochs_changed = newer_epoch && state.epochs.assign(options.leader_epoch, first_offset);
+        Ok(Appended::New {
+            outcome: AppendOutcome {
+                base_offset: first_offset,
+                last_offset: next - 1,
+                log_append_time: options.log_append_time_ms.unwrap_or(-1),
+                log_start_offset: state.log_start_offset,
+                duplicate: false,
+            },
+            rolled,
+            epochs_changed,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.lock().log_start_offset
+    }
+
+    /// The offset the next append will get.
+    pub fn log_end_offset(&self) -> i64 {
+        self.lock().log_end_offset()
+    }
+
+    pub fn high_watermark(&self) -> i64 {
+        self.lock().high_watermark
+    }
+
+    /// Sets the high watermark, clamped to `[log start, log end]`. It is
+    /// persisted on clean close only (like Kafka's
+    /// replication-offset-checkpoint); after a crash it comes back as
+    /// `min(LEO, last checkpoint)`.
+    pub fn set_high_watermark(&self, high_watermark: i64) {
+        let mut state = self.lock();
+        let upper = state.log_end_offset();
+        state.high_watermark = high_watermark.min(upper).max(state.log_start_offset);
+    }
+
+    /// Bytes of all segments.
+    pub fn size_bytes(&self) -> u64 {
+        self.lock().segments().map(|s| s.size).sum()
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.lock().sealed.len() + 1
+    }
+
+    /// Base offsets of all segments, oldest first.
+    pub fn segment_base_offsets(&self) -> Vec<i64> {
+        self.lock().segments().map(|s| s.base_offset).collect()
+    }
+
+    pub fn config(&self) -> LogConfig {
+        self.lock().config.clone()
+    }
+
+    /// Replaces the settings; they apply from the next append or retention
+    /// pass (existing segments keep their size).
+    pub fn update_config(&self, config: LogConfig) {
+        let mut state = self.lock();
+        state.active.set_index_max_bytes(config.segment_index_bytes);
+        state.config = config;
+    }
+
+    /// The state of one idempotent producer, if the log knows it.
+    pub fn producer_state(&self, producer_id: i64) -> Option<ProducerStateEntry> {
+        self.lock().producers.get(producer_id).cloned()
+    }
+
+    pub fn producer_count(&self) -> usize {
+        self.lock().producers.len()
+    }
+
+    /// Offset below which the log is known to be on disk (checkpointed).
+    pub fn recovery_point(&self) -> i64 {
+        self.lock().recovery_point
+    }
+
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.lock().epochs.latest_epoch()
+    }
+
+    pub fn epoch_entries(&self) -> Vec<EpochEntry> {
+        self.lock().epochs.entries().to_vec()
+    }
+
+    /// For OffsetForLeaderEpoch: `(epoch, end offset)` as Kafka computes it,
+    /// `None` for an epoch newer than any known (UNDEFINED).
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
+        let state = self.lock();
+        state.epochs.end_offset_for(epoch, state.log_end_offset())
+    }
+
+    /// Records that leader `epoch` starts writing at `start_offset`, and
+    /// persists the leader-epoch-checkpoint.
+    pub fn assign_epoch(&self, epoch: i32, start_offset: i64) -> Result<()> {
+        let changed = {
+            let mut state = self.lock();
+            self.ensure_open(&state)?;
+            state.epochs.assign(epoch, start_offset)
+        };
+        if changed {
+            self.persist_epochs()?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn persist_epochs(&self) -> Result<()> {
+        let files = self.lock_checkpoints();
+        self.persist_epochs_holding(&files)
+    }
+
+    /// [`Log::persist_epochs`] for callers that hold the checkpoint lock.
+    pub(crate) fn persist_epochs_holding(&self, _files: &MutexGuard<'_, ()>) -> Result<()> {
+        let epochs = self.lock().epochs.clone();
+        epochs.persist(&self.dir)
+    }
+}

@@ -1,0 +1,246 @@
+//! Opening a partition directory: clean load or crash recovery.
+//!
+//! After a clean close (the `.clean-shutdown` marker is present) segments
+//! are loaded from their indexes and only the batches after the last index
+//! entry are read. Otherwise every segment holding offsets at or past the
+//! recovery point is fully validated batch by batch (framing, magic 2,
+//! CRC32C, contiguous offsets); the log is cut at the first torn or corrupt
+//! batch, later segments are deleted, and the recovered segments' indexes
+//! are rebuilt. A missing or inconsistent index is rebuilt in either case.
+//! Producer state comes from the newest usable snapshot plus replay.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::batch_scan::{read_header, HeaderRead};
+use crate::checkpoint::{
+    fsync_dir, is_tmp_file, list_offset_files, parse_offset_file_name, read_offset, read_optional,
+    remove_if_exists, write_offset, CLEAN_SHUTDOWN_FILE, DELETED_SUFFIX, HIGH_WATERMARK_FILE,
+    LOG_START_OFFSET_FILE, LOG_SUFFIX, RECOVERY_POINT_FILE, SNAPSHOT_SUFFIX,
+};
+use crate::config::LogConfig;
+use crate::epoch_cache::LeaderEpochCache;
+use crate::error::{Result, StorageError};
+use crate::group_commit::GroupCommit;
+use crate::log::{Log, LogState};
+use crate::producer_state::{decode_snapshot, ProducerStateManager};
+use crate::segment::{remove_files, Segment};
+
+/// Removes leftovers of interrupted operations and index files without a
+/// log; returns the base offsets of the segments, ascending.
+fn tidy_directory(dir: &Path) -> Result<Vec<i64>> {
+    let entries = fs::read_dir(dir).map_err(|e| StorageError::io("list directory", dir, e))?;
+    let mut logs = Vec::new();
+    let mut indexes: Vec<(i64, PathBuf)> = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| StorageError::io("list directory", dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if is_tmp_file(name) || name.ends_with(DELETED_SUFFIX) {
+            remove_if_exists(&entry.path())?;
+            continue;
+        }
+        match parse_offset_file_name(name) {
+            Some((base, LOG_SUFFIX)) => logs.push(base),
+            Some((base, suffix)) if suffix != SNAPSHOT_SUFFIX => indexes.push((base, entry.path())),
+            _ => {}
+        }
+    }
+    logs.sort_unstable();
+    for (base, path) in indexes {
+        if logs.binary_search(&base).is_err() {
+            remove_if_exists(&path)?;
+        }
+    }
+    Ok(logs)
+}
+
+/// Loads (or recovers) the segments in order, stopping at the first
+/// corruption or discontinuity and deleting everything after it.
+fn load_segments(
+    dir: &Path,
+    config: &LogConfig,
+    bases: &[i64],
+    recover_from: Option<i64>,
+    epochs: &mut LeaderEpochCache,
+) -> Result<Vec<Segment>> {
+    let interval = config.index_interval_bytes;
+    let mut loaded: Vec<Segment> = Vec::with_capacity(bases.len());
+    for (i, &base) in bases.iter().enumerate() {
+        let mut segment = Segment::open(dir, base, config)?;
+        if let Some(previous) = loaded.last() {
+            if previous.next_offset != base {
+                tracing::warn!(
+                    segment = %segment.log_path().display(),
+                    expected = previous.next_offset,
+                    "segment does not continue the previous one; deleting it and all later segments"
+                );
+                remove_files(&segment.mark_deleted()?);
+                delete_from(dir, config, &bases[i + 1..])?;
+                break;
+            }
+        }
+        let next_base = bases.get(i + 1).copied();
+        let needs_recovery =
+            recover_from.is_some_and(|point| next_base.is_none_or(|next| next > point));
+        let truncation = if needs_recovery {
+            segment.recover(true, interval, |batch| {
+                let newer = epochs
+                    .latest_epoch()
+                    .is_none_or(|latest| batch.partition_leader_epoch > latest);
+                if newer {
+                    epochs.assign(batch.partition_leader_epoch, batch.base_offset);
+                }
+            })?
+        } else {
+            segment.load(interval)?
+        };
+        loaded.push(segment);
+        if let Some(cut) = truncation {
+            tracing::warn!(
+                segment = %loaded.last().map_or_else(String::new, |s| s.log_path().display().to_string()),
+                position = cut.position,
+                reason = %cut.reason,
+                "truncated the log at a torn or corrupt batch"
+            );
+            delete_from(dir, config, &bases[i + 1..])?;
+            break;
+        }
+    }
+    Ok(loaded)
+}
+
+fn delete_from(dir: &Path, config: &LogConfig, bases: &[i64]) -> Result<()> {
+    for &base in bases {
+        let segment = Segment::open(dir, base, config)?;
+        tracing::warn!(segment = %segment.log_path().display(), "deleting segment after the recovered end of the log");
+        remove_files(&segment.mark_deleted()?);
+    }
+    Ok(())
+}
+
+/// Restores producer state: the newest decodable snapshot at or below the
+/// LEO (newer ones are deleted: they describe data that is gone), then
+/// every batch after it.
+pub(crate) fn rebuild_producer_state(dir: &Path, state: &mut LogState) -> Result<()> {
+    let end = state.log_end_offset();
+    let mut restored: Option<(i64, ProducerStateManager)> = None;
+    for (offset, path) in list_offset_files(dir, SNAPSHOT_SUFFIX)?.into_iter().rev() {
+        if offset > end {
+            remove_if_exists(&path)?;
+            continue;
+        }
+        if restored.is_some() {
+            continue;
+        }
+        match read_optional(&path)?.as_deref().and_then(decode_snapshot) {
+            Some(producers) => restored = Some((offset, producers)),
+            None => {
+                tracing::warn!(path = %path.display(), "ignoring corrupt producer snapshot");
+                remove_if_exists(&path)?;
+            }
+        }
+    }
+    let (from, mut producers) = restored.unwrap_or((i64::MIN, ProducerStateManager::default()));
+    for segment in state.segments().filter(|s| s.next_offset > from) {
+        let mut position = segment
+            .relative(from)
+            .and_then(|rel| segment.offset_index.lookup(rel))
+            .map_or(0, |e| u64::from(e.position));
+        let file = segment.log_file();
+        while let HeaderRead::Batch(batch) = read_header(&file, position, segment.size) {
+            if batch.base_offset >= from {
+                producers.record(&batch);
+            }
+            position = batch.end_position();
+        }
+    }
+    state.producers = producers;
+    Ok(())
+}
+
+impl Log {
+    /// Opens (creating if needed) the partition log in `dir`.
+    pub fn open(dir: impl Into<PathBuf>, config: LogConfig) -> Result<Log> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir).map_err(|e| StorageError::io("create log directory", &dir, e))?;
+        let marker = dir.join(CLEAN_SHUTDOWN_FILE);
+        let clean = marker.exists();
+        if clean {
+            // From now on a crash must be detected as unclean.
+            remove_if_exists(&marker)?;
+            fsync_dir(&dir)?;
+        }
+        let bases = tidy_directory(&dir)?;
+        let checkpointed_start = read_offset(&dir, LOG_START_OFFSET_FILE)?;
+        let recover_from = (!clean).then(|| {
+            read_offset(&dir, RECOVERY_POINT_FILE)
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+        });
+        let mut epochs = LeaderEpochCache::load(&dir)?;
+        let mut segments = load_segments(&dir, &config, &bases, recover_from, &mut epochs)?;
+
+        let active = match segments.pop() {
+            Some(segment) => segment,
+            None => Segment::create(&dir, checkpointed_start.unwrap_or(0).max(0), &config)?,
+        };
+        let mut sealed: BTreeMap<i64, Segment> =
+            segments.into_iter().map(|s| (s.base_offset, s)).collect();
+        let first_base = sealed.keys().next().copied().unwrap_or(active.base_offset);
+        let mut state = LogState {
+            config,
+            sealed: BTreeMap::new(),
+            active,
+            log_start_offset: checkpointed_start.unwrap_or(first_base).max(first_base),
+            high_watermark: 0,
+            recovery_point: 0,
+            producers: ProducerStateManager::default(),
+            epochs,
+            unflushed: Vec::new(),
+            closed: false,
+        };
+        std::mem::swap(&mut state.sealed, &mut sealed);
+        if state.log_start_offset > state.log_end_offset() {
+            // Data below the persisted log start was lost in the crash:
+            // restart empty at the log start rather than resurrect offsets.
+            let mut removed = state.active.mark_deleted()?;
+            for segment in state.sealed.values() {
+                removed.extend(segment.mark_deleted()?);
+            }
+            remove_files(&removed);
+            state.sealed.clear();
+            state.active = Segment::create(&dir, state.log_start_offset, &state.config)?;
+        }
+        let end = state.log_end_offset();
+        let hw = read_offset(&dir, HIGH_WATERMARK_FILE)?.unwrap_or(state.log_start_offset);
+        state.high_watermark = hw.min(end).max(state.log_start_offset);
+        state.epochs.truncate_from_end(end);
+        state.epochs.truncate_from_start(state.log_start_offset);
+        rebuild_producer_state(&dir, &mut state)?;
+
+        if !clean {
+            // Recovered data came from the page cache at best: make it
+            // durable before declaring it below the recovery point.
+            for segment in state.segments() {
+                for (path, file) in segment.sync_handles() {
+                    file.sync_data()
+                        .map_err(|e| StorageError::io("fdatasync", &path, e))?;
+                }
+            }
+        }
+        state.recovery_point = end;
+        write_offset(&dir, RECOVERY_POINT_FILE, end)?;
+        write_offset(&dir, LOG_START_OFFSET_FILE, state.log_start_offset)?;
+        state.epochs.persist(&dir)?;
+        Ok(Log {
+            dir,
+            state: Mutex::new(state),
+            group_commit: GroupCommit::new(end),
+            checkpoint_lock: Mutex::new(()),
+        })
+    }
+}

@@ -1,0 +1,448 @@
+//! One segment: a `.log` file of v2 batches plus its `.index` and
+//! `.timeindex`. The segment keeps the in-memory facts the log asks about
+//! (size, next offset, largest timestamp) and the indexing rule shared by
+//! appends and rebuilds, so a rebuilt index equals the one appends wrote.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::batch_scan::{crc_matches, read_header, BatchInfo, HeaderRead};
+use crate::checkpoint::{
+    offset_file_name, remove_if_exists, rename_for_deletion, INDEX_SUFFIX, LOG_SUFFIX,
+    TIME_INDEX_SUFFIX,
+};
+use crate::config::LogConfig;
+use crate::error::{Result, StorageError};
+use crate::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
+
+/// Kafka's "no timestamp" value.
+pub(crate) const NO_TIMESTAMP: i64 = -1;
+
+pub(crate) struct Segment {
+    pub base_offset: i64,
+    log_path: PathBuf,
+    log: Arc<File>,
+    /// Bytes of the file that hold valid batches.
+    pub size: u64,
+    /// The offset after the last batch (`base_offset` when empty).
+    pub next_offset: i64,
+    pub offset_index: OffsetIndex,
+    pub time_index: TimeIndex,
+    bytes_since_index_entry: u64,
+    pub max_timestamp: i64,
+    /// Base offset of the batch carrying `max_timestamp`.
+    pub offset_of_max_timestamp: i64,
+    /// Max timestamp of the first batch: the clock `segment.ms` runs on.
+    pub first_batch_timestamp: Option<i64>,
+    /// Set by [`Segment::open`]: false when an index file was missing or
+    /// failed its sanity checks, so [`Segment::load`] must rebuild.
+    indexes_loaded: bool,
+}
+
+/// Why a scan stopped before the end of the file.
+pub(crate) struct Truncation {
+    pub position: u64,
+    pub reason: String,
+}
+
+fn open_log(path: &Path, truncate: bool) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(truncate)
+        .open(path)
+        .map_err(|e| StorageError::io("open segment", path, e))
+}
+
+impl Segment {
+    fn with_files(dir: &Path, base_offset: i64, log: File, config: &LogConfig) -> Result<Self> {
+        let offset_index = OffsetIndex::create(
+            dir.join(offset_file_name(base_offset, INDEX_SUFFIX)),
+            config.segment_index_bytes,
+        )?;
+        let time_index = TimeIndex::create(
+            dir.join(offset_file_name(base_offset, TIME_INDEX_SUFFIX)),
+            config.segment_index_bytes,
+        )?;
+        Ok(Segment {
+            base_offset,
+            log_path: dir.join(offset_file_name(base_offset, LOG_SUFFIX)),
+            log: Arc::new(log),
+            size: 0,
+            next_offset: base_offset,
+            offset_index,
+            time_index,
+            bytes_since_index_entry: 0,
+            max_timestamp: NO_TIMESTAMP,
+            offset_of_max_timestamp: base_offset,
+            first_batch_timestamp: None,
+            indexes_loaded: true,
+        })
+    }
+
+    /// A new empty segment starting at `base_offset` (stale files are emptied).
+    pub fn create(dir: &Path, base_offset: i64, config: &LogConfig) -> Result<Self> {
+        let log = open_log(&dir.join(offset_file_name(base_offset, LOG_SUFFIX)), true)?;
+        Self::with_files(dir, base_offset, log, config)
+    }
+
+    /// Opens an existing segment and whatever index files pass the basic
+    /// sanity checks. Its state is unknown until [`Segment::load`] or
+    /// [`Segment::recover`] runs.
+    pub fn open(dir: &Path, base_offset: i64, config: &LogConfig) -> Result<Self> {
+        let log_path = dir.join(offset_file_name(base_offset, LOG_SUFFIX));
+        let log = open_log(&log_path, false)?;
+        let file_len = log
+            .metadata()
+            .map_err(|e| StorageError::io("stat segment", &log_path, e))?
+            .len();
+        let index_path = dir.join(offset_file_name(base_offset, INDEX_SUFFIX));
+        let time_path = dir.join(offset_file_name(base_offset, TIME_INDEX_SUFFIX));
+        let max = config.segment_index_bytes;
+        let loaded_offsets = OffsetIndex::load(index_path.clone(), max, |e| {
+            u64::from(e.position) < file_len
+        })?;
+        let loaded_times = TimeIndex::load(time_path.clone(), max, |_| file_len > 0)?;
+        let indexes_loaded = loaded_offsets.is_some() && loaded_times.is_some();
+        let offset_index = match loaded_offsets {
+            Some(index) => index,
+            None => OffsetIndex::create(index_path, max)?,
+        };
+        let time_index = match loaded_times {
+            Some(index) => index,
+            None => TimeIndex::create(time_path, max)?,
+        };
+        Ok(Segment {
+            base_offset,
+            log_path,
+            log: Arc::new(log),
+            size: file_len,
+            next_offset: base_offset,
+            offset_index,
+            time_index,
+            bytes_since_index_entry: 0,
+            max_timestamp: NO_TIMESTAMP,
+            offset_of_max_timestamp: base_offset,
+            first_batch_timestamp: None,
+            indexes_loaded,
+        })
+    }
+
+    pub fn log_file(&self) -> Arc<File> {
+        Arc::clone(&self.log)
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+
+    /// `offset` relative to the base, if it fits an index entry.
+    pub fn relative(&self, offset: i64) -> Option<u32> {
+        u32::try_from(offset.checked_sub(self.base_offset)?).ok()
+    }
+
+    fn reset_state(&mut self) {
+        self.offset_index.clear();
+        self.time_index.clear();
+        self.size = 0;
+        self.next_offset = self.base_offset;
+        self.bytes_since_index_entry = 0;
+        self.max_timestamp = NO_TIMESTAMP;
+        self.offset_of_max_timestamp = self.base_offset;
+        self.first_batch_timestamp = None;
+    }
+
+    /// The indexing rule (Kafka's): before a batch is added, if at least
+    /// `index.interval.bytes` were written since the last entry, index this
+    /// batch (offset index: its last offset and position; time index: the
+    /// largest timestamp so far).
+    pub fn track(&mut self, batch: &BatchInfo, index_interval_bytes: u64) {
+        if self.first_batch_timestamp.is_none() {
+            self.first_batch_timestamp = Some(batch.max_timestamp);
+        }
+        if batch.max_timestamp > self.max_timestamp {
+            self.max_timestamp = batch.max_timestamp;
+            self.offset_of_max_timestamp = batch.base_offset;
+        }
+        if self.bytes_since_index_entry >= index_interval_bytes {
+            if let (Some(rel), Ok(position)) = (
+                self.relative(batch.last_offset),
+                u32::try_from(batch.position),
+            ) {
+                self.offset_index.push(OffsetEntry {
+                    relative_offset: rel,
+                    position,
+                });
+            }
+            if let Some(rel) = self.relative(self.offset_of_max_timestamp) {
+                self.time_index.push(TimeEntry {
+                    timestamp: self.max_timestamp,
+                    relative_offset: rel,
+                });
+            }
+            self.bytes_since_index_entry = 0;
+        }
+        self.bytes_since_index_entry += u64::from(batch.size);
+        self.size = batch.end_position();
+        self.next_offset = batch.last_offset + 1;
+    }
+
+    /// Writes already-offset-assigned batches at the end of the file and
+    /// indexes them. `batches` describe `bytes` with positions relative to
+    /// the start of `bytes`. On a write error the file is cut back.
+    pub fn append(
+        &mut self,
+        bytes: &[u8],
+        batches: &[BatchInfo],
+        index_interval_bytes: u64,
+    ) -> Result<()> {
+        let start = self.size;
+        if let Err(e) = self.log.write_all_at(bytes, start) {
+            // Best effort: leave no partial batch behind for the next append.
+            let _ = self.log.set_len(start);
+            return Err(StorageError::io("append to segment", &self.log_path, e));
+        }
+        for batch in batches {
+            let placed = BatchInfo {
+                position: start + batch.position,
+                ..*batch
+            };
+            self.track(&placed, index_interval_bytes);
+        }
+        Ok(())
+    }
+
+    /// Rebuilds all in-memory state and the index files by scanning the log
+    /// from the start. With `verify_crc` every batch is fully checked, as
+    /// after an unclean stop. Batches must be contiguous (each starting at
+    /// the offset after the previous one, the first at the segment's base),
+    /// which holds for every log this crate writes; compaction would have to
+    /// relax it. The file is cut at the first batch that fails, and `visit`
+    /// sees every valid batch.
+    pub fn recover(
+        &mut self,
+        verify_crc: bool,
+        index_interval_bytes: u64,
+        mut visit: impl FnMut(&BatchInfo),
+    ) -> Result<Option<Truncation>> {
+        let file_len = self
+            .log
+            .metadata()
+            .map_err(|e| StorageError::io("stat segment", &self.log_path, e))?
+            .len();
+        self.reset_state();
+        let mut truncation = None;
+        loop {
+            let position = self.size;
+            let batch = match read_header(&self.log, position, file_len) {
+                HeaderRead::End => break,
+                HeaderRead::Invalid(reason) => {
+                    truncation = Some(Truncation { position, reason });
+                    break;
+                }
+                HeaderRead::Batch(batch) => batch,
+            };
+            if let Some(reason) = self.contiguity_problem(&batch) {
+                truncation = Some(Truncation { position, reason });
+                break;
+            }
+            if verify_crc && !crc_matches(&self.log, &batch) {
+                truncation = Some(Truncation {
+                    position,
+                    reason: "CRC32C mismatch".to_string(),
+                });
+                break;
+            }
+            visit(&batch);
+            self.track(&batch, index_interval_bytes);
+        }
+        if truncation.is_some() {
+            self.log
+                .set_len(self.size)
+                .map_err(|e| StorageError::io("truncate segment", &self.log_path, e))?;
+        }
+        self.offset_index.persist()?;
+        self.time_index.persist()?;
+        Ok(truncation)
+    }
+
+    fn contiguity_problem(&self, batch: &BatchInfo) -> Option<String> {
+        if batch.base_offset != self.next_offset {
+            return Some(format!(
+                "batch base offset {} where {} was expected",
+                batch.base_offset, self.next_offset
+            ));
+        }
+        if batch.last_offset - self.base_offset > i64::from(i32::MAX) {
+            return Some(format!(
+                "last offset {} is too far from the segment base {}",
+                batch.last_offset, self.base_offset
+            ));
+        }
+        None
+    }
+
+    /// Loads a segment written before a clean stop (or below the recovery
+    /// point): trusts indexes that passed the sanity checks in
+    /// [`Segment::open`], and reads only the batches after the last index
+    /// entry to find the end. Falls back to a header-scan rebuild when an
+    /// index is missing or names the wrong batch, and to a full recovery
+    /// when the log itself is malformed.
+    pub fn load(&mut self, index_interval_bytes: u64) -> Result<Option<Truncation>> {
+        if !self.indexes_loaded {
+            return self.rebuild_indexes(index_interval_bytes);
+        }
+        let file_len = self.size;
+        let first = match read_header(&self.log, 0, file_len) {
+            HeaderRead::Batch(b) => b,
+            HeaderRead::End => return Ok(None),
+            HeaderRead::Invalid(_) => return self.recover(true, index_interval_bytes, |_| {}),
+        };
+        if first.base_offset != self.base_offset {
+            return self.recover(true, index_interval_bytes, |_| {});
+        }
+        self.first_batch_timestamp = Some(first.max_timestamp);
+        if let Some(t) = self.time_index.last().copied() {
+            self.max_timestamp = t.timestamp;
+            self.offset_of_max_timestamp = self.base_offset + i64::from(t.relative_offset);
+        }
+        let start = self.offset_index.last().copied();
+        self.size = start.map_or(0, |e| u64::from(e.position));
+        self.next_offset = self.base_offset;
+        self.bytes_since_index_entry = 0;
+        if let Some(entry) = start {
+            // The indexed batch itself was counted when its entry was made.
+            let batch = match read_header(&self.log, self.size, file_len) {
+                HeaderRead::Batch(b) => b,
+                _ => return self.rebuild_indexes(index_interval_bytes),
+            };
+            if batch.last_offset != self.base_offset + i64::from(entry.relative_offset) {
+                return self.rebuild_indexes(index_interval_bytes);
+            }
+            if batch.max_timestamp > self.max_timestamp {
+                self.max_timestamp = batch.max_timestamp;
+                self.offset_of_max_timestamp = batch.base_offset;
+            }
+            self.bytes_since_index_entry = u64::from(batch.size);
+            self.size = batch.end_position();
+            self.next_offset = batch.last_offset + 1;
+        }
+        loop {
+            let batch = match read_header(&self.log, self.size, file_len) {
+                HeaderRead::End => break,
+                HeaderRead::Invalid(_) => return self.recover(true, index_interval_bytes, |_| {}),
+                HeaderRead::Batch(b) => b,
+            };
+            if let Some(reason) = self.contiguity_problem(&batch) {
+                tracing::warn!(segment = %self.log_path.display(), %reason, "segment tail is inconsistent; recovering it");
+                return self.recover(true, index_interval_bytes, |_| {});
+            }
+            self.track(&batch, index_interval_bytes);
+        }
+        let time_index_overshoots = self
+            .time_index
+            .last()
+            .is_some_and(|t| self.base_offset + i64::from(t.relative_offset) >= self.next_offset);
+        if time_index_overshoots {
+            return self.rebuild_indexes(index_interval_bytes);
+        }
+        Ok(None)
+    }
+
+    fn rebuild_indexes(&mut self, index_interval_bytes: u64) -> Result<Option<Truncation>> {
+        tracing::warn!(segment = %self.log_path.display(), "index missing or inconsistent; rebuilding it from the log");
+        self.recover(false, index_interval_bytes, |_| {})
+    }
+
+    /// Kafka's last step before a segment stops being active: make sure the
+    /// time index ends with the segment's largest timestamp, then write the
+    /// index files out.
+    pub fn seal_indexes(&mut self) -> Result<()> {
+        if self.max_timestamp != NO_TIMESTAMP {
+            if let Some(rel) = self.relative(self.offset_of_max_timestamp) {
+                self.time_index.push(TimeEntry {
+                    timestamp: self.max_timestamp,
+                    relative_offset: rel,
+                });
+            }
+        }
+        self.persist_indexes()
+    }
+
+    pub fn persist_indexes(&mut self) -> Result<()> {
+        self.offset_index.persist()?;
+        self.time_index.persist()
+    }
+
+    /// Handles to fsync for this segment: log first, then indexes.
+    pub fn sync_handles(&self) -> Vec<(PathBuf, Arc<File>)> {
+        vec![
+            (self.log_path.clone(), self.log_file()),
+            (
+                self.offset_index.path().to_path_buf(),
+                self.offset_index.file(),
+            ),
+            (self.time_index.path().to_path_buf(), self.time_index.file()),
+        ]
+    }
+
+    /// Cuts the segment before the batch that contains `offset` (or the first
+    /// batch after it) and rebuilds its indexes.
+    pub fn truncate_to(&mut self, offset: i64, index_interval_bytes: u64) -> Result<()> {
+        let start = self
+            .relative(offset)
+            .and_then(|rel| self.offset_index.lookup(rel))
+            .map_or(0, |e| u64::from(e.position));
+        let mut position = start;
+        loop {
+            match read_header(&self.log, position, self.size) {
+                HeaderRead::Batch(b) if b.last_offset < offset => position = b.end_position(),
+                _ => break,
+            }
+        }
+        self.log
+            .set_len(position)
+            .map_err(|e| StorageError::io("truncate segment", &self.log_path, e))?;
+        self.recover(false, index_interval_bytes, |_| {})?;
+        Ok(())
+    }
+
+    /// Renames the segment's files to `*.deleted` (cheap, under the log
+    /// lock) and returns the new paths for [`remove_files`] to unlink later.
+    pub fn mark_deleted(&self) -> Result<Vec<PathBuf>> {
+        let mut renamed = Vec::new();
+        for path in [
+            &self.log_path,
+            self.offset_index.path(),
+            self.time_index.path(),
+        ] {
+            if let Some(p) = rename_for_deletion(path)? {
+                renamed.push(p);
+            }
+        }
+        Ok(renamed)
+    }
+
+    pub fn set_index_max_bytes(&mut self, max_bytes: u64) {
+        self.offset_index.set_max_bytes(max_bytes);
+        self.time_index.set_max_bytes(max_bytes);
+    }
+}
+
+/// Unlinks files renamed by [`Segment::mark_deleted`]; failures are logged,
+/// not returned (the data is already gone from the log, and open cleans up
+/// leftover `*.deleted` files).
+pub(crate) fn remove_files(paths: &[PathBuf]) {
+    for path in paths {
+        if let Err(e) = remove_if_exists(path) {
+            tracing::warn!(error = %e, "could not delete a removed segment file");
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The command tree. Only `strom server` exists today; the rpk-style client
+//! commands (`strom topic`, `strom produce`, ...) become further variants
+//! of [`Command`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use strom_broker::config::{BrokerConfig, ConfigError};
+
+/// Log filter used when neither `--log-level` nor `RUST_LOG` is given.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "strom",
+    version,
+    about = "Strom: a Kafka-compatible event streaming broker"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a broker.
+    Server(ServerArgs),
+}
+
+/// `strom server`. Settings use Kafka's broker names; sources, lowest
+/// precedence first: defaults, --config FILE, STROM_* environment variables
+/// (STROM_NUM_PARTITIONS=3 sets num.partitions), --set, then the flags below.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Data directory (log.dirs). Default: ./strom-data
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on (listeners). Default: 127.0.0.1:9092
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Option<String>,
+    /// Address clients are told to connect to (advertised.listeners).
+    /// Default: the listen address
+    #[arg(long, value_name = "HOST:PORT")]
+    pub advertised_listener: Option<String>,
+    /// A server.properties-style file (key=value lines).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Set one broker setting, e.g. --set log.retention.hours=24 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Log filter (e.g. debug, or strom_broker=trace). Default: RUST_LOG, else info.
+    #[arg(long, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+}
+
+impl ServerArgs {
+    /// The dedicated flags as `(Kafka key, value)`, highest precedence.
+    pub fn flags(&self) -> Result<Vec<(&'static str, String)>, ConfigError> {
+        let mut flags = Vec::new();
+        if let Some(dir) = &self.data_dir {
+            let dir = dir.to_str().ok_or_else(|| ConfigError::InvalidValue {
+                key: "--data-dir".into(),
+                value: dir.display().to_string(),
+                reason: "the path must be valid UTF-8".into(),
+            })?;
+            flags.push(("log.dirs", dir.to_string()));
+        }
+        if let Some(listen) = &self.listen {
+            flags.push(("listeners", listen.clone()));
+        }
+        if let Some(advertised) = &self.advertised_listener {
+            flags.push(("advertised.listeners", advertised.clone()));
+        }
+        Ok(flags)
+    }
+
+    /// Builds the broker configuration from every source; `env` is the
+    /// process environment (only `STROM_*` variables are read).
+    pub fn broker_config(
+        &self,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<BrokerConfig, ConfigError> {
+        let flags = self.flags()?;
+        let flag_refs: Vec<(&str, String)> = flags.iter().map(|(k, v)| (*k, v.clone())).collect();
+        BrokerConfig::from_sources(self.config.as_deref(), env, &self.sets, &flag_refs)
+    }
+
+    /// The tracing filter: --log-level, else `RUST_LOG`, else info.
+    pub fn log_filter(&self, rust_log: Option<String>) -> String {
+        self.log_level
+            .clone()
+            .or(rust_log.filter(|value| !value.trim().is_empty()))
+            .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string())
+    }
+}
+
+/// The process environment as UTF-8 pairs; variables that are not valid
+/// UTF-8 are skipped (`std::env::vars` would panic on them).
+pub fn utf8_env() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os()
+        .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn server_args(args: &[&str]) -> ServerArgs {
+        let mut argv = vec!["strom", "server"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Server(server) => server,
+        }
+    }
+
+    fn no_env() -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    #[test]
+    fn command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_every_server_flag() {
+        let args = server_args(&[
+            "--data-dir",
+            "d",
+            "--listen",
+            "127.0.0.1:0",
+            "--advertised-listener",
+            "h:1",
+            "--config",
+            "f.properties",
+            "--set",
+            "a=b",
+            "--set",
+            "c=d",
+            "--log-level",
+            "debug",
+        ]);
+        assert_eq!(args.data_dir, Some(PathBuf::from("d")));
+        assert_eq!(args.listen.as_deref(), Some("127.0.0.1:0"));
+        assert_eq!(args.advertised_listener.as_deref(), Some("h:1"));
+        assert_eq!(args.config, Some(PathBuf::from("f.properties")));
+        assert_eq!(args.sets, vec!["a=b".to_string(), "c=d".to_string()]);
+        assert_eq!(args.log_level.as_deref(), Some("debug"));
+    }
+
+    #[test]
+    fn a_subcommand_is_required_and_unknown_flags_are_refused() {
+        assert!(Cli::try_parse_from(["strom"]).is_err());
+        assert!(Cli::try_parse_from(["strom", "server", "--no-such-flag"]).is_err());
+        assert!(Cli::try_parse_from(["strom", "server", "--set"]).is_err());
+    }
+
+    #[test]
+    fn flags_beat_set_which_beats_env_which_beats_the_file() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "listeners=PLAINTEXT://127.0.0.1:1\nnum.partitions=2\nlog.dirs=/from/file\nmessage.max.bytes=7").unwrap();
+        let path = file.path().to_str().unwrap();
+        let args = server_args(&[
+            "--config",
+            path,
+            "--set",
+            "num.partitions=4",
+            "--set",
+            "listeners=127.0.0.1:3",
+            "--listen",
+            "127.0.0.1:5",
+            "--data-dir",
+            "/from/flag",
+        ]);
+        let env = vec![
+            ("STROM_NUM_PARTITIONS".to_string(), "3".to_string()),
+            ("STROM_MESSAGE_MAX_BYTES".to_string(), "8".to_string()),
+        ];
+        let config = args.broker_config(env).unwrap();
+        let settings = config.settings();
+        assert_eq!(settings.listener.port, 5);
+        assert_eq!(settings.advertised_listener.port, 5);
+        assert_eq!(settings.num_partitions, 4);
+        assert_eq!(settings.message_max_bytes, 8);
+        assert_eq!(settings.data_dir, PathBuf::from("/from/flag"));
+    }
+
+    #[test]
+    fn advertised_listener_flag_is_used() {
+        let args = server_args(&[
+            "--listen",
+            "0.0.0.0:9092",
+            "--advertised-listener",
+            "broker.example:9092",
+        ]);
+        let config = args.broker_config(no_env()).unwrap();
+        assert_eq!(
+            config.settings().advertised_listener.to_string(),
+            "broker.example:9092"
+        );
+    }
+
+    #[test]
+    fn bad_flags_give_errors_that_name_the_setting() {
+        let err = server_args(&["--listen", "nowhere"])
+            .broker_config(no_env())
+            .unwrap_err();
+        assert!(err.to_string().contains("listeners"), "{err}");
+        let err = server_args(&["--listen", "0.0.0.0:9092"])
+            .broker_config(no_env())
+            .unwrap_err();
+        assert!(err.to_string().contains("--advertised-listener"), "{err}");
+        let err = server_args(&["--set", "num.partitions=zero"])
+            .broker_config(no_env())
+            .unwrap_err();
+        assert!(err.to_string().contains("num.partitions"), "{err}");
+    }
+
+    #[test]
+    fn log_filter_prefers_the_flag_then_rust_log() {
+        assert_eq!(
+            server_args(&["--log-level", "debug"]).log_filter(Some("warn".into())),
+            "debug"
+        );
+        assert_eq!(server_args(&[]).log_filter(Some("warn".into())), "warn");
+        assert_eq!(server_args(&[]).log_filter(Some(" ".into())), "info");
+        assert_eq!(server_args(&[]).log_filter(None), "info");
+    }
+}

@@ -1,0 +1,205 @@
+"""Broker processes the compatibility suite runs against.
+
+A broker here is either the `strom` binary, the Apache Kafka reference broker
+(scripts/kafka), or an external broker named by STROM_TEST_BOOTSTRAP. The
+first two are child processes that print one ready line on stdout:
+
+    ... serving Kafka on 127.0.0.1:PORT (data dir DIR)
+
+and can be killed and restarted on the same port and data dir.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+READY_PATTERN = re.compile(r"serving Kafka on (\S+) ")
+READY_TIMEOUT_S = float(os.environ.get("STROM_TEST_READY_TIMEOUT_S", "120"))
+STOP_TIMEOUT_S = 60.0
+
+
+class BrokerStartError(RuntimeError):
+    """The broker process exited or stayed silent instead of getting ready."""
+
+
+class ExternalBroker:
+    """A broker someone else runs; the suite can only talk to it."""
+
+    kind = "external"
+    can_restart = False
+
+    def __init__(self, bootstrap: str):
+        self.bootstrap = bootstrap
+
+    def ensure_running(self) -> None:
+        """Nothing to do: an external broker's lifetime is not ours."""
+
+    def restart(self, kill: bool = True) -> None:
+        raise RuntimeError("cannot restart an external broker")
+
+    def stop(self) -> None:
+        """Nothing to do: an external broker's lifetime is not ours."""
+
+    def log_tail(self, max_bytes: int = 20000) -> str:
+        return ""
+
+
+class BrokerProcess:
+    """A broker child process that can be SIGKILLed and started again.
+
+    `command(listen_port)` builds the argv; port 0 asks for a free port on
+    the first start, and every restart passes the port bound the first time,
+    so clients keep the same bootstrap address.
+    """
+
+    can_restart = True
+
+    def __init__(self, kind: str, command, data_dir: Path, log_path: Path, extra_logs=()):
+        self.kind = kind
+        self._command = command
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self._extra_logs = list(extra_logs)
+        self._proc: subprocess.Popen | None = None
+        self._port = 0
+        self.bootstrap = ""
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        try:
+            # A new session makes the broker a process-group leader, so a
+            # kill reaches any children (scripts/kafka runs java under bash).
+            self._proc = subprocess.Popen(
+                self._command(self._port),
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        address = self._wait_for_ready_line()
+        self.bootstrap = address
+        self._port = int(address.rsplit(":", 1)[1])
+
+    def _wait_for_ready_line(self) -> str:
+        assert self._proc is not None and self._proc.stdout is not None
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        selector = selectors.DefaultSelector()
+        selector.register(self._proc.stdout, selectors.EVENT_READ)
+        pending = b""
+        try:
+            while time.monotonic() < deadline:
+                if not selector.select(timeout=0.5):
+                    if self._proc.poll() is not None:
+                        break
+                    continue
+                chunk = os.read(self._proc.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                pending += chunk
+                for line in pending.decode(errors="replace").splitlines():
+                    found = READY_PATTERN.search(line)
+                    if found:
+                        return found.group(1)
+        finally:
+            selector.close()
+        self._kill_group(signal.SIGKILL)
+        raise BrokerStartError(
+            f"{self.kind} broker did not print its ready line within "
+            f"{READY_TIMEOUT_S:.0f}s (exit status {self._proc.poll()}); "
+            f"stdout so far: {pending!r}\n--- log tail ---\n{self.log_tail()}"
+        )
+
+    def is_running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def ensure_running(self) -> None:
+        """Start the broker again if an earlier test left it dead."""
+        if not self.is_running():
+            self.start()
+
+    def restart(self, kill: bool = True) -> None:
+        """SIGKILL (kill=True) or SIGTERM the broker, then start it again on
+        the same port and data dir. A SIGTERM must end the broker cleanly."""
+        if kill:
+            self._kill_group(signal.SIGKILL)
+        else:
+            status = self._terminate()
+            if status != 0:
+                raise AssertionError(f"{self.kind} broker exited with status {status} on SIGTERM")
+        self.start()
+
+    def stop(self) -> None:
+        if self.is_running():
+            self._terminate()
+        self._kill_group(signal.SIGKILL)
+
+    def _terminate(self) -> int:
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGTERM)
+        try:
+            return self._proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self._kill_group(signal.SIGKILL)
+            raise AssertionError(f"{self.kind} broker ignored SIGTERM for {STOP_TIMEOUT_S:.0f}s")
+
+    def _kill_group(self, sig: int) -> None:
+        if self._proc is None:
+            return
+        try:
+            os.killpg(self._proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            self._proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            pass
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+    def log_tail(self, max_bytes: int = 20000) -> str:
+        parts = []
+        for path in [self.log_path, *self._extra_logs]:
+            try:
+                data = path.read_bytes()[-max_bytes:]
+            except OSError:
+                continue
+            parts.append(f"--- {path.name} ---\n{data.decode(errors='replace')}")
+        return "\n".join(parts)
+
+
+def strom_broker(workdir: Path) -> BrokerProcess:
+    binary = Path(os.environ.get("STROM_BIN", REPO_ROOT / "target" / "debug" / "strom"))
+    if not binary.exists():
+        raise BrokerStartError(
+            f"no strom binary at {binary}: build it with `cargo build -p strom-server` "
+            "or point STROM_BIN at it"
+        )
+    data_dir = workdir / "strom-data"
+
+    def command(port: int):
+        return [str(binary), "server", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"]
+
+    return BrokerProcess("strom", command, data_dir, workdir / "strom.stderr")
+
+
+def kafka_broker(workdir: Path) -> BrokerProcess:
+    """The Apache Kafka reference broker, from scripts/kafka."""
+    data_dir = workdir / "kafka"
+    script = REPO_ROOT / "scripts" / "kafka"
+
+    def command(port: int):
+        return [str(script), "--dir", str(data_dir), "--port", str(port)]
+
+    return BrokerProcess(
+        "kafka", command, data_dir, workdir / "kafka.stderr", extra_logs=[data_dir / "kafka.log"]
+    )
