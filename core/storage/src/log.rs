@@ -96,7 +96,7 @@ impl LogState {
             return self.log_end_offset();
         }
         self.sealed
-            .range(base + 1..)
+            .range(base.saturating_add(1)..)
             .next()
             .map_or(self.active.base_offset, |(b, _)| *b)
     }
@@ -264,7 +264,12 @@ impl Log {
             if let SequenceCheck::Duplicate(meta) = scratch.check(batch)? {
                 return Ok(Appended::Duplicate(meta));
             }
-            let last = next + i64::from(batch.last_offset_delta);
+            let last = next
+                .checked_add(i64::from(batch.last_offset_delta))
+                .filter(|last| *last < i64::MAX)
+                .ok_or_else(|| StorageError::InvalidAppend {
+                    reason: format!("offsets after {next} overflow"),
+                })?;
             let assigned = BatchInfo {
                 base_offset: next,
                 last_offset: last,

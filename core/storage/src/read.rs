@@ -62,7 +62,7 @@ impl LogReadResult {
         for slice in &self.slices {
             slice
                 .read_into(buf)
-                .map_err(|e| StorageError::io("read segment", "<segment>", e))?;
+                .map_err(|e| StorageError::io("read segment slice", "segment file", e))?;
         }
         Ok(())
     }

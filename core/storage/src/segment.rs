@@ -191,7 +191,7 @@ impl Segment {
         }
         self.bytes_since_index_entry += u64::from(batch.size);
         self.size = batch.end_position();
-        self.next_offset = batch.last_offset + 1;
+        self.next_offset = batch.last_offset.saturating_add(1);
     }
 
     /// Writes already-offset-assigned batches at the end of the file and
@@ -311,7 +311,9 @@ impl Segment {
         self.first_batch_timestamp = Some(first.max_timestamp);
         if let Some(t) = self.time_index.last().copied() {
             self.max_timestamp = t.timestamp;
-            self.offset_of_max_timestamp = self.base_offset + i64::from(t.relative_offset);
+            self.offset_of_max_timestamp = self
+                .base_offset
+                .saturating_add(i64::from(t.relative_offset));
         }
         let start = self.offset_index.last().copied();
         self.size = start.map_or(0, |e| u64::from(e.position));
@@ -323,7 +325,11 @@ impl Segment {
                 HeaderRead::Batch(b) => b,
                 _ => return self.rebuild_indexes(index_interval_bytes),
             };
-            if batch.last_offset != self.base_offset + i64::from(entry.relative_offset) {
+            if batch.last_offset
+                != self
+                    .base_offset
+                    .saturating_add(i64::from(entry.relative_offset))
+            {
                 return self.rebuild_indexes(index_interval_bytes);
             }
             if batch.max_timestamp > self.max_timestamp {
@@ -332,7 +338,7 @@ impl Segment {
             }
             self.bytes_since_index_entry = u64::from(batch.size);
             self.size = batch.end_position();
-            self.next_offset = batch.last_offset + 1;
+            self.next_offset = batch.last_offset.saturating_add(1);
         }
         loop {
             let batch = match read_header(&self.log, self.size, file_len) {
@@ -346,10 +352,11 @@ impl Segment {
             }
             self.track(&batch, index_interval_bytes);
         }
-        let time_index_overshoots = self
-            .time_index
-            .last()
-            .is_some_and(|t| self.base_offset + i64::from(t.relative_offset) >= self.next_offset);
+        let time_index_overshoots = self.time_index.last().is_some_and(|t| {
+            self.base_offset
+                .saturating_add(i64::from(t.relative_offset))
+                >= self.next_offset
+        });
         if time_index_overshoots {
             return self.rebuild_indexes(index_interval_bytes);
         }

@@ -52,7 +52,7 @@ fn timestamp_plans(state: &LogState, target: i64) -> Vec<ScanPlan> {
                 .time_index
                 .lookup_before(target)
                 .map_or(s.base_offset, |e| {
-                    s.base_offset + i64::from(e.relative_offset)
+                    s.base_offset.saturating_add(i64::from(e.relative_offset))
                 });
             ScanPlan {
                 file: s.log_file(),
@@ -113,8 +113,11 @@ impl Log {
             (plan, s.offset_of_max_timestamp, s.max_timestamp)
         };
         let found = scan(&plan, |batch| {
-            if batch.base_offset != batch_offset {
+            if batch.base_offset < batch_offset {
                 return None;
+            }
+            if batch.base_offset > batch_offset {
+                return Some((batch_offset, max_ts));
             }
             let exact = if batch.plain_create_time {
                 find_record(&plan.file, batch, batch.base_offset, |t| t == max_ts)

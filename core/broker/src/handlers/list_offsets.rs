@@ -63,9 +63,7 @@ fn lookup(
     let found = match timestamp {
         EARLIEST => Ok(Some((log.log_start_offset(), -1))),
         LATEST => Ok(Some((log.high_watermark(), -1))),
-        MAX_TIMESTAMP => log
-            .max_timestamp_offset()
-            .map(|found| found.map(|(o, t)| (o, t))),
+        MAX_TIMESTAMP => log.max_timestamp_offset(),
         t if t < 0 => {
             response.error_code = error_codes::INVALID_REQUEST;
             return response;

@@ -165,8 +165,14 @@ impl<'a> BatchHeader<'a> {
     /// Recomputes the CRC32C over attributes..end of the batch. Call after
     /// [`validate_frame`](Self::validate_frame) so the length is trusted.
     pub fn verify_crc(&self) -> Result<(), BatchHeaderError> {
-        let end = self.total_len() as usize;
-        let computed = crc32c::crc32c(&self.bytes[ATTRIBUTES..end]);
+        let end = usize::try_from(self.total_len()).unwrap_or(usize::MAX);
+        let Some(covered) = self.bytes.get(ATTRIBUTES..end) else {
+            return Err(BatchHeaderError::LengthMismatch {
+                declared: self.total_len(),
+                available: self.bytes.len(),
+            });
+        };
+        let computed = crc32c::crc32c(covered);
         let stored = self.crc();
         if computed != stored {
             return Err(BatchHeaderError::CrcMismatch { stored, computed });
@@ -213,7 +219,9 @@ impl<'a> BatchHeader<'a> {
     }
     /// Offset of the last record: base offset + last offset delta.
     pub fn last_offset(&self) -> i64 {
-        self.base_offset() + i64::from(self.last_offset_delta())
+        // Saturating: a hostile base offset near i64::MAX must not panic.
+        self.base_offset()
+            .saturating_add(i64::from(self.last_offset_delta()))
     }
     pub fn base_timestamp(&self) -> i64 {
         be_i64(self.bytes, BASE_TIMESTAMP)
