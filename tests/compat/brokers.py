@@ -47,7 +47,10 @@ class ExternalBroker:
     def stop(self) -> None:
         """Nothing to do: an external broker's lifetime is not ours."""
 
-    def log_tail(self, max_bytes: int = 20000) -> str:
+    def log_sizes(self) -> dict:
+        return {}
+
+    def log_tail(self, max_lines: int = 60, since: dict | None = None) -> str:
         return ""
 
 
@@ -166,40 +169,27 @@ class BrokerProcess:
         if self._proc.stdout is not None:
             self._proc.stdout.close()
 
-    def log_tail(self, max_bytes: int = 20000) -> str:
+    def log_sizes(self) -> dict:
+        """Current size of each log file: pass to log_tail(since=...) to see
+        only what the broker logged after this point."""
+        sizes = {}
+        for path in [self.log_path, *self._extra_logs]:
+            try:
+                sizes[path] = path.stat().st_size
+            except OSError:
+                sizes[path] = 0
+        return sizes
+
+    def log_tail(self, max_lines: int = 60, since: dict | None = None) -> str:
+        """The last lines of the broker's stderr (and Kafka's own log file)."""
         parts = []
         for path in [self.log_path, *self._extra_logs]:
             try:
-                data = path.read_bytes()[-max_bytes:]
+                with open(path, "rb") as log:
+                    start = (since or {}).get(path, 0)
+                    log.seek(max(start, path.stat().st_size - 200_000))
+                    lines = log.read().decode(errors="replace").splitlines()
             except OSError:
                 continue
-            parts.append(f"--- {path.name} ---\n{data.decode(errors='replace')}")
+            parts.append(f"--- {path} (last {max_lines} lines) ---\n" + "\n".join(lines[-max_lines:]))
         return "\n".join(parts)
-
-
-def strom_broker(workdir: Path) -> BrokerProcess:
-    binary = Path(os.environ.get("STROM_BIN", REPO_ROOT / "target" / "debug" / "strom"))
-    if not binary.exists():
-        raise BrokerStartError(
-            f"no strom binary at {binary}: build it with `cargo build -p strom-server` "
-            "or point STROM_BIN at it"
-        )
-    data_dir = workdir / "strom-data"
-
-    def command(port: int):
-        return [str(binary), "server", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"]
-
-    return BrokerProcess("strom", command, data_dir, workdir / "strom.stderr")
-
-
-def kafka_broker(workdir: Path) -> BrokerProcess:
-    """The Apache Kafka reference broker, from scripts/kafka."""
-    data_dir = workdir / "kafka"
-    script = REPO_ROOT / "scripts" / "kafka"
-
-    def command(port: int):
-        return [str(script), "--dir", str(data_dir), "--port", str(port)]
-
-    return BrokerProcess(
-        "kafka", command, data_dir, workdir / "kafka.stderr", extra_logs=[data_dir / "kafka.log"]
-    )

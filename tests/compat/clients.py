@@ -36,8 +36,7 @@ def _run(argv: list[str], stdin: bytes = b"") -> bytes:
     done = subprocess.run(argv, input=stdin, capture_output=True, timeout=SUBPROCESS_TIMEOUT_S)
     if done.returncode != 0:
         raise AssertionError(
-            f"{argv[0]} exited with {done.returncode}\n--- stderr ---\n"
-            f"{done.stderr.decode(errors='replace')[-5000:]}"
+            f"{argv[0]} exited with {done.returncode}\n--- stderr ---\n{done.stderr.decode(errors='replace')[-5000:]}"
         )
     return done.stdout
 
@@ -121,13 +120,9 @@ class KafkaPythonClient:
     murmur2_keys = True
 
     def produce(self, bootstrap, topic, records, compression):
-        producer = KafkaProducer(
-            bootstrap_servers=bootstrap, compression_type=compression, linger_ms=5, acks="all"
-        )
+        producer = KafkaProducer(bootstrap_servers=bootstrap, compression_type=compression, linger_ms=5, acks="all")
         try:
-            futures = [
-                producer.send(topic, key=r.key, value=r.value, headers=list(r.headers)) for r in records
-            ]
+            futures = [producer.send(topic, key=r.key, value=r.value, headers=list(r.headers)) for r in records]
             producer.flush(timeout=CONSUME_TIMEOUT_S)
             return [(meta.partition, meta.offset) for meta in (f.get(timeout=CONSUME_TIMEOUT_S) for f in futures)]
         finally:
@@ -144,9 +139,7 @@ class KafkaPythonClient:
             deadline = time.monotonic() + CONSUME_TIMEOUT_S
             while len(consumed) < count and time.monotonic() < deadline:
                 for batch in consumer.poll(timeout_ms=500).values():
-                    consumed.extend(
-                        Consumed(m.partition, m.offset, m.key, m.value, tuple(m.headers)) for m in batch
-                    )
+                    consumed.extend(Consumed(m.partition, m.offset, m.key, m.value, tuple(m.headers)) for m in batch)
             return consumed
         finally:
             consumer.close()
@@ -175,8 +168,7 @@ class KcatClient:
         # Plain -C (no -G) assigns every partition without a group; -e exits
         # once all partitions are read to their end.
         out = _run(
-            ["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q",
-             "-f", "%p\t%o\t%k\t%s\t%h\n"]
+            ["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p\t%o\t%k\t%s\t%h\n"]
         )
         consumed = []
         for line in out.decode().splitlines():
@@ -259,8 +251,7 @@ class JavaClient:
         for line in out.decode().splitlines():
             partition, offset, key, value, header_text = (line.split("\t") + [""])[:5]
             headers = tuple(
-                (_unb64(n).decode(), _unb64(v))
-                for n, v in (item.split(":") for item in header_text.split(",") if item)
+                (_unb64(n).decode(), _unb64(v)) for n, v in (item.split(":") for item in header_text.split(",") if item)
             )
             consumed.append(Consumed(int(partition), int(offset), _unb64(key), _unb64(value), headers))
         return consumed
@@ -270,6 +261,4 @@ ALL_CLIENTS = [KcatClient(), ConfluentKafkaClient(), KafkaPythonClient(), Kafkaj
 
 
 def records_for(client, count: int = RECORD_COUNT) -> list[Record]:
-    return make_records(
-        client.name, count, per_record_headers=getattr(client, "per_record_headers", True)
-    )
+    return make_records(client.name, count, per_record_headers=getattr(client, "per_record_headers", True))

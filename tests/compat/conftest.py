@@ -46,11 +46,24 @@ def session_broker(tmp_path_factory):
         process.stop()
 
 
+@pytest.fixture(scope="session")
+def reference_kafka(tmp_path_factory):
+    """Apache Kafka itself (scripts/kafka), whatever broker the suite tests:
+    for tests that compare with Kafka or run a client against it."""
+    process = kafka_broker(tmp_path_factory.mktemp("reference-kafka"))
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
 @pytest.fixture
 def broker(session_broker, request):
     """The broker under test: .bootstrap, .restart(kill=True), .stop(), .kind."""
     session_broker.ensure_running()
     request.node.strom_broker = session_broker
+    request.node.strom_broker_log_sizes = session_broker.log_sizes()
     yield session_broker
 
 
@@ -87,4 +100,5 @@ def pytest_runtest_makereport(item, call):
     if report.failed:
         process = getattr(item, "strom_broker", None)
         if isinstance(process, BrokerProcess):
-            report.sections.append((f"{process.kind} broker log (tail)", process.log_tail()))
+            since = getattr(item, "strom_broker_log_sizes", None)
+            report.sections.append((f"{process.kind} broker log during this test", process.log_tail(since=since)))

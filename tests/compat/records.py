@@ -134,6 +134,4 @@ def verify_round_trip(
         assert len(acked) == len(produced)
         position = {c.value: (c.partition, c.offset) for c in consumed}
         for record, ack in zip(produced, acked):
-            assert position[record.value] == tuple(ack), (
-                f"record acked at {ack} but read at {position[record.value]}"
-            )
+            assert position[record.value] == tuple(ack), f"record acked at {ack} but read at {position[record.value]}"

@@ -8,7 +8,7 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Producer, TopicCollection, TopicPartition
 from confluent_kafka.admin import (
     AlterConfigOpType,
     ConfigEntry,
@@ -19,7 +19,6 @@ from confluent_kafka.admin import (
     OffsetSpec,
     ResourceType,
 )
-from confluent_kafka import TopicCollection
 
 from java_admin import JavaAdmin
 from kafka_admin import admin_client, wait_for_partitions, wait_for_topic_gone
@@ -205,10 +204,11 @@ def test_java_admin_topic_lifecycle(java_admin):
     assert java_admin.call("create", topic, 3, "false").get("error") == "TopicExistsException"
     assert topic in java_admin.ok("topics")["topics"]
 
-    described = eventually(
-        lambda: (d := java_admin.call("describe", topic)).get("ok") and all(p["leader"] >= 0 for p in d["partitions"]) and d,
-        "led partitions",
-    )
+    def described_with_leaders():
+        reply = java_admin.call("describe", topic)
+        return reply.get("ok") and all(p["leader"] >= 0 for p in reply["partitions"]) and reply
+
+    described = eventually(described_with_leaders, "every partition led")
     assert [p["partition"] for p in described["partitions"]] == [0, 1, 2]
     assert all(p["replicas"] == [p["leader"]] and p["isr"] == [p["leader"]] for p in described["partitions"])
     assert described["topic_id"] != "AAAAAAAAAAAAAAAAAAAAAA"  # Uuid.ZERO_UUID

@@ -42,9 +42,9 @@ class BackgroundProducer:
         while not self._stop.is_set() and time.monotonic() < deadline:
             record = Record(key=b"bg", value=f"background-{index:06d}".encode(), headers=(("n", str(index).encode()),))
             try:
-                self._producer.send(
-                    self._topic, key=record.key, value=record.value, headers=list(record.headers)
-                ).get(timeout=ACK_TIMEOUT_S)
+                self._producer.send(self._topic, key=record.key, value=record.value, headers=list(record.headers)).get(
+                    timeout=ACK_TIMEOUT_S
+                )
             except Exception as error:  # any failure fails the test; keep it for the report
                 self.errors.append(error)
                 return
@@ -179,6 +179,8 @@ def test_bad_input_leaves_other_clients_served(broker, topic_factory, bad_input)
     # A fresh client on a new connection round-trips too.
     client = ConfluentKafkaClient()
     topic = topic_factory(6, prefix="after-bad-input")
-    records = [Record(key=f"k{i}".encode(), value=f"value-{i:05d}-x".encode(), headers=(("i", b"1"),)) for i in range(20)]
+    records = [
+        Record(key=f"k{i}".encode(), value=f"value-{i:05d}-x".encode(), headers=(("i", b"1"),)) for i in range(20)
+    ]
     acked = client.produce(broker.bootstrap, topic, records, "zstd")
     verify_round_trip(records, client.consume(broker.bootstrap, topic, len(records), 6), 6, True, acked)

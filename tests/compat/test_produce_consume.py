@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from clients import ALL_CLIENTS, COMPRESSIONS, ConfluentKafkaClient, KafkaPythonClient, KafkajsClient, records_for
+from clients import ALL_CLIENTS, COMPRESSIONS, ConfluentKafkaClient, KafkajsClient, KafkaPythonClient, records_for
 from records import verify_round_trip
 
 PARTITIONS = 6

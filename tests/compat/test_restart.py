@@ -28,8 +28,13 @@ def produce_everything(broker, topic_factory) -> list[dict]:
             consumed = ConfluentKafkaClient().consume(broker.bootstrap, topic, len(records), PARTITIONS)
             verify_round_trip(records, consumed, PARTITIONS, client.murmur2_keys, acked)
             written.append(
-                {"client": client, "compression": compression, "topic": topic, "records": records,
-                 "positions": positions(consumed)}
+                {
+                    "client": client,
+                    "compression": compression,
+                    "topic": topic,
+                    "records": records,
+                    "positions": positions(consumed),
+                }
             )
     return written
 

@@ -5,14 +5,15 @@
 //! past `socket.request.max.bytes`, an undecodable header, an unknown API,
 //! an unsupported version) is logged and closes this connection only; the
 //! one exception is ApiVersions, which answers an unsupported version with
-//! UNSUPPORTED_VERSION and the supported ranges (KIP-511).
+//! UNSUPPORTED_VERSION and the supported ranges (KIP-511). An acks=0
+//! produce gets no response, or a closed connection if it failed.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::BytesMut;
 use strom_protocol::frame::{decode_request_header, encode_response, frame_length, RequestFrame};
-use strom_protocol::messages::{ApiKey, Response};
+use strom_protocol::messages::{ApiKey, Request, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -60,7 +61,7 @@ pub async fn serve(broker: Arc<Broker>, mut stream: TcpStream, peer: SocketAddr)
             return;
         };
         let Some(response) = response else {
-            continue; // acks=0 produce: Kafka sends nothing back
+            continue; // successful acks=0 produce: Kafka sends nothing back
         };
         out.clear();
         let version = effective_response_version(&request);
@@ -129,5 +130,36 @@ async fn handle(
             return None;
         }
     };
-    Some(dispatch::dispatch(broker, &request.header, body).await)
+    let fire_and_forget = matches!(&body, Request::Produce(produce) if produce.acks == 0);
+    let response = dispatch::dispatch(broker, &request.header, body).await;
+    if fire_and_forget {
+        return acks_zero_outcome(response, peer);
+    }
+    Some(response)
+}
+
+/// An acks=0 producer reads no response, so, like Kafka, the broker reports
+/// a failed partition by closing the connection: the client notices,
+/// refreshes its metadata and reconnects. Success sends nothing.
+fn acks_zero_outcome(response: Option<Response>, peer: SocketAddr) -> Option<Option<Response>> {
+    let Some(Response::Produce(response)) = response else {
+        return Some(None);
+    };
+    let failed = response
+        .responses
+        .iter()
+        .flat_map(|topic| {
+            topic
+                .partition_responses
+                .iter()
+                .map(move |p| (&topic.name, p.index, p.error_code))
+        })
+        .find(|(_, _, code)| *code != strom_protocol::error_codes::NONE);
+    match failed {
+        Some((topic, partition, code)) => {
+            tracing::info!(%peer, %topic, partition, code, "closing connection: acks=0 produce failed");
+            None
+        }
+        None => Some(None),
+    }
 }

@@ -7,7 +7,7 @@ use strom_protocol::messages::{Request, RequestHeader, Response};
 use crate::handlers;
 use crate::state::Broker;
 
-/// Runs the request; `None` means no response is sent (acks=0 produce).
+/// Runs the request; `None` when no handler exists (the connection then closes).
 pub async fn dispatch(
     broker: &Arc<Broker>,
     header: &RequestHeader,
@@ -19,11 +19,7 @@ pub async fn dispatch(
         Request::Metadata(req) => handlers::metadata::handle(broker, req, version)
             .await
             .into(),
-        Request::Produce(req) => {
-            return handlers::produce::handle(broker, req, version)
-                .await
-                .map(Into::into)
-        }
+        Request::Produce(req) => handlers::produce::handle(broker, req, version).await.into(),
         Request::Fetch(req) => handlers::fetch::handle(broker, req, version).await.into(),
         Request::ListOffsets(req) => handlers::list_offsets::handle(broker, req, version)
             .await

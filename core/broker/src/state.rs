@@ -23,6 +23,9 @@ pub struct Partition {
     pub index: i32,
     pub log: Log,
     pub leader_epoch: i32,
+    /// Serialises high-watermark advances: the log's setter is not
+    /// monotonic, and two produces finishing together must not move it back.
+    pub high_watermark_advance: Mutex<()>,
 }
 
 pub struct Topic {
@@ -206,6 +209,21 @@ impl Broker {
                 format!("topic '{name}' already exists"),
             ));
         }
+        // Kafka refuses names that differ from an existing one only in '.'
+        // versus '_': both map to the same metric names.
+        if let Some(existing) = self
+            .topics()
+            .into_iter()
+            .find(|t| topic_store::topic_names_collide(&t.name, name))
+        {
+            return Err(ApiError::new(
+                error_codes::INVALID_TOPIC_EXCEPTION,
+                format!(
+                    "topic '{name}' collides with existing topic '{}' ('.' and '_' are the same in metric names)",
+                    existing.name
+                ),
+            ));
+        }
         if validate_only {
             return Ok(None);
         }
@@ -301,12 +319,18 @@ impl Broker {
                     .map_err(ApiError::storage)?,
             ));
         }
+        // Persist first: if the write fails, clients must not have been
+        // able to produce to partitions a restart would forget.
+        let meta = TopicMeta {
+            partitions: total,
+            ..topic.meta()
+        };
+        topic_store::save(&self.data_dir, &meta).map_err(ApiError::storage)?;
         topic
             .partitions
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .extend(added);
-        topic_store::save(&self.data_dir, &topic.meta()).map_err(ApiError::storage)?;
         tracing::info!(topic = name, from = current, to = total, "added partitions");
         Ok(())
     }
@@ -324,8 +348,14 @@ impl Broker {
                 format!("topic '{name}' does not exist"),
             )
         })?;
+        // Persist first, so a failed write changes nothing (the client is
+        // told it failed).
+        let meta = TopicMeta {
+            configs: configs.overrides().clone(),
+            ..topic.meta()
+        };
+        topic_store::save(&self.data_dir, &meta).map_err(ApiError::storage)?;
         *topic.configs.write().unwrap_or_else(|e| e.into_inner()) = configs;
-        topic_store::save(&self.data_dir, &topic.meta()).map_err(ApiError::storage)?;
         let log_config = log_config(&topic.effective_config(&self.config), &self.config);
         for partition in topic.all_partitions() {
             partition.log.update_config(log_config.clone());
@@ -373,11 +403,18 @@ fn open_partition(
     // A single broker is always the leader; its epoch starts at 0 and stays
     // there until replication moves leadership.
     let leader_epoch = log.latest_epoch().unwrap_or(0).max(0);
+    // The log restores the high watermark from its last checkpoint, which
+    // only a clean close writes: after a crash it lags behind writes that
+    // were acknowledged, hiding them from consumers. This broker is the
+    // whole ISR, so, like a Kafka leader whose ISR is itself, it moves the
+    // high watermark to the recovered log end.
+    log.set_high_watermark(log.log_end_offset());
     Ok(Partition {
         topic: topic.to_string(),
         index,
         log,
         leader_epoch,
+        high_watermark_advance: Mutex::new(()),
     })
 }
 

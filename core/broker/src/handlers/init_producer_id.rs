@@ -1,5 +1,5 @@
 //! InitProducerId for idempotent (non-transactional) producers: a fresh
-//! producer id, never handed out before, with epoch 0, or an epoch bump.
+//! producer id, never handed out before, with epoch 0.
 
 use std::sync::Arc;
 
@@ -18,19 +18,12 @@ pub fn handle(broker: &Arc<Broker>, request: InitProducerIdRequest) -> InitProdu
             ..Default::default()
         };
     }
-    // KIP-360: an idempotent producer that hit a sequence error bumps its
-    // epoch instead of taking a new id, so its state on the partitions
-    // resets cleanly.
-    if request.producer_id >= 0
-        && request.producer_epoch >= 0
-        && request.producer_epoch < i16::MAX - 1
-    {
-        return InitProducerIdResponse {
-            producer_id: request.producer_id,
-            producer_epoch: request.producer_epoch + 1,
-            ..Default::default()
-        };
-    }
+    // Without a transactional id there is no coordinator state to check a
+    // claimed (id, epoch) against, so, like Kafka, always hand out a fresh
+    // id with epoch 0 (also when the client sends its current id to recover
+    // from a sequence error). Bumping the epoch of whatever id a client
+    // names would let it fence another producer, or take an id the
+    // allocator has not reached yet and will later give to someone else.
     match broker.allocate_producer_id() {
         Ok(producer_id) => InitProducerIdResponse {
             producer_id,

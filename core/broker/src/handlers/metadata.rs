@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use strom_protocol::codec::Uuid;
 use strom_protocol::error_codes;
 use strom_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
@@ -18,11 +19,19 @@ pub async fn handle(
     request: MetadataRequest,
     version: i16,
 ) -> MetadataResponse {
-    // v0: an empty list means all topics; v1+: null means all.
-    let requested: Option<Vec<String>> = match request.topics {
+    // v0: an empty list means all topics; v1+: null means all. From v10 a
+    // topic may be named by id instead (its name is then null).
+    let requested: Option<Vec<Wanted>> = match request.topics {
         None => None,
         Some(list) if list.is_empty() && version == 0 => None,
-        Some(list) => Some(list.into_iter().filter_map(|t| t.name).collect()),
+        Some(list) => Some(
+            list.into_iter()
+                .map(|t| match t.name {
+                    Some(name) => Wanted::Name(name),
+                    None => Wanted::Id(t.topic_id),
+                })
+                .collect(),
+        ),
     };
     let allow_auto_create = (version < 4 || request.allow_auto_topic_creation)
         && broker.config.settings().auto_create_topics_enable;
@@ -33,10 +42,13 @@ pub async fn handle(
             .iter()
             .map(|t| describe_topic(broker, t))
             .collect(),
-        Some(names) => {
-            let mut topics = Vec::with_capacity(names.len());
-            for name in names {
-                topics.push(lookup_topic(broker, name, allow_auto_create).await);
+        Some(wanted) => {
+            let mut topics = Vec::with_capacity(wanted.len());
+            for topic in wanted {
+                topics.push(match topic {
+                    Wanted::Name(name) => lookup_topic(broker, name, allow_auto_create).await,
+                    Wanted::Id(id) => lookup_topic_id(broker, id, version),
+                });
             }
             topics
         }
@@ -53,6 +65,34 @@ pub async fn handle(
         controller_id: broker.node_id,
         topics,
         ..Default::default()
+    }
+}
+
+enum Wanted {
+    Name(String),
+    Id(Uuid),
+}
+
+/// Kafka's internal topics (`Topic.INTERNAL_TOPICS`); other names starting
+/// with `__` are ordinary user topics.
+const INTERNAL_TOPICS: [&str; 3] = [
+    "__consumer_offsets",
+    "__transaction_state",
+    "__share_group_state",
+];
+
+/// A topic named by id is never auto-created; an unknown id is
+/// UNKNOWN_TOPIC_ID.
+fn lookup_topic_id(broker: &Broker, id: Uuid, version: i16) -> MetadataResponseTopic {
+    match broker.topic_by_id(id) {
+        Some(topic) => describe_topic(broker, &topic),
+        None => MetadataResponseTopic {
+            error_code: error_codes::UNKNOWN_TOPIC_ID,
+            // The name is nullable only from v12.
+            name: (version < 12).then(String::new),
+            topic_id: id,
+            ..Default::default()
+        },
     }
 }
 
@@ -104,7 +144,7 @@ pub fn describe_topic(broker: &Broker, topic: &Topic) -> MetadataResponseTopic {
         error_code: error_codes::NONE,
         name: Some(topic.name.clone()),
         topic_id: topic.id,
-        is_internal: topic.name.starts_with("__"),
+        is_internal: INTERNAL_TOPICS.contains(&topic.name.as_str()),
         partitions,
         topic_authorized_operations: i32::MIN,
         ..Default::default()

@@ -25,12 +25,13 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// `None` for acks=0: Kafka sends no response at all.
+/// Answers acks=0 too: the connection decides what an acks=0 client gets
+/// (nothing, or a closed connection when a partition failed).
 pub async fn handle(
     broker: &Arc<Broker>,
     request: ProduceRequest,
     version: i16,
-) -> Option<ProduceResponse> {
+) -> ProduceResponse {
     let acks = request.acks;
     if request.transactional_id.is_some() {
         tracing::debug!("transactional produce is not supported yet");
@@ -73,13 +74,10 @@ pub async fn handle(
         });
     }
     broker.data_arrived.notify_waiters();
-    if acks == 0 {
-        return None;
-    }
-    Some(ProduceResponse {
+    ProduceResponse {
         responses,
         ..Default::default()
-    })
+    }
 }
 
 async fn produce_partition(
@@ -155,8 +153,15 @@ async fn produce_partition(
     })
 }
 
-/// On a single broker the high watermark follows the durable log end.
+/// On a single broker the high watermark follows the durable log end. It
+/// only moves forward: without the lock, a produce that read the old value
+/// could set it below the end another produce had just published, hiding
+/// acknowledged records until the next append.
 pub fn advance_high_watermark(partition: &Partition, end: i64) {
+    let _advancing = partition
+        .high_watermark_advance
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     if partition.log.high_watermark() < end {
         partition
             .log

@@ -1,0 +1,140 @@
+//! ListOffsets: earliest, latest, by timestamp and max timestamp (KIP-734).
+
+mod common;
+
+use common::*;
+use strom_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use strom_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+use strom_protocol::records::CompressionType;
+
+const BASE: i64 = 1_700_000_000_000;
+
+/// Offsets 0..=5 with timestamps BASE, +10, ..., +50, in three batches
+/// (one compressed).
+async fn timed_topic(client: &mut Client, topic: &str) {
+    create_topic(client, topic, 1, &[]).await;
+    let batches = [
+        (0, CompressionType::None),
+        (2, CompressionType::None),
+        (4, CompressionType::Lz4),
+    ];
+    for (first, codec) in batches {
+        let mut builder = strom_protocol::records::RecordBatchBuilder::new(codec);
+        for offset in first..first + 2 {
+            builder
+                .append(
+                    BASE + 10 * offset,
+                    None,
+                    Some(format!("v{offset}").as_bytes()),
+                    &[],
+                )
+                .expect("append");
+        }
+        produce_ok(client, topic, 0, builder.build().expect("build")).await;
+    }
+}
+
+#[tokio::test]
+async fn earliest_and_latest() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    timed_topic(&mut client, "ends").await;
+    let earliest = list_offset(&mut client, "ends", 0, -2).await;
+    assert_eq!((earliest.error_code, earliest.offset), (0, 0));
+    let latest = list_offset(&mut client, "ends", 0, -1).await;
+    assert_eq!((latest.error_code, latest.offset), (0, 6));
+    assert!(latest.leader_epoch >= 0);
+    assert_eq!(list_offset(&mut client, "ends", 7, -1).await.error_code, 3);
+}
+
+#[tokio::test]
+async fn by_timestamp_finds_the_first_offset_at_or_after_it() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    timed_topic(&mut client, "times").await;
+    let cases = [
+        (BASE - 1000, 0, BASE),
+        (BASE, 0, BASE),
+        (BASE + 15, 2, BASE + 20), // between records, inside a batch boundary
+        (BASE + 11, 2, BASE + 20), // just after offset 1
+        (BASE + 30, 3, BASE + 30), // exact, in the middle of a batch
+    ];
+    for (timestamp, offset, found) in cases {
+        let response = list_offset(&mut client, "times", 0, timestamp).await;
+        assert_eq!(response.error_code, 0);
+        assert_eq!(
+            (response.offset, response.timestamp),
+            (offset, found),
+            "at {timestamp}"
+        );
+    }
+    // In the compressed batch the answer may be at batch granularity, but
+    // never after the first matching record.
+    let response = list_offset(&mut client, "times", 0, BASE + 45).await;
+    assert_eq!(response.offset, 4, "the batch holding offset 5 starts at 4");
+    // Past the newest record: no offset.
+    let past = list_offset(&mut client, "times", 0, BASE + 51).await;
+    assert_eq!((past.error_code, past.offset, past.timestamp), (0, -1, -1));
+}
+
+#[tokio::test]
+async fn max_timestamp_at_v7() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "max", 1, &[]).await;
+    for timestamp in [BASE + 5, BASE + 90, BASE + 20] {
+        produce_ok(
+            &mut client,
+            "max",
+            0,
+            batch(CompressionType::None, timestamp, &["x"]),
+        )
+        .await;
+    }
+    let response = list_offset(&mut client, "max", 0, -3).await;
+    assert_eq!(response.error_code, 0);
+    assert_eq!((response.offset, response.timestamp), (1, BASE + 90));
+
+    // On an empty partition there is no answer.
+    create_topic(&mut client, "max-empty", 1, &[]).await;
+    let empty = list_offset(&mut client, "max-empty", 0, -3).await;
+    assert_eq!((empty.error_code, empty.offset), (0, -1));
+}
+
+#[tokio::test]
+async fn older_versions_answer_earliest_and_latest_too() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "old", 1, &[]).await;
+    produce_ok(
+        &mut client,
+        "old",
+        0,
+        batch(CompressionType::None, now_ms(), &["a", "b"]),
+    )
+    .await;
+    for version in 1..=6 {
+        for (timestamp, expected) in [(-2, 0), (-1, 2)] {
+            let request = ListOffsetsRequest {
+                replica_id: -1,
+                topics: vec![ListOffsetsTopic {
+                    name: "old".into(),
+                    partitions: vec![ListOffsetsPartition {
+                        partition_index: 0,
+                        timestamp,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            };
+            let response: ListOffsetsResponse = client.call(version, request).await;
+            let partition = &response.topics[0].partitions[0];
+            assert_eq!(
+                (partition.error_code, partition.offset),
+                (0, expected),
+                "v{version} at {timestamp}"
+            );
+        }
+    }
+}
