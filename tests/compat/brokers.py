@@ -193,3 +193,28 @@ class BrokerProcess:
                 continue
             parts.append(f"--- {path} (last {max_lines} lines) ---\n" + "\n".join(lines[-max_lines:]))
         return "\n".join(parts)
+
+
+def strom_broker(workdir: Path) -> BrokerProcess:
+    binary = Path(os.environ.get("STROM_BIN", REPO_ROOT / "target" / "debug" / "strom"))
+    if not binary.exists():
+        raise BrokerStartError(
+            f"no strom binary at {binary}: build it with `cargo build -p strom-server` or point STROM_BIN at it"
+        )
+    data_dir = workdir / "strom-data"
+
+    def command(port: int):
+        return [str(binary), "server", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"]
+
+    return BrokerProcess("strom", command, data_dir, workdir / "strom.stderr")
+
+
+def kafka_broker(workdir: Path) -> BrokerProcess:
+    """The Apache Kafka reference broker, from scripts/kafka."""
+    data_dir = workdir / "kafka"
+    script = REPO_ROOT / "scripts" / "kafka"
+
+    def command(port: int):
+        return [str(script), "--dir", str(data_dir), "--port", str(port)]
+
+    return BrokerProcess("kafka", command, data_dir, workdir / "kafka.stderr", extra_logs=[data_dir / "kafka.log"])
