@@ -124,7 +124,12 @@ async fn handle(
         return None;
     }
     let body = match request.decode_body() {
-        Ok(body) => body,
+        Ok((body, 0)) => body,
+        Ok((body, trailing)) => {
+            // Kafka ignores these too; librdkafka sends some with Metadata v12.
+            tracing::debug!(%peer, api = api_key.name(), version, trailing, "ignoring bytes after the request body");
+            body
+        }
         Err(e) => {
             tracing::warn!(%peer, api = api_key.name(), version, "closing connection: malformed request body: {e}");
             return None;

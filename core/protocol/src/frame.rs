@@ -55,17 +55,16 @@ impl RequestFrame {
         self.header.correlation_id
     }
 
-    /// Decodes the body; the whole frame must be consumed.
-    pub fn decode_body(&self) -> Result<Request, DecodeError> {
+    /// Decodes the body. Returns the request and the number of bytes left
+    /// over after it: Kafka ignores such bytes (librdkafka sends some with
+    /// Metadata v12), so the caller decides whether they matter.
+    pub fn decode_body(&self) -> Result<(Request, usize), DecodeError> {
         let api_key = self
             .api_key
             .ok_or(DecodeError::UnknownApiKey(self.header.request_api_key))?;
         let mut body = self.body.clone();
         let request = Request::decode(api_key, self.api_version(), &mut body)?;
-        if body.has_remaining() {
-            return Err(DecodeError::TrailingBytes(body.remaining()));
-        }
-        Ok(request)
+        Ok((request, body.remaining()))
     }
 }
 

@@ -114,8 +114,12 @@ fn every_request_frame_round_trips_with_the_right_header() {
                 assert_eq!(decoded.api_key, Some(api));
                 assert_eq!(decoded.api_version(), version);
                 assert_eq!(decoded.correlation_id(), header.correlation_id);
-                let decoded_body = decoded.decode_body().expect("body decodes");
+                let (decoded_body, trailing) = decoded.decode_body().expect("body decodes");
                 assert_eq!(decoded_body, body, "{api:?} v{version} seed {seed}");
+                assert_eq!(
+                    trailing, 0,
+                    "{api:?} v{version}: the encoder wrote extra bytes"
+                );
             }
         }
     }

@@ -11,8 +11,29 @@ pub enum FlushPolicy {
     PageCache,
 }
 
+/// `cleanup.policy`: what happens to old data. Kafka's `compact,delete`
+/// is both flags set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CleanupPolicy {
+    /// `delete`: `retention.ms` and `retention.bytes` remove old segments.
+    pub delete: bool,
+    /// `compact`: [`Log::compact`](crate::Log::compact) keeps only the
+    /// latest record of each key.
+    pub compact: bool,
+}
+
+impl Default for CleanupPolicy {
+    fn default() -> Self {
+        CleanupPolicy {
+            delete: true,
+            compact: false,
+        }
+    }
+}
+
 /// Settings of one partition log. `Default` matches Kafka's defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// (Not `Eq`: `min_cleanable_dirty_ratio` is a float.)
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogConfig {
     /// `segment.bytes`: roll when the active segment would grow past this.
     pub segment_bytes: u64,
@@ -30,6 +51,20 @@ pub struct LogConfig {
     /// `producer.id.expiration.ms`: forget idle producers after this long.
     pub producer_id_expiration_ms: i64,
     pub flush: FlushPolicy,
+    /// `cleanup.policy`.
+    pub cleanup_policy: CleanupPolicy,
+    /// `delete.retention.ms`: how long a tombstone stays readable after the
+    /// cleaning pass that first saw it (consumers get that long to see the delete).
+    pub delete_retention_ms: i64,
+    /// `min.cleanable.dirty.ratio`: clean only when the not-yet-cleaned part
+    /// is at least this fraction of the cleanable log.
+    pub min_cleanable_dirty_ratio: f64,
+    /// `min.compaction.lag.ms`: a segment whose newest record is younger
+    /// than this is not cleaned yet.
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`: a dirty segment whose first batch is older
+    /// than this is cleaned whatever the dirty ratio.
+    pub max_compaction_lag_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -44,6 +79,11 @@ impl Default for LogConfig {
             segment_index_bytes: 10 * 1024 * 1024,
             producer_id_expiration_ms: DAY_MS,
             flush: FlushPolicy::Fsync,
+            cleanup_policy: CleanupPolicy::default(),
+            delete_retention_ms: DAY_MS,
+            min_cleanable_dirty_ratio: 0.5,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
         }
     }
 }

@@ -78,6 +78,15 @@ pub enum StorageError {
 
     #[error("the log in {dir} is closed")]
     Closed { dir: PathBuf },
+
+    /// The cleaner could not rebuild a batch it read back (for example the
+    /// codec failed). Nothing was swapped in; the log is unchanged.
+    #[error("log cleaning in {dir} failed at offset {offset}: {reason}")]
+    Cleaner {
+        dir: PathBuf,
+        offset: i64,
+        reason: String,
+    },
 }
 
 impl StorageError {
@@ -94,7 +103,8 @@ impl StorageError {
         match self {
             StorageError::Io { .. }
             | StorageError::Closed { .. }
-            | StorageError::CorruptLog { .. } => codes::KAFKA_STORAGE_ERROR,
+            | StorageError::CorruptLog { .. }
+            | StorageError::Cleaner { .. } => codes::KAFKA_STORAGE_ERROR,
             StorageError::OffsetOutOfRange { .. } => codes::OFFSET_OUT_OF_RANGE,
             StorageError::CorruptBatch { .. } => codes::CORRUPT_MESSAGE,
             StorageError::InvalidAppend { .. } => codes::INVALID_RECORD,
