@@ -17,6 +17,8 @@ pub(crate) const RECOVERY_POINT_FILE: &str = "recovery-point-offset-checkpoint";
 pub(crate) const HIGH_WATERMARK_FILE: &str = "replication-offset-checkpoint";
 pub(crate) const LEADER_EPOCH_FILE: &str = "leader-epoch-checkpoint";
 pub(crate) const CLEAN_SHUTDOWN_FILE: &str = ".clean-shutdown";
+/// Where the log is clean up to (see the crate docs on compaction).
+pub(crate) const CLEANER_OFFSET_FILE: &str = "cleaner-offset-checkpoint";
 
 pub(crate) const LOG_SUFFIX: &str = "log";
 pub(crate) const INDEX_SUFFIX: &str = "index";
@@ -141,5 +143,20 @@ pub(crate) fn rename_for_deletion(path: &Path) -> Result<Option<PathBuf>> {
         Ok(()) => Ok(Some(target)),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(StorageError::io("rename for deletion", path, e)),
+    }
+}
+
+pub(crate) fn rename(from: &Path, to: &Path) -> Result<()> {
+    fs::rename(from, to).map_err(|e| StorageError::io("rename", from, e))
+}
+
+/// Unlinks files renamed by `Segment::mark_deleted`; failures are logged,
+/// not returned (the data is already gone from the log, and open cleans up
+/// leftover `*.deleted` files).
+pub(crate) fn remove_files(paths: &[PathBuf]) {
+    for path in paths {
+        if let Err(e) = remove_if_exists(path) {
+            tracing::warn!(error = %e, "could not delete a removed segment file");
+        }
     }
 }

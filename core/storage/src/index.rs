@@ -233,6 +233,11 @@ impl<E: IndexEntry> Index<E> {
         &self.path
     }
 
+    /// After the file was renamed (the cleaner's swap).
+    pub fn set_path(&mut self, path: PathBuf) {
+        self.path = path;
+    }
+
     pub fn set_max_bytes(&mut self, max_bytes: u64) {
         self.max_entries = Self::max_entries_for(max_bytes);
     }

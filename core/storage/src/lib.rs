@@ -11,7 +11,9 @@
 //! - `<offset>.snapshot`: idempotent-producer state as of `offset`;
 //! - `leader-epoch-checkpoint`, `log-start-offset-checkpoint`,
 //!   `recovery-point-offset-checkpoint`, `replication-offset-checkpoint`
-//!   (high watermark) and the `.clean-shutdown` marker.
+//!   (high watermark), `cleaner-offset-checkpoint` (see Compaction) and
+//!   the `.clean-shutdown` marker;
+//! - `*.cleaned` / `*.swap`: segment files of a cleaning pass in progress.
 //!
 //! [`Log`] is the entry point: `Send + Sync`, every method takes `&self`,
 //! and the broker shares it as `Arc<Log>`. One mutex guards the in-memory
@@ -36,6 +38,52 @@
 //! Rolled segments are always fsynced (then the recovery point moves past
 //! them), so crash recovery only has to validate the newest segments.
 //!
+//! # Compaction
+//!
+//! With `cleanup.policy` including `compact` ([`CleanupPolicy`]),
+//! [`Log::compact`] runs one pass of Kafka's log cleaner; the broker calls
+//! it periodically (it does blocking file I/O: run it off the reactor, e.g.
+//! with `spawn_blocking`). Retention (`apply_retention`) deletes by time
+//! and size only when the policy includes `delete`.
+//!
+//! - **When.** Only closed segments entirely below the high watermark and
+//!   the recovery point, and at least `min.compaction.lag.ms` old, are
+//!   cleanable; the active segment is never touched. A pass runs when
+//!   dirty bytes / (clean + dirty bytes) >= `min.cleanable.dirty.ratio`,
+//!   when a dirty segment's first batch is older than
+//!   `max.compaction.lag.ms`, or when a kept tombstone's delete horizon
+//!   has passed.
+//! - **What survives.** For every key, the record with the highest offset
+//!   among the cleanable segments, and every record after them. Records
+//!   without a key are dropped. Offsets are never renumbered: a kept
+//!   record keeps its offset, timestamp, key, value and headers, and a
+//!   rebuilt batch keeps its base and last offset (Kafka's rule, so its
+//!   sequence range stays right), producer fields, leader epoch and codec;
+//!   offsets inside and between batches then have gaps. A fetch at a
+//!   removed offset returns the next batch after it. Batches the producer
+//!   state remembers stay, empty if need be, so a replay rebuilds
+//!   idempotent-producer state. Control batches and transactional batches
+//!   are kept as they are (no transaction index here to tell aborted data).
+//! - **Tombstones** (null value) are kept for `delete.retention.ms` after
+//!   the pass that first rewrote their batch: that pass stamps the delete
+//!   horizon into the batch (KIP-534: attributes bit 6, base timestamp =
+//!   horizon); a pass after the horizon drops them.
+//! - **Readers and writers.** A pass writes `.cleaned` files without the
+//!   log lock; only the swap holds it, for a few renames. A reader keeps
+//!   the open file of the segment it started on, so within one read
+//!   offsets only increase, and since the latest record of a key is never
+//!   removed, every read sees it, before, during or after a pass.
+//! - **Crash safety.** `.cleaned` files become `.swap` (the commit point),
+//!   then replace the live files. On open, any `.swap` means the pass
+//!   committed: it is finished (indexes of the swapped segments are
+//!   rebuilt); otherwise `.cleaned` leftovers are deleted.
+//! - **Checkpoint.** `cleaner-offset-checkpoint` holds the clean offset
+//!   (everything below it has been cleaned, so the dirty ratio counts only
+//!   newer data) and the earliest pending tombstone horizon. It is written
+//!   before the commit point, so every cleaned segment lies below it:
+//!   recovery requires contiguous offsets above it (catching a corrupted
+//!   base offset, which no CRC covers) and only increasing ones below it.
+//!
 //! # Choices where Kafka leaves room
 //!
 //! - `segment.ms` runs on record time: the active segment rolls when an
@@ -49,17 +97,25 @@
 //!   granularity for compressed ones (see [`Log::offset_for_timestamp`]).
 //! - Index files are not preallocated; the in-memory index is authoritative
 //!   while the log is open.
+//! - The cleaner's key map holds whole keys, not 16-byte hashes as
+//!   Kafka's does, so no hash collision can delete a live record; its
+//!   memory is capped instead, and a pass whose map fills cleans up to the
+//!   last segment that fit. Empty segments left by a pass (other than the
+//!   first) are removed rather than merged; non-empty ones are not merged.
 //!
 //! # Modules
 //!
 //! `log` (state, append), `read` (fetch slices), `timestamp` (ListOffsets),
-//! `retention` (retention and DeleteRecords), `truncate`, `recovery` (open),
-//! `lifecycle` (close, delete), `group_commit` (durability), with `segment`,
+//! `retention` (retention and DeleteRecords), `compaction` (the cleaner:
+//! `plan`, `offset_map`, `filter`, `encode`, `swap`), `truncate`,
+//! `recovery` (open), `lifecycle` (close, delete), `group_commit`
+//! (durability), with `segment`,
 //! `index`, `batch_scan`, `producer_state`, `epoch_cache` and `checkpoint`
 //! underneath.
 
 mod batch_scan;
 mod checkpoint;
+mod compaction;
 mod config;
 mod epoch_cache;
 mod error;
@@ -75,7 +131,8 @@ mod segment;
 mod timestamp;
 mod truncate;
 
-pub use config::{FlushPolicy, LogConfig};
+pub use compaction::CompactionOutcome;
+pub use config::{CleanupPolicy, FlushPolicy, LogConfig};
 pub use epoch_cache::EpochEntry;
 pub use error::{codes, Result, StorageError};
 pub use log::{AppendOptions, AppendOutcome, Log};

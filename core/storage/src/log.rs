@@ -66,6 +66,11 @@ pub(crate) struct LogState {
     pub epochs: LeaderEpochCache,
     pub unflushed: Vec<RolledSegment>,
     pub closed: bool,
+    /// Offsets below this have been cleaned (the cleaner checkpoint).
+    pub clean_offset: i64,
+    /// Earliest delete horizon of a tombstone kept by the last pass: from
+    /// then on a pass can drop it even if no new data arrived.
+    pub earliest_delete_horizon: Option<i64>,
 }
 
 impl LogState {
@@ -144,6 +149,8 @@ pub struct Log {
     /// the newest state is always the one written last. Lock order: this
     /// lock first, then `state`.
     pub(crate) checkpoint_lock: Mutex<()>,
+    /// One cleaning pass at a time. Taken before any other lock.
+    pub(crate) cleaner_lock: Mutex<()>,
 }
 
 /// Splits the bytes of an append into batches, checking framing only (the

@@ -17,7 +17,7 @@
 //! persisted in `<offset>.snapshot` files (see [`encode_snapshot`]) and
 //! rebuilt on open from the newest snapshot plus replay of later batches.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::batch_scan::BatchInfo;
 use crate::error::{Result, StorageError};
@@ -189,6 +189,16 @@ impl ProducerStateManager {
                 max_timestamp: batch.max_timestamp,
             },
         );
+    }
+
+    /// `(producer id, last offset)` of every remembered batch: the batches
+    /// log cleaning must keep (if need be empty) so that rebuilding this
+    /// state by replay still finds them.
+    pub fn remembered_batches(&self) -> HashSet<(i64, i64)> {
+        self.producers
+            .values()
+            .flat_map(|e| e.batches.iter().map(|b| (e.producer_id, b.last_offset)))
+            .collect()
     }
 
     /// Forgets producers idle since before `now_ms - expiration_ms`.

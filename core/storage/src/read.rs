@@ -147,7 +147,8 @@ impl Log {
     /// Batches come from a single segment, as in Kafka; the next fetch
     /// continues in the next segment. An offset outside
     /// `[log start, log end]` is `OffsetOutOfRange`; reading at the log end
-    /// returns nothing.
+    /// returns nothing. In a compacted log, an offset that was cleaned
+    /// away reads as the first batch after it.
     pub fn read(
         &self,
         start_offset: i64,

@@ -4,10 +4,13 @@
 //! are loaded from their indexes and only the batches after the last index
 //! entry are read. Otherwise every segment holding offsets at or past the
 //! recovery point is fully validated batch by batch (framing, magic 2,
-//! CRC32C, contiguous offsets); the log is cut at the first torn or corrupt
+//! CRC32C, contiguous offsets, or only increasing ones below the cleaner's
+//! clean offset); the log is cut at the first torn or corrupt
 //! batch, later segments are deleted, and the recovered segments' indexes
 //! are rebuilt. A missing or inconsistent index is rebuilt in either case.
 //! Producer state comes from the newest usable snapshot plus replay.
+//! First of all, a cleaner swap that a crash interrupted is finished or
+//! rolled back (`compaction::swap`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -20,6 +23,7 @@ use crate::checkpoint::{
     remove_if_exists, write_offset, CLEAN_SHUTDOWN_FILE, DELETED_SUFFIX, HIGH_WATERMARK_FILE,
     LOG_START_OFFSET_FILE, LOG_SUFFIX, RECOVERY_POINT_FILE, SNAPSHOT_SUFFIX,
 };
+use crate::compaction::{finish_interrupted_swap, CleanerCheckpoint};
 use crate::config::LogConfig;
 use crate::epoch_cache::LeaderEpochCache;
 use crate::error::{Result, StorageError};
@@ -57,21 +61,39 @@ fn tidy_directory(dir: &Path) -> Result<Vec<i64>> {
     Ok(logs)
 }
 
-/// Loads (or recovers) the segments in order, stopping at the first
-/// corruption or discontinuity and deleting everything after it.
-fn load_segments(
-    dir: &Path,
-    config: &LogConfig,
-    bases: &[i64],
+/// What [`load_segments`] needs to know about the directory.
+struct Loading<'a> {
+    dir: &'a Path,
+    config: &'a LogConfig,
+    /// `Some(recovery point)` after an unclean stop.
     recover_from: Option<i64>,
+    /// From the cleaner checkpoint: segments below it may have offset gaps.
+    clean_offset: i64,
+}
+
+/// Loads (or recovers) the segments in order, stopping at the first
+/// corruption or discontinuity and deleting everything after it. Below
+/// the clean offset, offsets need only increase (the cleaner removed
+/// records, and may have removed empty segments); above it they must be
+/// contiguous, across segments too.
+fn load_segments(
+    loading: &Loading<'_>,
+    bases: &[i64],
     epochs: &mut LeaderEpochCache,
 ) -> Result<Vec<Segment>> {
+    let (dir, config, recover_from) = (loading.dir, loading.config, loading.recover_from);
     let interval = config.index_interval_bytes;
     let mut loaded: Vec<Segment> = Vec::with_capacity(bases.len());
     for (i, &base) in bases.iter().enumerate() {
         let mut segment = Segment::open(dir, base, config)?;
+        segment.gaps_allowed = base < loading.clean_offset;
         if let Some(previous) = loaded.last() {
-            if previous.next_offset != base {
+            let continues = if base <= loading.clean_offset {
+                previous.next_offset <= base
+            } else {
+                previous.next_offset == base
+            };
+            if !continues {
                 tracing::warn!(
                     segment = %segment.log_path().display(),
                     expected = previous.next_offset,
@@ -173,7 +195,9 @@ impl Log {
             remove_if_exists(&marker)?;
             fsync_dir(&dir)?;
         }
+        finish_interrupted_swap(&dir)?;
         let bases = tidy_directory(&dir)?;
+        let cleaner = CleanerCheckpoint::read(&dir)?;
         let checkpointed_start = read_offset(&dir, LOG_START_OFFSET_FILE)?;
         let recover_from = (!clean).then(|| {
             read_offset(&dir, RECOVERY_POINT_FILE)
@@ -182,7 +206,13 @@ impl Log {
                 .unwrap_or(0)
         });
         let mut epochs = LeaderEpochCache::load(&dir)?;
-        let mut segments = load_segments(&dir, &config, &bases, recover_from, &mut epochs)?;
+        let loading = Loading {
+            dir: &dir,
+            config: &config,
+            recover_from,
+            clean_offset: cleaner.clean_offset,
+        };
+        let mut segments = load_segments(&loading, &bases, &mut epochs)?;
 
         let active = match segments.pop() {
             Some(segment) => segment,
@@ -202,6 +232,8 @@ impl Log {
             epochs,
             unflushed: Vec::new(),
             closed: false,
+            clean_offset: cleaner.clean_offset,
+            earliest_delete_horizon: cleaner.earliest_delete_horizon,
         };
         std::mem::swap(&mut state.sealed, &mut sealed);
         if state.log_start_offset > state.log_end_offset() {
@@ -241,6 +273,7 @@ impl Log {
             state: Mutex::new(state),
             group_commit: GroupCommit::new(end),
             checkpoint_lock: Mutex::new(()),
+            cleaner_lock: Mutex::new(()),
         })
     }
 }

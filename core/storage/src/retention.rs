@@ -47,11 +47,18 @@ fn doomed_segments(state: &LogState, rules: Rules) -> Vec<i64> {
     let config = &state.config;
     let mut remaining: u64 = state.segments().map(|s| s.size).sum();
     let mut doomed = Vec::new();
+    // Empty sealed segments (left by compaction) have no timestamp to
+    // expire by; they go with the next segment that does expire.
+    let mut empty_run = Vec::new();
     for segment in state.segments() {
         let is_active = segment.base_offset == state.active.base_offset;
         let end = state.segment_end_offset(segment.base_offset);
         if (is_active && segment.is_empty()) || end > state.high_watermark {
             break;
+        }
+        if !is_active && segment.is_empty() && end > state.log_start_offset {
+            empty_run.push(segment.base_offset);
+            continue;
         }
         let below_start = !is_active && end <= state.log_start_offset;
         let (too_old, too_big) = match rules.now_ms {
@@ -67,6 +74,7 @@ fn doomed_segments(state: &LogState, rules: Rules) -> Vec<i64> {
         if !(below_start || too_old || too_big) {
             break;
         }
+        doomed.append(&mut empty_run);
         doomed.push(segment.base_offset);
         remaining -= segment.size;
     }
@@ -75,18 +83,20 @@ fn doomed_segments(state: &LogState, rules: Rules) -> Vec<i64> {
 
 impl Log {
     /// Applies `retention.ms` (against each segment's largest timestamp;
-    /// segments without timestamps are kept), `retention.bytes`, the log
-    /// start offset and `producer.id.expiration.ms`. The broker calls this
+    /// segments without timestamps are kept) and `retention.bytes` when
+    /// the cleanup policy includes `delete`, and always the log start
+    /// offset and `producer.id.expiration.ms`. The broker calls this
     /// periodically with the current wall-clock time.
     pub fn apply_retention(&self, now_ms: i64) -> Result<RetentionOutcome> {
         let files = self.lock_checkpoints();
         let (removed, expired, log_start) = {
             let mut state = self.lock();
             self.ensure_open(&state)?;
+            let delete = state.config.cleanup_policy.delete;
             let removed = self.remove_segments(
                 &mut state,
                 Rules {
-                    now_ms: Some(now_ms),
+                    now_ms: delete.then_some(now_ms),
                 },
             )?;
             let expiration = state.config.producer_id_expiration_ms;

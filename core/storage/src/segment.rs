@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::batch_scan::{crc_matches, read_header, BatchInfo, HeaderRead};
+pub(crate) use crate::checkpoint::remove_files;
 use crate::checkpoint::{
-    offset_file_name, remove_if_exists, rename_for_deletion, INDEX_SUFFIX, LOG_SUFFIX,
-    TIME_INDEX_SUFFIX,
+    offset_file_name, rename, rename_for_deletion, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX,
 };
 use crate::config::LogConfig;
 use crate::error::{Result, StorageError};
@@ -39,6 +39,10 @@ pub(crate) struct Segment {
     /// Set by [`Segment::open`]: false when an index file was missing or
     /// failed its sanity checks, so [`Segment::load`] must rebuild.
     indexes_loaded: bool,
+    /// The cleaner has rewritten this segment, so its offsets only
+    /// increase (compacted records leave gaps). Others must be contiguous,
+    /// which is what catches a corrupted base offset (outside the CRC).
+    pub gaps_allowed: bool,
 }
 
 /// Why a scan stopped before the end of the file.
@@ -57,19 +61,31 @@ fn open_log(path: &Path, truncate: bool) -> Result<File> {
         .map_err(|e| StorageError::io("open segment", path, e))
 }
 
+/// `<base>.<suffix><extra>`: a segment file, or (with `.cleaned` or
+/// `.swap` as `extra`) one the cleaner is about to swap in.
+pub(crate) fn segment_file(dir: &Path, base_offset: i64, suffix: &str, extra: &str) -> PathBuf {
+    dir.join(format!("{}{extra}", offset_file_name(base_offset, suffix)))
+}
+
 impl Segment {
-    fn with_files(dir: &Path, base_offset: i64, log: File, config: &LogConfig) -> Result<Self> {
+    fn with_files(
+        dir: &Path,
+        base_offset: i64,
+        log: File,
+        config: &LogConfig,
+        extra: &str,
+    ) -> Result<Self> {
         let offset_index = OffsetIndex::create(
-            dir.join(offset_file_name(base_offset, INDEX_SUFFIX)),
+            segment_file(dir, base_offset, INDEX_SUFFIX, extra),
             config.segment_index_bytes,
         )?;
         let time_index = TimeIndex::create(
-            dir.join(offset_file_name(base_offset, TIME_INDEX_SUFFIX)),
+            segment_file(dir, base_offset, TIME_INDEX_SUFFIX, extra),
             config.segment_index_bytes,
         )?;
         Ok(Segment {
             base_offset,
-            log_path: dir.join(offset_file_name(base_offset, LOG_SUFFIX)),
+            log_path: segment_file(dir, base_offset, LOG_SUFFIX, extra),
             log: Arc::new(log),
             size: 0,
             next_offset: base_offset,
@@ -80,13 +96,42 @@ impl Segment {
             offset_of_max_timestamp: base_offset,
             first_batch_timestamp: None,
             indexes_loaded: true,
+            gaps_allowed: false,
         })
     }
 
     /// A new empty segment starting at `base_offset` (stale files are emptied).
     pub fn create(dir: &Path, base_offset: i64, config: &LogConfig) -> Result<Self> {
-        let log = open_log(&dir.join(offset_file_name(base_offset, LOG_SUFFIX)), true)?;
-        Self::with_files(dir, base_offset, log, config)
+        Self::create_named(dir, base_offset, config, "")
+    }
+
+    /// [`Segment::create`] with `extra` appended to every file name: the
+    /// cleaner writes `<base>.log.cleaned` and its indexes this way.
+    pub fn create_named(
+        dir: &Path,
+        base_offset: i64,
+        config: &LogConfig,
+        extra: &str,
+    ) -> Result<Self> {
+        let log = open_log(&segment_file(dir, base_offset, LOG_SUFFIX, extra), true)?;
+        Self::with_files(dir, base_offset, log, config, extra)
+    }
+
+    /// Renames the three files to `<base>.<suffix><extra>` (indexes first,
+    /// the log last: recovery keys on the log file's name). Open handles
+    /// stay valid.
+    pub fn rename_files(&mut self, dir: &Path, extra: &str) -> Result<()> {
+        let base = self.base_offset;
+        let index_target = segment_file(dir, base, INDEX_SUFFIX, extra);
+        rename(self.offset_index.path(), &index_target)?;
+        self.offset_index.set_path(index_target);
+        let time_target = segment_file(dir, base, TIME_INDEX_SUFFIX, extra);
+        rename(self.time_index.path(), &time_target)?;
+        self.time_index.set_path(time_target);
+        let log_target = segment_file(dir, base, LOG_SUFFIX, extra);
+        rename(&self.log_path, &log_target)?;
+        self.log_path = log_target;
+        Ok(())
     }
 
     /// Opens an existing segment and whatever index files pass the basic
@@ -128,6 +173,7 @@ impl Segment {
             offset_of_max_timestamp: base_offset,
             first_batch_timestamp: None,
             indexes_loaded,
+            gaps_allowed: false,
         })
     }
 
@@ -222,10 +268,10 @@ impl Segment {
     /// Rebuilds all in-memory state and the index files by scanning the log
     /// from the start. With `verify_crc` every batch is fully checked, as
     /// after an unclean stop. Batches must be contiguous (each starting at
-    /// the offset after the previous one, the first at the segment's base),
-    /// which holds for every log this crate writes; compaction would have to
-    /// relax it. The file is cut at the first batch that fails, and `visit`
-    /// sees every valid batch.
+    /// the offset after the previous one, the first at the segment's base);
+    /// in a cleaned segment (`gaps_allowed`) offsets must only increase.
+    /// The file is cut at the first batch that fails, and `visit` sees
+    /// every valid batch.
     pub fn recover(
         &mut self,
         verify_crc: bool,
@@ -274,7 +320,14 @@ impl Segment {
     }
 
     fn contiguity_problem(&self, batch: &BatchInfo) -> Option<String> {
-        if batch.base_offset != self.next_offset {
+        if self.gaps_allowed {
+            if batch.base_offset < self.next_offset {
+                return Some(format!(
+                    "batch base offset {} is below {}, the offset after the previous batch",
+                    batch.base_offset, self.next_offset
+                ));
+            }
+        } else if batch.base_offset != self.next_offset {
             return Some(format!(
                 "batch base offset {} where {} was expected",
                 batch.base_offset, self.next_offset
@@ -305,7 +358,7 @@ impl Segment {
             HeaderRead::End => return Ok(None),
             HeaderRead::Invalid(_) => return self.recover(true, index_interval_bytes, |_| {}),
         };
-        if first.base_offset != self.base_offset {
+        if self.contiguity_problem(&first).is_some() {
             return self.recover(true, index_interval_bytes, |_| {});
         }
         self.first_batch_timestamp = Some(first.max_timestamp);
@@ -440,16 +493,5 @@ impl Segment {
     pub fn set_index_max_bytes(&mut self, max_bytes: u64) {
         self.offset_index.set_max_bytes(max_bytes);
         self.time_index.set_max_bytes(max_bytes);
-    }
-}
-
-/// Unlinks files renamed by [`Segment::mark_deleted`]; failures are logged,
-/// not returned (the data is already gone from the log, and open cleans up
-/// leftover `*.deleted` files).
-pub(crate) fn remove_files(paths: &[PathBuf]) {
-    for path in paths {
-        if let Err(e) = remove_if_exists(path) {
-            tracing::warn!(error = %e, "could not delete a removed segment file");
-        }
     }
 }

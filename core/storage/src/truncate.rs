@@ -2,6 +2,7 @@
 //! truncating to the leader's epoch end offset).
 
 use crate::checkpoint::{write_offset, LOG_START_OFFSET_FILE, RECOVERY_POINT_FILE};
+use crate::compaction::CleanerCheckpoint;
 use crate::error::Result;
 use crate::log::Log;
 use crate::recovery::rebuild_producer_state;
@@ -18,7 +19,7 @@ impl Log {
     /// at `offset`.
     pub fn truncate_to(&self, offset: i64) -> Result<()> {
         let files = self.lock_checkpoints();
-        let (removed, new_end, epochs_changed) = {
+        let (removed, new_end, epochs_changed, cleaner) = {
             let mut state = self.lock();
             self.ensure_open(&state)?;
             if offset >= state.log_end_offset() {
@@ -55,9 +56,20 @@ impl Log {
             state.high_watermark = state.high_watermark.min(new_end);
             state.recovery_point = state.recovery_point.min(new_end);
             let epochs_changed = state.epochs.truncate_from_end(new_end);
+            // Offsets past the new end will be new, dirty data.
+            let cleaner = (state.clean_offset > new_end).then(|| {
+                state.clean_offset = new_end;
+                CleanerCheckpoint {
+                    clean_offset: new_end,
+                    earliest_delete_horizon: state.earliest_delete_horizon,
+                }
+            });
             rebuild_producer_state(&self.dir, &mut state)?;
-            (removed, new_end, epochs_changed)
+            (removed, new_end, epochs_changed, cleaner)
         };
+        if let Some(checkpoint) = cleaner {
+            checkpoint.write(&self.dir)?;
+        }
         self.group_commit.lower_to(new_end);
         remove_files(&removed);
         if epochs_changed {

@@ -7,6 +7,8 @@ use bytes::BytesMut;
 use strom_protocol::records::BatchHeader;
 use strom_storage::{AppendOptions, Log, LogConfig};
 
+pub mod keyed;
+
 fn put_unsigned(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
