@@ -136,7 +136,7 @@ async fn handle(
         }
     };
     let fire_and_forget = matches!(&body, Request::Produce(produce) if produce.acks == 0);
-    let response = dispatch::dispatch(broker, &request.header, body).await;
+    let response = dispatch::dispatch(broker, &request.header, body, peer).await;
     if fire_and_forget {
         return acks_zero_outcome(response, peer);
     }

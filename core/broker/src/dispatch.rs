@@ -1,5 +1,6 @@
 //! Routes a decoded request to its handler.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use strom_protocol::messages::{Request, RequestHeader, Response};
@@ -12,6 +13,7 @@ pub async fn dispatch(
     broker: &Arc<Broker>,
     header: &RequestHeader,
     request: Request,
+    peer: SocketAddr,
 ) -> Option<Response> {
     let version = header.request_api_version;
     let response: Response = match request {
@@ -38,6 +40,32 @@ pub async fn dispatch(
             .into(),
         Request::DescribeCluster(req) => handlers::cluster::describe_cluster(broker, req).into(),
         Request::DescribeLogDirs(req) => handlers::cluster::describe_log_dirs(broker, req).into(),
+        Request::FindCoordinator(req) => handlers::groups::find_coordinator(broker, req, version)
+            .await
+            .into(),
+        Request::JoinGroup(req) => {
+            let client_id = header.client_id.as_deref().unwrap_or_default();
+            handlers::groups::join_group(broker, req, version, client_id, peer)
+                .await
+                .into()
+        }
+        Request::SyncGroup(req) => handlers::groups::sync_group(broker, req).await.into(),
+        Request::Heartbeat(req) => handlers::groups::heartbeat(broker, req).await.into(),
+        Request::LeaveGroup(req) => handlers::groups::leave_group(broker, req, version)
+            .await
+            .into(),
+        Request::ListGroups(req) => handlers::groups::list_groups(broker, req).into(),
+        Request::DescribeGroups(req) => handlers::groups::describe_groups(broker, req).await.into(),
+        Request::DeleteGroups(req) => handlers::groups::delete_groups(broker, req).await.into(),
+        Request::OffsetCommit(req) => handlers::group_offsets::offset_commit(broker, req, version)
+            .await
+            .into(),
+        Request::OffsetFetch(req) => handlers::group_offsets::offset_fetch(broker, req, version)
+            .await
+            .into(),
+        Request::OffsetDelete(req) => handlers::group_offsets::offset_delete(broker, req)
+            .await
+            .into(),
         other => {
             // versions::SUPPORTED lists only the APIs above, so the connection
             // refuses anything else before it gets here.

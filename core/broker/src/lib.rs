@@ -8,7 +8,13 @@
 //! - [`dispatch`] routes a decoded request to one module of [`handlers`] per
 //!   API family.
 //! - [`state`] holds the topics, their partitions (each a
-//!   `strom_storage::Log`) and the producer-id allocator.
+//!   `strom_storage::Log`), the producer-id allocator and the group
+//!   coordinator.
+//! - [`group`] is the coordinator of Kafka's classic consumer-group
+//!   protocol (JoinGroup/SyncGroup/Heartbeat/LeaveGroup, static membership)
+//!   and of committed offsets, kept in the internal topic
+//!   `__consumer_offsets` in Kafka's record format and replayed at start;
+//!   [`handlers::groups`] and [`handlers::group_offsets`] are its APIs.
 //! - [`config`] and [`topic_store`] are Kafka's settings and their persisted
 //!   form.
 
@@ -16,6 +22,7 @@ pub mod config;
 pub mod connection;
 pub mod dispatch;
 pub mod error;
+pub mod group;
 pub mod handlers;
 pub mod server;
 pub mod state;

@@ -53,6 +53,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let retention = tokio::spawn(retention_loop(broker.clone()));
+    let group_tasks = crate::group::start(&broker);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -73,6 +74,9 @@ pub async fn serve(
     }
     tracing::info!("shutting down: closing connections and flushing logs");
     retention.abort();
+    for task in group_tasks {
+        task.abort();
+    }
     connections.shutdown().await;
     let closing = broker.clone();
     if let Err(e) = tokio::task::spawn_blocking(move || closing.close()).await {

@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 
 use crate::config::{BrokerConfig, EffectiveTopicConfig, FlushPolicy, TopicConfigs};
 use crate::error::{ApiError, BrokerError};
+use crate::group::{self, GroupCoordinator};
 use crate::topic_store::{self, ProducerIdBlock, TopicMeta};
 
 /// One partition of a topic: its log and the epoch of its leader (this
@@ -94,6 +95,8 @@ pub struct Broker {
     producer_ids: Mutex<ProducerIdBlock>,
     /// Woken after every append, for fetches waiting on `min.bytes`.
     pub data_arrived: Notify,
+    /// Consumer groups and committed offsets (`__consumer_offsets`).
+    pub groups: GroupCoordinator,
 }
 
 pub fn log_config(effective: &EffectiveTopicConfig, broker: &BrokerConfig) -> LogConfig {
@@ -109,6 +112,14 @@ pub fn log_config(effective: &EffectiveTopicConfig, broker: &BrokerConfig) -> Lo
             FlushPolicy::Fsync => strom_storage::FlushPolicy::Fsync,
             FlushPolicy::PageCache => strom_storage::FlushPolicy::PageCache,
         },
+        cleanup_policy: strom_storage::CleanupPolicy {
+            delete: effective.cleanup_policy.delete,
+            compact: effective.cleanup_policy.compact,
+        },
+        delete_retention_ms: effective.delete_retention_ms,
+        min_cleanable_dirty_ratio: effective.min_cleanable_dirty_ratio,
+        min_compaction_lag_ms: effective.min_compaction_lag_ms,
+        max_compaction_lag_ms: effective.max_compaction_lag_ms,
     }
 }
 
@@ -137,7 +148,14 @@ impl Broker {
             topics.insert(topic.name.clone(), Arc::new(topic));
         }
         tracing::info!(topics = topics.len(), dir = %data_dir.display(), "loaded topics");
+        // An existing offsets topic is replayed by `group::start`; its
+        // groups wait for that.
+        let offsets_partitions = topics
+            .get(group::OFFSETS_TOPIC)
+            .map(|topic| topic.partition_count())
+            .unwrap_or(0);
         Ok(Broker {
+            groups: GroupCoordinator::new(0..offsets_partitions),
             node_id: identity.node_id,
             cluster_id: identity.cluster_id,
             config,
@@ -245,13 +263,19 @@ impl Broker {
         Ok(Some(topic))
     }
 
-    /// Creates `name` with the broker defaults if auto-creation is on.
+    /// Creates `name` with the broker defaults if auto-creation is on
+    /// (`__consumer_offsets` with its own settings, as Kafka does).
     pub async fn auto_create_topic(&self, name: &str) -> Result<Option<Arc<Topic>>, ApiError> {
-        let partitions = self.config.settings().num_partitions;
-        match self
-            .create_topic(name, partitions, BTreeMap::new(), false)
-            .await
-        {
+        let settings = self.config.settings();
+        let (partitions, configs) = if name == group::OFFSETS_TOPIC {
+            (
+                settings.offsets_topic_num_partitions,
+                group::offsets_topic_configs(settings),
+            )
+        } else {
+            (settings.num_partitions, BTreeMap::new())
+        };
+        match self.create_topic(name, partitions, configs, false).await {
             Ok(topic) => Ok(topic),
             // Lost a race with another creator: use theirs.
             Err(e) if e.code == error_codes::TOPIC_ALREADY_EXISTS => Ok(self.topic(name)),
@@ -363,12 +387,19 @@ impl Broker {
         Ok(())
     }
 
-    /// Applies retention to every partition; called periodically.
+    /// Applies retention to every partition, and a compaction pass to
+    /// those whose cleanup policy includes `compact` (the log skips the
+    /// pass unless it is dirty enough); called periodically.
     pub fn enforce_retention(&self, now_ms: i64) {
         for topic in self.topics() {
             for partition in topic.all_partitions() {
                 if let Err(e) = partition.log.apply_retention(now_ms) {
                     tracing::warn!(topic = %topic.name, partition = partition.index, "retention failed: {e}");
+                }
+                if partition.log.config().cleanup_policy.compact {
+                    if let Err(e) = partition.log.compact(now_ms) {
+                        tracing::warn!(topic = %topic.name, partition = partition.index, "compaction failed: {e}");
+                    }
                 }
             }
         }

@@ -101,7 +101,11 @@ pub struct BrokerSettings {
     pub group_initial_rebalance_delay_ms: i32,
     pub group_min_session_timeout_ms: i32,
     pub group_max_session_timeout_ms: i32,
+    pub group_max_size: i32,
     pub offsets_retention_ms: i64,
+    pub offsets_retention_check_interval_ms: i64,
+    pub offset_metadata_max_bytes: i32,
+    pub offsets_topic_segment_bytes: i32,
     pub offsets_topic_num_partitions: i32,
     pub producer_id_expiration_ms: i32,
 }
@@ -147,7 +151,11 @@ impl BrokerSettings {
             group_initial_rebalance_delay_ms: 0,
             group_min_session_timeout_ms: 0,
             group_max_session_timeout_ms: 0,
+            group_max_size: 1,
             offsets_retention_ms: 0,
+            offsets_retention_check_interval_ms: 0,
+            offset_metadata_max_bytes: 0,
+            offsets_topic_segment_bytes: 0,
             offsets_topic_num_partitions: 1,
             producer_id_expiration_ms: 0,
         }
@@ -296,9 +304,13 @@ pub(super) fn resolve_settings(
         group_initial_rebalance_delay_ms: lookup.int("group.initial.rebalance.delay.ms")?,
         group_min_session_timeout_ms: lookup.int("group.min.session.timeout.ms")?,
         group_max_session_timeout_ms: lookup.int("group.max.session.timeout.ms")?,
+        group_max_size: lookup.int("group.max.size")?,
         offsets_retention_ms: lookup
             .long("offsets.retention.minutes")?
             .saturating_mul(60_000),
+        offsets_retention_check_interval_ms: lookup.long("offsets.retention.check.interval.ms")?,
+        offset_metadata_max_bytes: lookup.int("offset.metadata.max.bytes")?,
+        offsets_topic_segment_bytes: lookup.int("offsets.topic.segment.bytes")?,
         offsets_topic_num_partitions: lookup.int("offsets.topic.num.partitions")?,
         producer_id_expiration_ms: lookup.int("producer.id.expiration.ms")?,
     })

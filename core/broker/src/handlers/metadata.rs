@@ -81,6 +81,11 @@ const INTERNAL_TOPICS: [&str; 3] = [
     "__share_group_state",
 ];
 
+/// Kafka's `Topic.isInternal`: written by the broker only.
+pub fn is_internal_topic(name: &str) -> bool {
+    INTERNAL_TOPICS.contains(&name)
+}
+
 /// A topic named by id is never auto-created; an unknown id is
 /// UNKNOWN_TOPIC_ID.
 fn lookup_topic_id(broker: &Broker, id: Uuid, version: i16) -> MetadataResponseTopic {

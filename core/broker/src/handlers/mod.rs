@@ -6,6 +6,8 @@ pub mod cluster;
 pub mod configs;
 pub mod delete_records;
 pub mod fetch;
+pub mod group_offsets;
+pub mod groups;
 pub mod init_producer_id;
 pub mod list_offsets;
 pub mod metadata;

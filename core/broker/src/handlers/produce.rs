@@ -87,6 +87,13 @@ async fn produce_partition(
     acks: i16,
     version: i16,
 ) -> Result<PartitionProduceResponse, ApiError> {
+    if super::metadata::is_internal_topic(topic_name) {
+        // Kafka's ReplicaManager refuses client appends to internal topics.
+        return Err(ApiError::new(
+            error_codes::INVALID_TOPIC_EXCEPTION,
+            format!("Cannot append to internal topic {topic_name}"),
+        ));
+    }
     let partition = broker.partition(topic_name, data.index).map_err(|code| {
         ApiError::new(
             code,
