@@ -52,7 +52,23 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let retention = tokio::spawn(retention_loop(broker.clone()));
+    let settings = broker.config.settings();
+    let retention_period =
+        Duration::from_millis(settings.log_retention_check_interval_ms.max(1000) as u64);
+    let mut background = vec![tokio::spawn(every(
+        broker.clone(),
+        retention_period,
+        Broker::enforce_retention,
+    ))];
+    if settings.log_cleaner_enable {
+        // Kafka's cleaner sleeps `log.cleaner.backoff.ms` between passes.
+        let cleaner_period = Duration::from_millis(settings.log_cleaner_backoff_ms.max(100) as u64);
+        background.push(tokio::spawn(every(
+            broker.clone(),
+            cleaner_period,
+            Broker::clean_compacted_logs,
+        )));
+    }
     let group_tasks = crate::group::start(&broker);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -73,8 +89,7 @@ pub async fn serve(
         }
     }
     tracing::info!("shutting down: closing connections and flushing logs");
-    retention.abort();
-    for task in group_tasks {
+    for task in background.iter().chain(&group_tasks) {
         task.abort();
     }
     connections.shutdown().await;
@@ -85,19 +100,15 @@ pub async fn serve(
     tracing::info!("shutdown complete");
 }
 
-async fn retention_loop(broker: Arc<Broker>) {
-    let interval = Duration::from_millis(
-        broker
-            .config
-            .settings()
-            .log_retention_check_interval_ms
-            .max(1000) as u64,
-    );
-    let mut ticker = tokio::time::interval(interval);
+/// Runs `job` on the blocking pool once every `period` (first after one
+/// period), never two at once: a slow pass delays the next.
+async fn every(broker: Arc<Broker>, period: Duration, job: fn(&Broker, i64)) {
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await; // the first tick is immediate
     loop {
         ticker.tick().await;
         let broker = broker.clone();
-        let _ = tokio::task::spawn_blocking(move || broker.enforce_retention(now_ms())).await;
+        let _ = tokio::task::spawn_blocking(move || job(&broker, now_ms())).await;
     }
 }

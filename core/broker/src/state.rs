@@ -396,9 +396,29 @@ impl Broker {
                 if let Err(e) = partition.log.apply_retention(now_ms) {
                     tracing::warn!(topic = %topic.name, partition = partition.index, "retention failed: {e}");
                 }
-                if partition.log.config().cleanup_policy.compact {
-                    if let Err(e) = partition.log.compact(now_ms) {
-                        tracing::warn!(topic = %topic.name, partition = partition.index, "compaction failed: {e}");
+            }
+        }
+    }
+
+    /// One log-cleaner pass: compacts every partition whose topic's
+    /// `cleanup.policy` includes `compact` and whose dirty ratio calls for
+    /// it. Blocking file work: run it off the async threads.
+    pub fn clean_compacted_logs(&self, now_ms: i64) {
+        for topic in self.topics() {
+            for partition in topic.all_partitions() {
+                if !partition.log.config().cleanup_policy.compact {
+                    continue;
+                }
+                match partition.log.compact(now_ms) {
+                    Ok(outcome) if outcome.cleaned => tracing::debug!(
+                        topic = %topic.name,
+                        partition = partition.index,
+                        records_removed = outcome.records_removed,
+                        "compacted"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(topic = %topic.name, partition = partition.index, "compaction failed: {e}")
                     }
                 }
             }

@@ -50,6 +50,8 @@ pub static BROKER_SETTINGS: &[SettingDef] = &[
     def("log.retention.hours", T::Int, Some("168"), V::Any, "Retention in hours (topic: retention.ms)."),
     def("log.retention.bytes", T::Long, Some("-1"), V::Any, "Size a partition is trimmed to; -1 means no limit (topic: retention.bytes)."),
     def("log.retention.check.interval.ms", T::Long, Some("300000"), V::AtLeast(1), "How often retention is enforced."),
+    def("log.cleaner.enable", T::Boolean, Some("true"), V::Any, "Whether compacted topics are cleaned."),
+    def("log.cleaner.backoff.ms", T::Long, Some("15000"), V::AtLeast(0), "Pause between log cleaner passes."),
     def("log.index.interval.bytes", T::Int, Some("4096"), V::AtLeast(0), "Bytes of log between offset index entries."),
     def("log.index.size.max.bytes", T::Int, Some("10485760"), V::AtLeast(4), "Maximum size of an offset or time index file (topic: segment.index.bytes)."),
     def("log.segment.delete.delay.ms", T::Long, Some("60000"), V::AtLeast(0), "Delay before a deleted segment's files are removed."),
