@@ -24,12 +24,13 @@ pub async fn handle(broker: &Arc<Broker>, request: FetchRequest, version: i16) -
         tokio::pin!(notified);
         notified.as_mut().enable();
 
-        let (response, bytes) = read_once(broker, &request, version);
-        let has_error = response
-            .responses
-            .iter()
-            .flat_map(|t| &t.partitions)
-            .any(|p| p.error_code != error_codes::NONE);
+        let (response, bytes) = read_off_thread(broker, &request, version).await;
+        let has_error = response.error_code != error_codes::NONE
+            || response
+                .responses
+                .iter()
+                .flat_map(|t| &t.partitions)
+                .any(|p| p.error_code != error_codes::NONE);
         if bytes >= request.min_bytes.max(1) as usize
             || has_error
             || tokio::time::Instant::now() >= deadline
@@ -38,7 +39,29 @@ pub async fn handle(broker: &Arc<Broker>, request: FetchRequest, version: i16) -
         }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
             // Deadline passed with nothing new: answer with what there is.
-            return read_once(broker, &request, version).0;
+            return read_off_thread(broker, &request, version).await.0;
+        }
+    }
+}
+
+/// [`read_once`] on the blocking pool: reads are file I/O.
+async fn read_off_thread(
+    broker: &Arc<Broker>,
+    request: &FetchRequest,
+    version: i16,
+) -> (FetchResponse, usize) {
+    let (reader, request) = (broker.clone(), request.clone());
+    match tokio::task::spawn_blocking(move || read_once(&reader, &request, version)).await {
+        Ok(result) => result,
+        Err(e) => {
+            tracing::error!("fetch read task failed: {e}");
+            (
+                FetchResponse {
+                    error_code: strom_protocol::error_codes::UNKNOWN_SERVER_ERROR,
+                    ..Default::default()
+                },
+                0,
+            )
         }
     }
 }

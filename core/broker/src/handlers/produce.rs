@@ -131,15 +131,15 @@ async fn produce_partition(
     // The frame is shared and immutable; the log rewrites offsets in place.
     let mut batches = BytesMut::from(&records[..]);
     let log_append_time_ms = log_append_time.then_some(now);
-    let outcome = partition
-        .log
-        .append(
-            &mut batches,
-            AppendOptions {
-                leader_epoch: partition.leader_epoch,
-                log_append_time_ms,
-            },
-        )
+    let options = AppendOptions {
+        leader_epoch: partition.leader_epoch,
+        log_append_time_ms,
+    };
+    // File writes stay off the async worker threads.
+    let appender = partition.clone();
+    let outcome = tokio::task::spawn_blocking(move || appender.log.append(&mut batches, options))
+        .await
+        .map_err(ApiError::storage)?
         .map_err(|e| storage_error(&partition, e))?;
     let end = outcome.last_offset + 1;
     if acks != 0 {
