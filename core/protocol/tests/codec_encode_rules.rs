@@ -9,7 +9,8 @@ use strom_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 use strom_protocol::messages::{
-    ApiKey, ListOffsetsResponse, MetadataRequest, Request, RequestHeader, Response,
+    ApiKey, ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, Request, RequestHeader,
+    Response,
 };
 
 fn list_offsets_response(leader_epoch: i32, throttle_time_ms: i32) -> ListOffsetsResponse {
@@ -27,27 +28,51 @@ fn list_offsets_response(leader_epoch: i32, throttle_time_ms: i32) -> ListOffset
     }
 }
 
+fn list_offsets_request(isolation_level: i8) -> ListOffsetsRequest {
+    ListOffsetsRequest {
+        isolation_level,
+        ..Default::default()
+    }
+}
+
 #[test]
-fn a_non_ignorable_value_the_version_lacks_is_an_error() {
-    // LeaderEpoch exists from v4 and is not ignorable: dropping it silently
-    // would hide a fencing bug, so v3 refuses it...
-    let mut buf = BytesMut::new();
-    let err = list_offsets_response(7, 0).encode(&mut buf, 3).unwrap_err();
+fn a_request_value_the_version_lacks_is_an_error() {
+    // IsolationLevel exists from v2 and is not ignorable: a client asking
+    // for read_committed from a broker that cannot honour it must learn so,
+    // so v1 refuses it...
+    let err = list_offsets_request(1)
+        .encode(&mut BytesMut::new(), 1)
+        .unwrap_err();
     assert_eq!(
         err,
         EncodeError::FieldNotInVersion {
-            field: "LeaderEpoch",
-            version: 3
+            field: "IsolationLevel",
+            version: 1
         }
     );
     // ...accepts it at its default...
-    assert!(list_offsets_response(-1, 0)
-        .encode(&mut BytesMut::new(), 3)
+    assert!(list_offsets_request(0)
+        .encode(&mut BytesMut::new(), 1)
         .is_ok());
-    // ...and carries it from v4 on.
-    assert!(list_offsets_response(7, 0)
-        .encode(&mut BytesMut::new(), 4)
+    // ...and carries it from v2 on.
+    assert!(list_offsets_request(1)
+        .encode(&mut BytesMut::new(), 2)
         .is_ok());
+}
+
+#[test]
+fn a_response_value_the_version_lacks_is_dropped() {
+    // A broker fills one response shape for every version; an older client
+    // has no LeaderEpoch field (v4+), so v3 simply leaves it out.
+    let mut with_epoch = BytesMut::new();
+    list_offsets_response(7, 0)
+        .encode(&mut with_epoch, 3)
+        .unwrap();
+    let mut without = BytesMut::new();
+    list_offsets_response(-1, 0)
+        .encode(&mut without, 3)
+        .unwrap();
+    assert_eq!(with_epoch, without);
 }
 
 #[test]

@@ -1,0 +1,371 @@
+//! `AdminClient`: topics, configs, cluster, offsets and consumer groups.
+//! Every call returns plain owned structs and is bounded by
+//! request.timeout.ms per request (each request goes through a
+//! [`Connection`](crate::connection::Connection) with that timeout).
+//!
+//! - this file: the client handle, topics and the cluster.
+//! - [`configs`]: DescribeConfigs / IncrementalAlterConfigs.
+//! - [`offsets`]: ListOffsets / DeleteRecords.
+//! - [`groups`]: consumer groups and their committed offsets and lag.
+
+mod configs;
+mod groups;
+mod offsets;
+
+use std::collections::HashMap;
+
+use strom_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+use strom_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use strom_protocol::messages::delete_topics_request::DeleteTopicState;
+use strom_protocol::messages::{
+    ApiKey, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
+    DescribeClusterRequest, Request, Response,
+};
+
+pub use configs::{AlterConfigOp, ConfigEntry, ConfigResource};
+pub use groups::{GroupDescription, GroupListing, GroupMember, GroupOffset};
+pub use offsets::{ListedOffset, OffsetSpec};
+
+use crate::cluster::{unexpected, Cluster};
+use crate::config::ClientConfig;
+use crate::error::{ClientError, Result};
+use crate::metadata::{BrokerInfo, TopicInfo};
+
+/// A topic to create.
+#[derive(Debug, Clone)]
+pub struct NewTopic {
+    pub name: String,
+    /// -1 for the broker's num.partitions.
+    pub partitions: i32,
+    /// -1 for the broker's default.replication.factor.
+    pub replication_factor: i16,
+    pub configs: Vec<(String, String)>,
+}
+
+impl NewTopic {
+    pub fn new(name: impl Into<String>, partitions: i32, replication_factor: i16) -> NewTopic {
+        NewTopic {
+            name: name.into(),
+            partitions,
+            replication_factor,
+            configs: Vec::new(),
+        }
+    }
+
+    pub fn with_config(mut self, key: impl Into<String>, value: impl Into<String>) -> NewTopic {
+        self.configs.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// The cluster as DescribeCluster (or Metadata) reports it.
+#[derive(Debug, Clone)]
+pub struct ClusterDescription {
+    pub cluster_id: Option<String>,
+    pub controller_id: i32,
+    pub brokers: Vec<BrokerInfo>,
+}
+
+/// The admin client; cheap to clone.
+#[derive(Clone)]
+pub struct AdminClient {
+    cluster: Cluster,
+}
+
+impl AdminClient {
+    pub async fn new(config: ClientConfig) -> Result<AdminClient> {
+        Ok(AdminClient {
+            cluster: Cluster::connect(config).await?,
+        })
+    }
+
+    /// An admin client sharing an existing cluster handle.
+    pub fn from_cluster(cluster: Cluster) -> AdminClient {
+        AdminClient { cluster }
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// Sends to the controller when known (KRaft brokers forward anyway),
+    /// else to any broker.
+    async fn send_to_controller(
+        &self,
+        api: ApiKey,
+        build: impl Fn(i16) -> Request,
+    ) -> Result<Response> {
+        let controller = self.cluster.metadata().controller_id;
+        if controller >= 0 {
+            if let Ok(response) = self.cluster.send(controller, api, &build).await {
+                return Ok(response);
+            }
+        }
+        self.cluster.send_to_any(api, build).await
+    }
+
+    /// Creates topics; every topic's outcome is returned in order, so one
+    /// existing topic does not hide the others' results.
+    pub async fn create_topics(
+        &self,
+        topics: &[NewTopic],
+        validate_only: bool,
+    ) -> Result<Vec<(String, Result<()>)>> {
+        let timeout_ms = self.timeout_ms();
+        let response = self
+            .send_to_controller(ApiKey::CreateTopics, |_| {
+                CreateTopicsRequest {
+                    topics: topics
+                        .iter()
+                        .map(|topic| CreatableTopic {
+                            name: topic.name.clone(),
+                            num_partitions: topic.partitions,
+                            replication_factor: topic.replication_factor,
+                            configs: topic
+                                .configs
+                                .iter()
+                                .map(|(k, v)| CreatableTopicConfig {
+                                    name: k.clone(),
+                                    value: Some(v.clone()),
+                                    ..Default::default()
+                                })
+                                .collect(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    timeout_ms,
+                    validate_only,
+                    ..Default::default()
+                }
+                .into()
+            })
+            .await?;
+        let Response::CreateTopics(response) = response else {
+            return Err(unexpected(ApiKey::CreateTopics, &response));
+        };
+        let results = response
+            .topics
+            .into_iter()
+            .map(|t| {
+                let name = t.name;
+                let outcome = crate::error::check_code(
+                    t.error_code,
+                    || format!("creating topic `{name}`"),
+                    t.error_message.as_deref(),
+                );
+                (name, outcome)
+            })
+            .collect();
+        if !validate_only {
+            let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
+            self.cluster.refresh_metadata(&names).await?;
+        }
+        Ok(results)
+    }
+
+    /// Creates one topic, failing on any error (TOPIC_ALREADY_EXISTS too).
+    pub async fn create_topic(&self, topic: NewTopic) -> Result<()> {
+        let results = self
+            .create_topics(std::slice::from_ref(&topic), false)
+            .await?;
+        results
+            .into_iter()
+            .next()
+            .map_or(Ok(()), |(_, outcome)| outcome)
+    }
+
+    pub async fn delete_topics(&self, names: &[&str]) -> Result<Vec<(String, Result<()>)>> {
+        let timeout_ms = self.timeout_ms();
+        let response = self
+            .send_to_controller(ApiKey::DeleteTopics, |version| {
+                let names = names.iter().map(|n| n.to_string());
+                DeleteTopicsRequest {
+                    topics: if version >= 6 {
+                        names
+                            .clone()
+                            .map(|n| DeleteTopicState {
+                                name: Some(n),
+                                ..Default::default()
+                            })
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
+                    topic_names: if version < 6 {
+                        names.collect()
+                    } else {
+                        Vec::new()
+                    },
+                    timeout_ms,
+                    ..Default::default()
+                }
+                .into()
+            })
+            .await?;
+        let Response::DeleteTopics(response) = response else {
+            return Err(unexpected(ApiKey::DeleteTopics, &response));
+        };
+        Ok(response
+            .responses
+            .into_iter()
+            .map(|t| {
+                let name = t.name.unwrap_or_default();
+                let outcome = crate::error::check_code(
+                    t.error_code,
+                    || format!("deleting topic `{name}`"),
+                    t.error_message.as_deref(),
+                );
+                (name, outcome)
+            })
+            .collect())
+    }
+
+    /// Names of all topics (internal ones excluded unless asked).
+    pub async fn list_topics(&self, include_internal: bool) -> Result<Vec<String>> {
+        let response = self.cluster.request_metadata(None, false).await?;
+        let mut names: Vec<String> = response
+            .topics
+            .into_iter()
+            .filter(|t| t.error_code == 0 && (include_internal || !t.is_internal))
+            .filter_map(|t| t.name)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Partitions, leaders and replicas of each named topic.
+    pub async fn describe_topics(&self, names: &[&str]) -> Result<Vec<TopicInfo>> {
+        let wanted: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        self.cluster.refresh_metadata(&wanted).await?;
+        let metadata = self.cluster.metadata();
+        names
+            .iter()
+            .map(|name| {
+                let topic = metadata.topics.get(*name).cloned();
+                let topic = topic.ok_or_else(|| {
+                    ClientError::kafka(3, format!("describing topic `{name}`"), None)
+                })?;
+                crate::error::check_code(
+                    topic.error_code,
+                    || format!("describing topic `{name}`"),
+                    None,
+                )?;
+                Ok(topic)
+            })
+            .collect()
+    }
+
+    /// Raises each topic's partition count to the given total.
+    pub async fn create_partitions(
+        &self,
+        totals: &[(&str, i32)],
+        validate_only: bool,
+    ) -> Result<Vec<(String, Result<()>)>> {
+        let timeout_ms = self.timeout_ms();
+        let response = self
+            .send_to_controller(ApiKey::CreatePartitions, |_| {
+                CreatePartitionsRequest {
+                    topics: totals
+                        .iter()
+                        .map(|(name, count)| CreatePartitionsTopic {
+                            name: name.to_string(),
+                            count: *count,
+                            assignments: None,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    timeout_ms,
+                    validate_only,
+                    ..Default::default()
+                }
+                .into()
+            })
+            .await?;
+        let Response::CreatePartitions(response) = response else {
+            return Err(unexpected(ApiKey::CreatePartitions, &response));
+        };
+        let results: Vec<_> = response
+            .results
+            .into_iter()
+            .map(|t| {
+                let name = t.name;
+                let outcome = crate::error::check_code(
+                    t.error_code,
+                    || format!("adding partitions to `{name}`"),
+                    t.error_message.as_deref(),
+                );
+                (name, outcome)
+            })
+            .collect();
+        let names: Vec<String> = totals.iter().map(|(n, _)| n.to_string()).collect();
+        self.cluster.refresh_metadata(&names).await?;
+        Ok(results)
+    }
+
+    /// Cluster id, controller and brokers (DescribeCluster, or Metadata on
+    /// brokers without it).
+    pub async fn describe_cluster(&self) -> Result<ClusterDescription> {
+        let any = self
+            .cluster
+            .send_to_any(ApiKey::DescribeCluster, |_| {
+                DescribeClusterRequest::default().into()
+            })
+            .await;
+        match any {
+            Ok(Response::DescribeCluster(response)) => {
+                crate::error::check_code(
+                    response.error_code,
+                    || "describing the cluster".into(),
+                    response.error_message.as_deref(),
+                )?;
+                Ok(ClusterDescription {
+                    cluster_id: Some(response.cluster_id),
+                    controller_id: response.controller_id,
+                    brokers: response
+                        .brokers
+                        .into_iter()
+                        .map(|b| BrokerInfo {
+                            node_id: b.broker_id,
+                            host: b.host,
+                            port: b.port,
+                            rack: b.rack,
+                        })
+                        .collect(),
+                })
+            }
+            Ok(other) => Err(unexpected(ApiKey::DescribeCluster, &other)),
+            Err(ClientError::UnsupportedApi { .. }) => {
+                self.cluster.refresh_metadata(&[]).await?;
+                let metadata = self.cluster.metadata();
+                let mut brokers: Vec<BrokerInfo> = metadata.brokers.into_values().collect();
+                brokers.sort_by_key(|b| b.node_id);
+                Ok(ClusterDescription {
+                    cluster_id: metadata.cluster_id,
+                    controller_id: metadata.controller_id,
+                    brokers,
+                })
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn timeout_ms(&self) -> i32 {
+        i32::try_from(self.cluster.config().request_timeout.as_millis()).unwrap_or(i32::MAX)
+    }
+
+    /// Groups `(topic, partition)` pairs by their leader node.
+    async fn by_leader<T: Clone>(
+        &self,
+        items: &[(String, i32, T)],
+    ) -> Result<HashMap<i32, Vec<(String, i32, T)>>> {
+        let mut grouped: HashMap<i32, Vec<(String, i32, T)>> = HashMap::new();
+        for (topic, partition, extra) in items {
+            let (leader, _) = self.cluster.leader_for(topic, *partition).await?;
+            grouped
+                .entry(leader)
+                .or_default()
+                .push((topic.clone(), *partition, extra.clone()));
+        }
+        Ok(grouped)
+    }
+}

@@ -1,0 +1,456 @@
+//! Client settings under the librdkafka/Java names, parsed into one typed
+//! struct. An existing client's configuration should just work: unknown
+//! keys are refused (a typo must not be silently ignored) and every bad
+//! value names its key.
+
+use std::time::Duration;
+
+use strom_protocol::records::CompressionType;
+
+use crate::error::{ClientError, Result};
+
+/// How many replicas must have the write before the broker answers (`acks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acks {
+    /// `acks=0`: the broker sends no response; delivery is not confirmed.
+    None,
+    /// `acks=1`: the leader wrote it.
+    Leader,
+    /// `acks=all` / `-1`: every in-sync replica has it.
+    All,
+}
+
+impl Acks {
+    pub fn wire_value(self) -> i16 {
+        match self {
+            Acks::None => 0,
+            Acks::Leader => 1,
+            Acks::All => -1,
+        }
+    }
+}
+
+/// Where a consumer starts when it has no valid position (`auto.offset.reset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    Earliest,
+    Latest,
+    /// Fail with OFFSET_OUT_OF_RANGE instead of jumping.
+    None,
+}
+
+/// `isolation.level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsolationLevel {
+    ReadUncommitted,
+    ReadCommitted,
+}
+
+impl IsolationLevel {
+    pub fn wire_value(self) -> i8 {
+        match self {
+            IsolationLevel::ReadUncommitted => 0,
+            IsolationLevel::ReadCommitted => 1,
+        }
+    }
+}
+
+/// Every setting the client understands, with the Java client's defaults.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub bootstrap_servers: Vec<String>,
+    pub client_id: String,
+    // Producer.
+    pub acks: Acks,
+    pub linger: Duration,
+    pub batch_size: usize,
+    pub compression: CompressionType,
+    pub enable_idempotence: bool,
+    pub max_in_flight_per_connection: usize,
+    pub max_request_size: usize,
+    pub delivery_timeout: Duration,
+    pub retries: u32,
+    pub retry_backoff: Duration,
+    // Consumer.
+    pub group_id: Option<String>,
+    pub group_instance_id: Option<String>,
+    pub auto_offset_reset: OffsetReset,
+    pub enable_auto_commit: bool,
+    pub auto_commit_interval: Duration,
+    pub session_timeout: Duration,
+    pub heartbeat_interval: Duration,
+    pub max_poll_interval: Duration,
+    pub max_poll_records: usize,
+    pub fetch_min_bytes: i32,
+    pub fetch_max_wait: Duration,
+    pub max_partition_fetch_bytes: i32,
+    pub fetch_max_bytes: i32,
+    pub isolation_level: IsolationLevel,
+    pub partition_assignment_strategy: Vec<String>,
+    // Connections and metadata.
+    pub request_timeout: Duration,
+    pub metadata_max_age: Duration,
+    pub socket_connection_setup_timeout: Duration,
+    pub reconnect_backoff: Duration,
+    pub reconnect_backoff_max: Duration,
+    /// Largest response frame accepted from a broker (librdkafka's
+    /// `receive.message.max.bytes`): a bigger length prefix is refused
+    /// before anything is allocated.
+    pub receive_message_max_bytes: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            bootstrap_servers: Vec::new(),
+            client_id: "strom-client".to_string(),
+            acks: Acks::All,
+            linger: Duration::from_millis(5),
+            batch_size: 16 * 1024,
+            compression: CompressionType::None,
+            enable_idempotence: true,
+            max_in_flight_per_connection: 5,
+            max_request_size: 1024 * 1024,
+            delivery_timeout: Duration::from_secs(120),
+            retries: i32::MAX as u32,
+            retry_backoff: Duration::from_millis(100),
+            group_id: None,
+            group_instance_id: None,
+            auto_offset_reset: OffsetReset::Latest,
+            enable_auto_commit: true,
+            auto_commit_interval: Duration::from_secs(5),
+            session_timeout: Duration::from_secs(45),
+            heartbeat_interval: Duration::from_secs(3),
+            max_poll_interval: Duration::from_secs(300),
+            max_poll_records: 500,
+            fetch_min_bytes: 1,
+            fetch_max_wait: Duration::from_millis(500),
+            max_partition_fetch_bytes: 1024 * 1024,
+            fetch_max_bytes: 50 * 1024 * 1024,
+            isolation_level: IsolationLevel::ReadUncommitted,
+            partition_assignment_strategy: vec!["range".into(), "cooperative-sticky".into()],
+            request_timeout: Duration::from_secs(30),
+            metadata_max_age: Duration::from_secs(300),
+            socket_connection_setup_timeout: Duration::from_secs(10),
+            reconnect_backoff: Duration::from_millis(50),
+            reconnect_backoff_max: Duration::from_secs(1),
+            receive_message_max_bytes: 100 * 1024 * 1024 + 512,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// A config with just `bootstrap.servers` set (comma-separated).
+    pub fn with_bootstrap(servers: &str) -> Result<ClientConfig> {
+        ClientConfig::from_pairs([("bootstrap.servers", servers)])
+    }
+
+    /// Builds a config from `key = value` pairs, applied in order over the
+    /// defaults. Keys are the librdkafka/Java names; a few librdkafka
+    /// aliases (`metadata.broker.list`, `queue.buffering.max.ms`,
+    /// `compression.codec`, `message.timeout.ms`, `request.required.acks`)
+    /// are accepted too.
+    pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<ClientConfig>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut config = ClientConfig::default();
+        let mut idempotence_explicit = false;
+        for (key, value) in pairs {
+            idempotence_explicit |= key.as_ref() == "enable.idempotence";
+            config.set(key.as_ref(), value.as_ref())?;
+        }
+        // As in the Java client (KIP-679): idempotence is on by default but
+        // quietly yields to settings that conflict with it, unless the user
+        // asked for it explicitly.
+        if !idempotence_explicit
+            && (config.acks != Acks::All || config.max_in_flight_per_connection > 5)
+        {
+            config.enable_idempotence = false;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Sets one setting by its Kafka name.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let raw = value;
+        let value = value.trim();
+        match key {
+            "bootstrap.servers" | "metadata.broker.list" => {
+                self.bootstrap_servers = list(value);
+                for server in &self.bootstrap_servers {
+                    if !server.contains(':') {
+                        return Err(ClientError::invalid_config(
+                            key,
+                            raw,
+                            format!("`{server}` has no port; write host:port, e.g. localhost:9092"),
+                        ));
+                    }
+                }
+            }
+            "client.id" => self.client_id = value.to_string(),
+            "acks" | "request.required.acks" => {
+                self.acks = match value {
+                    "0" => Acks::None,
+                    "1" => Acks::Leader,
+                    "all" | "-1" => Acks::All,
+                    _ => {
+                        return Err(ClientError::invalid_config(
+                            key,
+                            raw,
+                            "expected 0, 1, all or -1",
+                        ))
+                    }
+                }
+            }
+            "linger.ms" | "queue.buffering.max.ms" => self.linger = millis(key, value)?,
+            "batch.size" => self.batch_size = positive(key, value)?,
+            "compression.type" | "compression.codec" => {
+                self.compression = match value {
+                    "none" => CompressionType::None,
+                    "gzip" => CompressionType::Gzip,
+                    "snappy" => CompressionType::Snappy,
+                    "lz4" => CompressionType::Lz4,
+                    "zstd" => CompressionType::Zstd,
+                    _ => {
+                        return Err(ClientError::invalid_config(
+                            key,
+                            raw,
+                            "expected none, gzip, snappy, lz4 or zstd",
+                        ))
+                    }
+                }
+            }
+            "enable.idempotence" => self.enable_idempotence = boolean(key, value)?,
+            "max.in.flight.requests.per.connection" | "max.in.flight" => {
+                self.max_in_flight_per_connection = positive(key, value)?
+            }
+            "max.request.size" | "message.max.bytes" => {
+                self.max_request_size = positive(key, value)?
+            }
+            "request.timeout.ms" => self.request_timeout = millis(key, value)?,
+            "delivery.timeout.ms" | "message.timeout.ms" => {
+                self.delivery_timeout = millis(key, value)?
+            }
+            "retries" | "message.send.max.retries" => self.retries = number(key, value)?,
+            "retry.backoff.ms" => self.retry_backoff = millis(key, value)?,
+            "group.id" => self.group_id = non_empty(value),
+            "group.instance.id" => self.group_instance_id = non_empty(value),
+            "auto.offset.reset" => {
+                self.auto_offset_reset = match value {
+                    "earliest" | "smallest" | "beginning" => OffsetReset::Earliest,
+                    "latest" | "largest" | "end" => OffsetReset::Latest,
+                    "none" | "error" => OffsetReset::None,
+                    _ => {
+                        return Err(ClientError::invalid_config(
+                            key,
+                            raw,
+                            "expected earliest, latest or none",
+                        ))
+                    }
+                }
+            }
+            "enable.auto.commit" => self.enable_auto_commit = boolean(key, value)?,
+            "auto.commit.interval.ms" => self.auto_commit_interval = millis(key, value)?,
+            "session.timeout.ms" => self.session_timeout = millis(key, value)?,
+            "heartbeat.interval.ms" => self.heartbeat_interval = millis(key, value)?,
+            "max.poll.interval.ms" => self.max_poll_interval = millis(key, value)?,
+            "max.poll.records" => self.max_poll_records = positive(key, value)?,
+            "fetch.min.bytes" => self.fetch_min_bytes = number(key, value)?,
+            "fetch.max.wait.ms" | "fetch.wait.max.ms" => self.fetch_max_wait = millis(key, value)?,
+            "max.partition.fetch.bytes" | "fetch.message.max.bytes" => {
+                self.max_partition_fetch_bytes = positive(key, value)?
+            }
+            "fetch.max.bytes" => self.fetch_max_bytes = positive(key, value)?,
+            "isolation.level" => {
+                self.isolation_level = match value {
+                    "read_uncommitted" => IsolationLevel::ReadUncommitted,
+                    "read_committed" => IsolationLevel::ReadCommitted,
+                    _ => {
+                        return Err(ClientError::invalid_config(
+                            key,
+                            raw,
+                            "expected read_uncommitted or read_committed",
+                        ))
+                    }
+                }
+            }
+            "partition.assignment.strategy" => {
+                self.partition_assignment_strategy = list(value);
+                if self.partition_assignment_strategy.is_empty() {
+                    return Err(ClientError::invalid_config(
+                        key,
+                        raw,
+                        "name at least one assignor",
+                    ));
+                }
+            }
+            "metadata.max.age.ms" | "topic.metadata.refresh.interval.ms" => {
+                self.metadata_max_age = millis(key, value)?
+            }
+            "socket.connection.setup.timeout.ms" => {
+                self.socket_connection_setup_timeout = millis(key, value)?
+            }
+            "reconnect.backoff.ms" => self.reconnect_backoff = millis(key, value)?,
+            "reconnect.backoff.max.ms" => self.reconnect_backoff_max = millis(key, value)?,
+            "receive.message.max.bytes" => self.receive_message_max_bytes = positive(key, value)?,
+            _ => {
+                return Err(ClientError::UnknownConfig {
+                    key: key.to_string(),
+                })
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks rules that span settings, as the Java client does at startup.
+    fn validate(&self) -> Result<()> {
+        if self.enable_idempotence {
+            if self.acks != Acks::All {
+                return Err(ClientError::invalid_config(
+                    "acks",
+                    &format!("{}", self.acks.wire_value()),
+                    "enable.idempotence=true needs acks=all; set enable.idempotence=false to use other acks",
+                ));
+            }
+            if self.max_in_flight_per_connection > 5 {
+                return Err(ClientError::invalid_config(
+                    "max.in.flight.requests.per.connection",
+                    &self.max_in_flight_per_connection.to_string(),
+                    "enable.idempotence=true allows at most 5",
+                ));
+            }
+        }
+        if self.reconnect_backoff_max < self.reconnect_backoff {
+            return Err(ClientError::invalid_config(
+                "reconnect.backoff.max.ms",
+                &self.reconnect_backoff_max.as_millis().to_string(),
+                "must be at least reconnect.backoff.ms",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn non_empty(value: &str) -> Option<String> {
+    (!value.is_empty()).then(|| value.to_string())
+}
+
+fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
+    value
+        .parse()
+        .map_err(|_| ClientError::invalid_config(key, value, "expected a whole number in range"))
+}
+
+fn positive<T: std::str::FromStr + Default + PartialOrd>(key: &str, value: &str) -> Result<T> {
+    let parsed: T = number(key, value)?;
+    if parsed <= T::default() {
+        return Err(ClientError::invalid_config(
+            key,
+            value,
+            "must be greater than 0",
+        ));
+    }
+    Ok(parsed)
+}
+
+fn millis(key: &str, value: &str) -> Result<Duration> {
+    number::<u64>(key, value)
+        .map(Duration::from_millis)
+        .map_err(|_| {
+            ClientError::invalid_config(key, value, "expected milliseconds (a whole number >= 0)")
+        })
+}
+
+fn boolean(key: &str, value: &str) -> Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ClientError::invalid_config(
+            key,
+            value,
+            "expected true or false",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_java_client() {
+        let config = ClientConfig::with_bootstrap("localhost:9092").unwrap();
+        assert_eq!(config.bootstrap_servers, vec!["localhost:9092"]);
+        assert!(config.enable_idempotence);
+        assert_eq!(config.acks, Acks::All);
+        assert_eq!(config.batch_size, 16384);
+        assert_eq!(config.request_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn parses_typed_values() {
+        let config = ClientConfig::from_pairs([
+            ("bootstrap.servers", "a:1, b:2"),
+            ("acks", "1"),
+            ("enable.idempotence", "false"),
+            ("linger.ms", "20"),
+            ("compression.type", "zstd"),
+            ("auto.offset.reset", "earliest"),
+            ("isolation.level", "read_committed"),
+            ("group.id", "g1"),
+        ])
+        .unwrap();
+        assert_eq!(config.bootstrap_servers, vec!["a:1", "b:2"]);
+        assert_eq!(config.acks, Acks::Leader);
+        assert_eq!(config.linger, Duration::from_millis(20));
+        assert_eq!(config.compression, CompressionType::Zstd);
+        assert_eq!(config.auto_offset_reset, OffsetReset::Earliest);
+        assert_eq!(config.isolation_level, IsolationLevel::ReadCommitted);
+        assert_eq!(config.group_id.as_deref(), Some("g1"));
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let error = ClientConfig::from_pairs([("bootstrap.server", "a:1")]).unwrap_err();
+        assert!(matches!(&error, ClientError::UnknownConfig { key } if key == "bootstrap.server"));
+        assert!(error.to_string().contains("bootstrap.server"));
+    }
+
+    #[test]
+    fn bad_value_names_key_and_value() {
+        let error = ClientConfig::from_pairs([("linger.ms", "soon")]).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("linger.ms") && message.contains("soon"),
+            "{message}"
+        );
+        let error = ClientConfig::from_pairs([("acks", "2")]).unwrap_err();
+        assert!(error.to_string().contains("`acks`"));
+        let error = ClientConfig::from_pairs([("bootstrap.servers", "localhost")]).unwrap_err();
+        assert!(error.to_string().contains("has no port"));
+    }
+
+    #[test]
+    fn idempotence_requires_acks_all() {
+        let config = ClientConfig::from_pairs([("acks", "1")]).unwrap();
+        assert!(
+            !config.enable_idempotence,
+            "default idempotence yields to acks=1"
+        );
+        let error =
+            ClientConfig::from_pairs([("acks", "1"), ("enable.idempotence", "true")]).unwrap_err();
+        assert!(error.to_string().contains("enable.idempotence"));
+    }
+}

@@ -1,0 +1,121 @@
+//! The client's view of the cluster: brokers, topics, partitions and their
+//! leaders, as the last Metadata response described them. Plain owned data.
+
+use std::collections::HashMap;
+
+use strom_protocol::messages::MetadataResponse;
+
+/// A broker of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerInfo {
+    pub node_id: i32,
+    pub host: String,
+    pub port: i32,
+    pub rack: Option<String>,
+}
+
+impl BrokerInfo {
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// One partition of a topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionInfo {
+    pub partition: i32,
+    /// Node id of the leader, or -1 while there is none.
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub replicas: Vec<i32>,
+    pub in_sync_replicas: Vec<i32>,
+    pub offline_replicas: Vec<i32>,
+    /// Kafka error code for this partition (0 when healthy).
+    pub error_code: i16,
+}
+
+/// One topic, its partitions sorted by index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    pub name: String,
+    pub topic_id: [u8; 16],
+    pub is_internal: bool,
+    /// Kafka error code for the topic (0 when it exists and is healthy).
+    pub error_code: i16,
+    pub partitions: Vec<PartitionInfo>,
+}
+
+impl TopicInfo {
+    pub fn partition(&self, index: i32) -> Option<&PartitionInfo> {
+        self.partitions.iter().find(|p| p.partition == index)
+    }
+}
+
+/// The cached cluster view.
+#[derive(Debug, Clone, Default)]
+pub struct Metadata {
+    pub cluster_id: Option<String>,
+    pub controller_id: i32,
+    pub brokers: HashMap<i32, BrokerInfo>,
+    pub topics: HashMap<String, TopicInfo>,
+}
+
+impl Metadata {
+    /// Folds a Metadata response in: brokers are replaced (the response
+    /// lists them all), topics named in the response are replaced, and
+    /// topics it reports as unknown are dropped from the cache.
+    pub fn merge(&mut self, response: MetadataResponse) {
+        self.cluster_id = response.cluster_id;
+        self.controller_id = response.controller_id;
+        self.brokers = response
+            .brokers
+            .into_iter()
+            .map(|broker| {
+                let info = BrokerInfo {
+                    node_id: broker.node_id,
+                    host: broker.host,
+                    port: broker.port,
+                    rack: broker.rack,
+                };
+                (broker.node_id, info)
+            })
+            .collect();
+        for topic in response.topics {
+            let Some(name) = topic.name else { continue };
+            let mut partitions: Vec<PartitionInfo> = topic
+                .partitions
+                .into_iter()
+                .map(|partition| PartitionInfo {
+                    partition: partition.partition_index,
+                    leader: partition.leader_id,
+                    leader_epoch: partition.leader_epoch,
+                    replicas: partition.replica_nodes,
+                    in_sync_replicas: partition.isr_nodes,
+                    offline_replicas: partition.offline_replicas,
+                    error_code: partition.error_code,
+                })
+                .collect();
+            partitions.sort_by_key(|p| p.partition);
+            if topic.error_code == UNKNOWN_TOPIC_OR_PARTITION {
+                self.topics.remove(&name);
+                continue;
+            }
+            let info = TopicInfo {
+                name: name.clone(),
+                topic_id: topic.topic_id.0,
+                is_internal: topic.is_internal,
+                error_code: topic.error_code,
+                partitions,
+            };
+            self.topics.insert(name, info);
+        }
+    }
+}
+
+const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+
+/// Error codes after which the cached leaders may be wrong and the Java
+/// client refreshes metadata before retrying.
+pub fn invalidates_metadata(code: i16) -> bool {
+    matches!(code, 3 | 5 | 6 | 9 | 13 | 19 | 74 | 75 | 100 | 103)
+}
