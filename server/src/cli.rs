@@ -1,11 +1,16 @@
-//! The command tree. Only `strom server` exists today; the rpk-style client
-//! commands (`strom topic`, `strom produce`, ...) become further variants
-//! of [`Command`].
+//! The command tree: `strom server` and the rpk-style client commands
+//! (`strom topic`, `produce`, `consume`, `group`, defined in
+//! [`crate::commands`]).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use strom_broker::config::{BrokerConfig, ConfigError};
+
+use crate::commands::consume::ConsumeArgs;
+use crate::commands::group::GroupArgs;
+use crate::commands::produce::ProduceArgs;
+use crate::commands::topic::TopicArgs;
 
 /// Log filter used when neither `--log-level` nor `RUST_LOG` is given.
 pub const DEFAULT_LOG_FILTER: &str = "info";
@@ -25,6 +30,14 @@ pub struct Cli {
 pub enum Command {
     /// Run a broker.
     Server(ServerArgs),
+    /// Create, list, describe, delete and configure topics.
+    Topic(TopicArgs),
+    /// Produce one record per line of standard input.
+    Produce(ProduceArgs),
+    /// Print records of a topic.
+    Consume(ConsumeArgs),
+    /// List, describe, reset and delete consumer groups.
+    Group(GroupArgs),
 }
 
 /// `strom server`. Settings use Kafka's broker names; sources, lowest
@@ -114,6 +127,7 @@ mod tests {
         argv.extend_from_slice(args);
         match Cli::try_parse_from(argv).unwrap().command {
             Command::Server(server) => server,
+            other => panic!("expected `server`, parsed {other:?}"),
         }
     }
 

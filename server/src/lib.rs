@@ -2,9 +2,13 @@
 //! that turns it into a broker configuration, kept out of `main.rs` so it
 //! can be tested without starting a broker.
 //!
-//! - `cli`: the clap command tree (`strom server`, room for the client
-//!   commands) and the mapping from flags to Kafka setting names;
+//! - `cli`: the clap command tree and the mapping from `strom server`'s
+//!   flags to Kafka setting names;
+//! - `commands`: the rpk-style client commands, on `strom-client`;
+//! - `error`: the client commands' error type;
 //! - `signals`: the shutdown future (SIGINT / SIGTERM).
 
 pub mod cli;
+pub mod commands;
+pub mod error;
 pub mod signals;

@@ -1,10 +1,11 @@
-//! `strom`: the broker (`strom server`) and, later, the client commands.
+//! `strom`: the broker (`strom server`) and the client commands.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 use strom_server::cli::{utf8_env, Cli, Command, ServerArgs};
+use strom_server::commands::{consume, group, produce, run_client, topic};
 use strom_server::signals::shutdown_signal;
 use tracing_subscriber::EnvFilter;
 
@@ -14,6 +15,10 @@ const EXIT_CONFIG_ERROR: u8 = 2;
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Server(args) => run_server(args),
+        Command::Topic(args) => run_client(topic::run(args)),
+        Command::Produce(args) => run_client(produce::run(args)),
+        Command::Consume(args) => run_client(consume::run(args)),
+        Command::Group(args) => run_client(group::run(args)),
     }
 }
 

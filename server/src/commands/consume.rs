@@ -1,0 +1,193 @@
+//! `strom consume`: records to standard output, as JSON lines or text.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use strom_client::{AdminClient, Consumer, ConsumerRecord};
+
+use super::output::record_json;
+use super::BrokersArg;
+use crate::error::CliError;
+
+/// How long one poll waits before checking Ctrl-C and --count again.
+const POLL_WAIT: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One JSON object per line: topic, partition, offset, timestamp, key,
+    /// value, headers. Bytes that are valid UTF-8 are text, others base64;
+    /// key_encoding / value_encoding say which ("utf8" or "base64").
+    Json,
+    /// The value alone, one per line (invalid UTF-8 replaced).
+    Text,
+}
+
+/// Consume records until --count are printed or Ctrl-C.
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    #[command(flatten)]
+    pub brokers: BrokersArg,
+    pub topic: String,
+    /// Start from the group's committed offsets and commit the positions
+    /// reached at exit.
+    ///
+    /// Limitation: strom-client has no group-membership consumer yet, so
+    /// this does not join the group. Partitions are assigned manually, the
+    /// committed offsets (if any) are the start positions, and positions
+    /// are committed at exit only when the group has no active members
+    /// (the broker refuses a non-member commit otherwise). Two concurrent
+    /// `strom consume --group` runs both read every partition.
+    #[arg(long, value_name = "GROUP", verbatim_doc_comment)]
+    pub group: Option<String>,
+    /// Start from the earliest offset instead of the end (for partitions
+    /// the group has no committed offset for, with --group).
+    #[arg(long)]
+    pub from_beginning: bool,
+    /// Exit after this many records.
+    #[arg(short = 'n', long, value_name = "N")]
+    pub count: Option<u64>,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    /// Only these partitions (repeatable). Default: all.
+    #[arg(short = 'p', long = "partition", value_name = "P")]
+    pub partitions: Vec<i32>,
+}
+
+pub async fn run(args: ConsumeArgs) -> Result<(), CliError> {
+    let reset = if args.from_beginning {
+        "earliest"
+    } else {
+        "latest"
+    };
+    let config = args.brokers.client_config(&[
+        ("auto.offset.reset", reset),
+        ("enable.auto.commit", "false"),
+    ])?;
+    let admin = AdminClient::new(config.clone()).await?;
+    let topic = admin.describe_topics(&[&args.topic]).await?.remove(0);
+    let partitions: Vec<i32> = if args.partitions.is_empty() {
+        topic.partitions.iter().map(|p| p.partition).collect()
+    } else {
+        for partition in &args.partitions {
+            if topic.partition(*partition).is_none() {
+                return Err(CliError::Usage(format!(
+                    "topic `{}` has {} partitions, not partition {partition}",
+                    args.topic,
+                    topic.partitions.len()
+                )));
+            }
+        }
+        args.partitions.clone()
+    };
+
+    let mut consumer = Consumer::new(config).await?;
+    let assignment: Vec<(&str, i32)> = partitions
+        .iter()
+        .map(|p| (args.topic.as_str(), *p))
+        .collect();
+    consumer.assign(&assignment);
+    if let Some(group) = &args.group {
+        for committed in admin.list_group_offsets(group).await? {
+            if committed.topic == args.topic && partitions.contains(&committed.partition) {
+                consumer.seek(&args.topic, committed.partition, committed.committed_offset)?;
+            }
+        }
+    }
+
+    // Next offset per partition after the last record printed: what a
+    // group commit at exit records.
+    let mut next_offsets: BTreeMap<i32, i64> = BTreeMap::new();
+    let printed = print_records(&mut consumer, &args, &mut next_offsets).await;
+    if let Some(group) = &args.group {
+        commit_if_group_is_empty(&admin, group, &args.topic, &next_offsets).await?;
+    }
+    let printed = printed?;
+    eprintln!("consumed {printed} records from `{}`", args.topic);
+    Ok(())
+}
+
+/// Polls and prints until --count, Ctrl-C, or a closed stdout.
+async fn print_records(
+    consumer: &mut Consumer,
+    args: &ConsumeArgs,
+    next_offsets: &mut BTreeMap<i32, i64>,
+) -> Result<u64, CliError> {
+    let limit = args.count.unwrap_or(u64::MAX);
+    let mut printed = 0;
+    let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+    let stdout = std::io::stdout();
+    while printed < limit {
+        let records = tokio::select! {
+            // A failure to install the handler disables this branch.
+            Ok(()) = &mut interrupted => break,
+            polled = consumer.poll(POLL_WAIT) => polled?,
+        };
+        let mut out = stdout.lock();
+        for record in records {
+            if printed >= limit {
+                break;
+            }
+            match write_record(&mut out, &record, args.format) {
+                Ok(()) => {}
+                // The reader went away (e.g. `| head`): stop quietly.
+                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => return Ok(printed),
+                Err(err) => return Err(CliError::Stdout(err)),
+            }
+            next_offsets.insert(record.partition, record.offset + 1);
+            printed += 1;
+        }
+        match out.flush() {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => return Ok(printed),
+            Err(err) => return Err(CliError::Stdout(err)),
+        }
+    }
+    Ok(printed)
+}
+
+fn write_record(
+    out: &mut impl Write,
+    record: &ConsumerRecord,
+    format: Format,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => writeln!(out, "{}", record_json(record)),
+        Format::Text => {
+            let value = record.value.as_deref().unwrap_or_default();
+            writeln!(out, "{}", String::from_utf8_lossy(value))
+        }
+    }
+}
+
+/// Commits the positions reached, as a non-member, when nobody else is in
+/// the group; otherwise says why nothing was committed.
+async fn commit_if_group_is_empty(
+    admin: &AdminClient,
+    group: &str,
+    topic: &str,
+    next_offsets: &BTreeMap<i32, i64>,
+) -> Result<(), CliError> {
+    if next_offsets.is_empty() {
+        return Ok(());
+    }
+    let description = admin.describe_group(group).await?;
+    if !description.members.is_empty() {
+        eprintln!(
+            "strom: group `{group}` has {} active member(s); offsets not committed",
+            description.members.len()
+        );
+        return Ok(());
+    }
+    let offsets: Vec<(&str, i32, i64)> = next_offsets
+        .iter()
+        .map(|(partition, offset)| (topic, *partition, *offset))
+        .collect();
+    admin.alter_group_offsets(group, &offsets).await?;
+    eprintln!(
+        "committed offsets of {} partition(s) for group `{group}`",
+        offsets.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! `strom produce`: one record per line of standard input.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use bytes::Bytes;
+use clap::Args;
+use strom_client::{AdminClient, DeliveryFuture, Producer, ProducerRecord};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use super::BrokersArg;
+use crate::error::CliError;
+
+/// Deliveries awaited in one go, so memory stays bounded however long the
+/// input is while the producer still has plenty of records to batch.
+const MAX_PENDING: usize = 10_000;
+
+/// Produce one record per line of standard input, then flush and exit.
+/// A summary (records, partitions) is printed on stderr.
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    #[command(flatten)]
+    pub brokers: BrokersArg,
+    pub topic: String,
+    /// Split each line at the first SEP into key and value; lines without
+    /// SEP get no key.
+    #[arg(long, value_name = "SEP")]
+    pub key_separator: Option<String>,
+    /// none, gzip, snappy, lz4 or zstd.
+    #[arg(long, value_name = "CODEC", default_value = "none")]
+    pub compression: String,
+    /// 0, 1, all or -1.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "all",
+        allow_hyphen_values = true
+    )]
+    pub acks: String,
+    /// Write every record to this partition instead of partitioning by key.
+    #[arg(long, value_name = "P")]
+    pub partition: Option<i32>,
+}
+
+/// Outcome of the deliveries awaited so far.
+#[derive(Default)]
+struct Tally {
+    delivered: u64,
+    partitions: BTreeSet<i32>,
+    failed: u64,
+    first_error: Option<strom_client::ClientError>,
+}
+
+impl Tally {
+    async fn settle(&mut self, pending: &mut Vec<DeliveryFuture>) {
+        for delivery in pending.drain(..) {
+            match delivery.await {
+                Ok(metadata) => {
+                    self.delivered += 1;
+                    self.partitions.insert(metadata.partition);
+                }
+                Err(err) => {
+                    self.failed += 1;
+                    self.first_error.get_or_insert(err);
+                }
+            }
+        }
+    }
+}
+
+pub async fn run(args: ProduceArgs) -> Result<(), CliError> {
+    let config = args.brokers.client_config(&[
+        ("compression.type", args.compression.as_str()),
+        ("acks", args.acks.as_str()),
+    ])?;
+    let admin = AdminClient::new(config.clone()).await?;
+    // Fail fast on a missing topic or partition instead of retrying every
+    // record until delivery.timeout.ms.
+    let topic = admin.describe_topics(&[&args.topic]).await?.remove(0);
+    if let Some(partition) = args.partition {
+        if topic.partition(partition).is_none() {
+            return Err(CliError::Usage(format!(
+                "topic `{}` has {} partitions, not partition {partition}",
+                args.topic,
+                topic.partitions.len()
+            )));
+        }
+    }
+    let delivery_timeout = config.delivery_timeout;
+    let producer = Producer::from_cluster(admin.cluster().clone());
+
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut pending = Vec::new();
+    let mut tally = Tally::default();
+    while let Some(line) = lines.next_line().await.map_err(CliError::Stdin)? {
+        let mut record = match args.key_separator.as_deref() {
+            Some(separator) if !separator.is_empty() => match line.split_once(separator) {
+                Some((key, value)) => ProducerRecord::new(&args.topic, value.to_string())
+                    .with_key(Bytes::from(key.to_string())),
+                None => ProducerRecord::new(&args.topic, line),
+            },
+            _ => ProducerRecord::new(&args.topic, line),
+        };
+        record.partition = args.partition;
+        pending.push(producer.send(record));
+        if pending.len() >= MAX_PENDING {
+            tally.settle(&mut pending).await;
+        }
+    }
+    let flushed = producer
+        .close(delivery_timeout + Duration::from_secs(1))
+        .await;
+    tally.settle(&mut pending).await;
+    eprintln!(
+        "produced {} records to {} partition(s) of `{}`",
+        tally.delivered,
+        tally.partitions.len(),
+        args.topic
+    );
+    if let Some(err) = tally.first_error {
+        eprintln!(
+            "strom: {} record(s) failed; the first error follows",
+            tally.failed
+        );
+        return Err(err.into());
+    }
+    flushed?;
+    Ok(())
+}

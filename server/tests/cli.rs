@@ -1,0 +1,391 @@
+//! The `strom` client commands, run as a user runs them: the built binary
+//! against a `strom server` process this test starts on a free port.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+const STROM: &str = env!("CARGO_BIN_EXE_strom");
+
+/// A `strom server` child process on 127.0.0.1:<free port>, killed on drop.
+struct Broker {
+    child: Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Broker {
+    fn start() -> Broker {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(STROM)
+            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // "strom ready: serving Kafka on 127.0.0.1:PORT (data dir ...)"
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        let address = ready
+            .split_whitespace()
+            .find(|word| word.starts_with("127.0.0.1:"))
+            .unwrap_or_else(|| panic!("no address in the ready line {ready:?}"))
+            .to_string();
+        Broker {
+            child,
+            address,
+            _dir: dir,
+        }
+    }
+
+    /// Runs `strom ARGS --brokers ADDRESS` with `stdin` as input.
+    fn run_with_input(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(STROM)
+            .args(args)
+            .args(["--brokers", &self.address])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A command that fails early may exit before reading its input;
+        // the broken pipe that causes here is not what is under test.
+        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        child.wait_with_output().unwrap()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with_input(args, "")
+    }
+
+    /// Runs and asserts success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert_success(args, &output);
+        String::from_utf8(output.stdout).unwrap()
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn assert_success(args: &[&str], output: &Output) {
+    assert!(
+        output.status.success(),
+        "strom {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The whitespace-split cells of the table row starting with `first`.
+fn row<'a>(text: &'a str, first: &str, second: &str) -> Vec<&'a str> {
+    text.lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|cells| cells.first() == Some(&first) && cells.get(1) == Some(&second))
+        .unwrap_or_else(|| panic!("no row {first} {second} in:\n{text}"))
+}
+
+#[test]
+fn topics_are_created_listed_described_configured_and_deleted() {
+    let broker = Broker::start();
+    let created = broker.ok(&[
+        "topic",
+        "create",
+        "orders",
+        "-p",
+        "3",
+        "-c",
+        "retention.ms=3600000",
+    ]);
+    assert_eq!(created.trim(), "created orders");
+    assert_eq!(broker.ok(&["topic", "list"]).trim(), "orders");
+
+    let described = broker.ok(&["topic", "describe", "orders"]);
+    assert!(described.contains("retention.ms=3600000"), "{described}");
+    assert!(
+        !described.contains("cleanup.policy="),
+        "defaults are hidden: {described}"
+    );
+    for partition in ["0", "1", "2"] {
+        // PARTITION LEADER REPLICAS ISR LOG-START LOG-END
+        let cells = row(&described, partition, "0");
+        assert_eq!(cells[2..], ["[0]", "[0]", "0", "0"], "{described}");
+    }
+
+    broker.ok(&[
+        "topic",
+        "alter-config",
+        "orders",
+        "--set",
+        "retention.ms=60000",
+    ]);
+    let described = broker.ok(&["topic", "describe", "orders"]);
+    assert!(described.contains("retention.ms=60000"), "{described}");
+    broker.ok(&[
+        "topic",
+        "alter-config",
+        "orders",
+        "--delete",
+        "retention.ms",
+    ]);
+    let described = broker.ok(&["topic", "describe", "orders"]);
+    assert!(!described.contains("retention.ms"), "{described}");
+
+    assert_eq!(
+        broker.ok(&["topic", "delete", "orders"]).trim(),
+        "deleted orders"
+    );
+    assert_eq!(broker.ok(&["topic", "list"]).trim(), "");
+}
+
+#[test]
+fn produced_lines_come_back_as_json_records() {
+    let broker = Broker::start();
+    broker.ok(&["topic", "create", "lines", "-p", "3"]);
+    let input: String = (0..100).map(|i| format!("key-{i}:value {i}\n")).collect();
+    let produced = broker.run_with_input(&["produce", "lines", "--key-separator", ":"], &input);
+    assert_success(&["produce"], &produced);
+    let summary = String::from_utf8_lossy(&produced.stderr);
+    assert!(summary.contains("produced 100 records"), "{summary}");
+
+    let consumed = broker.ok(&[
+        "consume",
+        "lines",
+        "--from-beginning",
+        "--count",
+        "100",
+        "--format",
+        "json",
+    ]);
+    let records: Vec<Value> = consumed
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(records.len(), 100);
+    let mut pairs: Vec<(String, String)> = records
+        .iter()
+        .map(|r| {
+            assert_eq!(r["topic"], "lines");
+            assert_eq!(r["key_encoding"], "utf8");
+            (
+                r["key"].as_str().unwrap().to_string(),
+                r["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    let mut expected: Vec<(String, String)> = (0..100)
+        .map(|i| (format!("key-{i}"), format!("value {i}")))
+        .collect();
+    expected.sort();
+    assert_eq!(pairs, expected);
+    // Keyed records of one key stay in one partition, in order.
+    for partition in 0..3 {
+        let offsets: Vec<i64> = records
+            .iter()
+            .filter(|r| r["partition"] == partition)
+            .map(|r| r["offset"].as_i64().unwrap())
+            .collect();
+        let in_order: Vec<i64> = (0..offsets.len() as i64).collect();
+        assert_eq!(offsets, in_order, "partition {partition}");
+    }
+}
+
+#[test]
+fn group_offsets_show_lag_and_reset_only_with_execute() {
+    let broker = Broker::start();
+    broker.ok(&["topic", "create", "events", "-p", "1"]);
+    let input: String = (0..100).map(|i| format!("event {i}\n")).collect();
+    assert_success(
+        &["produce"],
+        &broker.run_with_input(&["produce", "events"], &input),
+    );
+
+    // A group consume commits the position reached at exit.
+    let consumed = broker.ok(&[
+        "consume",
+        "events",
+        "--group",
+        "g",
+        "--from-beginning",
+        "-n",
+        "30",
+        "--format",
+        "text",
+    ]);
+    assert_eq!(consumed.lines().next(), Some("event 0"));
+    assert_eq!(consumed.lines().count(), 30);
+    let described = broker.ok(&["group", "describe", "g"]);
+    // TOPIC PARTITION COMMITTED LOG-END LAG
+    assert_eq!(
+        row(&described, "events", "0")[2..],
+        ["30", "100", "70"],
+        "{described}"
+    );
+    let groups = broker.ok(&["group", "list"]);
+    row(&groups, "g", "Empty");
+
+    let plan = broker.ok(&[
+        "group",
+        "reset-offsets",
+        "g",
+        "--topic",
+        "events",
+        "--to-offset",
+        "90",
+    ]);
+    assert_eq!(row(&plan, "events", "0")[2..], ["30", "90"], "{plan}");
+    assert!(plan.contains("dry run"), "{plan}");
+    let described = broker.ok(&["group", "describe", "g"]);
+    assert_eq!(
+        row(&described, "events", "0")[4],
+        "70",
+        "dry run changed nothing"
+    );
+
+    broker.ok(&[
+        "group",
+        "reset-offsets",
+        "g",
+        "--topic",
+        "events",
+        "--to-offset",
+        "90",
+        "--execute",
+    ]);
+    let described = broker.ok(&["group", "describe", "g"]);
+    assert_eq!(
+        row(&described, "events", "0")[2..],
+        ["90", "100", "10"],
+        "{described}"
+    );
+
+    // The next group consume starts at the committed offset.
+    let resumed = broker.ok(&[
+        "consume", "events", "--group", "g", "-n", "1", "--format", "text",
+    ]);
+    assert_eq!(resumed.trim(), "event 90");
+
+    broker.ok(&[
+        "group",
+        "reset-offsets",
+        "g",
+        "--topic",
+        "events",
+        "--to-earliest",
+        "--execute",
+    ]);
+    let described = broker.ok(&["group", "describe", "g"]);
+    assert_eq!(row(&described, "events", "0")[4], "100", "{described}");
+
+    assert_eq!(broker.ok(&["group", "delete", "g"]).trim(), "deleted g");
+}
+
+#[test]
+fn unreachable_broker_and_unknown_topic_fail_with_one_line() {
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let output = Command::new(STROM)
+        .args([
+            "topic",
+            "list",
+            "--brokers",
+            &format!("127.0.0.1:{closed_port}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("strom: ") && stderr.contains("unreachable"),
+        "{stderr}"
+    );
+
+    let broker = Broker::start();
+    for args in [
+        &["consume", "missing", "-n", "1"][..],
+        &["topic", "describe", "missing"][..],
+        &["produce", "missing"][..],
+    ] {
+        let output = broker.run_with_input(args, "a line\n");
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("UNKNOWN_TOPIC_OR_PARTITION"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_group_consume_which_commits_what_it_printed() {
+    let broker = Broker::start();
+    broker.ok(&["topic", "create", "pinned", "-p", "2"]);
+    let input: String = (0..10).map(|i| format!("line {i}\n")).collect();
+    let produced = broker.run_with_input(
+        &[
+            "produce",
+            "pinned",
+            "--partition",
+            "1",
+            "--compression",
+            "zstd",
+            "--acks",
+            "1",
+        ],
+        &input,
+    );
+    assert_success(&["produce"], &produced);
+    let summary = String::from_utf8_lossy(&produced.stderr);
+    assert!(
+        summary.contains("10 records to 1 partition(s)"),
+        "{summary}"
+    );
+
+    let mut consume = Command::new(STROM)
+        .args(["consume", "pinned", "--group", "live", "--from-beginning"])
+        .args([
+            "--partition",
+            "1",
+            "--format",
+            "text",
+            "--brokers",
+            &broker.address,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(consume.stdout.take().unwrap()).lines();
+    for i in 0..10 {
+        assert_eq!(lines.next().unwrap().unwrap(), format!("line {i}"));
+    }
+    // No --count: only the interrupt ends it.
+    let interrupted = Command::new("kill")
+        .args(["-INT", &consume.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = consume.wait_with_output().unwrap();
+    assert_success(&["consume"], &output);
+
+    let described = broker.ok(&["group", "describe", "live"]);
+    assert_eq!(
+        row(&described, "pinned", "1")[2..],
+        ["10", "10", "0"],
+        "{described}"
+    );
+}
