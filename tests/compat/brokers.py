@@ -23,6 +23,19 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_PATTERN = re.compile(r"serving Kafka on (\S+) ")
 READY_TIMEOUT_S = float(os.environ.get("STROM_TEST_READY_TIMEOUT_S", "120"))
 STOP_TIMEOUT_S = 60.0
+# Broker settings for both brokers, so group and compaction tests run in
+# seconds: no wait for more members before a group's first rebalance, short
+# consumer session timeouts allowed, and a log cleaner that looks for work
+# often. Each broker ignores (with a warning) a setting it does not know.
+SUITE_BROKER_SETTINGS = {
+    "group.initial.rebalance.delay.ms": "0",
+    "group.min.session.timeout.ms": "1000",
+    "log.cleaner.backoff.ms": "200",
+}
+
+
+def _set_flags() -> list[str]:
+    return [arg for name, value in SUITE_BROKER_SETTINGS.items() for arg in ("--set", f"{name}={value}")]
 
 
 class BrokerStartError(RuntimeError):
@@ -204,7 +217,7 @@ def strom_broker(workdir: Path) -> BrokerProcess:
     data_dir = workdir / "strom-data"
 
     def command(port: int):
-        return [str(binary), "server", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"]
+        return [str(binary), "server", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}", *_set_flags()]
 
     return BrokerProcess("strom", command, data_dir, workdir / "strom.stderr")
 
@@ -215,6 +228,6 @@ def kafka_broker(workdir: Path) -> BrokerProcess:
     script = REPO_ROOT / "scripts" / "kafka"
 
     def command(port: int):
-        return [str(script), "--dir", str(data_dir), "--port", str(port)]
+        return [str(script), "--dir", str(data_dir), "--port", str(port), *_set_flags()]
 
     return BrokerProcess("kafka", command, data_dir, workdir / "kafka.stderr", extra_logs=[data_dir / "kafka.log"])

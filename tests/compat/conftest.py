@@ -20,6 +20,7 @@ import uuid
 import pytest
 
 from brokers import BrokerProcess, ExternalBroker, kafka_broker, strom_broker
+from groups import missing_group_apis
 from kafka_admin import create_topic
 
 GROUPS_SKIP_REASON = "needs consumer groups (issue: Consumer groups)"
@@ -76,9 +77,11 @@ def restartable_broker(broker):
 
 @pytest.fixture
 def groups_supported(broker):
-    """Skips tests that need a group coordinator on a broker without one."""
-    if broker.kind == "strom" and os.environ.get("STROM_TEST_GROUPS") != "1":
-        pytest.skip(GROUPS_SKIP_REASON)
+    """Skips tests that need a group coordinator on a broker that does not
+    advertise the group APIs in ApiVersions (one that does must pass)."""
+    missing = missing_group_apis(broker.bootstrap)
+    if missing:
+        pytest.skip(f"{GROUPS_SKIP_REASON}: the broker does not offer {', '.join(missing)}")
 
 
 @pytest.fixture

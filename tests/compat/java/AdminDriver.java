@@ -39,6 +39,7 @@ import org.apache.kafka.common.config.ConfigResource;
  *   delete TOPIC
  *   topics                    names of all topics
  *   offsets TOPIC PARTITION earliest|latest|max_timestamp|TIMESTAMP_MS
+ *   delete_group_offsets GROUP TOPIC PARTITION...   (OffsetDelete)
  */
 final class AdminDriver {
     private static final long TIMEOUT_S = 30;
@@ -154,6 +155,12 @@ final class AdminDriver {
                     admin.listOffsets(Map.of(tp, spec)).partitionResult(tp).get(TIMEOUT_S, TimeUnit.SECONDS);
                 reply.put("offset", info.offset());
                 reply.put("timestamp", info.timestamp());
+                return reply;
+            }
+            case "delete_group_offsets": {
+                java.util.Set<TopicPartition> partitions = new java.util.HashSet<>();
+                for (int i = 3; i < cmd.length; i++) partitions.add(new TopicPartition(cmd[2], Integer.parseInt(cmd[i])));
+                admin.deleteConsumerGroupOffsets(cmd[1], partitions).all().get(TIMEOUT_S, TimeUnit.SECONDS);
                 return reply;
             }
             default:

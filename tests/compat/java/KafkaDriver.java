@@ -31,6 +31,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *                                         the beginning; prints one line per record:
  *                                         partition TAB offset TAB key TAB value TAB headers
  *   admin BOOTSTRAP                       admin commands on stdin, see AdminDriver
+ *   member BOOTSTRAP TOPIC GROUP [SETTING=VALUE...]
+ *                                         a long-running consumer-group member, see GroupMember
  *
  * The producer keeps the client's defaults (enable.idempotence=true, acks=all).
  */
@@ -40,13 +42,16 @@ public final class KafkaDriver {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: KafkaDriver produce|consume|admin BOOTSTRAP ...");
+            System.err.println("usage: KafkaDriver produce|consume|admin|member BOOTSTRAP ...");
             System.exit(2);
         }
         switch (args[0]) {
             case "produce": produce(args[1], args[2], args[3]); break;
             case "consume": consume(args[1], args[2], Integer.parseInt(args[3]), Long.parseLong(args[4])); break;
             case "admin": AdminDriver.run(args[1]); break;
+            case "member":
+                GroupMember.run(args[1], args[2], args[3], java.util.Arrays.asList(args).subList(4, args.length));
+                break;
             default:
                 System.err.println("unknown command " + args[0]);
                 System.exit(2);
