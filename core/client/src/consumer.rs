@@ -1,11 +1,21 @@
-//! A consumer with manually assigned partitions: `assign`, `seek`, `poll`,
-//! `position`. Fetches go to each partition's leader (fetch.min.bytes,
+//! The consumer: partitions either assigned by hand (`assign`, `seek`) or
+//! by the consumer group (`subscribe`, in `consumer/subscription.rs`), read with
+//! `poll`. Fetches go to each partition's leader (fetch.min.bytes,
 //! fetch.max.wait.ms, max.partition.fetch.bytes); batches are decoded
-//! lazily, in any of the four codecs, into owned records. Group membership
-//! (`subscribe`) is to be added beside `assignment`: the struct keeps the
-//! assignment and positions separate from how they were chosen.
+//! lazily, in any of the four codecs, into owned records. The struct keeps
+//! the assignment and positions separate from how they were chosen.
+//!
+//! With group.id set, offsets are committed to the group (`consumer/commit.rs`):
+//! by hand or every auto.commit.interval.ms (enable.auto.commit).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+mod assignors;
+mod commit;
+mod group;
+mod heartbeat;
+mod member_data;
+mod subscription;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,6 +29,9 @@ use crate::cluster::{unexpected, Cluster};
 use crate::config::{ClientConfig, OffsetReset};
 use crate::error::{ClientError, Result};
 use crate::metadata::invalidates_metadata;
+use assignors::Assignor;
+use group::GroupCoordinator;
+use subscription::Callbacks;
 
 const OFFSET_OUT_OF_RANGE: i16 = 1;
 
@@ -34,23 +47,58 @@ pub struct ConsumerRecord {
     pub headers: Vec<(String, Option<Bytes>)>,
 }
 
+/// A partition of a topic, as rebalance callbacks receive them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicPartition {
+    pub topic: String,
+    pub partition: i32,
+}
+
+/// A rebalance callback: called with the partitions assigned, revoked or
+/// lost. It runs inside `poll` (or `close`), on the polling task.
+pub type RebalanceCallback = Box<dyn Fn(&[TopicPartition]) + Send + Sync + 'static>;
+
 pub struct Consumer {
     cluster: Cluster,
     admin: AdminClient,
-    /// Assigned partitions and their next offset (`None`: reset first).
+    /// Assigned partitions and their next fetch offset (`None`: reset first).
     positions: BTreeMap<(String, i32), Option<i64>>,
     /// Records fetched but not yet returned by `poll`.
     buffered: VecDeque<ConsumerRecord>,
+    /// The group of group.id, when set.
+    group: Option<GroupCoordinator>,
+    /// Subscribed topics, sorted; empty when partitions are assigned by hand.
+    subscription: Vec<String>,
+    assignors: Vec<Assignor>,
+    callbacks: Callbacks,
+    /// Assigned partitions `poll` neither fetches nor returns for now.
+    paused: BTreeSet<(String, i32)>,
+    next_auto_commit: Instant,
+    closed: bool,
 }
 
 impl Consumer {
     pub async fn new(config: ClientConfig) -> Result<Consumer> {
+        let group = config
+            .group_id
+            .clone()
+            .map(|group_id| (group_id, config.group_instance_id.clone()));
+        let next_auto_commit = Instant::now() + config.auto_commit_interval;
         let cluster = Cluster::connect(config).await?;
         Ok(Consumer {
             admin: AdminClient::from_cluster(cluster.clone()),
+            group: group.map(|(group_id, instance_id)| {
+                GroupCoordinator::new(cluster.clone(), group_id, instance_id)
+            }),
             cluster,
             positions: BTreeMap::new(),
             buffered: VecDeque::new(),
+            subscription: Vec::new(),
+            assignors: Vec::new(),
+            callbacks: Callbacks::default(),
+            paused: BTreeSet::new(),
+            next_auto_commit,
+            closed: false,
         })
     }
 
@@ -63,8 +111,11 @@ impl Consumer {
             let position = old.get(&key).copied().flatten();
             self.positions.insert(key, position);
         }
+        // Records already fetched stay only for partitions still assigned.
+        let positions = &self.positions;
         self.buffered
-            .retain(|r| old.contains_key(&(r.topic.clone(), r.partition)));
+            .retain(|r| positions.contains_key(&(r.topic.clone(), r.partition)));
+        self.paused.retain(|key| positions.contains_key(key));
     }
 
     pub fn assignment(&self) -> Vec<(String, i32)> {
@@ -87,19 +138,69 @@ impl Consumer {
         Ok(())
     }
 
-    /// The next offset to be returned, once known.
+    /// The next offset to be returned, once known: the first record
+    /// fetched but not yet returned by `poll`, else the fetch position.
     pub fn position(&self, topic: &str, partition: i32) -> Option<i64> {
-        self.positions
-            .get(&(topic.to_string(), partition))
-            .copied()
-            .flatten()
+        let buffered = self
+            .buffered
+            .iter()
+            .find(|r| r.partition == partition && r.topic == topic)
+            .map(|r| r.offset);
+        buffered.or_else(|| {
+            self.positions
+                .get(&(topic.to_string(), partition))
+                .copied()
+                .flatten()
+        })
+    }
+
+    /// Stops fetching the given assigned partitions until `resume`; records
+    /// already fetched for them are dropped and fetched again later.
+    /// Unassigned partitions are ignored. A rebalance forgets the pauses of
+    /// the partitions it takes away.
+    pub fn pause(&mut self, partitions: &[(&str, i32)]) {
+        for (topic, partition) in partitions {
+            let key = (topic.to_string(), *partition);
+            let Some(position) = self.positions.get(&key).copied() else {
+                continue;
+            };
+            let first_buffered = self
+                .buffered
+                .iter()
+                .find(|r| r.partition == key.1 && r.topic == key.0)
+                .map(|r| r.offset);
+            if let Some(offset) = first_buffered {
+                self.buffered
+                    .retain(|r| !(r.partition == key.1 && r.topic == key.0));
+                self.positions
+                    .insert(key.clone(), Some(offset).or(position));
+            }
+            self.paused.insert(key);
+        }
+    }
+
+    pub fn resume(&mut self, partitions: &[(&str, i32)]) {
+        for (topic, partition) in partitions {
+            self.paused.remove(&(topic.to_string(), *partition));
+        }
+    }
+
+    /// The paused partitions, sorted.
+    pub fn paused(&self) -> Vec<(String, i32)> {
+        self.paused.iter().cloned().collect()
     }
 
     /// Returns up to max.poll.records records, waiting at most `timeout`
-    /// for some to arrive.
+    /// for some to arrive. With `subscribe`, this is also where the
+    /// consumer joins and rejoins its group and runs the rebalance
+    /// callbacks; with auto commit, where offsets are committed.
     pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        if self.closed {
+            return Err(ClientError::Closed { what: "consumer" });
+        }
         let deadline = Instant::now() + timeout;
         loop {
+            self.maintain_group().await?;
             if !self.buffered.is_empty() {
                 let count = self
                     .buffered
@@ -108,8 +209,18 @@ impl Consumer {
                 return Ok(self.buffered.drain(..count).collect());
             }
             let now = Instant::now();
-            if now >= deadline || self.positions.is_empty() {
+            if now >= deadline {
                 return Ok(Vec::new());
+            }
+            if self.positions.keys().all(|key| self.paused.contains(key)) {
+                if self.subscription.is_empty() && self.positions.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // Nothing to fetch: wait for a resume or, for a member with
+                // no partitions, the next rebalance.
+                let pause = self.cluster.config().retry_backoff;
+                tokio::time::sleep_until(deadline.min(now + pause)).await;
+                continue;
             }
             self.reset_unknown_positions().await?;
             self.fetch_once(deadline - now).await?;
@@ -154,6 +265,9 @@ impl Consumer {
         let mut by_leader: HashMap<i32, Vec<(String, i32, i64)>> = HashMap::new();
         for ((topic, partition), position) in &self.positions {
             let Some(offset) = position else { continue };
+            if self.paused.contains(&(topic.clone(), *partition)) {
+                continue;
+            }
             let (leader, _) = self.cluster.leader_for(topic, *partition).await?;
             by_leader
                 .entry(leader)

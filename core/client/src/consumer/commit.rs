@@ -1,0 +1,240 @@
+//! Committed offsets of the consumer's group: OffsetCommit with the
+//! member's generation, OffsetFetch for the positions a new assignment
+//! starts from, and the consumer's `commit_*` / `committed` calls.
+
+use std::collections::HashMap;
+
+use strom_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use strom_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
+use strom_protocol::messages::{ApiKey, OffsetCommitRequest, OffsetFetchRequest, Response};
+use tokio::time::Instant;
+
+use super::group::{coordinator_moved, Shared};
+use super::{Consumer, TopicPartition};
+use crate::cluster::unexpected;
+use crate::error::{ClientError, Result};
+
+const UNSTABLE_OFFSET_COMMIT: i16 = 88;
+
+impl Shared {
+    /// Commits `offsets` (the next offset to read, per partition) for the
+    /// group, retrying while the coordinator moves, until request.timeout.ms.
+    pub(crate) async fn commit(&self, offsets: &[(String, i32, i64)]) -> Result<()> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
+        for (topic, partition, offset) in offsets {
+            let entry = OffsetCommitRequestPartition {
+                partition_index: *partition,
+                committed_offset: *offset,
+                committed_leader_epoch: -1,
+                commit_timestamp: -1,
+                committed_metadata: Some(String::new()),
+                ..Default::default()
+            };
+            match topics.iter_mut().find(|t| &t.name == topic) {
+                Some(t) => t.partitions.push(entry),
+                None => topics.push(OffsetCommitRequestTopic {
+                    name: topic.clone(),
+                    partitions: vec![entry],
+                    ..Default::default()
+                }),
+            }
+        }
+        let deadline = Instant::now() + self.cluster.config().request_timeout;
+        loop {
+            let (generation_id, member_id) = self.generation();
+            let request = OffsetCommitRequest {
+                group_id: self.group_id.clone(),
+                generation_id_or_member_epoch: generation_id,
+                member_id,
+                group_instance_id: self.instance_id.clone().filter(|_| generation_id >= 0),
+                retention_time_ms: -1,
+                topics: topics.clone(),
+                ..Default::default()
+            };
+            let code = match self.send(ApiKey::OffsetCommit, |_| request.into()).await {
+                Ok(Response::OffsetCommit(response)) => response
+                    .topics
+                    .iter()
+                    .flat_map(|t| &t.partitions)
+                    .map(|p| p.error_code)
+                    .find(|c| *c != 0)
+                    .unwrap_or(0),
+                Ok(other) => return Err(unexpected(ApiKey::OffsetCommit, &other)),
+                Err(error) if error.is_retriable() && Instant::now() < deadline => {
+                    tokio::time::sleep(self.cluster.config().retry_backoff).await;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            if code == 0 {
+                return Ok(());
+            }
+            if coordinator_moved(code) && Instant::now() < deadline {
+                self.forget_coordinator().await;
+                tokio::time::sleep(self.cluster.config().retry_backoff).await;
+                continue;
+            }
+            // REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID:
+            // the commit is refused; the next poll rejoins (Java's
+            // CommitFailedException).
+            self.note_group_error(code, generation_id);
+            return Err(ClientError::kafka(
+                code,
+                format!("committing offsets for group `{}`", self.group_id),
+                None,
+            ));
+        }
+    }
+
+    /// The group's committed offsets for `partitions`; partitions without a
+    /// committed offset are absent from the map.
+    pub(crate) async fn fetch_committed(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<HashMap<TopicPartition, i64>> {
+        if partitions.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut topics: Vec<OffsetFetchRequestTopic> = Vec::new();
+        for tp in partitions {
+            match topics.iter_mut().find(|t| t.name == tp.topic) {
+                Some(t) => t.partition_indexes.push(tp.partition),
+                None => topics.push(OffsetFetchRequestTopic {
+                    name: tp.topic.clone(),
+                    partition_indexes: vec![tp.partition],
+                    ..Default::default()
+                }),
+            }
+        }
+        let deadline = Instant::now() + self.cluster.config().request_timeout;
+        loop {
+            let request = OffsetFetchRequest {
+                group_id: self.group_id.clone(),
+                topics: Some(topics.clone()),
+                // Wait out pending transactional commits (KIP-447).
+                require_stable: true,
+                ..Default::default()
+            };
+            let result = self.send(ApiKey::OffsetFetch, |_| request.into()).await;
+            let response = match result {
+                Ok(Response::OffsetFetch(response)) => response,
+                Ok(other) => return Err(unexpected(ApiKey::OffsetFetch, &other)),
+                Err(error) if error.is_retriable() && Instant::now() < deadline => {
+                    tokio::time::sleep(self.cluster.config().retry_backoff).await;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            let code = std::iter::once(response.error_code)
+                .chain(
+                    response
+                        .topics
+                        .iter()
+                        .flat_map(|t| &t.partitions)
+                        .map(|p| p.error_code),
+                )
+                .find(|c| *c != 0)
+                .unwrap_or(0);
+            let retriable = coordinator_moved(code) || code == UNSTABLE_OFFSET_COMMIT;
+            if retriable && Instant::now() < deadline {
+                if coordinator_moved(code) {
+                    self.forget_coordinator().await;
+                }
+                tokio::time::sleep(self.cluster.config().retry_backoff).await;
+                continue;
+            }
+            if code != 0 {
+                return Err(ClientError::kafka(
+                    code,
+                    format!("reading committed offsets of group `{}`", self.group_id),
+                    None,
+                ));
+            }
+            let mut committed = HashMap::new();
+            for topic in response.topics {
+                for p in topic.partitions {
+                    if p.committed_offset >= 0 {
+                        let tp = TopicPartition {
+                            topic: topic.name.clone(),
+                            partition: p.partition_index,
+                        };
+                        committed.insert(tp, p.committed_offset);
+                    }
+                }
+            }
+            return Ok(committed);
+        }
+    }
+}
+
+impl Consumer {
+    /// Commits the position of every assigned partition: the offset after
+    /// the last record `poll` returned. Waits for the coordinator's answer.
+    pub async fn commit_sync(&mut self) -> Result<()> {
+        let offsets = self.consumed_offsets();
+        self.group_shared()?.commit(&offsets).await
+    }
+
+    /// Commits the given offsets (the next offset to read, as in Java's
+    /// `commitSync(Map)`), for assigned partitions or not.
+    pub async fn commit_offsets(&mut self, offsets: &[(&str, i32, i64)]) -> Result<()> {
+        let offsets: Vec<(String, i32, i64)> = offsets
+            .iter()
+            .map(|(t, p, o)| (t.to_string(), *p, *o))
+            .collect();
+        self.group_shared()?.commit(&offsets).await
+    }
+
+    /// The group's committed offset for a partition, `None` when nothing
+    /// was committed.
+    pub async fn committed(&self, topic: &str, partition: i32) -> Result<Option<i64>> {
+        let tp = TopicPartition {
+            topic: topic.to_string(),
+            partition,
+        };
+        let mut committed = self
+            .group_shared()?
+            .fetch_committed(std::slice::from_ref(&tp))
+            .await?;
+        Ok(committed.remove(&tp))
+    }
+
+    /// The offset to commit per assigned partition with a known position:
+    /// the first record still buffered (fetched, not yet returned by
+    /// `poll`), else the fetch position.
+    pub(crate) fn consumed_offsets(&self) -> Vec<(String, i32, i64)> {
+        let mut first_buffered: HashMap<(&str, i32), i64> = HashMap::new();
+        for record in &self.buffered {
+            first_buffered
+                .entry((record.topic.as_str(), record.partition))
+                .or_insert(record.offset);
+        }
+        self.positions
+            .iter()
+            .filter_map(|((topic, partition), position)| {
+                let next = first_buffered
+                    .get(&(topic.as_str(), *partition))
+                    .copied()
+                    .or(*position)?;
+                Some((topic.clone(), *partition, next))
+            })
+            .collect()
+    }
+
+    fn group_shared(&self) -> Result<&Shared> {
+        self.group
+            .as_ref()
+            .map(|g| g.shared.as_ref())
+            .ok_or_else(|| {
+                ClientError::InvalidArgument(
+                    "offsets are committed for a group: set group.id in the consumer config"
+                        .to_string(),
+                )
+            })
+    }
+}

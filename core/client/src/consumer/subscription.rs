@@ -1,0 +1,298 @@
+//! `subscribe`: the group chooses the assignment. `poll` calls
+//! [`Consumer::maintain_group`] which (re)joins when needed — the eager
+//! protocol: commit and revoke everything, join, then start the new
+//! assignment from the group's committed offsets — and auto-commits every
+//! auto.commit.interval.ms.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::assignors::Assignor;
+use super::{Consumer, RebalanceCallback, TopicPartition};
+use crate::error::{ClientError, Result};
+
+impl Consumer {
+    /// Joins the consumer's group (group.id) subscribed to `topics`; the
+    /// group's assignor shares their partitions among its members. The
+    /// join itself happens in `poll`, as in the Java client.
+    pub fn subscribe(&mut self, topics: &[&str]) -> Result<()> {
+        if self.group.is_none() {
+            return Err(ClientError::InvalidArgument(
+                "subscribe needs a group: set group.id in the consumer config".to_string(),
+            ));
+        }
+        if topics.is_empty() || topics.iter().any(|t| t.trim().is_empty()) {
+            return Err(ClientError::InvalidArgument(
+                "subscribe to at least one topic, with non-empty names".to_string(),
+            ));
+        }
+        self.assignors =
+            configured_assignors(&self.cluster.config().partition_assignment_strategy)?;
+        let mut topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
+        topics.sort();
+        topics.dedup();
+        if topics != self.subscription {
+            self.subscription = topics;
+            if let Some(group) = &self.group {
+                group.shared.with_state(|s| s.rejoin_needed = true);
+            }
+        }
+        Ok(())
+    }
+
+    /// The subscribed topics (empty when not subscribed).
+    pub fn subscription(&self) -> Vec<String> {
+        self.subscription.clone()
+    }
+
+    /// Called with the new assignment after each rebalance, before `poll`
+    /// returns records from it.
+    pub fn on_assigned(&mut self, callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static) {
+        self.callbacks.assigned = Some(Box::new(callback));
+    }
+
+    /// Called with the partitions given up before a rebalance (after their
+    /// auto commit) and on close.
+    pub fn on_revoked(&mut self, callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static) {
+        self.callbacks.revoked = Some(Box::new(callback));
+    }
+
+    /// Called instead of `on_revoked` when the group fenced this member
+    /// (its session expired): the partitions may already belong to another
+    /// member, so nothing was committed. Without it, `on_revoked` is called.
+    pub fn on_lost(&mut self, callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static) {
+        self.callbacks.lost = Some(Box::new(callback));
+    }
+
+    /// The member id the coordinator gave this consumer, once joined.
+    pub fn member_id(&self) -> Option<String> {
+        let group = self.group.as_ref()?;
+        let member_id = group.shared.with_state(|s| s.member_id.clone());
+        (!member_id.is_empty()).then_some(member_id)
+    }
+
+    /// Commits (with auto commit), calls `on_revoked` and leaves the group
+    /// so the other members take over at once; waits at most `timeout`.
+    /// A static member (group.instance.id) does not leave, as in Java: its
+    /// partitions wait session.timeout.ms for it to come back. Later polls
+    /// fail with `ClientError::Closed`.
+    pub async fn close(&mut self, timeout: Duration) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
+        let deadline = Instant::now() + timeout;
+        let result = if !self.subscription.is_empty() {
+            self.give_up_subscription(deadline, timeout).await
+        } else if self.group.is_some() && self.cluster.config().enable_auto_commit {
+            // Manually assigned partitions commit too, as in Java.
+            self.commit_before(deadline).await
+        } else {
+            Ok(())
+        };
+        if let Some(group) = self.group.as_mut() {
+            group.stop_heartbeat();
+        }
+        self.positions.clear();
+        self.buffered.clear();
+        self.paused.clear();
+        self.subscription.clear();
+        result
+    }
+
+    /// Gives up the subscription and its partitions the way `close` does,
+    /// but the consumer stays usable (`subscribe` or `assign` again).
+    pub async fn unsubscribe(&mut self) -> Result<()> {
+        if self.subscription.is_empty() {
+            return Ok(());
+        }
+        let timeout = self.cluster.config().request_timeout;
+        let result = self
+            .give_up_subscription(Instant::now() + timeout, timeout)
+            .await;
+        self.positions.clear();
+        self.buffered.clear();
+        self.paused.clear();
+        self.subscription.clear();
+        result
+    }
+
+    /// Commit (auto commit), `on_revoked` (or `on_lost`), LeaveGroup.
+    async fn give_up_subscription(&mut self, deadline: Instant, timeout: Duration) -> Result<()> {
+        let mut result = Ok(());
+        let (is_member, lost) = self.group.as_ref().map_or((false, false), |g| {
+            (!g.needs_join(), g.shared.with_state(|s| s.partitions_lost))
+        });
+        if is_member && self.cluster.config().enable_auto_commit {
+            result = self.commit_before(deadline).await;
+        }
+        let assignment = self.assigned_partitions();
+        if lost {
+            let callback = self.callbacks.lost.as_ref();
+            invoke(callback.or(self.callbacks.revoked.as_ref()), &assignment);
+        } else {
+            invoke(self.callbacks.revoked.as_ref(), &assignment);
+        }
+        if let Some(group) = self.group.as_mut() {
+            let left = tokio::time::timeout_at(deadline, group.leave()).await;
+            let left = left.unwrap_or_else(|_| Err(timed_out("leaving the group", timeout)));
+            if let Err(error) = left {
+                tracing::warn!("leaving the group failed: {error}");
+                result = result.and(Err(error));
+            }
+        }
+        result
+    }
+
+    async fn commit_before(&mut self, deadline: Instant) -> Result<()> {
+        let offsets = self.consumed_offsets();
+        let Some(group) = self.group.as_ref() else {
+            return Ok(());
+        };
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout_at(deadline, group.shared.commit(&offsets)).await {
+            Ok(result) => result,
+            Err(_) => Err(timed_out("committing offsets", timeout)),
+        }
+    }
+
+    /// Rejoins when the group asks for it and auto-commits when due.
+    pub(crate) async fn maintain_group(&mut self) -> Result<()> {
+        let Some(group) = self.group.as_ref() else {
+            return Ok(());
+        };
+        if !self.subscription.is_empty() {
+            if let Some(reason) = group.shared.with_state(|s| s.fatal.clone()) {
+                return Err(ClientError::InvalidArgument(reason));
+            }
+            if group.metadata_changed() {
+                tracing::debug!("subscribed topics changed; asking the group to rebalance");
+                group.shared.with_state(|st| st.rejoin_needed = true);
+            }
+            if group.needs_join() {
+                self.rebalance().await?;
+            }
+        }
+        let config = self.cluster.config();
+        if config.enable_auto_commit && Instant::now() >= self.next_auto_commit {
+            self.next_auto_commit = Instant::now() + config.auto_commit_interval;
+            if let Err(error) = self
+                .commit_before(Instant::now() + config.request_timeout)
+                .await
+            {
+                // As in Java: an auto commit that fails is logged; the next
+                // one (or the one on revoke) covers it.
+                tracing::warn!("auto commit failed: {error}");
+            }
+        }
+        Ok(())
+    }
+
+    async fn rebalance(&mut self) -> Result<()> {
+        let old = self.assigned_partitions();
+        let lost = self
+            .group
+            .as_ref()
+            .is_some_and(|g| g.shared.with_state(|s| s.partitions_lost));
+        if !old.is_empty() {
+            if lost {
+                let callback = self.callbacks.lost.as_ref();
+                invoke(callback.or(self.callbacks.revoked.as_ref()), &old);
+            } else {
+                if self.cluster.config().enable_auto_commit {
+                    let deadline = Instant::now() + self.cluster.config().request_timeout;
+                    if let Err(error) = self.commit_before(deadline).await {
+                        tracing::warn!("commit before rebalance failed: {error}");
+                    }
+                }
+                invoke(self.callbacks.revoked.as_ref(), &old);
+            }
+        }
+        self.positions.clear();
+        self.buffered.clear();
+        let subscription = self.subscription.clone();
+        let assignors = self.assignors.clone();
+        let Some(group) = self.group.as_mut() else {
+            return Ok(());
+        };
+        let assignment = group.join(&subscription, &assignors).await?;
+        let committed = match group.shared.fetch_committed(&assignment).await {
+            Ok(committed) => committed,
+            Err(error) => {
+                // Without committed offsets the positions would fall back to
+                // auto.offset.reset and skip or repeat records: join again.
+                group.shared.with_state(|s| s.rejoin_needed = true);
+                return Err(error);
+            }
+        };
+        self.positions = assignment
+            .iter()
+            .map(|tp| {
+                let position = committed.get(tp).copied();
+                ((tp.topic.clone(), tp.partition), position)
+            })
+            .collect::<BTreeMap<_, _>>();
+        let positions = &self.positions;
+        self.paused.retain(|key| positions.contains_key(key));
+        invoke(self.callbacks.assigned.as_ref(), &assignment);
+        Ok(())
+    }
+
+    pub(crate) fn assigned_partitions(&self) -> Vec<TopicPartition> {
+        self.positions
+            .keys()
+            .map(|(topic, partition)| TopicPartition {
+                topic: topic.clone(),
+                partition: *partition,
+            })
+            .collect()
+    }
+}
+
+fn invoke(callback: Option<&RebalanceCallback>, partitions: &[TopicPartition]) {
+    if let Some(callback) = callback {
+        callback(partitions);
+    }
+}
+
+/// The supported assignors named in partition.assignment.strategy, in its
+/// order; unsupported ones (cooperative-sticky, sticky) are skipped so the
+/// Java default `range,cooperative-sticky` works.
+fn configured_assignors(names: &[String]) -> Result<Vec<Assignor>> {
+    let assignors: Vec<Assignor> = names
+        .iter()
+        .filter_map(|name| {
+            let assignor = Assignor::from_config_name(name);
+            if assignor.is_none() {
+                tracing::debug!("partition.assignment.strategy `{name}` is not supported; skipped");
+            }
+            assignor
+        })
+        .collect();
+    if assignors.is_empty() {
+        return Err(ClientError::invalid_config(
+            "partition.assignment.strategy",
+            &names.join(","),
+            "name range or roundrobin (cooperative-sticky and sticky are not supported yet)",
+        ));
+    }
+    Ok(assignors)
+}
+
+fn timed_out(what: &str, after: Duration) -> ClientError {
+    ClientError::Timeout {
+        what: what.to_string(),
+        after,
+        setting: "the close timeout",
+    }
+}
+
+/// Boxed rebalance callbacks; see [`Consumer::on_assigned`].
+#[derive(Default)]
+pub(crate) struct Callbacks {
+    pub assigned: Option<RebalanceCallback>,
+    pub revoked: Option<RebalanceCallback>,
+    pub lost: Option<RebalanceCallback>,
+}

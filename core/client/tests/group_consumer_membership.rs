@@ -1,0 +1,319 @@
+//! Group membership details against a real Strom broker: the assignor the
+//! group agrees on, LeaveGroup on close, static members that stay.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::{TestBroker, SAFETY_TIMEOUT};
+use strom_client::admin::NewTopic;
+use strom_client::{AdminClient, Consumer};
+use tokio::time::Instant;
+
+const TOPIC: &str = "events";
+
+async fn setup(partitions: i32) -> (TestBroker, AdminClient) {
+    let broker = TestBroker::start();
+    let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();
+    admin
+        .create_topic(NewTopic::new(TOPIC, partitions, 1))
+        .await
+        .unwrap();
+    (broker, admin)
+}
+
+async fn member(broker: &TestBroker, group: &str, extra: &[(&str, &str)]) -> Consumer {
+    let mut config = vec![("group.id", group), ("heartbeat.interval.ms", "100")];
+    config.extend_from_slice(extra);
+    let mut consumer = Consumer::new(broker.client_config(&config)).await.unwrap();
+    consumer.subscribe(&[TOPIC]).unwrap();
+    consumer
+}
+
+fn partitions(consumer: &Consumer) -> BTreeSet<i32> {
+    consumer.assignment().into_iter().map(|(_, p)| p).collect()
+}
+
+/// Polls both members side by side until together they own `total`
+/// partitions and neither is still rejoining.
+async fn poll_until_assigned(a: &mut Consumer, b: &mut Consumer, total: usize) {
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    loop {
+        let (ra, rb) = tokio::join!(
+            a.poll(Duration::from_millis(100)),
+            b.poll(Duration::from_millis(100))
+        );
+        ra.unwrap();
+        rb.unwrap();
+        let owned = partitions(a).len() + partitions(b).len();
+        if owned == total && !partitions(a).is_empty() && !partitions(b).is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "members own {owned} of {total}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roundrobin_deals_partitions_over_members_sorted_by_id() {
+    let (broker, admin) = setup(6).await;
+    let strategy = [("partition.assignment.strategy", "roundrobin,range")];
+    let mut a = member(&broker, "dealers", &strategy).await;
+    let mut b = member(&broker, "dealers", &strategy).await;
+    poll_until_assigned(&mut a, &mut b, 6).await;
+
+    let group = admin.describe_group("dealers").await.unwrap();
+    assert_eq!(
+        group.protocol, "roundrobin",
+        "the first listed strategy wins"
+    );
+    let (first, second) = if a.member_id() < b.member_id() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    assert_eq!(partitions(first), BTreeSet::from([0, 2, 4]));
+    assert_eq!(partitions(second), BTreeSet::from([1, 3, 5]));
+    a.close(SAFETY_TIMEOUT).await.unwrap();
+    b.close(SAFETY_TIMEOUT).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_java_default_strategy_list_agrees_on_range() {
+    let (broker, admin) = setup(3).await;
+    // The default `range,cooperative-sticky`: the unsupported entry is
+    // skipped and the group runs range.
+    let mut a = member(&broker, "defaults", &[]).await;
+    let mut b = member(&broker, "defaults", &[]).await;
+    poll_until_assigned(&mut a, &mut b, 3).await;
+    let group = admin.describe_group("defaults").await.unwrap();
+    assert_eq!(group.protocol, "range");
+    assert_eq!(group.protocol_type, "consumer");
+    let (first, second) = if a.member_id() < b.member_id() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    assert_eq!(partitions(first), BTreeSet::from([0, 1]));
+    assert_eq!(partitions(second), BTreeSet::from([2]));
+    a.close(SAFETY_TIMEOUT).await.unwrap();
+    b.close(SAFETY_TIMEOUT).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_leaves_the_group_at_once_but_a_static_member_stays() {
+    let (broker, admin) = setup(2).await;
+    let mut dynamic = member(&broker, "leavers", &[]).await;
+    let mut fixed = member(&broker, "leavers", &[("group.instance.id", "fixed-1")]).await;
+    poll_until_assigned(&mut dynamic, &mut fixed, 2).await;
+    assert_eq!(
+        admin.describe_group("leavers").await.unwrap().members.len(),
+        2
+    );
+
+    // Closing sends LeaveGroup: the member is gone without waiting for
+    // session.timeout.ms (45 s by default).
+    let dynamic_id = dynamic.member_id().unwrap();
+    dynamic.close(SAFETY_TIMEOUT).await.unwrap();
+    let group = admin.describe_group("leavers").await.unwrap();
+    assert!(
+        group.members.iter().all(|m| m.member_id != dynamic_id),
+        "{group:?}"
+    );
+
+    // A static member keeps its place in the group when it closes.
+    fixed.close(SAFETY_TIMEOUT).await.unwrap();
+    let group = admin.describe_group("leavers").await.unwrap();
+    let instances: Vec<Option<String>> = group
+        .members
+        .iter()
+        .map(|m| m.group_instance_id.clone())
+        .collect();
+    assert_eq!(instances, vec![Some("fixed-1".to_string())], "{group:?}");
+    assert!(fixed.poll(Duration::from_millis(10)).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_without_a_group_or_a_supported_assignor_is_refused() {
+    let (broker, _admin) = setup(1).await;
+    let mut no_group = Consumer::new(broker.client_config(&[])).await.unwrap();
+    assert!(no_group.subscribe(&[TOPIC]).is_err());
+    assert!(no_group.commit_sync().await.is_err());
+    let mut sticky_only = Consumer::new(broker.client_config(&[
+        ("group.id", "g"),
+        ("partition.assignment.strategy", "cooperative-sticky"),
+    ]))
+    .await
+    .unwrap();
+    let error = sticky_only.subscribe(&[TOPIC]).unwrap_err();
+    assert!(error.to_string().contains("partition.assignment.strategy"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_partition_is_read_again_from_its_first_unreturned_record_on_resume() {
+    let (broker, _admin) = setup(2).await;
+    let producer = strom_client::Producer::new(broker.client_config(&[]))
+        .await
+        .unwrap();
+    let mut deliveries = Vec::new();
+    for partition in 0..2 {
+        for i in 0..10 {
+            let record = strom_client::ProducerRecord::new(TOPIC, format!("{partition}-{i}"));
+            deliveries.push(producer.send(record.with_partition(partition)));
+        }
+    }
+    for delivery in deliveries {
+        delivery.await.unwrap();
+    }
+    let mut consumer = Consumer::new(
+        broker.client_config(&[("auto.offset.reset", "earliest"), ("max.poll.records", "1")]),
+    )
+    .await
+    .unwrap();
+    consumer.assign(&[(TOPIC, 0), (TOPIC, 1)]);
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    let mut read: Vec<Vec<i64>> = vec![Vec::new(), Vec::new()];
+    // One record out; the fetch behind it buffered more of both partitions.
+    while read.iter().all(Vec::is_empty) {
+        assert!(Instant::now() < deadline);
+        for record in consumer.poll(Duration::from_millis(100)).await.unwrap() {
+            read[record.partition as usize].push(record.offset);
+        }
+    }
+    consumer.pause(&[(TOPIC, 1)]);
+    assert_eq!(consumer.paused(), vec![(TOPIC.to_string(), 1)]);
+    let read_from_1_before_pause = read[1].len();
+    while read[0].len() < 10 {
+        assert!(Instant::now() < deadline, "read {:?}", read);
+        for record in consumer.poll(Duration::from_millis(100)).await.unwrap() {
+            read[record.partition as usize].push(record.offset);
+        }
+    }
+    assert_eq!(
+        read[1].len(),
+        read_from_1_before_pause,
+        "paused partition read"
+    );
+    consumer.resume(&[(TOPIC, 1)]);
+    while read[1].len() < 10 {
+        assert!(Instant::now() < deadline, "read {:?}", read);
+        for record in consumer.poll(Duration::from_millis(100)).await.unwrap() {
+            read[record.partition as usize].push(record.offset);
+        }
+    }
+    let expected: Vec<i64> = (0..10).collect();
+    assert_eq!(read, vec![expected.clone(), expected]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_removed_by_the_coordinator_loses_its_partitions_and_rejoins() {
+    use std::sync::{Arc, Mutex};
+    use strom_protocol::messages::leave_group_request::MemberIdentity;
+    use strom_protocol::messages::{ApiKey, LeaveGroupRequest};
+
+    let (broker, admin) = setup(2).await;
+    let mut consumer = member(&broker, "fenced", &[]).await;
+    let events: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = events.clone();
+    consumer.on_assigned(move |p| log.lock().unwrap().push(format!("assigned {}", p.len())));
+    let log = events.clone();
+    consumer.on_revoked(move |p| log.lock().unwrap().push(format!("revoked {}", p.len())));
+    let log = events.clone();
+    consumer.on_lost(move |p| log.lock().unwrap().push(format!("lost {}", p.len())));
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    while consumer.assignment().len() < 2 {
+        assert!(Instant::now() < deadline);
+        consumer.poll(Duration::from_millis(50)).await.unwrap();
+    }
+    let first_id = consumer.member_id().unwrap();
+
+    // Someone else removes the member (what `kafka-consumer-groups
+    // --remove-members` does): its next heartbeat gets UNKNOWN_MEMBER_ID.
+    let coordinator = admin.find_coordinator("fenced").await.unwrap();
+    admin
+        .cluster()
+        .send(coordinator, ApiKey::LeaveGroup, |_| {
+            LeaveGroupRequest {
+                group_id: "fenced".to_string(),
+                members: vec![MemberIdentity {
+                    member_id: first_id.clone(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+            .into()
+        })
+        .await
+        .unwrap();
+    while consumer.member_id().as_ref() == Some(&first_id) || consumer.assignment().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "events {:?}",
+            events.lock().unwrap()
+        );
+        consumer.poll(Duration::from_millis(50)).await.unwrap();
+    }
+    assert_eq!(
+        *events.lock().unwrap(),
+        vec!["assigned 2", "lost 2", "assigned 2"],
+        "fenced partitions are lost, not revoked"
+    );
+    consumer.close(SAFETY_TIMEOUT).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_rebalances_when_a_subscribed_topic_appears_or_grows() {
+    let (broker, admin) = setup(1).await;
+    let config = broker.client_config(&[
+        ("group.id", "watchers"),
+        ("heartbeat.interval.ms", "100"),
+        ("metadata.max.age.ms", "100"),
+    ]);
+    let mut consumer = Consumer::new(config).await.unwrap();
+    consumer.subscribe(&[TOPIC, "created-later"]).unwrap();
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    while consumer.member_id().is_none() || consumer.assignment().is_empty() {
+        assert!(Instant::now() < deadline);
+        consumer.poll(Duration::from_millis(50)).await.unwrap();
+    }
+    assert_eq!(consumer.assignment(), vec![(TOPIC.to_string(), 0)]);
+
+    admin
+        .create_topic(NewTopic::new("created-later", 2, 1))
+        .await
+        .unwrap();
+    while consumer.assignment().len() < 3 {
+        assert!(Instant::now() < deadline, "{:?}", consumer.assignment());
+        consumer.poll(Duration::from_millis(50)).await.unwrap();
+    }
+    for (topic, outcome) in admin.create_partitions(&[(TOPIC, 3)], false).await.unwrap() {
+        outcome.unwrap_or_else(|e| panic!("growing {topic}: {e}"));
+    }
+    while consumer.assignment().len() < 5 {
+        assert!(Instant::now() < deadline, "{:?}", consumer.assignment());
+        consumer.poll(Duration::from_millis(50)).await.unwrap();
+    }
+    consumer.close(SAFETY_TIMEOUT).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsubscribe_hands_partitions_over_and_the_consumer_can_subscribe_again() {
+    let (broker, _admin) = setup(2).await;
+    let mut a = member(&broker, "switchers", &[]).await;
+    let mut b = member(&broker, "switchers", &[]).await;
+    poll_until_assigned(&mut a, &mut b, 2).await;
+
+    a.unsubscribe().await.unwrap();
+    assert!(a.assignment().is_empty() && a.subscription().is_empty());
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    while partitions(&b).len() < 2 {
+        assert!(Instant::now() < deadline, "{:?}", b.assignment());
+        b.poll(Duration::from_millis(50)).await.unwrap();
+    }
+
+    a.subscribe(&[TOPIC]).unwrap();
+    poll_until_assigned(&mut a, &mut b, 2).await;
+    assert_eq!(partitions(&a).len(), 1);
+    a.close(SAFETY_TIMEOUT).await.unwrap();
+    b.close(SAFETY_TIMEOUT).await.unwrap();
+}
