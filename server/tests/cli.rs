@@ -357,14 +357,7 @@ fn ctrl_c_stops_a_group_consume_which_commits_what_it_printed() {
 
     let mut consume = Command::new(STROM)
         .args(["consume", "pinned", "--group", "live", "--from-beginning"])
-        .args([
-            "--partition",
-            "1",
-            "--format",
-            "text",
-            "--brokers",
-            &broker.address,
-        ])
+        .args(["--format", "text", "--brokers", &broker.address])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -13,6 +13,8 @@ use crate::error::CliError;
 
 /// How long one poll waits before checking Ctrl-C and --count again.
 const POLL_WAIT: Duration = Duration::from_millis(500);
+/// How long `close` may take to commit and leave the group.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -30,16 +32,11 @@ pub struct ConsumeArgs {
     #[command(flatten)]
     pub brokers: BrokersArg,
     pub topic: String,
-    /// Start from the group's committed offsets and commit the positions
-    /// reached at exit.
-    ///
-    /// Limitation: strom-client has no group-membership consumer yet, so
-    /// this does not join the group. Partitions are assigned manually, the
-    /// committed offsets (if any) are the start positions, and positions
-    /// are committed at exit only when the group has no active members
-    /// (the broker refuses a non-member commit otherwise). Two concurrent
-    /// `strom consume --group` runs both read every partition.
-    #[arg(long, value_name = "GROUP", verbatim_doc_comment)]
+    /// Consume as a member of this consumer group: partitions are shared
+    /// with the group's other members, reading starts at the group's
+    /// committed offsets, and the positions of the records printed are
+    /// committed at exit (count reached, Ctrl-C, closed stdout).
+    #[arg(long, value_name = "GROUP", conflicts_with = "partitions")]
     pub group: Option<String>,
     /// Start from the earliest offset instead of the end (for partitions
     /// the group has no committed offset for, with --group).
@@ -61,48 +58,59 @@ pub async fn run(args: ConsumeArgs) -> Result<(), CliError> {
     } else {
         "latest"
     };
-    let config = args.brokers.client_config(&[
+    let mut settings = vec![
         ("auto.offset.reset", reset),
         ("enable.auto.commit", "false"),
-    ])?;
+    ];
+    if let Some(group) = &args.group {
+        settings.push(("group.id", group.as_str()));
+    }
+    let config = args.brokers.client_config(&settings)?;
     let admin = AdminClient::new(config.clone()).await?;
     let topic = admin.describe_topics(&[&args.topic]).await?.remove(0);
-    let partitions: Vec<i32> = if args.partitions.is_empty() {
-        topic.partitions.iter().map(|p| p.partition).collect()
-    } else {
-        for partition in &args.partitions {
-            if topic.partition(*partition).is_none() {
-                return Err(CliError::Usage(format!(
-                    "topic `{}` has {} partitions, not partition {partition}",
-                    args.topic,
-                    topic.partitions.len()
-                )));
-            }
-        }
-        args.partitions.clone()
-    };
-
     let mut consumer = Consumer::new(config).await?;
-    let assignment: Vec<(&str, i32)> = partitions
-        .iter()
-        .map(|p| (args.topic.as_str(), *p))
-        .collect();
-    consumer.assign(&assignment);
-    if let Some(group) = &args.group {
-        for committed in admin.list_group_offsets(group).await? {
-            if committed.topic == args.topic && partitions.contains(&committed.partition) {
-                consumer.seek(&args.topic, committed.partition, committed.committed_offset)?;
+    if args.group.is_some() {
+        consumer.subscribe(&[&args.topic])?;
+    } else {
+        let partitions: Vec<i32> = if args.partitions.is_empty() {
+            topic.partitions.iter().map(|p| p.partition).collect()
+        } else {
+            for partition in &args.partitions {
+                if topic.partition(*partition).is_none() {
+                    return Err(CliError::Usage(format!(
+                        "topic `{}` has {} partitions, not partition {partition}",
+                        args.topic,
+                        topic.partitions.len()
+                    )));
+                }
             }
-        }
+            args.partitions.clone()
+        };
+        let assignment: Vec<(&str, i32)> = partitions
+            .iter()
+            .map(|p| (args.topic.as_str(), *p))
+            .collect();
+        consumer.assign(&assignment);
     }
 
-    // Next offset per partition after the last record printed: what a
-    // group commit at exit records.
+    // Next offset per partition after the last record printed: what the
+    // group commits at exit (records fetched but not printed stay unread).
     let mut next_offsets: BTreeMap<i32, i64> = BTreeMap::new();
     let printed = print_records(&mut consumer, &args, &mut next_offsets).await;
     if let Some(group) = &args.group {
-        commit_if_group_is_empty(&admin, group, &args.topic, &next_offsets).await?;
+        let offsets: Vec<(&str, i32, i64)> = next_offsets
+            .iter()
+            .map(|(partition, offset)| (args.topic.as_str(), *partition, *offset))
+            .collect();
+        if !offsets.is_empty() {
+            consumer.commit_offsets(&offsets).await?;
+            eprintln!(
+                "committed offsets of {} partition(s) for group `{group}`",
+                offsets.len()
+            );
+        }
     }
+    consumer.close(CLOSE_TIMEOUT).await?;
     let printed = printed?;
     eprintln!("consumed {printed} records from `{}`", args.topic);
     Ok(())
@@ -159,35 +167,4 @@ fn write_record(
             writeln!(out, "{}", String::from_utf8_lossy(value))
         }
     }
-}
-
-/// Commits the positions reached, as a non-member, when nobody else is in
-/// the group; otherwise says why nothing was committed.
-async fn commit_if_group_is_empty(
-    admin: &AdminClient,
-    group: &str,
-    topic: &str,
-    next_offsets: &BTreeMap<i32, i64>,
-) -> Result<(), CliError> {
-    if next_offsets.is_empty() {
-        return Ok(());
-    }
-    let description = admin.describe_group(group).await?;
-    if !description.members.is_empty() {
-        eprintln!(
-            "strom: group `{group}` has {} active member(s); offsets not committed",
-            description.members.len()
-        );
-        return Ok(());
-    }
-    let offsets: Vec<(&str, i32, i64)> = next_offsets
-        .iter()
-        .map(|(partition, offset)| (topic, *partition, *offset))
-        .collect();
-    admin.alter_group_offsets(group, &offsets).await?;
-    eprintln!(
-        "committed offsets of {} partition(s) for group `{group}`",
-        offsets.len()
-    );
-    Ok(())
 }
