@@ -13,6 +13,7 @@ use strom_protocol::records::{
     validate_produce_batches, TimestampType as RecordTimestampType, ValidationOptions,
 };
 use strom_storage::AppendOptions;
+use tokio::task::JoinSet;
 
 use crate::config::TimestampType;
 use crate::error::ApiError;
@@ -27,44 +28,50 @@ pub fn now_ms() -> i64 {
 
 /// Answers acks=0 too: the connection decides what an acks=0 client gets
 /// (nothing, or a closed connection when a partition failed).
+///
+/// Partitions are produced concurrently, so a request for six partitions
+/// costs about one fdatasync of wall time rather than six in a row.
 pub async fn handle(
     broker: &Arc<Broker>,
     request: ProduceRequest,
     version: i16,
 ) -> ProduceResponse {
     let acks = request.acks;
-    if request.transactional_id.is_some() {
-        tracing::debug!("transactional produce is not supported yet");
-    }
+    let refusal = if !matches!(acks, -1..=1) {
+        Some(ApiError::new(
+            error_codes::INVALID_REQUIRED_ACKS,
+            format!("acks must be -1, 0 or 1, not {acks}"),
+        ))
+    } else if request.transactional_id.is_some() {
+        Some(ApiError::new(
+            error_codes::UNSUPPORTED_FOR_MESSAGE_FORMAT,
+            "transactions are not supported by this broker yet",
+        ))
+    } else {
+        None
+    };
     let mut responses = Vec::with_capacity(request.topic_data.len());
-    for topic in request.topic_data {
+    let mut tasks = JoinSet::new();
+    for (topic_slot, topic) in request.topic_data.into_iter().enumerate() {
         let mut partition_responses = Vec::with_capacity(topic.partition_data.len());
-        for data in topic.partition_data {
-            let index = data.index;
-            let result = if !matches!(acks, -1..=1) {
-                Err(ApiError::new(
-                    error_codes::INVALID_REQUIRED_ACKS,
-                    format!("acks must be -1, 0 or 1, not {acks}"),
-                ))
-            } else if request.transactional_id.is_some() {
-                Err(ApiError::new(
-                    error_codes::UNSUPPORTED_FOR_MESSAGE_FORMAT,
-                    "transactions are not supported by this broker yet",
-                ))
-            } else {
-                produce_partition(broker, &topic.name, data, acks, version).await
-            };
-            partition_responses.push(match result {
-                Ok(response) => response,
-                Err(e) => PartitionProduceResponse {
-                    index,
-                    error_code: e.code,
-                    base_offset: -1,
-                    log_append_time_ms: -1,
-                    log_start_offset: -1,
-                    error_message: Some(e.message),
-                    ..Default::default()
-                },
+        for (partition_slot, data) in topic.partition_data.into_iter().enumerate() {
+            partition_responses.push(failed(
+                data.index,
+                ApiError::new(error_codes::UNKNOWN_SERVER_ERROR, "not produced"),
+            ));
+            if let Some(refusal) = &refusal {
+                partition_responses[partition_slot] = failed(data.index, refusal.clone());
+                continue;
+            }
+            let (broker, name) = (broker.clone(), topic.name.clone());
+            tasks.spawn(async move {
+                let index = data.index;
+                let result = produce_partition(&broker, &name, data, acks, version).await;
+                (
+                    topic_slot,
+                    partition_slot,
+                    result.unwrap_or_else(|e| failed(index, e)),
+                )
             });
         }
         responses.push(TopicProduceResponse {
@@ -73,9 +80,30 @@ pub async fn handle(
             ..Default::default()
         });
     }
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((topic_slot, partition_slot, response)) => {
+                responses[topic_slot].partition_responses[partition_slot] = response;
+            }
+            // The slot keeps its UNKNOWN_SERVER_ERROR answer.
+            Err(e) => tracing::error!("produce task failed: {e}"),
+        }
+    }
     broker.data_arrived.notify_waiters();
     ProduceResponse {
         responses,
+        ..Default::default()
+    }
+}
+
+fn failed(index: i32, error: ApiError) -> PartitionProduceResponse {
+    PartitionProduceResponse {
+        index,
+        error_code: error.code,
+        base_offset: -1,
+        log_append_time_ms: -1,
+        log_start_offset: -1,
+        error_message: Some(error.message),
         ..Default::default()
     }
 }
