@@ -1,0 +1,1 @@
+"""Helpers for bench/run: broker processes, load generators, the report."""
