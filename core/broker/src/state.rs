@@ -306,6 +306,9 @@ impl Broker {
             }
         }
         tracing::info!(topic = name, "deleted topic");
+        // Still under the topic lock: a topic recreated with this name must
+        // not meet the old topic's committed offsets.
+        group::remove_topic_offsets(self, name).await;
         Ok(())
     }
 

@@ -213,6 +213,11 @@ fn apply(loaded: &mut Loaded, record: &Record) {
 
 /// Puts the loaded groups in the coordinator; how many there were.
 fn install(broker: &Arc<Broker>, partition: i32, mut loaded: Loaded) -> usize {
+    // Offsets of a topic deleted just before a crash, before its
+    // tombstones were durable, would otherwise come back.
+    for offsets in loaded.offsets.values_mut() {
+        offsets.retain(|(topic, _), _| broker.topic(topic).is_some());
+    }
     let mut ids: HashSet<String> = loaded
         .offsets
         .iter()

@@ -16,7 +16,7 @@
 //! - `timers`: tokio tasks for session expiry, rebalance and initial-delay
 //!   deadlines, and the SyncGroup deadline after a join completes.
 //! - `offsets`: OffsetCommit/OffsetFetch/OffsetDelete, DeleteGroups and
-//!   offset retention.
+//!   offset retention, and dropping the offsets of a deleted topic.
 //! - `records`, `store`, `load`: Kafka's record formats, the write path (one
 //!   batch per change, acknowledged once durable) and the replay of
 //!   `__consumer_offsets` at startup.
@@ -54,6 +54,7 @@ pub use admin::{
 pub use classic::{ClassicGroup, GroupState};
 pub use join::{join, JoinParams, JoinResult, JoinedMember};
 pub use load::start;
+pub(crate) use offsets::remove_topic_offsets;
 pub use offsets::{commit, fetch, CommitParams, CommitPartition, FetchedOffset};
 pub(crate) use store::ensure_offsets_topic;
 pub use store::{offsets_topic_configs, OFFSETS_TOPIC};

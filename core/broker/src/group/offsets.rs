@@ -96,7 +96,9 @@ pub async fn commit(broker: &Arc<Broker>, params: &CommitParams) -> Vec<i16> {
         let key = (p.topic.clone(), p.partition);
         match (failed, &appended_base) {
             (Some(code), _) => errors[index] = code,
-            (None, Some(base)) if !g.is(GroupState::Dead) => {
+            // The topic may have been deleted while the record became
+            // durable: its offsets were tombstoned and must not come back.
+            (None, Some(base)) if !g.is(GroupState::Dead) && broker.topic(&p.topic).is_some() => {
                 let committed = CommittedOffset {
                     value,
                     record_offset: base + position as i64,
@@ -320,14 +322,85 @@ pub(crate) fn expire_offsets(broker: &Arc<Broker>, now: i64) {
             })
             .map(|(key, _)| key.clone())
             .collect();
-        let mut records = remove_offsets(&mut g, &keys);
-        records.extend(remove_if_empty(broker, &group, &mut g));
-        if records.is_empty() {
+        let Some(appended) = remove_with_tombstones(broker, &group, &mut g, &keys, Vec::new())
+        else {
+            continue;
+        };
+        tracing::info!(group = %g.group_id, offsets = keys.len(), "expired committed offsets");
+        if let Ok(appended) = appended {
+            tokio::spawn(store::wait_logged(appended));
+        }
+    }
+}
+
+/// Removes `keys` from a locked group, then the group itself if that
+/// leaves it empty without offsets (Kafka's `cleanupGroupMetadata`), and
+/// appends one batch of tombstones: `extra` first, then the removed
+/// offsets, then the group's. `None` when there was nothing to write.
+fn remove_with_tombstones(
+    broker: &Broker,
+    group: &super::GroupRef,
+    g: &mut ClassicGroup,
+    keys: &[(String, i32)],
+    extra: Vec<(Bytes, Option<Bytes>)>,
+) -> Option<Result<store::Appended, i16>> {
+    let mut records = extra;
+    records.extend(remove_offsets(g, keys));
+    records.extend(remove_if_empty(broker, group, g));
+    if records.is_empty() {
+        return None;
+    }
+    Some(store::append(broker, g.partition, &records))
+}
+
+/// Kafka's `onPartitionsDeleted`: forgets every group's committed offsets
+/// of the deleted topic `topic`, with tombstones so a replay does not bring
+/// them back, and removes groups left empty without offsets. Returns once
+/// the tombstones are durable, like a commit. A failed write is logged:
+/// the topic is gone either way, and replay drops offsets of topics that
+/// no longer exist.
+pub(crate) async fn remove_topic_offsets(broker: &Broker, topic: &str) {
+    let mut writes = Vec::new();
+    for group in broker.groups.all() {
+        let mut g = lock(&group);
+        if g.is(GroupState::Dead) {
             continue;
         }
-        tracing::info!(group = %g.group_id, offsets = keys.len(), "expired committed offsets");
-        if let Ok(appended) = store::append(broker, g.partition, &records) {
-            tokio::spawn(store::wait_logged(appended));
+        let keys: Vec<(String, i32)> = g
+            .offsets
+            .keys()
+            .filter(|(t, _)| t == topic)
+            .cloned()
+            .collect();
+        // A commit still in flight has its record in the log but not yet
+        // in the cache: it needs a tombstone too (written after it, since
+        // the group's appends are ordered by its lock).
+        let in_flight: Vec<(Bytes, Option<Bytes>)> = g
+            .pending_commits
+            .keys()
+            .filter(|(t, p)| t == topic && !g.offsets.contains_key(&(t.clone(), *p)))
+            .map(|(t, p)| (encode_offset_key(&g.group_id, t, *p), None))
+            .collect();
+        let removed = keys.len() + in_flight.len();
+        let Some(appended) = remove_with_tombstones(broker, &group, &mut g, &keys, in_flight)
+        else {
+            continue;
+        };
+        tracing::info!(group = %g.group_id, topic, offsets = removed, "removed offsets of deleted topic");
+        writes.push((g.group_id.clone(), appended));
+    }
+    for (group_id, appended) in writes {
+        let outcome = match appended {
+            Ok(appended) => store::wait(appended).await,
+            Err(code) => Err(code),
+        };
+        if let Err(code) = outcome {
+            tracing::error!(
+                group = %group_id,
+                topic,
+                code,
+                "cannot write tombstones for the offsets of a deleted topic"
+            );
         }
     }
 }

@@ -15,6 +15,7 @@ use strom_protocol::messages::{
     DeleteTopicsRequest, DeleteTopicsResponse,
 };
 
+use super::metadata::is_internal_topic;
 use crate::error::ApiError;
 use crate::state::Broker;
 
@@ -186,6 +187,17 @@ pub async fn delete(
                 error_codes::UNKNOWN_TOPIC_OR_PARTITION,
                 "topic does not exist",
             )),
+            // Kafka's kafka-topics tool refuses this ("is a kafka internal
+            // topic and is not allowed to be marked for deletion"); Strom
+            // refuses it for every client, since the group coordinator
+            // depends on the topic.
+            Some(topic) if is_internal_topic(&topic.name) => Err(ApiError::new(
+                error_codes::INVALID_REQUEST,
+                format!(
+                    "topic '{}' is a Kafka internal topic and cannot be deleted",
+                    topic.name
+                ),
+            )),
             Some(_) if !broker.config.settings().delete_topic_enable => Err(ApiError::new(
                 error_codes::TOPIC_DELETION_DISABLED,
                 "topic deletion is disabled (delete.topic.enable=false)",
@@ -215,6 +227,15 @@ pub async fn create_partitions(
     let mut results = Vec::with_capacity(request.topics.len());
     for topic in request.topics {
         let outcome = match &topic.assignments {
+            // A group's partition of __consumer_offsets is its hash modulo
+            // the partition count: growing the topic would move groups.
+            _ if is_internal_topic(&topic.name) => Err(ApiError::new(
+                error_codes::INVALID_PARTITIONS,
+                format!(
+                    "the number of partitions of internal topic '{}' cannot be changed",
+                    topic.name
+                ),
+            )),
             Some(assignments) if assignments.iter().any(|a| a.broker_ids != [broker.node_id]) => {
                 Err(ApiError::new(
                     error_codes::INVALID_REPLICA_ASSIGNMENT,
