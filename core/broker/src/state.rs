@@ -44,6 +44,14 @@ impl Topic {
             .and_then(|i| partitions.get(i).cloned())
     }
 
+    /// A copy of the topic's config overrides.
+    pub fn configs_snapshot(&self) -> TopicConfigs {
+        self.configs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     pub fn partition_count(&self) -> i32 {
         self.partitions
             .read()
@@ -190,6 +198,17 @@ impl Broker {
         list
     }
 
+    /// The topic, or the UNKNOWN_TOPIC_OR_PARTITION answer a request for a
+    /// missing one gets.
+    pub fn existing_topic(&self, name: &str) -> Result<Arc<Topic>, ApiError> {
+        self.topic(name).ok_or_else(|| {
+            ApiError::new(
+                error_codes::UNKNOWN_TOPIC_OR_PARTITION,
+                format!("topic '{name}' does not exist"),
+            )
+        })
+    }
+
     /// The partition, or the Kafka error a request for it gets.
     pub fn partition(&self, topic: &str, index: i32) -> Result<Arc<Partition>, i16> {
         self.topic(topic)
@@ -285,12 +304,7 @@ impl Broker {
 
     pub async fn delete_topic(&self, name: &str) -> Result<(), ApiError> {
         let _guard = self.topic_changes.lock().await;
-        let topic = self.topic(name).ok_or_else(|| {
-            ApiError::new(
-                error_codes::UNKNOWN_TOPIC_OR_PARTITION,
-                format!("topic '{name}' does not exist"),
-            )
-        })?;
+        let topic = self.existing_topic(name)?;
         topic_store::remove(&self.data_dir, name).map_err(ApiError::storage)?;
         self.topics
             .write()
@@ -320,12 +334,7 @@ impl Broker {
         validate_only: bool,
     ) -> Result<(), ApiError> {
         let _guard = self.topic_changes.lock().await;
-        let topic = self.topic(name).ok_or_else(|| {
-            ApiError::new(
-                error_codes::UNKNOWN_TOPIC_OR_PARTITION,
-                format!("topic '{name}' does not exist"),
-            )
-        })?;
+        let topic = self.existing_topic(name)?;
         let current = topic.partition_count();
         if total <= current {
             return Err(ApiError::new(
@@ -369,12 +378,7 @@ impl Broker {
         configs: TopicConfigs,
     ) -> Result<(), ApiError> {
         let _guard = self.topic_changes.lock().await;
-        let topic = self.topic(name).ok_or_else(|| {
-            ApiError::new(
-                error_codes::UNKNOWN_TOPIC_OR_PARTITION,
-                format!("topic '{name}' does not exist"),
-            )
-        })?;
+        let topic = self.existing_topic(name)?;
         // Persist first, so a failed write changes nothing (the client is
         // told it failed).
         let meta = TopicMeta {

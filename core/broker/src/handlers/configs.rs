@@ -88,17 +88,7 @@ fn entries_for(
 ) -> Result<Vec<ConfigEntry>, ApiError> {
     match resource_type {
         RESOURCE_TOPIC => {
-            let topic = broker.topic(name).ok_or_else(|| {
-                ApiError::new(
-                    error_codes::UNKNOWN_TOPIC_OR_PARTITION,
-                    format!("topic '{name}' does not exist"),
-                )
-            })?;
-            let configs = topic
-                .configs
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
+            let configs = broker.existing_topic(name)?.configs_snapshot();
             Ok(configs.describe(&broker.config))
         }
         RESOURCE_BROKER => {
@@ -162,18 +152,7 @@ fn topic_configs(broker: &Broker, resource_type: i8, name: &str) -> Result<Topic
             "only topic configs can be altered; broker settings are static (set them in the config file, STROM_ variables or --set)",
         ));
     }
-    let topic = broker.topic(name).ok_or_else(|| {
-        ApiError::new(
-            error_codes::UNKNOWN_TOPIC_OR_PARTITION,
-            format!("topic '{name}' does not exist"),
-        )
-    })?;
-    let configs = topic
-        .configs
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    Ok(configs)
+    Ok(broker.existing_topic(name)?.configs_snapshot())
 }
 
 async fn store(
