@@ -1,5 +1,6 @@
 //! The consumer: partitions either assigned by hand (`assign`, `seek`) or
-//! by the consumer group (`subscribe`, in `consumer/subscription.rs`), read with
+//! by the consumer group (`subscribe`, in `consumer/subscription.rs`;
+//! `subscribe_pattern`, in `consumer/pattern.rs`), read with
 //! `poll`. Fetches go to each partition's leader (fetch.min.bytes,
 //! fetch.max.wait.ms, max.partition.fetch.bytes); batches are decoded
 //! lazily, in any of the four codecs, into owned records. The struct keeps
@@ -13,6 +14,7 @@ mod commit;
 mod group;
 mod heartbeat;
 mod member_data;
+mod pattern;
 mod subscription;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -69,6 +71,8 @@ pub struct Consumer {
     group: Option<GroupCoordinator>,
     /// Subscribed topics, sorted; empty when partitions are assigned by hand.
     subscription: Vec<String>,
+    /// With `subscribe_pattern`: the pattern that `subscription` follows.
+    pattern: Option<pattern::PatternSubscription>,
     assignors: Vec<Assignor>,
     callbacks: Callbacks,
     /// Assigned partitions `poll` neither fetches nor returns for now.
@@ -94,6 +98,7 @@ impl Consumer {
             positions: BTreeMap::new(),
             buffered: VecDeque::new(),
             subscription: Vec::new(),
+            pattern: None,
             assignors: Vec::new(),
             callbacks: Callbacks::default(),
             paused: BTreeSet::new(),
@@ -213,7 +218,8 @@ impl Consumer {
                 return Ok(Vec::new());
             }
             if self.positions.keys().all(|key| self.paused.contains(key)) {
-                if self.subscription.is_empty() && self.positions.is_empty() {
+                let subscribed = !self.subscription.is_empty() || self.pattern.is_some();
+                if !subscribed && self.positions.is_empty() {
                     return Ok(Vec::new());
                 }
                 // Nothing to fetch: wait for a resume or, for a member with

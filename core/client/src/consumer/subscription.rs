@@ -30,6 +30,7 @@ impl Consumer {
         }
         self.assignors =
             configured_assignors(&self.cluster.config().partition_assignment_strategy)?;
+        self.pattern = None;
         let mut topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
         topics.sort();
         topics.dedup();
@@ -83,6 +84,7 @@ impl Consumer {
             return Ok(());
         }
         self.closed = true;
+        self.pattern = None;
         let deadline = Instant::now() + timeout;
         let result = if !self.subscription.is_empty() {
             self.give_up_subscription(deadline, timeout).await
@@ -105,6 +107,13 @@ impl Consumer {
     /// Gives up the subscription and its partitions the way `close` does,
     /// but the consumer stays usable (`subscribe` or `assign` again).
     pub async fn unsubscribe(&mut self) -> Result<()> {
+        self.pattern = None;
+        self.unsubscribe_keeping_pattern().await
+    }
+
+    /// `unsubscribe`, but a pattern subscription stays and rejoins once
+    /// matching topics show up again.
+    pub(crate) async fn unsubscribe_keeping_pattern(&mut self) -> Result<()> {
         if self.subscription.is_empty() {
             return Ok(());
         }
@@ -160,6 +169,7 @@ impl Consumer {
 
     /// Rejoins when the group asks for it and auto-commits when due.
     pub(crate) async fn maintain_group(&mut self) -> Result<()> {
+        self.refresh_pattern_subscription().await?;
         let Some(group) = self.group.as_ref() else {
             return Ok(());
         };
@@ -260,7 +270,7 @@ fn invoke(callback: Option<&RebalanceCallback>, partitions: &[TopicPartition]) {
 /// The supported assignors named in partition.assignment.strategy, in its
 /// order; unsupported ones (cooperative-sticky, sticky) are skipped so the
 /// Java default `range,cooperative-sticky` works.
-fn configured_assignors(names: &[String]) -> Result<Vec<Assignor>> {
+pub(super) fn configured_assignors(names: &[String]) -> Result<Vec<Assignor>> {
     let assignors: Vec<Assignor> = names
         .iter()
         .filter_map(|name| {

@@ -23,6 +23,9 @@ use crate::error::{ClientError, Result};
 
 pub(crate) type Reply = oneshot::Sender<Result<RecordMetadata>>;
 pub(crate) type TopicPartition = (String, i32);
+/// A record that cannot be queued, with its reply channel so the caller
+/// can resolve it (and count it as settled).
+pub(crate) type Rejected = (Reply, ClientError);
 
 /// A batch being filled or sent.
 pub(crate) struct Batch {
@@ -49,8 +52,9 @@ pub(crate) struct PartitionQueue {
 
 pub(crate) struct Accumulator {
     pub partitions: HashMap<TopicPartition, PartitionQueue>,
-    /// Records of topics whose metadata is being fetched, in send order.
-    pub waiting: HashMap<String, Vec<(ProducerRecord, Reply)>>,
+    /// Records of topics whose metadata is being fetched, in send order,
+    /// with when each was sent (they expire after delivery.timeout.ms).
+    pub waiting: HashMap<String, Vec<(ProducerRecord, Reply, Instant)>>,
     sticky: HashMap<String, i32>,
     pub flushing: bool,
     pub closed: bool,
@@ -95,32 +99,36 @@ impl Accumulator {
         let count = match cluster.cached_partition_count(&record.topic) {
             Some(count) if !self.waiting.contains_key(&record.topic) => count,
             _ => {
-                self.waiting
-                    .entry(record.topic.clone())
-                    .or_default()
-                    .push((record, reply));
+                self.waiting.entry(record.topic.clone()).or_default().push((
+                    record,
+                    reply,
+                    Instant::now(),
+                ));
                 return Ok(true);
             }
         };
-        self.place(record, reply, count)
+        // The record is not counted as outstanding yet: its error goes
+        // straight to the caller's future.
+        self.place(record, reply, count).map_err(|(_, error)| error)
     }
 
     /// Appends a record to its partition's open batch once the partition
-    /// count is known.
+    /// count is known. Returns whether the sender should wake now, or the
+    /// record's reply and error when it cannot be sent at all.
     pub fn place(
         &mut self,
         record: ProducerRecord,
         reply: Reply,
         partition_count: i32,
-    ) -> Result<bool> {
+    ) -> std::result::Result<bool, Rejected> {
         let partition = match (record.partition, &record.key) {
             (Some(partition), _) if (0..partition_count).contains(&partition) => partition,
             (Some(partition), _) => {
-                let _ = reply.send(Err(ClientError::InvalidArgument(format!(
-                    "topic `{}` has {partition_count} partitions; partition {partition} does not exist",
+                let error = ClientError::InvalidArgument(format!(
+                    "topic `{}` has {partition_count} partitions (0..{partition_count}); partition {partition} does not exist",
                     record.topic
-                ))));
-                return Ok(false);
+                ));
+                return Err((reply, error));
             }
             (None, Some(key)) => partition_for_key(key, partition_count).unwrap_or(0),
             (None, None) => *self
@@ -163,8 +171,7 @@ impl Accumulator {
             record.value.as_deref(),
             &headers,
         ) {
-            let _ = reply.send(Err(error.into()));
-            return Ok(false);
+            return Err((reply, error.into()));
         }
         batch.replies.push((reply, timestamp));
         let full = batch.builder.uncompressed_size() >= self.batch_size;
@@ -250,7 +257,7 @@ impl Accumulator {
             }
         }
         for (_, records) in self.waiting.drain() {
-            replies.extend(records.into_iter().map(|(_, reply)| reply));
+            replies.extend(records.into_iter().map(|(_, reply, _)| reply));
         }
         replies
     }

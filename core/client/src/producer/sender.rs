@@ -21,6 +21,7 @@ use crate::metadata::invalidates_metadata;
 const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
 const DUPLICATE_SEQUENCE_NUMBER: i16 = 46;
 const UNKNOWN_PRODUCER_ID: i16 = 59;
+const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 
 /// Resolves one record's future and counts it as settled.
 pub(crate) fn resolve(shared: &Shared, reply: Reply, outcome: Result<RecordMetadata>) {
@@ -65,7 +66,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 }
 
 /// Fetches metadata for topics with waiting records, then partitions them
-/// in order. Topics that still fail keep waiting until delivery.timeout.ms.
+/// in order. Records of topics still unknown fail once they have waited
+/// delivery.timeout.ms (the producer's `send` never blocks, so Java's
+/// max.block.ms wait for metadata is folded into the delivery timeout).
 async fn resolve_waiting_topics(shared: &Shared) {
     let topics: Vec<String> = match shared.accumulator.lock() {
         Ok(acc) => acc.waiting.keys().cloned().collect(),
@@ -75,22 +78,69 @@ async fn resolve_waiting_topics(shared: &Shared) {
         return;
     }
     // The Java producer lets the broker auto-create topics it writes to.
-    let _ = shared
+    let reported: HashMap<String, i16> = shared
         .cluster
         .request_metadata(Some(topics.clone()), true)
-        .await;
+        .await
+        .map(|response| {
+            response
+                .topics
+                .into_iter()
+                .filter_map(|t| Some((t.name?, t.error_code)))
+                .collect()
+        })
+        .unwrap_or_default();
     let _ = shared.cluster.refresh_metadata(&topics).await;
-    let Ok(mut acc) = shared.accumulator.lock() else {
-        return;
-    };
-    for topic in topics {
-        let Some(count) = shared.cluster.cached_partition_count(&topic) else {
-            continue;
-        };
-        for (record, reply) in acc.waiting.remove(&topic).unwrap_or_default() {
-            let _ = acc.place(record, reply, count);
+    let delivery_timeout = shared.cluster.config().delivery_timeout;
+    let now = Instant::now();
+    let mut rejected = Vec::new();
+    if let Ok(mut acc) = shared.accumulator.lock() {
+        for topic in topics {
+            let Some(records) = acc.waiting.remove(&topic) else {
+                continue;
+            };
+            let Some(count) = shared.cluster.cached_partition_count(&topic) else {
+                let (expired, still_waiting): (Vec<_>, Vec<_>) = records
+                    .into_iter()
+                    .partition(|(_, _, sent)| now >= *sent + delivery_timeout);
+                if !still_waiting.is_empty() {
+                    acc.waiting.insert(topic.clone(), still_waiting);
+                }
+                let code = reported
+                    .get(&topic)
+                    .copied()
+                    .filter(|code| *code != 0)
+                    .unwrap_or(UNKNOWN_TOPIC_OR_PARTITION);
+                rejected.extend(
+                    expired.into_iter().map(|(_, reply, _)| {
+                        (reply, unknown_topic(&topic, code, delivery_timeout))
+                    }),
+                );
+                continue;
+            };
+            for (record, reply, _) in records {
+                if let Err(refused) = acc.place(record, reply, count) {
+                    rejected.push(refused);
+                }
+            }
         }
     }
+    for (reply, error) in rejected {
+        resolve(shared, reply, Err(error));
+    }
+}
+
+/// The error of a record whose topic never showed up in the metadata.
+fn unknown_topic(topic: &str, code: i16, waited: std::time::Duration) -> ClientError {
+    ClientError::kafka(
+        code,
+        format!("producing to topic `{topic}`"),
+        Some(format!(
+            "the topic was not found in the cluster metadata within delivery.timeout.ms ({} ms): \
+             create it, or enable auto.create.topics.enable on the broker",
+            waited.as_millis()
+        )),
+    )
 }
 
 async fn ensure_identity(shared: &Shared) -> Result<()> {

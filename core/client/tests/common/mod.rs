@@ -23,6 +23,7 @@ pub const SAFETY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct TestBroker {
     dir: TempDir,
     pub addr: SocketAddr,
+    settings: Vec<(String, String)>,
     running: Option<Running>,
 }
 
@@ -34,13 +35,23 @@ struct Running {
 
 impl TestBroker {
     pub fn start() -> TestBroker {
+        TestBroker::start_with(&[])
+    }
+
+    /// Starts a broker with extra broker settings (`log.dirs` is set here).
+    pub fn start_with(settings: &[(&str, &str)]) -> TestBroker {
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("bound address");
-        let running = launch(&dir, listener);
+        let settings: Vec<(String, String)> = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let running = launch(&dir, &settings, listener);
         TestBroker {
             dir,
             addr,
+            settings,
             running: Some(running),
         }
     }
@@ -86,7 +97,7 @@ impl TestBroker {
                 }
             }
         };
-        self.running = Some(launch(&self.dir, listener));
+        self.running = Some(launch(&self.dir, &self.settings, listener));
     }
 }
 
@@ -98,10 +109,15 @@ impl Drop for TestBroker {
     }
 }
 
-fn launch(dir: &TempDir, listener: std::net::TcpListener) -> Running {
+fn launch(
+    dir: &TempDir,
+    settings: &[(String, String)],
+    listener: std::net::TcpListener,
+) -> Running {
     let data_dir = dir.path().to_str().expect("utf-8 temp dir").to_string();
-    let config =
-        BrokerConfig::from_pairs(&[("log.dirs", data_dir.as_str())]).expect("broker config");
+    let mut pairs = vec![("log.dirs", data_dir.as_str())];
+    pairs.extend(settings.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let config = BrokerConfig::from_pairs(&pairs).expect("broker config");
     listener
         .set_nonblocking(true)
         .expect("nonblocking listener");

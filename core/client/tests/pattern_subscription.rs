@@ -1,0 +1,145 @@
+//! `subscribe_pattern`: a group member consumes every topic matching a
+//! pattern, including topics created after it joined.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestBroker, SAFETY_TIMEOUT};
+use strom_client::admin::NewTopic;
+use strom_client::{AdminClient, Consumer, ConsumerRecord, Producer, ProducerRecord};
+use tokio::time::Instant;
+
+/// Polls until a record of `topic` arrives; returns everything polled.
+async fn poll_until_topic(consumer: &mut Consumer, topic: &str) -> Vec<ConsumerRecord> {
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    let mut polled = Vec::new();
+    while !polled.iter().any(|r: &ConsumerRecord| r.topic == topic) {
+        assert!(Instant::now() < deadline, "no record of `{topic}` arrived");
+        polled.extend(consumer.poll(Duration::from_millis(100)).await.unwrap());
+    }
+    polled
+}
+
+#[tokio::test]
+async fn pattern_subscription_picks_up_matching_topics_created_later() {
+    let broker = TestBroker::start();
+    let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();
+    for topic in ["orders-a", "payments"] {
+        admin
+            .create_topic(NewTopic::new(topic, 2, 1))
+            .await
+            .unwrap();
+    }
+    let producer = Producer::new(broker.client_config(&[])).await.unwrap();
+    for topic in ["orders-a", "payments"] {
+        producer
+            .send(ProducerRecord::new(topic, format!("first of {topic}")))
+            .await
+            .unwrap();
+    }
+
+    let mut consumer = Consumer::new(broker.client_config(&[
+        ("group.id", "order-watchers"),
+        ("auto.offset.reset", "earliest"),
+        ("heartbeat.interval.ms", "100"),
+        ("metadata.max.age.ms", "300"),
+    ]))
+    .await
+    .unwrap();
+    let invalid = consumer.subscribe_pattern("orders-(").unwrap_err();
+    assert!(invalid.to_string().contains("orders-("), "{invalid}");
+    consumer.subscribe_pattern("^orders-.*").unwrap();
+    assert_eq!(
+        consumer.subscription_pattern().as_deref(),
+        Some("^orders-.*")
+    );
+
+    let mut polled = poll_until_topic(&mut consumer, "orders-a").await;
+    assert_eq!(consumer.subscription(), vec!["orders-a".to_string()]);
+
+    admin
+        .create_topic(NewTopic::new("orders-b", 3, 1))
+        .await
+        .unwrap();
+    producer
+        .send(ProducerRecord::new("orders-b", "first of orders-b"))
+        .await
+        .unwrap();
+    polled.extend(poll_until_topic(&mut consumer, "orders-b").await);
+
+    assert_eq!(
+        consumer.subscription(),
+        vec!["orders-a".to_string(), "orders-b".to_string()]
+    );
+    let mut assigned_topics: Vec<String> = consumer
+        .assignment()
+        .into_iter()
+        .map(|(topic, _)| topic)
+        .collect();
+    assigned_topics.dedup();
+    assert_eq!(assigned_topics, ["orders-a", "orders-b"]);
+    assert!(
+        polled.iter().all(|r| r.topic.starts_with("orders-")),
+        "a topic outside the pattern was consumed: {polled:?}"
+    );
+    let values: Vec<&[u8]> = polled.iter().filter_map(|r| r.value.as_deref()).collect();
+    assert!(values.contains(&b"first of orders-a".as_slice()));
+    assert!(values.contains(&b"first of orders-b".as_slice()));
+    consumer.close(SAFETY_TIMEOUT).await.unwrap();
+}
+
+#[tokio::test]
+async fn pattern_subscription_needs_a_group() {
+    let broker = TestBroker::start();
+    let mut consumer = Consumer::new(broker.client_config(&[])).await.unwrap();
+    let error = consumer.subscribe_pattern("orders-.*").unwrap_err();
+    assert!(error.to_string().contains("group.id"), "{error}");
+}
+
+#[tokio::test]
+async fn pattern_subscription_leaves_out_internal_topics() {
+    let broker = TestBroker::start();
+    let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();
+    admin
+        .create_topic(NewTopic::new("events", 1, 1))
+        .await
+        .unwrap();
+    let producer = Producer::new(broker.client_config(&[])).await.unwrap();
+    producer
+        .send(ProducerRecord::new("events", "one"))
+        .await
+        .unwrap();
+    let mut consumer = Consumer::new(broker.client_config(&[
+        ("group.id", "everything"),
+        ("auto.offset.reset", "earliest"),
+        ("metadata.max.age.ms", "300"),
+    ]))
+    .await
+    .unwrap();
+    consumer.subscribe_pattern(".*").unwrap();
+    poll_until_topic(&mut consumer, "events").await;
+    consumer.commit_sync().await.unwrap();
+
+    // The group's commits live in an internal topic the pattern matches by
+    // name; wait until the cluster lists it, then for one more refresh.
+    let cluster = strom_client::cluster::Cluster::connect(broker.client_config(&[]))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    loop {
+        let listed = cluster.request_metadata(None, false).await.unwrap();
+        if listed.topics.iter().any(|t| t.is_internal) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no internal topic was listed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let member = consumer.member_id();
+    for _ in 0..5 {
+        consumer.poll(Duration::from_millis(100)).await.unwrap();
+    }
+    assert_eq!(consumer.subscription(), vec!["events".to_string()]);
+    assert_eq!(consumer.member_id(), member);
+    consumer.close(SAFETY_TIMEOUT).await.unwrap();
+}

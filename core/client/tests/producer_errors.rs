@@ -1,0 +1,71 @@
+//! Records the producer can never deliver fail with a clear error, and
+//! `flush` still returns.
+
+mod common;
+
+use common::{TestBroker, SAFETY_TIMEOUT};
+use strom_client::admin::NewTopic;
+use strom_client::{AdminClient, Producer, ProducerRecord};
+
+#[tokio::test]
+async fn records_to_a_topic_that_never_appears_fail_after_the_delivery_timeout() {
+    let broker = TestBroker::start_with(&[("auto.create.topics.enable", "false")]);
+    let producer = Producer::new(broker.client_config(&[("delivery.timeout.ms", "1000")]))
+        .await
+        .unwrap();
+    let delivery = producer.send(ProducerRecord::new("no-such-topic", "lost"));
+    let error = tokio::time::timeout(SAFETY_TIMEOUT, delivery)
+        .await
+        .expect("the record resolves instead of waiting forever")
+        .expect_err("the topic does not exist");
+    assert_eq!(error.kafka_name(), Some("UNKNOWN_TOPIC_OR_PARTITION"));
+    let message = error.to_string();
+    assert!(message.contains("`no-such-topic`"), "{message}");
+    assert!(message.contains("delivery.timeout.ms"), "{message}");
+    producer
+        .flush(SAFETY_TIMEOUT)
+        .await
+        .expect("flush returns once the record failed");
+}
+
+#[tokio::test]
+async fn records_to_a_missing_partition_fail_at_once_and_flush_returns() {
+    let broker = TestBroker::start();
+    let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();
+    admin
+        .create_topic(NewTopic::new("two-partitions", 2, 1))
+        .await
+        .unwrap();
+    let producer = Producer::new(broker.client_config(&[])).await.unwrap();
+    // The first record waits for the topic's metadata, the second finds it
+    // cached: both paths must fail the record and settle it for flush.
+    let before_metadata =
+        producer.send(ProducerRecord::new("two-partitions", "a").with_partition(5));
+    let first = tokio::time::timeout(SAFETY_TIMEOUT, before_metadata)
+        .await
+        .expect("resolves")
+        .expect_err("partition 5 does not exist");
+    producer
+        .flush(SAFETY_TIMEOUT)
+        .await
+        .expect("flush returns after the rejected record");
+    let cached = producer.send(ProducerRecord::new("two-partitions", "b").with_partition(2));
+    let second = tokio::time::timeout(SAFETY_TIMEOUT, cached)
+        .await
+        .expect("resolves")
+        .expect_err("partition 2 does not exist");
+    for (error, partition) in [(first, 5), (second, 2)] {
+        let message = error.to_string();
+        assert!(message.contains("`two-partitions`"), "{message}");
+        assert!(
+            message.contains(&format!("partition {partition} does not exist")),
+            "{message}"
+        );
+    }
+    producer.flush(SAFETY_TIMEOUT).await.expect("flush returns");
+    let delivered = producer
+        .send(ProducerRecord::new("two-partitions", "c").with_partition(1))
+        .await
+        .expect("a real partition still works");
+    assert_eq!(delivered.partition, 1);
+}
