@@ -10,6 +10,7 @@
 
 mod configs;
 mod groups;
+pub(crate) use groups::offset_commit_topics;
 mod offsets;
 
 use std::collections::HashMap;

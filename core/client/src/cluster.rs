@@ -390,6 +390,22 @@ fn poisoned() -> ClientError {
     }
 }
 
+/// Groups per-partition entries under their topic, in first-seen order:
+/// the shape every multi-topic request (produce, fetch, list offsets,
+/// commits) wants.
+pub(crate) fn group_by_topic<P>(
+    entries: impl IntoIterator<Item = (String, P)>,
+) -> Vec<(String, Vec<P>)> {
+    let mut topics: Vec<(String, Vec<P>)> = Vec::new();
+    for (topic, entry) in entries {
+        match topics.iter_mut().find(|(name, _)| *name == topic) {
+            Some((_, partitions)) => partitions.push(entry),
+            None => topics.push((topic, vec![entry])),
+        }
+    }
+    topics
+}
+
 /// The error for a response of the wrong API (a broker or codec bug).
 pub(crate) fn unexpected(api: ApiKey, response: &Response) -> ClientError {
     ClientError::Protocol {

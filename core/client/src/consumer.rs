@@ -27,7 +27,7 @@ use strom_protocol::records::{batches, DEFAULT_MAX_DECOMPRESSED_BYTES};
 use tokio::time::Instant;
 
 use crate::admin::{AdminClient, OffsetSpec};
-use crate::cluster::{unexpected, Cluster};
+use crate::cluster::{group_by_topic, unexpected, Cluster};
 use crate::config::{ClientConfig, OffsetReset};
 use crate::error::{ClientError, Result};
 use crate::metadata::invalidates_metadata;
@@ -283,8 +283,7 @@ impl Consumer {
         let max_wait = config.fetch_max_wait.min(remaining);
         for (leader, partitions) in by_leader {
             let build = |_| {
-                let mut topics: Vec<FetchTopic> = Vec::new();
-                for (topic, partition, offset) in &partitions {
+                let entries = partitions.iter().map(|(topic, partition, offset)| {
                     let entry = FetchPartition {
                         partition: *partition,
                         current_leader_epoch: -1,
@@ -294,15 +293,16 @@ impl Consumer {
                         partition_max_bytes: config.max_partition_fetch_bytes,
                         ..Default::default()
                     };
-                    match topics.iter_mut().find(|t| &t.topic == topic) {
-                        Some(t) => t.partitions.push(entry),
-                        None => topics.push(FetchTopic {
-                            topic: topic.clone(),
-                            partitions: vec![entry],
-                            ..Default::default()
-                        }),
-                    }
-                }
+                    (topic.clone(), entry)
+                });
+                let topics = group_by_topic(entries)
+                    .into_iter()
+                    .map(|(topic, partitions)| FetchTopic {
+                        topic,
+                        partitions,
+                        ..Default::default()
+                    })
+                    .collect();
                 FetchRequest {
                     replica_id: -1,
                     max_wait_ms: i32::try_from(max_wait.as_millis()).unwrap_or(i32::MAX),

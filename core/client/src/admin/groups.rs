@@ -13,7 +13,7 @@ use strom_protocol::messages::{
 use tokio::time::Instant;
 
 use super::{AdminClient, OffsetSpec};
-use crate::cluster::unexpected;
+use crate::cluster::{group_by_topic, unexpected};
 use crate::error::{check_code, ClientError, Result};
 
 /// A group as ListGroups reports it.
@@ -329,25 +329,7 @@ impl AdminClient {
         group: &str,
         offsets: &[(&str, i32, i64)],
     ) -> Result<()> {
-        let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
-        for (topic, partition, offset) in offsets {
-            let entry = OffsetCommitRequestPartition {
-                partition_index: *partition,
-                committed_offset: *offset,
-                committed_leader_epoch: -1,
-                commit_timestamp: -1,
-                committed_metadata: Some(String::new()),
-                ..Default::default()
-            };
-            match topics.iter_mut().find(|t| t.name == *topic) {
-                Some(t) => t.partitions.push(entry),
-                None => topics.push(OffsetCommitRequestTopic {
-                    name: topic.to_string(),
-                    partitions: vec![entry],
-                    ..Default::default()
-                }),
-            }
-        }
+        let topics = offset_commit_topics(offsets.iter().map(|(t, p, o)| (t.to_string(), *p, *o)));
         let first_error = |r: &Response| match r {
             Response::OffsetCommit(r) => r
                 .topics
@@ -405,4 +387,31 @@ impl AdminClient {
         }
         Ok(offsets)
     }
+}
+
+/// The topics of an OffsetCommit request for `(topic, partition, offset)`
+/// entries, with no leader epoch or metadata: what the admin client and
+/// the consumer both commit.
+pub(crate) fn offset_commit_topics(
+    offsets: impl IntoIterator<Item = (String, i32, i64)>,
+) -> Vec<OffsetCommitRequestTopic> {
+    let entries = offsets.into_iter().map(|(topic, partition, offset)| {
+        let entry = OffsetCommitRequestPartition {
+            partition_index: partition,
+            committed_offset: offset,
+            committed_leader_epoch: -1,
+            commit_timestamp: -1,
+            committed_metadata: Some(String::new()),
+            ..Default::default()
+        };
+        (topic, entry)
+    });
+    group_by_topic(entries)
+        .into_iter()
+        .map(|(name, partitions)| OffsetCommitRequestTopic {
+            name,
+            partitions,
+            ..Default::default()
+        })
+        .collect()
 }

@@ -8,7 +8,7 @@ use strom_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListO
 use strom_protocol::messages::{ApiKey, DeleteRecordsRequest, ListOffsetsRequest, Response};
 
 use super::AdminClient;
-use crate::cluster::unexpected;
+use crate::cluster::{group_by_topic, unexpected};
 use crate::error::{check_code, Result};
 
 /// Which offset ListOffsets should find.
@@ -58,8 +58,7 @@ impl AdminClient {
         let mut results = Vec::new();
         for (leader, items) in self.by_leader(&items).await? {
             let build = |_| {
-                let mut topics: Vec<ListOffsetsTopic> = Vec::new();
-                for (topic, partition, spec) in &items {
+                let entries = items.iter().map(|(topic, partition, spec)| {
                     let partition = ListOffsetsPartition {
                         partition_index: *partition,
                         current_leader_epoch: -1,
@@ -67,15 +66,16 @@ impl AdminClient {
                         max_num_offsets: 1,
                         ..Default::default()
                     };
-                    match topics.iter_mut().find(|t| &t.name == topic) {
-                        Some(t) => t.partitions.push(partition),
-                        None => topics.push(ListOffsetsTopic {
-                            name: topic.clone(),
-                            partitions: vec![partition],
-                            ..Default::default()
-                        }),
-                    }
-                }
+                    (topic.clone(), partition)
+                });
+                let topics = group_by_topic(entries)
+                    .into_iter()
+                    .map(|(name, partitions)| ListOffsetsTopic {
+                        name,
+                        partitions,
+                        ..Default::default()
+                    })
+                    .collect();
                 ListOffsetsRequest {
                     replica_id: -1,
                     topics,
@@ -136,22 +136,22 @@ impl AdminClient {
         let mut results = Vec::new();
         for (leader, items) in self.by_leader(&items).await? {
             let build = |_| {
-                let mut topics: Vec<DeleteRecordsTopic> = Vec::new();
-                for (topic, partition, offset) in &items {
+                let entries = items.iter().map(|(topic, partition, offset)| {
                     let partition = DeleteRecordsPartition {
                         partition_index: *partition,
                         offset: *offset,
                         ..Default::default()
                     };
-                    match topics.iter_mut().find(|t| &t.name == topic) {
-                        Some(t) => t.partitions.push(partition),
-                        None => topics.push(DeleteRecordsTopic {
-                            name: topic.clone(),
-                            partitions: vec![partition],
-                            ..Default::default()
-                        }),
-                    }
-                }
+                    (topic.clone(), partition)
+                });
+                let topics = group_by_topic(entries)
+                    .into_iter()
+                    .map(|(name, partitions)| DeleteRecordsTopic {
+                        name,
+                        partitions,
+                        ..Default::default()
+                    })
+                    .collect();
                 DeleteRecordsRequest {
                     topics,
                     timeout_ms: self.timeout_ms(),

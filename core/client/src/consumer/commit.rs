@@ -4,16 +4,14 @@
 
 use std::collections::HashMap;
 
-use strom_protocol::messages::offset_commit_request::{
-    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
-};
 use strom_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use strom_protocol::messages::{ApiKey, OffsetCommitRequest, OffsetFetchRequest, Response};
 use tokio::time::Instant;
 
 use super::group::{coordinator_moved, Shared};
 use super::{Consumer, TopicPartition};
-use crate::cluster::unexpected;
+use crate::admin::offset_commit_topics;
+use crate::cluster::{group_by_topic, unexpected};
 use crate::error::{ClientError, Result};
 
 const UNSTABLE_OFFSET_COMMIT: i16 = 88;
@@ -25,25 +23,7 @@ impl Shared {
         if offsets.is_empty() {
             return Ok(());
         }
-        let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
-        for (topic, partition, offset) in offsets {
-            let entry = OffsetCommitRequestPartition {
-                partition_index: *partition,
-                committed_offset: *offset,
-                committed_leader_epoch: -1,
-                commit_timestamp: -1,
-                committed_metadata: Some(String::new()),
-                ..Default::default()
-            };
-            match topics.iter_mut().find(|t| &t.name == topic) {
-                Some(t) => t.partitions.push(entry),
-                None => topics.push(OffsetCommitRequestTopic {
-                    name: topic.clone(),
-                    partitions: vec![entry],
-                    ..Default::default()
-                }),
-            }
-        }
+        let topics = offset_commit_topics(offsets.iter().cloned());
         let deadline = Instant::now() + self.cluster.config().request_timeout;
         loop {
             let (generation_id, member_id) = self.generation();
@@ -100,17 +80,15 @@ impl Shared {
         if partitions.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut topics: Vec<OffsetFetchRequestTopic> = Vec::new();
-        for tp in partitions {
-            match topics.iter_mut().find(|t| t.name == tp.topic) {
-                Some(t) => t.partition_indexes.push(tp.partition),
-                None => topics.push(OffsetFetchRequestTopic {
-                    name: tp.topic.clone(),
-                    partition_indexes: vec![tp.partition],
-                    ..Default::default()
-                }),
-            }
-        }
+        let entries = partitions.iter().map(|tp| (tp.topic.clone(), tp.partition));
+        let topics: Vec<OffsetFetchRequestTopic> = group_by_topic(entries)
+            .into_iter()
+            .map(|(name, partition_indexes)| OffsetFetchRequestTopic {
+                name,
+                partition_indexes,
+                ..Default::default()
+            })
+            .collect();
         let deadline = Instant::now() + self.cluster.config().request_timeout;
         loop {
             let request = OffsetFetchRequest {

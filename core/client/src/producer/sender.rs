@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::accumulator::{Batch, Reply, TopicPartition};
 use super::{RecordMetadata, Shared};
+use crate::cluster::group_by_topic;
 use crate::config::Acks;
 use crate::error::{ClientError, Result};
 use crate::metadata::invalidates_metadata;
@@ -277,22 +278,22 @@ async fn send_to_leader(
     batches: Vec<(TopicPartition, Batch, Vec<u8>)>,
 ) {
     let config = shared.cluster.config().clone();
-    let mut topic_data: Vec<TopicProduceData> = Vec::new();
-    for ((topic, partition), _, bytes) in &batches {
+    let entries = batches.iter().map(|((topic, partition), _, bytes)| {
         let data = PartitionProduceData {
             index: *partition,
             records: Some(bytes.clone().into()),
             ..Default::default()
         };
-        match topic_data.iter_mut().find(|t| &t.name == topic) {
-            Some(t) => t.partition_data.push(data),
-            None => topic_data.push(TopicProduceData {
-                name: topic.clone(),
-                partition_data: vec![data],
-                ..Default::default()
-            }),
-        }
-    }
+        (topic.clone(), data)
+    });
+    let topic_data: Vec<TopicProduceData> = group_by_topic(entries)
+        .into_iter()
+        .map(|(name, partition_data)| TopicProduceData {
+            name,
+            partition_data,
+            ..Default::default()
+        })
+        .collect();
     let request: Request = ProduceRequest {
         transactional_id: None,
         acks: config.acks.wire_value(),
