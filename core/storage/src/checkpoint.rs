@@ -113,20 +113,29 @@ pub(crate) fn is_tmp_file(name: &str) -> bool {
     name.ends_with(TMP_SUFFIX)
 }
 
-/// `(offset, path)` of every `<offset>.<suffix>` file in `dir`, ascending.
-pub(crate) fn list_offset_files(dir: &Path, suffix: &str) -> Result<Vec<(i64, PathBuf)>> {
+/// `(name, path)` of every entry of `dir` whose name is UTF-8 (Strom
+/// writes no other names; anything else is not ours and is left alone).
+pub(crate) fn dir_entries(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     let entries = fs::read_dir(dir).map_err(|e| StorageError::io("list directory", dir, e))?;
     let mut found = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| StorageError::io("list directory", dir, e))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some((offset, s)) = parse_offset_file_name(name) {
-            if s == suffix {
-                found.push((offset, entry.path()));
-            }
+        if let Ok(name) = entry.file_name().into_string() {
+            found.push((name, entry.path()));
         }
     }
+    Ok(found)
+}
+
+/// `(offset, path)` of every `<offset>.<suffix>` file in `dir`, ascending.
+pub(crate) fn list_offset_files(dir: &Path, suffix: &str) -> Result<Vec<(i64, PathBuf)>> {
+    let mut found: Vec<(i64, PathBuf)> = dir_entries(dir)?
+        .into_iter()
+        .filter_map(|(name, path)| match parse_offset_file_name(&name) {
+            Some((offset, s)) if s == suffix => Some((offset, path)),
+            _ => None,
+        })
+        .collect();
     found.sort();
     Ok(found)
 }

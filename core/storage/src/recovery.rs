@@ -19,9 +19,9 @@ use std::sync::Mutex;
 
 use crate::batch_scan::{read_header, HeaderRead};
 use crate::checkpoint::{
-    fsync_dir, is_tmp_file, list_offset_files, parse_offset_file_name, read_offset, read_optional,
-    remove_if_exists, write_offset, CLEAN_SHUTDOWN_FILE, DELETED_SUFFIX, HIGH_WATERMARK_FILE,
-    LOG_START_OFFSET_FILE, LOG_SUFFIX, RECOVERY_POINT_FILE, SNAPSHOT_SUFFIX,
+    dir_entries, fsync_dir, is_tmp_file, list_offset_files, parse_offset_file_name, read_offset,
+    read_optional, remove_if_exists, write_offset, CLEAN_SHUTDOWN_FILE, DELETED_SUFFIX,
+    HIGH_WATERMARK_FILE, LOG_START_OFFSET_FILE, LOG_SUFFIX, RECOVERY_POINT_FILE, SNAPSHOT_SUFFIX,
 };
 use crate::compaction::{finish_interrupted_swap, CleanerCheckpoint};
 use crate::config::LogConfig;
@@ -35,20 +35,16 @@ use crate::segment::{remove_files, Segment};
 /// Removes leftovers of interrupted operations and index files without a
 /// log; returns the base offsets of the segments, ascending.
 fn tidy_directory(dir: &Path) -> Result<Vec<i64>> {
-    let entries = fs::read_dir(dir).map_err(|e| StorageError::io("list directory", dir, e))?;
     let mut logs = Vec::new();
     let mut indexes: Vec<(i64, PathBuf)> = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| StorageError::io("list directory", dir, e))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if is_tmp_file(name) || name.ends_with(DELETED_SUFFIX) {
-            remove_if_exists(&entry.path())?;
+    for (name, path) in dir_entries(dir)? {
+        if is_tmp_file(&name) || name.ends_with(DELETED_SUFFIX) {
+            remove_if_exists(&path)?;
             continue;
         }
-        match parse_offset_file_name(name) {
+        match parse_offset_file_name(&name) {
             Some((base, LOG_SUFFIX)) => logs.push(base),
-            Some((base, suffix)) if suffix != SNAPSHOT_SUFFIX => indexes.push((base, entry.path())),
+            Some((base, suffix)) if suffix != SNAPSHOT_SUFFIX => indexes.push((base, path)),
             _ => {}
         }
     }

@@ -26,8 +26,8 @@ use std::fs;
 use std::path::Path;
 
 use crate::checkpoint::{
-    fsync_dir, parse_offset_file_name, read_optional, remove_if_exists, write_atomically,
-    CLEANER_OFFSET_FILE, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX,
+    dir_entries, fsync_dir, parse_offset_file_name, read_optional, remove_if_exists,
+    write_atomically, CLEANER_OFFSET_FILE, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX,
 };
 use crate::error::{Result, StorageError};
 use crate::segment::segment_file;
@@ -93,17 +93,11 @@ fn parse_cleaner_file(name: &str) -> Option<(i64, &str, &'static str)> {
 }
 
 fn cleaner_files(dir: &Path) -> Result<Vec<(i64, String, &'static str)>> {
-    let entries = fs::read_dir(dir).map_err(|e| StorageError::io("list directory", dir, e))?;
-    let mut found = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| StorageError::io("list directory", dir, e))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some((base, suffix, marker)) = parse_cleaner_file(name) {
-            found.push((base, suffix.to_string(), marker));
-        }
-    }
-    Ok(found)
+    Ok(dir_entries(dir)?
+        .iter()
+        .filter_map(|(name, _)| parse_cleaner_file(name))
+        .map(|(base, suffix, marker)| (base, suffix.to_string(), marker))
+        .collect())
 }
 
 /// Deletes the files of an abandoned pass. At run time no `.swap` file
