@@ -338,6 +338,20 @@ impl Consumer {
         Ok(())
     }
 
+    /// Forgets records fetched but not yet returned by `poll` for these
+    /// partitions (for every partition with `None`), e.g. when a rebalance
+    /// takes them away; they are fetched again from the position if kept.
+    pub(crate) fn discard_fetched(&mut self, partitions: Option<&[TopicPartition]>) {
+        match partitions {
+            None => self.buffered.clear(),
+            Some(partitions) => self.buffered.retain(|r| {
+                !partitions
+                    .iter()
+                    .any(|tp| tp.partition == r.partition && tp.topic == r.topic)
+            }),
+        }
+    }
+
     /// Decodes one partition's fetched batches into the buffer.
     fn absorb(
         &mut self,

@@ -98,7 +98,7 @@ impl Consumer {
             group.stop_heartbeat();
         }
         self.positions.clear();
-        self.buffered.clear();
+        self.discard_fetched(None);
         self.paused.clear();
         self.subscription.clear();
         result
@@ -122,7 +122,7 @@ impl Consumer {
             .give_up_subscription(Instant::now() + timeout, timeout)
             .await;
         self.positions.clear();
-        self.buffered.clear();
+        self.discard_fetched(None);
         self.paused.clear();
         self.subscription.clear();
         result
@@ -221,7 +221,7 @@ impl Consumer {
             }
         }
         self.positions.clear();
-        self.buffered.clear();
+        self.discard_fetched(None);
         let subscription = self.subscription.clone();
         let assignors = self.assignors.clone();
         let Some(group) = self.group.as_mut() else {
