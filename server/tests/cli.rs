@@ -200,6 +200,82 @@ fn produced_lines_come_back_as_json_records() {
 }
 
 #[test]
+fn consume_as_json_piped_into_produce_as_json_copies_records_with_headers() {
+    let broker = Broker::start();
+    broker.ok(&["topic", "create", "source", "-p", "3"]);
+    broker.ok(&["topic", "create", "copy", "-p", "3"]);
+    // Binary values and headers (base64), a null key, a fixed partition.
+    let input: String = (0..30)
+        .map(|i| {
+            let key = if i % 10 == 0 { "null".to_string() } else { format!("\"k{}\"", i % 7) };
+            format!(
+                r#"{{"key":{key},"value":"/wA{}","value_encoding":"base64","headers":[{{"key":"seq","value":"{i}"}},{{"key":"none","value":null}}]{}}}"#,
+                ["A", "B", "C", "D"][i % 4],
+                if i == 29 { r#","partition":1"# } else { "" }
+            ) + "\n"
+        })
+        .collect();
+    let produced = broker.run_with_input(&["produce", "source", "--format", "json"], &input);
+    assert_success(&["produce", "--format", "json"], &produced);
+
+    let consume = |topic: &str| {
+        let out = broker.ok(&[
+            "consume",
+            topic,
+            "--from-beginning",
+            "-n",
+            "30",
+            "--format",
+            "json",
+        ]);
+        let mut records: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        records.sort_by_key(|r| {
+            r["headers"][0]["value"]
+                .as_str()
+                .unwrap()
+                .parse::<i32>()
+                .unwrap()
+        });
+        records
+    };
+    let source = consume("source");
+    assert_eq!(source.len(), 30);
+    assert_eq!(source[29]["partition"], 1);
+    assert_eq!(source[3]["value"], "/wAD");
+    assert_eq!(source[3]["value_encoding"], "base64");
+    assert_eq!(source[0]["key"], Value::Null);
+    assert_eq!(source[0]["headers"][1]["value"], Value::Null);
+
+    let lines: String = source.iter().map(|r| format!("{r}\n")).collect();
+    let copied = broker.run_with_input(&["produce", "copy", "--format", "json"], &lines);
+    assert_success(&["produce", "copy", "--format", "json"], &copied);
+    let copy = consume("copy");
+    for (a, b) in source.iter().zip(&copy) {
+        for field in [
+            "partition",
+            "offset",
+            "timestamp",
+            "key",
+            "value",
+            "headers",
+        ] {
+            assert_eq!(a[field], b[field], "{field} of {a} vs {b}");
+        }
+    }
+
+    let bad = broker.run_with_input(&["produce", "copy", "--format", "json"], "{\"value\": 1}\n");
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("line 1") && stderr.contains("value must be"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn group_offsets_show_lag_and_reset_only_with_execute() {
     let broker = Broker::start();
     broker.ok(&["topic", "create", "events", "-p", "1"]);

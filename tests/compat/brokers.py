@@ -208,12 +208,18 @@ class BrokerProcess:
         return "\n".join(parts)
 
 
-def strom_broker(workdir: Path) -> BrokerProcess:
+def strom_binary() -> Path:
+    """The `strom` binary under test: $STROM_BIN, else the debug build."""
     binary = Path(os.environ.get("STROM_BIN", REPO_ROOT / "target" / "debug" / "strom"))
     if not binary.exists():
         raise BrokerStartError(
             f"no strom binary at {binary}: build it with `cargo build -p strom-server` or point STROM_BIN at it"
         )
+    return binary
+
+
+def strom_broker(workdir: Path) -> BrokerProcess:
+    binary = strom_binary()
     data_dir = workdir / "strom-data"
 
     def command(port: int):

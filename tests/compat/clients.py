@@ -4,8 +4,9 @@
     consume(bootstrap, topic, count, partitions)    -> list[Consumed]
 
 Consumers read from the beginning with manual partition assignment, never a
-consumer group (the broker may have no group coordinator). kcat, kafkajs and
-the Java client run as subprocesses; see node/driver.js and java/.
+consumer group (the broker may have no group coordinator). kcat, kafkajs,
+the Java client and Strom's own client (the `strom produce` / `strom
+consume` commands) run as subprocesses; see node/driver.js and java/.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from kafka import KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KpTopicPartition
 
+from brokers import strom_binary
 from records import RECORD_COUNT, Consumed, Record, make_records
 
 HERE = Path(__file__).resolve().parent
@@ -257,7 +259,57 @@ class JavaClient:
         return consumed
 
 
-ALL_CLIENTS = [KcatClient(), ConfluentKafkaClient(), KafkaPythonClient(), KafkajsClient(), JavaClient()]
+class StromClient:
+    """Strom's Rust client (strom-client) through the `strom` binary's
+    client commands, with its defaults: idempotence, acks=all, murmur2 for
+    keyed records. Records travel as the JSON lines `strom consume --format
+    json` prints and `strom produce --format json` reads, bytes in base64."""
+
+    name = "strom"
+    murmur2_keys = True
+
+    def produce(self, bootstrap, topic, records, compression):
+        lines = "".join(
+            json.dumps(
+                {
+                    "key": _b64(r.key),
+                    "key_encoding": "base64",
+                    "value": _b64(r.value),
+                    "value_encoding": "base64",
+                    "headers": [{"key": n, "value": _b64(v), "value_encoding": "base64"} for n, v in r.headers],
+                }
+            )
+            + "\n"
+            for r in records
+        )
+        argv = [str(strom_binary()), "produce", topic, "--format", "json", "--compression", compression]
+        _run([*argv, "--brokers", bootstrap], lines.encode())
+        return None  # `strom produce` reports a summary, not each record's offset
+
+    def consume(self, bootstrap, topic, count, partitions):
+        argv = [str(strom_binary()), "consume", topic, "--from-beginning", "--count", str(count), "--format", "json"]
+        out = _run([*argv, "--brokers", bootstrap])
+        return [_strom_consumed(json.loads(line)) for line in out.decode().splitlines()]
+
+
+def _strom_bytes(value, encoding) -> bytes | None:
+    if value is None:
+        return None
+    return _unb64(value) if encoding == "base64" else value.encode()
+
+
+def _strom_consumed(r: dict) -> Consumed:
+    headers = tuple((h["key"], _strom_bytes(h["value"], h["value_encoding"])) for h in r["headers"])
+    return Consumed(
+        r["partition"],
+        r["offset"],
+        _strom_bytes(r["key"], r["key_encoding"]),
+        _strom_bytes(r["value"], r["value_encoding"]),
+        headers,
+    )
+
+
+ALL_CLIENTS = [KcatClient(), ConfluentKafkaClient(), KafkaPythonClient(), KafkajsClient(), JavaClient(), StromClient()]
 
 
 def records_for(client, count: int = RECORD_COUNT) -> list[Record]:

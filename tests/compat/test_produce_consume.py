@@ -7,8 +7,17 @@ import uuid
 
 import pytest
 
-from clients import ALL_CLIENTS, COMPRESSIONS, ConfluentKafkaClient, KafkajsClient, KafkaPythonClient, records_for
-from records import verify_round_trip
+from clients import (
+    ALL_CLIENTS,
+    COMPRESSIONS,
+    ConfluentKafkaClient,
+    JavaClient,
+    KafkajsClient,
+    KafkaPythonClient,
+    StromClient,
+    records_for,
+)
+from records import make_records, verify_round_trip
 
 PARTITIONS = 6
 
@@ -42,3 +51,23 @@ def test_kafkajs_consumer_group_reads_everything(broker, groups_supported, topic
     consumed = client.consume_group(broker.bootstrap, topic, len(records), f"compat-{uuid.uuid4().hex[:8]}")
 
     verify_round_trip(records, consumed, PARTITIONS, murmur2_keys=True)
+
+
+def test_strom_client_and_java_client_partition_keys_alike_and_read_each_other(broker, topic_factory):
+    """The same keyed records from Strom's client and from the Java
+    producer land on the same partitions, and each client reads back what
+    the other wrote."""
+    java, strom = JavaClient(), StromClient()
+    records = make_records("cross-client")
+    by_java, by_strom = topic_factory(PARTITIONS), topic_factory(PARTITIONS)
+    acked = java.produce(broker.bootstrap, by_java, records, "lz4")
+    strom.produce(broker.bootstrap, by_strom, records, "lz4")
+
+    read_by_strom = strom.consume(broker.bootstrap, by_java, len(records), PARTITIONS)
+    read_by_java = java.consume(broker.bootstrap, by_strom, len(records), PARTITIONS)
+    verify_round_trip(records, read_by_strom, PARTITIONS, murmur2_keys=True, acked=acked)
+    verify_round_trip(records, read_by_java, PARTITIONS, murmur2_keys=True)
+    java_partition = {c.key: c.partition for c in read_by_strom}
+    strom_partition = {c.key: c.partition for c in read_by_java}
+    assert strom_partition == java_partition
+    assert len(set(java_partition.values())) > 1, "the keys should spread over several partitions"

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use serde_json::{json, Value};
-use strom_client::ConsumerRecord;
+use strom_client::{ConsumerRecord, ProducerRecord};
 
 /// Left-aligned columns separated by two spaces, header first.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -81,6 +81,109 @@ fn encode(bytes: Option<&Bytes>) -> (Value, Value) {
     }
 }
 
+/// The record of one JSON input line of `strom produce --format json`:
+/// the shape `record_json` prints (topic and offset are ignored; the
+/// record goes to the command's topic).
+pub fn record_from_json(topic: &str, line: &str) -> Result<ProducerRecord, String> {
+    let object: Value = serde_json::from_str(line).map_err(|err| format!("not JSON: {err}"))?;
+    let Value::Object(fields) = &object else {
+        return Err("expected a JSON object per line".into());
+    };
+    let bytes_field = |name: &str| {
+        decode(
+            fields.get(name),
+            fields.get(&format!("{name}_encoding")),
+            name,
+        )
+    };
+    let mut record = ProducerRecord::new(topic, Bytes::new());
+    record.key = bytes_field("key")?;
+    record.value = bytes_field("value")?;
+    if let Some(partition) = fields.get("partition").filter(|v| !v.is_null()) {
+        let partition = partition.as_i64().and_then(|p| i32::try_from(p).ok());
+        record.partition = Some(partition.ok_or("partition must be a 32-bit integer")?);
+    }
+    if let Some(timestamp) = fields.get("timestamp").filter(|v| !v.is_null()) {
+        record.timestamp = Some(
+            timestamp
+                .as_i64()
+                .ok_or("timestamp must be an integer (ms)")?,
+        );
+    }
+    match fields.get("headers") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(headers)) => {
+            for header in headers {
+                let name = header.get("key").and_then(Value::as_str);
+                let name = name.ok_or("each header needs a string \"key\"")?;
+                let value = decode(
+                    header.get("value"),
+                    header.get("value_encoding"),
+                    "header value",
+                )?;
+                record.headers.push((name.to_string(), value));
+            }
+        }
+        Some(_) => return Err("headers must be an array of {key, value} objects".into()),
+    }
+    Ok(record)
+}
+
+/// A key, value or header value: null, UTF-8 text, or base64 when its
+/// encoding says so.
+fn decode(
+    value: Option<&Value>,
+    encoding: Option<&Value>,
+    what: &str,
+) -> Result<Option<Bytes>, String> {
+    let text = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) => text,
+        Some(_) => return Err(format!("{what} must be a string or null")),
+    };
+    match encoding.and_then(Value::as_str).unwrap_or("utf8") {
+        "utf8" => Ok(Some(Bytes::from(text.clone()))),
+        "base64" => unbase64(text)
+            .map(|bytes| Some(Bytes::from(bytes)))
+            .ok_or_else(|| format!("{what} is not valid base64")),
+        other => Err(format!(
+            "unknown {what} encoding `{other}` (utf8 or base64)"
+        )),
+    }
+}
+
+/// Decodes standard base64 with padding; `None` if malformed.
+pub fn unbase64(text: &str) -> Option<Vec<u8>> {
+    let text = text.as_bytes();
+    if !text.len().is_multiple_of(4) {
+        return None;
+    }
+    let sextet = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    for (index, chunk) in text.chunks(4).enumerate() {
+        let last = index + 1 == text.len() / 4;
+        let padding = chunk.iter().rev().take_while(|&&c| c == b'=').count();
+        if padding > 2 || (padding > 0 && !last) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &chunk[..4 - padding] {
+            n = (n << 6) | u32::from(sextet(c)?);
+        }
+        n <<= 6 * padding as u32;
+        let decoded = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&decoded[..3 - padding]);
+    }
+    Some(out)
+}
+
 /// Standard base64 (RFC 4648) with padding.
 pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -106,6 +209,65 @@ pub fn base64(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unbase64_inverts_base64_and_refuses_malformed_text() {
+        for len in 0..40u8 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| i.wrapping_mul(37).wrapping_add(200))
+                .collect();
+            assert_eq!(unbase64(&base64(&bytes)), Some(bytes));
+        }
+        for bad in ["Zg=", "Z===", "Zg==Zg==", "Zm9*", "é000"] {
+            assert_eq!(unbase64(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_printed_record_reads_back_as_the_same_record() {
+        let consumed = ConsumerRecord {
+            topic: "t".into(),
+            partition: 2,
+            offset: 7,
+            timestamp: 1_700_000_000_000,
+            key: Some(Bytes::from_static(b"k")),
+            value: Some(Bytes::from_static(&[0xff, 0x00, 0x41])),
+            headers: vec![
+                ("h".into(), Some(Bytes::from_static(b"v"))),
+                ("n".into(), None),
+            ],
+        };
+        let line = record_json(&consumed).to_string();
+        let record = record_from_json("copy", &line).unwrap();
+        assert_eq!(record.topic, "copy");
+        assert_eq!(record.partition, Some(2));
+        assert_eq!(record.timestamp, Some(1_700_000_000_000));
+        assert_eq!(record.key, consumed.key);
+        assert_eq!(record.value, consumed.value);
+        assert_eq!(record.headers, consumed.headers);
+    }
+
+    #[test]
+    fn bad_json_input_names_the_problem() {
+        let cases = [
+            ("[1]", "JSON object"),
+            (r#"{"value": 5}"#, "value must be"),
+            (
+                r#"{"value": "%%", "value_encoding": "base64"}"#,
+                "not valid base64",
+            ),
+            (
+                r#"{"value": "x", "value_encoding": "hex"}"#,
+                "unknown value encoding",
+            ),
+            (r#"{"partition": "one"}"#, "partition"),
+            (r#"{"headers": [{"value": "v"}]}"#, "header needs"),
+        ];
+        for (line, expected) in cases {
+            let error = record_from_json("t", line).unwrap_err();
+            assert!(error.contains(expected), "{line}: {error}");
+        }
+    }
 
     #[test]
     fn base64_matches_rfc_4648_vectors() {

@@ -1,19 +1,33 @@
-//! `strom produce`: one record per line of standard input.
+//! `strom produce`: one record per line of standard input, either the
+//! line itself as the value (text) or a JSON object in the shape
+//! `strom consume --format json` prints, so a consume piped into a
+//! produce copies records with their keys and headers.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use bytes::Bytes;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use strom_client::{AdminClient, DeliveryFuture, Producer, ProducerRecord};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use super::output::record_from_json;
 use super::BrokersArg;
 use crate::error::CliError;
 
 /// Deliveries awaited in one go, so memory stays bounded however long the
 /// input is while the producer still has plenty of records to batch.
 const MAX_PENDING: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// The line is the value (split into key and value with --key-separator).
+    Text,
+    /// One JSON object per line, as `strom consume --format json` prints:
+    /// key, value, headers ([{key, value}]), optional partition and
+    /// timestamp; *_encoding "base64" marks base64 bytes (default "utf8").
+    Json,
+}
 
 /// Produce one record per line of standard input, then flush and exit.
 /// A summary (records, partitions) is printed on stderr.
@@ -22,8 +36,10 @@ pub struct ProduceArgs {
     #[command(flatten)]
     pub brokers: BrokersArg,
     pub topic: String,
-    /// Split each line at the first SEP into key and value; lines without
-    /// SEP get no key.
+    #[arg(long, value_enum, default_value_t = InputFormat::Text)]
+    pub format: InputFormat,
+    /// Text input: split each line at the first SEP into key and value;
+    /// lines without SEP get no key.
     #[arg(long, value_name = "SEP")]
     pub key_separator: Option<String>,
     /// none, gzip, snappy, lz4 or zstd.
@@ -73,6 +89,11 @@ pub async fn run(args: ProduceArgs) -> Result<(), CliError> {
         ("compression.type", args.compression.as_str()),
         ("acks", args.acks.as_str()),
     ])?;
+    if args.format == InputFormat::Json && args.key_separator.is_some() {
+        return Err(CliError::Usage(
+            "--key-separator applies to --format text; JSON input carries its own key".into(),
+        ));
+    }
     let admin = AdminClient::new(config.clone()).await?;
     // Fail fast on a missing topic or partition instead of retrying every
     // record until delivery.timeout.ms.
@@ -92,16 +113,17 @@ pub async fn run(args: ProduceArgs) -> Result<(), CliError> {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut pending = Vec::new();
     let mut tally = Tally::default();
+    let mut line_number = 0u64;
     while let Some(line) = lines.next_line().await.map_err(CliError::Stdin)? {
-        let mut record = match args.key_separator.as_deref() {
-            Some(separator) if !separator.is_empty() => match line.split_once(separator) {
-                Some((key, value)) => ProducerRecord::new(&args.topic, value.to_string())
-                    .with_key(Bytes::from(key.to_string())),
-                None => ProducerRecord::new(&args.topic, line),
-            },
-            _ => ProducerRecord::new(&args.topic, line),
+        line_number += 1;
+        let mut record = match args.format {
+            InputFormat::Json => record_from_json(&args.topic, &line)
+                .map_err(|reason| CliError::Usage(format!("line {line_number}: {reason}")))?,
+            InputFormat::Text => text_record(&args.topic, line, args.key_separator.as_deref()),
         };
-        record.partition = args.partition;
+        if args.partition.is_some() {
+            record.partition = args.partition;
+        }
         pending.push(producer.send(record));
         if pending.len() >= MAX_PENDING {
             tally.settle(&mut pending).await;
@@ -126,4 +148,16 @@ pub async fn run(args: ProduceArgs) -> Result<(), CliError> {
     }
     flushed?;
     Ok(())
+}
+
+fn text_record(topic: &str, line: String, key_separator: Option<&str>) -> ProducerRecord {
+    match key_separator {
+        Some(separator) if !separator.is_empty() => match line.split_once(separator) {
+            Some((key, value)) => {
+                ProducerRecord::new(topic, value.to_string()).with_key(Bytes::from(key.to_string()))
+            }
+            None => ProducerRecord::new(topic, line),
+        },
+        _ => ProducerRecord::new(topic, line),
+    }
 }
