@@ -63,14 +63,17 @@ class JavaTools:
         acks: str,
         throughput: int,
         timeout_s: float,
+        extra_props: dict[str, str] | None = None,
     ) -> tuple[dict, Finished]:
-        """ProducerPerformance with the producer's defaults except acks."""
+        """ProducerPerformance with the producer's defaults except acks and
+        `extra_props`."""
+        props = [f"{name}={value}" for name, value in (extra_props or {}).items()]
         argv = self._java(PRODUCER_CLASS) + [
             "--topic", topic,
             "--num-records", str(records),
             "--record-size", str(size),
             "--throughput", str(throughput),
-            "--producer-props", f"bootstrap.servers={bootstrap}", f"acks={acks}",
+            "--producer-props", f"bootstrap.servers={bootstrap}", f"acks={acks}", *props,
         ]  # fmt: skip
         finished = run_bounded(argv, timeout_s)
         match = None

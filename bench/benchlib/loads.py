@@ -154,15 +154,24 @@ def topics(loads: list[Load], reps: int) -> list[str]:
     return sorted({for_rep(load, rep).topic for load in loads for rep in range(reps)})
 
 
-def run_load(load: Load, broker: BrokerRun, others: list[BrokerRun], tools: JavaTools, timeout_s: float) -> dict:
+def run_load(
+    load: Load,
+    broker: BrokerRun,
+    others: list[BrokerRun],
+    tools: JavaTools,
+    timeout_s: float,
+    runner=_run_one,
+) -> dict:
     """Runs one load against one broker; `others` are the idle brokers,
-    whose CPU use during the load is recorded to show they stayed idle."""
+    whose CPU use during the load is recorded to show they stayed idle.
+    `runner(load, broker, tools, timeout_s)` runs the load generator and
+    returns (metrics, Finished); bench/run-clients passes its own."""
     result: dict = {"topic": load.topic}
     if not broker.alive():
         result["error"] = f"broker exited (status {broker.process.returncode}) before this load"
         return result
     cpu_before = {run.label: run.cpu_seconds() for run in [broker, *others]}
-    metrics, finished = _run_one(load, broker, tools, timeout_s)
+    metrics, finished = runner(load, broker, tools, timeout_s)
     cpu_after = {run.label: run.cpu_seconds() for run in [broker, *others]}
     cpu = {
         label: round(cpu_after[label] - before, 2)
