@@ -23,7 +23,7 @@ use strom_protocol::messages::{ApiKey, ApiVersionsRequest, Request, RequestHeade
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::ClientConfig;
@@ -34,6 +34,9 @@ const API_VERSIONS_FIRST_TRY: i16 = 3;
 const UNSUPPORTED_VERSION: i16 = 35;
 /// Frames queued for the writer before senders wait.
 const WRITE_QUEUE: usize = 64;
+/// Buffer a response read starts with; it grows only as bytes arrive, so
+/// a length prefix alone never allocates more than this.
+const INITIAL_READ_BUFFER: usize = 64 * 1024;
 
 /// Highest version this client's code fills in and reads correctly, where
 /// that is below the codec's maximum (later versions change field meaning).
@@ -86,10 +89,14 @@ struct Outgoing {
 struct Shared {
     addr: String,
     in_flight: Mutex<Option<HashMap<i32, Pending>>>,
+    /// Set once on close; the two tasks stop on it even when blocked on a
+    /// peer that neither reads nor writes, which drops the socket.
+    closed: watch::Sender<bool>,
 }
 
 impl Shared {
     fn close(&self, reason: &str) {
+        self.closed.send_replace(true);
         let pending = match self.in_flight.lock() {
             Ok(mut guard) => guard.take(),
             Err(poisoned) => poisoned.into_inner().take(),
@@ -153,6 +160,7 @@ impl Connection {
         let shared = Arc::new(Shared {
             addr: addr.to_string(),
             in_flight: Mutex::new(Some(HashMap::new())),
+            closed: watch::Sender::new(false),
         });
         let (writer, queue) = mpsc::channel(WRITE_QUEUE);
         let tasks = [
@@ -223,10 +231,18 @@ impl Connection {
     pub async fn send_without_response(&self, version: i16, request: Request) -> Result<()> {
         let (frame, _) = self.encode(version, &request)?;
         let (written, on_written) = oneshot::channel();
-        self.queue(frame, Some(written)).await?;
-        self.bounded(on_written, "writing a request")
-            .await?
-            .map_err(|_| self.disconnected())
+        let written = async {
+            self.queue(frame, Some(written)).await?;
+            on_written.await.map_err(|_| self.disconnected())
+        };
+        match self.bounded(written, "writing a request").await {
+            Ok(result) => result,
+            Err(timeout) => {
+                // The frame may be half written: the stream is unusable.
+                self.inner.shared.close("a write timed out");
+                Err(timeout)
+            }
+        }
     }
 
     /// Sends `request` at `version` and waits at most request.timeout.ms.
@@ -251,10 +267,14 @@ impl Connection {
                 },
             );
         }
-        self.queue(frame, None).await?;
-        match self.bounded(response, api.name()).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(self.disconnected()),
+        // Queueing is inside the timeout too: behind a peer that stopped
+        // reading, the writer's queue stays full.
+        let answered = async {
+            self.queue(frame, None).await?;
+            response.await.map_err(|_| self.disconnected())?
+        };
+        match self.bounded(answered, api.name()).await {
+            Ok(result) => result,
             Err(timeout) => {
                 // Like the Java client: a request that timed out leaves the
                 // connection in an unknown state, so it is closed.
@@ -369,8 +389,13 @@ async fn write_loop(
     mut socket: OwnedWriteHalf,
     mut queue: mpsc::Receiver<Outgoing>,
 ) {
+    let mut closed = shared.closed.subscribe();
     while let Some(outgoing) = queue.recv().await {
-        if let Err(error) = socket.write_all(&outgoing.frame).await {
+        let written = tokio::select! {
+            written = socket.write_all(&outgoing.frame) => written,
+            _ = closed.wait_for(|closed| *closed) => return,
+        };
+        if let Err(error) = written {
             shared.close(&format!("write failed: {error}"));
             return;
         }
@@ -381,7 +406,12 @@ async fn write_loop(
 }
 
 async fn read_loop(shared: Arc<Shared>, mut socket: OwnedReadHalf, max_frame: usize) {
-    let reason = match read_responses(&shared, &mut socket, max_frame).await {
+    let mut closed = shared.closed.subscribe();
+    let outcome = tokio::select! {
+        outcome = read_responses(&shared, &mut socket, max_frame) => outcome,
+        _ = closed.wait_for(|closed| *closed) => return,
+    };
+    let reason = match outcome {
         Ok(()) => "the broker closed the connection".to_string(),
         Err(reason) => reason,
     };
@@ -407,11 +437,17 @@ async fn read_responses(
         let size = usize::try_from(size).ok().filter(|size| (4..=max_frame).contains(size)).ok_or_else(|| {
             format!("response frame length {size} is outside 4..={max_frame} (receive.message.max.bytes)")
         })?;
-        let mut frame = vec![0u8; size];
-        socket
-            .read_exact(&mut frame)
+        let mut frame = Vec::with_capacity(size.min(INITIAL_READ_BUFFER));
+        let read = (&mut *socket)
+            .take(size as u64)
+            .read_to_end(&mut frame)
             .await
             .map_err(|error| format!("read failed mid-response: {error}"))?;
+        if read < size {
+            return Err(format!(
+                "the broker closed the connection mid-response ({read} of {size} bytes)"
+            ));
+        }
         let frame = Bytes::from(frame);
         let correlation_id = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
         let pending = shared

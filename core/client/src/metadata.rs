@@ -16,7 +16,19 @@ pub struct BrokerInfo {
 
 impl BrokerInfo {
     pub fn address(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+        // An IPv6 literal needs brackets before the port.
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// Whether the address could be dialled at all: a broker advertising
+    /// an empty host or a port outside 1..=65535 is left out of the cache,
+    /// so requests for it fail as for an unknown node.
+    fn is_dialable(&self) -> bool {
+        !self.host.is_empty() && (1..=65535).contains(&self.port)
     }
 }
 
@@ -64,6 +76,11 @@ impl Metadata {
     /// Folds a Metadata response in: brokers are replaced (the response
     /// lists them all), topics named in the response are replaced, and
     /// topics it reports as unknown are dropped from the cache.
+    ///
+    /// A broker's answer is not trusted to be sane: brokers that cannot be
+    /// dialled, partitions with negative ids and repeated partition ids
+    /// (the first entry wins) are dropped, so partition counts and leader
+    /// lookups only ever see real partitions.
     pub fn merge(&mut self, response: MetadataResponse) {
         self.cluster_id = response.cluster_id;
         self.controller_id = response.controller_id;
@@ -78,6 +95,15 @@ impl Metadata {
                     rack: broker.rack,
                 };
                 (broker.node_id, info)
+            })
+            .filter(|(_, info)| {
+                let dialable = info.is_dialable();
+                if !dialable {
+                    tracing::warn!(
+                        "ignoring broker {info:?} from metadata: not a dialable address"
+                    );
+                }
+                dialable
             })
             .collect();
         for topic in response.topics {
@@ -95,7 +121,10 @@ impl Metadata {
                     error_code: partition.error_code,
                 })
                 .collect();
+            partitions.retain(|p| p.partition >= 0);
+            // Stable sort, so dedup keeps each id's first entry.
             partitions.sort_by_key(|p| p.partition);
+            partitions.dedup_by_key(|p| p.partition);
             if topic.error_code == UNKNOWN_TOPIC_OR_PARTITION {
                 self.topics.remove(&name);
                 continue;
