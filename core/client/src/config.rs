@@ -71,6 +71,11 @@ pub struct ClientConfig {
     pub delivery_timeout: Duration,
     pub retries: u32,
     pub retry_backoff: Duration,
+    /// Bytes of records accepted but not yet acknowledged or failed
+    /// (`buffer.memory`); past it `send` fails fast and `send_wait` waits.
+    pub buffer_memory: usize,
+    /// How long `send_wait` waits for room in buffer.memory (`max.block.ms`).
+    pub max_block: Duration,
     // Consumer.
     pub group_id: Option<String>,
     pub group_instance_id: Option<String>,
@@ -114,6 +119,8 @@ impl Default for ClientConfig {
             delivery_timeout: Duration::from_secs(120),
             retries: i32::MAX as u32,
             retry_backoff: Duration::from_millis(100),
+            buffer_memory: 32 * 1024 * 1024,
+            max_block: Duration::from_secs(60),
             group_id: None,
             group_instance_id: None,
             auto_offset_reset: OffsetReset::Latest,
@@ -236,6 +243,8 @@ impl ClientConfig {
             }
             "retries" | "message.send.max.retries" => self.retries = number(key, value)?,
             "retry.backoff.ms" => self.retry_backoff = millis(key, value)?,
+            "buffer.memory" => self.buffer_memory = positive(key, value)?,
+            "max.block.ms" => self.max_block = millis(key, value)?,
             "group.id" => self.group_id = non_empty(value),
             "group.instance.id" => self.group_instance_id = non_empty(value),
             "auto.offset.reset" => {
@@ -397,6 +406,18 @@ mod tests {
         assert_eq!(config.acks, Acks::All);
         assert_eq!(config.batch_size, 16384);
         assert_eq!(config.request_timeout, Duration::from_secs(30));
+        assert_eq!(config.buffer_memory, 33_554_432);
+        assert_eq!(config.max_block, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn buffer_memory_and_max_block_are_parsed() {
+        let config =
+            ClientConfig::from_pairs([("buffer.memory", "4096"), ("max.block.ms", "250")]).unwrap();
+        assert_eq!(config.buffer_memory, 4096);
+        assert_eq!(config.max_block, Duration::from_millis(250));
+        let error = ClientConfig::from_pairs([("buffer.memory", "0")]).unwrap_err();
+        assert!(error.to_string().contains("`buffer.memory`"), "{error}");
     }
 
     #[test]

@@ -64,6 +64,20 @@ pub enum ClientError {
     #[error("topic `{topic}` partition {partition} has no leader right now; metadata is refreshed and the request retried until its timeout")]
     NoLeader { topic: String, partition: i32 },
 
+    /// A record the producer refused before sending: bigger than a limit of
+    /// its own (max.request.size, buffer.memory). Kafka's MESSAGE_TOO_LARGE.
+    #[error("the record is {size} bytes when serialized, larger than {setting} ({limit} bytes), so the producer did not send it: send smaller records or raise {setting} (and the topic's max.message.bytes)")]
+    RecordTooLarge {
+        size: usize,
+        limit: usize,
+        setting: &'static str,
+    },
+
+    /// `Producer::send` while buffer.memory is taken by records not yet
+    /// acknowledged (librdkafka's QUEUE_FULL); retriable.
+    #[error("the producer's buffer (buffer.memory = {limit} bytes) is full of records not yet acknowledged: await deliveries, use send_wait (waits up to max.block.ms for room) or raise buffer.memory")]
+    BufferFull { limit: usize },
+
     #[error("{what} is closed; create a new one")]
     Closed { what: &'static str },
 
@@ -95,6 +109,7 @@ impl ClientError {
             ClientError::Unreachable { .. } | ClientError::Disconnected { .. } => Some(13), // NETWORK_EXCEPTION
             ClientError::NoLeader { .. } => Some(5), // LEADER_NOT_AVAILABLE
             ClientError::UnsupportedApi { .. } => Some(35), // UNSUPPORTED_VERSION
+            ClientError::RecordTooLarge { .. } => Some(10), // MESSAGE_TOO_LARGE
             ClientError::Record(error) => Some(error.kafka_error_code()),
             _ => None,
         }
@@ -113,7 +128,8 @@ impl ClientError {
             | ClientError::Disconnected { .. }
             | ClientError::Timeout { .. }
             | ClientError::NoBrokerAvailable { .. }
-            | ClientError::NoLeader { .. } => true,
+            | ClientError::NoLeader { .. }
+            | ClientError::BufferFull { .. } => true,
             _ => false,
         }
     }

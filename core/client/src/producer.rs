@@ -3,16 +3,38 @@
 //! batch.size), compresses, sends and retries them.
 //!
 //! - [`accumulator`](self::accumulator): per-partition batches and the partitioner.
+//! - [`partition`](self::partition): one partition's queue, in-flight count
+//!   and sequence bookkeeping.
 //! - [`sender`](self::sender): the task that drains batches into Produce
-//!   requests, handles responses, retries, and idempotence.
+//!   requests (up to max.request.size each).
+//! - [`request`](self::request): one driver per leader that starts requests
+//!   in order and keeps up to max.in.flight.requests.per.connection going.
+//! - [`settle`](self::settle): deliver, retry, split or fail a sent batch.
+//! - [`memory`](self::memory): buffer.memory and the record size limits.
 //!
-//! Ordering and idempotence: each partition has at most one batch in
-//! flight, and with enable.idempotence (the default) every batch carries
-//! the producer id, epoch and sequence it was first sent with, so a retry
-//! after a lost response is recognised by the broker as a duplicate.
+//! Ordering and idempotence: up to max.in.flight.requests.per.connection
+//! batches per partition are in flight. With enable.idempotence (the
+//! default) every batch carries the producer id, epoch and the sequence it
+//! was first sent with, so a retry after a lost response is recognised by
+//! the broker as a duplicate, and retries go out in sequence order: records
+//! of one partition are written once each, in send order. Without
+//! idempotence a retried batch may land after a later one (as in the Java
+//! client); set max.in.flight.requests.per.connection=1 to prevent that.
+//!
+//! Memory: accepted records hold buffer.memory until they resolve. When it
+//! is used up, [`Producer::send`] fails at once (like librdkafka's
+//! QUEUE_FULL) and [`Producer::send_wait`] waits up to max.block.ms for room
+//! (like the Java client's blocking `send`). `send` stays synchronous and
+//! never blocks so that it can be called from any thread or callback
+//! (bindings included); a record is accepted, and ordered, when `send`
+//! returns or when `send_wait` resolves.
 
 mod accumulator;
+mod memory;
+mod partition;
+mod request;
 mod sender;
+mod settle;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,6 +49,8 @@ use crate::cluster::Cluster;
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
 use accumulator::Accumulator;
+use memory::BufferMemory;
+use partition::Pending;
 
 /// A record to send.
 #[derive(Debug, Clone, Default)]
@@ -91,6 +115,14 @@ pub struct DeliveryFuture {
     receiver: Result<oneshot::Receiver<Result<RecordMetadata>>, Option<ClientError>>,
 }
 
+impl DeliveryFuture {
+    fn failed(error: ClientError) -> DeliveryFuture {
+        DeliveryFuture {
+            receiver: Err(Some(error)),
+        }
+    }
+}
+
 impl Future for DeliveryFuture {
     type Output = Result<RecordMetadata>;
 
@@ -114,6 +146,8 @@ pub(crate) struct Shared {
     pub(crate) wake: Notify,
     /// Records accepted but not yet resolved; flush waits for 0.
     pub(crate) outstanding: watch::Sender<usize>,
+    /// buffer.memory: room for records accepted but not yet resolved.
+    pub(crate) memory: BufferMemory,
 }
 
 /// The producer; cheap to clone, all clones share one sender.
@@ -132,22 +166,57 @@ impl Producer {
     /// A producer on an existing cluster handle.
     pub fn from_cluster(cluster: Cluster) -> Producer {
         let accumulator = Accumulator::new(cluster.config());
+        let memory = BufferMemory::new(cluster.config().buffer_memory, cluster.config().max_block);
         let shared = Arc::new(Shared {
             cluster,
             accumulator: Mutex::new(accumulator),
             wake: Notify::new(),
             outstanding: watch::channel(0).0,
+            memory,
         });
         tokio::spawn(sender::run(shared.clone()));
         Producer { shared }
     }
 
-    /// Queues a record; the future resolves to where it was written.
+    /// Queues a record without ever blocking; the future resolves to where
+    /// it was written. A record that can never be sent (bigger than
+    /// max.request.size or buffer.memory) fails at once with
+    /// MESSAGE_TOO_LARGE, and so does any record while buffer.memory is
+    /// full of unacknowledged records (a [`ClientError::Timeout`] naming
+    /// buffer.memory): use [`Producer::send_wait`] to wait for room instead.
     pub fn send(&self, record: ProducerRecord) -> DeliveryFuture {
+        let max_request_size = self.shared.cluster.config().max_request_size;
+        let reserved = memory::check_record_size(&record, max_request_size)
+            .and_then(|size| self.shared.memory.try_reserve(size).map(|()| size));
+        match reserved {
+            Ok(size) => self.enqueue(record, size),
+            Err(error) => DeliveryFuture::failed(error),
+        }
+    }
+
+    /// Like [`Producer::send`], but when buffer.memory is full waits up to
+    /// max.block.ms for earlier records to resolve (the Java client's
+    /// blocking `send`). The record is queued, in order, when this returns
+    /// `Ok`; the returned future then resolves to where it was written.
+    /// Dropping this future before it completes queues nothing.
+    ///
+    /// Errors: MESSAGE_TOO_LARGE for a record bigger than max.request.size
+    /// or buffer.memory; [`ClientError::Timeout`] naming max.block.ms when
+    /// no room came in time.
+    pub async fn send_wait(&self, record: ProducerRecord) -> Result<DeliveryFuture> {
+        let max_request_size = self.shared.cluster.config().max_request_size;
+        let size = memory::check_record_size(&record, max_request_size)?;
+        self.shared.memory.reserve(size).await?;
+        Ok(self.enqueue(record, size))
+    }
+
+    /// Queues a record whose `reserved` bytes of buffer.memory are taken.
+    fn enqueue(&self, record: ProducerRecord, reserved: usize) -> DeliveryFuture {
         let (reply, receiver) = oneshot::channel();
+        let pending = Pending { reply, reserved };
         let queued = match self.shared.accumulator.lock() {
-            Ok(mut accumulator) => accumulator.append(&self.shared.cluster, record, reply),
-            Err(_) => Err(ClientError::Closed { what: "producer" }),
+            Ok(mut accumulator) => accumulator.append(&self.shared.cluster, record, pending),
+            Err(_) => Err((pending, ClientError::Closed { what: "producer" })),
         };
         match queued {
             Ok(wake_now) => {
@@ -159,9 +228,12 @@ impl Producer {
                     receiver: Ok(receiver),
                 }
             }
-            Err(error) => DeliveryFuture {
-                receiver: Err(Some(error)),
-            },
+            Err((pending, error)) => {
+                // Never counted as outstanding: the error goes straight to
+                // the caller's future.
+                self.shared.memory.release(pending.reserved);
+                DeliveryFuture::failed(error)
+            }
         }
     }
 
@@ -198,10 +270,10 @@ impl Producer {
             }
             Err(_) => Vec::new(),
         };
-        for reply in unsent {
-            sender::resolve(
+        for pending in unsent {
+            settle::resolve(
                 &self.shared,
-                reply,
+                pending,
                 Err(ClientError::Closed { what: "producer" }),
             );
         }

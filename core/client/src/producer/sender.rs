@@ -1,39 +1,34 @@
-//! The sender task: turns ready batches into Produce requests, one per
-//! leader, and settles each batch from its partition's response: deliver,
-//! retry (same sequence, after a metadata refresh when leaders moved), or
-//! fail. With idempotence it first gets a producer id (InitProducerId) and,
-//! on OUT_OF_ORDER_SEQUENCE_NUMBER / UNKNOWN_PRODUCER_ID, bumps the epoch
-//! locally as the Java client does, restarting that partition's sequences.
+//! The sender task: resolves topics, gets a producer id (idempotence),
+//! drains ready batches into Produce requests — several per leader in
+//! flight, each under max.request.size — and hands them to the leader's
+//! driver ([`super::request`]). Responses are settled in
+//! [`super::settle`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use strom_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use strom_protocol::messages::{ApiKey, InitProducerIdRequest, ProduceRequest, Request, Response};
+use strom_protocol::messages::{ApiKey, InitProducerIdRequest, Response};
 use tokio::time::Instant;
 
-use super::accumulator::{Batch, Reply, TopicPartition};
-use super::{RecordMetadata, Shared};
-use crate::cluster::group_by_topic;
-use crate::config::Acks;
+use super::accumulator::Accumulator;
+use super::partition::{Batch, DrainRules};
+use super::request::{Drivers, Outgoing};
+use super::settle::{fail_batch, resolve, spawn_refresh};
+use super::Shared;
 use crate::error::{ClientError, Result};
-use crate::metadata::invalidates_metadata;
 
-const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
-const DUPLICATE_SEQUENCE_NUMBER: i16 = 46;
-const UNKNOWN_PRODUCER_ID: i16 = 59;
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
-
-/// Resolves one record's future and counts it as settled.
-pub(crate) fn resolve(shared: &Shared, reply: Reply, outcome: Result<RecordMetadata>) {
-    let _ = reply.send(outcome);
-    shared.outstanding.send_modify(|n| *n = n.saturating_sub(1));
-}
+/// Room for a Produce request's own fields around the batches (header,
+/// acks, timeout, transactional id, array lengths).
+const REQUEST_OVERHEAD: usize = 128;
+/// Room for one partition's entry besides its batch (topic name aside).
+const PARTITION_OVERHEAD: usize = 16;
 
 pub(crate) async fn run(shared: Arc<Shared>) {
+    let mut drivers = Drivers::default();
     loop {
-        // Only the task holds the last strong reference once every
-        // producer handle is gone: then nothing can send anymore.
+        // Only this task holds a strong reference once every producer
+        // handle is gone and no request runs: then nothing can send.
         let abandoned = Arc::strong_count(&shared) == 1;
         let (closed, idle) = match shared.accumulator.lock() {
             Ok(acc) => (acc.closed, acc.is_idle()),
@@ -45,7 +40,19 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         let wake = shared.wake.notified();
         resolve_waiting_topics(&shared).await;
         let next_wake = match ensure_identity(&shared).await {
-            Ok(()) => send_ready(&shared),
+            Ok(()) => {
+                let drained = drain(&shared);
+                for (leader, request) in drained.requests {
+                    drivers.dispatch(&shared, leader, request);
+                }
+                for (batch, error) in drained.failed {
+                    fail_batch(&shared, batch, || super::settle::clone_error(&error));
+                }
+                for topic in drained.refresh {
+                    spawn_refresh(&shared, topic);
+                }
+                drained.next_wake
+            }
             Err(error) => {
                 tracing::debug!("InitProducerId failed, retrying: {error}");
                 Some(Instant::now() + shared.cluster.config().retry_backoff)
@@ -68,8 +75,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 
 /// Fetches metadata for topics with waiting records, then partitions them
 /// in order. Records of topics still unknown fail once they have waited
-/// delivery.timeout.ms (the producer's `send` never blocks, so Java's
-/// max.block.ms wait for metadata is folded into the delivery timeout).
+/// delivery.timeout.ms (metadata waits are not part of max.block.ms here:
+/// `send` never blocks on them).
 async fn resolve_waiting_topics(shared: &Shared) {
     let topics: Vec<String> = match shared.accumulator.lock() {
         Ok(acc) => acc.waiting.keys().cloned().collect(),
@@ -112,22 +119,20 @@ async fn resolve_waiting_topics(shared: &Shared) {
                     .copied()
                     .filter(|code| *code != 0)
                     .unwrap_or(UNKNOWN_TOPIC_OR_PARTITION);
-                rejected.extend(
-                    expired.into_iter().map(|(_, reply, _)| {
-                        (reply, unknown_topic(&topic, code, delivery_timeout))
-                    }),
-                );
+                rejected.extend(expired.into_iter().map(|(_, pending, _)| {
+                    (pending, unknown_topic(&topic, code, delivery_timeout))
+                }));
                 continue;
             };
-            for (record, reply, _) in records {
-                if let Err(refused) = acc.place(record, reply, count) {
+            for (record, pending, _) in records {
+                if let Err(refused) = acc.place(record, pending, count) {
                     rejected.push(refused);
                 }
             }
         }
     }
-    for (reply, error) in rejected {
-        resolve(shared, reply, Err(error));
+    for (pending, error) in rejected {
+        resolve(shared, pending, Err(error));
     }
 }
 
@@ -144,13 +149,29 @@ fn unknown_topic(topic: &str, code: i16, waited: std::time::Duration) -> ClientE
     )
 }
 
+/// Gets a producer id when idempotence needs one. An epoch bump asked for
+/// by a partition is applied here, locally, as the Java client does for a
+/// non-transactional producer (KIP-360); only when the epoch is exhausted
+/// is a new producer id requested.
 async fn ensure_identity(shared: &Shared) -> Result<()> {
     let config = shared.cluster.config();
-    let needed = config.enable_idempotence
-        && shared
-            .accumulator
-            .lock()
-            .is_ok_and(|acc| acc.identity.is_none());
+    if !config.enable_idempotence {
+        return Ok(());
+    }
+    let needed = match shared.accumulator.lock() {
+        Ok(mut acc) => {
+            if acc.epoch_bump_requested {
+                acc.epoch_bump_requested = false;
+                acc.identity = match acc.identity {
+                    Some((id, epoch)) if epoch < i16::MAX => Some((id, epoch + 1)),
+                    _ => None,
+                };
+                tracing::debug!("producer epoch bumped to {:?}", acc.identity);
+            }
+            acc.identity.is_none()
+        }
+        Err(_) => false,
+    };
     if !needed {
         return Ok(());
     }
@@ -184,281 +205,185 @@ async fn ensure_identity(shared: &Shared) -> Result<()> {
     Ok(())
 }
 
-/// Drains ready batches, assigns sequences and spawns one request per
-/// leader. Returns when the sender should look again.
-fn send_ready(shared: &Arc<Shared>) -> Option<Instant> {
+/// What one drain round produced.
+#[derive(Default)]
+struct Drained {
+    /// Produce requests in the order they must be started, per leader.
+    requests: Vec<(i32, Vec<Outgoing>)>,
+    /// Batches that expired or cannot be built.
+    failed: Vec<(Batch, ClientError)>,
+    /// Topics whose leaders are unknown.
+    refresh: Vec<String>,
+    next_wake: Option<Instant>,
+}
+
+/// A Produce request being filled for one leader.
+#[derive(Default)]
+struct Planned {
+    size: usize,
+    batches: Vec<Outgoing>,
+}
+
+/// Takes every batch that may be sent now, stamps it (idempotence) and
+/// packs the batches into requests per leader.
+fn drain(shared: &Shared) -> Drained {
     let config = shared.cluster.config();
+    let mut drained = Drained::default();
+    let Ok(mut guard) = shared.accumulator.lock() else {
+        return drained;
+    };
+    let acc: &mut Accumulator = &mut guard;
+    let identity = acc.identity;
+    if config.enable_idempotence && identity.is_none() {
+        drained.next_wake = Some(Instant::now());
+        return drained;
+    }
     let now = Instant::now();
-    let mut expired = Vec::new();
-    let mut by_leader: HashMap<i32, Vec<(TopicPartition, Batch, Vec<u8>)>> = HashMap::new();
-    let next_wake = {
-        let Ok(mut acc) = shared.accumulator.lock() else {
-            return None;
-        };
-        let (ready, next_wake) = acc.drain_ready(now);
-        let identity = acc.identity;
-        for (tp, mut batch) in ready {
-            if now >= batch.created + config.delivery_timeout {
-                acc.finished(&tp);
-                expired.push(batch);
+    let rules = DrainRules {
+        now,
+        linger: acc.linger,
+        batch_size: acc.batch_size,
+        urgent: acc.flushing || acc.closed,
+        max_in_flight: config.max_in_flight_per_connection.max(1),
+        idempotent: config.enable_idempotence,
+    };
+    let mut plans: HashMap<i32, Vec<Planned>> = HashMap::new();
+    let mut sent_from = Vec::new();
+    let wake_at = |at: Instant, drained: &mut Drained| {
+        drained.next_wake = Some(drained.next_wake.map_or(at, |w| w.min(at)));
+    };
+    for (tp, queue) in acc.partitions.iter_mut() {
+        // Expired batches fail before anything else of the partition goes.
+        while let Some(front) = queue.batches.front() {
+            if now < front.created + config.delivery_timeout {
+                break;
+            }
+            let Some(batch) = queue.batches.pop_front() else {
+                break;
+            };
+            if config.enable_idempotence && batch.stamp.is_some() {
+                queue.needs_reset = true;
+                acc.epoch_bump_requested = true;
+            }
+            drained
+                .failed
+                .push((batch, expired_error(config.delivery_timeout)));
+        }
+        if queue.batches.is_empty() {
+            continue;
+        }
+        if let Some(identity) = identity.filter(|_| rules.idempotent) {
+            if queue.must_restart(identity) {
+                if queue.in_flight > 0 || acc.epoch_bump_requested {
+                    continue;
+                }
+                queue.restart_sequences(identity);
+            }
+        }
+        let leader = shared
+            .cluster
+            .cached_topic(&tp.0)
+            .and_then(|t| t.partition(tp.1).map(|p| p.leader))
+            .filter(|l| *l >= 0);
+        let leader_plans = match leader {
+            Some(leader) => plans.entry(leader).or_default(),
+            None => {
+                if queue.front_ready(&rules).is_ok() {
+                    queue.retry_at = Some(now + config.retry_backoff);
+                    wake_at(now + config.retry_backoff, &mut drained);
+                    drained.refresh.push(tp.0.clone());
+                }
                 continue;
             }
-            let leader = shared
-                .cluster
-                .cached_topic(&tp.0)
-                .and_then(|t| t.partition(tp.1).map(|p| p.leader))
-                .filter(|l| *l >= 0);
-            let Some(leader) = leader else {
-                acc.requeue(tp.clone(), batch, now + config.retry_backoff);
-                spawn_refresh(shared, tp.0.clone());
-                continue;
-            };
-            let builder = match (config.enable_idempotence, identity) {
-                (true, Some((id, epoch))) => {
-                    let queue = acc.partitions.entry(tp.clone()).or_default();
-                    let sequence = match batch.sequence {
-                        Some((batch_epoch, sequence)) if batch_epoch == epoch => sequence,
-                        _ => {
-                            if queue.sequence_epoch != epoch {
-                                queue.sequence_epoch = epoch;
-                                queue.next_sequence = 0;
-                            }
-                            let sequence = queue.next_sequence;
-                            queue.next_sequence =
-                                sequence.wrapping_add(batch.builder.record_count()) & i32::MAX;
-                            sequence
-                        }
-                    };
-                    batch.sequence = Some((epoch, sequence));
-                    batch.builder.clone().with_producer(id, epoch, sequence)
+        };
+        let leader = leader.unwrap_or_default();
+        let busy = acc.leader_requests.get(&leader).copied().unwrap_or(0);
+        // A partition's batches go in successive requests, in order.
+        let mut next_plan = 0;
+        loop {
+            if let Err(at) = queue.front_ready(&rules) {
+                if let Some(at) = at {
+                    wake_at(at, &mut drained);
                 }
-                _ => batch.builder.clone(),
+                break;
+            }
+            let stamp = identity
+                .filter(|_| rules.idempotent)
+                .and_then(|identity| queue.front_stamp(identity));
+            let Some(front) = queue.batches.front() else {
+                break;
             };
-            match builder.build() {
-                Ok(bytes) => by_leader
-                    .entry(leader)
-                    .or_default()
-                    .push((tp, batch, bytes.to_vec())),
+            let built = match stamp {
+                Some(s) => front
+                    .builder
+                    .clone()
+                    .with_producer(s.producer_id, s.epoch, s.base_sequence)
+                    .build(),
+                None => front.builder.build(),
+            };
+            let bytes = match built {
+                Ok(bytes) => bytes,
                 Err(error) => {
-                    acc.finished(&tp);
-                    let message = error.to_string();
-                    fail_batch(shared, batch, || {
-                        ClientError::InvalidArgument(format!(
-                            "cannot build the record batch: {message}"
-                        ))
-                    });
+                    if let Some(batch) = queue.batches.pop_front() {
+                        drained.failed.push((batch, error.into()));
+                    }
+                    continue;
                 }
-            }
-        }
-        next_wake
-    };
-    for batch in expired {
-        fail_batch(shared, batch, || ClientError::Timeout {
-            what: "delivering a record".into(),
-            after: config.delivery_timeout,
-            setting: "delivery.timeout.ms",
-        });
-    }
-    for (leader, batches) in by_leader {
-        tokio::spawn(send_to_leader(shared.clone(), leader, batches));
-    }
-    next_wake
-}
-
-fn spawn_refresh(shared: &Shared, topic: String) {
-    let cluster = shared.cluster.clone();
-    tokio::spawn(async move {
-        let _ = cluster.refresh_metadata(&[topic]).await;
-    });
-}
-
-async fn send_to_leader(
-    shared: Arc<Shared>,
-    leader: i32,
-    batches: Vec<(TopicPartition, Batch, Vec<u8>)>,
-) {
-    let config = shared.cluster.config().clone();
-    let entries = batches.iter().map(|((topic, partition), _, bytes)| {
-        let data = PartitionProduceData {
-            index: *partition,
-            records: Some(bytes.clone().into()),
-            ..Default::default()
-        };
-        (topic.clone(), data)
-    });
-    let topic_data: Vec<TopicProduceData> = group_by_topic(entries)
-        .into_iter()
-        .map(|(name, partition_data)| TopicProduceData {
-            name,
-            partition_data,
-            ..Default::default()
-        })
-        .collect();
-    let request: Request = ProduceRequest {
-        transactional_id: None,
-        acks: config.acks.wire_value(),
-        timeout_ms: i32::try_from(config.request_timeout.as_millis()).unwrap_or(i32::MAX),
-        topic_data,
-        ..Default::default()
-    }
-    .into();
-    let outcome = async {
-        let connection = shared.cluster.connection(leader).await?;
-        let version = connection.version_for(ApiKey::Produce)?;
-        if config.acks == Acks::None {
-            connection.send_without_response(version, request).await?;
-            return Ok(None);
-        }
-        match connection.send_at(version, request).await? {
-            Response::Produce(response) => Ok(Some(response)),
-            other => Err(crate::cluster::unexpected(ApiKey::Produce, &other)),
-        }
-    }
-    .await;
-    for (tp, batch, _) in batches {
-        let result = match &outcome {
-            Err(error) => Err(clone_transport_error(error)),
-            Ok(None) => Ok((-1, -1)),
-            Ok(Some(response)) => response
-                .responses
+            };
+            let size = bytes.len() + tp.0.len() + PARTITION_OVERHEAD;
+            let fits = |plan: &Planned| {
+                plan.batches.is_empty() || plan.size + size <= config.max_request_size
+            };
+            let slot = match leader_plans[next_plan.min(leader_plans.len())..]
                 .iter()
-                .filter(|t| t.name == tp.0)
-                .flat_map(|t| &t.partition_responses)
-                .find(|p| p.index == tp.1)
-                .map_or_else(
-                    || {
-                        Err(ClientError::Protocol {
-                            addr: format!("node {leader}"),
-                            reason: format!(
-                                "Produce response has no result for `{}` partition {}",
-                                tp.0, tp.1
-                            ),
-                        })
-                    },
-                    |p| match p.error_code {
-                        0 => Ok((p.base_offset, p.log_append_time_ms)),
-                        // Already written by an earlier attempt.
-                        DUPLICATE_SEQUENCE_NUMBER => Ok((-1, p.log_append_time_ms)),
-                        code => Err(ClientError::kafka(
-                            code,
-                            format!("producing to `{}` partition {}", tp.0, tp.1),
-                            p.error_message.clone(),
-                        )),
-                    },
-                ),
-        };
-        settle(&shared, tp, batch, result);
-    }
-    shared.wake.notify_one();
-}
-
-/// Delivers, retries or fails one batch from its partition's outcome.
-fn settle(shared: &Arc<Shared>, tp: TopicPartition, mut batch: Batch, result: Result<(i64, i64)>) {
-    let config = shared.cluster.config();
-    let error = match result {
-        Ok((base_offset, log_append_time)) => {
-            if let Ok(mut acc) = shared.accumulator.lock() {
-                acc.finished(&tp);
-            }
-            for (index, (reply, timestamp)) in batch.replies.into_iter().enumerate() {
-                let offset = if base_offset >= 0 {
-                    base_offset + index as i64
-                } else {
-                    -1
-                };
-                let timestamp = if log_append_time >= 0 {
-                    log_append_time
-                } else {
-                    timestamp
-                };
-                resolve(
-                    shared,
-                    reply,
-                    Ok(RecordMetadata {
-                        partition: tp.1,
-                        offset,
-                        timestamp,
-                    }),
-                );
-            }
-            return;
+                .position(fits)
+            {
+                Some(offset) => next_plan + offset,
+                None if busy + leader_plans.len() < rules.max_in_flight => {
+                    leader_plans.push(Planned {
+                        size: REQUEST_OVERHEAD,
+                        batches: Vec::new(),
+                    });
+                    leader_plans.len() - 1
+                }
+                // Every request this leader may have in flight is taken.
+                None => break,
+            };
+            let Some(batch) = queue.take_front(stamp) else {
+                break;
+            };
+            leader_plans[slot].size += size;
+            leader_plans[slot].batches.push(Outgoing {
+                tp: tp.clone(),
+                batch,
+                bytes,
+            });
+            next_plan = slot + 1;
+            sent_from.push(tp.clone());
         }
-        Err(error) => error,
-    };
-    let code = error.kafka_code().unwrap_or(-1);
-    let sequence_lost = config.enable_idempotence
-        && matches!(code, OUT_OF_ORDER_SEQUENCE_NUMBER | UNKNOWN_PRODUCER_ID);
-    let within_deadline = Instant::now() < batch.created + config.delivery_timeout;
-    let may_retry = (error.is_retriable() || sequence_lost)
-        && batch.attempts < config.retries
-        && within_deadline;
-    let Ok(mut acc) = shared.accumulator.lock() else {
-        return;
-    };
-    if !may_retry {
-        acc.finished(&tp);
-        drop(acc);
-        tracing::debug!("batch for {tp:?} failed: {error}");
-        fail_batch(shared, batch, || clone_transport_error(&error));
-        return;
     }
-    if sequence_lost {
-        // The broker lost track of this producer's sequence for the
-        // partition (KIP-360): bump the epoch so sequences restart at 0.
-        acc.identity = match acc.identity {
-            Some((id, epoch)) if epoch < i16::MAX => Some((id, epoch + 1)),
-            _ => None,
-        };
-        batch.sequence = None;
+    for (leader, leader_plans) in plans {
+        for plan in leader_plans {
+            if plan.batches.is_empty() {
+                continue;
+            }
+            *acc.leader_requests.entry(leader).or_default() += 1;
+            drained.requests.push((leader, plan.batches));
+        }
     }
-    if invalidates_metadata(code) {
-        spawn_refresh(shared, tp.0.clone());
+    for (topic, partition) in sent_from {
+        acc.rotate_sticky(&topic, partition);
     }
-    batch.attempts += 1;
-    acc.requeue(tp, batch, Instant::now() + config.retry_backoff);
+    if acc.epoch_bump_requested {
+        drained.next_wake = Some(now);
+    }
+    drained
 }
 
-fn fail_batch(shared: &Shared, batch: Batch, error: impl Fn() -> ClientError) {
-    for (reply, _) in batch.replies {
-        resolve(shared, reply, Err(error()));
-    }
-}
-
-/// A copy of a request-level error for each batch of the request.
-fn clone_transport_error(error: &ClientError) -> ClientError {
-    match error {
-        ClientError::Kafka {
-            code,
-            context,
-            message,
-        } => ClientError::kafka(*code, context.clone(), message.clone()),
-        ClientError::Timeout {
-            what,
-            after,
-            setting,
-        } => ClientError::Timeout {
-            what: what.clone(),
-            after: *after,
-            setting,
-        },
-        ClientError::Unreachable { addr, source } => ClientError::Disconnected {
-            addr: addr.clone(),
-            reason: source.to_string(),
-        },
-        ClientError::Disconnected { addr, reason } => ClientError::Disconnected {
-            addr: addr.clone(),
-            reason: reason.clone(),
-        },
-        ClientError::NoLeader { topic, partition } => ClientError::NoLeader {
-            topic: topic.clone(),
-            partition: *partition,
-        },
-        ClientError::NoBrokerAvailable { reason } => ClientError::NoBrokerAvailable {
-            reason: reason.clone(),
-        },
-        other => ClientError::Protocol {
-            addr: String::new(),
-            reason: other.to_string(),
-        },
+fn expired_error(delivery_timeout: std::time::Duration) -> ClientError {
+    ClientError::Timeout {
+        what: "delivering a record".into(),
+        after: delivery_timeout,
+        setting: "delivery.timeout.ms",
     }
 }

@@ -1,0 +1,161 @@
+//! buffer.memory: the bytes of records accepted but not yet resolved, and
+//! the record-size checks made before a record is accepted.
+//!
+//! Every accepted record reserves an upper bound of its serialized size and
+//! gives it back when its delivery future resolves (delivered or failed),
+//! as the Java client frees a batch's buffer only once the batch is done.
+//! The reservation is a tokio semaphore: fair (waiters get room in the
+//! order they asked) and cancellation-safe (a dropped wait holds nothing).
+
+use std::time::Duration;
+
+use strom_protocol::records::BATCH_HEADER_LEN;
+use tokio::sync::Semaphore;
+
+use super::ProducerRecord;
+use crate::error::{ClientError, Result};
+
+/// Kafka's MESSAGE_TOO_LARGE, which the Java client reports as
+/// `RecordTooLargeException`.
+pub(crate) const MESSAGE_TOO_LARGE: i16 = 10;
+
+/// The producer's record buffer.
+pub(crate) struct BufferMemory {
+    limit: usize,
+    max_block: Duration,
+    available: Semaphore,
+}
+
+impl BufferMemory {
+    pub fn new(limit: usize, max_block: Duration) -> BufferMemory {
+        let limit = limit.min(Semaphore::MAX_PERMITS);
+        BufferMemory {
+            limit,
+            max_block,
+            available: Semaphore::new(limit),
+        }
+    }
+
+    /// Takes `bytes` now, or fails with the buffer-full error.
+    pub fn try_reserve(&self, bytes: usize) -> Result<()> {
+        let permits = self.permits(bytes)?;
+        match self.available.try_acquire_many(permits) {
+            Ok(permit) => {
+                permit.forget();
+                Ok(())
+            }
+            Err(_) => Err(ClientError::BufferFull { limit: self.limit }),
+        }
+    }
+
+    /// Waits up to max.block.ms for `bytes` of room.
+    pub async fn reserve(&self, bytes: usize) -> Result<()> {
+        let permits = self.permits(bytes)?;
+        let waited =
+            tokio::time::timeout(self.max_block, self.available.acquire_many(permits)).await;
+        match waited {
+            Ok(Ok(permit)) => {
+                permit.forget();
+                Ok(())
+            }
+            // The semaphore is never closed while the producer exists.
+            Ok(Err(_)) => Err(ClientError::Closed { what: "producer" }),
+            Err(_) => Err(ClientError::Timeout {
+                what: format!(
+                    "waiting for room in the producer's buffer (buffer.memory = {} bytes) \
+                     while earlier records are not yet acknowledged",
+                    self.limit
+                ),
+                after: self.max_block,
+                setting: "max.block.ms (or buffer.memory)",
+            }),
+        }
+    }
+
+    /// Gives back the room of a resolved record.
+    pub fn release(&self, bytes: usize) {
+        if bytes > 0 {
+            self.available.add_permits(bytes);
+        }
+    }
+
+    fn permits(&self, bytes: usize) -> Result<u32> {
+        match u32::try_from(bytes) {
+            Ok(permits) if bytes <= self.limit => Ok(permits),
+            _ => Err(too_large(bytes, "buffer.memory", self.limit)),
+        }
+    }
+}
+
+/// An upper bound of the bytes `record` takes inside a record batch
+/// (Java's `estimateSizeInBytesUpperBound`): every varint at its widest.
+pub(crate) fn record_size_upper_bound(record: &ProducerRecord) -> usize {
+    const VARINT: usize = 5;
+    const VARLONG: usize = 10;
+    let headers: usize = record
+        .headers
+        .iter()
+        .map(|(key, value)| 2 * VARINT + key.len() + value.as_ref().map_or(0, |v| v.len()))
+        .sum();
+    let body = 1 // attributes
+        + VARLONG // timestamp delta
+        + VARINT // offset delta
+        + VARINT + record.key.as_ref().map_or(0, |k| k.len())
+        + VARINT + record.value.as_ref().map_or(0, |v| v.len())
+        + VARINT // header count
+        + headers;
+    VARINT + body
+}
+
+/// Checks that `record` can ever be sent, returning the bytes it reserves.
+pub(crate) fn check_record_size(record: &ProducerRecord, max_request_size: usize) -> Result<usize> {
+    let size = record_size_upper_bound(record);
+    let in_own_batch = BATCH_HEADER_LEN + size;
+    if in_own_batch > max_request_size {
+        return Err(too_large(
+            in_own_batch,
+            "max.request.size",
+            max_request_size,
+        ));
+    }
+    Ok(size)
+}
+
+/// The error of a record that is bigger than a limit of this producer.
+pub(crate) fn too_large(size: usize, setting: &'static str, limit: usize) -> ClientError {
+    ClientError::RecordTooLarge {
+        size,
+        limit,
+        setting,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_oversized_record_names_the_setting() {
+        let record = ProducerRecord::new("t", vec![0u8; 2000]);
+        let error = check_record_size(&record, 1000).unwrap_err();
+        assert_eq!(error.kafka_name(), Some("MESSAGE_TOO_LARGE"));
+        assert!(error.to_string().contains("max.request.size (1000 bytes)"));
+        assert!(check_record_size(&record, 4000).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_full_buffer_fails_fast_and_frees_room_on_release() {
+        let memory = BufferMemory::new(100, Duration::from_millis(10));
+        memory.try_reserve(80).unwrap();
+        let full = memory.try_reserve(30).unwrap_err();
+        assert!(
+            full.to_string().contains("buffer.memory = 100 bytes"),
+            "{full}"
+        );
+        let waited = memory.reserve(30).await.unwrap_err();
+        assert!(waited.to_string().contains("max.block.ms"), "{waited}");
+        memory.release(80);
+        memory.try_reserve(100).unwrap();
+        assert!(memory.try_reserve(101).is_err());
+    }
+}

@@ -1,0 +1,257 @@
+//! What happens to a batch once its partition answered: deliver, retry,
+//! split, or fail — and, with idempotence, what that means for the
+//! partition's sequences (see [`super::partition`]).
+
+use std::sync::Arc;
+
+use strom_protocol::records::{CompressionType, RecordBatch, RecordBatchBuilder};
+use tokio::time::Instant;
+
+use super::accumulator::TopicPartition;
+use super::memory::MESSAGE_TOO_LARGE;
+use super::partition::{add_sequence, Batch, Pending, Stamp};
+use super::{RecordMetadata, Shared};
+use crate::error::{ClientError, Result};
+use crate::metadata::invalidates_metadata;
+
+const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
+const UNKNOWN_PRODUCER_ID: i16 = 59;
+
+/// Resolves one record's future, frees its buffer room and counts it as
+/// settled.
+pub(crate) fn resolve(shared: &Shared, pending: Pending, outcome: Result<RecordMetadata>) {
+    let _ = pending.reply.send(outcome);
+    shared.memory.release(pending.reserved);
+    shared.outstanding.send_modify(|n| *n = n.saturating_sub(1));
+}
+
+pub(crate) fn fail_batch(shared: &Shared, batch: Batch, error: impl Fn() -> ClientError) {
+    for (pending, _) in batch.records {
+        resolve(shared, pending, Err(error()));
+    }
+}
+
+/// Delivers, retries, splits or fails one sent batch from its partition's
+/// outcome: (base offset, log append time) or the error.
+pub(crate) fn settle(
+    shared: &Arc<Shared>,
+    tp: TopicPartition,
+    mut batch: Batch,
+    result: Result<(i64, i64)>,
+) {
+    let config = shared.cluster.config();
+    let Ok(mut acc) = shared.accumulator.lock() else {
+        return;
+    };
+    let queue = acc.partitions.entry(tp.clone()).or_default();
+    queue.returned();
+    let error = match result {
+        Ok((base_offset, log_append_time)) => {
+            queue.acked(&batch);
+            drop(acc);
+            deliver(shared, tp.1, batch, base_offset, log_append_time);
+            return;
+        }
+        Err(error) => error,
+    };
+    let code = error.kafka_code().unwrap_or(-1);
+    let now = Instant::now();
+    if code == MESSAGE_TOO_LARGE && batch.record_count() > 1 {
+        // The broker's limit is below this batch (Java splits too): send
+        // the records again in two halves, same order, same sequences.
+        match split_records(&batch, config.compression) {
+            Ok(builders) => {
+                for half in split(batch, builders).into_iter().rev() {
+                    queue.requeue(half, now);
+                }
+                return;
+            }
+            Err(split_error) => {
+                tracing::debug!("cannot split a batch for {tp:?}: {split_error}");
+            }
+        }
+    }
+    let stamp = batch.stamp.filter(|_| config.enable_idempotence);
+    let mut sequence_error = false;
+    if let Some(stamp) = stamp {
+        match code {
+            // The batch right after the last acknowledged one is out of
+            // sequence: the broker lost batches we thought written (or its
+            // state). Otherwise an earlier batch is being retried and this
+            // one just follows it again.
+            OUT_OF_ORDER_SEQUENCE_NUMBER => {
+                sequence_error = true;
+                if stamp.base_sequence == queue.expected_sequence() {
+                    queue.needs_reset = true;
+                }
+            }
+            UNKNOWN_PRODUCER_ID => {
+                sequence_error = true;
+                queue.needs_reset = true;
+            }
+            _ => {}
+        }
+    }
+    let may_retry = (error.is_retriable() || sequence_error)
+        && batch.attempts < config.retries
+        && now < batch.created + config.delivery_timeout;
+    if may_retry {
+        if invalidates_metadata(code) {
+            spawn_refresh(shared, tp.0.clone());
+        }
+        batch.attempts += 1;
+        queue.requeue(batch, now + config.retry_backoff);
+    } else {
+        if stamp.is_some() {
+            // Its sequences will never be written: later batches of the
+            // partition need a fresh sequence space.
+            queue.needs_reset = true;
+        }
+        let reset = queue.needs_reset;
+        acc.epoch_bump_requested |= reset;
+        drop(acc);
+        tracing::debug!("batch for {tp:?} failed: {error}");
+        fail_batch(shared, batch, || clone_error(&error));
+        return;
+    }
+    let reset = queue.needs_reset;
+    acc.epoch_bump_requested |= reset;
+}
+
+fn deliver(shared: &Shared, partition: i32, batch: Batch, base_offset: i64, log_append_time: i64) {
+    for (index, (pending, timestamp)) in batch.records.into_iter().enumerate() {
+        // A broker could answer a base offset near i64::MAX: report -1
+        // (unknown) rather than overflow.
+        let offset = i64::try_from(index)
+            .ok()
+            .filter(|_| base_offset >= 0)
+            .and_then(|index| base_offset.checked_add(index))
+            .unwrap_or(-1);
+        let timestamp = if log_append_time >= 0 {
+            log_append_time
+        } else {
+            timestamp
+        };
+        let metadata = RecordMetadata {
+            partition,
+            offset,
+            timestamp,
+        };
+        resolve(shared, pending, Ok(metadata));
+    }
+}
+
+/// The records of `batch` rebuilt as two batches: the first half and the
+/// rest, in order.
+fn split_records(batch: &Batch, compression: CompressionType) -> Result<[RecordBatchBuilder; 2]> {
+    let count = batch.records.len();
+    let view = RecordBatch::new(batch.builder.build()?)?;
+    // Our own batch: its records section is at most this large.
+    let records = view
+        .records(batch.builder.uncompressed_size())?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    if records.len() != count {
+        return Err(ClientError::InvalidArgument(
+            "a batch to split does not hold its records".into(),
+        ));
+    }
+    let first_len = count.div_ceil(2);
+    let mut halves = [
+        RecordBatchBuilder::new(compression),
+        RecordBatchBuilder::new(compression),
+    ];
+    for (index, record) in records.iter().enumerate() {
+        let headers: Vec<(&[u8], Option<&[u8]>)> = record
+            .headers
+            .iter()
+            .map(|h| (&h.key[..], h.value.as_deref()))
+            .collect();
+        halves[usize::from(index >= first_len)].append(
+            record.timestamp,
+            record.key.as_deref(),
+            record.value.as_deref(),
+            &headers,
+        )?;
+    }
+    Ok(halves)
+}
+
+/// Splits a batch in two with `builders` (from [`split_records`]); the
+/// pieces keep the batch's place in the send order and its sequences.
+fn split(mut batch: Batch, builders: [RecordBatchBuilder; 2]) -> [Batch; 2] {
+    let [first_builder, second_builder] = builders;
+    let first_len = first_builder.record_count();
+    let second_records = batch
+        .records
+        .split_off(usize::try_from(first_len).unwrap_or(0));
+    let (major, minor) = batch.order.unwrap_or((0, 0));
+    let second_stamp = batch.stamp.map(|stamp| Stamp {
+        base_sequence: add_sequence(stamp.base_sequence, first_len),
+        ..stamp
+    });
+    let first = Batch {
+        builder: first_builder,
+        records: batch.records,
+        created: batch.created,
+        attempts: batch.attempts,
+        stamp: batch.stamp,
+        order: Some((major, minor.saturating_mul(2))),
+    };
+    let second = Batch {
+        builder: second_builder,
+        records: second_records,
+        created: batch.created,
+        attempts: batch.attempts,
+        stamp: second_stamp,
+        order: Some((major, minor.saturating_mul(2).saturating_add(1))),
+    };
+    [first, second]
+}
+
+pub(crate) fn spawn_refresh(shared: &Shared, topic: String) {
+    let cluster = shared.cluster.clone();
+    tokio::spawn(async move {
+        let _ = cluster.refresh_metadata(&[topic]).await;
+    });
+}
+
+/// A copy of a request-level error for each batch of the request.
+pub(crate) fn clone_error(error: &ClientError) -> ClientError {
+    match error {
+        ClientError::Kafka {
+            code,
+            context,
+            message,
+        } => ClientError::kafka(*code, context.clone(), message.clone()),
+        ClientError::Timeout {
+            what,
+            after,
+            setting,
+        } => ClientError::Timeout {
+            what: what.clone(),
+            after: *after,
+            setting,
+        },
+        ClientError::Unreachable { addr, source } => ClientError::Disconnected {
+            addr: addr.clone(),
+            reason: source.to_string(),
+        },
+        ClientError::Disconnected { addr, reason } => ClientError::Disconnected {
+            addr: addr.clone(),
+            reason: reason.clone(),
+        },
+        ClientError::NoLeader { topic, partition } => ClientError::NoLeader {
+            topic: topic.clone(),
+            partition: *partition,
+        },
+        ClientError::NoBrokerAvailable { reason } => ClientError::NoBrokerAvailable {
+            reason: reason.clone(),
+        },
+        ClientError::Closed { what } => ClientError::Closed { what },
+        ClientError::InvalidArgument(message) => ClientError::InvalidArgument(message.clone()),
+        other => ClientError::Protocol {
+            addr: String::new(),
+            reason: other.to_string(),
+        },
+    }
+}
