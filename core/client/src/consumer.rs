@@ -1,41 +1,44 @@
 //! The consumer: partitions either assigned by hand (`assign`, `seek`) or
 //! by the consumer group (`subscribe`, in `consumer/subscription.rs`;
-//! `subscribe_pattern`, in `consumer/pattern.rs`), read with
-//! `poll`. Fetches go to each partition's leader (fetch.min.bytes,
-//! fetch.max.wait.ms, max.partition.fetch.bytes); batches are decoded
-//! lazily, in any of the four codecs, into owned records. The struct keeps
-//! the assignment and positions separate from how they were chosen.
+//! `subscribe_pattern`, in `consumer/pattern.rs`), read with `poll`.
+//!
+//! Fetching is in `consumer/fetcher.rs`: Fetch requests to every leader at
+//! once, sent again before `poll` returns so the next records arrive while
+//! the application works, and decoded lazily, only as far as `poll`
+//! returns records. As in Java, a partition's position is the offset of the
+//! next record `poll` returns; `position` and commits use it. The struct
+//! keeps the assignment and positions separate from how they were chosen.
 //!
 //! With group.id set, offsets are committed to the group (`consumer/commit.rs`):
-//! by hand or every auto.commit.interval.ms (enable.auto.commit).
+//! by hand (`commit_sync`, `commit_async`) or every auto.commit.interval.ms
+//! (enable.auto.commit).
 
 mod assignors;
 mod commit;
+mod fetcher;
 mod group;
 mod heartbeat;
 mod member_data;
 mod pattern;
+mod sticky;
 mod subscription;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use bytes::Bytes;
-use strom_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use strom_protocol::messages::{ApiKey, FetchRequest, Response};
-use strom_protocol::records::{batches, DEFAULT_MAX_DECOMPRESSED_BYTES};
 use tokio::time::Instant;
 
 use crate::admin::{AdminClient, OffsetSpec};
-use crate::cluster::{group_by_topic, unexpected, Cluster};
+use crate::cluster::Cluster;
 use crate::config::{ClientConfig, OffsetReset};
 use crate::error::{ClientError, Result};
-use crate::metadata::invalidates_metadata;
 use assignors::Assignor;
+use fetcher::{Fetcher, PartitionKey, OFFSET_OUT_OF_RANGE};
 use group::GroupCoordinator;
 use subscription::Callbacks;
 
-const OFFSET_OUT_OF_RANGE: i16 = 1;
+pub use commit::CommitFuture;
 
 /// A record as the consumer returns it; owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,10 +66,16 @@ pub type RebalanceCallback = Box<dyn Fn(&[TopicPartition]) + Send + Sync + 'stat
 pub struct Consumer {
     cluster: Cluster,
     admin: AdminClient,
-    /// Assigned partitions and their next fetch offset (`None`: reset first).
+    /// Assigned partitions and their position: the offset of the next
+    /// record `poll` returns, which is also what commits commit (`None`:
+    /// to be looked up by the next poll, per a `seek_to_beginning` /
+    /// `seek_to_end` or else auto.offset.reset).
     positions: BTreeMap<(String, i32), Option<i64>>,
-    /// Records fetched but not yet returned by `poll`.
-    buffered: VecDeque<ConsumerRecord>,
+    /// Fetches in flight and fetched data not yet returned by `poll`.
+    fetcher: Fetcher,
+    /// Where `seek_to_beginning` / `seek_to_end` asked a partition whose
+    /// position is `None` to start; looked up by the next poll.
+    pending_resets: BTreeMap<PartitionKey, OffsetSpec>,
     /// The group of group.id, when set.
     group: Option<GroupCoordinator>,
     /// Subscribed topics, sorted; empty when partitions are assigned by hand.
@@ -77,6 +86,9 @@ pub struct Consumer {
     callbacks: Callbacks,
     /// Assigned partitions `poll` neither fetches nor returns for now.
     paused: BTreeSet<(String, i32)>,
+    /// The queue that runs commits one after another, started by the first
+    /// `commit_async`; `None` until then.
+    commit_queue: Option<commit::CommitQueue>,
     next_auto_commit: Instant,
     closed: bool,
 }
@@ -94,21 +106,23 @@ impl Consumer {
             group: group.map(|(group_id, instance_id)| {
                 GroupCoordinator::new(cluster.clone(), group_id, instance_id)
             }),
+            fetcher: Fetcher::new(cluster.clone()),
             cluster,
             positions: BTreeMap::new(),
-            buffered: VecDeque::new(),
+            pending_resets: BTreeMap::new(),
             subscription: Vec::new(),
             pattern: None,
             assignors: Vec::new(),
             callbacks: Callbacks::default(),
             paused: BTreeSet::new(),
+            commit_queue: None,
             next_auto_commit,
             closed: false,
         })
     }
 
     /// Replaces the assignment. New partitions start per auto.offset.reset
-    /// unless `seek` sets a position.
+    /// unless `seek` sets a position; partitions that stay keep theirs.
     pub fn assign(&mut self, partitions: &[(&str, i32)]) {
         let old = std::mem::take(&mut self.positions);
         for (topic, partition) in partitions {
@@ -116,11 +130,13 @@ impl Consumer {
             let position = old.get(&key).copied().flatten();
             self.positions.insert(key, position);
         }
-        // Records already fetched stay only for partitions still assigned.
+        // Fetched data, pauses and pending resets stay only for partitions
+        // still assigned.
         let positions = &self.positions;
-        self.buffered
-            .retain(|r| positions.contains_key(&(r.topic.clone(), r.partition)));
+        self.fetcher.retain(|key| positions.contains_key(key));
         self.paused.retain(|key| positions.contains_key(key));
+        self.pending_resets
+            .retain(|key, _| positions.contains_key(key));
     }
 
     pub fn assignment(&self) -> Vec<(String, i32)> {
@@ -128,59 +144,81 @@ impl Consumer {
     }
 
     /// Sets the next offset `poll` returns for an assigned partition.
+    /// Records already fetched from another offset are dropped.
     pub fn seek(&mut self, topic: &str, partition: i32, offset: i64) -> Result<()> {
+        let key = (topic.to_string(), partition);
         let position = self
             .positions
-            .get_mut(&(topic.to_string(), partition))
-            .ok_or_else(|| {
-                ClientError::InvalidArgument(format!(
-                    "`{topic}` partition {partition} is not assigned"
-                ))
-            })?;
-        *position = Some(offset);
-        self.buffered
-            .retain(|r| !(r.topic == topic && r.partition == partition));
+            .get_mut(&key)
+            .ok_or_else(|| not_assigned(topic, partition))?;
+        if *position != Some(offset) {
+            *position = Some(offset);
+            self.fetcher.retain(|fetched| *fetched != key);
+        }
+        self.pending_resets.remove(&key);
         Ok(())
     }
 
-    /// The next offset to be returned, once known: the first record
-    /// fetched but not yet returned by `poll`, else the fetch position.
-    pub fn position(&self, topic: &str, partition: i32) -> Option<i64> {
-        let buffered = self
-            .buffered
-            .iter()
-            .find(|r| r.partition == partition && r.topic == topic)
-            .map(|r| r.offset);
-        buffered.or_else(|| {
-            self.positions
-                .get(&(topic.to_string(), partition))
-                .copied()
-                .flatten()
-        })
+    /// Moves assigned partitions (all of them when `partitions` is empty,
+    /// as in Java) to their first offset. Lazy, as in Java: the offset is
+    /// looked up by the next `poll`, and `position` is `None` until then.
+    /// Fails, changing nothing, if a partition is not assigned.
+    pub fn seek_to_beginning(&mut self, partitions: &[(&str, i32)]) -> Result<()> {
+        self.seek_to(partitions, OffsetSpec::Earliest)
     }
 
-    /// Stops fetching the given assigned partitions until `resume`; records
-    /// already fetched for them are dropped and fetched again later.
-    /// Unassigned partitions are ignored. A rebalance forgets the pauses of
-    /// the partitions it takes away.
+    /// Moves assigned partitions (all of them when `partitions` is empty)
+    /// to their end, the offset the next record produced gets. Lazy like
+    /// `seek_to_beginning`: the end is the one at the next `poll`.
+    pub fn seek_to_end(&mut self, partitions: &[(&str, i32)]) -> Result<()> {
+        self.seek_to(partitions, OffsetSpec::Latest)
+    }
+
+    fn seek_to(&mut self, partitions: &[(&str, i32)], spec: OffsetSpec) -> Result<()> {
+        let keys: Vec<PartitionKey> = if partitions.is_empty() {
+            self.positions.keys().cloned().collect()
+        } else {
+            let mut keys = Vec::with_capacity(partitions.len());
+            for (topic, partition) in partitions {
+                let key = (topic.to_string(), *partition);
+                if !self.positions.contains_key(&key) {
+                    return Err(not_assigned(topic, *partition));
+                }
+                keys.push(key);
+            }
+            keys
+        };
+        for key in keys {
+            self.fetcher.retain(|fetched| *fetched != key);
+            self.positions.insert(key.clone(), None);
+            self.pending_resets.insert(key, spec);
+        }
+        Ok(())
+    }
+
+    /// The offset of the next record `poll` returns for an assigned
+    /// partition: the last record it returned plus one (or the offset set
+    /// by `seek`, the committed offset, or the reset offset). `None` until
+    /// known: after `seek_to_beginning`/`seek_to_end` or for a new
+    /// partition without a committed offset, the next `poll` looks it up.
+    pub fn position(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.positions
+            .get(&(topic.to_string(), partition))
+            .copied()
+            .flatten()
+    }
+
+    /// Stops returning records of the given assigned partitions, and
+    /// fetching more of them, until `resume`. Records already fetched are
+    /// kept (as in Java) and returned after `resume`; the position does not
+    /// move meanwhile. Unassigned partitions are ignored. A rebalance
+    /// forgets the pauses of the partitions it takes away.
     pub fn pause(&mut self, partitions: &[(&str, i32)]) {
         for (topic, partition) in partitions {
             let key = (topic.to_string(), *partition);
-            let Some(position) = self.positions.get(&key).copied() else {
-                continue;
-            };
-            let first_buffered = self
-                .buffered
-                .iter()
-                .find(|r| r.partition == key.1 && r.topic == key.0)
-                .map(|r| r.offset);
-            if let Some(offset) = first_buffered {
-                self.buffered
-                    .retain(|r| !(r.partition == key.1 && r.topic == key.0));
-                self.positions
-                    .insert(key.clone(), Some(offset).or(position));
+            if self.positions.contains_key(&key) {
+                self.paused.insert(key);
             }
-            self.paused.insert(key);
         }
     }
 
@@ -199,224 +237,132 @@ impl Consumer {
     /// for some to arrive. With `subscribe`, this is also where the
     /// consumer joins and rejoins its group and runs the rebalance
     /// callbacks; with auto commit, where offsets are committed.
+    ///
+    /// Before it returns records, the next fetches are sent for every
+    /// partition with nothing fetched left, so they run while the
+    /// application works. Dropping the future (e.g. in `select!` or
+    /// `timeout`) loses no record and leaves the positions consistent.
     pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         if self.closed {
             return Err(ClientError::Closed { what: "consumer" });
         }
         let deadline = Instant::now() + timeout;
+        let max_records = self.cluster.config().max_poll_records.max(1);
+        let retry_backoff = self.cluster.config().retry_backoff;
         loop {
             self.maintain_group().await?;
-            if !self.buffered.is_empty() {
-                let count = self
-                    .buffered
-                    .len()
-                    .min(self.cluster.config().max_poll_records);
-                return Ok(self.buffered.drain(..count).collect());
+            // From here to `return Ok(records)` nothing awaits, so a
+            // dropped poll cannot lose records taken from the fetcher.
+            self.fetcher.apply_arrived(&mut self.positions);
+            let records =
+                self.fetcher
+                    .take_records(max_records, &mut self.positions, &self.paused)?;
+            if !records.is_empty() {
+                self.fetcher.send_fetches(&self.positions, &self.paused);
+                return Ok(records);
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(Vec::new());
+            if let Some(error) = self.fetcher.take_error() {
+                return Err(error);
             }
             if self.positions.keys().all(|key| self.paused.contains(key)) {
                 let subscribed = !self.subscription.is_empty() || self.pattern.is_some();
-                if !subscribed && self.positions.is_empty() {
+                let now = Instant::now();
+                if now >= deadline || (!subscribed && self.positions.is_empty()) {
                     return Ok(Vec::new());
                 }
                 // Nothing to fetch: wait for a resume or, for a member with
                 // no partitions, the next rebalance.
-                let pause = self.cluster.config().retry_backoff;
-                tokio::time::sleep_until(deadline.min(now + pause)).await;
+                tokio::time::sleep_until(deadline.min(now + retry_backoff)).await;
                 continue;
             }
             self.reset_unknown_positions().await?;
-            self.fetch_once(deadline - now).await?;
-        }
-    }
-
-    async fn reset_unknown_positions(&mut self) -> Result<()> {
-        let unknown: Vec<(String, i32)> = self
-            .positions
-            .iter()
-            .filter(|(_, p)| p.is_none())
-            .map(|(k, _)| k.clone())
-            .collect();
-        if unknown.is_empty() {
-            return Ok(());
-        }
-        let spec = match self.cluster.config().auto_offset_reset {
-            OffsetReset::Earliest => OffsetSpec::Earliest,
-            OffsetReset::Latest => OffsetSpec::Latest,
-            OffsetReset::None => {
-                return Err(ClientError::kafka(
-                    OFFSET_OUT_OF_RANGE,
-                    format!("no position for {unknown:?} and auto.offset.reset=none; call seek"),
-                    None,
-                ))
+            self.fetcher
+                .look_up_missing_leaders(&self.positions, &self.paused)
+                .await?;
+            self.fetcher.send_fetches(&self.positions, &self.paused);
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(Vec::new());
             }
-        };
-        let queries: Vec<(&str, i32, OffsetSpec)> = unknown
-            .iter()
-            .map(|(t, p)| (t.as_str(), *p, spec))
-            .collect();
-        for listed in self.admin.list_offsets(&queries).await? {
-            self.positions
-                .insert((listed.topic, listed.partition), Some(listed.offset));
+            // With nothing in flight (no leader yet, or backing off after
+            // an error), look again after retry.backoff.ms.
+            let wake = match (self.fetcher.is_fetching(), self.fetcher.next_retry()) {
+                (_, Some(retry)) => retry.max(now),
+                (true, None) => deadline,
+                (false, None) => now + retry_backoff,
+            };
+            self.fetcher
+                .wait_for_outcome(wake.min(deadline), &mut self.positions)
+                .await;
         }
-        Ok(())
     }
 
-    /// One Fetch per leader of the assigned partitions.
-    async fn fetch_once(&mut self, remaining: Duration) -> Result<()> {
-        let config = self.cluster.config().clone();
-        let mut by_leader: HashMap<i32, Vec<(String, i32, i64)>> = HashMap::new();
-        for ((topic, partition), position) in &self.positions {
-            let Some(offset) = position else { continue };
-            if self.paused.contains(&(topic.clone(), *partition)) {
+    /// Looks up the positions that are `None`: per `seek_to_beginning` /
+    /// `seek_to_end`, else per auto.offset.reset. Positions change only
+    /// after the lookup has answered, so a dropped poll changes nothing.
+    async fn reset_unknown_positions(&mut self) -> Result<()> {
+        let positions = &self.positions;
+        self.pending_resets
+            .retain(|key, _| matches!(positions.get(key), Some(None)));
+        let default_spec = match self.cluster.config().auto_offset_reset {
+            OffsetReset::Earliest => Some(OffsetSpec::Earliest),
+            OffsetReset::Latest => Some(OffsetSpec::Latest),
+            OffsetReset::None => None,
+        };
+        let mut queries: Vec<(&str, i32, OffsetSpec)> = Vec::new();
+        let mut without_reset: Vec<&PartitionKey> = Vec::new();
+        for (key, position) in &self.positions {
+            if position.is_some() {
                 continue;
             }
-            let (leader, _) = self.cluster.leader_for(topic, *partition).await?;
-            by_leader
-                .entry(leader)
-                .or_default()
-                .push((topic.clone(), *partition, *offset));
-        }
-        let max_wait = config.fetch_max_wait.min(remaining);
-        for (leader, partitions) in by_leader {
-            let build = |_| {
-                let entries = partitions.iter().map(|(topic, partition, offset)| {
-                    let entry = FetchPartition {
-                        partition: *partition,
-                        current_leader_epoch: -1,
-                        fetch_offset: *offset,
-                        last_fetched_epoch: -1,
-                        log_start_offset: -1,
-                        partition_max_bytes: config.max_partition_fetch_bytes,
-                        ..Default::default()
-                    };
-                    (topic.clone(), entry)
-                });
-                let topics = group_by_topic(entries)
-                    .into_iter()
-                    .map(|(topic, partitions)| FetchTopic {
-                        topic,
-                        partitions,
-                        ..Default::default()
-                    })
-                    .collect();
-                FetchRequest {
-                    replica_id: -1,
-                    max_wait_ms: i32::try_from(max_wait.as_millis()).unwrap_or(i32::MAX),
-                    min_bytes: config.fetch_min_bytes,
-                    max_bytes: config.fetch_max_bytes,
-                    isolation_level: config.isolation_level.wire_value(),
-                    session_epoch: -1,
-                    topics,
-                    ..Default::default()
-                }
-                .into()
-            };
-            let response = self.cluster.send(leader, ApiKey::Fetch, build).await?;
-            let Response::Fetch(response) = response else {
-                return Err(unexpected(ApiKey::Fetch, &response));
-            };
-            crate::error::check_code(
-                response.error_code,
-                || format!("fetching from node {leader}"),
-                None,
-            )?;
-            for topic in response.responses {
-                for data in topic.partitions {
-                    self.absorb(
-                        &topic.topic,
-                        data.partition_index,
-                        data.error_code,
-                        data.records,
-                    )?;
-                }
+            match self.pending_resets.get(key).copied().or(default_spec) {
+                Some(spec) => queries.push((key.0.as_str(), key.1, spec)),
+                None => without_reset.push(key),
             }
+        }
+        if !without_reset.is_empty() {
+            return Err(ClientError::kafka(
+                OFFSET_OUT_OF_RANGE,
+                format!("no position for {without_reset:?} and auto.offset.reset=none; call seek"),
+                None,
+            ));
+        }
+        if queries.is_empty() {
+            return Ok(());
+        }
+        let listed = self.admin.list_offsets(&queries).await?;
+        for listed in listed {
+            let key = (listed.topic, listed.partition);
+            if let Some(position @ None) = self.positions.get_mut(&key) {
+                *position = Some(listed.offset);
+            }
+            self.pending_resets.remove(&key);
         }
         Ok(())
     }
 
     /// Forgets records fetched but not yet returned by `poll` for these
     /// partitions (for every partition with `None`), e.g. when a rebalance
-    /// takes them away; they are fetched again from the position if kept.
+    /// takes them away, and any `seek_to_beginning`/`seek_to_end` not yet
+    /// looked up for them. Kept partitions are fetched again from their
+    /// position; fetches in flight are dropped when they arrive unless the
+    /// partition's position is still the offset they were sent for.
     pub(crate) fn discard_fetched(&mut self, partitions: Option<&[TopicPartition]>) {
-        match partitions {
-            None => self.buffered.clear(),
-            Some(partitions) => self.buffered.retain(|r| {
-                !partitions
-                    .iter()
-                    .any(|tp| tp.partition == r.partition && tp.topic == r.topic)
-            }),
-        }
-    }
-
-    /// Decodes one partition's fetched batches into the buffer.
-    fn absorb(
-        &mut self,
-        topic: &str,
-        partition: i32,
-        error_code: i16,
-        records: Option<Bytes>,
-    ) -> Result<()> {
-        let key = (topic.to_string(), partition);
-        let Some(Some(mut position)) = self.positions.get(&key).copied() else {
-            return Ok(());
+        let Some(partitions) = partitions else {
+            self.fetcher.retain(|_| false);
+            self.pending_resets.clear();
+            return;
         };
-        match error_code {
-            0 => {}
-            OFFSET_OUT_OF_RANGE if self.cluster.config().auto_offset_reset != OffsetReset::None => {
-                self.positions.insert(key, None);
-                return Ok(());
-            }
-            code if invalidates_metadata(code) => {
-                let cluster = self.cluster.clone();
-                let topic = topic.to_string();
-                tokio::spawn(async move { cluster.refresh_metadata(&[topic]).await });
-                return Ok(());
-            }
-            code => {
-                return Err(ClientError::kafka(
-                    code,
-                    format!("fetching `{topic}` partition {partition} at offset {position}"),
-                    None,
-                ))
-            }
-        }
-        for batch in batches(records.unwrap_or_default()) {
-            let batch = batch?;
-            let header = batch.header();
-            if header.last_offset() < position {
-                continue;
-            }
-            if header.is_control() {
-                position = header.last_offset() + 1;
-                continue;
-            }
-            for record in batch.records(DEFAULT_MAX_DECOMPRESSED_BYTES)? {
-                let record = record?;
-                if record.offset < position {
-                    continue;
-                }
-                position = record.offset + 1;
-                self.buffered.push_back(ConsumerRecord {
-                    topic: topic.to_string(),
-                    partition,
-                    offset: record.offset,
-                    timestamp: record.timestamp,
-                    key: record.key,
-                    value: record.value,
-                    headers: record
-                        .headers
-                        .into_iter()
-                        .map(|h| (String::from_utf8_lossy(&h.key).into_owned(), h.value))
-                        .collect(),
-                });
-            }
-            position = position.max(header.last_offset() + 1);
-        }
-        self.positions.insert(key, Some(position));
-        Ok(())
+        let listed = |key: &PartitionKey| {
+            partitions
+                .iter()
+                .any(|tp| tp.partition == key.1 && tp.topic == key.0)
+        };
+        self.fetcher.retain(|key| !listed(key));
+        self.pending_resets.retain(|key, _| !listed(key));
     }
+}
+
+fn not_assigned(topic: &str, partition: i32) -> ClientError {
+    ClientError::InvalidArgument(format!("`{topic}` partition {partition} is not assigned"))
 }

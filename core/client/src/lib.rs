@@ -19,6 +19,6 @@ pub mod producer;
 
 pub use admin::AdminClient;
 pub use config::ClientConfig;
-pub use consumer::{Consumer, ConsumerRecord, RebalanceCallback, TopicPartition};
+pub use consumer::{CommitFuture, Consumer, ConsumerRecord, RebalanceCallback, TopicPartition};
 pub use error::{ClientError, Result};
 pub use producer::{DeliveryFuture, Producer, ProducerRecord, RecordMetadata};

@@ -2,9 +2,18 @@
 //! client's `RangeAssignor` ("range") and `RoundRobinAssignor`
 //! ("roundrobin"): given the same members and partition counts, they hand
 //! out the same partitions, so a group can mix Strom and Java consumers.
+//! `StickyAssignor` ("sticky", eager) and `CooperativeStickyAssignor`
+//! ("cooperative-sticky") share the algorithm in [`super::sticky`]; their
+//! assignments are balanced and sticky like Java's, not byte-identical.
+//!
+//! Whatever the assignor, a partition a member still holds (its owned
+//! partitions, sent only by members that keep partitions through a
+//! rebalance: the cooperative protocol) is never handed to another member
+//! in the same rebalance; the holder revokes it and rejoins first.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::sticky::{self, Claim, StickyMember};
 use super::TopicPartition;
 
 /// A partition assignment strategy, named as in the JoinGroup protocol list.
@@ -12,14 +21,22 @@ use super::TopicPartition;
 pub(crate) enum Assignor {
     Range,
     RoundRobin,
+    Sticky,
+    CooperativeSticky,
 }
 
 /// One group member as the leader sees it in the JoinGroup response.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct MemberSubscription {
     pub member_id: String,
     pub group_instance_id: Option<String>,
     pub topics: Vec<String>,
+    /// What the member still holds as it joins (the subscription's owned
+    /// partitions and generation).
+    pub owned: Claim,
+    /// The eager sticky assignor's memory: the member's assignment before
+    /// it revoked everything, from its sticky user data.
+    pub previous: Option<Claim>,
 }
 
 impl Assignor {
@@ -31,6 +48,11 @@ impl Assignor {
             "roundrobin" | "org.apache.kafka.clients.consumer.RoundRobinAssignor" => {
                 Some(Assignor::RoundRobin)
             }
+            "sticky" | "org.apache.kafka.clients.consumer.StickyAssignor" => Some(Assignor::Sticky),
+            "cooperative-sticky"
+            | "org.apache.kafka.clients.consumer.CooperativeStickyAssignor" => {
+                Some(Assignor::CooperativeSticky)
+            }
             _ => None,
         }
     }
@@ -40,12 +62,21 @@ impl Assignor {
         match self {
             Assignor::Range => "range",
             Assignor::RoundRobin => "roundrobin",
+            Assignor::Sticky => "sticky",
+            Assignor::CooperativeSticky => "cooperative-sticky",
         }
+    }
+
+    /// Whether members keep their partitions through a rebalance of a
+    /// group running this assignor (KIP-429's cooperative protocol).
+    pub fn is_cooperative(self) -> bool {
+        self == Assignor::CooperativeSticky
     }
 
     /// Assigns the partitions of the subscribed topics (`partition_counts`
     /// lists the topics that exist) to the members. Every member gets an
-    /// entry, possibly empty.
+    /// entry, possibly empty. Partitions still held by another member are
+    /// left out (see the module comment).
     pub fn assign(
         self,
         members: &[MemberSubscription],
@@ -60,7 +91,32 @@ impl Assignor {
         match self {
             Assignor::Range => range(&sorted, partition_counts, &mut assignment),
             Assignor::RoundRobin => round_robin(&sorted, partition_counts, &mut assignment),
+            Assignor::Sticky | Assignor::CooperativeSticky => {
+                let eager = self == Assignor::Sticky;
+                let sticky_members: Vec<StickyMember<'_>> = sorted
+                    .iter()
+                    .map(|m| StickyMember {
+                        member_id: &m.member_id,
+                        topics: &m.topics,
+                        claim: match &m.previous {
+                            Some(previous) if eager => previous,
+                            _ => &m.owned,
+                        },
+                    })
+                    .collect();
+                assignment = sticky::assign(&sticky_members, partition_counts);
+            }
         }
+        let holders: Vec<StickyMember<'_>> = sorted
+            .iter()
+            .map(|m| StickyMember {
+                member_id: &m.member_id,
+                topics: &m.topics,
+                claim: &m.owned,
+            })
+            .collect();
+        let owners = sticky::previous_owners(&holders, partition_counts);
+        sticky::withhold_transfers(&mut assignment, &owners);
         assignment
     }
 }
@@ -155,8 +211,8 @@ mod tests {
     fn member(id: &str, topics: &[&str]) -> MemberSubscription {
         MemberSubscription {
             member_id: id.to_string(),
-            group_instance_id: None,
             topics: topics.iter().map(|t| t.to_string()).collect(),
+            ..Default::default()
         }
     }
 
@@ -229,7 +285,26 @@ mod tests {
         let got = Assignor::RoundRobin.assign(&members, &counts(&[("t", 1)]));
         assert_eq!(got["a"], vec![tp("t", 0)]);
         assert!(got["b"].is_empty() && got["c"].is_empty());
-        assert_eq!(Assignor::from_config_name("cooperative-sticky"), None);
+        assert_eq!(
+            Assignor::from_config_name("cooperative-sticky"),
+            Some(Assignor::CooperativeSticky)
+        );
         assert_eq!(Assignor::from_config_name("range"), Some(Assignor::Range));
+        assert_eq!(Assignor::from_config_name("lottery"), None);
+    }
+
+    #[test]
+    fn range_leaves_out_a_partition_another_member_still_holds() {
+        // A cooperative member that still holds t-0 and t-1 while the group
+        // falls back to range: range gives them to "a", so they stay out
+        // until "b" has revoked them and rejoined.
+        let mut holder = member("b", &["t"]);
+        holder.owned = Claim {
+            partitions: vec![tp("t", 0), tp("t", 1)],
+            generation: 3,
+        };
+        let got = Assignor::Range.assign(&[member("a", &["t"]), holder], &counts(&[("t", 4)]));
+        assert!(got["a"].is_empty(), "{got:?}");
+        assert_eq!(got["b"], vec![tp("t", 2), tp("t", 3)]);
     }
 }

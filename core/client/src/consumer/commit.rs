@@ -1,11 +1,21 @@
 //! Committed offsets of the consumer's group: OffsetCommit with the
 //! member's generation, OffsetFetch for the positions a new assignment
 //! starts from, and the consumer's `commit_*` / `committed` calls.
+//!
+//! `commit_async` hands its offsets to a queue task that commits them one
+//! after another, so commits land in the order they were made; once that
+//! queue exists, `commit_sync` and `commit_offsets` go through it too and
+//! cannot be overtaken by an earlier async commit.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use strom_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use strom_protocol::messages::{ApiKey, OffsetCommitRequest, OffsetFetchRequest, Response};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::group::{coordinator_moved, Shared};
@@ -150,22 +160,135 @@ impl Shared {
     }
 }
 
+/// Called with the outcome of an async commit.
+type CommitCallback = Box<dyn FnOnce(Result<()>) + Send + 'static>;
+
+/// Offsets to commit and who to tell.
+struct CommitJob {
+    offsets: Vec<(String, i32, i64)>,
+    done: CommitCallback,
+}
+
+/// The task that runs commits in the order they were queued. Dropping the
+/// queue lets the task finish the commits already queued, then end.
+pub(crate) struct CommitQueue {
+    jobs: mpsc::UnboundedSender<CommitJob>,
+}
+
+impl CommitQueue {
+    fn start(shared: Arc<Shared>) -> CommitQueue {
+        let (jobs, mut queue) = mpsc::unbounded_channel::<CommitJob>();
+        tokio::spawn(async move {
+            while let Some(job) = queue.recv().await {
+                let result = shared.commit(&job.offsets).await;
+                (job.done)(result);
+            }
+        });
+        CommitQueue { jobs }
+    }
+
+    fn push(&self, offsets: Vec<(String, i32, i64)>, done: CommitCallback) {
+        if let Err(mpsc::error::SendError(job)) = self.jobs.send(CommitJob { offsets, done }) {
+            (job.done)(Err(ClientError::Closed {
+                what: "consumer's commit queue",
+            }));
+        }
+    }
+}
+
+/// The outcome of an async commit: owned, `Send + 'static`, so it can be
+/// awaited anywhere or dropped (the commit still happens).
+pub struct CommitFuture {
+    outcome: oneshot::Receiver<Result<()>>,
+}
+
+impl CommitFuture {
+    fn pair() -> (CommitFuture, CommitCallback) {
+        let (reply, outcome) = oneshot::channel();
+        let done: CommitCallback = Box::new(move |result| {
+            // Nobody waiting is fine: the future was dropped.
+            let _ = reply.send(result);
+        });
+        (CommitFuture { outcome }, done)
+    }
+}
+
+impl Future for CommitFuture {
+    type Output = Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        Pin::new(&mut self.outcome).poll(cx).map(|received| {
+            received.unwrap_or(Err(ClientError::Closed {
+                what: "consumer's commit queue",
+            }))
+        })
+    }
+}
+
 impl Consumer {
     /// Commits the position of every assigned partition: the offset after
-    /// the last record `poll` returned. Waits for the coordinator's answer.
+    /// the last record `poll` returned. Waits for the coordinator's answer
+    /// (after any `commit_async` still queued lands).
     pub async fn commit_sync(&mut self) -> Result<()> {
         let offsets = self.consumed_offsets();
-        self.group_shared()?.commit(&offsets).await
+        self.commit_in_order(offsets).await
     }
 
     /// Commits the given offsets (the next offset to read, as in Java's
     /// `commitSync(Map)`), for assigned partitions or not.
     pub async fn commit_offsets(&mut self, offsets: &[(&str, i32, i64)]) -> Result<()> {
-        let offsets: Vec<(String, i32, i64)> = offsets
-            .iter()
-            .map(|(t, p, o)| (t.to_string(), *p, *o))
-            .collect();
-        self.group_shared()?.commit(&offsets).await
+        let offsets = owned(offsets);
+        self.commit_in_order(offsets).await
+    }
+
+    /// Starts committing the position of every assigned partition, as
+    /// `commit_sync` would, and returns at once; `poll` goes on meanwhile.
+    /// Commits land in the order they are made. Await the future for the
+    /// outcome, or drop it: the commit happens either way.
+    pub fn commit_async(&mut self) -> CommitFuture {
+        let offsets = self.consumed_offsets();
+        let (future, done) = CommitFuture::pair();
+        self.queue_commit(offsets, done);
+        future
+    }
+
+    /// `commit_async` with the given offsets (the next offset to read).
+    pub fn commit_offsets_async(&mut self, offsets: &[(&str, i32, i64)]) -> CommitFuture {
+        let (future, done) = CommitFuture::pair();
+        self.queue_commit(owned(offsets), done);
+        future
+    }
+
+    /// `commit_async` (the positions) that calls `callback` with the
+    /// outcome, on a background task, as Java's `commitAsync(callback)`.
+    pub fn commit_async_with(&mut self, callback: impl FnOnce(Result<()>) + Send + 'static) {
+        let offsets = self.consumed_offsets();
+        self.queue_commit(offsets, Box::new(callback));
+    }
+
+    fn queue_commit(&mut self, offsets: Vec<(String, i32, i64)>, done: CommitCallback) {
+        let shared = match self.group_shared_arc() {
+            Ok(shared) => shared,
+            Err(error) => return done(Err(error)),
+        };
+        self.commit_queue
+            .get_or_insert_with(|| CommitQueue::start(shared))
+            .push(offsets, done);
+    }
+
+    /// Commits behind the async commits still queued, if any, so an
+    /// earlier `commit_async` cannot land after it. Every commit of
+    /// positions should go through here.
+    pub(crate) async fn commit_in_order(&mut self, offsets: Vec<(String, i32, i64)>) -> Result<()> {
+        let shared = self.group_shared_arc()?;
+        match &self.commit_queue {
+            Some(queue) => {
+                let (future, done) = CommitFuture::pair();
+                queue.push(offsets, done);
+                future.await
+            }
+            None => shared.commit(&offsets).await,
+        }
     }
 
     /// The group's committed offset for a partition, `None` when nothing
@@ -183,23 +306,12 @@ impl Consumer {
     }
 
     /// The offset to commit per assigned partition with a known position:
-    /// the first record still buffered (fetched, not yet returned by
-    /// `poll`), else the fetch position.
+    /// its position, the offset after the last record `poll` returned.
     pub(crate) fn consumed_offsets(&self) -> Vec<(String, i32, i64)> {
-        let mut first_buffered: HashMap<(&str, i32), i64> = HashMap::new();
-        for record in &self.buffered {
-            first_buffered
-                .entry((record.topic.as_str(), record.partition))
-                .or_insert(record.offset);
-        }
         self.positions
             .iter()
             .filter_map(|((topic, partition), position)| {
-                let next = first_buffered
-                    .get(&(topic.as_str(), *partition))
-                    .copied()
-                    .or(*position)?;
-                Some((topic.clone(), *partition, next))
+                position.map(|next| (topic.clone(), *partition, next))
             })
             .collect()
     }
@@ -208,11 +320,26 @@ impl Consumer {
         self.group
             .as_ref()
             .map(|g| g.shared.as_ref())
-            .ok_or_else(|| {
-                ClientError::InvalidArgument(
-                    "offsets are committed for a group: set group.id in the consumer config"
-                        .to_string(),
-                )
-            })
+            .ok_or_else(no_group)
     }
+
+    fn group_shared_arc(&self) -> Result<Arc<Shared>> {
+        self.group
+            .as_ref()
+            .map(|g| g.shared.clone())
+            .ok_or_else(no_group)
+    }
+}
+
+fn no_group() -> ClientError {
+    ClientError::InvalidArgument(
+        "offsets are committed for a group: set group.id in the consumer config".to_string(),
+    )
+}
+
+fn owned(offsets: &[(&str, i32, i64)]) -> Vec<(String, i32, i64)> {
+    offsets
+        .iter()
+        .map(|(t, p, o)| (t.to_string(), *p, *o))
+        .collect()
 }

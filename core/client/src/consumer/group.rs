@@ -1,26 +1,31 @@
 //! Classic consumer group membership: the coordinator connection, the
-//! JoinGroup/SyncGroup round trip (the leader runs the assignor) and
-//! LeaveGroup. The heartbeat is in [`super::heartbeat`].
+//! JoinGroup/SyncGroup round trip (the leader runs the assignor, in
+//! `group/leader.rs`) and LeaveGroup. The heartbeat, which also enforces
+//! max.poll.interval.ms, is in [`super::heartbeat`].
+//!
+//! A member joins with the partitions it still holds (none under the eager
+//! protocol, which revokes everything first; its kept partitions under the
+//! cooperative one) and the generation they are from. Which protocol a
+//! rebalance follows is the group's choice: the coordinator picks the
+//! assignor every member lists, and `cooperative-sticky` means cooperative.
 //!
 //! As in the Java client, the coordinator gets its own connection: a broker
 //! serves one request per connection at a time, and a JoinGroup parked
 //! until the rest of the group rejoins must not hold up fetches.
+
+mod leader;
+mod leave;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use strom_protocol::messages::join_group_request::JoinGroupRequestProtocol;
-use strom_protocol::messages::leave_group_request::MemberIdentity;
-use strom_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
-use strom_protocol::messages::{
-    ApiKey, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, Request, Response,
-    SyncGroupRequest,
-};
+use strom_protocol::messages::{ApiKey, JoinGroupRequest, Request, Response, SyncGroupRequest};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::assignors::{Assignor, MemberSubscription};
+use super::assignors::Assignor;
 use super::member_data;
 use super::TopicPartition;
 use crate::admin::AdminClient;
@@ -58,6 +63,29 @@ pub(crate) struct MemberState {
     /// to (`None`: no such topic) that the last assignment was made from.
     /// A change calls for a new assignment, as in the Java client.
     pub assigned_from: Option<BTreeMap<String, Option<i32>>>,
+    /// Whether the last generation joined follows the cooperative protocol:
+    /// then the next rebalance keeps the partitions instead of revoking.
+    pub cooperative: bool,
+    /// This member's assignment in the last generation it joined: what the
+    /// eager sticky assignor's user data remembers.
+    pub last_assignment: Vec<TopicPartition>,
+    /// When the application last called `poll` (or a join completed); the
+    /// heartbeat task leaves the group once it is max.poll.interval.ms old.
+    pub last_poll: Instant,
+}
+
+/// What a join ended with.
+#[derive(Debug)]
+pub(crate) enum JoinOutcome {
+    /// A new generation and this member's assignment in it.
+    Synced {
+        assignment: Vec<TopicPartition>,
+        cooperative: bool,
+    },
+    /// The coordinator no longer knows this member while it still held
+    /// partitions: they are lost (`partitions_lost` is set); join again
+    /// once they are given up.
+    OwnedLost,
 }
 
 pub(crate) struct Shared {
@@ -217,6 +245,9 @@ impl GroupCoordinator {
                 joining: false,
                 fatal: None,
                 assigned_from: None,
+                cooperative: false,
+                last_assignment: Vec::new(),
+                last_poll: Instant::now(),
             }),
             coordinator: tokio::sync::Mutex::new(None),
         });
@@ -232,16 +263,19 @@ impl GroupCoordinator {
             .with_state(|s| s.generation_id < 0 || s.rejoin_needed)
     }
 
-    /// Joins (or rejoins) the group with `topics` and returns this member's
-    /// assignment. Retries through coordinator moves and the rejoin errors.
+    /// Joins (or rejoins) the group with `topics`, telling the leader the
+    /// partitions this member still holds (`owned`: cooperative members
+    /// only), and returns this member's assignment. Retries through
+    /// coordinator moves and the rejoin errors.
     pub async fn join(
         &mut self,
         topics: &[String],
+        owned: &[TopicPartition],
         assignors: &[Assignor],
-    ) -> Result<Vec<TopicPartition>> {
+    ) -> Result<JoinOutcome> {
         // Cleared on drop too: a caller may cancel `poll` mid-join.
         let _joining = JoiningFlag::set(&self.shared);
-        let result = self.join_until_synced(topics, assignors).await;
+        let result = self.join_until_synced(topics, owned, assignors).await;
         drop(_joining);
         if result.is_ok() && self.heartbeat.is_none() {
             self.heartbeat = Some(tokio::spawn(super::heartbeat::heartbeat_loop(
@@ -255,17 +289,21 @@ impl GroupCoordinator {
     async fn join_until_synced(
         &self,
         topics: &[String],
+        owned: &[TopicPartition],
         assignors: &[Assignor],
-    ) -> Result<Vec<TopicPartition>> {
+    ) -> Result<JoinOutcome> {
         let config = self.shared.cluster.config();
         let deadline = Instant::now() + config.max_poll_interval + config.request_timeout;
-        let metadata = member_data::encode_subscription(topics, &[])?;
+        let (generation, previous) = self
+            .shared
+            .with_state(|s| (s.generation_id, s.last_assignment.clone()));
+        let protocols = leader::protocol_metadata(topics, owned, &previous, generation, assignors)?;
         loop {
             if let Some(reason) = self.shared.with_state(|s| s.fatal.clone()) {
                 return Err(ClientError::InvalidArgument(reason));
             }
-            match self.join_and_sync_once(&metadata, assignors).await {
-                Ok(Some(assignment)) => return Ok(assignment),
+            match self.join_and_sync_once(&protocols, assignors, owned).await {
+                Ok(Some(outcome)) => return Ok(outcome),
                 Ok(None) => {}
                 Err(error) if error.is_retriable() && Instant::now() < deadline => {
                     tracing::debug!(group = %self.shared.group_id, "join failed, retrying: {error}");
@@ -279,9 +317,10 @@ impl GroupCoordinator {
     /// One JoinGroup + SyncGroup; `Ok(None)` means "join again now".
     async fn join_and_sync_once(
         &self,
-        metadata: &bytes::Bytes,
+        protocols: &[JoinGroupRequestProtocol],
         assignors: &[Assignor],
-    ) -> Result<Option<Vec<TopicPartition>>> {
+        owned: &[TopicPartition],
+    ) -> Result<Option<JoinOutcome>> {
         let shared = &self.shared;
         let config = shared.cluster.config();
         let member_id = shared.with_state(|s| s.member_id.clone());
@@ -292,14 +331,7 @@ impl GroupCoordinator {
             member_id,
             group_instance_id: shared.instance_id.clone(),
             protocol_type: PROTOCOL_TYPE.to_string(),
-            protocols: assignors
-                .iter()
-                .map(|a| JoinGroupRequestProtocol {
-                    name: a.protocol_name().to_string(),
-                    metadata: metadata.clone(),
-                    ..Default::default()
-                })
-                .collect(),
+            protocols: protocols.to_vec(),
             reason: None,
             ..Default::default()
         };
@@ -314,10 +346,7 @@ impl GroupCoordinator {
                 shared.with_state(|s| s.member_id = joined.member_id.clone());
                 return Ok(None);
             }
-            UNKNOWN_MEMBER_ID => {
-                shared.with_state(|s| s.member_id.clear());
-                return Ok(None);
-            }
+            UNKNOWN_MEMBER_ID => return Ok(self.fenced_while_joining(UNKNOWN_MEMBER_ID, owned)),
             code if coordinator_moved(code) => {
                 shared.forget_coordinator().await;
                 return Err(ClientError::kafka(code, "joining the group", None));
@@ -353,10 +382,9 @@ impl GroupCoordinator {
         };
         match synced.error_code {
             0 => {}
-            REBALANCE_IN_PROGRESS | ILLEGAL_GENERATION => return Ok(None),
-            UNKNOWN_MEMBER_ID => {
-                shared.with_state(|s| s.member_id.clear());
-                return Ok(None);
+            REBALANCE_IN_PROGRESS => return Ok(None),
+            code @ (ILLEGAL_GENERATION | UNKNOWN_MEMBER_ID) => {
+                return Ok(self.fenced_while_joining(code, owned))
             }
             code if coordinator_moved(code) => {
                 shared.forget_coordinator().await;
@@ -371,65 +399,46 @@ impl GroupCoordinator {
             }
         }
         let assignment = member_data::decode_assignment(&synced.assignment)?;
+        // The protocol the group chose decides; SyncGroup v5+ repeats it.
+        let protocol = synced
+            .protocol_name
+            .as_ref()
+            .or(joined.protocol_name.as_ref());
+        let cooperative = protocol
+            .and_then(|name| Assignor::from_config_name(name))
+            .is_some_and(Assignor::is_cooperative);
         shared.with_state(|s| {
             s.generation_id = joined.generation_id;
             s.assigned_from = assigned_from;
             s.rejoin_needed = false;
             s.partitions_lost = false;
+            s.cooperative = cooperative;
+            s.last_assignment = assignment.clone();
+            s.last_poll = Instant::now();
         });
-        Ok(Some(assignment))
+        Ok(Some(JoinOutcome::Synced {
+            assignment,
+            cooperative,
+        }))
     }
 
-    /// The leader's part: read every member's subscription, run the chosen
-    /// assignor over the current partition counts, encode the results.
-    async fn lead(
-        &self,
-        joined: &JoinGroupResponse,
-        assignors: &[Assignor],
-    ) -> Result<(
-        Vec<SyncGroupRequestAssignment>,
-        BTreeMap<String, Option<i32>>,
-    )> {
-        let chosen = joined
-            .protocol_name
-            .as_deref()
-            .and_then(|name| assignors.iter().find(|a| a.protocol_name() == name))
-            .or(assignors.first())
-            .copied()
-            .unwrap_or(Assignor::Range);
-        let mut members = Vec::with_capacity(joined.members.len());
-        for member in &joined.members {
-            members.push(MemberSubscription {
-                member_id: member.member_id.clone(),
-                group_instance_id: member.group_instance_id.clone(),
-                topics: member_data::decode_subscription(&member.metadata)?,
-            });
-        }
-        let mut topics: Vec<String> = members.iter().flat_map(|m| m.topics.clone()).collect();
-        topics.sort();
-        topics.dedup();
-        self.shared.cluster.refresh_metadata(&topics).await?;
-        let snapshot: BTreeMap<String, Option<i32>> = topics
-            .iter()
-            .map(|t| (t.clone(), self.shared.cluster.cached_partition_count(t)))
-            .collect();
-        let partition_counts: BTreeMap<String, i32> = snapshot
-            .iter()
-            .filter_map(|(t, count)| Some((t.clone(), (*count)?)))
-            .collect();
-        let assignment = chosen.assign(&members, &partition_counts);
-        tracing::debug!(group = %self.shared.group_id, assignor = chosen.protocol_name(), ?assignment, "assigned");
-        let assignments = assignment
-            .into_iter()
-            .map(|(member_id, partitions)| {
-                Ok(SyncGroupRequestAssignment {
-                    member_id,
-                    assignment: member_data::encode_assignment(&partitions)?,
-                    ..Default::default()
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok((assignments, snapshot))
+    /// The group no longer knows this member (UNKNOWN_MEMBER_ID: its id is
+    /// forgotten too) or its generation mid-join. With nothing held, just
+    /// join again; partitions still held may be someone else's by now: they
+    /// are lost, as in Java, and must be given up before the next join.
+    fn fenced_while_joining(&self, code: i16, owned: &[TopicPartition]) -> Option<JoinOutcome> {
+        self.shared.with_state(|s| {
+            if code == UNKNOWN_MEMBER_ID {
+                s.member_id.clear();
+            }
+            s.generation_id = -1;
+            if owned.is_empty() {
+                return None;
+            }
+            s.partitions_lost = true;
+            s.rejoin_needed = true;
+            Some(JoinOutcome::OwnedLost)
+        })
     }
 
     /// As leader, whether a subscribed topic appeared, vanished or changed
@@ -454,45 +463,7 @@ impl GroupCoordinator {
     /// partitions wait for them to come back.
     pub async fn leave(&mut self) -> Result<()> {
         self.stop_heartbeat();
-        let member_id = self.shared.with_state(|s| {
-            s.generation_id = -1;
-            s.member_id.clone()
-        });
-        if self.shared.instance_id.is_some() || member_id.is_empty() {
-            return Ok(());
-        }
-        self.shared.with_state(|s| s.member_id.clear());
-        let group_id = self.shared.group_id.clone();
-        let response = self
-            .shared
-            .send(ApiKey::LeaveGroup, |version| {
-                let mut request = LeaveGroupRequest {
-                    group_id: group_id.clone(),
-                    ..Default::default()
-                };
-                if version >= 3 {
-                    request.members = vec![MemberIdentity {
-                        member_id: member_id.clone(),
-                        group_instance_id: None,
-                        reason: Some("the consumer is closing".to_string()),
-                        ..Default::default()
-                    }];
-                } else {
-                    request.member_id = member_id.clone();
-                }
-                request.into()
-            })
-            .await?;
-        let Response::LeaveGroup(left) = response else {
-            return Err(unexpected(ApiKey::LeaveGroup, &response));
-        };
-        let code = left
-            .members
-            .first()
-            .map(|m| m.error_code)
-            .filter(|c| *c != 0)
-            .unwrap_or(left.error_code);
-        check_code(code, || format!("leaving group `{group_id}`"), None)
+        self.shared.leave("the consumer is closing").await
     }
 }
 

@@ -1,10 +1,11 @@
 //! `subscribe`: the group chooses the assignment. `poll` calls
-//! [`Consumer::maintain_group`] which (re)joins when needed — the eager
-//! protocol: commit and revoke everything, join, then start the new
-//! assignment from the group's committed offsets — and auto-commits every
-//! auto.commit.interval.ms.
+//! [`Consumer::maintain_group`] which notes the poll (for
+//! max.poll.interval.ms, enforced by the heartbeat task), (re)joins when
+//! needed (`subscription/rebalance.rs`: eager or cooperative) and
+//! auto-commits every auto.commit.interval.ms.
 
-use std::collections::BTreeMap;
+mod rebalance;
+
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -48,21 +49,27 @@ impl Consumer {
         self.subscription.clone()
     }
 
-    /// Called with the new assignment after each rebalance, before `poll`
-    /// returns records from it.
+    /// Called after each rebalance, before `poll` returns records from the
+    /// new partitions: with the whole new assignment under the eager
+    /// protocol, with only the partitions added under the cooperative one
+    /// (`cooperative-sticky`; possibly none), as in Java.
     pub fn on_assigned(&mut self, callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static) {
         self.callbacks.assigned = Some(Box::new(callback));
     }
 
-    /// Called with the partitions given up before a rebalance (after their
-    /// auto commit) and on close.
+    /// Called with the partitions given up (after their auto commit): under
+    /// the eager protocol all of them before every rebalance, under the
+    /// cooperative one only those the new assignment moves elsewhere, after
+    /// it; and all of them on close.
     pub fn on_revoked(&mut self, callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static) {
         self.callbacks.revoked = Some(Box::new(callback));
     }
 
     /// Called instead of `on_revoked` when the group fenced this member
-    /// (its session expired): the partitions may already belong to another
-    /// member, so nothing was committed. Without it, `on_revoked` is called.
+    /// (its session expired) or it left because `poll` was not called
+    /// within max.poll.interval.ms: the partitions may already belong to
+    /// another member, so nothing was committed. Without it, `on_revoked`
+    /// is called.
     pub fn on_lost(&mut self, callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static) {
         self.callbacks.lost = Some(Box::new(callback));
     }
@@ -156,7 +163,23 @@ impl Consumer {
     }
 
     async fn commit_before(&mut self, deadline: Instant) -> Result<()> {
-        let offsets = self.consumed_offsets();
+        self.commit_partitions_before(deadline, None).await
+    }
+
+    /// Commits the consumed offsets of `only` these partitions (of every
+    /// assigned one with `None`), giving up at `deadline`.
+    async fn commit_partitions_before(
+        &mut self,
+        deadline: Instant,
+        only: Option<&[TopicPartition]>,
+    ) -> Result<()> {
+        let mut offsets = self.consumed_offsets();
+        if let Some(only) = only {
+            offsets.retain(|(topic, partition, _)| {
+                only.iter()
+                    .any(|tp| tp.partition == *partition && tp.topic == *topic)
+            });
+        }
         let Some(group) = self.group.as_ref() else {
             return Ok(());
         };
@@ -167,8 +190,12 @@ impl Consumer {
         }
     }
 
-    /// Rejoins when the group asks for it and auto-commits when due.
+    /// Notes the poll, rejoins when the group asks for it and auto-commits
+    /// when due.
     pub(crate) async fn maintain_group(&mut self) -> Result<()> {
+        if let Some(group) = self.group.as_ref() {
+            group.shared.with_state(|s| s.last_poll = Instant::now());
+        }
         self.refresh_pattern_subscription().await?;
         let Some(group) = self.group.as_ref() else {
             return Ok(());
@@ -200,56 +227,6 @@ impl Consumer {
         Ok(())
     }
 
-    async fn rebalance(&mut self) -> Result<()> {
-        let old = self.assigned_partitions();
-        let lost = self
-            .group
-            .as_ref()
-            .is_some_and(|g| g.shared.with_state(|s| s.partitions_lost));
-        if !old.is_empty() {
-            if lost {
-                let callback = self.callbacks.lost.as_ref();
-                invoke(callback.or(self.callbacks.revoked.as_ref()), &old);
-            } else {
-                if self.cluster.config().enable_auto_commit {
-                    let deadline = Instant::now() + self.cluster.config().request_timeout;
-                    if let Err(error) = self.commit_before(deadline).await {
-                        tracing::warn!("commit before rebalance failed: {error}");
-                    }
-                }
-                invoke(self.callbacks.revoked.as_ref(), &old);
-            }
-        }
-        self.positions.clear();
-        self.discard_fetched(None);
-        let subscription = self.subscription.clone();
-        let assignors = self.assignors.clone();
-        let Some(group) = self.group.as_mut() else {
-            return Ok(());
-        };
-        let assignment = group.join(&subscription, &assignors).await?;
-        let committed = match group.shared.fetch_committed(&assignment).await {
-            Ok(committed) => committed,
-            Err(error) => {
-                // Without committed offsets the positions would fall back to
-                // auto.offset.reset and skip or repeat records: join again.
-                group.shared.with_state(|s| s.rejoin_needed = true);
-                return Err(error);
-            }
-        };
-        self.positions = assignment
-            .iter()
-            .map(|tp| {
-                let position = committed.get(tp).copied();
-                ((tp.topic.clone(), tp.partition), position)
-            })
-            .collect::<BTreeMap<_, _>>();
-        let positions = &self.positions;
-        self.paused.retain(|key| positions.contains_key(key));
-        invoke(self.callbacks.assigned.as_ref(), &assignment);
-        Ok(())
-    }
-
     pub(crate) fn assigned_partitions(&self) -> Vec<TopicPartition> {
         self.positions
             .keys()
@@ -261,15 +238,14 @@ impl Consumer {
     }
 }
 
-fn invoke(callback: Option<&RebalanceCallback>, partitions: &[TopicPartition]) {
+pub(super) fn invoke(callback: Option<&RebalanceCallback>, partitions: &[TopicPartition]) {
     if let Some(callback) = callback {
         callback(partitions);
     }
 }
 
 /// The supported assignors named in partition.assignment.strategy, in its
-/// order; unsupported ones (cooperative-sticky, sticky) are skipped so the
-/// Java default `range,cooperative-sticky` works.
+/// order; unknown ones are skipped (and logged).
 pub(super) fn configured_assignors(names: &[String]) -> Result<Vec<Assignor>> {
     let assignors: Vec<Assignor> = names
         .iter()
@@ -285,7 +261,7 @@ pub(super) fn configured_assignors(names: &[String]) -> Result<Vec<Assignor>> {
         return Err(ClientError::invalid_config(
             "partition.assignment.strategy",
             &names.join(","),
-            "name range or roundrobin (cooperative-sticky and sticky are not supported yet)",
+            "name range, roundrobin, sticky or cooperative-sticky",
         ));
     }
     Ok(assignors)
