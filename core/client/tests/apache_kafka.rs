@@ -1,16 +1,15 @@
 //! The client against Apache Kafka itself (the reference broker), started
-//! from the Maven jars by `scripts/kafka`. Slow (~20 s to start), so it
-//! runs only with `STROM_TEST_KAFKA=1 cargo test -p strom-client --test apache_kafka`
-//! after `scripts/setup` has fetched the jars.
+//! in KRaft mode from the Maven Central jars by `scripts/kafka`. It runs
+//! with `STROM_TEST_KAFKA=1` (as `scripts/test` sets it, after
+//! `scripts/setup` has fetched the jars); without it the test only says it
+//! skipped, so a plain `cargo test` needs no JVM.
+
+mod reference;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use strom_client::admin::{NewTopic, OffsetSpec};
-use strom_client::{AdminClient, ClientConfig, Consumer, Producer, ProducerRecord};
-use strom_protocol::murmur2::partition_for_key;
 
 struct Kafka {
     child: Child,
@@ -60,75 +59,15 @@ fn start_kafka() -> Option<Kafka> {
     })
 }
 
-#[tokio::test]
-async fn admin_producer_and_consumer_work_against_apache_kafka() {
+/// Every reference scenario against one Kafka broker (one JVM start for
+/// all of them); the same scenarios run against Strom in
+/// `reference_on_strom.rs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_scenarios_pass_against_apache_kafka() {
     let Some(kafka) = start_kafka() else { return };
-    let config = |extra: &[(&str, &str)]| {
-        let mut pairs = vec![("bootstrap.servers", kafka.bootstrap.as_str())];
-        pairs.extend_from_slice(extra);
-        ClientConfig::from_pairs(pairs).unwrap()
-    };
-    let admin = AdminClient::new(config(&[])).await.unwrap();
-    admin
-        .create_topic(NewTopic::new("ref", 3, 1))
-        .await
-        .unwrap();
-    assert!(admin
-        .list_topics(false)
-        .await
-        .unwrap()
-        .contains(&"ref".to_string()));
-
-    for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
-        let producer = Producer::new(config(&[("compression.type", codec)]))
-            .await
-            .unwrap();
-        let deliveries: Vec<_> = (0..20)
-            .map(|i| {
-                producer.send(
-                    ProducerRecord::new("ref", format!("{codec}-{i}"))
-                        .with_key(format!("k{i}"))
-                        .with_header("h", "v"),
-                )
-            })
-            .collect();
-        for (i, delivery) in deliveries.into_iter().enumerate() {
-            let metadata = delivery.await.unwrap();
-            assert_eq!(
-                Some(metadata.partition),
-                partition_for_key(format!("k{i}").as_bytes(), 3)
-            );
-        }
-        producer.close(Duration::from_secs(30)).await.unwrap();
-    }
-    let ends = admin
-        .list_offsets(&[
-            ("ref", 0, OffsetSpec::Latest),
-            ("ref", 1, OffsetSpec::Latest),
-            ("ref", 2, OffsetSpec::Latest),
-        ])
-        .await
-        .unwrap();
-    assert_eq!(ends.iter().map(|e| e.offset).sum::<i64>(), 100);
-
-    let mut consumer = Consumer::new(config(&[("auto.offset.reset", "earliest")]))
-        .await
-        .unwrap();
-    consumer.assign(&[("ref", 0), ("ref", 1), ("ref", 2)]);
-    let mut records = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while records.len() < 100 && tokio::time::Instant::now() < deadline {
-        records.extend(consumer.poll(Duration::from_millis(500)).await.unwrap());
-    }
-    assert_eq!(records.len(), 100);
-    assert!(records
-        .iter()
-        .all(|r| r.headers == vec![("h".to_string(), Some("v".into()))]));
-
-    admin
-        .alter_group_offsets("ref-group", &[("ref", 0, 1)])
-        .await
-        .unwrap();
-    let offsets = admin.list_group_offsets("ref-group").await.unwrap();
-    assert_eq!(offsets[0].committed_offset, 1);
+    let bootstrap = kafka.bootstrap.as_str();
+    reference::admin_topics_configs_and_offsets(bootstrap).await;
+    reference::producer_codecs_acks_and_partitioning(bootstrap).await;
+    reference::group_members_share_partitions_and_commit(bootstrap, "range").await;
+    reference::group_members_share_partitions_and_commit(bootstrap, "roundrobin").await;
 }
