@@ -10,7 +10,6 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-
 struct Kafka {
     child: Child,
     bootstrap: String,
@@ -70,4 +69,5 @@ async fn the_reference_scenarios_pass_against_apache_kafka() {
     reference::producer_codecs_acks_and_partitioning(bootstrap).await;
     reference::group_members_share_partitions_and_commit(bootstrap, "range").await;
     reference::group_members_share_partitions_and_commit(bootstrap, "roundrobin").await;
+    reference::group_members_share_partitions_and_commit(bootstrap, "cooperative-sticky").await;
 }

@@ -29,3 +29,10 @@ async fn roundrobin_group_members_share_partitions_and_commit() {
     let broker = TestBroker::start();
     reference::group_members_share_partitions_and_commit(&broker.bootstrap(), "roundrobin").await;
 }
+
+#[tokio::test]
+async fn cooperative_sticky_group_members_share_partitions_and_commit() {
+    let broker = TestBroker::start();
+    reference::group_members_share_partitions_and_commit(&broker.bootstrap(), "cooperative-sticky")
+        .await;
+}

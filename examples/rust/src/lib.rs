@@ -8,11 +8,13 @@
 //! cargo run -p strom-examples --example admin
 //! cargo run -p strom-examples --example producer -- 127.0.0.1:9092
 //! STROM_BOOTSTRAP=127.0.0.1:9092 cargo run -p strom-examples --example consumer
+//! cargo run -p strom-examples --example group_consumer
 //! ```
 
 pub mod admin;
 pub mod consumer;
 pub mod error;
+pub mod group_consumer;
 pub mod producer;
 
 pub use error::ExampleError;

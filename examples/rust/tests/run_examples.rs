@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
+use std::time::Duration;
 use strom_broker::config::BrokerConfig;
 use strom_broker::state::Broker;
 use strom_client::AdminClient;
-use strom_examples::{admin, client_config, consumer, producer, EXAMPLE_TOPIC};
+
+use strom_examples::{admin, client_config, consumer, group_consumer, producer, EXAMPLE_TOPIC};
 
 /// Starts a broker on 127.0.0.1:<free port> on the test's runtime; it
 /// stops when the runtime (the test) ends. Returns its bootstrap address.
@@ -67,6 +69,38 @@ async fn producer_then_consumer_examples_round_trip() {
         .await
         .unwrap();
     assert_eq!(again.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_consumer_example_resumes_from_its_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let bootstrap = start_broker(dir.path()).await;
+    let idle = Duration::from_millis(500);
+    producer::run(&bootstrap, EXAMPLE_TOPIC, 12, &mut Vec::new())
+        .await
+        .unwrap();
+
+    let mut printed = Vec::new();
+    let first = group_consumer::run(&bootstrap, EXAMPLE_TOPIC, "g", idle, &mut printed)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 12);
+    let printed = String::from_utf8(printed).unwrap();
+    assert_eq!(printed.lines().count(), 12);
+    assert!(printed.contains(": value-11"), "{printed}");
+
+    // The group committed: a second run reads only what came since.
+    producer::run(&bootstrap, EXAMPLE_TOPIC, 3, &mut Vec::new())
+        .await
+        .unwrap();
+    let second = group_consumer::run(&bootstrap, EXAMPLE_TOPIC, "g", idle, &mut Vec::new())
+        .await
+        .unwrap();
+    let values: Vec<_> = second.iter().map(|r| r.value.clone().unwrap()).collect();
+    assert_eq!(values.len(), 3, "{values:?}");
+    assert!(values
+        .iter()
+        .all(|v| v.starts_with(b"value-") && v.len() == 7));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

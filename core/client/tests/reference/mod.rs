@@ -43,9 +43,16 @@ pub async fn admin_topics_configs_and_offsets(bootstrap: &str) {
         .create_topic(NewTopic::new(topic, 2, 1).with_config("retention.ms", "3600000"))
         .await
         .unwrap();
-    let again = admin.create_topic(NewTopic::new(topic, 2, 1)).await.unwrap_err();
+    let again = admin
+        .create_topic(NewTopic::new(topic, 2, 1))
+        .await
+        .unwrap_err();
     assert_eq!(again.kafka_name(), Some("TOPIC_ALREADY_EXISTS"), "{again}");
-    assert!(admin.list_topics(false).await.unwrap().contains(&topic.to_string()));
+    assert!(admin
+        .list_topics(false)
+        .await
+        .unwrap()
+        .contains(&topic.to_string()));
     let grown = admin.create_partitions(&[(topic, 3)], false).await.unwrap();
     assert!(grown[0].1.is_ok(), "{:?}", grown[0].1);
     let described = wait_for_partitions(&admin, topic, 3).await;
@@ -53,22 +60,43 @@ pub async fn admin_topics_configs_and_offsets(bootstrap: &str) {
 
     let resource = ConfigResource::Topic(topic.into());
     let retention = |entries: Vec<strom_client::admin::ConfigEntry>| {
-        entries.into_iter().find(|e| e.name == "retention.ms").and_then(|e| e.value)
+        entries
+            .into_iter()
+            .find(|e| e.name == "retention.ms")
+            .and_then(|e| e.value)
     };
     let entries = admin.describe_configs(&resource, None).await.unwrap();
     assert_eq!(retention(entries).as_deref(), Some("3600000"));
     admin
-        .incremental_alter_configs(&resource, &[AlterConfigOp::Set("retention.ms".into(), "60000".into())], false)
+        .incremental_alter_configs(
+            &resource,
+            &[AlterConfigOp::Set("retention.ms".into(), "60000".into())],
+            false,
+        )
         .await
         .unwrap();
-    let entries = admin.describe_configs(&resource, Some(&["retention.ms"])).await.unwrap();
+    let entries = admin
+        .describe_configs(&resource, Some(&["retention.ms"]))
+        .await
+        .unwrap();
     assert_eq!(retention(entries).as_deref(), Some("60000"));
     admin
-        .incremental_alter_configs(&resource, &[AlterConfigOp::Delete("retention.ms".into())], false)
+        .incremental_alter_configs(
+            &resource,
+            &[AlterConfigOp::Delete("retention.ms".into())],
+            false,
+        )
         .await
         .unwrap();
-    let entries = admin.describe_configs(&resource, Some(&["retention.ms"])).await.unwrap();
-    assert_eq!(retention(entries).as_deref(), Some("604800000"), "back to the default");
+    let entries = admin
+        .describe_configs(&resource, Some(&["retention.ms"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        retention(entries).as_deref(),
+        Some("604800000"),
+        "back to the default"
+    );
 
     let cluster = admin.describe_cluster().await.unwrap();
     assert_eq!(cluster.brokers.len(), 1);
@@ -99,8 +127,16 @@ pub async fn admin_topics_configs_and_offsets(bootstrap: &str) {
     assert_eq!((listed[0].offset, listed[1].offset), (0, 0));
     let at = |spec| async move { admin_offset(bootstrap, topic, spec).await };
     assert_eq!(at(OffsetSpec::Latest).await, 10);
-    assert_eq!(at(OffsetSpec::Timestamp(4500)).await, 4, "first record at or after 4500 ms");
-    assert_eq!(at(OffsetSpec::Timestamp(99_000)).await, -1, "no record that late");
+    assert_eq!(
+        at(OffsetSpec::Timestamp(4500)).await,
+        4,
+        "first record at or after 4500 ms"
+    );
+    assert_eq!(
+        at(OffsetSpec::Timestamp(99_000)).await,
+        -1,
+        "no record that late"
+    );
     assert_eq!(at(OffsetSpec::MaxTimestamp).await, 9);
 
     let low = admin.delete_records(&[(topic, 0, 6)]).await.unwrap();
@@ -136,9 +172,19 @@ async fn wait_for_partitions(admin: &AdminClient, topic: &str, count: usize) -> 
 pub async fn producer_codecs_acks_and_partitioning(bootstrap: &str) {
     let admin = AdminClient::new(config(bootstrap, &[])).await.unwrap();
     let topic = "ref-produce";
-    admin.create_topic(NewTopic::new(topic, 3, 1)).await.unwrap();
+    admin
+        .create_topic(NewTopic::new(topic, 3, 1))
+        .await
+        .unwrap();
     let mut sent = Vec::new();
-    for (codec, acks) in [("none", "1"), ("gzip", "all"), ("snappy", "all"), ("lz4", "1"), ("zstd", "all"), ("none", "0")] {
+    for (codec, acks) in [
+        ("none", "1"),
+        ("gzip", "all"),
+        ("snappy", "all"),
+        ("lz4", "1"),
+        ("zstd", "all"),
+        ("none", "0"),
+    ] {
         let mut settings = vec![("compression.type", codec), ("acks", acks)];
         if acks != "all" {
             settings.push(("enable.idempotence", "false"));
@@ -156,12 +202,17 @@ pub async fn producer_codecs_acks_and_partitioning(bootstrap: &str) {
             .collect();
         for (i, delivery) in deliveries.into_iter().enumerate() {
             let metadata = delivery.await.unwrap();
-            assert_eq!(Some(metadata.partition), partition_for_key(format!("k{i}").as_bytes(), 3));
+            assert_eq!(
+                Some(metadata.partition),
+                partition_for_key(format!("k{i}").as_bytes(), 3)
+            );
         }
         producer.close(SAFETY).await.unwrap();
     }
 
-    let mut consumer = Consumer::new(config(bootstrap, &[("auto.offset.reset", "earliest")])).await.unwrap();
+    let mut consumer = Consumer::new(config(bootstrap, &[("auto.offset.reset", "earliest")]))
+        .await
+        .unwrap();
     consumer.assign(&[(topic, 0), (topic, 1), (topic, 2)]);
     let records = poll_records(&mut consumer, sent.len()).await;
     assert_eq!(records.len(), sent.len());
@@ -171,7 +222,10 @@ pub async fn producer_codecs_acks_and_partitioning(bootstrap: &str) {
         assert_eq!(read.key, record.key);
         assert_eq!(read.headers, record.headers);
         assert_eq!(Some(read.timestamp), record.timestamp);
-        assert_eq!(Some(read.partition), partition_for_key(record.key.as_ref().unwrap(), 3));
+        assert_eq!(
+            Some(read.partition),
+            partition_for_key(record.key.as_ref().unwrap(), 3)
+        );
     }
 }
 
@@ -181,10 +235,15 @@ pub async fn group_members_share_partitions_and_commit(bootstrap: &str, strategy
     let admin = AdminClient::new(config(bootstrap, &[])).await.unwrap();
     let topic = format!("ref-group-{strategy}");
     let group = format!("ref-group-{strategy}");
-    admin.create_topic(NewTopic::new(&topic, 4, 1)).await.unwrap();
+    admin
+        .create_topic(NewTopic::new(&topic, 4, 1))
+        .await
+        .unwrap();
     let producer = Producer::new(config(bootstrap, &[])).await.unwrap();
     let deliveries: Vec<_> = (0..40)
-        .map(|i| producer.send(ProducerRecord::new(&topic, format!("r{i}")).with_key(format!("k{i}"))))
+        .map(|i| {
+            producer.send(ProducerRecord::new(&topic, format!("r{i}")).with_key(format!("k{i}")))
+        })
         .collect();
     for delivery in deliveries {
         delivery.await.unwrap();
@@ -224,7 +283,11 @@ pub async fn group_members_share_partitions_and_commit(bootstrap: &str, strategy
             assert_eq!(all.len(), 4, "{mine:?} {theirs:?}");
             break;
         }
-        assert!(Instant::now() < deadline, "group never settled: {mine:?} {theirs:?}, {} read", read.len());
+        assert!(
+            Instant::now() < deadline,
+            "group never settled: {mine:?} {theirs:?}, {} read",
+            read.len()
+        );
     }
     a.commit_sync().await.unwrap();
     b.commit_sync().await.unwrap();
@@ -238,7 +301,10 @@ pub async fn group_members_share_partitions_and_commit(bootstrap: &str, strategy
     assert!(listed.iter().any(|g| g.group_id == group), "{listed:?}");
 
     // A new record, then a fresh member resumes from the commits.
-    producer.send(ProducerRecord::new(&topic, "after")).await.unwrap();
+    producer
+        .send(ProducerRecord::new(&topic, "after"))
+        .await
+        .unwrap();
     producer.close(SAFETY).await.unwrap();
     let mut c = Consumer::new(member()).await.unwrap();
     c.subscribe(&[&topic]).unwrap();
@@ -250,9 +316,17 @@ pub async fn group_members_share_partitions_and_commit(bootstrap: &str, strategy
     assert_eq!(described.protocol, strategy);
     c.close(SAFETY).await.unwrap();
 
-    admin.alter_group_offsets(&group, &[(&topic, 0, 0)]).await.unwrap();
+    admin
+        .alter_group_offsets(&group, &[(&topic, 0, 0)])
+        .await
+        .unwrap();
     let offsets = admin.list_group_offsets(&group).await.unwrap();
-    assert!(offsets.iter().any(|o| o.partition == 0 && o.committed_offset == 0), "{offsets:?}");
+    assert!(
+        offsets
+            .iter()
+            .any(|o| o.partition == 0 && o.committed_offset == 0),
+        "{offsets:?}"
+    );
     let deleted = admin.delete_groups(&[&group]).await.unwrap();
     assert!(deleted[0].1.is_ok(), "{:?}", deleted[0].1);
     assert!(admin.list_group_offsets(&group).await.unwrap().is_empty());
