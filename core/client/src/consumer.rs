@@ -238,10 +238,17 @@ impl Consumer {
     /// consumer joins and rejoins its group and runs the rebalance
     /// callbacks; with auto commit, where offsets are committed.
     ///
+    /// A rebalance does not hold `poll` beyond `timeout`: the JoinGroup /
+    /// SyncGroup exchange runs in the background, `poll` returns (empty,
+    /// or under the cooperative protocol with records of the partitions
+    /// kept) when it is not done in time, and a later `poll` takes on the
+    /// new assignment and runs the callbacks.
+    ///
     /// Before it returns records, the next fetches are sent for every
     /// partition with nothing fetched left, so they run while the
     /// application works. Dropping the future (e.g. in `select!` or
-    /// `timeout`) loses no record and leaves the positions consistent.
+    /// `timeout`) loses no record, no join result, and leaves the
+    /// positions consistent.
     pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         if self.closed {
             return Err(ClientError::Closed { what: "consumer" });
@@ -271,8 +278,11 @@ impl Consumer {
                     return Ok(Vec::new());
                 }
                 // Nothing to fetch: wait for a resume or, for a member with
-                // no partitions, the next rebalance.
-                tokio::time::sleep_until(deadline.min(now + retry_backoff)).await;
+                // no partitions, the next rebalance or the running join.
+                tokio::select! {
+                    () = tokio::time::sleep_until(deadline.min(now + retry_backoff)) => {}
+                    () = group::running_join_ended(&mut self.group) => {}
+                }
                 continue;
             }
             self.reset_unknown_positions().await?;
@@ -291,9 +301,12 @@ impl Consumer {
                 (true, None) => deadline,
                 (false, None) => now + retry_backoff,
             };
-            self.fetcher
-                .wait_for_outcome(wake.min(deadline), &mut self.positions)
-                .await;
+            // A running join (cooperative: the kept partitions are fetched
+            // meanwhile) ends the wait too, so its result is applied at once.
+            tokio::select! {
+                () = self.fetcher.wait_for_outcome(wake.min(deadline), &mut self.positions) => {}
+                () = group::running_join_ended(&mut self.group) => {}
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 //! Classic consumer group membership: the coordinator connection, the
-//! JoinGroup/SyncGroup round trip (the leader runs the assignor, in
-//! `group/leader.rs`) and LeaveGroup. The heartbeat, which also enforces
-//! max.poll.interval.ms, is in [`super::heartbeat`].
+//! JoinGroup/SyncGroup round trip (run in a task of its own so `poll` keeps
+//! its timeout, in `group/join.rs`; the leader runs the assignor, in
+//! `group/leader.rs`) and LeaveGroup (`group/leave.rs`). The heartbeat,
+//! which also enforces max.poll.interval.ms, is in [`super::heartbeat`].
 //!
 //! A member joins with the partitions it still holds (none under the eager
 //! protocol, which revokes everything first; its kept partitions under the
@@ -13,25 +14,24 @@
 //! serves one request per connection at a time, and a JoinGroup parked
 //! until the rest of the group rejoins must not hold up fetches.
 
+mod join;
 mod leader;
 mod leave;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use strom_protocol::messages::join_group_request::JoinGroupRequestProtocol;
-use strom_protocol::messages::{ApiKey, JoinGroupRequest, Request, Response, SyncGroupRequest};
+use strom_protocol::messages::{ApiKey, Request, Response};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::assignors::Assignor;
-use super::member_data;
 use super::TopicPartition;
 use crate::admin::AdminClient;
-use crate::cluster::{unexpected, Cluster};
+use crate::cluster::Cluster;
 use crate::connection::{Connection, ConnectionSettings};
-use crate::error::{check_code, ClientError, Result};
+use crate::error::{ClientError, Result};
+use join::JoinTask;
 
 pub(crate) const ILLEGAL_GENERATION: i16 = 22;
 pub(crate) const UNKNOWN_MEMBER_ID: i16 = 25;
@@ -69,7 +69,8 @@ pub(crate) struct MemberState {
     /// This member's assignment in the last generation it joined: what the
     /// eager sticky assignor's user data remembers.
     pub last_assignment: Vec<TopicPartition>,
-    /// When the application last called `poll` (or a join completed); the
+    /// When the application last called `poll` (joins run in the
+    /// background, so a poll waiting for one returns and counts); the
     /// heartbeat task leaves the group once it is max.poll.interval.ms old.
     pub last_poll: Instant,
 }
@@ -77,10 +78,13 @@ pub(crate) struct MemberState {
 /// What a join ended with.
 #[derive(Debug)]
 pub(crate) enum JoinOutcome {
-    /// A new generation and this member's assignment in it.
+    /// A new generation and this member's assignment in it, with the
+    /// group's committed offsets for it (fetched after SyncGroup; a
+    /// partition without one is absent).
     Synced {
         assignment: Vec<TopicPartition>,
         cooperative: bool,
+        committed: Result<HashMap<TopicPartition, i64>>,
     },
     /// The coordinator no longer knows this member while it still held
     /// partitions: they are lost (`partitions_lost` is set); join again
@@ -97,31 +101,20 @@ pub(crate) struct Shared {
     coordinator: tokio::sync::Mutex<Option<Connection>>,
 }
 
-/// Marks a join in progress (heartbeats pause) for its lifetime.
-struct JoiningFlag<'a>(&'a Shared);
-
-impl<'a> JoiningFlag<'a> {
-    fn set(shared: &'a Shared) -> Self {
-        shared.with_state(|s| s.joining = true);
-        JoiningFlag(shared)
-    }
-}
-
-impl Drop for JoiningFlag<'_> {
-    fn drop(&mut self) {
-        self.0.with_state(|s| s.joining = false);
-    }
-}
-
 /// The consumer's side of its group; owned by the `Consumer`.
 pub(crate) struct GroupCoordinator {
     pub shared: Arc<Shared>,
     heartbeat: Option<JoinHandle<()>>,
+    /// The join running in its own task, or its result not yet applied.
+    join: JoinTask,
 }
 
 impl Drop for GroupCoordinator {
     fn drop(&mut self) {
         self.stop_heartbeat();
+        if let JoinTask::Running { task, .. } = &self.join {
+            task.abort();
+        }
     }
 }
 
@@ -254,6 +247,7 @@ impl GroupCoordinator {
         GroupCoordinator {
             shared,
             heartbeat: None,
+            join: JoinTask::Idle,
         }
     }
 
@@ -261,184 +255,6 @@ impl GroupCoordinator {
     pub fn needs_join(&self) -> bool {
         self.shared
             .with_state(|s| s.generation_id < 0 || s.rejoin_needed)
-    }
-
-    /// Joins (or rejoins) the group with `topics`, telling the leader the
-    /// partitions this member still holds (`owned`: cooperative members
-    /// only), and returns this member's assignment. Retries through
-    /// coordinator moves and the rejoin errors.
-    pub async fn join(
-        &mut self,
-        topics: &[String],
-        owned: &[TopicPartition],
-        assignors: &[Assignor],
-    ) -> Result<JoinOutcome> {
-        // Cleared on drop too: a caller may cancel `poll` mid-join.
-        let _joining = JoiningFlag::set(&self.shared);
-        let result = self.join_until_synced(topics, owned, assignors).await;
-        drop(_joining);
-        if result.is_ok() && self.heartbeat.is_none() {
-            self.heartbeat = Some(tokio::spawn(super::heartbeat::heartbeat_loop(
-                Arc::downgrade(&self.shared),
-                super::heartbeat::heartbeat_interval(self.shared.cluster.config()),
-            )));
-        }
-        result
-    }
-
-    async fn join_until_synced(
-        &self,
-        topics: &[String],
-        owned: &[TopicPartition],
-        assignors: &[Assignor],
-    ) -> Result<JoinOutcome> {
-        let config = self.shared.cluster.config();
-        let deadline = Instant::now() + config.max_poll_interval + config.request_timeout;
-        let (generation, previous) = self
-            .shared
-            .with_state(|s| (s.generation_id, s.last_assignment.clone()));
-        let protocols = leader::protocol_metadata(topics, owned, &previous, generation, assignors)?;
-        loop {
-            if let Some(reason) = self.shared.with_state(|s| s.fatal.clone()) {
-                return Err(ClientError::InvalidArgument(reason));
-            }
-            match self.join_and_sync_once(&protocols, assignors, owned).await {
-                Ok(Some(outcome)) => return Ok(outcome),
-                Ok(None) => {}
-                Err(error) if error.is_retriable() && Instant::now() < deadline => {
-                    tracing::debug!(group = %self.shared.group_id, "join failed, retrying: {error}");
-                    tokio::time::sleep(config.retry_backoff).await;
-                }
-                Err(error) => return Err(error),
-            }
-        }
-    }
-
-    /// One JoinGroup + SyncGroup; `Ok(None)` means "join again now".
-    async fn join_and_sync_once(
-        &self,
-        protocols: &[JoinGroupRequestProtocol],
-        assignors: &[Assignor],
-        owned: &[TopicPartition],
-    ) -> Result<Option<JoinOutcome>> {
-        let shared = &self.shared;
-        let config = shared.cluster.config();
-        let member_id = shared.with_state(|s| s.member_id.clone());
-        let request = JoinGroupRequest {
-            group_id: shared.group_id.clone(),
-            session_timeout_ms: millis(config.session_timeout),
-            rebalance_timeout_ms: millis(config.max_poll_interval),
-            member_id,
-            group_instance_id: shared.instance_id.clone(),
-            protocol_type: PROTOCOL_TYPE.to_string(),
-            protocols: protocols.to_vec(),
-            reason: None,
-            ..Default::default()
-        };
-        let response = shared.send(ApiKey::JoinGroup, |_| request.into()).await?;
-        let Response::JoinGroup(joined) = response else {
-            return Err(unexpected(ApiKey::JoinGroup, &response));
-        };
-        match joined.error_code {
-            0 => {}
-            MEMBER_ID_REQUIRED => {
-                // KIP-394: the broker names our member id; join again with it.
-                shared.with_state(|s| s.member_id = joined.member_id.clone());
-                return Ok(None);
-            }
-            UNKNOWN_MEMBER_ID => return Ok(self.fenced_while_joining(UNKNOWN_MEMBER_ID, owned)),
-            code if coordinator_moved(code) => {
-                shared.forget_coordinator().await;
-                return Err(ClientError::kafka(code, "joining the group", None));
-            }
-            code => {
-                return Err(ClientError::kafka(
-                    code,
-                    format!("joining group `{}`", shared.group_id),
-                    None,
-                ))
-            }
-        }
-        shared.with_state(|s| s.member_id = joined.member_id.clone());
-        let (assignments, assigned_from) = if joined.leader == joined.member_id {
-            let (assignments, counts) = self.lead(&joined, assignors).await?;
-            (assignments, Some(counts))
-        } else {
-            (Vec::new(), None)
-        };
-        let sync = SyncGroupRequest {
-            group_id: shared.group_id.clone(),
-            generation_id: joined.generation_id,
-            member_id: joined.member_id.clone(),
-            group_instance_id: shared.instance_id.clone(),
-            protocol_type: Some(PROTOCOL_TYPE.to_string()),
-            protocol_name: joined.protocol_name.clone(),
-            assignments,
-            ..Default::default()
-        };
-        let response = shared.send(ApiKey::SyncGroup, |_| sync.into()).await?;
-        let Response::SyncGroup(synced) = response else {
-            return Err(unexpected(ApiKey::SyncGroup, &response));
-        };
-        match synced.error_code {
-            0 => {}
-            REBALANCE_IN_PROGRESS => return Ok(None),
-            code @ (ILLEGAL_GENERATION | UNKNOWN_MEMBER_ID) => {
-                return Ok(self.fenced_while_joining(code, owned))
-            }
-            code if coordinator_moved(code) => {
-                shared.forget_coordinator().await;
-                return Err(ClientError::kafka(code, "syncing the group", None));
-            }
-            code => {
-                check_code(
-                    code,
-                    || format!("syncing group `{}`", shared.group_id),
-                    None,
-                )?;
-            }
-        }
-        let assignment = member_data::decode_assignment(&synced.assignment)?;
-        // The protocol the group chose decides; SyncGroup v5+ repeats it.
-        let protocol = synced
-            .protocol_name
-            .as_ref()
-            .or(joined.protocol_name.as_ref());
-        let cooperative = protocol
-            .and_then(|name| Assignor::from_config_name(name))
-            .is_some_and(Assignor::is_cooperative);
-        shared.with_state(|s| {
-            s.generation_id = joined.generation_id;
-            s.assigned_from = assigned_from;
-            s.rejoin_needed = false;
-            s.partitions_lost = false;
-            s.cooperative = cooperative;
-            s.last_assignment = assignment.clone();
-            s.last_poll = Instant::now();
-        });
-        Ok(Some(JoinOutcome::Synced {
-            assignment,
-            cooperative,
-        }))
-    }
-
-    /// The group no longer knows this member (UNKNOWN_MEMBER_ID: its id is
-    /// forgotten too) or its generation mid-join. With nothing held, just
-    /// join again; partitions still held may be someone else's by now: they
-    /// are lost, as in Java, and must be given up before the next join.
-    fn fenced_while_joining(&self, code: i16, owned: &[TopicPartition]) -> Option<JoinOutcome> {
-        self.shared.with_state(|s| {
-            if code == UNKNOWN_MEMBER_ID {
-                s.member_id.clear();
-            }
-            s.generation_id = -1;
-            if owned.is_empty() {
-                return None;
-            }
-            s.partitions_lost = true;
-            s.rejoin_needed = true;
-            Some(JoinOutcome::OwnedLost)
-        })
     }
 
     /// As leader, whether a subscribed topic appeared, vanished or changed
@@ -460,10 +276,21 @@ impl GroupCoordinator {
 
     /// Leaves the group so the others rebalance at once instead of after
     /// session.timeout.ms. Static members stay (as in Java): their
-    /// partitions wait for them to come back.
+    /// partitions wait for them to come back. A join in progress is given
+    /// up first; the LeaveGroup names the member id it got so far.
     pub async fn leave(&mut self) -> Result<()> {
         self.stop_heartbeat();
+        self.abandon_join().await;
         self.shared.leave("the consumer is closing").await
+    }
+}
+
+/// Completes once the group's running join has ended (see
+/// [`GroupCoordinator::join_ended`]); never without a group or a join.
+pub(crate) async fn running_join_ended(group: &mut Option<GroupCoordinator>) {
+    match group {
+        Some(group) => group.join_ended().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -1,5 +1,5 @@
 //! The background heartbeat of a group member: every heartbeat.interval.ms
-//! while the member is in a stable generation; an error answer flags the
+//! while the member holds a generation, until it rejoins; an error answer flags the
 //! rejoin (or the fencing) that the next `poll` acts on.
 //!
 //! It also enforces max.poll.interval.ms, as Java's heartbeat thread does:
@@ -35,9 +35,10 @@ enum Tick {
     PollTimeout,
 }
 
-/// Heartbeats while the consumer is a member of a stable generation, and
-/// flags a rejoin when the coordinator says a rebalance started or this
-/// member was fenced. Ends when the consumer's group state is dropped.
+/// Heartbeats while the consumer is a member of a generation (also once a
+/// rebalance started, until it rejoins), and flags a rejoin when the
+/// coordinator says a rebalance started or this member was fenced. Ends
+/// when the consumer's group state is dropped.
 pub(crate) async fn heartbeat_loop(shared: Weak<Shared>, interval: Duration) {
     loop {
         tokio::time::sleep(interval).await;
@@ -52,9 +53,11 @@ pub(crate) async fn heartbeat_loop(shared: Weak<Shared>, interval: Duration) {
                 // Checked before `rejoin_needed`: a member that does not
                 // poll would otherwise hold up the group's rebalance.
                 Tick::PollTimeout
-            } else if s.rejoin_needed {
-                Tick::Idle
             } else {
+                // Also while a rejoin is pending and the application has
+                // not polled yet (as the Java client does): the answers
+                // (REBALANCE_IN_PROGRESS) keep the session alive, so only
+                // max.poll.interval.ms bounds the time between polls.
                 Tick::Heartbeat {
                     generation_id: s.generation_id,
                     member_id: s.member_id.clone(),

@@ -1,7 +1,8 @@
 //! `subscribe`: the group chooses the assignment. `poll` calls
 //! [`Consumer::maintain_group`] which notes the poll (for
 //! max.poll.interval.ms, enforced by the heartbeat task), (re)joins when
-//! needed (`subscription/rebalance.rs`: eager or cooperative) and
+//! needed (`subscription/rebalance.rs`: eager or cooperative; the join
+//! itself runs in a task of its own, so `poll` keeps its timeout) and
 //! auto-commits every auto.commit.interval.ms.
 
 mod rebalance;
@@ -135,14 +136,24 @@ impl Consumer {
         result
     }
 
-    /// Commit (auto commit), `on_revoked` (or `on_lost`), LeaveGroup.
+    /// Commit (auto commit), `on_revoked` (or `on_lost`), LeaveGroup. A
+    /// join still running is given up first (its LeaveGroup names the
+    /// member id the join got so far); all of it within `deadline`.
     async fn give_up_subscription(&mut self, deadline: Instant, timeout: Duration) -> Result<()> {
         let mut result = Ok(());
+        if let Some(group) = self.group.as_mut() {
+            if tokio::time::timeout_at(deadline, group.abandon_join())
+                .await
+                .is_err()
+            {
+                result = Err(timed_out("giving up the group join", timeout));
+            }
+        }
         let (is_member, lost) = self.group.as_ref().map_or((false, false), |g| {
             (!g.needs_join(), g.shared.with_state(|s| s.partitions_lost))
         });
         if is_member && self.cluster.config().enable_auto_commit {
-            result = self.commit_before(deadline).await;
+            result = result.and(self.commit_before(deadline).await);
         }
         let assignment = self.assigned_partitions();
         if lost {
@@ -190,14 +201,16 @@ impl Consumer {
         }
     }
 
-    /// Notes the poll, rejoins when the group asks for it and auto-commits
-    /// when due.
+    /// Notes the poll, moves a rebalance along (starting a join, applying
+    /// the one that has finished; never waiting for the group) and
+    /// auto-commits when due. A poll that returns while a join is still
+    /// running counts as a poll for max.poll.interval.ms too.
     pub(crate) async fn maintain_group(&mut self) -> Result<()> {
         if let Some(group) = self.group.as_ref() {
             group.shared.with_state(|s| s.last_poll = Instant::now());
         }
         self.refresh_pattern_subscription().await?;
-        let Some(group) = self.group.as_ref() else {
+        let Some(group) = self.group.as_mut() else {
             return Ok(());
         };
         if !self.subscription.is_empty() {
@@ -208,12 +221,14 @@ impl Consumer {
                 tracing::debug!("subscribed topics changed; asking the group to rebalance");
                 group.shared.with_state(|st| st.rejoin_needed = true);
             }
-            if group.needs_join() {
-                self.rebalance().await?;
-            }
+            self.rebalance().await?;
         }
+        // As in Java, no auto commit while the group rebalances: the
+        // generation is about to change, and the commit would queue behind
+        // the JoinGroup parked on the coordinator connection.
+        let joining = self.group.as_mut().is_some_and(|g| g.join_running());
         let config = self.cluster.config();
-        if config.enable_auto_commit && Instant::now() >= self.next_auto_commit {
+        if config.enable_auto_commit && !joining && Instant::now() >= self.next_auto_commit {
             self.next_auto_commit = Instant::now() + config.auto_commit_interval;
             if let Err(error) = self
                 .commit_before(Instant::now() + config.request_timeout)

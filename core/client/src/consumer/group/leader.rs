@@ -13,7 +13,7 @@ use super::super::assignors::{Assignor, MemberSubscription};
 use super::super::member_data::{self, Subscription, NO_GENERATION};
 use super::super::sticky::Claim;
 use super::super::TopicPartition;
-use super::GroupCoordinator;
+use super::Shared;
 use crate::error::Result;
 
 /// The JoinGroup protocols: the same subscription (topics, owned
@@ -91,7 +91,7 @@ fn member_subscription(
     }
 }
 
-impl GroupCoordinator {
+impl Shared {
     /// Runs the chosen assignor; returns the SyncGroup assignments and the
     /// partition counts they were made from.
     pub(super) async fn lead(
@@ -121,17 +121,17 @@ impl GroupCoordinator {
         let mut topics: Vec<String> = members.iter().flat_map(|m| m.topics.clone()).collect();
         topics.sort();
         topics.dedup();
-        self.shared.cluster.refresh_metadata(&topics).await?;
+        self.cluster.refresh_metadata(&topics).await?;
         let snapshot: BTreeMap<String, Option<i32>> = topics
             .iter()
-            .map(|t| (t.clone(), self.shared.cluster.cached_partition_count(t)))
+            .map(|t| (t.clone(), self.cluster.cached_partition_count(t)))
             .collect();
         let partition_counts: BTreeMap<String, i32> = snapshot
             .iter()
             .filter_map(|(t, count)| Some((t.clone(), (*count)?)))
             .collect();
         let assignment = chosen.assign(&members, &partition_counts);
-        tracing::debug!(group = %self.shared.group_id, assignor = chosen.protocol_name(), ?assignment, "assigned");
+        tracing::debug!(group = %self.group_id, assignor = chosen.protocol_name(), ?assignment, "assigned");
         let assignments = assignment
             .into_iter()
             .map(|(member_id, partitions)| {

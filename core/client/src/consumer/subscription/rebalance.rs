@@ -15,8 +15,15 @@
 //! Either way, partitions of a member the coordinator fenced (or that left
 //! after max.poll.interval.ms without a poll) are lost: `on_lost`, no
 //! commit, and the member joins holding nothing.
+//!
+//! The JoinGroup + SyncGroup exchange runs in a task of its own
+//! (`group/join.rs`): `poll` starts it and goes on (fetching the partitions
+//! kept, under the cooperative protocol) until its own deadline; a later
+//! `poll` applies the result. Whatever comes before a join (the eager
+//! revocation) and after it (commits, positions, callbacks) runs here, in
+//! `poll`, on the polling task.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use tokio::time::Instant;
 
@@ -26,22 +33,73 @@ use super::invoke;
 use crate::error::Result;
 
 impl Consumer {
+    /// Moves the rebalance along without waiting for the group: applies a
+    /// join whose result has arrived, starts one when the group needs it,
+    /// and returns at once while one is running.
     pub(super) async fn rebalance(&mut self) -> Result<()> {
         loop {
+            let Some(group) = self.group.as_mut() else {
+                return Ok(());
+            };
+            if group.join_running() {
+                return Ok(());
+            }
+            if group.finished_join().is_some() {
+                self.apply_join().await?;
+                // Applying may call for the next join at once (cooperative
+                // revocations, a subscription changed meanwhile).
+                continue;
+            }
+            if !group.needs_join() {
+                return Ok(());
+            }
             self.give_up_before_join().await;
             let held = self.assigned_partitions();
             let subscription = self.subscription.clone();
             let assignors = self.assignors.clone();
-            let Some(group) = self.group.as_mut() else {
-                return Ok(());
-            };
-            match group.join(&subscription, &held, &assignors).await? {
-                JoinOutcome::OwnedLost => continue,
-                JoinOutcome::Synced {
-                    assignment,
-                    cooperative,
-                } => return self.take_assignment(held, assignment, cooperative).await,
+            if let Some(group) = self.group.as_mut() {
+                group.start_join(subscription, held, assignors);
             }
+            return Ok(());
+        }
+    }
+
+    /// Applies the join result that has arrived. The only await (the
+    /// commit of the partitions the new assignment takes away) comes before
+    /// anything changes, and the result stays with the group until then:
+    /// a `poll` dropped meanwhile leaves it for the next one.
+    async fn apply_join(&mut self) -> Result<()> {
+        let held = self.assigned_partitions();
+        let Some(finished) = self.group.as_mut().and_then(|g| g.finished_join()) else {
+            return Ok(());
+        };
+        let revoked = match &finished.outcome {
+            Ok(JoinOutcome::Synced {
+                assignment,
+                cooperative,
+                ..
+            }) => revoked_by(&held, assignment, *cooperative),
+            _ => Vec::new(),
+        };
+        if !revoked.is_empty() {
+            self.commit_revoked(&revoked).await;
+        }
+        // From here on nothing awaits.
+        let Some(finished) = self.group.as_mut().and_then(|g| g.take_finished_join()) else {
+            return Ok(());
+        };
+        if finished.topics != self.subscription {
+            // `subscribe` changed the topics while the join ran.
+            self.request_rejoin();
+        }
+        match finished.outcome? {
+            // `partitions_lost` is set: the next join starts by dropping them.
+            JoinOutcome::OwnedLost => Ok(()),
+            JoinOutcome::Synced {
+                assignment,
+                cooperative,
+                committed,
+            } => self.take_assignment(&revoked, assignment, cooperative, committed),
         }
     }
 
@@ -81,48 +139,33 @@ impl Consumer {
         }
     }
 
-    /// Takes on the new assignment, given what was `held` through the join.
-    async fn take_assignment(
+    /// Takes on the new assignment, once the partitions it takes away
+    /// (`revoked`, their offsets committed) are known.
+    fn take_assignment(
         &mut self,
-        held: Vec<TopicPartition>,
+        revoked: &[TopicPartition],
         assignment: Vec<TopicPartition>,
         cooperative: bool,
+        committed: Result<HashMap<TopicPartition, i64>>,
     ) -> Result<()> {
-        let new: BTreeSet<&TopicPartition> = assignment.iter().collect();
-        let mut revoked: Vec<TopicPartition> = held
-            .iter()
-            .filter(|tp| !new.contains(tp))
-            .cloned()
-            .collect();
-        if !cooperative && !held.is_empty() {
-            // Held through the join but the group went back to an eager
-            // assignor (a member without cooperative-sticky joined): give
-            // everything up the eager way.
-            revoked = held.clone();
-        }
         if !revoked.is_empty() {
-            self.revoke(&revoked).await;
-            self.forget_partitions(Some(&revoked));
+            invoke(self.callbacks.revoked.as_ref(), revoked);
+            self.forget_partitions(Some(revoked));
             // Partitions held through the join were kept from everyone
             // else: rejoin so the group can hand them over.
-            if let Some(group) = self.group.as_ref() {
-                group.shared.with_state(|s| s.rejoin_needed = true);
-            }
+            self.request_rejoin();
         }
         let kept: BTreeSet<TopicPartition> = self.assigned_partitions().into_iter().collect();
         let added: Vec<TopicPartition> = assignment
             .into_iter()
             .filter(|tp| !kept.contains(tp))
             .collect();
-        let Some(group) = self.group.as_ref() else {
-            return Ok(());
-        };
-        let committed = match group.shared.fetch_committed(&added).await {
+        let committed = match committed {
             Ok(committed) => committed,
             Err(error) => {
                 // Without committed offsets the positions would fall back to
                 // auto.offset.reset and skip or repeat records: join again.
-                group.shared.with_state(|s| s.rejoin_needed = true);
+                self.request_rejoin();
                 return Err(error);
             }
         };
@@ -142,9 +185,21 @@ impl Consumer {
         Ok(())
     }
 
+    fn request_rejoin(&self) {
+        if let Some(group) = self.group.as_ref() {
+            group.shared.with_state(|s| s.rejoin_needed = true);
+        }
+    }
+
     /// Auto commit (if on) then `on_revoked`, for partitions given up while
     /// still a member; a failed commit is logged, as in Java.
     async fn revoke(&mut self, partitions: &[TopicPartition]) {
+        self.commit_revoked(partitions).await;
+        invoke(self.callbacks.revoked.as_ref(), partitions);
+    }
+
+    /// The auto commit (if on) of partitions about to be given up.
+    async fn commit_revoked(&mut self, partitions: &[TopicPartition]) {
         if self.cluster.config().enable_auto_commit {
             let deadline = Instant::now() + self.cluster.config().request_timeout;
             if let Err(error) = self
@@ -154,7 +209,6 @@ impl Consumer {
                 tracing::warn!("commit before revoking partitions failed: {error}");
             }
         }
-        invoke(self.callbacks.revoked.as_ref(), partitions);
     }
 
     /// Drops the positions and fetched records of `partitions` (of every
@@ -173,4 +227,22 @@ impl Consumer {
         }
         self.discard_fetched(partitions);
     }
+}
+
+/// What a new assignment takes away from the partitions `held` through
+/// the join: those it leaves out or, when the group went back to an eager
+/// assignor (a member without cooperative-sticky joined), all of them.
+fn revoked_by(
+    held: &[TopicPartition],
+    assignment: &[TopicPartition],
+    cooperative: bool,
+) -> Vec<TopicPartition> {
+    if !cooperative {
+        return held.to_vec();
+    }
+    let new: BTreeSet<&TopicPartition> = assignment.iter().collect();
+    held.iter()
+        .filter(|tp| !new.contains(tp))
+        .cloned()
+        .collect()
 }
