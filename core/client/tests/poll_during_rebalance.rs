@@ -138,6 +138,20 @@ async fn a_poll_returns_while_the_rebalance_waits_for_another_member() {
         PARTITIONS as usize,
         "a was not polled"
     );
+    // A commit while b's join is pending is refused at once (Java's
+    // RebalanceInProgressException) instead of waiting behind it.
+    let refused = b.commit_offsets(&[(TOPIC, 0, 0)]).await.unwrap_err();
+    assert_eq!(
+        refused.kafka_name(),
+        Some("REBALANCE_IN_PROGRESS"),
+        "{refused}"
+    );
+    let refused = b.commit_async().await.unwrap_err();
+    assert_eq!(
+        refused.kafka_name(),
+        Some("REBALANCE_IN_PROGRESS"),
+        "{refused}"
+    );
 
     // Once `a` is polled again, the rebalance completes on later polls.
     within_safety_timeout("the rebalance completing", async {

@@ -18,7 +18,7 @@ use strom_protocol::messages::{ApiKey, OffsetCommitRequest, OffsetFetchRequest, 
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::group::{coordinator_moved, Shared};
+use super::group::{coordinator_moved, Shared, REBALANCE_IN_PROGRESS};
 use super::{Consumer, TopicPartition};
 use crate::admin::offset_commit_topics;
 use crate::cluster::{group_by_topic, unexpected};
@@ -267,6 +267,9 @@ impl Consumer {
     }
 
     fn queue_commit(&mut self, offsets: Vec<(String, i32, i64)>, done: CommitCallback) {
+        if let Err(error) = self.not_rebalancing() {
+            return done(Err(error));
+        }
         let shared = match self.group_shared_arc() {
             Ok(shared) => shared,
             Err(error) => return done(Err(error)),
@@ -280,6 +283,7 @@ impl Consumer {
     /// earlier `commit_async` cannot land after it. Every commit of
     /// positions should go through here.
     pub(crate) async fn commit_in_order(&mut self, offsets: Vec<(String, i32, i64)>) -> Result<()> {
+        self.not_rebalancing()?;
         let shared = self.group_shared_arc()?;
         match &self.commit_queue {
             Some(queue) => {
@@ -314,6 +318,25 @@ impl Consumer {
                 position.map(|next| (topic.clone(), *partition, next))
             })
             .collect()
+    }
+
+    /// Refuses a commit while this member's join runs, as the Java client
+    /// does (RebalanceInProgressException): the partitions may be about to
+    /// move, and the commit would wait behind the JoinGroup the
+    /// coordinator holds until every member rejoined.
+    fn not_rebalancing(&self) -> Result<()> {
+        let joining = self
+            .group
+            .as_ref()
+            .is_some_and(|g| g.shared.with_state(|s| s.joining));
+        if joining {
+            return Err(ClientError::kafka(
+                REBALANCE_IN_PROGRESS,
+                "committing offsets while this consumer's group rebalances",
+                Some("call poll to complete the rebalance, then commit the positions again".into()),
+            ));
+        }
+        Ok(())
     }
 
     fn group_shared(&self) -> Result<&Shared> {
