@@ -51,6 +51,11 @@ use crate::error::{ClientError, Result};
 use accumulator::Accumulator;
 use memory::BufferMemory;
 use partition::Pending;
+pub(crate) use settle::clone_error;
+use settle::Reply;
+
+/// A record refused before it was queued: its reply and the reason.
+type Rejection = (Reply, ClientError);
 
 /// A record to send.
 #[derive(Debug, Clone, Default)]
@@ -110,13 +115,14 @@ pub struct RecordMetadata {
 }
 
 /// Resolves once the record is acknowledged or has definitely failed.
-/// Owned, `Send` and `'static`; dropping it does not cancel the send.
+/// Owned, `Send` and `'static`; dropping it does not cancel the send, and
+/// awaiting it is cancellation-safe (a timed-out await can be repeated).
 pub struct DeliveryFuture {
     receiver: Result<oneshot::Receiver<Result<RecordMetadata>>, Option<ClientError>>,
 }
 
 impl DeliveryFuture {
-    fn failed(error: ClientError) -> DeliveryFuture {
+    pub(crate) fn failed(error: ClientError) -> DeliveryFuture {
         DeliveryFuture {
             receiver: Err(Some(error)),
         }
@@ -148,6 +154,10 @@ pub(crate) struct Shared {
     pub(crate) outstanding: watch::Sender<usize>,
     /// buffer.memory: room for records accepted but not yet resolved.
     pub(crate) memory: BufferMemory,
+    /// The runtime the producer was made on, where callbacks of records
+    /// refused at once are called (`send_with_callback` itself may run on
+    /// any thread).
+    pub(crate) runtime: tokio::runtime::Handle,
 }
 
 /// The producer; cheap to clone, all clones share one sender.
@@ -173,6 +183,7 @@ impl Producer {
             wake: Notify::new(),
             outstanding: watch::channel(0).0,
             memory,
+            runtime: tokio::runtime::Handle::current(),
         });
         tokio::spawn(sender::run(shared.clone()));
         Producer { shared }
@@ -185,12 +196,48 @@ impl Producer {
     /// full of unacknowledged records (a [`ClientError::Timeout`] naming
     /// buffer.memory): use [`Producer::send_wait`] to wait for room instead.
     pub fn send(&self, record: ProducerRecord) -> DeliveryFuture {
-        let max_request_size = self.shared.cluster.config().max_request_size;
-        let reserved = memory::check_record_size(&record, max_request_size)
-            .and_then(|size| self.shared.memory.try_reserve(size).map(|()| size));
-        match reserved {
-            Ok(size) => self.enqueue(record, size),
-            Err(error) => DeliveryFuture::failed(error),
+        let (reply, receiver) = oneshot::channel();
+        match self.accept(record, Reply::Future(reply)) {
+            Ok(()) => DeliveryFuture {
+                receiver: Ok(receiver),
+            },
+            Err((_, error)) => DeliveryFuture::failed(error),
+        }
+    }
+
+    /// Like [`Producer::send`], but the outcome goes to `callback` instead
+    /// of a future (Java's `send(record, callback)`): for bindings that
+    /// hand deliveries to a Python callable, a JS function or a C function
+    /// pointer, and for code that does not want to hold a future per record.
+    ///
+    /// The callback is called exactly once, with where the record was
+    /// written or why it failed:
+    /// - never inside this call: a record refused at once (too large,
+    ///   buffer.memory full, producer closed) gets its error from a task on
+    ///   the producer's runtime;
+    /// - otherwise from the producer's sender task (a tokio worker thread),
+    ///   in send order per partition, or, for records still unsent when
+    ///   [`Producer::close`] gives up, from inside `close`;
+    /// - if the producer's runtime shuts down first, with
+    ///   [`ClientError::Closed`] on the thread that shuts it down.
+    ///
+    /// It runs on the thread that delivers every other record: it must
+    /// return quickly and never block (no waiting on a lock held across a
+    /// `flush`, no blocking I/O, no blocking `wait` on another delivery);
+    /// hand heavy work to a channel. A panic in it is caught and logged.
+    /// No task is spawned per record.
+    pub fn send_with_callback(
+        &self,
+        record: ProducerRecord,
+        callback: impl FnOnce(Result<RecordMetadata>) + Send + 'static,
+    ) {
+        if let Err((reply, error)) = self.accept(record, Reply::callback(Box::new(callback))) {
+            // Not on the caller's stack: the caller may hold a lock the
+            // callback takes. Should the runtime be gone, the dropped
+            // task drops the reply, which reports Closed instead.
+            self.shared
+                .runtime
+                .spawn(async move { reply.deliver(Err(error)) });
         }
     }
 
@@ -207,12 +254,34 @@ impl Producer {
         let max_request_size = self.shared.cluster.config().max_request_size;
         let size = memory::check_record_size(&record, max_request_size)?;
         self.shared.memory.reserve(size).await?;
-        Ok(self.enqueue(record, size))
+        let (reply, receiver) = oneshot::channel();
+        Ok(match self.enqueue(record, size, Reply::Future(reply)) {
+            Ok(()) => DeliveryFuture {
+                receiver: Ok(receiver),
+            },
+            Err((_, error)) => DeliveryFuture::failed(error),
+        })
+    }
+
+    /// Checks the record's size, takes its buffer.memory room without
+    /// waiting and queues it; or gives the reply back with the error.
+    fn accept(&self, record: ProducerRecord, reply: Reply) -> std::result::Result<(), Rejection> {
+        let max_request_size = self.shared.cluster.config().max_request_size;
+        let reserved = memory::check_record_size(&record, max_request_size)
+            .and_then(|size| self.shared.memory.try_reserve(size).map(|()| size));
+        match reserved {
+            Ok(size) => self.enqueue(record, size, reply),
+            Err(error) => Err((reply, error)),
+        }
     }
 
     /// Queues a record whose `reserved` bytes of buffer.memory are taken.
-    fn enqueue(&self, record: ProducerRecord, reserved: usize) -> DeliveryFuture {
-        let (reply, receiver) = oneshot::channel();
+    fn enqueue(
+        &self,
+        record: ProducerRecord,
+        reserved: usize,
+        reply: Reply,
+    ) -> std::result::Result<(), Rejection> {
         let pending = Pending { reply, reserved };
         let queued = match self.shared.accumulator.lock() {
             Ok(mut accumulator) => accumulator.append(&self.shared.cluster, record, pending),
@@ -224,15 +293,13 @@ impl Producer {
                 if wake_now {
                     self.shared.wake.notify_one();
                 }
-                DeliveryFuture {
-                    receiver: Ok(receiver),
-                }
+                Ok(())
             }
             Err((pending, error)) => {
-                // Never counted as outstanding: the error goes straight to
-                // the caller's future.
+                // Never counted as outstanding: the error goes straight
+                // back to the caller.
                 self.shared.memory.release(pending.reserved);
-                DeliveryFuture::failed(error)
+                Err((pending.reply, error))
             }
         }
     }
@@ -263,6 +330,15 @@ impl Producer {
     /// nothing is left. Records still unsent after `timeout` fail.
     pub async fn close(&self, timeout: Duration) -> Result<()> {
         let flushed = self.flush(timeout).await;
+        self.stop_accepting();
+        flushed
+    }
+
+    /// Stops accepting records and fails those not yet sent with
+    /// [`ClientError::Closed`] (their callbacks run here); batches already
+    /// sent resolve when the broker answers. The sender task ends once
+    /// nothing is left. Does not wait.
+    pub(crate) fn stop_accepting(&self) {
         let unsent = match self.shared.accumulator.lock() {
             Ok(mut accumulator) => {
                 accumulator.closed = true;
@@ -278,6 +354,5 @@ impl Producer {
             );
         }
         self.shared.wake.notify_one();
-        flushed
     }
 }

@@ -17,16 +17,14 @@
 use std::collections::VecDeque;
 
 use strom_protocol::records::RecordBatchBuilder;
-use tokio::sync::oneshot;
 use tokio::time::{Duration, Instant};
 
-use super::RecordMetadata;
-use crate::error::Result;
+use super::settle::Reply;
 
-/// A record's reply channel and the buffer.memory bytes it holds until it
-/// is resolved.
+/// A record's reply (future or callback) and the buffer.memory bytes it
+/// holds until it is resolved.
 pub(crate) struct Pending {
-    pub reply: oneshot::Sender<Result<RecordMetadata>>,
+    pub reply: Reply,
     pub reserved: usize,
 }
 

@@ -2,9 +2,11 @@
 //! split, or fail — and, with idempotence, what that means for the
 //! partition's sequences (see [`super::partition`]).
 
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 use strom_protocol::records::{CompressionType, RecordBatch, RecordBatchBuilder};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::accumulator::TopicPartition;
@@ -17,10 +19,65 @@ use crate::metadata::invalidates_metadata;
 const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
 const UNKNOWN_PRODUCER_ID: i16 = 59;
 
-/// Resolves one record's future, frees its buffer room and counts it as
-/// settled.
+/// The boxed form of a `send_with_callback` callback.
+pub(crate) type DeliveryCallback = Box<dyn FnOnce(Result<RecordMetadata>) + Send + 'static>;
+
+/// Where a record's outcome goes: the [`super::DeliveryFuture`] that `send`
+/// returned, or the callback given to `send_with_callback`. Holding the
+/// callback here, rather than a task awaiting a future per record, costs
+/// nothing per record beyond the box.
+pub(crate) enum Reply {
+    Future(oneshot::Sender<Result<RecordMetadata>>),
+    Callback(CallbackSlot),
+}
+
+impl Reply {
+    pub(crate) fn callback(callback: DeliveryCallback) -> Reply {
+        Reply::Callback(CallbackSlot(Some(callback)))
+    }
+
+    /// Hands the outcome over: to the future (nobody waiting is fine: the
+    /// future was dropped and the record is still delivered) or to the
+    /// callback, called here, on the current thread.
+    pub(crate) fn deliver(self, outcome: Result<RecordMetadata>) {
+        match self {
+            Reply::Future(sender) => {
+                let _ = sender.send(outcome);
+            }
+            Reply::Callback(mut slot) => slot.call(outcome),
+        }
+    }
+}
+
+/// A callback that is called exactly once: with the outcome, or, if the
+/// record is dropped unresolved (the producer's runtime shut down under
+/// it), with [`ClientError::Closed`] when the slot is dropped.
+pub(crate) struct CallbackSlot(Option<DeliveryCallback>);
+
+impl CallbackSlot {
+    fn call(&mut self, outcome: Result<RecordMetadata>) {
+        let Some(callback) = self.0.take() else {
+            return;
+        };
+        // A panicking callback must not take the sender task (and every
+        // later record) down with it.
+        let called = panic::catch_unwind(AssertUnwindSafe(move || callback(outcome)));
+        if called.is_err() {
+            tracing::error!("a producer delivery callback panicked; the producer goes on");
+        }
+    }
+}
+
+impl Drop for CallbackSlot {
+    fn drop(&mut self) {
+        self.call(Err(ClientError::Closed { what: "producer" }));
+    }
+}
+
+/// Resolves one record's future or callback, frees its buffer room and
+/// counts it as settled.
 pub(crate) fn resolve(shared: &Shared, pending: Pending, outcome: Result<RecordMetadata>) {
-    let _ = pending.reply.send(outcome);
+    pending.reply.deliver(outcome);
     shared.memory.release(pending.reserved);
     shared.outstanding.send_modify(|n| *n = n.saturating_sub(1));
 }
@@ -215,7 +272,8 @@ pub(crate) fn spawn_refresh(shared: &Shared, topic: String) {
     });
 }
 
-/// A copy of a request-level error for each batch of the request.
+/// A copy of a request-level error for each batch of the request (and for
+/// each `wait` on a failed blocking delivery handle).
 pub(crate) fn clone_error(error: &ClientError) -> ClientError {
     match error {
         ClientError::Kafka {
@@ -248,6 +306,16 @@ pub(crate) fn clone_error(error: &ClientError) -> ClientError {
             reason: reason.clone(),
         },
         ClientError::Closed { what } => ClientError::Closed { what },
+        ClientError::RecordTooLarge {
+            size,
+            limit,
+            setting,
+        } => ClientError::RecordTooLarge {
+            size: *size,
+            limit: *limit,
+            setting,
+        },
+        ClientError::BufferFull { limit } => ClientError::BufferFull { limit: *limit },
         ClientError::InvalidArgument(message) => ClientError::InvalidArgument(message.clone()),
         other => ClientError::Protocol {
             addr: String::new(),

@@ -1,0 +1,223 @@
+//! `Producer::send_with_callback` on the async producer against a real
+//! Strom broker: each callback is called exactly once, with where its
+//! record was written or why it failed, and never on the caller's stack.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{TestBroker, SAFETY_TIMEOUT};
+use strom_client::admin::NewTopic;
+use strom_client::{
+    AdminClient, ClientError, Consumer, ConsumerRecord, Producer, ProducerRecord, RecordMetadata,
+};
+use tokio::sync::mpsc;
+
+type Report = (usize, Result<RecordMetadata, ClientError>);
+
+async fn create_topic(broker: &TestBroker, topic: &str, partitions: i32) {
+    let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();
+    admin
+        .create_topic(NewTopic::new(topic, partitions, 1))
+        .await
+        .unwrap();
+}
+
+async fn read_all(
+    broker: &TestBroker,
+    topic: &str,
+    partitions: i32,
+    expected: usize,
+) -> Vec<ConsumerRecord> {
+    let mut consumer = Consumer::new(broker.client_config(&[("auto.offset.reset", "earliest")]))
+        .await
+        .unwrap();
+    let assignment: Vec<(&str, i32)> = (0..partitions).map(|p| (topic, p)).collect();
+    consumer.assign(&assignment);
+    let deadline = tokio::time::Instant::now() + SAFETY_TIMEOUT;
+    let mut records = Vec::new();
+    while records.len() < expected {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "read {} of {expected}",
+            records.len()
+        );
+        records.extend(consumer.poll(Duration::from_millis(200)).await.unwrap());
+    }
+    records
+}
+
+/// A callback for record `index` that counts its calls in `calls` and
+/// reports its outcome on `reports`.
+fn reporting(
+    index: usize,
+    calls: &Arc<Vec<AtomicUsize>>,
+    reports: &mpsc::UnboundedSender<Report>,
+) -> impl FnOnce(Result<RecordMetadata, ClientError>) + Send + 'static {
+    let calls = calls.clone();
+    let reports = reports.clone();
+    move |outcome| {
+        calls[index].fetch_add(1, Ordering::SeqCst);
+        let _ = reports.send((index, outcome));
+    }
+}
+
+fn counters(n: usize) -> Arc<Vec<AtomicUsize>> {
+    Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_callback_reports_where_its_record_was_written_once() {
+    const RECORDS: usize = 50;
+    let broker = TestBroker::start();
+    create_topic(&broker, "called-back", 3).await;
+    let producer = Producer::new(broker.client_config(&[("linger.ms", "5")]))
+        .await
+        .unwrap();
+    let calls = counters(RECORDS);
+    let (reports, mut reported) = mpsc::unbounded_channel();
+    for i in 0..RECORDS {
+        let record =
+            ProducerRecord::new("called-back", format!("value-{i}")).with_key(i.to_string());
+        producer.send_with_callback(record, reporting(i, &calls, &reports));
+    }
+    drop(reports);
+    producer.flush(SAFETY_TIMEOUT).await.unwrap();
+    let mut written: HashMap<String, RecordMetadata> = HashMap::new();
+    for _ in 0..RECORDS {
+        let (i, outcome) = tokio::time::timeout(SAFETY_TIMEOUT, reported.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        written.insert(format!("value-{i}"), outcome.unwrap());
+    }
+    producer.close(SAFETY_TIMEOUT).await.unwrap();
+    drop(producer);
+    // No callback is left to call (the channel is closed): none twice.
+    let rest = tokio::time::timeout(SAFETY_TIMEOUT, reported.recv())
+        .await
+        .unwrap();
+    assert!(rest.is_none(), "{rest:?}");
+    assert!(calls.iter().all(|count| count.load(Ordering::SeqCst) == 1));
+
+    let records = read_all(&broker, "called-back", 3, RECORDS).await;
+    for record in records {
+        let value =
+            String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()).into_owned();
+        let metadata = written[&value];
+        assert_eq!(
+            (record.partition, record.offset),
+            (metadata.partition, metadata.offset),
+            "{value}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_record_refused_at_once_fails_its_callback_once_after_send_returns() {
+    let broker = TestBroker::start();
+    create_topic(&broker, "refused", 1).await;
+    let producer = Producer::new(broker.client_config(&[("max.request.size", "2000")]))
+        .await
+        .unwrap();
+    let calls = counters(1);
+    let (reports, mut reported) = mpsc::unbounded_channel();
+    producer.send_with_callback(
+        ProducerRecord::new("refused", vec![b'x'; 5000]),
+        reporting(0, &calls, &reports),
+    );
+    // On this single-threaded runtime nothing else ran yet: the callback
+    // was not called inside send_with_callback.
+    assert_eq!(calls[0].load(Ordering::SeqCst), 0);
+    drop(reports);
+    let (_, outcome) = tokio::time::timeout(SAFETY_TIMEOUT, reported.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let error = outcome.expect_err("bigger than max.request.size");
+    assert_eq!(error.kafka_name(), Some("MESSAGE_TOO_LARGE"));
+    assert!(reported.recv().await.is_none());
+    assert_eq!(calls[0].load(Ordering::SeqCst), 1);
+    producer.close(SAFETY_TIMEOUT).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_the_broker_rejects_fails_its_callback_once() {
+    let broker = TestBroker::start_with(&[("message.max.bytes", "2000")]);
+    create_topic(&broker, "rejected", 1).await;
+    let producer = Producer::new(broker.client_config(&[])).await.unwrap();
+    let calls = counters(2);
+    let (reports, mut reported) = mpsc::unbounded_channel();
+    // Under max.request.size, over the broker's limit, alone in its batch:
+    // the broker answers MESSAGE_TOO_LARGE and it cannot be split.
+    producer.send_with_callback(
+        ProducerRecord::new("rejected", vec![b'y'; 3000]),
+        reporting(0, &calls, &reports),
+    );
+    producer.flush(SAFETY_TIMEOUT).await.unwrap();
+    producer.send_with_callback(
+        ProducerRecord::new("rejected", "small"),
+        reporting(1, &calls, &reports),
+    );
+    producer.close(SAFETY_TIMEOUT).await.unwrap();
+    drop(reports);
+    let mut outcomes = HashMap::new();
+    while let Some((i, outcome)) = tokio::time::timeout(SAFETY_TIMEOUT, reported.recv())
+        .await
+        .unwrap()
+    {
+        assert!(
+            outcomes.insert(i, outcome).is_none(),
+            "record {i} reported twice"
+        );
+    }
+    let error = outcomes
+        .remove(&0)
+        .unwrap()
+        .expect_err("over message.max.bytes");
+    assert_eq!(error.kafka_name(), Some("MESSAGE_TOO_LARGE"));
+    assert_eq!(outcomes.remove(&1).unwrap().unwrap().offset, 0);
+    assert!(calls.iter().all(|count| count.load(Ordering::SeqCst) == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_callback_does_not_stop_the_producer() {
+    let broker = TestBroker::start();
+    create_topic(&broker, "panicky", 1).await;
+    let producer = Producer::new(broker.client_config(&[])).await.unwrap();
+    producer.send_with_callback(ProducerRecord::new("panicky", "first"), |_| {
+        panic!("a callback that panics (on purpose, in a test)")
+    });
+    producer.flush(SAFETY_TIMEOUT).await.unwrap();
+    let calls = counters(1);
+    let (reports, mut reported) = mpsc::unbounded_channel();
+    producer.send_with_callback(
+        ProducerRecord::new("panicky", "second"),
+        reporting(0, &calls, &reports),
+    );
+    let (_, outcome) = tokio::time::timeout(SAFETY_TIMEOUT, reported.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.unwrap().offset, 1);
+    producer.close(SAFETY_TIMEOUT).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_delivery_future_does_not_cancel_the_record() {
+    let broker = TestBroker::start();
+    create_topic(&broker, "unawaited", 1).await;
+    let producer = Producer::new(broker.client_config(&[])).await.unwrap();
+    drop(producer.send(ProducerRecord::new("unawaited", "nobody waits")));
+    let waited = producer
+        .send(ProducerRecord::new("unawaited", "awaited"))
+        .await
+        .unwrap();
+    assert_eq!(waited.offset, 1);
+    producer.close(SAFETY_TIMEOUT).await.unwrap();
+    let records = read_all(&broker, "unawaited", 1, 2).await;
+    assert_eq!(records[0].value.as_deref(), Some(&b"nobody waits"[..]));
+}
