@@ -8,21 +8,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{TestBroker, SAFETY_TIMEOUT};
-use strom_client::admin::NewTopic;
-use strom_client::{AdminClient, Consumer, ConsumerRecord, Producer, ProducerRecord};
+use common::{create_topic, TestBroker, SAFETY_TIMEOUT};
+use strom_client::{Consumer, ConsumerRecord, Producer, ProducerRecord};
 use tokio::time::Instant;
 
 /// Offsets read per partition, in the order `poll` returned them.
 type ReadLog = BTreeMap<i32, Vec<i64>>;
-
-async fn create_topic(broker: &TestBroker, topic: &str, partitions: i32) {
-    let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();
-    admin
-        .create_topic(NewTopic::new(topic, partitions, 1))
-        .await
-        .unwrap();
-}
 
 /// Produces `per_partition` records to each partition, value
 /// `"{partition}-{index}"`, and waits until all are acknowledged.

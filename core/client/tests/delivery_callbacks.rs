@@ -7,48 +7,12 @@ mod common;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use common::{TestBroker, SAFETY_TIMEOUT};
-use strom_client::admin::NewTopic;
-use strom_client::{
-    AdminClient, ClientError, Consumer, ConsumerRecord, Producer, ProducerRecord, RecordMetadata,
-};
+use common::{create_topic, read_all, TestBroker, SAFETY_TIMEOUT};
+use strom_client::{ClientError, Producer, ProducerRecord, RecordMetadata};
 use tokio::sync::mpsc;
 
 type Report = (usize, Result<RecordMetadata, ClientError>);
-
-async fn create_topic(broker: &TestBroker, topic: &str, partitions: i32) {
-    let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();
-    admin
-        .create_topic(NewTopic::new(topic, partitions, 1))
-        .await
-        .unwrap();
-}
-
-async fn read_all(
-    broker: &TestBroker,
-    topic: &str,
-    partitions: i32,
-    expected: usize,
-) -> Vec<ConsumerRecord> {
-    let mut consumer = Consumer::new(broker.client_config(&[("auto.offset.reset", "earliest")]))
-        .await
-        .unwrap();
-    let assignment: Vec<(&str, i32)> = (0..partitions).map(|p| (topic, p)).collect();
-    consumer.assign(&assignment);
-    let deadline = tokio::time::Instant::now() + SAFETY_TIMEOUT;
-    let mut records = Vec::new();
-    while records.len() < expected {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "read {} of {expected}",
-            records.len()
-        );
-        records.extend(consumer.poll(Duration::from_millis(200)).await.unwrap());
-    }
-    records
-}
 
 /// A callback for record `index` that counts its calls in `calls` and
 /// reports its outcome on `reports`.

@@ -10,26 +10,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hostile::answers::{self, broker, metadata, partition, topic, well_behaved, NODE};
-use hostile::{guarded, HostileBroker, Incoming, Reply};
+use hostile::{guarded, HostileBroker, Reply};
 use strom_client::connection::{Connection, ConnectionSettings};
 use strom_client::{AdminClient, ClientError, Producer, ProducerRecord};
 use strom_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use strom_protocol::messages::{ApiKey, ProduceRequest, Request};
-
-/// A broker that is healthy except for its answers to `api`.
-async fn hostile_for(
-    api: ApiKey,
-    hostile: impl Fn(&Incoming) -> Reply + Send + Sync + 'static,
-) -> HostileBroker {
-    HostileBroker::start(move |incoming| {
-        if incoming.api == api {
-            hostile(incoming)
-        } else {
-            well_behaved(incoming)
-        }
-    })
-    .await
-}
 
 async fn admin(broker: &HostileBroker) -> AdminClient {
     guarded(AdminClient::new(broker.config(&[])))
@@ -58,7 +43,7 @@ async fn describe_cluster_error(broker: &HostileBroker) -> ClientError {
 
 #[tokio::test]
 async fn garbage_after_a_valid_api_versions_is_a_protocol_error() {
-    let broker = hostile_for(ApiKey::DescribeCluster, |incoming| {
+    let broker = HostileBroker::hostile_for(ApiKey::DescribeCluster, |incoming| {
         let mut body = incoming.correlation_id.to_be_bytes().to_vec();
         body.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef, 0x7f]);
         Reply::Frame(body)
@@ -71,7 +56,7 @@ async fn garbage_after_a_valid_api_versions_is_a_protocol_error() {
 #[tokio::test]
 async fn frame_lengths_outside_the_limit_drop_the_connection() {
     for length in [0, 3, -1, i32::MIN, i32::MAX, 200 << 20] {
-        let broker = hostile_for(ApiKey::DescribeCluster, move |_| {
+        let broker = HostileBroker::hostile_for(ApiKey::DescribeCluster, move |_| {
             Reply::Raw(length.to_be_bytes().to_vec())
         })
         .await;
@@ -85,7 +70,7 @@ async fn frame_lengths_outside_the_limit_drop_the_connection() {
 
 #[tokio::test]
 async fn a_frame_cut_short_then_closed_is_a_disconnect() {
-    let broker = hostile_for(ApiKey::DescribeCluster, |incoming| {
+    let broker = HostileBroker::hostile_for(ApiKey::DescribeCluster, |incoming| {
         let mut bytes = 100i32.to_be_bytes().to_vec();
         bytes.extend_from_slice(&incoming.correlation_id.to_be_bytes());
         bytes.extend_from_slice(&[0; 10]);
@@ -101,7 +86,7 @@ async fn a_frame_cut_short_then_closed_is_a_disconnect() {
 
 #[tokio::test]
 async fn a_wrong_correlation_id_drops_the_connection() {
-    let broker = hostile_for(ApiKey::DescribeCluster, |incoming| {
+    let broker = HostileBroker::hostile_for(ApiKey::DescribeCluster, |incoming| {
         let answer = answers::healthy_response(incoming);
         Reply::RespondWithId(incoming.correlation_id.wrapping_add(1000), answer)
     })
@@ -115,7 +100,7 @@ async fn a_wrong_correlation_id_drops_the_connection() {
 
 #[tokio::test]
 async fn a_response_of_another_api_is_a_protocol_error() {
-    let broker = hostile_for(ApiKey::DescribeCluster, |_| {
+    let broker = HostileBroker::hostile_for(ApiKey::DescribeCluster, |_| {
         Reply::Respond(answers::api_versions(&[ApiKey::Produce, ApiKey::Fetch]).into())
     })
     .await;
@@ -141,7 +126,7 @@ async fn a_connection_closed_on_accept_is_a_retriable_disconnect() {
 
 #[tokio::test]
 async fn an_answer_that_never_comes_times_out_by_request_timeout() {
-    let broker = hostile_for(ApiKey::DescribeCluster, |_| Reply::Silence).await;
+    let broker = HostileBroker::hostile_for(ApiKey::DescribeCluster, |_| Reply::Silence).await;
     let error = describe_cluster_error(&broker).await;
     let ClientError::Timeout { setting, .. } = &error else {
         panic!("{error:?}");
@@ -151,7 +136,7 @@ async fn an_answer_that_never_comes_times_out_by_request_timeout() {
 
 #[tokio::test]
 async fn an_api_versions_that_never_comes_times_out() {
-    let broker = hostile_for(ApiKey::ApiVersions, |_| Reply::Silence).await;
+    let broker = HostileBroker::hostile_for(ApiKey::ApiVersions, |_| Reply::Silence).await;
     let error = guarded(AdminClient::new(broker.config(&[])))
         .await
         .err()
@@ -180,7 +165,7 @@ fn big_produce(value_bytes: usize) -> Request {
 
 #[tokio::test]
 async fn a_broker_that_stops_reading_times_out_every_queued_request() {
-    let broker = hostile_for(ApiKey::Produce, |_| Reply::StopReading).await;
+    let broker = HostileBroker::hostile_for(ApiKey::Produce, |_| Reply::StopReading).await;
     let settings = ConnectionSettings {
         client_id: "hostile-test".to_string(),
         request_timeout: Duration::from_millis(300),
@@ -222,7 +207,7 @@ async fn a_broker_that_stops_reading_times_out_every_queued_request() {
 
 #[tokio::test]
 async fn api_versions_with_no_overlap_is_unsupported_api() {
-    let broker = hostile_for(ApiKey::ApiVersions, |_| {
+    let broker = HostileBroker::hostile_for(ApiKey::ApiVersions, |_| {
         let mut versions = answers::api_versions(ApiKey::ALL);
         for key in &mut versions.api_keys {
             if key.api_key == ApiKey::Metadata as i16 {
@@ -253,7 +238,7 @@ async fn api_versions_answering_unsupported_version_forever_ends() {
     // Advertising ApiVersions 0..=3 (the client steps down each time), 0..=0,
     // nothing, and a nonsense range.
     for advertised in [Some((0, 3)), Some((0, 0)), None, Some((-5, -1))] {
-        let broker = hostile_for(ApiKey::ApiVersions, move |_| {
+        let broker = HostileBroker::hostile_for(ApiKey::ApiVersions, move |_| {
             let mut versions = answers::api_versions(&[]);
             versions.error_code = 35;
             if let Some(range) = advertised {
@@ -282,7 +267,7 @@ async fn api_versions_answering_unsupported_version_forever_ends() {
 #[tokio::test]
 async fn metadata_array_counts_beyond_the_frame_are_protocol_errors() {
     for huge_topics in [false, true] {
-        let broker = hostile_for(ApiKey::Metadata, move |incoming| {
+        let broker = HostileBroker::hostile_for(ApiKey::Metadata, move |incoming| {
             Reply::Frame(answers::metadata_with_huge_count(incoming, huge_topics))
         })
         .await;
@@ -303,7 +288,7 @@ async fn with_metadata(
     extra_brokers: Vec<(i32, &'static str, i32)>,
     partitions: Vec<(i32, i32)>,
 ) -> HostileBroker {
-    hostile_for(ApiKey::Metadata, move |incoming| {
+    HostileBroker::hostile_for(ApiKey::Metadata, move |incoming| {
         let mut brokers = vec![broker(NODE, "127.0.0.1", incoming.port.into())];
         brokers.extend(
             extra_brokers
@@ -426,7 +411,7 @@ async fn a_coordinator_that_never_answers_times_out() {
 
 #[tokio::test]
 async fn a_coordinator_missing_from_the_metadata_is_an_error() {
-    let broker = hostile_for(ApiKey::FindCoordinator, |_| {
+    let broker = HostileBroker::hostile_for(ApiKey::FindCoordinator, |_| {
         Reply::Respond(answers::coordinator(99, "127.0.0.1", 1).into())
     })
     .await;

@@ -8,27 +8,12 @@ mod hostile;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hostile::answers::{self, batch, fetch_answer, produce_answer, well_behaved};
+use hostile::answers::{self, batch, fetch_answer, produce_answer};
 use hostile::{guarded, HostileBroker, Incoming, Reply};
 use strom_client::{ClientError, Consumer, ConsumerRecord, Producer, ProducerRecord};
 use strom_protocol::messages::fetch_response::FetchableTopicResponse;
 use strom_protocol::messages::{ApiKey, ProduceResponse};
 use strom_protocol::records::{rewrite, CompressionType, DEFAULT_MAX_DECOMPRESSED_BYTES};
-
-/// A broker that is healthy except for its answers to `api`.
-async fn hostile_for(
-    api: ApiKey,
-    hostile: impl Fn(&Incoming) -> Reply + Send + Sync + 'static,
-) -> HostileBroker {
-    HostileBroker::start(move |incoming| {
-        if incoming.api == api {
-            hostile(incoming)
-        } else {
-            well_behaved(incoming)
-        }
-    })
-    .await
-}
 
 // ---- produce ----
 
@@ -36,7 +21,7 @@ async fn hostile_for(
 async fn produce_against(
     answer: impl Fn(&Incoming) -> Reply + Send + Sync + 'static,
 ) -> Result<strom_client::RecordMetadata, ClientError> {
-    let broker = hostile_for(ApiKey::Produce, answer).await;
+    let broker = HostileBroker::hostile_for(ApiKey::Produce, answer).await;
     let producer = guarded(Producer::new(broker.config(&[])))
         .await
         .expect("producer");
@@ -84,7 +69,7 @@ async fn a_base_offset_of_minus_one_is_an_unknown_offset() {
 
 #[tokio::test]
 async fn a_base_offset_near_i64_max_does_not_overflow() {
-    let broker = hostile_for(ApiKey::Produce, |incoming| {
+    let broker = HostileBroker::hostile_for(ApiKey::Produce, |incoming| {
         Reply::Respond(produce_answer(incoming, |_, _| (0, i64::MAX)).into())
     })
     .await;
@@ -108,7 +93,7 @@ async fn poll_against(
     position: i64,
     answer: impl Fn(&Incoming) -> Reply + Send + Sync + 'static,
 ) -> (Result<Vec<ConsumerRecord>, ClientError>, Option<i64>) {
-    let broker = hostile_for(ApiKey::Fetch, answer).await;
+    let broker = HostileBroker::hostile_for(ApiKey::Fetch, answer).await;
     let mut consumer = guarded(Consumer::new(broker.config(&[])))
         .await
         .expect("consumer");
@@ -233,7 +218,7 @@ async fn a_bad_batch_after_a_good_one_does_not_duplicate_records() {
     let mut broken = answers::compressed_batch(CompressionType::Zstd, b"not zstd").to_vec();
     rewrite::set_base_offset(&mut broken, 1);
     records.extend_from_slice(&broken);
-    let broker = hostile_for(ApiKey::Fetch, fetch_with(records.into())).await;
+    let broker = HostileBroker::hostile_for(ApiKey::Fetch, fetch_with(records.into())).await;
     let mut consumer = guarded(Consumer::new(broker.config(&[])))
         .await
         .expect("consumer");

@@ -2,33 +2,12 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{TestBroker, SAFETY_TIMEOUT};
+use common::{read_all, TestBroker, SAFETY_TIMEOUT};
 use strom_client::admin::NewTopic;
-use strom_client::{AdminClient, Consumer, ConsumerRecord, Producer, ProducerRecord};
+use strom_client::{AdminClient, Producer, ProducerRecord};
 use strom_protocol::murmur2::partition_for_key;
 
 const PARTITIONS: i32 = 3;
-
-async fn read_all(broker: &TestBroker, topic: &str, expected: usize) -> Vec<ConsumerRecord> {
-    let mut consumer = Consumer::new(broker.client_config(&[("auto.offset.reset", "earliest")]))
-        .await
-        .unwrap();
-    let assignment: Vec<(&str, i32)> = (0..PARTITIONS).map(|p| (topic, p)).collect();
-    consumer.assign(&assignment);
-    let deadline = tokio::time::Instant::now() + SAFETY_TIMEOUT;
-    let mut records = Vec::new();
-    while records.len() < expected {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "read {} of {expected} records",
-            records.len()
-        );
-        records.extend(consumer.poll(Duration::from_millis(200)).await.unwrap());
-    }
-    records
-}
 
 #[tokio::test]
 async fn keyed_records_with_headers_round_trip_in_every_codec() {
@@ -61,7 +40,7 @@ async fn keyed_records_with_headers_round_trip_in_every_codec() {
         }
         producer.close(SAFETY_TIMEOUT).await.unwrap();
 
-        let records = read_all(&broker, &topic, 60).await;
+        let records = read_all(&broker, &topic, PARTITIONS, 60).await;
         assert_eq!(records.len(), 60, "{codec}");
         for record in &records {
             let key = record.key.as_ref().unwrap();
@@ -141,7 +120,7 @@ async fn idempotent_producer_survives_a_broker_restart_without_duplicates_or_reo
     }
     producer.close(SAFETY_TIMEOUT).await.unwrap();
 
-    let records = read_all(&broker, "ledger", 300).await;
+    let records = read_all(&broker, "ledger", PARTITIONS, 300).await;
     let mut values: Vec<i64> = records
         .iter()
         .map(|r| {

@@ -7,48 +7,11 @@
 mod common;
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use common::{TestBroker, SAFETY_TIMEOUT};
-use strom_client::admin::NewTopic;
+use common::{create_topic, read_all, TestBroker, SAFETY_TIMEOUT};
 use strom_client::{
-    AdminClient, ClientError, Consumer, ConsumerRecord, DeliveryFuture, Producer, ProducerRecord,
-    RecordMetadata,
+    ClientError, ConsumerRecord, DeliveryFuture, Producer, ProducerRecord, RecordMetadata,
 };
-
-async fn create_topic(broker: &TestBroker, topic: &str, partitions: i32) {
-    let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();
-    admin
-        .create_topic(NewTopic::new(topic, partitions, 1))
-        .await
-        .unwrap();
-}
-
-async fn read_all(
-    broker: &TestBroker,
-    topic: &str,
-    partitions: i32,
-    expected: usize,
-) -> Vec<ConsumerRecord> {
-    let mut consumer = Consumer::new(broker.client_config(&[("auto.offset.reset", "earliest")]))
-        .await
-        .unwrap();
-    let assignment: Vec<(&str, i32)> = (0..partitions).map(|p| (topic, p)).collect();
-    consumer.assign(&assignment);
-    let deadline = tokio::time::Instant::now() + SAFETY_TIMEOUT;
-    let mut records = Vec::new();
-    while records.len() < expected {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "read {} of {expected} records",
-            records.len()
-        );
-        records.extend(consumer.poll(Duration::from_millis(200)).await.unwrap());
-    }
-    // Nothing more than expected may be there (no duplicates).
-    records.extend(consumer.poll(Duration::from_millis(300)).await.unwrap());
-    records
-}
 
 fn value_of(record: &ConsumerRecord) -> String {
     String::from_utf8(record.value.clone().unwrap().to_vec()).unwrap()

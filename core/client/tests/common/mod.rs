@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use strom_broker::config::BrokerConfig;
 use strom_broker::state::Broker;
-use strom_client::ClientConfig;
+use strom_client::admin::NewTopic;
+use strom_client::{AdminClient, ClientConfig, Consumer, ConsumerRecord};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
@@ -144,4 +145,41 @@ fn launch(
         shutdown,
         served,
     }
+}
+
+/// Creates `topic` with `partitions` partitions (replication factor 1).
+pub async fn create_topic(broker: &TestBroker, topic: &str, partitions: i32) {
+    let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();
+    admin
+        .create_topic(NewTopic::new(topic, partitions, 1))
+        .await
+        .unwrap();
+}
+
+/// Reads partitions 0..`partitions` of `topic` from the beginning until
+/// `expected` records came, then polls once more so that records beyond
+/// those (duplicates) show up in the result too.
+pub async fn read_all(
+    broker: &TestBroker,
+    topic: &str,
+    partitions: i32,
+    expected: usize,
+) -> Vec<ConsumerRecord> {
+    let mut consumer = Consumer::new(broker.client_config(&[("auto.offset.reset", "earliest")]))
+        .await
+        .unwrap();
+    let assignment: Vec<(&str, i32)> = (0..partitions).map(|p| (topic, p)).collect();
+    consumer.assign(&assignment);
+    let deadline = tokio::time::Instant::now() + SAFETY_TIMEOUT;
+    let mut records = Vec::new();
+    while records.len() < expected {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "read {} of {expected} records",
+            records.len()
+        );
+        records.extend(consumer.poll(Duration::from_millis(200)).await.unwrap());
+    }
+    records.extend(consumer.poll(Duration::from_millis(300)).await.unwrap());
+    records
 }

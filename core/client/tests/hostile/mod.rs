@@ -87,6 +87,21 @@ impl HostileBroker {
         Self::listen(Some(Arc::new(script))).await
     }
 
+    /// A broker that is healthy except for its answers to `api`.
+    pub async fn hostile_for(
+        api: ApiKey,
+        hostile: impl Fn(&Incoming) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        Self::start(move |incoming| {
+            if incoming.api == api {
+                hostile(incoming)
+            } else {
+                answers::well_behaved(incoming)
+            }
+        })
+        .await
+    }
+
     /// A broker that accepts each connection and closes it at once.
     pub async fn closing_on_accept() -> Self {
         Self::listen(None).await
