@@ -48,6 +48,12 @@ pub async fn admin_topics_configs_and_offsets(bootstrap: &str) {
         .await
         .unwrap_err();
     assert_eq!(again.kafka_name(), Some("TOPIC_ALREADY_EXISTS"), "{again}");
+    assert!(!again.is_retriable());
+    let checked = admin
+        .create_topics(&[NewTopic::new("ref-dry-run", 1, 1)], true)
+        .await
+        .unwrap();
+    assert!(checked[0].1.is_ok(), "{:?}", checked[0].1);
     assert!(admin
         .list_topics(false)
         .await
@@ -145,6 +151,11 @@ pub async fn admin_topics_configs_and_offsets(bootstrap: &str) {
 
     let deleted = admin.delete_topics(&[topic]).await.unwrap();
     assert!(deleted[0].1.is_ok(), "{:?}", deleted[0].1);
+    let left = admin.list_topics(false).await.unwrap();
+    assert!(
+        !left.iter().any(|t| t == topic || t == "ref-dry-run"),
+        "{left:?}"
+    );
 }
 
 async fn admin_offset(bootstrap: &str, topic: &str, spec: OffsetSpec) -> i64 {
