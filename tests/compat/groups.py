@@ -1,8 +1,8 @@
 """Consumer-group members as subprocesses the tests control, one driver per
 client (groups_member.py for confluent-kafka and kafka-python,
-node/group_member.js for kafkajs, java/GroupMember.java for Java), all
-printing the same JSON events; plus the polling and producing the group
-tests share.
+node/group_member.js for kafkajs, java/GroupMember.java for Java,
+rust-member/ for Strom's own client), all printing the same JSON events;
+plus the polling and producing the group tests share.
 
 A member can be asked for its status, closed cleanly (close → LeaveGroup),
 or SIGKILLed. Its events are collected by a reader thread.
@@ -11,6 +11,7 @@ or SIGKILLed. Its events are collected by a reader thread.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -22,11 +23,12 @@ from pathlib import Path
 from confluent_kafka import Producer
 
 import wire
+from brokers import REPO_ROOT
 from clients import JAVA_CLASSPATH
 from kafka_admin import admin_client
 
 HERE = Path(__file__).resolve().parent
-GROUP_CLIENTS = ["confluent-kafka", "kafka-python", "kafkajs", "java"]
+GROUP_CLIENTS = ["confluent-kafka", "kafka-python", "kafkajs", "java", "strom"]
 # Short enough that a SIGKILLed member's partitions move within seconds,
 # long enough for a busy 2-core machine; the brokers allow it
 # (group.min.session.timeout.ms=1000 in brokers.py).
@@ -35,12 +37,16 @@ HEARTBEAT_INTERVAL_MS = 500
 REBALANCE_TIMEOUT_MS = 30000
 WAIT_TIMEOUT_S = 60.0
 CLOSE_TIMEOUT_S = 30.0
-JAVA_ASSIGNORS = {"range": "org.apache.kafka.clients.consumer.RangeAssignor"}
+JAVA_ASSIGNORS = {
+    "range": "org.apache.kafka.clients.consumer.RangeAssignor",
+    "cooperative-sticky": "org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+}
+STROM_MEMBER_BINARY = "strom-compat-member"
 
 
 @dataclass
 class MemberOptions:
-    assignor: str | None = None  # None: the client's default; "range"
+    assignor: str | None = None  # None: the client's default; "range", "cooperative-sticky"
     instance_id: str | None = None  # group.instance.id (static membership)
     session_timeout_ms: int = SESSION_TIMEOUT_MS
 
@@ -60,6 +66,8 @@ def member_argv(client: str, bootstrap: str, topic: str, group: str, name: str, 
     }
     if client in ("confluent-kafka", "kafka-python"):
         return [sys.executable, str(HERE / "groups_member.py"), json.dumps(config)]
+    if client == "strom":
+        return [str(strom_member_binary()), json.dumps(config)]
     if client == "kafkajs":
         if options.instance_id:
             raise ValueError("kafkajs has no static membership")
@@ -87,6 +95,21 @@ def member_argv(client: str, bootstrap: str, topic: str, group: str, name: str, 
             *(f"{k}={v}" for k, v in settings.items()),
         ]
     raise ValueError(f"unknown client {client}")
+
+
+def strom_member_binary() -> Path:
+    """Strom's client as a group member (rust-member/, a workspace crate):
+    cargo builds it next to the strom binary, so it is looked for in
+    $STROM_BIN's directory (else target/debug), as brokers.strom_binary
+    finds the broker. The broker need not be built for a run against Kafka."""
+    strom = Path(os.environ.get("STROM_BIN", REPO_ROOT / "target" / "debug" / "strom"))
+    binary = strom.parent / STROM_MEMBER_BINARY
+    if not binary.exists():
+        raise FileNotFoundError(
+            f"no {STROM_MEMBER_BINARY} at {binary}: build it with `cargo build -p {STROM_MEMBER_BINARY}` "
+            "(or `cargo build --workspace`), next to the strom binary STROM_BIN names"
+        )
+    return binary
 
 
 class Member:
@@ -137,6 +160,21 @@ class Member:
     def last_assignment_event(self) -> dict | None:
         changes = self.events("assignment")
         return changes[-1] if changes else None
+
+    def assignments_since(self, index: int) -> list[frozenset[int]]:
+        """The partitions held at event `index` (none before the first
+        assignment), then the whole set after each change since."""
+        with self._lock:
+            before = [e for e in self._events[:index] if e["event"] == "assignment"]
+            after = [e for e in self._events[index:] if e["event"] == "assignment"]
+        held = frozenset(before[-1]["partitions"]) if before else frozenset()
+        return [held, *(frozenset(e["partitions"]) for e in after)]
+
+    def revoked_since(self, index: int) -> set[int]:
+        """Every partition a change after event `index` took away (revoked
+        or lost), even if a later change gave it back."""
+        history = self.assignments_since(index)
+        return set().union(*(held - after for held, after in zip(history, history[1:])))
 
     def positions(self) -> set[tuple[int, int]]:
         return {(e["partition"], e["offset"]) for e in self.events("record")}

@@ -1,6 +1,6 @@
-"""Groups whose members differ: four client libraries sharing one "range"
-generation, and a static member (KIP-345) that restarts without the others
-noticing."""
+"""Groups whose members differ: five client libraries (Strom's own among
+them) sharing one "range" generation, and a static member (KIP-345) that
+restarts without the others noticing."""
 
 from __future__ import annotations
 
@@ -24,10 +24,14 @@ from groups import (
 PARTITIONS = 6
 # kafkajs first, so the group's leader (the first member to join) runs the
 # range assigner written in node/group_member.js.
-MIXED_CLIENTS = ["kafkajs", "kafka-python", "confluent-kafka", "java"]
+MIXED_CLIENTS = ["kafkajs", "kafka-python", "confluent-kafka", "java", "strom"]
+# 7 partitions over the 5 libraries: range gives the first two members (by
+# member id) one partition more than the other three.
+MIXED_PARTITIONS = 7
 # Clients whose consumer tells its generation id (librdkafka's group
-# metadata is opaque, kafkajs keeps it private).
-CLIENTS_WITH_GENERATION = {"kafka-python", "java"}
+# metadata is opaque, kafkajs keeps it private, the Strom client does not
+# expose it).
+CLIENTS_WITH_GENERATION = {"kafka-python", "java", "strom"}
 
 
 @pytest.fixture
@@ -45,16 +49,16 @@ def described_assignment(description) -> dict[str, list[int]]:
     return {m.member_id: sorted(tp.partition for tp in m.assignment.topic_partitions) for m in description.members}
 
 
-def test_four_client_libraries_share_one_range_generation(broker, members, topic_factory):
-    topic = topic_factory(PARTITIONS)
+def test_five_client_libraries_share_one_range_generation(broker, members, topic_factory):
+    topic = topic_factory(MIXED_PARTITIONS)
     group = new_group()
-    produced = produce_keyed(broker.bootstrap, topic, PARTITIONS, 60, "mixed")
+    produced = produce_keyed(broker.bootstrap, topic, MIXED_PARTITIONS, 70, "mixed")
 
     started = [
         members.start(client, topic, group, f"mixed-{client}", MemberOptions(assignor="range"))
         for client in MIXED_CLIENTS
     ]
-    wait_for_balanced(started, PARTITIONS, sizes=[2, 2, 1, 1])
+    wait_for_balanced(started, MIXED_PARTITIONS, sizes=[2, 2, 1, 1, 1])
 
     def agreed():
         description = describe_group(broker.bootstrap, group)
@@ -63,12 +67,12 @@ def test_four_client_libraries_share_one_range_generation(broker, members, topic
         reported = {m.last_assignment_event["member_id"]: sorted(m.assignment) for m in started}
         return description if described_assignment(description) == reported else None
 
-    description = wait_until(agreed, "the broker and the four members to agree on the assignment", started)
+    description = wait_until(agreed, "the broker and the five members to agree on the assignment", started)
     assert description.partition_assignor == "range"
     # Range: the members sorted by member id hold consecutive partitions,
-    # the first ones (6 % 4 = 2 of them) one more than the rest.
+    # the first ones (7 % 5 = 2 of them) one more than the rest.
     assignment = described_assignment(description)
-    assert [assignment[member_id] for member_id in sorted(assignment)] == [[0, 1], [2, 3], [4], [5]]
+    assert [assignment[member_id] for member_id in sorted(assignment)] == [[0, 1], [2, 3], [4], [5], [6]]
     generations = {m.client: m.status()["generation"] for m in started if m.client in CLIENTS_WITH_GENERATION}
     assert len(set(generations.values())) == 1 and min(generations.values()) > 0, generations
 

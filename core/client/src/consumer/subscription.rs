@@ -82,6 +82,14 @@ impl Consumer {
         (!member_id.is_empty()).then_some(member_id)
     }
 
+    /// The generation of the group this consumer last joined (Java's
+    /// `groupMetadata().generationId()`), once joined.
+    pub fn generation_id(&self) -> Option<i32> {
+        let group = self.group.as_ref()?;
+        let generation = group.shared.with_state(|s| s.generation_id);
+        (generation >= 0).then_some(generation)
+    }
+
     /// Commits (with auto commit), calls `on_revoked` and leaves the group
     /// so the other members take over at once; waits at most `timeout`.
     /// A static member (group.instance.id) does not leave, as in Java: its
