@@ -14,9 +14,6 @@ pub enum BenchError {
     #[error("starting the tokio runtime: {0}")]
     Runtime(#[from] std::io::Error),
 
-    #[error("the delivery collector task failed: {0}")]
-    Collector(#[from] tokio::task::JoinError),
-
     #[error("the in-flight window closed while records were still being sent")]
     WindowClosed,
 }

@@ -1,20 +1,20 @@
 //! The loads through the Strom client (`strom-client`).
 //!
-//! The producer hands each record to `Producer::send` and passes the
-//! returned `DeliveryFuture` to a collector task, which awaits them all
-//! (in whatever order they complete) and notes each one's latency when it
-//! resolves. A semaphore bounds the records in flight (see
-//! `ProduceSpec::max_outstanding`); waiting for a permit counts in the
-//! record's latency, as a blocked send() does in the Java client.
+//! The producer hands each record to `Producer::send_wait_with_callback`
+//! (it waits for room in buffer.memory, as the Java client's send()
+//! blocks); the callback runs on the client's sender task and notes the
+//! record's latency, as librdkafka's delivery reports do on its polling
+//! thread in `rdkafka_load.rs`. A semaphore also bounds the records in
+//! flight (`ProduceSpec::max_outstanding`, librdkafka's queue limit);
+//! waiting for a permit or for buffer room counts in the record's latency.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{json, Value};
-use strom_client::{ClientConfig, Consumer, DeliveryFuture, Producer, ProducerRecord};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use strom_client::{ClientConfig, Consumer, Producer, ProducerRecord};
+use tokio::sync::Semaphore;
 
 use crate::error::{BenchError, Result};
 use crate::pacer::Pacer;
@@ -24,13 +24,7 @@ use crate::settings::{payload, ConsumeSpec, ProduceSpec, FLUSH_TIMEOUT};
 const POLL_TIMEOUT: Duration = Duration::from_millis(500);
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A record handed to the producer, not yet acknowledged.
-struct InFlight {
-    sent_at: Instant,
-    delivery: DeliveryFuture,
-    _permit: OwnedSemaphorePermit,
-}
-
+/// What the delivery callbacks have seen.
 #[derive(Default)]
 struct Collected {
     delivered: u64,
@@ -44,13 +38,13 @@ pub async fn produce(spec: &ProduceSpec) -> Result<Value> {
         "name": "strom",
         "enable.idempotence": config.enable_idempotence,
         "max.in.flight.requests.per.connection": config.max_in_flight_per_connection,
+        "buffer.memory": config.buffer_memory,
         "max_outstanding_records": spec.max_outstanding,
     });
     let producer = Producer::new(config).await?;
     let value = Bytes::from(payload(spec.record_size));
     let window = Arc::new(Semaphore::new(spec.max_outstanding.max(1)));
-    let (in_flight, receiver) = mpsc::unbounded_channel();
-    let collector = tokio::spawn(collect(receiver));
+    let collected = Arc::new(Mutex::new(Collected::default()));
 
     let pacer = Pacer::new(spec.rate);
     let started = Instant::now();
@@ -64,24 +58,35 @@ pub async fn produce(spec: &ProduceSpec) -> Result<Value> {
             .acquire_owned()
             .await
             .map_err(|_| BenchError::WindowClosed)?;
-        let delivery = producer.send(ProducerRecord::new(spec.topic.as_str(), value.clone()));
-        let record = InFlight {
-            sent_at,
-            delivery,
-            _permit: permit,
+        let collected = collected.clone();
+        let report = move |outcome: strom_client::Result<strom_client::RecordMetadata>| {
+            let latency = sent_at.elapsed();
+            drop(permit);
+            if let Ok(mut collected) = collected.lock() {
+                match outcome {
+                    Ok(_) => {
+                        collected.delivered += 1;
+                        collected.latencies.record(latency);
+                    }
+                    Err(error) => collected.failures.add(format!("{error}")),
+                }
+            }
         };
-        if in_flight.send(record).is_err() {
-            break; // the collector ended early; its JoinError says why
-        }
+        let record = ProducerRecord::new(spec.topic.as_str(), value.clone());
+        producer.send_wait_with_callback(record, report).await;
     }
-    drop(in_flight);
     let flushed = producer.flush(FLUSH_TIMEOUT).await;
     let elapsed = started.elapsed();
-    let mut collected = collector.await?;
+    let closed = producer.close(CLOSE_TIMEOUT).await;
+    let mut collected = std::mem::take(
+        &mut *collected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     if let Err(error) = flushed {
         collected.failures.add(format!("flush: {error}"));
     }
-    if let Err(error) = producer.close(CLOSE_TIMEOUT).await {
+    if let Err(error) = closed {
         collected.failures.add(format!("close: {error}"));
     }
     let produced = Produced {
@@ -92,38 +97,6 @@ pub async fn produce(spec: &ProduceSpec) -> Result<Value> {
         failures: collected.failures,
     };
     Ok(produced.into_json(client))
-}
-
-/// Awaits every delivery as it completes, until the sender is done and
-/// nothing is pending.
-async fn collect(mut receiver: mpsc::UnboundedReceiver<InFlight>) -> Collected {
-    let mut pending = FuturesUnordered::new();
-    let mut collected = Collected::default();
-    let mut sending = true;
-    loop {
-        tokio::select! {
-            Some((latency, outcome)) = pending.next(), if !pending.is_empty() => match outcome {
-                Ok(_) => {
-                    collected.delivered += 1;
-                    collected.latencies.record(latency);
-                }
-                Err(error) => collected.failures.add(format!("{error}")),
-            },
-            next = receiver.recv(), if sending => match next {
-                Some(record) => pending.push(resolve(record)),
-                None => sending = false,
-            },
-            else => break,
-        }
-    }
-    collected
-}
-
-async fn resolve(
-    record: InFlight,
-) -> (Duration, strom_client::Result<strom_client::RecordMetadata>) {
-    let outcome = record.delivery.await;
-    (record.sent_at.elapsed(), outcome)
 }
 
 pub async fn consume(spec: &ConsumeSpec) -> Result<Value> {

@@ -43,13 +43,13 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{oneshot, watch, Notify};
+use tokio::sync::{oneshot, Notify};
 
 use crate::cluster::Cluster;
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
 use accumulator::Accumulator;
-use memory::BufferMemory;
+use memory::{BufferMemory, Outstanding};
 use partition::Pending;
 pub(crate) use settle::clone_error;
 use settle::Reply;
@@ -151,7 +151,7 @@ pub(crate) struct Shared {
     /// Wakes the sender: a batch filled up, a flush began, a response came.
     pub(crate) wake: Notify,
     /// Records accepted but not yet resolved; flush waits for 0.
-    pub(crate) outstanding: watch::Sender<usize>,
+    pub(crate) outstanding: Outstanding,
     /// buffer.memory: room for records accepted but not yet resolved.
     pub(crate) memory: BufferMemory,
     /// The runtime the producer was made on, where callbacks of records
@@ -181,7 +181,7 @@ impl Producer {
             cluster,
             accumulator: Mutex::new(accumulator),
             wake: Notify::new(),
-            outstanding: watch::channel(0).0,
+            outstanding: Outstanding::default(),
             memory,
             runtime: tokio::runtime::Handle::current(),
         });
@@ -192,9 +192,10 @@ impl Producer {
     /// Queues a record without ever blocking; the future resolves to where
     /// it was written. A record that can never be sent (bigger than
     /// max.request.size or buffer.memory) fails at once with
-    /// MESSAGE_TOO_LARGE, and so does any record while buffer.memory is
-    /// full of unacknowledged records (a [`ClientError::Timeout`] naming
-    /// buffer.memory): use [`Producer::send_wait`] to wait for room instead.
+    /// [`ClientError::RecordTooLarge`] (MESSAGE_TOO_LARGE), and any record
+    /// while buffer.memory is full of unacknowledged records with
+    /// [`ClientError::BufferFull`] (retriable): use [`Producer::send_wait`]
+    /// to wait for room instead.
     pub fn send(&self, record: ProducerRecord) -> DeliveryFuture {
         let (reply, receiver) = oneshot::channel();
         match self.accept(record, Reply::Future(reply)) {
@@ -232,13 +233,50 @@ impl Producer {
         callback: impl FnOnce(Result<RecordMetadata>) + Send + 'static,
     ) {
         if let Err((reply, error)) = self.accept(record, Reply::callback(Box::new(callback))) {
-            // Not on the caller's stack: the caller may hold a lock the
-            // callback takes. Should the runtime be gone, the dropped
-            // task drops the reply, which reports Closed instead.
-            self.shared
-                .runtime
-                .spawn(async move { reply.deliver(Err(error)) });
+            self.report_later(reply, error);
         }
+    }
+
+    /// [`Producer::send_wait`] with the outcome going to `callback`, as
+    /// [`Producer::send_with_callback`] describes (Java's blocking
+    /// `send(record, callback)`): waits up to max.block.ms for room in
+    /// buffer.memory, then queues the record and returns. The callback is
+    /// called exactly once, also when the record is refused (too large, no
+    /// room in time: never inside this call) or when this future is
+    /// dropped before the record was queued (with [`ClientError::Closed`];
+    /// nothing is sent then).
+    pub async fn send_wait_with_callback(
+        &self,
+        record: ProducerRecord,
+        callback: impl FnOnce(Result<RecordMetadata>) + Send + 'static,
+    ) {
+        let reply = Reply::callback(Box::new(callback));
+        let queued = match self.reserve_room(&record).await {
+            Ok(size) => self.enqueue(record, size, reply),
+            Err(error) => Err((reply, error)),
+        };
+        if let Err((reply, error)) = queued {
+            self.report_later(reply, error);
+        }
+    }
+
+    /// Reports a refused record's error to its callback from a task of the
+    /// producer's runtime, not on the caller's stack: the caller may hold a
+    /// lock the callback takes. Should the runtime be gone, the dropped
+    /// task drops the reply, which reports Closed instead.
+    fn report_later(&self, reply: Reply, error: ClientError) {
+        self.shared
+            .runtime
+            .spawn(async move { reply.deliver(Err(error)) });
+    }
+
+    /// Checks the record's size and waits up to max.block.ms for its room
+    /// in buffer.memory; returns the bytes taken.
+    async fn reserve_room(&self, record: &ProducerRecord) -> Result<usize> {
+        let max_request_size = self.shared.cluster.config().max_request_size;
+        let size = memory::check_record_size(record, max_request_size)?;
+        self.shared.memory.reserve(size).await?;
+        Ok(size)
     }
 
     /// Like [`Producer::send`], but when buffer.memory is full waits up to
@@ -247,13 +285,11 @@ impl Producer {
     /// `Ok`; the returned future then resolves to where it was written.
     /// Dropping this future before it completes queues nothing.
     ///
-    /// Errors: MESSAGE_TOO_LARGE for a record bigger than max.request.size
-    /// or buffer.memory; [`ClientError::Timeout`] naming max.block.ms when
-    /// no room came in time.
+    /// Errors: [`ClientError::RecordTooLarge`] for a record bigger than
+    /// max.request.size or buffer.memory; [`ClientError::Timeout`] naming
+    /// max.block.ms when no room came in time.
     pub async fn send_wait(&self, record: ProducerRecord) -> Result<DeliveryFuture> {
-        let max_request_size = self.shared.cluster.config().max_request_size;
-        let size = memory::check_record_size(&record, max_request_size)?;
-        self.shared.memory.reserve(size).await?;
+        let size = self.reserve_room(&record).await?;
         let (reply, receiver) = oneshot::channel();
         Ok(match self.enqueue(record, size, Reply::Future(reply)) {
             Ok(()) => DeliveryFuture {
@@ -289,7 +325,7 @@ impl Producer {
         };
         match queued {
             Ok(wake_now) => {
-                self.shared.outstanding.send_modify(|n| *n += 1);
+                self.shared.outstanding.accepted();
                 if wake_now {
                     self.shared.wake.notify_one();
                 }
@@ -311,8 +347,7 @@ impl Producer {
             accumulator.flushing = true;
         }
         self.shared.wake.notify_one();
-        let mut outstanding = self.shared.outstanding.subscribe();
-        let waited = tokio::time::timeout(timeout, outstanding.wait_for(|n| *n == 0)).await;
+        let waited = tokio::time::timeout(timeout, self.shared.outstanding.none_left()).await;
         if let Ok(mut accumulator) = self.shared.accumulator.lock() {
             accumulator.flushing = false;
         }
@@ -346,13 +381,8 @@ impl Producer {
             }
             Err(_) => Vec::new(),
         };
-        for pending in unsent {
-            settle::resolve(
-                &self.shared,
-                pending,
-                Err(ClientError::Closed { what: "producer" }),
-            );
-        }
+        let closed = || Err(ClientError::Closed { what: "producer" });
+        settle::resolve_all(&self.shared, unsent.into_iter().map(|p| (p, closed())));
         self.shared.wake.notify_one();
     }
 }

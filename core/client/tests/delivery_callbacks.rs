@@ -185,3 +185,79 @@ async fn a_dropped_delivery_future_does_not_cancel_the_record() {
     let records = read_all(&broker, "unawaited", 1, 2).await;
     assert_eq!(records[0].value.as_deref(), Some(&b"nobody waits"[..]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_wait_with_callback_waits_for_room_and_calls_back_once_whatever_happens() {
+    let mut broker = TestBroker::start();
+    create_topic(&broker, "waited", 1).await;
+    // Room for about three 1000-byte records.
+    let producer = Producer::new(broker.client_config(&[
+        ("buffer.memory", "3500"),
+        ("max.block.ms", "60000"),
+        ("max.request.size", "3000"),
+    ]))
+    .await
+    .unwrap();
+    let calls = counters(8);
+    let (reports, mut reported) = mpsc::unbounded_channel();
+
+    // Bigger than max.request.size: refused, reported to the callback.
+    producer
+        .send_wait_with_callback(
+            ProducerRecord::new("waited", vec![b'x'; 5000]),
+            reporting(0, &calls, &reports),
+        )
+        .await;
+    let (index, refused) = reported.recv().await.unwrap();
+    assert_eq!(index, 0);
+    assert!(
+        matches!(refused, Err(ClientError::RecordTooLarge { .. })),
+        "{refused:?}"
+    );
+
+    // With the broker down, three records fill the buffer; the fourth
+    // waits for room, and dropping that wait calls its callback (Closed).
+    broker.stop().await;
+    for i in 1..=3 {
+        let record = ProducerRecord::new("waited", vec![b'a' + i as u8; 1000]);
+        producer
+            .send_wait_with_callback(record, reporting(i, &calls, &reports))
+            .await;
+    }
+    let waiting = producer.send_wait_with_callback(
+        ProducerRecord::new("waited", vec![b'w'; 1000]),
+        reporting(4, &calls, &reports),
+    );
+    let gave_up = tokio::time::timeout(std::time::Duration::from_millis(300), waiting).await;
+    assert!(gave_up.is_err(), "the buffer should have been full");
+    let (index, dropped) = reported.recv().await.unwrap();
+    assert_eq!(index, 4);
+    assert!(
+        matches!(dropped, Err(ClientError::Closed { .. })),
+        "{dropped:?}"
+    );
+
+    // The broker returns: the queued records are delivered, and the next
+    // waits get room.
+    broker.reopen().await;
+    for i in 5..8 {
+        let record = ProducerRecord::new("waited", vec![b'a' + i as u8; 1000]);
+        producer
+            .send_wait_with_callback(record, reporting(i, &calls, &reports))
+            .await;
+    }
+    producer.close(SAFETY_TIMEOUT).await.unwrap();
+    drop(reports);
+    let mut offsets = Vec::new();
+    while let Some((i, outcome)) = reported.recv().await {
+        offsets.push((outcome.unwrap().offset, i));
+    }
+    offsets.sort();
+    let order: Vec<usize> = offsets.iter().map(|(_, i)| *i).collect();
+    assert_eq!(
+        order,
+        vec![1, 2, 3, 5, 6, 7],
+        "delivered once each, in send order"
+    );
+    assert!(calls.iter().all(|count| count.load(Ordering::SeqCst) == 1));
+}

@@ -7,10 +7,11 @@
 //! The reservation is a tokio semaphore: fair (waiters get room in the
 //! order they asked) and cancellation-safe (a dropped wait holds nothing).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use strom_protocol::records::BATCH_HEADER_LEN;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use super::ProducerRecord;
 use crate::error::{ClientError, Result};
@@ -87,6 +88,51 @@ impl BufferMemory {
     }
 }
 
+/// The count of records accepted but not yet resolved, which `flush`
+/// waits to see at zero. An atomic counter: the send path pays one atomic
+/// add, and only the last record to resolve wakes the flushers.
+#[derive(Default)]
+pub(crate) struct Outstanding {
+    count: AtomicUsize,
+    drained: Notify,
+}
+
+impl Outstanding {
+    pub fn accepted(&self) {
+        self.count.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub fn settled(&self, records: usize) {
+        if records == 0 {
+            return;
+        }
+        let before = self
+            .count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                Some(n.saturating_sub(records))
+            })
+            .unwrap_or_default();
+        if before <= records {
+            self.drained.notify_waiters();
+        }
+    }
+
+    /// Returns once no record is outstanding.
+    pub async fn none_left(&self) {
+        loop {
+            // Registered before the check, so a wake between the check and
+            // the wait is not missed.
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            drained.await;
+        }
+    }
+}
+
 /// An upper bound of the bytes `record` takes inside a record batch
 /// (Java's `estimateSizeInBytesUpperBound`): every varint at its widest.
 pub(crate) fn record_size_upper_bound(record: &ProducerRecord) -> usize {
@@ -141,6 +187,23 @@ mod tests {
         assert_eq!(error.kafka_name(), Some("MESSAGE_TOO_LARGE"));
         assert!(error.to_string().contains("max.request.size (1000 bytes)"));
         assert!(check_record_size(&record, 4000).is_ok());
+    }
+
+    #[tokio::test]
+    async fn flush_waits_for_the_last_outstanding_record() {
+        let outstanding = std::sync::Arc::new(Outstanding::default());
+        outstanding.none_left().await; // nothing outstanding: at once
+        outstanding.accepted();
+        outstanding.accepted();
+        let waiter = tokio::spawn({
+            let outstanding = outstanding.clone();
+            async move { outstanding.none_left().await }
+        });
+        outstanding.settled(1);
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "one record is still outstanding");
+        outstanding.settled(1);
+        waiter.await.unwrap();
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::accumulator::Accumulator;
 use super::partition::{Batch, DrainRules};
 use super::request::{Drivers, Outgoing};
-use super::settle::{fail_batch, resolve, spawn_refresh};
+use super::settle::{fail_batch, resolve_all, spawn_refresh};
 use super::Shared;
 use crate::error::{ClientError, Result};
 
@@ -131,9 +131,10 @@ async fn resolve_waiting_topics(shared: &Shared) {
             }
         }
     }
-    for (pending, error) in rejected {
-        resolve(shared, pending, Err(error));
-    }
+    resolve_all(
+        shared,
+        rejected.into_iter().map(|(p, error)| (p, Err(error))),
+    );
 }
 
 /// The error of a record whose topic never showed up in the metadata.

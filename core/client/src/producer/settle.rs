@@ -74,18 +74,29 @@ impl Drop for CallbackSlot {
     }
 }
 
-/// Resolves one record's future or callback, frees its buffer room and
-/// counts it as settled.
-pub(crate) fn resolve(shared: &Shared, pending: Pending, outcome: Result<RecordMetadata>) {
-    pending.reply.deliver(outcome);
-    shared.memory.release(pending.reserved);
-    shared.outstanding.send_modify(|n| *n = n.saturating_sub(1));
+/// Resolves records' futures or callbacks, frees their buffer room and
+/// counts them as settled: once for all of them, not per record (both
+/// touch state the sending threads share).
+pub(crate) fn resolve_all(
+    shared: &Shared,
+    outcomes: impl IntoIterator<Item = (Pending, Result<RecordMetadata>)>,
+) {
+    let (mut reserved, mut count) = (0, 0);
+    for (pending, outcome) in outcomes {
+        pending.reply.deliver(outcome);
+        reserved += pending.reserved;
+        count += 1;
+    }
+    shared.memory.release(reserved);
+    shared.outstanding.settled(count);
 }
 
 pub(crate) fn fail_batch(shared: &Shared, batch: Batch, error: impl Fn() -> ClientError) {
-    for (pending, _) in batch.records {
-        resolve(shared, pending, Err(error()));
-    }
+    let outcomes = batch
+        .records
+        .into_iter()
+        .map(|(pending, _)| (pending, Err(error())));
+    resolve_all(shared, outcomes);
 }
 
 /// Delivers, retries, splits or fails one sent batch from its partition's
@@ -176,26 +187,31 @@ pub(crate) fn settle(
 }
 
 fn deliver(shared: &Shared, partition: i32, batch: Batch, base_offset: i64, log_append_time: i64) {
-    for (index, (pending, timestamp)) in batch.records.into_iter().enumerate() {
-        // A broker could answer a base offset near i64::MAX: report -1
-        // (unknown) rather than overflow.
-        let offset = i64::try_from(index)
-            .ok()
-            .filter(|_| base_offset >= 0)
-            .and_then(|index| base_offset.checked_add(index))
-            .unwrap_or(-1);
-        let timestamp = if log_append_time >= 0 {
-            log_append_time
-        } else {
-            timestamp
-        };
-        let metadata = RecordMetadata {
-            partition,
-            offset,
-            timestamp,
-        };
-        resolve(shared, pending, Ok(metadata));
-    }
+    let outcomes = batch
+        .records
+        .into_iter()
+        .enumerate()
+        .map(|(index, (pending, timestamp))| {
+            // A broker could answer a base offset near i64::MAX: report -1
+            // (unknown) rather than overflow.
+            let offset = i64::try_from(index)
+                .ok()
+                .filter(|_| base_offset >= 0)
+                .and_then(|index| base_offset.checked_add(index))
+                .unwrap_or(-1);
+            let timestamp = if log_append_time >= 0 {
+                log_append_time
+            } else {
+                timestamp
+            };
+            let metadata = RecordMetadata {
+                partition,
+                offset,
+                timestamp,
+            };
+            (pending, Ok(metadata))
+        });
+    resolve_all(shared, outcomes);
 }
 
 /// The records of `batch` rebuilt as two batches: the first half and the
