@@ -60,13 +60,17 @@ fn blocking_clients_produce_and_consume_through_a_group() {
     for i in WITH_HANDLES..WITH_HANDLES + WITH_CALLBACKS {
         let calls = calls.clone();
         let reports = reports.clone();
-        producer.send_with_callback(
-            ProducerRecord::new("plain", format!("value-{i}")).with_key(i.to_string()),
-            move |outcome| {
-                calls[i - WITH_HANDLES].fetch_add(1, Ordering::SeqCst);
-                let _ = reports.send((i, outcome));
-            },
-        );
+        let record = ProducerRecord::new("plain", format!("value-{i}")).with_key(i.to_string());
+        let callback = move |outcome| {
+            calls[i - WITH_HANDLES].fetch_add(1, Ordering::SeqCst);
+            let _ = reports.send((i, outcome));
+        };
+        // Half never block, half may wait for room (Java's send).
+        if i % 2 == 0 {
+            producer.send_with_callback(record, callback);
+        } else {
+            producer.send_wait_with_callback(record, callback).unwrap();
+        }
     }
     drop(reports);
     producer.flush(SAFETY_TIMEOUT).unwrap();

@@ -93,6 +93,29 @@ impl Producer {
             .enter(|| self.producer.send_with_callback(record, callback));
     }
 
+    /// Like `send_with_callback`, but when buffer.memory is full blocks up
+    /// to max.block.ms for room (the Java client's `send(record,
+    /// callback)`). Once this returns `Ok`, the callback is called exactly
+    /// once, also when the record was refused (too large, no room in
+    /// time). `Err` (and no callback) only when the call itself is refused:
+    /// inside an async context, or after the producer's runtime is gone.
+    pub fn send_wait_with_callback(
+        &self,
+        record: ProducerRecord,
+        callback: impl FnOnce(Result<RecordMetadata>) + Send + 'static,
+    ) -> Result<()> {
+        let max_block = self.max_block;
+        // send_wait_with_callback gives up after max.block.ms itself (and
+        // calls back); this bound only backs it up (dropping the future
+        // calls back with Closed).
+        self.runtime.block_on_within(
+            "waiting for room in buffer.memory",
+            max_block.saturating_add(max_block),
+            self.producer.send_wait_with_callback(record, callback),
+        )?;
+        Ok(())
+    }
+
     /// Sends everything queued and blocks until every record sent so far
     /// is delivered or failed, at most `timeout`.
     pub fn flush(&self, timeout: Duration) -> Result<()> {
