@@ -38,8 +38,10 @@ CLIENTS = {
         "title": "Strom client",
         "settings": "strom-client (this commit) through `client-perf --client strom`, on a multi-threaded "
         "tokio runtime. Defaults: enable.idempotence=true, max.in.flight.requests.per.connection=5; "
-        "buffer.memory=32 MiB with send_wait (waits for room, as Java's send() blocks), and the harness "
-        "holds at most 100,000 unacknowledged (librdkafka's queue.buffering.max.messages). Consumer: assign() every partition at the "
+        "buffer.memory=32 MiB with send_wait_with_callback (waits for room, as Java's send() blocks; "
+        "deliveries reported to callbacks, like librdkafka's delivery reports), and the harness "
+        "holds at most 100,000 unacknowledged (librdkafka's queue.buffering.max.messages). "
+        "Consumer: assign() every partition at the "
         "earliest offset, no group; max.poll.records=500, fetch.max.wait.ms=500, "
         "max.partition.fetch.bytes=1 MiB.",
     },
