@@ -26,8 +26,8 @@
 //! # Rules every blocking call follows
 //!
 //! - It waits at most its `timeout` argument or, for calls without one,
-//!   the client's api timeout (by default the larger of 60 s, Java's
-//!   default.api.timeout.ms, and request.timeout.ms; `set_api_timeout`
+//!   the client's api timeout (the larger of default.api.timeout.ms,
+//!   60 s by default as in Java, and request.timeout.ms; `set_api_timeout`
 //!   changes it); running out gives [`ClientError::Timeout`].
 //! - Called from inside a tokio runtime (an async task, or a delivery
 //!   callback, which runs on a client thread) a call that would block
@@ -59,15 +59,12 @@ pub use admin::AdminClient;
 pub use consumer::{CommitHandle, Consumer};
 pub use producer::{DeliveryHandle, Producer};
 
-/// The floor of the api timeout: Java's default.api.timeout.ms.
-pub const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// How a timeout error names the api timeout, so the user knows what to
 /// raise.
-const API_TIMEOUT_SETTING: &str = "the blocking client's api timeout (set_api_timeout)";
+const API_TIMEOUT_SETTING: &str = "default.api.timeout.ms (or set_api_timeout)";
 
 /// The api timeout a new blocking client starts with: long enough for one
 /// request to time out on its own first.
 fn api_timeout_for(config: &ClientConfig) -> Duration {
-    DEFAULT_API_TIMEOUT.max(config.request_timeout)
+    config.default_api_timeout.max(config.request_timeout)
 }

@@ -86,6 +86,11 @@ pub struct ClientConfig {
     pub heartbeat_interval: Duration,
     pub max_poll_interval: Duration,
     pub max_poll_records: usize,
+    /// check.crcs: verify each fetched batch's CRC32C before reading it.
+    pub check_crcs: bool,
+    /// default.api.timeout.ms: the bound of blocking calls that take no
+    /// timeout argument (the blocking facade's `commit_sync`, admin calls).
+    pub default_api_timeout: Duration,
     pub fetch_min_bytes: i32,
     pub fetch_max_wait: Duration,
     pub max_partition_fetch_bytes: i32,
@@ -130,6 +135,8 @@ impl Default for ClientConfig {
             heartbeat_interval: Duration::from_secs(3),
             max_poll_interval: Duration::from_secs(300),
             max_poll_records: 500,
+            check_crcs: true,
+            default_api_timeout: Duration::from_secs(60),
             fetch_min_bytes: 1,
             fetch_max_wait: Duration::from_millis(500),
             max_partition_fetch_bytes: 1024 * 1024,
@@ -267,6 +274,8 @@ impl ClientConfig {
             "heartbeat.interval.ms" => self.heartbeat_interval = millis(key, value)?,
             "max.poll.interval.ms" => self.max_poll_interval = millis(key, value)?,
             "max.poll.records" => self.max_poll_records = positive(key, value)?,
+            "check.crcs" => self.check_crcs = boolean(key, value)?,
+            "default.api.timeout.ms" => self.default_api_timeout = millis(key, value)?,
             "fetch.min.bytes" => self.fetch_min_bytes = number(key, value)?,
             "fetch.max.wait.ms" | "fetch.wait.max.ms" => self.fetch_max_wait = millis(key, value)?,
             "max.partition.fetch.bytes" | "fetch.message.max.bytes" => {
@@ -440,6 +449,18 @@ mod tests {
         assert_eq!(config.auto_offset_reset, OffsetReset::Earliest);
         assert_eq!(config.isolation_level, IsolationLevel::ReadCommitted);
         assert_eq!(config.group_id.as_deref(), Some("g1"));
+    }
+
+    #[test]
+    fn crc_checks_and_the_api_timeout_are_settings() {
+        let defaults = ClientConfig::default();
+        assert!(defaults.check_crcs);
+        assert_eq!(defaults.default_api_timeout, Duration::from_secs(60));
+        let config =
+            ClientConfig::from_pairs([("check.crcs", "false"), ("default.api.timeout.ms", "5000")])
+                .unwrap();
+        assert!(!config.check_crcs);
+        assert_eq!(config.default_api_timeout, Duration::from_secs(5));
     }
 
     #[test]

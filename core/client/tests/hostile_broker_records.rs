@@ -93,8 +93,17 @@ async fn poll_against(
     position: i64,
     answer: impl Fn(&Incoming) -> Reply + Send + Sync + 'static,
 ) -> (Result<Vec<ConsumerRecord>, ClientError>, Option<i64>) {
+    poll_with(&[], position, answer).await
+}
+
+/// `poll_against` with extra consumer settings.
+async fn poll_with(
+    settings: &[(&str, &str)],
+    position: i64,
+    answer: impl Fn(&Incoming) -> Reply + Send + Sync + 'static,
+) -> (Result<Vec<ConsumerRecord>, ClientError>, Option<i64>) {
     let broker = HostileBroker::hostile_for(ApiKey::Fetch, answer).await;
-    let mut consumer = guarded(Consumer::new(broker.config(&[])))
+    let mut consumer = guarded(Consumer::new(broker.config(settings)))
         .await
         .expect("consumer");
     consumer.assign(&[("t", 0)]);
@@ -131,6 +140,13 @@ async fn a_batch_with_a_bad_crc_is_refused() {
     let error = outcome.expect_err("a corrupt batch is not records");
     assert!(matches!(error, ClientError::Record(_)), "{error:?}");
     assert_eq!(position, Some(0));
+
+    // check.crcs=false trusts the bytes (Java's option for speed): the
+    // batch's record reads as it lies there.
+    let corrupt = answers::with_bad_crc(batch(0, &[b"a"]));
+    let (outcome, position) = poll_with(&[("check.crcs", "false")], 0, fetch_with(corrupt)).await;
+    assert_eq!(outcome.expect("records").len(), 1);
+    assert_eq!(position, Some(1));
 }
 
 #[tokio::test]

@@ -43,8 +43,8 @@ impl AdminClient {
         })
     }
 
-    /// The longest any call waits; by default the larger of 60 s (Java's
-    /// default.api.timeout.ms) and request.timeout.ms.
+    /// The longest any call waits; by default the larger of
+    /// default.api.timeout.ms (60 s) and request.timeout.ms.
     pub fn api_timeout(&self) -> Duration {
         self.api_timeout
     }

@@ -35,8 +35,8 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    /// Connects to the cluster (bounded by the larger of 60 s and
-    /// request.timeout.ms). Nothing is assigned or subscribed yet.
+    /// Connects to the cluster (bounded by the larger of
+    /// default.api.timeout.ms and request.timeout.ms). Nothing is assigned or subscribed yet.
     pub fn new(config: ClientConfig) -> Result<Consumer> {
         let runtime = ClientRuntime::start("strom-consumer")?;
         let api_timeout = api_timeout_for(&config);
@@ -58,8 +58,8 @@ impl Consumer {
     }
 
     /// The longest a call without a timeout argument (`commit_sync`,
-    /// `committed`, `unsubscribe`) waits; by default the larger of 60 s
-    /// (Java's default.api.timeout.ms) and request.timeout.ms.
+    /// `committed`, `unsubscribe`) waits; by default the larger of
+    /// default.api.timeout.ms (60 s) and request.timeout.ms.
     pub fn api_timeout(&self) -> Duration {
         self.api_timeout
     }

@@ -30,8 +30,8 @@ pub struct Producer {
 }
 
 impl Producer {
-    /// Connects to the cluster (bounded by the larger of 60 s and
-    /// request.timeout.ms) and starts the sender.
+    /// Connects to the cluster (bounded by the larger of
+    /// default.api.timeout.ms and request.timeout.ms) and starts the sender.
     pub fn new(config: ClientConfig) -> Result<Producer> {
         let runtime = ClientRuntime::start("strom-producer")?;
         let api_timeout = api_timeout_for(&config);

@@ -273,8 +273,13 @@ impl Fetcher {
                         if records.is_empty() {
                             continue;
                         }
-                        self.completed
-                            .push_back(CompletedFetch::new(key, fetch_offset, records));
+                        let check_crcs = self.cluster.config().check_crcs;
+                        self.completed.push_back(CompletedFetch::new(
+                            key,
+                            fetch_offset,
+                            records,
+                            check_crcs,
+                        ));
                     }
                     OFFSET_OUT_OF_RANGE
                         if self.cluster.config().auto_offset_reset != OffsetReset::None =>
@@ -470,16 +475,24 @@ struct CompletedFetch {
     /// The next record (or the error instead of it), decoded ahead by
     /// `has_more`.
     peeked: Option<Result<Record>>,
+    /// check.crcs.
+    check_crcs: bool,
 }
 
 impl CompletedFetch {
-    fn new(key: PartitionKey, fetch_offset: i64, records: Bytes) -> CompletedFetch {
+    fn new(
+        key: PartitionKey,
+        fetch_offset: i64,
+        records: Bytes,
+        check_crcs: bool,
+    ) -> CompletedFetch {
         CompletedFetch {
             key,
             next_offset: fetch_offset,
             batches: batches(records),
             current: None,
             peeked: None,
+            check_crcs,
         }
     }
 
@@ -554,8 +567,11 @@ impl CompletedFetch {
             if last_offset < self.next_offset {
                 continue;
             }
-            // check.crcs, on as in Java: corrupt bytes are not records.
-            batch.verify_crc()?;
+            // check.crcs (on by default, as in Java): corrupt bytes are not
+            // records.
+            if self.check_crcs {
+                batch.verify_crc()?;
+            }
             if header.is_control() {
                 self.next_offset = offset_after(last_offset)?;
                 continue;
@@ -599,7 +615,7 @@ mod tests {
         for part in parts {
             bytes.extend_from_slice(part);
         }
-        CompletedFetch::new(("t".to_string(), 0), fetch_offset, bytes.freeze())
+        CompletedFetch::new(("t".to_string(), 0), fetch_offset, bytes.freeze(), true)
     }
 
     #[test]
