@@ -22,6 +22,8 @@ mod member_data;
 mod pattern;
 mod sticky;
 mod subscription;
+#[cfg(test)]
+mod test_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

@@ -207,6 +207,7 @@ fn round_robin(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::consumer::test_support::{counts, tp};
 
     fn member(id: &str, topics: &[&str]) -> MemberSubscription {
         MemberSubscription {
@@ -214,17 +215,6 @@ mod tests {
             topics: topics.iter().map(|t| t.to_string()).collect(),
             ..Default::default()
         }
-    }
-
-    fn tp(topic: &str, partition: i32) -> TopicPartition {
-        TopicPartition {
-            topic: topic.to_string(),
-            partition,
-        }
-    }
-
-    fn counts(pairs: &[(&str, i32)]) -> BTreeMap<String, i32> {
-        pairs.iter().map(|(t, n)| (t.to_string(), *n)).collect()
     }
 
     #[test]

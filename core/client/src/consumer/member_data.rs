@@ -249,13 +249,7 @@ fn malformed(what: &str, reason: impl std::fmt::Display) -> ClientError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tp(topic: &str, partition: i32) -> TopicPartition {
-        TopicPartition {
-            topic: topic.to_string(),
-            partition,
-        }
-    }
+    use crate::consumer::test_support::tp;
 
     #[test]
     fn subscription_v3_round_trips_owned_partitions_and_generation() {

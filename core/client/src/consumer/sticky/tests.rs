@@ -4,20 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::super::assignors::{Assignor, MemberSubscription};
 use super::Claim;
+use crate::consumer::test_support::{counts, tp};
 use crate::consumer::TopicPartition;
 
 type Assignment = BTreeMap<String, Vec<TopicPartition>>;
-
-fn tp(topic: &str, partition: i32) -> TopicPartition {
-    TopicPartition {
-        topic: topic.to_string(),
-        partition,
-    }
-}
-
-fn counts(pairs: &[(&str, i32)]) -> BTreeMap<String, i32> {
-    pairs.iter().map(|(t, n)| (t.to_string(), *n)).collect()
-}
 
 fn member(
     id: &str,
