@@ -12,7 +12,6 @@ settings, so all consumers read identical batches.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -188,10 +187,6 @@ def make_runner(client_perf: Path):
             if load.throughput > 0:
                 argv += ["--rate", str(load.throughput)]
         finished = run_bounded(argv, timeout_s)
-        try:
-            metrics = json.loads(finished.stdout.strip().splitlines()[-1])
-        except (IndexError, json.JSONDecodeError):
-            metrics = {}
-        return metrics, finished
+        return finished.last_json_line(), finished
 
     return run

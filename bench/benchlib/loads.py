@@ -9,7 +9,6 @@ so it reads exactly what was acknowledged.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -138,11 +137,7 @@ def _run_one(load: Load, broker: BrokerRun, tools: JavaTools, timeout_s: float) 
         argv = [sys.executable, str(RDKAFKA_LOAD), "consume", broker.bootstrap, load.topic,
                 str(load.records)]  # fmt: skip
     finished = run_bounded(argv, timeout_s)
-    try:
-        metrics = json.loads(finished.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        metrics = {}
-    return metrics, finished
+    return finished.last_json_line(), finished
 
 
 def for_rep(load: Load, rep: int) -> Load:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from dataclasses import dataclass
@@ -25,6 +26,14 @@ class Finished:
             last = (self.stderr.strip().splitlines() or self.stdout.strip().splitlines() or [""])[-1]
             return f"exit status {self.returncode}: {last[:300]}"
         return None
+
+    def last_json_line(self) -> dict:
+        """The metrics a load generator prints as its last stdout line
+        (one JSON object); {} when there is none."""
+        try:
+            return json.loads(self.stdout.strip().splitlines()[-1])
+        except (IndexError, json.JSONDecodeError):
+            return {}
 
 
 def run_bounded(argv: list[str], timeout_s: float, env: dict | None = None) -> Finished:
