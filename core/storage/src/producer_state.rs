@@ -19,6 +19,8 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use strom_protocol::records::add_sequence;
+
 use crate::batch_scan::BatchInfo;
 use crate::error::{Result, StorageError};
 
@@ -82,15 +84,11 @@ pub(crate) enum SequenceCheck {
 }
 
 fn in_sequence(last: i32, next: i32) -> bool {
-    i64::from(next) == i64::from(last) + 1 || (next == 0 && last == i32::MAX)
+    next == next_sequence(last)
 }
 
 fn next_sequence(last: i32) -> i32 {
-    if last == i32::MAX {
-        0
-    } else {
-        last + 1
-    }
+    add_sequence(last, 1)
 }
 
 #[derive(Debug, Default, Clone)]

@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 
-use strom_protocol::records::RecordBatchBuilder;
+use strom_protocol::records::{add_sequence, RecordBatchBuilder};
 use tokio::time::{Duration, Instant};
 
 use super::settle::Reply;
@@ -222,12 +222,6 @@ impl PartitionQueue {
     }
 }
 
-/// Kafka's sequence arithmetic: sequences wrap from `i32::MAX` to 0.
-pub(crate) fn add_sequence(sequence: i32, increment: i32) -> i32 {
-    let sum = i64::from(sequence) + i64::from(increment);
-    (sum.rem_euclid(i64::from(i32::MAX) + 1)) as i32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,13 +233,6 @@ mod tests {
             builder.append(0, None, Some(b"v"), &[]).unwrap();
         }
         Batch::new(builder, Instant::now())
-    }
-
-    #[test]
-    fn sequences_wrap_like_kafka() {
-        assert_eq!(add_sequence(i32::MAX, 1), 0);
-        assert_eq!(add_sequence(i32::MAX - 1, 3), 1);
-        assert_eq!(add_sequence(5, 2), 7);
     }
 
     #[test]

@@ -5,13 +5,13 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
-use strom_protocol::records::{CompressionType, RecordBatch, RecordBatchBuilder};
+use strom_protocol::records::{add_sequence, CompressionType, RecordBatch, RecordBatchBuilder};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::accumulator::TopicPartition;
 use super::memory::MESSAGE_TOO_LARGE;
-use super::partition::{add_sequence, Batch, Pending, Stamp};
+use super::partition::{Batch, Pending, Stamp};
 use super::{RecordMetadata, Shared};
 use crate::error::{ClientError, Result};
 use crate::metadata::invalidates_metadata;

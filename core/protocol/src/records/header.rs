@@ -288,3 +288,22 @@ pub mod rewrite {
         batch[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
     }
 }
+
+/// Kafka's producer sequence arithmetic: sequences wrap from `i32::MAX`
+/// to 0. For sequences and increments of valid batches (not negative).
+pub fn add_sequence(sequence: i32, increment: i32) -> i32 {
+    let sum = i64::from(sequence) + i64::from(increment);
+    (sum.rem_euclid(i64::from(i32::MAX) + 1)) as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::add_sequence;
+
+    #[test]
+    fn sequences_wrap_like_kafka() {
+        assert_eq!(add_sequence(i32::MAX, 1), 0);
+        assert_eq!(add_sequence(i32::MAX - 1, 3), 1);
+        assert_eq!(add_sequence(5, 2), 7);
+    }
+}

@@ -20,8 +20,8 @@ pub use batch::{batches, Batches, RecordBatch};
 pub use builder::RecordBatchBuilder;
 pub use error::RecordError;
 pub use header::{
-    rewrite, BatchHeader, BatchHeaderError, CompressionType, TimestampType, BATCH_HEADER_LEN,
-    LOG_OVERHEAD, MAGIC_V2, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
+    add_sequence, rewrite, BatchHeader, BatchHeaderError, CompressionType, TimestampType,
+    BATCH_HEADER_LEN, LOG_OVERHEAD, MAGIC_V2, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
 };
 pub use record::{Record, RecordHeader, Records};
 pub use validate::{
