@@ -25,9 +25,6 @@ pub struct Consumer {
     // Declared before the runtime: dropped while the runtime still runs.
     consumer: crate::Consumer,
     api_timeout: Duration,
-    /// How long past its timeout a `poll` may run before a backstop ends
-    /// it (request.timeout.ms; the async poll keeps its timeout itself).
-    poll_backstop: Duration,
     /// request.timeout.ms: what a request started before a deadline may
     /// still take.
     request_timeout: Duration,
@@ -41,7 +38,6 @@ impl Consumer {
         let runtime = ClientRuntime::start("strom-consumer")?;
         let api_timeout = api_timeout_for(&config);
         let request_timeout = config.request_timeout;
-        let poll_backstop = request_timeout;
         let consumer = runtime.block_on(
             "connecting the consumer",
             api_timeout,
@@ -51,7 +47,6 @@ impl Consumer {
         Ok(Consumer {
             consumer,
             api_timeout,
-            poll_backstop,
             request_timeout,
             runtime,
         })
@@ -78,8 +73,9 @@ impl Consumer {
     /// on in the background between polls.
     pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         // The async poll keeps its timeout and may be dropped at any point;
-        // the backstop only guards against a bug there.
-        let backstop = timeout.saturating_add(self.poll_backstop);
+        // this backstop (request.timeout.ms more) only guards against a bug
+        // there.
+        let backstop = timeout.saturating_add(self.request_timeout);
         self.runtime.block_on(
             "polling",
             backstop,
