@@ -16,6 +16,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use strom_protocol::error_codes;
 use uuid::Uuid;
 
 use crate::config::{escape_value, parse_properties};
@@ -31,11 +32,6 @@ const CONFIG_PREFIX: &str = "config.";
 pub const PRODUCER_ID_BLOCK_SIZE: i64 = 1000;
 /// Kafka's limit on topic name length.
 pub const MAX_TOPIC_NAME_LENGTH: usize = 249;
-
-/// Kafka's INVALID_TOPIC_EXCEPTION error code.
-const INVALID_TOPIC_EXCEPTION: i16 = 17;
-/// Kafka's UNKNOWN_SERVER_ERROR error code.
-const UNKNOWN_SERVER_ERROR: i16 = -1;
 
 /// A metadata file could not be read or written, or holds nonsense.
 #[derive(Debug, thiserror::Error)]
@@ -59,8 +55,8 @@ impl MetadataStoreError {
     /// The Kafka error code to answer a client with.
     pub fn kafka_error_code(&self) -> i16 {
         match self {
-            MetadataStoreError::InvalidTopicName { .. } => INVALID_TOPIC_EXCEPTION,
-            _ => UNKNOWN_SERVER_ERROR,
+            MetadataStoreError::InvalidTopicName { .. } => error_codes::INVALID_TOPIC_EXCEPTION,
+            _ => error_codes::UNKNOWN_SERVER_ERROR,
         }
     }
 }
@@ -543,7 +539,11 @@ mod tests {
             &"x".repeat(250),
         ] {
             let err = validate_topic_name(bad).unwrap_err();
-            assert_eq!(err.kafka_error_code(), 17, "{bad}");
+            assert_eq!(
+                err.kafka_error_code(),
+                error_codes::INVALID_TOPIC_EXCEPTION,
+                "{bad}"
+            );
         }
         assert!(save(
             Path::new("."),

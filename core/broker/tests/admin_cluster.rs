@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use strom_protocol::error_codes;
 use strom_protocol::messages::delete_records_request::{
     DeleteRecordsPartition, DeleteRecordsTopic,
 };
@@ -60,7 +61,7 @@ async fn delete_records_moves_the_log_start() {
 
     assert_eq!(
         fetch(&mut client, "trim", 0, 1).await.error_code,
-        1,
+        error_codes::OFFSET_OUT_OF_RANGE,
         "below the log start"
     );
     let data = fetch(&mut client, "trim", 0, 2).await;
@@ -73,12 +74,12 @@ async fn delete_records_moves_the_log_start() {
 
     assert_eq!(
         delete_records(&mut client, "trim", 0, 9).await.error_code,
-        1,
+        error_codes::OFFSET_OUT_OF_RANGE,
         "past the high watermark"
     );
     assert_eq!(
         delete_records(&mut client, "trim", 3, 0).await.error_code,
-        3
+        error_codes::UNKNOWN_TOPIC_OR_PARTITION
     );
     let all = delete_records(&mut client, "trim", 0, -1).await;
     assert_eq!(

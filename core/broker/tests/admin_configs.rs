@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use strom_protocol::error_codes;
 use strom_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use strom_protocol::messages::describe_configs_response::DescribeConfigsResourceResult;
 use strom_protocol::messages::{
@@ -134,7 +135,7 @@ async fn topic_configs_report_their_source() {
         (Some("1073741824".into()), 5)
     );
     let (code, _) = describe(&mut client, TOPIC, "absent").await;
-    assert_eq!(code, 3);
+    assert_eq!(code, error_codes::UNKNOWN_TOPIC_OR_PARTITION);
 }
 
 #[tokio::test]
@@ -205,11 +206,11 @@ async fn incremental_alter_sets_and_deletes_overrides() {
             false
         )
         .await,
-        40
+        error_codes::INVALID_CONFIG
     );
     assert_eq!(
         incremental(&mut client, "inc", &[("made.up", SET, Some("1"))], false).await,
-        40
+        error_codes::INVALID_CONFIG
     );
     assert_eq!(
         topic_config(&mut client, "inc", "retention.ms")
@@ -232,7 +233,7 @@ async fn incremental_alter_sets_and_deletes_overrides() {
             false
         )
         .await,
-        3
+        error_codes::UNKNOWN_TOPIC_OR_PARTITION
     );
 }
 
@@ -275,7 +276,7 @@ async fn alter_configs_replaces_every_override() {
     );
     assert_eq!(
         alter(&mut client, "alt", &[("segment.ms", "-5")], false).await,
-        40
+        error_codes::INVALID_CONFIG
     );
 }
 
@@ -300,7 +301,7 @@ async fn an_altered_max_message_bytes_applies_to_the_next_produce_and_survives_r
         produce(&mut client, "limit", 0, big.clone())
             .await
             .error_code,
-        10
+        error_codes::MESSAGE_TOO_LARGE
     );
     drop(client);
     broker.restart_cleanly().await;
@@ -309,5 +310,8 @@ async fn an_altered_max_message_bytes_applies_to_the_next_produce_and_survives_r
         topic_config(&mut client, "limit", "max.message.bytes").await,
         (Some("300".into()), 1)
     );
-    assert_eq!(produce(&mut client, "limit", 0, big).await.error_code, 10);
+    assert_eq!(
+        produce(&mut client, "limit", 0, big).await.error_code,
+        error_codes::MESSAGE_TOO_LARGE
+    );
 }

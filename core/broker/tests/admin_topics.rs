@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use strom_protocol::error_codes;
 use strom_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use strom_protocol::messages::delete_topics_request::DeleteTopicState;
 use strom_protocol::messages::{
@@ -65,12 +66,15 @@ async fn creation_errors_have_their_own_codes() {
     assert_eq!(
         codes,
         [
-            ("exists".to_string(), 36),
-            ("replicated".to_string(), 38),
-            ("bad-config".to_string(), 40),
-            ("unknown-config".to_string(), 40),
-            ("zero".to_string(), 37),
-            ("bad name".to_string(), 17),
+            ("exists".to_string(), error_codes::TOPIC_ALREADY_EXISTS),
+            (
+                "replicated".to_string(),
+                error_codes::INVALID_REPLICATION_FACTOR
+            ),
+            ("bad-config".to_string(), error_codes::INVALID_CONFIG),
+            ("unknown-config".to_string(), error_codes::INVALID_CONFIG),
+            ("zero".to_string(), error_codes::INVALID_PARTITIONS),
+            ("bad name".to_string(), error_codes::INVALID_TOPIC_EXCEPTION),
         ]
     );
     assert!(results.iter().all(|r| r.error_message.is_some()));
@@ -140,7 +144,10 @@ async fn deleted_topics_disappear_with_their_data_and_can_be_recreated() {
             },
         )
         .await;
-    assert_eq!(again.responses[0].error_code, 3);
+    assert_eq!(
+        again.responses[0].error_code,
+        error_codes::UNKNOWN_TOPIC_OR_PARTITION
+    );
 
     let second = create_topic(&mut client, "doomed", 1, &[]).await;
     assert_ne!(second.topic_id, first.topic_id);
@@ -217,7 +224,11 @@ async fn partitions_grow_but_never_shrink() {
 
     for count in [2, 6] {
         let refused: CreatePartitionsResponse = client.call(3, request(count, false)).await;
-        assert_eq!(refused.results[0].error_code, 37, "to {count}");
+        assert_eq!(
+            refused.results[0].error_code,
+            error_codes::INVALID_PARTITIONS,
+            "to {count}"
+        );
     }
     assert_eq!(partition_count(&mut client, "grow").await, 6);
 }
@@ -288,7 +299,7 @@ async fn names_differing_only_in_dot_and_underscore_collide() {
         false,
     )
     .await;
-    assert_eq!(results[0].error_code, 17, "INVALID_TOPIC_EXCEPTION");
+    assert_eq!(results[0].error_code, error_codes::INVALID_TOPIC_EXCEPTION);
     let auto: MetadataResponse = client
         .call(
             METADATA_VERSION,
@@ -318,7 +329,10 @@ async fn explicit_assignments_and_disabled_deletion() {
         topic
     };
     let elsewhere = create_topics(&mut client, vec![assigned(&[0], 7)], false).await;
-    assert_eq!(elsewhere[0].error_code, 39, "INVALID_REPLICA_ASSIGNMENT");
+    assert_eq!(
+        elsewhere[0].error_code,
+        error_codes::INVALID_REPLICA_ASSIGNMENT
+    );
     let here = create_topics(&mut client, vec![assigned(&[0, 1], 0)], false).await;
     assert_eq!((here[0].error_code, here[0].num_partitions), (0, 2));
     assert_eq!(partition_count(&mut client, "assigned").await, 2);
@@ -333,8 +347,8 @@ async fn explicit_assignments_and_disabled_deletion() {
         )
         .await;
     assert_eq!(
-        refused.responses[0].error_code, 73,
-        "TOPIC_DELETION_DISABLED"
+        refused.responses[0].error_code,
+        error_codes::TOPIC_DELETION_DISABLED
     );
     assert_eq!(topic_names(&mut client).await, ["assigned"]);
 }

@@ -6,6 +6,7 @@ mod common;
 use bytes::BytesMut;
 use common::TestBroker;
 use strom_broker::versions::SUPPORTED;
+use strom_protocol::error_codes;
 use strom_protocol::frame::decode_response;
 use strom_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, Response};
 
@@ -77,7 +78,7 @@ async fn an_unknown_version_gets_a_v0_error_body_with_the_ranges() {
     let Response::ApiVersions(body) = body else {
         panic!("not an ApiVersions response")
     };
-    assert_eq!(body.error_code, 35, "UNSUPPORTED_VERSION");
+    assert_eq!(body.error_code, error_codes::UNSUPPORTED_VERSION);
     assert_eq!(ranges_of(&body), expected_ranges());
 
     // The connection stays usable: the client retries with a version it

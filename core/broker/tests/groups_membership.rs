@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use common::*;
 use groups_support::*;
+use strom_protocol::error_codes;
 use strom_protocol::messages::{FindCoordinatorRequest, FindCoordinatorResponse};
 
 #[tokio::test]
@@ -58,8 +59,8 @@ async fn find_coordinator_names_this_broker_and_refuses_transactions() {
         )
         .await;
     assert_eq!(
-        transaction.coordinators[0].error_code, 15,
-        "COORDINATOR_NOT_AVAILABLE"
+        transaction.coordinators[0].error_code,
+        error_codes::COORDINATOR_NOT_AVAILABLE
     );
     // Finding a coordinator created the internal offsets topic.
     assert!(broker.broker().topic("__consumer_offsets").is_some());
@@ -120,14 +121,17 @@ async fn three_members_join_sync_heartbeat_and_leave() {
     let mut last = members.pop().expect("three members");
     let left = last.leave().await;
     assert_eq!((left.error_code, left.members[0].error_code), (0, 0));
-    assert_eq!(members[0].heartbeat().await, REBALANCE_IN_PROGRESS);
+    assert_eq!(
+        members[0].heartbeat().await,
+        error_codes::REBALANCE_IN_PROGRESS
+    );
     let joins = rebalance(&mut members).await;
     assert_eq!(joins[0].generation_id, 4);
     assert_eq!(joins[0].members.len(), 2);
     assert_eq!(
         last.heartbeat().await,
-        25,
-        "UNKNOWN_MEMBER_ID after leaving"
+        error_codes::UNKNOWN_MEMBER_ID,
+        "after leaving"
     );
 
     // Everyone leaves: the group is empty (and kept, with its generation).
@@ -175,7 +179,7 @@ async fn a_member_that_stops_heartbeating_is_removed_and_the_rest_rebalance() {
     let deadline = tokio::time::Instant::now() + SAFETY_TIMEOUT;
     loop {
         let error = alive.heartbeat().await;
-        if error == REBALANCE_IN_PROGRESS {
+        if error == error_codes::REBALANCE_IN_PROGRESS {
             break;
         }
         assert_eq!(error, 0);
@@ -188,7 +192,7 @@ async fn a_member_that_stops_heartbeating_is_removed_and_the_rest_rebalance() {
     let joins = rebalance(std::slice::from_mut(&mut alive)).await;
     assert_eq!(joins[0].generation_id, generation + 1);
     assert_eq!(joins[0].members.len(), 1, "only the live member is left");
-    assert_eq!(silent.heartbeat().await, 25, "UNKNOWN_MEMBER_ID");
+    assert_eq!(silent.heartbeat().await, error_codes::UNKNOWN_MEMBER_ID);
 }
 
 /// Two members whose rebalance timeout is short.
@@ -215,7 +219,7 @@ async fn members_that_do_not_rejoin_within_the_rebalance_timeout_are_dropped() {
     assert_eq!(joined.error_code, 0);
     assert_eq!(joined.generation_id, generation + 1);
     assert_eq!(joined.members.len(), 1);
-    assert_eq!(members[1].heartbeat().await, 25, "UNKNOWN_MEMBER_ID");
+    assert_eq!(members[1].heartbeat().await, error_codes::UNKNOWN_MEMBER_ID);
 }
 
 #[tokio::test]
@@ -246,25 +250,43 @@ async fn stale_generations_and_unknown_members_are_refused() {
     let good = member.generation;
 
     member.generation = good + 1;
-    assert_eq!(member.heartbeat().await, 22, "ILLEGAL_GENERATION");
-    assert_eq!(member.sync(&[]).await.error_code, 22);
-    assert_eq!(member.commit("t", 0, 1).await, 22);
+    assert_eq!(member.heartbeat().await, error_codes::ILLEGAL_GENERATION);
+    assert_eq!(
+        member.sync(&[]).await.error_code,
+        error_codes::ILLEGAL_GENERATION
+    );
+    assert_eq!(
+        member.commit("t", 0, 1).await,
+        error_codes::ILLEGAL_GENERATION
+    );
     member.generation = good;
 
     let mut stranger = Member::new(&broker, "strict", &["t"]).await;
     stranger.id = "nobody".into();
     stranger.generation = good;
-    assert_eq!(stranger.heartbeat().await, 25, "UNKNOWN_MEMBER_ID");
-    assert_eq!(stranger.join().await.error_code, 25);
-    assert_eq!(stranger.sync(&[]).await.error_code, 25);
-    assert_eq!(stranger.commit("t", 0, 1).await, 25);
+    assert_eq!(stranger.heartbeat().await, error_codes::UNKNOWN_MEMBER_ID);
+    assert_eq!(
+        stranger.join().await.error_code,
+        error_codes::UNKNOWN_MEMBER_ID
+    );
+    assert_eq!(
+        stranger.sync(&[]).await.error_code,
+        error_codes::UNKNOWN_MEMBER_ID
+    );
+    assert_eq!(
+        stranger.commit("t", 0, 1).await,
+        error_codes::UNKNOWN_MEMBER_ID
+    );
 
     // SyncGroup v5 checks the protocol type and name.
     let mut request = member.sync_request(&[]);
     request.protocol_type = Some("connect".into());
     let response: strom_protocol::messages::SyncGroupResponse =
         member.client.call(SYNC_VERSION, request).await;
-    assert_eq!(response.error_code, 23, "INCONSISTENT_GROUP_PROTOCOL");
+    assert_eq!(
+        response.error_code,
+        error_codes::INCONSISTENT_GROUP_PROTOCOL
+    );
     assert_eq!(member.heartbeat().await, 0, "the member is still fine");
 }
 
@@ -275,15 +297,20 @@ async fn join_requests_are_validated_like_kafka() {
     member.session_ms = 50;
     assert_eq!(
         member.join().await.error_code,
-        26,
-        "INVALID_SESSION_TIMEOUT"
+        error_codes::INVALID_SESSION_TIMEOUT
     );
     member.session_ms = 2_000_000;
-    assert_eq!(member.join().await.error_code, 26);
+    assert_eq!(
+        member.join().await.error_code,
+        error_codes::INVALID_SESSION_TIMEOUT
+    );
     member.session_ms = SESSION_MS;
 
     let mut nameless = Member::new(&broker, "", &["t"]).await;
-    assert_eq!(nameless.join().await.error_code, 24, "INVALID_GROUP_ID");
+    assert_eq!(
+        nameless.join().await.error_code,
+        error_codes::INVALID_GROUP_ID
+    );
 
     assert_eq!(member.join_new().await.error_code, 0);
     // The group already uses "consumer": another protocol type, or no
@@ -293,16 +320,25 @@ async fn join_requests_are_validated_like_kafka() {
     request.protocol_type = "connect".into();
     let response: strom_protocol::messages::JoinGroupResponse =
         other.client.call(JOIN_VERSION, request).await;
-    assert_eq!(response.error_code, 23, "INCONSISTENT_GROUP_PROTOCOL");
+    assert_eq!(
+        response.error_code,
+        error_codes::INCONSISTENT_GROUP_PROTOCOL
+    );
     other.protocols[0].0 = "roundrobin".into();
-    assert_eq!(other.join().await.error_code, 23);
+    assert_eq!(
+        other.join().await.error_code,
+        error_codes::INCONSISTENT_GROUP_PROTOCOL
+    );
 
     // group.max.size=2: a third member cannot join.
     other.protocols[0].0 = "range".into();
     let mut members = vec![member];
     add_member(&mut members, other).await;
     let mut third = Member::new(&broker, "checks", &["t"]).await;
-    assert_eq!(third.join().await.error_code, 81, "GROUP_MAX_SIZE_REACHED");
+    assert_eq!(
+        third.join().await.error_code,
+        error_codes::GROUP_MAX_SIZE_REACHED
+    );
 }
 
 #[tokio::test]
@@ -352,7 +388,10 @@ async fn a_parked_join_blocks_neither_other_groups_nor_other_members() {
     assert_eq!(fetch_offset(&mut other.client, "fast", "t", 0).await.0, 5);
     assert_eq!(other.leave().await.members[0].error_code, 0);
     // ...and the parked group's other member is served too.
-    assert_eq!(members[1].heartbeat().await, REBALANCE_IN_PROGRESS);
+    assert_eq!(
+        members[1].heartbeat().await,
+        error_codes::REBALANCE_IN_PROGRESS
+    );
     let mut admin = broker.connect().await;
     assert_eq!(
         describe(&mut admin, "slow").await.group_state,
@@ -383,7 +422,11 @@ async fn every_join_group_version_completes_a_cycle() {
         let mut response: strom_protocol::messages::JoinGroupResponse =
             member.client.call(version, request(&member)).await;
         if version >= 4 {
-            assert_eq!(response.error_code, MEMBER_ID_REQUIRED, "v{version}");
+            assert_eq!(
+                response.error_code,
+                error_codes::MEMBER_ID_REQUIRED,
+                "v{version}"
+            );
             member.id = response.member_id.clone();
             response = member.client.call(version, request(&member)).await;
         }

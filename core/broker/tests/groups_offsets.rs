@@ -8,6 +8,7 @@ mod groups_support;
 
 use common::*;
 use groups_support::*;
+use strom_protocol::error_codes;
 use strom_protocol::messages::offset_delete_request::{
     OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
 };
@@ -99,7 +100,13 @@ async fn committed_offsets_come_back_with_metadata_and_leader_epoch() {
         .iter()
         .map(|t| t.partitions.iter().map(|p| p.error_code).collect())
         .collect();
-    assert_eq!(errors, [vec![3], vec![12, 0]]);
+    assert_eq!(
+        errors,
+        [
+            vec![error_codes::UNKNOWN_TOPIC_OR_PARTITION],
+            vec![error_codes::OFFSET_METADATA_TOO_LARGE, 0]
+        ]
+    );
     assert_eq!(fetch_offset(&mut client, "g", "t", 2).await.0, 8);
 }
 
@@ -218,8 +225,8 @@ async fn only_members_commit_into_a_group_with_members() {
         )
         .await;
     assert_eq!(
-        response.topics[0].partitions[0].error_code, 25,
-        "UNKNOWN_MEMBER_ID"
+        response.topics[0].partitions[0].error_code,
+        error_codes::UNKNOWN_MEMBER_ID
     );
     assert_eq!(members[0].commit("t", 0, 42).await, 0);
     assert_eq!(
@@ -300,11 +307,10 @@ async fn delete_groups_removes_empty_groups_and_their_offsets() {
     assert_eq!(
         results,
         [
-            ("busy".into(), 68),
+            ("busy".into(), error_codes::NON_EMPTY_GROUP),
             ("done".into(), 0),
-            ("ghost".into(), 69)
-        ],
-        "NON_EMPTY_GROUP, deleted, GROUP_ID_NOT_FOUND"
+            ("ghost".into(), error_codes::GROUP_ID_NOT_FOUND)
+        ]
     );
     assert_eq!(fetch_offset(&mut client, "done", "t", 0).await.0, -1);
     assert_eq!(
@@ -312,7 +318,7 @@ async fn delete_groups_removes_empty_groups_and_their_offsets() {
         [("busy".into(), "Stable".into())]
     );
     let again: DeleteGroupsResponse = client.call(0, request).await;
-    assert_eq!(again.results[1].error_code, 69);
+    assert_eq!(again.results[1].error_code, error_codes::GROUP_ID_NOT_FOUND);
 }
 
 fn offset_delete_request(group: &str, partitions: &[(&str, i32)]) -> OffsetDeleteRequest {
@@ -358,8 +364,12 @@ async fn offset_delete_spares_subscribed_topics_of_live_groups() {
         .collect();
     assert_eq!(
         errors,
-        [("t".into(), 86), ("u".into(), 0), ("nope".into(), 3)],
-        "GROUP_SUBSCRIBED_TO_TOPIC for the topic the group reads"
+        [
+            ("t".into(), error_codes::GROUP_SUBSCRIBED_TO_TOPIC),
+            ("u".into(), 0),
+            ("nope".into(), error_codes::UNKNOWN_TOPIC_OR_PARTITION)
+        ],
+        "the group reads t"
     );
     assert_eq!(fetch_offset(&mut client, "reader", "t", 0).await.0, 10);
     assert_eq!(fetch_offset(&mut client, "reader", "u", 0).await.0, -1);
@@ -367,7 +377,7 @@ async fn offset_delete_spares_subscribed_topics_of_live_groups() {
     let unknown: OffsetDeleteResponse = client
         .call(0, offset_delete_request("ghost", &[("t", 0)]))
         .await;
-    assert_eq!(unknown.error_code, 69, "GROUP_ID_NOT_FOUND");
+    assert_eq!(unknown.error_code, error_codes::GROUP_ID_NOT_FOUND);
 
     // An empty group whose last offsets are deleted is gone.
     members[0].leave().await;
@@ -460,5 +470,5 @@ async fn clients_cannot_write_to_the_offsets_topic() {
         ),
     )
     .await;
-    assert_eq!(response.error_code, 17, "INVALID_TOPIC_EXCEPTION");
+    assert_eq!(response.error_code, error_codes::INVALID_TOPIC_EXCEPTION);
 }

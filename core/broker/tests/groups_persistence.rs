@@ -13,6 +13,7 @@ use groups_support::*;
 use strom_broker::config::BrokerConfig;
 use strom_broker::handlers::{group_offsets, groups};
 use strom_broker::state::Broker;
+use strom_protocol::error_codes;
 use strom_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use strom_protocol::messages::*;
 
@@ -40,7 +41,7 @@ async fn populate(broker: &TestBroker) {
 /// Waits for the replay to end: ListGroups stops reporting it.
 async fn wait_loaded(client: &mut Client) {
     let deadline = tokio::time::Instant::now() + SAFETY_TIMEOUT;
-    while list_groups(client, &[]).await.error_code == 14 {
+    while list_groups(client, &[]).await.error_code == error_codes::COORDINATOR_LOAD_IN_PROGRESS {
         assert!(tokio::time::Instant::now() < deadline, "offsets loaded");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
@@ -147,10 +148,16 @@ async fn groups_answer_load_in_progress_until_the_offsets_topic_is_replayed() {
         ..Default::default()
     };
     let fetched = group_offsets::offset_fetch(&broker, fetch_request.clone(), 7).await;
-    assert_eq!(fetched.error_code, 14, "COORDINATOR_LOAD_IN_PROGRESS");
+    assert_eq!(
+        fetched.error_code,
+        error_codes::COORDINATOR_LOAD_IN_PROGRESS
+    );
     let commit = commit_request("simple", -1, "", &[("t", 0, 9, None)]);
     let committed = group_offsets::offset_commit(&broker, commit.clone(), 8).await;
-    assert_eq!(committed.topics[0].partitions[0].error_code, 14);
+    assert_eq!(
+        committed.topics[0].partitions[0].error_code,
+        error_codes::COORDINATOR_LOAD_IN_PROGRESS
+    );
     let join = JoinGroupRequest {
         group_id: "consumers".into(),
         session_timeout_ms: SESSION_MS,
@@ -164,9 +171,9 @@ async fn groups_answer_load_in_progress_until_the_offsets_topic_is_replayed() {
         ..Default::default()
     };
     let joined = groups::join_group(&broker, join, 9, "c", peer()).await;
-    assert_eq!(joined.error_code, 14);
+    assert_eq!(joined.error_code, error_codes::COORDINATOR_LOAD_IN_PROGRESS);
     let listed = groups::list_groups(&broker, ListGroupsRequest::default());
-    assert_eq!(listed.error_code, 14);
+    assert_eq!(listed.error_code, error_codes::COORDINATOR_LOAD_IN_PROGRESS);
     // Kafka's answers where the load error would confuse older clients.
     let heartbeat = HeartbeatRequest {
         group_id: "consumers".into(),
@@ -179,7 +186,10 @@ async fn groups_answer_load_in_progress_until_the_offsets_topic_is_replayed() {
         member_id: "someone".into(),
         ..Default::default()
     };
-    assert_eq!(groups::sync_group(&broker, sync).await.error_code, 27);
+    assert_eq!(
+        groups::sync_group(&broker, sync).await.error_code,
+        error_codes::REBALANCE_IN_PROGRESS
+    );
 
     // Replay, then everything is there.
     let _tasks = strom_broker::group::start(&broker);

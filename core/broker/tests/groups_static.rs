@@ -6,6 +6,7 @@ mod common;
 mod groups_support;
 
 use groups_support::*;
+use strom_protocol::error_codes;
 use strom_protocol::messages::leave_group_request::MemberIdentity;
 use strom_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 
@@ -38,10 +39,19 @@ async fn a_restarted_static_follower_gets_its_assignment_without_a_rebalance() {
     assert_eq!(a.heartbeat().await, 0);
     assert_eq!(new_b.heartbeat().await, 0);
     // The old incarnation is fenced everywhere it shows up.
-    assert_eq!(old_b.heartbeat().await, 82, "FENCED_INSTANCE_ID");
-    assert_eq!(old_b.join().await.error_code, 82);
-    assert_eq!(old_b.sync(&[]).await.error_code, 82);
-    assert_eq!(old_b.commit("t", 0, 1).await, 82);
+    assert_eq!(old_b.heartbeat().await, error_codes::FENCED_INSTANCE_ID);
+    assert_eq!(
+        old_b.join().await.error_code,
+        error_codes::FENCED_INSTANCE_ID
+    );
+    assert_eq!(
+        old_b.sync(&[]).await.error_code,
+        error_codes::FENCED_INSTANCE_ID
+    );
+    assert_eq!(
+        old_b.commit("t", 0, 1).await,
+        error_codes::FENCED_INSTANCE_ID
+    );
 
     let mut admin = broker.connect().await;
     let described = describe(&mut admin, "static").await;
@@ -91,7 +101,7 @@ async fn a_restarted_static_leader_is_told_to_skip_the_assignment_from_v9() {
     assert_eq!(response.leader, new_a.id, "the previous leader id");
     assert_ne!(response.member_id, new_a.id);
     assert!(response.members.is_empty());
-    assert_eq!(new_a.heartbeat().await, 82, "FENCED_INSTANCE_ID");
+    assert_eq!(new_a.heartbeat().await, error_codes::FENCED_INSTANCE_ID);
 }
 
 #[tokio::test]
@@ -120,9 +130,16 @@ async fn a_static_member_removed_by_instance_id_triggers_a_rebalance() {
     let response: LeaveGroupResponse = admin.call(LEAVE_VERSION, request).await;
     assert_eq!(response.error_code, 0);
     let errors: Vec<i16> = response.members.iter().map(|m| m.error_code).collect();
-    assert_eq!(errors, [0, 25], "the unknown instance is UNKNOWN_MEMBER_ID");
+    assert_eq!(
+        errors,
+        [0, error_codes::UNKNOWN_MEMBER_ID],
+        "the second is unknown"
+    );
     members.truncate(1);
-    assert_eq!(members[0].heartbeat().await, REBALANCE_IN_PROGRESS);
+    assert_eq!(
+        members[0].heartbeat().await,
+        error_codes::REBALANCE_IN_PROGRESS
+    );
     let joins = rebalance(&mut members).await;
     assert_eq!(joins[0].generation_id, generation + 1);
     assert_eq!(joins[0].members.len(), 1);

@@ -7,13 +7,12 @@ mod groups_support;
 
 use common::*;
 use groups_support::*;
+use strom_protocol::error_codes;
 use strom_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use strom_protocol::messages::delete_topics_request::DeleteTopicState;
 use strom_protocol::messages::*;
 
 const OFFSETS_TOPIC: &str = "__consumer_offsets";
-const INVALID_PARTITIONS: i16 = 37;
-const INVALID_REQUEST: i16 = 42;
 
 /// Deletes `topic` by name; its error code.
 async fn delete_topic(client: &mut Client, topic: &str) -> i16 {
@@ -62,7 +61,7 @@ async fn all_offsets(client: &mut Client, group: &str) -> Vec<(String, i32, i64)
 /// Waits until the replay of `__consumer_offsets` has ended.
 async fn wait_loaded(client: &mut Client) {
     let deadline = tokio::time::Instant::now() + SAFETY_TIMEOUT;
-    while list_groups(client, &[]).await.error_code == 14 {
+    while list_groups(client, &[]).await.error_code == error_codes::COORDINATOR_LOAD_IN_PROGRESS {
         assert!(tokio::time::Instant::now() < deadline, "offsets loaded");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
@@ -189,14 +188,14 @@ async fn internal_topics_cannot_be_deleted_or_grown() {
         )
         .await;
     let result = &deleted.responses[0];
-    assert_eq!(result.error_code, INVALID_REQUEST);
+    assert_eq!(result.error_code, error_codes::INVALID_REQUEST);
     assert!(result
         .error_message
         .as_deref()
         .is_some_and(|m| m.contains("internal topic")));
     assert_eq!(
         delete_topic(&mut client, OFFSETS_TOPIC).await,
-        INVALID_REQUEST
+        error_codes::INVALID_REQUEST
     );
 
     let grown: CreatePartitionsResponse = client
@@ -214,7 +213,7 @@ async fn internal_topics_cannot_be_deleted_or_grown() {
             },
         )
         .await;
-    assert_eq!(grown.results[0].error_code, INVALID_PARTITIONS);
+    assert_eq!(grown.results[0].error_code, error_codes::INVALID_PARTITIONS);
     assert!(grown.results[0]
         .error_message
         .as_deref()

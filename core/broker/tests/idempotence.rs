@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use strom_protocol::error_codes;
 use strom_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse};
 
 async fn init_producer_id(client: &mut Client) -> (i64, i16) {
@@ -83,7 +84,10 @@ async fn a_sequence_gap_is_out_of_order() {
         idempotent_batch(pid, epoch, 5, &["f"]),
     )
     .await;
-    assert_eq!(skipped.error_code, 45, "OUT_OF_ORDER_SEQUENCE_NUMBER");
+    assert_eq!(
+        skipped.error_code,
+        error_codes::OUT_OF_ORDER_SEQUENCE_NUMBER
+    );
     assert_eq!(list_offset(&mut client, "gap", 0, -1).await.offset, 1);
 }
 
@@ -107,7 +111,7 @@ async fn an_older_epoch_is_fenced() {
         idempotent_batch(pid, 2, 1, &["old"]),
     )
     .await;
-    assert_eq!(stale.error_code, 47, "INVALID_PRODUCER_EPOCH");
+    assert_eq!(stale.error_code, error_codes::INVALID_PRODUCER_EPOCH);
 }
 
 async fn retry_is_recognised_after(restart: impl AsyncFnOnce(&mut TestBroker)) {

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use strom_protocol::error_codes;
 use strom_protocol::messages::metadata_request::MetadataRequestTopic;
 use strom_protocol::messages::{MetadataRequest, MetadataResponse};
 use strom_protocol::records::CompressionType;
@@ -52,8 +53,8 @@ async fn no_auto_creation_when_the_request_forbids_it() {
         )
         .await;
     assert_eq!(
-        response.topics[0].error_code, 3,
-        "UNKNOWN_TOPIC_OR_PARTITION"
+        response.topics[0].error_code,
+        error_codes::UNKNOWN_TOPIC_OR_PARTITION
     );
     // Still unknown: nothing was created on the side.
     let all: MetadataResponse = client
@@ -70,7 +71,11 @@ async fn no_auto_creation_when_the_broker_forbids_it() {
         let response: MetadataResponse = client
             .call(version, metadata_request(Some(&["not-there"]), true))
             .await;
-        assert_eq!(response.topics[0].error_code, 3, "v{version}");
+        assert_eq!(
+            response.topics[0].error_code,
+            error_codes::UNKNOWN_TOPIC_OR_PARTITION,
+            "v{version}"
+        );
     }
 }
 
@@ -83,7 +88,11 @@ async fn invalid_topic_names_get_invalid_topic_exception() {
         let response: MetadataResponse = client
             .call(METADATA_VERSION, metadata_request(Some(&[name]), true))
             .await;
-        assert_eq!(response.topics[0].error_code, 17, "{name}");
+        assert_eq!(
+            response.topics[0].error_code,
+            error_codes::INVALID_TOPIC_EXCEPTION,
+            "{name}"
+        );
     }
 }
 
@@ -203,8 +212,8 @@ async fn topics_can_be_looked_up_by_id_from_v10() {
         let missing = &response.topics[1];
         assert_eq!(
             (missing.error_code, missing.topic_id),
-            (100, unknown),
-            "v{version}: UNKNOWN_TOPIC_ID"
+            (error_codes::UNKNOWN_TOPIC_ID, unknown),
+            "v{version}"
         );
     }
 }

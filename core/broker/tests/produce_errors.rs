@@ -4,6 +4,7 @@ mod common;
 
 use bytes::BytesMut;
 use common::*;
+use strom_protocol::error_codes;
 use strom_protocol::messages::{MetadataResponse, ProduceResponse};
 use strom_protocol::records::CompressionType;
 
@@ -16,7 +17,7 @@ async fn a_batch_with_a_bad_crc_is_a_corrupt_message() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff; // flip bits of the value, covered by the CRC
     let response = produce(&mut client, "crc", 0, bytes.freeze()).await;
-    assert_eq!(response.error_code, 2, "CORRUPT_MESSAGE");
+    assert_eq!(response.error_code, error_codes::CORRUPT_MESSAGE);
     // Nothing was appended.
     assert_eq!(list_offset(&mut client, "crc", 0, -1).await.offset, 0);
 }
@@ -34,7 +35,7 @@ async fn a_batch_over_the_topics_max_message_bytes_is_too_large() {
         batch(CompressionType::None, now_ms(), &[&big]),
     )
     .await;
-    assert_eq!(response.error_code, 10, "MESSAGE_TOO_LARGE");
+    assert_eq!(response.error_code, error_codes::MESSAGE_TOO_LARGE);
     let fits = batch(CompressionType::None, now_ms(), &["tiny"]);
     assert!(fits.len() <= 200);
     assert_eq!(produce_ok(&mut client, "small", 0, fits).await, 0);
@@ -50,17 +51,17 @@ async fn an_unknown_partition_or_topic_is_unknown_topic_or_partition() {
         produce(&mut client, "two", 2, records.clone())
             .await
             .error_code,
-        3
+        error_codes::UNKNOWN_TOPIC_OR_PARTITION
     );
     assert_eq!(
         produce(&mut client, "two", -1, records.clone())
             .await
             .error_code,
-        3
+        error_codes::UNKNOWN_TOPIC_OR_PARTITION
     );
     assert_eq!(
         produce(&mut client, "nowhere", 0, records).await.error_code,
-        3
+        error_codes::UNKNOWN_TOPIC_OR_PARTITION
     );
     // Produce never auto-creates.
     let metadata: MetadataResponse = client
@@ -69,7 +70,10 @@ async fn an_unknown_partition_or_topic_is_unknown_topic_or_partition() {
             metadata_request(Some(&["nowhere"]), false),
         )
         .await;
-    assert_eq!(metadata.topics[0].error_code, 3);
+    assert_eq!(
+        metadata.topics[0].error_code,
+        error_codes::UNKNOWN_TOPIC_OR_PARTITION
+    );
 }
 
 #[tokio::test]
@@ -81,7 +85,10 @@ async fn acks_other_than_minus_one_zero_or_one_is_invalid_required_acks() {
     let response: ProduceResponse = client
         .call(PRODUCE_VERSION, produce_request("acks", 0, records, 2))
         .await;
-    assert_eq!(response.responses[0].partition_responses[0].error_code, 21);
+    assert_eq!(
+        response.responses[0].partition_responses[0].error_code,
+        error_codes::INVALID_REQUIRED_ACKS
+    );
     assert_eq!(
         list_offset(&mut client, "acks", 0, -1).await.offset,
         0,
@@ -133,7 +140,11 @@ async fn a_failed_acks_zero_produce_closes_the_connection() {
             metadata_request(Some(&["missing"]), false),
         )
         .await;
-    assert_eq!(metadata.topics[0].error_code, 3, "nothing was created");
+    assert_eq!(
+        metadata.topics[0].error_code,
+        error_codes::UNKNOWN_TOPIC_OR_PARTITION,
+        "nothing was created"
+    );
     client
         .send(PRODUCE_VERSION, produce_request("present", 0, records, 0))
         .await;
@@ -168,7 +179,7 @@ async fn one_bad_partition_does_not_fail_the_others_in_the_request() {
         .iter()
         .map(|p| (p.index, p.error_code))
         .collect();
-    assert_eq!(codes, [(0, 0), (1, 2)]);
+    assert_eq!(codes, [(0, 0), (1, error_codes::CORRUPT_MESSAGE)]);
     assert_eq!(list_offset(&mut client, "mixed", 0, -1).await.offset, 1);
     assert_eq!(list_offset(&mut client, "mixed", 1, -1).await.offset, 0);
 }

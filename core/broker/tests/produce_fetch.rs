@@ -5,6 +5,7 @@ mod common;
 
 use bytes::Bytes;
 use common::*;
+use strom_protocol::error_codes;
 use strom_protocol::messages::FetchResponse;
 use strom_protocol::records::CompressionType;
 
@@ -160,15 +161,21 @@ async fn an_offset_past_the_log_end_is_out_of_range() {
         batch(CompressionType::None, now_ms(), &["a"]),
     )
     .await;
-    assert_eq!(fetch(&mut client, "range", 0, 2).await.error_code, 1);
-    assert_eq!(fetch(&mut client, "range", 0, -5).await.error_code, 1);
+    assert_eq!(
+        fetch(&mut client, "range", 0, 2).await.error_code,
+        error_codes::OFFSET_OUT_OF_RANGE
+    );
+    assert_eq!(
+        fetch(&mut client, "range", 0, -5).await.error_code,
+        error_codes::OFFSET_OUT_OF_RANGE
+    );
     // At the log end: nothing yet, not an error.
     let at_end = fetch(&mut client, "range", 0, 1).await;
     assert_eq!(at_end.error_code, 0);
     assert!(records_of(&at_end).is_empty());
     assert_eq!(
         fetch(&mut client, "range", 9, 0).await.error_code,
-        3,
+        error_codes::UNKNOWN_TOPIC_OR_PARTITION,
         "unknown partition"
     );
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use strom_protocol::error_codes;
 use strom_protocol::records::CompressionType;
 
 #[tokio::test]
@@ -46,7 +47,7 @@ async fn expired_segments_are_deleted_by_the_retention_pass() {
     assert!(earliest > 0 && earliest <= 6, "{earliest}");
     assert_eq!(
         fetch(&mut client, "expiring", 0, 0).await.error_code,
-        1,
+        error_codes::OFFSET_OUT_OF_RANGE,
         "expired data is gone"
     );
     let values = fetched_values(&records_of(&fetch(&mut client, "expiring", 0, 6).await));

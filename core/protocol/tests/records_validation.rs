@@ -2,6 +2,10 @@
 //! Kafka error code a real broker would answer, and good batches pass.
 
 use bytes::Bytes;
+use strom_protocol::error_codes::{
+    CORRUPT_MESSAGE, INVALID_RECORD, INVALID_TIMESTAMP, MESSAGE_TOO_LARGE,
+    UNSUPPORTED_COMPRESSION_TYPE, UNSUPPORTED_FOR_MESSAGE_FORMAT,
+};
 use strom_protocol::records::{
     rewrite, validate_produce_batches, CompressionType, RecordBatchBuilder, RecordError,
     TimestampType, ValidationOptions,
@@ -9,13 +13,6 @@ use strom_protocol::records::{
 
 const NOW: i64 = 1_700_000_000_000;
 const HOUR: i64 = 3_600_000;
-
-const CORRUPT_MESSAGE: i16 = 2;
-const MESSAGE_TOO_LARGE: i16 = 10;
-const INVALID_TIMESTAMP: i16 = 32;
-const UNSUPPORTED_FOR_MESSAGE_FORMAT: i16 = 43;
-const UNSUPPORTED_COMPRESSION_TYPE: i16 = 76;
-const INVALID_RECORD: i16 = 87;
 
 const CODECS: [CompressionType; 5] = [
     CompressionType::None,

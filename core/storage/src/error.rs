@@ -5,17 +5,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use strom_protocol::error_codes;
 use thiserror::Error;
-
-/// Kafka error codes this crate can produce (from the protocol guide).
-pub mod codes {
-    pub const OFFSET_OUT_OF_RANGE: i16 = 1;
-    pub const CORRUPT_MESSAGE: i16 = 2;
-    pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
-    pub const INVALID_PRODUCER_EPOCH: i16 = 47;
-    pub const KAFKA_STORAGE_ERROR: i16 = 56;
-    pub const INVALID_RECORD: i16 = 87;
-}
 
 #[derive(Debug, Error)]
 pub enum StorageError {
@@ -104,24 +95,18 @@ impl StorageError {
             StorageError::Io { .. }
             | StorageError::Closed { .. }
             | StorageError::CorruptLog { .. }
-            | StorageError::Cleaner { .. } => codes::KAFKA_STORAGE_ERROR,
-            StorageError::OffsetOutOfRange { .. } => codes::OFFSET_OUT_OF_RANGE,
-            StorageError::CorruptBatch { .. } => codes::CORRUPT_MESSAGE,
-            StorageError::InvalidAppend { .. } => codes::INVALID_RECORD,
-            StorageError::OutOfOrderSequence { .. } => codes::OUT_OF_ORDER_SEQUENCE_NUMBER,
-            StorageError::InvalidProducerEpoch { .. } => codes::INVALID_PRODUCER_EPOCH,
+            | StorageError::Cleaner { .. } => error_codes::KAFKA_STORAGE_ERROR,
+            StorageError::OffsetOutOfRange { .. } => error_codes::OFFSET_OUT_OF_RANGE,
+            StorageError::CorruptBatch { .. } => error_codes::CORRUPT_MESSAGE,
+            StorageError::InvalidAppend { .. } => error_codes::INVALID_RECORD,
+            StorageError::OutOfOrderSequence { .. } => error_codes::OUT_OF_ORDER_SEQUENCE_NUMBER,
+            StorageError::InvalidProducerEpoch { .. } => error_codes::INVALID_PRODUCER_EPOCH,
         }
     }
 
     /// Whether a client may retry the same request, as Kafka classifies the code.
     pub fn is_retriable(&self) -> bool {
-        matches!(
-            self,
-            StorageError::Io { .. }
-                | StorageError::Closed { .. }
-                | StorageError::CorruptBatch { .. }
-                | StorageError::CorruptLog { .. }
-        )
+        error_codes::is_retriable(self.kafka_error_code())
     }
 }
 

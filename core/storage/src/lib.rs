@@ -134,7 +134,7 @@ mod truncate;
 pub use compaction::CompactionOutcome;
 pub use config::{CleanupPolicy, FlushPolicy, LogConfig};
 pub use epoch_cache::EpochEntry;
-pub use error::{codes, Result, StorageError};
+pub use error::{Result, StorageError};
 pub use log::{AppendOptions, AppendOutcome, Log};
 pub use producer_state::{BatchMetadata, ProducerStateEntry, RETAINED_BATCHES};
 pub use read::{FileSlice, LogReadResult};

@@ -1,6 +1,7 @@
 mod common;
 
 use common::*;
+use strom_protocol::error_codes;
 use strom_protocol::records::{BatchHeader, TimestampType};
 use strom_storage::{AppendOptions, StorageError};
 
@@ -115,7 +116,7 @@ fn out_of_range_offsets_are_rejected() {
             log_end_offset: 3
         }
     ));
-    assert_eq!(err.kafka_error_code(), 1);
+    assert_eq!(err.kafka_error_code(), error_codes::OFFSET_OUT_OF_RANGE);
     assert!(matches!(
         log.read(-1, 100, i64::MAX, true),
         Err(StorageError::OffsetOutOfRange { .. })
@@ -151,7 +152,7 @@ fn malformed_appends_are_rejected_without_changing_the_log() {
         log.append(&mut truncated, OPTIONS)
             .unwrap_err()
             .kafka_error_code(),
-        2
+        error_codes::CORRUPT_MESSAGE
     );
     assert!(log.append(&mut [], OPTIONS).is_err());
     assert_eq!(log.log_end_offset(), 0);

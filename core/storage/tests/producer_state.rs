@@ -1,6 +1,7 @@
 mod common;
 
 use common::*;
+use strom_protocol::error_codes;
 use strom_storage::{LogConfig, StorageError};
 
 fn p(id: i64, epoch: i16, base_sequence: i32) -> Producer {
@@ -48,7 +49,10 @@ fn duplicates_of_the_last_five_batches_return_the_original_offsets() {
             ..
         }
     ));
-    assert_eq!(err.kafka_error_code(), 45);
+    assert_eq!(
+        err.kafka_error_code(),
+        error_codes::OUT_OF_ORDER_SEQUENCE_NUMBER
+    );
     let state = log.producer_state(9).unwrap();
     assert_eq!(state.batches.len(), 5);
     assert_eq!(state.last_sequence(), Some(20));
@@ -94,7 +98,7 @@ fn epochs_fence_old_producers_and_new_epochs_restart_at_zero() {
             ..
         }
     ));
-    assert_eq!(err.kafka_error_code(), 47);
+    assert_eq!(err.kafka_error_code(), error_codes::INVALID_PRODUCER_EPOCH);
     let err = log
         .append(&mut idempotent_batch(2, p(5, 4, 2)), OPTIONS)
         .unwrap_err();

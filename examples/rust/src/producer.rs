@@ -5,11 +5,9 @@ use std::time::Duration;
 
 use strom_client::admin::NewTopic;
 use strom_client::{AdminClient, Producer, ProducerRecord, RecordMetadata};
+use strom_protocol::error_codes;
 
 use crate::{client_config, ExampleError};
-
-/// Kafka's TOPIC_ALREADY_EXISTS: the topic is there, which is all we need.
-const TOPIC_ALREADY_EXISTS: i16 = 36;
 
 /// Creates `topic` (3 partitions) unless it exists, produces `count`
 /// records keyed `key-<i>`, and prints one delivery line per record.
@@ -21,8 +19,11 @@ pub async fn run(
 ) -> Result<Vec<RecordMetadata>, ExampleError> {
     let config = client_config(bootstrap)?;
     let admin = AdminClient::new(config).await?;
+    // TOPIC_ALREADY_EXISTS means the topic is there, which is all we need.
     match admin.create_topic(NewTopic::new(topic, 3, 1)).await {
-        Err(err) if err.kafka_code() != Some(TOPIC_ALREADY_EXISTS) => return Err(err.into()),
+        Err(err) if err.kafka_code() != Some(error_codes::TOPIC_ALREADY_EXISTS) => {
+            return Err(err.into())
+        }
         _ => {}
     }
     // The producer shares the admin client's connections.

@@ -114,6 +114,8 @@ pub fn apply_incremental_alter(
 
 #[cfg(test)]
 mod tests {
+    use strom_protocol::error_codes;
+
     use super::*;
 
     fn op(name: &str, op: AlterOpType, value: Option<&str>) -> AlterConfigOp {
@@ -192,7 +194,11 @@ mod tests {
         for case in cases {
             let ops = [op("segment.ms", AlterOpType::Set, Some("10")), case.clone()];
             let err = apply_incremental_alter(&current, &ops, &broker()).unwrap_err();
-            assert_eq!(err.kafka_error_code(), 40, "{case:?}");
+            assert_eq!(
+                err.kafka_error_code(),
+                error_codes::INVALID_CONFIG,
+                "{case:?}"
+            );
             assert!(err.to_string().contains(&case.name), "{err}");
         }
         let dup = [
@@ -200,6 +206,6 @@ mod tests {
             op("retention.ms", AlterOpType::Delete, None),
         ];
         let err = apply_incremental_alter(&current, &dup, &broker()).unwrap_err();
-        assert_eq!(err.kafka_error_code(), 42);
+        assert_eq!(err.kafka_error_code(), error_codes::INVALID_REQUEST);
     }
 }

@@ -19,6 +19,8 @@ mod types;
 
 use std::path::PathBuf;
 
+use strom_protocol::error_codes;
+
 pub use alter::{apply_incremental_alter, AlterConfigOp, AlterOpType};
 pub use broker::{BrokerConfig, HostPort, Origin};
 pub use properties::{escape_value, parse_properties, Property};
@@ -27,11 +29,6 @@ pub use topic::{CompressionType, EffectiveTopicConfig, TopicConfigs};
 pub use topic_defs::{topic_setting, TopicSettingDef, TOPIC_SETTINGS};
 pub use types::{ConfigEntry, ConfigSource, ConfigSynonym, ConfigType};
 pub use types::{SettingDef, Unit, Validator};
-
-/// Kafka's INVALID_CONFIG error code, the answer to any rejected setting.
-pub const INVALID_CONFIG: i16 = 40;
-/// Kafka's INVALID_REQUEST, for a request that names one key twice.
-pub const INVALID_REQUEST: i16 = 42;
 
 /// A setting that could not be read or accepted. Messages name the key (and
 /// the file and line when there is one) so the user knows what to fix.
@@ -65,11 +62,13 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    /// The Kafka error code to answer a client with.
+    /// The Kafka error code to answer a client with: INVALID_REQUEST for a
+    /// request that names one key twice, INVALID_CONFIG for any rejected
+    /// setting.
     pub fn kafka_error_code(&self) -> i16 {
         match self {
-            ConfigError::DuplicateKey { .. } => INVALID_REQUEST,
-            _ => INVALID_CONFIG,
+            ConfigError::DuplicateKey { .. } => error_codes::INVALID_REQUEST,
+            _ => error_codes::INVALID_CONFIG,
         }
     }
 }

@@ -1,5 +1,7 @@
+use strom_protocol::error_codes;
+
 use super::*;
-use crate::config::{ConfigType, INVALID_CONFIG};
+use crate::config::ConfigType;
 
 fn broker(pairs: &[(&str, &str)]) -> BrokerConfig {
     BrokerConfig::from_pairs(pairs).unwrap()
@@ -20,7 +22,7 @@ fn validation_rejects_unknown_keys_and_bad_values_by_name() {
     ];
     for (key, value) in bad {
         let err = TopicConfigs::new([(key, value)]).unwrap_err();
-        assert_eq!(err.kafka_error_code(), INVALID_CONFIG);
+        assert_eq!(err.kafka_error_code(), error_codes::INVALID_CONFIG);
         assert!(err.to_string().contains(key), "{key}={value}: {err}");
     }
     let good = TopicConfigs::new([

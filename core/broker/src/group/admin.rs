@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use strom_protocol::error_codes;
 
 use super::classic::{GroupState, CONSUMER_PROTOCOL_TYPE};
 use super::offsets::{remove_if_empty, remove_offsets};
 use super::records::encode_group_key;
-use super::{codes, lock, store, GroupApi};
+use super::{lock, store, GroupApi};
 use crate::state::Broker;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,9 +24,9 @@ pub struct ListedGroup {
 /// partition loads: the list is then incomplete.
 pub fn list(broker: &Broker, states: &[String]) -> (i16, Vec<ListedGroup>) {
     let error = if broker.groups.any_loading() {
-        codes::COORDINATOR_LOAD_IN_PROGRESS
+        error_codes::COORDINATOR_LOAD_IN_PROGRESS
     } else {
-        codes::NONE
+        error_codes::NONE
     };
     let mut groups: Vec<ListedGroup> = broker
         .groups
@@ -72,7 +73,7 @@ pub struct GroupDescription {
 
 pub async fn describe(broker: &Arc<Broker>, group_id: &str) -> GroupDescription {
     let mut description = GroupDescription {
-        error: codes::NONE,
+        error: error_codes::NONE,
         state: GroupState::Dead.name().to_string(),
         protocol_type: String::new(),
         protocol: String::new(),
@@ -150,14 +151,14 @@ async fn delete_group(broker: &Arc<Broker>, group_id: &str) -> i16 {
         return code;
     }
     let Some(group) = broker.groups.get(group_id) else {
-        return codes::GROUP_ID_NOT_FOUND;
+        return error_codes::GROUP_ID_NOT_FOUND;
     };
     let appended = {
         let mut g = lock(&group);
         match g.state {
-            GroupState::Dead => return codes::GROUP_ID_NOT_FOUND,
+            GroupState::Dead => return error_codes::GROUP_ID_NOT_FOUND,
             GroupState::Empty => {}
-            _ => return codes::NON_EMPTY_GROUP,
+            _ => return error_codes::NON_EMPTY_GROUP,
         }
         g.transition(GroupState::Dead);
         broker.groups.remove_if_same(group_id, &group);
@@ -168,7 +169,10 @@ async fn delete_group(broker: &Arc<Broker>, group_id: &str) -> i16 {
     };
     tracing::info!(group = group_id, "group deleted");
     match appended {
-        Ok(appended) => store::wait(appended).await.err().unwrap_or(codes::NONE),
+        Ok(appended) => store::wait(appended)
+            .await
+            .err()
+            .unwrap_or(error_codes::NONE),
         Err(code) => code,
     }
 }
@@ -188,24 +192,24 @@ pub async fn offset_delete(
         return (code, Vec::new());
     }
     let Some(group) = broker.groups.get(group_id) else {
-        return (codes::GROUP_ID_NOT_FOUND, Vec::new());
+        return (error_codes::GROUP_ID_NOT_FOUND, Vec::new());
     };
-    let mut errors = vec![codes::NONE; partitions.len()];
+    let mut errors = vec![error_codes::NONE; partitions.len()];
     let appended = {
         let mut g = lock(&group);
         let consumer_group = g.protocol_type.as_deref() == Some(CONSUMER_PROTOCOL_TYPE);
         match g.state {
-            GroupState::Dead => return (codes::GROUP_ID_NOT_FOUND, Vec::new()),
+            GroupState::Dead => return (error_codes::GROUP_ID_NOT_FOUND, Vec::new()),
             GroupState::Empty => {}
             _ if consumer_group => {}
-            _ => return (codes::NON_EMPTY_GROUP, Vec::new()),
+            _ => return (error_codes::NON_EMPTY_GROUP, Vec::new()),
         }
         let mut eligible = Vec::new();
         for (index, (topic, partition)) in partitions.iter().enumerate() {
             if broker.partition(topic, *partition).is_err() {
-                errors[index] = codes::UNKNOWN_TOPIC_OR_PARTITION;
+                errors[index] = error_codes::UNKNOWN_TOPIC_OR_PARTITION;
             } else if !g.is(GroupState::Empty) && g.is_subscribed_to(topic) {
-                errors[index] = codes::GROUP_SUBSCRIBED_TO_TOPIC;
+                errors[index] = error_codes::GROUP_SUBSCRIBED_TO_TOPIC;
             } else {
                 eligible.push((topic.clone(), *partition));
             }
@@ -213,7 +217,7 @@ pub async fn offset_delete(
         let mut records = remove_offsets(&mut g, &eligible);
         records.extend(remove_if_empty(broker, &group, &mut g));
         if records.is_empty() {
-            return (codes::NONE, errors);
+            return (error_codes::NONE, errors);
         }
         store::append(broker, g.partition, &records)
     };
@@ -222,7 +226,7 @@ pub async fn offset_delete(
         Err(code) => Err(code),
     };
     match outcome {
-        Ok(()) => (codes::NONE, errors),
+        Ok(()) => (error_codes::NONE, errors),
         Err(code) => (code, Vec::new()),
     }
 }

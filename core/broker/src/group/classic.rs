@@ -6,9 +6,9 @@
 use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
+use strom_protocol::error_codes;
 use strom_protocol::messages::ConsumerProtocolSubscription;
 
-use super::codes;
 use super::member::Member;
 use super::records::{GroupMetadataValue, MemberRecord, OffsetCommitValue};
 use super::sync::SyncResult;
@@ -196,7 +196,7 @@ impl ClassicGroup {
     pub fn remove(&mut self, member_id: &str) -> Option<Member> {
         let index = self.members.iter().position(|m| m.member_id == member_id)?;
         let mut member = self.members.remove(index);
-        member.answer_sync(SyncResult::error(codes::UNKNOWN_MEMBER_ID));
+        member.answer_sync(SyncResult::error(error_codes::UNKNOWN_MEMBER_ID));
         if let Some(instance) = &member.group_instance_id {
             if self.static_members.get(instance) == Some(&member.member_id) {
                 self.static_members.remove(instance);
@@ -215,9 +215,9 @@ impl ClassicGroup {
         if let Some(member) = self.member_mut(old_id) {
             member.answer_join(super::join::JoinResult::error(
                 old_id.to_string(),
-                codes::FENCED_INSTANCE_ID,
+                error_codes::FENCED_INSTANCE_ID,
             ));
-            member.answer_sync(SyncResult::error(codes::FENCED_INSTANCE_ID));
+            member.answer_sync(SyncResult::error(error_codes::FENCED_INSTANCE_ID));
             member.member_id = new_id.to_string();
         }
         if self.is_leader(old_id) {

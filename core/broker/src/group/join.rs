@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use strom_protocol::error_codes;
 use tokio::sync::oneshot;
 use tokio::time::{Duration, Instant};
 
@@ -12,7 +13,7 @@ use super::classic::{ClassicGroup, GroupState};
 use super::member::{Member, NEW_MEMBER_JOIN_TIMEOUT};
 use super::store::{self, Env};
 use super::sync::{reset_and_propagate_assignment_error, SyncResult};
-use super::{codes, lock, static_member, timers, GroupApi};
+use super::{lock, static_member, timers, GroupApi};
 use crate::state::Broker;
 
 /// A JoinGroup request, version differences already applied.
@@ -71,7 +72,7 @@ impl JoinResult {
     /// The current generation as `member_id` sees it.
     pub(crate) fn current(g: &ClassicGroup, member_id: &str, with_members: bool) -> JoinResult {
         JoinResult {
-            error: codes::NONE,
+            error: error_codes::NONE,
             member_id: member_id.to_string(),
             generation: g.generation,
             protocol_type: g.protocol_type.clone(),
@@ -113,7 +114,7 @@ pub async fn join(broker: &Arc<Broker>, params: JoinParams) -> JoinResult {
     if params.session_timeout_ms < settings.group_min_session_timeout_ms
         || params.session_timeout_ms > settings.group_max_session_timeout_ms
     {
-        return fail(codes::INVALID_SESSION_TIMEOUT);
+        return fail(error_codes::INVALID_SESSION_TIMEOUT);
     }
     let unknown = params.member_id.is_empty();
     let group = if unknown {
@@ -121,7 +122,7 @@ pub async fn join(broker: &Arc<Broker>, params: JoinParams) -> JoinResult {
     } else {
         match coordinator.get(&params.group_id) {
             Some(group) => group,
-            None => return fail(codes::UNKNOWN_MEMBER_ID),
+            None => return fail(error_codes::UNKNOWN_MEMBER_ID),
         }
     };
     let env = Env {
@@ -136,7 +137,7 @@ pub async fn join(broker: &Arc<Broker>, params: JoinParams) -> JoinResult {
             (
                 Reply::Now(JoinResult::error(
                     String::new(),
-                    codes::GROUP_MAX_SIZE_REACHED,
+                    error_codes::GROUP_MAX_SIZE_REACHED,
                 )),
                 None,
             )
@@ -159,7 +160,7 @@ pub async fn join(broker: &Arc<Broker>, params: JoinParams) -> JoinResult {
         Reply::Now(result) => result,
         // A dropped waiter means the group went away under the member.
         Reply::Later(waiter) => waiter.await.unwrap_or_else(|_| {
-            JoinResult::error(params.member_id.clone(), codes::NOT_COORDINATOR)
+            JoinResult::error(params.member_id.clone(), error_codes::NOT_COORDINATOR)
         }),
     }
 }
@@ -187,7 +188,7 @@ fn new_member_join(
         return (
             Reply::Now(JoinResult::error(
                 String::new(),
-                codes::COORDINATOR_NOT_AVAILABLE,
+                error_codes::COORDINATOR_NOT_AVAILABLE,
             )),
             None,
         );
@@ -196,7 +197,7 @@ fn new_member_join(
         return (
             Reply::Now(JoinResult::error(
                 String::new(),
-                codes::INCONSISTENT_GROUP_PROTOCOL,
+                error_codes::INCONSISTENT_GROUP_PROTOCOL,
             )),
             None,
         );
@@ -219,7 +220,7 @@ fn new_member_join(
         let timeout = Duration::from_millis(params.session_timeout_ms.max(0) as u64);
         timers::spawn_pending_member_timer(env, new_id.clone(), timeout);
         return (
-            Reply::Now(JoinResult::error(new_id, codes::MEMBER_ID_REQUIRED)),
+            Reply::Now(JoinResult::error(new_id, error_codes::MEMBER_ID_REQUIRED)),
             None,
         );
     }
@@ -230,10 +231,10 @@ fn current_member_join(env: &Env, g: &mut ClassicGroup, params: &JoinParams) -> 
     let member_id = params.member_id.as_str();
     let fail = |code| Reply::Now(JoinResult::error(member_id.to_string(), code));
     if g.is(GroupState::Dead) {
-        return fail(codes::COORDINATOR_NOT_AVAILABLE);
+        return fail(error_codes::COORDINATOR_NOT_AVAILABLE);
     }
     if !g.supports_protocols(&params.protocol_type, &params.protocols) {
-        return fail(codes::INCONSISTENT_GROUP_PROTOCOL);
+        return fail(error_codes::INCONSISTENT_GROUP_PROTOCOL);
     }
     if g.pending_members.contains(member_id) {
         return add_member_and_rebalance(env, g, params, member_id);
@@ -259,7 +260,7 @@ fn current_member_join(env: &Env, g: &mut ClassicGroup, params: &JoinParams) -> 
         GroupState::CompletingRebalance | GroupState::Stable => {
             update_member_and_rebalance(env, g, params)
         }
-        GroupState::Empty | GroupState::Dead => fail(codes::UNKNOWN_MEMBER_ID),
+        GroupState::Empty | GroupState::Dead => fail(error_codes::UNKNOWN_MEMBER_ID),
     }
 }
 
@@ -273,15 +274,15 @@ pub(crate) fn validate_current_member(
 ) -> Result<(), i16> {
     if let Some(instance) = instance {
         return match g.static_members.get(instance) {
-            Some(current) if current != member_id => Err(codes::FENCED_INSTANCE_ID),
+            Some(current) if current != member_id => Err(error_codes::FENCED_INSTANCE_ID),
             Some(_) => Ok(()),
-            None => Err(codes::UNKNOWN_MEMBER_ID),
+            None => Err(error_codes::UNKNOWN_MEMBER_ID),
         };
     }
     if g.has(member_id) {
         Ok(())
     } else {
-        Err(codes::UNKNOWN_MEMBER_ID)
+        Err(error_codes::UNKNOWN_MEMBER_ID)
     }
 }
 
@@ -344,7 +345,7 @@ pub(crate) fn maybe_prepare_rebalance(env: &Env, g: &mut ClassicGroup) {
 /// timeout for every member to rejoin.
 pub(crate) fn prepare_rebalance(env: &Env, g: &mut ClassicGroup) {
     if g.is(GroupState::CompletingRebalance) {
-        reset_and_propagate_assignment_error(g, codes::REBALANCE_IN_PROGRESS);
+        reset_and_propagate_assignment_error(g, error_codes::REBALANCE_IN_PROGRESS);
     }
     g.sync_timer = 0;
     let initial = g.is(GroupState::Empty);
@@ -456,7 +457,10 @@ pub(crate) fn complete_join(env: &Env, g: &mut ClassicGroup) {
 /// UNKNOWN_MEMBER_ID (so a live client rejoins), then the group moves on.
 pub(crate) fn remove_member_and_update(env: &Env, g: &mut ClassicGroup, member_id: &str) {
     if let Some(member) = g.member_mut(member_id) {
-        member.answer_join(JoinResult::error(String::new(), codes::UNKNOWN_MEMBER_ID));
+        member.answer_join(JoinResult::error(
+            String::new(),
+            error_codes::UNKNOWN_MEMBER_ID,
+        ));
     }
     g.remove(member_id);
     match g.state {
@@ -481,7 +485,7 @@ pub(crate) fn propagate_sync(g: &mut ClassicGroup, error: i16) {
             error,
             protocol_type: protocol_type.clone(),
             protocol_name: protocol_name.clone(),
-            assignment: if error == codes::NONE {
+            assignment: if error == error_codes::NONE {
                 member.assignment.clone()
             } else {
                 Bytes::new()

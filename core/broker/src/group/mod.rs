@@ -33,7 +33,6 @@
 
 mod admin;
 mod classic;
-pub mod codes;
 mod join;
 mod load;
 mod member;
@@ -59,6 +58,8 @@ pub use offsets::{commit, fetch, CommitParams, CommitPartition, FetchedOffset};
 pub(crate) use store::ensure_offsets_topic;
 pub use store::{offsets_topic_configs, OFFSETS_TOPIC};
 pub use sync::{heartbeat, leave, sync, LeavingMember, SyncParams, SyncResult};
+
+use strom_protocol::error_codes;
 
 use crate::state::Broker;
 
@@ -188,7 +189,7 @@ impl GroupCoordinator {
         api: GroupApi,
     ) -> Result<i32, i16> {
         if group_id.is_empty() && !api.accepts_empty_group_id() {
-            return Err(codes::INVALID_GROUP_ID);
+            return Err(error_codes::INVALID_GROUP_ID);
         }
         let partitions = store::ensure_offsets_topic(broker).await?;
         self.check_partition(broker, partition_for(group_id, partitions))
@@ -199,11 +200,11 @@ impl GroupCoordinator {
     /// of them once the topic exists).
     fn check_partition(&self, broker: &Broker, partition: i32) -> Result<i32, i16> {
         if self.is_loading(partition) {
-            return Err(codes::COORDINATOR_LOAD_IN_PROGRESS);
+            return Err(error_codes::COORDINATOR_LOAD_IN_PROGRESS);
         }
         match broker.partition(OFFSETS_TOPIC, partition) {
             Ok(_) => Ok(partition),
-            Err(_) => Err(codes::NOT_COORDINATOR),
+            Err(_) => Err(error_codes::NOT_COORDINATOR),
         }
     }
 }

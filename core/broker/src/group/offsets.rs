@@ -6,11 +6,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use strom_protocol::error_codes;
 
 use super::classic::{ClassicGroup, CommittedOffset, GroupState, CONSUMER_PROTOCOL_TYPE};
 use super::join::validate_current_member;
 use super::records::{encode_group_key, encode_offset_key, encode_offset_value, OffsetCommitValue};
-use super::{codes, lock, store, GroupApi};
+use super::{lock, store, GroupApi};
 use crate::handlers::produce::now_ms;
 use crate::state::Broker;
 
@@ -47,7 +48,7 @@ pub async fn commit(broker: &Arc<Broker>, params: &CommitParams) -> Vec<i16> {
         Err(code) => return vec![code; count],
     };
     let now = now_ms();
-    let mut errors = vec![codes::NONE; count];
+    let mut errors = vec![error_codes::NONE; count];
     let mut entries = Vec::new();
     let mut attempts = 0;
     let (group, appended) = loop {
@@ -58,7 +59,7 @@ pub async fn commit(broker: &Arc<Broker>, params: &CommitParams) -> Vec<i16> {
             None if params.generation < 0 => {
                 broker.groups.get_or_create(&params.group_id, partition)
             }
-            None => return vec![codes::ILLEGAL_GENERATION; count],
+            None => return vec![error_codes::ILLEGAL_GENERATION; count],
         };
         let mut g = lock(&group);
         // Offset expiry may have removed an empty group just now: such a
@@ -127,12 +128,12 @@ fn stage_commit(
     let mut records = Vec::new();
     for (index, p) in params.partitions.iter().enumerate() {
         if broker.partition(&p.topic, p.partition).is_err() {
-            errors[index] = codes::UNKNOWN_TOPIC_OR_PARTITION;
+            errors[index] = error_codes::UNKNOWN_TOPIC_OR_PARTITION;
             continue;
         }
         let metadata = p.metadata.clone().unwrap_or_default();
         if metadata.len() > max_metadata {
-            errors[index] = codes::OFFSET_METADATA_TOO_LARGE;
+            errors[index] = error_codes::OFFSET_METADATA_TOO_LARGE;
             continue;
         }
         let value = OffsetCommitValue {
@@ -152,7 +153,7 @@ fn stage_commit(
 /// Kafka's `validateOffsetCommit` plus the state rules of `doCommitOffsets`.
 fn validate_commit(g: &mut ClassicGroup, params: &CommitParams) -> Result<(), i16> {
     if g.is(GroupState::Dead) {
-        return Err(codes::COORDINATOR_NOT_AVAILABLE);
+        return Err(error_codes::COORDINATOR_NOT_AVAILABLE);
     }
     let claims_membership = params.generation >= 0
         || !params.member_id.is_empty()
@@ -160,11 +161,11 @@ fn validate_commit(g: &mut ClassicGroup, params: &CommitParams) -> Result<(), i1
     if claims_membership {
         validate_current_member(g, &params.member_id, params.group_instance_id.as_deref())?;
         if params.generation != g.generation {
-            return Err(codes::ILLEGAL_GENERATION);
+            return Err(error_codes::ILLEGAL_GENERATION);
         }
     } else if !g.is(GroupState::Empty) {
         // Only members may commit into a group that has members.
-        return Err(codes::UNKNOWN_MEMBER_ID);
+        return Err(error_codes::UNKNOWN_MEMBER_ID);
     }
     match g.state {
         GroupState::Empty => Ok(()),
@@ -176,8 +177,8 @@ fn validate_commit(g: &mut ClassicGroup, params: &CommitParams) -> Result<(), i1
             }
             Ok(())
         }
-        GroupState::CompletingRebalance => Err(codes::REBALANCE_IN_PROGRESS),
-        GroupState::Dead => Err(codes::COORDINATOR_NOT_AVAILABLE),
+        GroupState::CompletingRebalance => Err(error_codes::REBALANCE_IN_PROGRESS),
+        GroupState::Dead => Err(error_codes::COORDINATOR_NOT_AVAILABLE),
     }
 }
 
@@ -209,7 +210,7 @@ impl FetchedOffset {
             offset: -1,
             leader_epoch: -1,
             metadata: String::new(),
-            error: codes::NONE,
+            error: error_codes::NONE,
         }
     }
 }
@@ -238,7 +239,7 @@ pub async fn fetch(
                 offset: c.value.offset,
                 leader_epoch: c.value.leader_epoch,
                 metadata: c.value.metadata.clone(),
-                error: codes::NONE,
+                error: error_codes::NONE,
             },
             None => FetchedOffset::none(partition),
         }

@@ -7,12 +7,13 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use strom_protocol::error_codes;
 use tokio::sync::oneshot;
 
 use super::classic::{ClassicGroup, GroupState};
 use super::join::{maybe_prepare_rebalance, prepare_rebalance, JoinParams, JoinResult, Reply};
 use super::store::{self, Env};
-use super::{codes, lock, timers, GroupRef};
+use super::{lock, timers, GroupRef};
 use crate::state::Broker;
 
 /// What a static member's rejoin into a stable group must persist before
@@ -42,7 +43,10 @@ pub(crate) fn rejoin(
     let (waiter, reply) = oneshot::channel();
     let Some(member) = g.member_mut(new_id) else {
         return (
-            Reply::Now(JoinResult::error(String::new(), codes::UNKNOWN_MEMBER_ID)),
+            Reply::Now(JoinResult::error(
+                String::new(),
+                error_codes::UNKNOWN_MEMBER_ID,
+            )),
             None,
         );
     };

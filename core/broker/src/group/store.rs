@@ -12,7 +12,7 @@ use strom_protocol::records::{CompressionType, RecordBatchBuilder};
 use strom_storage::AppendOptions;
 
 use super::records::{encode_group_key, encode_group_value, GroupMetadataValue};
-use super::{codes, GroupRef};
+use super::GroupRef;
 use crate::config::BrokerSettings;
 use crate::handlers::produce::{advance_high_watermark, now_ms};
 use crate::state::{Broker, Partition};
@@ -66,13 +66,13 @@ pub(crate) async fn ensure_offsets_topic(broker: &Arc<Broker>) -> Result<i32, i1
         Err(e) if e.code == error_codes::TOPIC_ALREADY_EXISTS => {}
         Err(e) => {
             tracing::error!("cannot create {OFFSETS_TOPIC}: {}", e.message);
-            return Err(codes::COORDINATOR_NOT_AVAILABLE);
+            return Err(error_codes::COORDINATOR_NOT_AVAILABLE);
         }
     }
     broker
         .topic(OFFSETS_TOPIC)
         .map(|topic| topic.partition_count())
-        .ok_or(codes::COORDINATOR_NOT_AVAILABLE)
+        .ok_or(error_codes::COORDINATOR_NOT_AVAILABLE)
 }
 
 /// Appends `records` (key, value; `None` is a tombstone) as one batch to
@@ -84,7 +84,7 @@ pub(crate) fn append(
 ) -> Result<Appended, i16> {
     let partition = broker
         .partition(OFFSETS_TOPIC, partition)
-        .map_err(|_| codes::NOT_COORDINATOR)?;
+        .map_err(|_| error_codes::NOT_COORDINATOR)?;
     let now = now_ms();
     let mut builder = RecordBatchBuilder::new(CompressionType::None);
     for (key, value) in records {
@@ -92,12 +92,12 @@ pub(crate) fn append(
             .append(now, Some(key), value.as_deref(), &[])
             .map_err(|e| {
                 tracing::error!("cannot build a {OFFSETS_TOPIC} record: {e}");
-                codes::UNKNOWN_SERVER_ERROR
+                error_codes::UNKNOWN_SERVER_ERROR
             })?;
     }
     let built = builder.build().map_err(|e| {
         tracing::error!("cannot build a {OFFSETS_TOPIC} batch: {e}");
-        codes::UNKNOWN_SERVER_ERROR
+        error_codes::UNKNOWN_SERVER_ERROR
     })?;
     let mut bytes = BytesMut::from(&built[..]);
     let options = AppendOptions {
@@ -152,5 +152,5 @@ fn storage_failure(partition: &Partition, error: strom_storage::StorageError) ->
         partition = partition.index,
         "coordinator write failed: {error}"
     );
-    codes::NOT_COORDINATOR
+    error_codes::NOT_COORDINATOR
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use strom_protocol::error_codes;
 use tokio::sync::oneshot;
 
 use super::classic::{ClassicGroup, GroupState};
@@ -13,7 +14,7 @@ use super::join::{
     validate_current_member,
 };
 use super::store::{self, Env};
-use super::{codes, lock, GroupApi, GroupRef};
+use super::{lock, GroupApi, GroupRef};
 use crate::state::Broker;
 
 #[derive(Debug, Clone)]
@@ -65,13 +66,13 @@ pub async fn sync(broker: &Arc<Broker>, params: SyncParams) -> SyncResult {
         // The state of the rebalance was lost with the coordinator: the
         // member must rejoin, which REBALANCE_IN_PROGRESS tells every
         // client version (older ones do not know LOAD_IN_PROGRESS here).
-        Err(codes::COORDINATOR_LOAD_IN_PROGRESS) => {
-            return SyncResult::error(codes::REBALANCE_IN_PROGRESS)
+        Err(error_codes::COORDINATOR_LOAD_IN_PROGRESS) => {
+            return SyncResult::error(error_codes::REBALANCE_IN_PROGRESS)
         }
         Err(code) => return SyncResult::error(code),
         Ok(_) => match broker.groups.get(&params.group_id) {
             Some(group) => group,
-            None => return SyncResult::error(codes::UNKNOWN_MEMBER_ID),
+            None => return SyncResult::error(error_codes::UNKNOWN_MEMBER_ID),
         },
     };
     let (waiter, leader_store) = {
@@ -80,21 +81,21 @@ pub async fn sync(broker: &Arc<Broker>, params: SyncParams) -> SyncResult {
             return SyncResult::error(code);
         }
         match g.state {
-            GroupState::Empty => return SyncResult::error(codes::UNKNOWN_MEMBER_ID),
+            GroupState::Empty => return SyncResult::error(error_codes::UNKNOWN_MEMBER_ID),
             GroupState::PreparingRebalance => {
-                return SyncResult::error(codes::REBALANCE_IN_PROGRESS)
+                return SyncResult::error(error_codes::REBALANCE_IN_PROGRESS)
             }
-            GroupState::Dead => return SyncResult::error(codes::COORDINATOR_NOT_AVAILABLE),
+            GroupState::Dead => return SyncResult::error(error_codes::COORDINATOR_NOT_AVAILABLE),
             GroupState::Stable => {
                 g.pending_sync.remove(&params.member_id);
                 let protocol_type = g.protocol_type.clone();
                 let protocol_name = g.protocol_name.clone();
                 let Some(member) = g.member_mut(&params.member_id) else {
-                    return SyncResult::error(codes::UNKNOWN_MEMBER_ID);
+                    return SyncResult::error(error_codes::UNKNOWN_MEMBER_ID);
                 };
                 member.heartbeat_received();
                 return SyncResult {
-                    error: codes::NONE,
+                    error: error_codes::NONE,
                     protocol_type,
                     protocol_name,
                     assignment: member.assignment.clone(),
@@ -111,23 +112,23 @@ pub async fn sync(broker: &Arc<Broker>, params: SyncParams) -> SyncResult {
     }
     waiter
         .await
-        .unwrap_or_else(|_| SyncResult::error(codes::REBALANCE_IN_PROGRESS))
+        .unwrap_or_else(|_| SyncResult::error(error_codes::REBALANCE_IN_PROGRESS))
 }
 
 fn validate_sync(g: &ClassicGroup, params: &SyncParams) -> Result<(), i16> {
     if g.is(GroupState::Dead) {
-        return Err(codes::COORDINATOR_NOT_AVAILABLE);
+        return Err(error_codes::COORDINATOR_NOT_AVAILABLE);
     }
     validate_current_member(g, &params.member_id, params.group_instance_id.as_deref())?;
     if params.generation != g.generation {
-        return Err(codes::ILLEGAL_GENERATION);
+        return Err(error_codes::ILLEGAL_GENERATION);
     }
     let mismatch =
         |given: &Option<String>, actual: &Option<String>| given.is_some() && given != actual;
     if mismatch(&params.protocol_type, &g.protocol_type)
         || mismatch(&params.protocol_name, &g.protocol_name)
     {
-        return Err(codes::INCONSISTENT_GROUP_PROTOCOL);
+        return Err(error_codes::INCONSISTENT_GROUP_PROTOCOL);
     }
     Ok(())
 }
@@ -192,7 +193,7 @@ async fn finish_leader_sync(broker: Arc<Broker>, group: GroupRef, leader_store: 
             for member in &mut g.members {
                 member.assignment = assignment.remove(&member.member_id).unwrap_or_default();
             }
-            propagate_sync(&mut g, codes::NONE);
+            propagate_sync(&mut g, error_codes::NONE);
             g.transition(GroupState::Stable);
             tracing::info!(group = %g.group_id, generation = g.generation, "rebalance complete: group stable");
         }
@@ -221,16 +222,16 @@ pub async fn heartbeat(
     {
         // Kafka answers blindly while loading: the member's state is not
         // known yet, and an error would make it rejoin needlessly.
-        Err(codes::COORDINATOR_LOAD_IN_PROGRESS) => return codes::NONE,
+        Err(error_codes::COORDINATOR_LOAD_IN_PROGRESS) => return error_codes::NONE,
         Err(code) => return code,
         Ok(_) => {}
     }
     let Some(group) = broker.groups.get(group_id) else {
-        return codes::UNKNOWN_MEMBER_ID;
+        return error_codes::UNKNOWN_MEMBER_ID;
     };
     let mut g = lock(&group);
     if g.is(GroupState::Dead) {
-        return codes::COORDINATOR_NOT_AVAILABLE;
+        return error_codes::COORDINATOR_NOT_AVAILABLE;
     }
     if let Err(code) = validate_current_member(&g, member_id, group_instance_id) {
         return code;
@@ -238,24 +239,24 @@ pub async fn heartbeat(
     let state = g.state;
     let current_generation = g.generation;
     let Some(member) = g.member_mut(member_id) else {
-        return codes::UNKNOWN_MEMBER_ID;
+        return error_codes::UNKNOWN_MEMBER_ID;
     };
     match state {
-        GroupState::Empty => codes::UNKNOWN_MEMBER_ID,
+        GroupState::Empty => error_codes::UNKNOWN_MEMBER_ID,
         GroupState::CompletingRebalance => {
             member.heartbeat_received();
-            codes::NONE
+            error_codes::NONE
         }
         GroupState::PreparingRebalance => {
             member.heartbeat_received();
-            codes::REBALANCE_IN_PROGRESS
+            error_codes::REBALANCE_IN_PROGRESS
         }
-        GroupState::Stable if generation != current_generation => codes::ILLEGAL_GENERATION,
+        GroupState::Stable if generation != current_generation => error_codes::ILLEGAL_GENERATION,
         GroupState::Stable => {
             member.heartbeat_received();
-            codes::NONE
+            error_codes::NONE
         }
-        GroupState::Dead => codes::COORDINATOR_NOT_AVAILABLE,
+        GroupState::Dead => error_codes::COORDINATOR_NOT_AVAILABLE,
     }
 }
 
@@ -277,7 +278,10 @@ pub async fn leave(
         return (code, Vec::new());
     }
     let Some(group) = broker.groups.get(group_id) else {
-        return (codes::NONE, vec![codes::UNKNOWN_MEMBER_ID; leaving.len()]);
+        return (
+            error_codes::NONE,
+            vec![error_codes::UNKNOWN_MEMBER_ID; leaving.len()],
+        );
     };
     let env = Env {
         broker,
@@ -285,13 +289,13 @@ pub async fn leave(
     };
     let mut g = lock(&group);
     if g.is(GroupState::Dead) {
-        return (codes::COORDINATOR_NOT_AVAILABLE, Vec::new());
+        return (error_codes::COORDINATOR_NOT_AVAILABLE, Vec::new());
     }
     let errors = leaving
         .iter()
         .map(|member| leave_one(&env, &mut g, member))
         .collect();
-    (codes::NONE, errors)
+    (error_codes::NONE, errors)
 }
 
 fn leave_one(env: &Env, g: &mut ClassicGroup, leaving: &LeavingMember) -> i16 {
@@ -303,20 +307,20 @@ fn leave_one(env: &Env, g: &mut ClassicGroup, leaving: &LeavingMember) -> i16 {
             Some(member_id) => {
                 tracing::info!(group = %g.group_id, member = %member_id, "static member removed by LeaveGroup");
                 remove_member_and_update(env, g, &member_id);
-                codes::NONE
+                error_codes::NONE
             }
-            None => codes::UNKNOWN_MEMBER_ID,
+            None => error_codes::UNKNOWN_MEMBER_ID,
         };
     }
     if g.pending_members.contains(&leaving.member_id) {
         remove_pending_member(env, g, &leaving.member_id);
-        return codes::NONE;
+        return error_codes::NONE;
     }
     match validate_current_member(g, &leaving.member_id, instance) {
         Ok(()) => {
             tracing::info!(group = %g.group_id, member = %leaving.member_id, "member left the group");
             remove_member_and_update(env, g, &leaving.member_id);
-            codes::NONE
+            error_codes::NONE
         }
         Err(code) => code,
     }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use strom_protocol::error_codes;
 use strom_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
 };
@@ -62,7 +63,7 @@ pub async fn offset_commit(
                 .iter()
                 .map(|p| OffsetCommitResponsePartition {
                     partition_index: p.partition_index,
-                    error_code: errors.next().unwrap_or(group::codes::UNKNOWN_SERVER_ERROR),
+                    error_code: errors.next().unwrap_or(error_codes::UNKNOWN_SERVER_ERROR),
                     ..Default::default()
                 })
                 .collect(),
@@ -91,7 +92,7 @@ pub async fn offset_fetch(
                     .collect()
             });
             let (error_code, topics) = match group::fetch(broker, &wanted.group_id, topics).await {
-                Ok(topics) => (group::codes::NONE, topics),
+                Ok(topics) => (error_codes::NONE, topics),
                 Err(code) => (code, Vec::new()),
             };
             groups.push(OffsetFetchResponseGroup {
@@ -121,7 +122,7 @@ pub async fn offset_fetch(
     });
     let (error_code, topics) =
         match group::fetch(broker, &request.group_id, requested.clone()).await {
-            Ok(topics) => (group::codes::NONE, topics),
+            Ok(topics) => (error_codes::NONE, topics),
             // v1 has no group-level error: every partition carries it.
             Err(code) if version < 2 => {
                 let topics = requested
@@ -195,7 +196,7 @@ pub async fn offset_delete(
         })
         .collect();
     let (error_code, errors) = group::offset_delete(broker, &request.group_id, &partitions).await;
-    if error_code != group::codes::NONE {
+    if error_code != error_codes::NONE {
         return OffsetDeleteResponse {
             error_code,
             ..Default::default()
@@ -213,7 +214,7 @@ pub async fn offset_delete(
                     .iter()
                     .map(|p| OffsetDeleteResponsePartition {
                         partition_index: p.partition_index,
-                        error_code: errors.next().unwrap_or(group::codes::UNKNOWN_SERVER_ERROR),
+                        error_code: errors.next().unwrap_or(error_codes::UNKNOWN_SERVER_ERROR),
                         ..Default::default()
                     })
                     .collect(),

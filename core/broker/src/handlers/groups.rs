@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use strom_protocol::error_codes;
 use strom_protocol::messages::delete_groups_response::DeletableGroupResult;
 use strom_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use strom_protocol::messages::find_coordinator_response::Coordinator;
@@ -18,7 +19,7 @@ use strom_protocol::messages::{
     ListGroupsResponse, SyncGroupRequest, SyncGroupResponse,
 };
 
-use crate::group::{self, codes, JoinParams, LeavingMember, SyncParams};
+use crate::group::{self, JoinParams, LeavingMember, SyncParams};
 use crate::state::Broker;
 
 /// FindCoordinator key types.
@@ -51,7 +52,7 @@ pub async fn find_coordinator(
                         broker.node_id,
                         broker.advertised_host.clone(),
                         broker.advertised_port,
-                        codes::NONE,
+                        error_codes::NONE,
                         None,
                     ),
                     Err((code, message)) => (-1, String::new(), -1, code, Some(message)),
@@ -73,7 +74,7 @@ pub async fn find_coordinator(
     }
     match locate(broker, key_type).await {
         Ok(()) => FindCoordinatorResponse {
-            error_code: codes::NONE,
+            error_code: error_codes::NONE,
             error_message: None,
             node_id: broker.node_id,
             host: broker.advertised_host.clone(),
@@ -100,11 +101,11 @@ async fn locate(broker: &Arc<Broker>, key_type: i8) -> Result<(), (i16, String)>
             .map(|_| ())
             .map_err(|code| (code, format!("cannot create {}", group::OFFSETS_TOPIC))),
         KEY_TYPE_TRANSACTION => Err((
-            codes::COORDINATOR_NOT_AVAILABLE,
+            error_codes::COORDINATOR_NOT_AVAILABLE,
             "transactions are not supported by this broker yet".into(),
         )),
         other => Err((
-            codes::INVALID_REQUEST,
+            error_codes::INVALID_REQUEST,
             format!("unknown coordinator key type {other}"),
         )),
     }
@@ -233,7 +234,7 @@ pub async fn leave_group(
     if version < 3 {
         // One member: its error is the request's.
         let error_code = match member_errors.first() {
-            Some(code) if group_error == codes::NONE => *code,
+            Some(code) if group_error == error_codes::NONE => *code,
             _ => group_error,
         };
         return LeaveGroupResponse {

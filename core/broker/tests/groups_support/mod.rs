@@ -6,6 +6,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use strom_protocol::codec::Message;
+use strom_protocol::error_codes::{self, ErrorCode};
 use strom_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use strom_protocol::messages::leave_group_request::MemberIdentity;
 use strom_protocol::messages::offset_commit_request::{
@@ -53,9 +54,6 @@ pub const HEARTBEAT_VERSION: i16 = 4;
 pub const LEAVE_VERSION: i16 = 5;
 pub const COMMIT_VERSION: i16 = 8;
 pub const FETCH_OFFSETS_VERSION: i16 = 7;
-
-pub const MEMBER_ID_REQUIRED: i16 = 79;
-pub const REBALANCE_IN_PROGRESS: i16 = 27;
 
 /// Session timeout of test members: long enough never to expire by
 /// accident, except in the tests that let it expire on purpose.
@@ -178,7 +176,8 @@ impl Member {
     pub async fn join_new(&mut self) -> JoinGroupResponse {
         let first = self.join().await;
         assert_eq!(
-            first.error_code, MEMBER_ID_REQUIRED,
+            first.error_code,
+            error_codes::MEMBER_ID_REQUIRED,
             "first join of a new member"
         );
         assert!(!first.member_id.is_empty(), "an assigned member id");
@@ -270,9 +269,13 @@ pub async fn wait_for_rebalance(member: &mut Member) {
     let deadline = tokio::time::Instant::now() + super::common::SAFETY_TIMEOUT;
     loop {
         match member.heartbeat().await {
-            REBALANCE_IN_PROGRESS => return,
+            error_codes::REBALANCE_IN_PROGRESS => return,
             0 => {}
-            other => panic!("heartbeat of {} failed with {other}", member.id),
+            other => panic!(
+                "heartbeat of {} failed with {}",
+                member.id,
+                ErrorCode(other)
+            ),
         }
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -291,7 +294,8 @@ pub async fn add_member(members: &mut Vec<Member>, mut newcomer: Member) -> Vec<
         // Static members (KIP-345) skip this round.
         let first_try = newcomer.join().await;
         assert_eq!(
-            first_try.error_code, MEMBER_ID_REQUIRED,
+            first_try.error_code,
+            error_codes::MEMBER_ID_REQUIRED,
             "first join of a new member"
         );
     }

@@ -119,7 +119,7 @@ impl RecordError {
     /// message as retriable (the corruption may have happened in transit);
     /// every other refusal here would fail again.
     pub fn is_retriable(&self) -> bool {
-        self.kafka_error_code() == codes::CORRUPT_MESSAGE
+        codes::is_retriable(self.kafka_error_code())
     }
 
     /// The index within the batch of the record at fault, for the
