@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::{json, Value};
-use strom_client::{ClientConfig, Consumer, Producer, ProducerRecord};
+use strom_client::{ClientConfig, Consumer, Producer, ProducerRecord, TopicPartition};
 use tokio::sync::Semaphore;
 
 use crate::error::{BenchError, Result};
@@ -59,7 +59,7 @@ pub async fn produce(spec: &ProduceSpec) -> Result<Value> {
             .await
             .map_err(|_| BenchError::WindowClosed)?;
         let collected = collected.clone();
-        let report = move |outcome: strom_client::Result<strom_client::RecordMetadata>| {
+        let report = move |outcome: strom_client::DeliveryResult| {
             let latency = sent_at.elapsed();
             drop(permit);
             if let Ok(mut collected) = collected.lock() {
@@ -110,12 +110,12 @@ pub async fn consume(spec: &ConsumeSpec) -> Result<Value> {
         "fetch.max.wait.ms": config.fetch_max_wait.as_millis() as u64,
         "max.partition.fetch.bytes": config.max_partition_fetch_bytes,
     });
-    let mut consumer = Consumer::new(config).await?;
-    let partitions: Vec<(&str, i32)> = (0..spec.partitions)
-        .map(|partition| (spec.topic.as_str(), partition))
+    let consumer = Consumer::new(config).await?;
+    let partitions: Vec<TopicPartition> = (0..spec.partitions)
+        .map(|partition| TopicPartition::new(spec.topic.as_str(), partition))
         .collect();
     let mut tally = ConsumeTally::new(Instant::now());
-    consumer.assign(&partitions);
+    consumer.assign(&partitions).await;
     while tally.records < spec.records && tally.idle_for() < spec.idle_timeout {
         match consumer.poll(POLL_TIMEOUT).await {
             Ok(records) => {

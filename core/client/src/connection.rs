@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use strom_protocol::error_codes::UNSUPPORTED_VERSION;
 use strom_protocol::frame::{decode_response, encode_request};
 use strom_protocol::messages::{ApiKey, ApiVersionsRequest, Request, RequestHeader, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -31,7 +32,6 @@ use crate::error::{ClientError, Result};
 
 /// The ApiVersions version tried first (KIP-511 added client software name).
 const API_VERSIONS_FIRST_TRY: i16 = 3;
-const UNSUPPORTED_VERSION: i16 = 35;
 /// Frames queued for the writer before senders wait.
 const WRITE_QUEUE: usize = 64;
 /// Buffer a response read starts with; it grows only as bytes arrive, so
@@ -145,7 +145,7 @@ impl Connection {
     pub async fn connect(addr: &str, settings: ConnectionSettings) -> Result<Connection> {
         let unreachable = |source| ClientError::Unreachable {
             addr: addr.to_string(),
-            source,
+            source: std::sync::Arc::new(source),
         };
         let stream = tokio::time::timeout(settings.connect_timeout, TcpStream::connect(addr))
             .await

@@ -17,6 +17,7 @@ mod assignors;
 mod commit;
 mod fetcher;
 mod group;
+mod handle;
 mod heartbeat;
 mod member_data;
 mod pattern;
@@ -26,6 +27,7 @@ mod subscription;
 mod test_support;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -35,17 +37,21 @@ use crate::admin::{AdminClient, OffsetSpec};
 use crate::cluster::Cluster;
 use crate::config::{ClientConfig, OffsetReset};
 use crate::error::{ClientError, Result};
+pub use crate::TopicPartition;
 use assignors::Assignor;
-use fetcher::{Fetcher, PartitionKey, OFFSET_OUT_OF_RANGE};
+use fetcher::Fetcher;
 use group::GroupCoordinator;
+use strom_protocol::error_codes::OFFSET_OUT_OF_RANGE;
 use subscription::Callbacks;
 
 pub use commit::CommitFuture;
+pub use handle::Consumer;
 
-/// A record as the consumer returns it; owned.
+/// A record as the consumer returns it; owned. The records of one
+/// partition share their topic name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumerRecord {
-    pub topic: String,
+    pub topic: Arc<str>,
     pub partition: i32,
     pub offset: i64,
     pub timestamp: i64,
@@ -54,30 +60,23 @@ pub struct ConsumerRecord {
     pub headers: Vec<(String, Option<Bytes>)>,
 }
 
-/// A partition of a topic, as rebalance callbacks receive them.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TopicPartition {
-    pub topic: String,
-    pub partition: i32,
-}
-
 /// A rebalance callback: called with the partitions assigned, revoked or
 /// lost. It runs inside `poll` (or `close`), on the polling task.
 pub type RebalanceCallback = Box<dyn Fn(&[TopicPartition]) + Send + Sync + 'static>;
 
-pub struct Consumer {
+pub(crate) struct ConsumerState {
     cluster: Cluster,
     admin: AdminClient,
     /// Assigned partitions and their position: the offset of the next
     /// record `poll` returns, which is also what commits commit (`None`:
     /// to be looked up by the next poll, per a `seek_to_beginning` /
     /// `seek_to_end` or else auto.offset.reset).
-    positions: BTreeMap<(String, i32), Option<i64>>,
+    positions: BTreeMap<TopicPartition, Option<i64>>,
     /// Fetches in flight and fetched data not yet returned by `poll`.
     fetcher: Fetcher,
     /// Where `seek_to_beginning` / `seek_to_end` asked a partition whose
     /// position is `None` to start; looked up by the next poll.
-    pending_resets: BTreeMap<PartitionKey, OffsetSpec>,
+    pending_resets: BTreeMap<TopicPartition, OffsetSpec>,
     /// The group of group.id, when set.
     group: Option<GroupCoordinator>,
     /// Subscribed topics, sorted; empty when partitions are assigned by hand.
@@ -87,7 +86,7 @@ pub struct Consumer {
     assignors: Vec<Assignor>,
     callbacks: Callbacks,
     /// Assigned partitions `poll` neither fetches nor returns for now.
-    paused: BTreeSet<(String, i32)>,
+    paused: BTreeSet<TopicPartition>,
     /// The queue that runs commits one after another, started by the first
     /// `commit_async`; `None` until then.
     commit_queue: Option<commit::CommitQueue>,
@@ -95,15 +94,15 @@ pub struct Consumer {
     closed: bool,
 }
 
-impl Consumer {
-    pub async fn new(config: ClientConfig) -> Result<Consumer> {
+impl ConsumerState {
+    pub(crate) async fn new(config: ClientConfig) -> Result<ConsumerState> {
         let group = config
             .group_id
             .clone()
             .map(|group_id| (group_id, config.group_instance_id.clone()));
         let next_auto_commit = Instant::now() + config.auto_commit_interval;
         let cluster = Cluster::connect(config).await?;
-        Ok(Consumer {
+        Ok(ConsumerState {
             admin: AdminClient::from_cluster(cluster.clone()),
             group: group.map(|(group_id, instance_id)| {
                 GroupCoordinator::new(cluster.clone(), group_id, instance_id)
@@ -125,12 +124,11 @@ impl Consumer {
 
     /// Replaces the assignment. New partitions start per auto.offset.reset
     /// unless `seek` sets a position; partitions that stay keep theirs.
-    pub fn assign(&mut self, partitions: &[(&str, i32)]) {
+    pub(crate) fn assign(&mut self, partitions: &[TopicPartition]) {
         let old = std::mem::take(&mut self.positions);
-        for (topic, partition) in partitions {
-            let key = (topic.to_string(), *partition);
-            let position = old.get(&key).copied().flatten();
-            self.positions.insert(key, position);
+        for tp in partitions {
+            let position = old.get(tp).copied().flatten();
+            self.positions.insert(tp.clone(), position);
         }
         // Fetched data, pauses and pending resets stay only for partitions
         // still assigned.
@@ -141,54 +139,43 @@ impl Consumer {
             .retain(|key, _| positions.contains_key(key));
     }
 
-    pub fn assignment(&self) -> Vec<(String, i32)> {
+    pub(crate) fn assignment(&self) -> Vec<TopicPartition> {
         self.positions.keys().cloned().collect()
     }
 
     /// Sets the next offset `poll` returns for an assigned partition.
     /// Records already fetched from another offset are dropped.
-    pub fn seek(&mut self, topic: &str, partition: i32, offset: i64) -> Result<()> {
-        let key = (topic.to_string(), partition);
-        let position = self
-            .positions
-            .get_mut(&key)
-            .ok_or_else(|| not_assigned(topic, partition))?;
+    pub(crate) fn seek(&mut self, tp: &TopicPartition, offset: i64) -> Result<()> {
+        let position = self.positions.get_mut(tp).ok_or_else(|| not_assigned(tp))?;
         if *position != Some(offset) {
             *position = Some(offset);
-            self.fetcher.retain(|fetched| *fetched != key);
+            self.fetcher.retain(|fetched| fetched != tp);
         }
-        self.pending_resets.remove(&key);
+        self.pending_resets.remove(tp);
         Ok(())
     }
 
     /// Moves assigned partitions (all of them when `partitions` is empty,
-    /// as in Java) to their first offset. Lazy, as in Java: the offset is
-    /// looked up by the next `poll`, and `position` is `None` until then.
-    /// Fails, changing nothing, if a partition is not assigned.
-    pub fn seek_to_beginning(&mut self, partitions: &[(&str, i32)]) -> Result<()> {
-        self.seek_to(partitions, OffsetSpec::Earliest)
-    }
-
-    /// Moves assigned partitions (all of them when `partitions` is empty)
-    /// to their end, the offset the next record produced gets. Lazy like
-    /// `seek_to_beginning`: the end is the one at the next `poll`.
-    pub fn seek_to_end(&mut self, partitions: &[(&str, i32)]) -> Result<()> {
-        self.seek_to(partitions, OffsetSpec::Latest)
-    }
-
-    fn seek_to(&mut self, partitions: &[(&str, i32)], spec: OffsetSpec) -> Result<()> {
-        let keys: Vec<PartitionKey> = if partitions.is_empty() {
+    /// as in Java) to their first offset (`OffsetSpec::Earliest`) or end
+    /// (`OffsetSpec::Latest`, the offset the next record produced gets).
+    /// Lazy, as in Java: the offset is looked up by the next `poll`, and
+    /// `position` is `None` until then. Fails, changing nothing, if a
+    /// partition is not assigned.
+    pub(crate) fn seek_to(
+        &mut self,
+        partitions: &[TopicPartition],
+        spec: OffsetSpec,
+    ) -> Result<()> {
+        let keys: Vec<TopicPartition> = if partitions.is_empty() {
             self.positions.keys().cloned().collect()
         } else {
-            let mut keys = Vec::with_capacity(partitions.len());
-            for (topic, partition) in partitions {
-                let key = (topic.to_string(), *partition);
-                if !self.positions.contains_key(&key) {
-                    return Err(not_assigned(topic, *partition));
-                }
-                keys.push(key);
+            if let Some(tp) = partitions
+                .iter()
+                .find(|tp| !self.positions.contains_key(*tp))
+            {
+                return Err(not_assigned(tp));
             }
-            keys
+            partitions.to_vec()
         };
         for key in keys {
             self.fetcher.retain(|fetched| *fetched != key);
@@ -203,11 +190,8 @@ impl Consumer {
     /// by `seek`, the committed offset, or the reset offset). `None` until
     /// known: after `seek_to_beginning`/`seek_to_end` or for a new
     /// partition without a committed offset, the next `poll` looks it up.
-    pub fn position(&self, topic: &str, partition: i32) -> Option<i64> {
-        self.positions
-            .get(&(topic.to_string(), partition))
-            .copied()
-            .flatten()
+    pub(crate) fn position(&self, tp: &TopicPartition) -> Option<i64> {
+        self.positions.get(tp).copied().flatten()
     }
 
     /// Stops returning records of the given assigned partitions, and
@@ -215,23 +199,22 @@ impl Consumer {
     /// kept (as in Java) and returned after `resume`; the position does not
     /// move meanwhile. Unassigned partitions are ignored. A rebalance
     /// forgets the pauses of the partitions it takes away.
-    pub fn pause(&mut self, partitions: &[(&str, i32)]) {
-        for (topic, partition) in partitions {
-            let key = (topic.to_string(), *partition);
-            if self.positions.contains_key(&key) {
-                self.paused.insert(key);
+    pub(crate) fn pause(&mut self, partitions: &[TopicPartition]) {
+        for tp in partitions {
+            if self.positions.contains_key(tp) {
+                self.paused.insert(tp.clone());
             }
         }
     }
 
-    pub fn resume(&mut self, partitions: &[(&str, i32)]) {
-        for (topic, partition) in partitions {
-            self.paused.remove(&(topic.to_string(), *partition));
+    pub(crate) fn resume(&mut self, partitions: &[TopicPartition]) {
+        for tp in partitions {
+            self.paused.remove(tp);
         }
     }
 
     /// The paused partitions, sorted.
-    pub fn paused(&self) -> Vec<(String, i32)> {
+    pub(crate) fn paused(&self) -> Vec<TopicPartition> {
         self.paused.iter().cloned().collect()
     }
 
@@ -251,7 +234,7 @@ impl Consumer {
     /// application works. Dropping the future (e.g. in `select!` or
     /// `timeout`) loses no record, no join result, and leaves the
     /// positions consistent.
-    pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+    pub(crate) async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         if self.closed {
             return Err(ClientError::Closed { what: "consumer" });
         }
@@ -324,21 +307,24 @@ impl Consumer {
             OffsetReset::Latest => Some(OffsetSpec::Latest),
             OffsetReset::None => None,
         };
-        let mut queries: Vec<(&str, i32, OffsetSpec)> = Vec::new();
-        let mut without_reset: Vec<&PartitionKey> = Vec::new();
+        let mut queries: Vec<(TopicPartition, OffsetSpec)> = Vec::new();
+        let mut without_reset: Vec<&TopicPartition> = Vec::new();
         for (key, position) in &self.positions {
             if position.is_some() {
                 continue;
             }
             match self.pending_resets.get(key).copied().or(default_spec) {
-                Some(spec) => queries.push((key.0.as_str(), key.1, spec)),
+                Some(spec) => queries.push((key.clone(), spec)),
                 None => without_reset.push(key),
             }
         }
         if !without_reset.is_empty() {
             return Err(ClientError::kafka(
                 OFFSET_OUT_OF_RANGE,
-                format!("no position for {without_reset:?} and auto.offset.reset=none; call seek"),
+                format!(
+                    "no position for {} and auto.offset.reset=none; call seek",
+                    list(without_reset.iter().copied())
+                ),
                 None,
             ));
         }
@@ -347,7 +333,7 @@ impl Consumer {
         }
         let listed = self.admin.list_offsets(&queries).await?;
         for listed in listed {
-            let key = (listed.topic, listed.partition);
+            let key = listed.tp;
             if let Some(position @ None) = self.positions.get_mut(&key) {
                 *position = Some(listed.offset);
             }
@@ -368,16 +354,20 @@ impl Consumer {
             self.pending_resets.clear();
             return;
         };
-        let listed = |key: &PartitionKey| {
-            partitions
-                .iter()
-                .any(|tp| tp.partition == key.1 && tp.topic == key.0)
-        };
+        let listed = |key: &TopicPartition| partitions.contains(key);
         self.fetcher.retain(|key| !listed(key));
         self.pending_resets.retain(|key, _| !listed(key));
     }
 }
 
-fn not_assigned(topic: &str, partition: i32) -> ClientError {
-    ClientError::InvalidArgument(format!("`{topic}` partition {partition} is not assigned"))
+fn not_assigned(tp: &TopicPartition) -> ClientError {
+    ClientError::InvalidArgument(format!(
+        "{tp} is not assigned to this consumer: assign it, or subscribe and wait for the group to assign it"
+    ))
+}
+
+/// `a[0], b[1]` for messages.
+pub(crate) fn list<'a>(partitions: impl IntoIterator<Item = &'a TopicPartition>) -> String {
+    let shown: Vec<String> = partitions.into_iter().map(ToString::to_string).collect();
+    shown.join(", ")
 }

@@ -1,17 +1,87 @@
-//! The client's one error type. Every error says whether retrying may help
-//! ([`ClientError::is_retriable`]), carries Kafka's error code where the
-//! broker sent one ([`ClientError::kafka_code`]), and its message tells a
+//! The client's one error type, shaped for bindings to map: it is
+//! `Clone` (one failure can be handed to many waiters and callbacks), and
+//! every error has a stable numeric [`ClientError::code`] with a
+//! [`ClientError::name`]: Kafka's code when the broker sent one (or the
+//! error is one of Kafka's), else a librdkafka-style local code
+//! ([`local`]: negative, names starting with `_`), so C, Python and Node
+//! users see the codes they know from librdkafka. Each says whether
+//! retrying may help ([`ClientError::is_retriable`]) and whether the
+//! client can go on at all ([`ClientError::is_fatal`]); its message tells a
 //! person what to check.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use strom_protocol::compression::CompressionError;
+use strom_protocol::error_codes::{self as kafka, ErrorCode};
 use strom_protocol::records::RecordError;
 use thiserror::Error;
 
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 
-#[derive(Debug, Error)]
+/// librdkafka's local error codes (`RD_KAFKA_RESP_ERR__*`) that this
+/// client produces, with the same numbers and names, for errors that did
+/// not come from a broker.
+pub mod local {
+    /// A response or fetched batch could not be read.
+    pub const BAD_MSG: i32 = -199;
+    /// Fetched data is compressed wrongly.
+    pub const BAD_COMPRESSION: i32 = -198;
+    /// The client (or its runtime) was closed.
+    pub const DESTROY: i32 = -197;
+    /// The connection to a broker failed or was lost.
+    pub const TRANSPORT: i32 = -195;
+    /// A record was not delivered within delivery.timeout.ms.
+    pub const MSG_TIMED_OUT: i32 = -192;
+    /// No broker of the cluster could be reached.
+    pub const ALL_BROKERS_DOWN: i32 = -187;
+    /// An invalid argument or setting.
+    pub const INVALID_ARG: i32 = -186;
+    /// An operation did not finish within its timeout.
+    pub const TIMED_OUT: i32 = -185;
+    /// The producer's queue (buffer.memory) is full.
+    pub const QUEUE_FULL: i32 = -184;
+
+    /// Each local code: number, librdkafka's name, description.
+    pub const TABLE: &[(i32, &str, &str)] = &[
+        (
+            BAD_MSG,
+            "_BAD_MSG",
+            "a response or record batch could not be read",
+        ),
+        (
+            BAD_COMPRESSION,
+            "_BAD_COMPRESSION",
+            "compressed data could not be decompressed",
+        ),
+        (DESTROY, "_DESTROY", "the client was closed"),
+        (TRANSPORT, "_TRANSPORT", "the connection to a broker failed"),
+        (
+            MSG_TIMED_OUT,
+            "_MSG_TIMED_OUT",
+            "the record was not delivered within delivery.timeout.ms",
+        ),
+        (
+            ALL_BROKERS_DOWN,
+            "_ALL_BROKERS_DOWN",
+            "no broker of the cluster could be reached",
+        ),
+        (
+            INVALID_ARG,
+            "_INVALID_ARG",
+            "an invalid argument or setting",
+        ),
+        (TIMED_OUT, "_TIMED_OUT", "the operation timed out"),
+        (QUEUE_FULL, "_QUEUE_FULL", "the producer's queue is full"),
+    ];
+
+    /// The name of a local code, or `None` for a Kafka code.
+    pub fn name(code: i32) -> Option<&'static str> {
+        TABLE.iter().find(|row| row.0 == code).map(|row| row.1)
+    }
+}
+
+#[derive(Debug, Clone, Error)]
 pub enum ClientError {
     #[error("unknown client setting `{key}`: check the spelling against the librdkafka/Java client setting names")]
     UnknownConfig { key: String },
@@ -27,7 +97,7 @@ pub enum ClientError {
     Unreachable {
         addr: String,
         #[source]
-        source: std::io::Error,
+        source: Arc<std::io::Error>,
     },
 
     #[error("connection to broker at {addr} was lost ({reason}); the request may or may not have been processed")]
@@ -40,7 +110,7 @@ pub enum ClientError {
         setting: &'static str,
     },
 
-    #[error("{context}: broker answered {} ({code}){}", error_name(*code), message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    #[error("{context}: broker answered {} ({code}){}: {}", kafka::error_name(*code), message.as_deref().map(|m| format!(": {m}")).unwrap_or_default(), ErrorCode(*code).description())]
     Kafka {
         code: i16,
         context: String,
@@ -78,6 +148,11 @@ pub enum ClientError {
     #[error("the producer's buffer (buffer.memory = {limit} bytes) is full of records not yet acknowledged: await deliveries, use send_wait (waits up to max.block.ms for room) or raise buffer.memory")]
     BufferFull { limit: usize },
 
+    /// A record was not acknowledged within delivery.timeout.ms (Java's
+    /// "Expiring N record(s)", librdkafka's `_MSG_TIMED_OUT`).
+    #[error("the record was not delivered within delivery.timeout.ms ({} ms): its partition's leader may be unavailable or overloaded; raise delivery.timeout.ms if the cluster is just slow", after.as_millis())]
+    DeliveryTimeout { after: Duration },
+
     #[error("{what} is closed; create a new one")]
     Closed { what: &'static str },
 
@@ -101,35 +176,92 @@ impl ClientError {
         }
     }
 
-    /// Kafka's numeric error code, when there is one (the bindings expose it).
+    /// The error's stable code: Kafka's (positive, or -1
+    /// UNKNOWN_SERVER_ERROR) when it is one of Kafka's errors, else one of
+    /// the librdkafka-style [`local`] codes (below -100).
+    pub fn code(&self) -> i32 {
+        match self.kafka_code() {
+            Some(code) => i32::from(code),
+            None => self.local_code(),
+        }
+    }
+
+    /// The code's name: Kafka's (`NOT_LEADER_OR_FOLLOWER`) or
+    /// librdkafka's for a local code (`_TIMED_OUT`).
+    pub fn name(&self) -> &'static str {
+        match self.kafka_code() {
+            Some(code) => kafka::error_name(code),
+            None => local::name(self.local_code()).unwrap_or("_UNKNOWN"),
+        }
+    }
+
+    /// Kafka's numeric error code, when the error is one of Kafka's.
     pub fn kafka_code(&self) -> Option<i16> {
         match self {
             ClientError::Kafka { code, .. } => Some(*code),
-            ClientError::Timeout { .. } => Some(7), // REQUEST_TIMED_OUT
-            ClientError::Unreachable { .. } | ClientError::Disconnected { .. } => Some(13), // NETWORK_EXCEPTION
-            ClientError::NoLeader { .. } => Some(5), // LEADER_NOT_AVAILABLE
-            ClientError::UnsupportedApi { .. } => Some(35), // UNSUPPORTED_VERSION
-            ClientError::RecordTooLarge { .. } => Some(10), // MESSAGE_TOO_LARGE
+            ClientError::NoLeader { .. } => Some(kafka::LEADER_NOT_AVAILABLE),
+            ClientError::UnsupportedApi { .. } => Some(kafka::UNSUPPORTED_VERSION),
+            ClientError::RecordTooLarge { .. } => Some(kafka::MESSAGE_TOO_LARGE),
             ClientError::Record(error) => Some(error.kafka_error_code()),
             _ => None,
         }
     }
 
-    /// Kafka's name for [`Self::kafka_code`].
-    pub fn kafka_name(&self) -> Option<&'static str> {
-        self.kafka_code().map(error_name)
+    fn local_code(&self) -> i32 {
+        match self {
+            ClientError::UnknownConfig { .. }
+            | ClientError::InvalidConfig { .. }
+            | ClientError::InvalidArgument(_) => local::INVALID_ARG,
+            ClientError::Unreachable { .. } | ClientError::Disconnected { .. } => local::TRANSPORT,
+            ClientError::Timeout { .. } => local::TIMED_OUT,
+            ClientError::DeliveryTimeout { .. } => local::MSG_TIMED_OUT,
+            ClientError::NoBrokerAvailable { .. } => local::ALL_BROKERS_DOWN,
+            ClientError::BufferFull { .. } => local::QUEUE_FULL,
+            ClientError::Closed { .. } => local::DESTROY,
+            ClientError::Compression(_) => local::BAD_COMPRESSION,
+            ClientError::Protocol { .. }
+            | ClientError::Kafka { .. }
+            | ClientError::NoLeader { .. }
+            | ClientError::UnsupportedApi { .. }
+            | ClientError::RecordTooLarge { .. }
+            | ClientError::Record(_) => local::BAD_MSG,
+        }
     }
 
-    /// Whether the same request may succeed if sent again later.
+    /// Kafka's name for [`Self::kafka_code`].
+    pub fn kafka_name(&self) -> Option<&'static str> {
+        self.kafka_code().map(kafka::error_name)
+    }
+
+    /// Whether the same request may succeed if sent again later (the Java
+    /// client's `RetriableException`).
     pub fn is_retriable(&self) -> bool {
         match self {
-            ClientError::Kafka { code, .. } => is_retriable_code(*code),
+            ClientError::Kafka { code, .. } => kafka::is_retriable(*code),
             ClientError::Unreachable { .. }
             | ClientError::Disconnected { .. }
             | ClientError::Timeout { .. }
+            | ClientError::DeliveryTimeout { .. }
             | ClientError::NoBrokerAvailable { .. }
             | ClientError::NoLeader { .. }
             | ClientError::BufferFull { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the client that returned it cannot go on and must be
+    /// replaced (librdkafka's fatal errors): it was closed, or the cluster
+    /// fenced it (another producer with its identity, or another
+    /// consumer with its group.instance.id, took over).
+    pub fn is_fatal(&self) -> bool {
+        match self {
+            ClientError::Closed { .. } => true,
+            ClientError::Kafka { code, .. } => matches!(
+                *code,
+                kafka::PRODUCER_FENCED
+                    | kafka::FENCED_INSTANCE_ID
+                    | kafka::TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+            ),
             _ => false,
         }
     }
@@ -160,174 +292,65 @@ pub(crate) fn check_code(
     }
 }
 
-// Kafka's error codes: name and whether the Java client retries them
-// (`RetriableException` subclasses in `org.apache.kafka.common.errors`).
-// Retriability is a client policy, so the table lives here.
-
-/// One row: code, Kafka's constant name, retriable.
-type Row = (i16, &'static str, bool);
-
-const TABLE: &[Row] = &[
-    (-1, "UNKNOWN_SERVER_ERROR", false),
-    (0, "NONE", false),
-    (1, "OFFSET_OUT_OF_RANGE", false),
-    (2, "CORRUPT_MESSAGE", true),
-    (3, "UNKNOWN_TOPIC_OR_PARTITION", true),
-    (4, "INVALID_FETCH_SIZE", false),
-    (5, "LEADER_NOT_AVAILABLE", true),
-    (6, "NOT_LEADER_OR_FOLLOWER", true),
-    (7, "REQUEST_TIMED_OUT", true),
-    (8, "BROKER_NOT_AVAILABLE", false),
-    (9, "REPLICA_NOT_AVAILABLE", true),
-    (10, "MESSAGE_TOO_LARGE", false),
-    (11, "STALE_CONTROLLER_EPOCH", false),
-    (12, "OFFSET_METADATA_TOO_LARGE", false),
-    (13, "NETWORK_EXCEPTION", true),
-    (14, "COORDINATOR_LOAD_IN_PROGRESS", true),
-    (15, "COORDINATOR_NOT_AVAILABLE", true),
-    (16, "NOT_COORDINATOR", true),
-    (17, "INVALID_TOPIC_EXCEPTION", false),
-    (18, "RECORD_LIST_TOO_LARGE", false),
-    (19, "NOT_ENOUGH_REPLICAS", true),
-    (20, "NOT_ENOUGH_REPLICAS_AFTER_APPEND", true),
-    (21, "INVALID_REQUIRED_ACKS", false),
-    (22, "ILLEGAL_GENERATION", false),
-    (23, "INCONSISTENT_GROUP_PROTOCOL", false),
-    (24, "INVALID_GROUP_ID", false),
-    (25, "UNKNOWN_MEMBER_ID", false),
-    (26, "INVALID_SESSION_TIMEOUT", false),
-    (27, "REBALANCE_IN_PROGRESS", false),
-    (28, "INVALID_COMMIT_OFFSET_SIZE", false),
-    (29, "TOPIC_AUTHORIZATION_FAILED", false),
-    (30, "GROUP_AUTHORIZATION_FAILED", false),
-    (31, "CLUSTER_AUTHORIZATION_FAILED", false),
-    (32, "INVALID_TIMESTAMP", false),
-    (33, "UNSUPPORTED_SASL_MECHANISM", false),
-    (34, "ILLEGAL_SASL_STATE", false),
-    (35, "UNSUPPORTED_VERSION", false),
-    (36, "TOPIC_ALREADY_EXISTS", false),
-    (37, "INVALID_PARTITIONS", false),
-    (38, "INVALID_REPLICATION_FACTOR", false),
-    (39, "INVALID_REPLICA_ASSIGNMENT", false),
-    (40, "INVALID_CONFIG", false),
-    (41, "NOT_CONTROLLER", true),
-    (42, "INVALID_REQUEST", false),
-    (43, "UNSUPPORTED_FOR_MESSAGE_FORMAT", false),
-    (44, "POLICY_VIOLATION", false),
-    (45, "OUT_OF_ORDER_SEQUENCE_NUMBER", false),
-    (46, "DUPLICATE_SEQUENCE_NUMBER", false),
-    (47, "INVALID_PRODUCER_EPOCH", false),
-    (48, "INVALID_TXN_STATE", false),
-    (49, "INVALID_PRODUCER_ID_MAPPING", false),
-    (50, "INVALID_TRANSACTION_TIMEOUT", false),
-    (51, "CONCURRENT_TRANSACTIONS", true),
-    (52, "TRANSACTION_COORDINATOR_FENCED", false),
-    (53, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", false),
-    (54, "SECURITY_DISABLED", false),
-    (55, "OPERATION_NOT_ATTEMPTED", false),
-    (56, "KAFKA_STORAGE_ERROR", true),
-    (57, "LOG_DIR_NOT_FOUND", false),
-    (58, "SASL_AUTHENTICATION_FAILED", false),
-    (59, "UNKNOWN_PRODUCER_ID", false),
-    (60, "REASSIGNMENT_IN_PROGRESS", false),
-    (61, "DELEGATION_TOKEN_AUTH_DISABLED", false),
-    (62, "DELEGATION_TOKEN_NOT_FOUND", false),
-    (63, "DELEGATION_TOKEN_OWNER_MISMATCH", false),
-    (64, "DELEGATION_TOKEN_REQUEST_NOT_ALLOWED", false),
-    (65, "DELEGATION_TOKEN_AUTHORIZATION_FAILED", false),
-    (66, "DELEGATION_TOKEN_EXPIRED", false),
-    (67, "INVALID_PRINCIPAL_TYPE", false),
-    (68, "NON_EMPTY_GROUP", false),
-    (69, "GROUP_ID_NOT_FOUND", false),
-    (70, "FETCH_SESSION_ID_NOT_FOUND", true),
-    (71, "INVALID_FETCH_SESSION_EPOCH", true),
-    (72, "LISTENER_NOT_FOUND", true),
-    (73, "TOPIC_DELETION_DISABLED", false),
-    (74, "FENCED_LEADER_EPOCH", true),
-    (75, "UNKNOWN_LEADER_EPOCH", true),
-    (76, "UNSUPPORTED_COMPRESSION_TYPE", false),
-    (77, "STALE_BROKER_EPOCH", false),
-    (78, "OFFSET_NOT_AVAILABLE", true),
-    (79, "MEMBER_ID_REQUIRED", false),
-    (80, "PREFERRED_LEADER_NOT_AVAILABLE", true),
-    (81, "GROUP_MAX_SIZE_REACHED", false),
-    (82, "FENCED_INSTANCE_ID", false),
-    (83, "ELIGIBLE_LEADERS_NOT_AVAILABLE", true),
-    (84, "ELECTION_NOT_NEEDED", true),
-    (85, "NO_REASSIGNMENT_IN_PROGRESS", false),
-    (86, "GROUP_SUBSCRIBED_TO_TOPIC", false),
-    (87, "INVALID_RECORD", false),
-    (88, "UNSTABLE_OFFSET_COMMIT", true),
-    (89, "THROTTLING_QUOTA_EXCEEDED", true),
-    (90, "PRODUCER_FENCED", false),
-    (91, "RESOURCE_NOT_FOUND", false),
-    (92, "DUPLICATE_RESOURCE", false),
-    (93, "UNACCEPTABLE_CREDENTIAL", false),
-    (94, "INCONSISTENT_VOTER_SET", false),
-    (95, "INVALID_UPDATE_VERSION", false),
-    (96, "FEATURE_UPDATE_FAILED", false),
-    (97, "PRINCIPAL_DESERIALIZATION_FAILURE", false),
-    (98, "SNAPSHOT_NOT_FOUND", false),
-    (99, "POSITION_OUT_OF_RANGE", false),
-    (100, "UNKNOWN_TOPIC_ID", true),
-    (101, "DUPLICATE_BROKER_REGISTRATION", false),
-    (102, "BROKER_ID_NOT_REGISTERED", false),
-    (103, "INCONSISTENT_TOPIC_ID", true),
-    (104, "INCONSISTENT_CLUSTER_ID", false),
-    (105, "TRANSACTIONAL_ID_NOT_FOUND", false),
-    (106, "FETCH_SESSION_TOPIC_ID_ERROR", true),
-    (107, "INELIGIBLE_REPLICA", false),
-    (108, "NEW_LEADER_ELECTED", false),
-    (109, "OFFSET_MOVED_TO_TIERED_STORAGE", false),
-    (110, "FENCED_MEMBER_EPOCH", false),
-    (111, "UNRELEASED_INSTANCE_ID", false),
-    (112, "UNSUPPORTED_ASSIGNOR", false),
-    (113, "STALE_MEMBER_EPOCH", false),
-    (114, "MISMATCHED_ENDPOINT_TYPE", false),
-    (115, "UNSUPPORTED_ENDPOINT_TYPE", false),
-    (116, "UNKNOWN_CONTROLLER_ID", false),
-    (117, "UNKNOWN_SUBSCRIPTION_ID", false),
-    (118, "TELEMETRY_TOO_LARGE", false),
-    (119, "INVALID_REGISTRATION", false),
-    (120, "TRANSACTION_ABORTABLE", false),
-];
-
-fn row(code: i16) -> Option<&'static Row> {
-    // The table is sorted by code, so index from -1 when the slot matches.
-    let index = usize::try_from(i32::from(code) + 1).ok()?;
-    TABLE.get(index).filter(|row| row.0 == code)
-}
-
-/// Kafka's name for an error code, or `UNKNOWN_ERROR_CODE` for a code this
-/// client does not know (a newer broker may send one).
-pub fn error_name(code: i16) -> &'static str {
-    row(code).map_or("UNKNOWN_ERROR_CODE", |row| row.1)
-}
-
-/// Whether the Java client treats the code as retriable.
-pub fn is_retriable_code(code: i16) -> bool {
-    row(code).is_some_and(|row| row.2)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn table_is_dense_and_sorted_so_lookup_by_index_works() {
-        for (index, row) in TABLE.iter().enumerate() {
-            assert_eq!(i32::from(row.0) + 1, index as i32, "row {row:?}");
+    fn every_error_has_a_stable_code_and_name() {
+        let timeout = ClientError::Timeout {
+            what: "x".into(),
+            after: Duration::from_secs(1),
+            setting: "request.timeout.ms",
+        };
+        assert_eq!((timeout.code(), timeout.name()), (-185, "_TIMED_OUT"));
+        assert!(timeout.is_retriable() && !timeout.is_fatal());
+        let full = ClientError::BufferFull { limit: 1 };
+        assert_eq!((full.code(), full.name()), (-184, "_QUEUE_FULL"));
+        let expired = ClientError::DeliveryTimeout {
+            after: Duration::from_secs(1),
+        };
+        assert_eq!(expired.name(), "_MSG_TIMED_OUT");
+        let down = ClientError::NoBrokerAvailable { reason: "x".into() };
+        assert_eq!(down.name(), "_ALL_BROKERS_DOWN");
+        let not_leader = ClientError::kafka(6, "producing", None);
+        assert_eq!(
+            (not_leader.code(), not_leader.name()),
+            (6, "NOT_LEADER_OR_FOLLOWER")
+        );
+        assert!(not_leader.is_retriable());
+        let fenced = ClientError::kafka(kafka::PRODUCER_FENCED, "producing", None);
+        assert!(fenced.is_fatal() && !fenced.is_retriable());
+        let closed = ClientError::Closed { what: "producer" };
+        assert_eq!(closed.name(), "_DESTROY");
+        assert!(closed.is_fatal());
+    }
+
+    #[test]
+    fn local_codes_are_below_kafkas_and_named_like_librdkafka() {
+        for (code, name, _) in local::TABLE {
+            assert!(*code < -100, "{name}");
+            assert!(name.starts_with('_'), "{name}");
+            assert_eq!(local::name(*code), Some(*name));
         }
     }
 
     #[test]
-    fn names_and_retriability_follow_kafka() {
-        assert_eq!(error_name(6), "NOT_LEADER_OR_FOLLOWER");
-        assert!(is_retriable_code(6));
-        assert_eq!(error_name(36), "TOPIC_ALREADY_EXISTS");
-        assert!(!is_retriable_code(36));
-        assert_eq!(error_name(9999), "UNKNOWN_ERROR_CODE");
-        assert!(!is_retriable_code(9999));
-        assert!(!is_retriable_code(i16::MIN));
+    fn kafka_errors_say_what_the_code_means() {
+        let error = ClientError::kafka(3, "producing to `t`", None);
+        let shown = error.to_string();
+        assert!(shown.contains("UNKNOWN_TOPIC_OR_PARTITION (3)"), "{shown}");
+        assert!(shown.contains(ErrorCode(3).description()), "{shown}");
+    }
+
+    #[test]
+    fn clones_keep_the_code_and_message() {
+        let error = ClientError::Unreachable {
+            addr: "127.0.0.1:1".into(),
+            source: Arc::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        };
+        let copy = error.clone();
+        assert_eq!(copy.to_string(), error.to_string());
+        assert_eq!(copy.code(), local::TRANSPORT);
     }
 }

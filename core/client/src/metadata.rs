@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
+use strom_protocol::error_codes::UNKNOWN_TOPIC_OR_PARTITION;
 use strom_protocol::messages::MetadataResponse;
+
+use crate::error::ClientError;
 
 /// A broker of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,10 +144,30 @@ impl Metadata {
     }
 }
 
-const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
-
 /// Error codes after which the cached leaders may be wrong and the Java
 /// client refreshes metadata before retrying.
-pub fn invalidates_metadata(code: i16) -> bool {
-    matches!(code, 3 | 5 | 6 | 9 | 13 | 19 | 74 | 75 | 100 | 103)
+pub(crate) fn invalidates_metadata(code: i16) -> bool {
+    use strom_protocol::error_codes as kafka;
+    matches!(
+        code,
+        kafka::UNKNOWN_TOPIC_OR_PARTITION
+            | kafka::LEADER_NOT_AVAILABLE
+            | kafka::NOT_LEADER_OR_FOLLOWER
+            | kafka::REPLICA_NOT_AVAILABLE
+            | kafka::NETWORK_EXCEPTION
+            | kafka::NOT_ENOUGH_REPLICAS
+            | kafka::FENCED_LEADER_EPOCH
+            | kafka::UNKNOWN_LEADER_EPOCH
+            | kafka::UNKNOWN_TOPIC_ID
+            | kafka::INCONSISTENT_TOPIC_ID
+    )
+}
+
+/// Whether `error` means the cached leaders may be wrong: one of the codes
+/// above, or a lost connection (the broker may be gone).
+pub(crate) fn error_invalidates_metadata(error: &ClientError) -> bool {
+    match error {
+        ClientError::Unreachable { .. } | ClientError::Disconnected { .. } => true,
+        other => other.kafka_code().is_some_and(invalidates_metadata),
+    }
 }

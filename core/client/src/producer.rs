@@ -34,7 +34,7 @@ mod memory;
 mod partition;
 mod request;
 mod sender;
-mod settle;
+pub(crate) mod settle;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -45,20 +45,22 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::{oneshot, Notify};
 
+use crate::admin::AdminClient;
+use crate::callbacks::CallbackQueue;
 use crate::cluster::Cluster;
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
 use accumulator::Accumulator;
 use memory::{BufferMemory, Outstanding};
 use partition::Pending;
-pub(crate) use settle::clone_error;
 use settle::Reply;
 
-/// A record refused before it was queued: its reply and the reason.
-type Rejection = (Reply, ClientError);
+/// A record refused before it was queued: its reply, the record and the
+/// reason.
+type Rejection = (Reply, Box<ProducerRecord>, ClientError);
 
 /// A record to send.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProducerRecord {
     pub topic: String,
     /// `None`: murmur2 of the key, or the sticky partition for no key.
@@ -114,15 +116,64 @@ pub struct RecordMetadata {
     pub timestamp: i64,
 }
 
+/// A record that was not delivered: why, and the record itself, so the
+/// application (or a binding's delivery callback) can report, log or
+/// resend it (as rust-rdkafka's `(KafkaError, OwnedMessage)`).
+#[derive(Debug, Clone)]
+pub struct DeliveryError {
+    pub error: ClientError,
+    /// The record as it was sent. A record refused before it was queued
+    /// comes back untouched; one that failed later comes back as the
+    /// producer queued it, with the partition and timestamp it was given
+    /// (as librdkafka's delivery report message has them). `None` only
+    /// when the producer was torn down under it (its runtime shut down)
+    /// before it could be resolved. Boxed: failures
+    /// are rare, and a `Result` with this error stays small.
+    pub record: Option<Box<ProducerRecord>>,
+}
+
+impl DeliveryError {
+    pub(crate) fn new(error: ClientError, record: Option<Box<ProducerRecord>>) -> DeliveryError {
+        DeliveryError { error, record }
+    }
+
+    /// The producer went away before the record was resolved.
+    pub(crate) fn closed() -> DeliveryError {
+        DeliveryError::new(ClientError::Closed { what: "producer" }, None)
+    }
+}
+
+impl std::fmt::Display for DeliveryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for DeliveryError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// `?` on a delivery in code that returns [`ClientError`]s.
+impl From<DeliveryError> for ClientError {
+    fn from(failure: DeliveryError) -> ClientError {
+        failure.error
+    }
+}
+
+/// Where a record was written, or why it was not (with the record).
+pub type DeliveryResult = std::result::Result<RecordMetadata, DeliveryError>;
+
 /// Resolves once the record is acknowledged or has definitely failed.
 /// Owned, `Send` and `'static`; dropping it does not cancel the send, and
 /// awaiting it is cancellation-safe (a timed-out await can be repeated).
 pub struct DeliveryFuture {
-    receiver: Result<oneshot::Receiver<Result<RecordMetadata>>, Option<ClientError>>,
+    receiver: std::result::Result<oneshot::Receiver<DeliveryResult>, Option<DeliveryError>>,
 }
 
 impl DeliveryFuture {
-    pub(crate) fn failed(error: ClientError) -> DeliveryFuture {
+    pub(crate) fn failed(error: DeliveryError) -> DeliveryFuture {
         DeliveryFuture {
             receiver: Err(Some(error)),
         }
@@ -130,16 +181,14 @@ impl DeliveryFuture {
 }
 
 impl Future for DeliveryFuture {
-    type Output = Result<RecordMetadata>;
+    type Output = DeliveryResult;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.receiver {
             Ok(receiver) => Pin::new(receiver)
                 .poll(cx)
-                .map(|outcome| outcome.unwrap_or(Err(ClientError::Closed { what: "producer" }))),
-            Err(error) => Poll::Ready(Err(error
-                .take()
-                .unwrap_or(ClientError::Closed { what: "producer" }))),
+                .map(|outcome| outcome.unwrap_or_else(|_| Err(DeliveryError::closed()))),
+            Err(error) => Poll::Ready(Err(error.take().unwrap_or_else(DeliveryError::closed))),
         }
     }
 }
@@ -158,6 +207,9 @@ pub(crate) struct Shared {
     /// refused at once are called (`send_with_callback` itself may run on
     /// any thread).
     pub(crate) runtime: tokio::runtime::Handle,
+    /// Where delivery callbacks go to be served on a thread of the
+    /// application's choosing; `None`: they run on the sender task.
+    pub(crate) callbacks: Option<CallbackQueue>,
 }
 
 /// The producer; cheap to clone, all clones share one sender.
@@ -170,11 +222,26 @@ impl Producer {
     /// Connects to the cluster and starts the sender task.
     pub async fn new(config: ClientConfig) -> Result<Producer> {
         let cluster = Cluster::connect(config).await?;
-        Ok(Producer::from_cluster(cluster))
+        Ok(Producer::from_cluster(cluster, None))
     }
 
-    /// A producer on an existing cluster handle.
-    pub fn from_cluster(cluster: Cluster) -> Producer {
+    /// [`Producer::new`] with delivery callbacks (`send_with_callback`)
+    /// handed to `callbacks`, to be run by whichever thread serves it
+    /// ([`CallbackQueue::serve`]) instead of on the producer's own thread.
+    pub async fn with_callback_queue(
+        config: ClientConfig,
+        callbacks: CallbackQueue,
+    ) -> Result<Producer> {
+        let cluster = Cluster::connect(config).await?;
+        Ok(Producer::from_cluster(cluster, Some(callbacks)))
+    }
+
+    /// A producer sharing the admin client's connections and metadata.
+    pub fn from_admin(admin: &AdminClient) -> Producer {
+        Producer::from_cluster(admin.cluster().clone(), None)
+    }
+
+    fn from_cluster(cluster: Cluster, callbacks: Option<CallbackQueue>) -> Producer {
         let accumulator = Accumulator::new(cluster.config());
         let memory = BufferMemory::new(cluster.config().buffer_memory, cluster.config().max_block);
         let shared = Arc::new(Shared {
@@ -184,6 +251,7 @@ impl Producer {
             outstanding: Outstanding::default(),
             memory,
             runtime: tokio::runtime::Handle::current(),
+            callbacks,
         });
         tokio::spawn(sender::run(shared.clone()));
         Producer { shared }
@@ -202,7 +270,9 @@ impl Producer {
             Ok(()) => DeliveryFuture {
                 receiver: Ok(receiver),
             },
-            Err((_, error)) => DeliveryFuture::failed(error),
+            Err((_, record, error)) => {
+                DeliveryFuture::failed(DeliveryError::new(error, Some(record)))
+            }
         }
     }
 
@@ -212,28 +282,33 @@ impl Producer {
     /// pointer, and for code that does not want to hold a future per record.
     ///
     /// The callback is called exactly once, with where the record was
-    /// written or why it failed:
-    /// - never inside this call: a record refused at once (too large,
-    ///   buffer.memory full, producer closed) gets its error from a task on
-    ///   the producer's runtime;
-    /// - otherwise from the producer's sender task (a tokio worker thread),
-    ///   in send order per partition, or, for records still unsent when
-    ///   [`Producer::close`] gives up, from inside `close`;
+    /// written or why it failed (a failure hands the record back):
+    /// - with a [`CallbackQueue`] ([`Producer::with_callback_queue`]): by
+    ///   whichever thread serves the queue, in send order per partition;
+    /// - otherwise never inside this call: a record refused at once (too
+    ///   large, buffer.memory full, producer closed) gets its error from a
+    ///   task on the producer's runtime; the others are called from the
+    ///   producer's sender task (a tokio worker thread), in send order per
+    ///   partition, or, for records still unsent when [`Producer::close`]
+    ///   gives up, from inside `close`;
     /// - if the producer's runtime shuts down first, with
-    ///   [`ClientError::Closed`] on the thread that shuts it down.
+    ///   [`ClientError::Closed`] (and no record) on the thread that shuts it
+    ///   down.
     ///
-    /// It runs on the thread that delivers every other record: it must
-    /// return quickly and never block (no waiting on a lock held across a
-    /// `flush`, no blocking I/O, no blocking `wait` on another delivery);
-    /// hand heavy work to a channel. A panic in it is caught and logged.
-    /// No task is spawned per record.
+    /// Without a queue it runs on the thread that delivers every other
+    /// record: it must return quickly and never block (no waiting on a
+    /// lock held across a `flush`, no blocking I/O, no blocking `wait` on
+    /// another delivery); hand heavy work to a channel, or use a queue. A
+    /// panic in it is caught and logged. No task is spawned per record.
     pub fn send_with_callback(
         &self,
         record: ProducerRecord,
-        callback: impl FnOnce(Result<RecordMetadata>) + Send + 'static,
+        callback: impl FnOnce(DeliveryResult) + Send + 'static,
     ) {
-        if let Err((reply, error)) = self.accept(record, Reply::callback(Box::new(callback))) {
-            self.report_later(reply, error);
+        if let Err((reply, record, error)) =
+            self.accept(record, Reply::callback(Box::new(callback)))
+        {
+            self.report_later(reply, DeliveryError::new(error, Some(record)));
         }
     }
 
@@ -248,15 +323,15 @@ impl Producer {
     pub async fn send_wait_with_callback(
         &self,
         record: ProducerRecord,
-        callback: impl FnOnce(Result<RecordMetadata>) + Send + 'static,
+        callback: impl FnOnce(DeliveryResult) + Send + 'static,
     ) {
         let reply = Reply::callback(Box::new(callback));
         let queued = match self.reserve_room(&record).await {
             Ok(size) => self.enqueue(record, size, reply),
-            Err(error) => Err((reply, error)),
+            Err(error) => Err((reply, Box::new(record), error)),
         };
-        if let Err((reply, error)) = queued {
-            self.report_later(reply, error);
+        if let Err((reply, record, error)) = queued {
+            self.report_later(reply, DeliveryError::new(error, Some(record)));
         }
     }
 
@@ -264,10 +339,11 @@ impl Producer {
     /// producer's runtime, not on the caller's stack: the caller may hold a
     /// lock the callback takes. Should the runtime be gone, the dropped
     /// task drops the reply, which reports Closed instead.
-    fn report_later(&self, reply: Reply, error: ClientError) {
+    fn report_later(&self, reply: Reply, error: DeliveryError) {
+        let shared = self.shared.clone();
         self.shared
             .runtime
-            .spawn(async move { reply.deliver(Err(error)) });
+            .spawn(async move { settle::deliver_one(&shared, reply, Err(error)) });
     }
 
     /// Checks the record's size and waits up to max.block.ms for its room
@@ -285,18 +361,31 @@ impl Producer {
     /// `Ok`; the returned future then resolves to where it was written.
     /// Dropping this future before it completes queues nothing.
     ///
-    /// Errors: [`ClientError::RecordTooLarge`] for a record bigger than
-    /// max.request.size or buffer.memory; [`ClientError::Timeout`] naming
-    /// max.block.ms when no room came in time.
-    pub async fn send_wait(&self, record: ProducerRecord) -> Result<DeliveryFuture> {
-        let size = self.reserve_room(&record).await?;
-        let (reply, receiver) = oneshot::channel();
-        Ok(match self.enqueue(record, size, Reply::Future(reply)) {
-            Ok(()) => DeliveryFuture {
-                receiver: Ok(receiver),
-            },
-            Err((_, error)) => DeliveryFuture::failed(error),
-        })
+    /// Errors, with the record: [`ClientError::RecordTooLarge`] for a
+    /// record bigger than max.request.size or buffer.memory;
+    /// [`ClientError::Timeout`] naming max.block.ms when no room came in
+    /// time.
+    pub fn send_wait(
+        &self,
+        record: ProducerRecord,
+    ) -> impl Future<Output = std::result::Result<DeliveryFuture, DeliveryError>> + Send + 'static
+    {
+        let producer = self.clone();
+        async move {
+            let size = match producer.reserve_room(&record).await {
+                Ok(size) => size,
+                Err(error) => return Err(DeliveryError::new(error, Some(Box::new(record)))),
+            };
+            let (reply, receiver) = oneshot::channel();
+            Ok(match producer.enqueue(record, size, Reply::Future(reply)) {
+                Ok(()) => DeliveryFuture {
+                    receiver: Ok(receiver),
+                },
+                Err((_, record, error)) => {
+                    DeliveryFuture::failed(DeliveryError::new(error, Some(record)))
+                }
+            })
+        }
     }
 
     /// Checks the record's size, takes its buffer.memory room without
@@ -307,7 +396,7 @@ impl Producer {
             .and_then(|size| self.shared.memory.try_reserve(size).map(|()| size));
         match reserved {
             Ok(size) => self.enqueue(record, size, reply),
-            Err(error) => Err((reply, error)),
+            Err(error) => Err((reply, Box::new(record), error)),
         }
     }
 
@@ -321,7 +410,11 @@ impl Producer {
         let pending = Pending { reply, reserved };
         let queued = match self.shared.accumulator.lock() {
             Ok(mut accumulator) => accumulator.append(&self.shared.cluster, record, pending),
-            Err(_) => Err((pending, ClientError::Closed { what: "producer" })),
+            Err(_) => Err((
+                pending,
+                Box::new(record),
+                ClientError::Closed { what: "producer" },
+            )),
         };
         match queued {
             Ok(wake_now) => {
@@ -331,42 +424,31 @@ impl Producer {
                 }
                 Ok(())
             }
-            Err((pending, error)) => {
+            Err((pending, record, error)) => {
                 // Never counted as outstanding: the error goes straight
                 // back to the caller.
                 self.shared.memory.release(pending.reserved);
-                Err((pending.reply, error))
+                Err((pending.reply, record, error))
             }
         }
     }
 
     /// Sends everything queued now and waits until every record sent so
     /// far is resolved, or `timeout` passes.
-    pub async fn flush(&self, timeout: Duration) -> Result<()> {
-        if let Ok(mut accumulator) = self.shared.accumulator.lock() {
-            accumulator.flushing = true;
-        }
-        self.shared.wake.notify_one();
-        let waited = tokio::time::timeout(timeout, self.shared.outstanding.none_left()).await;
-        if let Ok(mut accumulator) = self.shared.accumulator.lock() {
-            accumulator.flushing = false;
-        }
-        match waited {
-            Ok(_) => Ok(()),
-            Err(_) => Err(ClientError::Timeout {
-                what: "flushing the producer".to_string(),
-                after: timeout,
-                setting: "the flush timeout",
-            }),
-        }
+    pub fn flush(&self, timeout: Duration) -> impl Future<Output = Result<()>> + Send + 'static {
+        let shared = self.shared.clone();
+        async move { flush(&shared, timeout).await }
     }
 
     /// Flushes, then stops accepting records; the sender task ends once
     /// nothing is left. Records still unsent after `timeout` fail.
-    pub async fn close(&self, timeout: Duration) -> Result<()> {
-        let flushed = self.flush(timeout).await;
-        self.stop_accepting();
-        flushed
+    pub fn close(&self, timeout: Duration) -> impl Future<Output = Result<()>> + Send + 'static {
+        let producer = self.clone();
+        async move {
+            let flushed = flush(&producer.shared, timeout).await;
+            producer.stop_accepting();
+            flushed
+        }
     }
 
     /// Stops accepting records and fails those not yet sent with
@@ -381,8 +463,48 @@ impl Producer {
             }
             Err(_) => Vec::new(),
         };
-        let closed = || Err(ClientError::Closed { what: "producer" });
-        settle::resolve_all(&self.shared, unsent.into_iter().map(|p| (p, closed())));
+        let closed = |record| {
+            Err(DeliveryError::new(
+                ClientError::Closed { what: "producer" },
+                record,
+            ))
+        };
+        settle::resolve_all(
+            &self.shared,
+            unsent
+                .into_iter()
+                .map(|(pending, record)| (pending, closed(record))),
+        );
         self.shared.wake.notify_one();
+    }
+}
+
+/// See [`Producer::flush`]. Flushes from several clones at once each wait
+/// for their own records and timeout; batches skip linger.ms while any
+/// flush runs.
+async fn flush(shared: &Shared, timeout: Duration) -> Result<()> {
+    /// Counts a flush as running until it ends or is dropped.
+    struct Flushing<'a>(&'a Shared);
+    impl Drop for Flushing<'_> {
+        fn drop(&mut self) {
+            if let Ok(mut accumulator) = self.0.accumulator.lock() {
+                accumulator.flushes = accumulator.flushes.saturating_sub(1);
+            }
+        }
+    }
+    if let Ok(mut accumulator) = shared.accumulator.lock() {
+        accumulator.flushes += 1;
+    }
+    let flushing = Flushing(shared);
+    shared.wake.notify_one();
+    let waited = tokio::time::timeout(timeout, shared.outstanding.none_left()).await;
+    drop(flushing);
+    match waited {
+        Ok(_) => Ok(()),
+        Err(_) => Err(ClientError::Timeout {
+            what: "flushing the producer".to_string(),
+            after: timeout,
+            setting: "the flush timeout",
+        }),
     }
 }

@@ -6,7 +6,7 @@ mod common;
 
 use common::TestBroker;
 use strom_client::admin::NewTopic;
-use strom_client::AdminClient;
+use strom_client::{AdminClient, TopicPartition};
 
 #[tokio::test]
 async fn group_offsets_can_be_set_read_and_the_group_deleted() {
@@ -18,14 +18,20 @@ async fn group_offsets_can_be_set_read_and_the_group_deleted() {
         .unwrap();
 
     admin
-        .alter_group_offsets("audit", &[("events", 0, 0), ("events", 1, 0)])
+        .alter_group_offsets(
+            "audit",
+            &[
+                (TopicPartition::new("events", 0), 0),
+                (TopicPartition::new("events", 1), 0),
+            ],
+        )
         .await
         .unwrap();
     let offsets = admin.list_group_offsets("audit").await.unwrap();
     assert_eq!(
         offsets
             .iter()
-            .map(|o| (o.partition, o.committed_offset))
+            .map(|o| (o.tp.partition, o.committed_offset))
             .collect::<Vec<_>>(),
         vec![(0, 0), (1, 0)]
     );

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use common::{TestBroker, SAFETY_TIMEOUT};
 use strom_client::admin::NewTopic;
 use strom_client::blocking;
-use strom_client::{ClientError, ConsumerRecord, ProducerRecord, RecordMetadata};
+use strom_client::{
+    tps, ClientError, ConsumerRecord, DeliveryError, DeliveryResult, ProducerRecord,
+    RecordMetadata, TopicPartition,
+};
 
 const PARTITIONS: i32 = 3;
 const WITH_HANDLES: usize = 30;
@@ -23,7 +26,7 @@ fn value_of(record: &ConsumerRecord) -> String {
 }
 
 /// Polls until `expected` records came or the safety net ran out.
-fn poll_until(consumer: &mut blocking::Consumer, expected: usize) -> Vec<ConsumerRecord> {
+fn poll_until(consumer: &blocking::Consumer, expected: usize) -> Vec<ConsumerRecord> {
     let deadline = Instant::now() + SAFETY_TIMEOUT;
     let mut records = Vec::new();
     while records.len() < expected {
@@ -56,7 +59,7 @@ fn blocking_clients_produce_and_consume_through_a_group() {
     // Each callback counts its calls and reports where its record went.
     let calls: Arc<Vec<AtomicUsize>> =
         Arc::new((0..WITH_CALLBACKS).map(|_| AtomicUsize::new(0)).collect());
-    let (reports, reported) = mpsc::channel::<(usize, Result<RecordMetadata, ClientError>)>();
+    let (reports, reported) = mpsc::channel::<(usize, DeliveryResult)>();
     for i in WITH_HANDLES..WITH_HANDLES + WITH_CALLBACKS {
         let calls = calls.clone();
         let reports = reports.clone();
@@ -67,7 +70,7 @@ fn blocking_clients_produce_and_consume_through_a_group() {
         };
         // Half never block, half may wait for room (Java's send).
         if i % 2 == 0 {
-            producer.send_with_callback(record, callback);
+            producer.send_with_callback(record, callback).unwrap();
         } else {
             producer.send_wait_with_callback(record, callback).unwrap();
         }
@@ -96,14 +99,14 @@ fn blocking_clients_produce_and_consume_through_a_group() {
     assert!(calls.iter().all(|count| count.load(Ordering::SeqCst) == 1));
 
     let total = WITH_HANDLES + WITH_CALLBACKS;
-    let mut consumer = blocking::Consumer::new(broker.client_config(&[
+    let consumer = blocking::Consumer::new(broker.client_config(&[
         ("group.id", "blocking-group"),
         ("auto.offset.reset", "earliest"),
         ("enable.auto.commit", "false"),
     ]))
     .unwrap();
     consumer.subscribe(&["plain"]).unwrap();
-    let records = poll_until(&mut consumer, total);
+    let records = poll_until(&consumer, total);
     assert_eq!(records.len(), total);
     // Each record is where its handle or callback said it was written.
     for record in &records {
@@ -126,11 +129,12 @@ fn blocking_clients_produce_and_consume_through_a_group() {
         *next = (*next).max(record.offset + 1);
     }
     for (&partition, &next) in &per_partition {
-        assert_eq!(consumer.committed("plain", partition).unwrap(), Some(next));
-        assert_eq!(consumer.position("plain", partition), Some(next));
+        let tp = TopicPartition::new("plain", partition);
+        assert_eq!(consumer.committed(tp.clone()).unwrap(), Some(next));
+        assert_eq!(consumer.position(tp).unwrap(), Some(next));
     }
     // An async commit through a handle lands too.
-    let mut commit = consumer.commit_async();
+    let mut commit = consumer.commit_async().unwrap();
     commit.wait(SAFETY_TIMEOUT).unwrap();
     commit.wait(Duration::ZERO).unwrap();
     consumer.close(SAFETY_TIMEOUT).unwrap();
@@ -142,8 +146,8 @@ fn blocking_clients_produce_and_consume_through_a_group() {
     let lag = admin.group_lag("blocking-group").unwrap();
     let committed: BTreeMap<i32, i64> = lag
         .iter()
-        .filter(|offset| offset.topic == "plain")
-        .map(|offset| (offset.partition, offset.committed_offset))
+        .filter(|offset| &*offset.tp.topic == "plain")
+        .map(|offset| (offset.tp.partition, offset.committed_offset))
         .collect();
     assert_eq!(committed, per_partition);
     assert!(lag.iter().all(|offset| offset.lag == Some(0)), "{lag:?}");
@@ -177,7 +181,10 @@ fn a_blocking_call_inside_a_tokio_runtime_is_refused_not_a_panic() {
         let mut handle = producer.send(ProducerRecord::new("inside", "from a task"));
         assert!(matches!(
             handle.wait(Duration::ZERO),
-            Err(ClientError::InvalidArgument(_))
+            Err(DeliveryError {
+                error: ClientError::InvalidArgument(_),
+                ..
+            })
         ));
         handle
     });
@@ -185,7 +192,7 @@ fn a_blocking_call_inside_a_tokio_runtime_is_refused_not_a_panic() {
     let metadata = handle.wait(SAFETY_TIMEOUT).unwrap();
     assert_eq!((metadata.partition, metadata.offset), (0, 0));
     // Dropping a blocking client inside an async context does not panic
-    // either (its threads are left to stop on their own).
+    // either (the shared client runtime's threads keep running).
     runtime.block_on(async move {
         producer.close(Duration::ZERO).unwrap_err();
         drop(producer);
@@ -201,15 +208,23 @@ fn a_delivery_callback_may_send_but_not_wait() {
     let producer = Arc::new(blocking::Producer::new(broker.client_config(&[])).unwrap());
     let (outcomes, outcome) = mpsc::channel();
     let inner = producer.clone();
-    producer.send_with_callback(ProducerRecord::new("chained", "first"), move |first| {
-        // Runs on a client thread: a blocking wait is refused there...
-        let mut second = inner.send(ProducerRecord::new("chained", "second"));
-        let waited = second.wait(Duration::ZERO);
-        let _ = outcomes.send((first, waited.err(), second));
-    });
+    producer
+        .send_with_callback(ProducerRecord::new("chained", "first"), move |first| {
+            // Runs on a client thread: a blocking wait is refused there...
+            let mut second = inner.send(ProducerRecord::new("chained", "second"));
+            let waited = second.wait(Duration::ZERO);
+            let _ = outcomes.send((first, waited.err(), second));
+        })
+        .unwrap();
     let (first, refused, mut second) = outcome.recv_timeout(SAFETY_TIMEOUT).unwrap();
     assert_eq!(first.unwrap().offset, 0);
-    assert!(matches!(refused, Some(ClientError::InvalidArgument(_))));
+    assert!(matches!(
+        refused,
+        Some(DeliveryError {
+            error: ClientError::InvalidArgument(_),
+            ..
+        })
+    ));
     // ...and the record sent from it is delivered.
     assert_eq!(second.wait(SAFETY_TIMEOUT).unwrap().offset, 1);
     producer.close(SAFETY_TIMEOUT).unwrap();
@@ -227,35 +242,52 @@ fn closed_clients_fail_later_calls_and_owed_callbacks() {
     assert_eq!(before.wait(Duration::ZERO).unwrap().offset, 0);
 
     let mut after = producer.send(ProducerRecord::new("closing", "after close"));
-    assert!(matches!(
-        after.wait(SAFETY_TIMEOUT),
-        Err(ClientError::Closed { .. })
-    ));
+    let failure = after.wait(SAFETY_TIMEOUT).unwrap_err();
+    assert!(
+        matches!(failure.error, ClientError::Closed { .. }),
+        "{failure:?}"
+    );
+    // The refused record is handed back.
+    assert_eq!(
+        failure.record.as_deref().unwrap().value.as_deref(),
+        Some(&b"after close"[..])
+    );
     // The failure is kept: a second wait says the same.
     assert!(matches!(
         after.wait(Duration::ZERO),
-        Err(ClientError::Closed { .. })
+        Err(DeliveryError {
+            error: ClientError::Closed { .. },
+            ..
+        })
     ));
     let calls = Arc::new(AtomicUsize::new(0));
     let (outcomes, outcome) = mpsc::channel();
     let counted = calls.clone();
-    producer.send_with_callback(
-        ProducerRecord::new("closing", "after close"),
-        move |result| {
-            counted.fetch_add(1, Ordering::SeqCst);
-            let _ = outcomes.send(result);
-        },
-    );
+    producer
+        .send_with_callback(
+            ProducerRecord::new("closing", "after close"),
+            move |result| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let _ = outcomes.send(result);
+            },
+        )
+        .unwrap();
     let result = outcome.recv_timeout(SAFETY_TIMEOUT).unwrap();
-    assert!(matches!(result, Err(ClientError::Closed { .. })));
+    assert!(matches!(
+        result,
+        Err(DeliveryError {
+            error: ClientError::Closed { .. },
+            ..
+        })
+    ));
     drop(producer);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
-    let mut consumer =
+    let consumer =
         blocking::Consumer::new(broker.client_config(&[("auto.offset.reset", "earliest")]))
             .unwrap();
-    consumer.assign(&[("closing", 0)]);
-    let records = poll_until(&mut consumer, 1);
+    consumer.assign(&tps([("closing", 0)])).unwrap();
+    let records = poll_until(&consumer, 1);
     assert_eq!(value_of(&records[0]), "before close");
     consumer.close(SAFETY_TIMEOUT).unwrap();
     assert!(matches!(
@@ -282,13 +314,15 @@ fn dropping_an_unclosed_producer_still_calls_each_callback_once() {
     for i in 0..3 {
         let calls = calls.clone();
         let outcomes = outcomes.clone();
-        producer.send_with_callback(
-            ProducerRecord::new("lingering", format!("queued-{i}")),
-            move |result| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                let _ = outcomes.send(result);
-            },
-        );
+        producer
+            .send_with_callback(
+                ProducerRecord::new("lingering", format!("queued-{i}")),
+                move |result| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    let _ = outcomes.send(result);
+                },
+            )
+            .unwrap();
     }
     drop(outcomes);
     let mut queued = producer.send(ProducerRecord::new("lingering", "queued-handle"));
@@ -296,7 +330,13 @@ fn dropping_an_unclosed_producer_still_calls_each_callback_once() {
     for _ in 0..3 {
         let result = outcome.recv_timeout(SAFETY_TIMEOUT).unwrap();
         assert!(
-            matches!(result, Err(ClientError::Closed { .. })),
+            matches!(
+                result,
+                Err(DeliveryError {
+                    error: ClientError::Closed { .. },
+                    ..
+                })
+            ),
             "{result:?}"
         );
     }
@@ -305,7 +345,10 @@ fn dropping_an_unclosed_producer_still_calls_each_callback_once() {
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     assert!(matches!(
         queued.wait(SAFETY_TIMEOUT),
-        Err(ClientError::Closed { .. })
+        Err(DeliveryError {
+            error: ClientError::Closed { .. },
+            ..
+        })
     ));
 }
 
@@ -352,11 +395,12 @@ fn handles_are_send_and_static() {
     send_static::<strom_client::AdminClient>();
     send_static::<blocking::DeliveryHandle>();
     send_static::<blocking::CommitHandle>();
-    send_static::<blocking::Consumer>();
+    shared::<blocking::Consumer>();
     shared::<blocking::Producer>();
     shared::<blocking::AdminClient>();
     shared::<strom_client::Producer>();
     shared::<strom_client::AdminClient>();
+    shared::<strom_client::Consumer>();
 }
 
 /// The async calls' futures can be spawned (bindings move them onto a
@@ -364,10 +408,10 @@ fn handles_are_send_and_static() {
 #[allow(dead_code)]
 fn async_calls_are_send(
     producer: &strom_client::Producer,
-    consumer: &mut strom_client::Consumer,
+    consumer: &strom_client::Consumer,
     admin: &strom_client::AdminClient,
 ) {
-    fn send<T: Send>(_: &T) {}
+    fn send<T: Send + 'static>(_: &T) {}
     send(&producer.flush(Duration::ZERO));
     send(&producer.close(Duration::ZERO));
     send(&producer.send_wait(ProducerRecord::default()));
@@ -375,4 +419,7 @@ fn async_calls_are_send(
     send(&consumer.poll(Duration::ZERO));
     send(&consumer.commit_sync());
     send(&consumer.close(Duration::ZERO));
+    send(&consumer.assign(&tps([("t", 0)])));
+    send(&consumer.commit_async());
+    send(&consumer.position(TopicPartition::new("t", 0)));
 }

@@ -1,49 +1,74 @@
-//! Connections and the metadata cache against a real Strom broker.
+//! Connections and the metadata cache against a real Strom broker, seen
+//! through the admin client (the connection and cluster modules are
+//! private).
 
 mod common;
 
-use common::TestBroker;
-use strom_client::cluster::Cluster;
-use strom_client::connection::Connection;
-use strom_client::ClientError;
-use strom_protocol::messages::{ApiKey, ApiVersionsRequest, Response};
+use common::{create_topic, TestBroker};
+use strom_client::admin::OffsetSpec;
+use strom_client::{AdminClient, ClientError, Producer, ProducerRecord, TopicPartition};
 
 #[tokio::test]
 async fn connection_negotiates_versions_and_pipelines_requests() {
+    const PARTITIONS: i32 = 20;
     let broker = TestBroker::start();
-    let config = broker.client_config(&[]);
-    let connection = Connection::connect(&broker.bootstrap(), (&config).into())
-        .await
-        .unwrap();
-    let version = connection.version_for(ApiKey::Metadata).unwrap();
-    assert!(version >= 1, "broker speaks Metadata v{version}");
+    let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();
+    // Requests go out at a version both sides speak (from ApiVersions),
+    // so the broker answers them.
+    let cluster = admin.describe_cluster().await.unwrap();
+    assert!(cluster.cluster_id.is_some(), "{cluster:?}");
+    assert!(cluster.controller_id >= 0, "{cluster:?}");
 
-    // Many requests in flight at once, each answered with its own response.
-    let requests = (0..20).map(|_| {
-        let connection = connection.clone();
+    // Partition p holds p records, so each answer tells which request it
+    // belongs to.
+    create_topic(&broker, "pipelined", PARTITIONS).await;
+    let producer = Producer::from_admin(&admin);
+    let deliveries: Vec<_> = (0..PARTITIONS)
+        .flat_map(|p| (0..p).map(move |i| (p, i)))
+        .map(|(p, i)| {
+            producer.send(ProducerRecord::new("pipelined", format!("{i}")).with_partition(p))
+        })
+        .collect();
+    for delivery in deliveries {
+        delivery.await.unwrap();
+    }
+    producer.close(common::SAFETY_TIMEOUT).await.unwrap();
+
+    // Many requests in flight at once on the one connection to the
+    // leader, each answered with its own response.
+    let requests = (0..PARTITIONS).map(|p| {
+        let admin = admin.clone();
         async move {
-            connection
-                .send(ApiKey::ApiVersions, |_| {
-                    ApiVersionsRequest::default().into()
-                })
-                .await
+            let tp = TopicPartition::new("pipelined", p);
+            (p, admin.list_offsets(&[(tp, OffsetSpec::Latest)]).await)
         }
     });
-    for response in futures_join_all(requests).await {
-        assert!(matches!(response.unwrap(), Response::ApiVersions(r) if r.error_code == 0));
+    for (p, response) in futures_join_all(requests).await {
+        let listed = response.unwrap();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!(listed[0].tp, TopicPartition::new("pipelined", p));
+        assert_eq!(listed[0].offset, i64::from(p), "{listed:?}");
     }
 }
 
 #[tokio::test]
 async fn cluster_bootstraps_and_finds_brokers() {
     let broker = TestBroker::start();
-    let cluster = Cluster::connect(broker.client_config(&[])).await.unwrap();
-    let metadata = cluster.metadata();
-    assert_eq!(metadata.brokers.len(), 1);
-    let node = *metadata.brokers.keys().next().unwrap();
-    assert_eq!(metadata.brokers[&node].port, i32::from(broker.addr.port()));
+    let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();
+    let cluster = admin.describe_cluster().await.unwrap();
+    assert_eq!(cluster.brokers.len(), 1);
+    let node = cluster.brokers[0].node_id;
+    assert_eq!(cluster.brokers[0].port, i32::from(broker.addr.port()));
+    // The metadata cache knows the broker as the leader of a new topic.
+    create_topic(&broker, "led", 1).await;
+    let described = admin.describe_topics(&["led"]).await.unwrap();
+    assert_eq!(described[0].partitions[0].leader, node);
 
-    let error = cluster.leader_for("no-such-topic", 0).await.unwrap_err();
+    // Looking up the leader of a partition of an unknown topic.
+    let error = admin
+        .list_offsets(&[(TopicPartition::new("no-such-topic", 0), OffsetSpec::Latest)])
+        .await
+        .unwrap_err();
     assert_eq!(error.kafka_code(), Some(3), "{error}");
 }
 
@@ -60,7 +85,7 @@ async fn unreachable_bootstrap_names_the_address_and_what_to_check() {
         ("socket.connection.setup.timeout.ms", "2000".to_string()),
     ])
     .unwrap();
-    let error = match Cluster::connect(config).await {
+    let error = match AdminClient::new(config).await {
         Err(error) => error,
         Ok(_) => panic!("connected to a closed port"),
     };

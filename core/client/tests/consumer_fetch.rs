@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{create_topic, TestBroker, SAFETY_TIMEOUT};
-use strom_client::{Consumer, ConsumerRecord, Producer, ProducerRecord};
+use strom_client::{Consumer, ConsumerRecord, Producer, ProducerRecord, TopicPartition};
 use tokio::time::Instant;
 
 /// Offsets read per partition, in the order `poll` returned them.
@@ -52,14 +52,18 @@ async fn consumer(broker: &TestBroker, extra: &[(&str, &str)]) -> Consumer {
         .unwrap()
 }
 
-fn partitions(topic: &str, count: i32) -> Vec<(&str, i32)> {
-    (0..count).map(|p| (topic, p)).collect()
+fn partitions(topic: &str, count: i32) -> Vec<TopicPartition> {
+    (0..count).map(|p| tp(topic, p)).collect()
+}
+
+fn tp(topic: &str, partition: i32) -> TopicPartition {
+    TopicPartition::new(topic, partition)
 }
 
 /// Polls until `done` holds, recording every record; each poll returns at
 /// most `max_poll` records.
 async fn read_until(
-    consumer: &mut Consumer,
+    consumer: &Consumer,
     log: &mut ReadLog,
     max_poll: usize,
     done: impl Fn(&ReadLog) -> bool,
@@ -93,10 +97,10 @@ async fn small_polls_return_every_record_in_order_per_partition_in_every_codec()
         let topic = format!("lazy-{codec}");
         create_topic(&broker, &topic, 4).await;
         produce(&broker, &topic, 4, 250, codec).await;
-        let mut consumer = consumer(&broker, &[("max.poll.records", "7")]).await;
-        consumer.assign(&partitions(&topic, 4));
+        let consumer = consumer(&broker, &[("max.poll.records", "7")]).await;
+        consumer.assign(&partitions(&topic, 4)).await;
         let mut log = ReadLog::new();
-        let records = read_until(&mut consumer, &mut log, 7, |log| count(log) >= 1000).await;
+        let records = read_until(&consumer, &mut log, 7, |log| count(log) >= 1000).await;
         assert_eq!(count(&log), 1000, "{codec}: nothing extra");
         for partition in 0..4 {
             assert_eq!(
@@ -112,10 +116,14 @@ async fn small_polls_return_every_record_in_order_per_partition_in_every_codec()
                 Some(expected.as_bytes()),
                 "{codec}"
             );
-            assert_eq!(record.topic, topic);
+            assert_eq!(&*record.topic, topic);
         }
         for partition in 0..4 {
-            assert_eq!(consumer.position(&topic, partition), Some(250), "{codec}");
+            assert_eq!(
+                consumer.position(tp(&topic, partition)).await,
+                Some(250),
+                "{codec}"
+            );
         }
     }
 }
@@ -126,29 +134,32 @@ async fn seeking_over_fetched_data_reads_from_the_new_position_without_gaps() {
     let topic = "seeks";
     create_topic(&broker, topic, 1).await;
     produce(&broker, topic, 1, 100, "lz4").await;
-    let mut consumer = consumer(&broker, &[("max.poll.records", "5")]).await;
-    consumer.assign(&[(topic, 0)]);
+    let consumer = consumer(&broker, &[("max.poll.records", "5")]).await;
+    consumer.assign(&[tp(topic, 0)]).await;
 
     // The first fetch brings far more than the 5 records returned.
     let mut log = ReadLog::new();
-    read_until(&mut consumer, &mut log, 5, |log| count(log) >= 10).await;
+    read_until(&consumer, &mut log, 5, |log| count(log) >= 10).await;
     assert_eq!(log[&0], range(0, 10));
 
     // Backwards into records already returned.
-    consumer.seek(topic, 0, 3).unwrap();
-    assert_eq!(consumer.position(topic, 0), Some(3));
+    consumer.seek(tp(topic, 0), 3).await.unwrap();
+    assert_eq!(consumer.position(tp(topic, 0)).await, Some(3));
     let mut back = ReadLog::new();
-    read_until(&mut consumer, &mut back, 5, |log| count(log) >= 20).await;
+    read_until(&consumer, &mut back, 5, |log| count(log) >= 20).await;
     assert_eq!(back[&0], range(3, 23));
 
     // Forwards past records fetched but not returned.
-    consumer.seek(topic, 0, 60).unwrap();
+    consumer.seek(tp(topic, 0), 60).await.unwrap();
     let mut forward = ReadLog::new();
-    read_until(&mut consumer, &mut forward, 5, |log| count(log) >= 40).await;
+    read_until(&consumer, &mut forward, 5, |log| count(log) >= 40).await;
     assert_eq!(forward[&0], range(60, 100));
-    assert_eq!(consumer.position(topic, 0), Some(100));
+    assert_eq!(consumer.position(tp(topic, 0)).await, Some(100));
 
-    assert!(consumer.seek(topic, 1, 0).is_err(), "unassigned partition");
+    assert!(
+        consumer.seek(tp(topic, 1), 0).await.is_err(),
+        "unassigned partition"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,54 +168,54 @@ async fn seek_to_beginning_and_end_are_resolved_by_the_next_poll() {
     let topic = "seek-to";
     create_topic(&broker, topic, 2).await;
     produce(&broker, topic, 2, 30, "none").await;
-    let mut consumer = Consumer::new(
+    let consumer = Consumer::new(
         broker.client_config(&[("auto.offset.reset", "latest"), ("max.poll.records", "4")]),
     )
     .await
     .unwrap();
-    consumer.assign(&partitions(topic, 2));
+    consumer.assign(&partitions(topic, 2)).await;
 
-    consumer.seek_to_beginning(&[(topic, 0)]).unwrap();
+    consumer.seek_to_beginning(&[tp(topic, 0)]).await.unwrap();
     assert_eq!(
-        consumer.position(topic, 0),
+        consumer.position(tp(topic, 0)).await,
         None,
         "lazy until the next poll"
     );
     let mut log = ReadLog::new();
-    read_until(&mut consumer, &mut log, 4, |log| count(log) >= 30).await;
+    read_until(&consumer, &mut log, 4, |log| count(log) >= 30).await;
     assert_eq!(log[&0], range(0, 30));
     // Partition 1 started at the end (auto.offset.reset=latest).
     assert!(!log.contains_key(&1), "{log:?}");
-    assert_eq!(consumer.position(topic, 1), Some(30));
+    assert_eq!(consumer.position(tp(topic, 1)).await, Some(30));
 
     // Back to the beginning of everything (an empty list means all).
-    consumer.seek_to_beginning(&[]).unwrap();
+    consumer.seek_to_beginning(&[]).await.unwrap();
     let mut again = ReadLog::new();
-    read_until(&mut consumer, &mut again, 4, |log| count(log) >= 60).await;
+    read_until(&consumer, &mut again, 4, |log| count(log) >= 60).await;
     assert_eq!(
         again,
         BTreeMap::from([(0, range(0, 30)), (1, range(0, 30))])
     );
 
     // To the end: only records produced after the lookup come back.
-    consumer.seek(topic, 0, 5).unwrap();
-    consumer.seek_to_end(&[(topic, 0)]).unwrap();
-    assert_eq!(consumer.position(topic, 0), None);
+    consumer.seek(tp(topic, 0), 5).await.unwrap();
+    consumer.seek_to_end(&[tp(topic, 0)]).await.unwrap();
+    assert_eq!(consumer.position(tp(topic, 0)).await, None);
     let deadline = Instant::now() + SAFETY_TIMEOUT;
-    while consumer.position(topic, 0).is_none() {
+    while consumer.position(tp(topic, 0)).await.is_none() {
         assert!(Instant::now() < deadline);
         let polled = consumer.poll(Duration::from_millis(50)).await.unwrap();
         assert!(polled.is_empty(), "{polled:?}");
     }
-    assert_eq!(consumer.position(topic, 0), Some(30));
+    assert_eq!(consumer.position(tp(topic, 0)).await, Some(30));
     produce(&broker, topic, 1, 3, "none").await;
     let mut after_end = ReadLog::new();
-    read_until(&mut consumer, &mut after_end, 4, |log| count(log) >= 3).await;
+    read_until(&consumer, &mut after_end, 4, |log| count(log) >= 3).await;
     assert_eq!(after_end, BTreeMap::from([(0, range(30, 33))]));
 
-    assert!(consumer.seek_to_end(&[(topic, 7)]).is_err());
+    assert!(consumer.seek_to_end(&[tp(topic, 7)]).await.is_err());
     assert_eq!(
-        consumer.position(topic, 0),
+        consumer.position(tp(topic, 0)).await,
         Some(33),
         "a refused seek changes nothing"
     );
@@ -216,8 +227,8 @@ async fn position_after_each_poll_is_the_last_returned_offset_plus_one() {
     let topic = "positions";
     create_topic(&broker, topic, 3).await;
     produce(&broker, topic, 3, 40, "zstd").await;
-    let mut consumer = consumer(&broker, &[("max.poll.records", "3")]).await;
-    consumer.assign(&partitions(topic, 3));
+    let consumer = consumer(&broker, &[("max.poll.records", "3")]).await;
+    consumer.assign(&partitions(topic, 3)).await;
     let deadline = Instant::now() + SAFETY_TIMEOUT;
     let mut read = 0;
     while read < 120 {
@@ -229,7 +240,10 @@ async fn position_after_each_poll_is_the_last_returned_offset_plus_one() {
             last.insert(record.partition, record.offset);
         }
         for (partition, offset) in last {
-            assert_eq!(consumer.position(topic, partition), Some(offset + 1));
+            assert_eq!(
+                consumer.position(tp(topic, partition)).await,
+                Some(offset + 1)
+            );
         }
     }
     assert_eq!(read, 120);
@@ -241,18 +255,18 @@ async fn pausing_a_partition_with_fetched_data_loses_nothing() {
     let topic = "pauses";
     create_topic(&broker, topic, 2).await;
     produce(&broker, topic, 2, 50, "snappy").await;
-    let mut consumer = consumer(&broker, &[("max.poll.records", "3")]).await;
-    consumer.assign(&partitions(topic, 2));
+    let consumer = consumer(&broker, &[("max.poll.records", "3")]).await;
+    consumer.assign(&partitions(topic, 2)).await;
 
     // The first fetch brought both partitions; partition 1's records wait
     // behind partition 0's when it is paused.
     let mut log = ReadLog::new();
-    read_until(&mut consumer, &mut log, 3, |log| count(log) >= 1).await;
-    consumer.pause(&[(topic, 1)]);
-    assert_eq!(consumer.paused(), vec![(topic.to_string(), 1)]);
-    let paused_at = consumer.position(topic, 1);
+    read_until(&consumer, &mut log, 3, |log| count(log) >= 1).await;
+    consumer.pause(&[tp(topic, 1)]).await;
+    assert_eq!(consumer.paused().await, vec![tp(topic, 1)]);
+    let paused_at = consumer.position(tp(topic, 1)).await;
     let read_from_1 = log.get(&1).map_or(0, Vec::len);
-    read_until(&mut consumer, &mut log, 3, |log| {
+    read_until(&consumer, &mut log, 3, |log| {
         log.get(&0).map_or(0, Vec::len) >= 50
     })
     .await;
@@ -261,11 +275,11 @@ async fn pausing_a_partition_with_fetched_data_loses_nothing() {
         read_while_paused, read_from_1,
         "nothing returned while paused"
     );
-    assert_eq!(consumer.position(topic, 1), paused_at);
+    assert_eq!(consumer.position(tp(topic, 1)).await, paused_at);
 
-    consumer.resume(&[(topic, 1)]);
-    assert!(consumer.paused().is_empty());
-    read_until(&mut consumer, &mut log, 3, |log| count(log) >= 100).await;
+    consumer.resume(&[tp(topic, 1)]).await;
+    assert!(consumer.paused().await.is_empty());
+    read_until(&consumer, &mut log, 3, |log| count(log) >= 100).await;
     assert_eq!(log, BTreeMap::from([(0, range(0, 50)), (1, range(0, 50))]));
 }
 
@@ -275,8 +289,8 @@ async fn polls_dropped_midway_lose_and_duplicate_nothing() {
     let topic = "dropped-polls";
     create_topic(&broker, topic, 3).await;
     produce(&broker, topic, 3, 200, "gzip").await;
-    let mut consumer = consumer(&broker, &[("max.poll.records", "5")]).await;
-    consumer.assign(&partitions(topic, 3));
+    let consumer = consumer(&broker, &[("max.poll.records", "5")]).await;
+    consumer.assign(&partitions(topic, 3)).await;
 
     // Timeouts from "dropped at the first await" to "usually completes",
     // so polls are cut off at every stage: lookups, fetches, decoding.
@@ -302,7 +316,7 @@ async fn polls_dropped_midway_lose_and_duplicate_nothing() {
     let expected: ReadLog = (0..3).map(|p| (p, range(0, 200))).collect();
     assert_eq!(log, expected);
     for partition in 0..3 {
-        assert_eq!(consumer.position(topic, partition), Some(200));
+        assert_eq!(consumer.position(tp(topic, partition)).await, Some(200));
     }
 }
 
@@ -312,7 +326,7 @@ async fn async_commits_land_in_the_order_they_were_made() {
     let topic = "async-commits";
     create_topic(&broker, topic, 2).await;
     produce(&broker, topic, 2, 20, "none").await;
-    let mut consumer = consumer(
+    let consumer = consumer(
         &broker,
         &[
             ("group.id", "async-committers"),
@@ -321,55 +335,68 @@ async fn async_commits_land_in_the_order_they_were_made() {
         ],
     )
     .await;
-    consumer.assign(&partitions(topic, 2));
+    consumer.assign(&partitions(topic, 2)).await;
     let mut log = ReadLog::new();
-    read_until(&mut consumer, &mut log, 6, |log| count(log) >= 12).await;
+    read_until(&consumer, &mut log, 6, |log| count(log) >= 12).await;
 
     // The positions, without waiting; poll goes on meanwhile.
-    let at_commit = (consumer.position(topic, 0), consumer.position(topic, 1));
+    let at_commit = (
+        consumer.position(tp(topic, 0)).await,
+        consumer.position(tp(topic, 1)).await,
+    );
     let expected = |p: i32| log.get(&p).and_then(|o| o.last()).map_or(0, |o| o + 1);
     assert_eq!(at_commit, (Some(expected(0)), Some(expected(1))));
-    let commit = consumer.commit_async();
+    let commit = consumer.commit_async().await;
     consumer.poll(Duration::ZERO).await.unwrap();
     commit.await.unwrap();
     let committed = (
-        consumer.committed(topic, 0).await.unwrap(),
-        consumer.committed(topic, 1).await.unwrap(),
+        consumer.committed(tp(topic, 0)).await.unwrap(),
+        consumer.committed(tp(topic, 1)).await.unwrap(),
     );
     assert_eq!(committed, at_commit);
 
     // Many commits of one partition queued at once: the last one made wins.
-    let commits: Vec<_> = (1..=20)
-        .map(|offset| consumer.commit_offsets_async(&[(topic, 0, offset)]))
-        .collect();
+    let mut commits = Vec::new();
+    for offset in 1..=20 {
+        commits.push(
+            consumer
+                .commit_offsets_async(&[(tp(topic, 0), offset)])
+                .await,
+        );
+    }
     // Await them newest first: the order of awaiting must not matter.
     for commit in commits.into_iter().rev() {
         commit.await.unwrap();
     }
-    assert_eq!(consumer.committed(topic, 0).await.unwrap(), Some(20));
+    assert_eq!(consumer.committed(tp(topic, 0)).await.unwrap(), Some(20));
 
     // A commit_sync after async ones is not overtaken by them.
-    let early = consumer.commit_offsets_async(&[(topic, 1, 3)]);
-    consumer.commit_offsets(&[(topic, 1, 4)]).await.unwrap();
+    let early = consumer.commit_offsets_async(&[(tp(topic, 1), 3)]).await;
+    consumer.commit_offsets(&[(tp(topic, 1), 4)]).await.unwrap();
     early.await.unwrap();
-    assert_eq!(consumer.committed(topic, 1).await.unwrap(), Some(4));
+    assert_eq!(consumer.committed(tp(topic, 1)).await.unwrap(), Some(4));
 
     // The callback form.
     let (reply, outcome) = tokio::sync::oneshot::channel();
-    consumer.commit_async_with(move |result| {
-        let _ = reply.send(result.is_ok());
-    });
+    consumer
+        .commit_async_with(move |result| {
+            let _ = reply.send(result.is_ok());
+        })
+        .await;
     assert!(outcome.await.unwrap());
-    let positions = (consumer.position(topic, 0), consumer.position(topic, 1));
+    let positions = (
+        consumer.position(tp(topic, 0)).await,
+        consumer.position(tp(topic, 1)).await,
+    );
     let committed = (
-        consumer.committed(topic, 0).await.unwrap(),
-        consumer.committed(topic, 1).await.unwrap(),
+        consumer.committed(tp(topic, 0)).await.unwrap(),
+        consumer.committed(tp(topic, 1)).await.unwrap(),
     );
     assert_eq!(committed, positions);
 
     // Without group.id the future says so.
-    let mut groupless = Consumer::new(broker.client_config(&[])).await.unwrap();
-    assert!(groupless.commit_async().await.is_err());
+    let groupless = Consumer::new(broker.client_config(&[])).await.unwrap();
+    assert!(groupless.commit_async().await.await.is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -381,10 +408,10 @@ async fn records_produced_after_a_poll_arrive_through_the_fetch_already_in_fligh
     // A long broker-side wait: the fetch sent when poll returns is still
     // parked at the broker when the new records arrive, and no second fetch
     // can be sent to that leader meanwhile.
-    let mut consumer = consumer(&broker, &[("fetch.max.wait.ms", "20000")]).await;
-    consumer.assign(&partitions(topic, 2));
+    let consumer = consumer(&broker, &[("fetch.max.wait.ms", "20000")]).await;
+    consumer.assign(&partitions(topic, 2)).await;
     let mut log = ReadLog::new();
-    read_until(&mut consumer, &mut log, 500, |log| count(log) >= 10).await;
+    read_until(&consumer, &mut log, 500, |log| count(log) >= 10).await;
 
     produce(&broker, topic, 2, 5, "none").await;
     // Zero-timeout polls never wait for a fetch; they only return what

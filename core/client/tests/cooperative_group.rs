@@ -51,8 +51,8 @@ impl Member {
     async fn start(broker: &TestBroker, group: &str, extra: &[(&str, &str)]) -> Member {
         let mut config = vec![("group.id", group), ("heartbeat.interval.ms", "100")];
         config.extend_from_slice(extra);
-        let mut consumer = Consumer::new(broker.client_config(&config)).await.unwrap();
-        consumer.subscribe(&[TOPIC]).unwrap();
+        let consumer = Consumer::new(broker.client_config(&config)).await.unwrap();
+        consumer.subscribe(&[TOPIC]).await.unwrap();
         let seen: Arc<Mutex<Seen>> = Arc::default();
         for kind in ["assigned", "revoked", "lost"] {
             let log = seen.clone();
@@ -61,9 +61,9 @@ impl Member {
                 log.lock().unwrap().events.push((kind, set));
             };
             match kind {
-                "assigned" => consumer.on_assigned(record),
-                "revoked" => consumer.on_revoked(record),
-                _ => consumer.on_lost(record),
+                "assigned" => consumer.on_assigned(record).await,
+                "revoked" => consumer.on_revoked(record).await,
+                _ => consumer.on_lost(record).await,
             }
         }
         let polling = Arc::new(AtomicBool::new(true));
@@ -95,7 +95,7 @@ impl Member {
 }
 
 async fn poll_loop(
-    mut consumer: Consumer,
+    consumer: Consumer,
     seen: Arc<Mutex<Seen>>,
     polling: Arc<AtomicBool>,
 ) -> Consumer {
@@ -105,11 +105,13 @@ async fn poll_loop(
             continue;
         }
         let records = consumer.poll(Duration::from_millis(50)).await.unwrap();
+        let assignment = consumer.assignment().await;
+        let member_id = consumer.member_id().await;
         let mut seen = seen.lock().unwrap();
         seen.records
             .extend(records.iter().map(|r| (r.partition, r.offset)));
-        seen.assignment = consumer.assignment().into_iter().map(|(_, p)| p).collect();
-        seen.member_id = consumer.member_id();
+        seen.assignment = assignment.into_iter().map(|tp| tp.partition).collect();
+        seen.member_id = member_id;
     }
 }
 

@@ -9,10 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use common::{create_topic, read_all, TestBroker, SAFETY_TIMEOUT};
-use strom_client::{ClientError, Producer, ProducerRecord, RecordMetadata};
+use strom_client::{
+    ClientError, DeliveryError, DeliveryResult, Producer, ProducerRecord, RecordMetadata,
+};
 use tokio::sync::mpsc;
 
-type Report = (usize, Result<RecordMetadata, ClientError>);
+type Report = (usize, DeliveryResult);
 
 /// A callback for record `index` that counts its calls in `calls` and
 /// reports its outcome on `reports`.
@@ -20,7 +22,7 @@ fn reporting(
     index: usize,
     calls: &Arc<Vec<AtomicUsize>>,
     reports: &mpsc::UnboundedSender<Report>,
-) -> impl FnOnce(Result<RecordMetadata, ClientError>) + Send + 'static {
+) -> impl FnOnce(DeliveryResult) + Send + 'static {
     let calls = calls.clone();
     let reports = reports.clone();
     move |outcome| {
@@ -101,8 +103,11 @@ async fn a_record_refused_at_once_fails_its_callback_once_after_send_returns() {
         .await
         .unwrap()
         .unwrap();
-    let error = outcome.expect_err("bigger than max.request.size");
-    assert_eq!(error.kafka_name(), Some("MESSAGE_TOO_LARGE"));
+    let failure = outcome.expect_err("bigger than max.request.size");
+    assert_eq!(failure.error.kafka_name(), Some("MESSAGE_TOO_LARGE"));
+    // The refused record is handed back.
+    let record = failure.record.expect("the refused record");
+    assert_eq!(record.value.as_deref(), Some(&[b'x'; 5000][..]));
     assert!(reported.recv().await.is_none());
     assert_eq!(calls[0].load(Ordering::SeqCst), 1);
     producer.close(SAFETY_TIMEOUT).await.unwrap();
@@ -138,11 +143,14 @@ async fn a_record_the_broker_rejects_fails_its_callback_once() {
             "record {i} reported twice"
         );
     }
-    let error = outcomes
+    let failure = outcomes
         .remove(&0)
         .unwrap()
         .expect_err("over message.max.bytes");
-    assert_eq!(error.kafka_name(), Some("MESSAGE_TOO_LARGE"));
+    assert_eq!(failure.error.kafka_name(), Some("MESSAGE_TOO_LARGE"));
+    // The rejected record is handed back.
+    let record = failure.record.expect("the rejected record");
+    assert_eq!(record.value.as_deref(), Some(&[b'y'; 3000][..]));
     assert_eq!(outcomes.remove(&1).unwrap().unwrap().offset, 0);
     assert!(calls.iter().all(|count| count.load(Ordering::SeqCst) == 1));
 }
@@ -211,7 +219,13 @@ async fn send_wait_with_callback_waits_for_room_and_calls_back_once_whatever_hap
     let (index, refused) = reported.recv().await.unwrap();
     assert_eq!(index, 0);
     assert!(
-        matches!(refused, Err(ClientError::RecordTooLarge { .. })),
+        matches!(
+            refused,
+            Err(DeliveryError {
+                error: ClientError::RecordTooLarge { .. },
+                ..
+            })
+        ),
         "{refused:?}"
     );
 
@@ -233,7 +247,13 @@ async fn send_wait_with_callback_waits_for_room_and_calls_back_once_whatever_hap
     let (index, dropped) = reported.recv().await.unwrap();
     assert_eq!(index, 4);
     assert!(
-        matches!(dropped, Err(ClientError::Closed { .. })),
+        matches!(
+            dropped,
+            Err(DeliveryError {
+                error: ClientError::Closed { .. },
+                ..
+            })
+        ),
         "{dropped:?}"
     );
 

@@ -41,13 +41,17 @@ impl Member {
             ("heartbeat.interval.ms", "100"),
         ];
         config.extend_from_slice(settings);
-        let mut consumer = Consumer::new(broker.client_config(&config)).await.unwrap();
-        consumer.subscribe(&[TOPIC]).unwrap();
+        let consumer = Consumer::new(broker.client_config(&config)).await.unwrap();
+        consumer.subscribe(&[TOPIC]).await.unwrap();
         let assignment = Arc::new(Mutex::new(Vec::new()));
         let assigned = assignment.clone();
-        consumer.on_assigned(move |partitions| *assigned.lock().unwrap() = partitions.to_vec());
+        consumer
+            .on_assigned(move |partitions| *assigned.lock().unwrap() = partitions.to_vec())
+            .await;
         let revoked = assignment.clone();
-        consumer.on_revoked(move |_| revoked.lock().unwrap().clear());
+        consumer
+            .on_revoked(move |_| revoked.lock().unwrap().clear())
+            .await;
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             while !*stopped.borrow() {
@@ -188,7 +192,10 @@ async fn three_members_split_six_partitions_and_read_every_record_once() {
         .unwrap();
     for partition in 0..PARTITIONS {
         assert_eq!(
-            checker.committed(TOPIC, partition).await.unwrap(),
+            checker
+                .committed(TopicPartition::new(TOPIC, partition))
+                .await
+                .unwrap(),
             Some(100)
         );
     }

@@ -6,15 +6,11 @@
 
 mod hostile;
 
-use std::time::Duration;
-
-use bytes::Bytes;
 use hostile::answers::{self, broker, metadata, partition, topic, well_behaved, NODE};
 use hostile::{guarded, HostileBroker, Reply};
-use strom_client::connection::{Connection, ConnectionSettings};
+use strom_client::admin::NewTopic;
 use strom_client::{AdminClient, ClientError, Producer, ProducerRecord};
-use strom_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use strom_protocol::messages::{ApiKey, ProduceRequest, Request};
+use strom_protocol::messages::ApiKey;
 
 async fn admin(broker: &HostileBroker) -> AdminClient {
     guarded(AdminClient::new(broker.config(&[])))
@@ -144,44 +140,22 @@ async fn an_api_versions_that_never_comes_times_out() {
     assert!(matches!(error, ClientError::Timeout { .. }), "{error:?}");
 }
 
-/// A produce request of `value_bytes` bytes, whatever the records.
-fn big_produce(value_bytes: usize) -> Request {
-    ProduceRequest {
-        acks: 1,
-        timeout_ms: 1000,
-        topic_data: vec![TopicProduceData {
-            name: "t".to_string(),
-            partition_data: vec![PartitionProduceData {
-                index: 0,
-                records: Some(Bytes::from(vec![0u8; value_bytes])),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
-    .into()
+/// A topic to create whose CreateTopics request is over `config_bytes`
+/// bytes big, whatever the topic.
+fn big_topic(index: usize, config_bytes: usize) -> NewTopic {
+    NewTopic::new(format!("t{index}"), 1, 1).with_config("padding", "x".repeat(config_bytes))
 }
 
 #[tokio::test]
 async fn a_broker_that_stops_reading_times_out_every_queued_request() {
-    let broker = HostileBroker::hostile_for(ApiKey::Produce, |_| Reply::StopReading).await;
-    let settings = ConnectionSettings {
-        client_id: "hostile-test".to_string(),
-        request_timeout: Duration::from_millis(300),
-        connect_timeout: Duration::from_millis(300),
-        max_response_bytes: 1 << 20,
-    };
-    let connection = guarded(Connection::connect(&broker.bootstrap(), settings))
-        .await
-        .expect("ApiVersions is answered");
-    let version = connection.version_for(ApiKey::Produce).expect("Produce");
+    let broker = HostileBroker::hostile_for(ApiKey::CreateTopics, |_| Reply::StopReading).await;
+    let admin = admin(&broker).await;
     // Far more than the socket buffers and the writer's queue hold, so
     // later requests wait to be queued behind a write that never ends.
     let mut requests = tokio::task::JoinSet::new();
-    for _ in 0..120 {
-        let connection = connection.clone();
-        requests.spawn(async move { connection.send_at(version, big_produce(256 << 10)).await });
+    for index in 0..120 {
+        let admin = admin.clone();
+        requests.spawn(async move { admin.create_topic(big_topic(index, 256 << 10)).await });
     }
     let outcomes = guarded(async {
         let mut outcomes = Vec::new();
@@ -289,17 +263,46 @@ async fn with_metadata(
     partitions: Vec<(i32, i32)>,
 ) -> HostileBroker {
     HostileBroker::hostile_for(ApiKey::Metadata, move |incoming| {
-        let mut brokers = vec![broker(NODE, "127.0.0.1", incoming.port.into())];
-        brokers.extend(
-            extra_brokers
-                .iter()
-                .map(|(id, host, port)| broker(*id, host, *port)),
-        );
-        let partitions = partitions
+        metadata_answer(incoming, &extra_brokers, &partitions)
+    })
+    .await
+}
+
+fn metadata_answer(
+    incoming: &hostile::Incoming,
+    extra_brokers: &[(i32, &str, i32)],
+    partitions: &[(i32, i32)],
+) -> Reply {
+    let mut brokers = vec![broker(NODE, "127.0.0.1", incoming.port.into())];
+    brokers.extend(
+        extra_brokers
             .iter()
-            .map(|(index, leader)| partition(*index, *leader))
-            .collect();
-        Reply::Respond(metadata(brokers, vec![topic("t", partitions)]).into())
+            .map(|(id, host, port)| broker(*id, host, *port)),
+    );
+    let partitions = partitions
+        .iter()
+        .map(|(index, leader)| partition(*index, *leader))
+        .collect();
+    Reply::Respond(metadata(brokers, vec![topic("t", partitions)]).into())
+}
+
+/// [`with_metadata`] on a broker too old for DescribeCluster, so that
+/// `describe_cluster` shows the brokers of the client's metadata cache.
+async fn with_metadata_and_no_describe_cluster(
+    extra_brokers: Vec<(i32, &'static str, i32)>,
+    partitions: Vec<(i32, i32)>,
+) -> HostileBroker {
+    HostileBroker::start(move |incoming| match incoming.api {
+        ApiKey::ApiVersions => {
+            let apis: Vec<ApiKey> = ApiKey::ALL
+                .iter()
+                .copied()
+                .filter(|api| *api != ApiKey::DescribeCluster)
+                .collect();
+            Reply::Respond(answers::api_versions(&apis).into())
+        }
+        ApiKey::Metadata => metadata_answer(incoming, &extra_brokers, &partitions),
+        _ => well_behaved(incoming),
     })
     .await
 }
@@ -332,9 +335,18 @@ async fn produce_error(broker: &HostileBroker) -> ClientError {
     let producer = guarded(Producer::new(broker.config(&[])))
         .await
         .expect("producer");
-    guarded(producer.send(ProducerRecord::new("t", "v").with_partition(0)))
+    let sent = ProducerRecord::new("t", "v").with_partition(0);
+    let failure = guarded(producer.send(sent.clone()))
         .await
-        .expect_err("no usable leader")
+        .expect_err("no usable leader");
+    // The failed record is handed back (with the timestamp it was given).
+    let record = *failure.record.clone().expect("the failed record");
+    let record = ProducerRecord {
+        timestamp: None,
+        ..record
+    };
+    assert_eq!(record, sent, "{failure:?}");
+    failure.error
 }
 
 #[tokio::test]
@@ -344,7 +356,7 @@ async fn a_leader_missing_from_the_broker_list_fails_the_record_in_time() {
     assert!(
         matches!(
             error,
-            ClientError::NoBrokerAvailable { .. } | ClientError::Timeout { .. }
+            ClientError::NoBrokerAvailable { .. } | ClientError::DeliveryTimeout { .. }
         ),
         "{error:?}"
     );
@@ -359,18 +371,27 @@ async fn brokers_with_impossible_addresses_are_never_dialled() {
         ("", 9092),
         ("127.0.0.1", 0),
     ] {
-        let broker = with_metadata(vec![(1, host, port)], vec![(0, 1)]).await;
+        let broker =
+            with_metadata_and_no_describe_cluster(vec![(1, host, port)], vec![(0, 1)]).await;
         let admin = admin(&broker).await;
-        let known = guarded(admin.cluster().refresh_metadata(&["t".to_string()]))
+        guarded(admin.describe_topics(&["t"]))
             .await
-            .map(|()| admin.cluster().metadata().brokers);
-        let known = known.expect("metadata");
-        assert!(!known.contains_key(&1), "{host}:{port} kept: {known:?}");
+            .expect("metadata of t");
+        // Without DescribeCluster, the brokers come from the metadata cache.
+        let known = guarded(admin.describe_cluster())
+            .await
+            .expect("metadata")
+            .brokers;
+        assert!(
+            known.iter().all(|b| b.node_id != 1),
+            "{host}:{port} kept: {known:?}"
+        );
+        assert!(known.iter().any(|b| b.node_id == NODE), "{known:?}");
         let error = produce_error(&broker).await;
         assert!(
             matches!(
                 error,
-                ClientError::NoBrokerAvailable { .. } | ClientError::Timeout { .. }
+                ClientError::NoBrokerAvailable { .. } | ClientError::DeliveryTimeout { .. }
             ),
             "{host}:{port}: {error:?}"
         );

@@ -10,14 +10,17 @@ use std::time::Duration;
 use bytes::Bytes;
 use hostile::answers::{self, batch, fetch_answer, produce_answer};
 use hostile::{guarded, HostileBroker, Incoming, Reply};
-use strom_client::{ClientError, Consumer, ConsumerRecord, Producer, ProducerRecord};
+use strom_client::{
+    tps, ClientError, Consumer, ConsumerRecord, Producer, ProducerRecord, TopicPartition,
+};
 use strom_protocol::messages::fetch_response::FetchableTopicResponse;
 use strom_protocol::messages::{ApiKey, ProduceResponse};
 use strom_protocol::records::{rewrite, CompressionType, DEFAULT_MAX_DECOMPRESSED_BYTES};
 
 // ---- produce ----
 
-/// Sends one record to `t` partition 0 and returns its outcome.
+/// Sends one record to `t` partition 0 and returns its outcome; a
+/// failure must hand the record back.
 async fn produce_against(
     answer: impl Fn(&Incoming) -> Reply + Send + Sync + 'static,
 ) -> Result<strom_client::RecordMetadata, ClientError> {
@@ -25,7 +28,19 @@ async fn produce_against(
     let producer = guarded(Producer::new(broker.config(&[])))
         .await
         .expect("producer");
-    guarded(producer.send(ProducerRecord::new("t", "v").with_partition(0))).await
+    let sent = ProducerRecord::new("t", "v").with_partition(0);
+    guarded(producer.send(sent.clone()))
+        .await
+        .map_err(|failure| {
+            // The failed record is handed back (with the timestamp it was given).
+            let record = *failure.record.clone().expect("the failed record");
+            let record = ProducerRecord {
+                timestamp: None,
+                ..record
+            };
+            assert_eq!(record, sent, "{failure:?}");
+            failure.error
+        })
 }
 
 #[tokio::test]
@@ -54,7 +69,7 @@ async fn a_retriable_produce_error_forever_ends_by_delivery_timeout() {
             .await;
     let error = outcome.expect_err("never accepted");
     assert!(
-        error.kafka_code() == Some(6) || matches!(error, ClientError::Timeout { .. }),
+        error.kafka_code() == Some(6) || matches!(error, ClientError::DeliveryTimeout { .. }),
         "{error:?}"
     );
 }
@@ -103,13 +118,14 @@ async fn poll_with(
     answer: impl Fn(&Incoming) -> Reply + Send + Sync + 'static,
 ) -> (Result<Vec<ConsumerRecord>, ClientError>, Option<i64>) {
     let broker = HostileBroker::hostile_for(ApiKey::Fetch, answer).await;
-    let mut consumer = guarded(Consumer::new(broker.config(settings)))
+    let consumer = guarded(Consumer::new(broker.config(settings)))
         .await
         .expect("consumer");
-    consumer.assign(&[("t", 0)]);
-    consumer.seek("t", 0, position).expect("seek");
+    let tp = TopicPartition::new("t", 0);
+    consumer.assign(std::slice::from_ref(&tp)).await;
+    consumer.seek(tp.clone(), position).await.expect("seek");
     let outcome = guarded(consumer.poll(Duration::from_millis(300))).await;
-    (outcome, consumer.position("t", 0))
+    (outcome, consumer.position(tp).await)
 }
 
 /// A Fetch answer giving `records` for every partition asked for.
@@ -235,11 +251,14 @@ async fn a_bad_batch_after_a_good_one_does_not_duplicate_records() {
     rewrite::set_base_offset(&mut broken, 1);
     records.extend_from_slice(&broken);
     let broker = HostileBroker::hostile_for(ApiKey::Fetch, fetch_with(records.into())).await;
-    let mut consumer = guarded(Consumer::new(broker.config(&[])))
+    let consumer = guarded(Consumer::new(broker.config(&[])))
         .await
         .expect("consumer");
-    consumer.assign(&[("t", 0)]);
-    consumer.seek("t", 0, 0).expect("seek");
+    consumer.assign(&tps([("t", 0)])).await;
+    consumer
+        .seek(TopicPartition::new("t", 0), 0)
+        .await
+        .expect("seek");
     let mut offsets = Vec::new();
     for _ in 0..4 {
         if let Ok(records) = guarded(consumer.poll(Duration::from_millis(100))).await {

@@ -11,10 +11,10 @@ use strom_client::{AdminClient, Consumer, ConsumerRecord, Producer, ProducerReco
 use tokio::time::Instant;
 
 /// Polls until a record of `topic` arrives; returns everything polled.
-async fn poll_until_topic(consumer: &mut Consumer, topic: &str) -> Vec<ConsumerRecord> {
+async fn poll_until_topic(consumer: &Consumer, topic: &str) -> Vec<ConsumerRecord> {
     let deadline = Instant::now() + SAFETY_TIMEOUT;
     let mut polled = Vec::new();
-    while !polled.iter().any(|r: &ConsumerRecord| r.topic == topic) {
+    while !polled.iter().any(|r: &ConsumerRecord| &*r.topic == topic) {
         assert!(Instant::now() < deadline, "no record of `{topic}` arrived");
         polled.extend(consumer.poll(Duration::from_millis(100)).await.unwrap());
     }
@@ -39,7 +39,7 @@ async fn pattern_subscription_picks_up_matching_topics_created_later() {
             .unwrap();
     }
 
-    let mut consumer = Consumer::new(broker.client_config(&[
+    let consumer = Consumer::new(broker.client_config(&[
         ("group.id", "order-watchers"),
         ("auto.offset.reset", "earliest"),
         ("heartbeat.interval.ms", "100"),
@@ -47,16 +47,16 @@ async fn pattern_subscription_picks_up_matching_topics_created_later() {
     ]))
     .await
     .unwrap();
-    let invalid = consumer.subscribe_pattern("orders-(").unwrap_err();
+    let invalid = consumer.subscribe_pattern("orders-(").await.unwrap_err();
     assert!(invalid.to_string().contains("orders-("), "{invalid}");
-    consumer.subscribe_pattern("^orders-.*").unwrap();
+    consumer.subscribe_pattern("^orders-.*").await.unwrap();
     assert_eq!(
-        consumer.subscription_pattern().as_deref(),
+        consumer.subscription_pattern().await.as_deref(),
         Some("^orders-.*")
     );
 
-    let mut polled = poll_until_topic(&mut consumer, "orders-a").await;
-    assert_eq!(consumer.subscription(), vec!["orders-a".to_string()]);
+    let mut polled = poll_until_topic(&consumer, "orders-a").await;
+    assert_eq!(consumer.subscription().await, vec!["orders-a".to_string()]);
 
     admin
         .create_topic(NewTopic::new("orders-b", 3, 1))
@@ -66,16 +66,17 @@ async fn pattern_subscription_picks_up_matching_topics_created_later() {
         .send(ProducerRecord::new("orders-b", "first of orders-b"))
         .await
         .unwrap();
-    polled.extend(poll_until_topic(&mut consumer, "orders-b").await);
+    polled.extend(poll_until_topic(&consumer, "orders-b").await);
 
     assert_eq!(
-        consumer.subscription(),
+        consumer.subscription().await,
         vec!["orders-a".to_string(), "orders-b".to_string()]
     );
     let mut assigned_topics: Vec<String> = consumer
         .assignment()
+        .await
         .into_iter()
-        .map(|(topic, _)| topic)
+        .map(|tp| tp.topic.to_string())
         .collect();
     assigned_topics.dedup();
     assert_eq!(assigned_topics, ["orders-a", "orders-b"]);
@@ -92,8 +93,8 @@ async fn pattern_subscription_picks_up_matching_topics_created_later() {
 #[tokio::test]
 async fn pattern_subscription_needs_a_group() {
     let broker = TestBroker::start();
-    let mut consumer = Consumer::new(broker.client_config(&[])).await.unwrap();
-    let error = consumer.subscribe_pattern("orders-.*").unwrap_err();
+    let consumer = Consumer::new(broker.client_config(&[])).await.unwrap();
+    let error = consumer.subscribe_pattern("orders-.*").await.unwrap_err();
     assert!(error.to_string().contains("group.id"), "{error}");
 }
 
@@ -110,36 +111,34 @@ async fn pattern_subscription_leaves_out_internal_topics() {
         .send(ProducerRecord::new("events", "one"))
         .await
         .unwrap();
-    let mut consumer = Consumer::new(broker.client_config(&[
+    let consumer = Consumer::new(broker.client_config(&[
         ("group.id", "everything"),
         ("auto.offset.reset", "earliest"),
         ("metadata.max.age.ms", "300"),
     ]))
     .await
     .unwrap();
-    consumer.subscribe_pattern(".*").unwrap();
-    poll_until_topic(&mut consumer, "events").await;
+    consumer.subscribe_pattern(".*").await.unwrap();
+    poll_until_topic(&consumer, "events").await;
     consumer.commit_sync().await.unwrap();
 
     // The group's commits live in an internal topic the pattern matches by
     // name; wait until the cluster lists it, then for one more refresh.
-    let cluster = strom_client::cluster::Cluster::connect(broker.client_config(&[]))
-        .await
-        .unwrap();
     let deadline = Instant::now() + SAFETY_TIMEOUT;
     loop {
-        let listed = cluster.request_metadata(None, false).await.unwrap();
-        if listed.topics.iter().any(|t| t.is_internal) {
+        let all = admin.list_topics(true).await.unwrap();
+        let external = admin.list_topics(false).await.unwrap();
+        if all.iter().any(|topic| !external.contains(topic)) {
             break;
         }
         assert!(Instant::now() < deadline, "no internal topic was listed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let member = consumer.member_id();
+    let member = consumer.member_id().await;
     for _ in 0..5 {
         consumer.poll(Duration::from_millis(100)).await.unwrap();
     }
-    assert_eq!(consumer.subscription(), vec!["events".to_string()]);
-    assert_eq!(consumer.member_id(), member);
+    assert_eq!(consumer.subscription().await, vec!["events".to_string()]);
+    assert_eq!(consumer.member_id().await, member);
     consumer.close(SAFETY_TIMEOUT).await.unwrap();
 }

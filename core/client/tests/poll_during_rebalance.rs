@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::{TestBroker, SAFETY_TIMEOUT};
 use strom_client::admin::NewTopic;
-use strom_client::{AdminClient, Consumer, Producer, ProducerRecord};
+use strom_client::{AdminClient, Consumer, Producer, ProducerRecord, TopicPartition};
 use tokio::time::Instant;
 
 const TOPIC: &str = "events";
@@ -40,19 +40,20 @@ async fn member(broker: &TestBroker, group: &str, extra: &[(&str, &str)]) -> Con
         ("auto.offset.reset", "earliest"),
     ];
     config.extend_from_slice(extra);
-    let mut consumer = Consumer::new(broker.client_config(&config)).await.unwrap();
-    consumer.subscribe(&[TOPIC]).unwrap();
+    let consumer = Consumer::new(broker.client_config(&config)).await.unwrap();
+    consumer.subscribe(&[TOPIC]).await.unwrap();
     consumer
 }
 
-fn partitions(consumer: &Consumer) -> BTreeSet<i32> {
-    consumer.assignment().into_iter().map(|(_, p)| p).collect()
+async fn partitions(consumer: &Consumer) -> BTreeSet<i32> {
+    let assignment = consumer.assignment().await;
+    assignment.into_iter().map(|tp| tp.partition).collect()
 }
 
 /// Both members hold partitions, together every partition exactly once,
 /// and the group agrees: stable, with both of them.
 async fn converged(a: &Consumer, b: &Consumer, admin: &AdminClient, group: &str) -> bool {
-    let (pa, pb) = (partitions(a), partitions(b));
+    let (pa, pb) = (partitions(a).await, partitions(b).await);
     if pa.is_empty() || pb.is_empty() || !pa.is_disjoint(&pb) {
         return false;
     }
@@ -74,8 +75,8 @@ async fn within_safety_timeout<T>(what: &str, work: impl Future<Output = T>) -> 
 
 async fn members_polled_one_after_the_other_converge(strategy: (&str, &str), group: &str) {
     let (broker, admin) = setup().await;
-    let mut a = member(&broker, group, &[strategy]).await;
-    let mut b = member(&broker, group, &[strategy]).await;
+    let a = member(&broker, group, &[strategy]).await;
+    let b = member(&broker, group, &[strategy]).await;
     within_safety_timeout("sequential polls converging", async {
         while !converged(&a, &b, &admin, group).await {
             a.poll(POLL).await.unwrap();
@@ -101,9 +102,9 @@ async fn cooperative_members_polled_one_after_the_other_from_one_task_converge()
 async fn a_poll_returns_while_the_rebalance_waits_for_another_member() {
     let group = "waiting";
     let (broker, admin) = setup().await;
-    let mut a = member(&broker, group, &[EAGER]).await;
+    let a = member(&broker, group, &[EAGER]).await;
     within_safety_timeout("the first member's assignment", async {
-        while partitions(&a).len() < PARTITIONS as usize {
+        while partitions(&a).await.len() < PARTITIONS as usize {
             a.poll(POLL).await.unwrap();
         }
     })
@@ -112,11 +113,11 @@ async fn a_poll_returns_while_the_rebalance_waits_for_another_member() {
     // `b` joins; the coordinator parks its JoinGroup until `a` rejoins,
     // which `a` only does in a poll, and `a` is not polled meanwhile. Each
     // of `b`'s polls still returns, with nothing assigned.
-    let mut b = member(&broker, group, &[EAGER]).await;
+    let b = member(&broker, group, &[EAGER]).await;
     within_safety_timeout("b's polls while the group waits for a", async {
         loop {
             assert!(b.poll(POLL).await.unwrap().is_empty());
-            assert!(b.assignment().is_empty());
+            assert!(b.assignment().await.is_empty());
             if admin.describe_group(group).await.unwrap().state == "PreparingRebalance" {
                 break;
             }
@@ -125,7 +126,7 @@ async fn a_poll_returns_while_the_rebalance_waits_for_another_member() {
         // group still waits for `a`.
         for _ in 0..3 {
             assert!(b.poll(POLL).await.unwrap().is_empty());
-            assert!(b.assignment().is_empty());
+            assert!(b.assignment().await.is_empty());
         }
     })
     .await;
@@ -134,19 +135,22 @@ async fn a_poll_returns_while_the_rebalance_waits_for_another_member() {
         "PreparingRebalance"
     );
     assert_eq!(
-        partitions(&a).len(),
+        partitions(&a).await.len(),
         PARTITIONS as usize,
         "a was not polled"
     );
     // A commit while b's join is pending is refused at once (Java's
     // RebalanceInProgressException) instead of waiting behind it.
-    let refused = b.commit_offsets(&[(TOPIC, 0, 0)]).await.unwrap_err();
+    let refused = b
+        .commit_offsets(&[(TopicPartition::new(TOPIC, 0), 0)])
+        .await
+        .unwrap_err();
     assert_eq!(
         refused.kafka_name(),
         Some("REBALANCE_IN_PROGRESS"),
         "{refused}"
     );
-    let refused = b.commit_async().await.unwrap_err();
+    let refused = b.commit_async().await.await.unwrap_err();
     assert_eq!(
         refused.kafka_name(),
         Some("REBALANCE_IN_PROGRESS"),
@@ -169,21 +173,24 @@ async fn a_poll_returns_while_the_rebalance_waits_for_another_member() {
 async fn a_member_closed_while_its_join_is_pending_still_leaves_the_group() {
     let group = "closing-mid-join";
     let (broker, admin) = setup().await;
-    let mut a = member(&broker, group, &[EAGER]).await;
+    let a = member(&broker, group, &[EAGER]).await;
     within_safety_timeout("the first member's assignment", async {
-        while partitions(&a).len() < PARTITIONS as usize {
+        while partitions(&a).await.len() < PARTITIONS as usize {
             a.poll(POLL).await.unwrap();
         }
     })
     .await;
-    let mut b = member(&broker, group, &[EAGER]).await;
+    let b = member(&broker, group, &[EAGER]).await;
     within_safety_timeout("b's join parked at the coordinator", async {
         while admin.describe_group(group).await.unwrap().state != "PreparingRebalance" {
             b.poll(POLL).await.unwrap();
         }
     })
     .await;
-    let b_id = b.member_id().expect("the coordinator named b's member id");
+    let b_id = b
+        .member_id()
+        .await
+        .expect("the coordinator named b's member id");
 
     // Closing gives the join up and sends LeaveGroup for `b`: the
     // rebalance then completes with `a` alone, without waiting for b's
@@ -191,7 +198,7 @@ async fn a_member_closed_while_its_join_is_pending_still_leaves_the_group() {
     within_safety_timeout("closing b", b.close(SAFETY_TIMEOUT))
         .await
         .unwrap();
-    let a_id = a.member_id().unwrap();
+    let a_id = a.member_id().await.unwrap();
     within_safety_timeout("a alone in the group", async {
         loop {
             a.poll(POLL).await.unwrap();
@@ -208,13 +215,13 @@ async fn a_member_closed_while_its_join_is_pending_still_leaves_the_group() {
         }
     })
     .await;
-    assert_eq!(partitions(&a).len(), PARTITIONS as usize);
+    assert_eq!(partitions(&a).await.len(), PARTITIONS as usize);
     a.close(SAFETY_TIMEOUT).await.unwrap();
 }
 
 /// Polls `consumer` with a long timeout but drops the poll after at most
 /// `cut_after`, mostly while it waits for the join.
-async fn cut_short_poll(consumer: &mut Consumer, cut_after: Duration) {
+async fn cut_short_poll(consumer: &Consumer, cut_after: Duration) {
     if let Ok(result) = tokio::time::timeout(cut_after, consumer.poll(SAFETY_TIMEOUT)).await {
         result.unwrap();
     }
@@ -222,14 +229,14 @@ async fn cut_short_poll(consumer: &mut Consumer, cut_after: Duration) {
 
 async fn dropped_polls_end_in_a_stable_group(strategy: (&str, &str), group: &str) {
     let (broker, admin) = setup().await;
-    let mut a = member(&broker, group, &[strategy]).await;
-    let mut b = member(&broker, group, &[strategy]).await;
+    let a = member(&broker, group, &[strategy]).await;
+    let b = member(&broker, group, &[strategy]).await;
     within_safety_timeout("members with dropped polls converging", async {
         // 0 ms: the poll runs until its first wait, then is dropped.
         let mut cut_after = (0..).map(|i| Duration::from_millis(i % 3));
         while !converged(&a, &b, &admin, group).await {
-            cut_short_poll(&mut a, cut_after.next().unwrap_or_default()).await;
-            cut_short_poll(&mut b, cut_after.next().unwrap_or_default()).await;
+            cut_short_poll(&a, cut_after.next().unwrap_or_default()).await;
+            cut_short_poll(&b, cut_after.next().unwrap_or_default()).await;
         }
     })
     .await;
@@ -241,7 +248,7 @@ async fn dropped_polls_end_in_a_stable_group(strategy: (&str, &str), group: &str
         let record = ProducerRecord::new(TOPIC, format!("{partition}")).with_partition(partition);
         producer.send(record).await.unwrap();
     }
-    let (owned_by_a, owned_by_b) = (partitions(&a), partitions(&b));
+    let (owned_by_a, owned_by_b) = (partitions(&a).await, partitions(&b).await);
     let mut read_by_a = BTreeSet::new();
     let mut read_by_b = BTreeSet::new();
     let deadline = Instant::now() + SAFETY_TIMEOUT;
@@ -294,21 +301,22 @@ async fn a_member_slow_to_poll_during_a_rebalance_keeps_its_session() {
         ("session.timeout.ms", "1000"),
         ("max.poll.interval.ms", "60000"),
     ];
-    let mut slow = member(&broker, group, &settings).await;
+    let slow = member(&broker, group, &settings).await;
     let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = lost.clone();
-    slow.on_lost(move |_| flag.store(true, std::sync::atomic::Ordering::SeqCst));
+    slow.on_lost(move |_| flag.store(true, std::sync::atomic::Ordering::SeqCst))
+        .await;
     within_safety_timeout("the first member joining", async {
-        while partitions(&slow).len() != PARTITIONS as usize {
+        while partitions(&slow).await.len() != PARTITIONS as usize {
             slow.poll(POLL).await.unwrap();
         }
     })
     .await;
-    let first_id = slow.member_id();
+    let first_id = slow.member_id().await;
 
     // A second member joins; the slow one is not polled while the
     // rebalance waits for it, for several session timeouts.
-    let mut other = member(&broker, group, &settings).await;
+    let other = member(&broker, group, &settings).await;
     within_safety_timeout("the rebalance starting", async {
         while admin.describe_group(group).await.unwrap().state != "PreparingRebalance" {
             other.poll(POLL).await.unwrap();
@@ -327,7 +335,11 @@ async fn a_member_slow_to_poll_during_a_rebalance_keeps_its_session() {
         }
     })
     .await;
-    assert_eq!(slow.member_id(), first_id, "the slow member was expelled");
+    assert_eq!(
+        slow.member_id().await,
+        first_id,
+        "the slow member was expelled"
+    );
     assert!(
         !lost.load(std::sync::atomic::Ordering::SeqCst),
         "its partitions were lost"

@@ -14,10 +14,16 @@ async fn records_to_a_topic_that_never_appears_fail_after_the_delivery_timeout()
         .await
         .unwrap();
     let delivery = producer.send(ProducerRecord::new("no-such-topic", "lost"));
-    let error = tokio::time::timeout(SAFETY_TIMEOUT, delivery)
+    let failure = tokio::time::timeout(SAFETY_TIMEOUT, delivery)
         .await
         .expect("the record resolves instead of waiting forever")
         .expect_err("the topic does not exist");
+    assert_eq!(
+        failure.record.as_deref().map(|r| r.value.as_deref()),
+        Some(Some(&b"lost"[..])),
+        "the failed record is handed back"
+    );
+    let error = failure.error;
     assert_eq!(error.kafka_name(), Some("UNKNOWN_TOPIC_OR_PARTITION"));
     let message = error.to_string();
     assert!(message.contains("`no-such-topic`"), "{message}");
@@ -54,8 +60,14 @@ async fn records_to_a_missing_partition_fail_at_once_and_flush_returns() {
         .await
         .expect("resolves")
         .expect_err("partition 2 does not exist");
-    for (error, partition) in [(first, 5), (second, 2)] {
-        let message = error.to_string();
+    for (failure, partition, value) in [(first, 5, "a"), (second, 2, "b")] {
+        let record = failure
+            .record
+            .as_deref()
+            .expect("the failed record is handed back");
+        assert_eq!(record.value.as_deref(), Some(value.as_bytes()));
+        assert_eq!(record.partition, Some(partition));
+        let message = failure.error.to_string();
         assert!(message.contains("`two-partitions`"), "{message}");
         assert!(
             message.contains(&format!("partition {partition} does not exist")),

@@ -172,7 +172,10 @@ async fn a_record_over_max_request_size_fails_at_once_while_others_are_delivered
     let before = producer.send(ProducerRecord::new("sizes", "small-1"));
     let oversized = producer.send(ProducerRecord::new("sizes", vec![b'x'; 5000]));
     let after = producer.send(ProducerRecord::new("sizes", "small-2"));
-    let error = oversized.await.expect_err("bigger than max.request.size");
+    let error = oversized
+        .await
+        .expect_err("bigger than max.request.size")
+        .error;
     assert_eq!(error.kafka_name(), Some("MESSAGE_TOO_LARGE"));
     assert!(!error.is_retriable());
     let message = error.to_string();
@@ -180,12 +183,18 @@ async fn a_record_over_max_request_size_fails_at_once_while_others_are_delivered
         message.contains("max.request.size (2000 bytes)"),
         "{message}"
     );
+    let refused = ProducerRecord::new("sizes", vec![b'x'; 5000]);
     let waited = producer
-        .send_wait(ProducerRecord::new("sizes", vec![b'x'; 5000]))
+        .send_wait(refused.clone())
         .await
         .err()
         .expect("send_wait refuses it too");
-    assert_eq!(waited.kafka_name(), Some("MESSAGE_TOO_LARGE"));
+    assert_eq!(waited.error.kafka_name(), Some("MESSAGE_TOO_LARGE"));
+    assert_eq!(
+        waited.record.as_deref(),
+        Some(&refused),
+        "the refused record is handed back"
+    );
     let metadata = delivered(vec![before, after]).await;
     assert_eq!((metadata[0].offset, metadata[1].offset), (0, 1));
     // Records that fill more than one request still all arrive.
@@ -224,7 +233,10 @@ async fn a_batch_the_broker_finds_too_large_is_split_and_keeps_its_order() {
     let single = producer.send(ProducerRecord::new("split", vec![b'y'; 3000]).with_partition(1));
     producer.flush(SAFETY_TIMEOUT).await.unwrap();
     let metadata = delivered(deliveries).await;
-    let error = single.await.expect_err("one record over message.max.bytes");
+    let error = single
+        .await
+        .expect_err("one record over message.max.bytes")
+        .error;
     assert_eq!(error.kafka_name(), Some("MESSAGE_TOO_LARGE"));
     // The split batches kept sequences and order: the partition still works.
     let later = producer.send(ProducerRecord::new("split", "later").with_partition(1));
@@ -284,7 +296,7 @@ async fn a_full_buffer_refuses_or_blocks_new_records_until_the_broker_is_back() 
         // for the broker that is down.
         let mut delivery = Box::pin(delivery);
         match futures_ready(&mut delivery) {
-            Some(outcome) => break outcome.expect_err("refused while the buffer is full"),
+            Some(outcome) => break outcome.expect_err("refused while the buffer is full").error,
             None => accepted.push((value, delivery)),
         }
     };
@@ -297,7 +309,8 @@ async fn a_full_buffer_refuses_or_blocks_new_records_until_the_broker_is_back() 
         .send_wait(ProducerRecord::new("buffered", format!("{:0>500}", 0)))
         .await
         .err()
-        .expect("no room comes while the broker is down");
+        .expect("no room comes while the broker is down")
+        .error;
     assert!(matches!(waited, ClientError::Timeout { .. }), "{waited}");
     let message = waited.to_string();
     assert!(message.contains("max.block.ms"), "{message}");

@@ -42,7 +42,7 @@ const ZSTD_LEVEL: i32 = 3;
 const ZSTD_MIN_WINDOW_LOG: u32 = 22;
 const ZSTD_MAX_WINDOW_LOG: u32 = 27;
 
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum CompressionError {
     #[error("a compressed record batch decompresses to more than {limit} bytes; refusing it (raise the decompression limit if such batches are legitimate)")]
     OutputTooLarge { limit: usize },

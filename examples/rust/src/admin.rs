@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use strom_client::admin::{ListedOffset, NewTopic, OffsetSpec};
-use strom_client::AdminClient;
+use strom_client::{AdminClient, TopicPartition};
 
 use crate::{client_config, ExampleError};
 
@@ -30,11 +30,11 @@ pub async fn run(bootstrap: &str, topic: &str, out: &mut impl Write) -> Result<(
         }
     }
 
-    let partitions = admin.cluster().partitions(topic).await?;
-    let query = |spec: OffsetSpec| -> Vec<(&str, i32, OffsetSpec)> {
+    let partitions = admin.describe_topics(&[topic]).await?.remove(0).partitions;
+    let query = |spec: OffsetSpec| -> Vec<(TopicPartition, OffsetSpec)> {
         partitions
             .iter()
-            .map(|p| (topic, p.partition, spec))
+            .map(|p| (TopicPartition::new(topic, p.partition), spec))
             .collect()
     };
     let earliest = admin.list_offsets(&query(OffsetSpec::Earliest)).await?;
@@ -43,7 +43,7 @@ pub async fn run(bootstrap: &str, topic: &str, out: &mut impl Write) -> Result<(
         let offset_of = |listed: &[ListedOffset]| {
             listed
                 .iter()
-                .find(|o| o.partition == partition.partition)
+                .find(|o| o.tp.partition == partition.partition)
                 .map_or(-1, |o| o.offset)
         };
         writeln!(

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use strom_client::admin::OffsetSpec;
-use strom_client::{AdminClient, ClientConfig, Consumer, ConsumerRecord};
+use strom_client::{AdminClient, ClientConfig, Consumer, ConsumerRecord, TopicPartition};
 
 use crate::ExampleError;
 
@@ -30,23 +30,34 @@ pub async fn run(
     // Where to stop: each partition's log end offset right now.
     let queries: Vec<_> = partitions
         .iter()
-        .map(|p| (topic, *p, OffsetSpec::Latest))
+        .map(|p| (TopicPartition::new(topic, *p), OffsetSpec::Latest))
         .collect();
     let mut end_of: HashMap<i32, i64> = admin
         .list_offsets(&queries)
         .await?
         .into_iter()
-        .map(|listed| (listed.partition, listed.offset))
+        .map(|listed| (listed.tp.partition, listed.offset))
         .collect();
 
-    let mut consumer = Consumer::new(config).await?;
-    let assignment: Vec<(&str, i32)> = partitions.iter().map(|p| (topic, *p)).collect();
-    consumer.assign(&assignment);
+    let consumer = Consumer::new(config).await?;
+    let assignment: Vec<TopicPartition> = partitions
+        .iter()
+        .map(|p| TopicPartition::new(topic, *p))
+        .collect();
+    consumer.assign(&assignment).await;
 
     let mut records = Vec::new();
     loop {
         // Done once every partition's position reached its end.
-        end_of.retain(|partition, end| consumer.position(topic, *partition) < Some(*end));
+        for tp in &assignment {
+            let position = consumer.position(tp.clone()).await;
+            if end_of
+                .get(&tp.partition)
+                .is_some_and(|end| position >= Some(*end))
+            {
+                end_of.remove(&tp.partition);
+            }
+        }
         if end_of.is_empty() {
             break;
         }

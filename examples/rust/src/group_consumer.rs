@@ -29,17 +29,19 @@ pub async fn run(
         // Commit by hand below, after the records are printed.
         ("enable.auto.commit", "false"),
     ])?;
-    let mut consumer = Consumer::new(config).await?;
-    consumer.on_assigned(|partitions| eprintln!("assigned: {partitions:?}"));
-    consumer.subscribe(&[topic])?;
+    let consumer = Consumer::new(config).await?;
+    consumer
+        .on_assigned(|partitions| eprintln!("assigned: {partitions:?}"))
+        .await;
+    consumer.subscribe(&[topic]).await?;
 
     let mut records = Vec::new();
     // The first polls join the group; the idle clock starts once this
     // member has partitions.
     let mut last_record = tokio::time::Instant::now();
-    while consumer.assignment().is_empty() || last_record.elapsed() < idle {
+    while consumer.assignment().await.is_empty() || last_record.elapsed() < idle {
         let polled = consumer.poll(Duration::from_millis(200)).await?;
-        if !polled.is_empty() || consumer.assignment().is_empty() {
+        if !polled.is_empty() || consumer.assignment().await.is_empty() {
             last_record = tokio::time::Instant::now();
         }
         for record in polled {

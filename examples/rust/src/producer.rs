@@ -27,7 +27,7 @@ pub async fn run(
         _ => {}
     }
     // The producer shares the admin client's connections.
-    let producer = Producer::from_cluster(admin.cluster().clone());
+    let producer = Producer::from_admin(&admin);
 
     // Queue everything first so the producer can batch, then await.
     let deliveries: Vec<_> = (0..count)
@@ -40,7 +40,9 @@ pub async fn run(
         .collect();
     let mut delivered = Vec::with_capacity(count);
     for (i, delivery) in deliveries.into_iter().enumerate() {
-        let metadata = delivery.await?;
+        // A failed delivery hands the record back with the error; this
+        // example only reports the error.
+        let metadata = delivery.await.map_err(|failed| failed.error)?;
         writeln!(
             out,
             "key-{i} -> {topic} partition {} offset {}",

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use strom_client::{AdminClient, Consumer, ConsumerRecord};
+use strom_client::{AdminClient, Consumer, ConsumerRecord, TopicPartition};
 
 use super::output::record_json;
 use super::BrokersArg;
@@ -68,9 +68,9 @@ pub async fn run(args: ConsumeArgs) -> Result<(), CliError> {
     let config = args.brokers.client_config(&settings)?;
     let admin = AdminClient::new(config.clone()).await?;
     let topic = admin.describe_topics(&[&args.topic]).await?.remove(0);
-    let mut consumer = Consumer::new(config).await?;
+    let consumer = Consumer::new(config).await?;
     if args.group.is_some() {
-        consumer.subscribe(&[&args.topic])?;
+        consumer.subscribe(&[&args.topic]).await?;
     } else {
         let partitions: Vec<i32> = if args.partitions.is_empty() {
             topic.partitions.iter().map(|p| p.partition).collect()
@@ -86,21 +86,26 @@ pub async fn run(args: ConsumeArgs) -> Result<(), CliError> {
             }
             args.partitions.clone()
         };
-        let assignment: Vec<(&str, i32)> = partitions
+        let assignment: Vec<TopicPartition> = partitions
             .iter()
-            .map(|p| (args.topic.as_str(), *p))
+            .map(|p| TopicPartition::new(args.topic.as_str(), *p))
             .collect();
-        consumer.assign(&assignment);
+        consumer.assign(&assignment).await;
     }
 
     // Next offset per partition after the last record printed: what the
     // group commits at exit (records fetched but not printed stay unread).
     let mut next_offsets: BTreeMap<i32, i64> = BTreeMap::new();
-    let printed = print_records(&mut consumer, &args, &mut next_offsets).await;
+    let printed = print_records(&consumer, &args, &mut next_offsets).await;
     if let Some(group) = &args.group {
-        let offsets: Vec<(&str, i32, i64)> = next_offsets
+        let offsets: Vec<(TopicPartition, i64)> = next_offsets
             .iter()
-            .map(|(partition, offset)| (args.topic.as_str(), *partition, *offset))
+            .map(|(partition, offset)| {
+                (
+                    TopicPartition::new(args.topic.as_str(), *partition),
+                    *offset,
+                )
+            })
             .collect();
         if !offsets.is_empty() {
             consumer.commit_offsets(&offsets).await?;
@@ -118,7 +123,7 @@ pub async fn run(args: ConsumeArgs) -> Result<(), CliError> {
 
 /// Polls and prints until --count, Ctrl-C, or a closed stdout.
 async fn print_records(
-    consumer: &mut Consumer,
+    consumer: &Consumer,
     args: &ConsumeArgs,
     next_offsets: &mut BTreeMap<i32, i64>,
 ) -> Result<u64, CliError> {

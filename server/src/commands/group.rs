@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use strom_client::admin::OffsetSpec;
-use strom_client::AdminClient;
+use strom_client::{AdminClient, TopicPartition};
 
 use super::output::table;
 use super::{report_outcomes, BrokersArg};
@@ -115,8 +115,8 @@ async fn describe(admin: &AdminClient, group: &str) -> Result<(), CliError> {
         .iter()
         .map(|o| {
             vec![
-                o.topic.clone(),
-                o.partition.to_string(),
+                o.tp.topic.to_string(),
+                o.tp.partition.to_string(),
                 o.committed_offset.to_string(),
                 dash(o.log_end_offset),
                 dash(o.lag),
@@ -142,8 +142,11 @@ async fn reset_offsets(
 ) -> Result<(), CliError> {
     let info = admin.describe_topics(&[topic]).await?.remove(0);
     let partitions: Vec<i32> = info.partitions.iter().map(|p| p.partition).collect();
-    let query = |spec: OffsetSpec| -> Vec<(&str, i32, OffsetSpec)> {
-        partitions.iter().map(|p| (topic, *p, spec)).collect()
+    let query = |spec: OffsetSpec| -> Vec<(TopicPartition, OffsetSpec)> {
+        partitions
+            .iter()
+            .map(|p| (TopicPartition::new(topic, *p), spec))
+            .collect()
     };
     let starts = admin.list_offsets(&query(OffsetSpec::Earliest)).await?;
     let ends = admin.list_offsets(&query(OffsetSpec::Latest)).await?;
@@ -154,7 +157,7 @@ async fn reset_offsets(
         let find = |listed: &[strom_client::admin::ListedOffset]| {
             listed
                 .iter()
-                .find(|o| o.partition == *partition)
+                .find(|o| o.tp.partition == *partition)
                 .map_or(0, |o| o.offset)
         };
         let (start, end) = (find(&starts), find(&ends));
@@ -165,7 +168,7 @@ async fn reset_offsets(
         };
         let current = committed
             .iter()
-            .find(|c| c.topic == topic && c.partition == *partition)
+            .find(|c| &*c.tp.topic == topic && c.tp.partition == *partition)
             .map(|c| c.committed_offset);
         plan.push((*partition, current, new_offset));
     }
@@ -189,9 +192,9 @@ async fn reset_offsets(
         println!("dry run: nothing changed; add --execute to apply");
         return Ok(());
     }
-    let offsets: Vec<(&str, i32, i64)> = plan
+    let offsets: Vec<(TopicPartition, i64)> = plan
         .iter()
-        .map(|(partition, _, new_offset)| (topic, *partition, *new_offset))
+        .map(|(partition, _, new_offset)| (TopicPartition::new(topic, *partition), *new_offset))
         .collect();
     admin.alter_group_offsets(group, &offsets).await?;
     println!(

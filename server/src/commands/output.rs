@@ -59,7 +59,7 @@ pub fn record_json(record: &ConsumerRecord) -> Value {
         })
         .collect();
     json!({
-        "topic": record.topic,
+        "topic": &*record.topic,
         "partition": record.partition,
         "offset": record.offset,
         "timestamp": record.timestamp,

@@ -77,7 +77,7 @@ impl Tally {
                 }
                 Err(err) => {
                     self.failed += 1;
-                    self.first_error.get_or_insert(err);
+                    self.first_error.get_or_insert(err.error);
                 }
             }
         }
@@ -108,7 +108,7 @@ pub async fn run(args: ProduceArgs) -> Result<(), CliError> {
         }
     }
     let delivery_timeout = config.delivery_timeout;
-    let producer = Producer::from_cluster(admin.cluster().clone());
+    let producer = Producer::from_admin(&admin);
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut pending = Vec::new();

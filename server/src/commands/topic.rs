@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use strom_client::admin::{AlterConfigOp, ConfigResource, NewTopic, OffsetSpec};
-use strom_client::AdminClient;
+use strom_client::{AdminClient, TopicPartition};
 
 use super::output::{key_value, node_list, table};
 use super::{report_outcomes, BrokersArg};
@@ -116,19 +116,19 @@ async fn describe(admin: &AdminClient, name: &str) -> Result<(), CliError> {
     let earliest: Vec<_> = topic
         .partitions
         .iter()
-        .map(|p| (name, p.partition, OffsetSpec::Earliest))
+        .map(|p| (TopicPartition::new(name, p.partition), OffsetSpec::Earliest))
         .collect();
     let latest: Vec<_> = topic
         .partitions
         .iter()
-        .map(|p| (name, p.partition, OffsetSpec::Latest))
+        .map(|p| (TopicPartition::new(name, p.partition), OffsetSpec::Latest))
         .collect();
     let starts = admin.list_offsets(&earliest).await?;
     let ends = admin.list_offsets(&latest).await?;
     let offset_of = |listed: &[strom_client::admin::ListedOffset], partition: i32| {
         listed
             .iter()
-            .find(|o| o.partition == partition)
+            .find(|o| o.tp.partition == partition)
             .map_or_else(|| "-".to_string(), |o| o.offset.to_string())
     };
     let configs = admin

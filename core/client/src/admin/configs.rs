@@ -1,5 +1,6 @@
 //! Topic and broker configs: DescribeConfigs and IncrementalAlterConfigs.
 
+use std::future::Future;
 use strom_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use strom_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
@@ -51,119 +52,140 @@ pub enum AlterConfigOp {
 
 impl AdminClient {
     /// All configs of a resource (or just `keys`, when given).
-    pub async fn describe_configs(
+    pub fn describe_configs(
         &self,
         resource: &ConfigResource,
         keys: Option<&[&str]>,
-    ) -> Result<Vec<ConfigEntry>> {
-        let (resource_type, resource_name) = resource.wire();
-        let build = |_| {
-            DescribeConfigsRequest {
-                resources: vec![DescribeConfigsResource {
-                    resource_type,
-                    resource_name: resource_name.clone(),
-                    configuration_keys: keys
-                        .map(|keys| keys.iter().map(|k| k.to_string()).collect()),
+    ) -> impl Future<Output = Result<Vec<ConfigEntry>>> + Send + 'static {
+        let admin = self.clone();
+        let resource = resource.clone();
+        let keys: Option<Vec<String>> = keys.map(|k| k.iter().map(|s| s.to_string()).collect());
+        async move {
+            let resource = &resource;
+            let keys: Option<Vec<&str>> = keys
+                .as_ref()
+                .map(|k| k.iter().map(String::as_str).collect());
+            let keys = keys.as_deref();
+            let (resource_type, resource_name) = resource.wire();
+            let build = |_| {
+                DescribeConfigsRequest {
+                    resources: vec![DescribeConfigsResource {
+                        resource_type,
+                        resource_name: resource_name.clone(),
+                        configuration_keys: keys
+                            .map(|keys| keys.iter().map(|k| k.to_string()).collect()),
+                        ..Default::default()
+                    }],
                     ..Default::default()
-                }],
-                ..Default::default()
+                }
+                .into()
+            };
+            let response = match resource {
+                ConfigResource::Broker(node) => {
+                    admin
+                        .cluster
+                        .send(*node, ApiKey::DescribeConfigs, build)
+                        .await?
+                }
+                ConfigResource::Topic(_) => {
+                    admin
+                        .cluster
+                        .send_to_any(ApiKey::DescribeConfigs, build)
+                        .await?
+                }
+            };
+            let Response::DescribeConfigs(response) = response else {
+                return Err(unexpected(ApiKey::DescribeConfigs, &response));
+            };
+            let mut entries = Vec::new();
+            for result in response.results {
+                check_code(
+                    result.error_code,
+                    || format!("describing configs of {resource:?}"),
+                    result.error_message.as_deref(),
+                )?;
+                entries.extend(result.configs.into_iter().map(|c| ConfigEntry {
+                    name: c.name,
+                    value: c.value,
+                    read_only: c.read_only,
+                    // v1+ reports the source; DEFAULT_CONFIG is 5.
+                    is_default: c.is_default || c.config_source == 5,
+                    is_sensitive: c.is_sensitive,
+                    source: c.config_source,
+                }));
             }
-            .into()
-        };
-        let response = match resource {
-            ConfigResource::Broker(node) => {
-                self.cluster
-                    .send(*node, ApiKey::DescribeConfigs, build)
-                    .await?
-            }
-            ConfigResource::Topic(_) => {
-                self.cluster
-                    .send_to_any(ApiKey::DescribeConfigs, build)
-                    .await?
-            }
-        };
-        let Response::DescribeConfigs(response) = response else {
-            return Err(unexpected(ApiKey::DescribeConfigs, &response));
-        };
-        let mut entries = Vec::new();
-        for result in response.results {
-            check_code(
-                result.error_code,
-                || format!("describing configs of {resource:?}"),
-                result.error_message.as_deref(),
-            )?;
-            entries.extend(result.configs.into_iter().map(|c| ConfigEntry {
-                name: c.name,
-                value: c.value,
-                read_only: c.read_only,
-                // v1+ reports the source; DEFAULT_CONFIG is 5.
-                is_default: c.is_default || c.config_source == 5,
-                is_sensitive: c.is_sensitive,
-                source: c.config_source,
-            }));
+            Ok(entries)
         }
-        Ok(entries)
     }
 
     /// Applies set/delete operations to a resource's configs.
-    pub async fn incremental_alter_configs(
+    pub fn incremental_alter_configs(
         &self,
         resource: &ConfigResource,
         ops: &[AlterConfigOp],
         validate_only: bool,
-    ) -> Result<()> {
-        let (resource_type, resource_name) = resource.wire();
-        let configs: Vec<AlterableConfig> = ops
-            .iter()
-            .map(|op| match op {
-                AlterConfigOp::Set(name, value) => AlterableConfig {
-                    name: name.clone(),
-                    config_operation: 0,
-                    value: Some(value.clone()),
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let admin = self.clone();
+        let resource = resource.clone();
+        let ops = ops.to_vec();
+        async move {
+            let resource = &resource;
+            let ops = &ops[..];
+            let (resource_type, resource_name) = resource.wire();
+            let configs: Vec<AlterableConfig> = ops
+                .iter()
+                .map(|op| match op {
+                    AlterConfigOp::Set(name, value) => AlterableConfig {
+                        name: name.clone(),
+                        config_operation: 0,
+                        value: Some(value.clone()),
+                        ..Default::default()
+                    },
+                    AlterConfigOp::Delete(name) => AlterableConfig {
+                        name: name.clone(),
+                        config_operation: 1,
+                        value: None,
+                        ..Default::default()
+                    },
+                })
+                .collect();
+            let build = |_| {
+                IncrementalAlterConfigsRequest {
+                    resources: vec![AlterConfigsResource {
+                        resource_type,
+                        resource_name: resource_name.clone(),
+                        configs: configs.clone(),
+                        ..Default::default()
+                    }],
+                    validate_only,
                     ..Default::default()
-                },
-                AlterConfigOp::Delete(name) => AlterableConfig {
-                    name: name.clone(),
-                    config_operation: 1,
-                    value: None,
-                    ..Default::default()
-                },
-            })
-            .collect();
-        let build = |_| {
-            IncrementalAlterConfigsRequest {
-                resources: vec![AlterConfigsResource {
-                    resource_type,
-                    resource_name: resource_name.clone(),
-                    configs: configs.clone(),
-                    ..Default::default()
-                }],
-                validate_only,
-                ..Default::default()
+                }
+                .into()
+            };
+            let response = match resource {
+                ConfigResource::Broker(node) => {
+                    admin
+                        .cluster
+                        .send(*node, ApiKey::IncrementalAlterConfigs, build)
+                        .await?
+                }
+                ConfigResource::Topic(_) => {
+                    admin
+                        .send_to_controller(ApiKey::IncrementalAlterConfigs, build)
+                        .await?
+                }
+            };
+            let Response::IncrementalAlterConfigs(response) = response else {
+                return Err(unexpected(ApiKey::IncrementalAlterConfigs, &response));
+            };
+            for result in response.responses {
+                check_code(
+                    result.error_code,
+                    || format!("altering configs of {resource:?}"),
+                    result.error_message.as_deref(),
+                )?;
             }
-            .into()
-        };
-        let response = match resource {
-            ConfigResource::Broker(node) => {
-                self.cluster
-                    .send(*node, ApiKey::IncrementalAlterConfigs, build)
-                    .await?
-            }
-            ConfigResource::Topic(_) => {
-                self.send_to_controller(ApiKey::IncrementalAlterConfigs, build)
-                    .await?
-            }
-        };
-        let Response::IncrementalAlterConfigs(response) = response else {
-            return Err(unexpected(ApiKey::IncrementalAlterConfigs, &response));
-        };
-        for result in response.responses {
-            check_code(
-                result.error_code,
-                || format!("altering configs of {resource:?}"),
-                result.error_message.as_deref(),
-            )?;
+            Ok(())
         }
-        Ok(())
     }
 }

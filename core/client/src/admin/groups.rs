@@ -2,6 +2,8 @@
 //! (read, alter, lag). Group requests go to the group's coordinator.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
 
 use strom_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
@@ -15,6 +17,7 @@ use tokio::time::Instant;
 use super::{AdminClient, OffsetSpec};
 use crate::cluster::{group_by_topic, unexpected};
 use crate::error::{check_code, ClientError, Result};
+use crate::TopicPartition;
 
 /// A group as ListGroups reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,8 +49,7 @@ pub struct GroupDescription {
 /// A group's committed offset for one partition, with lag when computed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupOffset {
-    pub topic: String,
-    pub partition: i32,
+    pub tp: TopicPartition,
     pub committed_offset: i64,
     pub metadata: Option<String>,
     /// Log end offset (filled by [`AdminClient::group_lag`]).
@@ -95,297 +97,358 @@ impl AdminClient {
     }
 
     /// The node id of `group`'s coordinator.
-    pub async fn find_coordinator(&self, group: &str) -> Result<i32> {
-        let response = self
-            .cluster
-            .send_to_any(ApiKey::FindCoordinator, |version| {
-                FindCoordinatorRequest {
-                    key: if version < 4 {
-                        group.to_string()
-                    } else {
-                        String::new()
-                    },
-                    key_type: 0,
-                    coordinator_keys: if version >= 4 {
-                        vec![group.to_string()]
-                    } else {
-                        Vec::new()
-                    },
-                    ..Default::default()
-                }
-                .into()
-            })
-            .await?;
-        let Response::FindCoordinator(response) = response else {
-            return Err(unexpected(ApiKey::FindCoordinator, &response));
-        };
-        let (node, code, message) = match response.coordinators.into_iter().next() {
-            Some(c) => (c.node_id, c.error_code, c.error_message),
-            None => (
-                response.node_id,
-                response.error_code,
-                response.error_message,
-            ),
-        };
-        check_code(
-            code,
-            || format!("finding the coordinator of group `{group}`"),
-            message.as_deref(),
-        )?;
-        if !self.cluster.metadata().brokers.contains_key(&node) {
-            self.cluster.refresh_metadata(&[]).await?;
-        }
-        Ok(node)
-    }
-
-    /// Every group on every broker.
-    pub async fn list_groups(&self) -> Result<Vec<GroupListing>> {
-        self.cluster.refresh_metadata(&[]).await?;
-        let mut nodes: Vec<i32> = self.cluster.metadata().brokers.keys().copied().collect();
-        nodes.sort();
-        let mut groups = Vec::new();
-        for node in nodes {
-            let response = self
+    pub fn find_coordinator(
+        &self,
+        group: &str,
+    ) -> impl Future<Output = Result<i32>> + Send + 'static {
+        let admin = self.clone();
+        let group = group.to_string();
+        async move {
+            let group = group.as_str();
+            let response = admin
                 .cluster
-                .send(node, ApiKey::ListGroups, |_| {
-                    ListGroupsRequest::default().into()
-                })
-                .await?;
-            let Response::ListGroups(response) = response else {
-                return Err(unexpected(ApiKey::ListGroups, &response));
-            };
-            check_code(
-                response.error_code,
-                || format!("listing groups on node {node}"),
-                None,
-            )?;
-            groups.extend(response.groups.into_iter().map(|g| GroupListing {
-                group_id: g.group_id,
-                protocol_type: g.protocol_type,
-                state: g.group_state,
-            }));
-        }
-        groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
-        Ok(groups)
-    }
-
-    pub async fn describe_group(&self, group: &str) -> Result<GroupDescription> {
-        let (node, response) = self
-            .send_to_coordinator(
-                group,
-                ApiKey::DescribeGroups,
-                |_| {
-                    DescribeGroupsRequest {
-                        groups: vec![group.to_string()],
+                .send_to_any(ApiKey::FindCoordinator, |version| {
+                    FindCoordinatorRequest {
+                        key: if version < 4 {
+                            group.to_string()
+                        } else {
+                            String::new()
+                        },
+                        key_type: 0,
+                        coordinator_keys: if version >= 4 {
+                            vec![group.to_string()]
+                        } else {
+                            Vec::new()
+                        },
                         ..Default::default()
                     }
                     .into()
-                },
-                |r| match r {
-                    Response::DescribeGroups(r) => r.groups.first().map_or(0, |g| g.error_code),
-                    _ => 0,
-                },
-            )
-            .await?;
-        let Response::DescribeGroups(response) = response else {
-            return Err(unexpected(ApiKey::DescribeGroups, &response));
-        };
-        let described =
-            response
-                .groups
-                .into_iter()
-                .next()
-                .ok_or_else(|| ClientError::Protocol {
-                    addr: format!("node {node}"),
-                    reason: "DescribeGroups answered with no group".to_string(),
-                })?;
-        check_code(
-            described.error_code,
-            || format!("describing group `{group}`"),
-            None,
-        )?;
-        Ok(GroupDescription {
-            group_id: described.group_id,
-            state: described.group_state,
-            protocol_type: described.protocol_type,
-            protocol: described.protocol_data,
-            members: described
-                .members
-                .into_iter()
-                .map(|m| GroupMember {
-                    member_id: m.member_id,
-                    group_instance_id: m.group_instance_id,
-                    client_id: m.client_id,
-                    client_host: m.client_host,
                 })
-                .collect(),
-            coordinator: node,
-        })
-    }
-
-    pub async fn describe_groups(&self, groups: &[&str]) -> Result<Vec<GroupDescription>> {
-        let mut described = Vec::new();
-        for group in groups {
-            described.push(self.describe_group(group).await?);
+                .await?;
+            let Response::FindCoordinator(response) = response else {
+                return Err(unexpected(ApiKey::FindCoordinator, &response));
+            };
+            let (node, code, message) = match response.coordinators.into_iter().next() {
+                Some(c) => (c.node_id, c.error_code, c.error_message),
+                None => (
+                    response.node_id,
+                    response.error_code,
+                    response.error_message,
+                ),
+            };
+            check_code(
+                code,
+                || format!("finding the coordinator of group `{group}`"),
+                message.as_deref(),
+            )?;
+            if !admin.cluster.metadata().brokers.contains_key(&node) {
+                admin.cluster.refresh_metadata(&[]).await?;
+            }
+            Ok(node)
         }
-        Ok(described)
     }
 
-    /// Deletes empty groups; each group's outcome is returned.
-    pub async fn delete_groups(&self, groups: &[&str]) -> Result<Vec<(String, Result<()>)>> {
-        let mut outcomes = Vec::new();
-        for group in groups {
-            let (_, response) = self
+    /// Every group on every broker.
+    pub fn list_groups(&self) -> impl Future<Output = Result<Vec<GroupListing>>> + Send + 'static {
+        let admin = self.clone();
+        async move {
+            admin.cluster.refresh_metadata(&[]).await?;
+            let mut nodes: Vec<i32> = admin.cluster.metadata().brokers.keys().copied().collect();
+            nodes.sort();
+            let mut groups = Vec::new();
+            for node in nodes {
+                let response = admin
+                    .cluster
+                    .send(node, ApiKey::ListGroups, |_| {
+                        ListGroupsRequest::default().into()
+                    })
+                    .await?;
+                let Response::ListGroups(response) = response else {
+                    return Err(unexpected(ApiKey::ListGroups, &response));
+                };
+                check_code(
+                    response.error_code,
+                    || format!("listing groups on node {node}"),
+                    None,
+                )?;
+                groups.extend(response.groups.into_iter().map(|g| GroupListing {
+                    group_id: g.group_id,
+                    protocol_type: g.protocol_type,
+                    state: g.group_state,
+                }));
+            }
+            groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+            Ok(groups)
+        }
+    }
+
+    pub fn describe_group(
+        &self,
+        group: &str,
+    ) -> impl Future<Output = Result<GroupDescription>> + Send + 'static {
+        let admin = self.clone();
+        let group = group.to_string();
+        async move {
+            let group = group.as_str();
+            let (node, response) = admin
                 .send_to_coordinator(
                     group,
-                    ApiKey::DeleteGroups,
+                    ApiKey::DescribeGroups,
                     |_| {
-                        DeleteGroupsRequest {
-                            groups_names: vec![group.to_string()],
+                        DescribeGroupsRequest {
+                            groups: vec![group.to_string()],
                             ..Default::default()
                         }
                         .into()
                     },
                     |r| match r {
-                        Response::DeleteGroups(r) => r.results.first().map_or(0, |g| g.error_code),
+                        Response::DescribeGroups(r) => r.groups.first().map_or(0, |g| g.error_code),
                         _ => 0,
                     },
                 )
                 .await?;
-            let Response::DeleteGroups(response) = response else {
-                return Err(unexpected(ApiKey::DeleteGroups, &response));
+            let Response::DescribeGroups(response) = response else {
+                return Err(unexpected(ApiKey::DescribeGroups, &response));
             };
-            let code = response.results.first().map_or(0, |r| r.error_code);
-            outcomes.push((
-                group.to_string(),
-                check_code(code, || format!("deleting group `{group}`"), None),
-            ));
+            let described =
+                response
+                    .groups
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| ClientError::Protocol {
+                        addr: format!("node {node}"),
+                        reason: "DescribeGroups answered with no group".to_string(),
+                    })?;
+            check_code(
+                described.error_code,
+                || format!("describing group `{group}`"),
+                None,
+            )?;
+            Ok(GroupDescription {
+                group_id: described.group_id,
+                state: described.group_state,
+                protocol_type: described.protocol_type,
+                protocol: described.protocol_data,
+                members: described
+                    .members
+                    .into_iter()
+                    .map(|m| GroupMember {
+                        member_id: m.member_id,
+                        group_instance_id: m.group_instance_id,
+                        client_id: m.client_id,
+                        client_host: m.client_host,
+                    })
+                    .collect(),
+                coordinator: node,
+            })
         }
-        Ok(outcomes)
+    }
+
+    pub fn describe_groups(
+        &self,
+        groups: &[&str],
+    ) -> impl Future<Output = Result<Vec<GroupDescription>>> + Send + 'static {
+        let admin = self.clone();
+        let groups: Vec<String> = groups.iter().map(|s| s.to_string()).collect();
+        async move {
+            let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+            let groups = &groups[..];
+            let mut described = Vec::new();
+            for group in groups {
+                described.push(admin.describe_group(group).await?);
+            }
+            Ok(described)
+        }
+    }
+
+    /// Deletes empty groups; each group's outcome is returned.
+    pub fn delete_groups(
+        &self,
+        groups: &[&str],
+    ) -> impl Future<Output = Result<Vec<(String, Result<()>)>>> + Send + 'static {
+        let admin = self.clone();
+        let groups: Vec<String> = groups.iter().map(|s| s.to_string()).collect();
+        async move {
+            let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+            let groups = &groups[..];
+            let mut outcomes = Vec::new();
+            for group in groups {
+                let (_, response) = admin
+                    .send_to_coordinator(
+                        group,
+                        ApiKey::DeleteGroups,
+                        |_| {
+                            DeleteGroupsRequest {
+                                groups_names: vec![group.to_string()],
+                                ..Default::default()
+                            }
+                            .into()
+                        },
+                        |r| match r {
+                            Response::DeleteGroups(r) => {
+                                r.results.first().map_or(0, |g| g.error_code)
+                            }
+                            _ => 0,
+                        },
+                    )
+                    .await?;
+                let Response::DeleteGroups(response) = response else {
+                    return Err(unexpected(ApiKey::DeleteGroups, &response));
+                };
+                let code = response.results.first().map_or(0, |r| r.error_code);
+                outcomes.push((
+                    group.to_string(),
+                    check_code(code, || format!("deleting group `{group}`"), None),
+                ));
+            }
+            Ok(outcomes)
+        }
     }
 
     /// A group's committed offsets for every partition it has committed.
-    pub async fn list_group_offsets(&self, group: &str) -> Result<Vec<GroupOffset>> {
-        let (_, response) = self
-            .send_to_coordinator(
-                group,
-                ApiKey::OffsetFetch,
-                |_| {
-                    OffsetFetchRequest {
-                        group_id: group.to_string(),
-                        topics: None,
-                        ..Default::default()
-                    }
-                    .into()
-                },
-                |r| match r {
-                    Response::OffsetFetch(r) => r.error_code,
-                    _ => 0,
-                },
-            )
-            .await?;
-        let Response::OffsetFetch(response) = response else {
-            return Err(unexpected(ApiKey::OffsetFetch, &response));
-        };
-        check_code(
-            response.error_code,
-            || format!("reading offsets of group `{group}`"),
-            None,
-        )?;
-        let mut offsets = Vec::new();
-        for topic in response.topics {
-            for p in topic.partitions {
-                check_code(
-                    p.error_code,
-                    || {
-                        format!(
-                            "reading offset of group `{group}` for `{}` partition {}",
-                            topic.name, p.partition_index
-                        )
+    pub fn list_group_offsets(
+        &self,
+        group: &str,
+    ) -> impl Future<Output = Result<Vec<GroupOffset>>> + Send + 'static {
+        let admin = self.clone();
+        let group = group.to_string();
+        async move {
+            let group = group.as_str();
+            let (_, response) = admin
+                .send_to_coordinator(
+                    group,
+                    ApiKey::OffsetFetch,
+                    |_| {
+                        OffsetFetchRequest {
+                            group_id: group.to_string(),
+                            topics: None,
+                            ..Default::default()
+                        }
+                        .into()
                     },
-                    None,
-                )?;
-                if p.committed_offset >= 0 {
-                    offsets.push(GroupOffset {
-                        topic: topic.name.clone(),
-                        partition: p.partition_index,
-                        committed_offset: p.committed_offset,
-                        metadata: p.metadata,
-                        log_end_offset: None,
-                        lag: None,
-                    });
+                    |r| match r {
+                        Response::OffsetFetch(r) => r.error_code,
+                        _ => 0,
+                    },
+                )
+                .await?;
+            let Response::OffsetFetch(response) = response else {
+                return Err(unexpected(ApiKey::OffsetFetch, &response));
+            };
+            check_code(
+                response.error_code,
+                || format!("reading offsets of group `{group}`"),
+                None,
+            )?;
+            let mut offsets = Vec::new();
+            for topic in response.topics {
+                for p in topic.partitions {
+                    check_code(
+                        p.error_code,
+                        || {
+                            format!(
+                                "reading offset of group `{group}` for `{}` partition {}",
+                                topic.name, p.partition_index
+                            )
+                        },
+                        None,
+                    )?;
+                    if p.committed_offset >= 0 {
+                        offsets.push(GroupOffset {
+                            tp: TopicPartition::new(topic.name.as_str(), p.partition_index),
+                            committed_offset: p.committed_offset,
+                            metadata: p.metadata,
+                            log_end_offset: None,
+                            lag: None,
+                        });
+                    }
                 }
             }
+            offsets.sort_by(|a, b| a.tp.cmp(&b.tp));
+            Ok(offsets)
         }
-        offsets.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-        Ok(offsets)
     }
 
     /// Sets a group's committed offsets. The group must have no active
     /// members (the broker refuses otherwise): the commit is made as a
     /// non-member, generation -1 with an empty member id.
-    pub async fn alter_group_offsets(
+    pub fn alter_group_offsets(
         &self,
         group: &str,
-        offsets: &[(&str, i32, i64)],
-    ) -> Result<()> {
-        let topics = offset_commit_topics(offsets.iter().map(|(t, p, o)| (t.to_string(), *p, *o)));
-        let first_error = |r: &Response| match r {
-            Response::OffsetCommit(r) => r
-                .topics
-                .iter()
-                .flat_map(|t| &t.partitions)
-                .map(|p| p.error_code)
-                .find(|c| *c != 0)
-                .unwrap_or(0),
-            _ => 0,
-        };
-        let (_, response) = self
-            .send_to_coordinator(
-                group,
-                ApiKey::OffsetCommit,
-                |_| {
-                    OffsetCommitRequest {
-                        group_id: group.to_string(),
-                        generation_id_or_member_epoch: -1,
-                        member_id: String::new(),
-                        retention_time_ms: -1,
-                        topics: topics.clone(),
-                        ..Default::default()
-                    }
-                    .into()
-                },
-                first_error,
+        offsets: &[(TopicPartition, i64)],
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let admin = self.clone();
+        let group = group.to_string();
+        let offsets = offsets.to_vec();
+        async move {
+            let group = group.as_str();
+            let offsets = &offsets[..];
+            let topics = offset_commit_topics(offsets);
+            let first_error = |r: &Response| match r {
+                Response::OffsetCommit(r) => r
+                    .topics
+                    .iter()
+                    .flat_map(|t| &t.partitions)
+                    .map(|p| p.error_code)
+                    .find(|c| *c != 0)
+                    .unwrap_or(0),
+                _ => 0,
+            };
+            let (_, response) = admin
+                .send_to_coordinator(
+                    group,
+                    ApiKey::OffsetCommit,
+                    |_| {
+                        OffsetCommitRequest {
+                            group_id: group.to_string(),
+                            generation_id_or_member_epoch: -1,
+                            member_id: String::new(),
+                            retention_time_ms: -1,
+                            topics: topics.clone(),
+                            ..Default::default()
+                        }
+                        .into()
+                    },
+                    first_error,
+                )
+                .await?;
+            check_code(
+                first_error(&response),
+                || format!("committing offsets for group `{group}`"),
+                None,
             )
-            .await?;
-        check_code(
-            first_error(&response),
-            || format!("committing offsets for group `{group}`"),
-            None,
-        )
+        }
     }
 
     /// Committed offsets with each partition's log end offset and lag.
-    pub async fn group_lag(&self, group: &str) -> Result<Vec<GroupOffset>> {
-        let mut offsets = self.list_group_offsets(group).await?;
-        let topics: HashSet<&str> = offsets.iter().map(|o| o.topic.as_str()).collect();
-        let mut queries = Vec::new();
-        for topic in topics {
-            for p in self.cluster.partitions(topic).await? {
-                queries.push((topic, p.partition, OffsetSpec::Latest));
+    pub fn group_lag(
+        &self,
+        group: &str,
+    ) -> impl Future<Output = Result<Vec<GroupOffset>>> + Send + 'static {
+        let admin = self.clone();
+        let group = group.to_string();
+        async move {
+            let group = group.as_str();
+            let mut offsets = admin.list_group_offsets(group).await?;
+            let topics: HashSet<&Arc<str>> = offsets.iter().map(|o| &o.tp.topic).collect();
+            let mut queries = Vec::new();
+            for topic in topics {
+                for p in admin.cluster.partitions(topic).await? {
+                    queries.push((
+                        TopicPartition::new(topic.clone(), p.partition),
+                        OffsetSpec::Latest,
+                    ));
+                }
             }
-        }
-        let ends = self.list_offsets(&queries).await?;
-        for offset in &mut offsets {
-            if let Some(end) = ends
-                .iter()
-                .find(|e| e.topic == offset.topic && e.partition == offset.partition)
-            {
-                offset.log_end_offset = Some(end.offset);
-                offset.lag = Some((end.offset - offset.committed_offset).max(0));
+            let ends = admin.list_offsets(&queries).await?;
+            for offset in &mut offsets {
+                if let Some(end) = ends.iter().find(|e| e.tp == offset.tp) {
+                    offset.log_end_offset = Some(end.offset);
+                    offset.lag = Some((end.offset - offset.committed_offset).max(0));
+                }
             }
+            Ok(offsets)
         }
-        Ok(offsets)
     }
 }
 
@@ -393,18 +456,18 @@ impl AdminClient {
 /// entries, with no leader epoch or metadata: what the admin client and
 /// the consumer both commit.
 pub(crate) fn offset_commit_topics(
-    offsets: impl IntoIterator<Item = (String, i32, i64)>,
+    offsets: &[(TopicPartition, i64)],
 ) -> Vec<OffsetCommitRequestTopic> {
-    let entries = offsets.into_iter().map(|(topic, partition, offset)| {
+    let entries = offsets.iter().map(|(tp, offset)| {
         let entry = OffsetCommitRequestPartition {
-            partition_index: partition,
-            committed_offset: offset,
+            partition_index: tp.partition,
+            committed_offset: *offset,
             committed_leader_epoch: -1,
             commit_timestamp: -1,
             committed_metadata: Some(String::new()),
             ..Default::default()
         };
-        (topic, entry)
+        (tp.topic.to_string(), entry)
     });
     group_by_topic(entries)
         .into_iter()

@@ -1,10 +1,8 @@
 //! The blocking admin client: every call of [`crate::AdminClient`], run on
 //! the client's own runtime and bounded by its api timeout.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::runtime::ClientRuntime;
 use super::{api_timeout_for, API_TIMEOUT_SETTING};
 use crate::admin::{
     AlterConfigOp, ClusterDescription, ConfigEntry, ConfigResource, GroupDescription, GroupListing,
@@ -13,22 +11,30 @@ use crate::admin::{
 use crate::config::ClientConfig;
 use crate::error::Result;
 use crate::metadata::TopicInfo;
+use crate::runtime::ClientRuntime;
+use crate::TopicPartition;
 
 /// A blocking [`crate::AdminClient`]. Each call blocks the calling thread
 /// until the cluster answers, at most the api timeout (see
 /// [`AdminClient::set_api_timeout`]); each request inside it is also
-/// bounded by request.timeout.ms. `Send + Sync`: share it between threads.
+/// bounded by request.timeout.ms. `Send + Sync` and cheap to clone:
+/// share it between threads.
+#[derive(Clone)]
 pub struct AdminClient {
-    // Declared before the runtime: dropped while the runtime still runs.
     admin: crate::AdminClient,
     api_timeout: Duration,
-    runtime: Arc<ClientRuntime>,
+    runtime: ClientRuntime,
 }
 
 impl AdminClient {
-    /// Connects to the cluster (bounded by the api timeout).
+    /// Connects to the cluster (bounded by the api timeout), on the
+    /// process's shared client runtime.
     pub fn new(config: ClientConfig) -> Result<AdminClient> {
-        let runtime = ClientRuntime::start("strom-admin")?;
+        AdminClient::with_runtime(config, ClientRuntime::shared()?)
+    }
+
+    /// [`AdminClient::new`] on the given runtime.
+    pub fn with_runtime(config: ClientConfig, runtime: ClientRuntime) -> Result<AdminClient> {
         let api_timeout = api_timeout_for(&config);
         let admin = runtime.block_on(
             "connecting the admin client",
@@ -174,7 +180,11 @@ impl AdminClient {
     }
 
     /// See [`crate::AdminClient::alter_group_offsets`].
-    pub fn alter_group_offsets(&self, group: &str, offsets: &[(&str, i32, i64)]) -> Result<()> {
+    pub fn alter_group_offsets(
+        &self,
+        group: &str,
+        offsets: &[(TopicPartition, i64)],
+    ) -> Result<()> {
         self.call(
             "altering a group's offsets",
             self.admin.alter_group_offsets(group, offsets),
@@ -187,12 +197,18 @@ impl AdminClient {
     }
 
     /// See [`crate::AdminClient::list_offsets`].
-    pub fn list_offsets(&self, queries: &[(&str, i32, OffsetSpec)]) -> Result<Vec<ListedOffset>> {
+    pub fn list_offsets(
+        &self,
+        queries: &[(TopicPartition, OffsetSpec)],
+    ) -> Result<Vec<ListedOffset>> {
         self.call("listing offsets", self.admin.list_offsets(queries))
     }
 
     /// See [`crate::AdminClient::delete_records`].
-    pub fn delete_records(&self, requests: &[(&str, i32, i64)]) -> Result<Vec<(String, i32, i64)>> {
+    pub fn delete_records(
+        &self,
+        requests: &[(TopicPartition, i64)],
+    ) -> Result<Vec<(TopicPartition, i64)>> {
         self.call("deleting records", self.admin.delete_records(requests))
     }
 }

@@ -1,41 +1,48 @@
 //! The blocking consumer and the handle a blocking `commit_async` returns.
 
-use std::sync::Arc;
+use std::future::Future;
 use std::time::Duration;
 
-use super::runtime::ClientRuntime;
 use super::{api_timeout_for, API_TIMEOUT_SETTING};
 use crate::config::ClientConfig;
-use crate::consumer::{CommitFuture, ConsumerRecord, TopicPartition};
+use crate::consumer::{CommitFuture, ConsumerRecord};
 use crate::error::{ClientError, Result};
-use crate::producer::clone_error;
+use crate::runtime::ClientRuntime;
+use crate::TopicPartition;
 
-/// A blocking [`crate::Consumer`]: the same calls, with those that talk to
-/// the cluster blocking the calling thread, each bounded by a timeout
-/// argument or the api timeout ([`Consumer::set_api_timeout`]).
-/// Heartbeats and the fetches prefetched for the next `poll` run on the
-/// client's own threads between calls, so a slow application loop does
-/// not lose its group membership before max.poll.interval.ms.
+/// A blocking [`crate::Consumer`]: the same calls, blocking the calling
+/// thread, each bounded by a timeout argument or the api timeout
+/// ([`Consumer::set_api_timeout`]). Heartbeats and the fetches prefetched
+/// for the next `poll` run on the client runtime's threads between calls,
+/// so a slow application loop does not lose its group membership before
+/// max.poll.interval.ms.
 ///
+/// Cheap to clone, `Send + Sync`: clones share one consumer, and calls
+/// from several threads run one at a time, in the order made; a `poll`
+/// waiting for records steps aside for them (see [`crate::Consumer`]).
 /// Rebalance callbacks run inside `poll` (and `close`), on the thread that
-/// calls them. `Send`, not `Sync`: one thread polls at a time, as with the
-/// Java consumer. Call [`Consumer::close`] before dropping it, so the group
-/// hands its partitions to the other members at once.
+/// calls it. Call [`Consumer::close`] before dropping the last clone, so
+/// the group hands its partitions to the other members at once.
+#[derive(Clone)]
 pub struct Consumer {
-    // Declared before the runtime: dropped while the runtime still runs.
     consumer: crate::Consumer,
     api_timeout: Duration,
     /// request.timeout.ms: what a request started before a deadline may
     /// still take.
     request_timeout: Duration,
-    runtime: Arc<ClientRuntime>,
+    runtime: ClientRuntime,
 }
 
 impl Consumer {
     /// Connects to the cluster (bounded by the larger of
-    /// default.api.timeout.ms and request.timeout.ms). Nothing is assigned or subscribed yet.
+    /// default.api.timeout.ms and request.timeout.ms), on the process's
+    /// shared client runtime. Nothing is assigned or subscribed yet.
     pub fn new(config: ClientConfig) -> Result<Consumer> {
-        let runtime = ClientRuntime::start("strom-consumer")?;
+        Consumer::with_runtime(config, ClientRuntime::shared()?)
+    }
+
+    /// [`Consumer::new`] on the given runtime.
+    pub fn with_runtime(config: ClientConfig, runtime: ClientRuntime) -> Result<Consumer> {
         let api_timeout = api_timeout_for(&config);
         let request_timeout = config.request_timeout;
         let consumer = runtime.block_on(
@@ -52,26 +59,42 @@ impl Consumer {
         })
     }
 
-    /// The longest a call without a timeout argument (`commit_sync`,
-    /// `committed`, `unsubscribe`) waits; by default the larger of
-    /// default.api.timeout.ms (60 s) and request.timeout.ms.
+    /// The longest a call without a timeout argument waits; by default the
+    /// larger of default.api.timeout.ms (60 s) and request.timeout.ms.
     pub fn api_timeout(&self) -> Duration {
         self.api_timeout
     }
 
+    /// Changes the api timeout of this clone.
     pub fn set_api_timeout(&mut self, timeout: Duration) {
         self.api_timeout = timeout;
     }
 
-    /// The async consumer underneath, for code that mixes both.
-    pub fn as_async(&mut self) -> &mut crate::Consumer {
-        &mut self.consumer
+    /// The async consumer underneath (a clone of the handle), for code
+    /// that mixes both.
+    pub fn as_async(&self) -> crate::Consumer {
+        self.consumer.clone()
+    }
+
+    /// Blocks on `future` for at most the api timeout.
+    fn call<T>(&self, what: &str, future: impl Future<Output = T>) -> Result<T> {
+        match self
+            .runtime
+            .block_on_within(what, self.api_timeout, future)?
+        {
+            Some(outcome) => Ok(outcome),
+            None => Err(ClientError::Timeout {
+                what: what.to_string(),
+                after: self.api_timeout,
+                setting: API_TIMEOUT_SETTING,
+            }),
+        }
     }
 
     /// Returns up to max.poll.records records, blocking at most `timeout`
     /// for some to arrive (see [`crate::Consumer::poll`]); a rebalance goes
     /// on in the background between polls.
-    pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+    pub fn poll(&self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         // The async poll keeps its timeout and may be dropped at any point;
         // this backstop (request.timeout.ms more) only guards against a bug
         // there.
@@ -85,167 +108,160 @@ impl Consumer {
     }
 
     /// Replaces the assignment (see [`crate::Consumer::assign`]).
-    pub fn assign(&mut self, partitions: &[(&str, i32)]) {
-        let consumer = &mut self.consumer;
-        self.runtime.enter(|| consumer.assign(partitions));
+    pub fn assign(&self, partitions: &[TopicPartition]) -> Result<()> {
+        self.call("assigning partitions", self.consumer.assign(partitions))
     }
 
-    pub fn assignment(&self) -> Vec<(String, i32)> {
-        self.consumer.assignment()
+    pub fn assignment(&self) -> Result<Vec<TopicPartition>> {
+        self.call("reading the assignment", self.consumer.assignment())
     }
 
     /// Joins the group subscribed to `topics`; the join happens in `poll`.
-    pub fn subscribe(&mut self, topics: &[&str]) -> Result<()> {
-        let consumer = &mut self.consumer;
-        self.runtime.enter(|| consumer.subscribe(topics))
+    pub fn subscribe(&self, topics: &[&str]) -> Result<()> {
+        self.call("subscribing", self.consumer.subscribe(topics))?
     }
 
     /// Joins the group subscribed to every topic matching `pattern`.
-    pub fn subscribe_pattern(&mut self, pattern: &str) -> Result<()> {
-        let consumer = &mut self.consumer;
-        self.runtime.enter(|| consumer.subscribe_pattern(pattern))
+    pub fn subscribe_pattern(&self, pattern: &str) -> Result<()> {
+        self.call("subscribing", self.consumer.subscribe_pattern(pattern))?
     }
 
-    pub fn subscription(&self) -> Vec<String> {
-        self.consumer.subscription()
+    pub fn subscription(&self) -> Result<Vec<String>> {
+        self.call("reading the subscription", self.consumer.subscription())
     }
 
-    pub fn subscription_pattern(&self) -> Option<String> {
-        self.consumer.subscription_pattern()
+    pub fn subscription_pattern(&self) -> Result<Option<String>> {
+        self.call(
+            "reading the subscription",
+            self.consumer.subscription_pattern(),
+        )
     }
 
     /// Gives up the subscription (committing with auto commit, calling
     /// `on_revoked`, leaving the group); bounded by the api timeout.
-    pub fn unsubscribe(&mut self) -> Result<()> {
-        self.runtime.block_on(
-            "unsubscribing",
-            self.api_timeout,
-            API_TIMEOUT_SETTING,
-            self.consumer.unsubscribe(),
+    pub fn unsubscribe(&self) -> Result<()> {
+        self.call("unsubscribing", self.consumer.unsubscribe())?
+    }
+
+    /// See [`crate::Consumer::on_assigned`]; runs on the thread that polls.
+    pub fn on_assigned(
+        &self,
+        callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static,
+    ) -> Result<()> {
+        self.call(
+            "setting a rebalance callback",
+            self.consumer.on_assigned(callback),
         )
     }
 
-    /// See [`crate::Consumer::on_assigned`]; runs inside `poll`.
-    pub fn on_assigned(&mut self, callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static) {
-        self.consumer.on_assigned(callback);
+    /// See [`crate::Consumer::on_revoked`]; runs on the thread that polls.
+    pub fn on_revoked(
+        &self,
+        callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static,
+    ) -> Result<()> {
+        self.call(
+            "setting a rebalance callback",
+            self.consumer.on_revoked(callback),
+        )
     }
 
-    /// See [`crate::Consumer::on_revoked`]; runs inside `poll` or `close`.
-    pub fn on_revoked(&mut self, callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static) {
-        self.consumer.on_revoked(callback);
+    /// See [`crate::Consumer::on_lost`]; runs on the thread that polls.
+    pub fn on_lost(
+        &self,
+        callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static,
+    ) -> Result<()> {
+        self.call(
+            "setting a rebalance callback",
+            self.consumer.on_lost(callback),
+        )
     }
 
-    /// See [`crate::Consumer::on_lost`]; runs inside `poll`.
-    pub fn on_lost(&mut self, callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static) {
-        self.consumer.on_lost(callback);
+    pub fn member_id(&self) -> Result<Option<String>> {
+        self.call("reading the member id", self.consumer.member_id())
     }
 
-    pub fn member_id(&self) -> Option<String> {
-        self.consumer.member_id()
+    pub fn generation_id(&self) -> Result<Option<i32>> {
+        self.call("reading the generation", self.consumer.generation_id())
     }
 
     /// See [`crate::Consumer::seek`].
-    pub fn seek(&mut self, topic: &str, partition: i32, offset: i64) -> Result<()> {
-        let consumer = &mut self.consumer;
-        self.runtime
-            .enter(|| consumer.seek(topic, partition, offset))
+    pub fn seek(&self, tp: TopicPartition, offset: i64) -> Result<()> {
+        self.call("seeking", self.consumer.seek(tp, offset))?
     }
 
     /// See [`crate::Consumer::seek_to_beginning`].
-    pub fn seek_to_beginning(&mut self, partitions: &[(&str, i32)]) -> Result<()> {
-        let consumer = &mut self.consumer;
-        self.runtime
-            .enter(|| consumer.seek_to_beginning(partitions))
+    pub fn seek_to_beginning(&self, partitions: &[TopicPartition]) -> Result<()> {
+        self.call("seeking", self.consumer.seek_to_beginning(partitions))?
     }
 
     /// See [`crate::Consumer::seek_to_end`].
-    pub fn seek_to_end(&mut self, partitions: &[(&str, i32)]) -> Result<()> {
-        let consumer = &mut self.consumer;
-        self.runtime.enter(|| consumer.seek_to_end(partitions))
+    pub fn seek_to_end(&self, partitions: &[TopicPartition]) -> Result<()> {
+        self.call("seeking", self.consumer.seek_to_end(partitions))?
     }
 
     /// See [`crate::Consumer::position`].
-    pub fn position(&self, topic: &str, partition: i32) -> Option<i64> {
-        self.consumer.position(topic, partition)
+    pub fn position(&self, tp: TopicPartition) -> Result<Option<i64>> {
+        self.call("reading a position", self.consumer.position(tp))
     }
 
     /// See [`crate::Consumer::pause`].
-    pub fn pause(&mut self, partitions: &[(&str, i32)]) {
-        let consumer = &mut self.consumer;
-        self.runtime.enter(|| consumer.pause(partitions));
+    pub fn pause(&self, partitions: &[TopicPartition]) -> Result<()> {
+        self.call("pausing partitions", self.consumer.pause(partitions))
     }
 
-    /// See [`crate::Consumer::resume`].
-    pub fn resume(&mut self, partitions: &[(&str, i32)]) {
-        let consumer = &mut self.consumer;
-        self.runtime.enter(|| consumer.resume(partitions));
+    pub fn resume(&self, partitions: &[TopicPartition]) -> Result<()> {
+        self.call("resuming partitions", self.consumer.resume(partitions))
     }
 
-    pub fn paused(&self) -> Vec<(String, i32)> {
-        self.consumer.paused()
+    pub fn paused(&self) -> Result<Vec<TopicPartition>> {
+        self.call("reading the paused partitions", self.consumer.paused())
     }
 
-    /// Commits the position of every assigned partition and blocks for the
-    /// answer, at most the api timeout.
-    pub fn commit_sync(&mut self) -> Result<()> {
-        self.runtime.block_on(
-            "committing offsets",
-            self.api_timeout,
-            API_TIMEOUT_SETTING,
-            self.consumer.commit_sync(),
-        )
+    /// Commits the positions and blocks for the answer (api timeout).
+    pub fn commit_sync(&self) -> Result<()> {
+        self.call("committing offsets", self.consumer.commit_sync())?
     }
 
-    /// Commits the given offsets (the next offset to read) and blocks for
-    /// the answer, at most the api timeout.
-    pub fn commit_offsets(&mut self, offsets: &[(&str, i32, i64)]) -> Result<()> {
-        self.runtime.block_on(
-            "committing offsets",
-            self.api_timeout,
-            API_TIMEOUT_SETTING,
-            self.consumer.commit_offsets(offsets),
-        )
+    /// Commits the given offsets (the next offset to read per partition).
+    pub fn commit_offsets(&self, offsets: &[(TopicPartition, i64)]) -> Result<()> {
+        self.call("committing offsets", self.consumer.commit_offsets(offsets))?
     }
 
-    /// Starts committing the positions and returns at once; wait on the
-    /// handle for the outcome, or drop it (the commit happens anyway).
-    pub fn commit_async(&mut self) -> CommitHandle {
-        let consumer = &mut self.consumer;
-        let commit = self.runtime.enter(|| consumer.commit_async());
-        CommitHandle::new(commit, self.runtime.clone())
+    /// Queues a commit of the positions and returns a handle to wait on.
+    pub fn commit_async(&self) -> Result<CommitHandle> {
+        let commit = self.call("queueing a commit", self.consumer.commit_async())?;
+        Ok(CommitHandle::new(commit, self.runtime.clone()))
     }
 
     /// `commit_async` with the given offsets.
-    pub fn commit_offsets_async(&mut self, offsets: &[(&str, i32, i64)]) -> CommitHandle {
-        let consumer = &mut self.consumer;
-        let commit = self
-            .runtime
-            .enter(|| consumer.commit_offsets_async(offsets));
-        CommitHandle::new(commit, self.runtime.clone())
+    pub fn commit_offsets_async(&self, offsets: &[(TopicPartition, i64)]) -> Result<CommitHandle> {
+        let commit = self.call(
+            "queueing a commit",
+            self.consumer.commit_offsets_async(offsets),
+        )?;
+        Ok(CommitHandle::new(commit, self.runtime.clone()))
     }
 
-    /// `commit_async` whose outcome goes to `callback`, called once on one
-    /// of the client's threads; it must not block.
-    pub fn commit_async_with(&mut self, callback: impl FnOnce(Result<()>) + Send + 'static) {
-        let consumer = &mut self.consumer;
-        self.runtime.enter(|| consumer.commit_async_with(callback));
-    }
-
-    /// The group's committed offset for a partition, `None` when nothing
-    /// was committed; bounded by the api timeout.
-    pub fn committed(&self, topic: &str, partition: i32) -> Result<Option<i64>> {
-        self.runtime.block_on(
-            "reading a committed offset",
-            self.api_timeout,
-            API_TIMEOUT_SETTING,
-            self.consumer.committed(topic, partition),
+    /// `commit_async` whose outcome goes to `callback`, on a client thread.
+    pub fn commit_async_with(
+        &self,
+        callback: impl FnOnce(Result<()>) + Send + 'static,
+    ) -> Result<()> {
+        self.call(
+            "queueing a commit",
+            self.consumer.commit_async_with(callback),
         )
     }
 
-    /// Commits (with auto commit), calls `on_revoked` and leaves the group,
-    /// within `timeout` (plus request.timeout.ms for a request already
-    /// on its way). Later polls fail with [`ClientError::Closed`].
-    pub fn close(&mut self, timeout: Duration) -> Result<()> {
+    /// The group's committed offset for a partition (api timeout).
+    pub fn committed(&self, tp: TopicPartition) -> Result<Option<i64>> {
+        self.call("reading a committed offset", self.consumer.committed(tp))?
+    }
+
+    /// Commits (auto commit), calls `on_revoked` and leaves the group,
+    /// waiting at most `timeout` (plus request.timeout.ms for a request
+    /// already sent).
+    pub fn close(&self, timeout: Duration) -> Result<()> {
         self.runtime.block_on(
             "closing the consumer",
             timeout.saturating_add(self.request_timeout),
@@ -255,37 +271,33 @@ impl Consumer {
     }
 }
 
-/// The outcome of a blocking [`Consumer::commit_async`]: owned,
-/// `Send + 'static`, no lifetimes. Dropping it does not cancel the commit.
+/// A commit started by [`Consumer::commit_async`]: wait on it as long and
+/// as often as you like; dropping it does not cancel the commit.
 pub struct CommitHandle {
     state: CommitState,
-    runtime: Arc<ClientRuntime>,
+    runtime: ClientRuntime,
 }
 
 enum CommitState {
     Waiting(CommitFuture),
-    Committed,
-    /// The first `wait` that saw it returned it; later waits get a copy.
-    Failed(ClientError),
+    Known(Result<()>),
 }
 
 impl CommitHandle {
-    fn new(commit: CommitFuture, runtime: Arc<ClientRuntime>) -> CommitHandle {
+    fn new(commit: CommitFuture, runtime: ClientRuntime) -> CommitHandle {
         CommitHandle {
             state: CommitState::Waiting(commit),
             runtime,
         }
     }
 
-    /// Blocks until the commit landed or failed, at most `timeout`. A
-    /// [`ClientError::Timeout`] naming "the wait timeout" only ends this
-    /// wait: call it again. Fails with [`ClientError::InvalidArgument`]
-    /// inside a tokio runtime.
+    /// Blocks until the commit is answered, at most `timeout`. A
+    /// [`ClientError::Timeout`] naming "the wait timeout" means only that
+    /// this wait ended; `wait` may be called again.
     pub fn wait(&mut self, timeout: Duration) -> Result<()> {
         let commit = match &mut self.state {
             CommitState::Waiting(commit) => commit,
-            CommitState::Committed => return Ok(()),
-            CommitState::Failed(error) => return Err(clone_error(error)),
+            CommitState::Known(outcome) => return outcome.clone(),
         };
         let outcome = self
             .runtime
@@ -296,13 +308,9 @@ impl CommitHandle {
                 after: timeout,
                 setting: "the wait timeout",
             }),
-            Some(Ok(())) => {
-                self.state = CommitState::Committed;
-                Ok(())
-            }
-            Some(Err(error)) => {
-                self.state = CommitState::Failed(clone_error(&error));
-                Err(error)
+            Some(outcome) => {
+                self.state = CommitState::Known(outcome.clone());
+                outcome
             }
         }
     }

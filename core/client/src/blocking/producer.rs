@@ -3,57 +3,111 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::runtime::ClientRuntime;
 use super::{api_timeout_for, API_TIMEOUT_SETTING};
+use crate::callbacks::CallbackQueue;
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
-use crate::producer::{clone_error, DeliveryFuture, ProducerRecord, RecordMetadata};
+use crate::producer::{DeliveryError, DeliveryFuture, DeliveryResult, ProducerRecord};
+use crate::runtime::ClientRuntime;
 
 /// A blocking [`crate::Producer`]. `send` never blocks (it queues, as the
 /// async `send` does); [`Producer::send_wait`], [`DeliveryHandle::wait`],
 /// [`Producer::flush`] and [`Producer::close`] block, each bounded by a
-/// timeout. The sender keeps batching and sending on the client's own
-/// threads between calls. `Send + Sync`: share it between threads.
+/// timeout. The sender keeps batching and sending on the client runtime's
+/// threads between calls. `Send + Sync` and cheap to clone: clones share
+/// one producer, so share it between threads.
 ///
-/// Call [`Producer::close`] before dropping it. Dropping it without
-/// closing does not wait: records not yet sent fail at once with
+/// Call [`Producer::close`] before dropping the last clone. Dropping it
+/// without closing does not wait: records not yet sent fail at once with
 /// [`ClientError::Closed`] (their callbacks run inside the drop), records
-/// already sent are still reported while a [`DeliveryHandle`] keeps the
-/// client's threads alive, and fail with `Closed` when the threads stop
-/// (within a couple of seconds of the last handle's drop).
+/// already sent are still reported.
+#[derive(Clone)]
 pub struct Producer {
-    // Declared before the runtime: dropped while the runtime still runs.
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     producer: crate::Producer,
     /// max.block.ms, which bounds `send_wait`.
     max_block: Duration,
-    runtime: Arc<ClientRuntime>,
+    /// The queue given to [`Producer::with_callback_queue`], served by
+    /// [`Producer::poll`].
+    callbacks: Option<CallbackQueue>,
+    runtime: ClientRuntime,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let producer = &self.producer;
+        // A runtime already gone (shut down, or the parent's after a
+        // fork) has nothing left to stop.
+        let _ = self.runtime.enter(|| producer.stop_accepting());
+    }
 }
 
 impl Producer {
     /// Connects to the cluster (bounded by the larger of
-    /// default.api.timeout.ms and request.timeout.ms) and starts the sender.
+    /// default.api.timeout.ms and request.timeout.ms) and starts the
+    /// sender, on the process's shared client runtime.
     pub fn new(config: ClientConfig) -> Result<Producer> {
-        let runtime = ClientRuntime::start("strom-producer")?;
+        Producer::build(config, None, ClientRuntime::shared()?)
+    }
+
+    /// [`Producer::new`] on the given runtime.
+    pub fn with_runtime(config: ClientConfig, runtime: ClientRuntime) -> Result<Producer> {
+        Producer::build(config, None, runtime)
+    }
+
+    /// [`Producer::new`] with delivery callbacks handed to `callbacks`:
+    /// they run in [`Producer::poll`] (or whoever serves the queue), on
+    /// the caller's thread, as librdkafka's delivery reports do.
+    pub fn with_callback_queue(config: ClientConfig, callbacks: CallbackQueue) -> Result<Producer> {
+        Producer::build(config, Some(callbacks), ClientRuntime::shared()?)
+    }
+
+    fn build(
+        config: ClientConfig,
+        callbacks: Option<CallbackQueue>,
+        runtime: ClientRuntime,
+    ) -> Result<Producer> {
         let api_timeout = api_timeout_for(&config);
         let max_block = config.max_block;
-        let producer = runtime.block_on(
-            "connecting the producer",
-            api_timeout,
-            API_TIMEOUT_SETTING,
-            crate::Producer::new(config),
-        )?;
+        let connecting = match callbacks.clone() {
+            Some(queue) => {
+                let future = crate::Producer::with_callback_queue(config, queue);
+                runtime.block_on(
+                    "connecting the producer",
+                    api_timeout,
+                    API_TIMEOUT_SETTING,
+                    future,
+                )
+            }
+            None => runtime.block_on(
+                "connecting the producer",
+                api_timeout,
+                API_TIMEOUT_SETTING,
+                crate::Producer::new(config),
+            ),
+        };
         Ok(Producer {
-            producer,
-            max_block,
-            runtime,
+            inner: Arc::new(Inner {
+                producer: connecting?,
+                max_block,
+                callbacks,
+                runtime,
+            }),
         })
     }
 
-    /// The async producer underneath, for code that mixes both. Its
-    /// sender runs on this client's threads: closing or dropping this
-    /// blocking producer closes it (and its clones) too.
+    /// The async producer underneath, for code that mixes both. Closing
+    /// or dropping the last clone of this blocking producer closes it too.
     pub fn as_async(&self) -> &crate::Producer {
-        &self.producer
+        &self.inner.producer
+    }
+
+    /// The runtime this producer runs on.
+    pub fn runtime(&self) -> &ClientRuntime {
+        &self.inner.runtime
     }
 
     /// Queues a record without blocking (see [`crate::Producer::send`]):
@@ -61,36 +115,58 @@ impl Producer {
     /// once (too large, buffer.memory full) shows up as the handle's
     /// error. May be called from any thread, delivery callbacks included.
     pub fn send(&self, record: ProducerRecord) -> DeliveryHandle {
-        let delivery = self.runtime.enter(|| self.producer.send(record));
-        DeliveryHandle::new(delivery, self.runtime.clone())
+        let producer = &self.inner.producer;
+        match self.inner.runtime.enter(|| producer.send(record)) {
+            Ok(delivery) => DeliveryHandle::new(delivery, self.inner.runtime.clone()),
+            Err(error) => {
+                DeliveryHandle::failed(DeliveryError::new(error, None), self.inner.runtime.clone())
+            }
+        }
     }
 
     /// Like `send`, but when buffer.memory is full blocks up to
     /// max.block.ms for room (the Java client's `send`). The record is
-    /// queued, in order, when this returns `Ok`.
-    pub fn send_wait(&self, record: ProducerRecord) -> Result<DeliveryHandle> {
-        let max_block = self.max_block;
-        let delivery = self.runtime.block_on(
+    /// queued, in order, when this returns `Ok`; a refusal hands the
+    /// record back.
+    pub fn send_wait(
+        &self,
+        record: ProducerRecord,
+    ) -> std::result::Result<DeliveryHandle, DeliveryError> {
+        let max_block = self.inner.max_block;
+        let waited = self.inner.runtime.block_on_within(
             "waiting for room in buffer.memory",
             // send_wait gives up after max.block.ms itself; this bound
             // only backs it up.
             max_block.saturating_add(max_block),
-            "max.block.ms",
-            self.producer.send_wait(record),
-        )?;
-        Ok(DeliveryHandle::new(delivery, self.runtime.clone()))
+            self.inner.producer.send_wait(record),
+        );
+        match waited {
+            Ok(Some(delivery)) => Ok(DeliveryHandle::new(delivery?, self.inner.runtime.clone())),
+            Ok(None) => Err(DeliveryError::new(
+                ClientError::Timeout {
+                    what: "waiting for room in buffer.memory".into(),
+                    after: max_block.saturating_add(max_block),
+                    setting: "max.block.ms",
+                },
+                None,
+            )),
+            Err(error) => Err(DeliveryError::new(error, None)),
+        }
     }
 
     /// Queues a record without blocking; `callback` gets the outcome,
-    /// exactly once, on one of the client's threads (never inside this
-    /// call). It must not block: see [`crate::Producer::send_with_callback`].
+    /// exactly once, never inside this call: on a client thread, or, with
+    /// [`Producer::with_callback_queue`], in [`Producer::poll`]. It must
+    /// not block: see [`crate::Producer::send_with_callback`].
     pub fn send_with_callback(
         &self,
         record: ProducerRecord,
-        callback: impl FnOnce(Result<RecordMetadata>) + Send + 'static,
-    ) {
-        self.runtime
-            .enter(|| self.producer.send_with_callback(record, callback));
+        callback: impl FnOnce(DeliveryResult) + Send + 'static,
+    ) -> Result<()> {
+        let producer = &self.inner.producer;
+        self.inner
+            .runtime
+            .enter(|| producer.send_with_callback(record, callback))
     }
 
     /// Like `send_with_callback`, but when buffer.memory is full blocks up
@@ -102,85 +178,105 @@ impl Producer {
     pub fn send_wait_with_callback(
         &self,
         record: ProducerRecord,
-        callback: impl FnOnce(Result<RecordMetadata>) + Send + 'static,
+        callback: impl FnOnce(DeliveryResult) + Send + 'static,
     ) -> Result<()> {
-        let max_block = self.max_block;
+        let max_block = self.inner.max_block;
         // send_wait_with_callback gives up after max.block.ms itself (and
         // calls back); this bound only backs it up (dropping the future
         // calls back with Closed).
-        self.runtime.block_on_within(
+        self.inner.runtime.block_on_within(
             "waiting for room in buffer.memory",
             max_block.saturating_add(max_block),
-            self.producer.send_wait_with_callback(record, callback),
+            self.inner
+                .producer
+                .send_wait_with_callback(record, callback),
         )?;
         Ok(())
     }
 
+    /// Runs the delivery callbacks that are due, on the calling thread,
+    /// waiting up to `timeout` for the first (librdkafka's `rd_kafka_poll`);
+    /// returns how many ran. Only for a producer made with
+    /// [`Producer::with_callback_queue`]: otherwise callbacks run on their
+    /// own and this returns 0 at once.
+    pub fn poll(&self, timeout: Duration) -> usize {
+        match &self.inner.callbacks {
+            Some(queue) => queue.serve(timeout),
+            None => 0,
+        }
+    }
+
     /// Sends everything queued and blocks until every record sent so far
-    /// is delivered or failed, at most `timeout`.
+    /// is delivered or failed, at most `timeout`. With a callback queue,
+    /// the callbacks that became due are served here too, as librdkafka's
+    /// `rd_kafka_flush` does.
     pub fn flush(&self, timeout: Duration) -> Result<()> {
-        self.runtime.block_on(
+        let flushed = self.inner.runtime.block_on(
             "flushing the producer",
             timeout,
             "the flush timeout",
-            self.producer.flush(timeout),
-        )
+            self.inner.producer.flush(timeout),
+        );
+        self.poll(Duration::ZERO);
+        flushed
     }
 
     /// Flushes for at most `timeout`, then stops accepting records; what
     /// is still unsent fails with [`ClientError::Closed`] (callbacks of
-    /// those records run inside this call). Call it once, before drop.
+    /// those records run inside this call, or are queued). Later sends
+    /// from any clone fail with `Closed`.
     pub fn close(&self, timeout: Duration) -> Result<()> {
-        self.runtime.block_on(
+        let closed = self.inner.runtime.block_on(
             "closing the producer",
             // close = flush(timeout) + failing the rest, which does not
             // wait: the bound is a backstop for the flush's own timeout.
             timeout.saturating_add(timeout),
             "the close timeout",
-            self.producer.close(timeout),
-        )
-    }
-}
-
-impl Drop for Producer {
-    fn drop(&mut self) {
-        let producer = &self.producer;
-        self.runtime.enter(|| producer.stop_accepting());
+            self.inner.producer.close(timeout),
+        );
+        self.poll(Duration::ZERO);
+        closed
     }
 }
 
 /// Where a record sent with [`Producer::send`] went: wait on it for as
 /// long as you like, as many times as you like. Owned, `Send + 'static`,
 /// no lifetimes: a binding can keep it in a Python object or a C pointer.
-/// Dropping it does not cancel the delivery. It keeps the producer's
-/// threads alive until it is dropped.
+/// Dropping it does not cancel the delivery.
 pub struct DeliveryHandle {
     state: DeliveryState,
-    runtime: Arc<ClientRuntime>,
+    runtime: ClientRuntime,
 }
 
 enum DeliveryState {
     Waiting(DeliveryFuture),
-    Delivered(RecordMetadata),
     /// The first `wait` that saw it returned it; later waits get a copy.
-    Failed(ClientError),
+    Known(DeliveryResult),
 }
 
 impl DeliveryHandle {
-    fn new(delivery: DeliveryFuture, runtime: Arc<ClientRuntime>) -> DeliveryHandle {
+    fn new(delivery: DeliveryFuture, runtime: ClientRuntime) -> DeliveryHandle {
         DeliveryHandle {
             state: DeliveryState::Waiting(delivery),
             runtime,
         }
     }
 
+    fn failed(error: DeliveryError, runtime: ClientRuntime) -> DeliveryHandle {
+        DeliveryHandle {
+            state: DeliveryState::Known(Err(error)),
+            runtime,
+        }
+    }
+
     /// Blocks until the record is delivered or failed, at most `timeout`.
-    /// A [`ClientError::Timeout`] naming "the wait timeout" means only that
-    /// this wait ended: the record may still be delivered, and `wait` may
-    /// be called again. Once known, the outcome is returned by every later
-    /// `wait`. Fails with [`ClientError::InvalidArgument`] when called
-    /// inside a tokio runtime (a delivery callback included).
-    pub fn wait(&mut self, timeout: Duration) -> Result<RecordMetadata> {
+    /// A [`ClientError::Timeout`] naming "the wait timeout" (with no
+    /// record) means only that this wait ended: the record may still be
+    /// delivered, and `wait` may be called again. Once known, the outcome
+    /// is returned by every later `wait`; a failure hands the record back.
+    /// Fails with [`ClientError::InvalidArgument`] when called inside a
+    /// tokio runtime (a delivery callback included).
+    pub fn wait(&mut self, timeout: Duration) -> DeliveryResult {
         let DeliveryState::Waiting(delivery) = &mut self.state else {
             return self.known_outcome();
         };
@@ -188,30 +284,30 @@ impl DeliveryHandle {
         // be waited on again.
         let outcome = self
             .runtime
-            .block_on_within("waiting for a delivery", timeout, delivery)?;
+            .block_on_within("waiting for a delivery", timeout, delivery)
+            .map_err(|error| DeliveryError::new(error, None))?;
         match outcome {
-            None => Err(ClientError::Timeout {
-                what: "waiting for a delivery".to_string(),
-                after: timeout,
-                setting: "the wait timeout",
-            }),
-            Some(Ok(metadata)) => {
-                self.state = DeliveryState::Delivered(metadata);
-                Ok(metadata)
-            }
-            Some(Err(error)) => {
-                self.state = DeliveryState::Failed(clone_error(&error));
-                Err(error)
+            None => Err(DeliveryError::new(
+                ClientError::Timeout {
+                    what: "waiting for a delivery".to_string(),
+                    after: timeout,
+                    setting: "the wait timeout",
+                },
+                None,
+            )),
+            Some(outcome) => {
+                self.state = DeliveryState::Known(outcome.clone());
+                outcome
             }
         }
     }
 
-    fn known_outcome(&self) -> Result<RecordMetadata> {
+    fn known_outcome(&self) -> DeliveryResult {
         match &self.state {
-            DeliveryState::Delivered(metadata) => Ok(*metadata),
-            DeliveryState::Failed(error) => Err(clone_error(error)),
-            DeliveryState::Waiting(_) => Err(ClientError::InvalidArgument(
-                "the delivery is still pending".into(),
+            DeliveryState::Known(outcome) => outcome.clone(),
+            DeliveryState::Waiting(_) => Err(DeliveryError::new(
+                ClientError::InvalidArgument("the delivery is still pending".into()),
+                None,
             )),
         }
     }

@@ -12,6 +12,7 @@
 //! in the same rebalance; the holder revokes it and rejoins first.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::sticky::{self, Claim, StickyMember};
 use super::TopicPartition;
@@ -151,6 +152,7 @@ fn range(
         let members = subscribers.len() as i64;
         let per_member = i64::from(count) / members;
         let extra = i64::from(count) % members;
+        let topic: Arc<str> = topic.as_str().into();
         for (index, member) in subscribers.iter().enumerate() {
             let index = index as i64;
             let start = per_member * index + index.min(extra);
@@ -195,10 +197,7 @@ fn round_robin(
             let member = sorted[(next + offset) % sorted.len()];
             next = (next + offset + 1) % sorted.len();
             if let Some(owned) = assignment.get_mut(&member.member_id) {
-                owned.push(TopicPartition {
-                    topic: topic.clone(),
-                    partition,
-                });
+                owned.push(TopicPartition::new(topic.as_str(), partition));
             }
         }
     }

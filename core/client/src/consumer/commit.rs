@@ -13,27 +13,26 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use strom_protocol::error_codes::{REBALANCE_IN_PROGRESS, UNSTABLE_OFFSET_COMMIT};
 use strom_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use strom_protocol::messages::{ApiKey, OffsetCommitRequest, OffsetFetchRequest, Response};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::group::{coordinator_moved, Shared, REBALANCE_IN_PROGRESS};
-use super::{Consumer, TopicPartition};
+use super::group::{coordinator_moved, Shared};
+use super::{ConsumerState, TopicPartition};
 use crate::admin::offset_commit_topics;
 use crate::cluster::{group_by_topic, unexpected};
 use crate::error::{ClientError, Result};
 
-const UNSTABLE_OFFSET_COMMIT: i16 = 88;
-
 impl Shared {
     /// Commits `offsets` (the next offset to read, per partition) for the
     /// group, retrying while the coordinator moves, until request.timeout.ms.
-    pub(crate) async fn commit(&self, offsets: &[(String, i32, i64)]) -> Result<()> {
+    pub(crate) async fn commit(&self, offsets: &[(TopicPartition, i64)]) -> Result<()> {
         if offsets.is_empty() {
             return Ok(());
         }
-        let topics = offset_commit_topics(offsets.iter().cloned());
+        let topics = offset_commit_topics(offsets);
         let deadline = Instant::now() + self.cluster.config().request_timeout;
         loop {
             let (generation_id, member_id) = self.generation();
@@ -90,7 +89,9 @@ impl Shared {
         if partitions.is_empty() {
             return Ok(HashMap::new());
         }
-        let entries = partitions.iter().map(|tp| (tp.topic.clone(), tp.partition));
+        let entries = partitions
+            .iter()
+            .map(|tp| (tp.topic.to_string(), tp.partition));
         let topics: Vec<OffsetFetchRequestTopic> = group_by_topic(entries)
             .into_iter()
             .map(|(name, partition_indexes)| OffsetFetchRequestTopic {
@@ -145,12 +146,10 @@ impl Shared {
             }
             let mut committed = HashMap::new();
             for topic in response.topics {
+                let name: Arc<str> = topic.name.into();
                 for p in topic.partitions {
                     if p.committed_offset >= 0 {
-                        let tp = TopicPartition {
-                            topic: topic.name.clone(),
-                            partition: p.partition_index,
-                        };
+                        let tp = TopicPartition::new(name.clone(), p.partition_index);
                         committed.insert(tp, p.committed_offset);
                     }
                 }
@@ -161,11 +160,11 @@ impl Shared {
 }
 
 /// Called with the outcome of an async commit.
-type CommitCallback = Box<dyn FnOnce(Result<()>) + Send + 'static>;
+pub(crate) type CommitCallback = Box<dyn FnOnce(Result<()>) + Send + 'static>;
 
 /// Offsets to commit and who to tell.
 struct CommitJob {
-    offsets: Vec<(String, i32, i64)>,
+    offsets: Vec<(TopicPartition, i64)>,
     done: CommitCallback,
 }
 
@@ -187,7 +186,7 @@ impl CommitQueue {
         CommitQueue { jobs }
     }
 
-    fn push(&self, offsets: Vec<(String, i32, i64)>, done: CommitCallback) {
+    fn push(&self, offsets: Vec<(TopicPartition, i64)>, done: CommitCallback) {
         if let Err(mpsc::error::SendError(job)) = self.jobs.send(CommitJob { offsets, done }) {
             (job.done)(Err(ClientError::Closed {
                 what: "consumer's commit queue",
@@ -225,19 +224,21 @@ impl Future for CommitFuture {
     }
 }
 
-impl Consumer {
+impl ConsumerState {
     /// Commits the position of every assigned partition: the offset after
     /// the last record `poll` returned. Waits for the coordinator's answer
     /// (after any `commit_async` still queued lands).
-    pub async fn commit_sync(&mut self) -> Result<()> {
+    pub(crate) async fn commit_sync(&mut self) -> Result<()> {
         let offsets = self.consumed_offsets();
         self.commit_in_order(offsets).await
     }
 
     /// Commits the given offsets (the next offset to read, as in Java's
     /// `commitSync(Map)`), for assigned partitions or not.
-    pub async fn commit_offsets(&mut self, offsets: &[(&str, i32, i64)]) -> Result<()> {
-        let offsets = owned(offsets);
+    pub(crate) async fn commit_offsets(
+        &mut self,
+        offsets: Vec<(TopicPartition, i64)>,
+    ) -> Result<()> {
         self.commit_in_order(offsets).await
     }
 
@@ -245,7 +246,7 @@ impl Consumer {
     /// `commit_sync` would, and returns at once; `poll` goes on meanwhile.
     /// Commits land in the order they are made. Await the future for the
     /// outcome, or drop it: the commit happens either way.
-    pub fn commit_async(&mut self) -> CommitFuture {
+    pub(crate) fn commit_async(&mut self) -> CommitFuture {
         let offsets = self.consumed_offsets();
         let (future, done) = CommitFuture::pair();
         self.queue_commit(offsets, done);
@@ -253,20 +254,27 @@ impl Consumer {
     }
 
     /// `commit_async` with the given offsets (the next offset to read).
-    pub fn commit_offsets_async(&mut self, offsets: &[(&str, i32, i64)]) -> CommitFuture {
+    pub(crate) fn commit_offsets_async(
+        &mut self,
+        offsets: Vec<(TopicPartition, i64)>,
+    ) -> CommitFuture {
         let (future, done) = CommitFuture::pair();
-        self.queue_commit(owned(offsets), done);
+        self.queue_commit(offsets, done);
         future
     }
 
     /// `commit_async` (the positions) that calls `callback` with the
     /// outcome, on a background task, as Java's `commitAsync(callback)`.
-    pub fn commit_async_with(&mut self, callback: impl FnOnce(Result<()>) + Send + 'static) {
+    pub(crate) fn commit_async_with(&mut self, callback: CommitCallback) {
         let offsets = self.consumed_offsets();
-        self.queue_commit(offsets, Box::new(callback));
+        self.queue_commit(offsets, callback);
     }
 
-    fn queue_commit(&mut self, offsets: Vec<(String, i32, i64)>, done: CommitCallback) {
+    pub(crate) fn queue_commit(
+        &mut self,
+        offsets: Vec<(TopicPartition, i64)>,
+        done: CommitCallback,
+    ) {
         if let Err(error) = self.not_rebalancing() {
             return done(Err(error));
         }
@@ -282,7 +290,10 @@ impl Consumer {
     /// Commits behind the async commits still queued, if any, so an
     /// earlier `commit_async` cannot land after it. Every commit of
     /// positions should go through here.
-    pub(crate) async fn commit_in_order(&mut self, offsets: Vec<(String, i32, i64)>) -> Result<()> {
+    pub(crate) async fn commit_in_order(
+        &mut self,
+        offsets: Vec<(TopicPartition, i64)>,
+    ) -> Result<()> {
         self.not_rebalancing()?;
         let shared = self.group_shared_arc()?;
         match &self.commit_queue {
@@ -297,26 +308,23 @@ impl Consumer {
 
     /// The group's committed offset for a partition, `None` when nothing
     /// was committed.
-    pub async fn committed(&self, topic: &str, partition: i32) -> Result<Option<i64>> {
-        let tp = TopicPartition {
-            topic: topic.to_string(),
-            partition,
-        };
-        let mut committed = self
-            .group_shared()?
-            .fetch_committed(std::slice::from_ref(&tp))
-            .await?;
-        Ok(committed.remove(&tp))
+    pub(crate) fn committed(
+        &self,
+        tp: TopicPartition,
+    ) -> impl Future<Output = Result<Option<i64>>> + Send + 'static {
+        let shared = self.group_shared_arc();
+        async move {
+            let mut committed = shared?.fetch_committed(std::slice::from_ref(&tp)).await?;
+            Ok(committed.remove(&tp))
+        }
     }
 
     /// The offset to commit per assigned partition with a known position:
     /// its position, the offset after the last record `poll` returned.
-    pub(crate) fn consumed_offsets(&self) -> Vec<(String, i32, i64)> {
+    pub(crate) fn consumed_offsets(&self) -> Vec<(TopicPartition, i64)> {
         self.positions
             .iter()
-            .filter_map(|((topic, partition), position)| {
-                position.map(|next| (topic.clone(), *partition, next))
-            })
+            .filter_map(|(tp, position)| position.map(|next| (tp.clone(), next)))
             .collect()
     }
 
@@ -339,13 +347,6 @@ impl Consumer {
         Ok(())
     }
 
-    fn group_shared(&self) -> Result<&Shared> {
-        self.group
-            .as_ref()
-            .map(|g| g.shared.as_ref())
-            .ok_or_else(no_group)
-    }
-
     fn group_shared_arc(&self) -> Result<Arc<Shared>> {
         self.group
             .as_ref()
@@ -358,11 +359,4 @@ fn no_group() -> ClientError {
     ClientError::InvalidArgument(
         "offsets are committed for a group: set group.id in the consumer config".to_string(),
     )
-}
-
-fn owned(offsets: &[(&str, i32, i64)]) -> Vec<(String, i32, i64)> {
-    offsets
-        .iter()
-        .map(|(t, p, o)| (t.to_string(), *p, *o))
-        .collect()
 }

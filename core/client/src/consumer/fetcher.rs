@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use bytes::Bytes;
+use strom_protocol::error_codes::OFFSET_OUT_OF_RANGE;
 use strom_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use strom_protocol::messages::{ApiKey, FetchRequest, FetchResponse, Response};
 use strom_protocol::records::{batches, Batches, Record, Records, DEFAULT_MAX_DECOMPRESSED_BYTES};
@@ -24,22 +25,17 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::ConsumerRecord;
+use super::{ConsumerRecord, TopicPartition};
 use crate::cluster::{group_by_topic, unexpected, Cluster};
 use crate::config::OffsetReset;
 use crate::error::{ClientError, Result};
 use crate::metadata::invalidates_metadata;
 
-pub(crate) const OFFSET_OUT_OF_RANGE: i16 = 1;
-
-/// A topic and partition, as the consumer's maps key them.
-pub(crate) type PartitionKey = (String, i32);
-
 /// What a fetch task hands back: the request's partitions with the offsets
 /// they were fetched at, and the broker's answer.
 struct FetchOutcome {
     leader: i32,
-    requested: Vec<(PartitionKey, i64)>,
+    requested: Vec<(TopicPartition, i64)>,
     result: Result<FetchResponse>,
 }
 
@@ -53,12 +49,12 @@ pub(crate) struct Fetcher {
     in_flight: HashMap<i32, JoinHandle<()>>,
     /// Partitions in some fetch in flight, so that a leader change cannot
     /// get one partition fetched twice at once.
-    fetching: HashSet<PartitionKey>,
+    fetching: HashSet<TopicPartition>,
     /// Fetched data not yet fully returned, oldest first; at most one per
     /// partition.
     completed: VecDeque<CompletedFetch>,
     /// Partitions not to fetch again before the instant, after an error.
-    backoff: HashMap<PartitionKey, Instant>,
+    backoff: HashMap<TopicPartition, Instant>,
     /// A fetch error that the next `poll` reports (when it has no records).
     pending_error: Option<ClientError>,
 }
@@ -88,12 +84,12 @@ impl Fetcher {
 
     /// Drops fetched data for the partitions `keep` rejects (fetches in
     /// flight are dropped when they arrive, by the position check).
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&PartitionKey) -> bool) {
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&TopicPartition) -> bool) {
         self.completed.retain(|fetch| keep(&fetch.key));
     }
 
     /// Whether some fetched data is waiting for `poll` for this partition.
-    pub(crate) fn has_fetched(&self, key: &PartitionKey) -> bool {
+    pub(crate) fn has_fetched(&self, key: &TopicPartition) -> bool {
         self.completed.iter().any(|fetch| fetch.key == *key)
     }
 
@@ -109,12 +105,12 @@ impl Fetcher {
     /// returning them.
     pub(crate) fn send_fetches(
         &mut self,
-        positions: &BTreeMap<PartitionKey, Option<i64>>,
-        paused: &BTreeSet<PartitionKey>,
+        positions: &BTreeMap<TopicPartition, Option<i64>>,
+        paused: &BTreeSet<TopicPartition>,
     ) {
         let now = Instant::now();
-        let mut leaders: HashMap<String, Vec<i32>> = HashMap::new();
-        let mut by_leader: BTreeMap<i32, Vec<(PartitionKey, i64)>> = BTreeMap::new();
+        let mut leaders: HashMap<&str, Vec<i32>> = HashMap::new();
+        let mut by_leader: BTreeMap<i32, Vec<(TopicPartition, i64)>> = BTreeMap::new();
         for (key, position) in positions {
             let Some(offset) = *position else { continue };
             if paused.contains(key)
@@ -125,9 +121,9 @@ impl Fetcher {
                 continue;
             }
             let topic_leaders = leaders
-                .entry(key.0.clone())
-                .or_insert_with(|| cached_leaders(&self.cluster, &key.0));
-            let leader = usize::try_from(key.1)
+                .entry(&*key.topic)
+                .or_insert_with(|| cached_leaders(&self.cluster, &key.topic));
+            let leader = usize::try_from(key.partition)
                 .ok()
                 .and_then(|index| topic_leaders.get(index).copied())
                 .filter(|leader| *leader >= 0);
@@ -166,8 +162,8 @@ impl Fetcher {
     /// Changes nothing but the cluster's cache, so it is safe to cancel.
     pub(crate) async fn look_up_missing_leaders(
         &self,
-        positions: &BTreeMap<PartitionKey, Option<i64>>,
-        paused: &BTreeSet<PartitionKey>,
+        positions: &BTreeMap<TopicPartition, Option<i64>>,
+        paused: &BTreeSet<TopicPartition>,
     ) -> Result<()> {
         let mut leaders: HashMap<&str, Vec<i32>> = HashMap::new();
         for (key, position) in positions {
@@ -175,21 +171,21 @@ impl Fetcher {
                 continue;
             }
             let topic_leaders = leaders
-                .entry(key.0.as_str())
-                .or_insert_with(|| cached_leaders(&self.cluster, &key.0));
-            let known = usize::try_from(key.1)
+                .entry(&*key.topic)
+                .or_insert_with(|| cached_leaders(&self.cluster, &key.topic));
+            let known = usize::try_from(key.partition)
                 .ok()
                 .and_then(|index| topic_leaders.get(index))
                 .is_some_and(|leader| *leader >= 0);
             if known {
                 continue;
             }
-            match self.cluster.leader_for(&key.0, key.1).await {
+            match self.cluster.leader_for(&key.topic, key.partition).await {
                 Ok(_) => {
-                    leaders.insert(key.0.as_str(), cached_leaders(&self.cluster, &key.0));
+                    leaders.insert(&*key.topic, cached_leaders(&self.cluster, &key.topic));
                 }
                 Err(ClientError::NoLeader { .. }) => {
-                    tracing::debug!("`{}` partition {} has no leader yet", key.0, key.1);
+                    tracing::debug!("{key} has no leader yet");
                 }
                 Err(error) => return Err(error),
             }
@@ -208,7 +204,7 @@ impl Fetcher {
     }
 
     /// Applies every outcome that has arrived, without waiting.
-    pub(crate) fn apply_arrived(&mut self, positions: &mut BTreeMap<PartitionKey, Option<i64>>) {
+    pub(crate) fn apply_arrived(&mut self, positions: &mut BTreeMap<TopicPartition, Option<i64>>) {
         while let Ok(outcome) = self.outcomes_rx.try_recv() {
             self.apply(outcome, positions);
         }
@@ -220,7 +216,7 @@ impl Fetcher {
     pub(crate) async fn wait_for_outcome(
         &mut self,
         until: Instant,
-        positions: &mut BTreeMap<PartitionKey, Option<i64>>,
+        positions: &mut BTreeMap<TopicPartition, Option<i64>>,
     ) {
         if let Ok(Some(outcome)) = tokio::time::timeout_at(until, self.outcomes_rx.recv()).await {
             self.apply(outcome, positions);
@@ -230,7 +226,7 @@ impl Fetcher {
     fn apply(
         &mut self,
         outcome: FetchOutcome,
-        positions: &mut BTreeMap<PartitionKey, Option<i64>>,
+        positions: &mut BTreeMap<TopicPartition, Option<i64>>,
     ) {
         let FetchOutcome {
             leader,
@@ -255,15 +251,19 @@ impl Fetcher {
                 return;
             }
         };
-        let requested: HashMap<&PartitionKey, i64> =
+        let requested: HashMap<&TopicPartition, i64> =
             requested.iter().map(|(k, o)| (k, *o)).collect();
+        let check_crcs = self.cluster.config().check_crcs;
         let mut stale_metadata = BTreeSet::new();
         for topic in response.responses {
             for data in topic.partitions {
-                let key = (topic.topic.clone(), data.partition_index);
-                let Some(&fetch_offset) = requested.get(&key) else {
+                let asked = TopicPartition::new(topic.topic.as_str(), data.partition_index);
+                // The key the request was made with: its records share
+                // the topic name of the consumer's own maps.
+                let Some((&key, &fetch_offset)) = requested.get_key_value(&asked) else {
                     continue; // not asked for: ignore
                 };
+                let key = key.clone();
                 if positions.get(&key) != Some(&Some(fetch_offset)) {
                     continue; // unassigned or moved (seek) meanwhile: stale
                 }
@@ -273,7 +273,6 @@ impl Fetcher {
                         if records.is_empty() {
                             continue;
                         }
-                        let check_crcs = self.cluster.config().check_crcs;
                         self.completed.push_back(CompletedFetch::new(
                             key,
                             fetch_offset,
@@ -288,22 +287,15 @@ impl Fetcher {
                         positions.insert(key, None);
                     }
                     code if invalidates_metadata(code) => {
-                        tracing::debug!(
-                            "fetching `{}` partition {}: error {code}; refreshing metadata",
-                            key.0,
-                            key.1
-                        );
-                        stale_metadata.insert(key.0.clone());
+                        tracing::debug!("fetching {key}: error {code}; refreshing metadata");
+                        stale_metadata.insert(key.topic.to_string());
                         self.backoff.insert(key, retry_at);
                     }
                     code => {
                         self.backoff.insert(key.clone(), retry_at);
                         self.pending_error = Some(ClientError::kafka(
                             code,
-                            format!(
-                                "fetching `{}` partition {} at offset {fetch_offset}",
-                                key.0, key.1
-                            ),
+                            format!("fetching {key} at offset {fetch_offset}"),
                             None,
                         ));
                     }
@@ -318,7 +310,7 @@ impl Fetcher {
     fn fail_request(
         &mut self,
         leader: i32,
-        requested: &[(PartitionKey, i64)],
+        requested: &[(TopicPartition, i64)],
         error: ClientError,
         retry_at: Instant,
     ) {
@@ -327,7 +319,10 @@ impl Fetcher {
         }
         if error.is_retriable() {
             tracing::debug!("fetch from node {leader} failed: {error}");
-            let topics: BTreeSet<String> = requested.iter().map(|(key, _)| key.0.clone()).collect();
+            let topics: BTreeSet<String> = requested
+                .iter()
+                .map(|(key, _)| key.topic.to_string())
+                .collect();
             self.refresh_metadata(topics.into_iter().collect());
         } else {
             self.pending_error = Some(error);
@@ -356,8 +351,8 @@ impl Fetcher {
     pub(crate) fn take_records(
         &mut self,
         max: usize,
-        positions: &mut BTreeMap<PartitionKey, Option<i64>>,
-        paused: &BTreeSet<PartitionKey>,
+        positions: &mut BTreeMap<TopicPartition, Option<i64>>,
+        paused: &BTreeSet<TopicPartition>,
     ) -> Result<Vec<ConsumerRecord>> {
         let mut records = Vec::new();
         let mut index = 0;
@@ -421,13 +416,13 @@ fn cached_leaders(cluster: &Cluster, topic: &str) -> Vec<i32> {
 async fn fetch(
     cluster: &Cluster,
     leader: i32,
-    partitions: &[(PartitionKey, i64)],
+    partitions: &[(TopicPartition, i64)],
 ) -> Result<FetchResponse> {
     let config = cluster.config();
     let build = |_| {
-        let entries = partitions.iter().map(|((topic, partition), offset)| {
+        let entries = partitions.iter().map(|(tp, offset)| {
             let entry = FetchPartition {
-                partition: *partition,
+                partition: tp.partition,
                 current_leader_epoch: -1,
                 fetch_offset: *offset,
                 last_fetched_epoch: -1,
@@ -435,7 +430,7 @@ async fn fetch(
                 partition_max_bytes: config.max_partition_fetch_bytes,
                 ..Default::default()
             };
-            (topic.clone(), entry)
+            (tp.topic.to_string(), entry)
         });
         let topics = group_by_topic(entries)
             .into_iter()
@@ -466,7 +461,7 @@ async fn fetch(
 
 /// One partition's fetched bytes, decoded as far as `poll` has read.
 struct CompletedFetch {
-    key: PartitionKey,
+    key: TopicPartition,
     /// The offset of the next record to return: the fetch offset at first.
     next_offset: i64,
     batches: Batches,
@@ -481,7 +476,7 @@ struct CompletedFetch {
 
 impl CompletedFetch {
     fn new(
-        key: PartitionKey,
+        key: TopicPartition,
         fetch_offset: i64,
         records: Bytes,
         check_crcs: bool,
@@ -504,8 +499,8 @@ impl CompletedFetch {
             };
             self.next_offset = offset_after(record.offset)?;
             out.push(ConsumerRecord {
-                topic: self.key.0.clone(),
-                partition: self.key.1,
+                topic: self.key.topic.clone(),
+                partition: self.key.partition,
                 offset: record.offset,
                 timestamp: record.timestamp,
                 key: record.key,
@@ -615,7 +610,12 @@ mod tests {
         for part in parts {
             bytes.extend_from_slice(part);
         }
-        CompletedFetch::new(("t".to_string(), 0), fetch_offset, bytes.freeze(), true)
+        CompletedFetch::new(
+            TopicPartition::new("t", 0),
+            fetch_offset,
+            bytes.freeze(),
+            true,
+        )
     }
 
     #[test]

@@ -22,6 +22,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use strom_protocol::error_codes::{
+    FENCED_INSTANCE_ID, ILLEGAL_GENERATION, MEMBER_ID_REQUIRED, REBALANCE_IN_PROGRESS,
+    UNKNOWN_MEMBER_ID,
+};
 use strom_protocol::messages::{ApiKey, Request, Response};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -33,11 +37,6 @@ use crate::connection::{Connection, ConnectionSettings};
 use crate::error::{ClientError, Result};
 use join::JoinTask;
 
-pub(crate) const ILLEGAL_GENERATION: i16 = 22;
-pub(crate) const UNKNOWN_MEMBER_ID: i16 = 25;
-pub(crate) const REBALANCE_IN_PROGRESS: i16 = 27;
-const MEMBER_ID_REQUIRED: i16 = 79;
-const FENCED_INSTANCE_ID: i16 = 82;
 const PROTOCOL_TYPE: &str = "consumer";
 
 /// Coordinator errors after which the coordinator is looked up again.
@@ -101,7 +100,7 @@ pub(crate) struct Shared {
     coordinator: tokio::sync::Mutex<Option<Connection>>,
 }
 
-/// The consumer's side of its group; owned by the `Consumer`.
+/// The consumer's side of its group; owned by the `ConsumerState`.
 pub(crate) struct GroupCoordinator {
     pub shared: Arc<Shared>,
     heartbeat: Option<JoinHandle<()>>,

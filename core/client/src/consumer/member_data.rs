@@ -196,10 +196,10 @@ fn put_count16(buf: &mut BytesMut, count: usize) {
 fn flatten(grouped: impl Iterator<Item = (String, Vec<i32>)>) -> Vec<TopicPartition> {
     let mut partitions: Vec<TopicPartition> = grouped
         .flat_map(|(topic, partitions)| {
-            partitions.into_iter().map(move |partition| TopicPartition {
-                topic: topic.clone(),
-                partition,
-            })
+            let topic: std::sync::Arc<str> = topic.into();
+            partitions
+                .into_iter()
+                .map(move |partition| TopicPartition::new(topic.clone(), partition))
         })
         .collect();
     partitions.sort();
@@ -211,7 +211,7 @@ fn group_by_topic(partitions: &[TopicPartition]) -> BTreeMap<String, Vec<i32>> {
     let mut grouped: BTreeMap<String, Vec<i32>> = BTreeMap::new();
     for tp in partitions {
         grouped
-            .entry(tp.topic.clone())
+            .entry(tp.topic.to_string())
             .or_default()
             .push(tp.partition);
     }

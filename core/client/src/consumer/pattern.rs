@@ -12,7 +12,7 @@ use regex::Regex;
 use tokio::time::Instant;
 
 use super::subscription::configured_assignors;
-use super::Consumer;
+use super::ConsumerState;
 use crate::error::{ClientError, Result};
 
 /// The pattern and when to look for matching topics again.
@@ -21,12 +21,12 @@ pub(crate) struct PatternSubscription {
     next_check: Instant,
 }
 
-impl Consumer {
+impl ConsumerState {
     /// Joins the consumer's group (group.id) subscribed to every topic whose
     /// whole name matches `pattern` (internal topics excluded). Topics
     /// created later that match are picked up within metadata.max.age.ms.
     /// Replaces any earlier subscription; the join happens in `poll`.
-    pub fn subscribe_pattern(&mut self, pattern: &str) -> Result<()> {
+    pub(crate) fn subscribe_pattern(&mut self, pattern: &str) -> Result<()> {
         if self.group.is_none() {
             return Err(ClientError::InvalidArgument(
                 "subscribe_pattern needs a group: set group.id in the consumer config".to_string(),
@@ -46,7 +46,7 @@ impl Consumer {
     }
 
     /// The pattern of `subscribe_pattern`, if that is how it subscribed.
-    pub fn subscription_pattern(&self) -> Option<String> {
+    pub(crate) fn subscription_pattern(&self) -> Option<String> {
         let pattern = self.pattern.as_ref()?.regex.as_str();
         // Strip the anchors added in `subscribe_pattern`.
         let inner = pattern.strip_prefix("^(?:")?.strip_suffix(")$")?;

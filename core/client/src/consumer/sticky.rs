@@ -49,9 +49,9 @@ pub(crate) fn previous_owners(
     for member in members {
         for tp in &member.claim.partitions {
             let exists = partition_counts
-                .get(&tp.topic)
+                .get(&*tp.topic)
                 .is_some_and(|&count| (0..count).contains(&tp.partition));
-            if !exists || !member.topics.contains(&tp.topic) {
+            if !exists || !member.topics.iter().any(|t| **t == *tp.topic) {
                 continue;
             }
             let generation = member.claim.generation;
@@ -115,10 +115,7 @@ pub(crate) fn assign(
             continue;
         }
         for partition in 0..count.max(0) {
-            let tp = TopicPartition {
-                topic: topic.clone(),
-                partition,
-            };
+            let tp = TopicPartition::new(topic.as_str(), partition);
             if !owners.contains_key(&tp) {
                 unheld.push((candidates.len(), tp));
             }
@@ -127,7 +124,7 @@ pub(crate) fn assign(
     }
     unheld.sort();
     for (_, tp) in unheld {
-        let Some(candidates) = candidates_of.get(tp.topic.as_str()) else {
+        let Some(candidates) = candidates_of.get(&*tp.topic) else {
             continue;
         };
         let least_loaded = candidates
@@ -177,7 +174,7 @@ fn next_move<'a>(
             let movable = held
                 .get(giver)?
                 .iter()
-                .filter(|tp| taker_topics.contains(&tp.topic));
+                .filter(|tp| taker_topics.iter().any(|t| **t == *tp.topic));
             // A partition the giver did not hold before costs no stickiness.
             let mut newly_given = None;
             let mut kept = None;

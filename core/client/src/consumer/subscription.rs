@@ -1,5 +1,5 @@
 //! `subscribe`: the group chooses the assignment. `poll` calls
-//! [`Consumer::maintain_group`] which notes the poll (for
+//! [`ConsumerState::maintain_group`] which notes the poll (for
 //! max.poll.interval.ms, enforced by the heartbeat task), (re)joins when
 //! needed (`subscription/rebalance.rs`: eager or cooperative; the join
 //! itself runs in a task of its own, so `poll` keeps its timeout) and
@@ -12,14 +12,14 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::assignors::Assignor;
-use super::{Consumer, RebalanceCallback, TopicPartition};
+use super::{ConsumerState, RebalanceCallback, TopicPartition};
 use crate::error::{ClientError, Result};
 
-impl Consumer {
+impl ConsumerState {
     /// Joins the consumer's group (group.id) subscribed to `topics`; the
     /// group's assignor shares their partitions among its members. The
     /// join itself happens in `poll`, as in the Java client.
-    pub fn subscribe(&mut self, topics: &[&str]) -> Result<()> {
+    pub(crate) fn subscribe(&mut self, topics: &[&str]) -> Result<()> {
         if self.group.is_none() {
             return Err(ClientError::InvalidArgument(
                 "subscribe needs a group: set group.id in the consumer config".to_string(),
@@ -46,7 +46,7 @@ impl Consumer {
     }
 
     /// The subscribed topics (empty when not subscribed).
-    pub fn subscription(&self) -> Vec<String> {
+    pub(crate) fn subscription(&self) -> Vec<String> {
         self.subscription.clone()
     }
 
@@ -54,7 +54,10 @@ impl Consumer {
     /// new partitions: with the whole new assignment under the eager
     /// protocol, with only the partitions added under the cooperative one
     /// (`cooperative-sticky`; possibly none), as in Java.
-    pub fn on_assigned(&mut self, callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static) {
+    pub(crate) fn on_assigned(
+        &mut self,
+        callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static,
+    ) {
         self.callbacks.assigned = Some(Box::new(callback));
     }
 
@@ -62,7 +65,10 @@ impl Consumer {
     /// the eager protocol all of them before every rebalance, under the
     /// cooperative one only those the new assignment moves elsewhere, after
     /// it; and all of them on close.
-    pub fn on_revoked(&mut self, callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static) {
+    pub(crate) fn on_revoked(
+        &mut self,
+        callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static,
+    ) {
         self.callbacks.revoked = Some(Box::new(callback));
     }
 
@@ -71,12 +77,12 @@ impl Consumer {
     /// within max.poll.interval.ms: the partitions may already belong to
     /// another member, so nothing was committed. Without it, `on_revoked`
     /// is called.
-    pub fn on_lost(&mut self, callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static) {
+    pub(crate) fn on_lost(&mut self, callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static) {
         self.callbacks.lost = Some(Box::new(callback));
     }
 
     /// The member id the coordinator gave this consumer, once joined.
-    pub fn member_id(&self) -> Option<String> {
+    pub(crate) fn member_id(&self) -> Option<String> {
         let group = self.group.as_ref()?;
         let member_id = group.shared.with_state(|s| s.member_id.clone());
         (!member_id.is_empty()).then_some(member_id)
@@ -84,7 +90,7 @@ impl Consumer {
 
     /// The generation of the group this consumer last joined (Java's
     /// `groupMetadata().generationId()`), once joined.
-    pub fn generation_id(&self) -> Option<i32> {
+    pub(crate) fn generation_id(&self) -> Option<i32> {
         let group = self.group.as_ref()?;
         let generation = group.shared.with_state(|s| s.generation_id);
         (generation >= 0).then_some(generation)
@@ -95,7 +101,7 @@ impl Consumer {
     /// A static member (group.instance.id) does not leave, as in Java: its
     /// partitions wait session.timeout.ms for it to come back. Later polls
     /// fail with `ClientError::Closed`.
-    pub async fn close(&mut self, timeout: Duration) -> Result<()> {
+    pub(crate) async fn close(&mut self, timeout: Duration) -> Result<()> {
         if self.closed {
             return Ok(());
         }
@@ -122,7 +128,7 @@ impl Consumer {
 
     /// Gives up the subscription and its partitions the way `close` does,
     /// but the consumer stays usable (`subscribe` or `assign` again).
-    pub async fn unsubscribe(&mut self) -> Result<()> {
+    pub(crate) async fn unsubscribe(&mut self) -> Result<()> {
         self.pattern = None;
         self.unsubscribe_keeping_pattern().await
     }
@@ -194,10 +200,7 @@ impl Consumer {
     ) -> Result<()> {
         let mut offsets = self.consumed_offsets();
         if let Some(only) = only {
-            offsets.retain(|(topic, partition, _)| {
-                only.iter()
-                    .any(|tp| tp.partition == *partition && tp.topic == *topic)
-            });
+            offsets.retain(|(tp, _)| only.contains(tp));
         }
         let Some(group) = self.group.as_ref() else {
             return Ok(());
@@ -251,13 +254,7 @@ impl Consumer {
     }
 
     pub(crate) fn assigned_partitions(&self) -> Vec<TopicPartition> {
-        self.positions
-            .keys()
-            .map(|(topic, partition)| TopicPartition {
-                topic: topic.clone(),
-                partition: *partition,
-            })
-            .collect()
+        self.positions.keys().cloned().collect()
     }
 }
 
@@ -298,7 +295,7 @@ fn timed_out(what: &str, after: Duration) -> ClientError {
     }
 }
 
-/// Boxed rebalance callbacks; see [`Consumer::on_assigned`].
+/// Boxed rebalance callbacks; see [`ConsumerState::on_assigned`].
 #[derive(Default)]
 pub(crate) struct Callbacks {
     pub assigned: Option<RebalanceCallback>,

@@ -5,10 +5,7 @@ use std::collections::BTreeMap;
 use super::TopicPartition;
 
 pub(crate) fn tp(topic: &str, partition: i32) -> TopicPartition {
-    TopicPartition {
-        topic: topic.to_string(),
-        partition,
-    }
+    TopicPartition::new(topic, partition)
 }
 
 /// Partition counts per topic, as the assignors take them.

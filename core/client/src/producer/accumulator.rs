@@ -17,15 +17,16 @@ use tokio::time::{Duration, Instant};
 
 use super::memory::record_size_upper_bound;
 use super::partition::{Batch, PartitionQueue, Pending};
+use super::settle::records_of;
 use super::ProducerRecord;
 use crate::cluster::Cluster;
 use crate::config::ClientConfig;
 use crate::error::ClientError;
+use crate::TopicPartition;
 
-pub(crate) type TopicPartition = (String, i32);
 /// A record that cannot be queued, with its reply so the caller can
-/// resolve it (and count it as settled).
-pub(crate) type Rejected = (Pending, ClientError);
+/// resolve it (and count it as settled), and the record to hand back.
+pub(crate) type Rejected = (Pending, Box<ProducerRecord>, ClientError);
 
 pub(crate) struct Accumulator {
     pub partitions: HashMap<TopicPartition, PartitionQueue>,
@@ -33,7 +34,9 @@ pub(crate) struct Accumulator {
     /// with when each was sent (they expire after delivery.timeout.ms).
     pub waiting: HashMap<String, Vec<(ProducerRecord, Pending, Instant)>>,
     sticky: HashMap<String, i32>,
-    pub flushing: bool,
+    /// Flushes running (from any clone): while any is, batches go out
+    /// without lingering.
+    pub flushes: usize,
     pub closed: bool,
     compression: CompressionType,
     pub batch_size: usize,
@@ -56,7 +59,7 @@ impl Accumulator {
             partitions: HashMap::new(),
             waiting: HashMap::new(),
             sticky: HashMap::new(),
-            flushing: false,
+            flushes: 0,
             closed: false,
             compression: config.compression,
             batch_size: config.batch_size,
@@ -77,11 +80,15 @@ impl Accumulator {
         pending: Pending,
     ) -> std::result::Result<bool, Rejected> {
         if self.closed {
-            return Err((pending, ClientError::Closed { what: "producer" }));
+            return Err((
+                pending,
+                Box::new(record),
+                ClientError::Closed { what: "producer" },
+            ));
         }
         if record.topic.is_empty() {
             let error = ClientError::InvalidArgument("a record needs a topic".into());
-            return Err((pending, error));
+            return Err((pending, Box::new(record), error));
         }
         let count = match cluster.cached_partition_count(&record.topic) {
             Some(count) if !self.waiting.contains_key(&record.topic) => count,
@@ -113,7 +120,7 @@ impl Accumulator {
                     "topic `{}` has {partition_count} partitions (0..{partition_count}); partition {partition} does not exist",
                     record.topic
                 ));
-                return Err((pending, error));
+                return Err((pending, Box::new(record), error));
             }
             (None, Some(key)) => partition_for_key(key, partition_count).unwrap_or(0),
             (None, None) => *self
@@ -131,7 +138,7 @@ impl Accumulator {
         let limit = self.batch_size.min(self.max_request_size);
         let queue = self
             .partitions
-            .entry((record.topic.clone(), partition))
+            .entry(TopicPartition::new(record.topic.as_str(), partition))
             .or_default();
         // Only the last batch is open: earlier ones may be retries, and a
         // batch never grows past batch.size or max.request.size (a record
@@ -149,13 +156,15 @@ impl Accumulator {
         let Some(batch) = queue.batches.back_mut() else {
             return Ok(false);
         };
-        if let Err(error) = batch.builder.append(
+        let appended = batch.builder.append(
             timestamp,
             record.key.as_deref(),
             record.value.as_deref(),
             &headers,
-        ) {
-            return Err((pending, error.into()));
+        );
+        drop(headers);
+        if let Err(error) = appended {
+            return Err((pending, Box::new(record), error.into()));
         }
         batch.records.push((pending, timestamp));
         let full = batch.builder.uncompressed_size() >= self.batch_size;
@@ -174,18 +183,25 @@ impl Accumulator {
         }
     }
 
-    /// Removes every queued (not in-flight) record, for failing them.
-    pub fn take_all(&mut self) -> Vec<Pending> {
-        let mut pending = Vec::new();
-        for queue in self.partitions.values_mut() {
+    /// Removes every queued (not in-flight) record with the record itself,
+    /// for failing them.
+    pub fn take_all(&mut self) -> Vec<(Pending, Option<Box<ProducerRecord>>)> {
+        let mut taken = Vec::new();
+        for (tp, queue) in self.partitions.iter_mut() {
             for batch in queue.batches.drain(..) {
-                pending.extend(batch.records.into_iter().map(|(record, _)| record));
+                let records = records_of(tp, &batch);
+                let pending = batch.records.into_iter().map(|(pending, _)| pending);
+                taken.extend(pending.zip(records));
             }
         }
         for (_, records) in self.waiting.drain() {
-            pending.extend(records.into_iter().map(|(_, record, _)| record));
+            taken.extend(
+                records
+                    .into_iter()
+                    .map(|(record, pending, _)| (pending, Some(Box::new(record)))),
+            );
         }
-        pending
+        taken
     }
 
     pub fn is_idle(&self) -> bool {

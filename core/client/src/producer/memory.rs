@@ -16,10 +16,6 @@ use tokio::sync::{Notify, Semaphore};
 use super::ProducerRecord;
 use crate::error::{ClientError, Result};
 
-/// Kafka's MESSAGE_TOO_LARGE, which the Java client reports as
-/// `RecordTooLargeException`.
-pub(crate) const MESSAGE_TOO_LARGE: i16 = 10;
-
 /// The producer's record buffer.
 pub(crate) struct BufferMemory {
     limit: usize,

@@ -17,19 +17,18 @@ use std::sync::{Arc, Weak};
 use std::task::Poll;
 
 use bytes::Bytes;
+use strom_protocol::error_codes::DUPLICATE_SEQUENCE_NUMBER;
 use strom_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use strom_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, Request, Response};
 use tokio::sync::mpsc;
 
-use super::accumulator::TopicPartition;
 use super::partition::Batch;
-use super::settle::{clone_error, settle};
+use super::settle::settle;
 use super::Shared;
 use crate::cluster::group_by_topic;
 use crate::config::Acks;
 use crate::error::{ClientError, Result};
-
-const DUPLICATE_SEQUENCE_NUMBER: i16 = 46;
+use crate::TopicPartition;
 
 /// One drained batch and its encoded bytes.
 pub(crate) struct Outgoing {
@@ -148,7 +147,7 @@ async fn produce(
     }
     for Outgoing { tp, batch, .. } in batches {
         let result = match &outcome {
-            Err(error) => Err(clone_error(error)),
+            Err(error) => Err(error.clone()),
             Ok(None) => Ok((-1, -1)),
             Ok(Some(response)) => partition_result(response, &tp, leader),
         };
@@ -165,11 +164,11 @@ async fn produce(
 fn build_request(batches: &[Outgoing], config: &crate::config::ClientConfig) -> Request {
     let entries = batches.iter().map(|outgoing| {
         let data = PartitionProduceData {
-            index: outgoing.tp.1,
+            index: outgoing.tp.partition,
             records: Some(outgoing.bytes.clone()),
             ..Default::default()
         };
-        (outgoing.tp.0.clone(), data)
+        (outgoing.tp.topic.to_string(), data)
     });
     let topic_data: Vec<TopicProduceData> = group_by_topic(entries)
         .into_iter()
@@ -198,15 +197,15 @@ fn partition_result(
     let found = response
         .responses
         .iter()
-        .filter(|t| t.name == tp.0)
+        .filter(|t| *t.name == *tp.topic)
         .flat_map(|t| &t.partition_responses)
-        .find(|p| p.index == tp.1);
+        .find(|p| p.index == tp.partition);
     let Some(partition) = found else {
         return Err(ClientError::Protocol {
             addr: format!("node {leader}"),
             reason: format!(
                 "Produce response has no result for `{}` partition {}",
-                tp.0, tp.1
+                tp.topic, tp.partition
             ),
         });
     };
@@ -216,7 +215,7 @@ fn partition_result(
         DUPLICATE_SEQUENCE_NUMBER => Ok((-1, partition.log_append_time_ms)),
         code => Err(ClientError::kafka(
             code,
-            format!("producing to `{}` partition {}", tp.0, tp.1),
+            format!("producing to {tp}"),
             partition.error_message.clone(),
         )),
     }

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use strom_protocol::error_codes::UNKNOWN_TOPIC_OR_PARTITION;
 use strom_protocol::messages::{ApiKey, InitProducerIdRequest, Response};
 use tokio::time::Instant;
 
@@ -14,10 +15,10 @@ use super::accumulator::Accumulator;
 use super::partition::{Batch, DrainRules};
 use super::request::{Drivers, Outgoing};
 use super::settle::{fail_batch, resolve_all, spawn_refresh};
-use super::Shared;
+use super::{DeliveryError, Shared};
 use crate::error::{ClientError, Result};
+use crate::TopicPartition;
 
-const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 /// Room for a Produce request's own fields around the batches (header,
 /// acks, timeout, transactional id, array lengths).
 const REQUEST_OVERHEAD: usize = 128;
@@ -45,8 +46,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 for (leader, request) in drained.requests {
                     drivers.dispatch(&shared, leader, request);
                 }
-                for (batch, error) in drained.failed {
-                    fail_batch(&shared, batch, || super::settle::clone_error(&error));
+                for (tp, batch, error) in drained.failed {
+                    fail_batch(&shared, &tp, batch, || error.clone());
                 }
                 for topic in drained.refresh {
                     spawn_refresh(&shared, topic);
@@ -119,8 +120,9 @@ async fn resolve_waiting_topics(shared: &Shared) {
                     .copied()
                     .filter(|code| *code != 0)
                     .unwrap_or(UNKNOWN_TOPIC_OR_PARTITION);
-                rejected.extend(expired.into_iter().map(|(_, pending, _)| {
-                    (pending, unknown_topic(&topic, code, delivery_timeout))
+                rejected.extend(expired.into_iter().map(|(record, pending, _)| {
+                    let error = unknown_topic(&topic, code, delivery_timeout);
+                    (pending, Box::new(record), error)
                 }));
                 continue;
             };
@@ -133,7 +135,9 @@ async fn resolve_waiting_topics(shared: &Shared) {
     }
     resolve_all(
         shared,
-        rejected.into_iter().map(|(p, error)| (p, Err(error))),
+        rejected.into_iter().map(|(pending, record, error)| {
+            (pending, Err(DeliveryError::new(error, Some(record))))
+        }),
     );
 }
 
@@ -212,7 +216,7 @@ struct Drained {
     /// Produce requests in the order they must be started, per leader.
     requests: Vec<(i32, Vec<Outgoing>)>,
     /// Batches that expired or cannot be built.
-    failed: Vec<(Batch, ClientError)>,
+    failed: Vec<(TopicPartition, Batch, ClientError)>,
     /// Topics whose leaders are unknown.
     refresh: Vec<String>,
     next_wake: Option<Instant>,
@@ -244,7 +248,7 @@ fn drain(shared: &Shared) -> Drained {
         now,
         linger: acc.linger,
         batch_size: acc.batch_size,
-        urgent: acc.flushing || acc.closed,
+        urgent: acc.flushes > 0 || acc.closed,
         max_in_flight: config.max_in_flight_per_connection.max(1),
         idempotent: config.enable_idempotence,
     };
@@ -266,9 +270,13 @@ fn drain(shared: &Shared) -> Drained {
                 queue.needs_reset = true;
                 acc.epoch_bump_requested = true;
             }
-            drained
-                .failed
-                .push((batch, expired_error(config.delivery_timeout)));
+            drained.failed.push((
+                tp.clone(),
+                batch,
+                ClientError::DeliveryTimeout {
+                    after: config.delivery_timeout,
+                },
+            ));
         }
         if queue.batches.is_empty() {
             continue;
@@ -283,8 +291,8 @@ fn drain(shared: &Shared) -> Drained {
         }
         let leader = shared
             .cluster
-            .cached_topic(&tp.0)
-            .and_then(|t| t.partition(tp.1).map(|p| p.leader))
+            .cached_topic(&tp.topic)
+            .and_then(|t| t.partition(tp.partition).map(|p| p.leader))
             .filter(|l| *l >= 0);
         let leader_plans = match leader {
             Some(leader) => plans.entry(leader).or_default(),
@@ -292,7 +300,7 @@ fn drain(shared: &Shared) -> Drained {
                 if queue.front_ready(&rules).is_ok() {
                     queue.retry_at = Some(now + config.retry_backoff);
                     wake_at(now + config.retry_backoff, &mut drained);
-                    drained.refresh.push(tp.0.clone());
+                    drained.refresh.push(tp.topic.to_string());
                 }
                 continue;
             }
@@ -326,12 +334,12 @@ fn drain(shared: &Shared) -> Drained {
                 Ok(bytes) => bytes,
                 Err(error) => {
                     if let Some(batch) = queue.batches.pop_front() {
-                        drained.failed.push((batch, error.into()));
+                        drained.failed.push((tp.clone(), batch, error.into()));
                     }
                     continue;
                 }
             };
-            let size = bytes.len() + tp.0.len() + PARTITION_OVERHEAD;
+            let size = bytes.len() + tp.topic.len() + PARTITION_OVERHEAD;
             let fits = |plan: &Planned| {
                 plan.batches.is_empty() || plan.size + size <= config.max_request_size
             };
@@ -372,19 +380,11 @@ fn drain(shared: &Shared) -> Drained {
             drained.requests.push((leader, plan.batches));
         }
     }
-    for (topic, partition) in sent_from {
-        acc.rotate_sticky(&topic, partition);
+    for tp in sent_from {
+        acc.rotate_sticky(&tp.topic, tp.partition);
     }
     if acc.epoch_bump_requested {
         drained.next_wake = Some(now);
     }
     drained
-}
-
-fn expired_error(delivery_timeout: std::time::Duration) -> ClientError {
-    ClientError::Timeout {
-        what: "delivering a record".into(),
-        after: delivery_timeout,
-        setting: "delivery.timeout.ms",
-    }
 }

@@ -9,25 +9,26 @@ use strom_protocol::records::{add_sequence, CompressionType, RecordBatch, Record
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::accumulator::TopicPartition;
-use super::memory::MESSAGE_TOO_LARGE;
 use super::partition::{Batch, Pending, Stamp};
-use super::{RecordMetadata, Shared};
+use super::{DeliveryError, DeliveryResult, ProducerRecord, RecordMetadata, Shared};
+use crate::callbacks::Queued;
 use crate::error::{ClientError, Result};
-use crate::metadata::invalidates_metadata;
+use crate::metadata::error_invalidates_metadata;
+use crate::TopicPartition;
 
-const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
-const UNKNOWN_PRODUCER_ID: i16 = 59;
+use strom_protocol::error_codes::{
+    MESSAGE_TOO_LARGE, OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID,
+};
 
 /// The boxed form of a `send_with_callback` callback.
-pub(crate) type DeliveryCallback = Box<dyn FnOnce(Result<RecordMetadata>) + Send + 'static>;
+pub(crate) type DeliveryCallback = Box<dyn FnOnce(DeliveryResult) + Send + 'static>;
 
 /// Where a record's outcome goes: the [`super::DeliveryFuture`] that `send`
 /// returned, or the callback given to `send_with_callback`. Holding the
 /// callback here, rather than a task awaiting a future per record, costs
 /// nothing per record beyond the box.
 pub(crate) enum Reply {
-    Future(oneshot::Sender<Result<RecordMetadata>>),
+    Future(oneshot::Sender<DeliveryResult>),
     Callback(CallbackSlot),
 }
 
@@ -37,14 +38,16 @@ impl Reply {
     }
 
     /// Hands the outcome over: to the future (nobody waiting is fine: the
-    /// future was dropped and the record is still delivered) or to the
-    /// callback, called here, on the current thread.
-    pub(crate) fn deliver(self, outcome: Result<RecordMetadata>) {
-        match self {
-            Reply::Future(sender) => {
+    /// future was dropped and the record is still delivered), or to the
+    /// callback: into `queued` when the producer has a callback queue,
+    /// else called here, on the current thread.
+    fn deliver(self, outcome: DeliveryResult, queued: Option<&mut Vec<Queued>>) {
+        match (self, queued) {
+            (Reply::Future(sender), _) => {
                 let _ = sender.send(outcome);
             }
-            Reply::Callback(mut slot) => slot.call(outcome),
+            (Reply::Callback(slot), Some(queued)) => queued.push(Queued::Delivery(slot, outcome)),
+            (Reply::Callback(mut slot), None) => slot.call(outcome),
         }
     }
 }
@@ -55,7 +58,7 @@ impl Reply {
 pub(crate) struct CallbackSlot(Option<DeliveryCallback>);
 
 impl CallbackSlot {
-    fn call(&mut self, outcome: Result<RecordMetadata>) {
+    pub(crate) fn call(&mut self, outcome: DeliveryResult) {
         let Some(callback) = self.0.take() else {
             return;
         };
@@ -70,7 +73,7 @@ impl CallbackSlot {
 
 impl Drop for CallbackSlot {
     fn drop(&mut self) {
-        self.call(Err(ClientError::Closed { what: "producer" }));
+        self.call(Err(DeliveryError::closed()));
     }
 }
 
@@ -79,24 +82,90 @@ impl Drop for CallbackSlot {
 /// touch state the sending threads share).
 pub(crate) fn resolve_all(
     shared: &Shared,
-    outcomes: impl IntoIterator<Item = (Pending, Result<RecordMetadata>)>,
+    outcomes: impl IntoIterator<Item = (Pending, DeliveryResult)>,
 ) {
     let (mut reserved, mut count) = (0, 0);
+    let mut queued = shared.callbacks.as_ref().map(|_| Vec::new());
     for (pending, outcome) in outcomes {
-        pending.reply.deliver(outcome);
+        pending.reply.deliver(outcome, queued.as_mut());
         reserved += pending.reserved;
         count += 1;
+    }
+    if let (Some(queue), Some(queued)) = (&shared.callbacks, queued) {
+        queue.push_all(queued);
     }
     shared.memory.release(reserved);
     shared.outstanding.settled(count);
 }
 
-pub(crate) fn fail_batch(shared: &Shared, batch: Batch, error: impl Fn() -> ClientError) {
+/// Resolves a record that was never queued (nothing to release or count):
+/// to its future, its callback, or the producer's callback queue.
+pub(crate) fn deliver_one(shared: &Shared, reply: Reply, outcome: DeliveryResult) {
+    match &shared.callbacks {
+        Some(queue) => {
+            let mut queued = Vec::with_capacity(1);
+            reply.deliver(outcome, Some(&mut queued));
+            queue.push_all(queued);
+        }
+        None => reply.deliver(outcome, None),
+    }
+}
+
+/// Fails every record of `batch` with `error`, handing each its record.
+pub(crate) fn fail_batch(
+    shared: &Shared,
+    tp: &TopicPartition,
+    batch: Batch,
+    error: impl Fn() -> ClientError,
+) {
+    let records = records_of(tp, &batch);
     let outcomes = batch
         .records
         .into_iter()
-        .map(|(pending, _)| (pending, Err(error())));
+        .zip(records)
+        .map(|((pending, _), record)| (pending, Err(DeliveryError::new(error(), record))));
     resolve_all(shared, outcomes);
+}
+
+/// The records of a batch as the application sent them (with the
+/// partition they were given), one per record in the batch: `None` where
+/// the batch cannot be read back. Decoded only when records fail, so the
+/// producer keeps no copy of what it has already encoded.
+pub(crate) fn records_of(tp: &TopicPartition, batch: &Batch) -> Vec<Option<Box<ProducerRecord>>> {
+    let decoded = batch
+        .builder
+        .build()
+        .map_err(ClientError::from)
+        .and_then(|bytes| {
+            let view = RecordBatch::new(bytes)?;
+            let records = view.records(batch.builder.uncompressed_size())?;
+            records
+                .map(|record| {
+                    let record = record?;
+                    Ok(Box::new(ProducerRecord {
+                        topic: tp.topic.to_string(),
+                        partition: Some(tp.partition),
+                        key: record.key,
+                        value: record.value,
+                        headers: record
+                            .headers
+                            .into_iter()
+                            .map(|h| (String::from_utf8_lossy(&h.key).into_owned(), h.value))
+                            .collect(),
+                        timestamp: Some(record.timestamp),
+                    }))
+                })
+                .collect::<Result<Vec<_>>>()
+        });
+    let mut records: Vec<Option<Box<ProducerRecord>>> = match decoded {
+        Ok(records) => records.into_iter().map(Some).collect(),
+        Err(error) => {
+            tracing::warn!("cannot read back the records of a failed batch for {tp}: {error}");
+            Vec::new()
+        }
+    };
+    records.resize(batch.records.len(), None);
+    records
 }
 
 /// Delivers, retries, splits or fails one sent batch from its partition's
@@ -117,7 +186,7 @@ pub(crate) fn settle(
         Ok((base_offset, log_append_time)) => {
             queue.acked(&batch);
             drop(acc);
-            deliver(shared, tp.1, batch, base_offset, log_append_time);
+            deliver(shared, tp.partition, batch, base_offset, log_append_time);
             return;
         }
         Err(error) => error,
@@ -164,8 +233,8 @@ pub(crate) fn settle(
         && batch.attempts < config.retries
         && now < batch.created + config.delivery_timeout;
     if may_retry {
-        if invalidates_metadata(code) {
-            spawn_refresh(shared, tp.0.clone());
+        if error_invalidates_metadata(&error) {
+            spawn_refresh(shared, tp.topic.to_string());
         }
         batch.attempts += 1;
         queue.requeue(batch, now + config.retry_backoff);
@@ -179,7 +248,7 @@ pub(crate) fn settle(
         acc.epoch_bump_requested |= reset;
         drop(acc);
         tracing::debug!("batch for {tp:?} failed: {error}");
-        fail_batch(shared, batch, || clone_error(&error));
+        fail_batch(shared, &tp, batch, || error.clone());
         return;
     }
     let reset = queue.needs_reset;
@@ -286,56 +355,4 @@ pub(crate) fn spawn_refresh(shared: &Shared, topic: String) {
     tokio::spawn(async move {
         let _ = cluster.refresh_metadata(&[topic]).await;
     });
-}
-
-/// A copy of a request-level error for each batch of the request (and for
-/// each `wait` on a failed blocking delivery handle).
-pub(crate) fn clone_error(error: &ClientError) -> ClientError {
-    match error {
-        ClientError::Kafka {
-            code,
-            context,
-            message,
-        } => ClientError::kafka(*code, context.clone(), message.clone()),
-        ClientError::Timeout {
-            what,
-            after,
-            setting,
-        } => ClientError::Timeout {
-            what: what.clone(),
-            after: *after,
-            setting,
-        },
-        ClientError::Unreachable { addr, source } => ClientError::Disconnected {
-            addr: addr.clone(),
-            reason: source.to_string(),
-        },
-        ClientError::Disconnected { addr, reason } => ClientError::Disconnected {
-            addr: addr.clone(),
-            reason: reason.clone(),
-        },
-        ClientError::NoLeader { topic, partition } => ClientError::NoLeader {
-            topic: topic.clone(),
-            partition: *partition,
-        },
-        ClientError::NoBrokerAvailable { reason } => ClientError::NoBrokerAvailable {
-            reason: reason.clone(),
-        },
-        ClientError::Closed { what } => ClientError::Closed { what },
-        ClientError::RecordTooLarge {
-            size,
-            limit,
-            setting,
-        } => ClientError::RecordTooLarge {
-            size: *size,
-            limit: *limit,
-            setting,
-        },
-        ClientError::BufferFull { limit } => ClientError::BufferFull { limit: *limit },
-        ClientError::InvalidArgument(message) => ClientError::InvalidArgument(message.clone()),
-        other => ClientError::Protocol {
-            addr: String::new(),
-            reason: other.to_string(),
-        },
-    }
 }

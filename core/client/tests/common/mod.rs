@@ -165,11 +165,11 @@ pub async fn read_all(
     partitions: i32,
     expected: usize,
 ) -> Vec<ConsumerRecord> {
-    let mut consumer = Consumer::new(broker.client_config(&[("auto.offset.reset", "earliest")]))
+    let consumer = Consumer::new(broker.client_config(&[("auto.offset.reset", "earliest")]))
         .await
         .unwrap();
-    let assignment: Vec<(&str, i32)> = (0..partitions).map(|p| (topic, p)).collect();
-    consumer.assign(&assignment);
+    let assignment = strom_client::tps((0..partitions).map(|p| (topic, p)));
+    consumer.assign(&assignment).await;
     let deadline = tokio::time::Instant::now() + SAFETY_TIMEOUT;
     let mut records = Vec::new();
     while records.len() < expected {

@@ -10,7 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use strom_client::admin::{AlterConfigOp, ConfigResource, NewTopic, OffsetSpec};
-use strom_client::{AdminClient, ClientConfig, Consumer, ConsumerRecord, Producer, ProducerRecord};
+use strom_client::{
+    tps, AdminClient, ClientConfig, Consumer, ConsumerRecord, Producer, ProducerRecord,
+    TopicPartition,
+};
 use strom_protocol::murmur2::partition_for_key;
 use tokio::time::Instant;
 
@@ -24,7 +27,7 @@ pub fn config(bootstrap: &str, extra: &[(&str, &str)]) -> ClientConfig {
 }
 
 /// Polls until `count` records arrived (or the safety net runs out).
-pub async fn poll_records(consumer: &mut Consumer, count: usize) -> Vec<ConsumerRecord> {
+pub async fn poll_records(consumer: &Consumer, count: usize) -> Vec<ConsumerRecord> {
     let deadline = Instant::now() + SAFETY;
     let mut records = Vec::new();
     while records.len() < count && Instant::now() < deadline {
@@ -125,8 +128,8 @@ pub async fn admin_topics_configs_and_offsets(bootstrap: &str) {
     producer.close(SAFETY).await.unwrap();
     let listed = admin
         .list_offsets(&[
-            (topic, 0, OffsetSpec::Earliest),
-            (topic, 1, OffsetSpec::Latest),
+            (TopicPartition::new(topic, 0), OffsetSpec::Earliest),
+            (TopicPartition::new(topic, 1), OffsetSpec::Latest),
         ])
         .await
         .unwrap();
@@ -145,8 +148,11 @@ pub async fn admin_topics_configs_and_offsets(bootstrap: &str) {
     );
     assert_eq!(at(OffsetSpec::MaxTimestamp).await, 9);
 
-    let low = admin.delete_records(&[(topic, 0, 6)]).await.unwrap();
-    assert_eq!(low, vec![(topic.to_string(), 0, 6)]);
+    let low = admin
+        .delete_records(&[(TopicPartition::new(topic, 0), 6)])
+        .await
+        .unwrap();
+    assert_eq!(low, vec![(TopicPartition::new(topic, 0), 6)]);
     assert_eq!(at(OffsetSpec::Earliest).await, 6);
 
     let deleted = admin.delete_topics(&[topic]).await.unwrap();
@@ -160,7 +166,11 @@ pub async fn admin_topics_configs_and_offsets(bootstrap: &str) {
 
 async fn admin_offset(bootstrap: &str, topic: &str, spec: OffsetSpec) -> i64 {
     let admin = AdminClient::new(config(bootstrap, &[])).await.unwrap();
-    admin.list_offsets(&[(topic, 0, spec)]).await.unwrap()[0].offset
+    admin
+        .list_offsets(&[(TopicPartition::new(topic, 0), spec)])
+        .await
+        .unwrap()[0]
+        .offset
 }
 
 /// The leaders of a topic once it has `count` partitions (a grown topic's
@@ -221,11 +231,13 @@ pub async fn producer_codecs_acks_and_partitioning(bootstrap: &str) {
         producer.close(SAFETY).await.unwrap();
     }
 
-    let mut consumer = Consumer::new(config(bootstrap, &[("auto.offset.reset", "earliest")]))
+    let consumer = Consumer::new(config(bootstrap, &[("auto.offset.reset", "earliest")]))
         .await
         .unwrap();
-    consumer.assign(&[(topic, 0), (topic, 1), (topic, 2)]);
-    let records = poll_records(&mut consumer, sent.len()).await;
+    consumer
+        .assign(&tps([(topic, 0), (topic, 1), (topic, 2)]))
+        .await;
+    let records = poll_records(&consumer, sent.len()).await;
     assert_eq!(records.len(), sent.len());
     let by_value: BTreeMap<_, _> = records.iter().map(|r| (r.value.clone(), r)).collect();
     for record in &sent {
@@ -271,10 +283,10 @@ pub async fn group_members_share_partitions_and_commit(bootstrap: &str, strategy
             ],
         )
     };
-    let mut a = Consumer::new(member()).await.unwrap();
-    let mut b = Consumer::new(member()).await.unwrap();
-    a.subscribe(&[&topic]).unwrap();
-    b.subscribe(&[&topic]).unwrap();
+    let a = Consumer::new(member()).await.unwrap();
+    let b = Consumer::new(member()).await.unwrap();
+    a.subscribe(&[&topic]).await.unwrap();
+    b.subscribe(&[&topic]).await.unwrap();
     // Both poll until the group is stable with both of them in it.
     let deadline = Instant::now() + SAFETY;
     let mut read = BTreeSet::new();
@@ -287,7 +299,7 @@ pub async fn group_members_share_partitions_and_commit(bootstrap: &str, strategy
         for record in from_a.unwrap().into_iter().chain(from_b.unwrap()) {
             read.insert((record.partition, record.offset));
         }
-        let (mine, theirs) = (a.assignment(), b.assignment());
+        let (mine, theirs) = (a.assignment().await, b.assignment().await);
         let both = mine.len() == 2 && theirs.len() == 2;
         if both && read.len() == 40 {
             let all: BTreeSet<_> = mine.iter().chain(theirs.iter()).cloned().collect();
@@ -317,9 +329,9 @@ pub async fn group_members_share_partitions_and_commit(bootstrap: &str, strategy
         .await
         .unwrap();
     producer.close(SAFETY).await.unwrap();
-    let mut c = Consumer::new(member()).await.unwrap();
-    c.subscribe(&[&topic]).unwrap();
-    let records = poll_records(&mut c, 1).await;
+    let c = Consumer::new(member()).await.unwrap();
+    c.subscribe(&[&topic]).await.unwrap();
+    let records = poll_records(&c, 1).await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].value.as_deref(), Some(&b"after"[..]));
     let described = admin.describe_group(&group).await.unwrap();
@@ -328,14 +340,14 @@ pub async fn group_members_share_partitions_and_commit(bootstrap: &str, strategy
     c.close(SAFETY).await.unwrap();
 
     admin
-        .alter_group_offsets(&group, &[(&topic, 0, 0)])
+        .alter_group_offsets(&group, &[(TopicPartition::new(topic.as_str(), 0), 0)])
         .await
         .unwrap();
     let offsets = admin.list_group_offsets(&group).await.unwrap();
     assert!(
         offsets
             .iter()
-            .any(|o| o.partition == 0 && o.committed_offset == 0),
+            .any(|o| o.tp.partition == 0 && o.committed_offset == 0),
         "{offsets:?}"
     );
     let deleted = admin.delete_groups(&[&group]).await.unwrap();

@@ -7,7 +7,7 @@ use super::header::BatchHeaderError;
 use crate::compression::CompressionError;
 use crate::error_codes as codes;
 
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum RecordError {
     // --- Framing: the bytes do not split into whole batches (CORRUPT_MESSAGE).
     #[error("record batch is truncated: its length field says {declared} bytes but only {available} are present")]

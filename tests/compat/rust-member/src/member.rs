@@ -47,16 +47,23 @@ pub async fn run(config: MemberConfig) -> Result<(), MemberError> {
     let mut commands = Commands::listen()?;
     let client_config = ClientConfig::from_pairs(config.client_settings())
         .map_err(MemberError::client("consumer settings"))?;
-    let mut consumer = Consumer::new(client_config)
+    let consumer = Consumer::new(client_config)
         .await
         .map_err(MemberError::client("starting the consumer"))?;
     let changes: ChangeLog = Arc::default();
     let topic = config.topic.clone();
-    consumer.on_assigned(note(&changes, &topic, Change::Assigned));
-    consumer.on_revoked(note(&changes, &topic, Change::Released));
-    consumer.on_lost(note(&changes, &topic, Change::Released));
+    consumer
+        .on_assigned(note(&changes, &topic, Change::Assigned))
+        .await;
+    consumer
+        .on_revoked(note(&changes, &topic, Change::Released))
+        .await;
+    consumer
+        .on_lost(note(&changes, &topic, Change::Released))
+        .await;
     consumer
         .subscribe(&[&config.topic])
+        .await
         .map_err(MemberError::client("subscribing"))?;
     let mut member = Member {
         consumer,
@@ -67,7 +74,7 @@ pub async fn run(config: MemberConfig) -> Result<(), MemberError> {
     loop {
         while let Some(command) = commands.next() {
             match command {
-                Command::Status => emit("status", member.status()),
+                Command::Status => emit("status", member.status().await),
                 Command::Close => return member.close().await,
             }
         }
@@ -77,7 +84,7 @@ pub async fn run(config: MemberConfig) -> Result<(), MemberError> {
             polled = member.consumer.poll(POLL_TIMEOUT) => Some(polled),
             () = commands.close_requested() => None,
         };
-        member.report_changes();
+        member.report_changes().await;
         match polled {
             None => return member.close().await,
             Some(Ok(records)) => member.consume(records).await,
@@ -100,7 +107,7 @@ fn note(
     move |partitions: &[TopicPartition]| {
         let ours = partitions
             .iter()
-            .filter(|tp| tp.topic == topic)
+            .filter(|tp| *tp.topic == *topic)
             .map(|tp| tp.partition)
             .collect();
         lock(&changes).push(change(ours));
@@ -116,17 +123,17 @@ fn lock(changes: &ChangeLog) -> MutexGuard<'_, Vec<Change>> {
 }
 
 impl Member {
-    fn status(&self) -> Value {
+    async fn status(&self) -> Value {
         membership(
             &self.owned,
-            self.consumer.generation_id(),
-            self.consumer.member_id(),
+            self.consumer.generation_id().await,
+            self.consumer.member_id().await,
         )
     }
 
     /// Prints an "assignment" (the whole set held) for every change the
     /// callbacks noted since the last call, in order.
-    fn report_changes(&mut self) {
+    async fn report_changes(&mut self) {
         let changes = std::mem::take(&mut *lock(&self.changes));
         for change in changes {
             match change {
@@ -137,7 +144,7 @@ impl Member {
                     }
                 }
             }
-            emit("assignment", self.status());
+            emit("assignment", self.status().await);
         }
     }
 
@@ -145,7 +152,7 @@ impl Member {
     /// commits the offset after the last one of each partition.
     async fn consume(&mut self, records: Vec<ConsumerRecord>) {
         let mut next_offsets: BTreeMap<i32, i64> = BTreeMap::new();
-        for record in records.iter().filter(|r| r.topic == self.topic) {
+        for record in records.iter().filter(|r| *r.topic == *self.topic) {
             let key = record
                 .key
                 .as_ref()
@@ -159,9 +166,9 @@ impl Member {
         if next_offsets.is_empty() {
             return;
         }
-        let offsets: Vec<(&str, i32, i64)> = next_offsets
+        let offsets: Vec<(TopicPartition, i64)> = next_offsets
             .iter()
-            .map(|(partition, next)| (self.topic.as_str(), *partition, *next))
+            .map(|(partition, next)| (TopicPartition::new(self.topic.as_str(), *partition), *next))
             .collect();
         match self.consumer.commit_offsets(&offsets).await {
             Ok(()) => {
@@ -181,7 +188,7 @@ impl Member {
     /// the process exits non-zero without "closed".
     async fn close(mut self) -> Result<(), MemberError> {
         let closed = self.consumer.close(CLOSE_TIMEOUT).await;
-        self.report_changes();
+        self.report_changes().await;
         closed.map_err(MemberError::client("closing the consumer"))?;
         emit("closed", json!({}));
         Ok(())

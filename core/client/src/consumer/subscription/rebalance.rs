@@ -28,11 +28,11 @@ use std::collections::{BTreeSet, HashMap};
 use tokio::time::Instant;
 
 use super::super::group::JoinOutcome;
-use super::super::{Consumer, TopicPartition};
+use super::super::{ConsumerState, TopicPartition};
 use super::invoke;
 use crate::error::Result;
 
-impl Consumer {
+impl ConsumerState {
     /// Moves the rebalance along without waiting for the group: applies a
     /// join whose result has arrived, starts one when the group needs it,
     /// and returns at once while one is running.
@@ -131,7 +131,7 @@ impl Consumer {
         }
         let unsubscribed: Vec<TopicPartition> = held
             .into_iter()
-            .filter(|tp| !self.subscription.contains(&tp.topic))
+            .filter(|tp| !self.subscription.iter().any(|topic| **topic == *tp.topic))
             .collect();
         if !unsubscribed.is_empty() {
             self.revoke(&unsubscribed).await;
@@ -171,8 +171,7 @@ impl Consumer {
         };
         for tp in &added {
             let position = committed.get(tp).copied();
-            self.positions
-                .insert((tp.topic.clone(), tp.partition), position);
+            self.positions.insert(tp.clone(), position);
         }
         let positions = &self.positions;
         self.paused.retain(|key| positions.contains_key(key));
@@ -219,9 +218,8 @@ impl Consumer {
             None => self.positions.clear(),
             Some(partitions) => {
                 for tp in partitions {
-                    let key = (tp.topic.clone(), tp.partition);
-                    self.positions.remove(&key);
-                    self.paused.remove(&key);
+                    self.positions.remove(tp);
+                    self.paused.remove(tp);
                 }
             }
         }

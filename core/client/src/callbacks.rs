@@ -1,0 +1,164 @@
+//! [`CallbackQueue`]: delivery callbacks served on a thread the caller
+//! chooses, instead of on the client's own threads.
+//!
+//! Without a queue, a `send_with_callback` callback runs on the producer's
+//! sender task (a client runtime thread). A binding often needs it
+//! elsewhere: librdkafka's model (C, synchronous Python) calls delivery
+//! reports from `poll()` on the application's thread; asyncio and Node
+//! must run them on their event loop. With a queue, the producer hands
+//! each settled batch's callbacks to the queue under one lock, and the
+//! chosen thread runs them with [`CallbackQueue::serve`]. Nothing is
+//! spawned and nothing is sent through a channel per record; an event
+//! loop is woken once per batch of work, not per record
+//! ([`CallbackQueue::with_wake`]).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::producer::settle::CallbackSlot;
+use crate::producer::DeliveryResult;
+
+/// A queue of callbacks waiting for a thread to run them; cheap to clone
+/// (clones share the queue).
+#[derive(Clone, Default)]
+pub struct CallbackQueue {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    items: Mutex<VecDeque<Queued>>,
+    /// Signalled when items arrive, for `serve` waiting on a thread.
+    arrived: Condvar,
+    /// Called when the queue goes from empty to non-empty.
+    wake: Option<Box<dyn Fn() + Send + Sync>>,
+}
+
+/// Callbacks still queued when the last clone goes are called with their
+/// outcome then, on the thread that drops it: every callback is called
+/// exactly once.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let items = std::mem::take(self.items.get_mut().unwrap_or_else(PoisonError::into_inner));
+        items.into_iter().for_each(Queued::run);
+    }
+}
+
+/// One queued callback with the outcome it is to be called with.
+pub(crate) enum Queued {
+    Delivery(CallbackSlot, DeliveryResult),
+}
+
+impl Queued {
+    fn run(self) {
+        match self {
+            Queued::Delivery(mut slot, outcome) => slot.call(outcome),
+        }
+    }
+}
+
+impl CallbackQueue {
+    /// A queue served by threads that call [`CallbackQueue::serve`].
+    pub fn new() -> CallbackQueue {
+        CallbackQueue::default()
+    }
+
+    /// A queue that calls `wake` (from a client thread) each time it goes
+    /// from empty to non-empty: for an event loop, `wake` schedules a call
+    /// to `serve` on the loop (asyncio's `call_soon_threadsafe`, a napi
+    /// threadsafe function). It must not block, and need not be fast to
+    /// repeat: it runs at most once per batch of callbacks.
+    pub fn with_wake(wake: impl Fn() + Send + Sync + 'static) -> CallbackQueue {
+        CallbackQueue {
+            inner: Arc::new(Inner {
+                items: Mutex::default(),
+                arrived: Condvar::new(),
+                wake: Some(Box::new(wake)),
+            }),
+        }
+    }
+
+    /// Runs the queued callbacks on the calling thread, waiting up to
+    /// `timeout` for the first to arrive (`Duration::ZERO`: only those
+    /// already queued). Returns how many ran. Callbacks that arrive while
+    /// serving run in the same call.
+    pub fn serve(&self, timeout: Duration) -> usize {
+        let deadline = Instant::now().checked_add(timeout);
+        let mut served = 0;
+        loop {
+            let batch = {
+                let mut items = self.lock();
+                while items.is_empty() && served == 0 {
+                    let now = Instant::now();
+                    let Some(left) =
+                        deadline.map_or(Some(Duration::MAX), |d| d.checked_duration_since(now))
+                    else {
+                        return served;
+                    };
+                    if left.is_zero() {
+                        return served;
+                    }
+                    items = self
+                        .inner
+                        .arrived
+                        .wait_timeout(items, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+                std::mem::take(&mut *items)
+            };
+            if batch.is_empty() {
+                return served;
+            }
+            // Run outside the lock: a callback may send again, whose own
+            // callback lands in this queue.
+            served += batch.len();
+            batch.into_iter().for_each(Queued::run);
+        }
+    }
+
+    /// Callbacks waiting to be served.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Queues callbacks under one lock, one signal and at most one wake.
+    pub(crate) fn push_all(&self, queued: Vec<Queued>) {
+        if queued.is_empty() {
+            return;
+        }
+        let was_empty = {
+            let mut items = self.lock();
+            let was_empty = items.is_empty();
+            items.extend(queued);
+            was_empty
+        };
+        self.inner.arrived.notify_all();
+        if was_empty {
+            if let Some(wake) = &self.inner.wake {
+                wake();
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Queued>> {
+        self.inner
+            .items
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl fmt::Debug for CallbackQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackQueue")
+            .field("queued", &self.len())
+            .finish()
+    }
+}

@@ -1,0 +1,385 @@
+//! [`Consumer`], the handle: cheap to clone, `Send + Sync`, and every call
+//! returns an owned `Send + 'static` future, so a binding can hold it in a
+//! Python awaitable, a JS promise or a C call on any thread.
+//!
+//! # Design: one state, one call at a time, polls step aside
+//!
+//! The consumer's state ([`ConsumerState`]: assignment, positions, fetched
+//! data, group membership) sits behind one fair (FIFO) async mutex that
+//! every clone shares. Each call takes it, does its work and lets go, so
+//! calls made from several threads run one after another in the order
+//! they were made, as if one thread had made them.
+//!
+//! A `poll` may wait up to its timeout for records, and must not hold up
+//! a `pause`, `seek` or `commit` made meanwhile from another thread (a
+//! kafkajs `eachMessage` handler pausing its topic, an asyncio task
+//! committing). So a call that finds the state taken asks the running
+//! poll to step aside: the poll, which is cancel-safe (dropping it loses
+//! no record, no join result, no position), stops at its next await,
+//! releases the state, lets the waiting call run, and takes the state
+//! back to go on until its own deadline.
+//!
+//! A rebalance callback runs inside `poll` while it holds the state: it
+//! must not await another call on the same consumer (that call would wait
+//! for the poll that is waiting for the callback).
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, MutexGuard, Notify};
+use tokio::time::Instant;
+
+use super::{CommitFuture, ConsumerRecord, ConsumerState, TopicPartition};
+use crate::admin::OffsetSpec;
+use crate::config::ClientConfig;
+use crate::error::Result;
+
+/// The consumer: partitions assigned by hand (`assign`, `seek`) or shared
+/// with a consumer group (`subscribe`), read with `poll`. Clones share one
+/// consumer (one group member, one set of positions).
+#[derive(Clone)]
+pub struct Consumer {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: Mutex<ConsumerState>,
+    /// Calls waiting for `state`; a running poll steps aside while any do.
+    waiting: AtomicUsize,
+    /// Tells a running poll that a call is waiting.
+    step_aside: Notify,
+}
+
+/// Counts a call as waiting for the state until it has it (or is dropped).
+struct WaitingCall<'a>(&'a Shared);
+
+impl Drop for WaitingCall<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Shared {
+    /// The state, for any call but `poll`: a running poll is asked to step
+    /// aside, and the mutex's queue keeps calls in the order they came.
+    async fn lock(&self) -> MutexGuard<'_, ConsumerState> {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _waiting = WaitingCall(self);
+        self.step_aside.notify_waiters();
+        self.state.lock().await
+    }
+}
+
+impl Consumer {
+    /// Connects to the cluster; nothing is assigned or subscribed yet.
+    pub async fn new(config: ClientConfig) -> Result<Consumer> {
+        let state = ConsumerState::new(config).await?;
+        Ok(Consumer {
+            shared: Arc::new(Shared {
+                state: Mutex::new(state),
+                waiting: AtomicUsize::new(0),
+                step_aside: Notify::new(),
+            }),
+        })
+    }
+
+    /// Runs `f` on the state once it is this call's turn.
+    fn with_state<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut ConsumerState) -> T + Send + 'static,
+    ) -> impl Future<Output = T> + Send + 'static {
+        let shared = self.shared.clone();
+        async move { f(&mut *shared.lock().await) }
+    }
+
+    /// Returns up to max.poll.records records, waiting at most `timeout`
+    /// for some to arrive. With `subscribe`, this is also where the
+    /// consumer joins and rejoins its group and runs the rebalance
+    /// callbacks; with auto commit, where offsets are committed.
+    ///
+    /// A rebalance does not hold `poll` beyond `timeout`: the JoinGroup /
+    /// SyncGroup exchange runs in the background, `poll` returns (empty,
+    /// or under the cooperative protocol with records of the partitions
+    /// kept) when it is not done in time, and a later `poll` takes on the
+    /// new assignment and runs the callbacks.
+    ///
+    /// Before it returns records, the next fetches are sent for every
+    /// partition with nothing fetched left, so they run while the
+    /// application works. Dropping the future (e.g. in `select!` or
+    /// `timeout`) loses no record, no join result, and leaves the
+    /// positions consistent. Calls made meanwhile from other threads run
+    /// in between (see the module docs).
+    pub fn poll(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Vec<ConsumerRecord>>> + Send + 'static {
+        let shared = self.shared.clone();
+        async move {
+            let deadline = Instant::now() + timeout;
+            loop {
+                let Ok(mut state) = tokio::time::timeout_at(deadline, shared.state.lock()).await
+                else {
+                    return Ok(Vec::new());
+                };
+                let step_aside = shared.step_aside.notified();
+                tokio::pin!(step_aside);
+                // Registered before the count is read, so a call that
+                // arrives after the read still reaches this poll.
+                step_aside.as_mut().enable();
+                if shared.waiting.load(Ordering::Acquire) == 0 {
+                    let remaining = deadline.saturating_duration_since(Instant::now());
+                    tokio::select! {
+                        biased;
+                        polled = state.poll(remaining) => return polled,
+                        () = &mut step_aside => {}
+                    }
+                }
+                drop(state);
+                // The waiting call is queued on the mutex ahead of this
+                // poll's next lock (fair mutex); yield so it runs first.
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+
+    /// Joins the consumer's group (group.id) subscribed to `topics`; the
+    /// group's assignor shares their partitions among its members. The
+    /// join itself happens in `poll`, as in the Java client.
+    pub fn subscribe(&self, topics: &[&str]) -> impl Future<Output = Result<()>> + Send + 'static {
+        let topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
+        self.with_state(move |state| {
+            let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+            state.subscribe(&topics)
+        })
+    }
+
+    /// Joins the consumer's group subscribed to every topic whose whole
+    /// name matches `pattern` (internal topics excluded); topics created
+    /// later that match are picked up within metadata.max.age.ms.
+    pub fn subscribe_pattern(
+        &self,
+        pattern: &str,
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let pattern = pattern.to_string();
+        self.with_state(move |state| state.subscribe_pattern(&pattern))
+    }
+
+    /// The subscribed topics (empty when not subscribed).
+    pub fn subscription(&self) -> impl Future<Output = Vec<String>> + Send + 'static {
+        self.with_state(|state| state.subscription())
+    }
+
+    /// The pattern of `subscribe_pattern`, if that is how it subscribed.
+    pub fn subscription_pattern(&self) -> impl Future<Output = Option<String>> + Send + 'static {
+        self.with_state(|state| state.subscription_pattern())
+    }
+
+    /// Gives up the subscription and its partitions the way `close` does
+    /// (commit with auto commit, `on_revoked`, leave the group), but the
+    /// consumer stays usable.
+    pub fn unsubscribe(&self) -> impl Future<Output = Result<()>> + Send + 'static {
+        let shared = self.shared.clone();
+        async move { shared.lock().await.unsubscribe().await }
+    }
+
+    /// Replaces the assignment. New partitions start per auto.offset.reset
+    /// unless `seek` sets a position; partitions that stay keep theirs.
+    pub fn assign(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let partitions = partitions.to_vec();
+        self.with_state(move |state| state.assign(&partitions))
+    }
+
+    /// The assigned partitions, sorted.
+    pub fn assignment(&self) -> impl Future<Output = Vec<TopicPartition>> + Send + 'static {
+        self.with_state(|state| state.assignment())
+    }
+
+    /// Sets the next offset `poll` returns for an assigned partition.
+    /// Records already fetched from another offset are dropped.
+    pub fn seek(
+        &self,
+        tp: TopicPartition,
+        offset: i64,
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        self.with_state(move |state| state.seek(&tp, offset))
+    }
+
+    /// Moves assigned partitions (all of them when `partitions` is empty,
+    /// as in Java) to their first offset. Lazy, as in Java: the offset is
+    /// looked up by the next `poll`, and `position` is `None` until then.
+    /// Fails, changing nothing, if a partition is not assigned.
+    pub fn seek_to_beginning(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let partitions = partitions.to_vec();
+        self.with_state(move |state| state.seek_to(&partitions, OffsetSpec::Earliest))
+    }
+
+    /// Moves assigned partitions (all of them when `partitions` is empty)
+    /// to their end, the offset the next record produced gets. Lazy like
+    /// `seek_to_beginning`.
+    pub fn seek_to_end(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let partitions = partitions.to_vec();
+        self.with_state(move |state| state.seek_to(&partitions, OffsetSpec::Latest))
+    }
+
+    /// The offset of the next record `poll` returns for an assigned
+    /// partition: the last record `poll` returned plus one (or the offset
+    /// set by `seek`, the committed offset, or the reset offset); `None`
+    /// until known, e.g. after `seek_to_beginning` until the next `poll`.
+    pub fn position(
+        &self,
+        tp: TopicPartition,
+    ) -> impl Future<Output = Option<i64>> + Send + 'static {
+        self.with_state(move |state| state.position(&tp))
+    }
+
+    /// Stops returning records of the given assigned partitions, and
+    /// fetching more of them, until `resume`. Records already fetched are
+    /// kept and returned after `resume`. Unassigned partitions are ignored;
+    /// a rebalance forgets the pauses of the partitions it takes away.
+    pub fn pause(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let partitions = partitions.to_vec();
+        self.with_state(move |state| state.pause(&partitions))
+    }
+
+    pub fn resume(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let partitions = partitions.to_vec();
+        self.with_state(move |state| state.resume(&partitions))
+    }
+
+    /// The paused partitions, sorted.
+    pub fn paused(&self) -> impl Future<Output = Vec<TopicPartition>> + Send + 'static {
+        self.with_state(|state| state.paused())
+    }
+
+    /// Commits the position of every assigned partition (the offset after
+    /// the last record `poll` returned) and waits for the coordinator's
+    /// answer, after any `commit_async` still queued has landed.
+    pub fn commit_sync(&self) -> impl Future<Output = Result<()>> + Send + 'static {
+        let shared = self.shared.clone();
+        async move { shared.lock().await.commit_sync().await }
+    }
+
+    /// Commits the given offsets (the next offset to read per partition,
+    /// as in Java's `commitSync(Map)`), for assigned partitions or not.
+    pub fn commit_offsets(
+        &self,
+        offsets: &[(TopicPartition, i64)],
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let offsets = offsets.to_vec();
+        let shared = self.shared.clone();
+        async move { shared.lock().await.commit_offsets(offsets).await }
+    }
+
+    /// Takes the position of every assigned partition, as `commit_sync`
+    /// would, queues their commit and resolves to a [`CommitFuture`] at
+    /// once; `poll` goes on meanwhile. Commits land in the order they are
+    /// made. Await the `CommitFuture` for the outcome, or drop it: the
+    /// commit happens either way.
+    pub fn commit_async(&self) -> impl Future<Output = CommitFuture> + Send + 'static {
+        self.with_state(|state| state.commit_async())
+    }
+
+    /// `commit_async` with the given offsets (the next offset to read).
+    pub fn commit_offsets_async(
+        &self,
+        offsets: &[(TopicPartition, i64)],
+    ) -> impl Future<Output = CommitFuture> + Send + 'static {
+        let offsets = offsets.to_vec();
+        self.with_state(move |state| state.commit_offsets_async(offsets))
+    }
+
+    /// `commit_async` (the positions) that calls `callback` with the
+    /// outcome, on a client task, as Java's `commitAsync(callback)`;
+    /// resolves once the commit is queued.
+    pub fn commit_async_with(
+        &self,
+        callback: impl FnOnce(Result<()>) + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        self.with_state(move |state| state.commit_async_with(Box::new(callback)))
+    }
+
+    /// The group's committed offset for a partition, `None` when nothing
+    /// was committed.
+    pub fn committed(
+        &self,
+        tp: TopicPartition,
+    ) -> impl Future<Output = Result<Option<i64>>> + Send + 'static {
+        let shared = self.shared.clone();
+        async move {
+            // The lookup itself does not need the state: let it go first.
+            let lookup = shared.lock().await.committed(tp);
+            lookup.await
+        }
+    }
+
+    /// Called after each rebalance, before `poll` returns records from the
+    /// new partitions: with the whole new assignment under the eager
+    /// protocol, with only the partitions added under the cooperative one
+    /// (`cooperative-sticky`; possibly none), as in Java. Runs inside
+    /// `poll`, on the thread that drives it.
+    pub fn on_assigned(
+        &self,
+        callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        self.with_state(move |state| state.on_assigned(callback))
+    }
+
+    /// Called with the partitions given up (after their auto commit): under
+    /// the eager protocol all of them before every rebalance, under the
+    /// cooperative one only those the new assignment moves elsewhere, after
+    /// it; and all of them on close.
+    pub fn on_revoked(
+        &self,
+        callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        self.with_state(move |state| state.on_revoked(callback))
+    }
+
+    /// Called instead of `on_revoked` when the group fenced this member or
+    /// it left because `poll` was not called within max.poll.interval.ms:
+    /// the partitions may already belong to another member, so nothing was
+    /// committed.
+    pub fn on_lost(
+        &self,
+        callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        self.with_state(move |state| state.on_lost(callback))
+    }
+
+    /// The member id the coordinator gave this consumer, once joined.
+    pub fn member_id(&self) -> impl Future<Output = Option<String>> + Send + 'static {
+        self.with_state(|state| state.member_id())
+    }
+
+    /// The generation of the group this consumer last joined (Java's
+    /// `groupMetadata().generationId()`), once joined.
+    pub fn generation_id(&self) -> impl Future<Output = Option<i32>> + Send + 'static {
+        self.with_state(|state| state.generation_id())
+    }
+
+    /// Commits (with auto commit), calls `on_revoked` and leaves the group
+    /// so the other members take over at once; waits at most `timeout`.
+    /// A static member (group.instance.id) does not leave, as in Java.
+    /// Later polls, from any clone, fail with `ClientError::Closed`.
+    pub fn close(&self, timeout: Duration) -> impl Future<Output = Result<()>> + Send + 'static {
+        let shared = self.shared.clone();
+        async move { shared.lock().await.close(timeout).await }
+    }
+}

@@ -1,0 +1,280 @@
+//! The client as the bindings use it: cloned handles driven from several
+//! threads at once, futures spawned as `'static` tasks, delivery callbacks
+//! served on a thread of the caller's choosing, and failed records handed
+//! back.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{create_topic, TestBroker, SAFETY_TIMEOUT};
+use strom_client::admin::NewTopic;
+use strom_client::{
+    blocking, tps, AdminClient, CallbackQueue, ClientError, Consumer, DeliveryResult, Producer,
+    ProducerRecord, TopicPartition,
+};
+
+const THREADS: usize = 4;
+const PER_THREAD: usize = 250;
+
+fn value(record: &strom_client::ConsumerRecord) -> String {
+    String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()).into_owned()
+}
+
+#[test]
+fn cloned_blocking_handles_work_from_many_threads_at_once() {
+    let broker = TestBroker::start();
+    let admin = blocking::AdminClient::new(broker.client_config(&[])).unwrap();
+    admin.create_topic(NewTopic::new("shared", 4, 1)).unwrap();
+    let consumer =
+        blocking::Consumer::new(broker.client_config(&[("auto.offset.reset", "earliest")]))
+            .unwrap();
+    let partitions = tps((0..4).map(|p| ("shared", p)));
+    consumer.assign(&partitions).unwrap();
+
+    // One thread polls with long timeouts until every record came.
+    let (polling_tx, polling) = std::sync::mpsc::channel();
+    let poller = {
+        let consumer = consumer.clone();
+        thread::spawn(move || {
+            polling_tx.send(()).unwrap();
+            let deadline = Instant::now() + SAFETY_TIMEOUT;
+            let mut records = Vec::new();
+            while records.len() < THREADS * PER_THREAD && Instant::now() < deadline {
+                records.extend(consumer.poll(Duration::from_secs(20)).unwrap());
+            }
+            records
+        })
+    };
+
+    // While it waits in a long poll on an empty topic, calls from another
+    // thread go through: the poll steps aside for them (each is bounded by
+    // an api timeout far below the poll's). The pause only lets the poll
+    // begin; were it not begun, the calls would pass all the same.
+    polling.recv().unwrap();
+    thread::sleep(Duration::from_millis(300));
+    let mut other = consumer.clone();
+    other.set_api_timeout(Duration::from_secs(5));
+    let first = TopicPartition::new("shared", 0);
+    for _ in 0..10 {
+        other.pause(std::slice::from_ref(&first)).unwrap();
+        assert_eq!(other.paused().unwrap(), vec![first.clone()]);
+        other.resume(std::slice::from_ref(&first)).unwrap();
+        assert_eq!(other.assignment().unwrap(), partitions);
+    }
+
+    // Producer clones send from several threads at once.
+    let producer = blocking::Producer::new(broker.client_config(&[("linger.ms", "2")])).unwrap();
+    let senders: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let producer = producer.clone();
+            thread::spawn(move || {
+                let mut handles: Vec<_> = (0..PER_THREAD)
+                    .map(|i| producer.send(ProducerRecord::new("shared", format!("{t}-{i}"))))
+                    .collect();
+                for handle in &mut handles {
+                    handle.wait(SAFETY_TIMEOUT).unwrap();
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.join().unwrap();
+    }
+    producer.flush(SAFETY_TIMEOUT).unwrap();
+
+    let records = poller.join().unwrap();
+    let values: BTreeSet<String> = records.iter().map(value).collect();
+    assert_eq!(records.len(), THREADS * PER_THREAD, "no record twice");
+    let expected: BTreeSet<String> = (0..THREADS)
+        .flat_map(|t| (0..PER_THREAD).map(move |i| format!("{t}-{i}")))
+        .collect();
+    assert_eq!(values, expected);
+    // Records of one partition share one topic name.
+    let zero: Vec<_> = records.iter().filter(|r| r.partition == 0).collect();
+    assert!(zero
+        .windows(2)
+        .all(|w| Arc::ptr_eq(&w[0].topic, &w[1].topic)));
+    for p in 0..4 {
+        let position = consumer.position(TopicPartition::new("shared", p)).unwrap();
+        let count = records.iter().filter(|r| r.partition == p).count() as i64;
+        assert_eq!(position, Some(count));
+    }
+    producer.close(Duration::from_secs(5)).unwrap();
+    consumer.close(Duration::from_secs(5)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_handles_hand_out_static_futures() {
+    let broker = TestBroker::start();
+    create_topic(&broker, "spawned", 2).await;
+    let producer = Producer::new(broker.client_config(&[])).await.unwrap();
+    let consumer = Consumer::new(broker.client_config(&[("auto.offset.reset", "earliest")]))
+        .await
+        .unwrap();
+    consumer
+        .assign(&tps([("spawned", 0), ("spawned", 1)]))
+        .await;
+
+    // Futures that own what they need: spawned, like a binding's
+    // `future_into_py` or napi `async fn`, with no handle borrowed.
+    let polling = tokio::spawn(consumer.poll(Duration::from_secs(20)));
+    let pausing = tokio::spawn(consumer.pause(&[TopicPartition::new("spawned", 1)]));
+    pausing.await.unwrap();
+    let sends: Vec<_> = (0..10)
+        .map(|i| {
+            tokio::spawn(
+                producer
+                    .send(ProducerRecord::new("spawned", format!("v{i}")).with_partition(i % 2)),
+            )
+        })
+        .collect();
+    for send in sends {
+        send.await.unwrap().unwrap();
+    }
+    tokio::spawn(producer.flush(SAFETY_TIMEOUT))
+        .await
+        .unwrap()
+        .unwrap();
+    let first = polling.await.unwrap().unwrap();
+    assert!(
+        first.iter().all(|r| r.partition == 0),
+        "partition 1 is paused"
+    );
+    let mut records = first;
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    while records.len() < 5 && Instant::now() < deadline {
+        records.extend(consumer.poll(Duration::from_millis(200)).await.unwrap());
+    }
+    assert_eq!(records.len(), 5);
+    consumer.resume(&[TopicPartition::new("spawned", 1)]).await;
+    while records.len() < 10 && Instant::now() < deadline {
+        records.extend(consumer.poll(Duration::from_millis(200)).await.unwrap());
+    }
+    assert_eq!(records.len(), 10);
+    tokio::spawn(producer.close(Duration::from_secs(5)))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::spawn(consumer.close(Duration::from_secs(5)))
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn delivery_callbacks_run_on_the_thread_that_serves_the_queue() {
+    let broker = TestBroker::start();
+    let admin = blocking::AdminClient::new(broker.client_config(&[])).unwrap();
+    admin.create_topic(NewTopic::new("queued", 1, 1)).unwrap();
+    let wakes = Arc::new(AtomicUsize::new(0));
+    let queue = {
+        let wakes = wakes.clone();
+        CallbackQueue::with_wake(move || {
+            wakes.fetch_add(1, Ordering::Relaxed);
+        })
+    };
+    let producer = blocking::Producer::with_callback_queue(
+        broker.client_config(&[("linger.ms", "5")]),
+        queue.clone(),
+    )
+    .unwrap();
+    let seen: Arc<Mutex<Vec<(thread::ThreadId, DeliveryResult)>>> = Arc::default();
+    const RECORDS: usize = 200;
+    for i in 0..RECORDS {
+        let seen = seen.clone();
+        producer
+            .send_with_callback(
+                ProducerRecord::new("queued", format!("v{i}")),
+                move |outcome| {
+                    seen.lock().unwrap().push((thread::current().id(), outcome));
+                },
+            )
+            .unwrap();
+    }
+    // A record that cannot be sent at all: its error comes through the
+    // queue too, with the record.
+    let seen_refused = seen.clone();
+    producer
+        .send_with_callback(
+            ProducerRecord::new("queued", "nowhere")
+                .with_partition(7)
+                .with_header("h", "x"),
+            move |outcome| {
+                seen_refused
+                    .lock()
+                    .unwrap()
+                    .push((thread::current().id(), outcome))
+            },
+        )
+        .unwrap();
+    // Nothing runs until someone serves the queue: flush waits for every
+    // delivery, then serves what is due on this thread.
+    producer.flush(SAFETY_TIMEOUT).unwrap();
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    while seen.lock().unwrap().len() < RECORDS + 1 && Instant::now() < deadline {
+        producer.poll(Duration::from_millis(100));
+    }
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
+    assert_eq!(seen.len(), RECORDS + 1, "each callback exactly once");
+    assert!(
+        seen.iter().all(|(id, _)| *id == thread::current().id()),
+        "all on this thread"
+    );
+    let delivered = seen.iter().filter(|(_, outcome)| outcome.is_ok()).count();
+    assert_eq!(delivered, RECORDS);
+    let refused = seen
+        .iter()
+        .find_map(|(_, outcome)| outcome.as_ref().err())
+        .expect("the refused record");
+    let record = refused.record.as_ref().expect("handed back");
+    assert_eq!(record.value.as_deref(), Some(&b"nowhere"[..]));
+    assert_eq!(record.headers, vec![("h".to_string(), Some("x".into()))]);
+    assert_eq!(refused.error.name(), "_INVALID_ARG");
+    // Woken when work arrived, not once per record.
+    let wakes = wakes.load(Ordering::Relaxed);
+    assert!(
+        (1..RECORDS).contains(&wakes),
+        "{wakes} wakes for {RECORDS} records"
+    );
+    assert!(queue.is_empty());
+    producer.close(Duration::from_secs(5)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_the_broker_refuses_comes_back_with_its_error() {
+    let broker = TestBroker::start();
+    let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();
+    admin
+        .create_topic(NewTopic::new("small", 1, 1).with_config("max.message.bytes", "200"))
+        .await
+        .unwrap();
+    let producer = Producer::new(broker.client_config(&[("retries", "0")]))
+        .await
+        .unwrap();
+    let sent = ProducerRecord::new("small", vec![7u8; 1000])
+        .with_key("k")
+        .with_header("trace", "abc")
+        .with_timestamp(1_700_000_000_000);
+    let outcome = producer.send(sent.clone()).await;
+    // `?` turns a delivery failure into the ClientError inside it.
+    fn delivered(outcome: DeliveryResult) -> Result<i64, ClientError> {
+        Ok(outcome?.offset)
+    }
+    let error = delivered(outcome.clone()).unwrap_err();
+    assert_eq!(error.kafka_name(), Some("MESSAGE_TOO_LARGE"), "{error}");
+    assert!(!error.is_retriable());
+    let back = outcome.unwrap_err().record.expect("the record comes back");
+    assert_eq!(
+        *back,
+        ProducerRecord {
+            partition: Some(0),
+            ..sent
+        }
+    );
+    producer.close(Duration::from_secs(5)).await.unwrap();
+}
