@@ -17,6 +17,7 @@ use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::producer::memory::BufferMemory;
 use crate::producer::settle::CallbackSlot;
 use crate::producer::DeliveryResult;
 
@@ -49,13 +50,21 @@ impl Drop for Inner {
 /// One queued callback with the outcome it is to be called with.
 pub(crate) enum Queued {
     Delivery(CallbackSlot, DeliveryResult),
+    /// After a batch's deliveries: the buffer.memory bytes their records
+    /// held, freed once their callbacks have run.
+    Release(Arc<BufferMemory>, usize),
 }
 
 impl Queued {
     fn run(self) {
         match self {
             Queued::Delivery(mut slot, outcome) => slot.call(outcome),
+            Queued::Release(memory, bytes) => memory.release(bytes),
         }
+    }
+
+    fn is_callback(&self) -> bool {
+        matches!(self, Queued::Delivery(..))
     }
 }
 
@@ -114,14 +123,14 @@ impl CallbackQueue {
             }
             // Run outside the lock: a callback may send again, whose own
             // callback lands in this queue.
-            served += batch.len();
+            served += batch.iter().filter(|item| item.is_callback()).count();
             batch.into_iter().for_each(Queued::run);
         }
     }
 
     /// Callbacks waiting to be served.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().iter().filter(|item| item.is_callback()).count()
     }
 
     pub fn is_empty(&self) -> bool {

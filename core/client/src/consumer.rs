@@ -60,6 +60,17 @@ pub struct ConsumerRecord {
     pub headers: Vec<(String, Option<Bytes>)>,
 }
 
+/// Decoded record headers as the client's records carry them: keys as
+/// text (lossily: Kafka allows any bytes), values as they are.
+pub(crate) fn header_pairs(
+    headers: Vec<strom_protocol::records::RecordHeader>,
+) -> Vec<(String, Option<Bytes>)> {
+    headers
+        .into_iter()
+        .map(|h| (String::from_utf8_lossy(&h.key).into_owned(), h.value))
+        .collect()
+}
+
 /// A rebalance callback: called with the partitions assigned, revoked or
 /// lost. It runs inside `poll` (or `close`), on the polling task.
 pub type RebalanceCallback = Box<dyn Fn(&[TopicPartition]) + Send + Sync + 'static>;
@@ -234,7 +245,17 @@ impl ConsumerState {
     /// application works. Dropping the future (e.g. in `select!` or
     /// `timeout`) loses no record, no join result, and leaves the
     /// positions consistent.
-    pub(crate) async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+    ///
+    /// `step_aside` ends the wait for records early, with `None`: the
+    /// handle's poll then lets a waiting call have the state (see
+    /// `consumer/handle.rs`). It only ends waits, never work in progress
+    /// (a commit, a rebalance step, an offset lookup), so a stream of
+    /// calls cannot keep a poll from making progress.
+    pub(crate) async fn poll(
+        &mut self,
+        timeout: Duration,
+        mut step_aside: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    ) -> Result<Option<Vec<ConsumerRecord>>> {
         if self.closed {
             return Err(ClientError::Closed { what: "consumer" });
         }
@@ -251,7 +272,7 @@ impl ConsumerState {
                     .take_records(max_records, &mut self.positions, &self.paused)?;
             if !records.is_empty() {
                 self.fetcher.send_fetches(&self.positions, &self.paused);
-                return Ok(records);
+                return Ok(Some(records));
             }
             if let Some(error) = self.fetcher.take_error() {
                 return Err(error);
@@ -260,13 +281,14 @@ impl ConsumerState {
                 let subscribed = !self.subscription.is_empty() || self.pattern.is_some();
                 let now = Instant::now();
                 if now >= deadline || (!subscribed && self.positions.is_empty()) {
-                    return Ok(Vec::new());
+                    return Ok(Some(Vec::new()));
                 }
                 // Nothing to fetch: wait for a resume or, for a member with
                 // no partitions, the next rebalance or the running join.
                 tokio::select! {
                     () = tokio::time::sleep_until(deadline.min(now + retry_backoff)) => {}
                     () = group::running_join_ended(&mut self.group) => {}
+                    () = step_aside.as_mut() => return Ok(None),
                 }
                 continue;
             }
@@ -277,7 +299,7 @@ impl ConsumerState {
             self.fetcher.send_fetches(&self.positions, &self.paused);
             let now = Instant::now();
             if now >= deadline {
-                return Ok(Vec::new());
+                return Ok(Some(Vec::new()));
             }
             // With nothing in flight (no leader yet, or backing off after
             // an error), look again after retry.backoff.ms.
@@ -291,6 +313,7 @@ impl ConsumerState {
             tokio::select! {
                 () = self.fetcher.wait_for_outcome(wake.min(deadline), &mut self.positions) => {}
                 () = group::running_join_ended(&mut self.group) => {}
+                () = step_aside.as_mut() => return Ok(None),
             }
         }
     }

@@ -23,57 +23,30 @@ pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 /// client produces, with the same numbers and names, for errors that did
 /// not come from a broker.
 pub mod local {
-    /// A response or fetched batch could not be read.
-    pub const BAD_MSG: i32 = -199;
-    /// Fetched data is compressed wrongly.
-    pub const BAD_COMPRESSION: i32 = -198;
-    /// The client (or its runtime) was closed.
-    pub const DESTROY: i32 = -197;
-    /// The connection to a broker failed or was lost.
-    pub const TRANSPORT: i32 = -195;
-    /// A record was not delivered within delivery.timeout.ms.
-    pub const MSG_TIMED_OUT: i32 = -192;
-    /// No broker of the cluster could be reached.
-    pub const ALL_BROKERS_DOWN: i32 = -187;
-    /// An invalid argument or setting.
-    pub const INVALID_ARG: i32 = -186;
-    /// An operation did not finish within its timeout.
-    pub const TIMED_OUT: i32 = -185;
-    /// The producer's queue (buffer.memory) is full.
-    pub const QUEUE_FULL: i32 = -184;
+    /// Declares each local code once: its constant, and its row in
+    /// [`TABLE`].
+    macro_rules! local_codes {
+        ($(($code:literal, $name:ident, $wire:literal, $description:literal)),* $(,)?) => {
+            $(
+                #[doc = $description]
+                pub const $name: i32 = $code;
+            )*
+            /// Each local code: number, librdkafka's name, description.
+            pub const TABLE: &[(i32, &str, &str)] = &[$(($code, $wire, $description)),*];
+        };
+    }
 
-    /// Each local code: number, librdkafka's name, description.
-    pub const TABLE: &[(i32, &str, &str)] = &[
-        (
-            BAD_MSG,
-            "_BAD_MSG",
-            "a response or record batch could not be read",
-        ),
-        (
-            BAD_COMPRESSION,
-            "_BAD_COMPRESSION",
-            "compressed data could not be decompressed",
-        ),
-        (DESTROY, "_DESTROY", "the client was closed"),
-        (TRANSPORT, "_TRANSPORT", "the connection to a broker failed"),
-        (
-            MSG_TIMED_OUT,
-            "_MSG_TIMED_OUT",
-            "the record was not delivered within delivery.timeout.ms",
-        ),
-        (
-            ALL_BROKERS_DOWN,
-            "_ALL_BROKERS_DOWN",
-            "no broker of the cluster could be reached",
-        ),
-        (
-            INVALID_ARG,
-            "_INVALID_ARG",
-            "an invalid argument or setting",
-        ),
-        (TIMED_OUT, "_TIMED_OUT", "the operation timed out"),
-        (QUEUE_FULL, "_QUEUE_FULL", "the producer's queue is full"),
-    ];
+    local_codes! {
+        (-199, BAD_MSG, "_BAD_MSG", "A response or record batch could not be read."),
+        (-198, BAD_COMPRESSION, "_BAD_COMPRESSION", "Compressed data could not be decompressed."),
+        (-197, DESTROY, "_DESTROY", "The client (or its runtime) was closed."),
+        (-195, TRANSPORT, "_TRANSPORT", "The connection to a broker failed or was lost."),
+        (-192, MSG_TIMED_OUT, "_MSG_TIMED_OUT", "A record was not delivered within delivery.timeout.ms."),
+        (-187, ALL_BROKERS_DOWN, "_ALL_BROKERS_DOWN", "No broker of the cluster could be reached."),
+        (-186, INVALID_ARG, "_INVALID_ARG", "An invalid argument or setting."),
+        (-185, TIMED_OUT, "_TIMED_OUT", "An operation did not finish within its timeout."),
+        (-184, QUEUE_FULL, "_QUEUE_FULL", "The producer's queue (buffer.memory) is full."),
+    }
 
     /// The name of a local code, or `None` for a Kafka code.
     pub fn name(code: i32) -> Option<&'static str> {

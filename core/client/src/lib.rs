@@ -85,8 +85,15 @@
 //! channel per record. A failed delivery hands the record back
 //! ([`DeliveryError::record`]) for the callback's `msg` argument.
 //! Rebalance callbacks (`on_assigned`, `on_revoked`, `on_lost`) run inside
-//! `poll`, on the thread that drives it: with the blocking consumer, the
-//! application's thread.
+//! `poll`, on the thread that drives it, and the rebalance waits for them:
+//! with the blocking consumer, the application's thread (C, synchronous
+//! Python). An event-loop binding drives [`blocking::Consumer::poll`] from
+//! a worker thread of its own (a napi `AsyncTask`, asyncio's
+//! `run_in_executor`) and has its callback hand the partitions to the loop
+//! and block that worker until the host callback returns, so the host
+//! callback runs on the loop and still completes before the rebalance goes
+//! on. Never block a client runtime thread that way: the async `poll` runs
+//! there.
 //!
 //! **Errors.** Map [`ClientError`] by [`ClientError::code`] and
 //! [`ClientError::name`]: Kafka's codes (`UNKNOWN_TOPIC_OR_PARTITION`,

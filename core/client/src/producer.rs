@@ -30,7 +30,7 @@
 //! returns or when `send_wait` resolves.
 
 mod accumulator;
-mod memory;
+pub(crate) mod memory;
 mod partition;
 mod request;
 mod sender;
@@ -201,8 +201,9 @@ pub(crate) struct Shared {
     pub(crate) wake: Notify,
     /// Records accepted but not yet resolved; flush waits for 0.
     pub(crate) outstanding: Outstanding,
-    /// buffer.memory: room for records accepted but not yet resolved.
-    pub(crate) memory: BufferMemory,
+    /// buffer.memory: room for records accepted but not yet resolved (with
+    /// a callback queue: whose callbacks were not yet served).
+    pub(crate) memory: Arc<BufferMemory>,
     /// The runtime the producer was made on, where callbacks of records
     /// refused at once are called (`send_with_callback` itself may run on
     /// any thread).
@@ -249,7 +250,7 @@ impl Producer {
             accumulator: Mutex::new(accumulator),
             wake: Notify::new(),
             outstanding: Outstanding::default(),
-            memory,
+            memory: Arc::new(memory),
             runtime: tokio::runtime::Handle::current(),
             callbacks,
         });

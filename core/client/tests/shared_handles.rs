@@ -278,3 +278,61 @@ async fn a_record_the_broker_refuses_comes_back_with_its_error() {
     );
     producer.close(Duration::from_secs(5)).await.unwrap();
 }
+
+#[test]
+fn callbacks_nobody_serves_keep_their_room_so_the_queue_stays_bounded() {
+    let broker = TestBroker::start();
+    let admin = blocking::AdminClient::new(broker.client_config(&[])).unwrap();
+    admin.create_topic(NewTopic::new("unserved", 1, 1)).unwrap();
+    let queue = CallbackQueue::new();
+    let producer = blocking::Producer::with_callback_queue(
+        broker.client_config(&[("buffer.memory", "65536"), ("linger.ms", "0")]),
+        queue.clone(),
+    )
+    .unwrap();
+    // 100 KB of records against 64 KiB of buffer.memory, and nobody
+    // serving their callbacks.
+    const RECORDS: usize = 100;
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let refused = Arc::new(AtomicUsize::new(0));
+    for i in 0..RECORDS {
+        let (delivered, refused) = (delivered.clone(), refused.clone());
+        let record = ProducerRecord::new("unserved", vec![b'x'; 1000]).with_key(i.to_string());
+        producer
+            .send_with_callback(record, move |outcome| {
+                let counter = if outcome.is_ok() {
+                    &delivered
+                } else {
+                    &refused
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+            })
+            .unwrap();
+    }
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    while queue.len() < RECORDS && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(queue.len(), RECORDS, "every outcome is queued");
+    // The delivered records still hold their room: more is refused
+    // (librdkafka's QUEUE_FULL) until the application serves the queue.
+    let mut probe = producer.send(ProducerRecord::new("unserved", vec![b'y'; 1000]));
+    let full = probe.wait(SAFETY_TIMEOUT).unwrap_err();
+    assert_eq!(full.error.name(), "_QUEUE_FULL", "{}", full.error);
+
+    assert_eq!(producer.poll(Duration::ZERO), RECORDS);
+    let (delivered, refused) = (
+        delivered.load(Ordering::Relaxed),
+        refused.load(Ordering::Relaxed),
+    );
+    assert_eq!(delivered + refused, RECORDS);
+    assert!(
+        delivered * 1000 <= 65_536,
+        "{delivered} records of 1000 B held at once"
+    );
+    assert!(refused > 0);
+    // Served, their room is free again.
+    let mut probe = producer.send(ProducerRecord::new("unserved", vec![b'z'; 1000]));
+    probe.wait(SAFETY_TIMEOUT).unwrap();
+    producer.close(Duration::from_secs(5)).unwrap();
+}

@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::{ConsumerRecord, TopicPartition};
+use super::{header_pairs, ConsumerRecord, TopicPartition};
 use crate::cluster::{group_by_topic, unexpected, Cluster};
 use crate::config::OffsetReset;
 use crate::error::{ClientError, Result};
@@ -505,11 +505,7 @@ impl CompletedFetch {
                 timestamp: record.timestamp,
                 key: record.key,
                 value: record.value,
-                headers: record
-                    .headers
-                    .into_iter()
-                    .map(|h| (String::from_utf8_lossy(&h.key).into_owned(), h.value))
-                    .collect(),
+                headers: header_pairs(record.headers),
             });
         }
         Ok(())

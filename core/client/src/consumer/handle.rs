@@ -14,10 +14,10 @@
 //! a `pause`, `seek` or `commit` made meanwhile from another thread (a
 //! kafkajs `eachMessage` handler pausing its topic, an asyncio task
 //! committing). So a call that finds the state taken asks the running
-//! poll to step aside: the poll, which is cancel-safe (dropping it loses
-//! no record, no join result, no position), stops at its next await,
-//! releases the state, lets the waiting call run, and takes the state
-//! back to go on until its own deadline.
+//! poll to step aside: when the poll next waits for records (never in the
+//! middle of a commit, a rebalance step or an offset lookup, so a stream
+//! of calls cannot starve it), it releases the state, lets the waiting
+//! calls run, and takes the state back to go on until its own deadline.
 //!
 //! A rebalance callback runs inside `poll` while it holds the state: it
 //! must not await another call on the same consumer (that call would wait
@@ -130,10 +130,8 @@ impl Consumer {
                 step_aside.as_mut().enable();
                 if shared.waiting.load(Ordering::Acquire) == 0 {
                     let remaining = deadline.saturating_duration_since(Instant::now());
-                    tokio::select! {
-                        biased;
-                        polled = state.poll(remaining) => return polled,
-                        () = &mut step_aside => {}
+                    if let Some(records) = state.poll(remaining, step_aside).await? {
+                        return Ok(records);
                     }
                 }
                 drop(state);

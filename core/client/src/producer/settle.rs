@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::partition::{Batch, Pending, Stamp};
 use super::{DeliveryError, DeliveryResult, ProducerRecord, RecordMetadata, Shared};
 use crate::callbacks::Queued;
+use crate::consumer::header_pairs;
 use crate::error::{ClientError, Result};
 use crate::metadata::error_invalidates_metadata;
 use crate::TopicPartition;
@@ -84,14 +85,27 @@ pub(crate) fn resolve_all(
     shared: &Shared,
     outcomes: impl IntoIterator<Item = (Pending, DeliveryResult)>,
 ) {
-    let (mut reserved, mut count) = (0, 0);
+    let (mut reserved, mut held, mut count) = (0, 0, 0);
     let mut queued = shared.callbacks.as_ref().map(|_| Vec::new());
     for (pending, outcome) in outcomes {
+        let is_callback = matches!(pending.reply, Reply::Callback(_));
         pending.reply.deliver(outcome, queued.as_mut());
-        reserved += pending.reserved;
+        if is_callback && queued.is_some() {
+            held += pending.reserved;
+        } else {
+            reserved += pending.reserved;
+        }
         count += 1;
     }
-    if let (Some(queue), Some(queued)) = (&shared.callbacks, queued) {
+    if let (Some(queue), Some(mut queued)) = (&shared.callbacks, queued) {
+        // Records whose callbacks wait in the queue keep their room in
+        // buffer.memory until served, as librdkafka counts a message until
+        // its delivery report is served: a producer whose application
+        // never serves the queue fills up (QUEUE_FULL) instead of growing
+        // the queue without bound.
+        if held > 0 {
+            queued.push(Queued::Release(shared.memory.clone(), held));
+        }
         queue.push_all(queued);
     }
     shared.memory.release(reserved);
@@ -147,11 +161,7 @@ pub(crate) fn records_of(tp: &TopicPartition, batch: &Batch) -> Vec<Option<Box<P
                         partition: Some(tp.partition),
                         key: record.key,
                         value: record.value,
-                        headers: record
-                            .headers
-                            .into_iter()
-                            .map(|h| (String::from_utf8_lossy(&h.key).into_owned(), h.value))
-                            .collect(),
+                        headers: header_pairs(record.headers),
                         timestamp: Some(record.timestamp),
                     }))
                 })
