@@ -254,7 +254,7 @@ impl ConsumerState {
     pub(crate) async fn poll(
         &mut self,
         timeout: Duration,
-        mut step_aside: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+        mut step_aside: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
     ) -> Result<Option<Vec<ConsumerRecord>>> {
         if self.closed {
             return Err(ClientError::Closed { what: "consumer" });

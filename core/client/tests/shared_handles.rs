@@ -336,3 +336,47 @@ fn callbacks_nobody_serves_keep_their_room_so_the_queue_stays_bounded() {
     probe.wait(SAFETY_TIMEOUT).unwrap();
     producer.close(Duration::from_secs(5)).unwrap();
 }
+
+#[test]
+fn a_stream_of_calls_from_another_thread_does_not_starve_poll() {
+    let broker = TestBroker::start();
+    let admin = blocking::AdminClient::new(broker.client_config(&[])).unwrap();
+    admin.create_topic(NewTopic::new("busy", 1, 1)).unwrap();
+    let consumer =
+        blocking::Consumer::new(broker.client_config(&[("auto.offset.reset", "earliest")]))
+            .unwrap();
+    let tp = TopicPartition::new("busy", 0);
+    consumer.assign(std::slice::from_ref(&tp)).unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let calls = Arc::new(AtomicUsize::new(0));
+    // Several threads, so that some call is nearly always waiting.
+    let hammers: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (consumer, tp, stop, calls) =
+                (consumer.clone(), tp.clone(), stop.clone(), calls.clone());
+            thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    consumer.position(tp.clone()).unwrap();
+                    calls.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let producer = blocking::Producer::new(broker.client_config(&[])).unwrap();
+    for i in 0..100 {
+        producer.send(ProducerRecord::new("busy", format!("v{i}")));
+    }
+    producer.flush(SAFETY_TIMEOUT).unwrap();
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    let mut records = Vec::new();
+    while records.len() < 100 && Instant::now() < deadline {
+        records.extend(consumer.poll(Duration::from_millis(500)).unwrap());
+    }
+    stop.store(true, Ordering::Relaxed);
+    for hammer in hammers {
+        hammer.join().unwrap();
+    }
+    assert_eq!(records.len(), 100);
+    assert!(calls.load(Ordering::Relaxed) > 0);
+    producer.close(Duration::from_secs(5)).unwrap();
+}

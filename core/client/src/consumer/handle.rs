@@ -123,16 +123,24 @@ impl Consumer {
                 else {
                     return Ok(Vec::new());
                 };
-                let step_aside = shared.step_aside.notified();
-                tokio::pin!(step_aside);
+                let notified = shared.step_aside.notified();
+                tokio::pin!(notified);
                 // Registered before the count is read, so a call that
                 // arrives after the read still reaches this poll.
-                step_aside.as_mut().enable();
-                if shared.waiting.load(Ordering::Acquire) == 0 {
-                    let remaining = deadline.saturating_duration_since(Instant::now());
-                    if let Some(records) = state.poll(remaining, step_aside).await? {
-                        return Ok(records);
+                notified.as_mut().enable();
+                // A call already waiting gets its turn at the poll's first
+                // wait, after the work (records ready, a rebalance step) is
+                // done: a stream of calls cannot keep a poll from progress.
+                let waiting_now = shared.waiting.load(Ordering::Acquire) > 0;
+                let step_aside = async move {
+                    if !waiting_now {
+                        notified.await;
                     }
+                };
+                tokio::pin!(step_aside);
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                if let Some(records) = state.poll(remaining, step_aside).await? {
+                    return Ok(records);
                 }
                 drop(state);
                 // The waiting call is queued on the mutex ahead of this
