@@ -21,6 +21,7 @@ mod handle;
 mod heartbeat;
 mod member_data;
 mod pattern;
+mod rebalance_context;
 mod sticky;
 mod subscription;
 #[cfg(test)]
@@ -46,6 +47,7 @@ use subscription::Callbacks;
 
 pub use commit::CommitFuture;
 pub use handle::Consumer;
+pub use rebalance_context::{RebalanceContext, RebalanceEvent};
 
 /// A record as the consumer returns it; owned. The records of one
 /// partition share their topic name.
@@ -70,10 +72,6 @@ pub(crate) fn header_pairs(
         .map(|h| (String::from_utf8_lossy(&h.key).into_owned(), h.value))
         .collect()
 }
-
-/// A rebalance callback: called with the partitions assigned, revoked or
-/// lost. It runs inside `poll` (or `close`), on the polling task.
-pub type RebalanceCallback = Box<dyn Fn(&[TopicPartition]) + Send + Sync + 'static>;
 
 pub(crate) struct ConsumerState {
     cluster: Cluster,
@@ -102,6 +100,9 @@ pub(crate) struct ConsumerState {
     /// `commit_async`; `None` until then.
     commit_queue: Option<commit::CommitQueue>,
     next_auto_commit: Instant,
+    /// A rebalance callback queued a commit that the next rejoin or
+    /// LeaveGroup must wait for.
+    commits_before_rejoin: bool,
     closed: bool,
 }
 
@@ -129,6 +130,7 @@ impl ConsumerState {
             paused: BTreeSet::new(),
             commit_queue: None,
             next_auto_commit,
+            commits_before_rejoin: false,
             closed: false,
         })
     }

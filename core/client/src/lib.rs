@@ -84,16 +84,21 @@
 //! napi threadsafe function): one wake per batch of deliveries, no task or
 //! channel per record. A failed delivery hands the record back
 //! ([`DeliveryError::record`]) for the callback's `msg` argument.
-//! Rebalance callbacks (`on_assigned`, `on_revoked`, `on_lost`) run inside
-//! `poll`, on the thread that drives it, and the rebalance waits for them:
-//! with the blocking consumer, the application's thread (C, synchronous
-//! Python). An event-loop binding drives [`blocking::Consumer::poll`] from
-//! a worker thread of its own (a napi `AsyncTask`, asyncio's
-//! `run_in_executor`) and has its callback hand the partitions to the loop
-//! and block that worker until the host callback returns, so the host
-//! callback runs on the loop and still completes before the rebalance goes
-//! on. Never block a client runtime thread that way: the async `poll` runs
-//! there.
+//! Rebalance callbacks run inside `poll`, on the thread that drives it,
+//! and the rebalance waits for them: with the blocking consumer, the
+//! application's thread (C, synchronous Python). Register one with
+//! [`Consumer::on_rebalance`] (librdkafka's `rebalance_cb`): it gets the
+//! event and a [`RebalanceContext`], the consumer itself, to read
+//! positions, seek, pause and commit from inside the callback (a call
+//! through the handle would wait for the poll that runs the callback);
+//! commits made there land before the member rejoins or leaves. Python
+//! calls its callable right there, on the polling thread, with the GIL
+//! (asyncio included: drive [`blocking::Consumer::poll`] from an executor
+//! thread). Node drives the blocking `poll` from a worker thread (a napi
+//! `AsyncTask`); the JS callback runs on the event loop while the worker
+//! blocks in the Rust callback, carrying out the context calls the JS
+//! callback sends it until the JS callback returns. Never block a client
+//! runtime thread that way: the async `poll` runs there.
 //!
 //! **Errors.** Map [`ClientError`] by [`ClientError::code`] and
 //! [`ClientError::name`]: Kafka's codes (`UNKNOWN_TOPIC_OR_PARTITION`,
@@ -120,7 +125,7 @@ mod topic_partition;
 pub use admin::AdminClient;
 pub use callbacks::CallbackQueue;
 pub use config::ClientConfig;
-pub use consumer::{CommitFuture, Consumer, ConsumerRecord, RebalanceCallback};
+pub use consumer::{CommitFuture, Consumer, ConsumerRecord, RebalanceContext, RebalanceEvent};
 pub use error::{ClientError, Result};
 pub use producer::{
     DeliveryError, DeliveryFuture, DeliveryResult, Producer, ProducerRecord, RecordMetadata,

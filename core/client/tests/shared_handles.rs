@@ -380,3 +380,108 @@ fn a_stream_of_calls_from_another_thread_does_not_starve_poll() {
     assert!(calls.load(Ordering::Relaxed) > 0);
     producer.close(Duration::from_secs(5)).unwrap();
 }
+
+/// Polls `consumer` in a task until told to stop, sending what it reads.
+fn keep_polling(
+    consumer: Consumer,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<strom_client::ConsumerRecord>> {
+    tokio::spawn(async move {
+        let mut records = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            records.extend(consumer.poll(Duration::from_millis(100)).await.unwrap());
+        }
+        consumer.close(SAFETY_TIMEOUT).await.unwrap();
+        records
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebalance_callback_commits_through_its_context_before_the_partitions_move() {
+    let broker = TestBroker::start();
+    create_topic(&broker, "handover", 2).await;
+    let producer = Producer::new(broker.client_config(&[("linger.ms", "20")]))
+        .await
+        .unwrap();
+    let send_all = |from: usize| {
+        let producer = producer.clone();
+        async move {
+            for i in from..from + 100 {
+                let record = ProducerRecord::new("handover", format!("v{i}"));
+                producer
+                    .send(record.with_partition((i % 2) as i32))
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    send_all(0).await;
+    let settings = [
+        ("group.id", "handover"),
+        ("auto.offset.reset", "earliest"),
+        ("enable.auto.commit", "false"),
+        ("partition.assignment.strategy", "range"),
+        ("heartbeat.interval.ms", "100"),
+    ];
+
+    // The first member reads everything and commits nothing until its
+    // partitions are revoked: then it commits its positions from the
+    // callback, through the context (the handle is held by the poll).
+    let first = Consumer::new(broker.client_config(&settings))
+        .await
+        .unwrap();
+    let revocations = Arc::new(AtomicUsize::new(0));
+    let seen = revocations.clone();
+    first
+        .on_rebalance(move |event, context, partitions| {
+            if event == strom_client::RebalanceEvent::Revoked && !partitions.is_empty() {
+                let positions: Vec<_> = partitions.iter().map(|tp| context.position(tp)).collect();
+                assert!(positions.iter().all(Option::is_some), "{positions:?}");
+                drop(context.commit());
+                seen.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .await;
+    first.subscribe(&["handover"]).await.unwrap();
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    let mut read = 0;
+    while read < 100 && Instant::now() < deadline {
+        read += first.poll(Duration::from_millis(200)).await.unwrap().len();
+    }
+    assert_eq!(read, 100);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let first_polls = keep_polling(first, stop.clone());
+
+    // A second member joins: the group rebalances (eager), the first
+    // member's callback commits, and the second starts from there.
+    let second = Consumer::new(broker.client_config(&settings))
+        .await
+        .unwrap();
+    second.subscribe(&["handover"]).await.unwrap();
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    while second.assignment().await.is_empty() && Instant::now() < deadline {
+        second.poll(Duration::from_millis(100)).await.unwrap();
+    }
+    let taken = second.assignment().await;
+    assert_eq!(taken.len(), 1, "range gives each member one partition");
+    send_all(100).await;
+    let mut records = Vec::new();
+    while records.len() < 50 && Instant::now() < deadline {
+        records.extend(second.poll(Duration::from_millis(200)).await.unwrap());
+    }
+    stop.store(true, Ordering::Relaxed);
+    first_polls.await.unwrap();
+    assert!(revocations.load(Ordering::Relaxed) > 0);
+    // Nothing the first member read comes again: the second member starts
+    // at the offsets committed from the callback.
+    let offsets: Vec<i64> = records.iter().map(|r| r.offset).collect();
+    assert!(offsets.iter().all(|offset| *offset >= 50), "{offsets:?}");
+    assert_eq!(records.len(), 50);
+    let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();
+    let committed = admin.list_group_offsets("handover").await.unwrap();
+    assert!(
+        committed.iter().any(|o| o.committed_offset >= 50),
+        "{committed:?}"
+    );
+    second.close(SAFETY_TIMEOUT).await.unwrap();
+}

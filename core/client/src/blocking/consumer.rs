@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{api_timeout_for, API_TIMEOUT_SETTING};
 use crate::config::ClientConfig;
-use crate::consumer::{CommitFuture, ConsumerRecord};
+use crate::consumer::{CommitFuture, ConsumerRecord, RebalanceContext, RebalanceEvent};
 use crate::error::{ClientError, Result};
 use crate::runtime::ClientRuntime;
 use crate::TopicPartition;
@@ -173,6 +173,21 @@ impl Consumer {
         self.call(
             "setting a rebalance callback",
             self.consumer.on_lost(callback),
+        )
+    }
+
+    /// See [`crate::Consumer::on_rebalance`]; runs on the thread that
+    /// polls, with the consumer in its context.
+    pub fn on_rebalance(
+        &self,
+        callback: impl Fn(RebalanceEvent, &mut RebalanceContext<'_>, &[TopicPartition])
+            + Send
+            + Sync
+            + 'static,
+    ) -> Result<()> {
+        self.call(
+            "setting a rebalance callback",
+            self.consumer.on_rebalance(callback),
         )
     }
 

@@ -20,8 +20,10 @@
 //! calls run, and takes the state back to go on until its own deadline.
 //!
 //! A rebalance callback runs inside `poll` while it holds the state: it
-//! must not await another call on the same consumer (that call would wait
-//! for the poll that is waiting for the callback).
+//! must not wait for another call on the same consumer (that call would
+//! wait for the poll that is waiting for the callback). What callbacks
+//! need of the consumer they get from [`RebalanceContext`]
+//! ([`Consumer::on_rebalance`]).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,7 +33,9 @@ use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 use tokio::time::Instant;
 
-use super::{CommitFuture, ConsumerRecord, ConsumerState, TopicPartition};
+use super::{
+    CommitFuture, ConsumerRecord, ConsumerState, RebalanceContext, RebalanceEvent, TopicPartition,
+};
 use crate::admin::OffsetSpec;
 use crate::config::ClientConfig;
 use crate::error::Result;
@@ -367,6 +371,22 @@ impl Consumer {
         callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static,
     ) -> impl Future<Output = ()> + Send + 'static {
         self.with_state(move |state| state.on_lost(callback))
+    }
+
+    /// One callback for all three events, replacing `on_assigned`,
+    /// `on_revoked` and `on_lost` (librdkafka's `rebalance_cb`). It gets a
+    /// [`RebalanceContext`]: the consumer itself, to read positions, seek,
+    /// pause and commit while the rebalance waits for the callback (calls
+    /// through this handle would wait for the poll that runs it). Commits
+    /// made there land before the member rejoins or leaves.
+    pub fn on_rebalance(
+        &self,
+        callback: impl Fn(RebalanceEvent, &mut RebalanceContext<'_>, &[TopicPartition])
+            + Send
+            + Sync
+            + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        self.with_state(move |state| state.on_rebalance(callback))
     }
 
     /// The member id the coordinator gave this consumer, once joined.

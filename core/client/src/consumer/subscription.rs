@@ -12,7 +12,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::assignors::Assignor;
-use super::{ConsumerState, RebalanceCallback, TopicPartition};
+use super::rebalance_context::{ContextCallback, RebalanceContext, RebalanceEvent};
+use super::{ConsumerState, TopicPartition};
 use crate::error::{ClientError, Result};
 
 impl ConsumerState {
@@ -58,7 +59,7 @@ impl ConsumerState {
         &mut self,
         callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static,
     ) {
-        self.callbacks.assigned = Some(Box::new(callback));
+        self.callbacks.assigned = Some(Box::new(move |_, partitions| callback(partitions)));
     }
 
     /// Called with the partitions given up (after their auto commit): under
@@ -69,7 +70,7 @@ impl ConsumerState {
         &mut self,
         callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static,
     ) {
-        self.callbacks.revoked = Some(Box::new(callback));
+        self.callbacks.revoked = Some(Box::new(move |_, partitions| callback(partitions)));
     }
 
     /// Called instead of `on_revoked` when the group fenced this member
@@ -78,7 +79,28 @@ impl ConsumerState {
     /// another member, so nothing was committed. Without it, `on_revoked`
     /// is called.
     pub(crate) fn on_lost(&mut self, callback: impl Fn(&[TopicPartition]) + Send + Sync + 'static) {
-        self.callbacks.lost = Some(Box::new(callback));
+        self.callbacks.lost = Some(Box::new(move |_, partitions| callback(partitions)));
+    }
+
+    /// One callback for all three events, handed a [`RebalanceContext`] to
+    /// read positions, seek, pause and commit while the rebalance waits
+    /// (librdkafka's `rebalance_cb`); replaces `on_assigned`, `on_revoked`
+    /// and `on_lost`.
+    pub(crate) fn on_rebalance(
+        &mut self,
+        callback: impl Fn(RebalanceEvent, &mut RebalanceContext<'_>, &[TopicPartition])
+            + Send
+            + Sync
+            + 'static,
+    ) {
+        let callback = std::sync::Arc::new(callback);
+        let for_event = |event: RebalanceEvent| -> ContextCallback {
+            let callback = callback.clone();
+            Box::new(move |context, partitions| callback(event, context, partitions))
+        };
+        self.callbacks.assigned = Some(for_event(RebalanceEvent::Assigned));
+        self.callbacks.revoked = Some(for_event(RebalanceEvent::Revoked));
+        self.callbacks.lost = Some(for_event(RebalanceEvent::Lost));
     }
 
     /// The member id the coordinator gave this consumer, once joined.
@@ -170,11 +192,18 @@ impl ConsumerState {
             result = result.and(self.commit_before(deadline).await);
         }
         let assignment = self.assigned_partitions();
-        if lost {
-            let callback = self.callbacks.lost.as_ref();
-            invoke(callback.or(self.callbacks.revoked.as_ref()), &assignment);
+        let event = if lost {
+            RebalanceEvent::Lost
         } else {
-            invoke(self.callbacks.revoked.as_ref(), &assignment);
+            RebalanceEvent::Revoked
+        };
+        self.run_rebalance_callback(event, &assignment);
+        // What the callback committed lands before the member leaves.
+        if let Some(commits) = self.commits_of_callbacks() {
+            match tokio::time::timeout_at(deadline, commits).await {
+                Ok(committed) => result = result.and(committed),
+                Err(_) => result = result.and(Err(timed_out("committing offsets", timeout))),
+            }
         }
         if let Some(group) = self.group.as_mut() {
             let left = tokio::time::timeout_at(deadline, group.leave()).await;
@@ -258,12 +287,6 @@ impl ConsumerState {
     }
 }
 
-pub(super) fn invoke(callback: Option<&RebalanceCallback>, partitions: &[TopicPartition]) {
-    if let Some(callback) = callback {
-        callback(partitions);
-    }
-}
-
 /// The supported assignors named in partition.assignment.strategy, in its
 /// order; unknown ones are skipped (and logged).
 pub(super) fn configured_assignors(names: &[String]) -> Result<Vec<Assignor>> {
@@ -298,7 +321,17 @@ fn timed_out(what: &str, after: Duration) -> ClientError {
 /// Boxed rebalance callbacks; see [`ConsumerState::on_assigned`].
 #[derive(Default)]
 pub(crate) struct Callbacks {
-    pub assigned: Option<RebalanceCallback>,
-    pub revoked: Option<RebalanceCallback>,
-    pub lost: Option<RebalanceCallback>,
+    pub assigned: Option<ContextCallback>,
+    pub revoked: Option<ContextCallback>,
+    pub lost: Option<ContextCallback>,
+}
+
+impl Callbacks {
+    pub(crate) fn slot(&mut self, event: RebalanceEvent) -> &mut Option<ContextCallback> {
+        match event {
+            RebalanceEvent::Assigned => &mut self.assigned,
+            RebalanceEvent::Revoked => &mut self.revoked,
+            RebalanceEvent::Lost => &mut self.lost,
+        }
+    }
 }

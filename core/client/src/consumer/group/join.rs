@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use super::super::assignors::Assignor;
 use super::super::member_data;
-use super::super::TopicPartition;
+use super::super::{CommitFuture, TopicPartition};
 use super::{
     coordinator_moved, leader, millis, GroupCoordinator, JoinOutcome, Shared, ILLEGAL_GENERATION,
     MEMBER_ID_REQUIRED, PROTOCOL_TYPE, REBALANCE_IN_PROGRESS, UNKNOWN_MEMBER_ID,
@@ -90,6 +90,7 @@ impl GroupCoordinator {
         topics: Vec<String>,
         owned: Vec<TopicPartition>,
         assignors: Vec<Assignor>,
+        commits_first: Option<CommitFuture>,
     ) {
         // Set before the task runs, so no heartbeat of the old generation
         // goes out in between.
@@ -98,6 +99,11 @@ impl GroupCoordinator {
         let shared = self.shared.clone();
         let joined_topics = topics.clone();
         let task = tokio::spawn(async move {
+            if let Some(commits) = commits_first {
+                // Offsets a rebalance callback committed go in first; a
+                // failed commit is the callback's to see, not the join's.
+                let _ = commits.await;
+            }
             let outcome = shared
                 .join_and_fetch_offsets(&topics, &owned, &assignors)
                 .await;

@@ -28,8 +28,8 @@ use std::collections::{BTreeSet, HashMap};
 use tokio::time::Instant;
 
 use super::super::group::JoinOutcome;
+use super::super::rebalance_context::RebalanceEvent;
 use super::super::{ConsumerState, TopicPartition};
-use super::invoke;
 use crate::error::Result;
 
 impl ConsumerState {
@@ -57,8 +57,10 @@ impl ConsumerState {
             let held = self.assigned_partitions();
             let subscription = self.subscription.clone();
             let assignors = self.assignors.clone();
+            // The join waits for what rebalance callbacks committed.
+            let commits = self.commits_of_callbacks();
             if let Some(group) = self.group.as_mut() {
-                group.start_join(subscription, held, assignors);
+                group.start_join(subscription, held, assignors, commits);
             }
             return Ok(());
         }
@@ -116,8 +118,7 @@ impl ConsumerState {
         let held = self.assigned_partitions();
         if lost {
             if !held.is_empty() {
-                let callback = self.callbacks.lost.as_ref();
-                invoke(callback.or(self.callbacks.revoked.as_ref()), &held);
+                self.run_rebalance_callback(RebalanceEvent::Lost, &held);
             }
             self.forget_partitions(None);
             return;
@@ -149,7 +150,7 @@ impl ConsumerState {
         committed: Result<HashMap<TopicPartition, i64>>,
     ) -> Result<()> {
         if !revoked.is_empty() {
-            invoke(self.callbacks.revoked.as_ref(), revoked);
+            self.run_rebalance_callback(RebalanceEvent::Revoked, revoked);
             self.forget_partitions(Some(revoked));
             // Partitions held through the join were kept from everyone
             // else: rejoin so the group can hand them over.
@@ -180,7 +181,7 @@ impl ConsumerState {
         } else {
             self.assigned_partitions()
         };
-        invoke(self.callbacks.assigned.as_ref(), &assigned);
+        self.run_rebalance_callback(RebalanceEvent::Assigned, &assigned);
         Ok(())
     }
 
@@ -194,7 +195,7 @@ impl ConsumerState {
     /// still a member; a failed commit is logged, as in Java.
     async fn revoke(&mut self, partitions: &[TopicPartition]) {
         self.commit_revoked(partitions).await;
-        invoke(self.callbacks.revoked.as_ref(), partitions);
+        self.run_rebalance_callback(RebalanceEvent::Revoked, partitions);
     }
 
     /// The auto commit (if on) of partitions about to be given up.
