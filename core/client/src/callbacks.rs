@@ -151,7 +151,12 @@ impl CallbackQueue {
         self.inner.arrived.notify_all();
         if was_empty {
             if let Some(wake) = &self.inner.wake {
-                wake();
+                // Runs on a client thread: a panic here must not stop the
+                // producer's sender.
+                let woke = std::panic::catch_unwind(std::panic::AssertUnwindSafe(wake));
+                if woke.is_err() {
+                    tracing::error!("a callback queue's wake function panicked");
+                }
             }
         }
     }

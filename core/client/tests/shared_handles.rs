@@ -406,12 +406,14 @@ async fn a_rebalance_callback_commits_through_its_context_before_the_partitions_
     let send_all = |from: usize| {
         let producer = producer.clone();
         async move {
-            for i in from..from + 100 {
-                let record = ProducerRecord::new("handover", format!("v{i}"));
-                producer
-                    .send(record.with_partition((i % 2) as i32))
-                    .await
-                    .unwrap();
+            let deliveries: Vec<_> = (from..from + 100)
+                .map(|i| {
+                    let record = ProducerRecord::new("handover", format!("v{i}"));
+                    producer.send(record.with_partition((i % 2) as i32))
+                })
+                .collect();
+            for delivery in deliveries {
+                delivery.await.unwrap();
             }
         }
     };
@@ -484,4 +486,42 @@ async fn a_rebalance_callback_commits_through_its_context_before_the_partitions_
         "{committed:?}"
     );
     second.close(SAFETY_TIMEOUT).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_rebalance_callback_does_not_break_the_consumer() {
+    let broker = TestBroker::start();
+    create_topic(&broker, "panicky", 1).await;
+    let producer = Producer::new(broker.client_config(&[])).await.unwrap();
+    producer
+        .send(ProducerRecord::new("panicky", "v"))
+        .await
+        .unwrap();
+    let consumer = Consumer::new(
+        broker.client_config(&[("group.id", "panicky"), ("auto.offset.reset", "earliest")]),
+    )
+    .await
+    .unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    consumer
+        .on_assigned(move |_| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            panic!("a bug in the application's callback");
+        })
+        .await;
+    consumer.subscribe(&["panicky"]).await.unwrap();
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    let mut records = Vec::new();
+    while records.is_empty() && Instant::now() < deadline {
+        records = consumer.poll(Duration::from_millis(200)).await.unwrap();
+    }
+    assert_eq!(records.len(), 1);
+    assert_eq!(calls.load(Ordering::Relaxed), 1);
+    assert_eq!(
+        consumer.assignment().await,
+        vec![TopicPartition::new("panicky", 0)]
+    );
+    consumer.close(SAFETY_TIMEOUT).await.unwrap();
+    producer.close(Duration::from_secs(5)).await.unwrap();
 }

@@ -23,7 +23,8 @@
 //! must not wait for another call on the same consumer (that call would
 //! wait for the poll that is waiting for the callback). What callbacks
 //! need of the consumer they get from [`RebalanceContext`]
-//! ([`Consumer::on_rebalance`]).
+//! ([`Consumer::on_rebalance`]). A panic in a rebalance callback is caught
+//! and logged, and the rebalance goes on.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -102,7 +102,17 @@ impl ConsumerState {
         let Some(callback) = self.callbacks.slot(event).take() else {
             return;
         };
-        callback(&mut RebalanceContext { state: self }, partitions);
+        // A panicking callback must not leave the rebalance half done (the
+        // state is consistent between the steps around it): logged, as a
+        // delivery callback's panic is.
+        let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            callback(&mut RebalanceContext { state: self }, partitions);
+        }));
+        if called.is_err() {
+            tracing::error!(
+                "a consumer rebalance callback ({event:?}) panicked; the rebalance goes on"
+            );
+        }
         self.callbacks.slot(event).get_or_insert(callback);
     }
 
