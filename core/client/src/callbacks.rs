@@ -10,7 +10,9 @@
 //! chosen thread runs them with [`CallbackQueue::serve`]. Nothing is
 //! spawned and nothing is sent through a channel per record; an event
 //! loop is woken once per batch of work, not per record
-//! ([`CallbackQueue::with_wake`]).
+//! ([`CallbackQueue::with_wake`]). A consumer made with a queue hands it
+//! its commit callbacks (`commit_async_with`) the same way, as
+//! librdkafka's `offset_commit_cb` is served by `rd_kafka_consumer_poll`.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -53,6 +55,8 @@ pub(crate) enum Queued {
     /// After a batch's deliveries: the buffer.memory bytes their records
     /// held, freed once their callbacks have run.
     Release(Arc<BufferMemory>, usize),
+    /// Any other callback with its outcome bound in (a commit's).
+    Call(Box<dyn FnOnce() + Send>),
 }
 
 impl Queued {
@@ -60,11 +64,16 @@ impl Queued {
         match self {
             Queued::Delivery(mut slot, outcome) => slot.call(outcome),
             Queued::Release(memory, bytes) => memory.release(bytes),
+            Queued::Call(call) => {
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).is_err() {
+                    tracing::error!("a client callback panicked; the client goes on");
+                }
+            }
         }
     }
 
     fn is_callback(&self) -> bool {
-        matches!(self, Queued::Delivery(..))
+        !matches!(self, Queued::Release(..))
     }
 }
 

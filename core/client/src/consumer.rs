@@ -35,6 +35,7 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use crate::admin::{AdminClient, OffsetSpec};
+use crate::callbacks::CallbackQueue;
 use crate::cluster::Cluster;
 use crate::config::{ClientConfig, OffsetReset};
 use crate::error::{ClientError, Result};
@@ -103,11 +104,17 @@ pub(crate) struct ConsumerState {
     /// A rebalance callback queued a commit that the next rejoin or
     /// LeaveGroup must wait for.
     commits_before_rejoin: bool,
+    /// Where commit callbacks go to be served on a thread of the
+    /// application's choosing; `None`: they run on a client task.
+    callback_queue: Option<CallbackQueue>,
     closed: bool,
 }
 
 impl ConsumerState {
-    pub(crate) async fn new(config: ClientConfig) -> Result<ConsumerState> {
+    pub(crate) async fn new(
+        config: ClientConfig,
+        callback_queue: Option<CallbackQueue>,
+    ) -> Result<ConsumerState> {
         let group = config
             .group_id
             .clone()
@@ -131,6 +138,7 @@ impl ConsumerState {
             commit_queue: None,
             next_auto_commit,
             commits_before_rejoin: false,
+            callback_queue,
             closed: false,
         })
     }

@@ -82,7 +82,11 @@
 //! queue with [`CallbackQueue::with_wake`] and have the wake schedule
 //! [`CallbackQueue::serve`] on the event loop (`call_soon_threadsafe`, a
 //! napi threadsafe function): one wake per batch of deliveries, no task or
-//! channel per record. A failed delivery hands the record back
+//! channel per record. A consumer made with a queue
+//! ([`Consumer::with_callback_queue`]) hands it its commit callbacks the
+//! same way; the blocking consumer's `poll` serves them, as librdkafka's
+//! `rd_kafka_consumer_poll` serves `offset_commit_cb`. A failed delivery
+//! hands the record back
 //! ([`DeliveryError::record`]) for the callback's `msg` argument.
 //! Rebalance callbacks run inside `poll`, on the thread that drives it,
 //! and the rebalance waits for them: with the blocking consumer, the

@@ -525,3 +525,63 @@ async fn a_panicking_rebalance_callback_does_not_break_the_consumer() {
     consumer.close(SAFETY_TIMEOUT).await.unwrap();
     producer.close(Duration::from_secs(5)).await.unwrap();
 }
+
+#[test]
+fn commit_callbacks_run_in_the_blocking_poll_when_the_consumer_has_a_queue() {
+    let broker = TestBroker::start();
+    let admin = blocking::AdminClient::new(broker.client_config(&[])).unwrap();
+    admin
+        .create_topic(NewTopic::new("committed", 1, 1))
+        .unwrap();
+    let producer = blocking::Producer::new(broker.client_config(&[])).unwrap();
+    producer
+        .send(ProducerRecord::new("committed", "v"))
+        .wait(SAFETY_TIMEOUT)
+        .unwrap();
+    let queue = CallbackQueue::new();
+    let consumer = blocking::Consumer::with_callback_queue(
+        broker.client_config(&[
+            ("group.id", "committed"),
+            ("auto.offset.reset", "earliest"),
+            ("enable.auto.commit", "false"),
+        ]),
+        queue.clone(),
+    )
+    .unwrap();
+    consumer
+        .assign(&[TopicPartition::new("committed", 0)])
+        .unwrap();
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    while consumer
+        .poll(Duration::from_millis(200))
+        .unwrap()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "no record");
+    }
+    let seen: Arc<Mutex<Vec<(thread::ThreadId, bool)>>> = Arc::default();
+    let sink = seen.clone();
+    consumer
+        .commit_async_with(move |outcome| {
+            sink.lock()
+                .unwrap()
+                .push((thread::current().id(), outcome.is_ok()));
+        })
+        .unwrap();
+    // Answered, the callback waits in the queue, not on a client thread.
+    while queue.is_empty() {
+        assert!(Instant::now() < deadline, "the commit is never answered");
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert!(seen.lock().unwrap().is_empty());
+    consumer.poll(Duration::ZERO).unwrap();
+    assert_eq!(*seen.lock().unwrap(), vec![(thread::current().id(), true)]);
+    assert_eq!(
+        consumer
+            .committed(TopicPartition::new("committed", 0))
+            .unwrap(),
+        Some(1)
+    );
+    consumer.close(Duration::from_secs(5)).unwrap();
+    producer.close(Duration::from_secs(5)).unwrap();
+}

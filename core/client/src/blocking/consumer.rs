@@ -4,6 +4,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::{api_timeout_for, API_TIMEOUT_SETTING};
+use crate::callbacks::CallbackQueue;
 use crate::config::ClientConfig;
 use crate::consumer::{CommitFuture, ConsumerRecord, RebalanceContext, RebalanceEvent};
 use crate::error::{ClientError, Result};
@@ -30,6 +31,9 @@ pub struct Consumer {
     /// request.timeout.ms: what a request started before a deadline may
     /// still take.
     request_timeout: Duration,
+    /// The queue given to [`Consumer::with_callback_queue`], served by
+    /// [`Consumer::poll`].
+    callbacks: Option<CallbackQueue>,
     runtime: ClientRuntime,
 }
 
@@ -43,18 +47,35 @@ impl Consumer {
 
     /// [`Consumer::new`] on the given runtime.
     pub fn with_runtime(config: ClientConfig, runtime: ClientRuntime) -> Result<Consumer> {
+        Consumer::build(config, None, runtime)
+    }
+
+    /// [`Consumer::new`] with commit callbacks (`commit_async_with`)
+    /// handed to `callbacks` and run by [`Consumer::poll`] on the caller's
+    /// thread, as librdkafka's `offset_commit_cb` is by
+    /// `rd_kafka_consumer_poll`.
+    pub fn with_callback_queue(config: ClientConfig, callbacks: CallbackQueue) -> Result<Consumer> {
+        Consumer::build(config, Some(callbacks), ClientRuntime::shared()?)
+    }
+
+    fn build(
+        config: ClientConfig,
+        callbacks: Option<CallbackQueue>,
+        runtime: ClientRuntime,
+    ) -> Result<Consumer> {
         let api_timeout = api_timeout_for(&config);
         let request_timeout = config.request_timeout;
         let consumer = runtime.block_on(
             "connecting the consumer",
             api_timeout,
             API_TIMEOUT_SETTING,
-            crate::Consumer::new(config),
+            crate::Consumer::connect(config, callbacks.clone()),
         )?;
         Ok(Consumer {
             consumer,
             api_timeout,
             request_timeout,
+            callbacks,
             runtime,
         })
     }
@@ -93,8 +114,12 @@ impl Consumer {
 
     /// Returns up to max.poll.records records, blocking at most `timeout`
     /// for some to arrive (see [`crate::Consumer::poll`]); a rebalance goes
-    /// on in the background between polls.
+    /// on in the background between polls. With a callback queue, the
+    /// commit callbacks that are due run here first.
     pub fn poll(&self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        if let Some(queue) = &self.callbacks {
+            queue.serve(Duration::ZERO);
+        }
         // The async poll keeps its timeout and may be dropped at any point;
         // this backstop (request.timeout.ms more) only guards against a bug
         // there.

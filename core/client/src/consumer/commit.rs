@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use super::group::{coordinator_moved, Shared};
 use super::{ConsumerState, TopicPartition};
 use crate::admin::offset_commit_topics;
+use crate::callbacks::Queued;
 use crate::cluster::{group_by_topic, unexpected};
 use crate::error::{ClientError, Result};
 
@@ -267,6 +268,16 @@ impl ConsumerState {
     /// outcome, on a background task, as Java's `commitAsync(callback)`.
     pub(crate) fn commit_async_with(&mut self, callback: CommitCallback) {
         let offsets = self.consumed_offsets();
+        let callback = match &self.callback_queue {
+            Some(queue) => {
+                let queue = queue.clone();
+                Box::new(move |outcome| {
+                    let call = Box::new(move || callback(outcome));
+                    queue.push_all(vec![Queued::Call(call)]);
+                }) as CommitCallback
+            }
+            None => callback,
+        };
         self.queue_commit(offsets, callback);
     }
 

@@ -38,6 +38,7 @@ use super::{
     CommitFuture, ConsumerRecord, ConsumerState, RebalanceContext, RebalanceEvent, TopicPartition,
 };
 use crate::admin::OffsetSpec;
+use crate::callbacks::CallbackQueue;
 use crate::config::ClientConfig;
 use crate::error::Result;
 
@@ -80,7 +81,24 @@ impl Shared {
 impl Consumer {
     /// Connects to the cluster; nothing is assigned or subscribed yet.
     pub async fn new(config: ClientConfig) -> Result<Consumer> {
-        let state = ConsumerState::new(config).await?;
+        Consumer::connect(config, None).await
+    }
+
+    /// [`Consumer::new`] with commit callbacks (`commit_async_with`)
+    /// handed to `callbacks`, to run on whichever thread serves it
+    /// ([`CallbackQueue::serve`]; the blocking consumer's `poll` does).
+    pub async fn with_callback_queue(
+        config: ClientConfig,
+        callbacks: CallbackQueue,
+    ) -> Result<Consumer> {
+        Consumer::connect(config, Some(callbacks)).await
+    }
+
+    pub(crate) async fn connect(
+        config: ClientConfig,
+        callbacks: Option<CallbackQueue>,
+    ) -> Result<Consumer> {
+        let state = ConsumerState::new(config, callbacks).await?;
         Ok(Consumer {
             shared: Arc::new(Shared {
                 state: Mutex::new(state),
@@ -317,8 +335,9 @@ impl Consumer {
     }
 
     /// `commit_async` (the positions) that calls `callback` with the
-    /// outcome, on a client task, as Java's `commitAsync(callback)`;
-    /// resolves once the commit is queued.
+    /// outcome, as Java's `commitAsync(callback)`: on a client task, or,
+    /// for a consumer made with a [`CallbackQueue`], on the thread that
+    /// serves it. Resolves once the commit is queued.
     pub fn commit_async_with(
         &self,
         callback: impl FnOnce(Result<()>) + Send + 'static,
