@@ -48,7 +48,7 @@ use subscription::Callbacks;
 
 pub use commit::CommitFuture;
 pub use handle::Consumer;
-pub use rebalance_context::{RebalanceContext, RebalanceEvent};
+pub use rebalance_context::{RebalanceCallback, RebalanceContext, RebalanceEvent};
 
 /// A record as the consumer returns it; owned. The records of one
 /// partition share their topic name.

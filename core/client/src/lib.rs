@@ -129,7 +129,9 @@ mod topic_partition;
 pub use admin::AdminClient;
 pub use callbacks::CallbackQueue;
 pub use config::ClientConfig;
-pub use consumer::{CommitFuture, Consumer, ConsumerRecord, RebalanceContext, RebalanceEvent};
+pub use consumer::{
+    CommitFuture, Consumer, ConsumerRecord, RebalanceCallback, RebalanceContext, RebalanceEvent,
+};
 pub use error::{ClientError, Result};
 pub use producer::{
     DeliveryError, DeliveryFuture, DeliveryResult, Producer, ProducerRecord, RecordMetadata,

@@ -7,7 +7,7 @@
 mod hostile;
 
 use hostile::answers::{self, broker, metadata, partition, topic, well_behaved, NODE};
-use hostile::{guarded, HostileBroker, Reply};
+use hostile::{assert_handed_back, guarded, HostileBroker, Reply};
 use strom_client::admin::NewTopic;
 use strom_client::{AdminClient, ClientError, Producer, ProducerRecord};
 use strom_protocol::messages::ApiKey;
@@ -339,13 +339,7 @@ async fn produce_error(broker: &HostileBroker) -> ClientError {
     let failure = guarded(producer.send(sent.clone()))
         .await
         .expect_err("no usable leader");
-    // The failed record is handed back (with the timestamp it was given).
-    let record = *failure.record.clone().expect("the failed record");
-    let record = ProducerRecord {
-        timestamp: None,
-        ..record
-    };
-    assert_eq!(record, sent, "{failure:?}");
+    assert_handed_back(&failure, &sent);
     failure.error
 }
 

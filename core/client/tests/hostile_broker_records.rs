@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hostile::answers::{self, batch, fetch_answer, produce_answer};
-use hostile::{guarded, HostileBroker, Incoming, Reply};
+use hostile::{assert_handed_back, guarded, HostileBroker, Incoming, Reply};
 use strom_client::{
     tps, ClientError, Consumer, ConsumerRecord, Producer, ProducerRecord, TopicPartition,
 };
@@ -32,13 +32,7 @@ async fn produce_against(
     guarded(producer.send(sent.clone()))
         .await
         .map_err(|failure| {
-            // The failed record is handed back (with the timestamp it was given).
-            let record = *failure.record.clone().expect("the failed record");
-            let record = ProducerRecord {
-                timestamp: None,
-                ..record
-            };
-            assert_eq!(record, sent, "{failure:?}");
+            assert_handed_back(&failure, &sent);
             failure.error
         })
 }

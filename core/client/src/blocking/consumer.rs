@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::{api_timeout_for, API_TIMEOUT_SETTING};
 use crate::callbacks::CallbackQueue;
 use crate::config::ClientConfig;
-use crate::consumer::{CommitFuture, ConsumerRecord, RebalanceContext, RebalanceEvent};
+use crate::consumer::{CommitFuture, ConsumerRecord, RebalanceCallback};
 use crate::error::{ClientError, Result};
 use crate::runtime::ClientRuntime;
 use crate::TopicPartition;
@@ -203,13 +203,7 @@ impl Consumer {
 
     /// See [`crate::Consumer::on_rebalance`]; runs on the thread that
     /// polls, with the consumer in its context.
-    pub fn on_rebalance(
-        &self,
-        callback: impl Fn(RebalanceEvent, &mut RebalanceContext<'_>, &[TopicPartition])
-            + Send
-            + Sync
-            + 'static,
-    ) -> Result<()> {
+    pub fn on_rebalance(&self, callback: impl RebalanceCallback) -> Result<()> {
         self.call(
             "setting a rebalance callback",
             self.consumer.on_rebalance(callback),

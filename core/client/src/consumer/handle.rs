@@ -34,9 +34,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 use tokio::time::Instant;
 
-use super::{
-    CommitFuture, ConsumerRecord, ConsumerState, RebalanceContext, RebalanceEvent, TopicPartition,
-};
+use super::{CommitFuture, ConsumerRecord, ConsumerState, RebalanceCallback, TopicPartition};
 use crate::admin::OffsetSpec;
 use crate::callbacks::CallbackQueue;
 use crate::config::ClientConfig;
@@ -395,16 +393,13 @@ impl Consumer {
 
     /// One callback for all three events, replacing `on_assigned`,
     /// `on_revoked` and `on_lost` (librdkafka's `rebalance_cb`). It gets a
-    /// [`RebalanceContext`]: the consumer itself, to read positions, seek,
+    /// [`RebalanceContext`](super::RebalanceContext): the consumer itself, to read positions, seek,
     /// pause and commit while the rebalance waits for the callback (calls
     /// through this handle would wait for the poll that runs it). Commits
     /// made there land before the member rejoins or leaves.
     pub fn on_rebalance(
         &self,
-        callback: impl Fn(RebalanceEvent, &mut RebalanceContext<'_>, &[TopicPartition])
-            + Send
-            + Sync
-            + 'static,
+        callback: impl RebalanceCallback,
     ) -> impl Future<Output = ()> + Send + 'static {
         self.with_state(move |state| state.on_rebalance(callback))
     }

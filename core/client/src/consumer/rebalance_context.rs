@@ -24,6 +24,18 @@ pub enum RebalanceEvent {
     Lost,
 }
 
+/// A callback for `on_rebalance`: the event, the consumer in its context,
+/// and the partitions concerned.
+pub trait RebalanceCallback:
+    Fn(RebalanceEvent, &mut RebalanceContext<'_>, &[TopicPartition]) + Send + Sync + 'static
+{
+}
+
+impl<F> RebalanceCallback for F where
+    F: Fn(RebalanceEvent, &mut RebalanceContext<'_>, &[TopicPartition]) + Send + Sync + 'static
+{
+}
+
 /// The consumer as a rebalance callback sees it; see the module docs.
 pub struct RebalanceContext<'a> {
     pub(crate) state: &'a mut ConsumerState,

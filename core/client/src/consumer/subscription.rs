@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::assignors::Assignor;
-use super::rebalance_context::{ContextCallback, RebalanceContext, RebalanceEvent};
+use super::rebalance_context::{ContextCallback, RebalanceCallback, RebalanceEvent};
 use super::{ConsumerState, TopicPartition};
 use crate::error::{ClientError, Result};
 
@@ -86,13 +86,7 @@ impl ConsumerState {
     /// read positions, seek, pause and commit while the rebalance waits
     /// (librdkafka's `rebalance_cb`); replaces `on_assigned`, `on_revoked`
     /// and `on_lost`.
-    pub(crate) fn on_rebalance(
-        &mut self,
-        callback: impl Fn(RebalanceEvent, &mut RebalanceContext<'_>, &[TopicPartition])
-            + Send
-            + Sync
-            + 'static,
-    ) {
+    pub(crate) fn on_rebalance(&mut self, callback: impl RebalanceCallback) {
         let callback = std::sync::Arc::new(callback);
         let for_event = |event: RebalanceEvent| -> ContextCallback {
             let callback = callback.clone();

@@ -268,3 +268,17 @@ pub async fn guarded<T>(future: impl std::future::Future<Output = T>) -> T {
     assert_no_panics();
     outcome
 }
+
+/// Asserts that a failed delivery handed back the record that was sent
+/// (with the timestamp the producer gave it).
+pub fn assert_handed_back(
+    failure: &strom_client::DeliveryError,
+    sent: &strom_client::ProducerRecord,
+) {
+    let record = *failure.record.clone().expect("the failed record");
+    let record = strom_client::ProducerRecord {
+        timestamp: None,
+        ..record
+    };
+    assert_eq!(&record, sent, "{failure:?}");
+}
