@@ -22,6 +22,7 @@ use super::ProducerRecord;
 use crate::cluster::Cluster;
 use crate::config::ClientConfig;
 use crate::error::ClientError;
+use crate::topic_partition::PartitionKey;
 use crate::TopicPartition;
 
 /// A record that cannot be queued, with its reply so the caller can
@@ -123,10 +124,29 @@ impl Accumulator {
                 return Err((pending, Box::new(record), error));
             }
             (None, Some(key)) => partition_for_key(key, partition_count).unwrap_or(0),
-            (None, None) => *self
-                .sticky
-                .entry(record.topic.clone())
-                .or_insert_with(|| rand::thread_rng().gen_range(0..partition_count.max(1))),
+            // Looked up before inserting: no topic name is copied per record.
+            (None, None) => match self.sticky.get(&record.topic) {
+                Some(partition) => *partition,
+                None => {
+                    let partition = rand::thread_rng().gen_range(0..partition_count.max(1));
+                    self.sticky.insert(record.topic.clone(), partition);
+                    partition
+                }
+            },
+        };
+        // Found by borrowed parts; a key is built once per partition, not
+        // per record.
+        let key = (record.topic.as_str(), partition);
+        if !self.partitions.contains_key(&key as &dyn PartitionKey) {
+            let tp = TopicPartition::new(record.topic.as_str(), partition);
+            self.partitions.insert(tp, PartitionQueue::default());
+        }
+        let Some(queue) = self.partitions.get_mut(&key as &dyn PartitionKey) else {
+            let error = ClientError::InvalidArgument(format!(
+                "no queue for `{}` partition {partition}; please report this client bug",
+                record.topic
+            ));
+            return Err((pending, Box::new(record), error));
         };
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
         let headers: Vec<(&[u8], Option<&[u8]>)> = record
@@ -136,10 +156,6 @@ impl Accumulator {
             .collect();
         let size = record_size_upper_bound(&record);
         let limit = self.batch_size.min(self.max_request_size);
-        let queue = self
-            .partitions
-            .entry(TopicPartition::new(record.topic.as_str(), partition))
-            .or_default();
         // Only the last batch is open: earlier ones may be retries, and a
         // batch never grows past batch.size or max.request.size (a record
         // bigger than batch.size gets a batch of its own).
