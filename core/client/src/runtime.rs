@@ -13,7 +13,8 @@
 //! a tokio runtime of its own passes it with [`ClientRuntime::from_handle`].
 
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 use std::time::Duration;
 
 use tokio::runtime::{Builder, Handle, Runtime};
@@ -31,6 +32,10 @@ const MAX_BLOCKING_THREADS: usize = 16;
 
 /// The process-wide runtime, once started.
 static SHARED: Mutex<Option<ClientRuntime>> = Mutex::new(None);
+
+/// The process that started the runtime in [`SHARED`]; another value
+/// than ours means this is a child after `fork()`.
+static SHARED_PID: AtomicU32 = AtomicU32::new(0);
 
 /// A runtime clients run on; cheap to clone. Calls that block the caller
 /// go through [`ClientRuntime::block_on`], which refuses to block inside
@@ -51,34 +56,37 @@ struct Inner {
     pid: u32,
 }
 
-impl Inner {
-    /// In a child after `fork()`: the runtime's threads stayed in the
-    /// parent, so shutting it down would wait for threads that do not
-    /// exist. Its memory is left behind instead.
-    fn abandon_after_fork(&self) {
-        let runtime = self
-            .owned
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        std::mem::forget(runtime);
-    }
-}
+impl Inner {}
 
 impl ClientRuntime {
     /// The process-wide runtime: started on first use, after a `fork()`
     /// in the child, and after [`ClientRuntime::shutdown_shared`].
     pub fn shared() -> Result<ClientRuntime> {
-        let mut slot = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+        let pid = std::process::id();
+        let owner = SHARED_PID.load(Ordering::Acquire);
+        let forked = owner != 0 && owner != pid;
+        let mut slot = match SHARED.try_lock() {
+            Ok(slot) => slot,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            // Forked while a parent thread held the slot: that thread does
+            // not exist here and never lets go. This client gets a runtime
+            // of its own rather than waiting forever.
+            Err(TryLockError::WouldBlock) if forked => return ClientRuntime::start(),
+            Err(TryLockError::WouldBlock) => SHARED.lock().unwrap_or_else(PoisonError::into_inner),
+        };
         if let Some(runtime) = slot.as_ref() {
-            if runtime.inner.pid != std::process::id() {
-                runtime.inner.abandon_after_fork();
+            if runtime.inner.pid != pid {
+                // The parent's runtime: its threads stayed in the parent,
+                // and dropping it would wait for them. Left behind, never
+                // dropped (nothing here is locked to do so).
+                std::mem::forget(runtime.clone());
             } else if !runtime.is_shut_down() {
                 return Ok(runtime.clone());
             }
         }
         let runtime = ClientRuntime::start()?;
         *slot = Some(runtime.clone());
+        SHARED_PID.store(pid, Ordering::Release);
         Ok(runtime)
     }
 
@@ -230,4 +238,58 @@ pub(crate) fn refuse_async_context(what: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    /// A pre-fork server forks while one of its threads creates a client
+    /// (and holds the runtime slot): the child's clients must still start.
+    #[test]
+    fn a_child_forked_while_the_slot_is_held_still_gets_a_runtime() {
+        ClientRuntime::shared().expect("the parent's runtime");
+        let (held, slot_held) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let _slot = SHARED.lock();
+            held.send(()).expect("tell the test");
+            let _ = released.recv();
+        });
+        slot_held.recv().expect("the slot is held");
+        let outcome = tempfile::NamedTempFile::new().expect("outcome file");
+        let path = outcome.path().to_path_buf();
+        match fork::fork().expect("fork") {
+            fork::Fork::Child => {
+                let ran = ClientRuntime::shared().and_then(|runtime| {
+                    runtime.block_on("probing", Duration::from_secs(5), "a probe", async {
+                        tokio::task::yield_now().await;
+                        Ok(7)
+                    })
+                });
+                let _ = std::fs::write(&path, format!("{ran:?}"));
+                std::process::exit(0);
+            }
+            fork::Fork::Parent(child) => {
+                let deadline = Instant::now() + Duration::from_secs(20);
+                let mut written = String::new();
+                while written.is_empty() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                    written = std::fs::read_to_string(&path).unwrap_or_default();
+                }
+                if written.is_empty() {
+                    // Hung: do not leave it behind.
+                    let _ = std::process::Command::new("kill")
+                        .args(["-9", &child.to_string()])
+                        .status();
+                }
+                let _ = fork::waitpid(child);
+                release.send(()).expect("release the slot");
+                holder.join().expect("holder thread");
+                assert_eq!(written, "Ok(7)", "the child's client runtime");
+            }
+        }
+    }
 }
