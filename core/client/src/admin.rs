@@ -10,7 +10,7 @@
 
 mod configs;
 mod groups;
-pub(crate) use groups::offset_commit_topics;
+pub(crate) use groups::{first_commit_error, offset_commit_topics};
 mod offsets;
 
 use std::collections::HashMap;

@@ -10,7 +10,7 @@ use strom_protocol::messages::offset_commit_request::{
 };
 use strom_protocol::messages::{
     ApiKey, DeleteGroupsRequest, DescribeGroupsRequest, FindCoordinatorRequest, ListGroupsRequest,
-    OffsetCommitRequest, OffsetFetchRequest, Request, Response,
+    OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest, Request, Response,
 };
 use tokio::time::Instant;
 
@@ -385,13 +385,7 @@ impl AdminClient {
             let offsets = &offsets[..];
             let topics = offset_commit_topics(offsets);
             let first_error = |r: &Response| match r {
-                Response::OffsetCommit(r) => r
-                    .topics
-                    .iter()
-                    .flat_map(|t| &t.partitions)
-                    .map(|p| p.error_code)
-                    .find(|c| *c != 0)
-                    .unwrap_or(0),
+                Response::OffsetCommit(r) => first_commit_error(r),
                 _ => 0,
             };
             let (_, response) = admin
@@ -450,6 +444,17 @@ impl AdminClient {
             Ok(offsets)
         }
     }
+}
+
+/// The first partition error of an OffsetCommit answer, 0 when none.
+pub(crate) fn first_commit_error(response: &OffsetCommitResponse) -> i16 {
+    response
+        .topics
+        .iter()
+        .flat_map(|t| &t.partitions)
+        .map(|p| p.error_code)
+        .find(|c| *c != 0)
+        .unwrap_or(0)
 }
 
 /// The topics of an OffsetCommit request for `(topic, partition, offset)`

@@ -99,17 +99,9 @@ impl Consumer {
 
     /// Blocks on `future` for at most the api timeout.
     fn call<T>(&self, what: &str, future: impl Future<Output = T>) -> Result<T> {
-        match self
-            .runtime
-            .block_on_within(what, self.api_timeout, future)?
-        {
-            Some(outcome) => Ok(outcome),
-            None => Err(ClientError::Timeout {
-                what: what.to_string(),
-                after: self.api_timeout,
-                setting: API_TIMEOUT_SETTING,
-            }),
-        }
+        let outcome = async { Ok(future.await) };
+        self.runtime
+            .block_on(what, self.api_timeout, API_TIMEOUT_SETTING, outcome)
     }
 
     /// Returns up to max.poll.records records, blocking at most `timeout`

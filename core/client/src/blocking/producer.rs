@@ -133,23 +133,17 @@ impl Producer {
         record: ProducerRecord,
     ) -> std::result::Result<DeliveryHandle, DeliveryError> {
         let max_block = self.inner.max_block;
-        let waited = self.inner.runtime.block_on_within(
+        let waiting = self.inner.producer.send_wait(record);
+        let waited = self.inner.runtime.block_on(
             "waiting for room in buffer.memory",
             // send_wait gives up after max.block.ms itself; this bound
             // only backs it up.
             max_block.saturating_add(max_block),
-            self.inner.producer.send_wait(record),
+            "max.block.ms",
+            async { Ok(waiting.await) },
         );
         match waited {
-            Ok(Some(delivery)) => Ok(DeliveryHandle::new(delivery?, self.inner.runtime.clone())),
-            Ok(None) => Err(DeliveryError::new(
-                ClientError::Timeout {
-                    what: "waiting for room in buffer.memory".into(),
-                    after: max_block.saturating_add(max_block),
-                    setting: "max.block.ms",
-                },
-                None,
-            )),
+            Ok(delivery) => Ok(DeliveryHandle::new(delivery?, self.inner.runtime.clone())),
             Err(error) => Err(DeliveryError::new(error, None)),
         }
     }

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 use super::group::{coordinator_moved, Shared};
 use super::{ConsumerState, TopicPartition};
-use crate::admin::offset_commit_topics;
+use crate::admin::{first_commit_error, offset_commit_topics};
 use crate::callbacks::Queued;
 use crate::cluster::{group_by_topic, unexpected};
 use crate::error::{ClientError, Result};
@@ -47,13 +47,7 @@ impl Shared {
                 ..Default::default()
             };
             let code = match self.send(ApiKey::OffsetCommit, |_| request.into()).await {
-                Ok(Response::OffsetCommit(response)) => response
-                    .topics
-                    .iter()
-                    .flat_map(|t| &t.partitions)
-                    .map(|p| p.error_code)
-                    .find(|c| *c != 0)
-                    .unwrap_or(0),
+                Ok(Response::OffsetCommit(response)) => first_commit_error(&response),
                 Ok(other) => return Err(unexpected(ApiKey::OffsetCommit, &other)),
                 Err(error) if error.is_retriable() && Instant::now() < deadline => {
                     tokio::time::sleep(self.cluster.config().retry_backoff).await;
