@@ -5,10 +5,13 @@
 //! - `cli`: the clap command tree and the mapping from `strom server`'s
 //!   flags to Kafka setting names;
 //! - `commands`: the rpk-style client commands, on `strom-client`;
+//! - `entry`: the whole command line as one function, `entry::run(args)`,
+//!   for the binary and for the Python package's console script;
 //! - `error`: the client commands' error type;
 //! - `signals`: the shutdown future (SIGINT / SIGTERM).
 
 pub mod cli;
 pub mod commands;
+pub mod entry;
 pub mod error;
 pub mod signals;

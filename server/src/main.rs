@@ -1,71 +1,7 @@
 //! `strom`: the broker (`strom server`) and the client commands.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
-use strom_server::cli::{utf8_env, Cli, Command, ServerArgs};
-use strom_server::commands::{consume, group, produce, run_client, topic};
-use strom_server::signals::shutdown_signal;
-use tracing_subscriber::EnvFilter;
-
-/// Exit status for a configuration mistake (bad flag, file or setting).
-const EXIT_CONFIG_ERROR: u8 = 2;
-
 fn main() -> ExitCode {
-    match Cli::parse().command {
-        Command::Server(args) => run_server(args),
-        Command::Topic(args) => run_client(topic::run(args)),
-        Command::Produce(args) => run_client(produce::run(args)),
-        Command::Consume(args) => run_client(consume::run(args)),
-        Command::Group(args) => run_client(group::run(args)),
-    }
-}
-
-fn run_server(args: ServerArgs) -> ExitCode {
-    let filter = args.log_filter(std::env::var("RUST_LOG").ok());
-    let filter = match EnvFilter::try_new(&filter) {
-        Ok(filter) => filter,
-        Err(err) => {
-            return fail(
-                EXIT_CONFIG_ERROR,
-                &format!("invalid log level '{filter}': {err}"),
-            )
-        }
-    };
-    // A subscriber may already be set (never in this binary); logging then
-    // goes there, which is harmless.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
-
-    let config = match args.broker_config(utf8_env()) {
-        Ok(config) => config,
-        Err(err) => return fail(EXIT_CONFIG_ERROR, &err.to_string()),
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => return fail(1, &format!("cannot start the async runtime: {err}")),
-    };
-    runtime.block_on(async {
-        let shutdown = match shutdown_signal() {
-            Ok(shutdown) => shutdown,
-            Err(err) => return fail(1, &format!("cannot install signal handlers: {err}")),
-        };
-        match strom_broker::server::run(config, shutdown).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => fail(1, &err.to_string()),
-        }
-    })
-}
-
-/// Prints a one-line error to stderr and returns the exit status.
-fn fail(status: u8, message: &str) -> ExitCode {
-    eprintln!("strom: {message}");
-    ExitCode::from(status)
+    ExitCode::from(strom_server::entry::run(std::env::args_os()))
 }

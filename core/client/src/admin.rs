@@ -262,6 +262,26 @@ impl AdminClient {
         }
     }
 
+    /// The cluster as one Metadata request sees it: cluster id,
+    /// controller, brokers, and the named topics (every topic for `None`)
+    /// with their partitions; topics the cluster does not have are left
+    /// out. librdkafka's `rd_kafka_metadata`, confluent-kafka's
+    /// `list_topics`.
+    pub fn metadata(
+        &self,
+        topics: Option<&[&str]>,
+    ) -> impl Future<Output = Result<crate::metadata::Metadata>> + Send + 'static {
+        let admin = self.clone();
+        let topics: Option<Vec<String>> =
+            topics.map(|names| names.iter().map(|name| name.to_string()).collect());
+        async move {
+            let response = admin.cluster.request_metadata(topics, false).await?;
+            let mut metadata = crate::metadata::Metadata::default();
+            metadata.merge(response);
+            Ok(metadata)
+        }
+    }
+
     /// Partitions, leaders and replicas of each named topic.
     pub fn describe_topics(
         &self,

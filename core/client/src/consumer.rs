@@ -239,7 +239,7 @@ impl ConsumerState {
         self.paused.iter().cloned().collect()
     }
 
-    /// Returns up to max.poll.records records, waiting at most `timeout`
+    /// Returns up to `max_records` records, waiting at most `timeout`
     /// for some to arrive. With `subscribe`, this is also where the
     /// consumer joins and rejoins its group and runs the rebalance
     /// callbacks; with auto commit, where offsets are committed.
@@ -264,13 +264,14 @@ impl ConsumerState {
     pub(crate) async fn poll(
         &mut self,
         timeout: Duration,
+        max_records: usize,
         mut step_aside: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
     ) -> Result<Option<Vec<ConsumerRecord>>> {
         if self.closed {
             return Err(ClientError::Closed { what: "consumer" });
         }
         let deadline = Instant::now() + timeout;
-        let max_records = self.cluster.config().max_poll_records.max(1);
+        let max_records = max_records.max(1);
         let retry_backoff = self.cluster.config().retry_backoff;
         loop {
             self.maintain_group().await?;

@@ -19,9 +19,11 @@ use thiserror::Error;
 
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 
-/// librdkafka's local error codes (`RD_KAFKA_RESP_ERR__*`) that this
-/// client produces, with the same numbers and names, for errors that did
-/// not come from a broker.
+/// librdkafka's local error codes (`RD_KAFKA_RESP_ERR__*`), with the same
+/// numbers and names, for errors that did not come from a broker: those
+/// this client produces, and those applications written for librdkafka
+/// test for (`_PARTITION_EOF`, `_UNKNOWN_TOPIC`, ...), so a binding can
+/// offer every name its users know.
 pub mod local {
     /// Declares each local code once: its constant, and its row in
     /// [`TABLE`].
@@ -40,17 +42,56 @@ pub mod local {
         (-199, BAD_MSG, "_BAD_MSG", "A response or record batch could not be read."),
         (-198, BAD_COMPRESSION, "_BAD_COMPRESSION", "Compressed data could not be decompressed."),
         (-197, DESTROY, "_DESTROY", "The client (or its runtime) was closed."),
+        (-196, FAIL, "_FAIL", "A local failure."),
         (-195, TRANSPORT, "_TRANSPORT", "The connection to a broker failed or was lost."),
         (-192, MSG_TIMED_OUT, "_MSG_TIMED_OUT", "A record was not delivered within delivery.timeout.ms."),
+        (-191, PARTITION_EOF, "_PARTITION_EOF", "The consumer reached the end of a partition."),
+        (-190, UNKNOWN_PARTITION, "_UNKNOWN_PARTITION", "The partition does not exist."),
+        (-188, UNKNOWN_TOPIC, "_UNKNOWN_TOPIC", "The topic does not exist."),
         (-187, ALL_BROKERS_DOWN, "_ALL_BROKERS_DOWN", "No broker of the cluster could be reached."),
         (-186, INVALID_ARG, "_INVALID_ARG", "An invalid argument or setting."),
         (-185, TIMED_OUT, "_TIMED_OUT", "An operation did not finish within its timeout."),
         (-184, QUEUE_FULL, "_QUEUE_FULL", "The producer's queue (buffer.memory) is full."),
+        (-172, STATE, "_STATE", "The call is not allowed in the client's current state."),
+        (-168, NO_OFFSET, "_NO_OFFSET", "No offset is stored or committed."),
+        (-163, INTR, "_INTR", "The call was interrupted (by a signal)."),
+        (-162, KEY_SERIALIZATION, "_KEY_SERIALIZATION", "The key serializer failed."),
+        (-161, VALUE_SERIALIZATION, "_VALUE_SERIALIZATION", "The value serializer failed."),
+        (-160, KEY_DESERIALIZATION, "_KEY_DESERIALIZATION", "The key deserializer failed."),
+        (-159, VALUE_DESERIALIZATION, "_VALUE_DESERIALIZATION", "The value deserializer failed."),
+        (-150, FATAL, "_FATAL", "A fatal error: the client cannot go on."),
+        (-142, ASSIGNMENT_LOST, "_ASSIGNMENT_LOST", "The consumer lost its partitions to the group."),
     }
 
     /// The name of a local code, or `None` for a Kafka code.
     pub fn name(code: i32) -> Option<&'static str> {
         TABLE.iter().find(|row| row.0 == code).map(|row| row.1)
+    }
+
+    /// librdkafka's spelling of the Kafka codes it names differently
+    /// from Kafka (`UNKNOWN_TOPIC_OR_PART`); every other code has Kafka's
+    /// name in librdkafka too.
+    pub const RDKAFKA_KAFKA_NAMES: &[(i32, &str)] = &[
+        (-1, "UNKNOWN"),
+        (0, "NO_ERROR"),
+        (2, "INVALID_MSG"),
+        (3, "UNKNOWN_TOPIC_OR_PART"),
+        (4, "INVALID_MSG_SIZE"),
+        (6, "NOT_LEADER_FOR_PARTITION"),
+        (10, "MSG_SIZE_TOO_LARGE"),
+        (17, "TOPIC_EXCEPTION"),
+    ];
+
+    /// librdkafka's name for any code, Kafka's or local: what
+    /// `rd_kafka_err2name` and confluent-kafka's `KafkaError.name()` give.
+    pub fn rdkafka_name(code: i32) -> &'static str {
+        if let Some(name) = name(code) {
+            return name;
+        }
+        if let Some((_, name)) = RDKAFKA_KAFKA_NAMES.iter().find(|row| row.0 == code) {
+            return name;
+        }
+        i16::try_from(code).map_or("_UNKNOWN", super::kafka::error_name)
     }
 }
 

@@ -313,6 +313,39 @@ impl Producer {
         }
     }
 
+    /// Like [`Producer::send_with_callback`], but a record refused at once
+    /// (bigger than max.request.size, buffer.memory full, producer closed)
+    /// comes back here, with its error, and `callback` is dropped uncalled:
+    /// librdkafka's `produce` returning `_QUEUE_FULL`, which confluent-kafka
+    /// raises as `BufferError`. Once accepted, the callback is called
+    /// exactly once as `send_with_callback` describes.
+    pub fn try_send_with_callback(
+        &self,
+        record: ProducerRecord,
+        callback: impl FnOnce(DeliveryResult) + Send + 'static,
+    ) -> std::result::Result<(), DeliveryError> {
+        self.accept(record, Reply::callback(Box::new(callback)))
+            .map_err(|(reply, record, error)| {
+                reply.disarm();
+                DeliveryError::new(error, Some(record))
+            })
+    }
+
+    /// Queues a record whose outcome nobody waits for (librdkafka's
+    /// `produce` without a delivery-report callback); a record refused at
+    /// once comes back here, as in [`Producer::try_send_with_callback`].
+    /// `flush` still waits for it.
+    pub fn try_send(&self, record: ProducerRecord) -> std::result::Result<(), DeliveryError> {
+        self.accept(record, Reply::Discard)
+            .map_err(|(_, record, error)| DeliveryError::new(error, Some(record)))
+    }
+
+    /// How many records are accepted and not yet delivered or failed
+    /// (librdkafka's `outq_len`, less the callbacks waiting in a queue).
+    pub fn in_flight(&self) -> usize {
+        self.shared.outstanding.count()
+    }
+
     /// [`Producer::send_wait`] with the outcome going to `callback`, as
     /// [`Producer::send_with_callback`] describes (Java's blocking
     /// `send(record, callback)`): waits up to max.block.ms for room in

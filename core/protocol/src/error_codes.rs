@@ -236,6 +236,12 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// Every code the table knows, from -1 up: for clients that offer each
+/// code under its name (a binding's error-code constants).
+pub fn known_codes() -> impl Iterator<Item = ErrorCode> {
+    TABLE.iter().map(|row| ErrorCode(row.code))
+}
+
 /// Kafka's name for a raw code; see [`ErrorCode::name`].
 pub fn error_name(code: i16) -> &'static str {
     ErrorCode(code).name()

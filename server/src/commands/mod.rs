@@ -14,7 +14,6 @@ pub mod produce;
 pub mod topic;
 
 use std::future::Future;
-use std::process::ExitCode;
 
 use clap::Args;
 use strom_client::ClientConfig;
@@ -50,7 +49,7 @@ impl BrokersArg {
 
 /// Runs one client command to completion and turns its outcome into the
 /// process exit status.
-pub fn run_client(command: impl Future<Output = Result<(), CliError>>) -> ExitCode {
+pub fn run_client(command: impl Future<Output = Result<(), CliError>>) -> u8 {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -60,10 +59,10 @@ pub fn run_client(command: impl Future<Output = Result<(), CliError>>) -> ExitCo
         Err(err) => Err(CliError::Runtime(err)),
     };
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(err) => {
             eprintln!("strom: {err}");
-            ExitCode::FAILURE
+            1
         }
     }
 }

@@ -95,6 +95,12 @@ impl AdminClient {
         self.call("listing topics", self.admin.list_topics(include_internal))
     }
 
+    /// The cluster's brokers and topics from one Metadata request (see
+    /// [`crate::AdminClient::metadata`]).
+    pub fn metadata(&self, topics: Option<&[&str]>) -> Result<crate::metadata::Metadata> {
+        self.call("reading metadata", self.admin.metadata(topics))
+    }
+
     /// See [`crate::AdminClient::describe_topics`].
     pub fn describe_topics(&self, names: &[&str]) -> Result<Vec<TopicInfo>> {
         self.call("describing topics", self.admin.describe_topics(names))

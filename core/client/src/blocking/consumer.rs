@@ -109,6 +109,12 @@ impl Consumer {
     /// on in the background between polls. With a callback queue, the
     /// commit callbacks that are due run here first.
     pub fn poll(&self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        self.poll_max(timeout, usize::MAX)
+    }
+
+    /// [`Consumer::poll`] returning at most `max_records` records (and
+    /// never more than max.poll.records); see [`crate::Consumer::poll_max`].
+    pub fn poll_max(&self, timeout: Duration, max_records: usize) -> Result<Vec<ConsumerRecord>> {
         if let Some(queue) = &self.callbacks {
             queue.serve(Duration::ZERO);
         }
@@ -120,7 +126,7 @@ impl Consumer {
             "polling",
             backstop,
             "the poll timeout",
-            self.consumer.poll(timeout),
+            self.consumer.poll_max(timeout, max_records),
         )
     }
 
@@ -276,6 +282,18 @@ impl Consumer {
         self.call(
             "queueing a commit",
             self.consumer.commit_async_with(callback),
+        )
+    }
+
+    /// See [`crate::Consumer::commit_offsets_async_with`].
+    pub fn commit_offsets_async_with(
+        &self,
+        offsets: Option<&[(TopicPartition, i64)]>,
+        callback: impl FnOnce(Result<()>, Vec<(TopicPartition, i64)>) + Send + 'static,
+    ) -> Result<()> {
+        self.call(
+            "queueing a commit",
+            self.consumer.commit_offsets_async_with(offsets, callback),
         )
     }
 

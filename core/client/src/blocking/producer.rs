@@ -188,6 +188,38 @@ impl Producer {
         Ok(())
     }
 
+    /// [`crate::Producer::try_send`]: queues a record nobody waits for;
+    /// a record refused at once comes back as the error. Never blocks.
+    pub fn try_send(&self, record: ProducerRecord) -> std::result::Result<(), DeliveryError> {
+        let producer = &self.inner.producer;
+        self.inner
+            .runtime
+            .enter(|| producer.try_send(record))
+            .map_err(|error| DeliveryError::new(error, None))?
+    }
+
+    /// [`crate::Producer::try_send_with_callback`]: a record refused at
+    /// once comes back as the error, its callback uncalled. Never blocks.
+    pub fn try_send_with_callback(
+        &self,
+        record: ProducerRecord,
+        callback: impl FnOnce(DeliveryResult) + Send + 'static,
+    ) -> std::result::Result<(), DeliveryError> {
+        let producer = &self.inner.producer;
+        self.inner
+            .runtime
+            .enter(|| producer.try_send_with_callback(record, callback))
+            .map_err(|error| DeliveryError::new(error, None))?
+    }
+
+    /// Records not yet delivered or failed plus delivery callbacks not yet
+    /// served: librdkafka's `outq_len`, what `len(producer)` is in
+    /// confluent-kafka. Zero once a flush has returned and been served.
+    pub fn outq_len(&self) -> usize {
+        let queued = self.inner.callbacks.as_ref().map_or(0, CallbackQueue::len);
+        self.inner.producer.in_flight() + queued
+    }
+
     /// Runs the delivery callbacks that are due, on the calling thread,
     /// waiting up to `timeout` for the first (librdkafka's `rd_kafka_poll`);
     /// returns how many ran. Only for a producer made with

@@ -155,6 +155,10 @@ impl Shared {
 }
 
 /// Called with the outcome of an async commit.
+/// A commit callback told which offsets the commit was for.
+pub(crate) type CommitReport =
+    Box<dyn FnOnce(Result<()>, Vec<(TopicPartition, i64)>) + Send + 'static>;
+
 pub(crate) type CommitCallback = Box<dyn FnOnce(Result<()>) + Send + 'static>;
 
 /// Offsets to commit and who to tell.
@@ -261,7 +265,20 @@ impl ConsumerState {
     /// `commit_async` (the positions) that calls `callback` with the
     /// outcome, on a background task, as Java's `commitAsync(callback)`.
     pub(crate) fn commit_async_with(&mut self, callback: CommitCallback) {
-        let offsets = self.consumed_offsets();
+        self.commit_reporting(None, Box::new(move |outcome, _| callback(outcome)));
+    }
+
+    /// Commits `offsets` (the positions for `None`) and calls `callback`
+    /// with the outcome and the offsets it was for: on a background task,
+    /// or queued on the consumer's callback queue.
+    pub(crate) fn commit_reporting(
+        &mut self,
+        offsets: Option<Vec<(TopicPartition, i64)>>,
+        report: CommitReport,
+    ) {
+        let offsets = offsets.unwrap_or_else(|| self.consumed_offsets());
+        let reported = offsets.clone();
+        let callback: CommitCallback = Box::new(move |outcome| report(outcome, reported));
         let callback = match &self.callback_queue {
             Some(queue) => {
                 let queue = queue.clone();

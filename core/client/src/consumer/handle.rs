@@ -54,6 +54,8 @@ struct Shared {
     waiting: AtomicUsize,
     /// Tells a running poll that a call is waiting.
     step_aside: Notify,
+    /// max.poll.records: how many records a plain `poll` returns at most.
+    max_poll_records: usize,
 }
 
 /// Counts a call as waiting for the state until it has it (or is dropped).
@@ -96,12 +98,14 @@ impl Consumer {
         config: ClientConfig,
         callbacks: Option<CallbackQueue>,
     ) -> Result<Consumer> {
+        let max_poll_records = config.max_poll_records;
         let state = ConsumerState::new(config, callbacks).await?;
         Ok(Consumer {
             shared: Arc::new(Shared {
                 state: Mutex::new(state),
                 waiting: AtomicUsize::new(0),
                 step_aside: Notify::new(),
+                max_poll_records,
             }),
         })
     }
@@ -136,7 +140,22 @@ impl Consumer {
         &self,
         timeout: Duration,
     ) -> impl Future<Output = Result<Vec<ConsumerRecord>>> + Send + 'static {
+        self.poll_max(timeout, self.shared.max_poll_records)
+    }
+
+    /// [`Consumer::poll`] returning at most `max_records` records (at
+    /// least one, at most max.poll.records, is asked for): the rest stay fetched, and the position
+    /// (what a commit commits) moves only past what is returned. For an
+    /// API that hands out one record per call (confluent-kafka's `poll`,
+    /// librdkafka's `consumer_poll`) without committing records the
+    /// application never saw.
+    pub fn poll_max(
+        &self,
+        timeout: Duration,
+        max_records: usize,
+    ) -> impl Future<Output = Result<Vec<ConsumerRecord>>> + Send + 'static {
         let shared = self.shared.clone();
+        let max_records = max_records.clamp(1, shared.max_poll_records.max(1));
         async move {
             let deadline = Instant::now() + timeout;
             loop {
@@ -160,7 +179,7 @@ impl Consumer {
                 };
                 tokio::pin!(step_aside);
                 let remaining = deadline.saturating_duration_since(Instant::now());
-                if let Some(records) = state.poll(remaining, step_aside).await? {
+                if let Some(records) = state.poll(remaining, max_records, step_aside).await? {
                     return Ok(records);
                 }
                 drop(state);
@@ -341,6 +360,20 @@ impl Consumer {
         callback: impl FnOnce(Result<()>) + Send + 'static,
     ) -> impl Future<Output = ()> + Send + 'static {
         self.with_state(move |state| state.commit_async_with(Box::new(callback)))
+    }
+
+    /// Commits `offsets` (the positions for `None`) and calls `callback`
+    /// with the outcome and the offsets committed, as
+    /// [`Consumer::commit_async_with`] calls its callback: for APIs whose
+    /// commit callback names the partitions (librdkafka's
+    /// `offset_commit_cb`, confluent-kafka's `on_commit`).
+    pub fn commit_offsets_async_with(
+        &self,
+        offsets: Option<&[(TopicPartition, i64)]>,
+        callback: impl FnOnce(Result<()>, Vec<(TopicPartition, i64)>) + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let offsets = offsets.map(<[_]>::to_vec);
+        self.with_state(move |state| state.commit_reporting(offsets, Box::new(callback)))
     }
 
     /// The group's committed offset for a partition, `None` when nothing

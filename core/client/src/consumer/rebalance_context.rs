@@ -59,6 +59,19 @@ impl RebalanceContext<'_> {
         self.state.seek(tp, offset)
     }
 
+    /// Starts these partitions at their first offset (as
+    /// [`crate::Consumer::seek_to_beginning`]).
+    pub fn seek_to_beginning(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        self.state
+            .seek_to(partitions, crate::admin::OffsetSpec::Earliest)
+    }
+
+    /// Starts these partitions at their end.
+    pub fn seek_to_end(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        self.state
+            .seek_to(partitions, crate::admin::OffsetSpec::Latest)
+    }
+
     pub fn pause(&mut self, partitions: &[TopicPartition]) {
         self.state.pause(partitions);
     }

@@ -98,6 +98,11 @@ impl Outstanding {
         self.count.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// How many records are accepted and not yet resolved.
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::Acquire)
+    }
+
     pub fn settled(&self, records: usize) {
         if records == 0 {
             return;

@@ -31,11 +31,21 @@ pub(crate) type DeliveryCallback = Box<dyn FnOnce(DeliveryResult) + Send + 'stat
 pub(crate) enum Reply {
     Future(oneshot::Sender<DeliveryResult>),
     Callback(CallbackSlot),
+    /// Nobody asked (`try_send`): a failure is logged at debug level.
+    Discard,
 }
 
 impl Reply {
     pub(crate) fn callback(callback: DeliveryCallback) -> Reply {
         Reply::Callback(CallbackSlot(Some(callback)))
+    }
+
+    /// Drops the reply without resolving it: a callback is dropped
+    /// uncalled, for a refusal that goes back to the caller instead.
+    pub(crate) fn disarm(self) {
+        if let Reply::Callback(mut slot) = self {
+            slot.0.take();
+        }
     }
 
     /// Hands the outcome over: to the future (nobody waiting is fine: the
@@ -49,6 +59,11 @@ impl Reply {
             }
             (Reply::Callback(slot), Some(queued)) => queued.push(Queued::Delivery(slot, outcome)),
             (Reply::Callback(mut slot), None) => slot.call(outcome),
+            (Reply::Discard, _) => {
+                if let Err(failed) = outcome {
+                    tracing::debug!("a record sent without a callback failed: {}", failed.error);
+                }
+            }
         }
     }
 }

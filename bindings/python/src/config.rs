@@ -1,0 +1,72 @@
+//! A confluent-kafka configuration dict as the client core takes it:
+//! settings as `key = value` strings under librdkafka's names (the core
+//! refuses unknown keys), and the Python callables that librdkafka takes
+//! in the same dict (`error_cb`, `on_delivery`, `logger`, ...) kept apart.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict};
+use strom_client::ClientConfig;
+
+use crate::errors::IntoPyResult;
+
+/// The callables a configuration may carry, by confluent-kafka's names.
+#[derive(Default)]
+pub struct Callbacks {
+    /// `error_cb(KafkaError)`: client-wide errors.
+    pub error_cb: Option<Py<PyAny>>,
+    /// `on_delivery(err, msg)` / `delivery.report.cb`: the producer's
+    /// default delivery callback.
+    pub on_delivery: Option<Py<PyAny>>,
+    /// `on_commit(err, partitions)`: the consumer's commit callback.
+    pub on_commit: Option<Py<PyAny>>,
+    /// `logger`: a `logging.Logger` for the client's log lines.
+    pub logger: Option<Py<PyAny>>,
+    /// `stats_cb`, `throttle_cb`: accepted, never called (no statistics
+    /// or throttle reports yet).
+    pub stats_cb: Option<Py<PyAny>>,
+    pub throttle_cb: Option<Py<PyAny>>,
+}
+
+/// Splits `conf` (and keyword arguments, which confluent-kafka merges into
+/// it) into the core's config and the callables.
+pub fn parse(
+    py: Python<'_>,
+    conf: Option<&Bound<'_, PyDict>>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<(ClientConfig, Callbacks)> {
+    let py_dicts = conf.into_iter().chain(kwargs);
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut callbacks = Callbacks::default();
+    for dict in py_dicts {
+        for (key, value) in dict.iter() {
+            let key: String = key.extract()?;
+            let slot = match key.as_str() {
+                "error_cb" => Some(&mut callbacks.error_cb),
+                "on_delivery" | "delivery.report.cb" | "dr_msg_cb" | "dr_cb" => {
+                    Some(&mut callbacks.on_delivery)
+                }
+                "on_commit" | "offset_commit_cb" => Some(&mut callbacks.on_commit),
+                "logger" => Some(&mut callbacks.logger),
+                "stats_cb" => Some(&mut callbacks.stats_cb),
+                "throttle_cb" => Some(&mut callbacks.throttle_cb),
+                _ => None,
+            };
+            match slot {
+                Some(slot) => *slot = Some(value.unbind()),
+                None => pairs.push((key, setting_text(&value)?)),
+            }
+        }
+    }
+    let config = ClientConfig::from_pairs(pairs).into_py_result(py)?;
+    Ok((config, callbacks))
+}
+
+/// A setting's value as librdkafka reads it: booleans as `true`/`false`,
+/// everything else by `str()`.
+fn setting_text(value: &Bound<'_, PyAny>) -> PyResult<String> {
+    if value.is_instance_of::<PyBool>() {
+        let flag: bool = value.extract()?;
+        return Ok(if flag { "true" } else { "false" }.to_string());
+    }
+    Ok(value.str()?.to_string())
+}

@@ -1,0 +1,68 @@
+//! `strom._strom`, the native half of the Python package `strom`: thin
+//! glue over `strom-client`. It converts arguments, errors and callbacks
+//! and holds no Kafka logic; the Python half (`python/strom`) gives it
+//! confluent-kafka's module layout.
+//!
+//! - `errors`: `KafkaError` and the mapping of `ClientError` to the
+//!   exceptions of `strom/error.py`;
+//! - `config`: a confluent-kafka config dict into `ClientConfig`;
+//! - `wait`: blocking without the GIL, interruptible by Ctrl-C;
+//! - `message`: `Message`, `TopicPartition`;
+//! - `producer`, `consumer`, `admin`: the clients;
+//! - `logging`: the core's `tracing` events into Python's `logging`.
+
+use pyo3::prelude::*;
+
+mod admin;
+mod aio;
+mod config;
+mod consumer;
+mod errors;
+mod futures;
+mod logging;
+mod message;
+mod metadata;
+mod producer;
+mod rebalance;
+mod wait;
+
+/// Runs the `strom` command line (the broker and the client commands):
+/// the package's `strom` console script, so the wheel needs no second
+/// binary.
+#[pyfunction]
+fn run_cli(py: Python<'_>, args: Vec<String>) -> u8 {
+    py.detach(|| strom_server::entry::run(args.into_iter().map(Into::into)))
+}
+
+#[pymodule]
+fn _strom(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_function(wrap_pyfunction!(run_cli, module)?)?;
+    module.add_class::<errors::KafkaError>()?;
+    errors::add_code_constants(&module.py().get_type::<errors::KafkaError>())?;
+    module.add_class::<message::Message>()?;
+    module.add_class::<producer::Producer>()?;
+    module.add_class::<consumer::Consumer>()?;
+    module.add_class::<aio::AioProducer>()?;
+    module.add_class::<aio::AioConsumer>()?;
+    module.add_class::<metadata::ClusterMetadata>()?;
+    module.add_class::<metadata::BrokerMetadata>()?;
+    module.add_class::<metadata::TopicMetadata>()?;
+    module.add_class::<metadata::PartitionMetadata>()?;
+    module.add_function(wrap_pyfunction!(logging::install_logging, module)?)?;
+    module.add_function(wrap_pyfunction!(logging::set_log_level, module)?)?;
+    module.add_function(wrap_pyfunction!(logging::dropped_log_events, module)?)?;
+    module.add_class::<message::TopicPartition>()?;
+    module.add("OFFSET_BEGINNING", message::OFFSET_BEGINNING)?;
+    module.add("OFFSET_END", message::OFFSET_END)?;
+    module.add("OFFSET_STORED", message::OFFSET_STORED)?;
+    module.add("OFFSET_INVALID", message::OFFSET_INVALID)?;
+    module.add("TIMESTAMP_NOT_AVAILABLE", message::TIMESTAMP_NOT_AVAILABLE)?;
+    module.add("TIMESTAMP_CREATE_TIME", message::TIMESTAMP_CREATE_TIME)?;
+    module.add(
+        "TIMESTAMP_LOG_APPEND_TIME",
+        message::TIMESTAMP_LOG_APPEND_TIME,
+    )?;
+    admin::register(module)?;
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! `list_topics()`: the cluster's brokers and topics as confluent-kafka's
+//! `ClusterMetadata`, `BrokerMetadata`, `TopicMetadata` and
+//! `PartitionMetadata`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use strom_client::blocking;
+use strom_client::ClientConfig;
+
+use crate::errors::{IntoPyResult, KafkaError};
+
+#[pyclass(module = "strom.admin", get_all)]
+pub struct BrokerMetadata {
+    pub id: i32,
+    pub host: String,
+    pub port: i32,
+}
+
+#[pymethods]
+impl BrokerMetadata {
+    fn __repr__(&self) -> String {
+        format!("BrokerMetadata({}, {}:{})", self.id, self.host, self.port)
+    }
+
+    fn __str__(&self) -> String {
+        format!("{}:{}/{}", self.host, self.port, self.id)
+    }
+}
+
+#[pyclass(module = "strom.admin", get_all)]
+pub struct PartitionMetadata {
+    pub id: i32,
+    pub leader: i32,
+    pub replicas: Vec<i32>,
+    pub isrs: Vec<i32>,
+    pub error: Option<KafkaError>,
+}
+
+#[pymethods]
+impl PartitionMetadata {
+    fn __repr__(&self) -> String {
+        format!("PartitionMetadata({})", self.id)
+    }
+}
+
+#[pyclass(module = "strom.admin", get_all)]
+pub struct TopicMetadata {
+    pub topic: String,
+    pub partitions: HashMap<i32, Py<PartitionMetadata>>,
+    pub error: Option<KafkaError>,
+}
+
+#[pymethods]
+impl TopicMetadata {
+    fn __repr__(&self) -> String {
+        format!(
+            "TopicMetadata({}, {} partitions)",
+            self.topic,
+            self.partitions.len()
+        )
+    }
+
+    fn __str__(&self) -> String {
+        self.topic.clone()
+    }
+}
+
+#[pyclass(module = "strom.admin", get_all)]
+pub struct ClusterMetadata {
+    pub cluster_id: Option<String>,
+    pub controller_id: i32,
+    pub brokers: HashMap<i32, Py<BrokerMetadata>>,
+    pub topics: HashMap<String, Py<TopicMetadata>>,
+    /// The broker that answered: unknown here (-1), kept for confluent-kafka's shape.
+    pub orig_broker_id: i32,
+    pub orig_broker_name: Option<String>,
+}
+
+#[pymethods]
+impl ClusterMetadata {
+    fn __repr__(&self) -> String {
+        format!(
+            "ClusterMetadata({}, {} brokers, {} topics)",
+            self.cluster_id.as_deref().unwrap_or("None"),
+            self.brokers.len(),
+            self.topics.len()
+        )
+    }
+}
+
+/// A Kafka error code (0: none) as an optional `KafkaError`.
+fn code_error(code: i16) -> Option<KafkaError> {
+    (code != 0).then(|| {
+        let error = strom_client::ClientError::kafka(code, "reading metadata", None);
+        KafkaError::from_client(&error)
+    })
+}
+
+/// The cluster's metadata, via a short-lived admin connection.
+pub fn list_topics(
+    py: Python<'_>,
+    config: &ClientConfig,
+    topic: Option<String>,
+    timeout: Option<Duration>,
+) -> PyResult<ClusterMetadata> {
+    let mut admin = py
+        .detach(|| blocking::AdminClient::new(config.clone()))
+        .into_py_result(py)?;
+    if let Some(timeout) = timeout {
+        admin.set_api_timeout(timeout);
+    }
+    let names: Option<Vec<&str>> = topic.as_deref().map(|topic| vec![topic]);
+    let metadata = py
+        .detach(|| admin.metadata(names.as_deref()))
+        .into_py_result(py)?;
+    from_core(py, metadata)
+}
+
+pub fn from_core(
+    py: Python<'_>,
+    metadata: strom_client::metadata::Metadata,
+) -> PyResult<ClusterMetadata> {
+    let brokers = metadata
+        .brokers
+        .into_values()
+        .map(|broker| {
+            let entry = BrokerMetadata {
+                id: broker.node_id,
+                host: broker.host,
+                port: broker.port,
+            };
+            Ok((broker.node_id, Py::new(py, entry)?))
+        })
+        .collect::<PyResult<_>>()?;
+    let topics = metadata
+        .topics
+        .into_values()
+        .map(|topic| {
+            let partitions = topic
+                .partitions
+                .into_iter()
+                .map(|partition| {
+                    let entry = PartitionMetadata {
+                        id: partition.partition,
+                        leader: partition.leader,
+                        replicas: partition.replicas,
+                        isrs: partition.in_sync_replicas,
+                        error: code_error(partition.error_code),
+                    };
+                    Ok((partition.partition, Py::new(py, entry)?))
+                })
+                .collect::<PyResult<_>>()?;
+            let entry = TopicMetadata {
+                topic: topic.name.clone(),
+                partitions,
+                error: code_error(topic.error_code),
+            };
+            Ok((topic.name, Py::new(py, entry)?))
+        })
+        .collect::<PyResult<_>>()?;
+    Ok(ClusterMetadata {
+        cluster_id: metadata.cluster_id,
+        controller_id: metadata.controller_id,
+        brokers,
+        topics,
+        orig_broker_id: -1,
+        orig_broker_name: None,
+    })
+}

@@ -1,0 +1,301 @@
+//! `strom.Producer`: confluent-kafka's `Producer` on the core's blocking
+//! producer. Delivery callbacks go through a `CallbackQueue` and run in
+//! `poll()` and `flush()` on the caller's thread, as librdkafka's delivery
+//! reports do; an exception a callback raises comes out of that call.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use strom_client::blocking;
+use strom_client::{CallbackQueue, ClientConfig, DeliveryResult, ProducerRecord};
+
+use crate::config;
+use crate::errors::{to_py_err, IntoPyResult, KafkaError};
+use crate::message::{headers_arg, payload, Message, TIMESTAMP_CREATE_TIME};
+use crate::metadata::{self, ClusterMetadata};
+use crate::wait::{timeout_arg, wait_for};
+
+/// The first exception a Python callback raised, waiting to be raised
+/// again from the call that served the callback.
+#[derive(Clone, Default)]
+pub struct CallbackFailure(Arc<Mutex<Option<PyErr>>>);
+
+impl CallbackFailure {
+    pub fn keep(&self, error: PyErr) {
+        if let Ok(mut slot) = self.0.lock() {
+            slot.get_or_insert(error);
+        }
+    }
+
+    /// Raises the kept exception, if any.
+    pub fn raise(&self) -> PyResult<()> {
+        match self.0.lock().ok().and_then(|mut slot| slot.take()) {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+#[pyclass(module = "strom", subclass)]
+pub struct Producer {
+    producer: blocking::Producer,
+    config: ClientConfig,
+    /// `on_delivery` from the config: the callback of records produced
+    /// without one.
+    on_delivery: Option<Py<PyAny>>,
+    failure: CallbackFailure,
+}
+
+#[pymethods]
+impl Producer {
+    #[new]
+    #[pyo3(signature = (conf = None, **kwargs))]
+    fn new(
+        py: Python<'_>,
+        conf: Option<&Bound<'_, PyDict>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Producer> {
+        crate::logging::ensure_installed(py)?;
+        let (config, callbacks) = config::parse(py, conf, kwargs)?;
+        let queue = CallbackQueue::new();
+        let settings = config.clone();
+        let producer = py
+            .detach(|| blocking::Producer::with_callback_queue(settings, queue))
+            .into_py_result(py)?;
+        Ok(Producer {
+            producer,
+            config,
+            on_delivery: callbacks.on_delivery,
+            failure: CallbackFailure::default(),
+        })
+    }
+
+    /// Queues a record; never blocks. Raises `BufferError`
+    /// (`strom.QueueFullError`) when the queue is full: call `poll()` to
+    /// serve delivery reports, then produce again.
+    #[pyo3(signature = (topic, value = None, key = None, partition = -1, on_delivery = None, callback = None, timestamp = 0, headers = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn produce(
+        &self,
+        py: Python<'_>,
+        topic: Bound<'_, PyString>,
+        value: Option<Bound<'_, PyAny>>,
+        key: Option<Bound<'_, PyAny>>,
+        partition: i32,
+        on_delivery: Option<Py<PyAny>>,
+        callback: Option<Py<PyAny>>,
+        timestamp: i64,
+        headers: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let value = value.filter(|value| !value.is_none());
+        let key = key.filter(|key| !key.is_none());
+        let record = record_arg(
+            &topic,
+            key.as_ref(),
+            value.as_ref(),
+            partition,
+            timestamp,
+            headers,
+        )?;
+        let callback = callback
+            .or(on_delivery)
+            .or_else(|| self.on_delivery.as_ref().map(|cb| cb.clone_ref(py)));
+        let refused = match callback {
+            Some(callback) => {
+                let report = DeliveryReport {
+                    callback,
+                    topic: topic.into_any().unbind(),
+                    key: key.map(Bound::unbind),
+                    value: value.map(Bound::unbind),
+                    sent_at: Instant::now(),
+                    failure: self.failure.clone(),
+                };
+                self.producer
+                    .try_send_with_callback(record, move |result| report.deliver(result))
+            }
+            None => self.producer.try_send(record),
+        };
+        refused.map_err(|refusal| to_py_err(py, &refusal.error))
+    }
+
+    /// Serves delivery reports, waiting up to `timeout` seconds (`None`
+    /// or negative: until one arrives) for the first; returns how many
+    /// callbacks ran.
+    #[pyo3(signature = (timeout = None))]
+    fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+        let producer = &self.producer;
+        let served = wait_for(py, timeout_arg(timeout), |slice| {
+            let served = producer.poll(slice);
+            (served > 0).then_some(served)
+        })?;
+        self.failure.raise()?;
+        Ok(served.unwrap_or(0))
+    }
+
+    /// Waits until every record produced is delivered or failed and its
+    /// report served, at most `timeout` seconds (`None` or negative: no
+    /// limit); returns how many are still waiting (0: all done).
+    #[pyo3(signature = (timeout = None))]
+    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+        let producer = &self.producer;
+        wait_for(py, timeout_arg(timeout), |slice| {
+            // A flush that runs out of its slice is simply not done yet.
+            let _ = producer.flush(slice);
+            producer.poll(Duration::ZERO);
+            (producer.outq_len() == 0).then_some(())
+        })?;
+        self.failure.raise()?;
+        Ok(self.producer.outq_len())
+    }
+
+    /// Records waiting for delivery plus reports waiting to be served.
+    fn __len__(&self) -> usize {
+        self.producer.outq_len()
+    }
+
+    /// The cluster's brokers and topics (one topic if `topic` is given).
+    #[pyo3(signature = (topic = None, timeout = None))]
+    fn list_topics(
+        &self,
+        py: Python<'_>,
+        topic: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<ClusterMetadata> {
+        metadata::list_topics(py, &self.config, topic, timeout_arg(timeout))
+    }
+
+    /// Flushes for at most `timeout` seconds, then fails what is left
+    /// and stops the producer; later calls raise `ClosedError`.
+    #[pyo3(signature = (timeout = None))]
+    fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+        let left = self.flush(py, timeout)?;
+        let producer = &self.producer;
+        py.detach(|| producer.close(Duration::ZERO))
+            .or_else(|error| match error {
+                strom_client::ClientError::Closed { .. } => Ok(()),
+                error => Err(error),
+            })
+            .into_py_result(py)?;
+        self.producer.poll(Duration::ZERO);
+        self.failure.raise()?;
+        Ok(left)
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        self.close(py, None)?;
+        Ok(false)
+    }
+
+    // Transactions are not supported yet; confluent-kafka code that calls
+    // them gets a clear error instead of an AttributeError.
+    #[pyo3(signature = (*_args))]
+    fn init_transactions(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<()> {
+        Err(crate::errors::not_supported("transactions"))
+    }
+}
+
+/// A record from `produce`'s arguments (`None` key and value already
+/// filtered out; partition -1 and timestamp 0 mean "not given").
+pub fn record_arg(
+    topic: &Bound<'_, PyString>,
+    key: Option<&Bound<'_, PyAny>>,
+    value: Option<&Bound<'_, PyAny>>,
+    partition: i32,
+    timestamp: i64,
+    headers: Option<Bound<'_, PyAny>>,
+) -> PyResult<ProducerRecord> {
+    Ok(ProducerRecord {
+        topic: topic.to_cow()?.into_owned(),
+        partition: (partition >= 0).then_some(partition),
+        key: key.map(|key| payload(key, "key")).transpose()?,
+        value: value.map(|value| payload(value, "value")).transpose()?,
+        headers: match headers.filter(|headers| !headers.is_none()) {
+            Some(headers) => headers_arg(&headers)?,
+            None => Vec::new(),
+        },
+        timestamp: (timestamp > 0).then_some(timestamp),
+    })
+}
+
+/// What a delivery callback gets: the record as produced (its key and
+/// value objects, not copies) with where it was written, or why not.
+struct DeliveryReport {
+    callback: Py<PyAny>,
+    topic: Py<PyAny>,
+    key: Option<Py<PyAny>>,
+    value: Option<Py<PyAny>>,
+    sent_at: Instant,
+    failure: CallbackFailure,
+}
+
+impl DeliveryReport {
+    fn deliver(self, result: DeliveryResult) {
+        let latency = self.sent_at.elapsed().as_secs_f64();
+        Python::attach(|py| {
+            let message = delivery_message(py, self.topic, self.key, self.value, &result, latency);
+            let error = message.error.clone();
+            let called =
+                Py::new(py, message).and_then(|message| self.callback.call1(py, (error, message)));
+            if let Err(raised) = called {
+                self.failure.keep(raised);
+            }
+        });
+    }
+}
+
+/// The `Message` a delivery report carries: the record as produced (its
+/// key and value as bytes) with where it was written, or its error.
+pub fn delivery_message(
+    py: Python<'_>,
+    topic: Py<PyAny>,
+    key: Option<Py<PyAny>>,
+    value: Option<Py<PyAny>>,
+    result: &DeliveryResult,
+    latency: f64,
+) -> Message {
+    let (error, partition, offset, timestamp, headers) = match result {
+        Ok(written) => (
+            None,
+            Some(written.partition),
+            Some(written.offset),
+            written.timestamp,
+            None,
+        ),
+        Err(failed) => {
+            let record = failed.record.as_deref();
+            (
+                Some(KafkaError::from_client(&failed.error)),
+                record.and_then(|r| r.partition),
+                None,
+                record.and_then(|r| r.timestamp).unwrap_or(0),
+                record.and_then(|r| crate::message::headers_list(py, &r.headers)),
+            )
+        }
+    };
+    // The record's key and value as the broker has them: bytes.
+    let as_bytes = |object: Py<PyAny>| match object.bind(py).cast::<PyString>() {
+        Ok(text) => text
+            .to_cow()
+            .map(|text| crate::message::bytes_object(py, text.as_bytes()))
+            .unwrap_or(object.clone_ref(py)),
+        Err(_) => object,
+    };
+    Message {
+        topic: Some(topic),
+        partition,
+        offset,
+        key: key.map(as_bytes),
+        value: value.map(as_bytes),
+        headers,
+        timestamp: (TIMESTAMP_CREATE_TIME, timestamp),
+        error,
+        latency: Some(latency),
+    }
+}

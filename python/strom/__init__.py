@@ -1,0 +1,80 @@
+"""Strom's Python client: confluent-kafka's API on Strom's Rust client core.
+
+    from strom import Producer, Consumer, KafkaError, KafkaException, TopicPartition
+
+works as `from confluent_kafka import ...` does. `strom.aio` has the
+asyncio clients, `strom.admin` the admin client, and `strom.testing` a real
+broker for tests.
+"""
+
+from __future__ import annotations
+
+from strom._strom import (
+    OFFSET_BEGINNING,
+    OFFSET_END,
+    OFFSET_INVALID,
+    OFFSET_STORED,
+    TIMESTAMP_CREATE_TIME,
+    TIMESTAMP_LOG_APPEND_TIME,
+    TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    KafkaError,
+    Message,
+    Producer,
+    TopicPartition,
+    __version__,
+)
+from strom.error import (
+    BrokerError,
+    BrokerUnavailableError,
+    ClosedError,
+    ConfigError,
+    DeliveryError,
+    KafkaException,
+    KafkaTimeoutError,
+    QueueFullError,
+    StromError,
+)
+
+
+def version() -> tuple[str, int]:
+    """The package's version, as confluent_kafka.version() gives it."""
+    return (__version__, _version_int(__version__))
+
+
+def libversion() -> tuple[str, int]:
+    """The client core's version (confluent_kafka.libversion() gives librdkafka's)."""
+    return (__version__, _version_int(__version__))
+
+
+def _version_int(text: str) -> int:
+    major, minor, patch = (int(part) for part in text.split(".")[:3])
+    return (major << 24) | (minor << 16) | (patch << 8)
+
+
+__all__ = [
+    "Producer",
+    "Consumer",
+    "Message",
+    "TopicPartition",
+    "KafkaError",
+    "KafkaException",
+    "StromError",
+    "ConfigError",
+    "BrokerUnavailableError",
+    "KafkaTimeoutError",
+    "QueueFullError",
+    "ClosedError",
+    "BrokerError",
+    "DeliveryError",
+    "OFFSET_BEGINNING",
+    "OFFSET_END",
+    "OFFSET_STORED",
+    "OFFSET_INVALID",
+    "TIMESTAMP_NOT_AVAILABLE",
+    "TIMESTAMP_CREATE_TIME",
+    "TIMESTAMP_LOG_APPEND_TIME",
+    "version",
+    "libversion",
+    "__version__",
+]

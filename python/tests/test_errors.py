@@ -1,0 +1,102 @@
+"""Errors a user meets first: bad configuration, a broker that is not
+there, a topic that does not exist; each a clear exception, within the
+configured timeouts, and nothing hangs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import strom
+from strom.testing import Broker
+
+
+def test_unknown_config_key_raises_at_construction() -> None:
+    for client in (strom.Producer, strom.Consumer):
+        with pytest.raises(strom.KafkaException) as raised:
+            client({"bootstrap.servers": "127.0.0.1:9092", "no.such.setting": "1"})
+        assert raised.value.code() == strom.KafkaError._INVALID_ARG
+        assert "no.such.setting" in str(raised.value)
+        assert isinstance(raised.value, strom.ConfigError)
+        assert isinstance(raised.value, ValueError)
+        assert isinstance(raised.value, strom.StromError)
+
+
+def test_bad_value_names_the_key() -> None:
+    with pytest.raises(strom.ConfigError, match="acks"):
+        strom.Producer({"bootstrap.servers": "127.0.0.1:9092", "acks": "sometimes"})
+
+
+def test_kafka_error_values() -> None:
+    error = strom.KafkaError(strom.KafkaError.UNKNOWN_TOPIC_OR_PART)
+    assert error.code() == 3 and error == 3 and error != 4
+    assert error.name() == "UNKNOWN_TOPIC_OR_PART"
+    assert strom.KafkaError.UNKNOWN_TOPIC_OR_PARTITION == 3
+    assert strom.KafkaError._PARTITION_EOF == -191
+    assert strom.KafkaError._MSG_TIMED_OUT == -192
+    assert strom.KafkaError(strom.KafkaError._TIMED_OUT).name() == "_TIMED_OUT"
+    custom = strom.KafkaError(strom.KafkaError._FAIL, "custom reason", retriable=True)
+    assert custom.str() == "custom reason" and custom.retriable() and not custom.fatal()
+    assert "custom reason" in str(strom.KafkaException(custom))
+    assert strom.KafkaException(custom).args[0] is custom
+    assert {strom.KafkaError(1): "x"}[strom.KafkaError(1)] == "x"
+
+
+def test_broker_down_fails_clearly_within_the_timeout() -> None:
+    conf = {
+        "bootstrap.servers": "127.0.0.1:1",
+        "default.api.timeout.ms": "2000",
+        "socket.connection.setup.timeout.ms": "500",
+    }
+    started = time.monotonic()
+    with pytest.raises(strom.KafkaException) as raised:
+        strom.Producer(conf)
+    assert time.monotonic() - started < 10
+    assert "127.0.0.1:1" in str(raised.value)
+
+
+def test_consumer_close_is_bounded_when_the_broker_is_gone(topic_name: str) -> None:
+    broker = Broker()
+    bootstrap = broker.start()
+    consumer = strom.Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "gone",
+            "default.api.timeout.ms": "3000",
+            "session.timeout.ms": "6000",
+            "request.timeout.ms": "2000",
+        }
+    )
+    consumer.subscribe([topic_name])
+    consumer.poll(1.0)
+    broker.stop()
+    started = time.monotonic()
+    try:
+        consumer.close()
+    except strom.KafkaException:
+        pass  # the commit or the leave may fail: the point is that it returns
+    assert time.monotonic() - started < 10
+    with pytest.raises(RuntimeError):
+        consumer.poll(0)
+
+
+def test_produce_to_a_missing_topic_with_auto_create_off_reports_an_error(broker_kind: str) -> None:
+    if broker_kind != "strom":
+        pytest.skip("needs a broker started with auto.create.topics.enable=false")
+    with Broker({"auto.create.topics.enable": "false"}) as bootstrap:
+        reports: list = []
+        producer = strom.Producer(
+            {"bootstrap.servers": bootstrap, "message.timeout.ms": "3000", "request.timeout.ms": "1000"}
+        )
+        producer.produce("does-not-exist", b"x", on_delivery=lambda err, msg: reports.append(err))
+        started = time.monotonic()
+        assert producer.flush(20) == 0
+        assert time.monotonic() - started < 15
+        [error] = reports
+        assert error is not None
+        assert error.code() in (
+            strom.KafkaError.UNKNOWN_TOPIC_OR_PART,
+            strom.KafkaError._MSG_TIMED_OUT,
+            strom.KafkaError._UNKNOWN_TOPIC,
+        )

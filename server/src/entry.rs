@@ -1,0 +1,85 @@
+//! The `strom` command line as a function: the binary's `main` calls it,
+//! and so does the Python package's `strom` console script, which ships
+//! the broker inside its extension module instead of a second binary.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{utf8_env, Cli, Command, ServerArgs};
+use crate::commands::{consume, group, produce, run_client, topic};
+use crate::signals::shutdown_signal;
+
+/// Exit status for a configuration mistake (bad flag, file or setting).
+const EXIT_CONFIG_ERROR: u8 = 2;
+
+/// Runs `strom` with these arguments (the first is the program name) and
+/// returns the process exit status. `--help`, `--version` and usage errors
+/// print as clap prints them.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // Printing help can only fail on a closed stdout; nothing to add.
+            let _ = err.print();
+            return u8::try_from(err.exit_code()).unwrap_or(EXIT_CONFIG_ERROR);
+        }
+    };
+    match cli.command {
+        Command::Server(args) => run_server(args),
+        Command::Topic(args) => run_client(topic::run(args)),
+        Command::Produce(args) => run_client(produce::run(args)),
+        Command::Consume(args) => run_client(consume::run(args)),
+        Command::Group(args) => run_client(group::run(args)),
+    }
+}
+
+fn run_server(args: ServerArgs) -> u8 {
+    let filter = args.log_filter(std::env::var("RUST_LOG").ok());
+    let filter = match EnvFilter::try_new(&filter) {
+        Ok(filter) => filter,
+        Err(err) => {
+            return fail(
+                EXIT_CONFIG_ERROR,
+                &format!("invalid log level '{filter}': {err}"),
+            )
+        }
+    };
+    // A subscriber may already be set (never in this binary); logging then
+    // goes there, which is harmless.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+
+    let config = match args.broker_config(utf8_env()) {
+        Ok(config) => config,
+        Err(err) => return fail(EXIT_CONFIG_ERROR, &err.to_string()),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return fail(1, &format!("cannot start the async runtime: {err}")),
+    };
+    runtime.block_on(async {
+        let shutdown = match shutdown_signal() {
+            Ok(shutdown) => shutdown,
+            Err(err) => return fail(1, &format!("cannot install signal handlers: {err}")),
+        };
+        match strom_broker::server::run(config, shutdown).await {
+            Ok(()) => 0,
+            Err(err) => fail(1, &err.to_string()),
+        }
+    })
+}
+
+/// Prints a one-line error to stderr and returns the exit status.
+fn fail(status: u8, message: &str) -> u8 {
+    eprintln!("strom: {message}");
+    status
+}
