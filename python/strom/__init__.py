@@ -24,6 +24,16 @@ from strom._strom import (
     TopicPartition,
     __version__,
 )
+# confluent-kafka has these at the top level too.
+from strom.admin import (
+    ConsumerGroupState,
+    ConsumerGroupTopicPartitions,
+    ConsumerGroupType,
+    IsolationLevel,
+    Node,
+    TopicCollection,
+    TopicPartitionInfo,
+)
 from strom.error import (
     BrokerError,
     BrokerUnavailableError,
@@ -74,6 +84,13 @@ __all__ = [
     "TIMESTAMP_NOT_AVAILABLE",
     "TIMESTAMP_CREATE_TIME",
     "TIMESTAMP_LOG_APPEND_TIME",
+    "ConsumerGroupState",
+    "ConsumerGroupTopicPartitions",
+    "ConsumerGroupType",
+    "IsolationLevel",
+    "Node",
+    "TopicCollection",
+    "TopicPartitionInfo",
     "version",
     "libversion",
     "__version__",

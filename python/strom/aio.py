@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Type, Union
+from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
 from strom import _strom
 from strom._strom import Message, TopicPartition
@@ -28,7 +28,7 @@ from strom._strom import Message, TopicPartition
 __all__ = ["AIOProducer", "AIOConsumer", "AIOAdminClient"]
 
 Payload = Union[bytes, str, None]
-Headers = Union[Mapping[str, Payload], Sequence[tuple], None]
+Headers = Union[Mapping[str, Payload], Sequence[Tuple[str, Payload]], None]
 
 
 class AIOProducer:
@@ -42,7 +42,7 @@ class AIOProducer:
         self._kwargs = kwargs
         self._native: Optional[Any] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._starting: Optional[asyncio.Future] = None
+        self._starting: Optional["asyncio.Future[Any]"] = None
 
     async def start(self) -> None:
         """Connects (called by the first `send`, or by `async with`)."""
@@ -140,7 +140,7 @@ class AIOConsumer:
         self._conf = dict(conf or {})
         self._kwargs = kwargs
         self._native: Optional[Any] = None
-        self._starting: Optional[asyncio.Future] = None
+        self._starting: Optional["asyncio.Future[Any]"] = None
 
     async def start(self) -> None:
         await self._started()

@@ -270,3 +270,47 @@ def test_list_topics_from_a_consumer(conf: dict, topic: str) -> None:
     metadata = consumer.list_topics(topic, timeout=10)
     assert list(metadata.topics) == [topic]
     consumer.close()
+
+
+def test_stored_offsets_are_what_commits_commit(conf: dict, topic: str) -> None:
+    produce(conf, topic, 5)
+    group = f"g-{topic}"
+    consumer = strom.Consumer(
+        group_conf(conf, group, **{"enable.auto.commit": False, "enable.auto.offset.store": False})
+    )
+    consumer.subscribe([topic])
+    got = poll_until(consumer, lambda got: len(got) >= 5)
+    consumer.store_offsets(message=got[2])
+    consumer.commit(asynchronous=False)
+    tp = strom.TopicPartition(topic, 0)
+    assert consumer.committed([tp], timeout=10)[0].offset == 3
+    consumer.store_offsets(offsets=[strom.TopicPartition(topic, 0, 4)])
+    consumer.close()  # nothing auto-committed: the stored 4 stays uncommitted
+    reader = strom.Consumer(group_conf(conf, group))
+    assert reader.committed([tp], timeout=10)[0].offset == 3
+    reader.close()
+
+
+def test_store_offsets_needs_auto_store_off(conf: dict, topic: str) -> None:
+    produce(conf, topic, 1)
+    consumer = strom.Consumer(group_conf(conf, f"g-{topic}"))
+    consumer.subscribe([topic])
+    [message] = poll_until(consumer, lambda got: len(got) >= 1)
+    with pytest.raises(strom.KafkaException, match="enable.auto.offset.store"):
+        consumer.store_offsets(message)
+    consumer.close()
+
+
+def test_auto_commit_commits_the_stored_offsets(conf: dict, topic: str) -> None:
+    produce(conf, topic, 4)
+    group = f"g-{topic}"
+    consumer = strom.Consumer(
+        group_conf(conf, group, **{"enable.auto.offset.store": False, "auto.commit.interval.ms": 100})
+    )
+    consumer.subscribe([topic])
+    got = poll_until(consumer, lambda got: len(got) >= 4)
+    consumer.store_offsets(got[1])
+    consumer.close()  # the closing auto commit commits what was stored
+    reader = strom.Consumer(group_conf(conf, group))
+    assert reader.committed([strom.TopicPartition(topic, 0)], timeout=10)[0].offset == 2
+    reader.close()

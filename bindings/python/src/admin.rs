@@ -1,7 +1,932 @@
-//! `strom.admin.AdminClient`'s native half (being written).
+//! `strom._strom._AdminClient`, the native half of `strom.admin.AdminClient`
+//! (confluent-kafka's admin client): each call converts its arguments,
+//! runs the core's async `AdminClient` call as a task on the shared client
+//! runtime and completes a `concurrent.futures.Future` with plain Python
+//! values (tuples, lists, `TopicPartition`s); `strom/admin/__init__.py`
+//! turns them into confluent-kafka's result classes and hands one future
+//! per topic, group or resource to the caller.
+//!
+//! A call's future gets, for calls about several items, a list with one
+//! entry per item in the order given: the item's result, or the exception
+//! (a `strom.KafkaException` subclass) that item failed with. A failure of
+//! the whole call (no broker reachable, the call's timeout) is the
+//! future's exception.
+//!
+//! The client connects on its first call, inside that call's task, so
+//! making one never blocks (confluent-kafka's does not either); a failed
+//! connection is tried again by the next call.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
 
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use strom_client::admin::{
+    AlterConfigOp, ClusterDescription, ConfigEntry, ConfigResource, GroupDescription, GroupListing,
+    GroupOffset, ListedOffset, NewTopic, OffsetSpec,
+};
+use strom_client::metadata::{BrokerInfo, Metadata};
+use strom_client::{ClientConfig, ClientError, ClientRuntime};
+use tokio::sync::OnceCell;
+use tokio::task::JoinSet;
 
-pub fn register(_module: &Bound<'_, PyModule>) -> PyResult<()> {
+use crate::config;
+use crate::errors::{to_py_err, IntoPyResult};
+use crate::futures::{self, Target};
+use crate::message::{partition_list, TopicPartition, OFFSET_INVALID};
+use crate::metadata::{self, ClusterMetadata};
+use crate::wait::{timeout_arg, wait_for};
+
+/// confluent-kafka's `ResourceType` values the core can describe and alter.
+const RESOURCE_TOPIC: i32 = 2;
+const RESOURCE_BROKER: i32 = 4;
+
+/// How a call's timeout error names what bounds it.
+const REQUEST_TIMEOUT: &str = "the call's request_timeout (default: default.api.timeout.ms)";
+const LIST_TOPICS_TIMEOUT: &str = "list_topics' timeout (default: default.api.timeout.ms)";
+
+pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<AdminClient>()?;
     Ok(())
+}
+
+/// The native admin client behind `strom.admin.AdminClient`. Its methods
+/// take the `concurrent.futures.Future` to complete last, and return at
+/// once.
+#[pyclass(module = "strom._strom", name = "_AdminClient", frozen)]
+pub struct AdminClient {
+    config: ClientConfig,
+    /// The core client, connected by the first call that needs it.
+    admin: Arc<OnceCell<strom_client::AdminClient>>,
+    /// The bound of a call made without `request_timeout`: the larger of
+    /// default.api.timeout.ms and request.timeout.ms, as the blocking
+    /// clients use.
+    default_timeout: Duration,
+}
+
+/// A `(name, value)` list of `(str, str)` pairs.
+type Pairs = Vec<(String, String)>;
+
+/// `(setting, AlterConfigOpType number, value)` operations.
+type AlterOps = Vec<(String, i32, Option<String>)>;
+
+#[pymethods]
+impl AdminClient {
+    #[new]
+    #[pyo3(signature = (conf = None, **kwargs))]
+    fn new(
+        py: Python<'_>,
+        conf: Option<&Bound<'_, PyDict>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<AdminClient> {
+        crate::logging::ensure_installed(py)?;
+        let (config, _callbacks) = config::parse(py, conf, kwargs)?;
+        let default_timeout = config.default_api_timeout.max(config.request_timeout);
+        Ok(AdminClient {
+            config,
+            admin: Arc::new(OnceCell::new()),
+            default_timeout,
+        })
+    }
+
+    /// Creates topics, given as `(name, partitions, replication factor,
+    /// [(setting, value)])`; the future gets `None` or an exception per
+    /// topic.
+    #[pyo3(signature = (topics, future, request_timeout = None, validate_only = false))]
+    fn create_topics(
+        &self,
+        py: Python<'_>,
+        topics: Vec<(String, i32, i32, Pairs)>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+        validate_only: bool,
+    ) -> PyResult<()> {
+        let topics = topics
+            .into_iter()
+            .map(|(name, partitions, replication, configs)| {
+                let replication = i16::try_from(replication).map_err(|_| {
+                    invalid(
+                        py,
+                        format!("replication_factor {replication} is out of range"),
+                    )
+                })?;
+                let mut topic = NewTopic::new(name, partitions, replication);
+                topic.configs = configs;
+                Ok(topic)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let names: Vec<String> = topics.iter().map(|topic| topic.name.clone()).collect();
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "creating topics",
+            move |admin| admin.create_topics(&topics, validate_only),
+            move |py, outcomes| by_name(py, &names, outcomes, "creating"),
+        )
+    }
+
+    /// Deletes topics; the future gets `None` or an exception per topic.
+    #[pyo3(signature = (topics, future, request_timeout = None))]
+    fn delete_topics(
+        &self,
+        py: Python<'_>,
+        topics: Vec<String>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let names = topics.clone();
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "deleting topics",
+            move |admin| {
+                let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+                admin.delete_topics(&topics)
+            },
+            move |py, outcomes| by_name(py, &names, outcomes, "deleting"),
+        )
+    }
+
+    /// Raises topics' partition counts, given as `(name, new total)`; the
+    /// future gets `None` or an exception per topic.
+    #[pyo3(signature = (partitions, future, request_timeout = None, validate_only = false))]
+    fn create_partitions(
+        &self,
+        py: Python<'_>,
+        partitions: Vec<(String, i32)>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+        validate_only: bool,
+    ) -> PyResult<()> {
+        let names: Vec<String> = partitions.iter().map(|(name, _)| name.clone()).collect();
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "creating partitions",
+            move |admin| {
+                let totals: Vec<(&str, i32)> = partitions
+                    .iter()
+                    .map(|(name, total)| (name.as_str(), *total))
+                    .collect();
+                admin.create_partitions(&totals, validate_only)
+            },
+            move |py, outcomes| by_name(py, &names, outcomes, "adding partitions to"),
+        )
+    }
+
+    /// Reads the configs of resources given as `(resource type, name)`;
+    /// the future gets, per resource, a list of `(name, value, source,
+    /// read only, default, sensitive)` or an exception.
+    #[pyo3(signature = (resources, future, request_timeout = None))]
+    fn describe_configs(
+        &self,
+        py: Python<'_>,
+        resources: Vec<(i32, String)>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let resources = resources
+            .into_iter()
+            .map(|(kind, name)| config_resource(py, kind, name))
+            .collect::<PyResult<Vec<_>>>()?;
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "describing configs",
+            move |admin| {
+                each(resources, move |resource| {
+                    admin.describe_configs(&resource, None)
+                })
+            },
+            |py, outcomes| items(py, outcomes, config_entries),
+        )
+    }
+
+    /// Alters the configs of resources given as `(resource type, name,
+    /// [(setting, operation, value)])` (operations as confluent-kafka's
+    /// `AlterConfigOpType` numbers them); the future gets `None` or an
+    /// exception per resource.
+    #[pyo3(signature = (resources, future, request_timeout = None, validate_only = false))]
+    fn incremental_alter_configs(
+        &self,
+        py: Python<'_>,
+        resources: Vec<(i32, String, AlterOps)>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+        validate_only: bool,
+    ) -> PyResult<()> {
+        let resources = resources
+            .into_iter()
+            .map(|(kind, name, ops)| {
+                let resource = config_resource(py, kind, name)?;
+                let ops = ops
+                    .into_iter()
+                    .map(|(name, op, value)| alter_op(py, name, op, value))
+                    .collect::<PyResult<Vec<_>>>()?;
+                Ok((resource, ops))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "altering configs",
+            move |admin| {
+                each(resources, move |(resource, ops)| {
+                    admin.incremental_alter_configs(&resource, &ops, validate_only)
+                })
+            },
+            |py, outcomes| items(py, outcomes, |py, ()| Ok(py.None())),
+        )
+    }
+
+    /// Lists the cluster's groups; the future gets a list of `(group id,
+    /// protocol type, state)`.
+    #[pyo3(signature = (future, request_timeout = None))]
+    fn list_consumer_groups(
+        &self,
+        py: Python<'_>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "listing groups",
+            |admin| admin.list_groups(),
+            |py, groups: Vec<GroupListing>| {
+                let rows = groups
+                    .into_iter()
+                    .map(|group| (group.group_id, group.protocol_type, group.state));
+                Ok(PyList::new(py, rows)?.into_any().unbind())
+            },
+        )
+    }
+
+    /// Describes groups; the future gets, per group, `(group id, state,
+    /// protocol type, assignor, members, coordinator)` or an exception,
+    /// each member as `(member id, client id, host, [TopicPartition],
+    /// group instance id)` and the coordinator as `(id, host, port,
+    /// rack)`.
+    #[pyo3(signature = (group_ids, future, request_timeout = None))]
+    fn describe_consumer_groups(
+        &self,
+        py: Python<'_>,
+        group_ids: Vec<String>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "describing groups",
+            move |admin| {
+                // The coordinators' addresses, for confluent-kafka's `Node`.
+                let brokers = admin.metadata(Some(&[] as &[&str]));
+                let described = each(group_ids, move |group| admin.describe_group(&group));
+                async move {
+                    let described = described.await?;
+                    let brokers = brokers.await.map(|metadata| metadata.brokers).ok();
+                    Ok((described, brokers.unwrap_or_default()))
+                }
+            },
+            |py, (outcomes, brokers)| {
+                items(py, outcomes, |py, group| {
+                    group_description(py, group, &brokers)
+                })
+            },
+        )
+    }
+
+    /// Reads groups' committed offsets, each request as `(group id,
+    /// [TopicPartition] or None for every partition with an offset)`; the
+    /// future gets a `[TopicPartition]` or an exception per group
+    /// (partitions without a committed offset at `OFFSET_INVALID`).
+    #[pyo3(signature = (requests, future, request_timeout = None))]
+    fn list_consumer_group_offsets(
+        &self,
+        py: Python<'_>,
+        requests: Vec<(String, Option<Vec<TopicPartition>>)>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let requests: Vec<(String, Option<Vec<strom_client::TopicPartition>>)> = requests
+            .into_iter()
+            .map(|(group, partitions)| {
+                let partitions = partitions
+                    .map(|partitions| partitions.iter().map(TopicPartition::core).collect());
+                (group, partitions)
+            })
+            .collect();
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "listing group offsets",
+            move |admin| {
+                each(requests, move |(group, partitions)| {
+                    admin.list_group_offsets_of(&group, partitions.as_deref())
+                })
+            },
+            |py, outcomes| items(py, outcomes, group_offsets),
+        )
+    }
+
+    /// Commits offsets for groups without active members, each request as
+    /// `(group id, [TopicPartition with its offset])`; the future gets the
+    /// partitions committed or an exception per group.
+    #[pyo3(signature = (requests, future, request_timeout = None))]
+    fn alter_consumer_group_offsets(
+        &self,
+        py: Python<'_>,
+        requests: Vec<(String, Vec<TopicPartition>)>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let requests: Vec<(String, Vec<TopicPartition>)> = requests;
+        let commits: Vec<(String, Vec<(strom_client::TopicPartition, i64)>)> = requests
+            .iter()
+            .map(|(group, partitions)| {
+                let offsets = partitions.iter().map(|tp| (tp.core(), tp.offset)).collect();
+                (group.clone(), offsets)
+            })
+            .collect();
+        let committed: Vec<Vec<TopicPartition>> = requests
+            .into_iter()
+            .map(|(_, partitions)| partitions)
+            .collect();
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "altering group offsets",
+            move |admin| {
+                each(commits, move |(group, offsets)| {
+                    admin.alter_group_offsets(&group, &offsets)
+                })
+            },
+            move |py, outcomes: Vec<Result<(), ClientError>>| {
+                let entries = outcomes
+                    .into_iter()
+                    .zip(committed)
+                    .map(|(outcome, partitions)| {
+                        item(py, outcome, |py, ()| {
+                            Ok(partition_list(py, partitions)?.into_any())
+                        })
+                    })
+                    .collect::<PyResult<Vec<_>>>()?;
+                Ok(PyList::new(py, entries)?.into_any().unbind())
+            },
+        )
+    }
+
+    /// Deletes groups; the future gets `None` or an exception per group.
+    #[pyo3(signature = (group_ids, future, request_timeout = None))]
+    fn delete_consumer_groups(
+        &self,
+        py: Python<'_>,
+        group_ids: Vec<String>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "deleting groups",
+            move |admin| {
+                each(group_ids, move |group| {
+                    let deleted = admin.delete_groups(&[group.as_str()]);
+                    async move {
+                        let outcome = deleted
+                            .await?
+                            .into_iter()
+                            .next()
+                            .map(|(_, outcome)| outcome);
+                        outcome.unwrap_or_else(|| {
+                            Err(ClientError::Protocol {
+                                addr: "the group coordinator".into(),
+                                reason: format!("DeleteGroups answered nothing for `{group}`"),
+                            })
+                        })
+                    }
+                })
+            },
+            |py, outcomes| items(py, outcomes, |py, ()| Ok(py.None())),
+        )
+    }
+
+    /// Describes the cluster; the future gets `(cluster id, controller id,
+    /// [(id, host, port, rack)])`.
+    #[pyo3(signature = (future, request_timeout = None))]
+    fn describe_cluster(
+        &self,
+        py: Python<'_>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "describing the cluster",
+            |admin| admin.describe_cluster(),
+            |py, cluster: ClusterDescription| {
+                let nodes: Vec<_> = cluster.brokers.iter().map(node).collect();
+                let row = (cluster.cluster_id, cluster.controller_id, nodes);
+                Ok(row.into_pyobject(py)?.into_any().unbind())
+            },
+        )
+    }
+
+    /// Describes topics; the future gets, per topic, `(name, topic id
+    /// bytes, internal, [(partition, leader, [replicas], [in sync])],
+    /// {id: (id, host, port, rack)})` or an exception.
+    #[pyo3(signature = (topics, future, request_timeout = None))]
+    fn describe_topics(
+        &self,
+        py: Python<'_>,
+        topics: Vec<String>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "describing topics",
+            move |admin| {
+                each(topics, move |topic| {
+                    let metadata = admin.metadata(Some(&[topic.as_str()]));
+                    async move { described_topic(metadata.await?, &topic) }
+                })
+            },
+            |py, outcomes| items(py, outcomes, topic_description),
+        )
+    }
+
+    /// Looks up partition offsets, each query as `(TopicPartition, spec)`
+    /// with confluent-kafka's `OffsetSpec` numbers (-2 earliest, -1
+    /// latest, -3 max timestamp, else a timestamp in ms); the future gets
+    /// `(offset, timestamp, leader epoch)` or an exception per query.
+    #[pyo3(signature = (queries, future, request_timeout = None))]
+    fn list_offsets(
+        &self,
+        py: Python<'_>,
+        queries: Vec<(TopicPartition, i64)>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let queries = queries
+            .into_iter()
+            .map(|(tp, spec)| Ok((tp.core(), offset_spec(py, spec)?)))
+            .collect::<PyResult<Vec<_>>>()?;
+        let asked: Vec<strom_client::TopicPartition> =
+            queries.iter().map(|(tp, _)| tp.clone()).collect();
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "listing offsets",
+            move |admin| admin.list_offsets(&queries),
+            move |py, listed: Vec<ListedOffset>| {
+                let found: HashMap<_, _> = listed
+                    .into_iter()
+                    .map(|entry| (entry.tp.clone(), entry))
+                    .collect();
+                let entries = asked.iter().map(|tp| {
+                    let outcome = found
+                        .get(tp)
+                        .map(|entry| (entry.offset, entry.timestamp, entry.leader_epoch))
+                        .ok_or_else(|| missing_answer("ListOffsets", tp));
+                    item(py, outcome, |py, row| {
+                        Ok(row.into_pyobject(py)?.into_any().unbind())
+                    })
+                });
+                Ok(PyList::new(py, entries.collect::<PyResult<Vec<_>>>()?)?
+                    .into_any()
+                    .unbind())
+            },
+        )
+    }
+
+    /// Deletes records below each `TopicPartition`'s offset (-1: all); the
+    /// future gets the partition's new low watermark or an exception per
+    /// partition.
+    #[pyo3(signature = (partitions, future, request_timeout = None))]
+    fn delete_records(
+        &self,
+        py: Python<'_>,
+        partitions: Vec<TopicPartition>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let requests: Vec<(strom_client::TopicPartition, i64)> =
+            partitions.iter().map(|tp| (tp.core(), tp.offset)).collect();
+        let asked: Vec<strom_client::TopicPartition> =
+            requests.iter().map(|(tp, _)| tp.clone()).collect();
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "deleting records",
+            move |admin| admin.delete_records(&requests),
+            move |py, deleted: Vec<(strom_client::TopicPartition, i64)>| {
+                let found: HashMap<_, _> = deleted.into_iter().collect();
+                let entries = asked.iter().map(|tp| {
+                    let outcome = found
+                        .get(tp)
+                        .copied()
+                        .ok_or_else(|| missing_answer("DeleteRecords", tp));
+                    item(py, outcome, |py, low| {
+                        Ok(low.into_pyobject(py)?.into_any().unbind())
+                    })
+                });
+                Ok(PyList::new(py, entries.collect::<PyResult<Vec<_>>>()?)?
+                    .into_any()
+                    .unbind())
+            },
+        )
+    }
+
+    /// The cluster's brokers and topics (only `topic` when given), waiting
+    /// at most `timeout` seconds (`None` or negative: the client's default
+    /// bound); Ctrl-C interrupts the wait.
+    #[pyo3(signature = (topic = None, timeout = None))]
+    fn list_topics(
+        &self,
+        py: Python<'_>,
+        topic: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<ClusterMetadata> {
+        let bound = timeout_arg(timeout).unwrap_or(self.default_timeout);
+        let work =
+            self.bounded(
+                bound,
+                "listing topics",
+                LIST_TOPICS_TIMEOUT,
+                move |admin| match &topic {
+                    Some(topic) => admin.metadata(Some(&[topic.as_str()])),
+                    None => admin.metadata(None),
+                },
+            );
+        let runtime = ClientRuntime::shared().into_py_result(py)?;
+        let (sender, receiver) = mpsc::channel::<Result<Metadata, ClientError>>();
+        let task = runtime.handle().into_py_result(py)?.spawn(async move {
+            // The caller may have stopped waiting (Ctrl-C).
+            let _ = sender.send(work.await);
+        });
+        let received = wait_for(py, None, move |slice| match receiver.recv_timeout(slice) {
+            Ok(outcome) => Some(outcome),
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
+            // The task was dropped: the runtime shut down.
+            Err(mpsc::RecvTimeoutError::Disconnected) => Some(Err(ClientError::Closed {
+                what: "client runtime (shut down)",
+            })),
+        });
+        let outcome = match received {
+            // wait_for without a timeout returns only with a value.
+            Ok(outcome) => outcome.unwrap_or(Err(ClientError::Closed {
+                what: "admin call (its task ended early)",
+            })),
+            Err(interrupted) => {
+                task.abort();
+                return Err(interrupted);
+            }
+        };
+        metadata::from_core(py, outcome.into_py_result(py)?)
+    }
+}
+
+impl AdminClient {
+    /// `work` on the core client, connecting it first if needed, bounded
+    /// by `bound` as a whole.
+    fn bounded<T, F>(
+        &self,
+        bound: Duration,
+        what: &'static str,
+        setting: &'static str,
+        work: impl FnOnce(strom_client::AdminClient) -> F + Send + 'static,
+    ) -> impl Future<Output = Result<T, ClientError>> + Send + 'static
+    where
+        F: Future<Output = Result<T, ClientError>> + Send + 'static,
+    {
+        let cell = self.admin.clone();
+        let config = self.config.clone();
+        async move {
+            let attempt = async move {
+                let admin = cell
+                    .get_or_try_init(|| strom_client::AdminClient::new(config))
+                    .await?
+                    .clone();
+                work(admin).await
+            };
+            match tokio::time::timeout(bound, attempt).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(ClientError::Timeout {
+                    what: what.to_string(),
+                    after: bound,
+                    setting,
+                }),
+            }
+        }
+    }
+
+    /// Runs `work` as a task; its outcome, through `convert`, completes
+    /// `future`.
+    fn run<T, F>(
+        &self,
+        py: Python<'_>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+        what: &'static str,
+        work: impl FnOnce(strom_client::AdminClient) -> F + Send + 'static,
+        convert: impl FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+    ) -> PyResult<()>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, ClientError>> + Send + 'static,
+    {
+        let bound = timeout_arg(request_timeout).unwrap_or(self.default_timeout);
+        let task = self.bounded(bound, what, REQUEST_TIMEOUT, work);
+        futures::spawn(py, Target::Concurrent(future), task, convert)
+    }
+}
+
+/// Runs `call` for every key at once; the outcomes in the keys' order.
+/// Dropping the future aborts the calls still running.
+fn each<K, T, F>(
+    keys: Vec<K>,
+    call: impl Fn(K) -> F,
+) -> impl Future<Output = Result<Vec<Result<T, ClientError>>, ClientError>> + Send + 'static
+where
+    K: Send + 'static,
+    T: Send + 'static,
+    F: Future<Output = Result<T, ClientError>> + Send + 'static,
+{
+    let calls: Vec<F> = keys.into_iter().map(call).collect();
+    async move {
+        let count = calls.len();
+        let mut tasks = JoinSet::new();
+        for (index, call) in calls.into_iter().enumerate() {
+            tasks.spawn(async move { (index, call.await) });
+        }
+        let mut outcomes: Vec<Option<Result<T, ClientError>>> = (0..count).map(|_| None).collect();
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((index, outcome)) = joined {
+                outcomes[index] = Some(outcome);
+            }
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|outcome| {
+                outcome.unwrap_or(Err(ClientError::Closed {
+                    what: "admin call (its task ended early)",
+                }))
+            })
+            .collect())
+    }
+}
+
+/// One item's outcome: its converted result, or its exception.
+fn item<T>(
+    py: Python<'_>,
+    outcome: Result<T, ClientError>,
+    convert: impl FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    match outcome {
+        Ok(value) => convert(py, value),
+        Err(error) => Ok(to_py_err(py, &error).into_value(py).into_any()),
+    }
+}
+
+/// Every item's outcome as a Python list.
+fn items<T>(
+    py: Python<'_>,
+    outcomes: Vec<Result<T, ClientError>>,
+    convert: impl Fn(Python<'_>, T) -> PyResult<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let entries = outcomes
+        .into_iter()
+        .map(|outcome| item(py, outcome, &convert))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(PyList::new(py, entries)?.into_any().unbind())
+}
+
+/// Per-topic outcomes answered by name, in the order `names` asked for
+/// them; a topic the broker did not answer for fails.
+fn by_name(
+    py: Python<'_>,
+    names: &[String],
+    outcomes: Vec<(String, Result<(), ClientError>)>,
+    doing: &str,
+) -> PyResult<Py<PyAny>> {
+    let mut answered: HashMap<String, Result<(), ClientError>> = outcomes.into_iter().collect();
+    let ordered: Vec<Result<(), ClientError>> = names
+        .iter()
+        .map(|name| {
+            answered.remove(name).unwrap_or_else(|| {
+                Err(ClientError::Protocol {
+                    addr: "the controller".into(),
+                    reason: format!("the broker did not answer for topic `{name}` ({doing} it)"),
+                })
+            })
+        })
+        .collect();
+    items(py, ordered, |py, ()| Ok(py.None()))
+}
+
+/// The error of a partition a broker's answer left out.
+fn missing_answer(api: &str, tp: &strom_client::TopicPartition) -> ClientError {
+    ClientError::Protocol {
+        addr: "the partition's leader".into(),
+        reason: format!("{api} answered nothing for {tp}"),
+    }
+}
+
+fn invalid(py: Python<'_>, reason: String) -> PyErr {
+    to_py_err(py, &ClientError::InvalidArgument(reason))
+}
+
+/// A confluent-kafka `ResourceType` number and name as the core's resource.
+fn config_resource(py: Python<'_>, kind: i32, name: String) -> PyResult<ConfigResource> {
+    match kind {
+        RESOURCE_TOPIC => Ok(ConfigResource::Topic(name)),
+        RESOURCE_BROKER => match name.parse::<i32>() {
+            Ok(id) => Ok(ConfigResource::Broker(id)),
+            Err(_) => Err(invalid(
+                py,
+                format!("a BROKER resource is named by its broker id, not `{name}`"),
+            )),
+        },
+        _ => Err(crate::errors::not_supported(
+            "config resources other than TOPIC and BROKER",
+        )),
+    }
+}
+
+/// A confluent-kafka `AlterConfigOpType` number as the core's operation.
+fn alter_op(
+    py: Python<'_>,
+    name: String,
+    op: i32,
+    value: Option<String>,
+) -> PyResult<AlterConfigOp> {
+    let needs_value = |value: Option<String>| {
+        value.ok_or_else(|| invalid(py, format!("altering `{name}` needs a value")))
+    };
+    Ok(match op {
+        0 => AlterConfigOp::Set(name.clone(), needs_value(value)?),
+        1 => AlterConfigOp::Delete(name),
+        2 => AlterConfigOp::Append(name.clone(), needs_value(value)?),
+        3 => AlterConfigOp::Subtract(name.clone(), needs_value(value)?),
+        _ => {
+            return Err(invalid(
+                py,
+                format!("unknown incremental operation {op} for `{name}`"),
+            ))
+        }
+    })
+}
+
+/// A confluent-kafka `OffsetSpec` number as the core's.
+fn offset_spec(py: Python<'_>, spec: i64) -> PyResult<OffsetSpec> {
+    Ok(match spec {
+        -2 => OffsetSpec::Earliest,
+        -1 => OffsetSpec::Latest,
+        -3 => OffsetSpec::MaxTimestamp,
+        ms if ms >= 0 => OffsetSpec::Timestamp(ms),
+        _ => return Err(invalid(py, format!("{spec} is not an OffsetSpec"))),
+    })
+}
+
+fn config_entries(py: Python<'_>, entries: Vec<ConfigEntry>) -> PyResult<Py<PyAny>> {
+    let rows = entries.into_iter().map(|entry| {
+        (
+            entry.name,
+            entry.value,
+            // Kafka's ConfigSource ids are confluent-kafka's; -1 (not
+            // reported, DescribeConfigs v0) is UNKNOWN_CONFIG.
+            i32::from(entry.source.max(0)),
+            entry.read_only,
+            entry.is_default,
+            entry.is_sensitive,
+        )
+    });
+    Ok(PyList::new(py, rows)?.into_any().unbind())
+}
+
+/// A broker as confluent-kafka's `Node` arguments.
+fn node(broker: &BrokerInfo) -> (i32, String, i32, Option<String>) {
+    (
+        broker.node_id,
+        broker.host.clone(),
+        broker.port,
+        broker.rack.clone(),
+    )
+}
+
+fn group_description(
+    py: Python<'_>,
+    group: GroupDescription,
+    brokers: &HashMap<i32, BrokerInfo>,
+) -> PyResult<Py<PyAny>> {
+    let members = group
+        .members
+        .into_iter()
+        .map(|member| {
+            let assignment = member
+                .assignment
+                .iter()
+                .map(|tp| TopicPartition::at(tp, OFFSET_INVALID));
+            let row = (
+                member.member_id,
+                member.client_id,
+                member.client_host,
+                partition_list(py, assignment)?,
+                member.group_instance_id,
+            );
+            Ok(row.into_pyobject(py)?.into_any().unbind())
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let coordinator = brokers.get(&group.coordinator).map(node);
+    let row = (
+        group.group_id,
+        group.state,
+        group.protocol_type,
+        group.protocol,
+        members,
+        coordinator,
+    );
+    Ok(row.into_pyobject(py)?.into_any().unbind())
+}
+
+fn group_offsets(py: Python<'_>, offsets: Vec<GroupOffset>) -> PyResult<Py<PyAny>> {
+    let partitions = offsets.into_iter().map(|offset| {
+        // No committed offset is librdkafka's OFFSET_INVALID.
+        let committed = if offset.committed_offset < 0 {
+            OFFSET_INVALID
+        } else {
+            offset.committed_offset
+        };
+        let mut tp = TopicPartition::at(&offset.tp, committed);
+        tp.metadata = offset.metadata.filter(|metadata| !metadata.is_empty());
+        tp
+    });
+    Ok(partition_list(py, partitions)?.into_any())
+}
+
+/// One topic out of a Metadata answer that asked for it alone, with the
+/// brokers its partitions name.
+fn described_topic(metadata: Metadata, topic: &str) -> Result<(Metadata, String), ClientError> {
+    let error_code = metadata.topics.get(topic).map_or(3, |info| info.error_code);
+    if error_code != 0 {
+        return Err(ClientError::kafka(
+            error_code,
+            format!("describing topic `{topic}`"),
+            None,
+        ));
+    }
+    Ok((metadata, topic.to_string()))
+}
+
+fn topic_description(py: Python<'_>, (metadata, name): (Metadata, String)) -> PyResult<Py<PyAny>> {
+    let Some(topic) = metadata.topics.get(&name) else {
+        return Ok(py.None());
+    };
+    let partitions: Vec<_> = topic
+        .partitions
+        .iter()
+        .map(|partition| {
+            (
+                partition.partition,
+                partition.leader,
+                partition.replicas.clone(),
+                partition.in_sync_replicas.clone(),
+            )
+        })
+        .collect();
+    let nodes: HashMap<i32, _> = metadata
+        .brokers
+        .values()
+        .map(|broker| (broker.node_id, node(broker)))
+        .collect();
+    let topic_id = pyo3::types::PyBytes::new(py, &topic.topic_id);
+    let row = (
+        topic.name.clone(),
+        topic_id,
+        topic.is_internal,
+        partitions,
+        nodes,
+    );
+    Ok(row.into_pyobject(py)?.into_any().unbind())
 }

@@ -151,21 +151,7 @@ impl Consumer {
     ) -> PyResult<Option<Py<PyList>>> {
         self.check_open()?;
         let offsets: Option<Vec<(strom_client::TopicPartition, i64)>> = match (message, offsets) {
-            (Some(message), _) => {
-                let (Some(topic), Some(partition), Some(offset)) =
-                    (&message.topic, message.partition, message.offset)
-                else {
-                    return Err(config_error(
-                        py,
-                        "commit(message=) needs a consumed message",
-                    ));
-                };
-                let topic: String = topic.extract(py)?;
-                Some(vec![(
-                    strom_client::TopicPartition::new(topic.as_str(), partition),
-                    offset + 1,
-                )])
-            }
+            (Some(message), _) => Some(vec![past(py, &message)?]),
             (None, Some(offsets)) => Some(
                 partitions_arg(&offsets)?
                     .iter()
@@ -192,24 +178,10 @@ impl Consumer {
             return Ok(None);
         }
         let committed = py
-            .detach(
-                || -> strom_client::Result<Vec<(strom_client::TopicPartition, i64)>> {
-                    let offsets = match offsets {
-                        Some(offsets) => offsets,
-                        None => consumer
-                            .assignment()?
-                            .into_iter()
-                            .filter_map(|tp| match consumer.position(tp.clone()) {
-                                Ok(Some(offset)) => Some(Ok((tp, offset))),
-                                Ok(None) => None,
-                                Err(error) => Some(Err(error)),
-                            })
-                            .collect::<strom_client::Result<_>>()?,
-                    };
-                    consumer.commit_offsets(&offsets)?;
-                    Ok(offsets)
-                },
-            )
+            .detach(|| match offsets {
+                Some(offsets) => consumer.commit_offsets(&offsets).map(|()| offsets),
+                None => consumer.commit_sync_offsets(),
+            })
             .into_py_result(py)?;
         let listed = committed
             .iter()
@@ -492,8 +464,30 @@ impl Consumer {
         // Commit reports due now are served before the consumer goes.
         let consumer = &self.consumer;
         let _ = py.detach(|| consumer.poll_max(Duration::ZERO, 1));
+        // The rebalance callbacks often hold the consumer (a lambda that
+        // calls it): drop them, or that cycle through Rust, which Python's
+        // collector cannot see, would keep both alive for good.
+        let _ = py.detach(|| {
+            consumer.on_rebalance(
+                |_,
+                 _: &mut strom_client::RebalanceContext<'_>,
+                 _: &[strom_client::TopicPartition]| {},
+            )
+        });
         self.failure.raise()?;
         closed.or_else(ignore_closed).into_py_result(py)
+    }
+
+    // on_commit may hold this consumer: let Python's collector see it.
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        if let Some(callback) = &self.on_commit {
+            visit.call(callback)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.on_commit = None;
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -506,18 +500,33 @@ impl Consumer {
         Ok(false)
     }
 
-    /// Not supported yet (strom commits the positions of what `poll`
-    /// returned; `enable.auto.offset.store=false` is not available).
+    /// Stores offsets for the next commit without offsets (automatic or
+    /// not): past `message`, or the given `offsets` (the next offset to
+    /// read). Needs `enable.auto.offset.store=false`.
     #[pyo3(signature = (message = None, offsets = None))]
     fn store_offsets(
         &self,
-        message: Option<Py<PyAny>>,
-        offsets: Option<Py<PyAny>>,
+        py: Python<'_>,
+        message: Option<PyRef<'_, Message>>,
+        offsets: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let _ = (message, offsets);
-        Err(crate::errors::not_supported(
-            "store_offsets and enable.auto.offset.store",
-        ))
+        self.check_open()?;
+        let offsets = match (message, offsets) {
+            (Some(message), None) => vec![past(py, &message)?],
+            (None, Some(offsets)) => partitions_arg(&offsets)?
+                .iter()
+                .map(|tp| (tp.core(), tp.offset))
+                .collect(),
+            _ => {
+                return Err(config_error(
+                    py,
+                    "store_offsets takes either message= or offsets=",
+                ))
+            }
+        };
+        let consumer = &self.consumer;
+        py.detach(|| consumer.store_offsets(&offsets))
+            .into_py_result(py)
     }
 }
 
@@ -608,6 +617,23 @@ impl Consumer {
         })
         .into_py_result(py)
     }
+}
+
+/// The offset just past a consumed message, for its partition.
+fn past(py: Python<'_>, message: &Message) -> PyResult<(strom_client::TopicPartition, i64)> {
+    let (Some(topic), Some(partition), Some(offset)) =
+        (&message.topic, message.partition, message.offset)
+    else {
+        return Err(config_error(
+            py,
+            "a consumed message is needed (it has no topic, partition or offset)",
+        ));
+    };
+    let topic: String = topic.extract(py)?;
+    Ok((
+        strom_client::TopicPartition::new(topic.as_str(), partition),
+        offset + 1,
+    ))
 }
 
 /// Where each partition starts, by its `offset` (special offsets

@@ -18,7 +18,6 @@ use crate::errors::{to_py_err, IntoPyResult};
 /// Where an outcome goes.
 pub enum Target {
     /// A `concurrent.futures.Future`.
-    #[allow(dead_code)] // the admin client's, next commit
     Concurrent(Py<PyAny>),
     /// An asyncio future and its loop.
     Asyncio {

@@ -150,6 +150,19 @@ impl Producer {
         Ok(self.producer.outq_len())
     }
 
+    // The config's on_delivery may hold this producer (a bound method):
+    // let Python's collector see it.
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        if let Some(callback) = &self.on_delivery {
+            visit.call(callback)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.on_delivery = None;
+    }
+
     /// Records waiting for delivery plus reports waiting to be served.
     fn __len__(&self) -> usize {
         self.producer.outq_len()

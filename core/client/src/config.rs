@@ -81,6 +81,11 @@ pub struct ClientConfig {
     pub group_instance_id: Option<String>,
     pub auto_offset_reset: OffsetReset,
     pub enable_auto_commit: bool,
+    /// enable.auto.offset.store (librdkafka): `true` commits the
+    /// positions (the offset after the last record `poll` returned);
+    /// `false` commits only what the application stored with
+    /// `store_offsets`, for at-least-once processing with auto commit.
+    pub enable_auto_offset_store: bool,
     pub auto_commit_interval: Duration,
     pub session_timeout: Duration,
     pub heartbeat_interval: Duration,
@@ -130,6 +135,7 @@ impl Default for ClientConfig {
             group_instance_id: None,
             auto_offset_reset: OffsetReset::Latest,
             enable_auto_commit: true,
+            enable_auto_offset_store: true,
             auto_commit_interval: Duration::from_secs(5),
             session_timeout: Duration::from_secs(45),
             heartbeat_interval: Duration::from_secs(3),
@@ -269,6 +275,7 @@ impl ClientConfig {
                 }
             }
             "enable.auto.commit" => self.enable_auto_commit = boolean(key, value)?,
+            "enable.auto.offset.store" => self.enable_auto_offset_store = boolean(key, value)?,
             "auto.commit.interval.ms" => self.auto_commit_interval = millis(key, value)?,
             "session.timeout.ms" => self.session_timeout = millis(key, value)?,
             "heartbeat.interval.ms" => self.heartbeat_interval = millis(key, value)?,

@@ -82,6 +82,9 @@ pub(crate) struct ConsumerState {
     /// to be looked up by the next poll, per a `seek_to_beginning` /
     /// `seek_to_end` or else auto.offset.reset).
     positions: BTreeMap<TopicPartition, Option<i64>>,
+    /// Offsets stored by `store_offsets` (enable.auto.offset.store=false):
+    /// what commits without offsets commit.
+    stored_offsets: BTreeMap<TopicPartition, i64>,
     /// Fetches in flight and fetched data not yet returned by `poll`.
     fetcher: Fetcher,
     /// Where `seek_to_beginning` / `seek_to_end` asked a partition whose
@@ -129,6 +132,7 @@ impl ConsumerState {
             fetcher: Fetcher::new(cluster.clone()),
             cluster,
             positions: BTreeMap::new(),
+            stored_offsets: BTreeMap::new(),
             pending_resets: BTreeMap::new(),
             subscription: Vec::new(),
             pattern: None,
@@ -157,6 +161,8 @@ impl ConsumerState {
         self.fetcher.retain(|key| positions.contains_key(key));
         self.paused.retain(|key| positions.contains_key(key));
         self.pending_resets
+            .retain(|key, _| positions.contains_key(key));
+        self.stored_offsets
             .retain(|key, _| positions.contains_key(key));
     }
 

@@ -258,3 +258,56 @@ async fn a_new_member_resumes_at_the_committed_offsets_after_everyone_left() {
     assert!(resumed.iter().all(|r| (10..20).contains(&r.offset)));
     assert!(records.try_recv().is_err(), "nothing read twice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_auto_offset_store_off_commits_take_only_the_stored_offsets() {
+    let broker = TestBroker::start();
+    create_topic(&broker).await;
+    produce(&broker, 5, "stored").await;
+    let settings = [
+        ("group.id", "stored-offsets"),
+        ("auto.offset.reset", "earliest"),
+        ("enable.auto.commit", "false"),
+        ("enable.auto.offset.store", "false"),
+    ];
+    let consumer = Consumer::new(broker.client_config(&settings))
+        .await
+        .unwrap();
+    let tp = TopicPartition::new(TOPIC, 0);
+    consumer.assign(std::slice::from_ref(&tp)).await;
+    // One record per poll: the position moves only past what is returned.
+    let first = consumer.poll_max(SAFETY_TIMEOUT, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(consumer.position(tp.clone()).await.unwrap(), 1);
+    let rest = consumer.poll_max(SAFETY_TIMEOUT, 10).await.unwrap();
+    assert_eq!(
+        rest.iter().map(|r| r.offset).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+
+    // Nothing stored yet: a commit without offsets commits nothing.
+    assert_eq!(consumer.commit_sync_offsets().await.unwrap(), []);
+    assert_eq!(consumer.committed(tp.clone()).await.unwrap(), None);
+
+    consumer.store_offsets(&[(tp.clone(), 3)]).await.unwrap();
+    assert_eq!(
+        consumer.commit_sync_offsets().await.unwrap(),
+        [(tp.clone(), 3)]
+    );
+    assert_eq!(consumer.committed(tp.clone()).await.unwrap(), Some(3));
+
+    let elsewhere = TopicPartition::new(TOPIC, 1);
+    let refused = consumer.store_offsets(&[(elsewhere, 1)]).await;
+    assert!(refused.is_err(), "only assigned partitions can be stored");
+    consumer.close(SAFETY_TIMEOUT).await.unwrap();
+
+    let positions = Consumer::new(broker.client_config(&[("group.id", "positions")]))
+        .await
+        .unwrap();
+    positions.assign(std::slice::from_ref(&tp)).await;
+    let error = positions.store_offsets(&[(tp, 1)]).await.unwrap_err();
+    assert!(
+        error.to_string().contains("enable.auto.offset.store"),
+        "{error}"
+    );
+}

@@ -48,6 +48,24 @@ pub enum AlterConfigOp {
     Set(String, String),
     /// Back to the default.
     Delete(String),
+    /// Adds the comma-separated values to a list setting (those not in it
+    /// yet), starting from its effective value (KIP-339 APPEND).
+    Append(String, String),
+    /// Removes the comma-separated values from a list setting (KIP-339
+    /// SUBTRACT).
+    Subtract(String, String),
+}
+
+impl AlterConfigOp {
+    /// The setting's name, the operation's wire code and its value.
+    fn wire(&self) -> (&str, i8, Option<&str>) {
+        match self {
+            AlterConfigOp::Set(name, value) => (name, 0, Some(value)),
+            AlterConfigOp::Delete(name) => (name, 1, None),
+            AlterConfigOp::Append(name, value) => (name, 2, Some(value)),
+            AlterConfigOp::Subtract(name, value) => (name, 3, Some(value)),
+        }
+    }
 }
 
 impl AdminClient {
@@ -118,7 +136,7 @@ impl AdminClient {
         }
     }
 
-    /// Applies set/delete operations to a resource's configs.
+    /// Applies set/delete/append/subtract operations to a resource's configs.
     pub fn incremental_alter_configs(
         &self,
         resource: &ConfigResource,
@@ -134,19 +152,14 @@ impl AdminClient {
             let (resource_type, resource_name) = resource.wire();
             let configs: Vec<AlterableConfig> = ops
                 .iter()
-                .map(|op| match op {
-                    AlterConfigOp::Set(name, value) => AlterableConfig {
-                        name: name.clone(),
-                        config_operation: 0,
-                        value: Some(value.clone()),
+                .map(|op| {
+                    let (name, config_operation, value) = op.wire();
+                    AlterableConfig {
+                        name: name.to_string(),
+                        config_operation,
+                        value: value.map(str::to_string),
                         ..Default::default()
-                    },
-                    AlterConfigOp::Delete(name) => AlterableConfig {
-                        name: name.clone(),
-                        config_operation: 1,
-                        value: None,
-                        ..Default::default()
-                    },
+                    }
                 })
                 .collect();
             let build = |_| {

@@ -5,12 +5,16 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
+use bytes::{Buf, Bytes};
+use strom_protocol::codec::Message;
 use strom_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
+use strom_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use strom_protocol::messages::{
-    ApiKey, DeleteGroupsRequest, DescribeGroupsRequest, FindCoordinatorRequest, ListGroupsRequest,
-    OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest, Request, Response,
+    ApiKey, ConsumerProtocolAssignment, DeleteGroupsRequest, DescribeGroupsRequest,
+    FindCoordinatorRequest, ListGroupsRequest, OffsetCommitRequest, OffsetCommitResponse,
+    OffsetFetchRequest, Request, Response,
 };
 use tokio::time::Instant;
 
@@ -34,6 +38,10 @@ pub struct GroupMember {
     pub group_instance_id: Option<String>,
     pub client_id: String,
     pub client_host: String,
+    /// The partitions assigned to the member, read from its assignment
+    /// bytes in a `consumer` protocol group; empty in other groups, while
+    /// the group rebalances, or when the bytes cannot be read.
+    pub assignment: Vec<TopicPartition>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,6 +232,7 @@ impl AdminClient {
                 || format!("describing group `{group}`"),
                 None,
             )?;
+            let consumers = described.protocol_type == "consumer";
             Ok(GroupDescription {
                 group_id: described.group_id,
                 state: described.group_state,
@@ -233,6 +242,11 @@ impl AdminClient {
                     .members
                     .into_iter()
                     .map(|m| GroupMember {
+                        assignment: if consumers {
+                            member_assignment(&m.member_assignment)
+                        } else {
+                            Vec::new()
+                        },
                         member_id: m.member_id,
                         group_instance_id: m.group_instance_id,
                         client_id: m.client_id,
@@ -310,8 +324,35 @@ impl AdminClient {
         &self,
         group: &str,
     ) -> impl Future<Output = Result<Vec<GroupOffset>>> + Send + 'static {
+        self.list_group_offsets_of(group, None)
+    }
+
+    /// A group's committed offsets for `partitions` (every partition it
+    /// has committed for `None`). A partition asked for by name that has
+    /// no committed offset is returned with `committed_offset` -1, as
+    /// librdkafka's and the Java client's `listConsumerGroupOffsets` do
+    /// (confluent-kafka shows it as `OFFSET_INVALID`).
+    pub fn list_group_offsets_of(
+        &self,
+        group: &str,
+        partitions: Option<&[TopicPartition]>,
+    ) -> impl Future<Output = Result<Vec<GroupOffset>>> + Send + 'static {
         let admin = self.clone();
         let group = group.to_string();
+        let asked = partitions.is_some();
+        let topics: Option<Vec<OffsetFetchRequestTopic>> = partitions.map(|partitions| {
+            let entries = partitions
+                .iter()
+                .map(|tp| (tp.topic.to_string(), tp.partition));
+            group_by_topic(entries)
+                .into_iter()
+                .map(|(name, partition_indexes)| OffsetFetchRequestTopic {
+                    name,
+                    partition_indexes,
+                    ..Default::default()
+                })
+                .collect()
+        });
         async move {
             let group = group.as_str();
             let (_, response) = admin
@@ -321,7 +362,7 @@ impl AdminClient {
                     |_| {
                         OffsetFetchRequest {
                             group_id: group.to_string(),
-                            topics: None,
+                            topics: topics.clone(),
                             ..Default::default()
                         }
                         .into()
@@ -353,10 +394,10 @@ impl AdminClient {
                         },
                         None,
                     )?;
-                    if p.committed_offset >= 0 {
+                    if asked || p.committed_offset >= 0 {
                         offsets.push(GroupOffset {
                             tp: TopicPartition::new(topic.name.as_str(), p.partition_index),
-                            committed_offset: p.committed_offset,
+                            committed_offset: p.committed_offset.max(-1),
                             metadata: p.metadata,
                             log_end_offset: None,
                             lag: None,
@@ -444,6 +485,38 @@ impl AdminClient {
             Ok(offsets)
         }
     }
+}
+
+/// The partitions of a `ConsumerProtocolAssignment` behind its i16
+/// version, as a consumer group's leader writes them; empty when the
+/// bytes are empty or cannot be read (a description should not fail for
+/// one member's bytes).
+fn member_assignment(bytes: &Bytes) -> Vec<TopicPartition> {
+    let mut body = bytes.clone();
+    if body.remaining() < 2 {
+        return Vec::new();
+    }
+    let version = body.get_i16();
+    if version < 0 {
+        return Vec::new();
+    }
+    let version = version.min(ConsumerProtocolAssignment::VERSIONS.1);
+    let Ok(assignment) = ConsumerProtocolAssignment::decode(&mut body, version) else {
+        return Vec::new();
+    };
+    let mut partitions: Vec<TopicPartition> = assignment
+        .assigned_partitions
+        .into_iter()
+        .flat_map(|topic| {
+            let name: Arc<str> = topic.topic.into();
+            topic
+                .partitions
+                .into_iter()
+                .map(move |partition| TopicPartition::new(name.clone(), partition))
+        })
+        .collect();
+    partitions.sort();
+    partitions
 }
 
 /// The first partition error of an OffsetCommit answer, 0 when none.

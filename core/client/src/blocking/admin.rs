@@ -185,6 +185,18 @@ impl AdminClient {
         )
     }
 
+    /// See [`crate::AdminClient::list_group_offsets_of`].
+    pub fn list_group_offsets_of(
+        &self,
+        group: &str,
+        partitions: Option<&[TopicPartition]>,
+    ) -> Result<Vec<GroupOffset>> {
+        self.call(
+            "listing a group's offsets",
+            self.admin.list_group_offsets_of(group, partitions),
+        )
+    }
+
     /// See [`crate::AdminClient::alter_group_offsets`].
     pub fn alter_group_offsets(
         &self,

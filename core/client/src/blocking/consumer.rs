@@ -254,6 +254,11 @@ impl Consumer {
         self.call("committing offsets", self.consumer.commit_sync())?
     }
 
+    /// See [`crate::Consumer::commit_sync_offsets`].
+    pub fn commit_sync_offsets(&self) -> Result<Vec<(TopicPartition, i64)>> {
+        self.call("committing offsets", self.consumer.commit_sync_offsets())?
+    }
+
     /// Commits the given offsets (the next offset to read per partition).
     pub fn commit_offsets(&self, offsets: &[(TopicPartition, i64)]) -> Result<()> {
         self.call("committing offsets", self.consumer.commit_offsets(offsets))?
@@ -283,6 +288,11 @@ impl Consumer {
             "queueing a commit",
             self.consumer.commit_async_with(callback),
         )
+    }
+
+    /// See [`crate::Consumer::store_offsets`].
+    pub fn store_offsets(&self, offsets: &[(TopicPartition, i64)]) -> Result<()> {
+        self.call("storing offsets", self.consumer.store_offsets(offsets))?
     }
 
     /// See [`crate::Consumer::commit_offsets_async_with`].

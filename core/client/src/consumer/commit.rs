@@ -227,9 +227,10 @@ impl ConsumerState {
     /// Commits the position of every assigned partition: the offset after
     /// the last record `poll` returned. Waits for the coordinator's answer
     /// (after any `commit_async` still queued lands).
-    pub(crate) async fn commit_sync(&mut self) -> Result<()> {
+    pub(crate) async fn commit_sync(&mut self) -> Result<Vec<(TopicPartition, i64)>> {
         let offsets = self.consumed_offsets();
-        self.commit_in_order(offsets).await
+        self.commit_in_order(offsets.clone()).await?;
+        Ok(offsets)
     }
 
     /// Commits the given offsets (the next offset to read, as in Java's
@@ -343,11 +344,46 @@ impl ConsumerState {
 
     /// The offset to commit per assigned partition with a known position:
     /// its position, the offset after the last record `poll` returned.
+    /// What a commit without offsets commits: the positions, or with
+    /// enable.auto.offset.store=false the offsets stored with
+    /// `store_offsets` (of partitions still assigned).
     pub(crate) fn consumed_offsets(&self) -> Vec<(TopicPartition, i64)> {
+        if !self.cluster.config().enable_auto_offset_store {
+            return self
+                .stored_offsets
+                .iter()
+                .filter(|(tp, _)| self.positions.contains_key(*tp))
+                .map(|(tp, offset)| (tp.clone(), *offset))
+                .collect();
+        }
         self.positions
             .iter()
             .filter_map(|(tp, position)| position.map(|next| (tp.clone(), next)))
             .collect()
+    }
+
+    /// Stores offsets (the next offset to read) for the next commit
+    /// without offsets, automatic or not (librdkafka's `offsets_store`).
+    /// Needs enable.auto.offset.store=false, and partitions assigned.
+    pub(crate) fn store_offsets(&mut self, offsets: &[(TopicPartition, i64)]) -> Result<()> {
+        if self.cluster.config().enable_auto_offset_store {
+            return Err(ClientError::InvalidArgument(
+                "store_offsets needs enable.auto.offset.store=false (with it true, commits take the positions)".into(),
+            ));
+        }
+        if let Some((tp, _)) = offsets
+            .iter()
+            .find(|(tp, _)| !self.positions.contains_key(tp))
+        {
+            return Err(ClientError::InvalidArgument(format!(
+                "cannot store an offset for {}-{}: the partition is not assigned to this consumer",
+                tp.topic, tp.partition
+            )));
+        }
+        for (tp, offset) in offsets {
+            self.stored_offsets.insert(tp.clone(), *offset);
+        }
+        Ok(())
     }
 
     /// Refuses a commit while this member's join runs, as the Java client

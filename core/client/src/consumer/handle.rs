@@ -318,6 +318,16 @@ impl Consumer {
     /// the last record `poll` returned) and waits for the coordinator's
     /// answer, after any `commit_async` still queued has landed.
     pub fn commit_sync(&self) -> impl Future<Output = Result<()>> + Send + 'static {
+        let committing = self.commit_sync_offsets();
+        async move { committing.await.map(drop) }
+    }
+
+    /// [`Consumer::commit_sync`], returning the offsets it committed (the
+    /// positions, or the stored offsets with enable.auto.offset.store=false):
+    /// for APIs whose synchronous commit returns them (confluent-kafka's).
+    pub fn commit_sync_offsets(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(TopicPartition, i64)>>> + Send + 'static {
         let shared = self.shared.clone();
         async move { shared.lock().await.commit_sync().await }
     }
@@ -360,6 +370,18 @@ impl Consumer {
         callback: impl FnOnce(Result<()>) + Send + 'static,
     ) -> impl Future<Output = ()> + Send + 'static {
         self.with_state(move |state| state.commit_async_with(Box::new(callback)))
+    }
+
+    /// Stores offsets (the next offset to read per partition) for the
+    /// next commit without offsets, automatic or not: librdkafka's
+    /// `offsets_store`, for at-least-once with auto commit. Needs
+    /// enable.auto.offset.store=false and the partitions assigned.
+    pub fn store_offsets(
+        &self,
+        offsets: &[(TopicPartition, i64)],
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let offsets = offsets.to_vec();
+        self.with_state(move |state| state.store_offsets(&offsets))
     }
 
     /// Commits `offsets` (the positions for `None`) and calls `callback`
