@@ -100,3 +100,40 @@ def test_produce_to_a_missing_topic_with_auto_create_off_reports_an_error(broker
             strom.KafkaError._MSG_TIMED_OUT,
             strom.KafkaError._UNKNOWN_TOPIC,
         )
+
+
+def test_topic_partitions_compare_by_topic_and_partition() -> None:
+    assert strom.TopicPartition("x", 1, 9) == strom.TopicPartition("x", 1, 5)
+    assert strom.TopicPartition("x", 1) in [strom.TopicPartition("x", 1, 3)]
+    assert strom.TopicPartition("x", 1, 9) in {strom.TopicPartition("x", 1, 5)}
+    assert strom.TopicPartition("x", 1) != strom.TopicPartition("x", 2)
+    assert sorted([strom.TopicPartition("b", 0), strom.TopicPartition("a", 2), strom.TopicPartition("a", 1)]) == [
+        strom.TopicPartition("a", 1),
+        strom.TopicPartition("a", 2),
+        strom.TopicPartition("b", 0),
+    ]
+
+
+def test_a_partition_the_topic_lacks_is_unknown_partition(conf: dict, topic: str) -> None:
+    producer = strom.Producer(conf)
+    producer.produce(topic, b"known first")  # the partition count is now known
+    producer.flush(10)
+    with pytest.raises(strom.KafkaException) as raised:
+        producer.produce(topic, b"x", partition=5)
+    assert raised.value.code() == strom.KafkaError._UNKNOWN_PARTITION
+    assert "partition 5" in str(raised.value)
+
+
+def test_list_topics_names_a_missing_topic_with_its_error(conf: dict, topic_name: str) -> None:
+    metadata = strom.Producer(conf).list_topics(f"{topic_name}-missing", timeout=10)
+    missing = metadata.topics[f"{topic_name}-missing"]
+    assert missing.error is not None and missing.error.code() == strom.KafkaError.UNKNOWN_TOPIC_OR_PART
+    assert missing.partitions == {}
+
+
+def test_list_topics_partitions_come_in_order(conf: dict, bootstrap: str, topic_name: str) -> None:
+    from conftest import create_topic
+
+    create_topic(bootstrap, topic_name, 7)
+    metadata = strom.Producer(conf).list_topics(topic_name, timeout=10)
+    assert list(metadata.topics[topic_name].partitions) == list(range(7))

@@ -197,7 +197,7 @@ pub fn headers_arg(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Option<B
 /// A topic, a partition, an offset and what else rides with them
 /// (confluent-kafka's `TopicPartition`).
 #[pyclass(module = "strom", eq, ord, get_all, set_all)]
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone)]
 pub struct TopicPartition {
     pub topic: String,
     pub partition: i32,
@@ -207,29 +207,32 @@ pub struct TopicPartition {
     pub error: Option<KafkaErrorSlot>,
 }
 
-/// A `KafkaError` held by a `TopicPartition`, ignored by its comparisons.
-#[derive(Clone)]
-pub struct KafkaErrorSlot(pub KafkaError);
-
-impl PartialEq for KafkaErrorSlot {
-    fn eq(&self, _: &Self) -> bool {
-        true
+// As in confluent-kafka, a partition is compared (and hashed, in
+// `__hash__`) by topic and partition only: `tp in assignment` and dict
+// lookups work whatever offsets the two carry.
+impl PartialEq for TopicPartition {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.topic, self.partition) == (&other.topic, other.partition)
     }
 }
-impl Eq for KafkaErrorSlot {}
-impl PartialOrd for KafkaErrorSlot {
+
+impl Eq for TopicPartition {}
+
+impl PartialOrd for TopicPartition {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for KafkaErrorSlot {
-    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
-        std::cmp::Ordering::Equal
+
+impl Ord for TopicPartition {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (&self.topic, self.partition).cmp(&(&other.topic, other.partition))
     }
 }
-impl std::hash::Hash for KafkaErrorSlot {
-    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
-}
+
+/// A `KafkaError` held by a `TopicPartition`.
+#[derive(Clone)]
+pub struct KafkaErrorSlot(pub KafkaError);
 
 impl<'py> IntoPyObject<'py> for KafkaErrorSlot {
     type Target = KafkaError;

@@ -2,10 +2,10 @@
 //! `ClusterMetadata`, `BrokerMetadata`, `TopicMetadata` and
 //! `PartitionMetadata`.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use strom_client::blocking;
 use strom_client::ClientConfig;
 
@@ -43,23 +43,25 @@ impl PartitionMetadata {
     fn __repr__(&self) -> String {
         format!("PartitionMetadata({})", self.id)
     }
+
+    fn __str__(&self) -> String {
+        self.id.to_string()
+    }
 }
 
 #[pyclass(module = "strom.admin", get_all)]
 pub struct TopicMetadata {
     pub topic: String,
-    pub partitions: HashMap<i32, Py<PartitionMetadata>>,
+    /// By partition id, in id order.
+    pub partitions: Py<PyDict>,
     pub error: Option<KafkaError>,
 }
 
 #[pymethods]
 impl TopicMetadata {
-    fn __repr__(&self) -> String {
-        format!(
-            "TopicMetadata({}, {} partitions)",
-            self.topic,
-            self.partitions.len()
-        )
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let partitions = self.partitions.bind(py).len();
+        format!("TopicMetadata({}, {partitions} partitions)", self.topic)
     }
 
     fn __str__(&self) -> String {
@@ -71,8 +73,10 @@ impl TopicMetadata {
 pub struct ClusterMetadata {
     pub cluster_id: Option<String>,
     pub controller_id: i32,
-    pub brokers: HashMap<i32, Py<BrokerMetadata>>,
-    pub topics: HashMap<String, Py<TopicMetadata>>,
+    /// By node id, in id order.
+    pub brokers: Py<PyDict>,
+    /// By name, in name order.
+    pub topics: Py<PyDict>,
     /// The broker that answered: unknown here (-1), kept for confluent-kafka's shape.
     pub orig_broker_id: i32,
     pub orig_broker_name: Option<String>,
@@ -80,12 +84,12 @@ pub struct ClusterMetadata {
 
 #[pymethods]
 impl ClusterMetadata {
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> String {
         format!(
             "ClusterMetadata({}, {} brokers, {} topics)",
             self.cluster_id.as_deref().unwrap_or("None"),
-            self.brokers.len(),
-            self.topics.len()
+            self.brokers.bind(py).len(),
+            self.topics.bind(py).len()
         )
     }
 }
@@ -122,49 +126,45 @@ pub fn from_core(
     py: Python<'_>,
     metadata: strom_client::metadata::Metadata,
 ) -> PyResult<ClusterMetadata> {
-    let brokers = metadata
-        .brokers
-        .into_values()
-        .map(|broker| {
-            let entry = BrokerMetadata {
-                id: broker.node_id,
-                host: broker.host,
-                port: broker.port,
+    let brokers = PyDict::new(py);
+    let mut by_id: Vec<_> = metadata.brokers.into_values().collect();
+    by_id.sort_by_key(|broker| broker.node_id);
+    for broker in by_id {
+        let entry = BrokerMetadata {
+            id: broker.node_id,
+            host: broker.host,
+            port: broker.port,
+        };
+        brokers.set_item(broker.node_id, Py::new(py, entry)?)?;
+    }
+    let topics = PyDict::new(py);
+    let mut by_name: Vec<_> = metadata.topics.into_values().collect();
+    by_name.sort_by(|a, b| a.name.cmp(&b.name));
+    for topic in by_name {
+        let partitions = PyDict::new(py);
+        // The core keeps them sorted by id.
+        for partition in topic.partitions {
+            let entry = PartitionMetadata {
+                id: partition.partition,
+                leader: partition.leader,
+                replicas: partition.replicas,
+                isrs: partition.in_sync_replicas,
+                error: code_error(partition.error_code),
             };
-            Ok((broker.node_id, Py::new(py, entry)?))
-        })
-        .collect::<PyResult<_>>()?;
-    let topics = metadata
-        .topics
-        .into_values()
-        .map(|topic| {
-            let partitions = topic
-                .partitions
-                .into_iter()
-                .map(|partition| {
-                    let entry = PartitionMetadata {
-                        id: partition.partition,
-                        leader: partition.leader,
-                        replicas: partition.replicas,
-                        isrs: partition.in_sync_replicas,
-                        error: code_error(partition.error_code),
-                    };
-                    Ok((partition.partition, Py::new(py, entry)?))
-                })
-                .collect::<PyResult<_>>()?;
-            let entry = TopicMetadata {
-                topic: topic.name.clone(),
-                partitions,
-                error: code_error(topic.error_code),
-            };
-            Ok((topic.name, Py::new(py, entry)?))
-        })
-        .collect::<PyResult<_>>()?;
+            partitions.set_item(partition.partition, Py::new(py, entry)?)?;
+        }
+        let entry = TopicMetadata {
+            topic: topic.name.clone(),
+            partitions: partitions.unbind(),
+            error: code_error(topic.error_code),
+        };
+        topics.set_item(&topic.name, Py::new(py, entry)?)?;
+    }
     Ok(ClusterMetadata {
         cluster_id: metadata.cluster_id,
         controller_id: metadata.controller_id,
-        brokers,
-        topics,
+        brokers: brokers.unbind(),
+        topics: topics.unbind(),
         orig_broker_id: -1,
         orig_broker_name: None,
     })

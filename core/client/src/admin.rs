@@ -264,9 +264,10 @@ impl AdminClient {
 
     /// The cluster as one Metadata request sees it: cluster id,
     /// controller, brokers, and the named topics (every topic for `None`)
-    /// with their partitions; topics the cluster does not have are left
-    /// out. librdkafka's `rd_kafka_metadata`, confluent-kafka's
-    /// `list_topics`.
+    /// with their partitions; a named topic the cluster does not have is
+    /// there with UNKNOWN_TOPIC_OR_PARTITION and no partitions, as
+    /// librdkafka's `rd_kafka_metadata` (confluent-kafka's `list_topics`)
+    /// reports it.
     pub fn metadata(
         &self,
         topics: Option<&[&str]>,
@@ -275,9 +276,24 @@ impl AdminClient {
         let topics: Option<Vec<String>> =
             topics.map(|names| names.iter().map(|name| name.to_string()).collect());
         async move {
-            let response = admin.cluster.request_metadata(topics, false).await?;
+            let response = admin
+                .cluster
+                .request_metadata(topics.clone(), false)
+                .await?;
             let mut metadata = crate::metadata::Metadata::default();
             metadata.merge(response);
+            for name in topics.unwrap_or_default() {
+                metadata
+                    .topics
+                    .entry(name.clone())
+                    .or_insert_with(|| TopicInfo {
+                        name,
+                        topic_id: [0; 16],
+                        is_internal: false,
+                        error_code: strom_protocol::error_codes::UNKNOWN_TOPIC_OR_PARTITION,
+                        partitions: Vec::new(),
+                    });
+            }
             Ok(metadata)
         }
     }

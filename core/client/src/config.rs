@@ -8,6 +8,7 @@ use std::time::Duration;
 use strom_protocol::records::CompressionType;
 
 use crate::error::{ClientError, Result};
+use crate::producer::partitioner::Partitioner;
 
 /// How many replicas must have the write before the broker answers (`acks`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +66,9 @@ pub struct ClientConfig {
     pub linger: Duration,
     pub batch_size: usize,
     pub compression: CompressionType,
+    /// `partitioner`, by librdkafka's names; Java's (`murmur2_random`) by
+    /// default.
+    pub partitioner: Partitioner,
     pub enable_idempotence: bool,
     pub max_in_flight_per_connection: usize,
     pub max_request_size: usize,
@@ -123,6 +127,7 @@ impl Default for ClientConfig {
             linger: Duration::from_millis(5),
             batch_size: 16 * 1024,
             compression: CompressionType::None,
+            partitioner: Partitioner::default(),
             enable_idempotence: true,
             max_in_flight_per_connection: 5,
             max_request_size: 1024 * 1024,
@@ -250,13 +255,33 @@ impl ClientConfig {
             "max.request.size" | "message.max.bytes" => {
                 self.max_request_size = positive(key, value)?
             }
-            "request.timeout.ms" => self.request_timeout = millis(key, value)?,
+            // librdkafka's socket.timeout.ms is its default request timeout.
+            "request.timeout.ms" | "socket.timeout.ms" => self.request_timeout = millis(key, value)?,
             "delivery.timeout.ms" | "message.timeout.ms" => {
                 self.delivery_timeout = millis(key, value)?
             }
             "retries" | "message.send.max.retries" => self.retries = number(key, value)?,
             "retry.backoff.ms" => self.retry_backoff = millis(key, value)?,
             "buffer.memory" => self.buffer_memory = positive(key, value)?,
+            // librdkafka's bound of the producer queue, in KiB.
+            "queue.buffering.max.kbytes" => {
+                let kbytes: usize = positive(key, value)?;
+                self.buffer_memory = kbytes.saturating_mul(1024);
+            }
+            // Settings librdkafka users pass whose only meaning here is the
+            // one value this client has: accepted with it, refused (naming
+            // what is missing) with any other.
+            "partitioner" => {
+                self.partitioner = Partitioner::parse(value).ok_or_else(|| {
+                    ClientError::invalid_config(
+                        key,
+                        raw,
+                        "expected murmur2_random, murmur2, consistent_random, consistent, fnv1a_random, fnv1a or random",
+                    )
+                })?
+            }
+            "security.protocol" => only(key, raw, &["plaintext"], "TLS and SASL are not supported by this client yet")?,
+            "api.version.request" => only(key, raw, &["true"], "this client always asks the broker's API versions")?,
             "max.block.ms" => self.max_block = millis(key, value)?,
             "group.id" => self.group_id = non_empty(value),
             "group.instance.id" => self.group_instance_id = non_empty(value),
@@ -357,6 +382,14 @@ impl ClientConfig {
         }
         Ok(())
     }
+}
+
+/// Accepts `value` (case-insensitive) only if it is one of `allowed`.
+fn only(key: &str, value: &str, allowed: &[&str], otherwise: &str) -> Result<()> {
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(value.trim())) {
+        return Ok(());
+    }
+    Err(ClientError::invalid_config(key, value, otherwise))
 }
 
 fn list(value: &str) -> Vec<String> {
@@ -489,6 +522,30 @@ mod tests {
         assert!(error.to_string().contains("`acks`"));
         let error = ClientConfig::from_pairs([("bootstrap.servers", "localhost")]).unwrap_err();
         assert!(error.to_string().contains("has no port"));
+    }
+
+    #[test]
+    fn librdkafka_settings_map_to_their_meaning_here() {
+        let config = ClientConfig::from_pairs([
+            ("socket.timeout.ms", "7000"),
+            ("queue.buffering.max.kbytes", "2048"),
+            ("security.protocol", "PLAINTEXT"),
+            ("api.version.request", "true"),
+            ("enable.auto.offset.store", "false"),
+        ])
+        .unwrap();
+        assert_eq!(config.request_timeout, Duration::from_secs(7));
+        assert_eq!(config.buffer_memory, 2048 * 1024);
+        assert!(!config.enable_auto_offset_store);
+        for (key, value, says) in [
+            ("security.protocol", "SASL_SSL", "TLS and SASL"),
+            ("api.version.request", "false", "API versions"),
+        ] {
+            let message = ClientConfig::from_pairs([(key, value)])
+                .unwrap_err()
+                .to_string();
+            assert!(message.contains(key) && message.contains(says), "{message}");
+        }
     }
 
     #[test]

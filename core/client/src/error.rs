@@ -148,6 +148,15 @@ pub enum ClientError {
     #[error("topic `{topic}` partition {partition} has no leader right now; metadata is refreshed and the request retried until its timeout")]
     NoLeader { topic: String, partition: i32 },
 
+    /// A record for a partition the topic does not have (librdkafka's
+    /// `_UNKNOWN_PARTITION`).
+    #[error("topic `{topic}` has {partitions} partitions (0..{partitions}); partition {partition} does not exist")]
+    UnknownPartition {
+        topic: String,
+        partition: i32,
+        partitions: i32,
+    },
+
     /// A record the producer refused before sending: bigger than a limit of
     /// its own (max.request.size, buffer.memory). Kafka's MESSAGE_TOO_LARGE.
     #[error("the record is {size} bytes when serialized, larger than {setting} ({limit} bytes), so the producer did not send it: send smaller records or raise {setting} (and the topic's max.message.bytes)")]
@@ -228,6 +237,7 @@ impl ClientError {
             | ClientError::InvalidArgument(_) => local::INVALID_ARG,
             ClientError::Unreachable { .. } | ClientError::Disconnected { .. } => local::TRANSPORT,
             ClientError::Timeout { .. } => local::TIMED_OUT,
+            ClientError::UnknownPartition { .. } => local::UNKNOWN_PARTITION,
             ClientError::DeliveryTimeout { .. } => local::MSG_TIMED_OUT,
             ClientError::NoBrokerAvailable { .. } => local::ALL_BROKERS_DOWN,
             ClientError::BufferFull { .. } => local::QUEUE_FULL,

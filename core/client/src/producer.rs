@@ -32,6 +32,7 @@
 mod accumulator;
 pub(crate) mod memory;
 mod partition;
+pub mod partitioner;
 mod request;
 mod sender;
 pub(crate) mod settle;

@@ -67,6 +67,11 @@ async fn records_to_a_missing_partition_fail_at_once_and_flush_returns() {
             .expect("the failed record is handed back");
         assert_eq!(record.value.as_deref(), Some(value.as_bytes()));
         assert_eq!(record.partition, Some(partition));
+        assert_eq!(
+            failure.error.code(),
+            strom_client::error::local::UNKNOWN_PARTITION,
+            "librdkafka's _UNKNOWN_PARTITION"
+        );
         let message = failure.error.to_string();
         assert!(message.contains("`two-partitions`"), "{message}");
         assert!(

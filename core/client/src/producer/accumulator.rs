@@ -1,7 +1,8 @@
 //! Records waiting to be sent, grouped into one queue of batches per
 //! partition, and the partitioner that picks each record's partition.
 //!
-//! Partitioning follows the Java client: a keyed record goes to
+//! Partitioning follows the `partitioner` setting (`partitioner.rs`); by
+//! default the Java client's: a keyed record goes to
 //! `murmur2(key) % partitions`; an unkeyed one to the topic's sticky
 //! partition, which changes when that partition's batch is sent or full.
 //! Records for a topic whose partition count is not known yet wait, in
@@ -11,12 +12,12 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
-use strom_protocol::murmur2::partition_for_key;
 use strom_protocol::records::{CompressionType, RecordBatchBuilder};
 use tokio::time::{Duration, Instant};
 
 use super::memory::record_size_upper_bound;
 use super::partition::{Batch, PartitionQueue, Pending};
+use super::partitioner::Partitioner;
 use super::settle::records_of;
 use super::ProducerRecord;
 use crate::cluster::Cluster;
@@ -40,6 +41,8 @@ pub(crate) struct Accumulator {
     pub flushes: usize,
     pub closed: bool,
     compression: CompressionType,
+    /// The `partitioner` setting: how a record's partition is picked.
+    partitioner: Partitioner,
     pub batch_size: usize,
     /// No batch grows past max.request.size.
     max_request_size: usize,
@@ -63,6 +66,7 @@ impl Accumulator {
             flushes: 0,
             closed: false,
             compression: config.compression,
+            partitioner: config.partitioner,
             batch_size: config.batch_size,
             max_request_size: config.max_request_size,
             linger: config.linger,
@@ -117,21 +121,24 @@ impl Accumulator {
         let partition = match (record.partition, &record.key) {
             (Some(partition), _) if (0..partition_count).contains(&partition) => partition,
             (Some(partition), _) => {
-                let error = ClientError::InvalidArgument(format!(
-                    "topic `{}` has {partition_count} partitions (0..{partition_count}); partition {partition} does not exist",
-                    record.topic
-                ));
+                let error = ClientError::UnknownPartition {
+                    topic: record.topic.clone(),
+                    partition,
+                    partitions: partition_count,
+                };
                 return Err((pending, Box::new(record), error));
             }
-            (None, Some(key)) => partition_for_key(key, partition_count).unwrap_or(0),
-            // Looked up before inserting: no topic name is copied per record.
-            (None, None) => match self.sticky.get(&record.topic) {
-                Some(partition) => *partition,
-                None => {
-                    let partition = rand::thread_rng().gen_range(0..partition_count.max(1));
-                    self.sticky.insert(record.topic.clone(), partition);
-                    partition
-                }
+            (None, key) => match self.partitioner.partition(key.as_deref(), partition_count) {
+                Some(partition) => partition,
+                // Looked up before inserting: no topic name is copied per record.
+                None => match self.sticky.get(&record.topic) {
+                    Some(partition) => *partition,
+                    None => {
+                        let partition = rand::thread_rng().gen_range(0..partition_count.max(1));
+                        self.sticky.insert(record.topic.clone(), partition);
+                        partition
+                    }
+                },
             },
         };
         // Found by borrowed parts; a key is built once per partition, not
