@@ -160,3 +160,23 @@ def test_broker_down_fails_within_the_timeout() -> None:
         assert time.monotonic() - started < 15
 
     run(main())
+
+
+def test_aio_admin_client_awaits_every_call(conf: dict, topic_name: str) -> None:
+    from strom.admin import NewTopic
+    from strom.aio import AIOAdminClient
+
+    async def main() -> None:
+        async with AIOAdminClient(conf) as admin:
+            created = await admin.create_topics([NewTopic(topic_name, num_partitions=2, replication_factor=1)])
+            assert created == {topic_name: None}
+            metadata = await admin.list_topics(topic_name, timeout=10)
+            assert list(metadata.topics[topic_name].partitions) == [0, 1]
+            cluster = await admin.describe_cluster()
+            assert cluster.nodes
+            with pytest.raises(strom.KafkaException) as raised:
+                await admin.create_topics([NewTopic(topic_name, num_partitions=2, replication_factor=1)])
+            assert raised.value.code() == strom.KafkaError.TOPIC_ALREADY_EXISTS
+            assert await admin.delete_topics([topic_name]) == {topic_name: None}
+
+    run(main())

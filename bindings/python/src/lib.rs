@@ -7,13 +7,17 @@
 //!   exceptions of `strom/error.py`;
 //! - `config`: a confluent-kafka config dict into `ClientConfig`;
 //! - `wait`: blocking without the GIL, interruptible by Ctrl-C;
-//! - `message`: `Message`, `TopicPartition`;
-//! - `producer`, `consumer`, `admin`: the clients;
+//! - `message`: `Message`, `TopicPartition`; `metadata`: `list_topics`;
+//! - `producer`, `consumer` (with `rebalance`: callbacks that may call
+//!   the consumer back), `admin` (with `admin_convert`): the clients;
+//! - `futures`: Rust futures completing `concurrent.futures` and asyncio
+//!   futures; `aio`: the native half of `strom.aio`;
 //! - `logging`: the core's `tracing` events into Python's `logging`.
 
 use pyo3::prelude::*;
 
 mod admin;
+mod admin_convert;
 mod aio;
 mod config;
 mod consumer;
