@@ -82,7 +82,6 @@ impl AdminClient {
         conf: Option<&Bound<'_, PyDict>>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<AdminClient> {
-        crate::logging::ensure_installed(py)?;
         let (config, _callbacks) = config::parse(py, conf, kwargs)?;
         let default_timeout = config.default_api_timeout.max(config.request_timeout);
         Ok(AdminClient {

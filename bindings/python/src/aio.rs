@@ -63,7 +63,6 @@ impl AioProducer {
         conf: Option<&Bound<'_, PyDict>>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        crate::logging::ensure_installed(py)?;
         let (config, _) = config::parse(py, conf, kwargs)?;
         let (reader, writer) = UnixStream::pair()?;
         reader.set_nonblocking(true)?;
@@ -127,21 +126,12 @@ impl AioProducer {
         timestamp: i64,
         headers: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let value = value.filter(|value| !value.is_none());
-        let key = key.filter(|key| !key.is_none());
-        let record = record_arg(
-            &topic,
-            key.as_ref(),
-            value.as_ref(),
-            partition,
-            timestamp,
-            headers,
-        )?;
+        let (record, key, value) = record_arg(&topic, key, value, partition, timestamp, headers)?;
         let delivery = Delivery {
             future,
             topic: topic.into_any().unbind(),
-            key: key.map(Bound::unbind),
-            value: value.map(Bound::unbind),
+            key,
+            value,
             sent_at: Instant::now(),
         };
         // Kept for the wait-for-room path, should the quick one refuse.
@@ -289,7 +279,6 @@ impl AioConsumer {
         conf: Option<&Bound<'_, PyDict>>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        crate::logging::ensure_installed(py)?;
         let (config, _) = config::parse(py, conf, kwargs)?;
         futures::spawn(
             py,

@@ -28,12 +28,15 @@ pub struct Callbacks {
 }
 
 /// Splits `conf` (and keyword arguments, which confluent-kafka merges into
-/// it) into the core's config and the callables.
+/// it) into the core's config and the callables; every client's
+/// constructor starts here.
 pub fn parse(
     py: Python<'_>,
     conf: Option<&Bound<'_, PyDict>>,
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<(ClientConfig, Callbacks)> {
+    // A client is being made: its log lines go to `logging` from now on.
+    crate::logging::ensure_installed(py)?;
     let py_dicts = conf.into_iter().chain(kwargs);
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut callbacks = Callbacks::default();

@@ -46,7 +46,6 @@ impl Consumer {
         conf: Option<&Bound<'_, PyDict>>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Consumer> {
-        crate::logging::ensure_installed(py)?;
         let (config, callbacks) = config::parse(py, conf, kwargs)?;
         let settings = config.clone();
         let consumer = py

@@ -57,7 +57,6 @@ impl Producer {
         conf: Option<&Bound<'_, PyDict>>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Producer> {
-        crate::logging::ensure_installed(py)?;
         let (config, callbacks) = config::parse(py, conf, kwargs)?;
         let queue = CallbackQueue::new();
         let settings = config.clone();
@@ -89,16 +88,7 @@ impl Producer {
         timestamp: i64,
         headers: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let value = value.filter(|value| !value.is_none());
-        let key = key.filter(|key| !key.is_none());
-        let record = record_arg(
-            &topic,
-            key.as_ref(),
-            value.as_ref(),
-            partition,
-            timestamp,
-            headers,
-        )?;
+        let (record, key, value) = record_arg(&topic, key, value, partition, timestamp, headers)?;
         let callback = callback
             .or(on_delivery)
             .or_else(|| self.on_delivery.as_ref().map(|cb| cb.clone_ref(py)));
@@ -107,8 +97,8 @@ impl Producer {
                 let report = DeliveryReport {
                     callback,
                     topic: topic.into_any().unbind(),
-                    key: key.map(Bound::unbind),
-                    value: value.map(Bound::unbind),
+                    key,
+                    value,
                     sent_at: Instant::now(),
                     failure: self.failure.clone(),
                 };
@@ -214,27 +204,37 @@ impl Producer {
     }
 }
 
-/// A record from `produce`'s arguments (`None` key and value already
-/// filtered out; partition -1 and timestamp 0 mean "not given").
+/// A key or value object as given to `produce`.
+pub type KeyValue = Option<Py<PyAny>>;
+
+/// A record from `produce`'s arguments (partition -1 and timestamp 0
+/// mean "not given"), with the key and value objects it was made from
+/// (`None` values dropped), which its delivery report hands back.
 pub fn record_arg(
     topic: &Bound<'_, PyString>,
-    key: Option<&Bound<'_, PyAny>>,
-    value: Option<&Bound<'_, PyAny>>,
+    key: Option<Bound<'_, PyAny>>,
+    value: Option<Bound<'_, PyAny>>,
     partition: i32,
     timestamp: i64,
     headers: Option<Bound<'_, PyAny>>,
-) -> PyResult<ProducerRecord> {
-    Ok(ProducerRecord {
+) -> PyResult<(ProducerRecord, KeyValue, KeyValue)> {
+    let key = key.filter(|key| !key.is_none());
+    let value = value.filter(|value| !value.is_none());
+    let record = ProducerRecord {
         topic: topic.to_cow()?.into_owned(),
         partition: (partition >= 0).then_some(partition),
-        key: key.map(|key| payload(key, "key")).transpose()?,
-        value: value.map(|value| payload(value, "value")).transpose()?,
+        key: key.as_ref().map(|key| payload(key, "key")).transpose()?,
+        value: value
+            .as_ref()
+            .map(|value| payload(value, "value"))
+            .transpose()?,
         headers: match headers.filter(|headers| !headers.is_none()) {
             Some(headers) => headers_arg(&headers)?,
             None => Vec::new(),
         },
         timestamp: (timestamp > 0).then_some(timestamp),
-    })
+    };
+    Ok((record, key.map(Bound::unbind), value.map(Bound::unbind)))
 }
 
 /// What a delivery callback gets: the record as produced (its key and
