@@ -234,7 +234,7 @@ fn delivery_callbacks_run_on_the_thread_that_serves_the_queue() {
     let record = refused.record.as_ref().expect("handed back");
     assert_eq!(record.value.as_deref(), Some(&b"nowhere"[..]));
     assert_eq!(record.headers, vec![("h".to_string(), Some("x".into()))]);
-    assert_eq!(refused.error.name(), "_INVALID_ARG");
+    assert_eq!(refused.error.name(), "_UNKNOWN_PARTITION");
     // Woken when work arrived, not once per record.
     let wakes = wakes.load(Ordering::Relaxed);
     assert!(
