@@ -426,3 +426,43 @@ async fn records_produced_after_a_poll_arrive_through_the_fetch_already_in_fligh
     }
     assert_eq!(log, BTreeMap::from([(0, range(0, 10)), (1, range(0, 10))]));
 }
+
+/// One partition full, the others empty: while the full partition's
+/// fetched records are read, the fetch for the empty ones must not be held
+/// by the broker for fetch.max.wait.ms, or the full partition could not be
+/// fetched again until it returns. With fetch.max.wait.ms at ten minutes,
+/// everything is read within the safety timeout only if no fetch that
+/// blocks the full partition is ever held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_partition_is_not_held_up_by_fetches_of_empty_ones() {
+    let broker = TestBroker::start();
+    create_topic(&broker, "skewed", 4).await;
+    let producer = Producer::new(broker.client_config(&[("linger.ms", "5")]))
+        .await
+        .unwrap();
+    let mut deliveries = Vec::new();
+    for i in 0..3000 {
+        let record = ProducerRecord::new("skewed", format!("{i:0>100}"));
+        deliveries.push(producer.send(record.with_partition(0)));
+    }
+    for delivery in deliveries {
+        delivery.await.unwrap();
+    }
+    producer.close(SAFETY_TIMEOUT).await.unwrap();
+
+    // About 40 records per fetch: dozens of refetches of partition 0.
+    let consumer = consumer(
+        &broker,
+        &[
+            ("fetch.max.wait.ms", "600000"),
+            ("max.partition.fetch.bytes", "4096"),
+            ("max.poll.records", "10"),
+        ],
+    )
+    .await;
+    consumer.assign(&partitions("skewed", 4)).await;
+    let mut log = ReadLog::new();
+    read_until(&consumer, &mut log, 10, |log| count(log) >= 3000).await;
+    assert_eq!(log.get(&0), Some(&range(0, 3000)));
+    assert_eq!(log.len(), 1, "only partition 0 has records");
+}

@@ -23,7 +23,7 @@ use strom_protocol::messages::{ApiKey, FetchRequest, FetchResponse, Response};
 use strom_protocol::records::{batches, Batches, Record, Records, DEFAULT_MAX_DECOMPRESSED_BYTES};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
+use tokio::time::{Duration, Instant};
 
 use super::{header_pairs, ConsumerRecord, TopicPartition};
 use crate::cluster::{group_by_topic, unexpected, Cluster};
@@ -111,11 +111,14 @@ impl Fetcher {
         let now = Instant::now();
         let mut leaders: HashMap<&str, Vec<i32>> = HashMap::new();
         let mut by_leader: BTreeMap<i32, Vec<(TopicPartition, i64)>> = BTreeMap::new();
+        // Leaders with a partition left out because it still has fetched
+        // records: their fetch must not be held by the broker.
+        let mut buffered_leaders: HashSet<i32> = HashSet::new();
         for (key, position) in positions {
             let Some(offset) = *position else { continue };
+            let buffered = self.has_fetched(key);
             if paused.contains(key)
                 || self.fetching.contains(key)
-                || self.has_fetched(key)
                 || self.backoff.get(key).is_some_and(|until| *until > now)
             {
                 continue;
@@ -128,6 +131,10 @@ impl Fetcher {
                 .and_then(|index| topic_leaders.get(index).copied())
                 .filter(|leader| *leader >= 0);
             let Some(leader) = leader else { continue };
+            if buffered {
+                buffered_leaders.insert(leader);
+                continue;
+            }
             if self.in_flight.contains_key(&leader) {
                 continue;
             }
@@ -142,8 +149,20 @@ impl Fetcher {
                 .extend(partitions.iter().map(|(key, _)| key.clone()));
             let cluster = self.cluster.clone();
             let outcomes = self.outcomes_tx.clone();
+            // With one fetch in flight per leader, a fetch of partitions
+            // at their end that the broker holds for fetch.max.wait.ms
+            // would keep a partition whose fetched records are being read
+            // from being fetched again until it returns: the application
+            // would stall for up to fetch.max.wait.ms each time that
+            // partition runs dry (on a topic whose partitions are uneven).
+            // So such a fetch asks the broker not to wait.
+            let wait = if buffered_leaders.contains(&leader) {
+                Duration::ZERO
+            } else {
+                cluster.config().fetch_max_wait
+            };
             let task = tokio::spawn(async move {
-                let result = fetch(&cluster, leader, &partitions).await;
+                let result = fetch(&cluster, leader, &partitions, wait).await;
                 // The receiver is gone only when the consumer is.
                 let _ = outcomes.send(FetchOutcome {
                     leader,
@@ -417,6 +436,7 @@ async fn fetch(
     cluster: &Cluster,
     leader: i32,
     partitions: &[(TopicPartition, i64)],
+    max_wait: Duration,
 ) -> Result<FetchResponse> {
     let config = cluster.config();
     let build = |_| {
@@ -442,7 +462,7 @@ async fn fetch(
             .collect();
         FetchRequest {
             replica_id: -1,
-            max_wait_ms: i32::try_from(config.fetch_max_wait.as_millis()).unwrap_or(i32::MAX),
+            max_wait_ms: i32::try_from(max_wait.as_millis()).unwrap_or(i32::MAX),
             min_bytes: config.fetch_min_bytes,
             max_bytes: config.fetch_max_bytes,
             isolation_level: config.isolation_level.wire_value(),
