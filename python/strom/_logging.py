@@ -21,3 +21,8 @@ def install() -> None:
     _strom.install_logging(logging.getLogger("strom").getEffectiveLevel())
     # Interpreter shutdown must not wait on a logging thread taking the GIL.
     atexit.register(_strom.set_log_level, None)
+    # Nor may a client thread take it while the interpreter finalizes (the
+    # interpreter would end that thread mid-call, aborting the process):
+    # the client runtime stops first. Registered with the first client, so
+    # it runs after the exit handlers the application registered later.
+    atexit.register(_strom.shutdown_runtime, 5.0)

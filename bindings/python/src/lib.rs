@@ -38,9 +38,21 @@ fn run_cli(py: Python<'_>, args: Vec<String>) -> u8 {
     py.detach(|| strom_server::entry::run(args.into_iter().map(Into::into)))
 }
 
+/// Stops the client runtime shared by every client of this process,
+/// waiting at most `timeout` seconds for its threads. The package calls it
+/// at interpreter exit: a client thread that took the GIL while Python
+/// finalizes would be ended by the interpreter mid-call and abort the
+/// process.
+#[pyfunction]
+fn shutdown_runtime(py: Python<'_>, timeout: f64) {
+    let timeout = std::time::Duration::from_secs_f64(timeout.clamp(0.0, 3600.0));
+    py.detach(|| strom_client::ClientRuntime::shutdown_shared(timeout));
+}
+
 #[pymodule]
 fn _strom(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(run_cli, module)?)?;
+    module.add_function(wrap_pyfunction!(shutdown_runtime, module)?)?;
     module.add_class::<errors::KafkaError>()?;
     errors::add_code_constants(&module.py().get_type::<errors::KafkaError>())?;
     module.add_class::<message::Message>()?;
