@@ -108,6 +108,18 @@ impl Fetcher {
         positions: &BTreeMap<TopicPartition, Option<i64>>,
         paused: &BTreeSet<TopicPartition>,
     ) {
+        // Called after every poll that returns records: most of the time
+        // every partition is being fetched or has fetched records left, and
+        // nothing is to be sent. Say so before building anything.
+        let idle = |key: &TopicPartition| {
+            !paused.contains(key) && !self.fetching.contains(key) && !self.has_fetched(key)
+        };
+        if !positions
+            .iter()
+            .any(|(key, position)| position.is_some() && idle(key))
+        {
+            return;
+        }
         let now = Instant::now();
         let mut leaders: HashMap<&str, Vec<i32>> = HashMap::new();
         let mut by_leader: BTreeMap<i32, Vec<(TopicPartition, i64)>> = BTreeMap::new();

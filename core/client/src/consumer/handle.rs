@@ -156,7 +156,10 @@ impl Consumer {
     ) -> impl Future<Output = Result<Vec<ConsumerRecord>>> + Send + 'static {
         let shared = self.shared.clone();
         let max_records = max_records.clamp(1, shared.max_poll_records.max(1));
-        async move {
+        // Boxed: the poll's state machine is kilobytes (the group's join and
+        // sync steps live in it), and a blocking caller moves the future a
+        // few times before it runs; a pointer moves for free.
+        Box::pin(async move {
             let deadline = Instant::now() + timeout;
             loop {
                 let Ok(mut state) = tokio::time::timeout_at(deadline, shared.state.lock()).await
@@ -187,7 +190,7 @@ impl Consumer {
                 // poll's next lock (fair mutex); yield so it runs first.
                 tokio::task::yield_now().await;
             }
-        }
+        })
     }
 
     /// Joins the consumer's group (group.id) subscribed to `topics`; the
