@@ -237,19 +237,34 @@ def test_what_others_write_strom_reads(bootstrap: str, topic_name: str, writer: 
     assert_read_everything("strom", got, expected)
 
 
-def test_keys_land_where_the_java_partitioner_puts_them(bootstrap: str, topic_name: str) -> None:
-    """Strom partitions keys as Java's client does (murmur2), as kafka-python
-    does, and as librdkafka does with partitioner=murmur2_random."""
+def test_keys_land_where_confluent_kafka_puts_them_by_default(bootstrap: str, topic_name: str) -> None:
+    """With no partitioner set, strom's Python producer uses librdkafka's
+    default (consistent_random), so an application moved over from
+    confluent-kafka keeps its keys on their partitions."""
     keyed = [Rec(None, f"key-{i}".encode(), b"v", [], None) for i in range(30)]
+    conf = {"bootstrap.servers": bootstrap}
     partitions = {}
-    for writer in ("strom", "kafka-python"):
-        topic = f"{topic_name}-{writer}"
+    for name, module in (("strom", strom), ("confluent-kafka", confluent_kafka)):
+        topic = f"{topic_name}-{name}"
         create_topic(bootstrap, topic, PARTITIONS)
-        partitions[writer] = [w.partition for w in WRITERS[writer](bootstrap, topic, keyed)]
-    topic = f"{topic_name}-murmur2"
-    create_topic(bootstrap, topic, PARTITIONS)
+        partitions[name] = [w.partition for w in _dict_producer_writes(module, conf, topic, keyed)]
+    assert len(set(partitions["strom"])) == PARTITIONS, "30 keys spread over every partition"
+    assert partitions["strom"] == partitions["confluent-kafka"]
+
+
+def test_keys_land_where_the_java_partitioner_puts_them(bootstrap: str, topic_name: str) -> None:
+    """With partitioner=murmur2_random, strom partitions keys as Java's
+    client does, as kafka-python does, and as librdkafka does with it."""
+    keyed = [Rec(None, f"key-{i}".encode(), b"v", [], None) for i in range(30)]
     conf = {"bootstrap.servers": bootstrap, "partitioner": "murmur2_random"}
-    partitions["librdkafka murmur2"] = [w.partition for w in _dict_producer_writes(confluent_kafka, conf, topic, keyed)]
+    partitions = {}
+    topic = f"{topic_name}-kafka-python"
+    create_topic(bootstrap, topic, PARTITIONS)
+    partitions["kafka-python"] = [w.partition for w in WRITERS["kafka-python"](bootstrap, topic, keyed)]
+    for name, module in (("strom", strom), ("librdkafka murmur2", confluent_kafka)):
+        topic = f"{topic_name}-{name.replace(' ', '-')}"
+        create_topic(bootstrap, topic, PARTITIONS)
+        partitions[name] = [w.partition for w in _dict_producer_writes(module, conf, topic, keyed)]
     assert len(set(partitions["strom"])) == PARTITIONS, "30 keys spread over every partition"
     assert partitions["strom"] == partitions["kafka-python"] == partitions["librdkafka murmur2"]
 

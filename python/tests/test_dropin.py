@@ -244,7 +244,7 @@ import sys
 from confluent_kafka import Producer
 
 broker, topic = sys.argv[1], sys.argv[2]
-p = Producer(**{'bootstrap.servers': broker})
+p = Producer(**{'bootstrap.servers': broker, 'queue.buffering.max.kbytes': 4096})
 
 delivered = []
 

@@ -60,7 +60,12 @@ pub fn parse(
             }
         }
     }
-    let config = ClientConfig::from_pairs(pairs).into_py_result(py)?;
+    // confluent-kafka's users get librdkafka's defaults (its partitioner,
+    // its batch and queue sizes), so a program moved over keeps its keys on
+    // the same partitions.
+    let config = ClientConfig::librdkafka_defaults()
+        .with_pairs(pairs)
+        .into_py_result(py)?;
     Ok((config, callbacks))
 }
 

@@ -180,7 +180,33 @@ impl ClientConfig {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let mut config = ClientConfig::default();
+        ClientConfig::default().with_pairs(pairs)
+    }
+
+    /// The defaults of librdkafka where they differ from the Java client's,
+    /// for APIs that present themselves as librdkafka (confluent-kafka's, a
+    /// C API in its style): an application moved over keeps its keys on
+    /// the partitions they were on (`partitioner` consistent_random), and
+    /// its producer batches and queue as large (`batch.size` 1,000,000,
+    /// `queue.buffering.max.kbytes` 1 GiB). Idempotence stays on, as
+    /// everywhere in this client.
+    pub fn librdkafka_defaults() -> ClientConfig {
+        ClientConfig {
+            partitioner: Partitioner::ConsistentRandom,
+            batch_size: 1_000_000,
+            buffer_memory: 1024 * 1024 * 1024,
+            ..ClientConfig::default()
+        }
+    }
+
+    /// Applies `key = value` pairs over this config, as [`Self::from_pairs`]
+    /// does over the defaults: `ClientConfig::librdkafka_defaults().with_pairs(..)`.
+    pub fn with_pairs<K, V>(self, pairs: impl IntoIterator<Item = (K, V)>) -> Result<ClientConfig>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut config = self;
         let mut idempotence_explicit = false;
         for (key, value) in pairs {
             idempotence_explicit |= key.as_ref() == "enable.idempotence";
@@ -522,6 +548,21 @@ mod tests {
         assert!(error.to_string().contains("`acks`"));
         let error = ClientConfig::from_pairs([("bootstrap.servers", "localhost")]).unwrap_err();
         assert!(error.to_string().contains("has no port"));
+    }
+
+    #[test]
+    fn librdkafka_defaults_differ_only_where_librdkafka_does() {
+        let config = ClientConfig::librdkafka_defaults()
+            .with_pairs([("linger.ms", "7")])
+            .unwrap();
+        assert_eq!(config.partitioner, Partitioner::ConsistentRandom);
+        assert_eq!(config.batch_size, 1_000_000);
+        assert_eq!(config.buffer_memory, 1 << 30);
+        assert_eq!(config.linger, Duration::from_millis(7));
+        assert!(config.enable_idempotence);
+        let java = ClientConfig::from_pairs([("linger.ms", "7")]).unwrap();
+        assert_eq!(java.partitioner, Partitioner::Murmur2Random);
+        assert_eq!(java.batch_size, 16 * 1024);
     }
 
     #[test]
