@@ -41,6 +41,9 @@ impl CallbackFailure {
 #[pyclass(module = "strom", subclass)]
 pub struct Producer {
     producer: blocking::Producer,
+    /// The producer's delivery reports: waited for without the GIL, run
+    /// with it held (one GIL hand-over per batch, not per record).
+    deliveries: CallbackQueue,
     config: ClientConfig,
     /// `on_delivery` from the config: the callback of records produced
     /// without one.
@@ -58,13 +61,15 @@ impl Producer {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Producer> {
         let (config, callbacks) = config::parse(py, conf, kwargs)?;
-        let queue = CallbackQueue::new();
+        let deliveries = CallbackQueue::new();
         let settings = config.clone();
+        let queue = deliveries.clone();
         let producer = py
             .detach(|| blocking::Producer::with_callback_queue(settings, queue))
             .into_py_result(py)?;
         Ok(Producer {
             producer,
+            deliveries,
             config,
             on_delivery: callbacks.on_delivery,
             failure: CallbackFailure::default(),
@@ -115,13 +120,18 @@ impl Producer {
     /// callbacks ran.
     #[pyo3(signature = (timeout = None))]
     fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
-        let producer = &self.producer;
-        let served = wait_for(py, timeout_arg(timeout), |slice| {
-            let served = producer.poll(slice);
-            (served > 0).then_some(served)
-        })?;
+        let mut served = self.deliveries.serve(Duration::ZERO);
+        if served == 0 {
+            let deliveries = &self.deliveries;
+            let arrived = wait_for(py, timeout_arg(timeout), |slice| {
+                deliveries.wait(slice).then_some(())
+            })?;
+            if arrived.is_some() {
+                served = self.deliveries.serve(Duration::ZERO);
+            }
+        }
         self.failure.raise()?;
-        Ok(served.unwrap_or(0))
+        Ok(served)
     }
 
     /// Waits until every record produced is delivered or failed and its
@@ -129,15 +139,27 @@ impl Producer {
     /// limit); returns how many are still waiting (0: all done).
     #[pyo3(signature = (timeout = None))]
     fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
-        let producer = &self.producer;
-        wait_for(py, timeout_arg(timeout), |slice| {
-            // A flush that runs out of its slice is simply not done yet.
-            let _ = producer.flush(slice);
-            producer.poll(Duration::ZERO);
-            (producer.outq_len() == 0).then_some(())
-        })?;
-        self.failure.raise()?;
-        Ok(self.producer.outq_len())
+        let deadline = timeout_arg(timeout).map(|timeout| Instant::now() + timeout);
+        loop {
+            // Reports that arrived run here, with the GIL held.
+            self.deliveries.serve(Duration::ZERO);
+            self.failure.raise()?;
+            let left = self.producer.outq_len();
+            let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == 0 || remaining == Some(Duration::ZERO) {
+                return Ok(left);
+            }
+            let (producer, deliveries) = (&self.producer, &self.deliveries);
+            wait_for(py, remaining, |slice| {
+                let flushing = producer.as_async().flush(slice);
+                // Running out of the slice only means: not done yet.
+                let _ =
+                    producer
+                        .runtime()
+                        .block_on_within("flushing the producer", slice, flushing);
+                (producer.as_async().in_flight() == 0 || !deliveries.is_empty()).then_some(())
+            })?;
+        }
     }
 
     // The config's on_delivery may hold this producer (a bound method):

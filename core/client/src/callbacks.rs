@@ -137,6 +137,24 @@ impl CallbackQueue {
         }
     }
 
+    /// Waits up to `timeout` until something is queued, without running
+    /// it; returns whether something is. For a binding that must wait
+    /// without its interpreter's lock but run callbacks holding it (Python:
+    /// wait with the GIL released, then `serve(Duration::ZERO)` with it
+    /// held, instead of taking the GIL once per callback).
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let items = self.lock();
+        if !items.is_empty() {
+            return true;
+        }
+        let (items, _) = self
+            .inner
+            .arrived
+            .wait_timeout_while(items, timeout, |items| items.is_empty())
+            .unwrap_or_else(PoisonError::into_inner);
+        !items.is_empty()
+    }
+
     /// Callbacks waiting to be served.
     pub fn len(&self) -> usize {
         self.lock().iter().filter(|item| item.is_callback()).count()

@@ -443,6 +443,11 @@ impl Producer {
         reply: Reply,
     ) -> std::result::Result<(), Rejection> {
         let pending = Pending { reply, reserved };
+        // Counted before it is queued: once in the accumulator the sender
+        // may send and settle it before this thread runs on, and a settle
+        // that came first would be lost (the count cannot go below zero),
+        // leaving flush waiting for a record that was long delivered.
+        self.shared.outstanding.accepted();
         let queued = match self.shared.accumulator.lock() {
             Ok(mut accumulator) => accumulator.append(&self.shared.cluster, record, pending),
             Err(_) => Err((
@@ -453,15 +458,15 @@ impl Producer {
         };
         match queued {
             Ok(wake_now) => {
-                self.shared.outstanding.accepted();
                 if wake_now {
                     self.shared.wake.notify_one();
                 }
                 Ok(())
             }
             Err((pending, record, error)) => {
-                // Never counted as outstanding: the error goes straight
-                // back to the caller.
+                // Not queued after all: the error goes straight back to
+                // the caller, and the record is no longer outstanding.
+                self.shared.outstanding.settled(1);
                 self.shared.memory.release(pending.reserved);
                 Err((pending.reply, record, error))
             }

@@ -68,12 +68,6 @@ pub async fn admin_topics_configs_and_offsets(bootstrap: &str) {
     assert!(described.iter().all(|leader| *leader >= 0));
 
     let resource = ConfigResource::Topic(topic.into());
-    let retention = |entries: Vec<strom_client::admin::ConfigEntry>| {
-        entries
-            .into_iter()
-            .find(|e| e.name == "retention.ms")
-            .and_then(|e| e.value)
-    };
     let entries = admin.describe_configs(&resource, None).await.unwrap();
     assert_eq!(retention(entries).as_deref(), Some("3600000"));
     admin
@@ -84,11 +78,7 @@ pub async fn admin_topics_configs_and_offsets(bootstrap: &str) {
         )
         .await
         .unwrap();
-    let entries = admin
-        .describe_configs(&resource, Some(&["retention.ms"]))
-        .await
-        .unwrap();
-    assert_eq!(retention(entries).as_deref(), Some("60000"));
+    wait_for_retention(&admin, &resource, "60000").await;
     admin
         .incremental_alter_configs(
             &resource,
@@ -97,15 +87,8 @@ pub async fn admin_topics_configs_and_offsets(bootstrap: &str) {
         )
         .await
         .unwrap();
-    let entries = admin
-        .describe_configs(&resource, Some(&["retention.ms"]))
-        .await
-        .unwrap();
-    assert_eq!(
-        retention(entries).as_deref(),
-        Some("604800000"),
-        "back to the default"
-    );
+    // Back to the default.
+    wait_for_retention(&admin, &resource, "604800000").await;
 
     let cluster = admin.describe_cluster().await.unwrap();
     assert_eq!(cluster.brokers.len(), 1);
@@ -353,4 +336,34 @@ pub async fn group_members_share_partitions_and_commit(bootstrap: &str, strategy
     let deleted = admin.delete_groups(&[&group]).await.unwrap();
     assert!(deleted[0].1.is_ok(), "{:?}", deleted[0].1);
     assert!(admin.list_group_offsets(&group).await.unwrap().is_empty());
+}
+
+/// A topic's retention.ms among described config entries.
+fn retention(entries: Vec<strom_client::admin::ConfigEntry>) -> Option<String> {
+    entries
+        .into_iter()
+        .find(|e| e.name == "retention.ms")
+        .and_then(|e| e.value)
+}
+
+/// Describes the topic until its retention.ms reads `expected`: Apache
+/// Kafka applies an altered config through its metadata log, so a describe
+/// right after the alter may still see the old value for a moment.
+async fn wait_for_retention(admin: &AdminClient, resource: &ConfigResource, expected: &str) {
+    let deadline = Instant::now() + SAFETY;
+    loop {
+        let entries = admin
+            .describe_configs(resource, Some(&["retention.ms"]))
+            .await
+            .unwrap();
+        let found = retention(entries);
+        if found.as_deref() == Some(expected) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "retention.ms is {found:?}, not {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
