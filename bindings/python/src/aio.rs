@@ -23,7 +23,7 @@ use pyo3::types::{PyDict, PyList, PyString};
 use strom_client::{CallbackQueue, ClientError, ClientRuntime, ConsumerRecord, DeliveryResult};
 
 use crate::config;
-use crate::errors::{to_py_err, IntoPyResult};
+use crate::errors::{ignore_closed, to_py_err, IntoPyResult};
 use crate::futures::{self, Target};
 use crate::message::{partition_list, partitions_arg, Message, TopicNames, TopicPartition};
 use crate::producer::{delivery_message, record_arg};
@@ -487,13 +487,6 @@ fn messages(py: Python<'_>, records: Vec<ConsumerRecord>) -> Vec<Message> {
             Message::consumed(py, topic, record)
         })
         .collect()
-}
-
-fn ignore_closed(error: ClientError) -> strom_client::Result<()> {
-    match error {
-        ClientError::Closed { .. } => Ok(()),
-        error => Err(error),
-    }
 }
 
 fn poisoned() -> PyErr {

@@ -15,7 +15,7 @@ use strom_client::admin::OffsetSpec;
 use strom_client::{blocking, CallbackQueue, ClientConfig, ClientError, ConsumerRecord};
 
 use crate::config;
-use crate::errors::{to_py_err, IntoPyResult, KafkaError};
+use crate::errors::{ignore_closed, to_py_err, IntoPyResult, KafkaError};
 use crate::message::{
     partition_list, partitions_arg, Message, TopicNames, TopicPartition, OFFSET_BEGINNING,
     OFFSET_END, OFFSET_INVALID,
@@ -692,13 +692,6 @@ fn error_message(error: &ClientError) -> Message {
         timestamp: (crate::message::TIMESTAMP_NOT_AVAILABLE, -1),
         error: Some(KafkaError::from_client(error)),
         latency: None,
-    }
-}
-
-fn ignore_closed(error: ClientError) -> strom_client::Result<()> {
-    match error {
-        ClientError::Closed { .. } => Ok(()),
-        error => Err(error),
     }
 }
 

@@ -204,3 +204,12 @@ pub fn not_supported(feature: &str) -> PyErr {
     let error = ClientError::InvalidArgument(format!("{feature} are not supported by strom yet"));
     Python::attach(|py| to_py_err(py, &error))
 }
+
+/// Closing what is already closed is no error: `close()` may be called
+/// twice, or after the runtime stopped.
+pub fn ignore_closed(error: ClientError) -> Result<(), ClientError> {
+    match error {
+        ClientError::Closed { .. } => Ok(()),
+        error => Err(error),
+    }
+}

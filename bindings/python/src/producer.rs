@@ -12,7 +12,7 @@ use strom_client::blocking;
 use strom_client::{CallbackQueue, ClientConfig, DeliveryResult, ProducerRecord};
 
 use crate::config;
-use crate::errors::{to_py_err, IntoPyResult, KafkaError};
+use crate::errors::{ignore_closed, to_py_err, IntoPyResult, KafkaError};
 use crate::message::{headers_arg, payload, Message, TIMESTAMP_CREATE_TIME};
 use crate::metadata::{self, ClusterMetadata};
 use crate::wait::{timeout_arg, wait_for};
@@ -198,10 +198,7 @@ impl Producer {
         let left = self.flush(py, timeout)?;
         let producer = &self.producer;
         py.detach(|| producer.close(Duration::ZERO))
-            .or_else(|error| match error {
-                strom_client::ClientError::Closed { .. } => Ok(()),
-                error => Err(error),
-            })
+            .or_else(ignore_closed)
             .into_py_result(py)?;
         self.producer.poll(Duration::ZERO);
         self.failure.raise()?;
