@@ -9,6 +9,9 @@ broker for tests.
 
 from __future__ import annotations
 
+import os as _os
+
+from strom import _strom
 from strom._strom import (
     OFFSET_BEGINNING,
     OFFSET_END,
@@ -45,6 +48,12 @@ from strom.error import (
     QueueFullError,
     StromError,
 )
+
+
+# The parent's clients cannot run in a forked child (their threads stayed
+# in the parent): telling the core lets it refuse them with a clear error
+# without a getpid() per record.
+_os.register_at_fork(after_in_child=_strom.after_fork_in_child)
 
 
 def version() -> tuple[str, int]:

@@ -243,6 +243,12 @@ def test_a_client_made_after_fork_works_in_the_child(conf: dict, topic: str) -> 
     if pid == 0:
         status = 1
         try:
+            try:
+                parent.produce(topic, b"from the child")
+                os._exit(3)  # the parent's producer must refuse to run here
+            except strom.KafkaException as refused:
+                if "fork" not in str(refused):
+                    os._exit(4)
             child = strom.Producer(conf)
             offsets: list = []
             child.produce(topic, b"child", on_delivery=lambda e, m: offsets.append((e, m.offset())))

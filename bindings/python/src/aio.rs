@@ -18,15 +18,19 @@ use std::os::unix::net::UnixStream;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
-use strom_client::{CallbackQueue, ClientError, ClientRuntime, ConsumerRecord, DeliveryResult};
+use strom_client::{
+    CallbackQueue, ClientError, ClientRuntime, ConsumerRecord, DeliveryResult, RecordRef,
+};
 
 use crate::config;
 use crate::errors::{ignore_closed, to_py_err, IntoPyResult};
 use crate::futures::{self, Target};
 use crate::message::{partition_list, partitions_arg, Message, TopicNames, TopicPartition};
-use crate::producer::{delivery_message, record_arg};
+use crate::producer::delivery_message;
+use crate::record::{with_record, TopicCache};
 use crate::wait::timeout_arg;
 
 /// The client runtime, or the error that it cannot run here.
@@ -49,6 +53,7 @@ pub struct AioProducer {
     deliveries: CallbackQueue,
     /// The loop watches this end; a byte on it means deliveries wait.
     wakeup: Mutex<UnixStream>,
+    topics: TopicCache,
 }
 
 #[pymethods]
@@ -81,6 +86,7 @@ impl AioProducer {
                     producer,
                     deliveries,
                     wakeup: Mutex::new(reader),
+                    topics: TopicCache::default(),
                 };
                 Ok(Py::new(py, native)?.into_any())
             },
@@ -126,34 +132,40 @@ impl AioProducer {
         timestamp: i64,
         headers: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let (record, key, value) = record_arg(&topic, key, value, partition, timestamp, headers)?;
-        let delivery = Delivery {
-            future,
-            topic: topic.into_any().unbind(),
-            key,
-            value,
-            sent_at: Instant::now(),
+        let send = |record: RecordRef<'_>, key, value| {
+            let delivery = Delivery {
+                future,
+                topic: topic.clone().into_any().unbind(),
+                key,
+                value,
+                sent_at: Instant::now(),
+            };
+            // Kept for the wait-for-room path, should the quick one refuse.
+            let fallback = delivery.clone_ref(py);
+            self.producer
+                .try_send_ref_with_callback(record, move |result| delivery.settle(result))
+                .map_err(|refused| Box::new((refused, fallback)))
         };
-        // Kept for the wait-for-room path, should the quick one refuse.
-        let fallback = delivery.clone_ref(py);
-        match self
-            .producer
-            .try_send_with_callback(record, move |result| delivery.settle(result))
-        {
-            Ok(()) => Ok(()),
-            Err(refused) => match (refused.error, refused.record) {
-                (ClientError::BufferFull { .. }, Some(record)) => {
-                    let producer = self.producer.clone();
-                    let runtime = runtime(py)?;
-                    runtime.handle().into_py_result(py)?.spawn(async move {
-                        producer
-                            .send_wait_with_callback(*record, move |result| fallback.settle(result))
-                            .await;
-                    });
-                    Ok(())
-                }
-                (error, _) => Err(to_py_err(py, &error)),
-            },
+        let topics = &self.topics;
+        let sent = with_record(
+            topics, &topic, key, value, partition, timestamp, headers, send,
+        )?;
+        let Err(refusal) = sent else {
+            return Ok(());
+        };
+        let (refused, fallback) = *refusal;
+        match (refused.error, refused.record) {
+            (ClientError::BufferFull { .. }, Some(record)) => {
+                let producer = self.producer.clone();
+                let runtime = runtime(py)?;
+                runtime.handle().into_py_result(py)?.spawn(async move {
+                    producer
+                        .send_wait_with_callback(*record, move |result| fallback.settle(result))
+                        .await;
+                });
+                Ok(())
+            }
+            (error, _) => Err(to_py_err(py, &error)),
         }
     }
 
@@ -240,9 +252,6 @@ impl Delivery {
 
     fn try_settle(self, py: Python<'_>, result: &DeliveryResult) -> PyResult<()> {
         let future = self.future.bind(py);
-        if future.call_method0("done")?.is_truthy()? {
-            return Ok(()); // cancelled while the record was on its way
-        }
         let latency = self.sent_at.elapsed().as_secs_f64();
         let message = delivery_message(py, self.topic, self.key, self.value, result, latency);
         match message.error.clone() {
@@ -252,13 +261,34 @@ impl Delivery {
                     .import("strom.error")?
                     .getattr("DeliveryError")?
                     .call1((error, message))?;
-                future.call_method1("set_exception", (exception,))?;
+                let set = future.call_method1(intern!(py, "set_exception"), (exception,));
+                settled_unless_cancelled(future, set)
             }
             None => {
-                future.call_method1("set_result", (Py::new(py, message)?,))?;
+                let set = future.call_method1(intern!(py, "set_result"), (Py::new(py, message)?,));
+                settled_unless_cancelled(future, set)
             }
         }
-        Ok(())
+    }
+}
+
+/// A future cancelled while its record was on its way refuses the
+/// outcome (InvalidStateError): nobody waits for it any more. Asked only
+/// then, not before every one of thousands of deliveries.
+fn settled_unless_cancelled(
+    future: &Bound<'_, PyAny>,
+    set: PyResult<Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    match set {
+        Ok(_) => Ok(()),
+        Err(_)
+            if future
+                .call_method0(intern!(future.py(), "cancelled"))?
+                .is_truthy()? =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(error),
     }
 }
 

@@ -8,6 +8,7 @@
 //! - `config`: a confluent-kafka config dict into `ClientConfig`;
 //! - `wait`: blocking without the GIL, interruptible by Ctrl-C;
 //! - `message`: `Message`, `TopicPartition`; `metadata`: `list_topics`;
+//! - `record`: `produce`'s arguments lent to the core without copies;
 //! - `producer`, `consumer` (with `rebalance`: callbacks that may call
 //!   the consumer back), `admin` (with `admin_convert`): the clients;
 //! - `futures`: Rust futures completing `concurrent.futures` and asyncio
@@ -28,6 +29,7 @@ mod message;
 mod metadata;
 mod producer;
 mod rebalance;
+mod record;
 mod wait;
 
 /// Runs the `strom` command line (the broker and the client commands):
@@ -49,10 +51,19 @@ fn shutdown_runtime(py: Python<'_>, timeout: f64) {
     py.detach(|| strom_client::ClientRuntime::shutdown_shared(timeout));
 }
 
+/// Called in the child after `os.fork()` (the package registers it with
+/// `os.register_at_fork`): clients made before the fork refuse to run
+/// here, checked without a system call per record.
+#[pyfunction]
+fn after_fork_in_child() {
+    strom_client::ClientRuntime::after_fork_in_child();
+}
+
 #[pymodule]
 fn _strom(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(run_cli, module)?)?;
     module.add_function(wrap_pyfunction!(shutdown_runtime, module)?)?;
+    module.add_function(wrap_pyfunction!(after_fork_in_child, module)?)?;
     module.add_class::<errors::KafkaError>()?;
     errors::add_code_constants(&module.py().get_type::<errors::KafkaError>())?;
     module.add_class::<message::Message>()?;

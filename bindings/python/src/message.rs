@@ -152,24 +152,6 @@ pub fn headers_list(py: Python<'_>, headers: &[(String, Option<Bytes>)]) -> Opti
         .map(|list| list.into_any().unbind())
 }
 
-/// Key or value bytes from what `produce` accepts: `bytes`, `bytearray`,
-/// `memoryview`-like buffers and `str` (encoded as UTF-8).
-pub fn payload(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Bytes> {
-    if let Ok(bytes) = value.cast::<PyBytes>() {
-        return Ok(Bytes::copy_from_slice(bytes.as_bytes()));
-    }
-    if let Ok(text) = value.cast::<PyString>() {
-        return Ok(Bytes::copy_from_slice(text.to_cow()?.as_bytes()));
-    }
-    match value.extract::<Vec<u8>>() {
-        Ok(data) if !value.is_instance_of::<PyList>() => Ok(Bytes::from(data)),
-        _ => Err(PyTypeError::new_err(format!(
-            "{what} must be bytes or str, not {}",
-            value.get_type().name()?
-        ))),
-    }
-}
-
 /// Headers from what `produce` accepts: a dict or a list of `(key,
 /// value)` pairs; values are bytes, str or None.
 pub fn headers_arg(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Option<Bytes>)>> {
@@ -187,7 +169,8 @@ pub fn headers_arg(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Option<B
             let value = if value.is_none() {
                 None
             } else {
-                Some(payload(&value, "a header value")?)
+                let bytes = crate::record::payload_ref(&value, "a header value")?;
+                Some(Bytes::from(bytes.into_owned()))
             };
             Ok((name, value))
         })

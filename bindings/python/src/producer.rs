@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use strom_client::blocking;
-use strom_client::{CallbackQueue, ClientConfig, DeliveryResult, ProducerRecord};
+use strom_client::{CallbackQueue, ClientConfig, DeliveryResult, RecordRef};
 
 use crate::config;
 use crate::errors::{ignore_closed, to_py_err, IntoPyResult, KafkaError};
-use crate::message::{headers_arg, payload, Message, TIMESTAMP_CREATE_TIME};
+use crate::message::{Message, TIMESTAMP_CREATE_TIME};
 use crate::metadata::{self, ClusterMetadata};
+use crate::record::{with_record, TopicCache};
 use crate::wait::{timeout_arg, wait_for};
 
 /// The first exception a Python callback raised, waiting to be raised
@@ -49,6 +50,7 @@ pub struct Producer {
     /// without one.
     on_delivery: Option<Py<PyAny>>,
     failure: CallbackFailure,
+    topics: TopicCache,
 }
 
 #[pymethods]
@@ -73,6 +75,7 @@ impl Producer {
             config,
             on_delivery: callbacks.on_delivery,
             failure: CallbackFailure::default(),
+            topics: TopicCache::default(),
         })
     }
 
@@ -93,26 +96,29 @@ impl Producer {
         timestamp: i64,
         headers: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let (record, key, value) = record_arg(&topic, key, value, partition, timestamp, headers)?;
         let callback = callback
             .or(on_delivery)
             .or_else(|| self.on_delivery.as_ref().map(|cb| cb.clone_ref(py)));
-        let refused = match callback {
+        let send = |record: RecordRef<'_>, key, value| match callback {
             Some(callback) => {
                 let report = DeliveryReport {
                     callback,
-                    topic: topic.into_any().unbind(),
+                    topic: topic.clone().into_any().unbind(),
                     key,
                     value,
                     sent_at: Instant::now(),
                     failure: self.failure.clone(),
                 };
                 self.producer
-                    .try_send_with_callback(record, move |result| report.deliver(result))
+                    .try_send_ref_with_callback(record, move |result| report.deliver(result))
             }
-            None => self.producer.try_send(record),
+            None => self.producer.try_send_ref(record),
         };
-        refused.map_err(|refusal| to_py_err(py, &refusal.error))
+        let topics = &self.topics;
+        with_record(
+            topics, &topic, key, value, partition, timestamp, headers, send,
+        )?
+        .map_err(|refusal| to_py_err(py, &refusal.error))
     }
 
     /// Serves delivery reports, waiting up to `timeout` seconds (`None`
@@ -221,39 +227,6 @@ impl Producer {
     fn init_transactions(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<()> {
         Err(crate::errors::not_supported("transactions"))
     }
-}
-
-/// A key or value object as given to `produce`.
-pub type KeyValue = Option<Py<PyAny>>;
-
-/// A record from `produce`'s arguments (partition -1 and timestamp 0
-/// mean "not given"), with the key and value objects it was made from
-/// (`None` values dropped), which its delivery report hands back.
-pub fn record_arg(
-    topic: &Bound<'_, PyString>,
-    key: Option<Bound<'_, PyAny>>,
-    value: Option<Bound<'_, PyAny>>,
-    partition: i32,
-    timestamp: i64,
-    headers: Option<Bound<'_, PyAny>>,
-) -> PyResult<(ProducerRecord, KeyValue, KeyValue)> {
-    let key = key.filter(|key| !key.is_none());
-    let value = value.filter(|value| !value.is_none());
-    let record = ProducerRecord {
-        topic: topic.to_cow()?.into_owned(),
-        partition: (partition >= 0).then_some(partition),
-        key: key.as_ref().map(|key| payload(key, "key")).transpose()?,
-        value: value
-            .as_ref()
-            .map(|value| payload(value, "value"))
-            .transpose()?,
-        headers: match headers.filter(|headers| !headers.is_none()) {
-            Some(headers) => headers_arg(&headers)?,
-            None => Vec::new(),
-        },
-        timestamp: (timestamp > 0).then_some(timestamp),
-    };
-    Ok((record, key.map(Bound::unbind), value.map(Bound::unbind)))
 }
 
 /// What a delivery callback gets: the record as produced (its key and

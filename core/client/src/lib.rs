@@ -135,6 +135,7 @@ pub use consumer::{
 pub use error::{ClientError, Result};
 pub use producer::{
     DeliveryError, DeliveryFuture, DeliveryResult, Producer, ProducerRecord, RecordMetadata,
+    RecordRef,
 };
 pub use runtime::ClientRuntime;
 pub use topic_partition::{tps, TopicPartition};

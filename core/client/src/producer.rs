@@ -33,6 +33,7 @@ mod accumulator;
 pub(crate) mod memory;
 mod partition;
 pub mod partitioner;
+mod record;
 mod request;
 mod sender;
 pub(crate) mod settle;
@@ -54,6 +55,8 @@ use crate::error::{ClientError, Result};
 use accumulator::Accumulator;
 use memory::{BufferMemory, Outstanding};
 use partition::Pending;
+pub use record::RecordRef;
+use record::SendRecord;
 use settle::Reply;
 
 /// A record refused before it was queued: its reply, the record and the
@@ -341,6 +344,28 @@ impl Producer {
             .map_err(|(_, record, error)| DeliveryError::new(error, Some(record)))
     }
 
+    /// [`Producer::try_send`] of a borrowed record: its bytes are encoded
+    /// into the open batch in this call, without an owned copy first
+    /// (the binding's hot path). A record refused comes back owned.
+    pub fn try_send_ref(&self, record: RecordRef<'_>) -> std::result::Result<(), DeliveryError> {
+        self.accept(record, Reply::Discard)
+            .map_err(|(_, record, error)| DeliveryError::new(error, Some(record)))
+    }
+
+    /// [`Producer::try_send_with_callback`] of a borrowed record, as
+    /// [`Producer::try_send_ref`] takes it.
+    pub fn try_send_ref_with_callback(
+        &self,
+        record: RecordRef<'_>,
+        callback: impl FnOnce(DeliveryResult) + Send + 'static,
+    ) -> std::result::Result<(), DeliveryError> {
+        self.accept(record, Reply::callback(Box::new(callback)))
+            .map_err(|(reply, record, error)| {
+                reply.disarm();
+                DeliveryError::new(error, Some(record))
+            })
+    }
+
     /// How many records are accepted and not yet delivered or failed
     /// (librdkafka's `outq_len`, less the callbacks waiting in a queue).
     pub fn in_flight(&self) -> usize {
@@ -425,20 +450,20 @@ impl Producer {
 
     /// Checks the record's size, takes its buffer.memory room without
     /// waiting and queues it; or gives the reply back with the error.
-    fn accept(&self, record: ProducerRecord, reply: Reply) -> std::result::Result<(), Rejection> {
+    fn accept(&self, record: impl SendRecord, reply: Reply) -> std::result::Result<(), Rejection> {
         let max_request_size = self.shared.cluster.config().max_request_size;
         let reserved = memory::check_record_size(&record, max_request_size)
             .and_then(|size| self.shared.memory.try_reserve(size).map(|()| size));
         match reserved {
             Ok(size) => self.enqueue(record, size, reply),
-            Err(error) => Err((reply, Box::new(record), error)),
+            Err(error) => Err((reply, Box::new(record.into_owned()), error)),
         }
     }
 
     /// Queues a record whose `reserved` bytes of buffer.memory are taken.
     fn enqueue(
         &self,
-        record: ProducerRecord,
+        record: impl SendRecord,
         reserved: usize,
         reply: Reply,
     ) -> std::result::Result<(), Rejection> {
@@ -452,7 +477,7 @@ impl Producer {
             Ok(mut accumulator) => accumulator.append(&self.shared.cluster, record, pending),
             Err(_) => Err((
                 pending,
-                Box::new(record),
+                Box::new(record.into_owned()),
                 ClientError::Closed { what: "producer" },
             )),
         };

@@ -7,13 +7,16 @@
 //! [`WORKER_THREADS`] worker threads however many clients there are, and
 //! is started anew in a child after `fork()` (the parent's threads do not
 //! exist there; clients created before the fork refuse to run in the
-//! child with a clear error). [`ClientRuntime::shutdown_shared`] stops it
+//! child with a clear error). A host that can announce a fork (Python's
+//! `os.register_at_fork`) calls [`ClientRuntime::after_fork_in_child`],
+//! which lets the per-record calls check for a fork with one atomic load
+//! instead of a `getpid` system call. [`ClientRuntime::shutdown_shared`] stops it
 //! at exit (Python `atexit`, Node `process.on('exit')`, C
 //! `strom_shutdown`); a later client starts a new one. A binding that has
 //! a tokio runtime of its own passes it with [`ClientRuntime::from_handle`].
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 use std::time::Duration;
 
@@ -37,6 +40,11 @@ static SHARED: Mutex<Option<ClientRuntime>> = Mutex::new(None);
 /// than ours means this is a child after `fork()`.
 static SHARED_PID: AtomicU32 = AtomicU32::new(0);
 
+/// How many forks the host announced in this process's line of descent
+/// ([`ClientRuntime::after_fork_in_child`]); a runtime started under an
+/// older value lives in an ancestor process.
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+
 /// A runtime clients run on; cheap to clone. Calls that block the caller
 /// go through [`ClientRuntime::block_on`], which refuses to block inside
 /// an async context and never waits longer than its bound.
@@ -50,13 +58,26 @@ struct Inner {
     /// The runtime when the client library started it: `Some` until shut
     /// down. `None` from the start for a caller's runtime.
     owned: Mutex<Option<Runtime>>,
-    /// Whether the library started it (and may shut it down).
-    started_here: bool,
     /// The process the runtime's threads live in.
     pid: u32,
+    /// [`FORK_GENERATION`] when the runtime started.
+    fork_generation: u64,
+    /// Set once the library's own runtime is shut down: checked on every
+    /// call without taking the `owned` lock.
+    shut_down: AtomicBool,
 }
 
-impl Inner {}
+impl Inner {
+    fn new(handle: Handle, owned: Option<Runtime>) -> Inner {
+        Inner {
+            handle,
+            owned: Mutex::new(owned),
+            pid: std::process::id(),
+            fork_generation: FORK_GENERATION.load(Ordering::Acquire),
+            shut_down: AtomicBool::new(false),
+        }
+    }
+}
 
 impl ClientRuntime {
     /// The process-wide runtime: started on first use, after a `fork()`
@@ -75,7 +96,7 @@ impl ClientRuntime {
             Err(TryLockError::WouldBlock) => SHARED.lock().unwrap_or_else(PoisonError::into_inner),
         };
         if let Some(runtime) = slot.as_ref() {
-            if runtime.inner.pid != pid {
+            if runtime.inner.pid != pid || runtime.is_forked_away() {
                 // The parent's runtime: its threads stayed in the parent,
                 // and dropping it would wait for them. Left behind, never
                 // dropped (nothing here is locked to do so).
@@ -106,13 +127,16 @@ impl ClientRuntime {
     /// caller's threads block in calls).
     pub fn from_handle(handle: Handle) -> ClientRuntime {
         ClientRuntime {
-            inner: Arc::new(Inner {
-                handle,
-                owned: Mutex::new(None),
-                started_here: false,
-                pid: std::process::id(),
-            }),
+            inner: Arc::new(Inner::new(handle, None)),
         }
+    }
+
+    /// Tells the library that this process is the child of a `fork()`,
+    /// for hosts that can say so (Python's `os.register_at_fork`): every
+    /// client made before it refuses to run here with a clear error, also
+    /// in the calls that skip the `getpid` check ([`Self::check_usable`]).
+    pub fn after_fork_in_child() {
+        FORK_GENERATION.fetch_add(1, Ordering::AcqRel);
     }
 
     fn start() -> Result<ClientRuntime> {
@@ -128,23 +152,16 @@ impl ClientRuntime {
                 ))
             })?;
         Ok(ClientRuntime {
-            inner: Arc::new(Inner {
-                handle: runtime.handle().clone(),
-                owned: Mutex::new(Some(runtime)),
-                started_here: true,
-                pid: std::process::id(),
-            }),
+            inner: Arc::new(Inner::new(runtime.handle().clone(), Some(runtime))),
         })
     }
 
     fn is_shut_down(&self) -> bool {
-        self.inner.started_here
-            && self
-                .inner
-                .owned
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .is_none()
+        self.inner.shut_down.load(Ordering::Acquire)
+    }
+
+    fn is_forked_away(&self) -> bool {
+        self.inner.fork_generation != FORK_GENERATION.load(Ordering::Acquire)
     }
 
     /// The tokio handle, for spawning client futures (a binding's async
@@ -152,16 +169,27 @@ impl ClientRuntime {
     /// after this runtime started.
     pub fn handle(&self) -> Result<&Handle> {
         if self.inner.pid != std::process::id() {
-            return Err(ClientError::InvalidArgument(
-                "this client was created before fork(), and its threads stayed in the parent process: create a new client in the child".into(),
-            ));
+            return Err(forked_error());
+        }
+        self.check_usable()?;
+        Ok(&self.inner.handle)
+    }
+
+    /// The checks of [`Self::handle`] that cost no system call, for calls
+    /// made once per record that only queue work (`try_send`): an error
+    /// once shut down, or after a fork the host announced with
+    /// [`Self::after_fork_in_child`]. (A fork nobody announced is found by
+    /// the next call that waits: `poll`, `flush`, `close`.)
+    pub fn check_usable(&self) -> Result<()> {
+        if self.is_forked_away() {
+            return Err(forked_error());
         }
         if self.is_shut_down() {
             return Err(ClientError::Closed {
                 what: "client runtime (shut down)",
             });
         }
-        Ok(&self.inner.handle)
+        Ok(())
     }
 
     /// Stops the runtime if the library started it, waiting at most
@@ -174,6 +202,7 @@ impl ClientRuntime {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(runtime) = runtime {
+            self.inner.shut_down.store(true, Ordering::Release);
             if Handle::try_current().is_ok() {
                 // Waiting is not allowed inside an async context.
                 runtime.shutdown_background();
@@ -226,6 +255,12 @@ impl ClientRuntime {
         let _entered = self.handle()?.enter();
         Ok(f())
     }
+}
+
+fn forked_error() -> ClientError {
+    ClientError::InvalidArgument(
+        "this client was created before fork(), and its threads stayed in the parent process: create a new client in the child".into(),
+    )
 }
 
 /// The error a blocking call returns when made from inside a tokio

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use common::{create_topic, read_all, TestBroker, SAFETY_TIMEOUT};
 use strom_client::{
-    ClientError, DeliveryError, DeliveryResult, Producer, ProducerRecord, RecordMetadata,
+    ClientError, DeliveryError, DeliveryResult, Producer, ProducerRecord, RecordMetadata, RecordRef,
 };
 use tokio::sync::mpsc;
 
@@ -280,4 +280,81 @@ async fn send_wait_with_callback_waits_for_room_and_calls_back_once_whatever_hap
         "delivered once each, in send order"
     );
     assert!(calls.iter().all(|count| count.load(Ordering::SeqCst) == 1));
+}
+
+/// `try_send_ref`, the bindings' path: a borrowed record is written as
+/// given, both before its topic's metadata is known (it waits, copied)
+/// and after (encoded straight from the borrowed bytes); a refused one
+/// comes back owned, bytes intact, its callback uncalled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_borrowed_record_is_written_as_given_and_a_refused_one_comes_back_owned() {
+    const RECORDS: usize = 20;
+    let broker = TestBroker::start();
+    create_topic(&broker, "borrowed", 2).await;
+    let producer = Producer::new(broker.client_config(&[("max.request.size", "4000")]))
+        .await
+        .unwrap();
+    let calls = counters(RECORDS + 1);
+    let (reports, mut reported) = mpsc::unbounded_channel();
+    for i in 0..RECORDS {
+        // Each record's bytes live only for this iteration.
+        let key = format!("key-{i}");
+        let value = format!("value-{i}").into_bytes();
+        let headers = [("trace", Some(&b"t"[..])), ("empty", None)];
+        let record = RecordRef {
+            topic: "borrowed",
+            partition: Some((i % 2) as i32),
+            key: Some(key.as_bytes()),
+            value: Some(&value),
+            headers: &headers,
+            timestamp: Some(1_700_000_000_000 + i as i64),
+        };
+        producer
+            .try_send_ref_with_callback(record, reporting(i, &calls, &reports))
+            .unwrap();
+    }
+    let too_large = vec![b'x'; 5000];
+    let refused = producer
+        .try_send_ref_with_callback(
+            RecordRef {
+                topic: "borrowed",
+                value: Some(&too_large),
+                ..RecordRef::default()
+            },
+            reporting(RECORDS, &calls, &reports),
+        )
+        .expect_err("bigger than max.request.size");
+    assert_eq!(refused.error.kafka_name(), Some("MESSAGE_TOO_LARGE"));
+    let record = refused.record.expect("the refused record, owned");
+    assert_eq!(record.value.as_deref(), Some(&too_large[..]));
+    drop(reports);
+    producer.flush(SAFETY_TIMEOUT).await.unwrap();
+    for _ in 0..RECORDS {
+        let (_, outcome) = tokio::time::timeout(SAFETY_TIMEOUT, reported.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        outcome.unwrap();
+    }
+    assert!(reported.recv().await.is_none());
+    assert_eq!(calls[RECORDS].load(Ordering::SeqCst), 0);
+    producer.close(SAFETY_TIMEOUT).await.unwrap();
+
+    let mut records = read_all(&broker, "borrowed", 2, RECORDS).await;
+    records.sort_by_key(|record| record.timestamp);
+    for (i, record) in records.iter().enumerate() {
+        assert_eq!(record.partition, (i % 2) as i32);
+        assert_eq!(record.key.as_deref(), Some(format!("key-{i}").as_bytes()));
+        assert_eq!(
+            record.value.as_deref(),
+            Some(format!("value-{i}").as_bytes())
+        );
+        assert_eq!(record.timestamp, 1_700_000_000_000 + i as i64);
+        let headers: Vec<(&str, Option<&[u8]>)> = record
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_deref()))
+            .collect();
+        assert_eq!(headers, [("trace", Some(&b"t"[..])), ("empty", None)]);
+    }
 }

@@ -7,7 +7,7 @@ use super::{api_timeout_for, API_TIMEOUT_SETTING};
 use crate::callbacks::CallbackQueue;
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
-use crate::producer::{DeliveryError, DeliveryFuture, DeliveryResult, ProducerRecord};
+use crate::producer::{DeliveryError, DeliveryFuture, DeliveryResult, ProducerRecord, RecordRef};
 use crate::runtime::ClientRuntime;
 
 /// A blocking [`crate::Producer`]. `send` never blocks (it queues, as the
@@ -191,11 +191,8 @@ impl Producer {
     /// [`crate::Producer::try_send`]: queues a record nobody waits for;
     /// a record refused at once comes back as the error. Never blocks.
     pub fn try_send(&self, record: ProducerRecord) -> std::result::Result<(), DeliveryError> {
-        let producer = &self.inner.producer;
-        self.inner
-            .runtime
-            .enter(|| producer.try_send(record))
-            .map_err(|error| DeliveryError::new(error, None))?
+        self.check_usable()?;
+        self.inner.producer.try_send(record)
     }
 
     /// [`crate::Producer::try_send_with_callback`]: a record refused at
@@ -205,11 +202,37 @@ impl Producer {
         record: ProducerRecord,
         callback: impl FnOnce(DeliveryResult) + Send + 'static,
     ) -> std::result::Result<(), DeliveryError> {
-        let producer = &self.inner.producer;
+        self.check_usable()?;
+        self.inner.producer.try_send_with_callback(record, callback)
+    }
+
+    /// [`crate::Producer::try_send_ref`]: [`Producer::try_send`] of a
+    /// borrowed record, encoded without an owned copy first.
+    pub fn try_send_ref(&self, record: RecordRef<'_>) -> std::result::Result<(), DeliveryError> {
+        self.check_usable()?;
+        self.inner.producer.try_send_ref(record)
+    }
+
+    /// [`crate::Producer::try_send_ref_with_callback`]:
+    /// [`Producer::try_send_with_callback`] of a borrowed record.
+    pub fn try_send_ref_with_callback(
+        &self,
+        record: RecordRef<'_>,
+        callback: impl FnOnce(DeliveryResult) + Send + 'static,
+    ) -> std::result::Result<(), DeliveryError> {
+        self.check_usable()?;
+        self.inner
+            .producer
+            .try_send_ref_with_callback(record, callback)
+    }
+
+    /// The per-record calls queue without entering the runtime (nothing
+    /// they do needs its context) and check it without a system call.
+    fn check_usable(&self) -> std::result::Result<(), DeliveryError> {
         self.inner
             .runtime
-            .enter(|| producer.try_send_with_callback(record, callback))
-            .map_err(|error| DeliveryError::new(error, None))?
+            .check_usable()
+            .map_err(|error| DeliveryError::new(error, None))
     }
 
     /// Records not yet delivered or failed plus delivery callbacks not yet

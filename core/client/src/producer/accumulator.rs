@@ -18,6 +18,7 @@ use tokio::time::{Duration, Instant};
 use super::memory::record_size_upper_bound;
 use super::partition::{Batch, PartitionQueue, Pending};
 use super::partitioner::Partitioner;
+use super::record::SendRecord;
 use super::settle::records_of;
 use super::ProducerRecord;
 use crate::cluster::Cluster;
@@ -81,23 +82,30 @@ impl Accumulator {
     pub fn append(
         &mut self,
         cluster: &Cluster,
-        record: ProducerRecord,
+        record: impl SendRecord,
         pending: Pending,
     ) -> std::result::Result<bool, Rejected> {
         if self.closed {
-            return Err((
+            return Err(rejected(
                 pending,
-                Box::new(record),
+                record,
                 ClientError::Closed { what: "producer" },
             ));
         }
-        if record.topic.is_empty() {
+        if record.topic().is_empty() {
             let error = ClientError::InvalidArgument("a record needs a topic".into());
-            return Err((pending, Box::new(record), error));
+            return Err(rejected(pending, record, error));
         }
-        let count = match cluster.cached_partition_count(&record.topic) {
-            Some(count) if !self.waiting.contains_key(&record.topic) => count,
+        let known = cluster.cached_partition_count(record.topic());
+        let count = match known {
+            // Records of a topic still waiting stay behind those, in order.
+            Some(count)
+                if self.waiting.is_empty() || !self.waiting.contains_key(record.topic()) =>
+            {
+                count
+            }
             _ => {
+                let record = record.into_owned();
                 self.waiting.entry(record.topic.clone()).or_default().push((
                     record,
                     pending,
@@ -114,28 +122,29 @@ impl Accumulator {
     /// record's reply and error when it cannot be sent at all.
     pub fn place(
         &mut self,
-        record: ProducerRecord,
+        record: impl SendRecord,
         pending: Pending,
         partition_count: i32,
     ) -> std::result::Result<bool, Rejected> {
-        let partition = match (record.partition, &record.key) {
+        let topic = record.topic();
+        let partition = match (record.partition(), record.key()) {
             (Some(partition), _) if (0..partition_count).contains(&partition) => partition,
             (Some(partition), _) => {
                 let error = ClientError::UnknownPartition {
-                    topic: record.topic.clone(),
+                    topic: topic.to_string(),
                     partition,
                     partitions: partition_count,
                 };
-                return Err((pending, Box::new(record), error));
+                return Err(rejected(pending, record, error));
             }
-            (None, key) => match self.partitioner.partition(key.as_deref(), partition_count) {
+            (None, key) => match self.partitioner.partition(key, partition_count) {
                 Some(partition) => partition,
                 // Looked up before inserting: no topic name is copied per record.
-                None => match self.sticky.get(&record.topic) {
+                None => match self.sticky.get(topic) {
                     Some(partition) => *partition,
                     None => {
                         let partition = rand::thread_rng().gen_range(0..partition_count.max(1));
-                        self.sticky.insert(record.topic.clone(), partition);
+                        self.sticky.insert(topic.to_string(), partition);
                         partition
                     }
                 },
@@ -143,24 +152,26 @@ impl Accumulator {
         };
         // Found by borrowed parts; a key is built once per partition, not
         // per record.
-        let key = (record.topic.as_str(), partition);
+        let key = (topic, partition);
         if !self.partitions.contains_key(&key as &dyn PartitionKey) {
-            let tp = TopicPartition::new(record.topic.as_str(), partition);
-            self.partitions.insert(tp, PartitionQueue::default());
+            self.partitions.insert(
+                TopicPartition::new(topic, partition),
+                PartitionQueue::default(),
+            );
         }
         let Some(queue) = self.partitions.get_mut(&key as &dyn PartitionKey) else {
             let error = ClientError::InvalidArgument(format!(
-                "no queue for `{}` partition {partition}; please report this client bug",
-                record.topic
+                "no queue for `{topic}` partition {partition}; please report this client bug"
             ));
-            return Err((pending, Box::new(record), error));
+            return Err(rejected(pending, record, error));
         };
-        let timestamp = record.timestamp.unwrap_or_else(now_ms);
-        let headers: Vec<(&[u8], Option<&[u8]>)> = record
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_bytes(), v.as_deref()))
-            .collect();
+        let timestamp = record.timestamp().unwrap_or_else(now_ms);
+        // No allocation for a record without headers (the common case).
+        let headers: Vec<(&[u8], Option<&[u8]>)> = if record.header_count() == 0 {
+            Vec::new()
+        } else {
+            record.headers().collect()
+        };
         let size = record_size_upper_bound(&record);
         let limit = self.batch_size.min(self.max_request_size);
         // Only the last batch is open: earlier ones may be retries, and a
@@ -179,21 +190,18 @@ impl Accumulator {
         let Some(batch) = queue.batches.back_mut() else {
             return Ok(false);
         };
-        let appended = batch.builder.append(
-            timestamp,
-            record.key.as_deref(),
-            record.value.as_deref(),
-            &headers,
-        );
+        let appended = batch
+            .builder
+            .append(timestamp, record.key(), record.value(), &headers);
         drop(headers);
         if let Err(error) = appended {
-            return Err((pending, Box::new(record), error.into()));
+            return Err(rejected(pending, record, error.into()));
         }
         batch.records.push((pending, timestamp));
         let full = batch.builder.uncompressed_size() >= self.batch_size;
         let wake = full || queue.batches.len() > 1;
-        if full && record.key.is_none() && record.partition.is_none() {
-            self.rotate_sticky(&record.topic, partition);
+        if full && record.key().is_none() && record.partition().is_none() {
+            self.rotate_sticky(record.topic(), partition);
         }
         Ok(wake)
     }
@@ -234,6 +242,11 @@ impl Accumulator {
                 .values()
                 .all(|q| q.batches.is_empty() && q.in_flight == 0)
     }
+}
+
+/// A refused record with its reply, owned again to be handed back.
+fn rejected(pending: Pending, record: impl SendRecord, error: ClientError) -> Rejected {
+    (pending, Box::new(record.into_owned()), error)
 }
 
 pub(crate) fn now_ms() -> i64 {

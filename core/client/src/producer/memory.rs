@@ -13,7 +13,7 @@ use std::time::Duration;
 use strom_protocol::records::BATCH_HEADER_LEN;
 use tokio::sync::{Notify, Semaphore};
 
-use super::ProducerRecord;
+use super::record::SendRecord;
 use crate::error::{ClientError, Result};
 
 /// The producer's record buffer.
@@ -136,26 +136,28 @@ impl Outstanding {
 
 /// An upper bound of the bytes `record` takes inside a record batch
 /// (Java's `estimateSizeInBytesUpperBound`): every varint at its widest.
-pub(crate) fn record_size_upper_bound(record: &ProducerRecord) -> usize {
+pub(crate) fn record_size_upper_bound(record: &impl SendRecord) -> usize {
     const VARINT: usize = 5;
     const VARLONG: usize = 10;
     let headers: usize = record
-        .headers
-        .iter()
-        .map(|(key, value)| 2 * VARINT + key.len() + value.as_ref().map_or(0, |v| v.len()))
+        .headers()
+        .map(|(key, value)| 2 * VARINT + key.len() + value.map_or(0, <[u8]>::len))
         .sum();
     let body = 1 // attributes
         + VARLONG // timestamp delta
         + VARINT // offset delta
-        + VARINT + record.key.as_ref().map_or(0, |k| k.len())
-        + VARINT + record.value.as_ref().map_or(0, |v| v.len())
+        + VARINT + record.key().map_or(0, <[u8]>::len)
+        + VARINT + record.value().map_or(0, <[u8]>::len)
         + VARINT // header count
         + headers;
     VARINT + body
 }
 
 /// Checks that `record` can ever be sent, returning the bytes it reserves.
-pub(crate) fn check_record_size(record: &ProducerRecord, max_request_size: usize) -> Result<usize> {
+pub(crate) fn check_record_size(
+    record: &impl SendRecord,
+    max_request_size: usize,
+) -> Result<usize> {
     let size = record_size_upper_bound(record);
     let in_own_batch = BATCH_HEADER_LEN + size;
     if in_own_batch > max_request_size {
@@ -180,6 +182,7 @@ pub(crate) fn too_large(size: usize, setting: &'static str, limit: usize) -> Cli
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ProducerRecord;
 
     #[test]
     fn an_oversized_record_names_the_setting() {
