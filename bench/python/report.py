@@ -4,6 +4,9 @@ with the ratio to confluent-kafka, then what each client process used."""
 from __future__ import annotations
 
 REFERENCE = "confluent"
+# The asyncio clients are also compared with confluent-kafka's own asyncio API.
+ASYNC_REFERENCE = "confluent-aio"
+ASYNC_CLIENTS = ("strom-aio", "confluent-aio", "aiokafka")
 
 LOAD_TITLES = {
     "produce": "Producer, {records:,} × 100 B, acks=all",
@@ -17,16 +20,18 @@ PRODUCER_DEFAULTS = {
     "strom": "idempotent, linger.ms=5, batch.size=1 MB, sticky",
     "strom-aio": "idempotent, linger.ms=5, batch.size=1 MB, sticky",
     "confluent": "not idempotent, linger.ms=5, batch.size=1 MB, sticky",
+    "confluent-aio": "not idempotent, linger.ms=5, batch.size=1 MB, sticky",
     "kafka-python": "idempotent, linger_ms=0, batch_size=16 KiB, random",
     "aiokafka": "not idempotent, linger_ms=0, max_batch_size=16 KiB, random",
 }
 
 APIS = {
     "strom": ("produce() + poll()/flush()", "consume(500)", "poll()"),
-    "strom-aio": ("produce() × 10,000, gather", "getmany(1.0, 500)", "async for"),
+    "strom-aio": ("produce() × 10,000, await each", "getmany(1.0, 500)", "async for"),
     "confluent": ("produce() + poll()/flush()", "consume(500)", "poll()"),
+    "confluent-aio": ("await produce() × 10,000, flush(), await each", "consume(500)", "await poll()"),
     "kafka-python": ("send().add_errback(), flush()", "poll(max_records=500)", "for record in consumer"),
-    "aiokafka": ("await send() × 10,000, gather", "getmany(max_records=500)", "async for"),
+    "aiokafka": ("await send() × 10,000, await each", "getmany(max_records=500)", "async for"),
 }
 
 
@@ -70,7 +75,7 @@ def render(report: dict) -> str:
     loads = report["loads"]
     records = report["records"]
     lines = [
-        "# Python clients: Strom (sync and asyncio) vs confluent-kafka, kafka-python and aiokafka",
+        "# Python clients: Strom (sync and asyncio) vs confluent-kafka (sync and asyncio), kafka-python and aiokafka",
         "",
         f"- Date: {report['date']}; Strom commit {report['commit']} (the work tree may hold uncommitted changes); "
         f"produced by `bench/python/run` (scale {report['scale']}, {report['repetitions']} repetitions)",
@@ -127,6 +132,25 @@ def render(report: dict) -> str:
             mine = per_load.get(load["key"])
             row += [_rate(mine), _ratio(mine, reference.get(load["key"]))]
         lines.append("| " + " | ".join(row) + " |")
+    async_rows = [client for client in clients if client["label"] in ASYNC_CLIENTS]
+    async_reference = results.get(ASYNC_REFERENCE, {})
+    if async_rows and async_reference:
+        lines += [
+            "",
+            "## asyncio clients, × = client / confluent-kafka asyncio (`confluent_kafka.aio`)",
+            "",
+        ]
+        header = ["Client"]
+        for load in loads:
+            header += [load["title"], "×"]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for client in async_rows:
+            per_load = results.get(client["label"], {})
+            row = [client["title"]]
+            for load in loads:
+                mine = per_load.get(load["key"])
+                row += [_rate(mine), _ratio(mine, async_reference.get(load["key"]))]
+            lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
         "## Calls used, and per run: client peak RSS · client CPU s (all threads) · broker CPU s",
