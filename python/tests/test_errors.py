@@ -4,11 +4,17 @@ configured timeouts, and nothing hangs."""
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import socket
+import threading
 import time
 
 import pytest
 
 import strom
+import strom.admin
 from strom.testing import Broker
 
 
@@ -137,3 +143,85 @@ def test_list_topics_partitions_come_in_order(conf: dict, bootstrap: str, topic_
     create_topic(bootstrap, topic_name, 7)
     metadata = strom.Producer(conf).list_topics(topic_name, timeout=10)
     assert list(metadata.topics[topic_name].partitions) == list(range(7))
+
+
+def silent_broker() -> socket.socket:
+    """A listening socket that never answers: a client connects (the
+    kernel accepts into the backlog) and then waits for a reply that never
+    comes, as with a broker that hangs."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    return server
+
+
+@pytest.mark.parametrize("client", [strom.Producer, strom.Consumer])
+def test_ctrl_c_interrupts_a_constructor_waiting_for_a_silent_broker(client: type) -> None:
+    server = silent_broker()
+    conf = {"bootstrap.servers": f"127.0.0.1:{server.getsockname()[1]}", "group.id": "g"}
+    if client is strom.Producer:
+        del conf["group.id"]
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            client(conf)
+        assert time.monotonic() - started < 3
+    finally:
+        timer.cancel()
+        server.close()
+
+
+def test_ctrl_c_interrupts_list_topics_waiting_for_a_silent_broker() -> None:
+    server = silent_broker()
+    admin = strom.admin.AdminClient({"bootstrap.servers": f"127.0.0.1:{server.getsockname()[1]}"})
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            admin.list_topics(timeout=30)
+        assert time.monotonic() - started < 3
+    finally:
+        timer.cancel()
+        server.close()
+
+
+def test_queue_buffering_max_messages_bounds_the_queue_by_count(conf: dict, topic: str) -> None:
+    # Records stay queued (a long linger), so the count limit is what refuses.
+    producer = strom.Producer({**conf, "queue.buffering.max.messages": 5, "linger.ms": 60_000})
+    for _ in range(5):
+        producer.produce(topic, b"x")
+    with pytest.raises(BufferError) as full:
+        producer.produce(topic, b"one too many")
+    assert "queue.buffering.max.messages" in str(full.value)
+    assert producer.flush(10) == 0
+    producer.produce(topic, b"room again")
+    assert producer.flush(10) == 0
+
+
+def test_librdkafka_settings_with_the_one_value_supported() -> None:
+    base = {"bootstrap.servers": "127.0.0.1:1", "socket.connection.setup.timeout.ms": "200",
+            "default.api.timeout.ms": "500"}
+    # The default values are accepted (the broker is down: the error is that).
+    with pytest.raises(strom.BrokerUnavailableError):
+        strom.Consumer({**base, "group.id": "g", "enable.partition.eof": False, "statistics.interval.ms": 0,
+                        "allow.auto.create.topics": False, "batch.num.messages": 100})
+    for key, value, says in [
+        ("enable.partition.eof", True, "partition EOF"),
+        ("statistics.interval.ms", 1000, "statistics"),
+    ]:
+        with pytest.raises(strom.ConfigError, match=says):
+            strom.Producer({**base, key: value})
+
+
+def test_debug_turns_the_strom_logger_to_debug(conf: dict) -> None:
+    logger = logging.getLogger("strom")
+    before = logger.level
+    try:
+        strom.Producer({**conf, "debug": "broker,msg"}).close()
+        assert logger.level == logging.DEBUG
+    finally:
+        logger.setLevel(before)
+        strom._strom.set_log_level(logger.getEffectiveLevel())

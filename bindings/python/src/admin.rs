@@ -18,15 +18,13 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use strom_client::admin::{ClusterDescription, GroupListing, ListedOffset, NewTopic};
-use strom_client::metadata::Metadata;
-use strom_client::{ClientConfig, ClientError, ClientRuntime};
+use strom_client::{ClientConfig, ClientError};
 use tokio::sync::OnceCell;
 
 use crate::admin_convert::{
@@ -34,11 +32,10 @@ use crate::admin_convert::{
     group_offsets, invalid, item, items, missing_answer, node, offset_spec, topic_description,
 };
 use crate::config;
-use crate::errors::IntoPyResult;
 use crate::futures::{self, Target};
 use crate::message::{partition_list, TopicPartition};
 use crate::metadata::{self, ClusterMetadata};
-use crate::wait::{timeout_arg, wait_for};
+use crate::wait::{run, shared_runtime, timeout_arg};
 
 /// confluent-kafka's `ResourceType` values the core can describe and alter.
 pub(crate) const RESOURCE_TOPIC: i32 = 2;
@@ -578,31 +575,16 @@ impl AdminClient {
                     None => admin.metadata(None),
                 },
             );
-        let runtime = ClientRuntime::shared().into_py_result(py)?;
-        let (sender, receiver) = mpsc::channel::<Result<Metadata, ClientError>>();
-        let task = runtime.handle().into_py_result(py)?.spawn(async move {
-            // The caller may have stopped waiting (Ctrl-C).
-            let _ = sender.send(work.await);
-        });
-        let received = wait_for(py, None, move |slice| match receiver.recv_timeout(slice) {
-            Ok(outcome) => Some(outcome),
-            Err(mpsc::RecvTimeoutError::Timeout) => None,
-            // The task was dropped: the runtime shut down.
-            Err(mpsc::RecvTimeoutError::Disconnected) => Some(Err(ClientError::Closed {
-                what: "client runtime (shut down)",
-            })),
-        });
-        let outcome = match received {
-            // wait_for without a timeout returns only with a value.
-            Ok(outcome) => outcome.unwrap_or(Err(ClientError::Closed {
-                what: "admin call (its task ended early)",
-            })),
-            Err(interrupted) => {
-                task.abort();
-                return Err(interrupted);
-            }
-        };
-        metadata::from_core(py, outcome.into_py_result(py)?)
+        let runtime = shared_runtime(py)?;
+        let metadata = run(
+            py,
+            &runtime,
+            "listing topics",
+            bound,
+            LIST_TOPICS_TIMEOUT,
+            work,
+        )?;
+        metadata::from_core(py, metadata)
     }
 }
 

@@ -21,9 +21,7 @@ use std::time::{Duration, Instant};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
-use strom_client::{
-    CallbackQueue, ClientError, ClientRuntime, ConsumerRecord, DeliveryResult, RecordRef,
-};
+use strom_client::{CallbackQueue, ClientError, ConsumerRecord, DeliveryResult, RecordRef};
 
 use crate::config;
 use crate::errors::{ignore_closed, to_py_err, IntoPyResult};
@@ -31,12 +29,7 @@ use crate::futures::{self, Target};
 use crate::message::{partition_list, partitions_arg, Message, TopicNames, TopicPartition};
 use crate::producer::delivery_message;
 use crate::record::{with_record, TopicCache};
-use crate::wait::timeout_arg;
-
-/// The client runtime, or the error that it cannot run here.
-fn runtime(py: Python<'_>) -> PyResult<ClientRuntime> {
-    ClientRuntime::shared().into_py_result(py)
-}
+use crate::wait::{shared_runtime, timeout_arg};
 
 fn asyncio(future: Py<PyAny>, event_loop: Py<PyAny>) -> Target {
     Target::Asyncio { future, event_loop }
@@ -157,7 +150,7 @@ impl AioProducer {
         match (refused.error, refused.record) {
             (ClientError::BufferFull { .. }, Some(record)) => {
                 let producer = self.producer.clone();
-                let runtime = runtime(py)?;
+                let runtime = shared_runtime(py)?;
                 runtime.handle().into_py_result(py)?.spawn(async move {
                     producer
                         .send_wait_with_callback(*record, move |result| fallback.settle(result))
@@ -320,7 +313,7 @@ impl AioConsumer {
 
     /// Records already fetched, at most `max`, without waiting.
     fn poll_now(&self, py: Python<'_>, max: usize) -> PyResult<Vec<Message>> {
-        let runtime = runtime(py)?;
+        let runtime = shared_runtime(py)?;
         let polling = self.consumer.poll_max(Duration::ZERO, max.max(1));
         let handle = runtime.handle().into_py_result(py)?;
         let records = py.detach(|| handle.block_on(polling)).into_py_result(py)?;
@@ -358,13 +351,8 @@ impl AioConsumer {
         event_loop: Py<PyAny>,
         topics: Vec<String>,
     ) -> PyResult<()> {
-        let subscribing = match crate::consumer::subscription_pattern(&topics) {
-            Some(pattern) => futures::boxed(self.consumer.subscribe_pattern(&pattern)),
-            None => {
-                let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-                futures::boxed(self.consumer.subscribe(&names))
-            }
-        };
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        let subscribing = self.consumer.subscribe_names_or_patterns(&names);
         futures::spawn(py, asyncio(future, event_loop), subscribing, |py, ()| {
             Ok(py.None())
         })
@@ -378,16 +366,11 @@ impl AioConsumer {
         event_loop: Py<PyAny>,
         partitions: Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let partitions = partitions_arg(&partitions)?;
-        let consumer = self.consumer.clone();
-        let assigning = async move {
-            let cores: Vec<_> = partitions.iter().map(TopicPartition::core).collect();
-            consumer.assign(&cores).await;
-            for tp in &partitions {
-                start_at(&consumer, tp).await?;
-            }
-            Ok(())
-        };
+        let starts: Vec<_> = partitions_arg(&partitions)?
+            .iter()
+            .map(TopicPartition::start)
+            .collect();
+        let assigning = self.consumer.assign_at(&starts);
         futures::spawn(py, asyncio(future, event_loop), assigning, |py, ()| {
             Ok(py.None())
         })
@@ -417,8 +400,8 @@ impl AioConsumer {
         event_loop: Py<PyAny>,
         partition: TopicPartition,
     ) -> PyResult<()> {
-        let consumer = self.consumer.clone();
-        let seeking = async move { start_at(&consumer, &partition).await };
+        let (tp, start) = partition.start();
+        let seeking = self.consumer.start_at(tp, start);
         futures::spawn(py, asyncio(future, event_loop), seeking, |py, ()| {
             Ok(py.None())
         })
@@ -493,18 +476,6 @@ impl AioConsumer {
             async move { closing.await.or_else(ignore_closed) },
             |py, ()| Ok(py.None()),
         )
-    }
-}
-
-async fn start_at(
-    consumer: &strom_client::Consumer,
-    tp: &TopicPartition,
-) -> strom_client::Result<()> {
-    match tp.offset {
-        crate::message::OFFSET_BEGINNING => consumer.seek_to_beginning(&[tp.core()]).await,
-        crate::message::OFFSET_END => consumer.seek_to_end(&[tp.core()]).await,
-        offset if offset >= 0 => consumer.seek(tp.core(), offset).await,
-        _ => Ok(()),
     }
 }
 

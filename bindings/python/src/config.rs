@@ -66,6 +66,14 @@ pub fn parse(
     let config = ClientConfig::librdkafka_defaults()
         .with_pairs(pairs)
         .into_py_result(py)?;
+    if !config.debug.is_empty() {
+        // librdkafka's `debug`: the client's debug lines are logged.
+        let logger = py
+            .import("logging")?
+            .call_method1("getLogger", ("strom",))?;
+        logger.call_method1("setLevel", (crate::logging::DEBUG,))?;
+        crate::logging::set_log_level(Some(i64::from(crate::logging::DEBUG)));
+    }
     Ok((config, callbacks))
 }
 

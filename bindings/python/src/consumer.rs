@@ -17,13 +17,12 @@ use strom_client::{blocking, CallbackQueue, ClientConfig, ClientError, ConsumerR
 use crate::config;
 use crate::errors::{ignore_closed, to_py_err, IntoPyResult, KafkaError};
 use crate::message::{
-    partition_list, partitions_arg, Message, TopicNames, TopicPartition, OFFSET_BEGINNING,
-    OFFSET_END, OFFSET_INVALID,
+    partition_list, partitions_arg, Message, TopicNames, TopicPartition, OFFSET_INVALID,
 };
 use crate::metadata::{self, ClusterMetadata};
 use crate::producer::CallbackFailure;
 use crate::rebalance::{self, Change, ScopeSlot};
-use crate::wait::{timeout_arg, wait_for};
+use crate::wait::{run, run_outcome, shared_runtime, timeout_arg, wait_for};
 
 #[pyclass(module = "strom", subclass, weakref)]
 pub struct Consumer {
@@ -34,7 +33,9 @@ pub struct Consumer {
     failure: CallbackFailure,
     closed: AtomicBool,
     /// For offset lookups (watermarks, offsets for times), made on first use.
-    admin: OnceLock<strom_client::Result<blocking::AdminClient>>,
+    /// The admin client `get_watermark_offsets` and `offsets_for_times`
+    /// ask, connected on first use.
+    admin: OnceLock<strom_client::AdminClient>,
 }
 
 #[pymethods]
@@ -47,10 +48,19 @@ impl Consumer {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Consumer> {
         let (config, callbacks) = config::parse(py, conf, kwargs)?;
-        let settings = config.clone();
-        let consumer = py
-            .detach(|| blocking::Consumer::with_callback_queue(settings, CallbackQueue::new()))
-            .into_py_result(py)?;
+        let commits = CallbackQueue::new();
+        let runtime = shared_runtime(py)?;
+        let connecting =
+            strom_client::Consumer::with_callback_queue(config.clone(), commits.clone());
+        let connected = run(
+            py,
+            &runtime,
+            "connecting the consumer",
+            blocking::api_timeout_for(&config),
+            blocking::API_TIMEOUT_SETTING,
+            connecting,
+        )?;
+        let consumer = blocking::Consumer::from_async(connected, &config, Some(commits), runtime);
         Ok(Consumer {
             consumer,
             config,
@@ -92,13 +102,8 @@ impl Consumer {
                     callbacks.run(event, context, partitions)
                 },
             )?;
-            match subscription_pattern(&topics) {
-                Some(pattern) => consumer.subscribe_pattern(&pattern),
-                None => {
-                    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-                    consumer.subscribe(&names)
-                }
-            }
+            let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+            consumer.subscribe_names_or_patterns(&names)
         })
         .into_py_result(py)
     }
@@ -176,12 +181,21 @@ impl Consumer {
             .into_py_result(py)?;
             return Ok(None);
         }
-        let committed = py
-            .detach(|| match offsets {
-                Some(offsets) => consumer.commit_offsets(&offsets).map(|()| offsets),
-                None => consumer.commit_sync_offsets(),
-            })
-            .into_py_result(py)?;
+        let handle = consumer.as_async();
+        let committing = async move {
+            match offsets {
+                Some(offsets) => handle.commit_offsets(&offsets).await.map(|()| offsets),
+                None => handle.commit_sync_offsets().await,
+            }
+        };
+        let committed = run(
+            py,
+            consumer.runtime(),
+            "committing offsets",
+            consumer.api_timeout(),
+            blocking::API_TIMEOUT_SETTING,
+            committing,
+        )?;
         let listed = committed
             .iter()
             .map(|(tp, offset)| TopicPartition::at(tp, *offset));
@@ -199,24 +213,31 @@ impl Consumer {
     ) -> PyResult<Py<PyList>> {
         self.check_open()?;
         let partitions = partitions_arg(&partitions)?;
-        let mut consumer = self.consumer.clone();
-        if let Some(timeout) = timeout_arg(timeout) {
-            consumer.set_api_timeout(timeout);
-        }
-        let offsets = py
-            .detach(|| {
-                partitions
-                    .iter()
-                    .map(|tp| {
-                        let offset = consumer.committed(tp.core())?;
-                        Ok(TopicPartition {
-                            offset: offset.unwrap_or(OFFSET_INVALID),
-                            ..tp.clone()
-                        })
-                    })
-                    .collect::<strom_client::Result<Vec<_>>>()
-            })
-            .into_py_result(py)?;
+        let (bound, setting) = match timeout_arg(timeout) {
+            Some(timeout) => (timeout, "the timeout argument"),
+            None => (self.consumer.api_timeout(), blocking::API_TIMEOUT_SETTING),
+        };
+        let handle = self.consumer.as_async();
+        let reading = async move {
+            let mut offsets = Vec::with_capacity(partitions.len());
+            for tp in partitions {
+                let offset = handle.committed(tp.core()).await?;
+                offsets.push(TopicPartition {
+                    offset: offset.unwrap_or(OFFSET_INVALID),
+                    ..tp
+                });
+            }
+            Ok(offsets)
+        };
+        let runtime = self.consumer.runtime();
+        let offsets = run(
+            py,
+            runtime,
+            "reading committed offsets",
+            bound,
+            setting,
+            reading,
+        )?;
         partition_list(py, offsets)
     }
 
@@ -270,13 +291,9 @@ impl Consumer {
         if self.record_starts(&partitions) {
             return Ok(());
         }
-        let cores: Vec<_> = partitions.iter().map(TopicPartition::core).collect();
+        let starts: Vec<_> = partitions.iter().map(TopicPartition::start).collect();
         let consumer = &self.consumer;
-        py.detach(|| {
-            consumer.assign(&cores)?;
-            start_at(consumer, &partitions)
-        })
-        .into_py_result(py)
+        py.detach(|| consumer.assign_at(&starts)).into_py_result(py)
     }
 
     /// Adds partitions to the assignment, keeping the others' positions.
@@ -286,19 +303,10 @@ impl Consumer {
         if self.record_starts(&partitions) {
             return Ok(());
         }
+        let starts: Vec<_> = partitions.iter().map(TopicPartition::start).collect();
         let consumer = &self.consumer;
-        py.detach(|| {
-            let mut assigned = consumer.assignment()?;
-            for tp in &partitions {
-                let core = tp.core();
-                if !assigned.contains(&core) {
-                    assigned.push(core);
-                }
-            }
-            consumer.assign(&assigned)?;
-            start_at(consumer, &partitions)
-        })
-        .into_py_result(py)
+        py.detach(|| consumer.incremental_assign(&starts))
+            .into_py_result(py)
     }
 
     /// Removes partitions from the assignment.
@@ -312,15 +320,8 @@ impl Consumer {
         }
         let removed: Vec<_> = partitions.iter().map(TopicPartition::core).collect();
         let consumer = &self.consumer;
-        py.detach(|| {
-            let kept: Vec<_> = consumer
-                .assignment()?
-                .into_iter()
-                .filter(|tp| !removed.contains(tp))
-                .collect();
-            consumer.assign(&kept)
-        })
-        .into_py_result(py)
+        py.detach(|| consumer.incremental_unassign(&removed))
+            .into_py_result(py)
     }
 
     fn unassign(&self, py: Python<'_>) -> PyResult<()> {
@@ -357,8 +358,9 @@ impl Consumer {
         if self.record_starts(std::slice::from_ref(&partition)) {
             return Ok(());
         }
+        let (tp, start) = partition.start();
         let consumer = &self.consumer;
-        py.detach(|| start_at(consumer, std::slice::from_ref(&partition)))
+        py.detach(|| consumer.start_at(tp, start))
             .into_py_result(py)
     }
 
@@ -459,7 +461,17 @@ impl Consumer {
         }
         let consumer = &self.consumer;
         let timeout = self.consumer.api_timeout();
-        let closed = py.detach(|| consumer.close(timeout));
+        let closing = consumer.as_async().close(timeout);
+        let bound = timeout.saturating_add(self.config.request_timeout);
+        let runtime = consumer.runtime();
+        let closed = run_outcome(
+            py,
+            runtime,
+            "closing the consumer",
+            bound,
+            "the close timeout",
+            closing,
+        )?;
         // Commit reports due now are served before the consumer goes.
         let consumer = &self.consumer;
         let _ = py.detach(|| consumer.poll_max(Duration::ZERO, 1));
@@ -592,29 +604,30 @@ impl Consumer {
         queries: Vec<(strom_client::TopicPartition, OffsetSpec)>,
         timeout: Option<f64>,
     ) -> PyResult<Vec<i64>> {
-        let config = &self.config;
-        let admin = &self.admin;
-        py.detach(|| {
-            let mut admin = match admin.get() {
-                Some(admin) => admin.clone(),
-                None => admin
-                    .get_or_init(|| blocking::AdminClient::new(config.clone()))
-                    .clone(),
-            }?;
-            if let Some(timeout) = timeout_arg(timeout) {
-                admin.set_api_timeout(timeout);
+        let (bound, setting) = match timeout_arg(timeout) {
+            Some(timeout) => (timeout, "the timeout argument"),
+            None => (self.consumer.api_timeout(), blocking::API_TIMEOUT_SETTING),
+        };
+        let cached = self.admin.get().cloned();
+        let config = self.config.clone();
+        let listing = async move {
+            let admin = match cached {
+                Some(admin) => admin,
+                None => strom_client::AdminClient::new(config).await?,
+            };
+            // One query per request: a partition may be asked twice
+            // (earliest and latest), and answers are matched by partition.
+            let mut offsets = Vec::with_capacity(queries.len());
+            for query in &queries {
+                let listed = admin.list_offsets(std::slice::from_ref(query)).await?;
+                offsets.push(listed.first().map_or(-1, |found| found.offset));
             }
-            // One query per call: a partition may be asked twice (earliest
-            // and latest), and answers are matched by partition.
-            queries
-                .iter()
-                .map(|query| {
-                    let listed = admin.list_offsets(std::slice::from_ref(query))?;
-                    Ok(listed.first().map_or(-1, |found| found.offset))
-                })
-                .collect::<strom_client::Result<Vec<i64>>>()
-        })
-        .into_py_result(py)
+            Ok((admin, offsets))
+        };
+        let runtime = self.consumer.runtime();
+        let (admin, offsets) = run(py, runtime, "listing offsets", bound, setting, listing)?;
+        let _ = self.admin.set(admin);
+        Ok(offsets)
     }
 }
 
@@ -633,51 +646,6 @@ fn past(py: Python<'_>, message: &Message) -> PyResult<(strom_client::TopicParti
         strom_client::TopicPartition::new(topic.as_str(), partition),
         offset + 1,
     ))
-}
-
-/// Where each partition starts, by its `offset` (special offsets
-/// included); partitions with no offset set keep theirs.
-fn start_at(
-    consumer: &blocking::Consumer,
-    partitions: &[TopicPartition],
-) -> strom_client::Result<()> {
-    for tp in partitions {
-        match tp.offset {
-            OFFSET_BEGINNING => consumer.seek_to_beginning(&[tp.core()])?,
-            OFFSET_END => consumer.seek_to_end(&[tp.core()])?,
-            offset if offset >= 0 => consumer.seek(tp.core(), offset)?,
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// A subscription list with `^` patterns as one regular expression
-/// matching any of its entries (plain names matched literally); `None`
-/// when it has no pattern.
-pub fn subscription_pattern(topics: &[String]) -> Option<String> {
-    if !topics.iter().any(|topic| topic.starts_with('^')) {
-        return None;
-    }
-    let alternatives: Vec<String> = topics
-        .iter()
-        .map(|topic| match topic.strip_prefix('^') {
-            Some(pattern) => format!("(?:{})", pattern.trim_end_matches('$')),
-            None => regex_escape(topic),
-        })
-        .collect();
-    Some(format!("^(?:{})$", alternatives.join("|")))
-}
-
-fn regex_escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
 }
 
 /// An error event as `poll()` returns it: a message with only `error()`.

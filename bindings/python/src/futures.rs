@@ -10,7 +10,7 @@ use std::pin::Pin;
 
 use pyo3::prelude::*;
 use pyo3::types::PyCFunction;
-use strom_client::{ClientError, ClientRuntime};
+use strom_client::ClientError;
 use tokio::task::AbortHandle;
 
 use crate::errors::{to_py_err, IntoPyResult};
@@ -96,7 +96,7 @@ pub fn spawn<T: Send + 'static>(
     work: impl Future<Output = Result<T, ClientError>> + Send + 'static,
     convert: impl FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
 ) -> PyResult<()> {
-    let runtime = ClientRuntime::shared().into_py_result(py)?;
+    let runtime = crate::wait::shared_runtime(py)?;
     let future = target.future().clone_ref(py);
     let task = runtime.handle().into_py_result(py)?.spawn(async move {
         let outcome = work.await;

@@ -24,7 +24,7 @@ use tracing_subscriber::prelude::*;
 const QUEUE: usize = 4096;
 
 /// Python's logging levels.
-const DEBUG: u8 = 10;
+pub const DEBUG: u8 = 10;
 const INFO: u8 = 20;
 const WARNING: u8 = 30;
 const ERROR: u8 = 40;

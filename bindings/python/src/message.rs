@@ -7,7 +7,7 @@ use bytes::Bytes;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
-use strom_client::{ConsumerRecord, TopicPartition as CoreTopicPartition};
+use strom_client::{ConsumerRecord, StartOffset, TopicPartition as CoreTopicPartition};
 
 use crate::errors::KafkaError;
 
@@ -296,6 +296,12 @@ impl TopicPartition {
 
     pub fn core(&self) -> CoreTopicPartition {
         CoreTopicPartition::new(self.topic.as_str(), self.partition)
+    }
+
+    /// The partition with where its `offset` says to start (librdkafka's
+    /// special offsets included).
+    pub fn start(&self) -> (CoreTopicPartition, StartOffset) {
+        (self.core(), StartOffset::from_librdkafka(self.offset))
     }
 }
 

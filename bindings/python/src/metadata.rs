@@ -9,7 +9,8 @@ use pyo3::types::PyDict;
 use strom_client::blocking;
 use strom_client::ClientConfig;
 
-use crate::errors::{IntoPyResult, KafkaError};
+use crate::errors::KafkaError;
+use crate::wait::{run, shared_runtime};
 
 #[pyclass(module = "strom.admin", get_all)]
 pub struct BrokerMetadata {
@@ -109,16 +110,21 @@ pub fn list_topics(
     topic: Option<String>,
     timeout: Option<Duration>,
 ) -> PyResult<ClusterMetadata> {
-    let mut admin = py
-        .detach(|| blocking::AdminClient::new(config.clone()))
-        .into_py_result(py)?;
-    if let Some(timeout) = timeout {
-        admin.set_api_timeout(timeout);
-    }
-    let names: Option<Vec<&str>> = topic.as_deref().map(|topic| vec![topic]);
-    let metadata = py
-        .detach(|| admin.metadata(names.as_deref()))
-        .into_py_result(py)?;
+    let (bound, setting) = match timeout {
+        Some(timeout) => (timeout, "the timeout argument"),
+        None => (
+            blocking::api_timeout_for(config),
+            blocking::API_TIMEOUT_SETTING,
+        ),
+    };
+    let config = config.clone();
+    let reading = async move {
+        let admin = strom_client::AdminClient::new(config).await?;
+        let names: Option<Vec<&str>> = topic.as_deref().map(|topic| vec![topic]);
+        admin.metadata(names.as_deref()).await
+    };
+    let runtime = shared_runtime(py)?;
+    let metadata = run(py, &runtime, "reading metadata", bound, setting, reading)?;
     from_core(py, metadata)
 }
 

@@ -16,7 +16,7 @@ use crate::errors::{ignore_closed, to_py_err, IntoPyResult, KafkaError};
 use crate::message::{Message, TIMESTAMP_CREATE_TIME};
 use crate::metadata::{self, ClusterMetadata};
 use crate::record::{with_record, TopicCache};
-use crate::wait::{timeout_arg, wait_for};
+use crate::wait::{run, shared_runtime, timeout_arg, wait_for};
 
 /// The first exception a Python callback raised, waiting to be raised
 /// again from the call that served the callback.
@@ -64,11 +64,19 @@ impl Producer {
     ) -> PyResult<Producer> {
         let (config, callbacks) = config::parse(py, conf, kwargs)?;
         let deliveries = CallbackQueue::new();
-        let settings = config.clone();
-        let queue = deliveries.clone();
-        let producer = py
-            .detach(|| blocking::Producer::with_callback_queue(settings, queue))
-            .into_py_result(py)?;
+        let runtime = shared_runtime(py)?;
+        let connecting =
+            strom_client::Producer::with_callback_queue(config.clone(), deliveries.clone());
+        let connected = run(
+            py,
+            &runtime,
+            "connecting the producer",
+            blocking::api_timeout_for(&config),
+            blocking::API_TIMEOUT_SETTING,
+            connecting,
+        )?;
+        let queue = Some(deliveries.clone());
+        let producer = blocking::Producer::from_async(connected, &config, queue, runtime);
         Ok(Producer {
             producer,
             deliveries,

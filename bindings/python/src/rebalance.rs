@@ -16,9 +16,11 @@ use std::thread::ThreadId;
 
 use pyo3::prelude::*;
 use pyo3::types::PyWeakrefReference;
-use strom_client::{RebalanceContext, RebalanceEvent, TopicPartition as CoreTopicPartition};
+use strom_client::{
+    RebalanceContext, RebalanceEvent, StartOffset, TopicPartition as CoreTopicPartition,
+};
 
-use crate::message::{partition_list, TopicPartition, OFFSET_BEGINNING, OFFSET_END};
+use crate::message::{partition_list, TopicPartition};
 use crate::producer::CallbackFailure;
 
 /// A change a callback asked for, applied when it returns.
@@ -127,12 +129,7 @@ impl Callbacks {
 
 fn apply(context: &mut RebalanceContext<'_>, change: Change) {
     let applied = match change {
-        Change::Seek(tp, OFFSET_BEGINNING) => context.seek_to_beginning(&[tp]),
-        Change::Seek(tp, OFFSET_END) => context.seek_to_end(&[tp]),
-        Change::Seek(tp, offset) if offset >= 0 => context.seek(&tp, offset),
-        // OFFSET_STORED / OFFSET_INVALID: start where the group left off,
-        // which the core does anyway.
-        Change::Seek(..) => Ok(()),
+        Change::Seek(tp, offset) => context.start_at(&tp, StartOffset::from_librdkafka(offset)),
         Change::Pause(partitions) => {
             context.pause(&partitions);
             Ok(())

@@ -3,9 +3,13 @@
 //! Ctrl-C interrupts `poll(30)` within a moment (as polars' `enter_polars`
 //! does), and other Python threads run meanwhile.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
+use strom_client::{ClientError, ClientRuntime};
+
+use crate::errors::IntoPyResult;
 
 /// The longest a blocking call waits before it checks for signals.
 const SLICE: Duration = Duration::from_millis(100);
@@ -44,4 +48,53 @@ pub fn wait_for<T: Send>(
             return Ok(None);
         }
     }
+}
+
+/// Runs a client future on the client runtime for at most `bound`,
+/// without the GIL and in slices with a signal check between them: Ctrl-C
+/// interrupts it (the future is dropped), as it does `poll`. Past `bound`
+/// the error is a timeout naming `what` and the `setting` that chose the
+/// bound. The blocking clients' own calls wait in one piece; the calls
+/// that can wait long (connecting, commit, committed, close, metadata)
+/// come through here instead.
+pub fn run<T: Send>(
+    py: Python<'_>,
+    runtime: &ClientRuntime,
+    what: &str,
+    bound: Duration,
+    setting: &'static str,
+    future: impl Future<Output = strom_client::Result<T>> + Send,
+) -> PyResult<T> {
+    run_outcome(py, runtime, what, bound, setting, future)?.into_py_result(py)
+}
+
+/// [`run`], with the client's outcome handed back as it is (the `PyErr`
+/// only for an interruption), for callers that sort its errors.
+pub fn run_outcome<T: Send>(
+    py: Python<'_>,
+    runtime: &ClientRuntime,
+    what: &str,
+    bound: Duration,
+    setting: &'static str,
+    future: impl Future<Output = strom_client::Result<T>> + Send,
+) -> PyResult<strom_client::Result<T>> {
+    let mut future = Box::pin(future);
+    let outcome = wait_for(py, Some(bound), |slice| {
+        match runtime.block_on_within(what, slice, &mut future) {
+            Ok(done) => done,
+            Err(refused) => Some(Err(refused)),
+        }
+    })?;
+    Ok(outcome.unwrap_or_else(|| {
+        Err(ClientError::Timeout {
+            what: what.to_string(),
+            after: bound,
+            setting,
+        })
+    }))
+}
+
+/// The process's client runtime, or the error that it cannot run here.
+pub fn shared_runtime(py: Python<'_>) -> PyResult<ClientRuntime> {
+    ClientRuntime::shared().into_py_result(py)
 }

@@ -69,10 +69,12 @@ pub use producer::{DeliveryHandle, Producer};
 
 /// How a timeout error names the api timeout, so the user knows what to
 /// raise.
-const API_TIMEOUT_SETTING: &str = "default.api.timeout.ms (or set_api_timeout)";
+pub const API_TIMEOUT_SETTING: &str = "default.api.timeout.ms (or set_api_timeout)";
 
 /// The api timeout a new blocking client starts with: long enough for one
-/// request to time out on its own first.
-fn api_timeout_for(config: &ClientConfig) -> Duration {
+/// request to time out on its own first. A binding that connects a client
+/// itself (to wait in slices it can interrupt, then wrap the async client
+/// with `from_async`) bounds the connection by it too.
+pub fn api_timeout_for(config: &ClientConfig) -> Duration {
     config.default_api_timeout.max(config.request_timeout)
 }

@@ -80,6 +80,14 @@ pub struct ClientConfig {
     pub buffer_memory: usize,
     /// How long `send_wait` waits for room in buffer.memory (`max.block.ms`).
     pub max_block: Duration,
+    /// Records accepted but not yet acknowledged or failed, at most
+    /// (librdkafka's `queue.buffering.max.messages`); past it `send` fails
+    /// fast like a full buffer.memory. No limit by default (Java has none).
+    pub buffer_max_records: usize,
+    /// Records in one batch, at most (librdkafka's `batch.num.messages`);
+    /// a batch is closed at this count or at batch.size bytes, whichever
+    /// comes first. No limit by default (Java has none).
+    pub batch_max_records: usize,
     // Consumer.
     pub group_id: Option<String>,
     pub group_instance_id: Option<String>,
@@ -116,6 +124,9 @@ pub struct ClientConfig {
     /// `receive.message.max.bytes`): a bigger length prefix is refused
     /// before anything is allocated.
     pub receive_message_max_bytes: usize,
+    /// librdkafka's `debug` contexts (`all`, `broker`, `msg`, ...): a
+    /// binding turns the client's log level to debug when any is set.
+    pub debug: Vec<String>,
 }
 
 impl Default for ClientConfig {
@@ -136,6 +147,8 @@ impl Default for ClientConfig {
             retry_backoff: Duration::from_millis(100),
             buffer_memory: 32 * 1024 * 1024,
             max_block: Duration::from_secs(60),
+            buffer_max_records: usize::MAX,
+            batch_max_records: usize::MAX,
             group_id: None,
             group_instance_id: None,
             auto_offset_reset: OffsetReset::Latest,
@@ -160,6 +173,7 @@ impl Default for ClientConfig {
             reconnect_backoff: Duration::from_millis(50),
             reconnect_backoff_max: Duration::from_secs(1),
             receive_message_max_bytes: 100 * 1024 * 1024 + 512,
+            debug: Vec::new(),
         }
     }
 }
@@ -187,14 +201,17 @@ impl ClientConfig {
     /// for APIs that present themselves as librdkafka (confluent-kafka's, a
     /// C API in its style): an application moved over keeps its keys on
     /// the partitions they were on (`partitioner` consistent_random), and
-    /// its producer batches and queue as large (`batch.size` 1,000,000,
-    /// `queue.buffering.max.kbytes` 1 GiB). Idempotence stays on, as
-    /// everywhere in this client.
+    /// its producer batches and queue as large and as long
+    /// (`batch.size` 1,000,000, `batch.num.messages` 10,000,
+    /// `queue.buffering.max.kbytes` 1 GiB, `queue.buffering.max.messages`
+    /// 100,000). Idempotence stays on, as everywhere in this client.
     pub fn librdkafka_defaults() -> ClientConfig {
         ClientConfig {
             partitioner: Partitioner::ConsistentRandom,
             batch_size: 1_000_000,
+            batch_max_records: 10_000,
             buffer_memory: 1024 * 1024 * 1024,
+            buffer_max_records: 100_000,
             ..ClientConfig::default()
         }
     }
@@ -307,8 +324,14 @@ impl ClientConfig {
                 })?
             }
             "security.protocol" => only(key, raw, &["plaintext"], "TLS and SASL are not supported by this client yet")?,
+            "enable.partition.eof" => only(key, raw, &["false"], "partition EOF events are not supported by this client yet")?,
+            "statistics.interval.ms" => only(key, raw, &["0"], "statistics are not supported by this client yet")?,
             "api.version.request" => only(key, raw, &["true"], "this client always asks the broker's API versions")?,
             "max.block.ms" => self.max_block = millis(key, value)?,
+            "queue.buffering.max.messages" => self.buffer_max_records = positive(key, value)?,
+            "batch.num.messages" => self.batch_max_records = positive(key, value)?,
+            "allow.auto.create.topics" => only(key, raw, &["false"], "this client's consumer never asks the broker to create the topics it reads")?,
+            "debug" => self.debug = list(value),
             "group.id" => self.group_id = non_empty(value),
             "group.instance.id" => self.group_instance_id = non_empty(value),
             "auto.offset.reset" => {
@@ -559,10 +582,14 @@ mod tests {
         assert_eq!(config.batch_size, 1_000_000);
         assert_eq!(config.buffer_memory, 1 << 30);
         assert_eq!(config.linger, Duration::from_millis(7));
+        assert_eq!(config.batch_max_records, 10_000);
+        assert_eq!(config.buffer_max_records, 100_000);
         assert!(config.enable_idempotence);
         let java = ClientConfig::from_pairs([("linger.ms", "7")]).unwrap();
         assert_eq!(java.partitioner, Partitioner::Murmur2Random);
         assert_eq!(java.batch_size, 16 * 1024);
+        assert_eq!(java.batch_max_records, usize::MAX);
+        assert_eq!(java.buffer_max_records, usize::MAX);
     }
 
     #[test]
@@ -573,14 +600,30 @@ mod tests {
             ("security.protocol", "PLAINTEXT"),
             ("api.version.request", "true"),
             ("enable.auto.offset.store", "false"),
+            ("queue.buffering.max.messages", "1000"),
+            ("batch.num.messages", "50"),
+            ("allow.auto.create.topics", "false"),
+            ("enable.partition.eof", "false"),
+            ("statistics.interval.ms", "0"),
+            ("debug", "broker, msg"),
         ])
         .unwrap();
         assert_eq!(config.request_timeout, Duration::from_secs(7));
         assert_eq!(config.buffer_memory, 2048 * 1024);
         assert!(!config.enable_auto_offset_store);
+        assert_eq!(config.buffer_max_records, 1000);
+        assert_eq!(config.batch_max_records, 50);
+        assert_eq!(config.debug, ["broker", "msg"]);
         for (key, value, says) in [
             ("security.protocol", "SASL_SSL", "TLS and SASL"),
             ("api.version.request", "false", "API versions"),
+            ("enable.partition.eof", "true", "partition EOF"),
+            ("statistics.interval.ms", "1000", "statistics"),
+            (
+                "allow.auto.create.topics",
+                "true",
+                "never asks the broker to create",
+            ),
         ] {
             let message = ClientConfig::from_pairs([(key, value)])
                 .unwrap_err()

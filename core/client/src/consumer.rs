@@ -22,6 +22,7 @@ mod heartbeat;
 mod member_data;
 mod pattern;
 mod rebalance_context;
+mod start;
 mod sticky;
 mod subscription;
 #[cfg(test)]
@@ -49,6 +50,7 @@ use subscription::Callbacks;
 pub use commit::CommitFuture;
 pub use handle::Consumer;
 pub use rebalance_context::{RebalanceCallback, RebalanceContext, RebalanceEvent};
+pub use start::StartOffset;
 
 /// A record as the consumer returns it; owned. The records of one
 /// partition share their topic name.

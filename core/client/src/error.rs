@@ -166,10 +166,16 @@ pub enum ClientError {
         setting: &'static str,
     },
 
-    /// `Producer::send` while buffer.memory is taken by records not yet
+    /// `Producer::send` while buffer.memory, or the record count of
+    /// queue.buffering.max.messages, is taken by records not yet
     /// acknowledged (librdkafka's QUEUE_FULL); retriable.
-    #[error("the producer's buffer (buffer.memory = {limit} bytes) is full of records not yet acknowledged: await deliveries, use send_wait (waits up to max.block.ms for room) or raise buffer.memory")]
-    BufferFull { limit: usize },
+    #[error("the producer's queue ({setting} = {limit} {unit}) is full of records not yet acknowledged: serve or await deliveries, use send_wait (waits up to max.block.ms for room) or raise {setting}")]
+    BufferFull {
+        limit: usize,
+        setting: &'static str,
+        /// What `limit` counts: bytes or records.
+        unit: &'static str,
+    },
 
     /// A record was not acknowledged within delivery.timeout.ms (Java's
     /// "Expiring N record(s)", librdkafka's `_MSG_TIMED_OUT`).
@@ -329,7 +335,11 @@ mod tests {
         };
         assert_eq!((timeout.code(), timeout.name()), (-185, "_TIMED_OUT"));
         assert!(timeout.is_retriable() && !timeout.is_fatal());
-        let full = ClientError::BufferFull { limit: 1 };
+        let full = ClientError::BufferFull {
+            limit: 1,
+            setting: "buffer.memory",
+            unit: "bytes",
+        };
         assert_eq!((full.code(), full.name()), (-184, "_QUEUE_FULL"));
         let expired = ClientError::DeliveryTimeout {
             after: Duration::from_secs(1),

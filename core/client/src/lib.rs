@@ -131,6 +131,7 @@ pub use callbacks::CallbackQueue;
 pub use config::ClientConfig;
 pub use consumer::{
     CommitFuture, Consumer, ConsumerRecord, RebalanceCallback, RebalanceContext, RebalanceEvent,
+    StartOffset,
 };
 pub use error::{ClientError, Result};
 pub use producer::{

@@ -451,8 +451,11 @@ impl Producer {
     /// Checks the record's size, takes its buffer.memory room without
     /// waiting and queues it; or gives the reply back with the error.
     fn accept(&self, record: impl SendRecord, reply: Reply) -> std::result::Result<(), Rejection> {
-        let max_request_size = self.shared.cluster.config().max_request_size;
-        let reserved = memory::check_record_size(&record, max_request_size)
+        let config = self.shared.cluster.config();
+        let reserved = memory::check_record_size(&record, config.max_request_size)
+            .and_then(|size| {
+                memory::check_record_count(&self.shared.outstanding, config).map(|()| size)
+            })
             .and_then(|size| self.shared.memory.try_reserve(size).map(|()| size));
         match reserved {
             Ok(size) => self.enqueue(record, size, reply),

@@ -142,3 +142,62 @@ async fn pattern_subscription_leaves_out_internal_topics() {
     assert_eq!(consumer.member_id().await, member);
     consumer.close(SAFETY_TIMEOUT).await.unwrap();
 }
+
+/// librdkafka's subscription list: `^` entries are patterns, the others
+/// names matched literally (a `.` in a name is not "any character").
+#[tokio::test]
+async fn a_list_of_names_and_patterns_subscribes_to_exactly_what_it_names() {
+    let broker = TestBroker::start();
+    let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();
+    let producer = Producer::new(broker.client_config(&[])).await.unwrap();
+    for topic in ["logs.web", "logsxweb", "metrics-1", "metrics-x"] {
+        admin
+            .create_topic(NewTopic::new(topic, 1, 1))
+            .await
+            .unwrap();
+        producer
+            .send(ProducerRecord::new(topic, format!("first of {topic}")))
+            .await
+            .unwrap();
+    }
+    let config = |group| {
+        broker.client_config(&[
+            ("group.id", group),
+            ("auto.offset.reset", "earliest"),
+            ("heartbeat.interval.ms", "100"),
+        ])
+    };
+
+    let consumer = Consumer::new(config("mixed")).await.unwrap();
+    consumer
+        .subscribe_names_or_patterns(&["logs.web", "^metrics-[0-9]+$"])
+        .await
+        .unwrap();
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    let mut polled: Vec<ConsumerRecord> = Vec::new();
+    while polled.len() < 2 {
+        assert!(Instant::now() < deadline, "only {polled:?} arrived");
+        polled.extend(consumer.poll(Duration::from_millis(100)).await.unwrap());
+    }
+    // Nothing of the topics it does not name arrives later either.
+    polled.extend(consumer.poll(Duration::from_millis(500)).await.unwrap());
+    assert_eq!(polled.len(), 2, "{polled:?}");
+    assert_eq!(
+        consumer.subscription().await,
+        vec!["logs.web".to_string(), "metrics-1".to_string()]
+    );
+    assert!(polled
+        .iter()
+        .all(|record| &*record.topic == "logs.web" || &*record.topic == "metrics-1"));
+    consumer.close(SAFETY_TIMEOUT).await.unwrap();
+
+    // Names only: a plain subscription, no pattern.
+    let plain = Consumer::new(config("plain")).await.unwrap();
+    plain
+        .subscribe_names_or_patterns(&["logs.web"])
+        .await
+        .unwrap();
+    assert_eq!(plain.subscription_pattern().await, None);
+    assert_eq!(plain.subscription().await, vec!["logs.web".to_string()]);
+    plain.close(SAFETY_TIMEOUT).await.unwrap();
+}

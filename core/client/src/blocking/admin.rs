@@ -35,18 +35,27 @@ impl AdminClient {
 
     /// [`AdminClient::new`] on the given runtime.
     pub fn with_runtime(config: ClientConfig, runtime: ClientRuntime) -> Result<AdminClient> {
-        let api_timeout = api_timeout_for(&config);
         let admin = runtime.block_on(
             "connecting the admin client",
-            api_timeout,
+            api_timeout_for(&config),
             API_TIMEOUT_SETTING,
-            crate::AdminClient::new(config),
+            crate::AdminClient::new(config.clone()),
         )?;
-        Ok(AdminClient {
+        Ok(AdminClient::from_async(admin, &config, runtime))
+    }
+
+    /// The blocking admin client over an async one connected on
+    /// `runtime`, for a binding that connects it in interruptible slices.
+    pub fn from_async(
+        admin: crate::AdminClient,
+        config: &ClientConfig,
+        runtime: ClientRuntime,
+    ) -> AdminClient {
+        AdminClient {
             admin,
-            api_timeout,
+            api_timeout: api_timeout_for(config),
             runtime,
-        })
+        }
     }
 
     /// The longest any call waits; by default the larger of

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::{api_timeout_for, API_TIMEOUT_SETTING};
 use crate::callbacks::CallbackQueue;
 use crate::config::ClientConfig;
-use crate::consumer::{CommitFuture, ConsumerRecord, RebalanceCallback};
+use crate::consumer::{CommitFuture, ConsumerRecord, RebalanceCallback, StartOffset};
 use crate::error::{ClientError, Result};
 use crate::runtime::ClientRuntime;
 use crate::TopicPartition;
@@ -63,21 +63,32 @@ impl Consumer {
         callbacks: Option<CallbackQueue>,
         runtime: ClientRuntime,
     ) -> Result<Consumer> {
-        let api_timeout = api_timeout_for(&config);
-        let request_timeout = config.request_timeout;
         let consumer = runtime.block_on(
             "connecting the consumer",
-            api_timeout,
+            api_timeout_for(&config),
             API_TIMEOUT_SETTING,
-            crate::Consumer::connect(config, callbacks.clone()),
+            crate::Consumer::connect(config.clone(), callbacks.clone()),
         )?;
-        Ok(Consumer {
+        Ok(Consumer::from_async(consumer, &config, callbacks, runtime))
+    }
+
+    /// The blocking consumer over an async one connected on `runtime`
+    /// (with `callbacks`, the queue it was given, if any): for a binding
+    /// that connects it in interruptible slices. `config` is the one it
+    /// was made with (the api timeout comes from it).
+    pub fn from_async(
+        consumer: crate::Consumer,
+        config: &ClientConfig,
+        callbacks: Option<CallbackQueue>,
+        runtime: ClientRuntime,
+    ) -> Consumer {
+        Consumer {
             consumer,
-            api_timeout,
-            request_timeout,
+            api_timeout: api_timeout_for(config),
+            request_timeout: config.request_timeout,
             callbacks,
             runtime,
-        })
+        }
     }
 
     /// The longest a call without a timeout argument waits; by default the
@@ -95,6 +106,11 @@ impl Consumer {
     /// that mixes both.
     pub fn as_async(&self) -> crate::Consumer {
         self.consumer.clone()
+    }
+
+    /// The runtime this consumer runs on.
+    pub fn runtime(&self) -> &ClientRuntime {
+        &self.runtime
     }
 
     /// Blocks on `future` for at most the api timeout.
@@ -135,6 +151,34 @@ impl Consumer {
         self.call("assigning partitions", self.consumer.assign(partitions))
     }
 
+    /// Replaces the assignment, each partition starting at its
+    /// [`StartOffset`] (see [`crate::Consumer::assign_at`]).
+    pub fn assign_at(&self, partitions: &[(TopicPartition, StartOffset)]) -> Result<()> {
+        self.call("assigning partitions", self.consumer.assign_at(partitions))?
+    }
+
+    /// Adds partitions to the assignment (see
+    /// [`crate::Consumer::incremental_assign`]).
+    pub fn incremental_assign(&self, partitions: &[(TopicPartition, StartOffset)]) -> Result<()> {
+        self.call(
+            "assigning partitions",
+            self.consumer.incremental_assign(partitions),
+        )?
+    }
+
+    /// Removes partitions from the assignment.
+    pub fn incremental_unassign(&self, partitions: &[TopicPartition]) -> Result<()> {
+        self.call(
+            "unassigning partitions",
+            self.consumer.incremental_unassign(partitions),
+        )
+    }
+
+    /// Moves an assigned partition to `start`.
+    pub fn start_at(&self, tp: TopicPartition, start: StartOffset) -> Result<()> {
+        self.call("seeking", self.consumer.start_at(tp, start))?
+    }
+
     pub fn assignment(&self) -> Result<Vec<TopicPartition>> {
         self.call("reading the assignment", self.consumer.assignment())
     }
@@ -142,6 +186,15 @@ impl Consumer {
     /// Joins the group subscribed to `topics`; the join happens in `poll`.
     pub fn subscribe(&self, topics: &[&str]) -> Result<()> {
         self.call("subscribing", self.consumer.subscribe(topics))?
+    }
+
+    /// Joins the group subscribed to a list in librdkafka's form (see
+    /// [`crate::Consumer::subscribe_names_or_patterns`]).
+    pub fn subscribe_names_or_patterns(&self, topics: &[&str]) -> Result<()> {
+        self.call(
+            "subscribing",
+            self.consumer.subscribe_names_or_patterns(topics),
+        )?
     }
 
     /// Joins the group subscribed to every topic matching `pattern`.

@@ -71,10 +71,9 @@ impl Producer {
         runtime: ClientRuntime,
     ) -> Result<Producer> {
         let api_timeout = api_timeout_for(&config);
-        let max_block = config.max_block;
         let connecting = match callbacks.clone() {
             Some(queue) => {
-                let future = crate::Producer::with_callback_queue(config, queue);
+                let future = crate::Producer::with_callback_queue(config.clone(), queue);
                 runtime.block_on(
                     "connecting the producer",
                     api_timeout,
@@ -86,17 +85,35 @@ impl Producer {
                 "connecting the producer",
                 api_timeout,
                 API_TIMEOUT_SETTING,
-                crate::Producer::new(config),
+                crate::Producer::new(config.clone()),
             ),
         };
-        Ok(Producer {
+        Ok(Producer::from_async(
+            connecting?,
+            &config,
+            callbacks,
+            runtime,
+        ))
+    }
+
+    /// The blocking producer over an async one connected on `runtime`
+    /// (with `callbacks`, the queue it was given, if any): for a binding
+    /// that connects it in interruptible slices. `config` is the one it
+    /// was made with (max.block.ms bounds `send_wait`).
+    pub fn from_async(
+        producer: crate::Producer,
+        config: &ClientConfig,
+        callbacks: Option<CallbackQueue>,
+        runtime: ClientRuntime,
+    ) -> Producer {
+        Producer {
             inner: Arc::new(Inner {
-                producer: connecting?,
-                max_block,
+                producer,
+                max_block: config.max_block,
                 callbacks,
                 runtime,
             }),
-        })
+        }
     }
 
     /// The async producer underneath, for code that mixes both. Closing

@@ -34,7 +34,9 @@ use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 use tokio::time::Instant;
 
-use super::{CommitFuture, ConsumerRecord, ConsumerState, RebalanceCallback, TopicPartition};
+use super::{
+    CommitFuture, ConsumerRecord, ConsumerState, RebalanceCallback, StartOffset, TopicPartition,
+};
 use crate::admin::OffsetSpec;
 use crate::callbacks::CallbackQueue;
 use crate::config::ClientConfig;
@@ -215,6 +217,17 @@ impl Consumer {
         self.with_state(move |state| state.subscribe_pattern(&pattern))
     }
 
+    /// Joins the group subscribed to a list in librdkafka's form: entries
+    /// starting with `^` are regular expressions (as `subscribe_pattern`
+    /// takes them), the others topic names.
+    pub fn subscribe_names_or_patterns(
+        &self,
+        topics: &[&str],
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
+        self.with_state(move |state| state.subscribe_names_or_patterns(&topics))
+    }
+
     /// The subscribed topics (empty when not subscribed).
     pub fn subscription(&self) -> impl Future<Output = Vec<String>> + Send + 'static {
         self.with_state(|state| state.subscription())
@@ -241,6 +254,46 @@ impl Consumer {
     ) -> impl Future<Output = ()> + Send + 'static {
         let partitions = partitions.to_vec();
         self.with_state(move |state| state.assign(&partitions))
+    }
+
+    /// Replaces the assignment, each partition starting at its
+    /// [`StartOffset`] (librdkafka's `assign` with offsets).
+    pub fn assign_at(
+        &self,
+        partitions: &[(TopicPartition, StartOffset)],
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let partitions = partitions.to_vec();
+        self.with_state(move |state| state.assign_at(&partitions))
+    }
+
+    /// Adds partitions to the assignment, each starting at its
+    /// [`StartOffset`]; the others keep their positions.
+    pub fn incremental_assign(
+        &self,
+        partitions: &[(TopicPartition, StartOffset)],
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let partitions = partitions.to_vec();
+        self.with_state(move |state| state.incremental_assign(&partitions))
+    }
+
+    /// Removes partitions from the assignment; the others keep their
+    /// positions.
+    pub fn incremental_unassign(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let partitions = partitions.to_vec();
+        self.with_state(move |state| state.incremental_unassign(&partitions))
+    }
+
+    /// Moves an assigned partition to `start` ([`StartOffset::Committed`]
+    /// leaves it where it is).
+    pub fn start_at(
+        &self,
+        tp: TopicPartition,
+        start: StartOffset,
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        self.with_state(move |state| state.start_at(&tp, start))
     }
 
     /// The assigned partitions, sorted.

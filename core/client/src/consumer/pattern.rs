@@ -45,6 +45,27 @@ impl ConsumerState {
         Ok(())
     }
 
+    /// A subscription list in librdkafka's form (and kafkajs's, whose
+    /// RegExps a binding passes as `^` + source): names starting with `^`
+    /// are regular expressions, the others literal names. Without a
+    /// pattern it is `subscribe`; with one, `subscribe_pattern` of one
+    /// expression matching any entry.
+    pub(crate) fn subscribe_names_or_patterns(&mut self, topics: &[String]) -> Result<()> {
+        if !topics.iter().any(|topic| topic.starts_with('^')) {
+            let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+            return self.subscribe(&names);
+        }
+        let alternatives: Vec<String> = topics
+            .iter()
+            .map(|topic| match topic.strip_prefix('^') {
+                // The whole name is matched anyway: a trailing `$` is moot.
+                Some(pattern) => format!("(?:{})", pattern.trim_end_matches('$')),
+                None => regex::escape(topic),
+            })
+            .collect();
+        self.subscribe_pattern(&alternatives.join("|"))
+    }
+
     /// The pattern of `subscribe_pattern`, if that is how it subscribed.
     pub(crate) fn subscription_pattern(&self) -> Option<String> {
         let pattern = self.pattern.as_ref()?.regex.as_str();

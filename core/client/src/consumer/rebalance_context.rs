@@ -12,7 +12,7 @@
 //! left until it has been answered, so the offsets of revoked partitions
 //! land before another member takes them.
 
-use super::{CommitFuture, ConsumerState, TopicPartition};
+use super::{CommitFuture, ConsumerState, StartOffset, TopicPartition};
 use crate::error::Result;
 
 /// Which rebalance callback runs (librdkafka's ASSIGN / REVOKE, and Java's
@@ -70,6 +70,12 @@ impl RebalanceContext<'_> {
     pub fn seek_to_end(&mut self, partitions: &[TopicPartition]) -> Result<()> {
         self.state
             .seek_to(partitions, crate::admin::OffsetSpec::Latest)
+    }
+
+    /// Starts an assigned partition at `start` (librdkafka's special
+    /// offsets included: see [`StartOffset::from_librdkafka`]).
+    pub fn start_at(&mut self, tp: &TopicPartition, start: StartOffset) -> Result<()> {
+        self.state.start_at(tp, start)
     }
 
     pub fn pause(&mut self, partitions: &[TopicPartition]) {

@@ -45,6 +45,8 @@ pub(crate) struct Accumulator {
     /// The `partitioner` setting: how a record's partition is picked.
     partitioner: Partitioner,
     pub batch_size: usize,
+    /// batch.num.messages: no batch holds more records.
+    batch_max_records: usize,
     /// No batch grows past max.request.size.
     max_request_size: usize,
     pub linger: Duration,
@@ -69,6 +71,7 @@ impl Accumulator {
             compression: config.compression,
             partitioner: config.partitioner,
             batch_size: config.batch_size,
+            batch_max_records: config.batch_max_records,
             max_request_size: config.max_request_size,
             linger: config.linger,
             identity: None,
@@ -175,11 +178,16 @@ impl Accumulator {
         let size = record_size_upper_bound(&record);
         let limit = self.batch_size.min(self.max_request_size);
         // Only the last batch is open: earlier ones may be retries, and a
-        // batch never grows past batch.size or max.request.size (a record
-        // bigger than batch.size gets a batch of its own).
+        // batch never grows past batch.size, batch.num.messages or
+        // max.request.size (a record bigger than batch.size gets a batch of
+        // its own).
         let needs_new = match queue.batches.back() {
             None => true,
-            Some(last) => last.order.is_some() || last.builder.uncompressed_size() + size > limit,
+            Some(last) => {
+                last.order.is_some()
+                    || last.builder.uncompressed_size() + size > limit
+                    || last.records.len() >= self.batch_max_records
+            }
         };
         if needs_new {
             queue.batches.push_back(Batch::new(
@@ -198,7 +206,8 @@ impl Accumulator {
             return Err(rejected(pending, record, error.into()));
         }
         batch.records.push((pending, timestamp));
-        let full = batch.builder.uncompressed_size() >= self.batch_size;
+        let full = batch.builder.uncompressed_size() >= self.batch_size
+            || batch.records.len() >= self.batch_max_records;
         let wake = full || queue.batches.len() > 1;
         if full && record.key().is_none() && record.partition().is_none() {
             self.rotate_sticky(record.topic(), partition);
@@ -253,4 +262,41 @@ pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::producer::settle::Reply;
+    use crate::RecordRef;
+
+    fn pending() -> Pending {
+        Pending {
+            reply: Reply::Discard,
+            reserved: 0,
+        }
+    }
+
+    #[test]
+    fn a_batch_closes_at_batch_num_messages() {
+        let config = ClientConfig::from_pairs([("batch.num.messages", "3")]).unwrap();
+        let mut accumulator = Accumulator::new(&config);
+        let record = RecordRef {
+            topic: "t",
+            partition: Some(0),
+            value: Some(b"v"),
+            ..RecordRef::default()
+        };
+        let wakes: Vec<bool> = (0..7)
+            .map(|_| {
+                let placed = accumulator.place(record, pending(), 1);
+                placed.unwrap_or_else(|_| panic!("the record was refused"))
+            })
+            .collect();
+        let queue = &accumulator.partitions[&TopicPartition::new("t", 0)];
+        let counts: Vec<usize> = queue.batches.iter().map(|b| b.records.len()).collect();
+        assert_eq!(counts, [3, 3, 1]);
+        // The third record fills the first batch: the sender is woken.
+        assert!(wakes[2]);
+    }
 }

@@ -14,6 +14,7 @@ use strom_protocol::records::BATCH_HEADER_LEN;
 use tokio::sync::{Notify, Semaphore};
 
 use super::record::SendRecord;
+use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
 
 /// The producer's record buffer.
@@ -41,7 +42,11 @@ impl BufferMemory {
                 permit.forget();
                 Ok(())
             }
-            Err(_) => Err(ClientError::BufferFull { limit: self.limit }),
+            Err(_) => Err(ClientError::BufferFull {
+                limit: self.limit,
+                setting: "buffer.memory",
+                unit: "bytes",
+            }),
         }
     }
 
@@ -168,6 +173,20 @@ pub(crate) fn check_record_size(
         ));
     }
     Ok(size)
+}
+
+/// Checks that one more record fits under queue.buffering.max.messages.
+/// (Checked, then counted when queued: concurrent senders may pass it by
+/// a record or two each, which a soft limit allows.)
+pub(crate) fn check_record_count(outstanding: &Outstanding, config: &ClientConfig) -> Result<()> {
+    if outstanding.count() >= config.buffer_max_records {
+        return Err(ClientError::BufferFull {
+            limit: config.buffer_max_records,
+            setting: "queue.buffering.max.messages",
+            unit: "records",
+        });
+    }
+    Ok(())
 }
 
 /// The error of a record that is bigger than a limit of this producer.
