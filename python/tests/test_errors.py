@@ -225,3 +225,38 @@ def test_debug_turns_the_strom_logger_to_debug(conf: dict) -> None:
     finally:
         logger.setLevel(before)
         strom._strom.set_log_level(logger.getEffectiveLevel())
+
+
+def test_error_cb_hears_that_the_broker_went_away(topic_name: str) -> None:
+    broker = Broker()
+    bootstrap = broker.start()
+    heard: list = []
+    producer = strom.Producer(
+        {"bootstrap.servers": bootstrap, "error_cb": heard.append, "message.timeout.ms": "2000"}
+    )
+    producer.produce(topic_name, b"before")
+    assert producer.flush(10) == 0
+    broker.stop()
+    producer.produce(topic_name, b"after")
+    deadline = time.monotonic() + 15
+    while not any(error.name() == "_ALL_BROKERS_DOWN" for error in heard) and time.monotonic() < deadline:
+        producer.poll(0.2)
+    assert all(isinstance(error, strom.KafkaError) for error in heard)
+    assert any(error.name() == "_ALL_BROKERS_DOWN" for error in heard), heard
+    # Once per outage, not once per reconnect attempt.
+    assert len(heard) < 10, heard
+    producer.flush(5)
+
+
+def test_subscribing_to_a_missing_topic_is_an_error_from_poll(conf: dict, topic_name: str) -> None:
+    # librdkafka's consumer does not ask the broker to create what it reads.
+    consumer = strom.Consumer({**conf, "group.id": f"g-{topic_name}", "session.timeout.ms": "6000"})
+    consumer.subscribe([topic_name])
+    deadline = time.monotonic() + 20
+    message = None
+    while message is None and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+    assert message is not None and message.error() is not None
+    assert message.error().code() == strom.KafkaError.UNKNOWN_TOPIC_OR_PART
+    assert topic_name in message.error().str()
+    consumer.close()

@@ -4,8 +4,9 @@
 //! record the application has not seen; commit callbacks (`on_commit`)
 //! and rebalance callbacks run inside `poll()` on the caller's thread.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
@@ -13,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyWeakrefReference};
 use strom_client::admin::OffsetSpec;
 use strom_client::{blocking, CallbackQueue, ClientConfig, ClientError, ConsumerRecord};
+use strom_protocol::error_codes::UNKNOWN_TOPIC_OR_PARTITION;
 
 use crate::config;
 use crate::errors::{ignore_closed, to_py_err, IntoPyResult, KafkaError};
@@ -32,7 +34,11 @@ pub struct Consumer {
     scope: ScopeSlot,
     failure: CallbackFailure,
     closed: AtomicBool,
-    /// For offset lookups (watermarks, offsets for times), made on first use.
+    /// `error_cb` from the config: client-level errors, served by `poll`.
+    error_cb: Option<Py<PyAny>>,
+    /// Subscribed topics reported missing, waiting to come out of `poll`
+    /// as error messages (as librdkafka's consumer returns them).
+    topic_errors: Mutex<VecDeque<ClientError>>,
     /// The admin client `get_watermark_offsets` and `offsets_for_times`
     /// ask, connected on first use.
     admin: OnceLock<strom_client::AdminClient>,
@@ -68,6 +74,8 @@ impl Consumer {
             scope: ScopeSlot::default(),
             failure: CallbackFailure::default(),
             closed: AtomicBool::new(false),
+            error_cb: callbacks.error_cb,
+            topic_errors: Mutex::new(VecDeque::new()),
             admin: OnceLock::new(),
         })
     }
@@ -489,9 +497,10 @@ impl Consumer {
         closed.or_else(ignore_closed).into_py_result(py)
     }
 
-    // on_commit may hold this consumer: let Python's collector see it.
+    // on_commit and error_cb may hold this consumer: let Python's
+    // collector see them.
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
-        if let Some(callback) = &self.on_commit {
+        for callback in [&self.on_commit, &self.error_cb].into_iter().flatten() {
             visit.call(callback)?;
         }
         Ok(())
@@ -499,6 +508,7 @@ impl Consumer {
 
     fn __clear__(&mut self) {
         self.on_commit = None;
+        self.error_cb = None;
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -558,6 +568,11 @@ impl Consumer {
         timeout: Option<f64>,
     ) -> PyResult<Vec<Message>> {
         self.check_open()?;
+        let reported = self.take_topic_errors(py, max);
+        if !reported.is_empty() {
+            self.failure.raise()?;
+            return Ok(reported.iter().map(error_message).collect());
+        }
         let consumer = &self.consumer;
         let mut records: Vec<ConsumerRecord> = Vec::new();
         let mut failed: Option<ClientError> = None;
@@ -584,6 +599,24 @@ impl Consumer {
             }
         }
         Ok(messages)
+    }
+
+    /// Client-level errors from the core: a missing subscribed topic is
+    /// queued to come out of `poll` as an error message (up to `max` of
+    /// them are returned now); the others go to `error_cb`.
+    fn take_topic_errors(&self, py: Python<'_>, max: usize) -> Vec<ClientError> {
+        let (topics, others): (Vec<_>, Vec<_>) = self
+            .consumer
+            .take_errors()
+            .into_iter()
+            .partition(|error| error.kafka_code() == Some(UNKNOWN_TOPIC_OR_PARTITION));
+        crate::producer::serve_error_cb(py, others, self.error_cb.as_ref(), &self.failure);
+        let Ok(mut queued) = self.topic_errors.lock() else {
+            return Vec::new();
+        };
+        queued.extend(topics);
+        let now = queued.len().min(max);
+        queued.drain(..now).collect()
     }
 
     /// In a rebalance callback, records where partitions start; returns

@@ -39,6 +39,26 @@ impl CallbackFailure {
     }
 }
 
+/// Hands client-level errors (`take_errors`) to the config's `error_cb`,
+/// as librdkafka's `poll` serves its error callback; what the callback
+/// raises is kept in `failure`. Without an `error_cb` they are only
+/// logged (the core logs each as it happens).
+pub fn serve_error_cb(
+    py: Python<'_>,
+    errors: Vec<strom_client::ClientError>,
+    error_cb: Option<&Py<PyAny>>,
+    failure: &CallbackFailure,
+) {
+    let Some(error_cb) = error_cb else {
+        return;
+    };
+    for error in errors {
+        if let Err(raised) = error_cb.call1(py, (KafkaError::from_client(&error),)) {
+            failure.keep(raised);
+        }
+    }
+}
+
 #[pyclass(module = "strom", subclass)]
 pub struct Producer {
     producer: blocking::Producer,
@@ -49,6 +69,9 @@ pub struct Producer {
     /// `on_delivery` from the config: the callback of records produced
     /// without one.
     on_delivery: Option<Py<PyAny>>,
+    /// `error_cb` from the config: client-level errors, served by `poll`
+    /// and `flush`.
+    error_cb: Option<Py<PyAny>>,
     failure: CallbackFailure,
     topics: TopicCache,
 }
@@ -82,6 +105,7 @@ impl Producer {
             deliveries,
             config,
             on_delivery: callbacks.on_delivery,
+            error_cb: callbacks.error_cb,
             failure: CallbackFailure::default(),
             topics: TopicCache::default(),
         })
@@ -144,6 +168,7 @@ impl Producer {
                 served = self.deliveries.serve(Duration::ZERO);
             }
         }
+        self.serve_errors(py);
         self.failure.raise()?;
         Ok(served)
     }
@@ -157,6 +182,7 @@ impl Producer {
         loop {
             // Reports that arrived run here, with the GIL held.
             self.deliveries.serve(Duration::ZERO);
+            self.serve_errors(py);
             self.failure.raise()?;
             let left = self.producer.outq_len();
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -176,10 +202,10 @@ impl Producer {
         }
     }
 
-    // The config's on_delivery may hold this producer (a bound method):
-    // let Python's collector see it.
+    // The config's on_delivery and error_cb may hold this producer (a
+    // bound method): let Python's collector see them.
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
-        if let Some(callback) = &self.on_delivery {
+        for callback in [&self.on_delivery, &self.error_cb].into_iter().flatten() {
             visit.call(callback)?;
         }
         Ok(())
@@ -187,6 +213,7 @@ impl Producer {
 
     fn __clear__(&mut self) {
         self.on_delivery = None;
+        self.error_cb = None;
     }
 
     /// Records waiting for delivery plus reports waiting to be served.
@@ -234,6 +261,13 @@ impl Producer {
     #[pyo3(signature = (*_args))]
     fn init_transactions(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<()> {
         Err(crate::errors::not_supported("transactions"))
+    }
+}
+
+impl Producer {
+    fn serve_errors(&self, py: Python<'_>) {
+        let errors = self.producer.take_errors();
+        serve_error_cb(py, errors, self.error_cb.as_ref(), &self.failure);
     }
 }
 

@@ -76,6 +76,15 @@ pub struct AdminClient {
 }
 
 impl AdminClient {
+    /// Client-level errors since the last call, oldest first (librdkafka's
+    /// `error_cb` events): a broker that cannot be reached (once per
+    /// outage), all brokers down, a subscribed topic that does not exist.
+    /// Calls still fail with their own errors; these tell what the client
+    /// meets in the background. At most the last 64 are kept.
+    pub fn take_errors(&self) -> Vec<crate::ClientError> {
+        self.cluster.take_errors()
+    }
+
     pub async fn new(config: ClientConfig) -> Result<AdminClient> {
         Ok(AdminClient {
             cluster: Cluster::connect(config).await?,

@@ -8,7 +8,7 @@
 //! on demand (callers call [`Cluster::refresh_metadata`] after errors like
 //! NOT_LEADER_OR_FOLLOWER; see [`crate::metadata::invalidates_metadata`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
@@ -40,7 +40,23 @@ struct Inner {
     /// its answer when it is newer than their request.
     refresh_lock: tokio::sync::Mutex<Instant>,
     refresher: Mutex<Option<JoinHandle<()>>>,
+    /// Client-level errors not yet taken ([`Cluster::take_errors`]).
+    errors: Mutex<ErrorLog>,
 }
+
+/// Errors of the client as a whole, not of one call (librdkafka's
+/// `error_cb` events): a broker that cannot be reached, all of them down,
+/// a subscribed topic that does not exist. Bounded: past
+/// [`MAX_UNREAD_ERRORS`] the oldest unread go.
+#[derive(Default)]
+struct ErrorLog {
+    unread: VecDeque<ClientError>,
+    /// "All brokers down" was reported and no connection succeeded since.
+    all_down_reported: bool,
+}
+
+/// Client-level errors kept for a binding to take, at most.
+pub const MAX_UNREAD_ERRORS: usize = 64;
 
 impl Drop for Inner {
     fn drop(&mut self) {
@@ -79,6 +95,7 @@ impl Cluster {
             nodes: Mutex::new(HashMap::new()),
             refresh_lock: tokio::sync::Mutex::new(Instant::now()),
             refresher: Mutex::new(None),
+            errors: Mutex::new(ErrorLog::default()),
         });
         let cluster = Cluster { inner };
         cluster.refresh_metadata(&[]).await?;
@@ -272,14 +289,81 @@ impl Cluster {
                 slot.failures = 0;
                 slot.retry_at = None;
                 slot.connection = Some(connection.clone());
+                if let Ok(mut errors) = self.inner.errors.lock() {
+                    errors.all_down_reported = false;
+                }
                 Ok(connection)
             }
             Err(error) => {
                 slot.failures = slot.failures.saturating_add(1);
                 slot.retry_at = Some(Instant::now() + self.backoff(slot.failures));
+                // Once per outage of this broker, not once per retry.
+                if slot.failures == 1 {
+                    self.report(error.clone());
+                }
+                if self.all_down_but(node) {
+                    self.report_all_down(&error);
+                }
                 Err(error)
             }
         }
+    }
+
+    /// Keeps a client-level error for [`Cluster::take_errors`] (and logs it).
+    pub(crate) fn report(&self, error: ClientError) {
+        tracing::warn!("{error}");
+        if let Ok(mut errors) = self.inner.errors.lock() {
+            if errors.unread.len() >= MAX_UNREAD_ERRORS {
+                errors.unread.pop_front();
+            }
+            errors.unread.push_back(error);
+        }
+    }
+
+    /// The client-level errors since the last call, oldest first: what
+    /// librdkafka hands its `error_cb`. The calls themselves still fail
+    /// with their own errors; these say what the client sees meanwhile.
+    pub fn take_errors(&self) -> Vec<ClientError> {
+        match self.inner.errors.lock() {
+            Ok(mut errors) => errors.unread.drain(..).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn report_all_down(&self, last: &ClientError) {
+        let first = match self.inner.errors.lock() {
+            Ok(mut errors) => !std::mem::replace(&mut errors.all_down_reported, true),
+            Err(_) => false,
+        };
+        if first {
+            self.report(ClientError::NoBrokerAvailable {
+                reason: format!("all brokers are down (the last: {last})"),
+            });
+        }
+    }
+
+    /// Whether every broker the client knows (the bootstrap servers until
+    /// metadata names some) failed its last connection attempt; `node`,
+    /// whose slot the caller holds, just did.
+    fn all_down_but(&self, node: i32) -> bool {
+        let known: Vec<i32> = match self.inner.metadata.read() {
+            Ok(metadata) if !metadata.brokers.is_empty() => {
+                metadata.brokers.keys().copied().collect()
+            }
+            _ => (0..self.inner.config.bootstrap_servers.len())
+                .map(|i| -1 - i as i32)
+                .collect(),
+        };
+        let Ok(nodes) = self.inner.nodes.lock() else {
+            return false;
+        };
+        known.iter().all(|known| {
+            *known == node
+                || nodes.get(known).is_some_and(|slot| {
+                    slot.try_lock()
+                        .is_ok_and(|slot| slot.failures > 0 && slot.connection.is_none())
+                })
+        })
     }
 
     /// Sends to a node that answers: connected ones first, then the known

@@ -366,6 +366,15 @@ impl Producer {
             })
     }
 
+    /// Client-level errors since the last call, oldest first (librdkafka's
+    /// `error_cb` events): a broker that cannot be reached (once per
+    /// outage), all brokers down, a subscribed topic that does not exist.
+    /// Calls still fail with their own errors; these tell what the client
+    /// meets in the background. At most the last 64 are kept.
+    pub fn take_errors(&self) -> Vec<ClientError> {
+        self.shared.cluster.take_errors()
+    }
+
     /// How many records are accepted and not yet delivered or failed
     /// (librdkafka's `outq_len`, less the callbacks waiting in a queue).
     pub fn in_flight(&self) -> usize {

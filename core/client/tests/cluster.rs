@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{create_topic, TestBroker};
+use std::time::Duration;
+
+use common::{create_topic, TestBroker, SAFETY_TIMEOUT};
 use strom_client::admin::OffsetSpec;
 use strom_client::{AdminClient, ClientError, Producer, ProducerRecord, TopicPartition};
 
@@ -112,4 +114,59 @@ where
         outputs.push(handle.await.unwrap());
     }
     outputs
+}
+
+/// `take_errors`: a broker that goes away is reported once per outage
+/// (not once per reconnect attempt), with "all brokers down" when it was
+/// the only one; a reconnect ends the outage, and the next one is
+/// reported again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_broker_is_a_client_error_once_per_outage() {
+    let mut broker = TestBroker::start();
+    let producer = Producer::new(broker.client_config(&[
+        ("reconnect.backoff.ms", "10"),
+        ("reconnect.backoff.max.ms", "50"),
+        ("delivery.timeout.ms", "60000"),
+    ]))
+    .await
+    .unwrap();
+    producer
+        .send(ProducerRecord::new("outage", "before"))
+        .await
+        .unwrap();
+    assert!(producer.take_errors().is_empty());
+
+    broker.stop().await;
+    let during = producer.send(ProducerRecord::new("outage", "during"));
+    let deadline = tokio::time::Instant::now() + SAFETY_TIMEOUT;
+    let mut heard = Vec::new();
+    while !heard
+        .iter()
+        .any(|e: &ClientError| e.name() == "_ALL_BROKERS_DOWN")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "heard only {heard:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        heard.extend(producer.take_errors());
+    }
+    // Many reconnect attempts later, still one report of each kind.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    heard.extend(producer.take_errors());
+    let all_down = heard
+        .iter()
+        .filter(|e| e.name() == "_ALL_BROKERS_DOWN")
+        .count();
+    assert_eq!(all_down, 1, "{heard:?}");
+    assert!(heard.len() <= 3, "{heard:?}");
+
+    broker.reopen().await;
+    during.await.unwrap();
+    let after = producer.take_errors();
+    assert!(
+        after.iter().all(|e| e.name() != "_ALL_BROKERS_DOWN"),
+        "{after:?}"
+    );
+    producer.close(SAFETY_TIMEOUT).await.unwrap();
 }

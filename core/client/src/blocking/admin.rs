@@ -9,7 +9,7 @@ use crate::admin::{
     GroupOffset, ListedOffset, NewTopic, OffsetSpec,
 };
 use crate::config::ClientConfig;
-use crate::error::Result;
+use crate::error::{ClientError, Result};
 use crate::metadata::TopicInfo;
 use crate::runtime::ClientRuntime;
 use crate::TopicPartition;
@@ -56,6 +56,12 @@ impl AdminClient {
             api_timeout: api_timeout_for(config),
             runtime,
         }
+    }
+
+    /// Client-level errors since the last call (see
+    /// [`crate::Producer::take_errors`]).
+    pub fn take_errors(&self) -> Vec<ClientError> {
+        self.admin.take_errors()
     }
 
     /// The longest any call waits; by default the larger of

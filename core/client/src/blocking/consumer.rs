@@ -146,6 +146,12 @@ impl Consumer {
         )
     }
 
+    /// Client-level errors since the last call (see
+    /// [`crate::Producer::take_errors`]).
+    pub fn take_errors(&self) -> Vec<ClientError> {
+        self.consumer.take_errors()
+    }
+
     /// Replaces the assignment (see [`crate::Consumer::assign`]).
     pub fn assign(&self, partitions: &[TopicPartition]) -> Result<()> {
         self.call("assigning partitions", self.consumer.assign(partitions))

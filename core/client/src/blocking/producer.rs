@@ -252,6 +252,12 @@ impl Producer {
             .map_err(|error| DeliveryError::new(error, None))
     }
 
+    /// Client-level errors since the last call (see
+    /// [`crate::Producer::take_errors`]).
+    pub fn take_errors(&self) -> Vec<ClientError> {
+        self.inner.producer.take_errors()
+    }
+
     /// Records not yet delivered or failed plus delivery callbacks not yet
     /// served: librdkafka's `outq_len`, what `len(producer)` is in
     /// confluent-kafka. Zero once a flush has returned and been served.

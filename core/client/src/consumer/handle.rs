@@ -39,6 +39,7 @@ use super::{
 };
 use crate::admin::OffsetSpec;
 use crate::callbacks::CallbackQueue;
+use crate::cluster::Cluster;
 use crate::config::ClientConfig;
 use crate::error::Result;
 
@@ -58,6 +59,8 @@ struct Shared {
     step_aside: Notify,
     /// max.poll.records: how many records a plain `poll` returns at most.
     max_poll_records: usize,
+    /// The state's cluster, reachable without waiting for the state.
+    cluster: Cluster,
 }
 
 /// Counts a call as waiting for the state until it has it (or is dropped).
@@ -102,8 +105,10 @@ impl Consumer {
     ) -> Result<Consumer> {
         let max_poll_records = config.max_poll_records;
         let state = ConsumerState::new(config, callbacks).await?;
+        let cluster = state.cluster.clone();
         Ok(Consumer {
             shared: Arc::new(Shared {
+                cluster,
                 state: Mutex::new(state),
                 waiting: AtomicUsize::new(0),
                 step_aside: Notify::new(),
@@ -226,6 +231,15 @@ impl Consumer {
     ) -> impl Future<Output = Result<()>> + Send + 'static {
         let topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
         self.with_state(move |state| state.subscribe_names_or_patterns(&topics))
+    }
+
+    /// Client-level errors since the last call, oldest first (librdkafka's
+    /// `error_cb` events): a broker that cannot be reached (once per
+    /// outage), all brokers down, a subscribed topic that does not exist.
+    /// Calls still fail with their own errors; these tell what the client
+    /// meets in the background. At most the last 64 are kept.
+    pub fn take_errors(&self) -> Vec<crate::ClientError> {
+        self.shared.cluster.take_errors()
     }
 
     /// The subscribed topics (empty when not subscribed).

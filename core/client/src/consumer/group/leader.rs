@@ -14,7 +14,8 @@ use super::super::member_data::{self, Subscription, NO_GENERATION};
 use super::super::sticky::Claim;
 use super::super::TopicPartition;
 use super::Shared;
-use crate::error::Result;
+use crate::error::{ClientError, Result};
+use strom_protocol::error_codes::UNKNOWN_TOPIC_OR_PARTITION;
 
 /// The JoinGroup protocols: the same subscription (topics, owned
 /// partitions, generation) for every assignor, plus the user data Java's
@@ -130,6 +131,7 @@ impl Shared {
             .iter()
             .filter_map(|(t, count)| Some((t.clone(), (*count)?)))
             .collect();
+        self.report_missing_topics(&snapshot);
         let assignment = chosen.assign(&members, &partition_counts);
         tracing::debug!(group = %self.group_id, assignor = chosen.protocol_name(), ?assignment, "assigned");
         let assignments = assignment
@@ -143,5 +145,28 @@ impl Shared {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok((assignments, snapshot))
+    }
+}
+
+impl Shared {
+    /// A subscribed topic the cluster does not have is a client-level
+    /// error (librdkafka's "Subscribed topic not available"): the group
+    /// assigns nothing of it, and without this the subscription would
+    /// wait silently.
+    fn report_missing_topics(&self, snapshot: &BTreeMap<String, Option<i32>>) {
+        for (topic, count) in snapshot {
+            let missing = count.is_none()
+                && self
+                    .cluster
+                    .cached_topic(topic)
+                    .is_none_or(|info| info.error_code == UNKNOWN_TOPIC_OR_PARTITION);
+            if missing {
+                self.cluster.report(ClientError::kafka(
+                    UNKNOWN_TOPIC_OR_PARTITION,
+                    format!("subscribing to `{topic}`"),
+                    Some(format!("subscribed topic `{topic}` is not available: it does not exist (or is not created yet)")),
+                ));
+            }
+        }
     }
 }
