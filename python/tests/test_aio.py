@@ -180,3 +180,23 @@ def test_aio_admin_client_awaits_every_call(conf: dict, topic_name: str) -> None
             assert await admin.delete_topics([topic_name]) == {topic_name: None}
 
     run(main())
+
+
+def test_a_missing_subscribed_topic_comes_out_of_getmany_as_an_error(conf: dict, topic_name: str) -> None:
+    heard: list = []
+
+    async def main() -> None:
+        group_conf = {**consumer_conf(conf, f"g-{topic_name}"), "error_cb": heard.append}
+        async with AIOConsumer(group_conf) as consumer:
+            await consumer.subscribe([topic_name])
+            got: list = []
+            deadline = time.monotonic() + 30
+            while not got and time.monotonic() < deadline:
+                got.extend(await consumer.getmany(timeout=0.5, max_records=10))
+            assert len(got) == 1 and got[0].error() is not None, got
+            assert got[0].error().code() == strom.KafkaError.UNKNOWN_TOPIC_OR_PART
+            assert topic_name in got[0].error().str()
+
+    run(main())
+    # A missing topic is not an error_cb event (the broker is up).
+    assert heard == []

@@ -23,11 +23,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use strom_client::{CallbackQueue, ClientError, ConsumerRecord, DeliveryResult, RecordRef};
 
+use crate::client_errors::ClientErrors;
 use crate::config;
+use crate::consumer::error_message;
 use crate::errors::{ignore_closed, to_py_err, IntoPyResult};
 use crate::futures::{self, Target};
 use crate::message::{partition_list, partitions_arg, Message, TopicNames, TopicPartition};
-use crate::producer::delivery_message;
+use crate::producer::{delivery_message, CallbackFailure};
 use crate::record::{with_record, TopicCache};
 use crate::wait::{shared_runtime, timeout_arg};
 
@@ -288,6 +290,10 @@ fn settled_unless_cancelled(
 #[pyclass(module = "strom._strom")]
 pub struct AioConsumer {
     consumer: strom_client::Consumer,
+    /// Client-level errors: missing topics out of `poll_now`, the others
+    /// to `error_cb`.
+    errors: ClientErrors,
+    failure: CallbackFailure,
 }
 
 #[pymethods]
@@ -302,17 +308,35 @@ impl AioConsumer {
         conf: Option<&Bound<'_, PyDict>>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        let (config, _) = config::parse(py, conf, kwargs)?;
+        let (config, callbacks) = config::parse(py, conf, kwargs)?;
+        let errors = ClientErrors::new(callbacks.error_cb);
         futures::spawn(
             py,
             asyncio(future, event_loop),
             strom_client::Consumer::new(config),
-            |py, consumer| Ok(Py::new(py, AioConsumer { consumer })?.into_any()),
+            |py, consumer| {
+                let failure = CallbackFailure::default();
+                let native = AioConsumer {
+                    consumer,
+                    errors,
+                    failure,
+                };
+                Ok(Py::new(py, native)?.into_any())
+            },
         )
     }
 
-    /// Records already fetched, at most `max`, without waiting.
+    /// Records already fetched, at most `max`, without waiting; or the
+    /// client-level errors that `poll` returns (a missing topic).
     fn poll_now(&self, py: Python<'_>, max: usize) -> PyResult<Vec<Message>> {
+        let taken = self.consumer.take_errors();
+        let reported = self
+            .errors
+            .serve_consumer(py, taken, max.max(1), &self.failure);
+        self.failure.raise()?;
+        if !reported.is_empty() {
+            return Ok(reported.iter().map(error_message).collect());
+        }
         let runtime = shared_runtime(py)?;
         let polling = self.consumer.poll_max(Duration::ZERO, max.max(1));
         let handle = runtime.handle().into_py_result(py)?;

@@ -4,9 +4,8 @@
 //! record the application has not seen; commit callbacks (`on_commit`)
 //! and rebalance callbacks run inside `poll()` on the caller's thread.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
@@ -14,8 +13,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyWeakrefReference};
 use strom_client::admin::OffsetSpec;
 use strom_client::{blocking, CallbackQueue, ClientConfig, ClientError, ConsumerRecord};
-use strom_protocol::error_codes::UNKNOWN_TOPIC_OR_PARTITION;
 
+use crate::client_errors::ClientErrors;
 use crate::config;
 use crate::errors::{ignore_closed, to_py_err, IntoPyResult, KafkaError};
 use crate::message::{
@@ -24,7 +23,7 @@ use crate::message::{
 use crate::metadata::{self, ClusterMetadata};
 use crate::producer::CallbackFailure;
 use crate::rebalance::{self, Change, ScopeSlot};
-use crate::wait::{run, run_outcome, shared_runtime, timeout_arg, wait_for};
+use crate::wait::{connect, run, run_outcome, timeout_arg, wait_for};
 
 #[pyclass(module = "strom", subclass, weakref)]
 pub struct Consumer {
@@ -34,11 +33,9 @@ pub struct Consumer {
     scope: ScopeSlot,
     failure: CallbackFailure,
     closed: AtomicBool,
-    /// `error_cb` from the config: client-level errors, served by `poll`.
-    error_cb: Option<Py<PyAny>>,
-    /// Subscribed topics reported missing, waiting to come out of `poll`
-    /// as error messages (as librdkafka's consumer returns them).
-    topic_errors: Mutex<VecDeque<ClientError>>,
+    /// Client-level errors: missing topics out of `poll`, the others to
+    /// `error_cb`.
+    errors: ClientErrors,
     /// The admin client `get_watermark_offsets` and `offsets_for_times`
     /// ask, connected on first use.
     admin: OnceLock<strom_client::AdminClient>,
@@ -55,17 +52,9 @@ impl Consumer {
     ) -> PyResult<Consumer> {
         let (config, callbacks) = config::parse(py, conf, kwargs)?;
         let commits = CallbackQueue::new();
-        let runtime = shared_runtime(py)?;
         let connecting =
             strom_client::Consumer::with_callback_queue(config.clone(), commits.clone());
-        let connected = run(
-            py,
-            &runtime,
-            "connecting the consumer",
-            blocking::api_timeout_for(&config),
-            blocking::API_TIMEOUT_SETTING,
-            connecting,
-        )?;
+        let (connected, runtime) = connect(py, &config, "connecting the consumer", connecting)?;
         let consumer = blocking::Consumer::from_async(connected, &config, Some(commits), runtime);
         Ok(Consumer {
             consumer,
@@ -74,8 +63,7 @@ impl Consumer {
             scope: ScopeSlot::default(),
             failure: CallbackFailure::default(),
             closed: AtomicBool::new(false),
-            error_cb: callbacks.error_cb,
-            topic_errors: Mutex::new(VecDeque::new()),
+            errors: ClientErrors::new(callbacks.error_cb),
             admin: OnceLock::new(),
         })
     }
@@ -500,15 +488,15 @@ impl Consumer {
     // on_commit and error_cb may hold this consumer: let Python's
     // collector see them.
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
-        for callback in [&self.on_commit, &self.error_cb].into_iter().flatten() {
+        if let Some(callback) = &self.on_commit {
             visit.call(callback)?;
         }
-        Ok(())
+        self.errors.traverse(&visit)
     }
 
     fn __clear__(&mut self) {
         self.on_commit = None;
-        self.error_cb = None;
+        self.errors = ClientErrors::default();
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -568,7 +556,9 @@ impl Consumer {
         timeout: Option<f64>,
     ) -> PyResult<Vec<Message>> {
         self.check_open()?;
-        let reported = self.take_topic_errors(py, max);
+        let reported =
+            self.errors
+                .serve_consumer(py, self.consumer.take_errors(), max, &self.failure);
         if !reported.is_empty() {
             self.failure.raise()?;
             return Ok(reported.iter().map(error_message).collect());
@@ -599,24 +589,6 @@ impl Consumer {
             }
         }
         Ok(messages)
-    }
-
-    /// Client-level errors from the core: a missing subscribed topic is
-    /// queued to come out of `poll` as an error message (up to `max` of
-    /// them are returned now); the others go to `error_cb`.
-    fn take_topic_errors(&self, py: Python<'_>, max: usize) -> Vec<ClientError> {
-        let (topics, others): (Vec<_>, Vec<_>) = self
-            .consumer
-            .take_errors()
-            .into_iter()
-            .partition(|error| error.kafka_code() == Some(UNKNOWN_TOPIC_OR_PARTITION));
-        crate::producer::serve_error_cb(py, others, self.error_cb.as_ref(), &self.failure);
-        let Ok(mut queued) = self.topic_errors.lock() else {
-            return Vec::new();
-        };
-        queued.extend(topics);
-        let now = queued.len().min(max);
-        queued.drain(..now).collect()
     }
 
     /// In a rebalance callback, records where partitions start; returns
@@ -682,7 +654,7 @@ fn past(py: Python<'_>, message: &Message) -> PyResult<(strom_client::TopicParti
 }
 
 /// An error event as `poll()` returns it: a message with only `error()`.
-fn error_message(error: &ClientError) -> Message {
+pub fn error_message(error: &ClientError) -> Message {
     Message {
         topic: None,
         partition: None,

@@ -4,7 +4,8 @@
 //! confluent-kafka's module layout.
 //!
 //! - `errors`: `KafkaError` and the mapping of `ClientError` to the
-//!   exceptions of `strom/error.py`;
+//!   exceptions of `strom/error.py`; `client_errors`: the core's
+//!   client-level errors to `error_cb` and `poll`;
 //! - `config`: a confluent-kafka config dict into `ClientConfig`;
 //! - `wait`: blocking without the GIL, interruptible by Ctrl-C;
 //! - `message`: `Message`, `TopicPartition`; `metadata`: `list_topics`;
@@ -20,6 +21,7 @@ use pyo3::prelude::*;
 mod admin;
 mod admin_convert;
 mod aio;
+mod client_errors;
 mod config;
 mod consumer;
 mod errors;

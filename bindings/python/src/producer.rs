@@ -11,12 +11,13 @@ use pyo3::types::{PyDict, PyString};
 use strom_client::blocking;
 use strom_client::{CallbackQueue, ClientConfig, DeliveryResult, RecordRef};
 
+use crate::client_errors::ClientErrors;
 use crate::config;
 use crate::errors::{ignore_closed, to_py_err, IntoPyResult, KafkaError};
 use crate::message::{Message, TIMESTAMP_CREATE_TIME};
 use crate::metadata::{self, ClusterMetadata};
 use crate::record::{with_record, TopicCache};
-use crate::wait::{run, shared_runtime, timeout_arg, wait_for};
+use crate::wait::{connect, timeout_arg, wait_for};
 
 /// The first exception a Python callback raised, waiting to be raised
 /// again from the call that served the callback.
@@ -39,26 +40,6 @@ impl CallbackFailure {
     }
 }
 
-/// Hands client-level errors (`take_errors`) to the config's `error_cb`,
-/// as librdkafka's `poll` serves its error callback; what the callback
-/// raises is kept in `failure`. Without an `error_cb` they are only
-/// logged (the core logs each as it happens).
-pub fn serve_error_cb(
-    py: Python<'_>,
-    errors: Vec<strom_client::ClientError>,
-    error_cb: Option<&Py<PyAny>>,
-    failure: &CallbackFailure,
-) {
-    let Some(error_cb) = error_cb else {
-        return;
-    };
-    for error in errors {
-        if let Err(raised) = error_cb.call1(py, (KafkaError::from_client(&error),)) {
-            failure.keep(raised);
-        }
-    }
-}
-
 #[pyclass(module = "strom", subclass)]
 pub struct Producer {
     producer: blocking::Producer,
@@ -69,9 +50,8 @@ pub struct Producer {
     /// `on_delivery` from the config: the callback of records produced
     /// without one.
     on_delivery: Option<Py<PyAny>>,
-    /// `error_cb` from the config: client-level errors, served by `poll`
-    /// and `flush`.
-    error_cb: Option<Py<PyAny>>,
+    /// Client-level errors, to `error_cb` in `poll` and `flush`.
+    errors: ClientErrors,
     failure: CallbackFailure,
     topics: TopicCache,
 }
@@ -87,17 +67,9 @@ impl Producer {
     ) -> PyResult<Producer> {
         let (config, callbacks) = config::parse(py, conf, kwargs)?;
         let deliveries = CallbackQueue::new();
-        let runtime = shared_runtime(py)?;
         let connecting =
             strom_client::Producer::with_callback_queue(config.clone(), deliveries.clone());
-        let connected = run(
-            py,
-            &runtime,
-            "connecting the producer",
-            blocking::api_timeout_for(&config),
-            blocking::API_TIMEOUT_SETTING,
-            connecting,
-        )?;
+        let (connected, runtime) = connect(py, &config, "connecting the producer", connecting)?;
         let queue = Some(deliveries.clone());
         let producer = blocking::Producer::from_async(connected, &config, queue, runtime);
         Ok(Producer {
@@ -105,7 +77,7 @@ impl Producer {
             deliveries,
             config,
             on_delivery: callbacks.on_delivery,
-            error_cb: callbacks.error_cb,
+            errors: ClientErrors::new(callbacks.error_cb),
             failure: CallbackFailure::default(),
             topics: TopicCache::default(),
         })
@@ -205,15 +177,15 @@ impl Producer {
     // The config's on_delivery and error_cb may hold this producer (a
     // bound method): let Python's collector see them.
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
-        for callback in [&self.on_delivery, &self.error_cb].into_iter().flatten() {
+        if let Some(callback) = &self.on_delivery {
             visit.call(callback)?;
         }
-        Ok(())
+        self.errors.traverse(&visit)
     }
 
     fn __clear__(&mut self) {
         self.on_delivery = None;
-        self.error_cb = None;
+        self.errors = ClientErrors::default();
     }
 
     /// Records waiting for delivery plus reports waiting to be served.
@@ -267,7 +239,7 @@ impl Producer {
 impl Producer {
     fn serve_errors(&self, py: Python<'_>) {
         let errors = self.producer.take_errors();
-        serve_error_cb(py, errors, self.error_cb.as_ref(), &self.failure);
+        self.errors.serve(py, errors, &self.failure);
     }
 }
 

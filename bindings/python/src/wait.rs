@@ -7,7 +7,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
-use strom_client::{ClientError, ClientRuntime};
+use strom_client::{blocking, ClientConfig, ClientError, ClientRuntime};
 
 use crate::errors::IntoPyResult;
 
@@ -92,6 +92,28 @@ pub fn run_outcome<T: Send>(
             setting,
         })
     }))
+}
+
+/// Connects a client (`connecting`, one of the core's async constructors)
+/// within the api timeout, interruptibly; returns it with the runtime it
+/// runs on, for the blocking facade's `from_async`.
+pub fn connect<T: Send>(
+    py: Python<'_>,
+    config: &ClientConfig,
+    what: &str,
+    connecting: impl Future<Output = strom_client::Result<T>> + Send,
+) -> PyResult<(T, ClientRuntime)> {
+    let runtime = shared_runtime(py)?;
+    let bound = blocking::api_timeout_for(config);
+    let connected = run(
+        py,
+        &runtime,
+        what,
+        bound,
+        blocking::API_TIMEOUT_SETTING,
+        connecting,
+    )?;
+    Ok((connected, runtime))
 }
 
 /// The process's client runtime, or the error that it cannot run here.

@@ -63,6 +63,13 @@ use settle::Reply;
 /// reason.
 type Rejection = (Reply, Box<ProducerRecord>, ClientError);
 
+/// The error a `try_send` returns for a refused record: the record comes
+/// back, and its callback is dropped uncalled.
+fn refused((reply, record, error): Rejection) -> DeliveryError {
+    reply.disarm();
+    DeliveryError::new(error, Some(record))
+}
+
 /// A record to send.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProducerRecord {
@@ -329,10 +336,7 @@ impl Producer {
         callback: impl FnOnce(DeliveryResult) + Send + 'static,
     ) -> std::result::Result<(), DeliveryError> {
         self.accept(record, Reply::callback(Box::new(callback)))
-            .map_err(|(reply, record, error)| {
-                reply.disarm();
-                DeliveryError::new(error, Some(record))
-            })
+            .map_err(refused)
     }
 
     /// Queues a record whose outcome nobody waits for (librdkafka's
@@ -340,16 +344,14 @@ impl Producer {
     /// once comes back here, as in [`Producer::try_send_with_callback`].
     /// `flush` still waits for it.
     pub fn try_send(&self, record: ProducerRecord) -> std::result::Result<(), DeliveryError> {
-        self.accept(record, Reply::Discard)
-            .map_err(|(_, record, error)| DeliveryError::new(error, Some(record)))
+        self.accept(record, Reply::Discard).map_err(refused)
     }
 
     /// [`Producer::try_send`] of a borrowed record: its bytes are encoded
     /// into the open batch in this call, without an owned copy first
     /// (the binding's hot path). A record refused comes back owned.
     pub fn try_send_ref(&self, record: RecordRef<'_>) -> std::result::Result<(), DeliveryError> {
-        self.accept(record, Reply::Discard)
-            .map_err(|(_, record, error)| DeliveryError::new(error, Some(record)))
+        self.accept(record, Reply::Discard).map_err(refused)
     }
 
     /// [`Producer::try_send_with_callback`] of a borrowed record, as
@@ -360,10 +362,7 @@ impl Producer {
         callback: impl FnOnce(DeliveryResult) + Send + 'static,
     ) -> std::result::Result<(), DeliveryError> {
         self.accept(record, Reply::callback(Box::new(callback)))
-            .map_err(|(reply, record, error)| {
-                reply.disarm();
-                DeliveryError::new(error, Some(record))
-            })
+            .map_err(refused)
     }
 
     /// Client-level errors since the last call, oldest first (librdkafka's
