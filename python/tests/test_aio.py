@@ -200,3 +200,20 @@ def test_a_missing_subscribed_topic_comes_out_of_getmany_as_an_error(conf: dict,
     run(main())
     # A missing topic is not an error_cb event (the broker is up).
     assert heard == []
+
+
+def test_partition_ends_come_out_of_getmany(conf: dict, topic: str) -> None:
+    async def main() -> None:
+        async with AIOProducer(conf) as producer:
+            await producer.send(topic, b"only")
+        end_conf = {**consumer_conf(conf, f"g-{topic}"), "enable.partition.eof": True}
+        async with AIOConsumer(end_conf) as consumer:
+            await consumer.assign([strom.TopicPartition(topic, 0, strom.OFFSET_BEGINNING)])
+            got: list = []
+            deadline = time.monotonic() + 30
+            while not any(m.error() is not None for m in got) and time.monotonic() < deadline:
+                got.extend(await consumer.getmany(timeout=0.5, max_records=10))
+            assert [(m.offset(), m.error() is None) for m in got] == [(0, True), (1, False)]
+            assert got[1].error().code() == strom.KafkaError._PARTITION_EOF
+
+    run(main())

@@ -320,3 +320,28 @@ def test_auto_commit_commits_the_stored_offsets(conf: dict, topic: str) -> None:
     reader = strom.Consumer(group_conf(conf, group))
     assert reader.committed([strom.TopicPartition(topic, 0)], timeout=10)[0].offset == 2
     reader.close()
+
+
+def test_enable_partition_eof_reports_each_end_reached_after_its_records(conf: dict, topic: str) -> None:
+    produce(conf, topic, 2)
+    consumer = strom.Consumer({**conf, "group.id": f"g-{topic}", "enable.partition.eof": True})
+    consumer.assign([strom.TopicPartition(topic, 0, strom.OFFSET_BEGINNING)])
+    got: list = []
+    deadline = time.monotonic() + 30
+    while not any(m.error() is not None for m in got) and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is not None:
+            got.append(message)
+    assert [m.offset() for m in got[:2]] == [0, 1] and all(m.error() is None for m in got[:2])
+    end = got[2]
+    assert end.error().code() == strom.KafkaError._PARTITION_EOF
+    assert (end.topic(), end.partition(), end.offset()) == (topic, 0, 2)
+    assert len(got) == 3
+    # Once per arrival at the end: nothing more until more is written.
+    assert consumer.poll(0.5) is None
+    produce(conf, topic, 1)
+    later = [m for m in consumer.consume(10, 5.0)]
+    while not any(m.error() is not None for m in later) and time.monotonic() < deadline:
+        later.extend(consumer.consume(10, 0.5))
+    assert [(m.offset(), m.error() is None) for m in later] == [(2, True), (3, False)]
+    consumer.close()

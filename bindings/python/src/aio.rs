@@ -25,7 +25,6 @@ use strom_client::{CallbackQueue, ClientError, ConsumerRecord, DeliveryResult, R
 
 use crate::client_errors::ClientErrors;
 use crate::config;
-use crate::consumer::error_message;
 use crate::errors::{ignore_closed, to_py_err, IntoPyResult};
 use crate::futures::{self, Target};
 use crate::message::{partition_list, partitions_arg, Message, TopicNames, TopicPartition};
@@ -294,6 +293,8 @@ pub struct AioConsumer {
     /// to `error_cb`.
     errors: ClientErrors,
     failure: CallbackFailure,
+    /// enable.partition.eof: partition ends come out of `poll_now` too.
+    report_ends: bool,
 }
 
 #[pymethods]
@@ -310,16 +311,18 @@ impl AioConsumer {
     ) -> PyResult<()> {
         let (config, callbacks) = config::parse(py, conf, kwargs)?;
         let errors = ClientErrors::new(callbacks.error_cb);
+        let report_ends = config.enable_partition_eof;
         futures::spawn(
             py,
             asyncio(future, event_loop),
             strom_client::Consumer::new(config),
-            |py, consumer| {
+            move |py, consumer| {
                 let failure = CallbackFailure::default();
                 let native = AioConsumer {
                     consumer,
                     errors,
                     failure,
+                    report_ends,
                 };
                 Ok(Py::new(py, native)?.into_any())
             },
@@ -329,19 +332,37 @@ impl AioConsumer {
     /// Records already fetched, at most `max`, without waiting; or the
     /// client-level errors that `poll` returns (a missing topic).
     fn poll_now(&self, py: Python<'_>, max: usize) -> PyResult<Vec<Message>> {
-        let taken = self.consumer.take_errors();
-        let reported = self
-            .errors
-            .serve_consumer(py, taken, max.max(1), &self.failure);
+        self.errors
+            .serve_consumer(py, self.consumer.take_errors(), &self.failure);
         self.failure.raise()?;
-        if !reported.is_empty() {
-            return Ok(reported.iter().map(error_message).collect());
+        let queued = self.errors.take_pending(max.max(1));
+        if !queued.is_empty() {
+            return Ok(queued);
         }
         let runtime = shared_runtime(py)?;
         let polling = self.consumer.poll_max(Duration::ZERO, max.max(1));
+        let ends = self
+            .report_ends
+            .then(|| self.consumer.take_partition_eofs());
         let handle = runtime.handle().into_py_result(py)?;
-        let records = py.detach(|| handle.block_on(polling)).into_py_result(py)?;
-        Ok(messages(py, records))
+        let (records, ends) = py
+            .detach(|| {
+                handle.block_on(async move {
+                    let records = polling.await?;
+                    let ends = match ends {
+                        Some(ends) => ends.await,
+                        None => Vec::new(),
+                    };
+                    Ok((records, ends))
+                })
+            })
+            .into_py_result(py)?;
+        let mut messages = messages(py, records);
+        // Partition ends follow the records read up to them.
+        self.errors.queue_partition_eofs(py, ends);
+        let room = max.max(1).saturating_sub(messages.len());
+        messages.extend(self.errors.take_pending(room));
+        Ok(messages)
     }
 
     /// Waits up to `timeout` for records; `future` gets a list of at most

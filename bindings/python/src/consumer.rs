@@ -556,22 +556,27 @@ impl Consumer {
         timeout: Option<f64>,
     ) -> PyResult<Vec<Message>> {
         self.check_open()?;
-        let reported =
-            self.errors
-                .serve_consumer(py, self.consumer.take_errors(), max, &self.failure);
-        if !reported.is_empty() {
+        let errors = self.consumer.take_errors();
+        self.errors.serve_consumer(py, errors, &self.failure);
+        let queued = self.errors.take_pending(max);
+        if !queued.is_empty() {
             self.failure.raise()?;
-            return Ok(reported.iter().map(error_message).collect());
+            return Ok(queued);
         }
         let consumer = &self.consumer;
+        let report_ends = self.config.enable_partition_eof;
         let mut records: Vec<ConsumerRecord> = Vec::new();
+        let mut ends = Vec::new();
         let mut failed: Option<ClientError> = None;
         wait_for(py, timeout_arg(timeout), |slice| {
             match consumer.poll_max(slice, max - records.len()) {
                 Ok(batch) => records.extend(batch),
                 Err(error) => failed = Some(error),
             }
-            (records.len() >= max || failed.is_some()).then_some(())
+            if report_ends {
+                ends.extend(consumer.take_partition_eofs().unwrap_or_default());
+            }
+            (records.len() >= max || failed.is_some() || !ends.is_empty()).then_some(())
         })?;
         self.failure.raise()?;
         let mut names = TopicNames::default();
@@ -588,6 +593,11 @@ impl Consumer {
                 error => messages.push(error_message(&error)),
             }
         }
+        // Partition ends follow the records read up to them; what does not
+        // fit in `max` comes out of the next call.
+        self.errors.queue_partition_eofs(py, ends);
+        let room = max.saturating_sub(messages.len());
+        messages.extend(self.errors.take_pending(room));
         Ok(messages)
     }
 
@@ -655,17 +665,7 @@ fn past(py: Python<'_>, message: &Message) -> PyResult<(strom_client::TopicParti
 
 /// An error event as `poll()` returns it: a message with only `error()`.
 pub fn error_message(error: &ClientError) -> Message {
-    Message {
-        topic: None,
-        partition: None,
-        offset: None,
-        key: None,
-        value: None,
-        headers: None,
-        timestamp: (crate::message::TIMESTAMP_NOT_AVAILABLE, -1),
-        error: Some(KafkaError::from_client(error)),
-        latency: None,
-    }
+    Message::error_event(KafkaError::from_client(error))
 }
 
 fn config_error(py: Python<'_>, message: &str) -> PyErr {

@@ -113,6 +113,18 @@ impl KafkaError {
         &self.reason
     }
 
+    /// An event with a local code and no `ClientError` behind it (a
+    /// partition end).
+    pub fn event(code: i32, reason: String) -> KafkaError {
+        KafkaError {
+            code,
+            reason,
+            fatal: false,
+            retriable: false,
+            txn_requires_abort: false,
+        }
+    }
+
     pub fn from_client(error: &ClientError) -> KafkaError {
         KafkaError {
             code: error.code(),

@@ -116,6 +116,22 @@ impl Message {
 }
 
 impl Message {
+    /// A message that only reports an event or error (`error()` set; topic,
+    /// partition and offset where the event has them).
+    pub fn error_event(error: KafkaError) -> Message {
+        Message {
+            topic: None,
+            partition: None,
+            offset: None,
+            key: None,
+            value: None,
+            headers: None,
+            timestamp: (TIMESTAMP_NOT_AVAILABLE, -1),
+            error: Some(error),
+            latency: None,
+        }
+    }
+
     /// A consumed record. `topic` is the record's topic as a Python str,
     /// made once per batch by the caller.
     pub fn consumed(py: Python<'_>, topic: Py<PyAny>, record: ConsumerRecord) -> Message {

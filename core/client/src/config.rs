@@ -114,6 +114,9 @@ pub struct ClientConfig {
     pub fetch_max_bytes: i32,
     pub isolation_level: IsolationLevel,
     pub partition_assignment_strategy: Vec<String>,
+    /// enable.partition.eof (librdkafka): report each time a partition's
+    /// position reaches its end ([`crate::Consumer::take_partition_eofs`]).
+    pub enable_partition_eof: bool,
     // Connections and metadata.
     pub request_timeout: Duration,
     pub metadata_max_age: Duration,
@@ -167,6 +170,7 @@ impl Default for ClientConfig {
             fetch_max_bytes: 50 * 1024 * 1024,
             isolation_level: IsolationLevel::ReadUncommitted,
             partition_assignment_strategy: vec!["range".into(), "cooperative-sticky".into()],
+            enable_partition_eof: false,
             request_timeout: Duration::from_secs(30),
             metadata_max_age: Duration::from_secs(300),
             socket_connection_setup_timeout: Duration::from_secs(10),
@@ -324,7 +328,7 @@ impl ClientConfig {
                 })?
             }
             "security.protocol" => only(key, raw, &["plaintext"], "TLS and SASL are not supported by this client yet")?,
-            "enable.partition.eof" => only(key, raw, &["false"], "partition EOF events are not supported by this client yet")?,
+            "enable.partition.eof" => self.enable_partition_eof = boolean(key, value)?,
             "statistics.interval.ms" => only(key, raw, &["0"], "statistics are not supported by this client yet")?,
             "api.version.request" => only(key, raw, &["true"], "this client always asks the broker's API versions")?,
             "max.block.ms" => self.max_block = millis(key, value)?,
@@ -603,7 +607,7 @@ mod tests {
             ("queue.buffering.max.messages", "1000"),
             ("batch.num.messages", "50"),
             ("allow.auto.create.topics", "false"),
-            ("enable.partition.eof", "false"),
+            ("enable.partition.eof", "true"),
             ("statistics.interval.ms", "0"),
             ("debug", "broker, msg"),
         ])
@@ -614,10 +618,10 @@ mod tests {
         assert_eq!(config.buffer_max_records, 1000);
         assert_eq!(config.batch_max_records, 50);
         assert_eq!(config.debug, ["broker", "msg"]);
+        assert!(config.enable_partition_eof);
         for (key, value, says) in [
             ("security.protocol", "SASL_SSL", "TLS and SASL"),
             ("api.version.request", "false", "API versions"),
-            ("enable.partition.eof", "true", "partition EOF"),
             ("statistics.interval.ms", "1000", "statistics"),
             (
                 "allow.auto.create.topics",

@@ -89,6 +89,8 @@ pub(crate) struct ConsumerState {
     stored_offsets: BTreeMap<TopicPartition, i64>,
     /// Fetches in flight and fetched data not yet returned by `poll`.
     fetcher: Fetcher,
+    /// Ends of partitions reached, not yet taken (enable.partition.eof).
+    partition_eofs: Vec<(TopicPartition, i64)>,
     /// Where `seek_to_beginning` / `seek_to_end` asked a partition whose
     /// position is `None` to start; looked up by the next poll.
     pending_resets: BTreeMap<TopicPartition, OffsetSpec>,
@@ -132,6 +134,7 @@ impl ConsumerState {
                 GroupCoordinator::new(cluster.clone(), group_id, instance_id)
             }),
             fetcher: Fetcher::new(cluster.clone()),
+            partition_eofs: Vec::new(),
             cluster,
             positions: BTreeMap::new(),
             stored_offsets: BTreeMap::new(),
@@ -269,6 +272,24 @@ impl ConsumerState {
     /// `consumer/handle.rs`). It only ends waits, never work in progress
     /// (a commit, a rebalance step, an offset lookup), so a stream of
     /// calls cannot keep a poll from making progress.
+    /// Keeps the ends of partitions just reached (enable.partition.eof);
+    /// whether there were any.
+    fn note_partition_eofs(&mut self) -> bool {
+        if !self.cluster.config().enable_partition_eof {
+            return false;
+        }
+        let ends = self.fetcher.partition_eofs(&self.positions, &self.paused);
+        let reached = !ends.is_empty();
+        self.partition_eofs.extend(ends);
+        reached
+    }
+
+    /// The partition ends reached since the last call, with the offset of
+    /// each (the next record written there gets it).
+    pub(crate) fn take_partition_eofs(&mut self) -> Vec<(TopicPartition, i64)> {
+        std::mem::take(&mut self.partition_eofs)
+    }
+
     pub(crate) async fn poll(
         &mut self,
         timeout: Duration,
@@ -289,9 +310,15 @@ impl ConsumerState {
             let records =
                 self.fetcher
                     .take_records(max_records, &mut self.positions, &self.paused)?;
+            let reached_end = self.note_partition_eofs();
             if !records.is_empty() {
                 self.fetcher.send_fetches(&self.positions, &self.paused);
                 return Ok(Some(records));
+            }
+            if reached_end {
+                // An end reached is news for the caller, as a record is.
+                self.fetcher.send_fetches(&self.positions, &self.paused);
+                return Ok(Some(Vec::new()));
             }
             if let Some(error) = self.fetcher.take_error() {
                 return Err(error);

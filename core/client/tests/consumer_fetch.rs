@@ -466,3 +466,94 @@ async fn a_full_partition_is_not_held_up_by_fetches_of_empty_ones() {
     assert_eq!(log.get(&0), Some(&range(0, 3000)));
     assert_eq!(log.len(), 1, "only partition 0 has records");
 }
+
+/// enable.partition.eof: each arrival at a partition's end is reported
+/// once, after its last record, with the end offset; an empty partition
+/// is at its end at once; more records and a new end, a new report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_arrival_at_a_partition_end_is_reported_once() {
+    let broker = TestBroker::start();
+    create_topic(&broker, "ends", 2).await;
+    produce_to(&broker, "ends", 0, 3).await;
+    let consumer = Consumer::new(broker.client_config(&[
+        ("enable.partition.eof", "true"),
+        ("auto.offset.reset", "earliest"),
+    ]))
+    .await
+    .unwrap();
+    let tps = [
+        TopicPartition::new("ends", 0),
+        TopicPartition::new("ends", 1),
+    ];
+    consumer.assign(&tps).await;
+
+    let (read, ends) = poll_until_ends(&consumer, 2).await;
+    assert_eq!(read, 3);
+    let mut ends = ends;
+    ends.sort();
+    assert_eq!(ends, [(tps[0].clone(), 3), (tps[1].clone(), 0)]);
+    // Nothing new: no second report.
+    consumer.poll(Duration::from_millis(300)).await.unwrap();
+    assert!(consumer.take_partition_eofs().await.is_empty());
+
+    produce_to(&broker, "ends", 0, 2).await;
+    // The two records may be fetched apart, each time up to the end the
+    // broker had then: every end reported is a new one, the last is 5.
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    let (mut read, mut ends) = (0, Vec::new());
+    while ends.last().map(|(_, end)| *end) != Some(5) {
+        assert!(Instant::now() < deadline, "ends so far: {ends:?}");
+        read += consumer
+            .poll(Duration::from_millis(100))
+            .await
+            .unwrap()
+            .len();
+        ends.extend(consumer.take_partition_eofs().await);
+    }
+    assert_eq!(read, 2);
+    assert!(ends.iter().all(|(tp, _)| *tp == tps[0]), "{ends:?}");
+    assert!(
+        ends.windows(2).all(|pair| pair[0].1 < pair[1].1),
+        "{ends:?}"
+    );
+
+    // Off by default.
+    let plain = Consumer::new(broker.client_config(&[("auto.offset.reset", "earliest")]))
+        .await
+        .unwrap();
+    plain.assign(&tps).await;
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    let mut read = 0;
+    while read < 5 {
+        assert!(Instant::now() < deadline);
+        read += plain.poll(Duration::from_millis(100)).await.unwrap().len();
+    }
+    plain.poll(Duration::from_millis(300)).await.unwrap();
+    assert!(plain.take_partition_eofs().await.is_empty());
+}
+
+async fn produce_to(broker: &TestBroker, topic: &str, partition: i32, count: usize) {
+    let producer = Producer::new(broker.client_config(&[])).await.unwrap();
+    for i in 0..count {
+        let record = ProducerRecord::new(topic, format!("{i}")).with_partition(partition);
+        producer.send(record).await.unwrap();
+    }
+    producer.close(SAFETY_TIMEOUT).await.unwrap();
+}
+
+/// Polls until `ends` partition ends are reported; returns the records
+/// read meanwhile and the ends.
+async fn poll_until_ends(consumer: &Consumer, ends: usize) -> (usize, Vec<(TopicPartition, i64)>) {
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    let (mut read, mut reported) = (0, Vec::new());
+    while reported.len() < ends {
+        assert!(Instant::now() < deadline, "ends so far: {reported:?}");
+        read += consumer
+            .poll(Duration::from_millis(100))
+            .await
+            .unwrap()
+            .len();
+        reported.extend(consumer.take_partition_eofs().await);
+    }
+    (read, reported)
+}

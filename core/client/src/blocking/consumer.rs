@@ -152,6 +152,14 @@ impl Consumer {
         self.consumer.take_errors()
     }
 
+    /// See [`crate::Consumer::take_partition_eofs`].
+    pub fn take_partition_eofs(&self) -> Result<Vec<(TopicPartition, i64)>> {
+        self.call(
+            "reading partition ends",
+            self.consumer.take_partition_eofs(),
+        )
+    }
+
     /// Replaces the assignment (see [`crate::Consumer::assign`]).
     pub fn assign(&self, partitions: &[TopicPartition]) -> Result<()> {
         self.call("assigning partitions", self.consumer.assign(partitions))

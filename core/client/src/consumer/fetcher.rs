@@ -57,6 +57,11 @@ pub(crate) struct Fetcher {
     backoff: HashMap<TopicPartition, Instant>,
     /// A fetch error that the next `poll` reports (when it has no records).
     pending_error: Option<ClientError>,
+    /// Each partition's high watermark, as its last fetch answered.
+    high_watermarks: HashMap<TopicPartition, i64>,
+    /// The end offset each partition's end was last reported at
+    /// (enable.partition.eof): once per arrival at the end.
+    eof_reported: HashMap<TopicPartition, i64>,
 }
 
 impl Drop for Fetcher {
@@ -79,6 +84,8 @@ impl Fetcher {
             completed: VecDeque::new(),
             backoff: HashMap::new(),
             pending_error: None,
+            high_watermarks: HashMap::new(),
+            eof_reported: HashMap::new(),
         }
     }
 
@@ -86,6 +93,33 @@ impl Fetcher {
     /// flight are dropped when they arrive, by the position check).
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&TopicPartition) -> bool) {
         self.completed.retain(|fetch| keep(&fetch.key));
+        self.high_watermarks.retain(|key, _| keep(key));
+        self.eof_reported.retain(|key, _| keep(key));
+    }
+
+    /// Partitions whose position reached the end the broker last told of,
+    /// with nothing fetched left, not reported at that offset yet:
+    /// librdkafka's `_PARTITION_EOF` events (enable.partition.eof).
+    pub(crate) fn partition_eofs(
+        &mut self,
+        positions: &BTreeMap<TopicPartition, Option<i64>>,
+        paused: &BTreeSet<TopicPartition>,
+    ) -> Vec<(TopicPartition, i64)> {
+        let mut ends = Vec::new();
+        for (key, position) in positions {
+            let Some(position) = *position else { continue };
+            let at_end = self.high_watermarks.get(key) == Some(&position);
+            if !at_end
+                || paused.contains(key)
+                || self.has_fetched(key)
+                || self.eof_reported.get(key) == Some(&position)
+            {
+                continue;
+            }
+            self.eof_reported.insert(key.clone(), position);
+            ends.push((key.clone(), position));
+        }
+        ends
     }
 
     /// Whether some fetched data is waiting for `poll` for this partition.
@@ -300,6 +334,8 @@ impl Fetcher {
                 }
                 match data.error_code {
                     0 => {
+                        self.high_watermarks
+                            .insert(key.clone(), data.high_watermark);
                         let records = data.records.unwrap_or_default();
                         if records.is_empty() {
                             continue;

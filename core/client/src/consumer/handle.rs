@@ -242,6 +242,17 @@ impl Consumer {
         self.shared.cluster.take_errors()
     }
 
+    /// With enable.partition.eof: the partitions whose end `poll` reached
+    /// since the last call, each with its end offset, in the order
+    /// reached (librdkafka's `_PARTITION_EOF` events, which its consumer
+    /// hands out after the partition's last record). Reported once per
+    /// arrival at the end: again after more records are read to a new end.
+    pub fn take_partition_eofs(
+        &self,
+    ) -> impl Future<Output = Vec<(TopicPartition, i64)>> + Send + 'static {
+        self.with_state(|state| state.take_partition_eofs())
+    }
+
     /// The subscribed topics (empty when not subscribed).
     pub fn subscription(&self) -> impl Future<Output = Vec<String>> + Send + 'static {
         self.with_state(|state| state.subscription())
