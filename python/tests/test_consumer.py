@@ -345,3 +345,13 @@ def test_enable_partition_eof_reports_each_end_reached_after_its_records(conf: d
         later.extend(consumer.consume(10, 0.5))
     assert [(m.offset(), m.error() is None) for m in later] == [(2, True), (3, False)]
     consumer.close()
+
+
+def test_a_consumed_message_carries_its_batch_leader_epoch(conf: dict, topic: str) -> None:
+    produce(conf, topic, 1)
+    consumer = strom.Consumer({**conf, "group.id": f"g-{topic}"})
+    consumer.assign([strom.TopicPartition(topic, 0, strom.OFFSET_BEGINNING)])
+    got = poll_until(consumer, lambda got: len(got) >= 1)
+    # A new topic's first leader stamps epoch 0 on what it appends.
+    assert got[0].leader_epoch() == 0
+    consumer.close()

@@ -35,6 +35,8 @@ pub struct Message {
     pub timestamp: (i32, i64),
     pub error: Option<KafkaError>,
     pub latency: Option<f64>,
+    /// The leader epoch of a consumed record's batch.
+    pub leader_epoch: Option<i32>,
 }
 
 #[pymethods]
@@ -77,8 +79,10 @@ impl Message {
         self.latency
     }
 
+    /// The leader epoch of the record's batch (consumed records; `None`
+    /// for others, or when the broker wrote none).
     fn leader_epoch(&self) -> Option<i32> {
-        None
+        self.leader_epoch
     }
 
     fn set_key(&mut self, key: Py<PyAny>) {
@@ -129,6 +133,7 @@ impl Message {
             timestamp: (TIMESTAMP_NOT_AVAILABLE, -1),
             error: Some(error),
             latency: None,
+            leader_epoch: None,
         }
     }
 
@@ -145,6 +150,7 @@ impl Message {
             timestamp: (TIMESTAMP_CREATE_TIME, record.timestamp),
             error: None,
             latency: None,
+            leader_epoch: record.leader_epoch,
         }
     }
 }

@@ -316,5 +316,6 @@ pub fn delivery_message(
         timestamp: (TIMESTAMP_CREATE_TIME, timestamp),
         error,
         latency: Some(latency),
+        leader_epoch: None,
     }
 }

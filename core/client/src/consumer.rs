@@ -63,6 +63,9 @@ pub struct ConsumerRecord {
     pub key: Option<Bytes>,
     pub value: Option<Bytes>,
     pub headers: Vec<(String, Option<Bytes>)>,
+    /// The leader epoch stamped on the record's batch (`None` for batches
+    /// written without one, e.g. by old brokers).
+    pub leader_epoch: Option<i32>,
 }
 
 /// Decoded record headers as the client's records carry them: keys as

@@ -236,6 +236,7 @@ mod tests {
                 ("h".into(), Some(Bytes::from_static(b"v"))),
                 ("n".into(), None),
             ],
+            leader_epoch: Some(3),
         };
         let line = record_json(&consumed).to_string();
         let record = record_from_json("copy", &line).unwrap();
@@ -295,6 +296,7 @@ mod tests {
             key: Some(Bytes::from_static(b"k\xff")),
             value: Some(Bytes::from_static(b"hello")),
             headers: vec![("h".into(), None)],
+            leader_epoch: None,
         };
         let value = record_json(&record);
         assert_eq!(value["key"], "a/8=");

@@ -538,6 +538,8 @@ struct CompletedFetch {
     /// The next record (or the error instead of it), decoded ahead by
     /// `has_more`.
     peeked: Option<Result<Record>>,
+    /// The partition leader epoch of the batch `current` reads.
+    epoch: Option<i32>,
     /// check.crcs.
     check_crcs: bool,
 }
@@ -555,6 +557,7 @@ impl CompletedFetch {
             batches: batches(records),
             current: None,
             peeked: None,
+            epoch: None,
             check_crcs,
         }
     }
@@ -574,6 +577,7 @@ impl CompletedFetch {
                 key: record.key,
                 value: record.value,
                 headers: header_pairs(record.headers),
+                leader_epoch: self.epoch,
             });
         }
         Ok(())
@@ -635,6 +639,7 @@ impl CompletedFetch {
                 self.next_offset = offset_after(last_offset)?;
                 continue;
             }
+            self.epoch = Some(header.partition_leader_epoch()).filter(|epoch| *epoch >= 0);
             self.current = Some((batch.records(DEFAULT_MAX_DECOMPRESSED_BYTES)?, last_offset));
         }
     }
