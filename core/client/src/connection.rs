@@ -311,7 +311,7 @@ impl Connection {
             client_id: Some(self.inner.settings.client_id.clone()),
             ..Default::default()
         };
-        let mut frame = BytesMut::new();
+        let mut frame = BytesMut::with_capacity(frame_capacity(request));
         encode_request(&header, request, &mut frame).map_err(|error| {
             ClientError::InvalidArgument(format!(
                 "cannot encode {} v{version}: {error}",
@@ -402,6 +402,26 @@ async fn write_loop(
         if let Some(written) = outgoing.written {
             let _ = written.send(());
         }
+    }
+}
+
+/// A first guess at a request frame's size, so that a produce request of
+/// many megabytes is written into one allocation instead of growing (and
+/// copying) its buffer a dozen times.
+fn frame_capacity(request: &Request) -> usize {
+    const OVERHEAD: usize = 256;
+    const PER_PARTITION: usize = 64;
+    match request {
+        Request::Produce(produce) => {
+            produce
+                .topic_data
+                .iter()
+                .flat_map(|topic| &topic.partition_data)
+                .map(|partition| PER_PARTITION + partition.records.as_ref().map_or(0, |r| r.len()))
+                .sum::<usize>()
+                + OVERHEAD
+        }
+        _ => OVERHEAD,
     }
 }
 

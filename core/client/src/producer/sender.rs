@@ -325,9 +325,7 @@ fn drain(shared: &Shared) -> Drained {
             let built = match stamp {
                 Some(s) => front
                     .builder
-                    .clone()
-                    .with_producer(s.producer_id, s.epoch, s.base_sequence)
-                    .build(),
+                    .build_stamped(s.producer_id, s.epoch, s.base_sequence),
                 None => front.builder.build(),
             };
             let bytes = match built {

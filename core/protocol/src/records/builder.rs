@@ -8,7 +8,7 @@ use super::header::{
     MAGIC_V2, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE, TIMESTAMP_TYPE_BIT,
     TRANSACTIONAL_BIT,
 };
-use super::varint::{write_varint, write_varlong};
+use super::varint::{varint_len, varlong_len, write_varint, write_varlong};
 use crate::compression;
 
 /// Kafka writes -1 as the leader epoch of a batch a producer sends; the
@@ -48,8 +48,6 @@ pub struct RecordBatchBuilder {
     record_count: i32,
     /// The uncompressed records section, appended to record by record.
     records: Vec<u8>,
-    /// Reused buffer for one record's body, whose length prefixes it.
-    scratch: Vec<u8>,
 }
 
 impl RecordBatchBuilder {
@@ -70,7 +68,6 @@ impl RecordBatchBuilder {
             max_timestamp: -1,
             record_count: 0,
             records: Vec::new(),
-            scratch: Vec::new(),
         }
     }
 
@@ -143,21 +140,35 @@ impl RecordBatchBuilder {
         }
         let base_timestamp = *self.base_timestamp.get_or_insert(timestamp);
 
-        let body = &mut self.scratch;
-        body.clear();
-        body.push(0); // record attributes: unused in v2
-        write_varlong(timestamp.wrapping_sub(base_timestamp), body);
-        write_varint(offset_delta, body);
-        write_nullable_bytes(key, body)?;
-        write_nullable_bytes(value, body)?;
-        write_varint(wire_len(headers.len())?, body);
+        let timestamp_delta = timestamp.wrapping_sub(base_timestamp);
+        // The body's length prefixes it: computed first, so that the body
+        // is written once, straight into the records section.
+        let mut body_len = 1 + varlong_len(timestamp_delta) + varint_len(offset_delta);
+        body_len += nullable_bytes_len(key)? + nullable_bytes_len(value)?;
+        body_len += varint_len(wire_len(headers.len())?);
         for (header_key, header_value) in headers {
-            write_nullable_bytes(Some(header_key), body)?;
-            write_nullable_bytes(*header_value, body)?;
+            body_len += nullable_bytes_len(Some(header_key))? + nullable_bytes_len(*header_value)?;
         }
 
-        write_varint(wire_len(body.len())?, &mut self.records);
-        self.records.extend_from_slice(body);
+        let out = &mut self.records;
+        let start = out.len();
+        write_varint(wire_len(body_len)?, out);
+        out.reserve(body_len);
+        out.push(0); // record attributes: unused in v2
+        write_varlong(timestamp_delta, out);
+        write_varint(offset_delta, out);
+        write_nullable_bytes(key, out)?;
+        write_nullable_bytes(value, out)?;
+        write_varint(wire_len(headers.len())?, out);
+        for (header_key, header_value) in headers {
+            write_nullable_bytes(Some(header_key), out)?;
+            write_nullable_bytes(*header_value, out)?;
+        }
+        debug_assert_eq!(
+            out.len() - start,
+            varint_len(body_len as i32) + body_len,
+            "record length prefix matches the body"
+        );
         self.record_count += 1;
         self.max_timestamp = self.max_timestamp.max(timestamp);
         Ok(offset_delta)
@@ -166,6 +177,17 @@ impl RecordBatchBuilder {
     /// Compresses the records and writes the header. A batch needs at
     /// least one record.
     pub fn build(&self) -> Result<Bytes, RecordError> {
+        self.build_stamped(self.producer_id, self.producer_epoch, self.base_sequence)
+    }
+
+    /// [`build`](Self::build) with an idempotent producer's identity and
+    /// first sequence, without copying the builder to set them.
+    pub fn build_stamped(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        base_sequence: i32,
+    ) -> Result<Bytes, RecordError> {
         if self.record_count == 0 {
             return Err(RecordError::Build(
                 "a record batch needs at least one record",
@@ -190,9 +212,9 @@ impl RecordBatchBuilder {
         out.put_i32(self.record_count - 1);
         out.put_i64(self.base_timestamp.unwrap_or(-1));
         out.put_i64(self.max_timestamp);
-        out.put_i64(self.producer_id);
-        out.put_i16(self.producer_epoch);
-        out.put_i32(self.base_sequence);
+        out.put_i64(producer_id);
+        out.put_i16(producer_epoch);
+        out.put_i32(base_sequence);
         out.put_i32(self.record_count);
         out.put_slice(section);
 
@@ -219,6 +241,14 @@ impl RecordBatchBuilder {
 fn wire_len(len: usize) -> Result<i32, RecordError> {
     i32::try_from(len)
         .map_err(|_| RecordError::Build("a key, value or header is larger than 2 GiB"))
+}
+
+/// The encoded size of a nullable byte string: its varint length, then it.
+fn nullable_bytes_len(bytes: Option<&[u8]>) -> Result<usize, RecordError> {
+    Ok(match bytes {
+        None => varint_len(-1),
+        Some(bytes) => varint_len(wire_len(bytes.len())?) + bytes.len(),
+    })
 }
 
 fn write_nullable_bytes(bytes: Option<&[u8]>, out: &mut Vec<u8>) -> Result<(), RecordError> {

@@ -100,6 +100,21 @@ pub(crate) fn write_varlong(value: i64, out: &mut Vec<u8>) {
     write_unsigned(((value << 1) ^ (value >> 63)) as u64, out);
 }
 
+/// How many bytes [`write_varint`] writes for `value`.
+pub(crate) fn varint_len(value: i32) -> usize {
+    unsigned_len(((value << 1) ^ (value >> 31)) as u32 as u64)
+}
+
+/// How many bytes [`write_varlong`] writes for `value`.
+pub(crate) fn varlong_len(value: i64) -> usize {
+    unsigned_len(((value << 1) ^ (value >> 63)) as u64)
+}
+
+fn unsigned_len(value: u64) -> usize {
+    // Seven bits per byte; zero still takes one byte.
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+}
+
 fn write_unsigned(mut value: u64, out: &mut Vec<u8>) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
@@ -118,6 +133,7 @@ mod tests {
             let mut out = Vec::new();
             write_varint(value, &mut out);
             assert!(out.len() <= MAX_VARINT_LEN);
+            assert_eq!(varint_len(value), out.len(), "{value}");
             let mut cursor = Cursor::new(&out);
             assert_eq!(cursor.read_varint(), Ok(value));
             assert!(cursor.is_empty());
@@ -126,6 +142,7 @@ mod tests {
             let mut out = Vec::new();
             write_varlong(value, &mut out);
             assert!(out.len() <= MAX_VARLONG_LEN);
+            assert_eq!(varlong_len(value), out.len(), "{value}");
             assert_eq!(Cursor::new(&out).read_varlong(), Ok(value));
         }
     }
