@@ -1,15 +1,19 @@
 //! One client connection: frames in, responses out, in order.
 //!
 //! Like Kafka, a connection has one request in progress at a time, so
-//! responses leave in request order. Anything wrong with a frame (a length
+//! responses leave in request order. A connection that sends nothing for
+//! `connections.max.idle.ms` is closed, and the bytes of requests being
+//! read and handled count against `queued.max.request.bytes`. Anything wrong with a frame (a length
 //! past `socket.request.max.bytes`, an undecodable header, an unknown API,
 //! an unsupported version) is logged and closes this connection only; the
 //! one exception is ApiVersions, which answers an unsupported version with
 //! UNSUPPORTED_VERSION and the supported ranges (KIP-511). An acks=0
 //! produce gets no response, or a closed connection if it failed.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use strom_protocol::frame::{decode_request_header, encode_response, frame_length, RequestFrame};
@@ -26,15 +30,26 @@ use crate::versions;
 /// announces a large frame and sends nothing costs little memory.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Serves one connection until the client closes it or sends bad input.
+/// Serves one connection until the client closes it, sends bad input or
+/// stays idle past `connections.max.idle.ms`.
 pub async fn serve(broker: Arc<Broker>, mut stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
-    let limit = broker.config.settings().socket_request_max_bytes.max(0) as usize;
+    let settings = broker.config.settings();
+    let limit = settings.socket_request_max_bytes.max(0) as usize;
+    let idle = u64::try_from(settings.connections_max_idle_ms)
+        .ok()
+        .filter(|&ms| ms > 0)
+        .map(Duration::from_millis);
     let mut out = BytesMut::new();
     loop {
         let mut prefix = [0u8; 4];
-        if stream.read_exact(&mut prefix).await.is_err() {
-            return; // closed between requests: the normal end
+        match within(idle, stream.read_exact(&mut prefix)).await {
+            Some(Ok(_)) => {}
+            Some(Err(_)) => return, // closed between requests: the normal end
+            None => {
+                tracing::info!(%peer, "closing connection idle for connections.max.idle.ms");
+                return;
+            }
         }
         let size = match frame_length(prefix, limit) {
             Ok(size) => size,
@@ -43,7 +58,10 @@ pub async fn serve(broker: Arc<Broker>, mut stream: TcpStream, peer: SocketAddr)
                 return;
             }
         };
-        let frame = match read_frame(&mut stream, size).await {
+        // Held until the response is written: requests being read and
+        // handled share `queued.max.request.bytes`.
+        let _memory = broker.request_memory.reserve(size).await;
+        let frame = match read_frame(&mut stream, size, idle).await {
             Ok(frame) => frame,
             Err(e) => {
                 tracing::info!(%peer, "connection closed mid-request ({size}-byte frame): {e}");
@@ -78,15 +96,30 @@ pub async fn serve(broker: Arc<Broker>, mut stream: TcpStream, peer: SocketAddr)
     }
 }
 
+/// `None` when `limit` passes first.
+async fn within<T>(limit: Option<Duration>, future: impl Future<Output = T>) -> Option<T> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, future).await.ok(),
+        None => Some(future.await),
+    }
+}
+
 /// Reads `size` bytes, growing the buffer as data arrives rather than
-/// allocating the announced size up front.
-async fn read_frame(stream: &mut TcpStream, size: usize) -> std::io::Result<BytesMut> {
+/// allocating the announced size up front. A sender that stalls for
+/// `idle` mid-frame is cut off.
+async fn read_frame(
+    stream: &mut TcpStream,
+    size: usize,
+    idle: Option<Duration>,
+) -> std::io::Result<BytesMut> {
     let mut frame = BytesMut::with_capacity(size.min(READ_CHUNK));
     while frame.len() < size {
         let want = (size - frame.len()).min(READ_CHUNK);
         frame.reserve(want);
         let mut limited = (&mut *stream).take(want as u64);
-        let n = limited.read_buf(&mut frame).await?;
+        let n = within(idle, limited.read_buf(&mut frame))
+            .await
+            .ok_or(std::io::ErrorKind::TimedOut)??;
         if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }

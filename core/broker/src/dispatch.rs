@@ -22,7 +22,7 @@ pub async fn dispatch(
             .await
             .into(),
         Request::Produce(req) => handlers::produce::handle(broker, req, version).await.into(),
-        Request::Fetch(req) => handlers::fetch::handle(broker, req, version).await.into(),
+        Request::Fetch(req) => handlers::fetch::handle(broker, req).await.into(),
         Request::ListOffsets(req) => handlers::list_offsets::handle(broker, req, version)
             .await
             .into(),

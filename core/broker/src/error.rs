@@ -19,6 +19,8 @@ pub enum BrokerError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("data directory {path} is in use by {holder}: one broker per data dir (stop that broker, or choose another --data-dir)")]
+    DataDirInUse { path: PathBuf, holder: String },
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
     #[error("metadata store: {0}")]

@@ -1,10 +1,13 @@
 //! The Strom broker: one node that speaks the Apache Kafka protocol.
 //!
-//! - [`server::run`] binds the listener, loads topics from the data dir and
-//!   serves connections until the shutdown future resolves.
+//! - [`server::run`] locks the data dir ([`data_dir_lock`]), binds the
+//!   listener, loads topics from the data dir and serves connections until
+//!   the shutdown future resolves.
 //! - [`connection`] reads length-prefixed frames, refuses oversized or
 //!   malformed ones (closing only that connection) and writes responses in
 //!   request order, as Kafka does.
+//! - [`limits`] bounds what clients together may take: connections
+//!   (overall, per IP, file descriptors) and request memory.
 //! - [`dispatch`] routes a decoded request to one module of [`handlers`] per
 //!   API family.
 //! - [`state`] holds the topics, their partitions (each a
@@ -20,10 +23,12 @@
 
 pub mod config;
 pub mod connection;
+pub mod data_dir_lock;
 pub mod dispatch;
 pub mod error;
 pub mod group;
 pub mod handlers;
+pub mod limits;
 pub mod server;
 pub mod state;
 pub mod topic_store;

@@ -2,15 +2,18 @@
 //! connections until shutdown, then close every log cleanly.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use crate::config::BrokerConfig;
+use crate::data_dir_lock::DataDirLock;
 use crate::error::BrokerError;
 use crate::handlers::produce::now_ms;
+use crate::limits::{raise_fd_limit, Connections, Refusal};
 use crate::state::Broker;
 
 /// Runs a broker until `shutdown` resolves. Prints the ready line on stdout
@@ -20,6 +23,8 @@ pub async fn run(
     config: BrokerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), BrokerError> {
+    // Before anything in the dir is read or written.
+    let _lock = DataDirLock::acquire(&config.data_dir())?;
     let listen = config.listen_address();
     let listener = TcpListener::bind(&listen)
         .await
@@ -70,15 +75,27 @@ pub async fn serve(
         )));
     }
     let group_tasks = crate::group::start(&broker);
+    let limits = Connections::new(settings, raise_fd_limit());
+    let mut refusals = RefusalLog::default();
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    connections.spawn(crate::connection::serve(broker.clone(), stream, peer));
-                }
+            accepted = accept_with_room(&listener, &limits) => match accepted {
+                Ok((stream, peer)) => match limits.admit(peer.ip()) {
+                    Ok(slot) => {
+                        let serve = crate::connection::serve(broker.clone(), stream, peer);
+                        connections.spawn(async move {
+                            serve.await;
+                            drop(slot);
+                        });
+                    }
+                    Err(refusal) => {
+                        refusals.note(refusal, peer);
+                        drop(stream);
+                    }
+                },
                 Err(e) => {
                     // Running out of file descriptors must not end the broker.
                     tracing::warn!("accept failed: {e}");
@@ -98,6 +115,44 @@ pub async fn serve(
         tracing::error!("log close task failed: {e}");
     }
     tracing::info!("shutdown complete");
+}
+
+/// Accepts the next connection once `max.connections` leaves room for it.
+async fn accept_with_room(
+    listener: &TcpListener,
+    limits: &Connections,
+) -> std::io::Result<(TcpStream, SocketAddr)> {
+    limits.wait_for_room().await;
+    listener.accept().await
+}
+
+/// Logs refused connections at most once a second, with how many were
+/// refused since: a flood of connections must not become a flood of lines.
+#[derive(Default)]
+struct RefusalLog {
+    last: Option<Instant>,
+    unlogged: u64,
+}
+
+impl RefusalLog {
+    fn note(&mut self, refusal: Refusal, peer: SocketAddr) {
+        self.unlogged += 1;
+        if self
+            .last
+            .is_some_and(|at| at.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        let why = match refusal {
+            Refusal::PerIp => "max.connections.per.ip reached for its address",
+            Refusal::FileDescriptors => {
+                "too few file descriptors left (the logs need theirs; raise the open-file limit)"
+            }
+        };
+        tracing::warn!(%peer, refused = self.unlogged, "closing new connection: {why}");
+        self.last = Some(Instant::now());
+        self.unlogged = 0;
+    }
 }
 
 /// Runs `job` on the blocking pool once every `period` (first after one

@@ -15,6 +15,8 @@ use tokio::sync::Notify;
 use crate::config::{BrokerConfig, EffectiveTopicConfig, FlushPolicy, TopicConfigs};
 use crate::error::{ApiError, BrokerError};
 use crate::group::{self, GroupCoordinator};
+use crate::handlers::produce::now_ms;
+use crate::limits::RequestMemory;
 use crate::topic_store::{self, ProducerIdBlock, TopicMeta};
 
 /// One partition of a topic: its log and the epoch of its leader (this
@@ -105,6 +107,8 @@ pub struct Broker {
     pub data_arrived: Notify,
     /// Consumer groups and committed offsets (`__consumer_offsets`).
     pub groups: GroupCoordinator,
+    /// `queued.max.request.bytes`, shared by every connection.
+    pub request_memory: RequestMemory,
 }
 
 pub fn log_config(effective: &EffectiveTopicConfig, broker: &BrokerConfig) -> LogConfig {
@@ -156,6 +160,7 @@ impl Broker {
             topics.insert(topic.name.clone(), Arc::new(topic));
         }
         tracing::info!(topics = topics.len(), dir = %data_dir.display(), "loaded topics");
+        remove_leftover_partitions(&data_dir, &topics);
         // An existing offsets topic is replayed by `group::start`; its
         // groups wait for that.
         let offsets_partitions = topics
@@ -163,6 +168,7 @@ impl Broker {
             .map(|topic| topic.partition_count())
             .unwrap_or(0);
         Ok(Broker {
+            request_memory: RequestMemory::new(config.settings()),
             groups: GroupCoordinator::new(0..offsets_partitions),
             node_id: identity.node_id,
             cluster_id: identity.cluster_id,
@@ -271,9 +277,14 @@ impl Broker {
             replication_factor: 1,
             configs: configs.overrides().clone(),
         };
-        topic_store::save(&self.data_dir, &meta).map_err(ApiError::storage)?;
-        let topic =
-            Arc::new(open_topic(&self.data_dir, &self.config, meta).map_err(ApiError::storage)?);
+        // The partitions first, the topic's file last: the file is what a
+        // restart loads, so a creation that fails halfway leaves nothing.
+        let topic = open_new_topic(&self.data_dir, &self.config, meta.clone())?;
+        if let Err(e) = topic_store::save(&self.data_dir, &meta) {
+            remove_partition_dirs(&self.data_dir, name, 0..partitions);
+            return Err(ApiError::storage(e));
+        }
+        let topic = Arc::new(topic);
         self.topics
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -350,10 +361,14 @@ impl Broker {
         let effective = topic.effective_config(&self.config);
         let mut added = Vec::new();
         for index in current..total {
-            added.push(Arc::new(
-                open_partition(&self.data_dir, &self.config, &effective, name, index)
-                    .map_err(ApiError::storage)?,
-            ));
+            match open_partition(&self.data_dir, &self.config, &effective, name, index) {
+                Ok(partition) => added.push(Arc::new(partition)),
+                Err(e) => {
+                    drop(added);
+                    remove_partition_dirs(&self.data_dir, name, current..index + 1);
+                    return Err(ApiError::storage(e));
+                }
+            }
         }
         // Persist first: if the write fails, clients must not have been
         // able to produce to partitions a restart would forget.
@@ -361,7 +376,11 @@ impl Broker {
             partitions: total,
             ..topic.meta()
         };
-        topic_store::save(&self.data_dir, &meta).map_err(ApiError::storage)?;
+        if let Err(e) = topic_store::save(&self.data_dir, &meta) {
+            drop(added);
+            remove_partition_dirs(&self.data_dir, name, current..total);
+            return Err(ApiError::storage(e));
+        }
         topic
             .partitions
             .write()
@@ -474,6 +493,106 @@ fn open_partition(
         leader_epoch,
         high_watermark_advance: Mutex::new(()),
     })
+}
+
+/// Opens the partitions of a topic being created. If one fails (out of
+/// file descriptors or disk), those already made are closed and removed.
+fn open_new_topic(
+    data_dir: &Path,
+    config: &BrokerConfig,
+    meta: TopicMeta,
+) -> Result<Topic, ApiError> {
+    let (name, partitions) = (meta.name.clone(), meta.partitions);
+    open_topic(data_dir, config, meta).map_err(|e| {
+        remove_partition_dirs(data_dir, &name, 0..partitions);
+        tracing::error!(topic = %name, partitions, "topic creation failed, nothing kept: {e}");
+        ApiError::storage(e)
+    })
+}
+
+/// Partition dirs no topic claims are what a creation, a partition
+/// increase or a deletion left when the broker stopped halfway: the
+/// topic's file, written last on creation and removed first on deletion,
+/// says they are not part of any topic. Empty ones are removed. One that
+/// holds records may be data someone still wants (a topic file lost by
+/// hand, another program's log dir), so it is renamed aside, never
+/// deleted, and never reopened by a new topic of that name.
+fn remove_leftover_partitions(data_dir: &Path, topics: &HashMap<String, Arc<Topic>>) {
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(file_name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        let Some((topic, index)) = file_name.rsplit_once('-') else {
+            continue;
+        };
+        let Ok(index) = index.parse::<i32>() else {
+            continue;
+        };
+        let claimed = topics
+            .get(topic)
+            .is_some_and(|t| index >= 0 && index < t.partition_count());
+        if claimed
+            || topic_store::validate_topic_name(topic).is_err()
+            || !entry.file_type().is_ok_and(|t| t.is_dir())
+        {
+            continue;
+        }
+        let dir = entry.path();
+        if holds_records(&dir) {
+            let aside = data_dir.join(format!("{file_name}.{}-stray", now_ms()));
+            match std::fs::rename(&dir, &aside) {
+                Ok(()) => tracing::warn!(
+                    dir = %dir.display(),
+                    kept_as = %aside.display(),
+                    "a partition dir no topic claims holds records: moved aside; delete it once it is not needed"
+                ),
+                Err(e) => tracing::warn!(
+                    dir = %dir.display(),
+                    "cannot move aside a partition dir no topic claims: {e}"
+                ),
+            }
+            continue;
+        }
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => tracing::warn!(
+                dir = %dir.display(),
+                "removed an empty partition dir no topic claims (left by a topic change that did not complete)"
+            ),
+            Err(e) => tracing::warn!(
+                dir = %dir.display(),
+                "cannot remove a partition dir no topic claims: {e}"
+            ),
+        }
+    }
+}
+
+/// Whether any segment in `dir` has bytes (or cannot be read, to be safe).
+fn holds_records(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return true;
+    };
+    entries.flatten().any(|entry| {
+        entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.ends_with(".log"))
+            && entry.metadata().map_or(true, |m| m.len() > 0)
+    })
+}
+
+/// Removes the dirs of partitions `indexes` of `topic`, if they exist.
+fn remove_partition_dirs(data_dir: &Path, topic: &str, indexes: std::ops::Range<i32>) {
+    for index in indexes {
+        let dir = partition_dir(data_dir, topic, index);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(dir = %dir.display(), "cannot remove a partition dir: {e}"),
+        }
+    }
 }
 
 fn open_topic(

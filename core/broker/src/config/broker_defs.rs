@@ -39,6 +39,11 @@ pub static BROKER_SETTINGS: &[SettingDef] = &[
     def("auto.create.topics.enable", T::Boolean, Some("true"), V::Any, "Create a topic when a client asks for metadata of one that does not exist."),
     def("delete.topic.enable", T::Boolean, Some("true"), V::Any, "Allow DeleteTopics."),
     def("socket.request.max.bytes", T::Int, Some("104857600"), V::AtLeast(1), "Largest request frame accepted; larger frames close the connection."),
+    def("fetch.max.bytes", T::Int, Some("57671680"), V::AtLeast(1024), "Most record bytes one Fetch response carries, whatever the request asks (55 MiB)."),
+    def("queued.max.request.bytes", T::Long, Some("536870912"), V::AtLeast(-1), "Bytes of requests being read or handled, all connections together; a connection waits to read its next request beyond it. -1: no limit (Kafka's default; Strom's is 512 MiB)."),
+    def("max.connections", T::Int, Some("2147483647"), V::AtLeast(0), "Most client connections at once; beyond it the broker stops accepting until one closes."),
+    def("max.connections.per.ip", T::Int, Some("2147483647"), V::AtLeast(0), "Most connections from one IP address; beyond it a new connection is closed at once."),
+    def("connections.max.idle.ms", T::Long, Some("600000"), V::Any, "A connection that sends nothing for this long is closed; 0 or less: never."),
     def("message.max.bytes", T::Int, Some("1048588"), V::AtLeast(0), "Largest record batch accepted (topic: max.message.bytes)."),
     def("log.segment.bytes", T::Int, Some("1073741824"), V::AtLeast(14), "Size at which a log segment is rolled (topic: segment.bytes)."),
     def("log.roll.ms", T::Long, None, V::AtLeast(1), "Age at which a segment is rolled; overrides log.roll.hours."),
@@ -87,6 +92,7 @@ pub static BROKER_SETTINGS: &[SettingDef] = &[
     def("offsets.topic.segment.bytes", T::Int, Some("104857600"), V::AtLeast(1), "Segment size of __consumer_offsets."),
     def("offsets.topic.num.partitions", T::Int, Some("50"), V::AtLeast(1), "Partitions of __consumer_offsets."),
     def("producer.id.expiration.ms", T::Int, Some("86400000"), V::AtLeast(1), "How long an idle producer's id and sequence state is kept."),
+    def("strom.max.partitions.per.request", T::Int, Some("10000"), V::AtLeast(1), "Most partitions one CreateTopics or CreatePartitions request may create, all topics together; beyond it the topics past the limit get POLICY_VIOLATION."),
     def(FLUSH_POLICY, T::String, Some("fsync"), V::OneOf(&["fsync", "page-cache"]), "fsync: an acknowledged write has been fdatasync'ed (group commit). page-cache: acknowledged once in the OS page cache, as Kafka does by default."),
 ];
 

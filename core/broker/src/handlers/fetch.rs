@@ -1,7 +1,9 @@
 //! Fetch: whole batches from each partition's log, bounded by the request's
-//! `max_bytes` and each partition's `partition_max_bytes`, waiting up to
+//! `max_bytes` (capped by the broker's `fetch.max.bytes`) and each
+//! partition's `partition_max_bytes`, waiting up to
 //! `max_wait_ms` for `min_bytes` to accumulate (long polling).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +16,7 @@ use strom_storage::StorageError;
 
 use crate::state::Broker;
 
-pub async fn handle(broker: &Arc<Broker>, request: FetchRequest, version: i16) -> FetchResponse {
+pub async fn handle(broker: &Arc<Broker>, request: FetchRequest) -> FetchResponse {
     let deadline =
         tokio::time::Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
     loop {
@@ -24,7 +26,7 @@ pub async fn handle(broker: &Arc<Broker>, request: FetchRequest, version: i16) -
         tokio::pin!(notified);
         notified.as_mut().enable();
 
-        let (response, bytes) = read_off_thread(broker, &request, version).await;
+        let (response, bytes) = read_off_thread(broker, &request).await;
         let has_error = response.error_code != error_codes::NONE
             || response
                 .responses
@@ -39,19 +41,15 @@ pub async fn handle(broker: &Arc<Broker>, request: FetchRequest, version: i16) -
         }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
             // Deadline passed with nothing new: answer with what there is.
-            return read_off_thread(broker, &request, version).await.0;
+            return read_off_thread(broker, &request).await.0;
         }
     }
 }
 
 /// [`read_once`] on the blocking pool: reads are file I/O.
-async fn read_off_thread(
-    broker: &Arc<Broker>,
-    request: &FetchRequest,
-    version: i16,
-) -> (FetchResponse, usize) {
+async fn read_off_thread(broker: &Arc<Broker>, request: &FetchRequest) -> (FetchResponse, usize) {
     let (reader, request) = (broker.clone(), request.clone());
-    match tokio::task::spawn_blocking(move || read_once(&reader, &request, version)).await {
+    match tokio::task::spawn_blocking(move || read_once(&reader, &request)).await {
         Ok(result) => result,
         Err(e) => {
             tracing::error!("fetch read task failed: {e}");
@@ -68,17 +66,21 @@ async fn read_off_thread(
 
 /// One pass over every requested partition; returns the response and the
 /// number of record bytes in it.
-fn read_once(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResponse, usize) {
-    let mut budget = if version >= 3 {
-        request.max_bytes.max(0) as usize
-    } else {
-        usize::MAX
-    };
+fn read_once(broker: &Broker, request: &FetchRequest) -> (FetchResponse, usize) {
+    // The broker's `fetch.max.bytes` caps whatever the request asks for.
+    let cap = broker.config.settings().fetch_max_bytes.max(0) as usize;
+    let mut budget = (request.max_bytes.max(0) as usize).min(cap);
     let mut total = 0usize;
     let mut responses = Vec::with_capacity(request.topics.len());
+    // A partition named twice is read and answered once, as Kafka's
+    // fetch map does; otherwise each repeat would add a full read.
+    let mut seen = HashSet::new();
     for topic in &request.topics {
         let mut partitions = Vec::with_capacity(topic.partitions.len());
         for wanted in &topic.partitions {
+            if !seen.insert((topic.topic.as_str(), topic.topic_id, wanted.partition)) {
+                continue;
+            }
             // KIP-74: the first partition with data returns at least one whole
             // batch even when it exceeds the limits, so consumers never stall.
             let min_one = total == 0;

@@ -2,6 +2,7 @@
 //! topics create them when both the request (v4+) and
 //! `auto.create.topics.enable` allow it.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use strom_protocol::codec::Uuid;
@@ -24,14 +25,21 @@ pub async fn handle(
     let requested: Option<Vec<Wanted>> = match request.topics {
         None => None,
         Some(list) if list.is_empty() && version == 0 => None,
-        Some(list) => Some(
-            list.into_iter()
-                .map(|t| match t.name {
-                    Some(name) => Wanted::Name(name),
-                    None => Wanted::Id(t.topic_id),
-                })
-                .collect(),
-        ),
+        Some(list) => {
+            // A topic named twice is answered once, as Kafka does: otherwise
+            // a request naming one large topic many times is answered with
+            // a response hundreds of times its size.
+            let mut seen = HashSet::with_capacity(list.len());
+            Some(
+                list.into_iter()
+                    .map(|t| match t.name {
+                        Some(name) => Wanted::Name(name),
+                        None => Wanted::Id(t.topic_id),
+                    })
+                    .filter(|wanted| seen.insert(wanted.clone()))
+                    .collect(),
+            )
+        }
     };
     let allow_auto_create = (version < 4 || request.allow_auto_topic_creation)
         && broker.config.settings().auto_create_topics_enable;
@@ -68,6 +76,7 @@ pub async fn handle(
     }
 }
 
+#[derive(Clone, PartialEq, Eq, Hash)]
 enum Wanted {
     Name(String),
     Id(Uuid),

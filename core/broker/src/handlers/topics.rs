@@ -32,6 +32,7 @@ pub async fn create(
         .map(|t| t.name.clone())
         .collect();
     let mut results = Vec::with_capacity(request.topics.len());
+    let mut budget = PartitionBudget::new(broker);
     for topic in request.topics {
         let name = topic.name.clone();
         let outcome = if duplicated.contains(&name) {
@@ -40,7 +41,7 @@ pub async fn create(
                 format!("topic '{name}' appears more than once in the request"),
             ))
         } else {
-            create_one(broker, topic, request.validate_only).await
+            create_one(broker, topic, request.validate_only, &mut budget).await
         };
         results.push(match outcome {
             Ok(result) => result,
@@ -70,6 +71,7 @@ async fn create_one(
     broker: &Arc<Broker>,
     topic: CreatableTopic,
     validate_only: bool,
+    budget: &mut PartitionBudget,
 ) -> Result<CreatableTopicResult, ApiError> {
     let settings = broker.config.settings();
     let (partitions, replication) = if topic.assignments.is_empty() {
@@ -122,6 +124,7 @@ async fn create_one(
             overrides.insert(config.name, value);
         }
     }
+    budget.take(partitions)?;
     let created = broker
         .create_topic(&topic.name, partitions, overrides.clone(), validate_only)
         .await?;
@@ -225,7 +228,9 @@ pub async fn create_partitions(
     request: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
     let mut results = Vec::with_capacity(request.topics.len());
+    let mut budget = PartitionBudget::new(broker);
     for topic in request.topics {
+        let current = broker.topic(&topic.name).map_or(0, |t| t.partition_count());
         let outcome = match &topic.assignments {
             // A group's partition of __consumer_offsets is its hash modulo
             // the partition count: growing the topic would move groups.
@@ -245,11 +250,14 @@ pub async fn create_partitions(
                     ),
                 ))
             }
-            _ => {
-                broker
-                    .create_partitions(&topic.name, topic.count, request.validate_only)
-                    .await
-            }
+            _ => match budget.take(topic.count - current) {
+                Ok(()) => {
+                    broker
+                        .create_partitions(&topic.name, topic.count, request.validate_only)
+                        .await
+                }
+                Err(e) => Err(e),
+            },
         };
         let (error_code, error_message) = match outcome {
             Ok(()) => (error_codes::NONE, None),
@@ -265,5 +273,39 @@ pub async fn create_partitions(
     CreatePartitionsResponse {
         results,
         ..Default::default()
+    }
+}
+
+/// `strom.max.partitions.per.request`: how many partitions one CreateTopics
+/// or CreatePartitions request may create, all topics together. Each
+/// partition costs open files and memory; a request for tens of thousands
+/// is refused before any of it is made.
+struct PartitionBudget {
+    limit: i32,
+    left: i64,
+}
+
+impl PartitionBudget {
+    fn new(broker: &Broker) -> PartitionBudget {
+        let limit = broker.config.settings().max_partitions_per_request;
+        PartitionBudget {
+            limit,
+            left: i64::from(limit),
+        }
+    }
+
+    fn take(&mut self, partitions: i32) -> Result<(), ApiError> {
+        let partitions = i64::from(partitions.max(0));
+        if partitions > self.left {
+            return Err(ApiError::new(
+                error_codes::POLICY_VIOLATION,
+                format!(
+                    "this request would create more than {} partitions (strom.max.partitions.per.request); create them in several requests or raise the setting",
+                    self.limit
+                ),
+            ));
+        }
+        self.left -= partitions;
+        Ok(())
     }
 }

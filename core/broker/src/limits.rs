@@ -1,0 +1,270 @@
+//! What many clients together may take from the broker: connections
+//! (`max.connections`, `max.connections.per.ip`, file descriptors) and the
+//! memory of requests being read and handled (`queued.max.request.bytes`).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+
+use crate::config::BrokerSettings;
+
+/// Bytes of requests in the broker at once, all connections together.
+#[derive(Debug)]
+pub struct RequestMemory {
+    /// `None`: no limit (`queued.max.request.bytes` = -1).
+    permits: Option<(Arc<Semaphore>, usize)>,
+}
+
+impl RequestMemory {
+    pub fn new(settings: &BrokerSettings) -> RequestMemory {
+        let limit = usize::try_from(settings.queued_max_request_bytes)
+            .ok()
+            .map(|bytes| bytes.clamp(1, Semaphore::MAX_PERMITS));
+        RequestMemory {
+            permits: limit.map(|bytes| (Arc::new(Semaphore::new(bytes)), bytes)),
+        }
+    }
+
+    /// Waits until `size` more bytes fit, then holds them until the permit
+    /// is dropped. A request larger than the whole limit waits for all of
+    /// it, so it still gets through, alone.
+    pub async fn reserve(&self, size: usize) -> Option<OwnedSemaphorePermit> {
+        let (semaphore, limit) = self.permits.as_ref()?;
+        let wanted = u32::try_from(size.clamp(1, *limit)).unwrap_or(u32::MAX);
+        semaphore.clone().acquire_many_owned(wanted).await.ok()
+    }
+}
+
+/// Why a new connection was closed at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `max.connections.per.ip` reached for this address.
+    PerIp,
+    /// Too few file descriptors left: the logs need theirs to roll
+    /// segments and create partitions.
+    FileDescriptors,
+}
+
+/// Counts connections, overall and per IP address.
+#[derive(Debug)]
+pub struct Connections {
+    max_total: usize,
+    max_per_ip: usize,
+    /// The soft `RLIMIT_NOFILE`, if known.
+    fd_limit: Option<usize>,
+    open: AtomicUsize,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    closed: Notify,
+    fds_counted: Mutex<FdCount>,
+}
+
+/// Descriptors kept free for the logs: a segment roll takes three (log,
+/// offset index, time index), a new partition as many.
+fn fd_reserve(fd_limit: usize) -> usize {
+    (fd_limit / 16).max(64)
+}
+
+impl Connections {
+    pub fn new(settings: &BrokerSettings, fd_limit: Option<usize>) -> Arc<Connections> {
+        let count = |value: i32| usize::try_from(value).unwrap_or(0);
+        Arc::new(Connections {
+            max_total: count(settings.max_connections),
+            max_per_ip: count(settings.max_connections_per_ip),
+            fd_limit,
+            open: AtomicUsize::new(0),
+            per_ip: Mutex::new(HashMap::new()),
+            closed: Notify::new(),
+            fds_counted: Mutex::new(FdCount {
+                fds: open_fd_count().unwrap_or(0),
+                connections: 0,
+                at: Instant::now(),
+            }),
+        })
+    }
+
+    /// Waits while `max.connections` are open: like Kafka, the broker stops
+    /// accepting rather than refusing.
+    pub async fn wait_for_room(&self) {
+        loop {
+            let notified = self.closed.notified();
+            if self.open.load(Ordering::Acquire) < self.max_total {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Admits a connection just accepted from `ip`, or says why it must be
+    /// closed. The slot counts it until dropped.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<ConnectionSlot, Refusal> {
+        if self.fds_nearly_exhausted() {
+            return Err(Refusal::FileDescriptors);
+        }
+        {
+            let mut per_ip = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+            let from_ip = per_ip.entry(ip).or_insert(0);
+            if *from_ip >= self.max_per_ip {
+                if *from_ip == 0 {
+                    per_ip.remove(&ip);
+                }
+                return Err(Refusal::PerIp);
+            }
+            *from_ip += 1;
+        }
+        self.open.fetch_add(1, Ordering::AcqRel);
+        Ok(ConnectionSlot {
+            connections: self.clone(),
+            ip,
+        })
+    }
+
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Acquire)
+    }
+
+    /// Counting the open descriptors costs a directory listing, so it is
+    /// done only when an estimate (the last count, plus the connections
+    /// opened since) comes within twice the reserve of the limit, or when
+    /// the count is a second old (the logs open files too).
+    fn fds_nearly_exhausted(&self) -> bool {
+        let Some(limit) = self.fd_limit else {
+            return false;
+        };
+        let reserve = fd_reserve(limit);
+        let open = self.open();
+        let mut counted = self.fds_counted.lock().unwrap_or_else(|e| e.into_inner());
+        let estimate = counted.fds + open.saturating_sub(counted.connections);
+        if estimate + 2 * reserve < limit && counted.at.elapsed() < Duration::from_secs(1) {
+            return false;
+        }
+        let Some(fds) = open_fd_count() else {
+            return false;
+        };
+        *counted = FdCount {
+            fds,
+            connections: open,
+            at: Instant::now(),
+        };
+        fds + reserve >= limit
+    }
+}
+
+/// The last count of open descriptors, and of connections at that time.
+#[derive(Debug)]
+struct FdCount {
+    fds: usize,
+    connections: usize,
+    at: Instant,
+}
+
+/// One admitted connection; dropping it frees its place.
+#[derive(Debug)]
+pub struct ConnectionSlot {
+    connections: Arc<Connections>,
+    ip: IpAddr,
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let connections = &self.connections;
+        {
+            let mut per_ip = connections.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(from_ip) = per_ip.get_mut(&self.ip) {
+                *from_ip -= 1;
+                if *from_ip == 0 {
+                    per_ip.remove(&self.ip);
+                }
+            }
+        }
+        connections.open.fetch_sub(1, Ordering::AcqRel);
+        connections.closed.notify_waiters();
+    }
+}
+
+/// Descriptors this process has open, where the system says (Linux).
+fn open_fd_count() -> Option<usize> {
+    std::fs::read_dir("/proc/self/fd")
+        .ok()
+        .map(|entries| entries.count())
+}
+
+/// Raises the soft open-file limit to the hard one, as Kafka's packaging
+/// asks operators to do, and returns the limit in force.
+pub fn raise_fd_limit() -> Option<usize> {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if let Some(hard) = limit.maximum {
+        if limit.current.is_some_and(|soft| soft < hard) {
+            limit.current = Some(hard);
+            if let Err(e) = setrlimit(Resource::Nofile, limit) {
+                tracing::debug!("cannot raise the open-file limit: {e}");
+            }
+        }
+    }
+    getrlimit(Resource::Nofile)
+        .current
+        .map(|soft| usize::try_from(soft).unwrap_or(usize::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BrokerConfig;
+
+    fn settings(pairs: &[(&str, &str)]) -> BrokerSettings {
+        BrokerConfig::from_pairs(pairs).unwrap().settings().clone()
+    }
+
+    #[test]
+    fn connections_past_the_per_ip_limit_are_refused_until_one_closes() {
+        let connections = Connections::new(&settings(&[("max.connections.per.ip", "2")]), None);
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let other: IpAddr = "127.0.0.2".parse().unwrap();
+        let first = connections.admit(ip).unwrap();
+        let _second = connections.admit(ip).unwrap();
+        assert_eq!(connections.admit(ip).unwrap_err(), Refusal::PerIp);
+        let _elsewhere = connections
+            .admit(other)
+            .expect("another address has its own count");
+        drop(first);
+        let _again = connections.admit(ip).expect("room again after a close");
+        assert_eq!(connections.open(), 3);
+    }
+
+    #[test]
+    fn zero_per_ip_refuses_every_connection() {
+        let connections = Connections::new(&settings(&[("max.connections.per.ip", "0")]), None);
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(connections.admit(ip).unwrap_err(), Refusal::PerIp);
+        assert_eq!(connections.open(), 0);
+    }
+
+    #[tokio::test]
+    async fn request_memory_waits_for_room_and_lets_a_huge_request_through_alone() {
+        let memory = RequestMemory::new(&settings(&[("queued.max.request.bytes", "1000")]));
+        let held = memory.reserve(600).await.unwrap();
+        let waiting =
+            tokio::time::timeout(std::time::Duration::from_millis(50), memory.reserve(600));
+        assert!(
+            waiting.await.is_err(),
+            "600 + 600 bytes exceed the 1000-byte limit"
+        );
+        drop(held);
+        let huge = memory
+            .reserve(5000)
+            .await
+            .expect("a request over the limit still passes, alone");
+        drop(huge);
+        assert!(
+            RequestMemory::new(&settings(&[("queued.max.request.bytes", "-1")]))
+                .reserve(1 << 40)
+                .await
+                .is_none()
+        );
+    }
+}

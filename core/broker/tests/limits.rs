@@ -1,0 +1,241 @@
+//! What a hostile or careless client can take from the broker is bounded:
+//! responses to requests that repeat an item, Fetch sizes, request memory,
+//! connections and idle connections.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use strom_protocol::messages::metadata_request::MetadataRequestTopic;
+use strom_protocol::messages::{FetchResponse, MetadataResponse, ProduceResponse};
+use strom_protocol::records::CompressionType;
+
+/// A response frame's size, read raw so nothing is decoded.
+async fn response_size(
+    client: &mut Client,
+    version: i16,
+    request: impl Into<strom_protocol::messages::Request>,
+) -> usize {
+    client.send(version, request).await;
+    client.read_frame().await.expect("a response").len()
+}
+
+#[tokio::test]
+async fn a_topic_named_many_times_in_metadata_is_answered_once() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "wide", 200, &[]).await;
+
+    let once = response_size(
+        &mut client,
+        METADATA_VERSION,
+        metadata_request(Some(&["wide"]), false),
+    )
+    .await;
+    let mut repeated = metadata_request(None, false);
+    repeated.topics = Some(vec![
+        MetadataRequestTopic {
+            name: Some("wide".into()),
+            ..Default::default()
+        };
+        20_000
+    ]);
+    let response: MetadataResponse = client.call(METADATA_VERSION, repeated.clone()).await;
+    assert_eq!(response.topics.len(), 1, "one answer for one topic");
+    assert_eq!(response.topics[0].partitions.len(), 200);
+    let size = response_size(&mut client, METADATA_VERSION, repeated).await;
+    assert_eq!(size, once, "repeating the name does not grow the answer");
+}
+
+/// `count` batches of `size`-byte values, one record each.
+async fn fill(client: &mut Client, topic: &str, count: usize, size: usize) {
+    let value = "x".repeat(size);
+    for _ in 0..count {
+        produce_ok(
+            client,
+            topic,
+            0,
+            batch(CompressionType::None, now_ms(), &[&value]),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_partition_named_many_times_in_a_fetch_is_read_once() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "fetched", 1, &[]).await;
+    fill(&mut client, "fetched", 20, 100_000).await;
+
+    let request = fetch_request("fetched", vec![fetch_partition(0, 0, i32::MAX); 25]);
+    let response: FetchResponse = client.call(FETCH_VERSION, request).await;
+    let partitions: Vec<_> = response
+        .responses
+        .iter()
+        .flat_map(|t| &t.partitions)
+        .collect();
+    assert_eq!(partitions.len(), 1, "one answer for one partition");
+    let records = records_of(partitions[0]).len();
+    assert!(
+        (2_000_000..2_100_000).contains(&records),
+        "all 20 batches once: {records} bytes"
+    );
+}
+
+#[tokio::test]
+async fn a_fetch_asking_for_2_gib_gets_at_most_fetch_max_bytes() {
+    let broker = TestBroker::start_with(&[("fetch.max.bytes", "1048576")]);
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "capped", 1, &[]).await;
+    fill(&mut client, "capped", 30, 100_000).await;
+
+    let request = fetch_request("capped", vec![fetch_partition(0, 0, i32::MAX)]);
+    let response: FetchResponse = client.call(FETCH_VERSION, request).await;
+    let records = records_of(&response.responses[0].partitions[0]).len();
+    assert!(records > 0, "the first batches come back");
+    assert!(
+        records <= 1_048_576,
+        "capped by fetch.max.bytes: {records} bytes"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_and_a_busy_one_is_not() {
+    let broker = TestBroker::start_with(&[("connections.max.idle.ms", "400")]);
+    let mut idle = broker.connect().await;
+    let _: MetadataResponse = idle
+        .call(METADATA_VERSION, metadata_request(None, false))
+        .await;
+    let mut busy = broker.connect().await;
+    // Requests closer together than the idle limit keep a connection open
+    // well past it.
+    for _ in 0..8 {
+        let _: MetadataResponse = busy
+            .call(METADATA_VERSION, metadata_request(None, false))
+            .await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        idle.is_closed_by_broker().await,
+        "the idle connection is closed"
+    );
+    let _: MetadataResponse = busy
+        .call(METADATA_VERSION, metadata_request(None, false))
+        .await;
+}
+
+#[tokio::test]
+async fn a_frame_left_half_sent_is_cut_off_after_the_idle_limit() {
+    let broker = TestBroker::start_with(&[("connections.max.idle.ms", "300")]);
+    let mut stalled = broker.connect().await;
+    stalled.write_raw(&1000i32.to_be_bytes()).await;
+    stalled.write_raw(&[0u8; 10]).await;
+    assert!(stalled.is_closed_by_broker().await);
+}
+
+#[tokio::test]
+async fn connections_past_max_connections_per_ip_are_closed_at_once() {
+    let broker = TestBroker::start_with(&[("max.connections.per.ip", "3")]);
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut client = broker.connect().await;
+        let _: MetadataResponse = client
+            .call(METADATA_VERSION, metadata_request(None, false))
+            .await;
+        open.push(client);
+    }
+    let mut refused = broker.connect().await;
+    assert!(refused.is_closed_by_broker().await, "the fourth is closed");
+    drop(open.pop());
+    // The close reaches the broker asynchronously: retry until admitted.
+    wait_until_admitted(&broker).await;
+    for client in &mut open {
+        let _: MetadataResponse = client
+            .call(METADATA_VERSION, metadata_request(None, false))
+            .await;
+    }
+}
+
+async fn wait_until_admitted(broker: &TestBroker) {
+    for _ in 0..200 {
+        let mut client = broker.connect().await;
+        client
+            .send(METADATA_VERSION, metadata_request(None, false))
+            .await;
+        if client.read_frame().await.is_some() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no connection admitted after one closed");
+}
+
+#[tokio::test]
+async fn past_max_connections_the_broker_waits_to_accept_until_one_closes() {
+    let broker = TestBroker::start_with(&[("max.connections", "2")]);
+    let mut first = broker.connect().await;
+    let _: MetadataResponse = first
+        .call(METADATA_VERSION, metadata_request(None, false))
+        .await;
+    let mut second = broker.connect().await;
+    let _: MetadataResponse = second
+        .call(METADATA_VERSION, metadata_request(None, false))
+        .await;
+
+    // The third connects (the kernel queues it) but is not served yet.
+    let mut third = broker.connect().await;
+    third
+        .send(METADATA_VERSION, metadata_request(None, false))
+        .await;
+    let early = tokio::time::timeout(Duration::from_millis(300), third.read_frame()).await;
+    assert!(early.is_err(), "served while two connections were open");
+    drop(first);
+    let (_, _): (i32, MetadataResponse) = third.receive(METADATA_VERSION).await;
+    let _: MetadataResponse = second
+        .call(METADATA_VERSION, metadata_request(None, false))
+        .await;
+}
+
+#[tokio::test]
+async fn requests_being_read_share_queued_max_request_bytes() {
+    let broker = TestBroker::start_with(&[
+        ("queued.max.request.bytes", "100000"),
+        ("connections.max.idle.ms", "2000"),
+    ]);
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "queued", 1, &[]).await;
+
+    // A frame announced at 200 kB takes the whole allowance while it
+    // arrives; another connection's request waits for it.
+    let mut hog = broker.connect().await;
+    hog.write_raw(&200_000i32.to_be_bytes()).await;
+    hog.write_raw(&[0u8; 100]).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let waiting = tokio::spawn(async move {
+        let response: ProduceResponse = client
+            .call(
+                PRODUCE_VERSION,
+                produce_request(
+                    "queued",
+                    0,
+                    batch(CompressionType::None, now_ms(), &["after"]),
+                    -1,
+                ),
+            )
+            .await;
+        response
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "served beyond queued.max.request.bytes"
+    );
+    drop(hog); // the allowance comes back when its connection goes
+    let response = tokio::time::timeout(SAFETY_TIMEOUT, waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.responses[0].partition_responses[0].error_code, 0);
+}

@@ -1,0 +1,106 @@
+//! A broker whose file descriptors run out refuses new connections, and
+//! the producers it already serves keep writing: their segments still roll.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use strom_client::admin::NewTopic;
+use strom_client::blocking::{AdminClient, Producer};
+use strom_client::{ClientConfig, ProducerRecord};
+
+const STROM: &str = env!("CARGO_BIN_EXE_strom");
+/// Soft and hard: the broker cannot raise it.
+const FD_LIMIT: usize = 256;
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// True when the broker has closed `stream` (EOF or reset).
+fn closed_by_broker(mut stream: &TcpStream) -> bool {
+    stream.set_nonblocking(true).unwrap();
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => panic!("the broker sent bytes unasked"),
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    }
+}
+
+#[test]
+fn out_of_file_descriptors_new_connections_are_refused_and_appends_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Running(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -n {FD_LIMIT} && exec \"$0\" server --listen 127.0.0.1:0 --data-dir \"$1\""
+            ))
+            .arg(STROM)
+            .arg(dir.path().join("data"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut ready = String::new();
+    BufReader::new(broker.0.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    let address = ready
+        .split_whitespace()
+        .find(|word| word.starts_with("127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no address in {ready:?}"))
+        .to_string();
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", broker.0.id())).unwrap();
+    let open_files = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    assert!(open_files.contains(&FD_LIMIT.to_string()), "{open_files}");
+
+    let config = ClientConfig::with_bootstrap(&address).unwrap();
+    let admin = AdminClient::new(config.clone()).unwrap();
+    // Small segments: every 20 records roll one, which opens new files.
+    admin
+        .create_topic(NewTopic::new("rolling", 1, 1).with_config("segment.bytes", "20480"))
+        .unwrap();
+    let producer = Producer::new(config).unwrap();
+    let value = vec![b'v'; 1000];
+    let send = |count: usize| {
+        for _ in 0..count {
+            let mut delivery = producer.send(ProducerRecord::new("rolling", value.clone()));
+            delivery
+                .wait(Duration::from_secs(30))
+                .expect("the append is acknowledged");
+        }
+    };
+    send(10); // the producer's connections are open
+
+    // More connections than the broker has descriptors for: it must
+    // refuse some before it runs out.
+    let streams: Vec<TcpStream> = (0..FD_LIMIT + 100)
+        .map_while(|_| TcpStream::connect(&address).ok())
+        .collect();
+    std::thread::sleep(Duration::from_millis(1000));
+    let refused = streams.iter().filter(|s| closed_by_broker(s)).count();
+    assert!(
+        refused > 0,
+        "the broker kept all {} connections",
+        streams.len()
+    );
+    let held = streams.len() - refused;
+    assert!(held > FD_LIMIT / 2, "only {held} connections admitted");
+
+    // Ten segment rolls while the connections are held.
+    send(200);
+    drop(streams);
+    drop(admin);
+}
