@@ -72,13 +72,73 @@ async fn by_timestamp_finds_the_first_offset_at_or_after_it() {
             "at {timestamp}"
         );
     }
-    // In the compressed batch the answer may be at batch granularity, but
-    // never after the first matching record.
+    // Inside the compressed batch: the exact record, as Kafka answers.
     let response = list_offset(&mut client, "times", 0, BASE + 45).await;
-    assert_eq!(response.offset, 4, "the batch holding offset 5 starts at 4");
+    assert_eq!((response.offset, response.timestamp), (5, BASE + 50));
     // Past the newest record: no offset.
     let past = list_offset(&mut client, "times", 0, BASE + 51).await;
     assert_eq!((past.error_code, past.offset, past.timestamp), (0, -1, -1));
+}
+
+/// Record timestamps out of order inside one batch of each codec, after a
+/// plain batch: lookups name the exact record, never the batch.
+#[tokio::test]
+async fn by_timestamp_and_max_timestamp_inside_batches_of_every_codec() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    let codecs = [
+        CompressionType::None,
+        CompressionType::Gzip,
+        CompressionType::Snappy,
+        CompressionType::Lz4,
+        CompressionType::Zstd,
+    ];
+    for codec in codecs {
+        let topic = format!("codec-{codec:?}").to_lowercase();
+        create_topic(&mut client, &topic, 1, &[]).await;
+        produce_ok(
+            &mut client,
+            &topic,
+            0,
+            timed_batch(CompressionType::None, &[0, 5]),
+        )
+        .await;
+        // Offsets 2..=7.
+        let inside = timed_batch(codec, &[10, 30, 20, 50, 40, 50]);
+        produce_ok(&mut client, &topic, 0, inside).await;
+        let cases = [
+            (10, 2, 10),
+            (15, 3, 30),
+            (25, 3, 30),
+            (35, 5, 50),
+            (50, 5, 50),
+        ];
+        for (target, offset, timestamp) in cases {
+            let found = list_offset(&mut client, &topic, 0, BASE + target).await;
+            assert_eq!(
+                (found.error_code, found.offset, found.timestamp),
+                (0, offset, BASE + timestamp),
+                "{codec:?}: at +{target}"
+            );
+        }
+        let max = list_offset(&mut client, &topic, 0, -3).await;
+        assert_eq!(
+            (max.offset, max.timestamp),
+            (5, BASE + 50),
+            "{codec:?}: the first record with the largest timestamp"
+        );
+    }
+}
+
+/// One batch whose records have timestamps BASE + each of `offsets_ms`.
+fn timed_batch(codec: CompressionType, offsets_ms: &[i64]) -> bytes::Bytes {
+    let mut builder = strom_protocol::records::RecordBatchBuilder::new(codec);
+    for ms in offsets_ms {
+        builder
+            .append(BASE + ms, None, Some(b"v".as_slice()), &[])
+            .expect("append");
+    }
+    builder.build().expect("build")
 }
 
 #[tokio::test]

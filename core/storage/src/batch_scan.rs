@@ -9,7 +9,9 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-use strom_protocol::records::{BatchHeader, CompressionType, TimestampType, BATCH_HEADER_LEN};
+use strom_protocol::records::{
+    BatchHeader, RecordBatch, BATCH_HEADER_LEN, DEFAULT_MAX_DECOMPRESSED_BYTES,
+};
 
 /// What a log needs to know about one stored batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,9 +28,6 @@ pub(crate) struct BatchInfo {
     pub base_sequence: i32,
     pub last_sequence: i32,
     pub is_control: bool,
-    /// Records are uncompressed and carry their own (CreateTime) timestamps,
-    /// so a record-level timestamp scan is possible.
-    pub plain_create_time: bool,
 }
 
 impl BatchInfo {
@@ -50,8 +49,6 @@ impl BatchInfo {
             base_sequence: header.base_sequence(),
             last_sequence: header.last_sequence(),
             is_control: header.is_control(),
-            plain_create_time: header.compression() == Some(CompressionType::None)
-                && header.timestamp_type() == TimestampType::CreateTime,
         }
     }
 
@@ -135,75 +132,39 @@ pub(crate) fn crc_matches(file: &File, batch: &BatchInfo) -> bool {
     crc == u32::from_be_bytes(stored)
 }
 
-/// Largest batch whose records we are willing to load for a timestamp scan.
+/// Largest stored batch whose records we are willing to load for a
+/// timestamp scan (a batch is at most `message.max.bytes`, far less).
 const MAX_SCANNED_BATCH: u32 = 64 * 1024 * 1024;
 
 /// The first record of `batch` with offset >= `min_offset` whose timestamp
-/// satisfies `wanted`, as `(offset, timestamp)`. Only for uncompressed
-/// CreateTime batches; `None` if no record matches or the batch cannot be
-/// decoded (the caller falls back to batch granularity).
+/// satisfies `wanted`, as `(offset, timestamp)`: the batch is decompressed
+/// (bounded) and its records read in order, as Kafka's timestamp search
+/// does. In a LogAppendTime batch every record has the batch's timestamp.
+/// `None` if no record matches; `Err` if the batch cannot be read or decoded.
 pub(crate) fn find_record(
     file: &File,
     batch: &BatchInfo,
     min_offset: i64,
     wanted: impl Fn(i64) -> bool,
-) -> Option<(i64, i64)> {
-    if !batch.plain_create_time || batch.size > MAX_SCANNED_BATCH {
-        return None;
+) -> Result<Option<(i64, i64)>, String> {
+    if batch.size > MAX_SCANNED_BATCH {
+        return Err(format!(
+            "batch of {} bytes is too large to scan",
+            batch.size
+        ));
     }
     let mut bytes = vec![0u8; batch.size as usize];
-    file.read_exact_at(&mut bytes, batch.position).ok()?;
-    let header = BatchHeader::parse(&bytes).ok()?;
-    let base_timestamp = header.base_timestamp();
-    let mut cursor = Cursor {
-        bytes: &bytes,
-        at: BATCH_HEADER_LEN,
-    };
-    while cursor.at < bytes.len() {
-        let length = usize::try_from(cursor.varint()?).ok()?;
-        let record_start = cursor.at;
-        let _attributes = cursor.byte()?;
-        let timestamp = base_timestamp.checked_add(cursor.varlong()?)?;
-        let offset = batch.base_offset.checked_add(cursor.varint()?.into())?;
-        if offset >= min_offset && wanted(timestamp) {
-            return Some((offset, timestamp));
+    file.read_exact_at(&mut bytes, batch.position)
+        .map_err(|e| e.to_string())?;
+    let stored = RecordBatch::new(bytes.into()).map_err(|e| e.to_string())?;
+    let records = stored
+        .records(DEFAULT_MAX_DECOMPRESSED_BYTES)
+        .map_err(|e| e.to_string())?;
+    for record in records {
+        let record = record.map_err(|e| e.to_string())?;
+        if record.offset >= min_offset && wanted(record.timestamp) {
+            return Ok(Some((record.offset, record.timestamp)));
         }
-        cursor.at = record_start.checked_add(length)?;
     }
-    None
-}
-
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Cursor<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        let b = *self.bytes.get(self.at)?;
-        self.at += 1;
-        Some(b)
-    }
-
-    fn unsigned(&mut self, max_bytes: u32) -> Option<u64> {
-        let mut value = 0u64;
-        for i in 0..max_bytes {
-            let b = self.byte()?;
-            value |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                return Some(value);
-            }
-        }
-        None
-    }
-
-    fn varint(&mut self) -> Option<i32> {
-        let raw = u32::try_from(self.unsigned(5)?).ok()?;
-        Some(((raw >> 1) as i32) ^ -((raw & 1) as i32))
-    }
-
-    fn varlong(&mut self) -> Option<i64> {
-        let raw = self.unsigned(10)?;
-        Some(((raw >> 1) as i64) ^ -((raw & 1) as i64))
-    }
+    Ok(None)
 }

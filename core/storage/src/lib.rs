@@ -93,8 +93,8 @@
 //! - Retention is applied by [`Log::apply_retention`], which takes the
 //!   current time from the caller.
 //! - Unknown producers are accepted at any sequence (Kafka 2.5+, KIP-360).
-//! - Timestamp lookups are exact for uncompressed batches and at batch
-//!   granularity for compressed ones (see [`Log::offset_for_timestamp`]).
+//! - Timestamp lookups name the exact record, decompressing the batch that
+//!   holds it (see [`Log::offset_for_timestamp`]).
 //! - Index files are not preallocated; the in-memory index is authoritative
 //!   while the log is open.
 //! - The cleaner's key map holds whole keys, not 16-byte hashes as

@@ -282,7 +282,6 @@ impl Log {
                 last_offset: last,
                 partition_leader_epoch: options.leader_epoch,
                 max_timestamp: options.log_append_time_ms.unwrap_or(batch.max_timestamp),
-                plain_create_time: batch.plain_create_time && options.log_append_time_ms.is_none(),
                 ..*batch
             };
             scratch.record(&assigned);

@@ -342,7 +342,6 @@ mod tests {
             last_sequence: ((i64::from(first_seq) + i64::from(count) - 1)
                 % (i64::from(i32::MAX) + 1)) as i32,
             is_control: false,
-            plain_create_time: true,
         }
     }
 

@@ -1,14 +1,13 @@
 //! Timestamp lookups for ListOffsets.
 //!
-//! Precision: for uncompressed CreateTime batches the records are scanned,
-//! so the answer is the exact record (as in Kafka). For LogAppendTime
-//! batches every record carries the batch timestamp, so the first record
-//! (the base offset) is exact too. For compressed CreateTime batches this
-//! crate does not decompress: the answer is the batch's base offset with
-//! the batch's max timestamp (batch granularity). A consumer fetching from
-//! that offset receives the whole batch anyway.
+//! As in Kafka, the answer is an exact record: the batches that may hold it
+//! are found by their max timestamps (and the time index), then that
+//! batch's records are read, decompressing where needed. A batch that
+//! cannot be decoded is logged and answered at batch granularity (its
+//! first offset and max timestamp) rather than failing the request.
 
 use std::fs::File;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::batch_scan::{find_record, read_header, BatchInfo, HeaderRead};
@@ -18,8 +17,33 @@ use crate::segment::{Segment, NO_TIMESTAMP};
 
 struct ScanPlan {
     file: Arc<File>,
+    path: PathBuf,
     start_position: u64,
     end_position: u64,
+}
+
+impl ScanPlan {
+    /// [`find_record`] in this plan's file; `None` (logged) when the batch
+    /// cannot be decoded.
+    fn find_record(
+        &self,
+        batch: &BatchInfo,
+        min_offset: i64,
+        wanted: impl Fn(i64) -> bool,
+    ) -> Option<Option<(i64, i64)>> {
+        match find_record(&self.file, batch, min_offset, wanted) {
+            Ok(found) => Some(found),
+            Err(reason) => {
+                tracing::warn!(
+                    file = %self.path.display(),
+                    position = batch.position,
+                    base_offset = batch.base_offset,
+                    "timestamp lookup cannot read a batch's records ({reason}); answering at batch granularity"
+                );
+                None
+            }
+        }
+    }
 }
 
 fn position_of(segment: &Segment, offset: i64) -> u64 {
@@ -56,6 +80,7 @@ fn timestamp_plans(state: &LogState, target: i64) -> Vec<ScanPlan> {
                 });
             ScanPlan {
                 file: s.log_file(),
+                path: s.log_path().to_path_buf(),
                 start_position: position_of(s, start_offset),
                 end_position: s.size,
             }
@@ -78,11 +103,12 @@ impl Log {
                 if batch.last_offset < log_start || batch.max_timestamp < timestamp {
                     return None;
                 }
-                if batch.plain_create_time {
-                    // None here means only records below the log start matched.
-                    return find_record(&plan.file, batch, log_start, |t| t >= timestamp);
-                }
-                Some((batch.base_offset.max(log_start), batch.max_timestamp))
+                // None here means only records below the log start matched.
+                plan.find_record(batch, log_start, |t| t >= timestamp)
+                    .unwrap_or(Some((
+                        batch.base_offset.max(log_start),
+                        batch.max_timestamp,
+                    )))
             });
             if found.is_some() {
                 return Ok(found);
@@ -107,6 +133,7 @@ impl Log {
             let Some(s) = best else { return Ok(None) };
             let plan = ScanPlan {
                 file: s.log_file(),
+                path: s.log_path().to_path_buf(),
                 start_position: position_of(s, s.offset_of_max_timestamp),
                 end_position: s.size,
             };
@@ -119,12 +146,8 @@ impl Log {
             if batch.base_offset > batch_offset {
                 return Some((batch_offset, max_ts));
             }
-            let exact = if batch.plain_create_time {
-                find_record(&plan.file, batch, batch.base_offset, |t| t == max_ts)
-            } else {
-                None
-            };
-            Some(exact.unwrap_or((batch.base_offset, max_ts)))
+            let exact = plan.find_record(batch, batch.base_offset, |t| t == max_ts);
+            Some(exact.flatten().unwrap_or((batch.base_offset, max_ts)))
         });
         Ok(Some(found.unwrap_or((batch_offset, max_ts))))
     }
