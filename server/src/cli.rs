@@ -5,12 +5,25 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use strom_broker::config::{BrokerConfig, ConfigError};
+use strom_broker::config::{BrokerConfig, ConfigError, FlagValue};
 
 use crate::commands::consume::ConsumeArgs;
 use crate::commands::group::GroupArgs;
 use crate::commands::produce::ProduceArgs;
 use crate::commands::topic::TopicArgs;
+
+/// The end of `strom server --help`: where settings come from.
+const SERVER_SETTINGS_HELP: &str = "\
+Settings use Kafka's broker names (server.properties). Each comes from the
+first of these that sets it:
+  1. the flags above (--data-dir, --listen, --advertised-listener)
+  2. --set KEY=VALUE
+  3. STROM_* environment variables: drop STROM_, lowercase, '_' becomes '.'
+     ('__' for a literal '_'), e.g. STROM_NUM_PARTITIONS=3 sets num.partitions
+     and STROM_FLUSH_POLICY=page-cache sets strom.flush.policy
+  4. --config FILE
+  5. the defaults
+The data dir is locked: one broker per data dir.";
 
 /// Log filter used when neither `--log-level` nor `RUST_LOG` is given.
 pub const DEFAULT_LOG_FILTER: &str = "info";
@@ -44,6 +57,7 @@ pub enum Command {
 /// precedence first: defaults, --config FILE, STROM_* environment variables
 /// (STROM_NUM_PARTITIONS=3 sets num.partitions), --set, then the flags below.
 #[derive(Debug, Args)]
+#[command(after_help = SERVER_SETTINGS_HELP)]
 pub struct ServerArgs {
     /// Data directory (log.dirs). Default: ./strom-data
     #[arg(long, value_name = "DIR")]
@@ -67,8 +81,13 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
-    /// The dedicated flags as `(Kafka key, value)`, highest precedence.
-    pub fn flags(&self) -> Result<Vec<(&'static str, String)>, ConfigError> {
+    /// The dedicated flags with their Kafka keys, highest precedence.
+    pub fn flags(&self) -> Result<Vec<FlagValue>, ConfigError> {
+        let flag = |flag, key, value: &str| FlagValue {
+            flag,
+            key,
+            value: value.to_string(),
+        };
         let mut flags = Vec::new();
         if let Some(dir) = &self.data_dir {
             let dir = dir.to_str().ok_or_else(|| ConfigError::InvalidValue {
@@ -76,13 +95,17 @@ impl ServerArgs {
                 value: dir.display().to_string(),
                 reason: "the path must be valid UTF-8".into(),
             })?;
-            flags.push(("log.dirs", dir.to_string()));
+            flags.push(flag("--data-dir", "log.dirs", dir));
         }
         if let Some(listen) = &self.listen {
-            flags.push(("listeners", listen.clone()));
+            flags.push(flag("--listen", "listeners", listen));
         }
         if let Some(advertised) = &self.advertised_listener {
-            flags.push(("advertised.listeners", advertised.clone()));
+            flags.push(flag(
+                "--advertised-listener",
+                "advertised.listeners",
+                advertised,
+            ));
         }
         Ok(flags)
     }
@@ -93,9 +116,7 @@ impl ServerArgs {
         &self,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<BrokerConfig, ConfigError> {
-        let flags = self.flags()?;
-        let flag_refs: Vec<(&str, String)> = flags.iter().map(|(k, v)| (*k, v.clone())).collect();
-        BrokerConfig::from_sources(self.config.as_deref(), env, &self.sets, &flag_refs)
+        BrokerConfig::from_sources(self.config.as_deref(), env, &self.sets, &self.flags()?)
     }
 
     /// The tracing filter: --log-level, else `RUST_LOG`, else info.
@@ -224,6 +245,17 @@ mod tests {
             .broker_config(no_env())
             .unwrap_err();
         assert!(err.to_string().contains("listeners"), "{err}");
+        let err = server_args(&["--listen", "127.0.0.1:99999"])
+            .broker_config(no_env())
+            .unwrap_err();
+        assert!(err.to_string().starts_with("--listen: "), "{err}");
+        assert!(err.to_string().contains("99999"), "{err}");
+        let env = vec![("STROM_NUM_PARTITIONS".to_string(), "zero".to_string())];
+        let err = server_args(&[]).broker_config(env).unwrap_err();
+        assert!(
+            err.to_string().starts_with("STROM_NUM_PARTITIONS: "),
+            "{err}"
+        );
         let err = server_args(&["--listen", "0.0.0.0:9092"])
             .broker_config(no_env())
             .unwrap_err();

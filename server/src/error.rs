@@ -18,6 +18,9 @@ pub enum CliError {
     #[error("writing standard output: {0}")]
     Stdout(#[source] std::io::Error),
 
+    #[error("group '{0}' does not exist (`strom group list` shows the groups)")]
+    NoSuchGroup(String),
+
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 

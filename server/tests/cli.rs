@@ -17,10 +17,16 @@ struct Broker {
 
 impl Broker {
     fn start() -> Broker {
+        Broker::start_with(&[])
+    }
+
+    /// A broker with `--set KEY=VALUE` for each of `settings`.
+    fn start_with(settings: &[&str]) -> Broker {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(STROM)
             .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path().join("data"))
+            .args(settings.iter().flat_map(|s| ["--set", s]))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -392,7 +398,6 @@ fn unreachable_broker_and_unknown_topic_fail_with_one_line() {
     for args in [
         &["consume", "missing", "-n", "1"][..],
         &["topic", "describe", "missing"][..],
-        &["produce", "missing"][..],
     ] {
         let output = broker.run_with_input(args, "a line\n");
         assert!(!output.status.success(), "{args:?}");
@@ -402,6 +407,127 @@ fn unreachable_broker_and_unknown_topic_fail_with_one_line() {
             stderr.contains("UNKNOWN_TOPIC_OR_PARTITION"),
             "{args:?}: {stderr}"
         );
+    }
+}
+
+#[test]
+fn produce_to_a_missing_topic_follows_the_brokers_auto_create_setting() {
+    let broker = Broker::start();
+    let produced = broker.run_with_input(&["produce", "fresh"], "a\nb\n");
+    assert_success(&["produce", "fresh"], &produced);
+    let described = broker.ok(&["topic", "describe", "fresh"]);
+    assert!(described.contains("fresh"), "{described}");
+    let consumed = broker.ok(&[
+        "consume",
+        "fresh",
+        "--from-beginning",
+        "-n",
+        "2",
+        "--format",
+        "text",
+    ]);
+    assert_eq!(consumed, "a\nb\n");
+
+    let strict = Broker::start_with(&["auto.create.topics.enable=false"]);
+    let refused = strict.run_with_input(&["produce", "missing"], "a line\n");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8(refused.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("strom topic create missing"), "{stderr}");
+}
+
+#[test]
+fn describing_a_group_that_does_not_exist_fails() {
+    let broker = Broker::start();
+    let output = broker.run(&["group", "describe", "nobody"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("group 'nobody' does not exist"), "{stderr}");
+}
+
+#[test]
+fn a_json_copy_into_fewer_partitions_names_the_line_or_repartitions() {
+    let broker = Broker::start();
+    broker.ok(&["topic", "create", "wide", "-p", "4"]);
+    broker.ok(&["topic", "create", "narrow", "-p", "2"]);
+    let lines: String = (0..20)
+        .map(|i| {
+            format!(
+                r#"{{"key":"k{}","value":"v{i}","partition":{}}}"#,
+                i % 5,
+                i % 4
+            ) + "\n"
+        })
+        .collect();
+    let produced = broker.run_with_input(&["produce", "wide", "--format", "json"], &lines);
+    assert_success(&["produce", "wide"], &produced);
+    let copy = broker.ok(&[
+        "consume",
+        "wide",
+        "--from-beginning",
+        "-n",
+        "20",
+        "--format",
+        "json",
+    ]);
+
+    let refused = broker.run_with_input(&["produce", "narrow", "--format", "json"], &copy);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8(refused.stderr).unwrap();
+    assert!(
+        stderr.contains("has 2 partitions, not partition") && stderr.contains("--repartition"),
+        "{stderr}"
+    );
+    let args = ["produce", "narrow", "--format", "json", "--repartition"];
+    assert_success(&args, &broker.run_with_input(&args, &copy));
+    let copied = broker.ok(&[
+        "consume",
+        "narrow",
+        "--from-beginning",
+        "-n",
+        "20",
+        "--format",
+        "json",
+    ]);
+    // Partitioned by key: every record of one key lands in one partition.
+    let mut partition_of_key = std::collections::HashMap::new();
+    for line in copied.lines() {
+        let record: Value = serde_json::from_str(line).unwrap();
+        let partition = record["partition"].as_i64().unwrap();
+        assert!((0..2).contains(&partition), "{record}");
+        let key = record["key"].as_str().unwrap().to_string();
+        assert_eq!(*partition_of_key.entry(key).or_insert(partition), partition);
+    }
+    assert_eq!(partition_of_key.len(), 5);
+}
+
+#[test]
+fn server_help_names_the_environment_variables_and_the_precedence() {
+    let output = Command::new(STROM)
+        .args(["server", "--help"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for expected in [
+        "STROM_",
+        "--set",
+        "--config FILE",
+        "one broker per data dir",
+    ] {
+        assert!(help.contains(expected), "{expected} missing from:\n{help}");
+    }
+    for (command, argument) in [("produce", "<TOPIC>"), ("consume", "<TOPIC>")] {
+        // -h: the short help, one line per argument.
+        let output = Command::new(STROM).args([command, "-h"]).output().unwrap();
+        let help = String::from_utf8(output.stdout).unwrap();
+        let line = help
+            .lines()
+            .find(|line| line.trim_start().starts_with(argument) && line.len() > argument.len() + 4)
+            .unwrap_or_else(|| {
+                panic!("{argument} has no help text in `strom {command} --help`:\n{help}")
+            });
+        assert!(line.contains("topic"), "{line}");
     }
 }
 

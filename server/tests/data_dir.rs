@@ -57,3 +57,72 @@ fn a_second_broker_on_a_data_dir_in_use_exits_naming_the_holder() {
         .unwrap();
     assert!(ready.starts_with("strom ready"), "{ready:?}");
 }
+
+/// Runs a client command against the broker at `address`.
+fn client(address: &str, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(STROM)
+        .args(args)
+        .args(["--brokers", address])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "strom {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Starts a broker and returns it with its address.
+fn start(data: &std::path::Path) -> (Running, String) {
+    let mut running = Running(server(data).spawn().unwrap());
+    let mut ready = String::new();
+    BufReader::new(running.0.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    let address = ready
+        .split_whitespace()
+        .find(|word| word.starts_with("127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no address in {ready:?}"))
+        .to_string();
+    (running, address)
+}
+
+#[test]
+fn a_restart_logs_one_line_for_the_consumer_groups_not_one_per_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (first, address) = start(&data);
+    client(&address, &["produce", "events"], "a\n");
+    let args = [
+        "consume",
+        "events",
+        "--group",
+        "g",
+        "--from-beginning",
+        "-n",
+        "1",
+    ];
+    client(&address, &args, "");
+    drop(first);
+
+    let (mut second, address) = start(&data);
+    // Describing the group waits for the groups to be loaded.
+    let described = client(&address, &["group", "describe", "g"], "");
+    assert!(String::from_utf8_lossy(&described.stdout).contains("events"));
+    let _ = second.0.kill();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut second.0.stderr.take().unwrap(), &mut log).unwrap();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("__consumer_offsets"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(lines[0].contains("groups=1"), "{log}");
+}

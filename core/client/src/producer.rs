@@ -52,12 +52,14 @@ use crate::callbacks::CallbackQueue;
 use crate::cluster::Cluster;
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
+use crate::metadata::PartitionInfo;
 use accumulator::Accumulator;
 use memory::{BufferMemory, Outstanding};
 use partition::Pending;
 pub use record::RecordRef;
 use record::SendRecord;
 use settle::Reply;
+use strom_protocol::error_codes::{LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION};
 
 /// A record refused before it was queued: its reply, the record and the
 /// reason.
@@ -363,6 +365,44 @@ impl Producer {
     ) -> std::result::Result<(), DeliveryError> {
         self.accept(record, Reply::callback(Box::new(callback)))
             .map_err(refused)
+    }
+
+    /// The topic's partitions. Like the Java producer's `partitionsFor`, a
+    /// missing topic is asked for with auto-creation allowed, so a broker
+    /// with `auto.create.topics.enable` creates it (waiting up to
+    /// max.block.ms for its leaders); a broker that does not answers
+    /// UNKNOWN_TOPIC_OR_PARTITION at once.
+    pub async fn partitions_for(&self, topic: &str) -> Result<Vec<PartitionInfo>> {
+        let cluster = &self.shared.cluster;
+        let deadline = tokio::time::Instant::now() + cluster.config().max_block;
+        loop {
+            if let Some(info) = cluster.cached_topic(topic) {
+                return Ok(info.partitions);
+            }
+            let response = cluster
+                .request_metadata(Some(vec![topic.to_string()]), true)
+                .await?;
+            let code = response
+                .topics
+                .iter()
+                .find(|t| t.name.as_deref() == Some(topic))
+                .map_or(UNKNOWN_TOPIC_OR_PARTITION, |t| t.error_code);
+            match code {
+                0 => cluster.refresh_metadata(&[topic.to_string()]).await?,
+                // Kafka creates the topic in the background; its leaders
+                // follow shortly.
+                LEADER_NOT_AVAILABLE if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(cluster.config().retry_backoff).await;
+                }
+                code => {
+                    return Err(ClientError::kafka(
+                        code,
+                        format!("looking up topic `{topic}`"),
+                        None,
+                    ))
+                }
+            }
+        }
     }
 
     /// Client-level errors since the last call, oldest first (librdkafka's

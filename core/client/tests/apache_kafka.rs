@@ -67,6 +67,7 @@ async fn the_reference_scenarios_pass_against_apache_kafka() {
     let bootstrap = kafka.bootstrap.as_str();
     reference::admin_topics_configs_and_offsets(bootstrap).await;
     reference::producer_codecs_acks_and_partitioning(bootstrap).await;
+    reference::producer_partitions_for_creates_a_missing_topic(bootstrap).await;
     reference::group_members_share_partitions_and_commit(bootstrap, "range").await;
     reference::group_members_share_partitions_and_commit(bootstrap, "roundrobin").await;
     reference::group_members_share_partitions_and_commit(bootstrap, "cooperative-sticky").await;

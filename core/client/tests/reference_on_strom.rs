@@ -19,6 +19,12 @@ async fn producer_codecs_acks_and_partitioning() {
 }
 
 #[tokio::test]
+async fn producer_partitions_for_creates_a_missing_topic() {
+    let broker = TestBroker::start();
+    reference::producer_partitions_for_creates_a_missing_topic(&broker.bootstrap()).await;
+}
+
+#[tokio::test]
 async fn range_group_members_share_partitions_and_commit() {
     let broker = TestBroker::start();
     reference::group_members_share_partitions_and_commit(&broker.bootstrap(), "range").await;

@@ -31,6 +31,7 @@ pub enum Format {
 pub struct ConsumeArgs {
     #[command(flatten)]
     pub brokers: BrokersArg,
+    /// The topic to read.
     pub topic: String,
     /// Consume as a member of this consumer group: partitions are shared
     /// with the group's other members, reading starts at the group's

@@ -22,12 +22,17 @@ pub enum GroupCommand {
     List,
     /// State, members, and per partition: committed offset, log end
     /// offset and lag.
-    Describe { group: String },
+    Describe {
+        /// The group's id.
+        group: String,
+    },
     /// Move a group's committed offsets for a topic. Prints the plan
     /// without changing anything unless --execute is given; the group
     /// must have no active members.
     ResetOffsets {
+        /// The group's id.
         group: String,
+        /// The topic whose offsets move.
         #[arg(long)]
         topic: String,
         #[command(flatten)]
@@ -38,6 +43,7 @@ pub enum GroupCommand {
     },
     /// Delete groups (they must have no active members).
     Delete {
+        /// The groups' ids.
         #[arg(required = true)]
         groups: Vec<String>,
     },
@@ -88,6 +94,11 @@ pub async fn run(args: GroupArgs) -> Result<(), CliError> {
 async fn describe(admin: &AdminClient, group: &str) -> Result<(), CliError> {
     let description = admin.describe_group(group).await?;
     let offsets = admin.group_lag(group).await?;
+    // Kafka describes an unknown group as Dead with no members; a group
+    // that only has committed offsets is Empty, not Dead.
+    if description.state == "Dead" && description.members.is_empty() && offsets.is_empty() {
+        return Err(CliError::NoSuchGroup(group.to_string()));
+    }
     println!("GROUP        {}", description.group_id);
     println!("STATE        {}", description.state);
     println!("COORDINATOR  {}", description.coordinator);

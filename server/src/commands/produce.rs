@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use clap::{Args, ValueEnum};
-use strom_client::{AdminClient, DeliveryFuture, Producer, ProducerRecord};
+use strom_client::{DeliveryFuture, Producer, ProducerRecord};
+use strom_protocol::error_codes::UNKNOWN_TOPIC_OR_PARTITION;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::output::record_from_json;
@@ -35,6 +36,7 @@ pub enum InputFormat {
 pub struct ProduceArgs {
     #[command(flatten)]
     pub brokers: BrokersArg,
+    /// The topic to write to (see `strom topic create`).
     pub topic: String,
     #[arg(long, value_enum, default_value_t = InputFormat::Text)]
     pub format: InputFormat,
@@ -56,6 +58,10 @@ pub struct ProduceArgs {
     /// Write every record to this partition instead of partitioning by key.
     #[arg(long, value_name = "P")]
     pub partition: Option<i32>,
+    /// JSON input: ignore each line's "partition" and partition by key
+    /// (for copying into a topic with fewer partitions).
+    #[arg(long, conflicts_with = "partition")]
+    pub repartition: bool,
 }
 
 /// Outcome of the deliveries awaited so far.
@@ -94,21 +100,31 @@ pub async fn run(args: ProduceArgs) -> Result<(), CliError> {
             "--key-separator applies to --format text; JSON input carries its own key".into(),
         ));
     }
-    let admin = AdminClient::new(config.clone()).await?;
+    let delivery_timeout = config.delivery_timeout;
+    let producer = Producer::new(config).await?;
     // Fail fast on a missing topic or partition instead of retrying every
-    // record until delivery.timeout.ms.
-    let topic = admin.describe_topics(&[&args.topic]).await?.remove(0);
+    // record until delivery.timeout.ms. A broker that creates topics on
+    // first use creates it here, as for any producer.
+    let partitions = match producer.partitions_for(&args.topic).await {
+        Ok(partitions) => partitions,
+        Err(err) if err.kafka_code() == Some(UNKNOWN_TOPIC_OR_PARTITION) => {
+            return Err(CliError::Usage(format!(
+                "topic `{0}` does not exist and the broker does not create topics on first use \
+                 (auto.create.topics.enable=false): create it with `strom topic create {0}`",
+                args.topic
+            )))
+        }
+        Err(err) => return Err(err.into()),
+    };
     if let Some(partition) = args.partition {
-        if topic.partition(partition).is_none() {
+        if !partitions.iter().any(|p| p.partition == partition) {
             return Err(CliError::Usage(format!(
                 "topic `{}` has {} partitions, not partition {partition}",
                 args.topic,
-                topic.partitions.len()
+                partitions.len()
             )));
         }
     }
-    let delivery_timeout = config.delivery_timeout;
-    let producer = Producer::from_admin(&admin);
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut pending = Vec::new();
@@ -121,8 +137,18 @@ pub async fn run(args: ProduceArgs) -> Result<(), CliError> {
                 .map_err(|reason| CliError::Usage(format!("line {line_number}: {reason}")))?,
             InputFormat::Text => text_record(&args.topic, line, args.key_separator.as_deref()),
         };
-        if args.partition.is_some() {
+        if args.partition.is_some() || args.repartition {
             record.partition = args.partition;
+        }
+        if let Some(partition) = record.partition {
+            if !partitions.iter().any(|p| p.partition == partition) {
+                return Err(CliError::Usage(format!(
+                    "line {line_number}: topic `{}` has {} partitions, not partition {partition} \
+                     (--repartition ignores the partition field and partitions by key)",
+                    args.topic,
+                    partitions.len()
+                )));
+            }
         }
         pending.push(producer.send(record));
         if pending.len() >= MAX_PENDING {

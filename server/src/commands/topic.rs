@@ -20,6 +20,7 @@ pub struct TopicArgs {
 pub enum TopicCommand {
     /// Create a topic.
     Create {
+        /// The new topic's name.
         name: String,
         /// Partition count. Default: the broker's num.partitions
         #[arg(short, long)]
@@ -39,14 +40,19 @@ pub enum TopicCommand {
     },
     /// Partitions (leader, replicas, ISR, log start/end offsets) and the
     /// configs that differ from the defaults.
-    Describe { name: String },
+    Describe {
+        /// The topic's name.
+        name: String,
+    },
     /// Delete topics.
     Delete {
+        /// The topics' names.
         #[arg(required = true)]
         names: Vec<String>,
     },
     /// Set or remove (back to the default) topic configs.
     AlterConfig {
+        /// The topic's name.
         name: String,
         /// Set a config (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]

@@ -55,6 +55,16 @@ fn synonym_group(name: &str) -> Option<&'static [&'static str]> {
 struct ExplicitValue {
     value: String,
     origin: Origin,
+    /// The flag or environment variable the user typed, for errors.
+    given_as: Option<String>,
+}
+
+/// A value from a dedicated command-line flag (`--listen` sets `listeners`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagValue {
+    pub flag: &'static str,
+    pub key: &'static str,
+    pub value: String,
 }
 
 /// Static broker configuration. The explicit values are the truth; the
@@ -64,15 +74,16 @@ struct ExplicitValue {
 pub struct BrokerConfig {
     explicit: BTreeMap<String, ExplicitValue>,
     /// Keys Strom does not know, kept (Kafka warns and carries on).
-    ignored: BTreeMap<String, String>,
+    ignored: BTreeMap<String, ExplicitValue>,
     settings: BrokerSettings,
 }
 
 impl BrokerConfig {
     /// Merges every source, lowest precedence first: built-in defaults <
     /// `file` (server.properties format) < `env` (only `STROM_*` variables
-    /// are read) < `sets` (`key=value` strings) < `flags` (`(key, value)`
-    /// from dedicated command-line flags).
+    /// are read) < `sets` (`key=value` strings) < `flags` (dedicated
+    /// command-line flags). An error about a value from a flag or a variable
+    /// names that flag or variable.
     ///
     /// Environment names map to keys by dropping `STROM_`, lowercasing, and
     /// turning `_` into `.`; write `__` for a literal `_` in a key. When the
@@ -82,7 +93,7 @@ impl BrokerConfig {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
         sets: &[String],
-        flags: &[(&str, String)],
+        flags: &[FlagValue],
     ) -> Result<BrokerConfig, ConfigError> {
         let mut config = BrokerConfig::empty();
         if let Some(path) = file {
@@ -90,23 +101,41 @@ impl BrokerConfig {
         }
         for (name, value) in env {
             if let Some(key) = env_key(&name) {
-                config.insert(&key, &value, Origin::Env)?;
+                config
+                    .insert(&key, &value, Origin::Env, Some(&name))
+                    .map_err(|e| given_as(&name, e))?;
             }
         }
         for argument in sets {
             let (key, value) = argument
                 .split_once('=')
                 .ok_or_else(|| ConfigError::InvalidSetArgument(argument.clone()))?;
-            config.insert(key.trim(), value, Origin::Set)?;
+            config.insert(key.trim(), value, Origin::Set, None)?;
         }
-        for (key, value) in flags {
-            config.insert(key, value, Origin::Flag)?;
+        for flag in flags {
+            config
+                .insert(flag.key, &flag.value, Origin::Flag, Some(flag.flag))
+                .map_err(|e| given_as(flag.flag, e))?;
         }
-        config.settings = resolve_settings(&config.explicit_values())?;
-        for key in config.ignored.keys() {
-            tracing::warn!(
-                "the configuration '{key}' was supplied but isn't a known config; ignored"
-            );
+        config.settings = resolve_settings(&config.explicit_values()).map_err(|e| {
+            let typed = e
+                .key()
+                .and_then(|key| config.explicit.get(key))
+                .and_then(|v| v.given_as.clone());
+            match typed {
+                Some(name) => given_as(&name, e),
+                None => e,
+            }
+        })?;
+        for (key, supplied) in &config.ignored {
+            match &supplied.given_as {
+                Some(name) => tracing::warn!(
+                    "the environment variable {name} names the setting '{key}', which isn't a known config; ignored"
+                ),
+                None => tracing::warn!(
+                    "the configuration '{key}' was supplied but isn't a known config; ignored"
+                ),
+            }
         }
         Ok(config)
     }
@@ -131,7 +160,7 @@ impl BrokerConfig {
             source,
         })?;
         for property in parse_properties(&text) {
-            self.insert(&property.key, &property.value, Origin::File)
+            self.insert(&property.key, &property.value, Origin::File, None)
                 .map_err(|source| ConfigError::InFile {
                     path: path.to_path_buf(),
                     line: property.line,
@@ -142,9 +171,24 @@ impl BrokerConfig {
     }
 
     /// Validates and records one value without recomputing the typed view.
-    fn insert(&mut self, key: &str, value: &str, origin: Origin) -> Result<(), ConfigError> {
+    fn insert(
+        &mut self,
+        key: &str,
+        value: &str,
+        origin: Origin,
+        given_as: Option<&str>,
+    ) -> Result<(), ConfigError> {
+        let given_as = given_as.map(str::to_string);
         let Some(def) = broker_setting(key) else {
-            self.ignored.insert(key.to_string(), value.to_string());
+            let value = value.to_string();
+            self.ignored.insert(
+                key.to_string(),
+                ExplicitValue {
+                    value,
+                    origin,
+                    given_as,
+                },
+            );
             return Ok(());
         };
         def.parse(value)?;
@@ -160,8 +204,14 @@ impl BrokerConfig {
             }
         }
         let value = value.trim().to_string();
-        self.explicit
-            .insert(key.to_string(), ExplicitValue { value, origin });
+        self.explicit.insert(
+            key.to_string(),
+            ExplicitValue {
+                value,
+                origin,
+                given_as,
+            },
+        );
         Ok(())
     }
 
@@ -169,7 +219,7 @@ impl BrokerConfig {
     /// on error nothing changes.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
         let mut candidate = self.clone();
-        candidate.insert(key, value, Origin::Set)?;
+        candidate.insert(key, value, Origin::Set, None)?;
         let cluster_id = self.settings.cluster_id.take();
         candidate.settings = resolve_settings(&candidate.explicit_values())?;
         candidate.settings.cluster_id = cluster_id;
@@ -219,8 +269,11 @@ impl BrokerConfig {
     }
 
     /// Keys supplied but unknown to Strom, with their values.
-    pub fn ignored(&self) -> &BTreeMap<String, String> {
-        &self.ignored
+    pub fn ignored(&self) -> BTreeMap<&str, &str> {
+        self.ignored
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.value.as_str()))
+            .collect()
     }
 
     fn explicit_values(&self) -> BTreeMap<&str, &str> {
@@ -289,6 +342,13 @@ impl BrokerConfig {
             });
         }
         synonyms
+    }
+}
+
+fn given_as(name: &str, source: ConfigError) -> ConfigError {
+    ConfigError::GivenAs {
+        given_as: name.to_string(),
+        source: Box::new(source),
     }
 }
 

@@ -62,7 +62,11 @@ fn precedence_is_file_then_env_then_set_then_flags() {
             ("STROM_LISTENERS", "127.0.0.1:2222"),
         ]),
         &sets(&["num.partitions=4", "listeners=127.0.0.1:3333"]),
-        &[("listeners", "127.0.0.1:4444".to_string())],
+        &[FlagValue {
+            flag: "--listen",
+            key: "listeners",
+            value: "127.0.0.1:4444".to_string(),
+        }],
     )
     .unwrap();
     let s = config.settings();
@@ -102,10 +106,7 @@ fn environment_names_map_to_keys() {
         "variables without STROM_ are not settings"
     );
     assert_eq!(
-        config
-            .ignored()
-            .get("some_underscored.key")
-            .map(String::as_str),
+        config.ignored().get("some_underscored.key").copied(),
         Some("x")
     );
 }

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use strom_protocol::error_codes;
 
 pub use alter::{apply_incremental_alter, AlterConfigOp, AlterOpType};
-pub use broker::{BrokerConfig, HostPort, Origin};
+pub use broker::{BrokerConfig, FlagValue, HostPort, Origin};
 pub use properties::{escape_value, parse_properties, Property};
 pub use settings::{BrokerSettings, CleanupPolicy, FlushPolicy, TimestampType};
 pub use topic::{CompressionType, EffectiveTopicConfig, TopicConfigs};
@@ -59,14 +59,30 @@ pub enum ConfigError {
     Invalid { key: String, reason: String },
     #[error("config '{key}' appears more than once in the request")]
     DuplicateKey { key: String },
+    /// A setting given by a flag or an environment variable: the error
+    /// names what the user typed (`--listen`, `STROM_LISTENERS`).
+    #[error("{given_as}: {source}")]
+    GivenAs {
+        given_as: String,
+        source: Box<ConfigError>,
+    },
 }
 
 impl ConfigError {
+    /// The setting the error is about, where it names one.
+    fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::InvalidValue { key, .. } | ConfigError::Invalid { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+
     /// The Kafka error code to answer a client with: INVALID_REQUEST for a
     /// request that names one key twice, INVALID_CONFIG for any rejected
     /// setting.
     pub fn kafka_error_code(&self) -> i16 {
         match self {
+            ConfigError::GivenAs { source, .. } => source.kafka_error_code(),
             ConfigError::DuplicateKey { .. } => error_codes::INVALID_REQUEST,
             _ => error_codes::INVALID_CONFIG,
         }

@@ -66,20 +66,24 @@ async fn load_all(broker: Arc<Broker>) {
     let Some(topic) = broker.topic(OFFSETS_TOPIC) else {
         return;
     };
+    let started = Instant::now();
+    let (mut partitions, mut total_groups) = (0usize, 0usize);
     for partition in topic.all_partitions() {
         let index = partition.index;
         if !broker.groups.is_loading(index) {
             continue;
         }
-        let started = Instant::now();
+        let partition_started = Instant::now();
         let loaded = tokio::task::spawn_blocking(move || read_partition(&partition)).await;
         match loaded {
             Ok(loaded) => {
                 let groups = install(&broker, index, loaded);
-                tracing::info!(
+                partitions += 1;
+                total_groups += groups;
+                tracing::debug!(
                     partition = index,
                     groups,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    elapsed_ms = partition_started.elapsed().as_millis() as u64,
                     "loaded {OFFSETS_TOPIC} partition"
                 );
             }
@@ -87,6 +91,13 @@ async fn load_all(broker: Arc<Broker>) {
         }
         broker.groups.finish_loading(index);
     }
+    // One line for the whole topic: fifty for empty partitions told nothing.
+    tracing::info!(
+        partitions,
+        groups = total_groups,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "loaded consumer groups from {OFFSETS_TOPIC}"
+    );
 }
 
 /// Reads a whole partition up to its high watermark. A read failure ends

@@ -173,6 +173,22 @@ async fn wait_for_partitions(admin: &AdminClient, topic: &str, count: usize) -> 
 /// Keyed records in every codec and acks setting land on the Java
 /// client's murmur2 partition, and come back with key, value, headers and
 /// timestamp intact.
+/// `partitions_for` on a topic nobody created: the broker (auto-creation
+/// on, the default) creates it with num.partitions, and it takes records.
+pub async fn producer_partitions_for_creates_a_missing_topic(bootstrap: &str) {
+    let producer = Producer::new(config(bootstrap, &[])).await.unwrap();
+    let topic = "ref-auto-created";
+    let partitions = producer.partitions_for(topic).await.unwrap();
+    let indexes: Vec<i32> = partitions.iter().map(|p| p.partition).collect();
+    assert_eq!(indexes, [0], "one partition: num.partitions defaults to 1");
+    let written = producer
+        .send(ProducerRecord::new(topic, "first"))
+        .await
+        .unwrap();
+    assert_eq!((written.partition, written.offset), (0, 0));
+    producer.close(SAFETY).await.unwrap();
+}
+
 pub async fn producer_codecs_acks_and_partitioning(bootstrap: &str) {
     let admin = AdminClient::new(config(bootstrap, &[])).await.unwrap();
     let topic = "ref-produce";
