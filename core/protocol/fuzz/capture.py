@@ -29,6 +29,9 @@ import time
 from pathlib import Path
 
 PER_VERSION = 3
+# Produce frames carry the record batches: one per codec and producer kind.
+PER_PRODUCE_VERSION = 12
+PRODUCE = 0
 MAX_FRAME = 64 * 1024
 HERE = Path(__file__).resolve().parent
 
@@ -50,12 +53,13 @@ class Recorder:
         digest = hashlib.sha256(frame[:4] + frame[8:]).digest()
         with self.lock:
             key = (self.client, api, version)
-            if digest in self.seen or self.counts.get(key, 0) >= PER_VERSION:
+            limit = PER_PRODUCE_VERSION if api == PRODUCE else PER_VERSION
+            if digest in self.seen or self.counts.get(key, 0) >= limit:
                 return
             self.seen.add(digest)
             n = self.counts.get(key, 0)
             self.counts[key] = n + 1
-            name = f"{self.client}-{api:02d}-v{version:02d}-{n}.bin"
+            name = f"{self.client}-{api:02d}-v{version:02d}-{n:02d}.bin"
             (self.out / name).write_bytes(frame)
 
 
@@ -143,8 +147,7 @@ def librdkafka_load(bootstrap: str) -> None:
         for future in admin.list_offsets({TopicPartition(topics[0], 0): spec}).values():
             future.result(30)
     admin.create_partitions([NewPartitions(topics[0], 4)])[topics[0]].result(30)
-    for future in admin.list_consumer_groups().result(30).valid:
-        pass
+    admin.list_consumer_groups().result(30)
     admin.describe_consumer_groups(["seed-group"])["seed-group"].result(30)
     for future in admin.delete_topics([topics[-1]]).values():
         future.result(30)

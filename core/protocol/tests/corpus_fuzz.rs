@@ -10,9 +10,9 @@
 //! each must return Ok or Err, never panic, and never allocate far beyond
 //! its size.
 //!
-//! STROM_FUZZ_ITERATIONS (default 20000) and STROM_FUZZ_SEED change the
-//! run; a failure names the seed and iteration and writes the input to
-//! `target/fuzz-failure.bin`.
+//! STROM_FUZZ_ITERATIONS (default 200000, about a second) and
+//! STROM_FUZZ_SEED change the run; a failure names the seed and iteration
+//! and writes the input to `target/tmp/fuzz-failure.bin`.
 
 use std::path::{Path, PathBuf};
 
@@ -253,7 +253,7 @@ fn real_client_requests_decode_and_their_mutations_never_panic_or_balloon() {
         })
         .flatten()
         .collect();
-    let iterations = env_number("STROM_FUZZ_ITERATIONS", 20_000);
+    let iterations = env_number("STROM_FUZZ_ITERATIONS", 200_000);
     let seed = env_number("STROM_FUZZ_SEED", 0x5eed_f022);
     let mut rng = SampleRng::new(seed);
     for iteration in 0..iterations {
