@@ -368,10 +368,12 @@ impl Producer {
     }
 
     /// The topic's partitions. Like the Java producer's `partitionsFor`, a
-    /// missing topic is asked for with auto-creation allowed, so a broker
-    /// with `auto.create.topics.enable` creates it (waiting up to
-    /// max.block.ms for its leaders); a broker that does not answers
-    /// UNKNOWN_TOPIC_OR_PARTITION at once.
+    /// missing topic is asked for with auto-creation allowed, and asked
+    /// again until it appears or max.block.ms passes: a broker with
+    /// `auto.create.topics.enable` creates it (Strom at once; Kafka in the
+    /// background, answering UNKNOWN_TOPIC_OR_PARTITION or
+    /// LEADER_NOT_AVAILABLE meanwhile). After max.block.ms the broker's last
+    /// error is returned.
     pub async fn partitions_for(&self, topic: &str) -> Result<Vec<PartitionInfo>> {
         let cluster = &self.shared.cluster;
         let deadline = tokio::time::Instant::now() + cluster.config().max_block;
@@ -389,9 +391,9 @@ impl Producer {
                 .map_or(UNKNOWN_TOPIC_OR_PARTITION, |t| t.error_code);
             match code {
                 0 => cluster.refresh_metadata(&[topic.to_string()]).await?,
-                // Kafka creates the topic in the background; its leaders
-                // follow shortly.
-                LEADER_NOT_AVAILABLE if tokio::time::Instant::now() < deadline => {
+                LEADER_NOT_AVAILABLE | UNKNOWN_TOPIC_OR_PARTITION
+                    if tokio::time::Instant::now() < deadline =>
+                {
                     tokio::time::sleep(cluster.config().retry_backoff).await;
                 }
                 code => {

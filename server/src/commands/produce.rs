@@ -94,6 +94,9 @@ pub async fn run(args: ProduceArgs) -> Result<(), CliError> {
     let config = args.brokers.client_config(&[
         ("compression.type", args.compression.as_str()),
         ("acks", args.acks.as_str()),
+        // How long a missing topic may take to be auto-created (Kafka
+        // creates it in the background) before the command gives up.
+        ("max.block.ms", "5000"),
     ])?;
     if args.format == InputFormat::Json && args.key_separator.is_some() {
         return Err(CliError::Usage(
