@@ -31,6 +31,8 @@ pub enum BrokerError {
         partition: i32,
         source: strom_storage::StorageError,
     },
+    #[error("{failed} partition log(s) could not be flushed and closed at shutdown (the next start recovers them): {first}")]
+    UncleanShutdown { failed: usize, first: String },
 }
 
 /// An error answered to the client as a Kafka error code plus message.

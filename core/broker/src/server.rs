@@ -46,17 +46,17 @@ pub async fn run(
         "strom ready: serving Kafka on {bound} (data dir {})",
         broker.data_dir.display()
     );
-    serve(broker, listener, shutdown).await;
-    Ok(())
+    serve(broker, listener, shutdown).await
 }
 
 /// Accepts connections on `listener` until `shutdown` resolves; then closes
-/// the broker's logs. Tests call this with a listener on `127.0.0.1:0`.
+/// the broker's logs, failing if any could not be closed cleanly. Tests
+/// call this with a listener on `127.0.0.1:0`.
 pub async fn serve(
     broker: Arc<Broker>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) {
+) -> Result<(), BrokerError> {
     let settings = broker.config.settings();
     let retention_period =
         Duration::from_millis(settings.log_retention_check_interval_ms.max(1000) as u64);
@@ -111,10 +111,18 @@ pub async fn serve(
     }
     connections.shutdown().await;
     let closing = broker.clone();
-    if let Err(e) = tokio::task::spawn_blocking(move || closing.close()).await {
-        tracing::error!("log close task failed: {e}");
+    let closed = match tokio::task::spawn_blocking(move || closing.close()).await {
+        Ok(closed) => closed,
+        Err(e) => Err(BrokerError::UncleanShutdown {
+            failed: 0,
+            first: format!("the close task failed: {e}"),
+        }),
+    };
+    match &closed {
+        Ok(()) => tracing::info!("shutdown complete"),
+        Err(e) => tracing::error!("shutdown incomplete: {e}"),
     }
-    tracing::info!("shutdown complete");
+    closed
 }
 
 /// Accepts the next connection once `max.connections` leaves room for it.

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use strom_protocol::codec::Uuid;
 use strom_protocol::error_codes;
-use strom_storage::{Log, LogConfig};
+use strom_storage::{DirHealth, Log, LogConfig};
 use tokio::sync::Notify;
 
 use crate::config::{BrokerConfig, EffectiveTopicConfig, FlushPolicy, TopicConfigs};
@@ -109,6 +109,9 @@ pub struct Broker {
     pub groups: GroupCoordinator,
     /// `queued.max.request.bytes`, shared by every connection.
     pub request_memory: RequestMemory,
+    /// Shared by every log in the data dir: a failed fsync in one stops
+    /// writes in all (see `strom_storage::DirHealth`).
+    pub dir_health: Arc<DirHealth>,
 }
 
 pub fn log_config(effective: &EffectiveTopicConfig, broker: &BrokerConfig) -> LogConfig {
@@ -155,8 +158,9 @@ impl Broker {
         let identity = topic_store::load_or_create_identity(&data_dir, config.node_id())?;
         let producer_ids = ProducerIdBlock::open(&data_dir)?;
         let mut topics = HashMap::new();
+        let dir_health = DirHealth::new();
         for meta in topic_store::load_all(&data_dir)? {
-            let topic = open_topic(&data_dir, &config, meta)?;
+            let topic = open_topic(&data_dir, &config, &dir_health, meta)?;
             topics.insert(topic.name.clone(), Arc::new(topic));
         }
         tracing::info!(topics = topics.len(), dir = %data_dir.display(), "loaded topics");
@@ -168,6 +172,7 @@ impl Broker {
             .map(|topic| topic.partition_count())
             .unwrap_or(0);
         Ok(Broker {
+            dir_health,
             request_memory: RequestMemory::new(config.settings()),
             groups: GroupCoordinator::new(0..offsets_partitions),
             node_id: identity.node_id,
@@ -279,7 +284,7 @@ impl Broker {
         };
         // The partitions first, the topic's file last: the file is what a
         // restart loads, so a creation that fails halfway leaves nothing.
-        let topic = open_new_topic(&self.data_dir, &self.config, meta.clone())?;
+        let topic = open_new_topic(&self.data_dir, &self.config, &self.dir_health, meta.clone())?;
         if let Err(e) = topic_store::save(&self.data_dir, &meta) {
             remove_partition_dirs(&self.data_dir, name, 0..partitions);
             return Err(ApiError::storage(e));
@@ -361,7 +366,14 @@ impl Broker {
         let effective = topic.effective_config(&self.config);
         let mut added = Vec::new();
         for index in current..total {
-            match open_partition(&self.data_dir, &self.config, &effective, name, index) {
+            match open_partition(
+                &self.data_dir,
+                &self.config,
+                &self.dir_health,
+                &effective,
+                name,
+                index,
+            ) {
                 Ok(partition) => added.push(Arc::new(partition)),
                 Err(e) => {
                     drop(added);
@@ -452,13 +464,26 @@ impl Broker {
     }
 
     /// Clean shutdown: every log flushed, checkpointed and marked clean.
-    pub fn close(&self) {
+    /// Logs that cannot be are left unmarked, so the next start recovers
+    /// them; the error says how many.
+    pub fn close(&self) -> Result<(), BrokerError> {
+        let mut failed = 0;
+        let mut first = None;
         for topic in self.topics() {
             for partition in topic.all_partitions() {
                 if let Err(e) = partition.log.close() {
-                    tracing::error!(topic = %topic.name, partition = partition.index, "close failed: {e}");
+                    // A failed data dir was reported once already.
+                    if self.dir_health.failure().is_none() {
+                        tracing::error!(topic = %topic.name, partition = partition.index, "close failed: {e}");
+                    }
+                    failed += 1;
+                    first.get_or_insert_with(|| format!("{}-{}: {e}", topic.name, partition.index));
                 }
             }
+        }
+        match first {
+            None => Ok(()),
+            Some(first) => Err(BrokerError::UncleanShutdown { failed, first }),
         }
     }
 }
@@ -466,16 +491,19 @@ impl Broker {
 fn open_partition(
     data_dir: &Path,
     config: &BrokerConfig,
+    health: &Arc<DirHealth>,
     effective: &EffectiveTopicConfig,
     topic: &str,
     index: i32,
 ) -> Result<Partition, BrokerError> {
     let dir = partition_dir(data_dir, topic, index);
     let log =
-        Log::open(dir, log_config(effective, config)).map_err(|source| BrokerError::Storage {
-            topic: topic.to_string(),
-            partition: index,
-            source,
+        Log::open_in(dir, log_config(effective, config), health.clone()).map_err(|source| {
+            BrokerError::Storage {
+                topic: topic.to_string(),
+                partition: index,
+                source,
+            }
         })?;
     // A single broker is always the leader; its epoch starts at 0 and stays
     // there until replication moves leadership.
@@ -500,10 +528,11 @@ fn open_partition(
 fn open_new_topic(
     data_dir: &Path,
     config: &BrokerConfig,
+    health: &Arc<DirHealth>,
     meta: TopicMeta,
 ) -> Result<Topic, ApiError> {
     let (name, partitions) = (meta.name.clone(), meta.partitions);
-    open_topic(data_dir, config, meta).map_err(|e| {
+    open_topic(data_dir, config, health, meta).map_err(|e| {
         remove_partition_dirs(data_dir, &name, 0..partitions);
         tracing::error!(topic = %name, partitions, "topic creation failed, nothing kept: {e}");
         ApiError::storage(e)
@@ -598,6 +627,7 @@ fn remove_partition_dirs(data_dir: &Path, topic: &str, indexes: std::ops::Range<
 fn open_topic(
     data_dir: &Path,
     config: &BrokerConfig,
+    health: &Arc<DirHealth>,
     meta: TopicMeta,
 ) -> Result<Topic, BrokerError> {
     let configs = TopicConfigs::new(meta.configs.clone())?;
@@ -605,7 +635,7 @@ fn open_topic(
     let mut partitions = Vec::with_capacity(meta.partitions.max(0) as usize);
     for index in 0..meta.partitions {
         partitions.push(Arc::new(open_partition(
-            data_dir, config, &effective, &meta.name, index,
+            data_dir, config, health, &effective, &meta.name, index,
         )?));
     }
     Ok(Topic {

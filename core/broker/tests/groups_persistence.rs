@@ -203,5 +203,5 @@ async fn groups_answer_load_in_progress_until_the_offsets_topic_is_replayed() {
     assert_eq!(fetched.topics[0].partitions[0].committed_offset, 7);
     let committed = group_offsets::offset_commit(&broker, commit, 8).await;
     assert_eq!(committed.topics[0].partitions[0].error_code, 0);
-    broker.close();
+    broker.close().expect("a clean close");
 }

@@ -70,6 +70,11 @@ pub enum StorageError {
     #[error("the log in {dir} is closed")]
     Closed { dir: PathBuf },
 
+    /// An fsync failed in this log's data directory: it takes no writes
+    /// until the broker restarts (see `DirHealth`).
+    #[error("the data directory of {dir} failed ({reason}); writes are refused until restart")]
+    DirFailed { dir: PathBuf, reason: String },
+
     /// The cleaner could not rebuild a batch it read back (for example the
     /// codec failed). Nothing was swapped in; the log is unchanged.
     #[error("log cleaning in {dir} failed at offset {offset}: {reason}")]
@@ -94,6 +99,7 @@ impl StorageError {
         match self {
             StorageError::Io { .. }
             | StorageError::Closed { .. }
+            | StorageError::DirFailed { .. }
             | StorageError::CorruptLog { .. }
             | StorageError::Cleaner { .. } => error_codes::KAFKA_STORAGE_ERROR,
             StorageError::OffsetOutOfRange { .. } => error_codes::OFFSET_OUT_OF_RANGE,

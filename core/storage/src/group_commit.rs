@@ -8,10 +8,8 @@
 //! and re-checks, so one fdatasync serves all appends that reached the page
 //! cache before it started.
 
-use std::fs::File;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, MutexGuard};
+use std::sync::MutexGuard;
 
 use tokio::sync::watch;
 
@@ -78,14 +76,6 @@ impl GroupCommit {
     }
 }
 
-fn sync_all_data(handles: &[(PathBuf, Arc<File>)]) -> Result<()> {
-    for (path, file) in handles {
-        file.sync_data()
-            .map_err(|e| StorageError::io("fdatasync", path, e))?;
-    }
-    Ok(())
-}
-
 impl Log {
     /// Exclusive end offset known to be on disk.
     pub fn durable_offset(&self) -> i64 {
@@ -101,7 +91,9 @@ impl Log {
             let mut durable = self.group_commit.durable.subscribe();
             let (target, handles) = {
                 let state = self.lock();
-                self.ensure_open(&state)?;
+                // After a failed fsync nothing more is acknowledged, not
+                // even an append that reached the page cache before it.
+                self.ensure_writable(&state)?;
                 if state.config.flush == FlushPolicy::PageCache {
                     return Ok(());
                 }
@@ -126,10 +118,18 @@ impl Log {
                 let _ = durable.changed().await;
                 continue;
             };
-            let synced = tokio::task::spawn_blocking(move || sync_all_data(&handles)).await;
+            let synced = tokio::task::spawn_blocking(move || {
+                handles
+                    .iter()
+                    .try_for_each(|(path, file)| file.sync_data().map_err(|e| (path.clone(), e)))
+            })
+            .await;
             match synced {
                 Ok(Ok(())) => self.group_commit.publish(target),
-                Ok(Err(e)) => return Err(e),
+                Ok(Err((path, e))) => {
+                    self.health.fail("fdatasync", &path, &e);
+                    return Err(StorageError::io("fdatasync", &path, e));
+                }
                 Err(join) => {
                     return Err(StorageError::io(
                         "fdatasync",
@@ -149,11 +149,11 @@ impl Log {
         self.flush_rolled_holding(&files)?;
         let (end, handles) = {
             let mut state = self.lock();
-            self.ensure_open(&state)?;
+            self.ensure_writable(&state)?;
             state.active.persist_indexes()?;
             (state.log_end_offset(), state.active.sync_handles())
         };
-        sync_all_data(&handles)?;
+        self.sync_data(&handles)?;
         self.group_commit.publish(end);
         let advanced = {
             let mut state = self.lock();
@@ -195,8 +195,14 @@ impl Log {
         if pending.is_empty() {
             return Ok(());
         }
+        if let Some(reason) = self.health.failure() {
+            return Err(StorageError::DirFailed {
+                dir: self.dir.clone(),
+                reason: reason.to_string(),
+            });
+        }
         for (_, next_offset, handles, snapshot) in &pending {
-            sync_all_data(handles)?;
+            self.sync_data(handles)?;
             write_atomically(
                 &self.dir,
                 &offset_file_name(*next_offset, SNAPSHOT_SUFFIX),

@@ -109,7 +109,7 @@
 //! `retention` (retention and DeleteRecords), `compaction` (the cleaner:
 //! `plan`, `offset_map`, `filter`, `encode`, `swap`), `truncate`,
 //! `recovery` (open), `lifecycle` (close, delete), `group_commit`
-//! (durability), with `segment`,
+//! (durability), `dir_health` (a failed fsync stops writes), with `segment`,
 //! `index`, `batch_scan`, `producer_state`, `epoch_cache` and `checkpoint`
 //! underneath.
 
@@ -117,6 +117,7 @@ mod batch_scan;
 mod checkpoint;
 mod compaction;
 mod config;
+mod dir_health;
 mod epoch_cache;
 mod error;
 mod group_commit;
@@ -133,6 +134,7 @@ mod truncate;
 
 pub use compaction::CompactionOutcome;
 pub use config::{CleanupPolicy, FlushPolicy, LogConfig};
+pub use dir_health::DirHealth;
 pub use epoch_cache::EpochEntry;
 pub use error::{Result, StorageError};
 pub use log::{AppendOptions, AppendOutcome, Log};

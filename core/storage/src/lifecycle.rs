@@ -23,11 +23,16 @@ impl Log {
         if state.closed {
             return Ok(());
         }
+        // A failed directory is never marked clean: the next start must
+        // recover from what really reached the disk.
+        self.ensure_writable(&state)?;
         state.active.seal_indexes()?;
         for segment in state.segments() {
             for (path, file) in segment.sync_handles() {
-                file.sync_all()
-                    .map_err(|e| StorageError::io("fsync", &path, e))?;
+                file.sync_all().map_err(|e| {
+                    self.health.fail("fsync", &path, &e);
+                    StorageError::io("fsync", &path, e)
+                })?;
             }
         }
         let end = state.log_end_offset();

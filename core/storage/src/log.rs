@@ -12,6 +12,7 @@ use strom_protocol::records::{rewrite, BatchHeader};
 
 use crate::batch_scan::BatchInfo;
 use crate::config::LogConfig;
+use crate::dir_health::DirHealth;
 use crate::epoch_cache::{EpochEntry, LeaderEpochCache};
 use crate::error::{Result, StorageError};
 use crate::group_commit::GroupCommit;
@@ -151,6 +152,8 @@ pub struct Log {
     pub(crate) checkpoint_lock: Mutex<()>,
     /// One cleaning pass at a time. Taken before any other lock.
     pub(crate) cleaner_lock: Mutex<()>,
+    /// Shared with every log in the data directory.
+    pub(crate) health: Arc<DirHealth>,
 }
 
 /// Splits the bytes of an append into batches, checking framing only (the
@@ -211,6 +214,30 @@ impl Log {
         Ok(())
     }
 
+    /// [`Log::ensure_open`], and the data directory has had no failed
+    /// fsync: every write path checks this.
+    pub(crate) fn ensure_writable(&self, state: &LogState) -> Result<()> {
+        self.ensure_open(state)?;
+        match self.health.failure() {
+            Some(reason) => Err(StorageError::DirFailed {
+                dir: self.dir.clone(),
+                reason: reason.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// fdatasyncs `handles`; a failure fails the whole data directory.
+    pub(crate) fn sync_data(&self, handles: &[(PathBuf, Arc<File>)]) -> Result<()> {
+        for (path, file) in handles {
+            file.sync_data().map_err(|e| {
+                self.health.fail("fdatasync", path, &e);
+                StorageError::io("fdatasync", path, e)
+            })?;
+        }
+        Ok(())
+    }
+
     /// Appends one or more validated v2 batches: assigns offsets from the
     /// log end offset, stamps `options.leader_epoch` (and LogAppendTime when
     /// asked), checks idempotent-producer sequences and writes them to the
@@ -227,7 +254,7 @@ impl Log {
         let incoming = split_batches(batches)?;
         let appended = {
             let mut state = self.lock();
-            self.ensure_open(&state)?;
+            self.ensure_writable(&state)?;
             self.append_locked(&mut state, batches, &incoming, &options)?
         };
         match appended {

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::batch_scan::{read_header, HeaderRead};
 use crate::checkpoint::{
@@ -25,6 +25,7 @@ use crate::checkpoint::{
 };
 use crate::compaction::{finish_interrupted_swap, CleanerCheckpoint};
 use crate::config::LogConfig;
+use crate::dir_health::DirHealth;
 use crate::epoch_cache::LeaderEpochCache;
 use crate::error::{Result, StorageError};
 use crate::group_commit::GroupCommit;
@@ -182,6 +183,16 @@ pub(crate) fn rebuild_producer_state(dir: &Path, state: &mut LogState) -> Result
 impl Log {
     /// Opens (creating if needed) the partition log in `dir`.
     pub fn open(dir: impl Into<PathBuf>, config: LogConfig) -> Result<Log> {
+        Log::open_in(dir, config, DirHealth::new())
+    }
+
+    /// [`Log::open`] for a log in a data directory whose other logs share
+    /// `health`: a failed fsync in any of them stops writes in all.
+    pub fn open_in(
+        dir: impl Into<PathBuf>,
+        config: LogConfig,
+        health: Arc<DirHealth>,
+    ) -> Result<Log> {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(|e| StorageError::io("create log directory", &dir, e))?;
         let marker = dir.join(CLEAN_SHUTDOWN_FILE);
@@ -270,6 +281,7 @@ impl Log {
             group_commit: GroupCommit::new(end),
             checkpoint_lock: Mutex::new(()),
             cleaner_lock: Mutex::new(()),
+            health,
         })
     }
 }

@@ -172,7 +172,8 @@ fn launch(dir: &Path, settings: &[(String, String)]) -> (SocketAddr, Running) {
                 std::future::pending::<()>().await;
             }
         })
-        .await;
+        .await
+        .expect("the broker shuts down cleanly");
     });
     (
         addr,

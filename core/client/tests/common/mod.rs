@@ -138,7 +138,8 @@ fn launch(
                 std::future::pending::<()>().await;
             }
         })
-        .await;
+        .await
+        .expect("the broker shuts down cleanly");
     });
     Running {
         runtime,

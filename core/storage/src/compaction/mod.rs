@@ -178,7 +178,7 @@ impl Log {
         let _pass = self.lock_cleaner();
         let (decision, clean_offset) = {
             let state = self.lock();
-            self.ensure_open(&state)?;
+            self.ensure_writable(&state)?;
             (plan::plan(&state, now_ms), state.clean_offset)
         };
         let plan = match decision {

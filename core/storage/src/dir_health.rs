@@ -1,0 +1,40 @@
+//! The health of a data directory, shared by every log in it.
+//!
+//! After an fsync fails, the kernel may already have dropped the dirty
+//! pages it could not write and marked them clean, so a later fsync can
+//! succeed while the data is gone ("fsyncgate"). The page cache can no
+//! longer be trusted to reach the disk. So the first failure fails the
+//! directory until the process restarts (recovery then re-reads what is
+//! really on disk): no log in it accepts or acknowledges a write again, as
+//! Kafka takes a failed log dir offline. Reads go on: what they return is
+//! below the high watermark, which only covers data whose fsync succeeded.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+#[derive(Debug, Default)]
+pub struct DirHealth {
+    failure: OnceLock<String>,
+}
+
+impl DirHealth {
+    pub fn new() -> Arc<DirHealth> {
+        Arc::new(DirHealth::default())
+    }
+
+    /// Records that `what` failed on `path`; the first failure is logged
+    /// (once, as an ERROR) and kept as the reason writes are refused.
+    pub fn fail(&self, what: &str, path: &Path, error: &std::io::Error) {
+        let reason = format!("{what} of {} failed: {error}", path.display());
+        if self.failure.set(reason.clone()).is_ok() {
+            tracing::error!(
+                "{reason}; the data directory no longer accepts writes: restart the broker once the disk is sound (recovery checks what reached it)"
+            );
+        }
+    }
+
+    /// Why writes are refused, once a failure was recorded.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.get().map(String::as_str)
+    }
+}
