@@ -5,18 +5,14 @@
 //! serving reads, says why in its log, and exits non-zero at shutdown. A
 //! restart recovers and takes writes again.
 
-use std::io::{BufRead, BufReader, Read};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::process::Command;
 
+use common::{produce, read_all, server_command, Broker, KAFKA_STORAGE_ERROR};
 use strom_client::admin::NewTopic;
-use strom_client::consumer::StartOffset;
-use strom_client::{AdminClient, ClientConfig, Consumer, Producer, ProducerRecord, TopicPartition};
-
-const STROM: &str = env!("CARGO_BIN_EXE_strom");
-const KAFKA_STORAGE_ERROR: i16 = 56;
+use strom_client::{AdminClient, Producer};
 
 /// Builds the shim with the system C compiler.
 fn build_shim(dir: &Path) -> PathBuf {
@@ -33,116 +29,17 @@ fn build_shim(dir: &Path) -> PathBuf {
     library
 }
 
-/// A `strom server` child; its stderr is collected as it runs.
-struct Broker {
-    child: Child,
-    address: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Broker {
-    fn start(data: &Path, shim: Option<(&Path, &Path)>) -> Broker {
-        let mut command = Command::new(STROM);
-        command
-            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if let Some((library, trigger)) = shim {
-            command
-                .env("LD_PRELOAD", library)
-                .env("STROM_TEST_FAIL_FSYNC_IF", trigger);
-        }
-        let mut child = command.spawn().unwrap();
-        let mut ready = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
-        let address = ready
-            .split_whitespace()
-            .find(|word| word.starts_with("127.0.0.1:"))
-            .unwrap_or_else(|| panic!("no address in {ready:?}"))
-            .to_string();
-        let log = Arc::new(Mutex::new(String::new()));
-        let mut stderr = child.stderr.take().unwrap();
-        let collected = log.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                collected
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Broker {
-            child,
-            address,
-            log,
-        }
-    }
-
-    fn config(&self, extra: &[(&str, &str)]) -> ClientConfig {
-        let mut pairs = vec![("bootstrap.servers", self.address.as_str())];
-        pairs.extend_from_slice(extra);
-        ClientConfig::from_pairs(pairs).unwrap()
-    }
-
-    /// SIGTERM, then the exit status.
-    fn stop(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn produce(producer: &Producer, topic: &str, value: &str) -> Result<i64, i16> {
-    producer
-        .send(ProducerRecord::new(topic, value.to_string()))
-        .await
-        .map(|written| written.offset)
-        .map_err(|failed| failed.error.kafka_code().unwrap_or(-1))
-}
-
-/// Every value in partition 0 of `topic`, read until `quiet` passes with
-/// nothing new.
-async fn read_all(broker: &Broker, topic: &str) -> Vec<String> {
-    let consumer = Consumer::new(broker.config(&[])).await.unwrap();
-    consumer
-        .assign_at(&[(TopicPartition::new(topic, 0), StartOffset::Beginning)])
-        .await
-        .unwrap();
-    let mut values = Vec::new();
-    loop {
-        let records = consumer.poll(Duration::from_millis(1500)).await.unwrap();
-        if records.is_empty() {
-            return values;
-        }
-        for record in records {
-            let value = record.value.unwrap_or_default();
-            values.push(String::from_utf8_lossy(&value).into_owned());
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_failed_fdatasync_no_write_is_acknowledged_until_restart() {
     let dir = tempfile::tempdir().unwrap();
     let shim = build_shim(dir.path());
     let trigger = dir.path().join("disk-is-failing");
     let data = dir.path().join("data");
-    let broker = Broker::start(&data, Some((&shim, &trigger)));
+    let mut command = server_command(&[], &data);
+    command
+        .env("LD_PRELOAD", &shim)
+        .env("STROM_TEST_FAIL_FSYNC_IF", &trigger);
+    let broker = Broker::start(command);
 
     let admin = AdminClient::new(broker.config(&[])).await.unwrap();
     for topic in ["events", "other"] {
@@ -196,7 +93,7 @@ async fn after_a_failed_fdatasync_no_write_is_acknowledged_until_restart() {
     assert!(errors[0].contains("fdatasync"), "{log}");
 
     // A restart recovers from what is on disk and takes writes again.
-    let broker = Broker::start(&data, None);
+    let broker = Broker::start(server_command(&[], &data));
     let producer = Producer::new(broker.config(&settings)).await.unwrap();
     let offset = produce(&producer, "events", "later").await.unwrap();
     let values = read_all(&broker, "events").await;

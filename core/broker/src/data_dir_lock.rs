@@ -54,11 +54,16 @@ impl DataDirLock {
             Err(TryLockError::Error(source)) => return Err(io_error(source)),
         }
         // Only the holder writes the file, so a reader never sees two names.
+        // The lock is what matters: on a full disk the name may not fit,
+        // and the broker must still start (to serve reads).
         let holder = format!("pid={} started_ms={}\n", std::process::id(), now_ms());
-        file.set_len(0)
+        let named = file
+            .set_len(0)
             .and_then(|()| file.seek(SeekFrom::Start(0)))
-            .and_then(|_| file.write_all(holder.as_bytes()))
-            .map_err(io_error)?;
+            .and_then(|_| file.write_all(holder.as_bytes()));
+        if let Err(e) = named {
+            tracing::warn!(path = %path.display(), "cannot write the lock holder's pid: {e}");
+        }
         Ok(DataDirLock { _file: file, path })
     }
 

@@ -272,9 +272,23 @@ impl Log {
             }
         }
         state.recovery_point = end;
-        write_offset(&dir, RECOVERY_POINT_FILE, end)?;
-        write_offset(&dir, LOG_START_OFFSET_FILE, state.log_start_offset)?;
-        state.epochs.persist(&dir)?;
+        // On a full disk the log still opens, to serve reads: these
+        // checkpoints only save work at the next start (an older one makes
+        // it recover more), and are written again at the next roll, flush
+        // or close.
+        let checkpoints = [
+            write_offset(&dir, RECOVERY_POINT_FILE, end),
+            write_offset(&dir, LOG_START_OFFSET_FILE, state.log_start_offset),
+            state.epochs.persist(&dir),
+        ];
+        for written in checkpoints {
+            match written {
+                Err(e) if e.is_disk_full() => {
+                    tracing::warn!(dir = %dir.display(), "disk full: a checkpoint waits for space ({e})")
+                }
+                other => other?,
+            }
+        }
         Ok(Log {
             dir,
             state: Mutex::new(state),

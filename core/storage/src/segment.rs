@@ -314,8 +314,14 @@ impl Segment {
                 .set_len(self.size)
                 .map_err(|e| StorageError::io("truncate segment", &self.log_path, e))?;
         }
-        self.offset_index.persist()?;
-        self.time_index.persist()?;
+        // The in-memory index is what the open log uses; on a full disk
+        // the files catch up at the next persist (roll or close).
+        if let Err(e) = self.persist_indexes() {
+            if !e.is_disk_full() {
+                return Err(e);
+            }
+            tracing::warn!(segment = %self.log_path.display(), "disk full: the rebuilt index stays in memory for now ({e})");
+        }
         Ok(truncation)
     }
 
