@@ -8,6 +8,10 @@
 //! clean offset); the log is cut at the first torn or corrupt
 //! batch, later segments are deleted, and the recovered segments' indexes
 //! are rebuilt. A missing or inconsistent index is rebuilt in either case.
+//! Damage found in a sealed segment below the recovery point is another
+//! matter: that data was durable, so it was damaged later (a bad disk, a
+//! stray write). The segment is kept whole and served up to the damage,
+//! and every later segment is kept.
 //! Producer state comes from the newest usable snapshot plus replay.
 //! First of all, a cleaner swap that a crash interrupted is finished or
 //! rolled back (`compaction::swap`).
@@ -84,8 +88,14 @@ fn load_segments(
     for (i, &base) in bases.iter().enumerate() {
         let mut segment = Segment::open(dir, base, config)?;
         segment.gaps_allowed = base < loading.clean_offset;
+        let next_base = bases.get(i + 1).copied();
+        // Sealed and below the recovery point (everything is, after a
+        // clean stop): damage there is not a torn write, and must not cost
+        // the later segments.
+        segment.keep_damaged =
+            next_base.is_some_and(|next| recover_from.is_none_or(|point| next <= point));
         if let Some(previous) = loaded.last() {
-            let continues = if base <= loading.clean_offset {
+            let continues = if base <= loading.clean_offset || previous.damaged {
                 previous.next_offset <= base
             } else {
                 previous.next_offset == base
@@ -101,7 +111,6 @@ fn load_segments(
                 break;
             }
         }
-        let next_base = bases.get(i + 1).copied();
         let needs_recovery =
             recover_from.is_some_and(|point| next_base.is_none_or(|next| next > point));
         let truncation = if needs_recovery {
@@ -117,6 +126,20 @@ fn load_segments(
             segment.load(interval)?
         };
         loaded.push(segment);
+        if let (Some(cut), Some(next)) = (&truncation, next_base) {
+            if loaded.last().is_some_and(|s| s.damaged) {
+                let damaged = loaded.last().expect("just pushed");
+                tracing::error!(
+                    segment = %damaged.log_path().display(),
+                    position = cut.position,
+                    reason = %cut.reason,
+                    "damaged sealed segment: its batches before this byte and all later segments are served; offsets {} to {} cannot be read. The file is kept as it is: `strom storage check` reports the damage",
+                    damaged.next_offset,
+                    next - 1
+                );
+                continue;
+            }
+        }
         if let Some(cut) = truncation {
             tracing::warn!(
                 segment = %loaded.last().map_or_else(String::new, |s| s.log_path().display().to_string()),

@@ -43,6 +43,12 @@ pub(crate) struct Segment {
     /// increase (compacted records leave gaps). Others must be contiguous,
     /// which is what catches a corrupted base offset (outside the CRC).
     pub gaps_allowed: bool,
+    /// A sealed segment below the recovery point: its bytes were durable,
+    /// so damage found in it is not a torn write. The file is then kept
+    /// as it is and only the batches before the damage are served.
+    pub keep_damaged: bool,
+    /// Set when a scan stopped at damage in a `keep_damaged` segment.
+    pub damaged: bool,
 }
 
 /// Why a scan stopped before the end of the file.
@@ -97,6 +103,8 @@ impl Segment {
             first_batch_timestamp: None,
             indexes_loaded: true,
             gaps_allowed: false,
+            keep_damaged: false,
+            damaged: false,
         })
     }
 
@@ -174,6 +182,8 @@ impl Segment {
             first_batch_timestamp: None,
             indexes_loaded,
             gaps_allowed: false,
+            keep_damaged: false,
+            damaged: false,
         })
     }
 
@@ -310,9 +320,13 @@ impl Segment {
             self.track(&batch, index_interval_bytes);
         }
         if truncation.is_some() {
-            self.log
-                .set_len(self.size)
-                .map_err(|e| StorageError::io("truncate segment", &self.log_path, e))?;
+            if self.keep_damaged {
+                self.damaged = true;
+            } else {
+                self.log
+                    .set_len(self.size)
+                    .map_err(|e| StorageError::io("truncate segment", &self.log_path, e))?;
+            }
         }
         // The in-memory index is what the open log uses; on a full disk
         // the files catch up at the next persist (roll or close).

@@ -126,8 +126,11 @@ fn garbage_files_do_not_panic_open() {
         std::fs::write(&path, junk).unwrap();
     }
     let log = open(dir.path(), config());
-    // Whatever survived is readable and the log accepts appends.
-    read_all(&log);
+    // Whatever survived is readable (damaged sealed segments are kept, so
+    // there may be nothing to read below the log end) and the log accepts
+    // appends.
+    log.read(log.log_start_offset(), 1 << 20, i64::MAX, true)
+        .unwrap();
     let end = log.log_end_offset();
     assert_eq!(
         log.append(&mut simple_batch(1, 1, 1), OPTIONS)
@@ -153,4 +156,74 @@ fn clean_close_skips_recovery_and_keeps_everything() {
     assert_eq!(log.high_watermark(), 20);
     assert_eq!(log.recovery_point(), log.log_end_offset());
     assert_log_is(&log, &before);
+}
+
+/// Cuts `len` bytes out of a file at `at` (a damaged disk, a bad copy).
+fn cut_bytes(path: &std::path::Path, at: usize, len: usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes.drain(at..at + len);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn damage_in_a_sealed_segment_costs_only_the_batches_from_the_damage_to_its_end() {
+    for clean in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), config());
+        for i in 0..120 {
+            log.append(&mut simple_batch(2, i, 150), OPTIONS).unwrap();
+        }
+        let all = read_all(&log);
+        let end = log.log_end_offset();
+        let bases = log.segment_base_offsets();
+        assert!(bases.len() >= 4, "{bases:?}");
+        if clean {
+            log.close().unwrap();
+        }
+        drop(log); // unclean: the sealed segments are below the recovery point
+
+        // Seven bytes cut from the middle of the second segment.
+        let (damaged_base, next_base) = (bases[1], bases[2]);
+        let path = dir.path().join(format!("{damaged_base:020}.log"));
+        let len = std::fs::metadata(&path).unwrap().len() as usize;
+        cut_bytes(&path, len / 2, 7);
+
+        let mut position = 0;
+        let expected: Vec<StoredBatch> = all
+            .iter()
+            .filter(|b| {
+                if b.base_offset < damaged_base || b.base_offset >= next_base {
+                    return true;
+                }
+                position += b.bytes.len();
+                position <= len / 2
+            })
+            .cloned()
+            .collect();
+        assert!(expected.len() < all.len());
+        for _ in 0..2 {
+            let log = open(dir.path(), config());
+            assert_eq!(log.log_end_offset(), end, "clean: {clean}");
+            assert_eq!(read_all(&log), expected, "clean: {clean}");
+            // An offset lost to the damage reads as the next segment's first.
+            let lost = expected
+                .iter()
+                .rfind(|b| b.base_offset < next_base)
+                .unwrap()
+                .last_offset
+                + 1;
+            let got = read_batches(&log, lost, 1, i64::MAX, true);
+            assert_eq!(got[0].base_offset, next_base);
+            // The damaged file is kept as it is, for inspection.
+            assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, len - 7);
+            log.close().unwrap();
+        }
+        let log = open(dir.path(), config());
+        assert_eq!(
+            log.append(&mut simple_batch(1, 1, 1), OPTIONS)
+                .unwrap()
+                .base_offset,
+            end
+        );
+    }
 }
