@@ -10,6 +10,7 @@ use strom_broker::config::{BrokerConfig, ConfigError, FlagValue};
 use crate::commands::consume::ConsumeArgs;
 use crate::commands::group::GroupArgs;
 use crate::commands::produce::ProduceArgs;
+use crate::commands::storage::StorageArgs;
 use crate::commands::topic::TopicArgs;
 
 /// The end of `strom server --help`: where settings come from.
@@ -51,6 +52,8 @@ pub enum Command {
     Consume(ConsumeArgs),
     /// List, describe, reset and delete consumer groups.
     Group(GroupArgs),
+    /// Check a data dir's log files offline (no broker needed).
+    Storage(StorageArgs),
 }
 
 /// `strom server`. Settings use Kafka's broker names; sources, lowest

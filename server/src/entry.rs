@@ -9,7 +9,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{utf8_env, Cli, Command, ServerArgs};
-use crate::commands::{consume, group, produce, run_client, topic};
+use crate::commands::{consume, group, produce, run_client, storage, topic};
 use crate::signals::shutdown_signal;
 
 /// Exit status for a configuration mistake (bad flag, file or setting).
@@ -33,6 +33,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Produce(args) => run_client(produce::run(args)),
         Command::Consume(args) => run_client(consume::run(args)),
         Command::Group(args) => run_client(group::run(args)),
+        Command::Storage(args) => storage::run(args),
     }
 }
 

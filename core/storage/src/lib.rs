@@ -114,6 +114,7 @@
 //! underneath.
 
 mod batch_scan;
+mod check;
 mod checkpoint;
 mod compaction;
 mod config;
@@ -132,6 +133,7 @@ mod segment;
 mod timestamp;
 mod truncate;
 
+pub use check::{check_dir, CheckReport, Damage};
 pub use compaction::CompactionOutcome;
 pub use config::{CleanupPolicy, FlushPolicy, LogConfig};
 pub use dir_health::DirHealth;

@@ -5,12 +5,14 @@
 //! - `topic`: create, list, describe, delete, alter-config;
 //! - `produce` / `consume`: stdin lines to records, records to stdout;
 //! - `group`: list, describe (with lag), reset-offsets, delete;
+//! - `storage`: check (offline, no broker: verifies the log files);
 //! - `output`: tables, key=value parsing, the JSON record form.
 
 pub mod consume;
 pub mod group;
 pub mod output;
 pub mod produce;
+pub mod storage;
 pub mod topic;
 
 use std::future::Future;
