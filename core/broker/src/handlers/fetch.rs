@@ -4,6 +4,7 @@
 //! `max_wait_ms` for `min_bytes` to accumulate (long polling).
 
 use std::collections::HashSet;
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use strom_protocol::error_codes;
 use strom_protocol::messages::fetch_request::FetchPartition;
 use strom_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use strom_protocol::messages::{FetchRequest, FetchResponse};
+use strom_protocol::records::BatchHeader;
 use strom_storage::StorageError;
 
 use crate::state::Broker;
@@ -140,7 +142,15 @@ fn read_partition(
     if max_bytes == 0 && !min_one {
         return data;
     }
-    match read_records(log, wanted.fetch_offset, max_bytes, high_watermark, min_one) {
+    let place = (topic, wanted.partition);
+    match read_records(
+        log,
+        place,
+        wanted.fetch_offset,
+        max_bytes,
+        high_watermark,
+        min_one,
+    ) {
         Ok(records) => data.records = Some(records),
         Err(e) => {
             data.error_code = e.kafka_error_code();
@@ -154,6 +164,7 @@ fn read_partition(
 
 fn read_records(
     log: &strom_storage::Log,
+    place: (&str, i32),
     offset: i64,
     max_bytes: usize,
     high_watermark: i64,
@@ -165,8 +176,70 @@ fn read_records(
         return Ok(Bytes::new());
     }
     let max_bytes = u32::try_from(max_bytes).unwrap_or(u32::MAX);
-    let read = log.read(offset, max_bytes, high_watermark, min_one)?;
-    let mut buf = BytesMut::with_capacity(read.total_len() as usize);
-    read.copy_into(&mut buf)?;
-    Ok(buf.freeze())
+    let mut from = offset;
+    loop {
+        let read = log.read(from, max_bytes, high_watermark, min_one)?;
+        let mut buf = BytesMut::with_capacity(read.total_len() as usize);
+        read.copy_into(&mut buf)?;
+        match without_damaged_batches(buf.freeze(), log, place) {
+            // Only damaged batches: read on past them, so a consumer is
+            // not stuck asking for them again.
+            Intact::None { next } if next > from && next < high_watermark => from = next,
+            Intact::None { .. } => return Ok(Bytes::new()),
+            Intact::Some(records) => return Ok(records),
+        }
+    }
+}
+
+/// The batches of a read that may be served.
+enum Intact {
+    Some(Bytes),
+    /// All were damaged; `next` is the offset after the last of them.
+    None {
+        next: i64,
+    },
+}
+
+/// Drops batches whose CRC32C does not match (data damaged on disk after
+/// it was written), so a consumer gets the batches around them (an offset
+/// gap) instead of bytes it must refuse forever. Reads that are intact,
+/// the usual case, come back untouched; the check runs on bytes already
+/// copied for the response.
+fn without_damaged_batches(records: Bytes, log: &strom_storage::Log, place: (&str, i32)) -> Intact {
+    let mut kept: Option<BytesMut> = None;
+    let mut next = -1;
+    let mut at = 0;
+    while at < records.len() {
+        let Ok(header) = BatchHeader::parse(&records[at..]) else {
+            break;
+        };
+        let Ok(len) = header.validate_frame(records.len() - at) else {
+            break;
+        };
+        if header.verify_crc().is_ok() {
+            if let Some(kept) = kept.as_mut() {
+                kept.extend_from_slice(&records[at..at + len]);
+            }
+        } else {
+            static LAST_LOGGED_MS: AtomicI64 = AtomicI64::new(0);
+            if super::once_every(&LAST_LOGGED_MS, 10_000) {
+                tracing::error!(
+                    topic = place.0,
+                    partition = place.1,
+                    dir = %log.dir().display(),
+                    "damaged batch (CRC32C mismatch) at offsets {}..{} is not served; consumers skip it. `strom storage check` shows every damaged spot",
+                    header.base_offset(),
+                    header.last_offset()
+                );
+            }
+            kept.get_or_insert_with(|| BytesMut::from(&records[..at]));
+            next = header.last_offset().saturating_add(1);
+        }
+        at += len;
+    }
+    match kept {
+        None => Intact::Some(records),
+        Some(kept) if kept.is_empty() => Intact::None { next },
+        Some(kept) => Intact::Some(kept.freeze()),
+    }
 }

@@ -1,7 +1,7 @@
 //! Produce: validate each partition's batch, append it, and answer once the
 //! data is as durable as `acks` and the flush policy promise.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -211,13 +211,7 @@ fn storage_error(partition: &Partition, error: strom_storage::StorageError) -> A
         // Every write fails while the disk is full: one line every ten
         // seconds says so without flooding the log.
         static LAST_LOGGED_MS: AtomicI64 = AtomicI64::new(0);
-        let now = now_ms();
-        let last = LAST_LOGGED_MS.load(Ordering::Relaxed);
-        if now - last >= 10_000
-            && LAST_LOGGED_MS
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if super::once_every(&LAST_LOGGED_MS, 10_000) {
             tracing::error!(topic = %partition.topic, partition = partition.index, "disk full: writes are refused until space returns; reads go on ({error})");
         }
     } else if code == error_codes::KAFKA_STORAGE_ERROR {

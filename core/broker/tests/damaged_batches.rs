@@ -1,0 +1,68 @@
+//! A batch damaged on disk after it was written (its CRC no longer
+//! matches) is not served: consumers get the batches around it, and one
+//! asking for it is moved past it, instead of refusing it forever.
+
+mod common;
+
+use common::*;
+use strom_protocol::records::CompressionType;
+
+/// Flips one byte inside the records of the batch at `position` of the
+/// partition's first segment.
+fn damage_batch_at(broker: &TestBroker, topic: &str, position: usize) {
+    let path = broker
+        .data_dir()
+        .join(format!("{topic}-0"))
+        .join(format!("{:020}.log", 0));
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[position + 70] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+}
+
+/// Byte positions of the batches in a fetched run of batches.
+fn positions(records: &bytes::Bytes) -> Vec<usize> {
+    let mut at = 0;
+    split_batches(records)
+        .iter()
+        .map(|batch| {
+            let position = at;
+            at += batch.as_bytes().len();
+            position
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_damaged_batch_is_skipped_not_served() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "events", 1, &[]).await;
+    for pair in [["a", "b"], ["c", "d"], ["e", "f"]] {
+        let records = batch(CompressionType::None, now_ms(), &pair);
+        produce_ok(&mut client, "events", 0, records).await;
+    }
+    let before = records_of(&fetch(&mut client, "events", 0, 0).await);
+    damage_batch_at(&broker, "events", positions(&before)[1]);
+
+    let values = |records| {
+        fetched_values(&records)
+            .into_iter()
+            .map(|(offset, value)| format!("{offset}:{value}"))
+            .collect::<Vec<_>>()
+    };
+    let all = records_of(&fetch(&mut client, "events", 0, 0).await);
+    assert_eq!(values(all), ["0:a", "1:b", "4:e", "5:f"]);
+    let at_damage = records_of(&fetch(&mut client, "events", 0, 2).await);
+    assert_eq!(values(at_damage), ["4:e", "5:f"]);
+
+    // The last batch damaged: nothing to serve, and no error.
+    damage_batch_at(&broker, "events", positions(&before)[2]);
+    let at_end = fetch(&mut client, "events", 0, 4).await;
+    assert_eq!(at_end.error_code, 0);
+    assert!(records_of(&at_end).is_empty());
+    // New data after it is served to the consumer stuck there.
+    let records = batch(CompressionType::None, now_ms(), &["g"]);
+    produce_ok(&mut client, "events", 0, records).await;
+    let after = records_of(&fetch(&mut client, "events", 0, 4).await);
+    assert_eq!(values(after), ["6:g"]);
+}
