@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use bytes::BytesMut;
@@ -46,6 +47,10 @@ pub struct LogReadResult {
     pub log_start_offset: i64,
     pub log_end_offset: i64,
     pub high_watermark: i64,
+    /// Batches whose base offset field was damaged on disk, as (byte
+    /// position in the copied result, the base offset they must have):
+    /// [`LogReadResult::copy_into`] writes the right one.
+    pub base_offset_fixes: Vec<(u64, i64)>,
 }
 
 impl LogReadResult {
@@ -57,12 +62,20 @@ impl LogReadResult {
         self.slices.is_empty()
     }
 
-    /// Copies every slice into `buf` (for callers that cannot sendfile).
+    /// Copies every slice into `buf` (for callers that cannot sendfile),
+    /// with damaged base offsets put right.
     pub fn copy_into(&self, buf: &mut BytesMut) -> Result<()> {
+        let start = buf.len();
         for slice in &self.slices {
             slice
                 .read_into(buf)
                 .map_err(|e| StorageError::io("read segment slice", "segment file", e))?;
+        }
+        for &(position, base_offset) in &self.base_offset_fixes {
+            let at = start + position as usize;
+            if let Some(field) = buf.get_mut(at..at + 8) {
+                field.copy_from_slice(&base_offset.to_be_bytes());
+            }
         }
         Ok(())
     }
@@ -78,14 +91,72 @@ struct ReadPlan {
     end_position: u64,
     /// Where the next segment starts, to continue if this one has no match.
     next_segment: Option<i64>,
+    /// The segment's base offset, and whether its batches are contiguous
+    /// (it was never cleaned): see [`Expected`].
+    segment_base: i64,
+    contiguous: bool,
+    /// The last offset of the batch at `start_position`, when that is an
+    /// index entry.
+    entry_last: Option<i64>,
+}
+
+/// The offsets a batch must have in a contiguous (never cleaned) segment:
+/// each starts right after the previous one, the first at the segment's
+/// base, and an indexed batch ends at its entry's offset. The base offset
+/// is the one field of a batch outside its CRC, so a batch that does not
+/// follow its predecessor has a damaged base offset (a damaged length
+/// breaks the framing; anything else breaks the CRC, which the broker
+/// checks before serving). Served as stored, consumers would silently skip
+/// or repeat offsets; its true offsets are the expected ones.
+struct Expected {
+    contiguous: bool,
+    next_base: Option<i64>,
+    /// For the first batch: its last offset, when known from the index.
+    first_last: Option<i64>,
+}
+
+impl Expected {
+    /// Expectations for a scan of `plan` from byte `from`.
+    fn from(plan: &ReadPlan, from: u64) -> Expected {
+        let (next_base, first_last) = match plan.entry_last {
+            Some(last) if from == plan.start_position && from > 0 => (None, Some(last)),
+            _ if from == 0 => (Some(plan.segment_base), None),
+            _ => (None, None),
+        };
+        Expected {
+            contiguous: plan.contiguous,
+            next_base,
+            first_last,
+        }
+    }
+
+    /// `batch` with the offsets it must have: unchanged when it has them,
+    /// or when the segment allows gaps.
+    fn place(&mut self, batch: BatchInfo) -> BatchInfo {
+        if !self.contiguous {
+            return batch;
+        }
+        let delta = i64::from(batch.last_offset_delta);
+        let base = match (self.next_base, self.first_last.take()) {
+            (Some(next), _) => next,
+            (None, Some(last)) => last - delta,
+            (None, None) => batch.base_offset,
+        };
+        self.next_base = Some(base.saturating_add(delta).saturating_add(1));
+        BatchInfo {
+            base_offset: base,
+            last_offset: base.saturating_add(delta),
+            ..batch
+        }
+    }
 }
 
 fn plan(state: &LogState, offset: i64) -> ReadPlan {
     let segment = state.segment_for(offset);
-    let start_position = segment
+    let entry = segment
         .relative(offset)
-        .and_then(|rel| segment.offset_index.lookup(rel))
-        .map_or(0, |e| u64::from(e.position));
+        .and_then(|rel| segment.offset_index.lookup(rel));
+    let start_position = entry.map_or(0, |e| u64::from(e.position));
     let next_segment = (segment.base_offset != state.active.base_offset)
         .then(|| state.segment_end_offset(segment.base_offset));
     ReadPlan {
@@ -94,35 +165,60 @@ fn plan(state: &LogState, offset: i64) -> ReadPlan {
         start_position,
         end_position: segment.size,
         next_segment,
+        segment_base: segment.base_offset,
+        contiguous: !segment.gaps_allowed,
+        entry_last: entry.map(|e| segment.base_offset + i64::from(e.relative_offset)),
     }
 }
 
+/// What [`find_batch`] found: the batch with its true offsets, the base
+/// offset stored in it, and what the batches after it must be.
+struct Found {
+    batch: BatchInfo,
+    stored_base: i64,
+    expected: Expected,
+}
+
 /// Finds the first batch whose last offset is >= `offset`, starting at an
-/// index position. A position that does not land on a plausible batch
-/// (a stale or damaged index) is retried once from the segment start.
-fn find_batch(plan: &ReadPlan, offset: i64) -> Result<Option<BatchInfo>> {
+/// index position, with its true offsets and the expectations for the
+/// batches after it. A position that does not land on a plausible batch
+/// (a stale or damaged index, or a damaged base offset there) is retried
+/// once from the segment start, where the offsets are known.
+fn find_batch(plan: &ReadPlan, offset: i64) -> Result<Option<Found>> {
     let mut from = plan.start_position;
     loop {
         let mut position = from;
+        let mut expected = Expected::from(plan, from);
         let mut first = true;
         let found = loop {
             match read_header(&plan.file, position, plan.end_position) {
                 HeaderRead::End => break Ok(None),
                 HeaderRead::Invalid(reason) => break Err(reason),
-                HeaderRead::Batch(b) => {
-                    if first && b.base_offset > offset && from > 0 {
-                        break Err("index points past the wanted offset".to_string());
+                HeaderRead::Batch(stored) => {
+                    let b = expected.place(stored);
+                    if first
+                        && from > 0
+                        && (b.base_offset > offset || b.base_offset != stored.base_offset)
+                    {
+                        break Err("index points past the wanted offset, or at a damaged batch"
+                            .to_string());
                     }
                     first = false;
                     if b.last_offset >= offset {
-                        break Ok(Some(b));
+                        break Ok(Some((b, stored.base_offset)));
                     }
                     position = b.end_position();
                 }
             }
         };
         match found {
-            Ok(batch) => return Ok(batch),
+            Ok(batch) => {
+                return Ok(batch.map(|(batch, stored_base)| Found {
+                    batch,
+                    stored_base,
+                    expected,
+                }))
+            }
             Err(reason) if from > 0 => {
                 tracing::warn!(segment = %plan.path.display(), position, %reason, "index lookup failed; scanning the segment from its start");
                 from = 0;
@@ -136,6 +232,40 @@ fn find_batch(plan: &ReadPlan, offset: i64) -> Result<Option<BatchInfo>> {
             }
         }
     }
+}
+
+/// Notes a batch served with its damaged base offset put right.
+fn fix_base_offset(
+    result: &mut LogReadResult,
+    plan: &ReadPlan,
+    stored: i64,
+    placed: &BatchInfo,
+    position_in_result: u64,
+) {
+    if stored == placed.base_offset {
+        return;
+    }
+    static LAST_LOGGED_MS: AtomicI64 = AtomicI64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let last = LAST_LOGGED_MS.load(Ordering::Relaxed);
+    if now - last >= 10_000
+        && LAST_LOGGED_MS
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::error!(
+            segment = %plan.path.display(),
+            position = placed.position,
+            "damaged base offset: the batch at this byte says {stored} but follows offset {}; served as {}. `strom storage check` shows every damaged spot",
+            placed.base_offset - 1,
+            placed.base_offset
+        );
+    }
+    result
+        .base_offset_fixes
+        .push((position_in_result, placed.base_offset));
 }
 
 impl Log {
@@ -175,13 +305,19 @@ impl Log {
                     log_start_offset: log_start,
                     log_end_offset: log_end,
                     high_watermark: state.high_watermark,
+                    base_offset_fixes: Vec::new(),
                 };
                 if offset >= log_end {
                     return Ok(result);
                 }
                 (result, plan(&state, offset))
             };
-            let Some(first) = find_batch(&plan, offset)? else {
+            let Some(Found {
+                batch: first,
+                stored_base,
+                mut expected,
+            }) = find_batch(&plan, offset)?
+            else {
                 // Nothing at or after the offset in this segment: go on to the next.
                 match plan.next_segment {
                     Some(next) if next > offset => {
@@ -196,14 +332,19 @@ impl Log {
             {
                 return Ok(result);
             }
+            fix_base_offset(&mut result, &plan, stored_base, &first, 0);
             let mut len = u64::from(first.size);
             let mut position = first.end_position();
-            while let HeaderRead::Batch(b) = read_header(&plan.file, position, plan.end_position) {
+            while let HeaderRead::Batch(stored) =
+                read_header(&plan.file, position, plan.end_position)
+            {
+                let b = expected.place(stored);
                 if b.last_offset >= max_offset_exclusive
                     || len + u64::from(b.size) > u64::from(max_bytes)
                 {
                     break;
                 }
+                fix_base_offset(&mut result, &plan, stored.base_offset, &b, len);
                 len += u64::from(b.size);
                 position = b.end_position();
             }

@@ -227,3 +227,32 @@ fn damage_in_a_sealed_segment_costs_only_the_batches_from_the_damage_to_its_end(
         );
     }
 }
+
+#[test]
+fn a_damaged_base_offset_is_served_as_the_offset_the_batch_must_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), config());
+    for i in 0..12 {
+        log.append(&mut simple_batch(5, i, 20), OPTIONS).unwrap();
+    }
+    let all = read_all(&log);
+    // The base offset (the one field outside the CRC) of the fourth batch
+    // now claims 50 offsets further on, in the file under the open log.
+    let path = dir.path().join(format!("{:020}.log", 0));
+    let position: usize = all[..3].iter().map(|b| b.bytes.len()).sum();
+    let file = OpenOptions::new().write(true).open(&path).unwrap();
+    file.write_all_at(&(all[3].base_offset + 50).to_be_bytes(), position as u64)
+        .unwrap();
+
+    assert_eq!(
+        read_all(&log),
+        all,
+        "offsets as they must be, bytes as written"
+    );
+    for batch in &all {
+        for offset in [batch.base_offset, batch.last_offset] {
+            let got = read_batches(&log, offset, 1, i64::MAX, true);
+            assert_eq!(got[0], *batch, "read at {offset}");
+        }
+    }
+}
