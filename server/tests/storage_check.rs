@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{server_command, Broker, STROM};
+use common::{read_all_with_offsets, server_command, Broker, STROM};
 use strom_client::admin::NewTopic;
 use strom_client::{AdminClient, Producer, ProducerRecord};
 use strom_protocol::records::BatchHeader;
@@ -114,4 +114,34 @@ async fn check_reports_each_damaged_spot_and_the_broker_serves_the_rest() {
     // The same report for the partition dir alone.
     let (_, alone) = check(&partition);
     assert!(alone.contains("3 damaged spot(s)"), "{alone}");
+
+    // The broker starts on the damaged dir and serves everything the
+    // damage spared, every record at its own offset (value i was written
+    // at offset i): the cut costs the second segment's tail, the flipped
+    // byte its one batch, and the flipped base offset nothing.
+    let broker = Broker::start(server_command(&[], &data));
+    let served = read_all_with_offsets(&broker, "events").await;
+    for (offset, value) in &served {
+        assert_eq!(value, &format!("{offset:0>200}"), "offset {offset}");
+    }
+    let offsets: Vec<i64> = served.iter().map(|(offset, _)| *offset).collect();
+    let first_of = |log: &Path| -> i64 {
+        let name = log.file_stem().unwrap().to_string_lossy().into_owned();
+        name.parse().unwrap()
+    };
+    let fixed = first_of(&logs[3]) + 1;
+    assert!(
+        offsets.contains(&fixed),
+        "the batch with the damaged base offset"
+    );
+    assert!(offsets.contains(&first_of(&logs[1])));
+    let lost: Vec<i64> = (0..200).filter(|o| !offsets.contains(o)).collect();
+    assert!(lost.contains(&(first_of(&logs[2]) + 1)), "{lost:?}");
+    assert!(
+        lost.iter()
+            .all(|&o| (first_of(&logs[1])..first_of(&logs[2])).contains(&o)
+                || o == first_of(&logs[2]) + 1),
+        "only the damaged spots are missing: {lost:?}"
+    );
+    assert_eq!(offsets.last(), Some(&199));
 }

@@ -110,6 +110,12 @@ pub async fn produce(producer: &Producer, topic: &str, value: &str) -> Result<i6
 /// Every value in partition 0 of `topic`, read until `quiet` passes with
 /// nothing new.
 pub async fn read_all(broker: &Broker, topic: &str) -> Vec<String> {
+    let records = read_all_with_offsets(broker, topic).await;
+    records.into_iter().map(|(_, value)| value).collect()
+}
+
+/// [`read_all`] with each record's offset.
+pub async fn read_all_with_offsets(broker: &Broker, topic: &str) -> Vec<(i64, String)> {
     let consumer = Consumer::new(broker.config(&[])).await.unwrap();
     consumer
         .assign_at(&[(TopicPartition::new(topic, 0), StartOffset::Beginning)])
@@ -123,7 +129,7 @@ pub async fn read_all(broker: &Broker, topic: &str) -> Vec<String> {
         }
         for record in records {
             let value = record.value.unwrap_or_default();
-            values.push(String::from_utf8_lossy(&value).into_owned());
+            values.push((record.offset, String::from_utf8_lossy(&value).into_owned()));
         }
     }
 }
