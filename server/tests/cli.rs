@@ -1,17 +1,18 @@
 //! The `strom` client commands, run as a user runs them: the built binary
 //! against a `strom server` process this test starts on a free port.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::{assert_success, server_command, STROM};
 use serde_json::Value;
 
-const STROM: &str = env!("CARGO_BIN_EXE_strom");
-
-/// A `strom server` child process on 127.0.0.1:<free port>, killed on drop.
+/// A `strom server` on 127.0.0.1:<free port> in a temporary data dir,
+/// killed on drop.
 struct Broker {
-    child: Child,
-    address: String,
+    server: common::Broker,
     _dir: tempfile::TempDir,
 }
 
@@ -23,72 +24,21 @@ impl Broker {
     /// A broker with `--set KEY=VALUE` for each of `settings`.
     fn start_with(settings: &[&str]) -> Broker {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(STROM)
-            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path().join("data"))
-            .args(settings.iter().flat_map(|s| ["--set", s]))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // "strom ready: serving Kafka on 127.0.0.1:PORT (data dir ...)"
-        let mut ready = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
-        let address = ready
-            .split_whitespace()
-            .find(|word| word.starts_with("127.0.0.1:"))
-            .unwrap_or_else(|| panic!("no address in the ready line {ready:?}"))
-            .to_string();
+        let mut command = server_command(&[], &dir.path().join("data"));
+        command.args(settings.iter().flat_map(|s| ["--set", s]));
         Broker {
-            child,
-            address,
+            server: common::Broker::start(command),
             _dir: dir,
         }
     }
-
-    /// Runs `strom ARGS --brokers ADDRESS` with `stdin` as input.
-    fn run_with_input(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = Command::new(STROM)
-            .args(args)
-            .args(["--brokers", &self.address])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // A command that fails early may exit before reading its input;
-        // the broken pipe that causes here is not what is under test.
-        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-        child.wait_with_output().unwrap()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_with_input(args, "")
-    }
-
-    /// Runs and asserts success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert_success(args, &output);
-        String::from_utf8(output.stdout).unwrap()
-    }
 }
 
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+impl std::ops::Deref for Broker {
+    type Target = common::Broker;
 
-fn assert_success(args: &[&str], output: &Output) {
-    assert!(
-        output.status.success(),
-        "strom {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    fn deref(&self) -> &common::Broker {
+        &self.server
+    }
 }
 
 /// The whitespace-split cells of the table row starting with `first`.

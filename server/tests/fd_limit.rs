@@ -1,27 +1,20 @@
 //! A broker whose file descriptors run out refuses new connections, and
 //! the producers it already serves keep writing: their segments still roll.
 
-use std::io::{BufRead, BufReader, Read};
+mod common;
+
+use std::io::Read;
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+use common::{server_command, Broker};
 
 use strom_client::admin::NewTopic;
 use strom_client::blocking::{AdminClient, Producer};
 use strom_client::{ClientConfig, ProducerRecord};
 
-const STROM: &str = env!("CARGO_BIN_EXE_strom");
 /// Soft and hard: the broker cannot raise it.
 const FD_LIMIT: usize = 256;
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// True when the broker has closed `stream` (EOF or reset).
 fn closed_by_broker(mut stream: &TcpStream) -> bool {
@@ -37,29 +30,14 @@ fn closed_by_broker(mut stream: &TcpStream) -> bool {
 #[test]
 fn out_of_file_descriptors_new_connections_are_refused_and_appends_go_on() {
     let dir = tempfile::tempdir().unwrap();
-    let mut broker = Running(
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "ulimit -n {FD_LIMIT} && exec \"$0\" server --listen 127.0.0.1:0 --data-dir \"$1\""
-            ))
-            .arg(STROM)
-            .arg(dir.path().join("data"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut ready = String::new();
-    BufReader::new(broker.0.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    let address = ready
-        .split_whitespace()
-        .find(|word| word.starts_with("127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no address in {ready:?}"))
-        .to_string();
-    let limits = std::fs::read_to_string(format!("/proc/{}/limits", broker.0.id())).unwrap();
+    // Soft and hard limit, so the broker cannot raise it.
+    let script = format!("ulimit -n {FD_LIMIT} && exec \"$@\"");
+    let broker = Broker::start(server_command(
+        &["sh", "-c", &script, "sh"],
+        &dir.path().join("data"),
+    ));
+    let address = broker.address.clone();
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", broker.child.id())).unwrap();
     let open_files = limits
         .lines()
         .find(|l| l.starts_with("Max open files"))

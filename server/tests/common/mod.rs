@@ -3,9 +3,9 @@
 
 #![allow(dead_code)] // each test file uses its own part
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -83,6 +83,33 @@ impl Broker {
         ClientConfig::from_pairs(pairs).unwrap()
     }
 
+    /// Runs `strom ARGS --brokers ADDRESS` with `stdin` as input.
+    pub fn run_with_input(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(STROM)
+            .args(args)
+            .args(["--brokers", &self.address])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A command that fails early may exit before reading its input;
+        // the broken pipe that causes here is not what is under test.
+        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        child.wait_with_output().unwrap()
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_input(args, "")
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert_success(args, &output);
+        String::from_utf8(output.stdout).unwrap()
+    }
+
     /// SIGTERM, then the exit status.
     pub fn stop(mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
@@ -97,6 +124,14 @@ impl Drop for Broker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+pub fn assert_success(args: &[&str], output: &Output) {
+    assert!(
+        output.status.success(),
+        "strom {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 pub async fn produce(producer: &Producer, topic: &str, value: &str) -> Result<i64, i16> {
