@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{produce, read_all, server_command, Broker, KAFKA_STORAGE_ERROR};
+use common::{produce, read_all, server_command, Broker, KAFKA_STORAGE_ERROR, ONE_TRY};
 use strom_client::admin::NewTopic;
 use strom_client::{AdminClient, Producer};
 
@@ -48,12 +48,7 @@ async fn after_a_failed_fdatasync_no_write_is_acknowledged_until_restart() {
             .await
             .unwrap();
     }
-    // No retries: each answer is the broker's own.
-    let settings = [
-        ("acks", "all"),
-        ("retries", "0"),
-        ("enable.idempotence", "false"),
-    ];
+    let settings = ONE_TRY;
     let producer = Producer::new(broker.config(&settings)).await.unwrap();
     assert_eq!(produce(&producer, "events", "before").await, Ok(0));
 

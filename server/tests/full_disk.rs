@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use common::{produce, read_all, server_command, Broker, KAFKA_STORAGE_ERROR};
+use common::{produce, read_all, server_command, Broker, KAFKA_STORAGE_ERROR, ONE_TRY};
 use strom_client::admin::NewTopic;
 use strom_client::{AdminClient, Producer, ProducerRecord};
 
@@ -147,12 +147,8 @@ async fn a_full_disk_refuses_writes_keeps_what_it_acknowledged_and_restarts() {
         .create_topic(NewTopic::new("events", 1, 1).with_config("segment.bytes", "262144"))
         .await
         .unwrap();
-    let settings = [
-        ("acks", "all"),
-        ("retries", "0"),
-        ("enable.idempotence", "false"),
-        ("linger.ms", "20"),
-    ];
+    let mut settings = ONE_TRY.to_vec();
+    settings.push(("linger.ms", "20"));
     let producer = Producer::new(broker.config(&settings)).await.unwrap();
     let (mut acknowledged, refused) = fill(&producer, 0).await;
     assert_eq!(

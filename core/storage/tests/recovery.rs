@@ -131,13 +131,14 @@ fn garbage_files_do_not_panic_open() {
     // appends.
     log.read(log.log_start_offset(), 1 << 20, i64::MAX, true)
         .unwrap();
+    assert_appends_at_the_end(&log);
+}
+
+/// An append lands right at the log end offset.
+fn assert_appends_at_the_end(log: &Log) {
     let end = log.log_end_offset();
-    assert_eq!(
-        log.append(&mut simple_batch(1, 1, 1), OPTIONS)
-            .unwrap()
-            .base_offset,
-        end
-    );
+    let appended = log.append(&mut simple_batch(1, 1, 1), OPTIONS).unwrap();
+    assert_eq!(appended.base_offset, end);
 }
 
 #[test]
@@ -219,12 +220,8 @@ fn damage_in_a_sealed_segment_costs_only_the_batches_from_the_damage_to_its_end(
             log.close().unwrap();
         }
         let log = open(dir.path(), config());
-        assert_eq!(
-            log.append(&mut simple_batch(1, 1, 1), OPTIONS)
-                .unwrap()
-                .base_offset,
-            end
-        );
+        assert_eq!(log.log_end_offset(), end);
+        assert_appends_at_the_end(&log);
     }
 }
 

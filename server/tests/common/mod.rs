@@ -14,6 +14,13 @@ use strom_client::{ClientConfig, Consumer, Producer, ProducerRecord, TopicPartit
 
 pub const STROM: &str = env!("CARGO_BIN_EXE_strom");
 pub const KAFKA_STORAGE_ERROR: i16 = 56;
+/// Producer settings under which every answer is the broker's own: no
+/// retries, acks from all replicas, no idempotence.
+pub const ONE_TRY: [(&str, &str); 3] = [
+    ("acks", "all"),
+    ("retries", "0"),
+    ("enable.idempotence", "false"),
+];
 
 /// `strom server --listen 127.0.0.1:0 --data-dir DATA`, to run as is or
 /// wrapped (the caller may add environment or a launcher).
