@@ -140,7 +140,16 @@ pub async fn admin_topics_configs_and_offsets(bootstrap: &str) {
 
     let deleted = admin.delete_topics(&[topic]).await.unwrap();
     assert!(deleted[0].1.is_ok(), "{:?}", deleted[0].1);
-    let left = admin.list_topics(false).await.unwrap();
+    // Kafka applies a deletion to its metadata asynchronously: a listing
+    // right after it may still show the topic for a moment.
+    let mut left = Vec::new();
+    for _ in 0..100 {
+        left = admin.list_topics(false).await.unwrap();
+        if !left.iter().any(|t| t == topic) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert!(
         !left.iter().any(|t| t == topic || t == "ref-dry-run"),
         "{left:?}"
