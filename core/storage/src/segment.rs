@@ -305,10 +305,16 @@ impl Segment {
                 }
                 HeaderRead::Batch(batch) => batch,
             };
-            if let Some(reason) = self.contiguity_problem(&batch) {
-                truncation = Some(Truncation { position, reason });
-                break;
-            }
+            let batch = match self.contiguity_problem(&batch) {
+                None => batch,
+                Some(reason) => match self.with_damaged_base_offset(&batch, file_len) {
+                    Some(placed) => placed,
+                    None => {
+                        truncation = Some(Truncation { position, reason });
+                        break;
+                    }
+                },
+            };
             if verify_crc && !crc_matches(&self.log, &batch) {
                 truncation = Some(Truncation {
                     position,
@@ -337,6 +343,38 @@ impl Segment {
             tracing::warn!(segment = %self.log_path.display(), "disk full: the rebuilt index stays in memory for now ({e})");
         }
         Ok(truncation)
+    }
+
+    /// In a durable, never-cleaned segment (`keep_damaged`), a batch whose
+    /// CRC holds but whose base offset does not follow the previous batch
+    /// had that field damaged (it is the one field outside the CRC) when
+    /// the batch after it follows the offsets this one must have. Returns
+    /// the batch at those offsets (reads serve it so; see `read.rs`).
+    fn with_damaged_base_offset(&self, batch: &BatchInfo, file_len: u64) -> Option<BatchInfo> {
+        if !self.keep_damaged || self.gaps_allowed || !crc_matches(&self.log, batch) {
+            return None;
+        }
+        let delta = i64::from(batch.last_offset_delta);
+        let placed = BatchInfo {
+            base_offset: self.next_offset,
+            last_offset: self.next_offset.checked_add(delta)?,
+            ..*batch
+        };
+        let follows = match read_header(&self.log, batch.end_position(), file_len) {
+            HeaderRead::Batch(next) => next.base_offset == placed.last_offset + 1,
+            _ => false,
+        };
+        if !follows {
+            return None;
+        }
+        tracing::error!(
+            segment = %self.log_path.display(),
+            position = batch.position,
+            "damaged base offset: the batch says {} but follows offset {}; served at its true offsets",
+            batch.base_offset,
+            self.next_offset - 1
+        );
+        Some(placed)
     }
 
     fn contiguity_problem(&self, batch: &BatchInfo) -> Option<String> {

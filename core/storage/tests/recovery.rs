@@ -253,3 +253,44 @@ fn a_damaged_base_offset_is_served_as_the_offset_the_batch_must_have() {
         }
     }
 }
+
+#[test]
+fn a_damaged_base_offset_found_when_the_log_opens_costs_nothing() {
+    // No index entries: opening scans every batch of every segment.
+    let config = LogConfig {
+        index_interval_bytes: 1 << 30,
+        ..config()
+    };
+    for clean in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), config.clone());
+        for i in 0..60 {
+            log.append(&mut simple_batch(3, i, 100), OPTIONS).unwrap();
+        }
+        let all = read_all(&log);
+        let bases = log.segment_base_offsets();
+        assert!(bases.len() >= 3, "{bases:?}");
+        if clean {
+            log.close().unwrap();
+        }
+        drop(log);
+        // The third batch of the second segment claims 50 offsets later.
+        let in_segment: Vec<&StoredBatch> = all
+            .iter()
+            .filter(|b| b.base_offset >= bases[1] && b.base_offset < bases[2])
+            .collect();
+        let position: usize = in_segment[..2].iter().map(|b| b.bytes.len()).sum();
+        let path = dir.path().join(format!("{:020}.log", bases[1]));
+        let file = OpenOptions::new().write(true).open(&path).unwrap();
+        file.write_all_at(
+            &(in_segment[2].base_offset + 50).to_be_bytes(),
+            position as u64,
+        )
+        .unwrap();
+        drop(file);
+
+        let log = open(dir.path(), config.clone());
+        assert_eq!(read_all(&log), all, "clean: {clean}");
+        assert_appends_at_the_end(&log);
+    }
+}
