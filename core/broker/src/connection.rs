@@ -3,12 +3,13 @@
 //! Like Kafka, a connection has one request in progress at a time, so
 //! responses leave in request order. A connection that sends nothing for
 //! `connections.max.idle.ms` is closed, and the bytes of requests being
-//! read and handled count against `queued.max.request.bytes`. Anything wrong with a frame (a length
-//! past `socket.request.max.bytes`, an undecodable header, an unknown API,
-//! an unsupported version) is logged and closes this connection only; the
-//! one exception is ApiVersions, which answers an unsupported version with
-//! UNSUPPORTED_VERSION and the supported ranges (KIP-511). An acks=0
-//! produce gets no response, or a closed connection if it failed.
+//! read and handled count against `queued.max.request.bytes`. Anything
+//! wrong with a frame (a length past `socket.request.max.bytes`, an
+//! undecodable header, an unknown API, an unsupported version) is logged
+//! and closes this connection only; the one exception is ApiVersions,
+//! which answers an unsupported version with UNSUPPORTED_VERSION and the
+//! supported ranges (KIP-511). An acks=0 produce gets no response, or a
+//! closed connection if it failed.
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -105,25 +105,19 @@ async fn a_fetch_asking_for_2_gib_gets_at_most_fetch_max_bytes() {
 async fn an_idle_connection_is_closed_and_a_busy_one_is_not() {
     let broker = TestBroker::start_with(&[("connections.max.idle.ms", "400")]);
     let mut idle = broker.connect().await;
-    let _: MetadataResponse = idle
-        .call(METADATA_VERSION, metadata_request(None, false))
-        .await;
+    answered(&mut idle).await;
     let mut busy = broker.connect().await;
     // Requests closer together than the idle limit keep a connection open
     // well past it.
     for _ in 0..8 {
-        let _: MetadataResponse = busy
-            .call(METADATA_VERSION, metadata_request(None, false))
-            .await;
+        answered(&mut busy).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(
         idle.is_closed_by_broker().await,
         "the idle connection is closed"
     );
-    let _: MetadataResponse = busy
-        .call(METADATA_VERSION, metadata_request(None, false))
-        .await;
+    answered(&mut busy).await;
 }
 
 #[tokio::test]
@@ -141,9 +135,7 @@ async fn connections_past_max_connections_per_ip_are_closed_at_once() {
     let mut open = Vec::new();
     for _ in 0..3 {
         let mut client = broker.connect().await;
-        let _: MetadataResponse = client
-            .call(METADATA_VERSION, metadata_request(None, false))
-            .await;
+        answered(&mut client).await;
         open.push(client);
     }
     let mut refused = broker.connect().await;
@@ -152,10 +144,15 @@ async fn connections_past_max_connections_per_ip_are_closed_at_once() {
     // The close reaches the broker asynchronously: retry until admitted.
     wait_until_admitted(&broker).await;
     for client in &mut open {
-        let _: MetadataResponse = client
-            .call(METADATA_VERSION, metadata_request(None, false))
-            .await;
+        answered(client).await;
     }
+}
+
+/// One Metadata request sent and answered: the connection is served.
+async fn answered(client: &mut Client) {
+    let _: MetadataResponse = client
+        .call(METADATA_VERSION, metadata_request(None, false))
+        .await;
 }
 
 async fn wait_until_admitted(broker: &TestBroker) {
@@ -176,13 +173,9 @@ async fn wait_until_admitted(broker: &TestBroker) {
 async fn past_max_connections_the_broker_waits_to_accept_until_one_closes() {
     let broker = TestBroker::start_with(&[("max.connections", "2")]);
     let mut first = broker.connect().await;
-    let _: MetadataResponse = first
-        .call(METADATA_VERSION, metadata_request(None, false))
-        .await;
+    answered(&mut first).await;
     let mut second = broker.connect().await;
-    let _: MetadataResponse = second
-        .call(METADATA_VERSION, metadata_request(None, false))
-        .await;
+    answered(&mut second).await;
 
     // The third connects (the kernel queues it) but is not served yet.
     let mut third = broker.connect().await;
@@ -193,9 +186,7 @@ async fn past_max_connections_the_broker_waits_to_accept_until_one_closes() {
     assert!(early.is_err(), "served while two connections were open");
     drop(first);
     let (_, _): (i32, MetadataResponse) = third.receive(METADATA_VERSION).await;
-    let _: MetadataResponse = second
-        .call(METADATA_VERSION, metadata_request(None, false))
-        .await;
+    answered(&mut second).await;
 }
 
 #[tokio::test]

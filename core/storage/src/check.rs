@@ -158,16 +158,15 @@ fn check_segment(
         let Some(reason) = problem else { continue };
         // Past the damage: the next position holding an intact batch that
         // continues the partition's offsets.
-        let resume = (at + 1..bytes.len()).find(|&p| {
-            intact_batch(bytes, p, segment_base)
-                .is_ok_and(|(_, base, _)| cursor.next.is_none_or(|next| base >= next))
+        let resume = (at + 1..bytes.len()).find_map(|p| {
+            let (_, base, _) = intact_batch(bytes, p, segment_base).ok()?;
+            cursor
+                .next
+                .is_none_or(|next| base >= next)
+                .then_some((p, base))
         });
-        let before_offset = resume.and_then(|p| {
-            intact_batch(bytes, p, segment_base)
-                .ok()
-                .map(|(_, base, _)| base)
-        });
-        let skipped_to = resume.unwrap_or(bytes.len());
+        let before_offset = resume.map(|(_, base)| base);
+        let skipped_to = resume.map_or(bytes.len(), |(p, _)| p);
         // A batch whose offsets are wrong but whose bytes are intact is
         // skipped whole, so the scan goes on right after it.
         report.damage.push(Damage {

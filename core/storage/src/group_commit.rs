@@ -18,7 +18,7 @@ use crate::checkpoint::{
 };
 use crate::config::FlushPolicy;
 use crate::error::{Result, StorageError};
-use crate::log::Log;
+use crate::log::{sync_all_data, Log};
 
 pub(crate) struct GroupCommit {
     /// Exclusive end offset known to be fdatasync'ed.
@@ -118,18 +118,10 @@ impl Log {
                 let _ = durable.changed().await;
                 continue;
             };
-            let synced = tokio::task::spawn_blocking(move || {
-                handles
-                    .iter()
-                    .try_for_each(|(path, file)| file.sync_data().map_err(|e| (path.clone(), e)))
-            })
-            .await;
+            let synced = tokio::task::spawn_blocking(move || sync_all_data(&handles)).await;
             match synced {
                 Ok(Ok(())) => self.group_commit.publish(target),
-                Ok(Err((path, e))) => {
-                    self.health.fail("fdatasync", &path, &e);
-                    return Err(StorageError::io("fdatasync", &path, e));
-                }
+                Ok(Err((path, e))) => return Err(self.fsync_failed("fdatasync", &path, e)),
                 Err(join) => {
                     return Err(StorageError::io(
                         "fdatasync",
@@ -195,12 +187,7 @@ impl Log {
         if pending.is_empty() {
             return Ok(());
         }
-        if let Some(reason) = self.health.failure() {
-            return Err(StorageError::DirFailed {
-                dir: self.dir.clone(),
-                reason: reason.to_string(),
-            });
-        }
+        self.ensure_dir_healthy()?;
         for (_, next_offset, handles, snapshot) in &pending {
             self.sync_data(handles)?;
             write_atomically(

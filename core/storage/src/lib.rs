@@ -109,7 +109,8 @@
 //! `retention` (retention and DeleteRecords), `compaction` (the cleaner:
 //! `plan`, `offset_map`, `filter`, `encode`, `swap`), `truncate`,
 //! `recovery` (open), `lifecycle` (close, delete), `group_commit`
-//! (durability), `dir_health` (a failed fsync stops writes), with `segment`,
+//! (durability), `dir_health` (a failed fsync stops writes), `check` (offline
+//! verification), `log_limit`, with `segment`,
 //! `index`, `batch_scan`, `producer_state`, `epoch_cache` and `checkpoint`
 //! underneath.
 
@@ -125,6 +126,7 @@ mod group_commit;
 mod index;
 mod lifecycle;
 mod log;
+mod log_limit;
 mod producer_state;
 mod read;
 mod recovery;
@@ -140,6 +142,7 @@ pub use dir_health::DirHealth;
 pub use epoch_cache::EpochEntry;
 pub use error::{Result, StorageError};
 pub use log::{AppendOptions, AppendOutcome, Log};
+pub use log_limit::once_every;
 pub use producer_state::{BatchMetadata, ProducerStateEntry, RETAINED_BATCHES};
 pub use read::{FileSlice, LogReadResult};
 pub use retention::RetentionOutcome;

@@ -29,10 +29,8 @@ impl Log {
         state.active.seal_indexes()?;
         for segment in state.segments() {
             for (path, file) in segment.sync_handles() {
-                file.sync_all().map_err(|e| {
-                    self.health.fail("fsync", &path, &e);
-                    StorageError::io("fsync", &path, e)
-                })?;
+                file.sync_all()
+                    .map_err(|e| self.fsync_failed("fsync", &path, e))?;
             }
         }
         let end = state.log_end_offset();

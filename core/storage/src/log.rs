@@ -156,6 +156,16 @@ pub struct Log {
     pub(crate) health: Arc<DirHealth>,
 }
 
+/// fdatasyncs each file in turn; the first failure, with its file. Free of
+/// `Log` so the group commit can run it on the blocking pool.
+pub(crate) fn sync_all_data(
+    handles: &[(PathBuf, Arc<File>)],
+) -> std::result::Result<(), (PathBuf, std::io::Error)> {
+    handles
+        .iter()
+        .try_for_each(|(path, file)| file.sync_data().map_err(|e| (path.clone(), e)))
+}
+
 /// Splits the bytes of an append into batches, checking framing only (the
 /// caller validated CRCs).
 fn split_batches(bytes: &[u8]) -> Result<Vec<BatchInfo>> {
@@ -218,6 +228,11 @@ impl Log {
     /// fsync: every write path checks this.
     pub(crate) fn ensure_writable(&self, state: &LogState) -> Result<()> {
         self.ensure_open(state)?;
+        self.ensure_dir_healthy()
+    }
+
+    /// `DirFailed` once an fsync failed anywhere in the data directory.
+    pub(crate) fn ensure_dir_healthy(&self) -> Result<()> {
         match self.health.failure() {
             Some(reason) => Err(StorageError::DirFailed {
                 dir: self.dir.clone(),
@@ -227,15 +242,21 @@ impl Log {
         }
     }
 
+    /// The error for a failed `op` (fsync, fdatasync) on `path`, which
+    /// fails the whole data directory.
+    pub(crate) fn fsync_failed(
+        &self,
+        op: &'static str,
+        path: &Path,
+        error: std::io::Error,
+    ) -> StorageError {
+        self.health.fail(op, path, &error);
+        StorageError::io(op, path, error)
+    }
+
     /// fdatasyncs `handles`; a failure fails the whole data directory.
     pub(crate) fn sync_data(&self, handles: &[(PathBuf, Arc<File>)]) -> Result<()> {
-        for (path, file) in handles {
-            file.sync_data().map_err(|e| {
-                self.health.fail("fdatasync", path, &e);
-                StorageError::io("fdatasync", path, e)
-            })?;
-        }
-        Ok(())
+        sync_all_data(handles).map_err(|(path, e)| self.fsync_failed("fdatasync", &path, e))
     }
 
     /// Appends one or more validated v2 batches: assigns offsets from the

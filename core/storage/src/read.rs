@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
 use bytes::BytesMut;
@@ -13,6 +13,7 @@ use bytes::BytesMut;
 use crate::batch_scan::{read_header, BatchInfo, HeaderRead};
 use crate::error::{Result, StorageError};
 use crate::log::{Log, LogState};
+use crate::log_limit::once_every;
 
 /// A run of bytes in a segment file, ready for `sendfile`/`pread`. The
 /// `Arc<File>` keeps the data readable even if retention deletes the
@@ -246,15 +247,7 @@ fn fix_base_offset(
         return;
     }
     static LAST_LOGGED_MS: AtomicI64 = AtomicI64::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let last = LAST_LOGGED_MS.load(Ordering::Relaxed);
-    if now - last >= 10_000
-        && LAST_LOGGED_MS
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
+    if once_every(&LAST_LOGGED_MS, 10_000) {
         tracing::error!(
             segment = %plan.path.display(),
             position = placed.position,

@@ -125,21 +125,20 @@ fn load_segments(
         } else {
             segment.load(interval)?
         };
-        loaded.push(segment);
-        if let (Some(cut), Some(next)) = (&truncation, next_base) {
-            if loaded.last().is_some_and(|s| s.damaged) {
-                let damaged = loaded.last().expect("just pushed");
-                tracing::error!(
-                    segment = %damaged.log_path().display(),
-                    position = cut.position,
-                    reason = %cut.reason,
-                    "damaged sealed segment: its batches before this byte and all later segments are served; offsets {} to {} cannot be read. The file is kept as it is: `strom storage check` reports the damage",
-                    damaged.next_offset,
-                    next - 1
-                );
-                continue;
-            }
+        // A damaged segment is always sealed, so a next segment exists.
+        if let (true, Some(cut), Some(next)) = (segment.damaged, &truncation, next_base) {
+            tracing::error!(
+                segment = %segment.log_path().display(),
+                position = cut.position,
+                reason = %cut.reason,
+                "damaged sealed segment: its batches before this byte and all later segments are served; offsets {} to {} cannot be read. The file is kept as it is: `strom storage check` reports the damage",
+                segment.next_offset,
+                next - 1
+            );
+            loaded.push(segment);
+            continue;
         }
+        loaded.push(segment);
         if let Some(cut) = truncation {
             tracing::warn!(
                 segment = %loaded.last().map_or_else(String::new, |s| s.log_path().display().to_string()),

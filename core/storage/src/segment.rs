@@ -305,17 +305,18 @@ impl Segment {
                 }
                 HeaderRead::Batch(batch) => batch,
             };
-            let batch = match self.contiguity_problem(&batch) {
-                None => batch,
+            // A batch placed at its true offsets had its CRC checked then.
+            let (batch, crc_checked) = match self.contiguity_problem(&batch) {
+                None => (batch, false),
                 Some(reason) => match self.with_damaged_base_offset(&batch, file_len) {
-                    Some(placed) => placed,
+                    Some(placed) => (placed, true),
                     None => {
                         truncation = Some(Truncation { position, reason });
                         break;
                     }
                 },
             };
-            if verify_crc && !crc_matches(&self.log, &batch) {
+            if verify_crc && !crc_checked && !crc_matches(&self.log, &batch) {
                 truncation = Some(Truncation {
                     position,
                     reason: "CRC32C mismatch".to_string(),

@@ -7,31 +7,17 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static int failing(void) {
+/* EIO while the trigger file exists, else the libc function `name`. */
+static int sync_or_fail(const char *name, int fd) {
     const char *trigger = getenv("STROM_TEST_FAIL_FSYNC_IF");
-    return trigger != NULL && access(trigger, F_OK) == 0;
-}
-
-int fdatasync(int fd) {
-    static int (*real)(int);
-    if (failing()) {
+    if (trigger != NULL && access(trigger, F_OK) == 0) {
         errno = EIO;
         return -1;
     }
-    if (real == NULL) {
-        real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-    }
+    int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, name);
     return real(fd);
 }
 
-int fsync(int fd) {
-    static int (*real)(int);
-    if (failing()) {
-        errno = EIO;
-        return -1;
-    }
-    if (real == NULL) {
-        real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
-    }
-    return real(fd);
-}
+int fdatasync(int fd) { return sync_or_fail("fdatasync", fd); }
+
+int fsync(int fd) { return sync_or_fail("fsync", fd); }

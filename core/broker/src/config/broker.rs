@@ -101,9 +101,7 @@ impl BrokerConfig {
         }
         for (name, value) in env {
             if let Some(key) = env_key(&name) {
-                config
-                    .insert(&key, &value, Origin::Env, Some(&name))
-                    .map_err(|e| given_as(&name, e))?;
+                config.insert(&key, &value, Origin::Env, Some(&name))?;
             }
         }
         for argument in sets {
@@ -113,19 +111,14 @@ impl BrokerConfig {
             config.insert(key.trim(), value, Origin::Set, None)?;
         }
         for flag in flags {
-            config
-                .insert(flag.key, &flag.value, Origin::Flag, Some(flag.flag))
-                .map_err(|e| given_as(flag.flag, e))?;
+            config.insert(flag.key, &flag.value, Origin::Flag, Some(flag.flag))?;
         }
         config.settings = resolve_settings(&config.explicit_values()).map_err(|e| {
-            let typed = e
+            let typed_as = e
                 .key()
                 .and_then(|key| config.explicit.get(key))
                 .and_then(|v| v.given_as.clone());
-            match typed {
-                Some(name) => given_as(&name, e),
-                None => e,
-            }
+            named(typed_as.as_deref(), e)
         })?;
         for (key, supplied) in &config.ignored {
             match &supplied.given_as {
@@ -176,9 +169,9 @@ impl BrokerConfig {
         key: &str,
         value: &str,
         origin: Origin,
-        given_as: Option<&str>,
+        typed_as: Option<&str>,
     ) -> Result<(), ConfigError> {
-        let given_as = given_as.map(str::to_string);
+        let given_as = typed_as.map(str::to_string);
         let Some(def) = broker_setting(key) else {
             let value = value.to_string();
             self.ignored.insert(
@@ -191,7 +184,7 @@ impl BrokerConfig {
             );
             return Ok(());
         };
-        def.parse(value)?;
+        def.parse(value).map_err(|e| named(typed_as, e))?;
         if let Some(group) = synonym_group(key) {
             for name in group.iter().filter(|name| **name != key) {
                 if self
@@ -345,10 +338,15 @@ impl BrokerConfig {
     }
 }
 
-fn given_as(name: &str, source: ConfigError) -> ConfigError {
-    ConfigError::GivenAs {
-        given_as: name.to_string(),
-        source: Box::new(source),
+/// `source`, naming the flag or environment variable the user typed, when
+/// the value came from one.
+fn named(typed_as: Option<&str>, source: ConfigError) -> ConfigError {
+    match typed_as {
+        Some(name) => ConfigError::GivenAs {
+            given_as: name.to_string(),
+            source: Box::new(source),
+        },
+        None => source,
     }
 }
 

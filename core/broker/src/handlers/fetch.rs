@@ -13,7 +13,7 @@ use strom_protocol::error_codes;
 use strom_protocol::messages::fetch_request::FetchPartition;
 use strom_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use strom_protocol::messages::{FetchRequest, FetchResponse};
-use strom_protocol::records::BatchHeader;
+use strom_protocol::records::batches;
 use strom_storage::StorageError;
 
 use crate::state::Broker;
@@ -209,20 +209,16 @@ fn without_damaged_batches(records: Bytes, log: &strom_storage::Log, place: (&st
     let mut kept: Option<BytesMut> = None;
     let mut next = -1;
     let mut at = 0;
-    while at < records.len() {
-        let Ok(header) = BatchHeader::parse(&records[at..]) else {
-            break;
-        };
-        let Ok(len) = header.validate_frame(records.len() - at) else {
-            break;
-        };
-        if header.verify_crc().is_ok() {
+    for batch in batches(records.clone()).map_while(Result::ok) {
+        let len = batch.as_bytes().len();
+        if batch.verify_crc().is_ok() {
             if let Some(kept) = kept.as_mut() {
-                kept.extend_from_slice(&records[at..at + len]);
+                kept.extend_from_slice(batch.as_bytes());
             }
         } else {
+            let header = batch.header();
             static LAST_LOGGED_MS: AtomicI64 = AtomicI64::new(0);
-            if super::once_every(&LAST_LOGGED_MS, 10_000) {
+            if strom_storage::once_every(&LAST_LOGGED_MS, 10_000) {
                 tracing::error!(
                     topic = place.0,
                     partition = place.1,

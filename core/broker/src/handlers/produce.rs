@@ -211,7 +211,7 @@ fn storage_error(partition: &Partition, error: strom_storage::StorageError) -> A
         // Every write fails while the disk is full: one line every ten
         // seconds says so without flooding the log.
         static LAST_LOGGED_MS: AtomicI64 = AtomicI64::new(0);
-        if super::once_every(&LAST_LOGGED_MS, 10_000) {
+        if strom_storage::once_every(&LAST_LOGGED_MS, 10_000) {
             tracing::error!(topic = %partition.topic, partition = partition.index, "disk full: writes are refused until space returns; reads go on ({error})");
         }
     } else if code == error_codes::KAFKA_STORAGE_ERROR {
