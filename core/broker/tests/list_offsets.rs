@@ -141,6 +141,39 @@ fn timed_batch(codec: CompressionType, offsets_ms: &[i64]) -> bytes::Bytes {
     builder.build().expect("build")
 }
 
+/// As in Kafka, a partition named twice is refused wherever it appears,
+/// and the others are answered: a request repeating one lookup 100,000
+/// times gets no lookup done at all for it.
+#[tokio::test]
+async fn a_partition_named_twice_is_refused_and_the_others_answered() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "dup", 2, &[]).await;
+    let asked = |partition| ListOffsetsPartition {
+        partition_index: partition,
+        timestamp: -1,
+        ..Default::default()
+    };
+    let mut partitions = vec![asked(1)];
+    partitions.extend((0..100_000).map(|_| asked(0)));
+    let request = ListOffsetsRequest {
+        replica_id: -1,
+        topics: vec![ListOffsetsTopic {
+            name: "dup".into(),
+            partitions,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let response: ListOffsetsResponse = client.call(LIST_OFFSETS_VERSION, request).await;
+    let answers = &response.topics[0].partitions;
+    assert_eq!(answers.len(), 100_001);
+    assert_eq!((answers[0].partition_index, answers[0].error_code), (1, 0));
+    assert!(answers[1..]
+        .iter()
+        .all(|a| a.partition_index == 0 && a.error_code == error_codes::INVALID_REQUEST));
+}
+
 #[tokio::test]
 async fn max_timestamp_at_v7() {
     let broker = TestBroker::start();

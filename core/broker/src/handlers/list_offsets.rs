@@ -1,6 +1,7 @@
 //! ListOffsets: earliest (-2), latest (-1), max timestamp (-3, KIP-734) and
 //! the first offset whose timestamp is at or after a given time.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use strom_protocol::error_codes;
@@ -20,6 +21,17 @@ pub async fn handle(
     request: ListOffsetsRequest,
     _version: i16,
 ) -> ListOffsetsResponse {
+    // As Kafka does, a partition named more than once is refused with
+    // INVALID_REQUEST wherever it appears: a lookup may decompress a batch,
+    // and one request must not ask for the same work thousands of times.
+    let mut named: HashMap<(&str, i32), usize> = HashMap::new();
+    for topic in &request.topics {
+        for p in &topic.partitions {
+            *named
+                .entry((topic.name.as_str(), p.partition_index))
+                .or_default() += 1;
+        }
+    }
     let topics = request
         .topics
         .iter()
@@ -28,7 +40,12 @@ pub async fn handle(
             partitions: topic
                 .partitions
                 .iter()
-                .map(|p| lookup(broker, &topic.name, p.partition_index, p.timestamp))
+                .map(|p| {
+                    if named[&(topic.name.as_str(), p.partition_index)] > 1 {
+                        return duplicate(p.partition_index);
+                    }
+                    lookup(broker, &topic.name, p.partition_index, p.timestamp)
+                })
                 .collect(),
             ..Default::default()
         })
@@ -39,19 +56,31 @@ pub async fn handle(
     }
 }
 
+/// The answer for a partition before anything is found: no offset.
+fn unanswered(index: i32) -> ListOffsetsPartitionResponse {
+    ListOffsetsPartitionResponse {
+        partition_index: index,
+        timestamp: -1,
+        offset: -1,
+        leader_epoch: -1,
+        ..Default::default()
+    }
+}
+
+fn duplicate(index: i32) -> ListOffsetsPartitionResponse {
+    ListOffsetsPartitionResponse {
+        error_code: error_codes::INVALID_REQUEST,
+        ..unanswered(index)
+    }
+}
+
 fn lookup(
     broker: &Broker,
     topic: &str,
     index: i32,
     timestamp: i64,
 ) -> ListOffsetsPartitionResponse {
-    let mut response = ListOffsetsPartitionResponse {
-        partition_index: index,
-        timestamp: -1,
-        offset: -1,
-        leader_epoch: -1,
-        ..Default::default()
-    };
+    let mut response = unanswered(index);
     let partition = match broker.partition(topic, index) {
         Ok(p) => p,
         Err(code) => {
