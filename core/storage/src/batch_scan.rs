@@ -132,6 +132,41 @@ pub(crate) fn crc_matches(file: &File, batch: &BatchInfo) -> bool {
     crc == u32::from_be_bytes(stored)
 }
 
+/// Where the magic byte sits in a batch header.
+const MAGIC_POSITION: u64 = 16;
+
+/// The first position in `[from, end)` that holds an intact batch (framed,
+/// magic 2, CRC right) which `accept`s: how a reader finds its footing
+/// again after damaged bytes. The file is read in windows and only
+/// positions whose magic byte is 2 are parsed, so a damaged region costs
+/// about one read of its bytes.
+pub(crate) fn find_intact_batch(
+    file: &File,
+    from: u64,
+    end: u64,
+    accept: impl Fn(&BatchInfo) -> bool,
+) -> Option<BatchInfo> {
+    let mut window = vec![0u8; CHUNK];
+    let mut start = from;
+    while start + MAGIC_POSITION < end {
+        let n = usize::try_from(end - start - MAGIC_POSITION)
+            .unwrap_or(CHUNK)
+            .min(CHUNK);
+        file.read_exact_at(&mut window[..n], start + MAGIC_POSITION)
+            .ok()?;
+        for (i, _) in window[..n].iter().enumerate().filter(|(_, &m)| m == 2) {
+            let position = start + i as u64;
+            if let HeaderRead::Batch(batch) = read_header(file, position, end) {
+                if accept(&batch) && crc_matches(file, &batch) {
+                    return Some(batch);
+                }
+            }
+        }
+        start += n as u64;
+    }
+    None
+}
+
 /// Largest stored batch whose records we are willing to load for a
 /// timestamp scan (a batch is at most `message.max.bytes`, far less).
 const MAX_SCANNED_BATCH: u32 = 64 * 1024 * 1024;

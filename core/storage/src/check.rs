@@ -5,12 +5,13 @@
 //! the offsets around it, and the scan goes on past it (it looks for the
 //! next intact batch), so one bad spot does not hide another.
 //!
-//! The files are only read. A segment is read whole, so memory use is
-//! about the largest segment (`segment.bytes`).
+//! The files are only read, with positional reads in bounded chunks.
 
 use std::path::{Path, PathBuf};
 
-use strom_protocol::records::{BatchHeader, BATCH_HEADER_LEN};
+use std::fs::File;
+
+use crate::batch_scan::{crc_matches, find_intact_batch, read_header, BatchInfo, HeaderRead};
 
 use crate::checkpoint::{dir_entries, offset_file_name, parse_offset_file_name, LOG_SUFFIX};
 use crate::compaction::CleanerCheckpoint;
@@ -93,93 +94,94 @@ fn check_partition(dir: &Path, report: &mut CheckReport) -> Result<()> {
     for base in segment_bases(dir)? {
         report.segments += 1;
         let path = dir.join(offset_file_name(base, LOG_SUFFIX));
-        let bytes = std::fs::read(&path).map_err(|e| StorageError::io("read segment", &path, e))?;
-        check_segment(&path, base, &bytes, &mut cursor, report);
+        let io = |e| StorageError::io("read segment", &path, e);
+        let file = File::open(&path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        check_segment(&path, base, &file, len, &mut cursor, report);
     }
     Ok(())
 }
 
-/// An intact batch at `at`: framed, magic 2, its CRC right, its offsets
-/// in this segment. Returns its length and offsets.
+/// The intact batch at `at`: framed, magic 2, its CRC right, its offsets
+/// in this segment.
 fn intact_batch(
-    bytes: &[u8],
-    at: usize,
+    file: &File,
+    at: u64,
+    len: u64,
     segment_base: i64,
-) -> std::result::Result<(usize, i64, i64), String> {
-    let rest = &bytes[at..];
-    if rest.len() < BATCH_HEADER_LEN {
-        return Err(format!("torn batch header: {} bytes left", rest.len()));
+) -> std::result::Result<BatchInfo, String> {
+    let batch = match read_header(file, at, len) {
+        HeaderRead::Batch(batch) => batch,
+        HeaderRead::Invalid(reason) => return Err(reason),
+        HeaderRead::End => return Err("no batch".to_string()),
+    };
+    if !crc_matches(file, &batch) {
+        return Err("CRC32C mismatch".to_string());
     }
-    let header = BatchHeader::parse(rest).map_err(|e| e.to_string())?;
-    let len = header
-        .validate_frame(rest.len())
-        .map_err(|e| e.to_string())?;
-    header.verify_crc().map_err(|e| e.to_string())?;
-    let base = header.base_offset();
-    let last = base.saturating_add(i64::from(header.last_offset_delta()));
-    if header.last_offset_delta() < 0 || base < segment_base {
+    if batch.base_offset < segment_base {
         return Err(format!(
-            "offsets {base}..{last} do not belong in the segment starting at {segment_base}"
+            "offsets {}..{} do not belong in the segment starting at {segment_base}",
+            batch.base_offset, batch.last_offset
         ));
     }
-    Ok((len, base, last))
+    Ok(batch)
 }
 
 fn check_segment(
     path: &Path,
     segment_base: i64,
-    bytes: &[u8],
+    file: &File,
+    len: u64,
     cursor: &mut Cursor,
     report: &mut CheckReport,
 ) {
-    let mut at = 0usize;
+    let mut at = 0u64;
     let mut last_good: Option<i64> = cursor.next.map(|next| next - 1);
-    while at < bytes.len() {
-        let problem = match intact_batch(bytes, at, segment_base) {
-            Ok((len, base, last)) => match cursor.next {
-                Some(next) if base < next => Some(format!(
-                    "batch offsets {base}..{last} go back before {next}, the offset after the previous batch"
-                )),
-                Some(next) if base > next && base > cursor.clean_offset => Some(format!(
-                    "batch offsets {base}..{last} skip {} offset(s) after {}",
-                    base - next,
-                    next - 1
-                )),
-                _ => {
-                    report.batches += 1;
-                    cursor.next = Some(last + 1);
-                    last_good = Some(last);
-                    at += len;
-                    None
+    while at < len {
+        let problem = match intact_batch(file, at, len, segment_base) {
+            Ok(batch) => {
+                let (base, last) = (batch.base_offset, batch.last_offset);
+                match cursor.next {
+                    Some(next) if base < next => Some(format!(
+                        "batch offsets {base}..{last} go back before {next}, the offset after the previous batch"
+                    )),
+                    Some(next) if base > next && base > cursor.clean_offset => Some(format!(
+                        "batch offsets {base}..{last} skip {} offset(s) after {}",
+                        base - next,
+                        next - 1
+                    )),
+                    _ => {
+                        report.batches += 1;
+                        cursor.next = Some(last + 1);
+                        last_good = Some(last);
+                        at = batch.end_position();
+                        None
+                    }
                 }
-            },
+            }
             Err(reason) => Some(reason),
         };
         let Some(reason) = problem else { continue };
-        // Past the damage: the next position holding an intact batch that
-        // continues the partition's offsets.
-        let resume = (at + 1..bytes.len()).find_map(|p| {
-            let (_, base, _) = intact_batch(bytes, p, segment_base).ok()?;
-            cursor
-                .next
-                .is_none_or(|next| base >= next)
-                .then_some((p, base))
+        // Past the damage: the next intact batch that continues the
+        // partition's offsets. (A batch whose offsets are wrong but whose
+        // bytes are intact is skipped whole, so the scan goes on right
+        // after it.)
+        let resume = find_intact_batch(file, at + 1, len, |batch| {
+            batch.base_offset >= segment_base
+                && cursor.next.is_none_or(|next| batch.base_offset >= next)
         });
-        let before_offset = resume.map(|(_, base)| base);
-        let skipped_to = resume.map_or(bytes.len(), |(p, _)| p);
-        // A batch whose offsets are wrong but whose bytes are intact is
-        // skipped whole, so the scan goes on right after it.
         report.damage.push(Damage {
             file: path.to_path_buf(),
-            position: at as u64,
-            skipped: (skipped_to - at) as u64,
+            position: at,
+            skipped: resume.map_or(len, |batch| batch.position) - at,
             after_offset: last_good,
-            before_offset,
+            before_offset: resume.map(|batch| batch.base_offset),
             reason,
         });
-        if let Some(base) = before_offset {
-            cursor.next = Some(base);
-        }
-        at = skipped_to;
+        // Damage that runs to the end of the file hides where the offsets
+        // stand: the next segment's first batch says it (the broker moves
+        // the intact batches after damage to a segment of their own).
+        cursor.next = resume.map(|batch| batch.base_offset);
+        at = resume.map_or(len, |batch| batch.position);
     }
 }

@@ -130,6 +130,7 @@ mod log_limit;
 mod producer_state;
 mod read;
 mod recovery;
+mod resync;
 mod retention;
 mod segment;
 mod timestamp;

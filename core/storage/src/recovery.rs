@@ -10,8 +10,9 @@
 //! are rebuilt. A missing or inconsistent index is rebuilt in either case.
 //! Damage found in a sealed segment below the recovery point is another
 //! matter: that data was durable, so it was damaged later (a bad disk, a
-//! stray write). The segment is kept whole and served up to the damage,
-//! and every later segment is kept.
+//! stray write). Only the damaged batch is lost: the segment is served up
+//! to the damage, the intact batches after it are moved to a segment of
+//! their own (`resync`), and every later segment is kept.
 //! Producer state comes from the newest usable snapshot plus replay.
 //! First of all, a cleaner swap that a crash interrupted is finished or
 //! rolled back (`compaction::swap`).
@@ -35,6 +36,7 @@ use crate::error::{Result, StorageError};
 use crate::group_commit::GroupCommit;
 use crate::log::{Log, LogState};
 use crate::producer_state::{decode_snapshot, ProducerStateManager};
+use crate::resync::split_intact_tail;
 use crate::segment::{remove_files, Segment};
 
 /// Removes leftovers of interrupted operations and index files without a
@@ -68,6 +70,9 @@ struct Loading<'a> {
     config: &'a LogConfig,
     /// `Some(recovery point)` after an unclean stop.
     recover_from: Option<i64>,
+    /// The recovery point checkpoint, whatever the stop (after a clean one
+    /// it is the log end): offsets below it existed, and are never reused.
+    flushed_end: i64,
     /// From the cleaner checkpoint: segments below it may have offset gaps.
     clean_offset: i64,
 }
@@ -76,7 +81,9 @@ struct Loading<'a> {
 /// corruption or discontinuity and deleting everything after it. Below
 /// the clean offset, offsets need only increase (the cleaner removed
 /// records, and may have removed empty segments); above it they must be
-/// contiguous, across segments too.
+/// contiguous, across segments too. Damage in a durable sealed segment is
+/// the exception: the segment is served up to it, the intact batches
+/// after it get a segment of their own (`resync`), and loading goes on.
 fn load_segments(
     loading: &Loading<'_>,
     bases: &[i64],
@@ -84,23 +91,35 @@ fn load_segments(
 ) -> Result<Vec<Segment>> {
     let (dir, config, recover_from) = (loading.dir, loading.config, loading.recover_from);
     let interval = config.index_interval_bytes;
+    // Offsets below the recovery point (all, after a clean stop) were
+    // flushed: damage there is not a torn write but a damaged disk or a
+    // stray write, and must cost only the damaged batch.
+    let durable = |offset: i64| recover_from.is_none_or(|point| offset < point);
+    let mut bases = bases.to_vec();
+    // Segments just split off a damaged one: every batch is checked.
+    let mut split_off: Vec<i64> = Vec::new();
     let mut loaded: Vec<Segment> = Vec::with_capacity(bases.len());
-    for (i, &base) in bases.iter().enumerate() {
+    let mut i = 0;
+    while let Some(&base) = bases.get(i) {
         let mut segment = Segment::open(dir, base, config)?;
         segment.gaps_allowed = base < loading.clean_offset;
+        // Whether damage is kept or cut off is decided below, once found.
+        segment.keep_damaged = true;
         let next_base = bases.get(i + 1).copied();
-        // Sealed and below the recovery point (everything is, after a
-        // clean stop): damage there is not a torn write, and must not cost
-        // the later segments.
-        segment.keep_damaged =
-            next_base.is_some_and(|next| recover_from.is_none_or(|point| next <= point));
         if let Some(previous) = loaded.last() {
             let continues = if base <= loading.clean_offset || previous.damaged {
                 previous.next_offset <= base
             } else {
                 previous.next_offset == base
             };
-            if !continues {
+            if !continues && previous.next_offset < base && durable(base - 1) {
+                tracing::error!(
+                    segment = %segment.log_path().display(),
+                    "offsets {} to {} are missing before this segment (a damaged disk or a deleted file: they were flushed); every other batch is served",
+                    previous.next_offset,
+                    base - 1
+                );
+            } else if !continues {
                 tracing::warn!(
                     segment = %segment.log_path().display(),
                     expected = previous.next_offset,
@@ -122,32 +141,60 @@ fn load_segments(
                     epochs.assign(batch.partition_leader_epoch, batch.base_offset);
                 }
             })?
+        } else if split_off.contains(&base) {
+            segment.recover(true, interval, |_| {})?
         } else {
             segment.load(interval)?
         };
-        // A damaged segment is always sealed, so a next segment exists.
-        if let (true, Some(cut), Some(next)) = (segment.damaged, &truncation, next_base) {
-            tracing::error!(
-                segment = %segment.log_path().display(),
-                position = cut.position,
-                reason = %cut.reason,
-                "damaged sealed segment: its batches before this byte and all later segments are served; offsets {} to {} cannot be read. The file is kept as it is: `strom storage check` reports the damage",
-                segment.next_offset,
-                next - 1
-            );
+        let Some(cut) = truncation else {
             loaded.push(segment);
+            i += 1;
             continue;
-        }
-        loaded.push(segment);
-        if let Some(cut) = truncation {
+        };
+        if !durable(segment.next_offset) {
+            segment.discard_damage()?;
             tracing::warn!(
-                segment = %loaded.last().map_or_else(String::new, |s| s.log_path().display().to_string()),
+                segment = %segment.log_path().display(),
                 position = cut.position,
                 reason = %cut.reason,
                 "truncated the log at a torn or corrupt batch"
             );
+            loaded.push(segment);
             delete_from(dir, config, &bases[i + 1..])?;
             break;
+        }
+        // Where this segment's offsets end: the next one's base, or, in
+        // the last segment after a clean stop, the log end.
+        let offsets_end = next_base.or(recover_from.is_none().then_some(loading.flushed_end));
+        let resumed = split_intact_tail(dir, &segment, offsets_end);
+        tracing::error!(
+            segment = %segment.log_path().display(),
+            position = cut.position,
+            reason = %cut.reason,
+            "damaged segment: offsets from {} to {} cannot be read; every other batch is served. {}. `strom storage check` reports the damage",
+            segment.next_offset,
+            resumed.or(next_base).map_or_else(|| "the end".to_string(), |next| (next - 1).to_string()),
+            match resumed {
+                Some(tail) => format!("The intact batches after the damage are in segment {tail}, the damaged bytes stay at the end of this file"),
+                None => "The file is kept as it is".to_string(),
+            }
+        );
+        if let Some(tail) = resumed.filter(|&tail| Some(tail) != next_base) {
+            bases.insert(i + 1, tail);
+            split_off.push(tail);
+        }
+        loaded.push(segment);
+        i += 1;
+    }
+    // Nothing is appended after damaged bytes: a new segment takes the
+    // appends, after every offset that existed (unless the damaged one
+    // holds nothing readable at all).
+    if let Some(last) = loaded.last_mut().filter(|s| s.damaged) {
+        let next = last.next_offset.max(loading.flushed_end);
+        if next == last.base_offset {
+            last.discard_damage()?;
+        } else {
+            loaded.push(Segment::create(dir, next, config)?);
         }
     }
     Ok(loaded)
@@ -228,17 +275,16 @@ impl Log {
         let bases = tidy_directory(&dir)?;
         let cleaner = CleanerCheckpoint::read(&dir)?;
         let checkpointed_start = read_offset(&dir, LOG_START_OFFSET_FILE)?;
-        let recover_from = (!clean).then(|| {
-            read_offset(&dir, RECOVERY_POINT_FILE)
-                .ok()
-                .flatten()
-                .unwrap_or(0)
-        });
+        let flushed_end = read_offset(&dir, RECOVERY_POINT_FILE)
+            .ok()
+            .flatten()
+            .unwrap_or(0);
         let mut epochs = LeaderEpochCache::load(&dir)?;
         let loading = Loading {
             dir: &dir,
             config: &config,
-            recover_from,
+            recover_from: (!clean).then_some(flushed_end),
+            flushed_end,
             clean_offset: cleaner.clean_offset,
         };
         let mut segments = load_segments(&loading, &bases, &mut epochs)?;

@@ -43,11 +43,12 @@ pub(crate) struct Segment {
     /// increase (compacted records leave gaps). Others must be contiguous,
     /// which is what catches a corrupted base offset (outside the CRC).
     pub gaps_allowed: bool,
-    /// A sealed segment below the recovery point: its bytes were durable,
-    /// so damage found in it is not a torn write. The file is then kept
-    /// as it is and only the batches before the damage are served.
+    /// A scan that stops at damage leaves the file as it is (the damaged
+    /// bytes and whatever follows them) instead of cutting it there: set
+    /// while a log opens, which then decides (`recovery.rs`).
     pub keep_damaged: bool,
-    /// Set when a scan stopped at damage in a `keep_damaged` segment.
+    /// Set when a scan stopped at damage in a `keep_damaged` segment: the
+    /// valid bytes end at `size`, the file goes on.
     pub damaged: bool,
 }
 
@@ -327,12 +328,9 @@ impl Segment {
             self.track(&batch, index_interval_bytes);
         }
         if truncation.is_some() {
-            if self.keep_damaged {
-                self.damaged = true;
-            } else {
-                self.log
-                    .set_len(self.size)
-                    .map_err(|e| StorageError::io("truncate segment", &self.log_path, e))?;
+            self.damaged = true;
+            if !self.keep_damaged {
+                self.discard_damage()?;
             }
         }
         // The in-memory index is what the open log uses; on a full disk
@@ -346,7 +344,17 @@ impl Segment {
         Ok(truncation)
     }
 
-    /// In a durable, never-cleaned segment (`keep_damaged`), a batch whose
+    /// Cuts the file where its valid bytes end (a torn write, or garbage
+    /// with nothing readable before it).
+    pub fn discard_damage(&mut self) -> Result<()> {
+        self.log
+            .set_len(self.size)
+            .map_err(|e| StorageError::io("truncate segment", &self.log_path, e))?;
+        self.damaged = false;
+        Ok(())
+    }
+
+    /// In a never-cleaned segment being opened (`keep_damaged`), a batch whose
     /// CRC holds but whose base offset does not follow the previous batch
     /// had that field damaged (it is the one field outside the CRC) when
     /// the batch after it follows the offsets this one must have. Returns
@@ -477,7 +485,14 @@ impl Segment {
 
     fn rebuild_indexes(&mut self, index_interval_bytes: u64) -> Result<Option<Truncation>> {
         tracing::warn!(segment = %self.log_path.display(), "index missing or inconsistent; rebuilding it from the log");
-        self.recover(false, index_interval_bytes, |_| {})
+        let truncation = self.recover(false, index_interval_bytes, |_| {})?;
+        if truncation.is_some() && self.keep_damaged {
+            // Damage in a durable segment: a batch before it can be
+            // damaged too (bytes cut from inside a batch leave its frame
+            // whole and its CRC wrong), so every batch is checked.
+            return self.recover(true, index_interval_bytes, |_| {});
+        }
+        Ok(truncation)
     }
 
     /// Kafka's last step before a segment stops being active: make sure the

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::collections::btree_map::{BTreeMap, Entry};
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 
@@ -167,7 +168,7 @@ fn cut_bytes(path: &std::path::Path, at: usize, len: usize) {
 }
 
 #[test]
-fn damage_in_a_sealed_segment_costs_only_the_batches_from_the_damage_to_its_end() {
+fn damage_in_a_sealed_segment_costs_only_the_damaged_batch() {
     for clean in [true, false] {
         let dir = tempfile::tempdir().unwrap();
         let log = open(dir.path(), config());
@@ -183,45 +184,208 @@ fn damage_in_a_sealed_segment_costs_only_the_batches_from_the_damage_to_its_end(
         }
         drop(log); // unclean: the sealed segments are below the recovery point
 
-        // Seven bytes cut from the middle of the second segment.
+        // Seven bytes cut from the middle of the second segment: the batch
+        // they fall in (two, if they straddle a boundary) is lost.
         let (damaged_base, next_base) = (bases[1], bases[2]);
         let path = dir.path().join(format!("{damaged_base:020}.log"));
         let len = std::fs::metadata(&path).unwrap().len() as usize;
-        cut_bytes(&path, len / 2, 7);
-
+        let cut = len / 2..len / 2 + 7;
+        cut_bytes(&path, cut.start, 7);
         let mut position = 0;
-        let expected: Vec<StoredBatch> = all
+        let (mut expected, mut lost) = (Vec::new(), Vec::new());
+        for b in &all {
+            let in_segment = (damaged_base..next_base).contains(&b.base_offset);
+            let bytes = position..position + b.bytes.len();
+            if in_segment {
+                position = bytes.end;
+            }
+            if in_segment && bytes.start < cut.end && cut.start < bytes.end {
+                lost.push(b.clone());
+            } else {
+                expected.push(b.clone());
+            }
+        }
+        assert!(!lost.is_empty() && lost.len() <= 2, "{lost:?}");
+        // The intact batches after the damage now start a segment.
+        let tail_base = lost.last().unwrap().last_offset + 1;
+        let damaged_len: usize = expected
             .iter()
-            .filter(|b| {
-                if b.base_offset < damaged_base || b.base_offset >= next_base {
-                    return true;
-                }
-                position += b.bytes.len();
-                position <= len / 2
-            })
-            .cloned()
-            .collect();
-        assert!(expected.len() < all.len());
+            .filter(|b| (damaged_base..tail_base).contains(&b.base_offset))
+            .chain(&lost)
+            .map(|b| b.bytes.len())
+            .sum::<usize>()
+            - 7;
+
         for _ in 0..2 {
             let log = open(dir.path(), config());
             assert_eq!(log.log_end_offset(), end, "clean: {clean}");
             assert_eq!(read_all(&log), expected, "clean: {clean}");
-            // An offset lost to the damage reads as the next segment's first.
-            let lost = expected
-                .iter()
-                .rfind(|b| b.base_offset < next_base)
-                .unwrap()
-                .last_offset
-                + 1;
-            let got = read_batches(&log, lost, 1, i64::MAX, true);
-            assert_eq!(got[0].base_offset, next_base);
-            // The damaged file is kept as it is, for inspection.
-            assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, len - 7);
+            // An offset lost to the damage reads as the first batch after it.
+            let got = read_batches(&log, lost[0].base_offset, 1, i64::MAX, true);
+            assert_eq!(got[0].base_offset, tail_base);
+            let mut with_tail = bases.clone();
+            with_tail.insert(2, tail_base);
+            assert_eq!(log.segment_base_offsets(), with_tail);
+            // The damaged file keeps its intact batches and the damaged
+            // bytes, for inspection.
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().len() as usize,
+                damaged_len
+            );
             log.close().unwrap();
         }
         let log = open(dir.path(), config());
         assert_eq!(log.log_end_offset(), end);
         assert_appends_at_the_end(&log);
+    }
+}
+
+/// Every batch served from the log start on. Offsets lost at the very end
+/// of the log read as nothing until the next append (as a compacted
+/// log's trailing gap does in Kafka).
+fn read_served(log: &Log) -> Vec<StoredBatch> {
+    let mut served: Vec<StoredBatch> = Vec::new();
+    let mut offset = log.log_start_offset();
+    while offset < log.log_end_offset() {
+        let batches = read_batches(log, offset, 1 << 20, i64::MAX, true);
+        let Some(last) = batches.last() else { break };
+        offset = last.last_offset + 1;
+        served.extend(batches);
+    }
+    served
+}
+
+/// Bytes cut at random places of the sealed segments, or of any segment
+/// after a clean stop (up to three cuts of up to 40 bytes): every batch
+/// served is one that was written, at its offsets; only batches the cuts
+/// touch (or their neighbours) are lost; the log end stays; a second open
+/// finds the same log; appends go on.
+#[test]
+fn cuts_in_flushed_segments_cost_only_the_batches_they_touch() {
+    for seed in 0..60u64 {
+        let mut rng = StdRng::seed_from_u64(0xc075 + seed);
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), config());
+        for _ in 0..150 {
+            let (count, value_len) = (rng.gen_range(1..5), rng.gen_range(0..300));
+            log.append(&mut simple_batch(count, 7, value_len), OPTIONS)
+                .unwrap();
+        }
+        let all = read_all(&log);
+        let end = log.log_end_offset();
+        let bases = log.segment_base_offsets();
+        let clean = rng.gen_bool(0.5);
+        if clean {
+            log.close().unwrap();
+        }
+        drop(log);
+        // After a clean stop every byte was flushed, the active segment's
+        // too: damage anywhere is damage, not a torn write.
+        let damageable = if clean { bases.len() } else { bases.len() - 1 };
+
+        // Cuts as byte ranges of the files as written, one per segment at
+        // most, so they do not move each other.
+        let segment_of = |offset: i64| bases.iter().rposition(|&b| b <= offset).unwrap();
+        let mut cuts = BTreeMap::new();
+        for _ in 0..rng.gen_range(1..=3) {
+            let segment = rng.gen_range(0..damageable);
+            let path = dir.path().join(format!("{:020}.log", bases[segment]));
+            let len = std::fs::metadata(&path).unwrap().len() as usize;
+            let at = rng.gen_range(0..len);
+            let cut = at..(at + rng.gen_range(1..=40)).min(len);
+            if let Entry::Vacant(slot) = cuts.entry(segment) {
+                cut_bytes(&path, cut.start, cut.len());
+                slot.insert(cut);
+            }
+        }
+        // A batch the cut touches is lost; so may be a neighbour: bytes cut
+        // at a batch's end can leave it whole (its last byte and the next
+        // batch's first are often both zero) and the next one headless.
+        let mut position = vec![0usize; bases.len()];
+        let touched: Vec<bool> = all
+            .iter()
+            .map(|b| {
+                let segment = segment_of(b.base_offset);
+                let bytes = position[segment]..position[segment] + b.bytes.len();
+                position[segment] = bytes.end;
+                cuts.get(&segment)
+                    .is_some_and(|cut| bytes.start < cut.end && cut.start < bytes.end)
+            })
+            .collect();
+        let may_be_lost = |i: usize| {
+            let same_segment =
+                |j: usize| segment_of(all[j].base_offset) == segment_of(all[i].base_offset);
+            touched[i]
+                || (i > 0 && touched[i - 1] && same_segment(i - 1))
+                || (i + 1 < all.len() && touched[i + 1] && same_segment(i + 1))
+        };
+
+        for _ in 0..2 {
+            let log = open(dir.path(), config());
+            assert_eq!(log.log_end_offset(), end, "seed {seed}, cuts {cuts:?}");
+            let served = read_served(&log);
+            for batch in &served {
+                let written = all.iter().find(|b| b.base_offset == batch.base_offset);
+                assert!(
+                    written == Some(batch),
+                    "seed {seed}: batch {} served as written",
+                    batch.base_offset
+                );
+                let got = read_batches(&log, batch.base_offset, 1, i64::MAX, true);
+                assert!(
+                    got[0] == *batch,
+                    "seed {seed}: read at {}",
+                    batch.base_offset
+                );
+            }
+            let lost: Vec<usize> = (0..all.len())
+                .filter(|&i| !served.contains(&all[i]))
+                .collect();
+            assert!(
+                lost.iter().all(|&i| may_be_lost(i)) && lost.iter().any(|&i| touched[i]),
+                "seed {seed}, cuts {cuts:?}: lost {:?}",
+                lost.iter().map(|&i| all[i].base_offset).collect::<Vec<_>>()
+            );
+            drop(log);
+        }
+        let log = open(dir.path(), config());
+        assert_appends_at_the_end(&log);
+    }
+}
+
+/// A sealed segment whose files are gone (deleted by hand, lost by the
+/// file system) costs its own offsets and nothing after it.
+#[test]
+fn a_missing_sealed_segment_costs_only_its_own_offsets() {
+    for clean in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), config());
+        for i in 0..80 {
+            log.append(&mut simple_batch(2, i, 150), OPTIONS).unwrap();
+        }
+        let all = read_all(&log);
+        let end = log.log_end_offset();
+        let bases = log.segment_base_offsets();
+        assert!(bases.len() >= 4, "{bases:?}");
+        if clean {
+            log.close().unwrap();
+        }
+        drop(log);
+        for suffix in ["log", "index", "timeindex"] {
+            std::fs::remove_file(dir.path().join(format!("{:020}.{suffix}", bases[1]))).unwrap();
+        }
+        let expected: Vec<StoredBatch> = all
+            .into_iter()
+            .filter(|b| !(bases[1]..bases[2]).contains(&b.base_offset))
+            .collect();
+        for _ in 0..2 {
+            let log = open(dir.path(), config());
+            assert_eq!(log.log_end_offset(), end, "clean: {clean}");
+            assert!(read_all(&log) == expected, "clean: {clean}");
+            let got = read_batches(&log, bases[1], 1, i64::MAX, true);
+            assert_eq!(got[0].base_offset, bases[2]);
+            log.close().unwrap();
+        }
     }
 }
 

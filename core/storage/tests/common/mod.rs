@@ -40,7 +40,7 @@ pub const NO_PRODUCER: Producer = Producer {
 };
 
 /// A valid uncompressed v2 batch with one record per timestamp, each with a
-/// null key and a `value_len`-byte value, base offset 0 and a correct CRC32C.
+/// null key and a `value_len`-byte value (record i's bytes are all i + 1), base offset 0 and a correct CRC32C.
 pub fn build_batch(timestamps: &[i64], value_len: usize, producer: Producer) -> Vec<u8> {
     assert!(!timestamps.is_empty());
     let base_ts = timestamps[0];
@@ -52,7 +52,9 @@ pub fn build_batch(timestamps: &[i64], value_len: usize, producer: Producer) -> 
         put_varint(&mut body, i as i32);
         put_varint(&mut body, -1);
         put_varint(&mut body, value_len as i32);
-        body.extend(std::iter::repeat_n(i as u8, value_len));
+        // Never zero: a batch ending in zeros would survive a cut of its
+        // last bytes whole, with the next batch's leading zeros in them.
+        body.extend(std::iter::repeat_n(i as u8 + 1, value_len));
         put_varint(&mut body, 0);
         put_varint(&mut records, body.len() as i32);
         records.extend(body);
