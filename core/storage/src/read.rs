@@ -271,7 +271,8 @@ impl Log {
     /// continues in the next segment. An offset outside
     /// `[log start, log end]` is `OffsetOutOfRange`; reading at the log end
     /// returns nothing. In a compacted log, an offset that was cleaned
-    /// away reads as the first batch after it.
+    /// away reads as the first batch after it, and so does an offset lost
+    /// to damage (damage found here is contained first: `resync`).
     pub fn read(
         &self,
         start_offset: i64,
@@ -280,6 +281,7 @@ impl Log {
         min_one_batch: bool,
     ) -> Result<LogReadResult> {
         let mut offset = start_offset;
+        let mut contained = false;
         loop {
             let (mut result, plan) = {
                 let state = self.lock();
@@ -305,11 +307,23 @@ impl Log {
                 }
                 (result, plan(&state, offset))
             };
+            let found = match find_batch(&plan, offset) {
+                // Broken framing: contained once, then the read goes on
+                // past it.
+                Err(e @ StorageError::CorruptLog { .. }) if !contained => {
+                    contained = true;
+                    if self.contain_damage(plan.segment_base)? {
+                        continue;
+                    }
+                    return Err(e);
+                }
+                other => other?,
+            };
             let Some(Found {
                 batch: first,
                 stored_base,
                 mut expected,
-            }) = find_batch(&plan, offset)?
+            }) = found
             else {
                 // Nothing at or after the offset in this segment: go on to the next.
                 match plan.next_segment {

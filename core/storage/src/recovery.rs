@@ -36,7 +36,7 @@ use crate::error::{Result, StorageError};
 use crate::group_commit::GroupCommit;
 use crate::log::{Log, LogState};
 use crate::producer_state::{decode_snapshot, ProducerStateManager};
-use crate::resync::split_intact_tail;
+use crate::resync::{report_damage, split_intact_tail};
 use crate::segment::{remove_files, Segment};
 
 /// Removes leftovers of interrupted operations and index files without a
@@ -167,18 +167,7 @@ fn load_segments(
         // the last segment after a clean stop, the log end.
         let offsets_end = next_base.or(recover_from.is_none().then_some(loading.flushed_end));
         let resumed = split_intact_tail(dir, &segment, offsets_end);
-        tracing::error!(
-            segment = %segment.log_path().display(),
-            position = cut.position,
-            reason = %cut.reason,
-            "damaged segment: offsets from {} to {} cannot be read; every other batch is served. {}. `strom storage check` reports the damage",
-            segment.next_offset,
-            resumed.or(next_base).map_or_else(|| "the end".to_string(), |next| (next - 1).to_string()),
-            match resumed {
-                Some(tail) => format!("The intact batches after the damage are in segment {tail}, the damaged bytes stay at the end of this file"),
-                None => "The file is kept as it is".to_string(),
-            }
-        );
+        report_damage(&segment, &cut, resumed, offsets_end);
         if let Some(tail) = resumed.filter(|&tail| Some(tail) != next_base) {
             bases.insert(i + 1, tail);
             split_off.push(tail);

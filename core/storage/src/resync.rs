@@ -13,6 +13,12 @@
 //! batch right at the damage is intact, and the split leaves a gap in the
 //! offsets between the two segments, which opening accepts and reports.)
 //!
+//! This happens when a log opens, and while it serves: a read that meets
+//! broken framing in a segment (damage that happened after the
+//! segment was last checked, which opening does not re-read) has the
+//! segment checked whole and split the same way, then goes on
+//! ([`Log::contain_damage`]), so a consumer is never stuck at the damage.
+//!
 //! The move is crash-safe and idempotent: the tail is copied to a
 //! temporary file, synced and renamed (a crash before the rename leaves a
 //! `.tmp` file that opening removes); the damaged file is cut only once
@@ -22,11 +28,121 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom};
 use std::path::Path;
+use std::sync::{Arc, PoisonError};
 
 use crate::batch_scan::{find_intact_batch, read_header, BatchInfo, HeaderRead};
 use crate::checkpoint::{fsync_dir, offset_file_name, remove_if_exists, LOG_SUFFIX};
+use crate::config::LogConfig;
 use crate::error::{Result, StorageError};
-use crate::segment::Segment;
+use crate::log::Log;
+use crate::segment::{Segment, Truncation};
+
+/// Logs damage found in `segment` (where its scan stopped: `cut`) and
+/// where its intact batches go on (`resumed`), or that none do before
+/// `offsets_end`.
+pub(crate) fn report_damage(
+    segment: &Segment,
+    cut: &Truncation,
+    resumed: Option<i64>,
+    offsets_end: Option<i64>,
+) {
+    tracing::error!(
+        segment = %segment.log_path().display(),
+        position = cut.position,
+        reason = %cut.reason,
+        "damaged segment: offsets from {} to {} cannot be read; every other batch is served. {}. `strom storage check` reports the damage",
+        segment.next_offset,
+        resumed.or(offsets_end).map_or_else(|| "the end".to_string(), |next| (next - 1).to_string()),
+        match resumed {
+            Some(tail) => format!("The intact batches after the damage are in segment {tail}, the damaged bytes stay at the end of this file"),
+            None => "The file is kept as it is".to_string(),
+        }
+    );
+}
+
+/// The segment at `base` checked whole (CRC32C included) and, if it is
+/// damaged, split as the module docs say, and so on for each split-off
+/// part: the segments that replace it, in offset order.
+fn check_and_split(
+    dir: &Path,
+    config: &LogConfig,
+    base: i64,
+    gaps_allowed: bool,
+    offsets_end: i64,
+) -> Result<Vec<Segment>> {
+    let mut segments = Vec::new();
+    let mut base = base;
+    loop {
+        let mut segment = Segment::open(dir, base, config)?;
+        segment.gaps_allowed = gaps_allowed;
+        segment.keep_damaged = true;
+        let cut = segment.recover(true, config.index_interval_bytes, |_| {})?;
+        let resumed = cut.as_ref().and_then(|cut| {
+            let resumed = split_intact_tail(dir, &segment, Some(offsets_end));
+            report_damage(&segment, cut, resumed, Some(offsets_end));
+            resumed
+        });
+        segments.push(segment);
+        match resumed {
+            Some(tail) => base = tail,
+            None => return Ok(segments),
+        }
+    }
+}
+
+impl Log {
+    /// A read met broken framing in the segment at `base`: checks it and
+    /// splits it where damaged (see the module docs), after rolling it if
+    /// it is the active one. `true` when the segment was replaced, so the
+    /// read can go on.
+    pub(crate) fn contain_damage(&self, base: i64) -> Result<bool> {
+        // No compaction swap meanwhile; taken before any other lock.
+        let _cleaning = self
+            .cleaner_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut rolled = false;
+        let (config, file, gaps_allowed, offsets_end) = {
+            let mut state = self.lock();
+            if base == state.active.base_offset && !state.active.is_empty() {
+                // Appends go on in a new segment; this one can then be
+                // split like any sealed one.
+                self.ensure_writable(&state)?;
+                state.roll(&self.dir)?;
+                rolled = true;
+            }
+            let Some(segment) = state.sealed.get(&base) else {
+                return Ok(false);
+            };
+            (
+                state.config.clone(),
+                segment.log_file(),
+                segment.gaps_allowed,
+                state.segment_end_offset(base),
+            )
+        };
+        if rolled {
+            self.flush_rolled()?;
+        }
+        let replacement = check_and_split(&self.dir, &config, base, gaps_allowed, offsets_end)?;
+        if !replacement[0].damaged {
+            return Ok(false);
+        }
+        let mut state = self.lock();
+        // Retention may have deleted it meanwhile.
+        if !state
+            .sealed
+            .get(&base)
+            .is_some_and(|s| Arc::ptr_eq(&s.log_file(), &file))
+        {
+            return Ok(false);
+        }
+        for segment in replacement {
+            state.sealed.insert(segment.base_offset, segment);
+        }
+        Ok(true)
+    }
+}
 
 /// For `damaged`, whose valid bytes end at its `size`: the base offset of
 /// the segment that now holds its intact batches after the damage, or

@@ -389,6 +389,64 @@ fn a_missing_sealed_segment_costs_only_its_own_offsets() {
     }
 }
 
+/// Damage that opening does not look for (a clean open trusts the index)
+/// is met by a read: the segment is checked and split there and then, and
+/// the read goes on past the damaged batch instead of failing forever.
+#[test]
+fn broken_framing_met_while_serving_costs_only_the_damaged_batch() {
+    for in_active_segment in [false, true] {
+        framing_damage_met_while_serving(in_active_segment);
+    }
+}
+
+fn framing_damage_met_while_serving(in_active_segment: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), config());
+    for i in 0..120 {
+        log.append(&mut simple_batch(2, i, 150), OPTIONS).unwrap();
+    }
+    let all = read_all(&log);
+    let bases = log.segment_base_offsets();
+    let victim = if in_active_segment {
+        bases.len() - 1
+    } else {
+        1
+    };
+    let end = bases.get(victim + 1).copied().unwrap_or(i64::MAX);
+    let in_victim: Vec<&StoredBatch> = all
+        .iter()
+        .filter(|b| (bases[victim]..end).contains(&b.base_offset))
+        .collect();
+    assert!(in_victim.len() > 4, "{bases:?}");
+    // The victim segment's third batch claims a length far past the
+    // file's end.
+    let position: usize = in_victim[..2].iter().map(|b| b.bytes.len()).sum();
+    let path = dir.path().join(format!("{:020}.log", bases[victim]));
+    let file = OpenOptions::new().write(true).open(&path).unwrap();
+    file.write_all_at(&0x0100_0000i32.to_be_bytes(), position as u64 + 8)
+        .unwrap();
+    let damaged = in_victim[2].clone();
+    let expected: Vec<StoredBatch> = all.iter().filter(|b| **b != damaged).cloned().collect();
+
+    for _ in 0..2 {
+        assert!(read_served(&log) == expected);
+        let got = read_batches(&log, damaged.base_offset, 1, i64::MAX, true);
+        assert_eq!(got[0].base_offset, damaged.last_offset + 1);
+    }
+    let mut split = bases.clone();
+    split.insert(victim + 1, damaged.last_offset + 1);
+    if in_active_segment {
+        // Rolled first: appends go to a new segment at the log end.
+        split.push(log.log_end_offset());
+    }
+    assert_eq!(log.segment_base_offsets(), split);
+    log.close().unwrap();
+    let log = open(dir.path(), config());
+    assert!(read_served(&log) == expected);
+    assert_eq!(log.segment_base_offsets(), split);
+    assert_appends_at_the_end(&log);
+}
+
 #[test]
 fn a_damaged_base_offset_is_served_as_the_offset_the_batch_must_have() {
     let dir = tempfile::tempdir().unwrap();
