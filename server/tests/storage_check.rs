@@ -1,6 +1,7 @@
 //! `strom storage check DIR` on a broker's data dir: clean logs pass;
-//! cut bytes, a flipped record byte and a flipped base offset are each
-//! reported with file, byte and offsets.
+//! cut bytes, a flipped record byte, a flipped base offset and a broken
+//! length are each reported with file, byte and offsets, and the broker
+//! serves everything else.
 
 mod common;
 
@@ -95,10 +96,17 @@ async fn check_reports_each_damaged_spot_and_the_broker_serves_the_rest() {
     bytes[second..second + 8].copy_from_slice(&(base + 50).to_be_bytes());
     std::fs::write(&logs[3], &bytes).unwrap();
 
+    // 4. The fifth segment's second batch claims 16 MiB: a clean start
+    //    trusts the index past it, so the first read meets it.
+    let second_of_fifth = batch_positions(&logs[4])[1];
+    let mut bytes = std::fs::read(&logs[4]).unwrap();
+    bytes[second_of_fifth + 8..second_of_fifth + 12].copy_from_slice(&(1i32 << 24).to_be_bytes());
+    std::fs::write(&logs[4], &bytes).unwrap();
+
     let (ok, report) = check(&data);
     assert!(!ok, "damage makes the check fail:\n{report}");
     let lines: Vec<&str> = report.lines().collect();
-    assert!(report.contains("3 damaged spot(s)"), "{report}");
+    assert!(report.contains("4 damaged spot(s)"), "{report}");
     let name = |path: &Path| path.file_name().unwrap().to_string_lossy().into_owned();
     assert!(lines[0].contains(&name(&logs[1])), "{report}");
     assert!(
@@ -113,13 +121,17 @@ async fn check_reports_each_damaged_spot_and_the_broker_serves_the_rest() {
     );
     // The same report for the partition dir alone.
     let (_, alone) = check(&partition);
-    assert!(alone.contains("3 damaged spot(s)"), "{alone}");
+    assert!(
+        lines[3].contains(&name(&logs[4])) && lines[3].contains(&format!("byte {second_of_fifth}")),
+        "{report}"
+    );
+    assert!(alone.contains("4 damaged spot(s)"), "{alone}");
 
     // The broker starts on the damaged dir and serves everything the
     // damage spared, every record at its own offset (value i was written
     // at offset i, one record per batch): the cut costs the one batch it
     // falls in, the flipped byte its one batch, the flipped base offset
-    // nothing.
+    // nothing, the broken length its one batch.
     let broker = Broker::start(server_command(&[], &data));
     let served = read_all_with_offsets(&broker, "events").await;
     for (offset, value) in &served {
@@ -136,21 +148,23 @@ async fn check_reports_each_damaged_spot_and_the_broker_serves_the_rest() {
         "the batch with the damaged base offset"
     );
     let lost: Vec<i64> = (0..200).filter(|o| !offsets.contains(o)).collect();
-    assert_eq!(lost.len(), 2, "{lost:?}");
+    assert_eq!(lost.len(), 3, "{lost:?}");
     assert!(
         (first_of(&logs[1])..first_of(&logs[2])).contains(&lost[0]),
         "{lost:?}"
     );
     assert_eq!(lost[1], first_of(&logs[2]) + 1, "{lost:?}");
+    assert_eq!(lost[2], first_of(&logs[4]) + 1, "{lost:?}");
     assert_eq!(offsets.last(), Some(&199));
     assert!(broker.stop().success());
 
-    // The intact batches after the cut now start a segment of their own;
-    // the damaged bytes stay where they were, so the check still finds
-    // the same three spots, and nothing else.
+    // The intact batches after the cut, and after the broken length, now
+    // start segments of their own; the damaged bytes stay where they were,
+    // so the check still finds the same four spots, and nothing else.
     let split = segments(&partition);
-    assert_eq!(split.len(), logs.len() + 1, "{split:?}");
+    assert_eq!(split.len(), logs.len() + 2, "{split:?}");
     assert_eq!(first_of(&split[2]), lost[0] + 1);
+    assert_eq!(first_of(&split[6]), lost[2] + 1);
     let (ok, again) = check(&data);
-    assert!(!ok && again.contains("3 damaged spot(s)"), "{again}");
+    assert!(!ok && again.contains("4 damaged spot(s)"), "{again}");
 }
