@@ -6,8 +6,10 @@ the wire fuzzer (core/protocol/tests/corpus_fuzz.rs).
 
 Starts `strom server` advertising a recording proxy's address, so every
 connection of every client goes through the proxy; runs librdkafka
-(confluent-kafka) and kafka-python through producers (every codec,
-idempotent and not), group consumers, and admin calls; and writes each
+(confluent-kafka), kafka-python and the Java client (the compatibility
+tests' driver, tests/compat/java, built by scripts/setup) through
+producers (every codec, idempotent and not), group consumers, and admin
+calls; and writes each
 distinct request frame (without its length prefix) to
 DIR/<client>-<api key>-v<version>-<n>.bin, a few per API version. Frames
 above 64 KiB are skipped: seeds should be small. The files are checked in;
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import hashlib
 import os
 import socket
@@ -176,6 +179,54 @@ def kafka_python_load(bootstrap: str) -> None:
     consumer.close()
 
 
+def java_load(bootstrap: str) -> None:
+    root = HERE.parents[2]
+    classpath = f"{root}/tests/compat/java/target/classes:{root}/.deps/kafka-clients/*"
+
+    def driver(*args: str, stdin: str = "") -> str:
+        return subprocess.run(
+            ["java", "-cp", classpath, "KafkaDriver", *args],
+            input=stdin, text=True, capture_output=True, timeout=120, check=True,
+        ).stdout
+
+    topic = "seed-java"
+    admin = [
+        f"create\t{topic}\t3\tfalse\tcleanup.policy=delete",
+        f"describe\t{topic}",
+        f"configs\t{topic}",
+        f"alter\t{topic}\tset\tretention.ms\t3600000",
+        "topics",
+    ]
+    driver("admin", bootstrap, stdin="\n".join(admin) + "\n")
+    b64 = lambda raw: base64.b64encode(raw).decode()
+    records = "".join(
+        f"{b64(b'k%d' % i)}\t{b64(b'v' * (i * 7))}\t{b64(b'h')}:{b64(b'x')}\n" for i in range(20)
+    )
+    for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
+        driver("produce", bootstrap, topic, codec, stdin=records)
+    driver("consume", bootstrap, topic, "40", "20000")
+    member = subprocess.Popen(
+        ["java", "-cp", classpath, "KafkaDriver", "member", bootstrap, topic, "seed-java-group"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    got = 0
+    for line in member.stdout:
+        got += '"record"' in line
+        if got >= 40:
+            break
+    member.stdin.write("close\n")
+    member.stdin.flush()
+    member.wait(60)
+    more = [
+        f"offsets\t{topic}\t0\t{spec}" for spec in ("earliest", "latest", "max_timestamp", "0")
+    ] + [
+        f"delete_group_offsets\tseed-java-group\t{topic}\t0",
+        f"add_partitions\t{topic}\t4",
+        f"delete\t{topic}",
+    ]
+    driver("admin", bootstrap, stdin="\n".join(more) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--strom", default=os.environ.get("STROM_BIN", "target/debug/strom"))
@@ -203,7 +254,8 @@ def main() -> int:
             broker.stdout.readline()
             threading.Thread(target=run_proxy, args=(proxy_socket, broker_port, recorder), daemon=True).start()
             bootstrap = f"127.0.0.1:{proxy_port}"
-            for client, load in (("librdkafka", librdkafka_load), ("kafka-python", kafka_python_load)):
+            loads = (("librdkafka", librdkafka_load), ("kafka-python", kafka_python_load), ("java", java_load))
+            for client, load in loads:
                 recorder.client = client
                 load(bootstrap)
         finally:
