@@ -1,36 +1,38 @@
-//! Finding the intact batches after damage in a sealed segment.
+//! Finding the intact batches after damage in a segment.
 //!
-//! When a durable sealed segment is damaged in its middle (bytes cut out,
+//! When flushed data is damaged in the middle of a segment (bytes cut out,
 //! a flipped byte, a stray write), the batches before the damage are
 //! served as they are. The batches after it are intact too, but the
 //! segment's files cannot describe them: a segment is one unbroken run of
-//! batches, and every scan, index and read relies on that. So the bytes
-//! from the first intact batch after the damage on are moved into a
-//! segment of their own, named by that batch's base offset, and the
-//! damaged file is cut right after its damaged bytes. No byte is thrown
-//! away: the damaged file still holds them, for `strom storage check` and
-//! for whoever inspects the disk. (When whole batches went missing, the
+//! batches, and every scan, index and read relies on that. So each run of
+//! intact batches after damage is moved into a segment of its own, named
+//! by its first batch's base offset (with the damaged bytes that follow
+//! it, if more damage follows), and the damaged file is cut right after
+//! its own damaged bytes. No byte is thrown away: the damaged bytes stay
+//! at the end of the file they were in, for `strom storage check` and for
+//! whoever inspects the disk. Every byte is copied once, however many
+//! damaged spots a segment has. (When whole batches went missing, the
 //! batch right at the damage is intact, and the split leaves a gap in the
 //! offsets between the two segments, which opening accepts and reports.)
 //!
 //! This happens when a log opens, and while it serves: a read that meets
-//! broken framing in a segment (damage that happened after the
-//! segment was last checked, which opening does not re-read) has the
-//! segment checked whole and split the same way, then goes on
+//! broken framing in a segment (damage that happened after the segment
+//! was last checked, which opening does not re-read) has the segment
+//! checked whole and split the same way, then goes on
 //! ([`Log::contain_damage`]), so a consumer is never stuck at the damage.
 //!
-//! The move is crash-safe and idempotent: the tail is copied to a
+//! The move is crash-safe and idempotent: each run is copied to a
 //! temporary file, synced and renamed (a crash before the rename leaves a
 //! `.tmp` file that opening removes); the damaged file is cut only once
-//! the new segment is durable, and an open that finds the new segment
-//! already there only finishes the cut.
+//! every new segment is durable, and an open that finds some of them
+//! already there makes only the others, then the cut.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom};
 use std::path::Path;
 use std::sync::{Arc, PoisonError};
 
-use crate::batch_scan::{find_intact_batch, read_header, BatchInfo, HeaderRead};
+use crate::batch_scan::{crc_matches, find_intact_batch, read_header, BatchInfo, HeaderRead};
 use crate::checkpoint::{fsync_dir, offset_file_name, remove_if_exists, LOG_SUFFIX};
 use crate::config::LogConfig;
 use crate::error::{Result, StorageError};
@@ -70,22 +72,31 @@ fn check_and_split(
     gaps_allowed: bool,
     offsets_end: i64,
 ) -> Result<Vec<Segment>> {
+    let mut bases = vec![base];
     let mut segments = Vec::new();
-    let mut base = base;
-    loop {
+    while let Some(&base) = bases.get(segments.len()) {
+        let end = bases
+            .get(segments.len() + 1)
+            .copied()
+            .unwrap_or(offsets_end);
         let mut segment = Segment::open(dir, base, config)?;
         segment.gaps_allowed = gaps_allowed;
         segment.keep_damaged = true;
-        let cut = segment.recover(true, config.index_interval_bytes, |_| {})?;
-        let resumed = cut.as_ref().and_then(|cut| {
-            let resumed = split_intact_tail(dir, &segment, Some(offsets_end));
-            report_damage(&segment, cut, resumed, Some(offsets_end));
-            resumed
-        });
+        if let Some(cut) = segment.recover(true, config.index_interval_bytes, |_| {})? {
+            let tails = split_intact_tail(dir, &segment, Some(end));
+            report_damage(&segment, &cut, tails.first().copied(), Some(end));
+            insert_bases(&mut bases, &tails);
+        }
         segments.push(segment);
-        match resumed {
-            Some(tail) => base = tail,
-            None => return Ok(segments),
+    }
+    Ok(segments)
+}
+
+/// Adds `new` to the ascending `bases`, once each.
+pub(crate) fn insert_bases(bases: &mut Vec<i64>, new: &[i64]) {
+    for &base in new {
+        if let Err(at) = bases.binary_search(&base) {
+            bases.insert(at, base);
         }
     }
 }
@@ -144,41 +155,78 @@ impl Log {
     }
 }
 
-/// For `damaged`, whose valid bytes end at its `size`: the base offset of
-/// the segment that now holds its intact batches after the damage, or
-/// `None` when there are none (or they could not be moved: logged, and
-/// retried at the next open). `offsets_end` is where its offsets end (the
-/// next segment's base, or the log end), when known.
+/// For `damaged`, whose valid bytes end at its `size`: the base offsets of
+/// the segments that now hold the intact batches after the damage, in
+/// order; none when there are none (or they could not be moved: logged,
+/// and retried at the next open). `offsets_end` is where its offsets end
+/// (the next segment's base, or the log end), when known.
 pub(crate) fn split_intact_tail(
     dir: &Path,
     damaged: &Segment,
     offsets_end: Option<i64>,
-) -> Option<i64> {
-    let file = damaged.log_file();
-    let file_len = file.metadata().ok()?.len();
-    let mut from = damaged.size;
-    let resume = loop {
-        let candidate = find_intact_batch(&file, from, file_len, |batch| {
-            batch.base_offset >= damaged.next_offset
-                && batch.base_offset > damaged.base_offset
-                && offsets_end.is_none_or(|end| batch.last_offset < end)
-        })?;
-        if offsets_confirmed(damaged, &candidate, offsets_end, file_len) {
-            break candidate;
-        }
-        from = candidate.position + 1;
+) -> Vec<i64> {
+    let Ok(file_len) = damaged.log_file().metadata().map(|m| m.len()) else {
+        return Vec::new();
     };
-    match move_tail(dir, damaged, &resume, file_len) {
-        Ok(()) => Some(resume.base_offset),
+    let runs = intact_runs(damaged, offsets_end, file_len);
+    let Some(first) = runs.first() else {
+        return Vec::new();
+    };
+    match move_runs(dir, damaged, &runs, file_len) {
+        Ok(()) => runs.iter().map(|run| run.base_offset).collect(),
         Err(e) => {
             tracing::error!(
                 segment = %damaged.log_path().display(),
-                position = resume.position,
-                "intact batches follow the damage from this byte (offset {}) but cannot be moved to a segment of their own, so they are not served until the next start: {e}",
-                resume.base_offset
+                position = first.position,
+                "intact batches follow the damage from this byte (offset {}) but cannot be moved to segments of their own, so they are not served until the next start: {e}",
+                first.base_offset
             );
-            None
+            Vec::new()
         }
+    }
+}
+
+/// The first batch of each run of intact batches after the damage. A run
+/// goes on while batches are framed and their CRC holds; their offsets are
+/// checked when the run's segment is opened.
+fn intact_runs(damaged: &Segment, offsets_end: Option<i64>, file_len: u64) -> Vec<BatchInfo> {
+    let file = damaged.log_file();
+    let mut runs: Vec<BatchInfo> = Vec::new();
+    let mut from = damaged.size;
+    let mut min_base = damaged.next_offset.max(damaged.base_offset + 1);
+    while let Some(start) = find_resume(damaged, from, file_len, min_base, offsets_end) {
+        let mut last = start;
+        while let HeaderRead::Batch(next) = read_header(&file, last.end_position(), file_len) {
+            if !crc_matches(&file, &next) {
+                break;
+            }
+            last = next;
+        }
+        runs.push(start);
+        from = last.end_position();
+        min_base = start.base_offset + 1;
+    }
+    runs
+}
+
+/// The first intact batch at or after byte `from` whose offsets are
+/// plausible (at least `min_base`, before `offsets_end`) and confirmed by
+/// what follows it.
+fn find_resume(
+    damaged: &Segment,
+    mut from: u64,
+    file_len: u64,
+    min_base: i64,
+    offsets_end: Option<i64>,
+) -> Option<BatchInfo> {
+    loop {
+        let candidate = find_intact_batch(&damaged.log_file(), from, file_len, |batch| {
+            batch.base_offset >= min_base && offsets_end.is_none_or(|end| batch.last_offset < end)
+        })?;
+        if offsets_confirmed(damaged, &candidate, offsets_end, file_len) {
+            return Some(candidate);
+        }
+        from = candidate.position + 1;
     }
 }
 
@@ -207,21 +255,27 @@ fn offsets_confirmed(
     })
 }
 
-fn move_tail(dir: &Path, damaged: &Segment, resume: &BatchInfo, file_len: u64) -> Result<()> {
+/// Copies each run (up to the next run, or the end of the file) into a
+/// segment of its own, then cuts the damaged file where the first run
+/// starts.
+fn move_runs(dir: &Path, damaged: &Segment, runs: &[BatchInfo], file_len: u64) -> Result<()> {
     let file = damaged.log_file();
-    let name = offset_file_name(resume.base_offset, LOG_SUFFIX);
-    let target = dir.join(&name);
-    if !target.exists() {
+    for (i, run) in runs.iter().enumerate() {
+        let name = offset_file_name(run.base_offset, LOG_SUFFIX);
+        if dir.join(&name).exists() {
+            continue;
+        }
+        let end = runs.get(i + 1).map_or(file_len, |next| next.position);
         let tmp = dir.join(format!("{name}.tmp"));
-        let copied = copy_range(&file, resume.position, file_len, &tmp);
+        let copied = copy_range(&file, run.position, end, &tmp);
         if copied.is_err() {
             remove_if_exists(&tmp)?;
         }
         copied?;
-        std::fs::rename(&tmp, &target).map_err(|e| StorageError::io("rename", &tmp, e))?;
-        fsync_dir(dir)?;
+        std::fs::rename(&tmp, dir.join(&name)).map_err(|e| StorageError::io("rename", &tmp, e))?;
     }
-    file.set_len(resume.position)
+    fsync_dir(dir)?;
+    file.set_len(runs[0].position)
         .and_then(|()| file.sync_all())
         .map_err(|e| StorageError::io("cut the damaged segment", damaged.log_path(), e))
 }
