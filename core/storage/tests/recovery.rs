@@ -167,22 +167,35 @@ fn cut_bytes(path: &std::path::Path, at: usize, len: usize) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// A log of `batches` two-record batches over several segments, stopped
+/// cleanly or not: what it held, its end and its segment bases.
+fn stopped_log(
+    dir: &std::path::Path,
+    batches: i64,
+    clean: bool,
+) -> (Vec<StoredBatch>, i64, Vec<i64>) {
+    let log = open(dir, config());
+    for i in 0..batches {
+        log.append(&mut simple_batch(2, i, 150), OPTIONS).unwrap();
+    }
+    let written = (
+        read_all(&log),
+        log.log_end_offset(),
+        log.segment_base_offsets(),
+    );
+    assert!(written.2.len() >= 4, "{:?}", written.2);
+    if clean {
+        log.close().unwrap();
+    }
+    written
+}
+
 #[test]
 fn damage_in_a_sealed_segment_costs_only_the_damaged_batch() {
     for clean in [true, false] {
         let dir = tempfile::tempdir().unwrap();
-        let log = open(dir.path(), config());
-        for i in 0..120 {
-            log.append(&mut simple_batch(2, i, 150), OPTIONS).unwrap();
-        }
-        let all = read_all(&log);
-        let end = log.log_end_offset();
-        let bases = log.segment_base_offsets();
-        assert!(bases.len() >= 4, "{bases:?}");
-        if clean {
-            log.close().unwrap();
-        }
-        drop(log); // unclean: the sealed segments are below the recovery point
+        let (all, end, bases) = stopped_log(dir.path(), 120, clean);
+        // Unclean: the sealed segments are below the recovery point.
 
         // Seven bytes cut from the middle of the second segment: the batch
         // they fall in (two, if they straddle a boundary) is lost.
@@ -385,18 +398,7 @@ fn cuts_in_flushed_segments_cost_only_the_batches_they_touch() {
 fn a_missing_sealed_segment_costs_only_its_own_offsets() {
     for clean in [true, false] {
         let dir = tempfile::tempdir().unwrap();
-        let log = open(dir.path(), config());
-        for i in 0..80 {
-            log.append(&mut simple_batch(2, i, 150), OPTIONS).unwrap();
-        }
-        let all = read_all(&log);
-        let end = log.log_end_offset();
-        let bases = log.segment_base_offsets();
-        assert!(bases.len() >= 4, "{bases:?}");
-        if clean {
-            log.close().unwrap();
-        }
-        drop(log);
+        let (all, end, bases) = stopped_log(dir.path(), 80, clean);
         for suffix in ["log", "index", "timeindex"] {
             std::fs::remove_file(dir.path().join(format!("{:020}.{suffix}", bases[1]))).unwrap();
         }
