@@ -1,0 +1,148 @@
+//! `NativeConsumer`: `node/lib/consumer.js` runs kafkajs's consumer (its
+//! `run` loop, events and commits) on it.
+
+use napi_derive::napi;
+use strom_client::Consumer;
+
+use crate::convert::{config, partitions, Message, Partition, PartitionOffset};
+use crate::{millis, on_client};
+
+#[napi]
+pub struct NativeConsumer {
+    inner: Consumer,
+}
+
+/// A consumer with `config` (`[name, value]` pairs by librdkafka's or
+/// Java's names; `group.id` for a group member).
+#[napi]
+pub async fn create_consumer(config_pairs: Vec<Vec<String>>) -> napi::Result<NativeConsumer> {
+    let config = config(config_pairs)?;
+    let inner = on_client(Consumer::new(config)).await?;
+    Ok(NativeConsumer { inner })
+}
+
+#[napi]
+impl NativeConsumer {
+    /// Subscribes to topic names and regular expressions (written `^...`,
+    /// librdkafka's way), replacing the subscription.
+    #[napi]
+    pub async fn subscribe(&self, topics: Vec<String>) -> napi::Result<()> {
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        let subscribing = self.inner.subscribe_names_or_patterns(&names);
+        on_client(subscribing).await
+    }
+
+    /// Up to `max_records` records, waiting at most `timeout_ms` for the
+    /// first; joins or rejoins the group as needed.
+    #[napi]
+    pub async fn poll(&self, max_records: u32, timeout_ms: f64) -> napi::Result<Vec<Message>> {
+        let polling = self
+            .inner
+            .poll_max(millis(timeout_ms), max_records.max(1) as usize);
+        let records = on_client(polling).await?;
+        Ok(records.into_iter().map(Message::from).collect())
+    }
+
+    /// Commits `offsets` (the offsets of the next records to read), or the
+    /// positions of everything polled so far.
+    #[napi]
+    pub async fn commit(&self, offsets: Option<Vec<PartitionOffset>>) -> napi::Result<()> {
+        match offsets {
+            None => on_client(self.inner.commit_sync()).await.map(drop),
+            Some(offsets) => {
+                let offsets: Vec<_> = offsets.iter().map(|o| (o.tp(), o.offset)).collect();
+                on_client(self.inner.commit_offsets(&offsets)).await
+            }
+        }
+    }
+
+    /// The group's committed offsets of `partitions` (-1: none).
+    #[napi]
+    pub async fn committed(&self, of: Vec<Partition>) -> napi::Result<Vec<PartitionOffset>> {
+        let lookups: Vec<_> = partitions(&of)
+            .into_iter()
+            .map(|tp| (tp.clone(), self.inner.committed(tp)))
+            .collect();
+        let found = on_client(async move {
+            let mut found = Vec::with_capacity(lookups.len());
+            for (tp, lookup) in lookups {
+                found.push((tp, lookup.await?));
+            }
+            Ok(found)
+        })
+        .await?;
+        Ok(found
+            .into_iter()
+            .map(|(tp, offset)| PartitionOffset {
+                topic: tp.topic.to_string(),
+                partition: tp.partition,
+                offset: offset.unwrap_or(-1),
+            })
+            .collect())
+    }
+
+    /// Moves the next fetch of a partition to `offset`.
+    #[napi]
+    pub async fn seek(&self, topic: String, partition: i32, offset: i64) -> napi::Result<()> {
+        let tp = strom_client::TopicPartition::new(topic, partition);
+        on_client(self.inner.seek(tp, offset)).await
+    }
+
+    #[napi]
+    pub async fn pause(&self, of: Vec<Partition>) -> napi::Result<()> {
+        let pausing = self.inner.pause(&partitions(&of));
+        on_client(async move {
+            pausing.await;
+            Ok(())
+        })
+        .await
+    }
+
+    #[napi]
+    pub async fn resume(&self, of: Vec<Partition>) -> napi::Result<()> {
+        let resuming = self.inner.resume(&partitions(&of));
+        on_client(async move {
+            resuming.await;
+            Ok(())
+        })
+        .await
+    }
+
+    #[napi]
+    pub async fn paused(&self) -> napi::Result<Vec<Partition>> {
+        let paused = self.inner.paused();
+        let found = on_client(async move { Ok(paused.await) }).await?;
+        Ok(found.into_iter().map(Partition::from).collect())
+    }
+
+    #[napi]
+    pub async fn assignment(&self) -> napi::Result<Vec<Partition>> {
+        let assignment = self.inner.assignment();
+        let found = on_client(async move { Ok(assignment.await) }).await?;
+        Ok(found.into_iter().map(Partition::from).collect())
+    }
+
+    /// The member id and generation, once the consumer joined its group.
+    #[napi]
+    pub async fn membership(&self) -> napi::Result<Membership> {
+        let (member, generation) = (self.inner.member_id(), self.inner.generation_id());
+        let (member_id, generation_id) =
+            on_client(async move { Ok((member.await, generation.await)) }).await?;
+        Ok(Membership {
+            member_id,
+            generation_id,
+        })
+    }
+
+    /// Commits (with auto commit on), leaves the group and closes.
+    #[napi]
+    pub async fn close(&self, timeout_ms: f64) -> napi::Result<()> {
+        on_client(self.inner.close(millis(timeout_ms))).await
+    }
+}
+
+#[napi(object)]
+pub struct Membership {
+    pub member_id: Option<String>,
+    pub generation_id: Option<i32>,
+}

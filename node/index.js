@@ -1,0 +1,18 @@
+'use strict'
+// strom: a kafkajs-compatible Kafka client on Strom's Rust client core.
+// `const { Kafka } = require('strom')` where kafkajs code had
+// `require('kafkajs')`.
+const kafka = require('./lib/kafka')
+const errors = require('./lib/errors')
+const { PRODUCER_EVENTS } = require('./lib/producer')
+const { CONSUMER_EVENTS } = require('./lib/consumer')
+
+const { fromNative, errorOf, call, ...errorClasses } = errors
+
+module.exports = {
+  ...kafka,
+  ...errorClasses,
+  errors: errorClasses,
+  PartitionAssigners: Object.freeze({ roundRobin: 'roundrobin' }),
+  events: { producer: PRODUCER_EVENTS, consumer: CONSUMER_EVENTS },
+}

@@ -1,0 +1,156 @@
+'use strict'
+// kafkajs's producer on the native one. `send` takes kafkajs's message
+// shape and resolves to its RecordMetadata[]: one entry per partition
+// written, with the first offset written there.
+const { native } = require('./native')
+const { call, KafkaJSNonRetriableError } = require('./errors')
+const { codecName } = require('./config')
+const { Instrumentation } = require('./events')
+
+const PRODUCER_EVENTS = Object.freeze({
+  CONNECT: 'producer.connect',
+  DISCONNECT: 'producer.disconnect',
+  REQUEST: 'producer.network.request',
+  REQUEST_TIMEOUT: 'producer.network.request_timeout',
+  REQUEST_QUEUE_SIZE: 'producer.network.request_queue_size',
+})
+
+// Null is passed as undefined: the addon reads a missing field as null.
+const toBuffer = (value, what) => {
+  if (value === null || value === undefined) return undefined
+  if (Buffer.isBuffer(value)) return value
+  if (typeof value === 'string') return Buffer.from(value)
+  throw new TypeError(`strom: a message ${what} must be a Buffer, a string or null`)
+}
+
+function headersOf(headers) {
+  if (!headers) return undefined
+  const out = []
+  for (const [key, value] of Object.entries(headers)) {
+    for (const one of Array.isArray(value) ? value : [value]) {
+      out.push({ key, value: toBuffer(one, 'header value') })
+    }
+  }
+  return out
+}
+
+function recordOf(topic, message) {
+  if (message === null || typeof message !== 'object') {
+    throw new TypeError('strom: each message is an object { key, value, partition, headers, timestamp }')
+  }
+  return {
+    topic,
+    partition: message.partition === undefined || message.partition === null ? undefined : Number(message.partition),
+    key: toBuffer(message.key, 'key'),
+    value: toBuffer(message.value, 'value'),
+    headers: headersOf(message.headers),
+    timestamp: message.timestamp === undefined || message.timestamp === null ? undefined : Number(message.timestamp),
+  }
+}
+
+/** One RecordMetadata per topic-partition, at the first offset written there. */
+function recordMetadata(deliveries) {
+  const seen = new Map()
+  for (const d of deliveries) {
+    const key = `${d.topic}\u0000${d.partition}`
+    if (!seen.has(key)) {
+      seen.set(key, {
+        topicName: d.topic,
+        partition: d.partition,
+        errorCode: 0,
+        baseOffset: String(d.offset),
+        logAppendTime: '-1',
+        logStartOffset: '-1',
+      })
+    }
+  }
+  return [...seen.values()]
+}
+
+class Producer {
+  constructor(settings, options = {}) {
+    this.settings = settings
+    this.options = options
+    // kafkajs takes acks and compression per send; the core sets them per
+    // producer, so there is one native producer per combination used.
+    this.natives = new Map()
+    this.connected = false
+    this.events = PRODUCER_EVENTS
+    this.instrumentation = new Instrumentation(PRODUCER_EVENTS)
+  }
+
+  async nativeFor(acks, compression) {
+    const key = `${acks}/${compression}`
+    let pending = this.natives.get(key)
+    if (!pending) {
+      const settings = [
+        ...this.settings,
+        ['acks', String(acks)],
+        ['compression.type', compression],
+        ['enable.idempotence', this.options.idempotent && acks === -1 ? 'true' : 'false'],
+      ]
+      if (this.options.maxInFlightRequests) {
+        settings.push(['max.in.flight.requests.per.connection', String(this.options.maxInFlightRequests)])
+      }
+      pending = call(native.createProducer(settings))
+      this.natives.set(key, pending)
+      pending.catch(() => this.natives.delete(key))
+    }
+    return pending
+  }
+
+  async connect() {
+    await this.nativeFor(-1, 'none')
+    this.connected = true
+    this.instrumentation.emit(PRODUCER_EVENTS.CONNECT)
+  }
+
+  async disconnect() {
+    const natives = [...this.natives.values()]
+    this.natives.clear()
+    this.connected = false
+    for (const pending of natives) {
+      const producer = await pending.catch(() => null)
+      if (producer) await call(producer.close(30000))
+    }
+    this.instrumentation.emit(PRODUCER_EVENTS.DISCONNECT)
+  }
+
+  async send({ topic, messages, acks = -1, timeout, compression } = {}) {
+    if (!topic) throw new KafkaJSNonRetriableError('Invalid topic')
+    if (!Array.isArray(messages)) throw new KafkaJSNonRetriableError(`Invalid messages array [${messages}] for topic "${topic}"`)
+    return this.sendBatch({ topicMessages: [{ topic, messages }], acks, timeout, compression })
+  }
+
+  async sendBatch({ topicMessages = [], acks = -1, compression } = {}) {
+    if (!this.connected) {
+      throw new KafkaJSNonRetriableError('The producer is disconnected')
+    }
+    const records = []
+    for (const { topic, messages } of topicMessages) {
+      for (const message of messages) records.push(recordOf(topic, message))
+    }
+    if (records.length === 0) return []
+    const producer = await this.nativeFor(Number(acks), codecName(compression))
+    const deliveries = await call(producer.send(records))
+    return recordMetadata(deliveries)
+  }
+
+  on(name, listener) {
+    return this.instrumentation.on(name, listener)
+  }
+
+  isIdempotent() {
+    return Boolean(this.options.idempotent)
+  }
+
+  transaction() {
+    throw new KafkaJSNonRetriableError('strom: transactions are not supported yet')
+  }
+
+  logger() {
+    return this.options.logger
+  }
+}
+
+module.exports = { Producer, PRODUCER_EVENTS, toBuffer }

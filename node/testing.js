@@ -1,0 +1,86 @@
+'use strict'
+// A real Strom broker for tests, started in a moment, in a temporary dir:
+//
+//   const { startBroker } = require('strom/testing')
+//   const broker = await startBroker()
+//   const kafka = new Kafka({ brokers: broker.brokers })
+//   ...
+//   await broker.stop()
+//
+// The broker is this package's own `strom server` (no JVM, no Docker),
+// run as a child process on a free port of 127.0.0.1 with a temporary
+// data dir; stop() ends it and removes the dir.
+const { spawn } = require('child_process')
+const fs = require('fs')
+const os = require('os')
+const path = require('path')
+
+// Settings that make a test broker quick to use: groups rebalance at
+// once, short consumer session timeouts are allowed.
+const TEST_SETTINGS = {
+  'group.initial.rebalance.delay.ms': '0',
+  'group.min.session.timeout.ms': '500',
+}
+
+const READY = /serving Kafka on (\S+) /
+
+/**
+ * Starts a broker. `settings` are broker settings by Kafka's names
+ * (`num.partitions`, `auto.create.topics.enable`, ...), over the test
+ * defaults. Resolves to { brokers, dataDir, stop() } once it serves.
+ */
+async function startBroker({ settings = {}, readyTimeoutMs = 30000 } = {}) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strom-test-'))
+  const flags = Object.entries({ ...TEST_SETTINGS, ...settings }).flatMap(([k, v]) => ['--set', `${k}=${v}`])
+  const child = spawn(
+    process.execPath,
+    [path.join(__dirname, 'bin', 'strom.js'), 'server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...flags],
+    { stdio: ['ignore', 'pipe', 'pipe'] }
+  )
+  let stderr = ''
+  child.stderr.on('data', chunk => {
+    stderr = (stderr + chunk).slice(-4000)
+  })
+  const address = await new Promise((resolve, reject) => {
+    let stdout = ''
+    const timer = setTimeout(() => fail(new Error(`strom broker not ready after ${readyTimeoutMs} ms:\n${stderr}`)), readyTimeoutMs)
+    const fail = error => {
+      clearTimeout(timer)
+      child.kill('SIGKILL')
+      fs.rmSync(dataDir, { recursive: true, force: true })
+      reject(error)
+    }
+    child.stdout.on('data', chunk => {
+      stdout += chunk
+      const ready = READY.exec(stdout)
+      if (ready) {
+        clearTimeout(timer)
+        resolve(ready[1])
+      }
+    })
+    child.once('exit', code => fail(new Error(`strom broker exited (${code}) before it was ready:\n${stderr}`)))
+  })
+  child.removeAllListeners('exit')
+  const exited = new Promise(resolve => child.once('exit', resolve))
+  // A test process may end without stop(): the broker goes with it.
+  const onExit = () => child.kill('SIGKILL')
+  process.once('exit', onExit)
+  let stopped = null
+  return {
+    brokers: [address],
+    dataDir,
+    stop() {
+      if (!stopped) {
+        stopped = (async () => {
+          process.removeListener('exit', onExit)
+          child.kill('SIGTERM')
+          await exited
+          fs.rmSync(dataDir, { recursive: true, force: true })
+        })()
+      }
+      return stopped
+    },
+  }
+}
+
+module.exports = { startBroker, TEST_SETTINGS }
