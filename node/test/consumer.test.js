@@ -1,0 +1,180 @@
+'use strict'
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const { useBroker, until, unique, createTopic } = require('./helpers')
+
+const ctx = useBroker()
+
+async function produce(topic, messages) {
+  const producer = ctx.kafka.producer()
+  await producer.connect()
+  await producer.send({ topic, messages })
+  await producer.disconnect()
+}
+
+async function committed(groupId, topic) {
+  const admin = ctx.kafka.admin()
+  await admin.connect()
+  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] })
+  await admin.disconnect()
+  return offsets.partitions.map(p => p.offset)
+}
+
+test('eachMessage reads from the beginning, commits, and a new member resumes after the commit', async () => {
+  const topic = await createTopic(ctx.kafka, unique('each'))
+  const groupId = unique('group')
+  await produce(topic, Array.from({ length: 10 }, (_, i) => ({ value: `m${i}` })))
+  const consumer = ctx.kafka.consumer({ groupId })
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const got = []
+  const events = []
+  consumer.on(consumer.events.GROUP_JOIN, e => events.push(e))
+  consumer.on(consumer.events.COMMIT_OFFSETS, e => events.push(e))
+  await consumer.run({ eachMessage: async ({ message }) => got.push(message.value.toString()) })
+  await until(() => got.length === 10, { what: 'ten messages' })
+  await until(async () => (await committed(groupId, topic))[0] === '10', { what: 'commit of offset 10' })
+  await consumer.disconnect()
+  assert.deepEqual(got, Array.from({ length: 10 }, (_, i) => `m${i}`))
+  const join = events.find(e => e.type === consumer.events.GROUP_JOIN && Object.keys(e.payload.memberAssignment).length > 0)
+  assert.ok(join, 'a GROUP_JOIN event with the assignment')
+  assert.deepEqual(join.payload.memberAssignment, { [topic]: [0] })
+  assert.ok(events.some(e => e.type === consumer.events.COMMIT_OFFSETS && e.payload.topics[0].topic === topic))
+
+  await produce(topic, [{ value: 'after' }])
+  const next = ctx.kafka.consumer({ groupId })
+  const later = []
+  await next.subscribe({ topic, fromBeginning: true })
+  await next.run({ eachMessage: async ({ message }) => later.push(message.value.toString()) })
+  await until(() => later.length === 1, { what: 'the message after the commit' })
+  await next.disconnect()
+  assert.deepEqual(later, ['after'])
+})
+
+test('a handler that throws gets the same message again (CRASH event), then goes on', async () => {
+  const topic = await createTopic(ctx.kafka, unique('retry'))
+  await produce(topic, [{ value: 'a' }, { value: 'b' }, { value: 'c' }])
+  const consumer = ctx.kafka.consumer({ groupId: unique('group') })
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const seen = []
+  const crashes = []
+  consumer.on(consumer.events.CRASH, e => crashes.push(e.payload.error.message))
+  let failOnce = true
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const value = message.value.toString()
+      seen.push(value)
+      if (value === 'b' && failOnce) {
+        failOnce = false
+        throw new Error('boom')
+      }
+    },
+  })
+  await until(() => seen.includes('c'), { what: 'c after the retry' })
+  await consumer.disconnect()
+  assert.deepEqual(seen, ['a', 'b', 'b', 'c'])
+  assert.deepEqual(crashes, ['boom'])
+})
+
+test('eachBatch gives kafkajs batches; two members of one group share the partitions', async () => {
+  const topic = await createTopic(ctx.kafka, unique('batch'), 4)
+  const groupId = unique('group')
+  const received = new Map()
+  const member = name => {
+    const consumer = ctx.kafka.consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 500 })
+    const partitions = new Set()
+    consumer.on(consumer.events.GROUP_JOIN, e => {
+      partitions.clear()
+      for (const p of e.payload.memberAssignment[topic] || []) partitions.add(p)
+    })
+    return { name, consumer, partitions }
+  }
+  const one = member('one')
+  const two = member('two')
+  for (const { name, consumer } of [one, two]) {
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning }) => {
+        assert.equal(batch.topic, topic)
+        assert.equal(typeof batch.highWatermark, 'string')
+        assert.equal(batch.firstOffset(), batch.messages[0].offset)
+        assert.equal(batch.lastOffset(), batch.messages[batch.messages.length - 1].offset)
+        for (const message of batch.messages) {
+          if (!isRunning()) break
+          received.set(message.value.toString(), name)
+          resolveOffset(message.offset)
+        }
+        await heartbeat()
+      },
+    })
+  }
+  await until(() => one.partitions.size + two.partitions.size === 4 && one.partitions.size > 0 && two.partitions.size > 0, {
+    what: 'both members assigned',
+  })
+  const messages = Array.from({ length: 40 }, (_, i) => ({ value: `v${i}`, partition: i % 4 }))
+  await produce(topic, messages)
+  await until(() => received.size === 40, { what: 'all 40 messages' })
+  for (let i = 0; i < 40; i++) {
+    const owner = received.get(`v${i}`) === 'one' ? one : two
+    assert.ok(owner.partitions.has(i % 4), `v${i} read by the owner of partition ${i % 4}`)
+  }
+  await Promise.all([one.consumer.disconnect(), two.consumer.disconnect()])
+})
+
+test('pause and resume a partition; seek rewinds', async () => {
+  const topic = await createTopic(ctx.kafka, unique('pause'), 2)
+  await produce(topic, [{ value: 'p0-a', partition: 0 }, { value: 'p1-a', partition: 1 }])
+  const consumer = ctx.kafka.consumer({ groupId: unique('group') })
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const got = []
+  await consumer.run({ eachMessage: async ({ message }) => got.push(message.value.toString()) })
+  await until(() => got.length === 2, { what: 'first two' })
+  consumer.pause([{ topic, partitions: [0] }])
+  assert.deepEqual(consumer.paused(), [{ topic, partitions: [0] }])
+  await produce(topic, [{ value: 'p0-b', partition: 0 }, { value: 'p1-b', partition: 1 }])
+  await until(() => got.includes('p1-b'), { what: 'the unpaused partition' })
+  await new Promise(resolve => setTimeout(resolve, 500))
+  assert.ok(!got.includes('p0-b'), 'nothing from the paused partition')
+  consumer.resume([{ topic, partitions: [0] }])
+  await until(() => got.includes('p0-b'), { what: 'the resumed partition' })
+  await consumer.seek({ topic, partition: 1, offset: '0' })
+  await until(() => got.filter(v => v === 'p1-a').length === 2, { what: 'p1-a again after the seek' })
+  await consumer.disconnect()
+})
+
+test('a RegExp subscription reads every matching topic', async () => {
+  const prefix = unique('regex')
+  await createTopic(ctx.kafka, `${prefix}-x`)
+  await createTopic(ctx.kafka, `${prefix}-y`)
+  await produce(`${prefix}-x`, [{ value: 'x' }])
+  await produce(`${prefix}-y`, [{ value: 'y' }])
+  const consumer = ctx.kafka.consumer({ groupId: unique('group') })
+  await consumer.subscribe({ topics: [new RegExp(`${prefix}-[xy]`)], fromBeginning: true })
+  const got = new Set()
+  await consumer.run({ eachMessage: async ({ topic, message }) => got.add(`${topic}:${message.value}`) })
+  await until(() => got.size === 2, { what: 'both topics' })
+  await consumer.disconnect()
+  assert.deepEqual([...got].sort(), [`${prefix}-x:x`, `${prefix}-y:y`])
+})
+
+test('describeGroup, stop and commitOffsets', async () => {
+  const topic = await createTopic(ctx.kafka, unique('describe'))
+  const groupId = unique('group')
+  const consumer = ctx.kafka.consumer({ groupId })
+  await consumer.subscribe({ topic })
+  let joined = false
+  consumer.on(consumer.events.GROUP_JOIN, e => (joined = Object.keys(e.payload.memberAssignment).length > 0))
+  await consumer.run({ eachMessage: async () => {} })
+  await until(() => joined, { what: 'the join' })
+  const group = await consumer.describeGroup()
+  assert.equal(group.groupId, groupId)
+  assert.equal(group.state, 'Stable')
+  assert.equal(group.members.length, 1)
+  await consumer.commitOffsets([{ topic, partition: 0, offset: '0' }])
+  assert.deepEqual(await committed(groupId, topic), ['0'])
+  const stops = []
+  consumer.on(consumer.events.STOP, e => stops.push(e.type))
+  await consumer.stop()
+  assert.deepEqual(stops, ['consumer.stop'])
+  await consumer.disconnect()
+})

@@ -1,0 +1,43 @@
+'use strict'
+// Shared by the suite: a bundled broker per test file, unique names, and
+// waiting for a condition without fixed sleeps.
+const { before, after } = require('node:test')
+const { startBroker } = require('../testing')
+const { Kafka, logLevel } = require('..')
+
+let counter = 0
+const unique = prefix => `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`
+
+/** Starts one broker for the file; `ctx.kafka` is a client of it. */
+function useBroker(settings = {}) {
+  const ctx = {}
+  before(async () => {
+    ctx.broker = await startBroker({ settings })
+    ctx.kafka = new Kafka({ clientId: 'strom-node-tests', brokers: ctx.broker.brokers, logLevel: logLevel.NOTHING })
+  })
+  after(async () => {
+    await ctx.broker.stop()
+  })
+  return ctx
+}
+
+/** Resolves once `check()` is truthy, polling; fails after `timeoutMs`. */
+async function until(check, { timeoutMs = 20000, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+async function createTopic(kafka, topic, numPartitions = 1, configEntries = []) {
+  const admin = kafka.admin()
+  await admin.connect()
+  await admin.createTopics({ topics: [{ topic, numPartitions, configEntries }] })
+  await admin.disconnect()
+  return topic
+}
+
+module.exports = { useBroker, until, unique, createTopic }

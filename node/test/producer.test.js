@@ -1,0 +1,140 @@
+'use strict'
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const { CompressionTypes, KafkaJSProtocolError, KafkaJSNonRetriableError } = require('..')
+const { useBroker, until, unique, createTopic } = require('./helpers')
+
+const ctx = useBroker()
+
+/** Every message of `topic` (from the beginning), read by a fresh group. */
+async function readAll(topic, count) {
+  const consumer = ctx.kafka.consumer({ groupId: unique('reader') })
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const got = []
+  await consumer.run({ eachMessage: async ({ partition, message }) => got.push({ partition, ...message }) })
+  await until(() => got.length >= count, { what: `${count} messages of ${topic}` })
+  await consumer.disconnect()
+  return got.sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset))
+}
+
+test('send resolves to kafkajs RecordMetadata, one entry per partition at its first offset', async () => {
+  const topic = await createTopic(ctx.kafka, unique('meta'), 2)
+  const producer = ctx.kafka.producer()
+  await producer.connect()
+  const first = await producer.send({ topic, messages: [{ value: 'a', partition: 0 }, { value: 'b', partition: 0 }, { value: 'c', partition: 1 }] })
+  assert.deepEqual(
+    first.sort((a, b) => a.partition - b.partition),
+    [
+      { topicName: topic, partition: 0, errorCode: 0, baseOffset: '0', logAppendTime: '-1', logStartOffset: '-1' },
+      { topicName: topic, partition: 1, errorCode: 0, baseOffset: '0', logAppendTime: '-1', logStartOffset: '-1' },
+    ]
+  )
+  const second = await producer.send({ topic, messages: [{ value: 'd', partition: 0 }] })
+  assert.equal(second[0].baseOffset, '2')
+  await producer.disconnect()
+})
+
+test('keys, values and headers: Buffer, string or null in, Buffer or null out; timestamps kept', async () => {
+  const topic = await createTopic(ctx.kafka, unique('shapes'))
+  const producer = ctx.kafka.producer()
+  await producer.connect()
+  await producer.send({
+    topic,
+    messages: [
+      { key: 'k1', value: Buffer.from([0, 1, 2]), headers: { a: 'x', b: Buffer.from('y'), many: ['1', '2'] }, timestamp: '1700000000000' },
+      { key: null, value: null },
+      { value: 'no key' },
+    ],
+  })
+  await producer.disconnect()
+  const [one, tombstone, plain] = await readAll(topic, 3)
+  assert.deepEqual(one.key, Buffer.from('k1'))
+  assert.deepEqual(one.value, Buffer.from([0, 1, 2]))
+  assert.deepEqual(one.headers, { a: Buffer.from('x'), b: Buffer.from('y'), many: [Buffer.from('1'), Buffer.from('2')] })
+  assert.equal(one.timestamp, '1700000000000')
+  assert.equal(tombstone.key, null)
+  assert.equal(tombstone.value, null)
+  assert.equal(plain.key, null)
+  assert.deepEqual(plain.value, Buffer.from('no key'))
+  assert.equal(typeof plain.offset, 'string')
+})
+
+test('every codec round-trips, and sendBatch spans topics', async () => {
+  const topics = []
+  for (const [name, codec] of Object.entries(CompressionTypes)) {
+    const topic = await createTopic(ctx.kafka, unique(`codec-${name.toLowerCase()}`))
+    topics.push(topic)
+    const producer = ctx.kafka.producer()
+    await producer.connect()
+    const messages = Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `value ${i} `.repeat(20) }))
+    await producer.send({ topic, compression: codec, messages })
+    await producer.disconnect()
+    const got = await readAll(topic, 50)
+    assert.deepEqual(got.map(m => m.value.toString()), messages.map(m => m.value), `codec ${name}`)
+  }
+  const producer = ctx.kafka.producer()
+  await producer.connect()
+  const result = await producer.sendBatch({
+    topicMessages: topics.slice(0, 2).map(topic => ({ topic, messages: [{ value: 'batched' }] })),
+    compression: CompressionTypes.GZIP,
+  })
+  assert.deepEqual(result.map(r => r.topicName).sort(), topics.slice(0, 2).sort())
+  assert.ok(result.every(r => r.baseOffset === '50'))
+  await producer.disconnect()
+})
+
+test('acks=0 and acks=1 are honoured per send', async () => {
+  const topic = await createTopic(ctx.kafka, unique('acks'))
+  const producer = ctx.kafka.producer()
+  await producer.connect()
+  const none = await producer.send({ topic, acks: 0, messages: [{ value: 'fire and forget' }] })
+  assert.equal(none[0].baseOffset, '-1')
+  const leader = await producer.send({ topic, acks: 1, messages: [{ value: 'leader' }] })
+  assert.equal(leader[0].errorCode, 0)
+  await producer.disconnect()
+})
+
+test('a send after disconnect, and bad arguments, reject with kafkajs errors', async () => {
+  const producer = ctx.kafka.producer()
+  await producer.connect()
+  await producer.disconnect()
+  await assert.rejects(producer.send({ topic: 'x', messages: [{ value: 'late' }] }), KafkaJSNonRetriableError)
+  await producer.connect()
+  await assert.rejects(producer.send({ topic: 'x', messages: 'nope' }), KafkaJSNonRetriableError)
+  await assert.rejects(producer.send({ topic: 'x', messages: [{ value: 42 }] }), TypeError)
+  await producer.disconnect()
+})
+
+test('producer events: connect and disconnect, with a remover', async () => {
+  const producer = ctx.kafka.producer()
+  const seen = []
+  const remove = producer.on(producer.events.CONNECT, e => seen.push(e.type))
+  producer.on(producer.events.DISCONNECT, e => seen.push(e.type))
+  await producer.connect()
+  remove()
+  await producer.connect()
+  await producer.disconnect()
+  assert.deepEqual(seen, ['producer.connect', 'producer.disconnect'])
+  assert.throws(() => producer.on('producer.nothing', () => {}), TypeError)
+})
+
+test('unknown topic with auto-create off: KafkaJSProtocolError within the retry budget', async t => {
+  const { startBroker } = require('../testing')
+  const { Kafka } = require('..')
+  const broker = await startBroker({ settings: { 'auto.create.topics.enable': 'false' } })
+  t.after(() => broker.stop())
+  const kafka = new Kafka({ brokers: broker.brokers, requestTimeout: 1000, retry: { retries: 2, initialRetryTime: 100 } })
+  const producer = kafka.producer()
+  await producer.connect()
+  const started = Date.now()
+  await assert.rejects(producer.send({ topic: 'missing', messages: [{ value: 'x' }] }), error => {
+    assert.ok(error instanceof KafkaJSProtocolError, error.name)
+    assert.equal(error.type, 'UNKNOWN_TOPIC_OR_PARTITION')
+    assert.equal(error.code, 3)
+    assert.equal(error.retriable, true)
+    return true
+  })
+  assert.ok(Date.now() - started < 10000, 'failed within the retry budget')
+  await producer.disconnect()
+})
