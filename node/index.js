@@ -4,7 +4,7 @@
 // `require('kafkajs')`.
 const kafka = require('./lib/kafka')
 const errors = require('./lib/errors')
-const { PRODUCER_EVENTS } = require('./lib/producer')
+const { PRODUCER_EVENTS, Partitioners } = require('./lib/producer')
 const { CONSUMER_EVENTS } = require('./lib/consumer')
 
 const { fromNative, errorOf, call, ...errorClasses } = errors
@@ -12,6 +12,9 @@ const { fromNative, errorOf, call, ...errorClasses } = errors
 module.exports = {
   ...kafka,
   ...errorClasses,
+  AclResourceTypes: kafka.ResourceTypes,
+  Partitioners,
+  isKafkaJSError: error => error instanceof errors.KafkaJSError,
   errors: errorClasses,
   PartitionAssigners: Object.freeze({ roundRobin: 'roundrobin' }),
   events: { producer: PRODUCER_EVENTS, consumer: CONSUMER_EVENTS },

@@ -37,3 +37,19 @@ test('admin, producer and consumer examples', () => {
   assert.match(read, /customer-1: 42 apples \(partition \d, offset 0, from web\)/)
   assert.match(read, /customer-2: 7 pears \(partition \d, offset 0, from app\)/)
 })
+
+test('the TypeScript example compiles under --strict and runs', () => {
+  const tsc = path.join(__dirname, '..', '..', 'tests', 'compat', 'node', 'node_modules', '.bin', 'tsc')
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'strom-ts-'))
+  try {
+    execFileSync(tsc, ['-p', path.join(__dirname, 'tsconfig.json'), '--noEmit', 'false', '--outDir', out], { encoding: 'utf8' })
+    const printed = execFileSync(process.execPath, [path.join(out, 'typescript-example.js')], {
+      env: { ...process.env, NODE_PATH: modules },
+      encoding: 'utf8',
+      timeout: 60000,
+    })
+    assert.equal(printed.match(/key-\d = value-\d/g).length, 5, printed)
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true })
+  }
+})

@@ -10,6 +10,13 @@ function clientSettings(options) {
   if (!Array.isArray(brokers) || brokers.length === 0) {
     throw new TypeError('strom: the Kafka constructor needs brokers: ["host:port", ...]')
   }
+  for (const unsupported of ['ssl', 'sasl', 'socketFactory']) {
+    if (options[unsupported]) {
+      // Silently connecting in plaintext where TLS or SASL was asked for
+      // would be worse than refusing.
+      throw new TypeError(`strom: the ${unsupported} option is not supported yet`)
+    }
+  }
   const settings = [['bootstrap.servers', brokers.join(',')]]
   if (options.clientId) settings.push(['client.id', String(options.clientId)])
   if (options.connectionTimeout !== undefined) {

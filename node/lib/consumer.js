@@ -39,6 +39,14 @@ function patternOf(regex) {
   return `^${flags}.*(?:${regex.source}).*`
 }
 
+/** kafkajs's Offsets ({ topics: [{ topic, partitions: [{ partition, offset }] }] }) as a flat list. */
+function flattenOffsets(offsets) {
+  if (Array.isArray(offsets)) return offsets
+  return (offsets.topics || []).flatMap(({ topic, partitions }) =>
+    partitions.map(({ partition, offset }) => ({ topic, partition, offset }))
+  )
+}
+
 /** kafkajs's message shape. */
 function messageOf(record) {
   const headers = {}
@@ -108,6 +116,7 @@ class Consumer {
     this.lastCommit = Date.now()
     this.uncommittedCount = 0
     this.membership = { memberId: null, generationId: null }
+    this.admin = null
     this.events = CONSUMER_EVENTS
     this.instrumentation = new Instrumentation(CONSUMER_EVENTS)
   }
@@ -204,7 +213,8 @@ class Consumer {
 
   async noticeMembership(started) {
     const now = await call(this.native.membership())
-    if (now.generationId !== null && now.generationId !== this.membership.generationId) {
+    // The addon gives undefined until the member joined.
+    if (now.generationId != null && now.generationId !== this.membership.generationId) {
       this.membership = now
       const assignment = await call(this.native.assignment())
       const memberAssignment = {}
@@ -285,7 +295,7 @@ class Consumer {
           resolveOffset,
           heartbeat,
           pause,
-          commitOffsetsIfNecessary: async offsets => (offsets ? this.commitOffsets(offsets) : this.commitIfDue(false)),
+          commitOffsetsIfNecessary: async offsets => (offsets ? this.commitOffsets(flattenOffsets(offsets)) : this.commitIfDue(false)),
           uncommittedOffsets: () => ({ topics: this.uncommitted() }),
           isRunning: () => this.running,
           isStale: () => false,
@@ -416,7 +426,8 @@ class Consumer {
   }
 
   async describeGroup() {
-    const admin = await call(native.createAdmin(this.settings))
+    if (!this.admin) this.admin = call(native.createAdmin(this.settings))
+    const admin = await this.admin
     const [group] = await call(admin.describeGroups([this.groupId]))
     return {
       groupId: group.groupId,

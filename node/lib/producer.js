@@ -67,8 +67,27 @@ function recordMetadata(deliveries) {
   return [...seen.values()]
 }
 
+// kafkajs's partitioners. The core puts keyed records where Java's
+// murmur2 does, which is kafkajs's DefaultPartitioner (its
+// JavaCompatiblePartitioner); other partitioners are refused.
+const javaCompatible = () => () => {
+  throw new Error('strom: partitioners are chosen by name, not called')
+}
+const Partitioners = Object.freeze({
+  DefaultPartitioner: javaCompatible,
+  JavaCompatiblePartitioner: javaCompatible,
+  LegacyPartitioner: () => () => {
+    throw new Error('strom: the LegacyPartitioner is not supported')
+  },
+})
+
 class Producer {
   constructor(settings, options = {}) {
+    if (options.createPartitioner && options.createPartitioner !== javaCompatible) {
+      throw new KafkaJSNonRetriableError(
+        "strom: only kafkajs's DefaultPartitioner (Java's murmur2) is supported; custom and legacy partitioners are not yet"
+      )
+    }
     this.settings = settings
     this.options = options
     // kafkajs takes acks and compression per send; the core sets them per
@@ -153,4 +172,4 @@ class Producer {
   }
 }
 
-module.exports = { Producer, PRODUCER_EVENTS, toBuffer }
+module.exports = { Producer, PRODUCER_EVENTS, Partitioners, toBuffer }

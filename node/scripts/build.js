@@ -47,4 +47,11 @@ const library = output
   .find(f => /\.(so|dylib|dll)$/.test(f))
 if (!library) fail('cargo built no strom_node library')
 fs.copyFileSync(library, `${addon}.tmp`)
+if (profile === 'release') {
+  // The release profile keeps line tables for backtraces; the package
+  // need not carry them (a tenth of the size). Best effort.
+  try {
+    execFileSync('strip', ['--strip-debug', `${addon}.tmp`], { stdio: 'ignore' })
+  } catch (_) {}
+}
 fs.renameSync(`${addon}.tmp`, addon)
