@@ -2,7 +2,7 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { ConfigResourceTypes, KafkaJSProtocolError, KafkaJSDeleteGroupsError } = require('..')
-const { useBroker, until, unique } = require('./helpers')
+const { useBroker, until, unique, joinedConsumer } = require('./helpers')
 
 const ctx = useBroker()
 
@@ -81,12 +81,7 @@ test('groups: list, describe, delete; deleting a group that has members fails as
     const topic = unique('admin-groups')
     await admin.createTopics({ topics: [{ topic }] })
     const groupId = unique('admin-live')
-    const consumer = ctx.kafka.consumer({ groupId })
-    await consumer.subscribe({ topic })
-    let joined = false
-    consumer.on(consumer.events.GROUP_JOIN, e => (joined = Object.keys(e.payload.memberAssignment).length > 0))
-    await consumer.run({ eachMessage: async () => {} })
-    await until(() => joined, { what: 'the join' })
+    const consumer = await joinedConsumer(ctx.kafka, topic, groupId)
     const { groups } = await admin.listGroups()
     assert.ok(groups.some(g => g.groupId === groupId && g.protocolType === 'consumer'))
     const described = await admin.describeGroups([groupId])

@@ -1,7 +1,7 @@
 'use strict'
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
-const { useBroker, until, unique, createTopic } = require('./helpers')
+const { useBroker, until, unique, createTopic, joinedConsumer } = require('./helpers')
 
 const ctx = useBroker()
 
@@ -160,12 +160,7 @@ test('a RegExp subscription reads every matching topic', async () => {
 test('describeGroup, stop and commitOffsets', async () => {
   const topic = await createTopic(ctx.kafka, unique('describe'))
   const groupId = unique('group')
-  const consumer = ctx.kafka.consumer({ groupId })
-  await consumer.subscribe({ topic })
-  let joined = false
-  consumer.on(consumer.events.GROUP_JOIN, e => (joined = Object.keys(e.payload.memberAssignment).length > 0))
-  await consumer.run({ eachMessage: async () => {} })
-  await until(() => joined, { what: 'the join' })
+  const consumer = await joinedConsumer(ctx.kafka, topic, groupId)
   const group = await consumer.describeGroup()
   assert.equal(group.groupId, groupId)
   assert.equal(group.state, 'Stable')

@@ -40,4 +40,15 @@ async function createTopic(kafka, topic, numPartitions = 1, configEntries = []) 
   return topic
 }
 
-module.exports = { useBroker, until, unique, createTopic }
+/** A running member of `groupId` on `topic`, once it has its partitions. */
+async function joinedConsumer(kafka, topic, groupId) {
+  const consumer = kafka.consumer({ groupId })
+  await consumer.subscribe({ topic })
+  let joined = false
+  consumer.on(consumer.events.GROUP_JOIN, e => (joined = Object.keys(e.payload.memberAssignment).length > 0))
+  await consumer.run({ eachMessage: async () => {} })
+  await until(() => joined, { what: 'the join' })
+  return consumer
+}
+
+module.exports = { useBroker, until, unique, createTopic, joinedConsumer }
