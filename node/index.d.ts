@@ -501,6 +501,12 @@ export type Consumer = {
   /** Needs a running consumer (after run()); throws before it. */
   seek(topicPartitionOffset: TopicPartitionOffset): Promise<void>
   describeGroup(): Promise<GroupDescription>
+  /**
+   * `for await (const batch of consumer)` after subscribe(), instead of
+   * run(): a batch per partition per poll, committed (autoCommit) once
+   * the loop asks for the next; leaving the loop stops the consumer.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Batch>
   pause(topics: Array<{ topic: string; partitions?: number[] }>): void
   paused(): TopicPartitions[]
   resume(topics: Array<{ topic: string; partitions?: number[] }>): void

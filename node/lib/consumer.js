@@ -39,6 +39,17 @@ function patternOf(regex) {
   return `^${flags}.*(?:${regex.source}).*`
 }
 
+/** Records grouped by partition, each group in offset order. */
+function byPartition(records) {
+  const batches = new Map()
+  for (const record of records) {
+    const key = tpKey(record.topic, record.partition)
+    if (!batches.has(key)) batches.set(key, [])
+    batches.get(key).push(record)
+  }
+  return [...batches.values()]
+}
+
 /** kafkajs's Offsets ({ topics: [{ topic, partitions: [{ partition, offset }] }] }) as a flat list. */
 function flattenOffsets(offsets) {
   if (Array.isArray(offsets)) return offsets
@@ -186,6 +197,36 @@ class Consumer {
     })
   }
 
+  /**
+   * `for await (const batch of consumer)`: kafkajs Batches, one per
+   * partition per poll, after `subscribe` (instead of `run`). A batch is
+   * committed (with autoCommit, the default) once the loop asks for the
+   * next one; leaving the loop commits those and stops the consumer.
+   */
+  async *[Symbol.asyncIterator]() {
+    if (this.running) throw new KafkaJSNonRetriableError('The consumer is already running')
+    this.config = { autoCommit: true, autoCommitInterval: null, autoCommitThreshold: null, ...this.config }
+    if (!this.native) this.native = await call(native.createConsumer(this.nativeSettings()))
+    await call(this.native.subscribe(this.subscriptions))
+    this.running = true
+    try {
+      while (this.running) {
+        const started = Date.now()
+        const records = await call(this.native.poll(MAX_POLL_RECORDS, POLL_SLICE_MS))
+        await this.noticeMembership(started)
+        for (const partitionRecords of byPartition(records)) {
+          const last = partitionRecords[partitionRecords.length - 1]
+          yield new Batch(last.topic, last.partition, partitionRecords, last.offset + 1)
+          this.resolve(last.topic, last.partition, last.offset)
+        }
+        if (this.config.autoCommit) await this.commitIfDue(false)
+      }
+    } finally {
+      this.running = false
+      if (this.config.autoCommit && this.native) await this.commitIfDue(true)
+    }
+  }
+
   async consume() {
     let failures = 0
     while (this.running) {
@@ -235,13 +276,7 @@ class Consumer {
 
   /** Hands the records to the handlers, partition by partition; true if one failed. */
   async process(records) {
-    const batches = new Map()
-    for (const record of records) {
-      const key = tpKey(record.topic, record.partition)
-      if (!batches.has(key)) batches.set(key, [])
-      batches.get(key).push(record)
-    }
-    const queue = [...batches.values()]
+    const queue = byPartition(records)
     let failed = false
     const worker = async () => {
       while (queue.length > 0 && this.running) {

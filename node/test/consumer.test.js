@@ -173,3 +173,23 @@ test('describeGroup, stop and commitOffsets', async () => {
   assert.deepEqual(stops, ['consumer.stop'])
   await consumer.disconnect()
 })
+
+test('for await over the consumer yields batches and commits what the loop finished', async () => {
+  const topic = await createTopic(ctx.kafka, unique('iterate'), 2)
+  const groupId = unique('group')
+  await produce(topic, Array.from({ length: 20 }, (_, i) => ({ value: `i${i}`, partition: i % 2 })))
+  const consumer = ctx.kafka.consumer({ groupId })
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const got = []
+  for await (const batch of consumer) {
+    assert.equal(batch.topic, topic)
+    got.push(...batch.messages.map(m => m.value.toString()))
+    if (got.length === 20) break
+  }
+  assert.deepEqual(got.sort(), Array.from({ length: 20 }, (_, i) => `i${i}`).sort())
+  // The batches before the last were committed when the loop asked for
+  // more; the last one, which the loop broke out of, was not.
+  const offsets = await committed(groupId, topic)
+  assert.ok(offsets.every(o => Number(o) <= 10), String(offsets))
+  await consumer.disconnect()
+})
