@@ -127,6 +127,8 @@ class Consumer {
     this.lastCommit = Date.now()
     this.uncommittedCount = 0
     this.membership = { memberId: null, generationId: null }
+    this.joinReported = null
+    this.joinSeen = null
     this.admin = null
     this.events = CONSUMER_EVENTS
     this.instrumentation = new Instrumentation(CONSUMER_EVENTS)
@@ -252,26 +254,38 @@ class Consumer {
     if (this.config.autoCommit) await this.commitIfDue(true)
   }
 
+  /**
+   * GROUP_JOIN once per generation and assignment. A poll can return
+   * between the join and the sync (the generation is new, the partitions
+   * not there yet), so an empty assignment is reported only when the next
+   * poll still shows it.
+   */
   async noticeMembership(started) {
     const now = await call(this.native.membership())
     // The addon gives undefined until the member joined.
-    if (now.generationId != null && now.generationId !== this.membership.generationId) {
-      this.membership = now
-      const assignment = await call(this.native.assignment())
-      const memberAssignment = {}
-      for (const { topic, partition } of assignment) {
-        ;(memberAssignment[topic] = memberAssignment[topic] || []).push(partition)
-      }
-      this.instrumentation.emit(CONSUMER_EVENTS.GROUP_JOIN, {
-        duration: Date.now() - started,
-        groupId: this.groupId,
-        isLeader: false,
-        leaderId: null,
-        groupProtocol: 'RoundRobinAssigner',
-        memberId: now.memberId,
-        memberAssignment,
-      })
+    if (now.generationId == null) return
+    const assignment = await call(this.native.assignment())
+    const key = `${now.generationId}|${assignment.map(a => tpKey(a.topic, a.partition)).sort().join(',')}`
+    if (key === this.joinReported) return
+    if (assignment.length === 0 && key !== this.joinSeen) {
+      this.joinSeen = key
+      return
     }
+    this.joinReported = key
+    this.membership = now
+    const memberAssignment = {}
+    for (const { topic, partition } of assignment) {
+      ;(memberAssignment[topic] = memberAssignment[topic] || []).push(partition)
+    }
+    this.instrumentation.emit(CONSUMER_EVENTS.GROUP_JOIN, {
+      duration: Date.now() - started,
+      groupId: this.groupId,
+      isLeader: false,
+      leaderId: null,
+      groupProtocol: 'RoundRobinAssigner',
+      memberId: now.memberId,
+      memberAssignment,
+    })
   }
 
   /** Hands the records to the handlers, partition by partition; true if one failed. */

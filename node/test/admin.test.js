@@ -29,8 +29,10 @@ test('topics: create (false when it exists), list, metadata, add partitions, del
     const node = brokers[0].nodeId
     assert.ok(topics[0].partitions.every(p => p.leader === node && p.partitionErrorCode === 0 && p.isr.join() === String(node)))
     await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] })
-    const after = await admin.fetchTopicMetadata({ topics: [topic] })
-    assert.equal(after.topics[0].partitions.length, 3)
+    // Apache Kafka's metadata catches up a moment later.
+    await until(async () => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length === 3, {
+      what: 'the third partition',
+    })
     await admin.deleteTopics({ topics: [topic] })
     await until(async () => !(await admin.listTopics()).includes(topic), { what: 'the deletion' })
     await assert.rejects(admin.fetchTopicMetadata({ topics: [topic] }), KafkaJSProtocolError)

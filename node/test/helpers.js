@@ -1,9 +1,39 @@
 'use strict'
-// Shared by the suite: a bundled broker per test file, unique names, and
-// waiting for a condition without fixed sleeps.
+// Shared by the suite: a broker per test file (the bundled one, or with
+// STROM_TEST_KAFKA=1 Apache Kafka from scripts/kafka, to keep the suite
+// honest), unique names, and waiting for a condition without fixed sleeps.
 const { before, after } = require('node:test')
+const { spawn } = require('child_process')
+const path = require('path')
 const { startBroker } = require('../testing')
 const { Kafka, logLevel } = require('..')
+
+const onKafka = process.env.STROM_TEST_KAFKA === '1'
+
+/** Apache Kafka (KRaft, one node) from the repository's scripts/kafka. */
+async function startKafka(settings) {
+  const script = path.join(__dirname, '..', '..', 'scripts', 'kafka')
+  const flags = Object.entries({ 'group.initial.rebalance.delay.ms': '0', 'group.min.session.timeout.ms': '500', ...settings })
+    .flatMap(([k, v]) => ['--set', `${k}=${v}`])
+  const child = spawn(script, flags, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const exited = new Promise(resolve => child.once('exit', resolve))
+  const address = await new Promise((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', chunk => {
+      out += chunk
+      const ready = /serving Kafka on (\S+) /.exec(out)
+      if (ready) resolve(ready[1])
+    })
+    exited.then(code => reject(new Error(`scripts/kafka exited (${code}) before it was ready`)))
+  })
+  return {
+    brokers: [address],
+    async stop() {
+      child.kill('SIGTERM')
+      await exited
+    },
+  }
+}
 
 let counter = 0
 const unique = prefix => `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`
@@ -12,7 +42,7 @@ const unique = prefix => `${prefix}-${process.pid}-${Date.now().toString(36)}-${
 function useBroker(settings = {}) {
   const ctx = {}
   before(async () => {
-    ctx.broker = await startBroker({ settings })
+    ctx.broker = onKafka ? await startKafka(settings) : await startBroker({ settings })
     ctx.kafka = new Kafka({ clientId: 'strom-node-tests', brokers: ctx.broker.brokers, logLevel: logLevel.NOTHING })
   })
   after(async () => {
@@ -51,4 +81,4 @@ async function joinedConsumer(kafka, topic, groupId) {
   return consumer
 }
 
-module.exports = { useBroker, until, unique, createTopic, joinedConsumer }
+module.exports = { useBroker, until, unique, createTopic, joinedConsumer, onKafka }

@@ -2,7 +2,7 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { CompressionTypes, KafkaJSProtocolError, KafkaJSNonRetriableError } = require('..')
-const { useBroker, until, unique, createTopic } = require('./helpers')
+const { useBroker, until, unique, createTopic, onKafka } = require('./helpers')
 
 const ctx = useBroker()
 
@@ -119,7 +119,7 @@ test('producer events: connect and disconnect, with a remover', async () => {
   assert.throws(() => producer.on('producer.nothing', () => {}), TypeError)
 })
 
-test('unknown topic with auto-create off: KafkaJSProtocolError within the retry budget', async t => {
+test('unknown topic with auto-create off: KafkaJSProtocolError within the retry budget', { skip: onKafka && 'needs a broker with auto-create off' }, async t => {
   const { startBroker } = require('../testing')
   const { Kafka } = require('..')
   const broker = await startBroker({ settings: { 'auto.create.topics.enable': 'false' } })
