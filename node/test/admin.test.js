@@ -43,10 +43,21 @@ test('configs: describe a topic and a broker, alter a topic', () =>
     const topic = unique('admin-config')
     await admin.createTopics({ topics: [{ topic }] })
     await admin.alterConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'retention.ms', value: '7200000' }] }] })
-    const described = await admin.describeConfigs({
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms', 'cleanup.policy'] }],
-      includeSynonyms: false,
-    })
+    const describe = () =>
+      admin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms', 'cleanup.policy'] }],
+        includeSynonyms: false,
+      })
+    // Apache Kafka's brokers learn of a new topic, and of a changed
+    // config, a moment after the controller answered.
+    const described = await until(
+      async () => {
+        const answer = await describe().catch(() => null)
+        const value = answer && answer.resources[0].configEntries.find(e => e.configName === 'retention.ms')
+        return value && value.configValue === '7200000' && answer
+      },
+      { what: 'the altered config' }
+    )
     const entries = Object.fromEntries(described.resources[0].configEntries.map(e => [e.configName, e]))
     assert.equal(entries['retention.ms'].configValue, '7200000')
     assert.equal(entries['retention.ms'].isDefault, false)
