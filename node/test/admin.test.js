@@ -1,7 +1,7 @@
 'use strict'
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
-const { ConfigResourceTypes, KafkaJSProtocolError, KafkaJSDeleteGroupsError } = require('..')
+const { ConfigResourceTypes, KafkaJSProtocolError, KafkaJSDeleteGroupsError, KafkaJSNonRetriableError } = require('..')
 const { useBroker, until, unique, joinedConsumer } = require('./helpers')
 
 const ctx = useBroker()
@@ -21,6 +21,7 @@ test('topics: create (false when it exists), list, metadata, add partitions, del
     const topic = unique('admin-topic')
     assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 2, configEntries: [{ name: 'retention.ms', value: '3600000' }] }] }), true)
     assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] }), false)
+    await assert.rejects(admin.createTopics({ topics: [{ topic: unique('huge'), replicationFactor: 100000 }] }), KafkaJSNonRetriableError)
     assert.ok((await admin.listTopics()).includes(topic))
     const { topics } = await admin.fetchTopicMetadata({ topics: [topic] })
     assert.equal(topics[0].name, topic)

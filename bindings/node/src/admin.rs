@@ -186,16 +186,21 @@ impl NativeAdmin {
         topics: Vec<TopicSpec>,
         validate_only: bool,
     ) -> napi::Result<Vec<Outcome>> {
-        let topics: Vec<NewTopic> = topics
+        let topics = topics
             .into_iter()
             .map(|t| {
-                let replication = i16::try_from(t.replication_factor).unwrap_or(-1);
-                t.configs.into_iter().fold(
+                let replication = i16::try_from(t.replication_factor).map_err(|_| {
+                    crate::errors::invalid(format!(
+                        "replicationFactor {} of {} is out of range",
+                        t.replication_factor, t.topic
+                    ))
+                })?;
+                Ok(t.configs.into_iter().fold(
                     NewTopic::new(t.topic, t.num_partitions, replication),
                     |topic, c| topic.with_config(c.name, c.value),
-                )
+                ))
             })
-            .collect();
+            .collect::<napi::Result<Vec<NewTopic>>>()?;
         let creating = self.inner.create_topics(&topics, validate_only);
         Ok(outcomes(on_client(creating).await?))
     }

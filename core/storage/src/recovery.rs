@@ -36,7 +36,7 @@ use crate::error::{Result, StorageError};
 use crate::group_commit::GroupCommit;
 use crate::log::{Log, LogState};
 use crate::producer_state::{decode_snapshot, ProducerStateManager};
-use crate::resync::{insert_bases, report_damage, split_intact_tail};
+use crate::resync::split_damaged;
 use crate::segment::{remove_files, Segment};
 
 /// Removes leftovers of interrupted operations and index files without a
@@ -166,10 +166,7 @@ fn load_segments(
         // Where this segment's offsets end: the next one's base, or, in
         // the last segment after a clean stop, the log end.
         let offsets_end = next_base.or(recover_from.is_none().then_some(loading.flushed_end));
-        let tails = split_intact_tail(dir, &segment, offsets_end);
-        report_damage(&segment, &cut, tails.first().copied(), offsets_end);
-        insert_bases(&mut bases, &tails);
-        split_off.extend(tails);
+        split_off.extend(split_damaged(dir, &segment, &cut, offsets_end, &mut bases));
         loaded.push(segment);
         i += 1;
     }

@@ -42,7 +42,7 @@ use crate::segment::{Segment, Truncation};
 /// Logs damage found in `segment` (where its scan stopped: `cut`) and
 /// where its intact batches go on (`resumed`), or that none do before
 /// `offsets_end`.
-pub(crate) fn report_damage(
+fn report_damage(
     segment: &Segment,
     cut: &Truncation,
     resumed: Option<i64>,
@@ -83,22 +83,32 @@ fn check_and_split(
         segment.gaps_allowed = gaps_allowed;
         segment.keep_damaged = true;
         if let Some(cut) = segment.recover(true, config.index_interval_bytes, |_| {})? {
-            let tails = split_intact_tail(dir, &segment, Some(end));
-            report_damage(&segment, &cut, tails.first().copied(), Some(end));
-            insert_bases(&mut bases, &tails);
+            split_damaged(dir, &segment, &cut, Some(end), &mut bases);
         }
         segments.push(segment);
     }
     Ok(segments)
 }
 
-/// Adds `new` to the ascending `bases`, once each.
-pub(crate) fn insert_bases(bases: &mut Vec<i64>, new: &[i64]) {
-    for &base in new {
+/// What opening and serving both do with a segment whose scan stopped at
+/// damage (`cut`): its intact batches after the damage split off, the
+/// damage logged, and the new segments' bases added to the ascending
+/// `bases` (once each). Returns those bases.
+pub(crate) fn split_damaged(
+    dir: &Path,
+    damaged: &Segment,
+    cut: &Truncation,
+    offsets_end: Option<i64>,
+    bases: &mut Vec<i64>,
+) -> Vec<i64> {
+    let tails = split_intact_tail(dir, damaged, offsets_end);
+    report_damage(damaged, cut, tails.first().copied(), offsets_end);
+    for &base in &tails {
         if let Err(at) = bases.binary_search(&base) {
             bases.insert(at, base);
         }
     }
+    tails
 }
 
 impl Log {
@@ -160,11 +170,7 @@ impl Log {
 /// order; none when there are none (or they could not be moved: logged,
 /// and retried at the next open). `offsets_end` is where its offsets end
 /// (the next segment's base, or the log end), when known.
-pub(crate) fn split_intact_tail(
-    dir: &Path,
-    damaged: &Segment,
-    offsets_end: Option<i64>,
-) -> Vec<i64> {
+fn split_intact_tail(dir: &Path, damaged: &Segment, offsets_end: Option<i64>) -> Vec<i64> {
     let Ok(file_len) = damaged.log_file().metadata().map(|m| m.len()) else {
         return Vec::new();
     };
