@@ -6,6 +6,7 @@
 const { native } = require('./native')
 const { call, KafkaJSNonRetriableError } = require('./errors')
 const { Instrumentation } = require('./events')
+const { unpackBatches } = require('./packed')
 
 const CONSUMER_EVENTS = Object.freeze({
   HEARTBEAT: 'consumer.heartbeat',
@@ -28,7 +29,7 @@ const CONSUMER_EVENTS = Object.freeze({
 
 // How long one native poll waits: short, so stop() and pause() act soon.
 const POLL_SLICE_MS = 200
-const MAX_POLL_RECORDS = 500
+const MAX_POLL_RECORDS = 5000
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 const tpKey = (topic, partition) => `${topic}\u0000${partition}`
@@ -39,17 +40,6 @@ function patternOf(regex) {
   return `^${flags}.*(?:${regex.source}).*`
 }
 
-/** Records grouped by partition, each group in offset order. */
-function byPartition(records) {
-  const batches = new Map()
-  for (const record of records) {
-    const key = tpKey(record.topic, record.partition)
-    if (!batches.has(key)) batches.set(key, [])
-    batches.get(key).push(record)
-  }
-  return [...batches.values()]
-}
-
 /** kafkajs's Offsets ({ topics: [{ topic, partitions: [{ partition, offset }] }] }) as a flat list. */
 function flattenOffsets(offsets) {
   if (Array.isArray(offsets)) return offsets
@@ -58,36 +48,15 @@ function flattenOffsets(offsets) {
   )
 }
 
-/** kafkajs's message shape. */
-function messageOf(record) {
-  const headers = {}
-  for (const header of record.headers) {
-    const key = header.key
-    const value = header.value === undefined ? null : header.value
-    if (key in headers) {
-      headers[key] = [].concat(headers[key], value)
-    } else {
-      headers[key] = value
-    }
-  }
-  return {
-    key: record.key === undefined ? null : record.key,
-    value: record.value === undefined ? null : record.value,
-    timestamp: String(record.timestamp),
-    attributes: 0,
-    offset: String(record.offset),
-    headers,
-    size: 0,
-  }
-}
-
 /** kafkajs's Batch: the messages of one partition from one poll. */
 class Batch {
-  constructor(topic, partition, records, highWatermark) {
+  constructor({ topic, partition, messages, offsets }) {
     this.topic = topic
     this.partition = partition
-    this.highWatermark = String(highWatermark)
-    this.messages = records.map(messageOf)
+    // The core's poll does not carry the partition's high watermark yet:
+    // this is the offset after the last message (offsetLag 0).
+    this.highWatermark = String(offsets[offsets.length - 1] + 1)
+    this.messages = messages
   }
 
   isEmpty() {
@@ -126,6 +95,9 @@ class Consumer {
     this.resolved = new Map() // tpKey -> { topic, partition, offset } to commit
     this.lastCommit = Date.now()
     this.uncommittedCount = 0
+    this.moves = 0 // seeks so far: a poll issued before one may bring messages from before it
+    this.movedAt = new Map() // tpKey -> { move, offset }: each partition's latest seek
+    this.pendingCommit = null // the queued automatic commit: settles with its failure or null
     this.membership = { memberId: null, generationId: null }
     this.joinReported = null
     this.joinSeen = null
@@ -214,12 +186,11 @@ class Consumer {
     try {
       while (this.running) {
         const started = Date.now()
-        const records = await call(this.native.poll(MAX_POLL_RECORDS, POLL_SLICE_MS))
-        await this.noticeMembership(started)
-        for (const partitionRecords of byPartition(records)) {
-          const last = partitionRecords[partitionRecords.length - 1]
-          yield new Batch(last.topic, last.partition, partitionRecords, last.offset + 1)
-          this.resolve(last.topic, last.partition, last.offset)
+        const polled = await call(this.native.pollPacked(MAX_POLL_RECORDS, POLL_SLICE_MS))
+        await this.noticeMembership(polled, started)
+        for (const group of unpackBatches(polled)) {
+          yield new Batch(group)
+          this.resolve(group.topic, group.partition, group.offsets[group.offsets.length - 1], group.offsets.length)
         }
         if (this.config.autoCommit) await this.commitIfDue(false)
       }
@@ -229,29 +200,84 @@ class Consumer {
     }
   }
 
+  /**
+   * The run loop. While one poll's messages are handled, the next poll is
+   * already on its way (issued when the last one brought messages), so
+   * the core fetches and decodes while JS works. Messages that poll
+   * brought for a partition moved since it was issued (a seek, a handler
+   * failure, a partial batch) are not handed out: the partition is put
+   * back where it was moved to. Stopping gives back what the last poll
+   * brought unhandled.
+   */
   async consume() {
     let failures = 0
-    while (this.running) {
-      this.instrumentation.emit(CONSUMER_EVENTS.FETCH_START, {})
-      const started = Date.now()
-      const records = await call(this.native.poll(MAX_POLL_RECORDS, POLL_SLICE_MS))
-      if (!this.running) break
-      await this.noticeMembership(started)
-      this.instrumentation.emit(CONSUMER_EVENTS.FETCH, {
-        numberOfBatches: records.length > 0 ? 1 : 0,
-        duration: Date.now() - started,
-      })
-      const failed = await this.process(records)
-      failures = failed ? failures + 1 : 0
-      if (failed) await sleep(Math.min(30000, 300 * 2 ** Math.min(failures, 7)))
-      if (this.config.autoCommit) await this.commitIfDue(false)
-      this.instrumentation.emit(CONSUMER_EVENTS.HEARTBEAT, {
-        groupId: this.groupId,
-        memberId: this.membership.memberId,
-        groupGenerationId: this.membership.generationId,
-      })
+    let ahead = null
+    try {
+      while (this.running) {
+        this.instrumentation.emit(CONSUMER_EVENTS.FETCH_START, {})
+        const started = Date.now()
+        const poll = ahead || this.pollAhead()
+        ahead = null
+        const polled = await poll.records
+        if (!this.running) {
+          await this.giveBack(unpackBatches(polled))
+          break
+        }
+        await this.noticeMembership(polled, started)
+        const batches = polled.count > 0 ? await this.dropMoved(poll.issuedAt, unpackBatches(polled)) : []
+        if (polled.count > 0) ahead = this.pollAhead()
+        this.instrumentation.emit(CONSUMER_EVENTS.FETCH, {
+          numberOfBatches: batches.length,
+          duration: Date.now() - started,
+        })
+        const failed = await this.process(batches)
+        failures = failed ? failures + 1 : 0
+        if (failed) await sleep(Math.min(30000, 300 * 2 ** Math.min(failures, 7)))
+        if (this.config.autoCommit) await this.commitIfDue(false)
+        this.instrumentation.emit(CONSUMER_EVENTS.HEARTBEAT, {
+          groupId: this.groupId,
+          memberId: this.membership.memberId,
+          groupGenerationId: this.membership.generationId,
+        })
+      }
+    } finally {
+      if (ahead) await this.giveBack(unpackBatches(await ahead.records.catch(() => ({ topics: [], records: Buffer.alloc(0) }))))
     }
     if (this.config.autoCommit) await this.commitIfDue(true)
+  }
+
+  /** A poll issued now, and the count of moves it was issued after. */
+  pollAhead() {
+    return { issuedAt: this.moves, records: call(this.native.pollPacked(MAX_POLL_RECORDS, POLL_SLICE_MS)) }
+  }
+
+  /** Moves a partition's next fetch to `offset`, noting it for polls issued before. */
+  moveTo(topic, partition, offset) {
+    this.moves += 1
+    this.movedAt.set(tpKey(topic, partition), { move: this.moves, offset })
+    return call(this.ensureNative().seek(topic, Number(partition), offset))
+  }
+
+  /** The batches of a poll issued after `issuedAt` moves, less those of partitions moved since. */
+  async dropMoved(issuedAt, batches) {
+    if (this.moves === issuedAt) return batches
+    const kept = []
+    for (const batch of batches) {
+      const moved = this.movedAt.get(tpKey(batch.topic, batch.partition))
+      if (moved && moved.move > issuedAt) {
+        await this.moveTo(batch.topic, batch.partition, moved.offset)
+      } else {
+        kept.push(batch)
+      }
+    }
+    return kept
+  }
+
+  /** Puts the partitions of batches not handed out back at their first offsets. */
+  async giveBack(batches) {
+    for (const batch of batches) {
+      await call(this.native.seek(batch.topic, batch.partition, batch.offsets[0])).catch(() => {})
+    }
   }
 
   /**
@@ -260,10 +286,12 @@ class Consumer {
    * not there yet), so an empty assignment is reported only when the next
    * poll still shows it.
    */
-  async noticeMembership(started) {
-    const now = await call(this.native.membership())
+  async noticeMembership(polled, started) {
     // The addon gives undefined until the member joined.
-    if (now.generationId == null) return
+    if (polled.generationId == null) return
+    // Reported already for this generation: nothing to look up.
+    if (this.joinReported !== null && this.joinReported.startsWith(`${polled.generationId}|`)) return
+    const now = { memberId: polled.memberId, generationId: polled.generationId }
     const assignment = await call(this.native.assignment())
     const key = `${now.generationId}|${assignment.map(a => tpKey(a.topic, a.partition)).sort().join(',')}`
     if (key === this.joinReported) return
@@ -289,8 +317,8 @@ class Consumer {
   }
 
   /** Hands the records to the handlers, partition by partition; true if one failed. */
-  async process(records) {
-    const queue = byPartition(records)
+  async process(batches) {
+    const queue = batches.slice()
     let failed = false
     const worker = async () => {
       while (queue.length > 0 && this.running) {
@@ -303,39 +331,58 @@ class Consumer {
     return failed
   }
 
-  resolve(topic, partition, offset) {
+  /** Marks `offset` (and `count` messages up to it) processed: the next commit stores offset + 1. */
+  resolve(topic, partition, offset, count = 1) {
     this.resolved.set(tpKey(topic, partition), { topic, partition, offset: String(Number(offset) + 1) })
-    this.uncommittedCount += 1
+    this.uncommittedCount += count
   }
 
   isPaused(topic, partition) {
     return this.pausedTopics.has(tpKey(topic, partition)) || this.pausedTopics.has(tpKey(topic, '*'))
   }
 
-  /** Runs the handler over one partition's records; false when it threw. */
-  async processBatch(records) {
-    const { topic, partition } = records[0]
+  /** Runs the handler over one partition's messages; false when it threw. */
+  async processBatch(group) {
+    const { topic, partition, offsets } = group
+    if (this.isPaused(topic, partition)) {
+      // Paused after its poll was issued: read again once resumed.
+      await this.moveTo(topic, partition, offsets[0])
+      return true
+    }
     const pause = () => {
       this.pause([{ topic, partitions: [partition] }])
       return () => this.resume([{ topic, partitions: [partition] }])
     }
     const heartbeat = async () => {}
-    const batch = new Batch(topic, partition, records, records[records.length - 1].offset + 1)
-    const payload = { topic, partition, highWatermark: batch.highWatermark, offsetLag: batch.offsetLag(), offsetLagLow: batch.offsetLagLow(), batchSize: records.length, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() }
+    const batch = new Batch(group)
+    // A seek of this partition meanwhile (from a handler, or from outside)
+    // ends the batch, as in kafkajs: the next message read is the one sought.
+    const key = tpKey(topic, partition)
+    const movesAtStart = this.moves
+    const isStale = () => (this.movedAt.get(key)?.move ?? 0) > movesAtStart
+    const payload = { topic, partition, highWatermark: batch.highWatermark, offsetLag: batch.offsetLag(), offsetLagLow: batch.offsetLagLow(), batchSize: offsets.length, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() }
     this.instrumentation.emit(CONSUMER_EVENTS.START_BATCH_PROCESS, payload)
     const started = Date.now()
-    let next = records[0].offset
+    let next = offsets[0]
     try {
       if (this.config.eachMessage) {
-        for (let i = 0; i < records.length; i++) {
-          if (!this.running || this.isPaused(topic, partition)) break
-          next = records[i].offset
-          await this.config.eachMessage({ topic, partition, message: batch.messages[i], heartbeat, pause })
-          this.resolve(topic, partition, records[i].offset)
-          next = records[i].offset + 1
+        // Offsets are resolved once for the messages handled, in `finally`:
+        // a commit can only come after this batch.
+        let handled = 0
+        try {
+          for (let i = 0; i < offsets.length; i++) {
+            if (!this.running || this.isPaused(topic, partition) || isStale()) break
+            next = offsets[i]
+            await this.config.eachMessage({ topic, partition, message: batch.messages[i], heartbeat, pause })
+            next = offsets[i] + 1
+            handled += 1
+          }
+        } finally {
+          if (handled > 0 && !isStale()) this.resolve(topic, partition, next - 1, handled)
         }
       } else {
         const resolveOffset = offset => {
+          if (isStale()) return
           this.resolve(topic, partition, offset)
           next = Number(offset) + 1
         }
@@ -347,23 +394,23 @@ class Consumer {
           commitOffsetsIfNecessary: async offsets => (offsets ? this.commitOffsets(flattenOffsets(offsets)) : this.commitIfDue(false)),
           uncommittedOffsets: () => ({ topics: this.uncommitted() }),
           isRunning: () => this.running,
-          isStale: () => false,
+          isStale,
         })
         if (this.config.eachBatchAutoResolve && this.running && !this.isPaused(topic, partition)) {
           resolveOffset(batch.lastOffset())
         }
       }
     } catch (error) {
-      // The failed record is read again: as kafkajs does, after a backoff.
-      await call(this.native.seek(topic, partition, next))
+      // The failed message is read again: as kafkajs does, after a backoff.
+      if (!isStale()) await this.moveTo(topic, partition, next)
       this.instrumentation.emit(CONSUMER_EVENTS.CRASH, { error, groupId: this.groupId, restart: true })
       return false
     } finally {
       this.instrumentation.emit(CONSUMER_EVENTS.END_BATCH_PROCESS, { ...payload, duration: Date.now() - started })
     }
-    if (next <= records[records.length - 1].offset && this.running) {
-      // Stopped part way (pause, or eachBatch resolved less): the rest is read again.
-      await call(this.native.seek(topic, partition, next))
+    if (next <= offsets[offsets.length - 1] && !isStale()) {
+      // Stopped part way (pause, stop, or eachBatch resolved less): the rest is read again.
+      await this.moveTo(topic, partition, next)
     }
     return true
   }
@@ -377,25 +424,56 @@ class Consumer {
     return [...byTopic.entries()].map(([topic, partitions]) => ({ topic, partitions }))
   }
 
+  /**
+   * The automatic commit after a poll's messages were handled: queued
+   * (the next poll does not wait for the coordinator), its answer awaited
+   * at the next one, so a failure still surfaces; a forced one (stop,
+   * disconnect) waits.
+   */
   async commitIfDue(force) {
+    const previous = this.pendingCommit
+    this.pendingCommit = null
+    if (previous) {
+      const failure = await previous
+      if (failure) throw failure
+    }
     if (this.resolved.size === 0) return
     const { autoCommitInterval, autoCommitThreshold } = this.config
     const byTime = autoCommitInterval !== null && Date.now() - this.lastCommit >= autoCommitInterval
     const byCount = autoCommitThreshold !== null && this.uncommittedCount >= autoCommitThreshold
     const eachRound = autoCommitInterval === null && autoCommitThreshold === null
-    if (force || eachRound || byTime || byCount) {
+    if (force) {
       await this.commitOffsets([...this.resolved.values()])
+    } else if (eachRound || byTime || byCount) {
+      const list = this.committing([...this.resolved.values()])
+      // Settles with the failure (or null), so no rejection goes unhandled meanwhile.
+      this.pendingCommit = call(this.ensureNative().commitAsync(list)).then(
+        () => this.committed(list),
+        error => {
+          for (const offset of list) {
+            const key = tpKey(offset.topic, offset.partition)
+            if (!this.resolved.has(key)) this.resolved.set(key, { ...offset, offset: String(offset.offset) })
+          }
+          return error
+        }
+      )
     }
   }
 
   async commitOffsets(offsets) {
+    const list = this.committing(offsets)
+    if (list.length === 0) return
+    await call(this.ensureNative().commit(list))
+    this.committed(list)
+  }
+
+  /** kafkajs offsets as the addon's, taken off the offsets waiting for a commit. */
+  committing(offsets) {
     const list = offsets.map(({ topic, partition, offset }) => ({
       topic,
       partition: Number(partition),
       offset: Number(offset),
     }))
-    if (list.length === 0) return
-    await call(this.ensureNative().commit(list))
     for (const { topic, partition, offset } of list) {
       const key = tpKey(topic, partition)
       const pending = this.resolved.get(key)
@@ -403,6 +481,11 @@ class Consumer {
     }
     this.uncommittedCount = 0
     this.lastCommit = Date.now()
+    return list
+  }
+
+  /** COMMIT_OFFSETS for a commit the coordinator took; null (no failure). */
+  committed(list) {
     const topics = new Map()
     for (const { topic, partition, offset } of list) {
       if (!topics.has(topic)) topics.set(topic, [])
@@ -414,6 +497,7 @@ class Consumer {
       groupGenerationId: this.membership.generationId,
       topics: [...topics.entries()].map(([topic, partitions]) => ({ topic, partitions })),
     })
+    return null
   }
 
   ensureNative() {
@@ -424,8 +508,14 @@ class Consumer {
   seek({ topic, partition, offset }) {
     const target = Number(offset)
     if (!Number.isInteger(target)) throw new KafkaJSNonRetriableError(`Invalid offset ${offset}`)
-    this.resolved.delete(tpKey(topic, partition))
-    return call(this.ensureNative().seek(topic, Number(partition), target))
+    // kafkajs commits the offset sought (with autoCommit): here the next
+    // automatic commit stores it.
+    if (this.config && this.config.autoCommit) {
+      this.resolved.set(tpKey(topic, partition), { topic, partition: Number(partition), offset: String(target) })
+    } else {
+      this.resolved.delete(tpKey(topic, partition))
+    }
+    return this.moveTo(topic, partition, target)
   }
 
   async partitionsOf(topicPartitions) {

@@ -21,6 +21,7 @@ class Instrumentation {
   }
 
   emit(name, payload = {}) {
+    if (this.emitter.listenerCount(name) === 0) return
     const event = { id: nextId++, type: name, timestamp: Date.now(), payload }
     for (const listener of this.emitter.listeners(name)) {
       try {

@@ -6,6 +6,7 @@ const { native } = require('./native')
 const { call, KafkaJSNonRetriableError } = require('./errors')
 const { codecName } = require('./config')
 const { Instrumentation } = require('./events')
+const { packMessages } = require('./packed')
 
 const PRODUCER_EVENTS = Object.freeze({
   CONNECT: 'producer.connect',
@@ -15,57 +16,16 @@ const PRODUCER_EVENTS = Object.freeze({
   REQUEST_QUEUE_SIZE: 'producer.network.request_queue_size',
 })
 
-// Null is passed as undefined: the addon reads a missing field as null.
-const toBuffer = (value, what) => {
-  if (value === null || value === undefined) return undefined
-  if (Buffer.isBuffer(value)) return value
-  if (typeof value === 'string') return Buffer.from(value)
-  throw new TypeError(`strom: a message ${what} must be a Buffer, a string or null`)
-}
-
-function headersOf(headers) {
-  if (!headers) return undefined
-  const out = []
-  for (const [key, value] of Object.entries(headers)) {
-    for (const one of Array.isArray(value) ? value : [value]) {
-      out.push({ key, value: toBuffer(one, 'header value') })
-    }
-  }
-  return out
-}
-
-function recordOf(topic, message) {
-  if (message === null || typeof message !== 'object') {
-    throw new TypeError('strom: each message is an object { key, value, partition, headers, timestamp }')
-  }
-  return {
-    topic,
-    partition: message.partition === undefined || message.partition === null ? undefined : Number(message.partition),
-    key: toBuffer(message.key, 'key'),
-    value: toBuffer(message.value, 'value'),
-    headers: headersOf(message.headers),
-    timestamp: message.timestamp === undefined || message.timestamp === null ? undefined : Number(message.timestamp),
-  }
-}
-
-/** One RecordMetadata per topic-partition, at the first offset written there. */
-function recordMetadata(deliveries) {
-  const seen = new Map()
-  for (const d of deliveries) {
-    const key = `${d.topic}\u0000${d.partition}`
-    if (!seen.has(key)) {
-      seen.set(key, {
-        topicName: d.topic,
-        partition: d.partition,
-        errorCode: 0,
-        baseOffset: String(d.offset),
-        logAppendTime: '-1',
-        logStartOffset: '-1',
-      })
-    }
-  }
-  return [...seen.values()]
-}
+/** kafkajs's RecordMetadata: the addon gives the first offset written in each partition. */
+const recordMetadata = firsts =>
+  firsts.map(d => ({
+    topicName: d.topic,
+    partition: d.partition,
+    errorCode: 0,
+    baseOffset: String(d.offset),
+    logAppendTime: '-1',
+    logStartOffset: '-1',
+  }))
 
 // kafkajs's partitioners. The core puts keyed records where Java's
 // murmur2 does, which is kafkajs's DefaultPartitioner (its
@@ -145,14 +105,10 @@ class Producer {
     if (!this.connected) {
       throw new KafkaJSNonRetriableError('The producer is disconnected')
     }
-    const records = []
-    for (const { topic, messages } of topicMessages) {
-      for (const message of messages) records.push(recordOf(topic, message))
-    }
-    if (records.length === 0) return []
+    const packed = packMessages(topicMessages)
+    if (packed.count === 0) return []
     const producer = await this.nativeFor(Number(acks), codecName(compression))
-    const deliveries = await call(producer.send(records))
-    return recordMetadata(deliveries)
+    return recordMetadata(await call(producer.sendPacked(packed.topics, packed.buffer)))
   }
 
   on(name, listener) {
@@ -172,4 +128,4 @@ class Producer {
   }
 }
 
-module.exports = { Producer, PRODUCER_EVENTS, Partitioners, toBuffer }
+module.exports = { Producer, PRODUCER_EVENTS, Partitioners }

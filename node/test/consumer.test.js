@@ -142,6 +142,56 @@ test('pause and resume a partition; seek rewinds', async () => {
   await consumer.disconnect()
 })
 
+test('stop part way, then run again: every message exactly once, none skipped', async () => {
+  const topic = await createTopic(ctx.kafka, unique('restart'))
+  const count = 3000
+  await produce(topic, Array.from({ length: count }, (_, i) => ({ value: `r${i}` })))
+  const consumer = ctx.kafka.consumer({ groupId: unique('group') })
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const offsets = []
+  let stopping = null
+  const handler = async ({ message }) => {
+    offsets.push(Number(message.offset))
+    // Stop in the middle of a poll's messages (not awaited here: stop waits for this handler).
+    if (offsets.length === 500 && !stopping) stopping = consumer.stop()
+  }
+  await consumer.run({ eachMessage: handler })
+  await until(() => stopping !== null, { what: '500 messages' })
+  await stopping
+  const atStop = offsets.length
+  assert.ok(atStop < count, `stopped part way (${atStop} of ${count})`)
+  await consumer.run({ eachMessage: handler })
+  await until(() => offsets.length >= count, { what: 'the rest after run() again' })
+  await new Promise(resolve => setTimeout(resolve, 300))
+  await consumer.disconnect()
+  assert.deepEqual(offsets, Array.from({ length: count }, (_, i) => i))
+})
+
+test('a seek while running wins over messages already on their way', async () => {
+  const topic = await createTopic(ctx.kafka, unique('seek-race'))
+  const count = 2000
+  await produce(topic, Array.from({ length: count }, (_, i) => ({ value: `s${i}` })))
+  const consumer = ctx.kafka.consumer({ groupId: unique('group') })
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const offsets = []
+  let sought = false
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      offsets.push(Number(message.offset))
+      if (!sought && offsets.length === 50) {
+        sought = true
+        // From inside the handler: the next poll is already issued.
+        await consumer.seek({ topic, partition: 0, offset: '10' })
+      }
+    },
+  })
+  await until(() => offsets.length >= count + 40, { what: 'everything after the seek' })
+  await consumer.disconnect()
+  // 0..49, then from 10 on: nothing between the seek and offset 10 leaks through.
+  const expected = [...Array.from({ length: 50 }, (_, i) => i), ...Array.from({ length: count - 10 }, (_, i) => i + 10)]
+  assert.deepEqual(offsets.slice(0, expected.length), expected)
+})
+
 test('a RegExp subscription reads every matching topic', async () => {
   const prefix = unique('regex')
   await createTopic(ctx.kafka, `${prefix}-x`)

@@ -45,10 +45,11 @@ test('keys, values and headers: Buffer, string or null in, Buffer or null out; t
       { key: 'k1', value: Buffer.from([0, 1, 2]), headers: { a: 'x', b: Buffer.from('y'), many: ['1', '2'] }, timestamp: '1700000000000' },
       { key: null, value: null },
       { value: 'no key' },
+      { key: 'ключ', value: '', headers: { 'h-ü': 'ö', empty: Buffer.alloc(0) } },
     ],
   })
   await producer.disconnect()
-  const [one, tombstone, plain] = await readAll(topic, 3)
+  const [one, tombstone, plain, unicode] = await readAll(topic, 4)
   assert.deepEqual(one.key, Buffer.from('k1'))
   assert.deepEqual(one.value, Buffer.from([0, 1, 2]))
   assert.deepEqual(one.headers, { a: Buffer.from('x'), b: Buffer.from('y'), many: [Buffer.from('1'), Buffer.from('2')] })
@@ -58,6 +59,23 @@ test('keys, values and headers: Buffer, string or null in, Buffer or null out; t
   assert.equal(plain.key, null)
   assert.deepEqual(plain.value, Buffer.from('no key'))
   assert.equal(typeof plain.offset, 'string')
+  assert.deepEqual(unicode.key, Buffer.from('ключ'))
+  assert.deepEqual(unicode.value, Buffer.alloc(0), 'an empty value stays empty, not null')
+  assert.deepEqual(unicode.headers, { 'h-ü': Buffer.from('ö'), empty: Buffer.alloc(0) })
+})
+
+test('one send bigger than the 32 MiB send buffer waits for room and keeps its order', async () => {
+  const topic = await createTopic(ctx.kafka, unique('big-send'))
+  const producer = ctx.kafka.producer()
+  await producer.connect()
+  const size = 700 * 1024
+  const messages = Array.from({ length: 64 }, (_, i) => ({ key: String(i), value: Buffer.alloc(size, i) }))
+  const [metadata] = await producer.send({ topic, messages })
+  assert.equal(metadata.baseOffset, '0')
+  await producer.disconnect()
+  const got = await readAll(topic, 64)
+  assert.deepEqual(got.map(m => m.key.toString()), messages.map(m => m.key))
+  assert.ok(got.every((m, i) => m.value.length === size && m.value[0] === i && m.value[size - 1] === i))
 })
 
 test('every codec round-trips, and sendBatch spans topics', async () => {

@@ -1,11 +1,13 @@
 //! `NativeConsumer`: `node/lib/consumer.js` runs kafkajs's consumer (its
 //! `run` loop, events and commits) on it.
 
+use napi::bindgen_prelude::{Buffer, Object};
+use napi::Env;
 use napi_derive::napi;
 use strom_client::Consumer;
 
-use crate::convert::{config, partitions, Message, Partition, PartitionOffset};
-use crate::{millis, on_client};
+use crate::convert::{config, partitions, Partition, PartitionOffset};
+use crate::{client_work, millis, on_client, packed, promise};
 
 #[napi]
 pub struct NativeConsumer {
@@ -33,14 +35,30 @@ impl NativeConsumer {
     }
 
     /// Up to `max_records` records, waiting at most `timeout_ms` for the
-    /// first; joins or rejoins the group as needed.
-    #[napi]
-    pub async fn poll(&self, max_records: u32, timeout_ms: f64) -> napi::Result<Vec<Message>> {
+    /// first, packed into one Buffer (the incoming layout of `packed.rs`);
+    /// joins or rejoins the group as needed.
+    #[napi(ts_return_type = "Promise<Polled>")]
+    pub fn poll_packed<'env>(
+        &self,
+        env: &'env Env,
+        max_records: u32,
+        timeout_ms: f64,
+    ) -> napi::Result<Object<'env>> {
         let polling = self
             .inner
             .poll_max(millis(timeout_ms), max_records.max(1) as usize);
-        let records = on_client(polling).await?;
-        Ok(records.into_iter().map(Message::from).collect())
+        let (member, generation) = (self.inner.member_id(), self.inner.generation_id());
+        promise(env, async move {
+            let records = client_work(polling).await?;
+            let (topics, packed) = packed::pack(&records);
+            Ok(Polled {
+                count: records.len() as u32,
+                topics,
+                records: packed.into(),
+                member_id: member.await,
+                generation_id: generation.await,
+            })
+        })
     }
 
     /// Commits `offsets` (the offsets of the next records to read), or the
@@ -54,6 +72,20 @@ impl NativeConsumer {
                 on_client(self.inner.commit_offsets(&offsets)).await
             }
         }
+    }
+
+    /// Queues the commit of `offsets` and goes on (polls meanwhile are not
+    /// held up; commits land in the order made); resolves with the
+    /// coordinator's answer.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn commit_async<'env>(
+        &self,
+        env: &'env Env,
+        offsets: Vec<PartitionOffset>,
+    ) -> napi::Result<Object<'env>> {
+        let offsets: Vec<_> = offsets.iter().map(|o| (o.tp(), o.offset)).collect();
+        let queuing = self.inner.commit_offsets_async(&offsets);
+        promise(env, async move { client_work(queuing.await).await })
     }
 
     /// The group's committed offsets of `partitions` (-1: none).
@@ -122,18 +154,6 @@ impl NativeConsumer {
         Ok(found.into_iter().map(Partition::from).collect())
     }
 
-    /// The member id and generation, once the consumer joined its group.
-    #[napi]
-    pub async fn membership(&self) -> napi::Result<Membership> {
-        let (member, generation) = (self.inner.member_id(), self.inner.generation_id());
-        let (member_id, generation_id) =
-            on_client(async move { Ok((member.await, generation.await)) }).await?;
-        Ok(Membership {
-            member_id,
-            generation_id,
-        })
-    }
-
     /// Commits (with auto commit on), leaves the group and closes.
     #[napi]
     pub async fn close(&self, timeout_ms: f64) -> napi::Result<()> {
@@ -141,8 +161,14 @@ impl NativeConsumer {
     }
 }
 
+/// Records from one poll, packed.
 #[napi(object)]
-pub struct Membership {
+pub struct Polled {
+    pub count: u32,
+    /// The topics the records name by index.
+    pub topics: Vec<String>,
+    pub records: Buffer,
+    /// The member id and generation after the poll, once joined.
     pub member_id: Option<String>,
     pub generation_id: Option<i32>,
 }

@@ -15,12 +15,15 @@ mod admin;
 mod consumer;
 mod convert;
 mod errors;
+mod outcomes;
+mod packed;
 mod producer;
 
 use std::future::Future;
 use std::time::Duration;
 
-use napi::bindgen_prelude::create_custom_tokio_runtime;
+use napi::bindgen_prelude::{create_custom_tokio_runtime, Object, ToNapiValue};
+use napi::Env;
 use napi_derive::napi;
 use strom_client::{ClientError, ClientRuntime};
 
@@ -50,6 +53,36 @@ pub(crate) async fn on_client<T: Send + 'static>(
             "the client task ended abnormally: {join}"
         ))),
     }
+}
+
+/// A promise for `work`, run as a task on the shared client runtime that
+/// settles the promise itself when done: one wake of the JS thread and no
+/// hop through napi's runtime (what `on_client` in an `async fn` costs).
+/// For the calls made once per batch of records (send, poll).
+pub(crate) fn promise<'env, T>(
+    env: &'env Env,
+    work: impl Future<Output = napi::Result<T>> + Send + 'static,
+) -> napi::Result<Object<'env>>
+where
+    T: ToNapiValue + Send + 'static,
+{
+    let runtime = ClientRuntime::shared().map_err(|e| to_js_error(&e))?;
+    let handle = runtime.handle().map_err(|e| to_js_error(&e))?;
+    let (deferred, promise) = env.create_deferred()?;
+    handle.spawn(async move {
+        match work.await {
+            Ok(value) => deferred.resolve(move |_| Ok(value)),
+            Err(error) => deferred.reject(error),
+        }
+    });
+    Ok(promise)
+}
+
+/// Runs `work` on the client runtime (for [`promise`]), its error as JS's.
+pub(crate) async fn client_work<T>(
+    work: impl Future<Output = Result<T, ClientError>>,
+) -> napi::Result<T> {
+    work.await.map_err(|e| to_js_error(&e))
 }
 
 /// Milliseconds from JS, clamped to something a `Duration` holds.

@@ -1,10 +1,14 @@
 //! `NativeProducer`: `node/lib/producer.js` makes kafkajs's producer of it.
 
+use napi::bindgen_prelude::{Buffer, Object};
+use napi::Env;
 use napi_derive::napi;
 use strom_client::{Producer, ProducerRecord};
 
-use crate::convert::{config, Delivery, OutRecord};
-use crate::{millis, on_client};
+use crate::convert::{config, Delivery};
+use crate::outcomes::Outcomes;
+use crate::packed::Reader;
+use crate::{client_work, millis, on_client, promise};
 
 #[napi]
 pub struct NativeProducer {
@@ -22,25 +26,56 @@ pub async fn create_producer(config_pairs: Vec<Vec<String>>) -> napi::Result<Nat
 
 #[napi]
 impl NativeProducer {
-    /// Sends `records` and resolves with where each was written, in order,
-    /// once all are acknowledged; rejects with the first failure.
-    #[napi]
-    pub async fn send(&self, records: Vec<OutRecord>) -> napi::Result<Vec<Delivery>> {
-        let producer = self.inner.clone();
-        let records: Vec<ProducerRecord> = records.into_iter().map(Into::into).collect();
-        on_client(async move {
-            let pending: Vec<_> = records
-                .into_iter()
-                .map(|record| (record.topic.clone(), producer.send(record)))
-                .collect();
-            let mut delivered = Vec::with_capacity(pending.len());
-            for (topic, delivery) in pending {
-                let metadata = delivery.await.map_err(|failed| failed.error)?;
-                delivered.push(Delivery::new(topic, metadata));
+    /// Sends the records packed in `records` (the outgoing layout of
+    /// `packed.rs`; `topics` are the names they index) and resolves, once
+    /// all are acknowledged, with the first offset written in each
+    /// partition (kafkajs's RecordMetadata), in the order first written;
+    /// rejects with the first failure in record order.
+    ///
+    /// Records are handed to the core here, on the JS thread, without
+    /// waiting: each is encoded into its batch from the Buffer's bytes.
+    /// Should buffer.memory be full, that record and every later one wait
+    /// for room in the promise's task instead, in order.
+    #[napi(ts_return_type = "Promise<Array<Delivery>>")]
+    pub fn send_packed<'env>(
+        &self,
+        env: &'env Env,
+        topics: Vec<String>,
+        records: Buffer,
+    ) -> napi::Result<Object<'env>> {
+        let mut reader = Reader::new(&records);
+        let count = reader.u32()? as usize;
+        let outcomes = Outcomes::new(count.min(records.len() / 24));
+        let mut headers = Vec::new();
+        let mut waiting: Vec<(usize, ProducerRecord)> = Vec::new();
+        for index in 0..count {
+            let (topic, record) = reader.record(&topics, &mut headers)?;
+            if !waiting.is_empty() {
+                waiting.push((index, record.to_owned_record()));
+                continue;
             }
-            Ok(delivered)
+            let report = outcomes.reporter(index, topic);
+            if let Err(refused) = self.inner.try_send_ref_with_callback(record, report) {
+                match refused.record {
+                    Some(record) if refused.error.is_retriable() => waiting.push((index, *record)),
+                    _ => outcomes.settle(index, topic, Err(refused.error)),
+                }
+            }
+        }
+        let producer = self.inner.clone();
+        promise(env, async move {
+            for (index, record) in waiting {
+                let topic = topics.iter().position(|t| *t == record.topic).unwrap_or(0);
+                producer
+                    .send_wait_with_callback(record, outcomes.reporter(index, topic))
+                    .await;
+            }
+            let firsts = client_work(outcomes.all_settled()).await?;
+            Ok(firsts
+                .into_iter()
+                .map(|(topic, metadata)| Delivery::new(topics[topic].clone(), metadata))
+                .collect::<Vec<_>>())
         })
-        .await
     }
 
     /// Waits until every record sent so far is acknowledged or failed.

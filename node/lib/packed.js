@@ -1,0 +1,167 @@
+'use strict'
+// Records cross to and from the addon packed into one Buffer per send or
+// poll; bindings/node/src/packed.rs describes the layout and is the other
+// half. Integers are little-endian; `bytes?` is an i32 length (-1: null)
+// and that many bytes.
+
+// Per outgoing record: topic index, partition, timestamp, key length,
+// value length, header count.
+const OUT_FIXED = 4 + 4 + 8 + 4 + 4 + 4
+
+function byteLength(value, what) {
+  if (value === null || value === undefined) return 0
+  if (Buffer.isBuffer(value)) return value.length
+  if (typeof value === 'string') return Buffer.byteLength(value)
+  throw new TypeError(`strom: a message ${what} must be a Buffer, a string or null`)
+}
+
+function writeBytes(out, at, value) {
+  if (value === null || value === undefined) {
+    out.writeInt32LE(-1, at)
+    return at + 4
+  }
+  if (typeof value === 'string') {
+    const written = out.write(value, at + 4)
+    out.writeInt32LE(written, at)
+    return at + 4 + written
+  }
+  out.writeInt32LE(value.length, at)
+  out.set(value, at + 4)
+  return at + 4 + value.length
+}
+
+/** kafkajs's headers ({ key: value | value[] }) as [key, value] pairs. */
+function headerPairs(headers) {
+  const pairs = []
+  if (!headers) return pairs
+  for (const key of Object.keys(headers)) {
+    const value = headers[key]
+    if (Array.isArray(value)) for (const one of value) pairs.push([key, one])
+    else pairs.push([key, value])
+  }
+  return pairs
+}
+
+const optionalNumber = value => (value === undefined || value === null ? NaN : Number(value))
+
+function checkMessage(message) {
+  if (message === null || typeof message !== 'object') {
+    throw new TypeError('strom: each message is an object { key, value, partition, headers, timestamp }')
+  }
+}
+
+/**
+ * kafkajs's topicMessages ([{ topic, messages }]) packed for the addon's
+ * sendPacked: { topics, buffer, count }.
+ */
+function packMessages(topicMessages) {
+  const topics = []
+  let count = 0
+  let size = 4
+  for (const { topic, messages } of topicMessages) {
+    if (!topics.includes(topic)) topics.push(topic)
+    for (const message of messages) {
+      checkMessage(message)
+      count += 1
+      size += OUT_FIXED + byteLength(message.key, 'key') + byteLength(message.value, 'value')
+      if (message.headers) {
+        for (const [key, value] of headerPairs(message.headers)) {
+          size += 8 + Buffer.byteLength(key) + byteLength(value, 'header value')
+        }
+      }
+    }
+  }
+  const out = Buffer.allocUnsafe(size)
+  out.writeUInt32LE(count, 0)
+  let at = 4
+  for (const { topic, messages } of topicMessages) {
+    const topicIndex = topics.indexOf(topic)
+    for (const message of messages) {
+      out.writeUInt32LE(topicIndex, at)
+      const partition = optionalNumber(message.partition)
+      out.writeInt32LE(Number.isInteger(partition) && partition >= 0 ? partition : -1, at + 4)
+      out.writeDoubleLE(optionalNumber(message.timestamp), at + 8)
+      at = writeBytes(out, at + 16, message.key)
+      at = writeBytes(out, at, message.value)
+      const pairs = message.headers ? headerPairs(message.headers) : []
+      out.writeUInt32LE(pairs.length, at)
+      at += 4
+      for (const [key, value] of pairs) {
+        const written = out.write(key, at + 4)
+        out.writeUInt32LE(written, at)
+        at = writeBytes(out, at + 4 + written, value)
+      }
+    }
+  }
+  return { topics, buffer: out, count }
+}
+
+/**
+ * A poll's packed records as kafkajs messages, grouped by partition in
+ * the order first seen: [{ topic, partition, messages, offsets }], where
+ * `offsets` are the messages' offsets as numbers. Keys and values are
+ * views into the poll's one Buffer, as kafkajs's are into the response.
+ */
+function unpackBatches({ topics, records: buffer }) {
+  const batches = []
+  const byPartition = new Map()
+  let current = null
+  // Records of one batch mostly share a timestamp: one string for them.
+  let lastTimestamp = NaN
+  let lastTimestampText = ''
+  let at = 0
+  while (at < buffer.length) {
+    const topic = topics[buffer.readUInt32LE(at)]
+    const partition = buffer.readInt32LE(at + 4)
+    const offset = buffer.readDoubleLE(at + 8)
+    const timestamp = buffer.readDoubleLE(at + 16)
+    // Inline rather than a helper returning [bytes, next]: no array per field.
+    let length = buffer.readInt32LE(at + 28)
+    at += 32
+    const key = length < 0 ? null : buffer.subarray(at, at + length)
+    if (length > 0) at += length
+    length = buffer.readInt32LE(at)
+    at += 4
+    const value = length < 0 ? null : buffer.subarray(at, at + length)
+    if (length > 0) at += length
+    const headerCount = buffer.readUInt32LE(at)
+    at += 4
+    const headers = {}
+    for (let h = 0; h < headerCount; h++) {
+      const keyLength = buffer.readUInt32LE(at)
+      const name = buffer.toString('utf8', at + 4, at + 4 + keyLength)
+      at += 4 + keyLength
+      length = buffer.readInt32LE(at)
+      at += 4
+      const headerValue = length < 0 ? null : buffer.subarray(at, at + length)
+      if (length > 0) at += length
+      headers[name] = name in headers ? [].concat(headers[name], headerValue) : headerValue
+    }
+    if (current === null || current.partition !== partition || current.topic !== topic) {
+      const tp = `${topic}\u0000${partition}`
+      current = byPartition.get(tp)
+      if (current === undefined) {
+        current = { topic, partition, messages: [], offsets: [] }
+        byPartition.set(tp, current)
+        batches.push(current)
+      }
+    }
+    if (timestamp !== lastTimestamp) {
+      lastTimestamp = timestamp
+      lastTimestampText = String(timestamp)
+    }
+    current.offsets.push(offset)
+    current.messages.push({
+      key,
+      value,
+      timestamp: lastTimestampText,
+      attributes: 0,
+      offset: String(offset),
+      headers,
+      size: 0,
+    })
+  }
+  return batches
+}
+
+module.exports = { packMessages, unpackBatches }
