@@ -9,7 +9,8 @@
 //
 // The broker is this package's own `strom server` (no JVM, no Docker),
 // run as a child process on a free port of 127.0.0.1 with a temporary
-// data dir; stop() ends it and removes the dir.
+// data dir; stop() ends it and removes the dir. If this process dies
+// without stop() (even by SIGKILL), the broker stops and removes it too.
 const { spawn } = require('child_process')
 const fs = require('fs')
 const os = require('os')
@@ -32,10 +33,11 @@ const READY = /serving Kafka on (\S+) /
 async function startBroker({ settings = {}, readyTimeoutMs = 30000 } = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strom-test-'))
   const flags = Object.entries({ ...TEST_SETTINGS, ...settings }).flatMap(([k, v]) => ['--set', `${k}=${v}`])
+  // stdin is a pipe held open by this process: the broker ends when it closes.
   const child = spawn(
     process.execPath,
-    [path.join(__dirname, 'bin', 'strom.js'), 'server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...flags],
-    { stdio: ['ignore', 'pipe', 'pipe'] }
+    [path.join(__dirname, 'lib', 'broker-process.js'), dataDir, 'server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...flags],
+    { stdio: ['pipe', 'pipe', 'pipe'] }
   )
   let stderr = ''
   child.stderr.on('data', chunk => {

@@ -50,12 +50,12 @@ function flattenOffsets(offsets) {
 
 /** kafkajs's Batch: the messages of one partition from one poll. */
 class Batch {
-  constructor({ topic, partition, messages, offsets }) {
+  constructor({ topic, partition, messages, offsets, highWatermark }) {
     this.topic = topic
     this.partition = partition
-    // The core's poll does not carry the partition's high watermark yet:
-    // this is the offset after the last message (offsetLag 0).
-    this.highWatermark = String(offsets[offsets.length - 1] + 1)
+    // As the partition's last fetch told it; never below the offset after
+    // this batch's last message.
+    this.highWatermark = String(Math.max(highWatermark ?? 0, offsets[offsets.length - 1] + 1))
     this.messages = messages
   }
 
@@ -287,6 +287,13 @@ class Consumer {
    * poll still shows it.
    */
   async noticeMembership(polled, started) {
+    // A rebalance took this member's partitions away (revoked, or lost
+    // with the membership): kafkajs's REBALANCING.
+    for (const { event, partitions } of polled.rebalances || []) {
+      if (event !== 'assigned' && partitions.length > 0) {
+        this.instrumentation.emit(CONSUMER_EVENTS.REBALANCING, { groupId: this.groupId, memberId: this.membership.memberId })
+      }
+    }
     // The addon gives undefined until the member joined.
     if (polled.generationId == null) return
     // Reported already for this generation: nothing to look up.

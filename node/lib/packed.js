@@ -98,11 +98,12 @@ function packMessages(topicMessages) {
 
 /**
  * A poll's packed records as kafkajs messages, grouped by partition in
- * the order first seen: [{ topic, partition, messages, offsets }], where
- * `offsets` are the messages' offsets as numbers. Keys and values are
+ * the order first seen: [{ topic, partition, messages, offsets,
+ * highWatermark }], where `offsets` are the messages' offsets as numbers
+ * and `highWatermark` the partition's as its last fetch told (if known). Keys and values are
  * views into the poll's one Buffer, as kafkajs's are into the response.
  */
-function unpackBatches({ topics, records: buffer }) {
+function unpackBatches({ topics, records: buffer, highWatermarks = [] }) {
   const batches = []
   const byPartition = new Map()
   let current = null
@@ -160,6 +161,10 @@ function unpackBatches({ topics, records: buffer }) {
       headers,
       size: 0,
     })
+  }
+  for (const { topic, partition, offset } of highWatermarks) {
+    const batch = byPartition.get(`${topic}\u0000${partition}`)
+    if (batch) batch.highWatermark = offset
   }
   return batches
 }

@@ -66,6 +66,9 @@ class Producer {
         ...this.settings,
         ['acks', String(acks)],
         ['compression.type', compression],
+        // kafkajs puts a send's messages for one partition in one batch,
+        // however many: batches as large as librdkafka's, not Java's 16 KiB.
+        ['batch.size', '1000000'],
         ['enable.idempotence', this.options.idempotent && acks === -1 ? 'true' : 'false'],
       ]
       if (this.options.maxInFlightRequests) {

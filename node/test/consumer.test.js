@@ -121,6 +121,47 @@ test('eachBatch gives kafkajs batches; two members of one group share the partit
   await Promise.all([one.consumer.disconnect(), two.consumer.disconnect()])
 })
 
+test('a member that gives partitions up to a new member reports REBALANCING, then its new GROUP_JOIN', async () => {
+  const topic = await createTopic(ctx.kafka, unique('rebalancing'), 2)
+  const groupId = unique('group')
+  const one = await joinedConsumer(ctx.kafka, topic, groupId)
+  const events = []
+  one.on(one.events.REBALANCING, e => events.push(e))
+  one.on(one.events.GROUP_JOIN, e => events.push(e))
+  const two = await joinedConsumer(ctx.kafka, topic, groupId)
+  await until(() => events.some(e => e.type === one.events.GROUP_JOIN), { what: "the first member's new assignment" })
+  const rebalancing = events.findIndex(e => e.type === one.events.REBALANCING)
+  const join = events.findIndex(e => e.type === one.events.GROUP_JOIN)
+  assert.ok(rebalancing >= 0 && rebalancing < join, events.map(e => e.type).join(', '))
+  assert.equal(events[rebalancing].payload.groupId, groupId)
+  assert.deepEqual(events[join].payload.memberAssignment[topic].length, 1)
+  await Promise.all([one.disconnect(), two.disconnect()])
+})
+
+test("batch.highWatermark is the partition's end as fetched, so offsetLag counts what is left", async () => {
+  const topic = await createTopic(ctx.kafka, unique('watermark'))
+  const count = 6000
+  await produce(topic, Array.from({ length: count }, (_, i) => ({ value: `w${i}` })))
+  const consumer = ctx.kafka.consumer({ groupId: unique('group') })
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const batches = []
+  let read = 0
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      batches.push({ highWatermark: batch.highWatermark, lastOffset: batch.lastOffset(), offsetLag: batch.offsetLag() })
+      read += batch.messages.length
+    },
+  })
+  await until(() => read >= count, { what: `${count} messages` })
+  await consumer.disconnect()
+  // A poll hands out at most 5,000 messages: the first batch stops short of the end.
+  const [first] = batches
+  assert.equal(first.highWatermark, String(count))
+  assert.ok(Number(first.lastOffset) < count - 1, JSON.stringify(first))
+  assert.equal(first.offsetLag, String(count - 1 - Number(first.lastOffset)))
+  assert.equal(batches[batches.length - 1].offsetLag, '0')
+})
+
 test('pause and resume a partition; seek rewinds', async () => {
   const topic = await createTopic(ctx.kafka, unique('pause'), 2)
   await produce(topic, [{ value: 'p0-a', partition: 0 }, { value: 'p1-a', partition: 1 }])

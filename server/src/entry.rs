@@ -54,6 +54,10 @@ fn run_server(args: ServerArgs) -> u8 {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        // A stderr whose reader is gone (a closed pipe) loses log lines;
+        // reporting that failure would print to the same stderr, and
+        // `eprintln!` panics there, taking the broker down mid-shutdown.
+        .log_internal_errors(false)
         .try_init();
 
     let config = match args.broker_config(utf8_env()) {
@@ -79,8 +83,11 @@ fn run_server(args: ServerArgs) -> u8 {
     })
 }
 
-/// Prints a one-line error to stderr and returns the exit status.
+/// Prints a one-line error to stderr and returns the exit status. A
+/// stderr nobody reads any more (a closed pipe) loses the line rather than
+/// panicking, as `eprintln!` would.
 fn fail(status: u8, message: &str) -> u8 {
-    eprintln!("strom: {message}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "strom: {message}");
     status
 }

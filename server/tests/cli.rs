@@ -534,3 +534,27 @@ fn ctrl_c_stops_a_group_consume_which_commits_what_it_printed() {
         "{described}"
     );
 }
+
+#[test]
+fn a_broker_whose_output_pipes_closed_still_stops_cleanly() {
+    // Its stdout and stderr readers gone (a supervisor or a test runner
+    // that died): the log lines of the shutdown are lost, the shutdown is
+    // not (the logger reporting its own write failure used to panic).
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = server_command(&[], &dir.path().join("data"))
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert!(ready.starts_with("strom ready"), "{ready}");
+    drop(child.stderr.take());
+    let terminated = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}

@@ -3,8 +3,10 @@
 
 use napi::bindgen_prelude::{Buffer, Object};
 use napi::Env;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use napi_derive::napi;
-use strom_client::Consumer;
+use strom_client::{Consumer, RebalanceContext, RebalanceEvent, TopicPartition};
 
 use crate::convert::{config, partitions, Partition, PartitionOffset};
 use crate::{client_work, millis, on_client, packed, promise};
@@ -12,6 +14,17 @@ use crate::{client_work, millis, on_client, packed, promise};
 #[napi]
 pub struct NativeConsumer {
     inner: Consumer,
+    /// Rebalance steps the core took inside polls, for the next poll's
+    /// answer to carry to JS (kafkajs's REBALANCING event).
+    rebalances: Arc<Mutex<Vec<Rebalance>>>,
+}
+
+/// A step of a rebalance: partitions assigned, revoked or lost.
+#[napi(object)]
+pub struct Rebalance {
+    /// `assigned`, `revoked` or `lost`.
+    pub event: String,
+    pub partitions: Vec<Partition>,
 }
 
 /// A consumer with `config` (`[name, value]` pairs by librdkafka's or
@@ -19,8 +32,34 @@ pub struct NativeConsumer {
 #[napi]
 pub async fn create_consumer(config_pairs: Vec<Vec<String>>) -> napi::Result<NativeConsumer> {
     let config = config(config_pairs)?;
-    let inner = on_client(Consumer::new(config)).await?;
-    Ok(NativeConsumer { inner })
+    let rebalances = Arc::new(Mutex::new(Vec::new()));
+    let noted = rebalances.clone();
+    let inner = on_client(async move {
+        let consumer = Consumer::new(config).await?;
+        consumer
+            .on_rebalance(
+                move |event, _: &mut RebalanceContext<'_>, partitions: &[TopicPartition]| {
+                    let event = match event {
+                        RebalanceEvent::Assigned => "assigned",
+                        RebalanceEvent::Revoked => "revoked",
+                        RebalanceEvent::Lost => "lost",
+                    };
+                    let partitions = partitions.iter().cloned().map(Partition::from).collect();
+                    lock(&noted).push(Rebalance {
+                        event: event.to_string(),
+                        partitions,
+                    });
+                },
+            )
+            .await;
+        Ok(consumer)
+    })
+    .await?;
+    Ok(NativeConsumer { inner, rebalances })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[napi]
@@ -48,13 +87,30 @@ impl NativeConsumer {
             .inner
             .poll_max(millis(timeout_ms), max_records.max(1) as usize);
         let (member, generation) = (self.inner.member_id(), self.inner.generation_id());
+        let consumer = self.inner.clone();
+        let rebalances = self.rebalances.clone();
         promise(env, async move {
             let records = client_work(polling).await?;
+            let rebalances = std::mem::take(&mut *lock(&rebalances));
+            let partitions = packed::partitions_of(&records);
+            let watermarks = consumer.fetched_high_watermarks(&partitions).await;
             let (topics, packed) = packed::pack(&records);
             Ok(Polled {
                 count: records.len() as u32,
                 topics,
                 records: packed.into(),
+                high_watermarks: partitions
+                    .into_iter()
+                    .zip(watermarks)
+                    .filter_map(|(tp, watermark)| {
+                        Some(PartitionOffset {
+                            topic: tp.topic.to_string(),
+                            partition: tp.partition,
+                            offset: watermark?,
+                        })
+                    })
+                    .collect(),
+                rebalances,
                 member_id: member.await,
                 generation_id: generation.await,
             })
@@ -168,6 +224,10 @@ pub struct Polled {
     /// The topics the records name by index.
     pub topics: Vec<String>,
     pub records: Buffer,
+    /// The high watermark of the polled partitions, as their last fetch told.
+    pub high_watermarks: Vec<PartitionOffset>,
+    /// Rebalance steps since the last poll, in order.
+    pub rebalances: Vec<Rebalance>,
     /// The member id and generation after the poll, once joined.
     pub member_id: Option<String>,
     pub generation_id: Option<i32>,

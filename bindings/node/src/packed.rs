@@ -20,7 +20,7 @@
 //! Offsets and timestamps travel as f64, as JS numbers hold them: exact
 //! below 2^53.
 
-use strom_client::{ConsumerRecord, RecordRef};
+use strom_client::{ConsumerRecord, RecordRef, TopicPartition};
 
 use crate::errors::invalid;
 
@@ -110,6 +110,20 @@ impl<'a> Reader<'a> {
         };
         Ok((topic_index, record))
     }
+}
+
+/// The partitions `records` come from, each once, in the order first seen.
+pub fn partitions_of(records: &[ConsumerRecord]) -> Vec<TopicPartition> {
+    let mut partitions: Vec<TopicPartition> = Vec::new();
+    for record in records {
+        let seen =
+            |tp: &TopicPartition| tp.partition == record.partition && *tp.topic == *record.topic;
+        if partitions.last().is_some_and(seen) || partitions.iter().any(seen) {
+            continue;
+        }
+        partitions.push(TopicPartition::new(record.topic.clone(), record.partition));
+    }
+    partitions
 }
 
 /// Packs polled records into the incoming layout, and the topics they

@@ -1,6 +1,8 @@
 //! The broker's main loop: bind, load, announce readiness, accept
 //! connections until shutdown, then close every log cleanly.
 
+use std::io::Write;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,7 +44,10 @@ pub async fn run(
         advertised.host.clone(),
         i32::from(advertised.port),
     )?);
-    println!(
+    // A closed stdout (its reader gone) must not stop the broker: the
+    // line is for whoever watches, not a condition of serving.
+    let _ = writeln!(
+        std::io::stdout(),
         "strom ready: serving Kafka on {bound} (data dir {})",
         broker.data_dir.display()
     );

@@ -253,6 +253,18 @@ impl ConsumerState {
         self.paused.iter().cloned().collect()
     }
 
+    /// The high watermark of each partition as its last fetch response
+    /// told it (`None` before one arrived).
+    pub(crate) fn fetched_high_watermarks(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Vec<Option<i64>> {
+        partitions
+            .iter()
+            .map(|tp| self.fetcher.high_watermark(tp))
+            .collect()
+    }
+
     /// Returns up to `max_records` records, waiting at most `timeout`
     /// for some to arrive. With `subscribe`, this is also where the
     /// consumer joins and rejoins its group and runs the rebalance

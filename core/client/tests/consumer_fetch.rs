@@ -250,6 +250,35 @@ async fn position_after_each_poll_is_the_last_returned_offset_plus_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetched_high_watermarks_are_the_log_ends_the_fetches_told() {
+    let broker = TestBroker::start();
+    let topic = "watermarks";
+    create_topic(&broker, topic, 2).await;
+    produce(&broker, topic, 1, 30, "none").await;
+    let consumer = consumer(&broker, &[("max.poll.records", "5")]).await;
+    let both = partitions(topic, 2);
+    assert_eq!(
+        consumer.fetched_high_watermarks(&both).await,
+        vec![None, None]
+    );
+    consumer.assign(&both).await;
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    let first = loop {
+        assert!(Instant::now() < deadline);
+        let polled = consumer.poll(Duration::from_millis(100)).await.unwrap();
+        if let Some(record) = polled.last() {
+            break record.offset;
+        }
+    };
+    // Only five of the thirty records are out; the watermark is the log's end.
+    assert!(first < 29);
+    let watermarks = consumer.fetched_high_watermarks(&both).await;
+    assert_eq!(watermarks[0], Some(30));
+    // Partition 1 is empty: its watermark is 0 once a fetch of it came back.
+    assert!(matches!(watermarks[1], None | Some(0)), "{watermarks:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pausing_a_partition_with_fetched_data_loses_nothing() {
     let broker = TestBroker::start();
     let topic = "pauses";

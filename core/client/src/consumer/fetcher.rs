@@ -122,6 +122,11 @@ impl Fetcher {
         ends
     }
 
+    /// The high watermark the partition's last fetch response told.
+    pub(crate) fn high_watermark(&self, key: &TopicPartition) -> Option<i64> {
+        self.high_watermarks.get(key).copied()
+    }
+
     /// Whether some fetched data is waiting for `poll` for this partition.
     pub(crate) fn has_fetched(&self, key: &TopicPartition) -> bool {
         self.completed.iter().any(|fetch| fetch.key == *key)

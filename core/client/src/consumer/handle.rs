@@ -395,6 +395,19 @@ impl Consumer {
         self.with_state(|state| state.paused())
     }
 
+    /// The high watermark of each partition as the consumer's last fetch
+    /// of it told (`None` before one): no request, as librdkafka's
+    /// `get_watermark_offsets` (cached). With the position it gives how
+    /// far a partition lags (kafkajs's `batch.offsetLag()`, the base of
+    /// Java's `currentLag`).
+    pub fn fetched_high_watermarks(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> impl Future<Output = Vec<Option<i64>>> + Send + 'static {
+        let partitions = partitions.to_vec();
+        self.with_state(move |state| state.fetched_high_watermarks(&partitions))
+    }
+
     /// Commits the position of every assigned partition (the offset after
     /// the last record `poll` returned) and waits for the coordinator's
     /// answer, after any `commit_async` still queued has landed.
