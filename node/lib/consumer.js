@@ -315,8 +315,8 @@ class Consumer {
     this.instrumentation.emit(CONSUMER_EVENTS.GROUP_JOIN, {
       duration: Date.now() - started,
       groupId: this.groupId,
-      isLeader: false,
-      leaderId: null,
+      isLeader: polled.leaderId != null && polled.leaderId === now.memberId,
+      leaderId: polled.leaderId ?? null,
       groupProtocol: 'RoundRobinAssigner',
       memberId: now.memberId,
       memberAssignment,

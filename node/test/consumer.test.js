@@ -134,7 +134,12 @@ test('a member that gives partitions up to a new member reports REBALANCING, the
   const join = events.findIndex(e => e.type === one.events.GROUP_JOIN)
   assert.ok(rebalancing >= 0 && rebalancing < join, events.map(e => e.type).join(', '))
   assert.equal(events[rebalancing].payload.groupId, groupId)
-  assert.deepEqual(events[join].payload.memberAssignment[topic].length, 1)
+  const joined = events[join].payload
+  assert.deepEqual(joined.memberAssignment[topic].length, 1)
+  // The leader is one of the two members; isLeader says whether it is this one.
+  const members = (await one.describeGroup()).members.map(m => m.memberId)
+  assert.ok(members.includes(joined.leaderId), `${joined.leaderId} in ${members}`)
+  assert.equal(joined.isLeader, joined.leaderId === joined.memberId)
   await Promise.all([one.disconnect(), two.disconnect()])
 })
 

@@ -86,7 +86,11 @@ impl NativeConsumer {
         let polling = self
             .inner
             .poll_max(millis(timeout_ms), max_records.max(1) as usize);
-        let (member, generation) = (self.inner.member_id(), self.inner.generation_id());
+        let (member, generation, leader) = (
+            self.inner.member_id(),
+            self.inner.generation_id(),
+            self.inner.group_leader_id(),
+        );
         let consumer = self.inner.clone();
         let rebalances = self.rebalances.clone();
         promise(env, async move {
@@ -113,6 +117,7 @@ impl NativeConsumer {
                 rebalances,
                 member_id: member.await,
                 generation_id: generation.await,
+                leader_id: leader.await,
             })
         })
     }
@@ -231,4 +236,6 @@ pub struct Polled {
     /// The member id and generation after the poll, once joined.
     pub member_id: Option<String>,
     pub generation_id: Option<i32>,
+    /// The generation's leader (the member that assigned the partitions).
+    pub leader_id: Option<String>,
 }

@@ -76,6 +76,14 @@ async fn roundrobin_deals_partitions_over_members_sorted_by_id() {
     };
     assert_eq!(partitions(first).await, BTreeSet::from([0, 2, 4]));
     assert_eq!(partitions(second).await, BTreeSet::from([1, 3, 5]));
+    // Both know the one leader of the generation, and it is one of them.
+    let leader = a.group_leader_id().await.expect("a leader once joined");
+    assert_eq!(b.group_leader_id().await.as_ref(), Some(&leader));
+    let members = [a.member_id().await, b.member_id().await];
+    assert!(
+        members.contains(&Some(leader.clone())),
+        "{leader} not in {members:?}"
+    );
     a.close(SAFETY_TIMEOUT).await.unwrap();
     b.close(SAFETY_TIMEOUT).await.unwrap();
 }

@@ -50,6 +50,9 @@ pub(crate) struct MemberState {
     pub member_id: String,
     /// -1 while not a member of a stable generation.
     pub generation_id: i32,
+    /// The member the coordinator made leader of the generation joined
+    /// (it assigns the partitions); empty before a join.
+    pub leader_id: String,
     pub rejoin_needed: bool,
     /// The coordinator fenced this member: its partitions may already be
     /// someone else's, so they are "lost" (no commit, `on_lost`).
@@ -232,6 +235,7 @@ impl GroupCoordinator {
             state: Mutex::new(MemberState {
                 member_id: String::new(),
                 generation_id: -1,
+                leader_id: String::new(),
                 rejoin_needed: false,
                 partitions_lost: false,
                 joining: false,

@@ -564,6 +564,13 @@ impl Consumer {
         self.with_state(|state| state.generation_id())
     }
 
+    /// The member id of the leader of the generation this consumer last
+    /// joined (the member that assigned the partitions), once joined: this
+    /// member leads when it equals [`Consumer::member_id`].
+    pub fn group_leader_id(&self) -> impl Future<Output = Option<String>> + Send + 'static {
+        self.with_state(|state| state.group_leader_id())
+    }
+
     /// Commits (with auto commit), calls `on_revoked` and leaves the group
     /// so the other members take over at once; waits at most `timeout`.
     /// A static member (group.instance.id) does not leave, as in Java.

@@ -112,6 +112,13 @@ impl ConsumerState {
         (generation >= 0).then_some(generation)
     }
 
+    /// The leader of the generation this consumer last joined, once joined.
+    pub(crate) fn group_leader_id(&self) -> Option<String> {
+        let group = self.group.as_ref()?;
+        let leader = group.shared.with_state(|s| s.leader_id.clone());
+        (!leader.is_empty()).then_some(leader)
+    }
+
     /// Commits (with auto commit), calls `on_revoked` and leaves the group
     /// so the other members take over at once; waits at most `timeout`.
     /// A static member (group.instance.id) does not leave, as in Java: its

@@ -359,6 +359,7 @@ impl Shared {
         // during the join, so max.poll.interval.ms counts on unchanged.
         self.with_state(|s| {
             s.generation_id = joined.generation_id;
+            s.leader_id = joined.leader.clone();
             s.assigned_from = assigned_from;
             s.rejoin_needed = false;
             s.partitions_lost = false;
