@@ -88,7 +88,7 @@ class Consumer {
     this.groupId = options.groupId
     this.native = null
     this.subscriptions = []
-    this.fromBeginning = false
+    this.resets = [] // { entries, reset } per subscribe call, for the native consumer
     this.running = false
     this.loop = null
     this.pausedTopics = new Set()
@@ -112,7 +112,7 @@ class Consumer {
       ...this.settings,
       ['group.id', this.groupId],
       ['enable.auto.commit', 'false'],
-      ['auto.offset.reset', this.fromBeginning ? 'earliest' : 'latest'],
+      ['auto.offset.reset', 'latest'],
       ['partition.assignment.strategy', 'roundrobin'],
       ['max.poll.records', String(MAX_POLL_RECORDS)],
     ]
@@ -141,12 +141,23 @@ class Consumer {
     if (this.running) throw new KafkaJSNonRetriableError('Cannot subscribe to topic while consumer is running')
     const list = topics || (topic !== undefined ? [topic] : [])
     if (list.length === 0) throw new KafkaJSNonRetriableError('Missing required argument "topics"')
-    for (const t of list) {
-      if (t instanceof RegExp) this.subscriptions.push(patternOf(t))
-      else if (typeof t === 'string' && t.length > 0) this.subscriptions.push(t)
-      else throw new KafkaJSNonRetriableError(`Invalid topic ${t}`)
-    }
-    this.fromBeginning = this.fromBeginning || fromBeginning
+    const entries = list.map(t => {
+      if (t instanceof RegExp) return patternOf(t)
+      if (typeof t === 'string' && t.length > 0) return t
+      throw new KafkaJSNonRetriableError(`Invalid topic ${t}`)
+    })
+    this.subscriptions.push(...entries)
+    // fromBeginning is per subscribe call, as in kafkajs: the core's
+    // per-topic offset reset.
+    this.resets.push({ entries, reset: fromBeginning ? 'earliest' : 'latest' })
+  }
+
+  /** Creates the native consumer if needed and subscribes it. */
+  async startNative() {
+    if (!this.native) this.native = await call(native.createConsumer(this.nativeSettings()))
+    await call(this.native.subscribe(this.subscriptions))
+    for (const { entries, reset } of this.resets) await call(this.native.setOffsetReset(entries, reset))
+    this.resets = []
   }
 
   async run(config = {}) {
@@ -162,8 +173,7 @@ class Consumer {
       partitionsConsumedConcurrently: 1,
       ...config,
     }
-    if (!this.native) this.native = await call(native.createConsumer(this.nativeSettings()))
-    await call(this.native.subscribe(this.subscriptions))
+    await this.startNative()
     this.running = true
     this.loop = this.consume().catch(error => {
       this.running = false
@@ -180,8 +190,7 @@ class Consumer {
   async *[Symbol.asyncIterator]() {
     if (this.running) throw new KafkaJSNonRetriableError('The consumer is already running')
     this.config = { autoCommit: true, autoCommitInterval: null, autoCommitThreshold: null, ...this.config }
-    if (!this.native) this.native = await call(native.createConsumer(this.nativeSettings()))
-    await call(this.native.subscribe(this.subscriptions))
+    await this.startNative()
     this.running = true
     try {
       while (this.running) {

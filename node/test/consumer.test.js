@@ -167,6 +167,28 @@ test("batch.highWatermark is the partition's end as fetched, so offsetLag counts
   assert.equal(batches[batches.length - 1].offsetLag, '0')
 })
 
+test('fromBeginning is per subscribe call: one topic from its start, the other from its end', async () => {
+  const early = await createTopic(ctx.kafka, unique('from-start'))
+  const late = await createTopic(ctx.kafka, unique('from-end'))
+  await produce(early, [{ value: 'early-old' }])
+  await produce(late, [{ value: 'late-old' }])
+  const consumer = ctx.kafka.consumer({ groupId: unique('group') })
+  await consumer.subscribe({ topic: early, fromBeginning: true })
+  await consumer.subscribe({ topics: [late] })
+  const got = []
+  let joined = false
+  consumer.on(consumer.events.GROUP_JOIN, e => (joined = Object.keys(e.payload.memberAssignment).length === 2))
+  await consumer.run({ eachMessage: async ({ message }) => got.push(message.value.toString()) })
+  await until(() => joined && got.includes('early-old'), { what: 'the join and the old message of the first topic' })
+  // The second topic starts at its end once its position is known: poll until then.
+  await until(async () => {
+    await produce(late, [{ value: 'late-new' }])
+    return got.includes('late-new')
+  }, { what: 'a new message of the second topic' })
+  await consumer.disconnect()
+  assert.ok(!got.includes('late-old'), got.join(', '))
+})
+
 test('pause and resume a partition; seek rewinds', async () => {
   const topic = await createTopic(ctx.kafka, unique('pause'), 2)
   await produce(topic, [{ value: 'p0-a', partition: 0 }, { value: 'p1-a', partition: 1 }])

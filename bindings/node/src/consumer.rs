@@ -6,7 +6,7 @@ use napi::Env;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use napi_derive::napi;
-use strom_client::{Consumer, RebalanceContext, RebalanceEvent, TopicPartition};
+use strom_client::{Consumer, OffsetReset, RebalanceContext, RebalanceEvent, TopicPartition};
 
 use crate::convert::{config, partitions, Partition, PartitionOffset};
 use crate::{client_work, millis, on_client, packed, promise};
@@ -71,6 +71,25 @@ impl NativeConsumer {
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
         let subscribing = self.inner.subscribe_names_or_patterns(&names);
         on_client(subscribing).await
+    }
+
+    /// auto.offset.reset (`earliest`, `latest` or `none`) for the topics
+    /// `entries` name or match (`^` regular expressions), over the
+    /// consumer's own; later calls win where entries overlap.
+    #[napi]
+    pub async fn set_offset_reset(&self, entries: Vec<String>, reset: String) -> napi::Result<()> {
+        let reset = match reset.as_str() {
+            "earliest" => OffsetReset::Earliest,
+            "latest" => OffsetReset::Latest,
+            "none" => OffsetReset::None,
+            other => {
+                return Err(crate::errors::invalid(format!(
+                    "unknown offset reset `{other}`"
+                )))
+            }
+        };
+        let entries: Vec<&str> = entries.iter().map(String::as_str).collect();
+        on_client(self.inner.set_offset_reset(&entries, reset)).await
     }
 
     /// Up to `max_records` records, waiting at most `timeout_ms` for the

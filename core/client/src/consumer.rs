@@ -97,6 +97,10 @@ pub(crate) struct ConsumerState {
     /// Where `seek_to_beginning` / `seek_to_end` asked a partition whose
     /// position is `None` to start; looked up by the next poll.
     pending_resets: BTreeMap<TopicPartition, OffsetSpec>,
+    /// auto.offset.reset per topic (librdkafka's topic-level setting,
+    /// kafkajs's `fromBeginning` per subscribe): the last entry matching a
+    /// topic wins over the consumer-wide setting.
+    topic_resets: Vec<(pattern::TopicMatcher, OffsetReset)>,
     /// The group of group.id, when set.
     group: Option<GroupCoordinator>,
     /// Subscribed topics, sorted; empty when partitions are assigned by hand.
@@ -142,6 +146,7 @@ impl ConsumerState {
             positions: BTreeMap::new(),
             stored_offsets: BTreeMap::new(),
             pending_resets: BTreeMap::new(),
+            topic_resets: Vec::new(),
             subscription: Vec::new(),
             pattern: None,
             assignors: Vec::new(),
@@ -386,18 +391,25 @@ impl ConsumerState {
         let positions = &self.positions;
         self.pending_resets
             .retain(|key, _| matches!(positions.get(key), Some(None)));
-        let default_spec = match self.cluster.config().auto_offset_reset {
+        let spec_of = |reset| match reset {
             OffsetReset::Earliest => Some(OffsetSpec::Earliest),
             OffsetReset::Latest => Some(OffsetSpec::Latest),
             OffsetReset::None => None,
         };
+        let default_reset = self.cluster.config().auto_offset_reset;
         let mut queries: Vec<(TopicPartition, OffsetSpec)> = Vec::new();
         let mut without_reset: Vec<&TopicPartition> = Vec::new();
         for (key, position) in &self.positions {
             if position.is_some() {
                 continue;
             }
-            match self.pending_resets.get(key).copied().or(default_spec) {
+            let reset = self
+                .topic_resets
+                .iter()
+                .rev()
+                .find(|(matcher, _)| matcher.matches(&key.topic))
+                .map_or(default_reset, |(_, reset)| *reset);
+            match self.pending_resets.get(key).copied().or(spec_of(reset)) {
                 Some(spec) => queries.push((key.clone(), spec)),
                 None => without_reset.push(key),
             }

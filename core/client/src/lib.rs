@@ -128,7 +128,7 @@ mod topic_partition;
 
 pub use admin::AdminClient;
 pub use callbacks::CallbackQueue;
-pub use config::ClientConfig;
+pub use config::{ClientConfig, OffsetReset};
 pub use consumer::{
     CommitFuture, Consumer, ConsumerRecord, RebalanceCallback, RebalanceContext, RebalanceEvent,
     StartOffset,

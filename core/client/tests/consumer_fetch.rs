@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{create_topic, TestBroker, SAFETY_TIMEOUT};
-use strom_client::{Consumer, ConsumerRecord, Producer, ProducerRecord, TopicPartition};
+use strom_client::{
+    Consumer, ConsumerRecord, OffsetReset, Producer, ProducerRecord, TopicPartition,
+};
 use tokio::time::Instant;
 
 /// Offsets read per partition, in the order `poll` returned them.
@@ -276,6 +278,40 @@ async fn fetched_high_watermarks_are_the_log_ends_the_fetches_told() {
     assert_eq!(watermarks[0], Some(30));
     // Partition 1 is empty: its watermark is 0 once a fetch of it came back.
     assert!(matches!(watermarks[1], None | Some(0)), "{watermarks:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_topic_offset_reset_wins_over_the_consumer_wide_one() {
+    let broker = TestBroker::start();
+    for topic in ["early-a", "early-b", "late"] {
+        create_topic(&broker, topic, 1).await;
+        produce(&broker, topic, 1, 10, "none").await;
+    }
+    let consumer = consumer(&broker, &[("auto.offset.reset", "latest")]).await;
+    consumer
+        .set_offset_reset(&["early-a", "^early-.*"], OffsetReset::Earliest)
+        .await
+        .unwrap();
+    let all: Vec<TopicPartition> = ["early-a", "early-b", "late"]
+        .iter()
+        .map(|topic| tp(topic, 0))
+        .collect();
+    consumer.assign(&all).await;
+    let mut read: BTreeMap<String, usize> = BTreeMap::new();
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    while read.values().sum::<usize>() < 20 {
+        assert!(Instant::now() < deadline, "{read:?}");
+        for record in consumer.poll(Duration::from_millis(100)).await.unwrap() {
+            *read.entry(record.topic.to_string()).or_default() += 1;
+        }
+    }
+    // The two `early` topics from their first record; `late` from its end.
+    assert_eq!(consumer.position(tp("late", 0)).await, Some(10));
+    assert_eq!(read.get("late"), None);
+    assert!(consumer
+        .set_offset_reset(&["^(unclosed"], OffsetReset::Earliest)
+        .await
+        .is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,7 +40,7 @@ use super::{
 use crate::admin::OffsetSpec;
 use crate::callbacks::CallbackQueue;
 use crate::cluster::Cluster;
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, OffsetReset};
 use crate::error::Result;
 
 /// The consumer: partitions assigned by hand (`assign`, `seek`) or shared
@@ -231,6 +231,23 @@ impl Consumer {
     ) -> impl Future<Output = Result<()>> + Send + 'static {
         let topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
         self.with_state(move |state| state.subscribe_names_or_patterns(&topics))
+    }
+
+    /// Where partitions of these topics start when they have no committed
+    /// offset or their position is out of range: auto.offset.reset for
+    /// the topics `entries` name or match (names, or `^` regular
+    /// expressions as [`Consumer::subscribe_names_or_patterns`] takes
+    /// them), over the consumer-wide setting (librdkafka's topic-level
+    /// `auto.offset.reset`; kafkajs's `fromBeginning` per `subscribe`).
+    /// Later calls win where entries overlap. Out-of-range positions are
+    /// reset only when the consumer-wide setting is not `none`.
+    pub fn set_offset_reset(
+        &self,
+        entries: &[&str],
+        reset: OffsetReset,
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let entries: Vec<String> = entries.iter().map(|t| t.to_string()).collect();
+        self.with_state(move |state| state.set_offset_reset(&entries, reset))
     }
 
     /// Client-level errors since the last call, oldest first (librdkafka's

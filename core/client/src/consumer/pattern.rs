@@ -13,7 +13,36 @@ use tokio::time::Instant;
 
 use super::subscription::configured_assignors;
 use super::ConsumerState;
+use crate::config::OffsetReset;
 use crate::error::{ClientError, Result};
+
+/// A topic name, or a whole-name regular expression: an entry of a
+/// subscription list in librdkafka's form (`^` starts an expression).
+pub(crate) enum TopicMatcher {
+    Name(String),
+    Pattern(Regex),
+}
+
+impl TopicMatcher {
+    pub(crate) fn parse(entry: &str) -> Result<TopicMatcher> {
+        let Some(pattern) = entry.strip_prefix('^') else {
+            return Ok(TopicMatcher::Name(entry.to_string()));
+        };
+        let pattern = pattern.trim_end_matches('$');
+        Regex::new(&format!("^(?:{pattern})$"))
+            .map(TopicMatcher::Pattern)
+            .map_err(|error| {
+                ClientError::InvalidArgument(format!("invalid topic pattern `{pattern}`: {error}"))
+            })
+    }
+
+    pub(crate) fn matches(&self, topic: &str) -> bool {
+        match self {
+            TopicMatcher::Name(name) => name == topic,
+            TopicMatcher::Pattern(regex) => regex.is_match(topic),
+        }
+    }
+}
 
 /// The pattern and when to look for matching topics again.
 pub(crate) struct PatternSubscription {
@@ -64,6 +93,23 @@ impl ConsumerState {
             })
             .collect();
         self.subscribe_pattern(&alternatives.join("|"))
+    }
+
+    /// auto.offset.reset for the topics `entries` name or match (names, or
+    /// `^` expressions as in `subscribe_names_or_patterns`), over the
+    /// consumer-wide setting; later calls win where entries overlap.
+    pub(crate) fn set_offset_reset(
+        &mut self,
+        entries: &[String],
+        reset: OffsetReset,
+    ) -> Result<()> {
+        let matchers = entries
+            .iter()
+            .map(|entry| TopicMatcher::parse(entry))
+            .collect::<Result<Vec<_>>>()?;
+        self.topic_resets
+            .extend(matchers.into_iter().map(|matcher| (matcher, reset)));
+        Ok(())
     }
 
     /// The pattern of `subscribe_pattern`, if that is how it subscribed.
