@@ -102,6 +102,10 @@ export const events: {
 // Logging
 
 export interface LoggerEntryContent {
+  /** ISO 8601, when the entry was made. */
+  readonly timestamp: string
+  /** Always `strom`. */
+  readonly logger: string
   readonly message: string
   [key: string]: any
 }

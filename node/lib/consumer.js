@@ -104,6 +104,8 @@ class Consumer {
     this.admin = null
     this.events = CONSUMER_EVENTS
     this.instrumentation = new Instrumentation(CONSUMER_EVENTS)
+    const quiet = () => {}
+    this.log = options.logger ? options.logger.namespace('Consumer') : { error: quiet, info: quiet }
   }
 
   nativeSettings() {
@@ -177,6 +179,7 @@ class Consumer {
     this.running = true
     this.loop = this.consume().catch(error => {
       this.running = false
+      this.log.error(`Crash: ${error.name}: ${error.message}`, { groupId: this.groupId, retryCount: 0, stack: error.stack })
       this.instrumentation.emit(CONSUMER_EVENTS.CRASH, { error, groupId: this.groupId, restart: false })
     })
   }
@@ -321,6 +324,15 @@ class Consumer {
     for (const { topic, partition } of assignment) {
       ;(memberAssignment[topic] = memberAssignment[topic] || []).push(partition)
     }
+    this.log.info('Consumer has joined the group', {
+      groupId: this.groupId,
+      memberId: now.memberId,
+      leaderId: polled.leaderId ?? null,
+      isLeader: polled.leaderId != null && polled.leaderId === now.memberId,
+      memberAssignment,
+      groupProtocol: 'RoundRobinAssigner',
+      duration: Date.now() - started,
+    })
     this.instrumentation.emit(CONSUMER_EVENTS.GROUP_JOIN, {
       duration: Date.now() - started,
       groupId: this.groupId,
@@ -419,6 +431,13 @@ class Consumer {
     } catch (error) {
       // The failed message is read again: as kafkajs does, after a backoff.
       if (!isStale()) await this.moveTo(topic, partition, next)
+      this.log.error(`Error when calling ${this.config.eachMessage ? 'eachMessage' : 'eachBatch'}`, {
+        topic,
+        partition,
+        offset: String(next),
+        stack: error && error.stack,
+        error: error && error.message,
+      })
       this.instrumentation.emit(CONSUMER_EVENTS.CRASH, { error, groupId: this.groupId, restart: true })
       return false
     } finally {

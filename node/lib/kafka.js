@@ -22,30 +22,44 @@ const ConfigSource = Object.freeze({
 })
 
 /** kafkajs's default logger: one JSON line per entry on the console. */
-function defaultLogCreator(level) {
-  const names = { 1: 'ERROR', 2: 'WARN', 4: 'INFO', 5: 'DEBUG' }
-  return ({ namespace, level: entryLevel, log }) => {
-    if (entryLevel > level) return
-    const { message, ...extra } = log
-    const line = JSON.stringify({ level: names[entryLevel], timestamp: new Date().toISOString(), logger: 'strom', message, namespace, ...extra })
-    ;(entryLevel <= 1 ? console.error : console.log)(line)
+function defaultLogCreator() {
+  return ({ namespace, label, log }) => {
+    const { message, timestamp, logger, ...extra } = log
+    const line = JSON.stringify({ level: label, timestamp, logger, message, namespace, ...extra })
+    ;(label === 'ERROR' ? console.error : console.log)(line)
   }
 }
 
+/**
+ * kafkajs's logger: `logCreator(logLevel)` makes the function each entry
+ * goes to ({ namespace, level, label, log: { timestamp, logger, message,
+ * ...extra } }); `namespace(name)` gives a logger writing under that name,
+ * `setLogLevel` changes the level of all of them.
+ */
 function makeLogger(options) {
-  const level = options.logLevel === undefined ? logLevel.INFO : options.logLevel
-  const write = (options.logCreator || defaultLogCreator)(level)
-  const at = entryLevel => (message, extra = {}) =>
-    write({ namespace: '', level: entryLevel, label: Object.keys(logLevel).find(k => logLevel[k] === entryLevel), log: { message, ...extra } })
-  const logger = {
-    error: at(logLevel.ERROR),
-    warn: at(logLevel.WARN),
-    info: at(logLevel.INFO),
-    debug: at(logLevel.DEBUG),
-    namespace: () => logger,
-    setLogLevel: () => {},
+  const shared = { level: options.logLevel === undefined ? logLevel.INFO : options.logLevel }
+  const write = (options.logCreator || defaultLogCreator)(shared.level)
+  const labels = { [logLevel.ERROR]: 'ERROR', [logLevel.WARN]: 'WARN', [logLevel.INFO]: 'INFO', [logLevel.DEBUG]: 'DEBUG' }
+  const loggerFor = namespace => {
+    const at = entryLevel => (message, extra = {}) => {
+      if (entryLevel > shared.level) return
+      write({ namespace, level: entryLevel, label: labels[entryLevel], log: { timestamp: new Date().toISOString(), logger: 'strom', message, ...extra } })
+    }
+    return {
+      error: at(logLevel.ERROR),
+      warn: at(logLevel.WARN),
+      info: at(logLevel.INFO),
+      debug: at(logLevel.DEBUG),
+      namespace: (name, level) => {
+        if (level !== undefined) shared.level = level
+        return loggerFor(name)
+      },
+      setLogLevel: level => {
+        shared.level = level
+      },
+    }
   }
-  return logger
+  return loggerFor('')
 }
 
 class Kafka {

@@ -1,6 +1,7 @@
 'use strict'
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
+const { Kafka, logLevel } = require('..')
 const { useBroker, until, unique, createTopic, joinedConsumer } = require('./helpers')
 
 const ctx = useBroker()
@@ -187,6 +188,42 @@ test('fromBeginning is per subscribe call: one topic from its start, the other f
   }, { what: 'a new message of the second topic' })
   await consumer.disconnect()
   assert.ok(!got.includes('late-old'), got.join(', '))
+})
+
+test("logCreator gets kafkajs's entries: the join at INFO, a handler failure at ERROR, under Consumer", async () => {
+  const topic = await createTopic(ctx.kafka, unique('logged'))
+  await produce(topic, [{ value: 'boom' }])
+  const entries = []
+  const kafka = new Kafka({ brokers: ctx.broker.brokers, logLevel: logLevel.INFO, logCreator: () => entry => entries.push(entry) })
+  const consumer = kafka.consumer({ groupId: unique('group') })
+  await consumer.subscribe({ topic, fromBeginning: true })
+  let failed = false
+  await consumer.run({
+    eachMessage: async () => {
+      if (!failed) {
+        failed = true
+        throw new Error('handler says no')
+      }
+    },
+  })
+  await until(() => entries.some(e => e.level === logLevel.ERROR), { what: 'the error entry' })
+  await consumer.disconnect()
+  const join = entries.find(e => e.log.message === 'Consumer has joined the group')
+  assert.ok(join, JSON.stringify(entries))
+  assert.equal(join.namespace, 'Consumer')
+  assert.equal(join.label, 'INFO')
+  assert.deepEqual(join.log.memberAssignment, { [topic]: [0] })
+  assert.ok(!Number.isNaN(Date.parse(join.log.timestamp)))
+  const error = entries.find(e => e.level === logLevel.ERROR)
+  assert.equal(error.log.message, 'Error when calling eachMessage')
+  assert.equal(error.log.error, 'handler says no')
+  // setLogLevel applies to every namespace's logger.
+  const logger = kafka.logger()
+  const before = entries.length
+  logger.setLogLevel(logLevel.ERROR)
+  logger.namespace('Test').info('not shown')
+  logger.namespace('Test').error('shown')
+  assert.deepEqual(entries.slice(before).map(e => [e.namespace, e.log.message]), [['Test', 'shown']])
 })
 
 test('pause and resume a partition; seek rewinds', async () => {
