@@ -118,13 +118,10 @@ pub fn exit_when_stdin_closes() {
                 Err(_) => break,
             }
         }
-        // SAFETY: kill(2) with this process's own id and a plain signal
-        // number touches no memory; the broker's handler (or, before it
-        // is installed, the default action) ends the process.
-        #[allow(unsafe_code)]
-        unsafe {
-            libc::kill(libc::getpid(), libc::SIGTERM);
-        }
+        // The broker's handler (or, before it is installed, the default
+        // action) ends the process.
+        let me = rustix::process::getpid();
+        let _ = rustix::process::kill_process(me, rustix::process::Signal::TERM);
     });
 }
 
