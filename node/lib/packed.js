@@ -15,17 +15,17 @@ function byteLength(value, what) {
   throw new TypeError(`strom: a message ${what} must be a Buffer, a string or null`)
 }
 
-function writeBytes(out, at, value) {
+function writeBytes(out, view, at, value) {
   if (value === null || value === undefined) {
-    out.writeInt32LE(-1, at)
+    view.setInt32(at, -1, true)
     return at + 4
   }
   if (typeof value === 'string') {
     const written = out.write(value, at + 4)
-    out.writeInt32LE(written, at)
+    view.setInt32(at, written, true)
     return at + 4 + written
   }
-  out.writeInt32LE(value.length, at)
+  view.setInt32(at, value.length, true)
   out.set(value, at + 4)
   return at + 4 + value.length
 }
@@ -41,6 +41,9 @@ function headerPairs(headers) {
   }
   return pairs
 }
+
+// Shared by every message without headers (never written to).
+const NO_PAIRS = Object.freeze([])
 
 const optionalNumber = value => (value === undefined || value === null ? NaN : Number(value))
 
@@ -72,24 +75,26 @@ function packMessages(topicMessages) {
     }
   }
   const out = Buffer.allocUnsafe(size)
-  out.writeUInt32LE(count, 0)
+  // A DataView writes fixed fields without Buffer's per-call range checks.
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
+  view.setUint32(0, count, true)
   let at = 4
   for (const { topic, messages } of topicMessages) {
     const topicIndex = topics.indexOf(topic)
     for (const message of messages) {
-      out.writeUInt32LE(topicIndex, at)
+      view.setUint32(at, topicIndex, true)
       const partition = optionalNumber(message.partition)
-      out.writeInt32LE(Number.isInteger(partition) && partition >= 0 ? partition : -1, at + 4)
-      out.writeDoubleLE(optionalNumber(message.timestamp), at + 8)
-      at = writeBytes(out, at + 16, message.key)
-      at = writeBytes(out, at, message.value)
-      const pairs = message.headers ? headerPairs(message.headers) : []
-      out.writeUInt32LE(pairs.length, at)
+      view.setInt32(at + 4, Number.isInteger(partition) && partition >= 0 ? partition : -1, true)
+      view.setFloat64(at + 8, optionalNumber(message.timestamp), true)
+      at = writeBytes(out, view, at + 16, message.key)
+      at = writeBytes(out, view, at, message.value)
+      const pairs = message.headers ? headerPairs(message.headers) : NO_PAIRS
+      view.setUint32(at, pairs.length, true)
       at += 4
       for (const [key, value] of pairs) {
         const written = out.write(key, at + 4)
-        out.writeUInt32LE(written, at)
-        at = writeBytes(out, at + 4 + written, value)
+        view.setUint32(at, written, true)
+        at = writeBytes(out, view, at + 4 + written, value)
       }
     }
   }
@@ -110,29 +115,32 @@ function unpackBatches({ topics, records: buffer, highWatermarks = [] }) {
   // Records of one batch mostly share a timestamp: one string for them.
   let lastTimestamp = NaN
   let lastTimestampText = ''
+  // A DataView reads fixed fields without Buffer's per-call range checks
+  // (the loop's own bounds are the Buffer's length).
+  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength)
   let at = 0
   while (at < buffer.length) {
-    const topic = topics[buffer.readUInt32LE(at)]
-    const partition = buffer.readInt32LE(at + 4)
-    const offset = buffer.readDoubleLE(at + 8)
-    const timestamp = buffer.readDoubleLE(at + 16)
+    const topic = topics[view.getUint32(at, true)]
+    const partition = view.getInt32(at + 4, true)
+    const offset = view.getFloat64(at + 8, true)
+    const timestamp = view.getFloat64(at + 16, true)
     // Inline rather than a helper returning [bytes, next]: no array per field.
-    let length = buffer.readInt32LE(at + 28)
+    let length = view.getInt32(at + 28, true)
     at += 32
     const key = length < 0 ? null : buffer.subarray(at, at + length)
     if (length > 0) at += length
-    length = buffer.readInt32LE(at)
+    length = view.getInt32(at, true)
     at += 4
     const value = length < 0 ? null : buffer.subarray(at, at + length)
     if (length > 0) at += length
-    const headerCount = buffer.readUInt32LE(at)
+    const headerCount = view.getUint32(at, true)
     at += 4
     const headers = {}
     for (let h = 0; h < headerCount; h++) {
-      const keyLength = buffer.readUInt32LE(at)
+      const keyLength = view.getUint32(at, true)
       const name = buffer.toString('utf8', at + 4, at + 4 + keyLength)
       at += 4 + keyLength
-      length = buffer.readInt32LE(at)
+      length = view.getInt32(at, true)
       at += 4
       const headerValue = length < 0 ? null : buffer.subarray(at, at + length)
       if (length > 0) at += length
