@@ -715,7 +715,8 @@ export type Admin = {
   deleteGroups(groupIds: string[]): Promise<DeleteGroupsResult[]>
   describeGroups(groupIds: string[]): Promise<GroupDescriptions>
   logger(): Logger
-  /** The admin client emits no events yet: the listener is never called. */
+  readonly events: AdminEvents
+  /** CONNECT and DISCONNECT; the network.* request events are not emitted. */
   on(
     eventName: ValueOf<AdminEvents>,
     listener: (event: InstrumentationEvent<any>) => void

@@ -4,7 +4,17 @@
 const { native } = require('./native')
 const { call, errorOf, KafkaJSNonRetriableError, KafkaJSAggregateError, KafkaJSDeleteGroupsError } = require('./errors')
 
+const { Instrumentation } = require('./events')
+
 const RESOURCE_KINDS = { 2: 'topic', 4: 'broker' }
+
+const ADMIN_EVENTS = Object.freeze({
+  CONNECT: 'admin.connect',
+  DISCONNECT: 'admin.disconnect',
+  REQUEST: 'admin.network.request',
+  REQUEST_TIMEOUT: 'admin.network.request_timeout',
+  REQUEST_QUEUE_SIZE: 'admin.network.request_queue_size',
+})
 
 /** Throws kafkajs's error for the first failed item (all of them aggregated when several failed). */
 function failOn(outcomes, ignore = () => false) {
@@ -26,6 +36,8 @@ class Admin {
     this.settings = settings
     this.options = options
     this.pending = null
+    this.events = ADMIN_EVENTS
+    this.instrumentation = new Instrumentation(ADMIN_EVENTS)
   }
 
   nativeAdmin() {
@@ -38,10 +50,12 @@ class Admin {
 
   async connect() {
     await this.nativeAdmin()
+    this.instrumentation.emit(ADMIN_EVENTS.CONNECT)
   }
 
   async disconnect() {
     this.pending = null
+    this.instrumentation.emit(ADMIN_EVENTS.DISCONNECT)
   }
 
   /** true when every topic was created; false when one already existed. */
@@ -278,8 +292,9 @@ class Admin {
     return this.options.logger
   }
 
-  on() {
-    return () => {}
+  /** CONNECT and DISCONNECT; the network.* request events are not emitted. */
+  on(name, listener) {
+    return this.instrumentation.on(name, listener)
   }
 }
 
