@@ -195,19 +195,26 @@ class Consumer {
     this.config = { autoCommit: true, autoCommitInterval: null, autoCommitThreshold: null, ...this.config }
     await this.startNative()
     this.running = true
+    // A poll's batches not yet finished: the first is the one the loop has.
+    let unfinished = []
     try {
       while (this.running) {
         const started = Date.now()
         const polled = await call(this.native.pollPacked(MAX_POLL_RECORDS, POLL_SLICE_MS))
         await this.noticeMembership(polled, started)
-        for (const group of unpackBatches(polled)) {
+        unfinished = unpackBatches(polled)
+        while (unfinished.length > 0) {
+          const group = unfinished[0]
           yield new Batch(group)
+          unfinished.shift()
           this.resolve(group.topic, group.partition, group.offsets[group.offsets.length - 1], group.offsets.length)
         }
         if (this.config.autoCommit) await this.commitIfDue(false)
       }
     } finally {
       this.running = false
+      // Leaving the loop: what it did not finish is read again next time.
+      if (this.native) await this.giveBack(unfinished)
       if (this.config.autoCommit && this.native) await this.commitIfDue(true)
     }
   }
@@ -288,7 +295,7 @@ class Consumer {
   /** Puts the partitions of batches not handed out back at their first offsets. */
   async giveBack(batches) {
     for (const batch of batches) {
-      await call(this.native.seek(batch.topic, batch.partition, batch.offsets[0])).catch(() => {})
+      await this.moveTo(batch.topic, batch.partition, batch.offsets[0]).catch(() => {})
     }
   }
 
@@ -356,6 +363,8 @@ class Consumer {
     }
     const workers = Math.max(1, Math.min(this.config.partitionsConsumedConcurrently, queue.length))
     await Promise.all(Array.from({ length: workers }, worker))
+    // Stopped before these were handed out: they are read again after a restart.
+    await this.giveBack(queue)
     return failed
   }
 

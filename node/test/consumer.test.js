@@ -248,28 +248,48 @@ test('pause and resume a partition; seek rewinds', async () => {
 })
 
 test('stop part way, then run again: every message exactly once, none skipped', async () => {
-  const topic = await createTopic(ctx.kafka, unique('restart'))
+  const topic = await createTopic(ctx.kafka, unique('restart'), 3)
   const count = 3000
-  await produce(topic, Array.from({ length: count }, (_, i) => ({ value: `r${i}` })))
+  await produce(topic, Array.from({ length: count }, (_, i) => ({ value: `r${i}`, partition: i % 3 })))
   const consumer = ctx.kafka.consumer({ groupId: unique('group') })
   await consumer.subscribe({ topic, fromBeginning: true })
-  const offsets = []
+  const seen = []
   let stopping = null
-  const handler = async ({ message }) => {
-    offsets.push(Number(message.offset))
-    // Stop in the middle of a poll's messages (not awaited here: stop waits for this handler).
-    if (offsets.length === 500 && !stopping) stopping = consumer.stop()
+  const handler = async ({ partition, message }) => {
+    seen.push(`${partition}:${message.offset}`)
+    // Stop in the middle of a poll's messages, with other partitions' batches
+    // still queued (not awaited here: stop waits for this handler).
+    if (seen.length === 500 && !stopping) stopping = consumer.stop()
   }
   await consumer.run({ eachMessage: handler })
   await until(() => stopping !== null, { what: '500 messages' })
   await stopping
-  const atStop = offsets.length
+  const atStop = seen.length
   assert.ok(atStop < count, `stopped part way (${atStop} of ${count})`)
   await consumer.run({ eachMessage: handler })
-  await until(() => offsets.length >= count, { what: 'the rest after run() again' })
+  await until(() => seen.length >= count, { what: 'the rest after run() again' })
   await new Promise(resolve => setTimeout(resolve, 300))
   await consumer.disconnect()
-  assert.deepEqual(offsets, Array.from({ length: count }, (_, i) => i))
+  const expected = Array.from({ length: count }, (_, i) => `${i % 3}:${Math.floor(i / 3)}`)
+  assert.equal(seen.length, count, 'nothing twice')
+  assert.deepEqual([...seen].sort(), expected.sort(), 'nothing skipped')
+})
+
+test('leaving a for-await loop gives its unfinished batches back to the next loop', { timeout: 30000 }, async () => {
+  const topic = await createTopic(ctx.kafka, unique('iterate-again'), 2)
+  await produce(topic, Array.from({ length: 20 }, (_, i) => ({ value: `a${i}`, partition: i % 2 })))
+  const consumer = ctx.kafka.consumer({ groupId: unique('group') })
+  await consumer.subscribe({ topic, fromBeginning: true })
+  for await (const batch of consumer) {
+    if (batch.messages.length > 0) break // leaves without handling it
+  }
+  const got = []
+  for await (const batch of consumer) {
+    got.push(...batch.messages.map(m => m.value.toString()))
+    if (got.length >= 20) break
+  }
+  await consumer.disconnect()
+  assert.deepEqual(got.sort(), Array.from({ length: 20 }, (_, i) => `a${i}`).sort())
 })
 
 test('a seek while running wins over messages already on their way', async () => {
