@@ -71,6 +71,7 @@ class Producer {
         ['batch.size', '1000000'],
         ['enable.idempotence', this.options.idempotent && acks === -1 ? 'true' : 'false'],
       ]
+      if (this.options.allowAutoTopicCreation === false) settings.push(['allow.auto.create.topics', 'false'])
       if (this.options.maxInFlightRequests) {
         settings.push(['max.in.flight.requests.per.connection', String(this.options.maxInFlightRequests)])
       }

@@ -137,6 +137,24 @@ test('producer events: connect and disconnect, with a remover', async () => {
   assert.throws(() => producer.on('producer.nothing', () => {}), TypeError)
 })
 
+test('allowAutoTopicCreation: false leaves a missing topic missing, though the broker would create it', async () => {
+  const { Kafka } = require('..')
+  const kafka = new Kafka({ brokers: ctx.broker.brokers, requestTimeout: 1000, retry: { retries: 2, initialRetryTime: 100 } })
+  const topic = unique('not-created')
+  const producer = kafka.producer({ allowAutoTopicCreation: false })
+  await producer.connect()
+  await assert.rejects(producer.send({ topic, messages: [{ value: 'x' }] }), error => {
+    assert.ok(error instanceof KafkaJSProtocolError, error.name)
+    assert.equal(error.type, 'UNKNOWN_TOPIC_OR_PARTITION')
+    return true
+  })
+  await producer.disconnect()
+  const admin = ctx.kafka.admin()
+  await admin.connect()
+  assert.ok(!(await admin.listTopics()).includes(topic))
+  await admin.disconnect()
+})
+
 test('unknown topic with auto-create off: KafkaJSProtocolError within the retry budget', { skip: onKafka && 'needs a broker with auto-create off' }, async t => {
   const { startBroker } = require('../testing')
   const { Kafka } = require('..')

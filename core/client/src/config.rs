@@ -117,6 +117,11 @@ pub struct ClientConfig {
     /// enable.partition.eof (librdkafka): report each time a partition's
     /// position reaches its end ([`crate::Consumer::take_partition_eofs`]).
     pub enable_partition_eof: bool,
+    /// allow.auto.create.topics (librdkafka's, for both roles): whether a
+    /// producer's metadata requests let the broker create the topics it
+    /// writes to (`None`: yes, as the Java producer and librdkafka's do).
+    /// A consumer never asks; `Some(true)` is refused for one.
+    pub allow_auto_create_topics: Option<bool>,
     // Connections and metadata.
     pub request_timeout: Duration,
     pub metadata_max_age: Duration,
@@ -171,6 +176,7 @@ impl Default for ClientConfig {
             isolation_level: IsolationLevel::ReadUncommitted,
             partition_assignment_strategy: vec!["range".into(), "cooperative-sticky".into()],
             enable_partition_eof: false,
+            allow_auto_create_topics: None,
             request_timeout: Duration::from_secs(30),
             metadata_max_age: Duration::from_secs(300),
             socket_connection_setup_timeout: Duration::from_secs(10),
@@ -334,7 +340,7 @@ impl ClientConfig {
             "max.block.ms" => self.max_block = millis(key, value)?,
             "queue.buffering.max.messages" => self.buffer_max_records = positive(key, value)?,
             "batch.num.messages" => self.batch_max_records = positive(key, value)?,
-            "allow.auto.create.topics" => only(key, raw, &["false"], "this client's consumer never asks the broker to create the topics it reads")?,
+            "allow.auto.create.topics" => self.allow_auto_create_topics = Some(boolean(key, value)?),
             "debug" => self.debug = list(value),
             "group.id" => self.group_id = non_empty(value),
             "group.instance.id" => self.group_instance_id = non_empty(value),
@@ -619,15 +625,11 @@ mod tests {
         assert_eq!(config.batch_max_records, 50);
         assert_eq!(config.debug, ["broker", "msg"]);
         assert!(config.enable_partition_eof);
+        assert_eq!(config.allow_auto_create_topics, Some(false));
         for (key, value, says) in [
             ("security.protocol", "SASL_SSL", "TLS and SASL"),
             ("api.version.request", "false", "API versions"),
             ("statistics.interval.ms", "1000", "statistics"),
-            (
-                "allow.auto.create.topics",
-                "true",
-                "never asks the broker to create",
-            ),
         ] {
             let message = ClientConfig::from_pairs([(key, value)])
                 .unwrap_err()

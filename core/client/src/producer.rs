@@ -382,7 +382,10 @@ impl Producer {
                 return Ok(info.partitions);
             }
             let response = cluster
-                .request_metadata(Some(vec![topic.to_string()]), true)
+                .request_metadata(
+                    Some(vec![topic.to_string()]),
+                    cluster.config().allow_auto_create_topics != Some(false),
+                )
                 .await?;
             let code = response
                 .topics

@@ -35,6 +35,47 @@ async fn records_to_a_topic_that_never_appears_fail_after_the_delivery_timeout()
 }
 
 #[tokio::test]
+async fn allow_auto_create_topics_false_leaves_a_missing_topic_missing() {
+    // The broker would create it; the producer asked it not to.
+    let broker = TestBroker::start();
+    let producer = Producer::new(broker.client_config(&[
+        ("delivery.timeout.ms", "1000"),
+        ("allow.auto.create.topics", "false"),
+    ]))
+    .await
+    .unwrap();
+    let delivery = producer.send(ProducerRecord::new("not-to-be-created", "lost"));
+    let failure = tokio::time::timeout(SAFETY_TIMEOUT, delivery)
+        .await
+        .expect("the record resolves")
+        .expect_err("the topic was not created");
+    assert_eq!(
+        failure.error.kafka_name(),
+        Some("UNKNOWN_TOPIC_OR_PARTITION")
+    );
+    let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();
+    let topics = admin.list_topics(false).await.unwrap();
+    assert!(
+        !topics.iter().any(|t| t == "not-to-be-created"),
+        "{topics:?}"
+    );
+
+    // By default the producer lets the broker create it, as Java's does.
+    let creating = Producer::new(broker.client_config(&[])).await.unwrap();
+    creating
+        .send(ProducerRecord::new("created-on-write", "kept"))
+        .await
+        .expect("auto-created");
+    // A consumer cannot be asked to create topics: refused, not ignored.
+    let refused = strom_client::Consumer::new(
+        broker.client_config(&[("group.id", "g"), ("allow.auto.create.topics", "true")]),
+    )
+    .await;
+    let message = refused.err().expect("refused").to_string();
+    assert!(message.contains("allow.auto.create.topics"), "{message}");
+}
+
+#[tokio::test]
 async fn records_to_a_missing_partition_fail_at_once_and_flush_returns() {
     let broker = TestBroker::start();
     let admin = AdminClient::new(broker.client_config(&[])).await.unwrap();

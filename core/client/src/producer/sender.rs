@@ -86,10 +86,12 @@ async fn resolve_waiting_topics(shared: &Shared) {
     if topics.is_empty() {
         return;
     }
-    // The Java producer lets the broker auto-create topics it writes to.
+    // The Java producer lets the broker auto-create topics it writes to;
+    // allow.auto.create.topics=false (librdkafka's) says not to.
+    let auto_create = shared.cluster.config().allow_auto_create_topics != Some(false);
     let reported: HashMap<String, i16> = shared
         .cluster
-        .request_metadata(Some(topics.clone()), true)
+        .request_metadata(Some(topics.clone()), auto_create)
         .await
         .map(|response| {
             response
