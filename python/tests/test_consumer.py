@@ -205,6 +205,15 @@ def test_watermarks_and_offsets_for_times(conf: dict, topic: str) -> None:
     assert found.offset == 3
     [none] = consumer.offsets_for_times([strom.TopicPartition(topic, 0, 1_800_000_000_000)], timeout=10)
     assert none.offset == -1
+    # cached=True: what the consumer's own fetches told, no request; nothing before a fetch.
+    partition = strom.TopicPartition(topic, 0)
+    assert consumer.get_watermark_offsets(partition, cached=True) == (strom.OFFSET_INVALID, strom.OFFSET_INVALID)
+    consumer.assign([strom.TopicPartition(topic, 0, strom.OFFSET_BEGINNING)])
+    read = 0
+    deadline = time.monotonic() + 20
+    while read < 5 and time.monotonic() < deadline:
+        read += len(consumer.consume(num_messages=5, timeout=1.0))
+    assert consumer.get_watermark_offsets(partition, cached=True) == (0, 5)
     consumer.close()
 
 

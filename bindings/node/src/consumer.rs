@@ -116,7 +116,7 @@ impl NativeConsumer {
             let records = client_work(polling).await?;
             let rebalances = std::mem::take(&mut *lock(&rebalances));
             let partitions = packed::partitions_of(&records);
-            let watermarks = consumer.fetched_high_watermarks(&partitions).await;
+            let watermarks = consumer.fetched_watermarks(&partitions).await;
             let (topics, packed) = packed::pack(&records);
             Ok(Polled {
                 count: records.len() as u32,
@@ -129,7 +129,7 @@ impl NativeConsumer {
                         Some(PartitionOffset {
                             topic: tp.topic.to_string(),
                             partition: tp.partition,
-                            offset: watermark?,
+                            offset: watermark?.1,
                         })
                     })
                     .collect(),

@@ -387,8 +387,9 @@ impl Consumer {
     }
 
     /// `(low, high)`: the partition's first offset and the offset the
-    /// next record written gets. `cached=True` is not supported: the
-    /// offsets are always asked of the broker.
+    /// next record written gets. With `cached=True`, as the consumer's last
+    /// fetch of the partition told them, without a request (librdkafka's
+    /// OFFSET_INVALID, -1001, for what is not known yet).
     #[pyo3(signature = (partition, timeout = None, cached = false))]
     fn get_watermark_offsets(
         &self,
@@ -397,8 +398,18 @@ impl Consumer {
         timeout: Option<f64>,
         cached: bool,
     ) -> PyResult<(i64, i64)> {
-        let _ = cached;
         let tp = partition.core();
+        if cached {
+            let consumer = &self.consumer;
+            let known = py
+                .detach(|| consumer.fetched_watermarks(std::slice::from_ref(&tp)))
+                .into_py_result(py)?;
+            const OFFSET_INVALID: i64 = -1001;
+            return Ok(match known.first().copied().flatten() {
+                Some((low, high)) => (if low < 0 { OFFSET_INVALID } else { low }, high),
+                None => (OFFSET_INVALID, OFFSET_INVALID),
+            });
+        }
         let listed = self.list_offsets(
             py,
             vec![(tp.clone(), OffsetSpec::Earliest), (tp, OffsetSpec::Latest)],

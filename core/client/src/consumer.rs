@@ -258,15 +258,15 @@ impl ConsumerState {
         self.paused.iter().cloned().collect()
     }
 
-    /// The high watermark of each partition as its last fetch response
-    /// told it (`None` before one arrived).
-    pub(crate) fn fetched_high_watermarks(
+    /// The log start offset (-1: not told) and high watermark of each
+    /// partition as its last fetch response told them (`None` before one).
+    pub(crate) fn fetched_watermarks(
         &self,
         partitions: &[TopicPartition],
-    ) -> Vec<Option<i64>> {
+    ) -> Vec<Option<(i64, i64)>> {
         partitions
             .iter()
-            .map(|tp| self.fetcher.high_watermark(tp))
+            .map(|tp| self.fetcher.watermarks(tp))
             .collect()
     }
 

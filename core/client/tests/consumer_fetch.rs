@@ -252,17 +252,14 @@ async fn position_after_each_poll_is_the_last_returned_offset_plus_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fetched_high_watermarks_are_the_log_ends_the_fetches_told() {
+async fn fetched_watermarks_are_the_log_start_and_end_the_fetches_told() {
     let broker = TestBroker::start();
     let topic = "watermarks";
     create_topic(&broker, topic, 2).await;
     produce(&broker, topic, 1, 30, "none").await;
     let consumer = consumer(&broker, &[("max.poll.records", "5")]).await;
     let both = partitions(topic, 2);
-    assert_eq!(
-        consumer.fetched_high_watermarks(&both).await,
-        vec![None, None]
-    );
+    assert_eq!(consumer.fetched_watermarks(&both).await, vec![None, None]);
     consumer.assign(&both).await;
     let deadline = Instant::now() + SAFETY_TIMEOUT;
     let first = loop {
@@ -274,10 +271,13 @@ async fn fetched_high_watermarks_are_the_log_ends_the_fetches_told() {
     };
     // Only five of the thirty records are out; the watermark is the log's end.
     assert!(first < 29);
-    let watermarks = consumer.fetched_high_watermarks(&both).await;
-    assert_eq!(watermarks[0], Some(30));
-    // Partition 1 is empty: its watermark is 0 once a fetch of it came back.
-    assert!(matches!(watermarks[1], None | Some(0)), "{watermarks:?}");
+    let watermarks = consumer.fetched_watermarks(&both).await;
+    assert_eq!(watermarks[0], Some((0, 30)));
+    // Partition 1 is empty: (0, 0) once a fetch of it came back.
+    assert!(
+        matches!(watermarks[1], None | Some((0, 0))),
+        "{watermarks:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

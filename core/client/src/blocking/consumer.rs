@@ -279,6 +279,17 @@ impl Consumer {
         self.call("reading the member id", self.consumer.member_id())
     }
 
+    /// See [`crate::Consumer::fetched_watermarks`].
+    pub fn fetched_watermarks(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<Vec<Option<(i64, i64)>>> {
+        self.call(
+            "reading the fetched watermarks",
+            self.consumer.fetched_watermarks(partitions),
+        )
+    }
+
     pub fn generation_id(&self) -> Result<Option<i32>> {
         self.call("reading the generation", self.consumer.generation_id())
     }

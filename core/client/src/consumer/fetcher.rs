@@ -58,7 +58,9 @@ pub(crate) struct Fetcher {
     /// A fetch error that the next `poll` reports (when it has no records).
     pending_error: Option<ClientError>,
     /// Each partition's high watermark, as its last fetch answered.
-    high_watermarks: HashMap<TopicPartition, i64>,
+    /// Per partition, the log start offset (-1: the broker did not say)
+    /// and high watermark its last fetch response told.
+    watermarks: HashMap<TopicPartition, (i64, i64)>,
     /// The end offset each partition's end was last reported at
     /// (enable.partition.eof): once per arrival at the end.
     eof_reported: HashMap<TopicPartition, i64>,
@@ -84,7 +86,7 @@ impl Fetcher {
             completed: VecDeque::new(),
             backoff: HashMap::new(),
             pending_error: None,
-            high_watermarks: HashMap::new(),
+            watermarks: HashMap::new(),
             eof_reported: HashMap::new(),
         }
     }
@@ -93,7 +95,7 @@ impl Fetcher {
     /// flight are dropped when they arrive, by the position check).
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&TopicPartition) -> bool) {
         self.completed.retain(|fetch| keep(&fetch.key));
-        self.high_watermarks.retain(|key, _| keep(key));
+        self.watermarks.retain(|key, _| keep(key));
         self.eof_reported.retain(|key, _| keep(key));
     }
 
@@ -108,7 +110,7 @@ impl Fetcher {
         let mut ends = Vec::new();
         for (key, position) in positions {
             let Some(position) = *position else { continue };
-            let at_end = self.high_watermarks.get(key) == Some(&position);
+            let at_end = self.watermarks.get(key).map(|(_, high)| *high) == Some(position);
             if !at_end
                 || paused.contains(key)
                 || self.has_fetched(key)
@@ -122,9 +124,10 @@ impl Fetcher {
         ends
     }
 
-    /// The high watermark the partition's last fetch response told.
-    pub(crate) fn high_watermark(&self, key: &TopicPartition) -> Option<i64> {
-        self.high_watermarks.get(key).copied()
+    /// The log start offset (-1: not told) and high watermark the
+    /// partition's last fetch response told.
+    pub(crate) fn watermarks(&self, key: &TopicPartition) -> Option<(i64, i64)> {
+        self.watermarks.get(key).copied()
     }
 
     /// Whether some fetched data is waiting for `poll` for this partition.
@@ -339,8 +342,8 @@ impl Fetcher {
                 }
                 match data.error_code {
                     0 => {
-                        self.high_watermarks
-                            .insert(key.clone(), data.high_watermark);
+                        self.watermarks
+                            .insert(key.clone(), (data.log_start_offset, data.high_watermark));
                         let records = data.records.unwrap_or_default();
                         if records.is_empty() {
                             continue;

@@ -419,17 +419,18 @@ impl Consumer {
         self.with_state(|state| state.paused())
     }
 
-    /// The high watermark of each partition as the consumer's last fetch
-    /// of it told (`None` before one): no request, as librdkafka's
-    /// `get_watermark_offsets` (cached). With the position it gives how
-    /// far a partition lags (kafkajs's `batch.offsetLag()`, the base of
-    /// Java's `currentLag`).
-    pub fn fetched_high_watermarks(
+    /// `(log start offset, high watermark)` of each partition as the
+    /// consumer's last fetch of it told (`None` before one; the start is
+    /// -1 from a broker too old to say): no request, as librdkafka's
+    /// `get_watermark_offsets` with `cached`. With the position the high
+    /// watermark gives how far a partition lags (kafkajs's
+    /// `batch.offsetLag()`, the base of Java's `currentLag`).
+    pub fn fetched_watermarks(
         &self,
         partitions: &[TopicPartition],
-    ) -> impl Future<Output = Vec<Option<i64>>> + Send + 'static {
+    ) -> impl Future<Output = Vec<Option<(i64, i64)>>> + Send + 'static {
         let partitions = partitions.to_vec();
-        self.with_state(move |state| state.fetched_high_watermarks(&partitions))
+        self.with_state(move |state| state.fetched_watermarks(&partitions))
     }
 
     /// Commits the position of every assigned partition (the offset after
