@@ -72,26 +72,41 @@ test('keyed messages go to the partitions kafkajs picks', async () => {
   await Promise.all([strom.disconnect(), theirs.disconnect()])
 })
 
-test("the kafkajs README's program prints the same with require('strom')", async () => {
-  const original = path.join(__dirname, '..', '..', 'examples', 'node', 'kafkajs-readme.js')
+/**
+ * Runs examples/node/FILE as is and with require('strom'), each on a topic
+ * of its own (made by `topicFor`), and returns both outputs with the topic
+ * names replaced by TOPIC.
+ */
+async function bothWays(file, topicFor = async () => unique('dropin')) {
+  const original = path.join(__dirname, '..', '..', 'examples', 'node', file)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strom-dropin-'))
-  const withKafkajs = path.join(dir, 'kafkajs.js')
-  const withStrom = path.join(dir, 'strom.js')
   const source = fs.readFileSync(original, 'utf8')
   assert.ok(source.includes("require('kafkajs')"))
-  fs.writeFileSync(withKafkajs, source.replaceAll("require('kafkajs')", `require(${JSON.stringify(kafkajsDir)})`))
-  fs.writeFileSync(withStrom, source.replaceAll("require('kafkajs')", `require(${JSON.stringify(path.join(__dirname, '..'))})`))
-  const run = (file, topic) =>
-    execFileSync(process.execPath, [file], {
+  const run = async (library, name) => {
+    const program = path.join(dir, name)
+    fs.writeFileSync(program, source.replaceAll("require('kafkajs')", `require(${JSON.stringify(library)})`))
+    const topic = await topicFor()
+    return execFileSync(process.execPath, [program], {
       env: { ...process.env, BROKERS: ctx.broker.brokers.join(','), TOPIC: topic },
       encoding: 'utf8',
       timeout: 60000,
-    })
-  const topicA = await createTopic(ctx.kafka, unique('readme'))
-  const topicB = await createTopic(ctx.kafka, unique('readme'))
-  const a = run(withKafkajs, topicA).replaceAll(topicA, 'TOPIC')
-  const b = run(withStrom, topicB).replaceAll(topicB, 'TOPIC')
-  fs.rmSync(dir, { recursive: true, force: true })
+    }).replaceAll(topic, 'TOPIC')
+  }
+  try {
+    return [await run(kafkajsDir, 'kafkajs.js'), await run(path.join(__dirname, '..'), 'strom.js')]
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+test("the kafkajs README's program prints the same with require('strom')", async () => {
+  const [a, b] = await bothWays('kafkajs-readme.js', () => createTopic(ctx.kafka, unique('readme')))
   assert.ok(a.includes('Hello KafkaJS user!'), a)
+  assert.equal(b, a)
+})
+
+test("a kafkajs program in its documentation's style (admin, sendBatch, eachBatch, group offsets) prints the same", async () => {
+  const [a, b] = await bothWays('kafkajs-docs.js')
+  assert.match(a, /committed:/)
   assert.equal(b, a)
 })
