@@ -2,7 +2,7 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { ConfigResourceTypes, KafkaJSProtocolError, KafkaJSDeleteGroupsError, KafkaJSNonRetriableError } = require('..')
-const { useBroker, until, unique, joinedConsumer } = require('./helpers')
+const { useBroker, until, unique, joinedConsumer, checkConnectEvents } = require('./helpers')
 
 const ctx = useBroker()
 
@@ -110,15 +110,4 @@ test('groups: list, describe, delete; deleting a group that has members fails as
     assert.deepEqual(await admin.deleteGroups([groupId]), [{ groupId, errorCode: 0 }])
   }))
 
-test('admin events: connect and disconnect, with a remover', async () => {
-  const admin = ctx.kafka.admin()
-  const seen = []
-  const remove = admin.on(admin.events.CONNECT, e => seen.push(e.type))
-  admin.on(admin.events.DISCONNECT, e => seen.push(e.type))
-  await admin.connect()
-  remove()
-  await admin.connect()
-  await admin.disconnect()
-  assert.deepEqual(seen, ['admin.connect', 'admin.disconnect'])
-  assert.throws(() => admin.on('admin.nope', () => {}), TypeError)
-})
+test('admin events: connect and disconnect, with a remover', () => checkConnectEvents(ctx.kafka.admin(), 'admin'))

@@ -81,4 +81,21 @@ async function joinedConsumer(kafka, topic, groupId) {
   return consumer
 }
 
-module.exports = { useBroker, until, unique, createTopic, joinedConsumer, onKafka }
+/**
+ * A client's CONNECT and DISCONNECT events, kafkajs's way: `on` returns a
+ * remover, and an unknown event name throws.
+ */
+async function checkConnectEvents(client, prefix) {
+  const assert = require('node:assert/strict')
+  const seen = []
+  const remove = client.on(client.events.CONNECT, e => seen.push(e.type))
+  client.on(client.events.DISCONNECT, e => seen.push(e.type))
+  await client.connect()
+  remove()
+  await client.connect()
+  await client.disconnect()
+  assert.deepEqual(seen, [`${prefix}.connect`, `${prefix}.disconnect`])
+  assert.throws(() => client.on(`${prefix}.nope`, () => {}), TypeError)
+}
+
+module.exports = { useBroker, until, unique, createTopic, joinedConsumer, onKafka, checkConnectEvents }

@@ -2,7 +2,7 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { CompressionTypes, KafkaJSProtocolError, KafkaJSNonRetriableError } = require('..')
-const { useBroker, until, unique, createTopic, onKafka } = require('./helpers')
+const { useBroker, until, unique, createTopic, onKafka, checkConnectEvents } = require('./helpers')
 
 const ctx = useBroker()
 
@@ -124,18 +124,7 @@ test('a send after disconnect, and bad arguments, reject with kafkajs errors', a
   await producer.disconnect()
 })
 
-test('producer events: connect and disconnect, with a remover', async () => {
-  const producer = ctx.kafka.producer()
-  const seen = []
-  const remove = producer.on(producer.events.CONNECT, e => seen.push(e.type))
-  producer.on(producer.events.DISCONNECT, e => seen.push(e.type))
-  await producer.connect()
-  remove()
-  await producer.connect()
-  await producer.disconnect()
-  assert.deepEqual(seen, ['producer.connect', 'producer.disconnect'])
-  assert.throws(() => producer.on('producer.nothing', () => {}), TypeError)
-})
+test('producer events: connect and disconnect, with a remover', () => checkConnectEvents(ctx.kafka.producer(), 'producer'))
 
 test('allowAutoTopicCreation: false leaves a missing topic missing, though the broker would create it', async () => {
   const { Kafka } = require('..')
