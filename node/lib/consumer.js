@@ -116,6 +116,8 @@ class Consumer {
       ['enable.auto.commit', 'false'],
       ['auto.offset.reset', 'latest'],
       ['partition.assignment.strategy', 'roundrobin'],
+      // kafkajs's default: subscribing creates missing topics, where the broker creates topics.
+      ['allow.auto.create.topics', String(o.allowAutoTopicCreation !== false)],
       ['max.poll.records', String(MAX_POLL_RECORDS)],
     ]
     const optional = [
@@ -126,7 +128,6 @@ class Consumer {
       ['fetch.min.bytes', o.minBytes],
       ['fetch.max.bytes', o.maxBytes],
       ['fetch.max.wait.ms', o.maxWaitTimeInMs],
-      ['allow.auto.create.topics', o.allowAutoTopicCreation],
     ]
     for (const [name, value] of optional) {
       if (value !== undefined) settings.push([name, String(value)])

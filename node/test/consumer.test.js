@@ -226,6 +226,25 @@ test("logCreator gets kafkajs's entries: the join at INFO, a handler failure at 
   assert.deepEqual(entries.slice(before).map(e => [e.namespace, e.log.message]), [['Test', 'shown']])
 })
 
+test('subscribing creates a missing topic, as kafkajs does by default; allowAutoTopicCreation: false does not', async () => {
+  const listed = async () => {
+    const admin = ctx.kafka.admin()
+    await admin.connect()
+    const topics = await admin.listTopics()
+    await admin.disconnect()
+    return topics
+  }
+  const kept = unique('not-wished')
+  const refusing = ctx.kafka.consumer({ groupId: unique('group'), allowAutoTopicCreation: false })
+  await refusing.subscribe({ topic: kept })
+  await refusing.run({ eachMessage: async () => {} })
+  const wished = unique('wished')
+  const consumer = await joinedConsumer(ctx.kafka, wished, unique('group'))
+  assert.ok((await listed()).includes(wished))
+  assert.ok(!(await listed()).includes(kept))
+  await Promise.all([consumer.disconnect(), refusing.disconnect()])
+})
+
 test('pause and resume a partition; seek rewinds', async () => {
   const topic = await createTopic(ctx.kafka, unique('pause'), 2)
   await produce(topic, [{ value: 'p0-a', partition: 0 }, { value: 'p1-a', partition: 1 }])

@@ -117,10 +117,10 @@ pub struct ClientConfig {
     /// enable.partition.eof (librdkafka): report each time a partition's
     /// position reaches its end ([`crate::Consumer::take_partition_eofs`]).
     pub enable_partition_eof: bool,
-    /// allow.auto.create.topics (librdkafka's, for both roles): whether a
-    /// producer's metadata requests let the broker create the topics it
-    /// writes to (`None`: yes, as the Java producer and librdkafka's do).
-    /// A consumer never asks; `Some(true)` is refused for one.
+    /// allow.auto.create.topics (librdkafka's, for both roles): whether
+    /// the broker may create the topics a producer writes to (`None`: yes,
+    /// as the Java producer and librdkafka's do) or a group consumer
+    /// subscribes to by name (`None`: no, as librdkafka's consumer).
     pub allow_auto_create_topics: Option<bool>,
     // Connections and metadata.
     pub request_timeout: Duration,

@@ -115,6 +115,10 @@ pub(crate) struct ConsumerState {
     /// `commit_async`; `None` until then.
     commit_queue: Option<commit::CommitQueue>,
     next_auto_commit: Instant,
+    /// When the leader next asks about subscribed topics its assignment
+    /// found missing (one being created appears within a second, not at
+    /// the next metadata.max.age.ms refresh).
+    next_missing_topics_check: Instant,
     /// A rebalance callback queued a commit that the next rejoin or
     /// LeaveGroup must wait for.
     commits_before_rejoin: bool,
@@ -154,6 +158,7 @@ impl ConsumerState {
             paused: BTreeSet::new(),
             commit_queue: None,
             next_auto_commit,
+            next_missing_topics_check: Instant::now(),
             commits_before_rejoin: false,
             callback_queue,
             closed: false,

@@ -381,3 +381,37 @@ async fn remove_member(broker: &TestBroker, group: &str, member_id: &str) {
     };
     assert_eq!(response.error_code, 0, "{response:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_auto_create_topics_lets_the_broker_create_a_subscribed_topic() {
+    let (broker, admin) = setup(1).await;
+    let listed = || async { admin.list_topics(false).await.unwrap() };
+    // By default a consumer does not create what it subscribes to.
+    let plain = Consumer::new(broker.client_config(&[("group.id", "plain")]))
+        .await
+        .unwrap();
+    plain.subscribe(&["wished-for"]).await.unwrap();
+    for _ in 0..5 {
+        plain.poll(Duration::from_millis(100)).await.unwrap();
+    }
+    assert!(!listed().await.contains(&"wished-for".to_string()));
+    plain.close(SAFETY_TIMEOUT).await.unwrap();
+
+    let creating = Consumer::new(broker.client_config(&[
+        ("group.id", "creating"),
+        ("allow.auto.create.topics", "true"),
+    ]))
+    .await
+    .unwrap();
+    creating.subscribe(&["wished-for"]).await.unwrap();
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    while creating.assignment().await.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "never assigned the created topic"
+        );
+        creating.poll(Duration::from_millis(100)).await.unwrap();
+    }
+    assert!(listed().await.contains(&"wished-for".to_string()));
+    creating.close(SAFETY_TIMEOUT).await.unwrap();
+}

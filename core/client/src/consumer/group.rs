@@ -260,6 +260,19 @@ impl GroupCoordinator {
             .with_state(|s| s.generation_id < 0 || s.rejoin_needed)
     }
 
+    /// As leader, the subscribed topics the last assignment found missing.
+    pub fn missing_topics(&self) -> Vec<String> {
+        self.shared.with_state(|s| {
+            s.assigned_from.as_ref().map_or_else(Vec::new, |snapshot| {
+                snapshot
+                    .iter()
+                    .filter(|(_, count)| count.is_none())
+                    .map(|(topic, _)| topic.clone())
+                    .collect()
+            })
+        })
+    }
+
     /// As leader, whether a subscribed topic appeared, vanished or changed
     /// its partition count in the cached metadata since the assignment.
     pub fn metadata_changed(&self) -> bool {

@@ -103,13 +103,6 @@ impl Consumer {
         config: ClientConfig,
         callbacks: Option<CallbackQueue>,
     ) -> Result<Consumer> {
-        if config.allow_auto_create_topics == Some(true) {
-            return Err(crate::ClientError::InvalidArgument(
-                "allow.auto.create.topics=true: this client's consumer never asks the broker to create \
-                 the topics it reads; create them first"
-                    .to_string(),
-            ));
-        }
         let max_poll_records = config.max_poll_records;
         let state = ConsumerState::new(config, callbacks).await?;
         let cluster = state.cluster.clone();

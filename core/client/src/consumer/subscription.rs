@@ -16,6 +16,10 @@ use super::rebalance_context::{ContextCallback, RebalanceCallback, RebalanceEven
 use super::{ConsumerState, TopicPartition};
 use crate::error::{ClientError, Result};
 
+/// How often a leader looks again for subscribed topics that were missing
+/// (Java's metadata backoff tops out at retry.backoff.max.ms, 1 s).
+const MISSING_TOPICS_RECHECK: Duration = Duration::from_secs(1);
+
 impl ConsumerState {
     /// Joins the consumer's group (group.id) subscribed to `topics`; the
     /// group's assignor shares their partitions among its members. The
@@ -258,6 +262,19 @@ impl ConsumerState {
             if let Some(reason) = group.shared.with_state(|s| s.fatal.clone()) {
                 return Err(ClientError::InvalidArgument(reason));
             }
+            // Like Java's metadata backoff for unknown topics: a topic being
+            // created (Kafka does it in the background) is seen within a
+            // second, not at the next metadata.max.age.ms refresh.
+            let missing = group.missing_topics();
+            if !missing.is_empty() && Instant::now() >= self.next_missing_topics_check {
+                self.next_missing_topics_check = Instant::now() + MISSING_TOPICS_RECHECK;
+                if let Err(error) = self.cluster.refresh_metadata(&missing).await {
+                    tracing::debug!("looking up missing subscribed topics: {error}");
+                }
+            }
+            let Some(group) = self.group.as_mut() else {
+                return Ok(());
+            };
             if group.metadata_changed() {
                 tracing::debug!("subscribed topics changed; asking the group to rebalance");
                 group.shared.with_state(|st| st.rejoin_needed = true);

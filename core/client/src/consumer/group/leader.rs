@@ -122,6 +122,16 @@ impl Shared {
         let mut topics: Vec<String> = members.iter().flat_map(|m| m.topics.clone()).collect();
         topics.sort();
         topics.dedup();
+        if self.cluster.config().allow_auto_create_topics == Some(true) {
+            // allow.auto.create.topics=true (librdkafka's; kafkajs's
+            // default): the broker creates the subscribed topics it lacks,
+            // if it creates topics at all. Kafka creates them in the
+            // background; the leader's watch of the subscribed topics
+            // rebalances once they appear.
+            self.cluster
+                .request_metadata(Some(topics.clone()), true)
+                .await?;
+        }
         self.cluster.refresh_metadata(&topics).await?;
         let snapshot: BTreeMap<String, Option<i32>> = topics
             .iter()
