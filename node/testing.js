@@ -36,7 +36,7 @@ async function startBroker({ settings = {}, readyTimeoutMs = 30000 } = {}) {
   // stdin is a pipe held open by this process: the broker ends when it closes.
   const child = spawn(
     process.execPath,
-    [path.join(__dirname, 'lib', 'broker-process.js'), dataDir, 'server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...flags],
+    [path.join(__dirname, 'lib', 'broker-process.js'), dataDir, 'server', '--stop-on-stdin-close', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...flags],
     { stdio: ['pipe', 'pipe', 'pipe'] }
   )
   let stderr = ''

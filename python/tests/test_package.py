@@ -5,6 +5,7 @@ the client's log lines in Python's `logging`."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import strom
-from strom.testing import Broker
+from strom.testing import Broker, BrokerStartError
 
 
 @pytest.mark.skipif(not os.environ.get("STROM_TEST_WHEEL"), reason="STROM_TEST_WHEEL names the built wheel (scripts/test sets it)")
@@ -31,7 +32,7 @@ def test_a_fresh_venv_needs_nothing_but_the_wheel(tmp_path: Path) -> None:
     check = textwrap.dedent(
         """
         import strom
-        from strom.testing import Broker
+        from strom.testing import Broker, BrokerStartError
         with Broker() as bootstrap:
             producer = strom.Producer({"bootstrap.servers": bootstrap})
             producer.produce("fresh", b"x")
@@ -66,6 +67,34 @@ def test_broker_stop_removes_its_data_dir() -> None:
     assert data_dir.is_dir()
     broker.stop()
     assert not data_dir.exists()
+
+
+def test_a_test_process_killed_without_stop_takes_its_broker_and_dir_with_it() -> None:
+    script = "from strom.testing import Broker; b = Broker(); print(b.start(), b.data_dir, flush=True); input()"
+    parent = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert parent.stdout is not None
+    bootstrap, data_dir = parent.stdout.readline().decode().split()
+    host, port = bootstrap.rsplit(":", 1)
+    assert Path(data_dir).is_dir()
+    with socket.create_connection((host, int(port)), timeout=5):
+        pass
+    parent.kill()  # SIGKILL: no stop(), no atexit
+    parent.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+        except OSError:
+            if not Path(data_dir).exists() and not Path(f"{data_dir}.log").exists():
+                break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"broker {bootstrap} still serving, or {data_dir} (or its log) still there")
+
+
+def test_a_broker_that_fails_to_start_still_shows_its_log() -> None:
+    with pytest.raises(BrokerStartError, match="num.partitions"):
+        Broker({"num.partitions": "zero"}).start()
 
 
 def test_broker_settings_apply() -> None:
@@ -115,7 +144,7 @@ def test_client_log_lines_go_to_the_strom_logger(tmp_path: Path) -> None:
         import logging, sys
         logging.basicConfig(level=logging.DEBUG, stream=sys.stdout, format="%(name)s|%(levelname)s|%(message)s")
         import strom
-        from strom.testing import Broker
+        from strom.testing import Broker, BrokerStartError
         with Broker() as bootstrap:
             consumer = strom.Consumer({"bootstrap.servers": bootstrap, "group.id": "g", "auto.offset.reset": "earliest"})
             consumer.subscribe(["logged"])

@@ -81,6 +81,11 @@ pub struct ServerArgs {
     /// Log filter (e.g. debug, or strom_broker=trace). Default: RUST_LOG, else info.
     #[arg(long, value_name = "LEVEL")]
     pub log_level: Option<String>,
+    /// Stop, as on SIGTERM, once stdin reaches its end: a parent that
+    /// holds the other end of a pipe takes the broker with it when it
+    /// dies, even by SIGKILL (what the Python and Node test brokers do).
+    #[arg(long)]
+    pub stop_on_stdin_close: bool,
 }
 
 impl ServerArgs {

@@ -10,7 +10,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::{utf8_env, Cli, Command, ServerArgs};
 use crate::commands::{consume, group, produce, run_client, storage, topic};
-use crate::signals::shutdown_signal;
+use crate::signals::{shutdown_signal, stdin_closed};
 
 /// Exit status for a configuration mistake (bad flag, file or setting).
 const EXIT_CONFIG_ERROR: u8 = 2;
@@ -38,6 +38,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
 }
 
 fn run_server(args: ServerArgs) -> u8 {
+    let stop_on_stdin_close = args.stop_on_stdin_close;
     let filter = args.log_filter(std::env::var("RUST_LOG").ok());
     let filter = match EnvFilter::try_new(&filter) {
         Ok(filter) => filter,
@@ -72,9 +73,19 @@ fn run_server(args: ServerArgs) -> u8 {
         Err(err) => return fail(1, &format!("cannot start the async runtime: {err}")),
     };
     runtime.block_on(async {
-        let shutdown = match shutdown_signal() {
+        let signalled = match shutdown_signal() {
             Ok(shutdown) => shutdown,
             Err(err) => return fail(1, &format!("cannot install signal handlers: {err}")),
+        };
+        let stdin_closed = stop_on_stdin_close.then(stdin_closed);
+        let shutdown = async move {
+            match stdin_closed {
+                Some(closed) => tokio::select! {
+                    () = signalled => {}
+                    () = closed => {}
+                },
+                None => signalled.await,
+            }
         };
         match strom_broker::server::run(config, shutdown).await {
             Ok(()) => 0,

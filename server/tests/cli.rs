@@ -558,3 +558,24 @@ fn a_broker_whose_output_pipes_closed_still_stops_cleanly() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn stop_on_stdin_close_stops_the_broker_when_its_parent_lets_go_of_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = server_command(&[], &dir.path().join("data"))
+        .arg("--stop-on-stdin-close")
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert!(ready.starts_with("strom ready"), "{ready}");
+    // Still serving while the pipe is open.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(child.try_wait().unwrap().is_none(), "stopped early");
+    drop(child.stdin.take());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}

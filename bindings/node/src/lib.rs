@@ -99,32 +99,6 @@ pub fn run_cli(args: Vec<String>) -> u32 {
     u32::from(strom_server::entry::run(args.into_iter().map(Into::into)))
 }
 
-/// Ends this process's `strom` command gracefully (SIGTERM to itself)
-/// once its stdin reaches its end: the test broker's parent holds the
-/// other end, so a parent that dies, even by SIGKILL, takes its broker
-/// with it. Linux's PR_SET_PDEATHSIG would do it there only; a pipe does
-/// it everywhere.
-#[napi]
-pub fn exit_when_stdin_closes() {
-    std::thread::spawn(|| {
-        use std::io::Read;
-        let mut stdin = std::io::stdin();
-        let mut buffer = [0u8; 256];
-        loop {
-            match stdin.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(_) => continue,
-                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
-            }
-        }
-        // The broker's handler (or, before it is installed, the default
-        // action) ends the process.
-        let me = rustix::process::getpid();
-        let _ = rustix::process::kill_process(me, rustix::process::Signal::TERM);
-    });
-}
-
 /// Node handles SIGINT and SIGTERM itself (it restores the terminal, then
 /// raises the signal again). The broker's own handlers chain to the
 /// handler they replace, so with Node's in place a SIGTERM would raise

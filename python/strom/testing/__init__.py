@@ -7,8 +7,9 @@
 
 The broker is this package's own `strom server` (the wheel carries it, no
 JVM, no Docker), run as a child process on a free port of 127.0.0.1 with a
-temporary data dir; leaving the block stops it and removes the dir. The
-pytest plugin offers it as the `strom_broker` fixture.
+temporary data dir; leaving the block stops it and removes the dir. If the
+test process dies first, even by SIGKILL, the broker stops and removes the
+dir itself. The pytest plugin offers it as the `strom_broker` fixture.
 """
 
 from __future__ import annotations
@@ -78,11 +79,16 @@ class Broker:
     def command(self) -> list[str]:
         """The command line that runs the broker."""
         flags = [arg for name, value in self.settings.items() for arg in ("--set", f"{name}={value}")]
+        # The child removes a temporary dir itself if this process dies
+        # without stop(): see strom.testing._broker_process.
+        owned = self._temp_dir if self._given_dir is None and self._temp_dir else ""
         return [
             sys.executable,
             "-m",
-            "strom",
+            "strom.testing._broker_process",
+            owned,
             "server",
+            "--stop-on-stdin-close",
             "--listen",
             "127.0.0.1:0",
             "--data-dir",
@@ -103,7 +109,8 @@ class Broker:
                 self.command(),
                 stdout=subprocess.PIPE,
                 stderr=log,
-                stdin=subprocess.DEVNULL,
+                # Held open by this process: the broker stops when it closes.
+                stdin=subprocess.PIPE,
             )
         self.bootstrap_servers = self._wait_until_ready()
         return self.bootstrap_servers
@@ -154,8 +161,9 @@ class Broker:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
+            for pipe in (process.stdout, process.stdin):
+                if pipe is not None:
+                    pipe.close()
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
             if self._log is not None:
