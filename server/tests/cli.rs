@@ -535,13 +535,13 @@ fn ctrl_c_stops_a_group_consume_which_commits_what_it_printed() {
     );
 }
 
-#[test]
-fn a_broker_whose_output_pipes_closed_still_stops_cleanly() {
-    // Its stdout and stderr readers gone (a supervisor or a test runner
-    // that died): the log lines of the shutdown are lost, the shutdown is
-    // not (the logger reporting its own write failure used to panic).
+/// A `strom server` child with `extra` flags, once it printed its ready
+/// line (stdout is then closed), with its temporary dir.
+fn ready_server(extra: &[&str], stdin: Stdio) -> (std::process::Child, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut child = server_command(&[], &dir.path().join("data"))
+        .args(extra)
+        .stdin(stdin)
         .spawn()
         .unwrap();
     let mut ready = String::new();
@@ -549,6 +549,15 @@ fn a_broker_whose_output_pipes_closed_still_stops_cleanly() {
         .read_line(&mut ready)
         .unwrap();
     assert!(ready.starts_with("strom ready"), "{ready}");
+    (child, dir)
+}
+
+#[test]
+fn a_broker_whose_output_pipes_closed_still_stops_cleanly() {
+    // Its stdout and stderr readers gone (a supervisor or a test runner
+    // that died): the log lines of the shutdown are lost, the shutdown is
+    // not (the logger reporting its own write failure used to panic).
+    let (mut child, _dir) = ready_server(&[], Stdio::null());
     drop(child.stderr.take());
     let terminated = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -561,17 +570,7 @@ fn a_broker_whose_output_pipes_closed_still_stops_cleanly() {
 
 #[test]
 fn stop_on_stdin_close_stops_the_broker_when_its_parent_lets_go_of_stdin() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = server_command(&[], &dir.path().join("data"))
-        .arg("--stop-on-stdin-close")
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    assert!(ready.starts_with("strom ready"), "{ready}");
+    let (mut child, _dir) = ready_server(&["--stop-on-stdin-close"], Stdio::piped());
     // Still serving while the pipe is open.
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(child.try_wait().unwrap().is_none(), "stopped early");
