@@ -207,6 +207,8 @@ export interface ProducerRecord {
   messages: Message[]
   /** -1 (all, default), 0 or 1. */
   acks?: number
+  /** How long the broker may take to answer, in ms (default 30000). */
+  timeout?: number
   compression?: CompressionTypes
 }
 
@@ -217,6 +219,7 @@ export interface TopicMessages {
 
 export interface ProducerBatch {
   acks?: number
+  timeout?: number
   compression?: CompressionTypes
   topicMessages?: TopicMessages[]
 }

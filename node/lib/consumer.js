@@ -29,6 +29,8 @@ const CONSUMER_EVENTS = Object.freeze({
 
 // How long one native poll waits: short, so stop() and pause() act soon.
 const POLL_SLICE_MS = 200
+// PartitionAssigners.roundRobin, the one assigner (kafkajs's default).
+const ROUND_ROBIN = 'roundrobin'
 const MAX_POLL_RECORDS = 5000
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
@@ -83,6 +85,12 @@ class Batch {
 class Consumer {
   constructor(settings, options = {}) {
     if (!options.groupId) throw new KafkaJSNonRetriableError('Consumer groupId must be a non-empty string.')
+    const assigners = options.partitionAssigners || [ROUND_ROBIN]
+    if (!Array.isArray(assigners) || assigners.some(assigner => assigner !== ROUND_ROBIN)) {
+      // A custom assigner silently replaced by round-robin would split
+      // partitions in a way its author did not write.
+      throw new KafkaJSNonRetriableError('strom: only PartitionAssigners.roundRobin is supported; custom assigners are not yet')
+    }
     this.options = options
     this.settings = settings
     this.groupId = options.groupId

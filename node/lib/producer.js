@@ -58,8 +58,13 @@ class Producer {
     this.instrumentation = new Instrumentation(PRODUCER_EVENTS)
   }
 
-  async nativeFor(acks, compression) {
-    const key = `${acks}/${compression}`
+  /**
+   * The native producer for a send's acks, compression and timeout (how
+   * long the broker may take to answer: the produce request's timeout,
+   * request.timeout.ms here), made on first use.
+   */
+  async nativeFor(acks, compression, timeout) {
+    const key = `${acks}/${compression}/${timeout}`
     let pending = this.natives.get(key)
     if (!pending) {
       const settings = [
@@ -71,6 +76,7 @@ class Producer {
         ['batch.size', '1000000'],
         ['enable.idempotence', this.options.idempotent && acks === -1 ? 'true' : 'false'],
       ]
+      if (timeout !== undefined) settings.push(['request.timeout.ms', String(timeout)])
       if (this.options.allowAutoTopicCreation === false) settings.push(['allow.auto.create.topics', 'false'])
       if (this.options.maxInFlightRequests) {
         settings.push(['max.in.flight.requests.per.connection', String(this.options.maxInFlightRequests)])
@@ -105,13 +111,13 @@ class Producer {
     return this.sendBatch({ topicMessages: [{ topic, messages }], acks, timeout, compression })
   }
 
-  async sendBatch({ topicMessages = [], acks = -1, compression } = {}) {
+  async sendBatch({ topicMessages = [], acks = -1, timeout, compression } = {}) {
     if (!this.connected) {
       throw new KafkaJSNonRetriableError('The producer is disconnected')
     }
     const packed = packMessages(topicMessages)
     if (packed.count === 0) return []
-    const producer = await this.nativeFor(Number(acks), codecName(compression))
+    const producer = await this.nativeFor(Number(acks), codecName(compression), timeout)
     return recordMetadata(await call(producer.sendPacked(packed.topics, packed.buffer)))
   }
 

@@ -1,7 +1,7 @@
 'use strict'
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
-const { Kafka, logLevel } = require('..')
+const { Kafka, logLevel, PartitionAssigners, KafkaJSNonRetriableError } = require('..')
 const { useBroker, until, unique, createTopic, joinedConsumer } = require('./helpers')
 
 const ctx = useBroker()
@@ -243,6 +243,13 @@ test('subscribing creates a missing topic, as kafkajs does by default; allowAuto
   assert.ok((await listed()).includes(wished))
   assert.ok(!(await listed()).includes(kept))
   await Promise.all([consumer.disconnect(), refusing.disconnect()])
+})
+
+test('partitionAssigners: roundRobin (the default) is taken, a custom assigner refused rather than replaced', () => {
+  const consumer = ctx.kafka.consumer({ groupId: unique('group'), partitionAssigners: [PartitionAssigners.roundRobin] })
+  assert.equal(typeof consumer.run, 'function')
+  const custom = () => ({ name: 'Mine', version: 1, assign: async () => [], protocol: () => ({}) })
+  assert.throws(() => ctx.kafka.consumer({ groupId: unique('group'), partitionAssigners: [custom] }), KafkaJSNonRetriableError)
 })
 
 test('pause and resume a partition; seek rewinds', async () => {

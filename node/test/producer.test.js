@@ -102,7 +102,7 @@ test('every codec round-trips, and sendBatch spans topics', async () => {
   await producer.disconnect()
 })
 
-test('acks=0 and acks=1 are honoured per send', async () => {
+test('acks=0, acks=1 and timeout are honoured per send', async () => {
   const topic = await createTopic(ctx.kafka, unique('acks'))
   const producer = ctx.kafka.producer()
   await producer.connect()
@@ -110,6 +110,10 @@ test('acks=0 and acks=1 are honoured per send', async () => {
   assert.equal(none[0].baseOffset, '-1')
   const leader = await producer.send({ topic, acks: 1, messages: [{ value: 'leader' }] })
   assert.equal(leader[0].errorCode, 0)
+  // timeout is the produce request's (the client's request.timeout.ms): it reaches the client core.
+  const patient = await producer.send({ topic, timeout: 5000, messages: [{ value: 'patient' }] })
+  assert.equal(patient[0].baseOffset, '2')
+  await assert.rejects(producer.send({ topic, timeout: -1, messages: [{ value: 'x' }] }), /request\.timeout\.ms/)
   await producer.disconnect()
 })
 
