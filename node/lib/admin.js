@@ -31,6 +31,13 @@ function failOn(outcomes, ignore = () => false) {
   }
 }
 
+// The calls that talk to the cluster: disconnect() waits for those in flight.
+const CALLS = [
+  'createTopics', 'deleteTopics', 'createPartitions', 'listTopics', 'fetchTopicMetadata', 'describeCluster',
+  'fetchTopicOffsets', 'fetchTopicOffsetsByTimestamp', 'fetchOffsets', 'setOffsets', 'resetOffsets',
+  'deleteTopicRecords', 'describeConfigs', 'alterConfigs', 'listGroups', 'describeGroups', 'deleteGroups',
+]
+
 class Admin {
   constructor(settings, options = {}) {
     this.settings = settings
@@ -38,6 +45,21 @@ class Admin {
     this.pending = null
     this.events = ADMIN_EVENTS
     this.instrumentation = new Instrumentation(ADMIN_EVENTS)
+    this.inflight = new Set()
+    for (const name of CALLS) {
+      const call = this[name]
+      this[name] = (...args) => this.tracked(call.apply(this, args))
+    }
+  }
+
+  /** `promise`, counted as in flight until it settles. */
+  tracked(promise) {
+    this.inflight.add(promise)
+    promise.then(
+      () => this.inflight.delete(promise),
+      () => this.inflight.delete(promise)
+    )
+    return promise
   }
 
   nativeAdmin() {
@@ -53,7 +75,9 @@ class Admin {
     this.instrumentation.emit(ADMIN_EVENTS.CONNECT)
   }
 
+  /** Waits for the calls already made (they settle first). */
   async disconnect() {
+    await Promise.allSettled([...this.inflight])
     this.pending = null
     this.instrumentation.emit(ADMIN_EVENTS.DISCONNECT)
   }

@@ -53,6 +53,7 @@ class Producer {
     // kafkajs takes acks and compression per send; the core sets them per
     // producer, so there is one native producer per combination used.
     this.natives = new Map()
+    this.inflight = new Set() // sends not settled yet: disconnect() waits for them
     this.connected = false
     this.events = PRODUCER_EVENTS
     this.instrumentation = new Instrumentation(PRODUCER_EVENTS)
@@ -94,10 +95,12 @@ class Producer {
     this.instrumentation.emit(PRODUCER_EVENTS.CONNECT)
   }
 
+  /** Waits for the sends already made (they settle first), then closes. */
   async disconnect() {
+    this.connected = false
+    await Promise.allSettled([...this.inflight])
     const natives = [...this.natives.values()]
     this.natives.clear()
-    this.connected = false
     for (const pending of natives) {
       const producer = await pending.catch(() => null)
       if (producer) await call(producer.close(30000))
@@ -117,8 +120,15 @@ class Producer {
     }
     const packed = packMessages(topicMessages)
     if (packed.count === 0) return []
-    const producer = await this.nativeFor(Number(acks), codecName(compression), timeout)
-    return recordMetadata(await call(producer.sendPacked(packed.topics, packed.buffer)))
+    const sending = this.nativeFor(Number(acks), codecName(compression), timeout).then(producer =>
+      call(producer.sendPacked(packed.topics, packed.buffer))
+    )
+    this.inflight.add(sending)
+    try {
+      return recordMetadata(await sending)
+    } finally {
+      this.inflight.delete(sending)
+    }
   }
 
   on(name, listener) {
