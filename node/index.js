@@ -5,9 +5,9 @@
 const kafka = require('./lib/kafka')
 const errors = require('./lib/errors')
 const { PRODUCER_EVENTS, Partitioners } = require('./lib/producer')
-const { CONSUMER_EVENTS } = require('./lib/consumer')
+const { CONSUMER_EVENTS, PartitionAssigners } = require('./lib/consumer')
 
-const { fromNative, errorOf, call, ...errorClasses } = errors
+const { fromNative, errorOf, call, callRetried, ...errorClasses } = errors
 
 module.exports = {
   ...kafka,
@@ -16,6 +16,6 @@ module.exports = {
   Partitioners,
   isKafkaJSError: error => error instanceof errors.KafkaJSError,
   errors: errorClasses,
-  PartitionAssigners: Object.freeze({ roundRobin: 'roundrobin' }),
+  PartitionAssigners,
   events: { producer: PRODUCER_EVENTS, consumer: CONSUMER_EVENTS },
 }

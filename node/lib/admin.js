@@ -2,7 +2,7 @@
 // kafkajs's admin client on the native one: the same calls, arguments
 // and result shapes.
 const { native } = require('./native')
-const { call, errorOf, KafkaJSNonRetriableError, KafkaJSAggregateError, KafkaJSDeleteGroupsError } = require('./errors')
+const { call, callRetried, errorOf, KafkaJSNonRetriableError, KafkaJSAggregateError, KafkaJSDeleteGroupsError } = require('./errors')
 
 const { Instrumentation } = require('./events')
 
@@ -64,7 +64,7 @@ class Admin {
 
   nativeAdmin() {
     if (!this.pending) {
-      this.pending = call(native.createAdmin(this.settings))
+      this.pending = callRetried(native.createAdmin(this.settings), this.options.retries)
       this.pending.catch(() => (this.pending = null))
     }
     return this.pending

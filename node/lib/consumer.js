@@ -4,7 +4,7 @@
 // reports through kafkajs's instrumentation events. Joining, fetching,
 // heartbeats and offsets live in the core (strom-client).
 const { native } = require('./native')
-const { call, KafkaJSNonRetriableError } = require('./errors')
+const { call, callRetried, KafkaJSNonRetriableError } = require('./errors')
 const { Instrumentation } = require('./events')
 const { unpackBatches } = require('./packed')
 
@@ -29,8 +29,9 @@ const CONSUMER_EVENTS = Object.freeze({
 
 // How long one native poll waits: short, so stop() and pause() act soon.
 const POLL_SLICE_MS = 200
-// PartitionAssigners.roundRobin, the one assigner (kafkajs's default).
+// The one assigner there is (kafkajs's default), by the core's name for it.
 const ROUND_ROBIN = 'roundrobin'
+const PartitionAssigners = Object.freeze({ roundRobin: ROUND_ROBIN })
 const MAX_POLL_RECORDS = 5000
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
@@ -144,7 +145,9 @@ class Consumer {
     return settings
   }
 
+  /** Connects to the cluster (the native consumer); the group is joined by run(). */
   async connect() {
+    if (!this.native) this.native = await callRetried(native.createConsumer(this.nativeSettings()), this.options.retries)
     this.instrumentation.emit(CONSUMER_EVENTS.CONNECT)
   }
 
@@ -165,7 +168,7 @@ class Consumer {
 
   /** Creates the native consumer if needed and subscribes it. */
   async startNative() {
-    if (!this.native) this.native = await call(native.createConsumer(this.nativeSettings()))
+    if (!this.native) this.native = await callRetried(native.createConsumer(this.nativeSettings()), this.options.retries)
     await call(this.native.subscribe(this.subscriptions))
     for (const { entries, reset } of this.resets) await call(this.native.setOffsetReset(entries, reset))
     this.resets = []
@@ -663,4 +666,4 @@ class Consumer {
   }
 }
 
-module.exports = { Consumer, CONSUMER_EVENTS }
+module.exports = { Consumer, CONSUMER_EVENTS, PartitionAssigners }

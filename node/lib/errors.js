@@ -134,6 +134,29 @@ function errorOf(facts) {
   return facts.retriable ? new KafkaJSError(message) : new KafkaJSNonRetriableError(message)
 }
 
+/**
+ * The error kafkajs's retrier throws once its retries are spent on a
+ * retriable one: KafkaJSNumberOfRetriesExceeded, with that error as its
+ * `cause` (and `originalError`). The client core retries retriable errors
+ * within the budget kafkajs's `retry` gives, so a retriable error that
+ * reaches JS from a connect or a send has had its retries.
+ */
+function retriesSpent(error, retryCount) {
+  if (!(error instanceof KafkaJSError) || !error.retriable) return error
+  const spent = new KafkaJSNumberOfRetriesExceeded(error, { retryCount })
+  spent.originalError = error
+  return spent
+}
+
+/** `call`, with a retriable failure reported as kafkajs's retrier does. */
+async function callRetried(promise, retryCount) {
+  try {
+    return await promise
+  } catch (error) {
+    throw retriesSpent(fromNative(error), retryCount)
+  }
+}
+
 /** Runs a native call, turning its rejection into a kafkajs error. */
 async function call(promise) {
   try {
@@ -158,4 +181,5 @@ module.exports = {
   fromNative,
   errorOf,
   call,
+  callRetried,
 }

@@ -66,21 +66,23 @@ class Kafka {
   constructor(options = {}) {
     this.settings = clientSettings(options)
     this.retryBudgetMs = retryBudgetMs(options)
+    // kafkajs's retry.retries, for the retryCount of KafkaJSNumberOfRetriesExceeded.
+    this.retries = options.retry && options.retry.retries !== undefined ? options.retry.retries : 5
     this.log = makeLogger(options)
     registerShutdown()
   }
 
   producer(options = {}) {
     const settings = [...this.settings, ['delivery.timeout.ms', String(this.retryBudgetMs)]]
-    return new Producer(settings, { ...options, logger: this.log })
+    return new Producer(settings, { ...options, logger: this.log, retries: this.retries })
   }
 
   consumer(options = {}) {
-    return new Consumer(this.settings, { ...options, logger: this.log })
+    return new Consumer(this.settings, { ...options, logger: this.log, retries: this.retries })
   }
 
   admin(options = {}) {
-    return new Admin(this.settings, { ...options, logger: this.log })
+    return new Admin(this.settings, { ...options, logger: this.log, retries: this.retries })
   }
 
   logger() {

@@ -3,7 +3,7 @@
 // shape and resolves to its RecordMetadata[]: one entry per partition
 // written, with the first offset written there.
 const { native } = require('./native')
-const { call, KafkaJSNonRetriableError } = require('./errors')
+const { call, callRetried, KafkaJSNonRetriableError } = require('./errors')
 const { codecName } = require('./config')
 const { Instrumentation } = require('./events')
 const { packMessages } = require('./packed')
@@ -82,7 +82,7 @@ class Producer {
       if (this.options.maxInFlightRequests) {
         settings.push(['max.in.flight.requests.per.connection', String(this.options.maxInFlightRequests)])
       }
-      pending = call(native.createProducer(settings))
+      pending = callRetried(native.createProducer(settings), this.options.retries)
       this.natives.set(key, pending)
       pending.catch(() => this.natives.delete(key))
     }
@@ -121,7 +121,7 @@ class Producer {
     const packed = packMessages(topicMessages)
     if (packed.count === 0) return []
     const sending = this.nativeFor(Number(acks), codecName(compression), timeout).then(producer =>
-      call(producer.sendPacked(packed.topics, packed.buffer))
+      callRetried(producer.sendPacked(packed.topics, packed.buffer), this.options.retries)
     )
     this.inflight.add(sending)
     try {

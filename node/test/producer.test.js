@@ -1,7 +1,7 @@
 'use strict'
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
-const { CompressionTypes, KafkaJSProtocolError, KafkaJSNonRetriableError } = require('..')
+const { CompressionTypes, KafkaJSProtocolError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSConnectionError } = require('..')
 const { useBroker, until, unique, createTopic, onKafka, checkConnectEvents } = require('./helpers')
 
 const ctx = useBroker()
@@ -137,8 +137,10 @@ test('allowAutoTopicCreation: false leaves a missing topic missing, though the b
   const producer = kafka.producer({ allowAutoTopicCreation: false })
   await producer.connect()
   await assert.rejects(producer.send({ topic, messages: [{ value: 'x' }] }), error => {
-    assert.ok(error instanceof KafkaJSProtocolError, error.name)
-    assert.equal(error.type, 'UNKNOWN_TOPIC_OR_PARTITION')
+    // As kafkajs: its retries spent, the protocol error as the cause.
+    assert.ok(error instanceof KafkaJSNumberOfRetriesExceeded, error.name)
+    assert.ok(error.cause instanceof KafkaJSProtocolError, error.cause && error.cause.name)
+    assert.equal(error.cause.type, 'UNKNOWN_TOPIC_OR_PARTITION')
     return true
   })
   await producer.disconnect()
@@ -148,7 +150,7 @@ test('allowAutoTopicCreation: false leaves a missing topic missing, though the b
   await admin.disconnect()
 })
 
-test('unknown topic with auto-create off: KafkaJSProtocolError within the retry budget', { skip: onKafka && 'needs a broker with auto-create off' }, async t => {
+test('unknown topic with auto-create off: KafkaJSNumberOfRetriesExceeded (cause KafkaJSProtocolError) within the retry budget', { skip: onKafka && 'needs a broker with auto-create off' }, async t => {
   const { startBroker } = require('../testing')
   const { Kafka } = require('..')
   const broker = await startBroker({ settings: { 'auto.create.topics.enable': 'false' } })
@@ -158,12 +160,48 @@ test('unknown topic with auto-create off: KafkaJSProtocolError within the retry 
   await producer.connect()
   const started = Date.now()
   await assert.rejects(producer.send({ topic: 'missing', messages: [{ value: 'x' }] }), error => {
-    assert.ok(error instanceof KafkaJSProtocolError, error.name)
-    assert.equal(error.type, 'UNKNOWN_TOPIC_OR_PARTITION')
-    assert.equal(error.code, 3)
-    assert.equal(error.retriable, true)
+    // What kafkajs throws here: KafkaJSNumberOfRetriesExceeded, caused by the protocol error.
+    assert.ok(error instanceof KafkaJSNumberOfRetriesExceeded, error.name)
+    assert.equal(error.retriable, false)
+    assert.equal(error.retryCount, 2)
+    assert.ok(error.cause instanceof KafkaJSProtocolError, error.cause && error.cause.name)
+    assert.equal(error.cause.type, 'UNKNOWN_TOPIC_OR_PARTITION')
+    assert.equal(error.cause.code, 3)
+    assert.equal(error.cause.retriable, true)
     return true
   })
   assert.ok(Date.now() - started < 10000, 'failed within the retry budget')
   await producer.disconnect()
+})
+
+test('broker down: every client fails to connect with kafkajs errors, and a send to a stopped broker fails, all within the retry budget', { skip: onKafka && 'stops its own broker' }, async t => {
+  const { startBroker } = require('../testing')
+  const { Kafka } = require('..')
+  const started = Date.now()
+  const nowhere = new Kafka({ brokers: ['127.0.0.1:1'], connectionTimeout: 500, requestTimeout: 1000, retry: { retries: 1, initialRetryTime: 100 } })
+  const refused = error => {
+    // kafkajs: KafkaJSNumberOfRetriesExceeded caused by KafkaJSConnectionError.
+    assert.ok(error instanceof KafkaJSNumberOfRetriesExceeded, error.name)
+    assert.ok(error.cause instanceof KafkaJSConnectionError, error.cause && error.cause.name)
+    assert.match(error.message, /127\.0\.0\.1:1/)
+    return true
+  }
+  await assert.rejects(nowhere.producer().connect(), refused)
+  await assert.rejects(nowhere.admin().connect(), refused)
+  await assert.rejects(nowhere.consumer({ groupId: 'g' }).connect(), refused)
+
+  const broker = await startBroker()
+  t.after(() => broker.stop())
+  const kafka = new Kafka({ brokers: broker.brokers, requestTimeout: 1000, retry: { retries: 2, initialRetryTime: 100 } })
+  const producer = kafka.producer()
+  await producer.connect()
+  await producer.send({ topic: 'before', messages: [{ value: 'delivered' }] })
+  await broker.stop()
+  await assert.rejects(producer.send({ topic: 'before', messages: [{ value: 'lost' }] }), error => {
+    assert.ok(error instanceof KafkaJSNonRetriableError, error.name)
+    assert.ok(error.cause instanceof KafkaJSConnectionError, error.cause && error.cause.name)
+    return true
+  })
+  await producer.disconnect()
+  assert.ok(Date.now() - started < 20000, 'nothing hung')
 })
