@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import venv
@@ -92,9 +93,20 @@ def test_a_test_process_killed_without_stop_takes_its_broker_and_dir_with_it() -
         raise AssertionError(f"broker {bootstrap} still serving, or {data_dir} (or its log) still there")
 
 
-def test_a_broker_that_fails_to_start_still_shows_its_log() -> None:
+def test_a_broker_that_fails_to_start_shows_its_log_and_leaves_no_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list = []
+    real_mkdtemp = tempfile.mkdtemp
+
+    def recording_mkdtemp(**kwargs: str) -> str:
+        made.append(real_mkdtemp(**kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", recording_mkdtemp)
     with pytest.raises(BrokerStartError, match="num.partitions"):
         Broker({"num.partitions": "zero"}).start()
+    [data_dir] = made
+    assert not Path(data_dir).exists()
+    assert not Path(f"{data_dir}.log").exists()
 
 
 def test_broker_settings_apply() -> None:

@@ -112,7 +112,12 @@ class Broker:
                 # Held open by this process: the broker stops when it closes.
                 stdin=subprocess.PIPE,
             )
-        self.bootstrap_servers = self._wait_until_ready()
+        try:
+            self.bootstrap_servers = self._wait_until_ready()
+        except BrokerStartError:
+            # The error carries the log; the temporary dir and log go.
+            self.stop()
+            raise
         return self.bootstrap_servers
 
     def _wait_until_ready(self) -> str:
