@@ -4,8 +4,10 @@ client's own resources, and the consumers' topic written once."""
 
 from __future__ import annotations
 
+import os
 import statistics
 from pathlib import Path
+from typing import Callable
 
 from . import aggregate
 from .harness import log
@@ -89,4 +91,70 @@ def log_run(client: str, load: str, run: dict) -> None:
     m = run["metrics"]
     extra = f", group join {m['group_join_ms']:.0f} ms" if m.get("group_join_ms") is not None else ""
     extra += f", BufferError {m['queue_full']:,} times" if m.get("queue_full") else ""
-    log(f"{client}: {load}: {m['records_per_s']:,.0f} records/s{extra}, peak RSS {m['peak_rss_mib']:.0f} MiB, CPU {m['cpu_s']:.1f} s")
+    rate = f"{m['records_per_s']:,.0f} records/s"
+    log(f"{client}: {load}: {rate}{extra}, peak RSS {m['peak_rss_mib']:.0f} MiB, CPU {m['cpu_s']:.1f} s")
+
+
+def run_all(
+    broker,
+    clients: list[str],
+    loads: list[str],
+    all_loads: tuple[str, ...],
+    reps: int,
+    expect: int,
+    timeout_s: float,
+    argv_for: Callable[[str, str, int], list[str]],
+) -> dict:
+    """Every load through each client in turn, `reps` times with the client
+    order rotated; `argv_for(load, client, rep)` is one run's command."""
+    raw: dict = {client: {load: [] for load in all_loads} for client in clients}
+    for rep in range(reps):
+        log(f"repetition {rep + 1} of {reps}; load average {os.getloadavg()[0]:.2f}")
+        order = clients[rep % len(clients) :] + clients[: rep % len(clients)]
+        for load in loads:
+            for client in order:
+                if not broker.alive():
+                    raw[client][load].append({"error": "the broker exited"})
+                    continue
+                run = run_once(argv_for(load, client, rep), broker, timeout_s, expect)
+                raw[client][load].append(run)
+                log_run(client, load, run)
+    return raw
+
+
+# Report cells, from fold()'s results.
+
+
+def _usable(result: dict | None) -> bool:
+    return bool(result) and "metrics" in result
+
+
+def rate_cell(result: dict | None) -> str:
+    """The median rate, its spread, and how many runs completed."""
+    if not result:
+        return "–"
+    if not _usable(result):
+        return f"FAILED ({result.get('completed', 0)}/{result.get('repetitions', '?')} ran)"
+    metrics = result["metrics"]
+    spread = metrics.get("spread", 0.0)
+    noise = f" ±{spread * 100:.0f}%" if spread else ""
+    done, runs = result["completed"], result["repetitions"]
+    partial = "" if done == runs else f" ({done}/{runs})"
+    return f"{metrics['records_per_s']:,.0f}{noise}{partial}"
+
+
+def ratio_cell(result: dict | None, reference: dict | None) -> str:
+    """The rate over the reference client's."""
+    if not _usable(result) or not _usable(reference):
+        return "–"
+    theirs = reference["metrics"]["records_per_s"]
+    return f"{result['metrics']['records_per_s'] / theirs:.2f}×" if theirs else "–"
+
+
+def resources_cell(result: dict | None) -> str:
+    """Client peak RSS · client CPU · broker CPU, and the group join."""
+    if not _usable(result):
+        return "–"
+    m = result["metrics"]
+    join = f" · join {m['group_join_ms']:.0f} ms" if m.get("group_join_ms") is not None else ""
+    return f"{m['peak_rss_mib']:.0f} MiB · {m['cpu_s']:.1f} s · {m.get('broker_cpu_s', float('nan')):.1f} s{join}"

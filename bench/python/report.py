@@ -3,6 +3,8 @@ with the ratio to confluent-kafka, then what each client process used."""
 
 from __future__ import annotations
 
+from benchlib.client_runs import rate_cell, ratio_cell, resources_cell
+
 REFERENCE = "confluent"
 # The asyncio clients are also compared with confluent-kafka's own asyncio API.
 ASYNC_REFERENCE = "confluent-aio"
@@ -33,38 +35,6 @@ APIS = {
     "kafka-python": ("send().add_errback(), flush()", "poll(max_records=500)", "for record in consumer"),
     "aiokafka": ("await send() × 10,000, await each", "getmany(max_records=500)", "async for"),
 }
-
-
-def _usable(result: dict | None) -> bool:
-    return bool(result) and "metrics" in result
-
-
-def _rate(result: dict | None) -> str:
-    if not result:
-        return "–"
-    if not _usable(result):
-        return f"FAILED ({result.get('completed', 0)}/{result.get('repetitions', '?')} ran)"
-    metrics = result["metrics"]
-    spread = metrics.get("spread", 0.0)
-    noise = f" ±{spread * 100:.0f}%" if spread else ""
-    done, runs = result["completed"], result["repetitions"]
-    partial = "" if done == runs else f" ({done}/{runs})"
-    return f"{metrics['records_per_s']:,.0f}{noise}{partial}"
-
-
-def _ratio(result: dict | None, reference: dict | None) -> str:
-    if not _usable(result) or not _usable(reference):
-        return "–"
-    theirs = reference["metrics"]["records_per_s"]
-    return f"{result['metrics']['records_per_s'] / theirs:.2f}×" if theirs else "–"
-
-
-def _resources(result: dict | None) -> str:
-    if not _usable(result):
-        return "–"
-    m = result["metrics"]
-    join = f" · join {m['group_join_ms']:.0f} ms" if m.get("group_join_ms") is not None else ""
-    return f"{m['peak_rss_mib']:.0f} MiB · {m['cpu_s']:.1f} s · {m.get('broker_cpu_s', float('nan')):.1f} s{join}"
 
 
 def render(report: dict) -> str:
@@ -130,7 +100,7 @@ def render(report: dict) -> str:
         row = [client["title"], PRODUCER_DEFAULTS[client["label"]]]
         for load in loads:
             mine = per_load.get(load["key"])
-            row += [_rate(mine), _ratio(mine, reference.get(load["key"]))]
+            row += [rate_cell(mine), ratio_cell(mine, reference.get(load["key"]))]
         lines.append("| " + " | ".join(row) + " |")
     async_rows = [client for client in clients if client["label"] in ASYNC_CLIENTS]
     async_reference = results.get(ASYNC_REFERENCE, {})
@@ -149,7 +119,7 @@ def render(report: dict) -> str:
             row = [client["title"]]
             for load in loads:
                 mine = per_load.get(load["key"])
-                row += [_rate(mine), _ratio(mine, async_reference.get(load["key"]))]
+                row += [rate_cell(mine), ratio_cell(mine, async_reference.get(load["key"]))]
             lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
@@ -165,7 +135,7 @@ def render(report: dict) -> str:
         apis = dict(zip(("produce", "consume-batch", "consume-single"), APIS[client["label"]]))
         row = [client["title"]]
         for load in loads:
-            row += [f"`{apis[load['key']]}`", _resources(per_load.get(load["key"]))]
+            row += [f"`{apis[load['key']]}`", resources_cell(per_load.get(load["key"]))]
         lines.append("| " + " | ".join(row) + " |")
     failures = [
         f"- {client['title']}, {load['key']}: {per_load[load['key']]['error']}"
