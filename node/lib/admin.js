@@ -5,6 +5,7 @@ const { native } = require('./native')
 const { call, callRetried, errorOf, KafkaJSNonRetriableError, KafkaJSAggregateError, KafkaJSDeleteGroupsError } = require('./errors')
 
 const { Instrumentation } = require('./events')
+const { InFlight } = require('./inflight')
 
 const RESOURCE_KINDS = { 2: 'topic', 4: 'broker' }
 
@@ -45,21 +46,11 @@ class Admin {
     this.pending = null
     this.events = ADMIN_EVENTS
     this.instrumentation = new Instrumentation(ADMIN_EVENTS)
-    this.inflight = new Set()
+    this.inflight = new InFlight()
     for (const name of CALLS) {
       const call = this[name]
-      this[name] = (...args) => this.tracked(call.apply(this, args))
+      this[name] = (...args) => this.inflight.track(call.apply(this, args))
     }
-  }
-
-  /** `promise`, counted as in flight until it settles. */
-  tracked(promise) {
-    this.inflight.add(promise)
-    promise.then(
-      () => this.inflight.delete(promise),
-      () => this.inflight.delete(promise)
-    )
-    return promise
   }
 
   nativeAdmin() {
@@ -77,7 +68,7 @@ class Admin {
 
   /** Waits for the calls already made (they settle first). */
   async disconnect() {
-    await Promise.allSettled([...this.inflight])
+    await this.inflight.settled()
     this.pending = null
     this.instrumentation.emit(ADMIN_EVENTS.DISCONNECT)
   }

@@ -147,8 +147,14 @@ class Consumer {
 
   /** Connects to the cluster (the native consumer); the group is joined by run(). */
   async connect() {
-    if (!this.native) this.native = await callRetried(native.createConsumer(this.nativeSettings()), this.options.retries)
+    await this.connectNative()
     this.instrumentation.emit(CONSUMER_EVENTS.CONNECT)
+  }
+
+  /** The native consumer, made on first use. */
+  async connectNative() {
+    if (!this.native) this.native = await callRetried(native.createConsumer(this.nativeSettings()), this.options.retries)
+    return this.native
   }
 
   async subscribe({ topic, topics, fromBeginning = false } = {}) {
@@ -168,7 +174,7 @@ class Consumer {
 
   /** Creates the native consumer if needed and subscribes it. */
   async startNative() {
-    if (!this.native) this.native = await callRetried(native.createConsumer(this.nativeSettings()), this.options.retries)
+    await this.connectNative()
     await call(this.native.subscribe(this.subscriptions))
     for (const { entries, reset } of this.resets) await call(this.native.setOffsetReset(entries, reset))
     this.resets = []
@@ -332,7 +338,6 @@ class Consumer {
     const now = { memberId: polled.memberId, generationId: polled.generationId }
     const assignment = await call(this.native.assignment())
     const key = `${now.generationId}|${assignment.map(a => tpKey(a.topic, a.partition)).sort().join(',')}`
-    if (key === this.joinReported) return
     if (assignment.length === 0 && key !== this.joinSeen) {
       this.joinSeen = key
       return
@@ -343,16 +348,8 @@ class Consumer {
     for (const { topic, partition } of assignment) {
       ;(memberAssignment[topic] = memberAssignment[topic] || []).push(partition)
     }
-    this.log.info('Consumer has joined the group', {
-      groupId: this.groupId,
-      memberId: now.memberId,
-      leaderId: polled.leaderId ?? null,
-      isLeader: polled.leaderId != null && polled.leaderId === now.memberId,
-      memberAssignment,
-      groupProtocol: 'RoundRobinAssigner',
-      duration: Date.now() - started,
-    })
-    this.instrumentation.emit(CONSUMER_EVENTS.GROUP_JOIN, {
+    // The same facts go to the log and the event, as in kafkajs.
+    const joined = {
       duration: Date.now() - started,
       groupId: this.groupId,
       isLeader: polled.leaderId != null && polled.leaderId === now.memberId,
@@ -360,7 +357,9 @@ class Consumer {
       groupProtocol: 'RoundRobinAssigner',
       memberId: now.memberId,
       memberAssignment,
-    })
+    }
+    this.log.info('Consumer has joined the group', joined)
+    this.instrumentation.emit(CONSUMER_EVENTS.GROUP_JOIN, joined)
   }
 
   /** Hands the records to the handlers, partition by partition; true if one failed. */

@@ -7,6 +7,7 @@ const { call, callRetried, KafkaJSNonRetriableError } = require('./errors')
 const { codecName } = require('./config')
 const { Instrumentation } = require('./events')
 const { packMessages } = require('./packed')
+const { InFlight } = require('./inflight')
 
 const PRODUCER_EVENTS = Object.freeze({
   CONNECT: 'producer.connect',
@@ -53,7 +54,7 @@ class Producer {
     // kafkajs takes acks and compression per send; the core sets them per
     // producer, so there is one native producer per combination used.
     this.natives = new Map()
-    this.inflight = new Set() // sends not settled yet: disconnect() waits for them
+    this.inflight = new InFlight() // sends not settled yet: disconnect() waits for them
     this.connected = false
     this.events = PRODUCER_EVENTS
     this.instrumentation = new Instrumentation(PRODUCER_EVENTS)
@@ -98,7 +99,7 @@ class Producer {
   /** Waits for the sends already made (they settle first), then closes. */
   async disconnect() {
     this.connected = false
-    await Promise.allSettled([...this.inflight])
+    await this.inflight.settled()
     const natives = [...this.natives.values()]
     this.natives.clear()
     for (const pending of natives) {
@@ -123,12 +124,7 @@ class Producer {
     const sending = this.nativeFor(Number(acks), codecName(compression), timeout).then(producer =>
       callRetried(producer.sendPacked(packed.topics, packed.buffer), this.options.retries)
     )
-    this.inflight.add(sending)
-    try {
-      return recordMetadata(await sending)
-    } finally {
-      this.inflight.delete(sending)
-    }
+    return recordMetadata(await this.inflight.track(sending))
   }
 
   on(name, listener) {

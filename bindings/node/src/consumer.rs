@@ -3,13 +3,13 @@
 
 use napi::bindgen_prelude::{Buffer, Object};
 use napi::Env;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use napi_derive::napi;
 use strom_client::{Consumer, OffsetReset, RebalanceContext, RebalanceEvent, TopicPartition};
 
 use crate::convert::{config, partitions, Partition, PartitionOffset};
-use crate::{client_work, millis, on_client, packed, promise};
+use crate::{client_work, lock, millis, on_client, packed, promise};
 
 #[napi]
 pub struct NativeConsumer {
@@ -56,10 +56,6 @@ pub async fn create_consumer(config_pairs: Vec<Vec<String>>) -> napi::Result<Nat
     })
     .await?;
     Ok(NativeConsumer { inner, rebalances })
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[napi]

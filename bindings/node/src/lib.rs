@@ -85,6 +85,14 @@ pub(crate) async fn client_work<T>(
     work.await.map_err(|e| to_js_error(&e))
 }
 
+/// A mutex's guard even if a holder panicked (the data is plain
+/// bookkeeping, still usable).
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Milliseconds from JS, clamped to something a `Duration` holds.
 pub(crate) fn millis(ms: f64) -> Duration {
     Duration::from_millis(ms.clamp(0.0, 1e12) as u64)

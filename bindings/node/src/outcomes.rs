@@ -2,10 +2,12 @@
 //! callback writes its slot, and the send's promise waits until every slot
 //! is written. One lock per delivery, no future or task per record.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use strom_client::{ClientError, DeliveryResult, RecordMetadata};
 use tokio::sync::Notify;
+
+use crate::lock;
 
 pub struct Outcomes {
     shared: Arc<Shared>,
@@ -58,7 +60,7 @@ impl Outcomes {
             // Registered before the check, so a settle in between still wakes it.
             let notified = self.shared.all_in.notified();
             {
-                let mut state = lock(&self.shared);
+                let mut state = lock(&self.shared.state);
                 if state.unsettled == 0 {
                     if let Some((_, error)) = state.failure.take() {
                         return Err(error);
@@ -71,17 +73,13 @@ impl Outcomes {
     }
 }
 
-fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, State> {
-    shared.state.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 fn settle(
     shared: &Shared,
     index: usize,
     topic: usize,
     result: Result<RecordMetadata, ClientError>,
 ) {
-    let mut state = lock(shared);
+    let mut state = lock(&shared.state);
     let Some(slot) = state.delivered.get_mut(index) else {
         return;
     };

@@ -47,25 +47,26 @@ impl NativeProducer {
         let count = reader.u32()? as usize;
         let outcomes = Outcomes::new(count.min(records.len() / 24));
         let mut headers = Vec::new();
-        let mut waiting: Vec<(usize, ProducerRecord)> = Vec::new();
+        let mut waiting: Vec<(usize, usize, ProducerRecord)> = Vec::new();
         for index in 0..count {
             let (topic, record) = reader.record(&topics, &mut headers)?;
             if !waiting.is_empty() {
-                waiting.push((index, record.to_owned_record()));
+                waiting.push((index, topic, record.to_owned_record()));
                 continue;
             }
             let report = outcomes.reporter(index, topic);
             if let Err(refused) = self.inner.try_send_ref_with_callback(record, report) {
                 match refused.record {
-                    Some(record) if refused.error.is_retriable() => waiting.push((index, *record)),
+                    Some(record) if refused.error.is_retriable() => {
+                        waiting.push((index, topic, *record))
+                    }
                     _ => outcomes.settle(index, topic, Err(refused.error)),
                 }
             }
         }
         let producer = self.inner.clone();
         promise(env, async move {
-            for (index, record) in waiting {
-                let topic = topics.iter().position(|t| *t == record.topic).unwrap_or(0);
+            for (index, topic, record) in waiting {
                 producer
                     .send_wait_with_callback(record, outcomes.reporter(index, topic))
                     .await;

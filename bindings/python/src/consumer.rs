@@ -404,7 +404,6 @@ impl Consumer {
             let known = py
                 .detach(|| consumer.fetched_watermarks(std::slice::from_ref(&tp)))
                 .into_py_result(py)?;
-            const OFFSET_INVALID: i64 = -1001;
             return Ok(match known.first().copied().flatten() {
                 Some((low, high)) => (if low < 0 { OFFSET_INVALID } else { low }, high),
                 None => (OFFSET_INVALID, OFFSET_INVALID),

@@ -1,9 +1,8 @@
 //! The broker's main loop: bind, load, announce readiness, accept
 //! connections until shutdown, then close every log cleanly.
 
-use std::io::Write;
-
 use std::future::Future;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -28,12 +28,7 @@ impl TopicMatcher {
         let Some(pattern) = entry.strip_prefix('^') else {
             return Ok(TopicMatcher::Name(entry.to_string()));
         };
-        let pattern = pattern.trim_end_matches('$');
-        Regex::new(&format!("^(?:{pattern})$"))
-            .map(TopicMatcher::Pattern)
-            .map_err(|error| {
-                ClientError::InvalidArgument(format!("invalid topic pattern `{pattern}`: {error}"))
-            })
+        whole_name(pattern.trim_end_matches('$')).map(TopicMatcher::Pattern)
     }
 
     pub(crate) fn matches(&self, topic: &str) -> bool {
@@ -42,6 +37,14 @@ impl TopicMatcher {
             TopicMatcher::Pattern(regex) => regex.is_match(topic),
         }
     }
+}
+
+/// `pattern` matched against whole topic names, as Java matches them
+/// (`Matcher::matches`), hence the anchors.
+fn whole_name(pattern: &str) -> Result<Regex> {
+    Regex::new(&format!("^(?:{pattern})$")).map_err(|error| {
+        ClientError::InvalidArgument(format!("invalid topic pattern `{pattern}`: {error}"))
+    })
 }
 
 /// The pattern and when to look for matching topics again.
@@ -61,10 +64,7 @@ impl ConsumerState {
                 "subscribe_pattern needs a group: set group.id in the consumer config".to_string(),
             ));
         }
-        // Java matches the whole name (`Matcher::matches`), hence the anchors.
-        let regex = Regex::new(&format!("^(?:{pattern})$")).map_err(|error| {
-            ClientError::InvalidArgument(format!("invalid topic pattern `{pattern}`: {error}"))
-        })?;
+        let regex = whole_name(pattern)?;
         self.assignors =
             configured_assignors(&self.cluster.config().partition_assignment_strategy)?;
         self.pattern = Some(PatternSubscription {
