@@ -48,6 +48,8 @@ class KafkaError:
     _INVALID_ARG: ClassVar[int]  # -186
     _TIMED_OUT: ClassVar[int]  # -185
     _QUEUE_FULL: ClassVar[int]  # -184
+    _ASSIGN_PARTITIONS: ClassVar[int]  # -175
+    _REVOKE_PARTITIONS: ClassVar[int]  # -174
     _STATE: ClassVar[int]  # -172
     _NO_OFFSET: ClassVar[int]  # -168
     _INTR: ClassVar[int]  # -163
@@ -55,6 +57,7 @@ class KafkaError:
     _VALUE_SERIALIZATION: ClassVar[int]  # -161
     _KEY_DESERIALIZATION: ClassVar[int]  # -160
     _VALUE_DESERIALIZATION: ClassVar[int]  # -159
+    _NOENT: ClassVar[int]  # -156
     _FATAL: ClassVar[int]  # -150
     _ASSIGNMENT_LOST: ClassVar[int]  # -142
     UNKNOWN: ClassVar[int]  # -1

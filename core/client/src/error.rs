@@ -52,6 +52,8 @@ pub mod local {
         (-186, INVALID_ARG, "_INVALID_ARG", "An invalid argument or setting."),
         (-185, TIMED_OUT, "_TIMED_OUT", "An operation did not finish within its timeout."),
         (-184, QUEUE_FULL, "_QUEUE_FULL", "The producer's queue (buffer.memory) is full."),
+        (-175, ASSIGN_PARTITIONS, "_ASSIGN_PARTITIONS", "A rebalance assigned partitions (a rebalance callback's event)."),
+        (-174, REVOKE_PARTITIONS, "_REVOKE_PARTITIONS", "A rebalance revoked partitions (a rebalance callback's event)."),
         (-172, STATE, "_STATE", "The call is not allowed in the client's current state."),
         (-168, NO_OFFSET, "_NO_OFFSET", "No offset is stored or committed."),
         (-163, INTR, "_INTR", "The call was interrupted (by a signal)."),
@@ -59,6 +61,7 @@ pub mod local {
         (-161, VALUE_SERIALIZATION, "_VALUE_SERIALIZATION", "The value serializer failed."),
         (-160, KEY_DESERIALIZATION, "_KEY_DESERIALIZATION", "The key deserializer failed."),
         (-159, VALUE_DESERIALIZATION, "_VALUE_DESERIALIZATION", "The value deserializer failed."),
+        (-156, NOENT, "_NOENT", "No such entry (e.g. a message without headers)."),
         (-150, FATAL, "_FATAL", "A fatal error: the client cannot go on."),
         (-142, ASSIGNMENT_LOST, "_ASSIGNMENT_LOST", "The consumer lost its partitions to the group."),
     }
@@ -66,6 +69,29 @@ pub mod local {
     /// The name of a local code, or `None` for a Kafka code.
     pub fn name(code: i32) -> Option<&'static str> {
         TABLE.iter().find(|row| row.0 == code).map(|row| row.1)
+    }
+
+    /// What a code means, in one sentence: the local table's description
+    /// or Kafka's (librdkafka's `rd_kafka_err2str`).
+    pub fn description(code: i32) -> &'static str {
+        if let Some(row) = TABLE.iter().find(|row| row.0 == code) {
+            return row.2;
+        }
+        match i16::try_from(code) {
+            Ok(code) => super::kafka::ErrorCode(code).description(),
+            Err(_) => "An unknown error code.",
+        }
+    }
+
+    /// Whether an error with this code may go away if the call is made
+    /// again: Kafka's retriable codes, and the local codes of
+    /// [`super::ClientError::is_retriable`] (a lost connection, a timeout,
+    /// no broker, a full queue).
+    pub fn is_retriable(code: i32) -> bool {
+        match code {
+            TRANSPORT | TIMED_OUT | MSG_TIMED_OUT | ALL_BROKERS_DOWN | QUEUE_FULL => true,
+            code => i16::try_from(code).is_ok_and(super::kafka::is_retriable),
+        }
     }
 
     /// librdkafka's spelling of the Kafka codes it names differently
