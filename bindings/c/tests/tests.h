@@ -1,0 +1,14 @@
+/* Every test of the suite, in the order main() runs them. */
+#define STROM_TESTS(X)                                  \
+    X(test_conf_refuses_unknown_and_invalid_settings)   \
+    X(test_null_arguments_get_invalid_arg)              \
+    X(test_error_codes_have_librdkafka_names)           \
+    X(test_calls_need_the_right_kind_of_handle)         \
+    X(test_unknown_topic_is_reported)                   \
+    X(test_broker_down)                                 \
+    X(test_destroy_does_not_hang)                       \
+    X(test_round_trip_through_every_codec)              \
+    X(test_assign_seek_position_pause_and_partition_end) \
+    X(test_two_members_share_partitions_eager)          \
+    X(test_two_members_share_partitions_cooperative)    \
+    X(test_commits_sync_async_and_from_a_rebalance_callback)
