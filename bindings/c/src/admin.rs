@@ -7,7 +7,7 @@ use std::ffi::{c_char, c_int};
 
 use strom_client::admin::{AlterConfigOp, ConfigResource, NewTopic, OffsetSpec};
 use strom_client::error::local;
-use strom_client::{blocking, TopicPartition as CoreTopicPartition};
+use strom_client::{blocking, ClientConfig, TopicPartition as CoreTopicPartition};
 
 use crate::client::{timeout, Client, Role};
 use crate::codes::{RespErr, STROM_RESP_ERR_NO_ERROR};
@@ -27,9 +27,9 @@ pub extern "C" fn strom_admin_new(
     errstr_size: usize,
 ) -> *mut Client {
     ffi::guard(std::ptr::null_mut(), || {
-        Client::make(conf, errstr, errstr_size, |config, _| {
-            Ok(Role::Admin(blocking::AdminClient::new(config.clone())?))
-        })
+        let build =
+            |config: &ClientConfig| Ok(Role::Admin(blocking::AdminClient::new(config.clone())?));
+        Client::make(conf, errstr, errstr_size, build, |_| Ok(()))
     })
 }
 

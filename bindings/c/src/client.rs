@@ -128,33 +128,42 @@ impl Client {
         }
     }
 
-    /// Makes a client from `conf`; on success the client owns the
-    /// configuration (it is freed), on failure the caller still does.
+    /// Makes a client from `conf`: `build` makes its role, then `attach`
+    /// (given the client at its final address, for callbacks that need
+    /// the handle) finishes it. On success the client owns the
+    /// configuration (it is freed); on failure the caller still does.
     pub(crate) fn make(
         conf: *mut Conf,
         errstr: *mut c_char,
         errstr_size: usize,
-        build: impl FnOnce(&ClientConfig, &Callbacks) -> Result<Role, CError>,
+        build: impl FnOnce(&ClientConfig) -> Result<Role, CError>,
+        attach: impl FnOnce(&Client) -> Result<(), CError>,
     ) -> *mut Client {
         let made = (|| {
             let conf_ref = ffi::object(conf, "conf")?;
             let config = conf_ref.client_config()?;
-            let callbacks = conf_ref.callbacks;
-            let role = build(&config, &callbacks)?;
-            Ok::<Client, CError>(Client {
+            let role = build(&config)?;
+            let rk = ffi::into_raw(Client {
                 role,
                 config,
-                callbacks,
+                callbacks: conf_ref.callbacks,
                 admin: OnceLock::new(),
                 topics: TopicNames::default(),
                 pending: Mutex::new(VecDeque::new()),
                 lost: AtomicBool::new(false),
-            })
+            });
+            match attach(ffi::object(rk, "rk")?) {
+                Ok(()) => Ok(rk),
+                Err(error) => {
+                    strom_destroy(rk, 0);
+                    Err(error)
+                }
+            }
         })();
         match made {
-            Ok(client) => {
+            Ok(rk) => {
                 ffi::free::<Conf, Conf>(conf);
-                ffi::into_raw(client)
+                rk
             }
             Err(error) => {
                 ffi::write_errstr(errstr, errstr_size, &error.message);

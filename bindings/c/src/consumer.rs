@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 
 use strom_client::error::local;
 use strom_client::{
-    blocking, CallbackQueue, RebalanceContext, RebalanceEvent, StartOffset,
+    blocking, CallbackQueue, ClientConfig, RebalanceContext, RebalanceEvent, StartOffset,
     TopicPartition as CoreTopicPartition,
 };
 
@@ -39,23 +39,20 @@ pub extern "C" fn strom_consumer_new(
     errstr_size: usize,
 ) -> *mut Client {
     ffi::guard(std::ptr::null_mut(), || {
-        let rk = Client::make(conf, errstr, errstr_size, |config, _| {
+        let build = |config: &ClientConfig| {
             let consumer =
                 blocking::Consumer::with_callback_queue(config.clone(), CallbackQueue::new())?;
             Ok(Role::Consumer(consumer))
-        });
-        if let Ok(client) = ffi::object(rk, "rk") {
-            if let (Role::Consumer(consumer), Some(_)) = (&client.role, client.callbacks.rebalance)
-            {
+        };
+        // The rebalance callback needs the handle's final address.
+        let attach = |client: &Client| match (&client.role, client.callbacks.rebalance) {
+            (Role::Consumer(consumer), Some(_)) => {
                 let callback = rebalance_callback(client, client.callbacks.rebalance);
-                if let Err(error) = consumer.on_rebalance(callback) {
-                    ffi::write_errstr(errstr, errstr_size, &error.to_string());
-                    crate::client::strom_destroy(rk, 0);
-                    return std::ptr::null_mut();
-                }
+                Ok(consumer.on_rebalance(callback)?)
             }
-        }
-        rk
+            _ => Ok(()),
+        };
+        Client::make(conf, errstr, errstr_size, build, attach)
     })
 }
 

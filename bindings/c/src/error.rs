@@ -4,7 +4,6 @@
 #![allow(unsafe_code)] // `#[no_mangle]` only; unsafe blocks live in ffi.rs
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CString};
 use std::sync::OnceLock;
 
@@ -66,6 +65,17 @@ pub fn set_last(error: &CError) {
     LAST.with(|last| *last.borrow_mut() = (error.code, text));
 }
 
+/// Forgets the thread's last error: each call starts with a clean slate,
+/// so that after it strom_last_error() tells its outcome.
+pub fn clear_last() {
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != STROM_RESP_ERR_NO_ERROR || !last.1.is_empty() {
+            *last = (STROM_RESP_ERR_NO_ERROR, CString::default());
+        }
+    });
+}
+
 /// The code of a call's outcome, recording a failure as the thread's last
 /// error.
 pub fn code_of(outcome: Result<(), CError>) -> RespErr {
@@ -87,19 +97,22 @@ pub fn value_or<T>(outcome: Result<T, CError>, failed: T) -> T {
     })
 }
 
-/// Each code's name and description as C strings, made once.
-fn texts() -> &'static HashMap<RespErr, (CString, CString)> {
-    static TEXTS: OnceLock<HashMap<RespErr, (CString, CString)>> = OnceLock::new();
-    TEXTS.get_or_init(|| {
+/// A code's name and description as C strings, made once for all codes.
+/// (A vector, not a hash map: leak checkers see its strings as reachable
+/// from the start of each block.)
+fn texts(code: RespErr) -> Option<&'static (RespErr, CString, CString)> {
+    static TEXTS: OnceLock<Vec<(RespErr, CString, CString)>> = OnceLock::new();
+    let texts = TEXTS.get_or_init(|| {
         crate::codes::ALL
             .iter()
             .map(|&code| {
                 let name = CString::new(local::rdkafka_name(code)).unwrap_or_default();
                 let text = CString::new(local::description(code)).unwrap_or_default();
-                (code, (name, text))
+                (code, name, text)
             })
             .collect()
-    })
+    });
+    texts.iter().find(|row| row.0 == code)
 }
 
 static UNKNOWN_NAME: &std::ffi::CStr = c"_UNKNOWN";
@@ -109,9 +122,7 @@ static UNKNOWN_TEXT: &std::ffi::CStr = c"An unknown error code.";
 /// The string is static: never free it. Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_err2str(err: RespErr) -> *const c_char {
-    texts()
-        .get(&err)
-        .map_or(UNKNOWN_TEXT.as_ptr(), |(_, text)| text.as_ptr())
+    texts(err).map_or(UNKNOWN_TEXT.as_ptr(), |row| row.2.as_ptr())
 }
 
 /// The name of `err` without the `STROM_RESP_ERR_` prefix:
@@ -120,9 +131,7 @@ pub extern "C" fn strom_err2str(err: RespErr) -> *const c_char {
 /// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_err2name(err: RespErr) -> *const c_char {
-    texts()
-        .get(&err)
-        .map_or(UNKNOWN_NAME.as_ptr(), |(name, _)| name.as_ptr())
+    texts(err).map_or(UNKNOWN_NAME.as_ptr(), |row| row.1.as_ptr())
 }
 
 /// 1 if an error with this code may go away when the call is made again
@@ -133,18 +142,20 @@ pub extern "C" fn strom_err_retriable(err: RespErr) -> c_int {
     c_int::from(local::is_retriable(err))
 }
 
-/// The code of the last call that failed on this thread
-/// (`STROM_RESP_ERR_NO_ERROR` if none has).
+/// The outcome of the last call made on this thread: its error code, or
+/// `STROM_RESP_ERR_NO_ERROR` if it succeeded (so after a NULL from
+/// strom_consumer_poll(), NO_ERROR means no record came in time).
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_last_error() -> RespErr {
     LAST.with(|last| last.borrow().0)
 }
 
-/// What went wrong in the last call that failed on this thread, for a
-/// person: what was being done, what the broker or the library said, and
-/// what to check. Empty if no call has failed. The string belongs to the
-/// library and stays valid until the next failing call on this thread:
-/// never free it; copy it to keep it.
+/// What went wrong in the last call made on this thread, for a person:
+/// what was being done, what the broker or the library said, and what to
+/// check; empty if it succeeded. The string belongs to the library and
+/// stays valid until the next call on this thread: never free it; copy it
+/// to keep it. (strom_last_error(), strom_last_error_string(),
+/// strom_err2str() and strom_err2name() leave it as it is.)
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_last_error_string() -> *const c_char {
     LAST.with(|last| last.borrow().1.as_ptr())

@@ -44,7 +44,9 @@ impl Default for SendPtr {
 /// Runs an exported function's body, catching a panic so that it never
 /// unwinds into C: the call then returns `on_panic` and the thread's last
 /// error says what happened.
+/// The thread's last error is cleared first: it tells this call's outcome.
 pub fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
+    error::clear_last();
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(result) => result,
         Err(panic) => {

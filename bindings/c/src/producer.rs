@@ -5,7 +5,7 @@
 use std::ffi::{c_char, c_int, c_void};
 
 use strom_client::error::local;
-use strom_client::{blocking, CallbackQueue, RecordRef};
+use strom_client::{blocking, CallbackQueue, ClientConfig, RecordRef};
 
 use crate::client::{timeout, Client, Role};
 use crate::codes::RespErr;
@@ -18,9 +18,9 @@ use crate::partitions::STROM_PARTITION_UA;
 /// A producer made from `conf`. On success it owns `conf` (do not destroy
 /// it); on failure it returns NULL, writes why to `errstr` (at most
 /// `errstr_size` bytes, NUL-terminated; may be NULL) and `conf` is still
-/// the caller's. It connects in the background: a broker that is down
-/// shows in delivery reports and the error callback, not here. Free it
-/// with strom_destroy().
+/// the caller's. It connects to the cluster before it returns (bounded by
+/// default.api.timeout.ms): with no broker reachable it fails, naming the
+/// addresses it tried. Free it with strom_destroy().
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_producer_new(
     conf: *mut Conf,
@@ -28,11 +28,12 @@ pub extern "C" fn strom_producer_new(
     errstr_size: usize,
 ) -> *mut Client {
     ffi::guard(std::ptr::null_mut(), || {
-        Client::make(conf, errstr, errstr_size, |config, _| {
+        let build = |config: &ClientConfig| {
             let producer =
                 blocking::Producer::with_callback_queue(config.clone(), CallbackQueue::new())?;
             Ok(Role::Producer(producer))
-        })
+        };
+        Client::make(conf, errstr, errstr_size, build, |_| Ok(()))
     })
 }
 

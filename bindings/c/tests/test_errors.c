@@ -111,6 +111,11 @@ void test_calls_need_the_right_kind_of_handle(void) {
     CHECK(strstr(strom_last_error_string(), "producer") != NULL);
     CHECK(strom_flush(consumer, 0) == STROM_RESP_ERR__STATE);
     CHECK(strom_outq_len(consumer) == -1);
+    CHECK(strom_last_error() == STROM_RESP_ERR__STATE);
+    /* Each call starts clean: a poll that found nothing is not an error. */
+    CHECK(strom_consumer_poll(consumer, 0) == NULL);
+    CHECK(strom_last_error() == STROM_RESP_ERR_NO_ERROR);
+    CHECK(strcmp(strom_last_error_string(), "") == 0);
     strom_destroy(consumer, 5000);
 
     conf = make_conf(NULL);
