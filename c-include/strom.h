@@ -1466,6 +1466,27 @@ strom_resp_err_t strom_assignment(struct strom_t *rk, struct strom_topic_partiti
 int strom_assignment_lost(struct strom_t *rk);
 
 /**
+ * "COOPERATIVE" when the group's assignor is cooperative (a rebalance
+ * revokes only the partitions that move: the rebalance callback pairs
+ * with strom_incremental_assign()), "EAGER" when every rebalance revokes
+ * all partitions, "NONE" before the consumer joined a group. Static: never
+ * free it.
+ */
+const char *strom_rebalance_protocol(struct strom_t *rk);
+
+/**
+ * The consumer's member id in its group, or NULL before it joined one.
+ * The caller owns the string: free it with strom_mem_free().
+ */
+char *strom_memberid(struct strom_t *rk);
+
+/**
+ * Frees a string the library handed over for the caller to free
+ * (strom_memberid()). NULL does nothing.
+ */
+void strom_mem_free(char *ptr);
+
+/**
  * Stops fetching `partitions` (strom_consumer_poll() returns none of
  * their records) until strom_resume().
  */
@@ -1505,17 +1526,19 @@ const char *strom_err2name(strom_resp_err_t err);
 int strom_err_retriable(strom_resp_err_t err);
 
 /**
- * The code of the last call that failed on this thread
- * (`STROM_RESP_ERR_NO_ERROR` if none has).
+ * The outcome of the last call made on this thread: its error code, or
+ * `STROM_RESP_ERR_NO_ERROR` if it succeeded (so after a NULL from
+ * strom_consumer_poll(), NO_ERROR means no record came in time).
  */
 strom_resp_err_t strom_last_error(void);
 
 /**
- * What went wrong in the last call that failed on this thread, for a
- * person: what was being done, what the broker or the library said, and
- * what to check. Empty if no call has failed. The string belongs to the
- * library and stays valid until the next failing call on this thread:
- * never free it; copy it to keep it.
+ * What went wrong in the last call made on this thread, for a person:
+ * what was being done, what the broker or the library said, and what to
+ * check; empty if it succeeded. The string belongs to the library and
+ * stays valid until the next call on this thread: never free it; copy it
+ * to keep it. (strom_last_error(), strom_last_error_string(),
+ * strom_err2str() and strom_err2name() leave it as it is.)
  */
 const char *strom_last_error_string(void);
 
@@ -1620,9 +1643,9 @@ strom_resp_err_t strom_topic_partition_list_set_offset(struct strom_topic_partit
  * A producer made from `conf`. On success it owns `conf` (do not destroy
  * it); on failure it returns NULL, writes why to `errstr` (at most
  * `errstr_size` bytes, NUL-terminated; may be NULL) and `conf` is still
- * the caller's. It connects in the background: a broker that is down
- * shows in delivery reports and the error callback, not here. Free it
- * with strom_destroy().
+ * the caller's. It connects to the cluster before it returns (bounded by
+ * default.api.timeout.ms): with no broker reachable it fails, naming the
+ * addresses it tried. Free it with strom_destroy().
  */
 struct strom_t *strom_producer_new(struct strom_conf_t *conf, char *errstr, size_t errstr_size);
 

@@ -6,7 +6,7 @@
 //! rebalance context instead (ffi::in_rebalance).
 #![allow(unsafe_code)] // `#[no_mangle]` only; unsafe blocks live in ffi.rs
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, CString};
 use std::sync::atomic::Ordering;
 
 use strom_client::error::local;
@@ -625,6 +625,57 @@ pub extern "C" fn strom_assignment_lost(rk: *mut Client) -> c_int {
     ffi::guard(0, || {
         ffi::object(rk, "rk").map_or(0, |client| c_int::from(client.lost.load(Ordering::Relaxed)))
     })
+}
+
+/// "COOPERATIVE" when the group's assignor is cooperative (a rebalance
+/// revokes only the partitions that move: the rebalance callback pairs
+/// with strom_incremental_assign()), "EAGER" when every rebalance revokes
+/// all partitions, "NONE" before the consumer joined a group. Static: never
+/// free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn strom_rebalance_protocol(rk: *mut Client) -> *const c_char {
+    ffi::guard(c"NONE".as_ptr(), || {
+        let protocol = (|| {
+            let (client, consumer) = consumer(rk, "strom_rebalance_protocol")?;
+            Ok(
+                match in_rebalance(client, |context| context.rebalance_protocol()) {
+                    Some(protocol) => protocol,
+                    None => consumer.rebalance_protocol()?,
+                },
+            )
+        })();
+        match value_or(protocol, None) {
+            Some("COOPERATIVE") => c"COOPERATIVE".as_ptr(),
+            Some(_) => c"EAGER".as_ptr(),
+            None => c"NONE".as_ptr(),
+        }
+    })
+}
+
+/// The consumer's member id in its group, or NULL before it joined one.
+/// The caller owns the string: free it with strom_mem_free().
+#[unsafe(no_mangle)]
+pub extern "C" fn strom_memberid(rk: *mut Client) -> *mut c_char {
+    ffi::guard(std::ptr::null_mut(), || {
+        let member = (|| {
+            let (client, consumer) = consumer(rk, "strom_memberid")?;
+            let id = match in_rebalance(client, |context| context.member_id()) {
+                Some(id) => id,
+                None => consumer.member_id()?,
+            };
+            Ok(id
+                .and_then(|id| CString::new(id).ok())
+                .map_or(std::ptr::null_mut(), CString::into_raw))
+        })();
+        value_or(member, std::ptr::null_mut())
+    })
+}
+
+/// Frees a string the library handed over for the caller to free
+/// (strom_memberid()). NULL does nothing.
+#[unsafe(no_mangle)]
+pub extern "C" fn strom_mem_free(ptr: *mut c_char) {
+    ffi::guard((), || ffi::free_c_string(ptr));
 }
 
 /// Stops fetching `partitions` (strom_consumer_poll() returns none of

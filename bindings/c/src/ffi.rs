@@ -9,7 +9,7 @@
 #![allow(unsafe_code)]
 
 use std::cell::Cell;
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use strom_client::RebalanceContext;
@@ -157,6 +157,16 @@ pub fn free<T, P>(ptr: *mut P) {
         // SAFETY: by the header's contract, made by `into_raw::<T>` and
         // not freed before.
         drop(unsafe { Box::from_raw(ptr.cast::<T>()) });
+    }
+}
+
+/// Takes back and drops a string handed out by `CString::into_raw`. NULL
+/// does nothing.
+pub fn free_c_string(ptr: *mut c_char) {
+    if !ptr.is_null() {
+        // SAFETY: by the header's contract, made by `CString::into_raw` in
+        // this library and not freed before.
+        drop(unsafe { CString::from_raw(ptr) });
     }
 }
 

@@ -112,6 +112,9 @@ void test_calls_need_the_right_kind_of_handle(void) {
     CHECK(strom_flush(consumer, 0) == STROM_RESP_ERR__STATE);
     CHECK(strom_outq_len(consumer) == -1);
     CHECK(strom_last_error() == STROM_RESP_ERR__STATE);
+    CHECK(strcmp(strom_rebalance_protocol(consumer), "NONE") == 0);
+    CHECK(strom_memberid(consumer) == NULL);
+    strom_mem_free(NULL);
     /* Each call starts clean: a poll that found nothing is not an error. */
     CHECK(strom_consumer_poll(consumer, 0) == NULL);
     CHECK(strom_last_error() == STROM_RESP_ERR_NO_ERROR);

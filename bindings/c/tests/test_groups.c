@@ -29,11 +29,21 @@ static void member_rebalance(strom_t *rk, strom_resp_err_t err, strom_topic_part
                              void *opaque) {
     struct member *m = opaque;
     pthread_mutex_lock(m->lock);
+    /* librdkafka's pattern: the protocol decides how to (un)assign. */
+    const char *protocol = strom_rebalance_protocol(rk);
+    int cooperative = strcmp(protocol, "COOPERATIVE") == 0;
+    if (cooperative != (strcmp(m->strategy, "cooperative-sticky") == 0))
+        m->context_ok = 0;
+    char *member_id = strom_memberid(rk);
+    if (!member_id || !*member_id)
+        m->context_ok = 0;
+    strom_mem_free(member_id);
     if (err == STROM_RESP_ERR__ASSIGN_PARTITIONS) {
         m->assigns++;
         m->assigned += partitions->cnt;
-        /* librdkafka's pattern: assign what the group gave. */
-        if (strom_incremental_assign(rk, partitions) != STROM_RESP_ERR_NO_ERROR)
+        strom_resp_err_t assigned = cooperative ? strom_incremental_assign(rk, partitions)
+                                                : strom_assign(rk, partitions);
+        if (assigned != STROM_RESP_ERR_NO_ERROR)
             m->context_ok = 0;
     } else if (err == STROM_RESP_ERR__REVOKE_PARTITIONS) {
         m->revokes++;
@@ -44,7 +54,10 @@ static void member_rebalance(strom_t *rk, strom_resp_err_t err, strom_topic_part
             m->context_ok = 0;
         if (!strom_assignment_lost(rk) && strom_commit(rk, NULL, 0) != STROM_RESP_ERR_NO_ERROR)
             m->context_ok = 0;
-        strom_incremental_unassign(rk, partitions);
+        if (cooperative)
+            strom_incremental_unassign(rk, partitions);
+        else
+            strom_assign(rk, NULL);
     } else {
         m->context_ok = 0;
     }
@@ -150,6 +163,7 @@ static void two_members_share_partitions(const char *strategy) {
     struct member b = a;
     CHECK(start_member(&a));
     CHECK(wait_for(&lock, a_has_all, &a, &b, 30000));
+    CHECK(strcmp(strom_rebalance_protocol(a.rk), strcmp(strategy, "range") == 0 ? "EAGER" : "COOPERATIVE") == 0);
     CHECK(start_member(&b));
     CHECK(wait_for(&lock, shared, &a, &b, 30000));
     for (int p = 0; p < PARTITIONS; p++)

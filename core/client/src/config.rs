@@ -258,6 +258,13 @@ impl ClientConfig {
         match key {
             "bootstrap.servers" | "metadata.broker.list" => {
                 self.bootstrap_servers = list(value);
+                if self.bootstrap_servers.is_empty() {
+                    return Err(ClientError::invalid_config(
+                        key,
+                        raw,
+                        "name at least one broker as host:port",
+                    ));
+                }
                 for server in &self.bootstrap_servers {
                     if !server.contains(':') {
                         return Err(ClientError::invalid_config(
@@ -567,6 +574,14 @@ mod tests {
         let error = ClientConfig::from_pairs([("bootstrap.server", "a:1")]).unwrap_err();
         assert!(matches!(&error, ClientError::UnknownConfig { key } if key == "bootstrap.server"));
         assert!(error.to_string().contains("bootstrap.server"));
+    }
+
+    #[test]
+    fn an_empty_bootstrap_list_is_refused_when_set() {
+        for empty in ["", " ", ",,"] {
+            let error = ClientConfig::from_pairs([("bootstrap.servers", empty)]).unwrap_err();
+            assert!(error.to_string().contains("at least one broker"), "{error}");
+        }
     }
 
     #[test]

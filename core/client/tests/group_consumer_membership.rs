@@ -99,6 +99,7 @@ async fn the_java_default_strategy_list_agrees_on_range() {
     let group = admin.describe_group("defaults").await.unwrap();
     assert_eq!(group.protocol, "range");
     assert_eq!(group.protocol_type, "consumer");
+    assert_eq!(a.rebalance_protocol().await, Some("EAGER"));
     let (first, second) = if a.member_id().await < b.member_id().await {
         (&a, &b)
     } else {
@@ -106,6 +107,20 @@ async fn the_java_default_strategy_list_agrees_on_range() {
     };
     assert_eq!(partitions(first).await, BTreeSet::from([0, 1]));
     assert_eq!(partitions(second).await, BTreeSet::from([2]));
+    a.close(SAFETY_TIMEOUT).await.unwrap();
+    b.close(SAFETY_TIMEOUT).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rebalance_protocol_follows_the_groups_assignor() {
+    let (broker, _admin) = setup(2).await;
+    let strategy = [("partition.assignment.strategy", "cooperative-sticky")];
+    let a = member(&broker, "cooperative", &strategy).await;
+    let b = member(&broker, "cooperative", &strategy).await;
+    assert_eq!(a.rebalance_protocol().await, None, "not joined yet");
+    poll_until_assigned(&a, &b, 2).await;
+    assert_eq!(a.rebalance_protocol().await, Some("COOPERATIVE"));
+    assert_eq!(b.rebalance_protocol().await, Some("COOPERATIVE"));
     a.close(SAFETY_TIMEOUT).await.unwrap();
     b.close(SAFETY_TIMEOUT).await.unwrap();
 }

@@ -35,6 +35,28 @@ async fn records_to_a_topic_that_never_appears_fail_after_the_delivery_timeout()
 }
 
 #[tokio::test]
+async fn records_to_a_topic_the_broker_refuses_fail_at_once() {
+    // An invalid name will never appear: the record fails with the
+    // broker's reason long before the (default, two-minute) delivery
+    // timeout, and flush returns.
+    let broker = TestBroker::start();
+    let producer = Producer::new(broker.client_config(&[])).await.unwrap();
+    let delivery = producer.send(ProducerRecord::new("bad topic!", "refused"));
+    let failure = tokio::time::timeout(SAFETY_TIMEOUT, delivery)
+        .await
+        .expect("the record resolves well before delivery.timeout.ms")
+        .expect_err("the name is invalid");
+    assert_eq!(failure.error.kafka_name(), Some("INVALID_TOPIC_EXCEPTION"));
+    let message = failure.error.to_string();
+    assert!(message.contains("refused the topic"), "{message}");
+    assert!(!message.contains("auto.create.topics.enable"), "{message}");
+    producer
+        .flush(SAFETY_TIMEOUT)
+        .await
+        .expect("flush returns once the record failed");
+}
+
+#[tokio::test]
 async fn allow_auto_create_topics_false_leaves_a_missing_topic_missing() {
     // The broker would create it; the producer asked it not to.
     let broker = TestBroker::start();

@@ -294,6 +294,14 @@ impl Consumer {
         self.call("reading the generation", self.consumer.generation_id())
     }
 
+    /// See [`crate::Consumer::rebalance_protocol`].
+    pub fn rebalance_protocol(&self) -> Result<Option<&'static str>> {
+        self.call(
+            "reading the rebalance protocol",
+            self.consumer.rebalance_protocol(),
+        )
+    }
+
     /// See [`crate::Consumer::seek`].
     pub fn seek(&self, tp: TopicPartition, offset: i64) -> Result<()> {
         self.call("seeking", self.consumer.seek(tp, offset))?

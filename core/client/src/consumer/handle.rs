@@ -582,6 +582,16 @@ impl Consumer {
         self.with_state(|state| state.generation_id())
     }
 
+    /// The rebalance protocol of the generation this consumer last joined,
+    /// once joined: "COOPERATIVE" when the group's assignor is cooperative
+    /// (a rebalance revokes only the partitions that move), else "EAGER"
+    /// (librdkafka's `rd_kafka_rebalance_protocol`).
+    pub fn rebalance_protocol(
+        &self,
+    ) -> impl Future<Output = Option<&'static str>> + Send + 'static {
+        self.with_state(|state| state.rebalance_protocol())
+    }
+
     /// The member id of the leader of the generation this consumer last
     /// joined (the member that assigned the partitions), once joined: this
     /// member leads when it equals [`Consumer::member_id`].

@@ -110,6 +110,11 @@ impl RebalanceContext<'_> {
     pub fn generation_id(&self) -> Option<i32> {
         self.state.generation_id()
     }
+
+    /// "COOPERATIVE" or "EAGER" (see [`crate::Consumer::rebalance_protocol`]).
+    pub fn rebalance_protocol(&self) -> Option<&'static str> {
+        self.state.rebalance_protocol()
+    }
 }
 
 /// A rebalance callback as stored: every form of registration ends here.

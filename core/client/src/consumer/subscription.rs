@@ -116,6 +116,17 @@ impl ConsumerState {
         (generation >= 0).then_some(generation)
     }
 
+    /// The rebalance protocol of the generation this consumer last joined,
+    /// once joined: "COOPERATIVE" when its assignor is cooperative
+    /// (partitions kept across rebalances), else "EAGER" (librdkafka's
+    /// `rd_kafka_rebalance_protocol`).
+    pub(crate) fn rebalance_protocol(&self) -> Option<&'static str> {
+        self.generation_id()?;
+        let group = self.group.as_ref()?;
+        let cooperative = group.shared.with_state(|s| s.cooperative);
+        Some(if cooperative { "COOPERATIVE" } else { "EAGER" })
+    }
+
     /// The leader of the generation this consumer last joined, once joined.
     pub(crate) fn group_leader_id(&self) -> Option<String> {
         let group = self.group.as_ref()?;

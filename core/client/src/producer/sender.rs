@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use strom_protocol::error_codes::UNKNOWN_TOPIC_OR_PARTITION;
+use strom_protocol::error_codes::{LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION};
 use strom_protocol::messages::{ApiKey, InitProducerIdRequest, Response};
 use tokio::time::Instant;
 
@@ -111,19 +111,26 @@ async fn resolve_waiting_topics(shared: &Shared) {
                 continue;
             };
             let Some(count) = shared.cluster.cached_partition_count(&topic) else {
-                let (expired, still_waiting): (Vec<_>, Vec<_>) = records
-                    .into_iter()
-                    .partition(|(_, _, sent)| now >= *sent + delivery_timeout);
-                if !still_waiting.is_empty() {
-                    acc.waiting.insert(topic.clone(), still_waiting);
-                }
                 let code = reported
                     .get(&topic)
                     .copied()
                     .filter(|code| *code != 0)
                     .unwrap_or(UNKNOWN_TOPIC_OR_PARTITION);
+                // A topic the broker refuses (an invalid name, no
+                // authorization) will not appear by waiting: its records
+                // fail now, as the Java client's and librdkafka's do.
+                let refused = !matches!(code, UNKNOWN_TOPIC_OR_PARTITION | LEADER_NOT_AVAILABLE);
+                let (expired, still_waiting): (Vec<_>, Vec<_>) = records
+                    .into_iter()
+                    .partition(|(_, _, sent)| refused || now >= *sent + delivery_timeout);
+                if !still_waiting.is_empty() {
+                    acc.waiting.insert(topic.clone(), still_waiting);
+                }
                 rejected.extend(expired.into_iter().map(|(record, pending, _)| {
-                    let error = unknown_topic(&topic, code, delivery_timeout);
+                    let error = match refused {
+                        true => refused_topic(&topic, code),
+                        false => unknown_topic(&topic, code, delivery_timeout),
+                    };
                     (pending, Box::new(record), error)
                 }));
                 continue;
@@ -141,6 +148,18 @@ async fn resolve_waiting_topics(shared: &Shared) {
             (pending, Err(DeliveryError::new(error, Some(record))))
         }),
     );
+}
+
+/// The error of a record whose topic the broker refused outright.
+fn refused_topic(topic: &str, code: i16) -> ClientError {
+    ClientError::kafka(
+        code,
+        format!("producing to topic `{topic}`"),
+        Some(
+            "the broker refused the topic itself (check its name and your authorization)"
+                .to_string(),
+        ),
+    )
 }
 
 /// The error of a record whose topic never showed up in the metadata.
