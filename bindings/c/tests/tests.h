@@ -15,4 +15,6 @@
     X(test_admin_topics_partitions_and_configs)         \
     X(test_admin_offsets_records_and_groups)            \
     X(test_kcat_reads_what_libstrom_writes)             \
-    X(test_libstrom_reads_what_kcat_writes)
+    X(test_libstrom_reads_what_kcat_writes)             \
+    X(test_hostile_arguments_are_refused_cleanly)       \
+    X(test_one_producer_shared_by_threads)
