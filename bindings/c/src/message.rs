@@ -107,12 +107,22 @@ impl OwnedMessage {
             record.offset,
         );
         message.public.timestamp = record.timestamp;
-        message.key = record.key;
-        message.value = record.value;
-        if !record.headers.is_empty() {
-            message.headers = Some(Headers::from_pairs(record.headers));
-        }
+        message.hold(record.key, record.value, record.headers);
         message.finish()
+    }
+
+    /// Keeps a record's key, value and headers (none: no headers object).
+    fn hold(
+        &mut self,
+        key: Option<Bytes>,
+        value: Option<Bytes>,
+        headers: Vec<(String, Option<Bytes>)>,
+    ) {
+        self.key = key;
+        self.value = value;
+        if !headers.is_empty() {
+            self.headers = Some(Headers::from_pairs(headers));
+        }
     }
 
     /// An event or error; `place` is the partition it is about, if any.
@@ -122,7 +132,7 @@ impl OwnedMessage {
             None => (None, -1, -1),
         };
         let mut message = OwnedMessage::blank(error.code, topic, partition, offset);
-        message.errstr = Some(CString::new(error.message.replace('\0', " ")).unwrap_or_default());
+        message.errstr = Some(error_text(error));
         message.finish()
     }
 
@@ -148,15 +158,11 @@ impl OwnedMessage {
             Err(failed) => {
                 let error = CError::from(&failed.error);
                 let mut message = OwnedMessage::blank(error.code, Some(topic), -1, -1);
-                message.errstr = CString::new(error.message.replace('\0', " ")).ok();
+                message.errstr = Some(error_text(&error));
                 if let Some(record) = failed.record {
                     message.public.partition = record.partition.unwrap_or(-1);
                     message.public.timestamp = record.timestamp.unwrap_or(-1);
-                    message.key = record.key;
-                    message.value = record.value;
-                    if !record.headers.is_empty() {
-                        message.headers = Some(Headers::from_pairs(record.headers));
-                    }
+                    message.hold(record.key, record.value, record.headers);
                 }
                 message
             }
@@ -173,6 +179,11 @@ impl OwnedMessage {
     pub fn into_raw(self) -> *mut Message {
         ffi::into_raw(self).cast()
     }
+}
+
+/// An error's message as a C string (a NUL inside becomes a space).
+fn error_text(error: &CError) -> CString {
+    CString::new(error.message.replace('\0', " ")).unwrap_or_default()
 }
 
 /// Frees a message strom_consumer_poll() returned. NULL does nothing.

@@ -136,6 +136,14 @@ impl OwnedList {
         self.entries().map(|(tp, _)| tp).collect()
     }
 
+    /// Where `topic`/`partition` is in the list.
+    fn index_of(&self, topic: &str, partition: i32) -> Option<usize> {
+        self.elems
+            .iter()
+            .zip(&self.topics)
+            .position(|(elem, (name, _))| &**name == topic && elem.partition == partition)
+    }
+
     /// The topics' names, in order, repeats included.
     pub fn topic_names(&self) -> Vec<&str> {
         self.topics.iter().map(|(topic, _)| &**topic).collect()
@@ -239,11 +247,7 @@ pub extern "C" fn strom_topic_partition_list_find(
         let found = (|| {
             let owned = self::list(list, "list")?;
             let topic = ffi::str_arg(topic, "topic")?;
-            let index = owned
-                .elems
-                .iter()
-                .zip(&owned.topics)
-                .position(|(elem, (name, _))| &**name == topic && elem.partition == partition);
+            let index = owned.index_of(topic, partition);
             Ok(index.map_or(std::ptr::null_mut(), |index| {
                 // Through the public pointer: C may write the element.
                 owned.public.elems.wrapping_add(index)
@@ -265,17 +269,10 @@ pub extern "C" fn strom_topic_partition_list_set_offset(
         code_of((|| {
             let owned = list_mut(list, "list")?;
             let topic = ffi::str_arg(topic, "topic")?;
-            let index = owned
-                .elems
-                .iter()
-                .zip(&owned.topics)
-                .position(|(elem, (name, _))| &**name == topic && elem.partition == partition);
-            match index {
+            match owned.index_of(topic, partition) {
                 Some(index) => owned.elems[index].offset = offset,
                 None => {
                     owned.push(Arc::from(topic), partition, offset);
-                    let last = owned.elems.len() - 1;
-                    owned.elems[last].offset = offset;
                 }
             }
             Ok(())

@@ -56,20 +56,37 @@ long long now_ms(void) {
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int create_topic(const char *topic, int partitions) {
+strom_t *new_admin(void) {
     char errstr[512];
     strom_conf_t *conf = make_conf(NULL);
     strom_t *admin = strom_admin_new(conf, errstr, sizeof errstr);
     if (!admin) {
         fprintf(stderr, "    strom_admin_new: %s\n", errstr);
         strom_conf_destroy(conf);
-        return 0;
     }
+    return admin;
+}
+
+int create_topic(const char *topic, int partitions) {
+    strom_t *admin = new_admin();
+    if (!admin)
+        return 0;
     strom_resp_err_t err = strom_create_topic(admin, topic, partitions, 1, NULL, 0, 30000);
     if (err)
         fprintf(stderr, "    create %s: %s\n", topic, strom_last_error_string());
     strom_destroy(admin, 5000);
     return err == STROM_RESP_ERR_NO_ERROR;
+}
+
+strom_message_t *next_record(strom_t *consumer, int ms) {
+    long long deadline = now_ms() + ms;
+    while (now_ms() < deadline) {
+        strom_message_t *msg = strom_consumer_poll(consumer, 200);
+        if (msg && !msg->err)
+            return msg;
+        strom_message_destroy(msg);
+    }
+    return NULL;
 }
 
 static void count_delivered(strom_t *rk, const strom_message_t *msg, void *opaque) {

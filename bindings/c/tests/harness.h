@@ -49,8 +49,13 @@ strom_conf_t *make_conf(const char *name, ...);
 /* Milliseconds on a monotonic clock. */
 long long now_ms(void);
 
-/* Admin helpers over a fresh admin handle. */
+/* A new admin handle, or NULL (the reason printed). */
+strom_t *new_admin(void);
+/* Creates `topic` with `partitions` partitions; 1 on success. */
 int create_topic(const char *topic, int partitions);
+/* The consumer's next record (events skipped), waiting up to `ms`; NULL
+ * if none came. */
+strom_message_t *next_record(strom_t *consumer, int ms);
 
 /* Produces `count` records "key-i" = "value-i" to `topic` (partition -1 for
  * the partitioner) and flushes; returns how many were delivered. */

@@ -2,17 +2,6 @@
  * and groups. */
 #include "harness.h"
 
-static strom_t *new_admin(void) {
-    char errstr[512];
-    strom_conf_t *conf = make_conf(NULL);
-    strom_t *admin = strom_admin_new(conf, errstr, sizeof errstr);
-    if (!admin) {
-        fprintf(stderr, "    %s\n", errstr);
-        strom_conf_destroy(conf);
-    }
-    return admin;
-}
-
 static const char *config_value(const strom_config_entries_t *entries, const char *name) {
     for (int i = 0; i < entries->cnt; i++)
         if (strcmp(entries->entries[i].name, name) == 0)
@@ -125,15 +114,7 @@ void test_admin_offsets_records_and_groups(void) {
     strom_topic_partition_list_add(topics, topic, STROM_PARTITION_UA);
     CHECK_OK(strom_subscribe(consumer, topics));
     strom_topic_partition_list_destroy(topics);
-    strom_message_t *msg = NULL;
-    long long deadline = now_ms() + 20000;
-    while (!msg && now_ms() < deadline) {
-        msg = strom_consumer_poll(consumer, 200);
-        if (msg && msg->err) {
-            strom_message_destroy(msg);
-            msg = NULL;
-        }
-    }
+    strom_message_t *msg = next_record(consumer, 20000);
     CHECK(msg != NULL && msg->offset == 25);
     strom_message_destroy(msg);
 

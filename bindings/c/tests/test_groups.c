@@ -215,17 +215,6 @@ static void on_commit(strom_t *rk, strom_resp_err_t err, strom_topic_partition_l
     report->offset = offsets->cnt == 1 ? offsets->elems[0].offset : -1;
 }
 
-static strom_message_t *next_record(strom_t *consumer) {
-    long long deadline = now_ms() + 20000;
-    while (now_ms() < deadline) {
-        strom_message_t *msg = strom_consumer_poll(consumer, 200);
-        if (msg && !msg->err)
-            return msg;
-        strom_message_destroy(msg);
-    }
-    return NULL;
-}
-
 void test_commits_sync_async_and_from_a_rebalance_callback(void) {
     char errstr[512], topic[128], group[128];
     unique_name("commits", topic, sizeof topic);
@@ -249,13 +238,13 @@ void test_commits_sync_async_and_from_a_rebalance_callback(void) {
     CHECK(subscription->cnt == 1 && strcmp(subscription->elems[0].topic, topic) == 0);
     strom_topic_partition_list_destroy(subscription);
 
-    strom_message_t *msg = next_record(consumer);
+    strom_message_t *msg = next_record(consumer, 20000);
     CHECK(msg != NULL);
     CHECK(assigned == 1);
     CHECK(msg->offset == 5);
     strom_message_destroy(msg);
     for (int i = 6; i < 10; i++) {
-        msg = next_record(consumer);
+        msg = next_record(consumer, 20000);
         CHECK(msg != NULL && msg->offset == i);
         if (i < 9)
             strom_message_destroy(msg);
@@ -284,7 +273,7 @@ void test_commits_sync_async_and_from_a_rebalance_callback(void) {
     consumer = strom_consumer_new(conf, errstr, sizeof errstr);
     CHECK(consumer != NULL);
     CHECK_OK(strom_subscribe(consumer, topics));
-    msg = next_record(consumer);
+    msg = next_record(consumer, 20000);
     CHECK(msg != NULL && msg->offset == 12);
     strom_message_destroy(msg);
     CHECK_OK(strom_commit(consumer, NULL, 1));

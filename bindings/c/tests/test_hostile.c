@@ -113,7 +113,7 @@ void test_one_producer_shared_by_threads(void) {
     CHECK(delivered == THREADS * PER_THREAD);
     strom_destroy(shared.rk, 5000);
 
-    strom_t *admin = strom_admin_new(make_conf(NULL), errstr, sizeof errstr);
+    strom_t *admin = new_admin();
     CHECK(admin != NULL);
     int64_t total = 0;
     for (int p = 0; p < 3; p++) {

@@ -155,18 +155,6 @@ void test_round_trip_through_every_codec(void) {
     }
 }
 
-/* Reads the next record of the consumer, skipping events. */
-static strom_message_t *next_record(strom_t *consumer) {
-    long long deadline = now_ms() + 15000;
-    while (now_ms() < deadline) {
-        strom_message_t *msg = strom_consumer_poll(consumer, 200);
-        if (msg && !msg->err)
-            return msg;
-        strom_message_destroy(msg);
-    }
-    return NULL;
-}
-
 void test_assign_seek_position_pause_and_partition_end(void) {
     char errstr[512], topic[128];
     unique_name("seek", topic, sizeof topic);
@@ -185,7 +173,7 @@ void test_assign_seek_position_pause_and_partition_end(void) {
     CHECK(assigned->cnt == 1 && assigned->elems[0].partition == 0 && strcmp(assigned->elems[0].topic, topic) == 0);
     strom_topic_partition_list_destroy(assigned);
 
-    strom_message_t *msg = next_record(consumer);
+    strom_message_t *msg = next_record(consumer, 15000);
     CHECK(msg != NULL);
     CHECK(msg->offset == 15 && msg->len == 8 && memcmp(msg->payload, "value-15", 8) == 0);
     strom_message_destroy(msg);
@@ -194,7 +182,7 @@ void test_assign_seek_position_pause_and_partition_end(void) {
 
     /* Seek back; then read to the end and see the partition end. */
     CHECK_OK(strom_seek(consumer, topic, 0, 3, 1000));
-    msg = next_record(consumer);
+    msg = next_record(consumer, 15000);
     CHECK(msg != NULL && msg->offset == 3);
     strom_message_destroy(msg);
     int eof = 0;
@@ -218,7 +206,7 @@ void test_assign_seek_position_pause_and_partition_end(void) {
     CHECK(msg == NULL || msg->err || msg->partition != 1);
     strom_message_destroy(msg);
     CHECK_OK(strom_resume(consumer, more));
-    msg = next_record(consumer);
+    msg = next_record(consumer, 15000);
     CHECK(msg != NULL && msg->partition == 1 && msg->offset == 0);
     strom_message_destroy(msg);
 
