@@ -1314,8 +1314,11 @@ void strom_conf_set_dr_msg_cb(struct strom_conf_t *conf, strom_dr_msg_cb_t dr_ms
  * whether they were lost). The consumer takes and gives up the
  * partitions itself; inside the callback, strom_assign() and
  * strom_incremental_assign() with offsets set where the partitions
- * start, and strom_commit() commits before the partitions go. NULL
- * removes it.
+ * start, and strom_commit() commits before the partitions go.
+ * strom_assignment(), strom_position(), strom_seek(), strom_pause(),
+ * strom_resume(), strom_rebalance_protocol() and strom_memberid() work
+ * there too; other consumer calls (poll, subscribe, committed, close)
+ * fail with STROM_RESP_ERR__STATE. NULL removes it.
  */
 void strom_conf_set_rebalance_cb(struct strom_conf_t *conf, strom_rebalance_cb_t rebalance_cb);
 

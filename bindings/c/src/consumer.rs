@@ -97,6 +97,19 @@ fn consumer<'a>(
     Ok((client, client.consumer(call)?))
 }
 
+/// Refuses a call the consumer cannot serve while it runs `client`'s
+/// rebalance callback on this thread (it would wait for itself).
+fn not_in_rebalance(client: &Client, call: &str) -> Result<(), CError> {
+    match in_rebalance(client, |_| ()) {
+        Some(()) => Err(CError::state(format!(
+            "{call} cannot be called from the consumer's own rebalance callback: only assign, \
+             incremental (un)assign, assignment, position, seek, pause, resume, commit, \
+             strom_rebalance_protocol and strom_memberid can"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// `f` on the running rebalance callback's context if `rk`'s callback is
 /// running on this thread.
 fn in_rebalance<R>(client: &Client, f: impl FnOnce(&mut RebalanceContext<'_>) -> R) -> Option<R> {
@@ -121,7 +134,8 @@ fn start_offset(offset: i64) -> StartOffset {
 pub extern "C" fn strom_subscribe(rk: *mut Client, topics: *const TopicPartitionList) -> RespErr {
     ffi::guard(local::FAIL, || {
         code_of((|| {
-            let (_, consumer) = consumer(rk, "strom_subscribe")?;
+            let (client, consumer) = consumer(rk, "strom_subscribe")?;
+            not_in_rebalance(client, "strom_subscribe")?;
             let mut names = list(topics, "topics")?.topic_names();
             names.dedup();
             if names.is_empty() {
@@ -139,7 +153,8 @@ pub extern "C" fn strom_subscribe(rk: *mut Client, topics: *const TopicPartition
 pub extern "C" fn strom_unsubscribe(rk: *mut Client) -> RespErr {
     ffi::guard(local::FAIL, || {
         code_of((|| {
-            let (_, consumer) = consumer(rk, "strom_unsubscribe")?;
+            let (client, consumer) = consumer(rk, "strom_unsubscribe")?;
+            not_in_rebalance(client, "strom_unsubscribe")?;
             Ok(consumer.unsubscribe()?)
         })())
     })
@@ -154,7 +169,8 @@ pub extern "C" fn strom_subscription(
 ) -> RespErr {
     ffi::guard(local::FAIL, || {
         code_of((|| {
-            let (_, consumer) = consumer(rk, "strom_subscription")?;
+            let (client, consumer) = consumer(rk, "strom_subscription")?;
+            not_in_rebalance(client, "strom_subscription")?;
             let mut names = consumer.subscription()?;
             names.extend(consumer.subscription_pattern()?);
             let items = names
@@ -176,6 +192,7 @@ pub extern "C" fn strom_consumer_poll(rk: *mut Client, timeout_ms: c_int) -> *mu
     ffi::guard(std::ptr::null_mut(), || {
         let polled = (|| {
             let (client, consumer) = consumer(rk, "strom_consumer_poll")?;
+            not_in_rebalance(client, "strom_consumer_poll")?;
             let mut messages = poll_messages(client, consumer, timeout_ms, 1)?;
             Ok(messages
                 .pop()
@@ -199,6 +216,7 @@ pub extern "C" fn strom_consume_batch(
     ffi::guard(-1, || {
         let consumed = (|| {
             let (client, consumer) = consumer(rk, "strom_consume_batch")?;
+            not_in_rebalance(client, "strom_consume_batch")?;
             if messages.is_null() || size == 0 {
                 return Err(CError::invalid_arg("messages is NULL or size is 0"));
             }
@@ -237,7 +255,12 @@ fn poll_messages(
     }
     let records = match consumer.poll_max(timeout(timeout_ms), max) {
         Ok(records) => records,
-        Err(error @ strom_client::ClientError::Closed { .. }) => return Err(error.into()),
+        // A call that cannot be made (closed, or from inside a callback)
+        // fails; what went wrong while fetching comes as a message.
+        Err(
+            error @ (strom_client::ClientError::Closed { .. }
+            | strom_client::ClientError::InvalidArgument(_)),
+        ) => return Err(error.into()),
         Err(error) => return Ok(vec![OwnedMessage::event(&CError::from(error), None)]),
     };
     for record in records {
@@ -377,7 +400,8 @@ pub extern "C" fn strom_committed(
 ) -> RespErr {
     ffi::guard(local::FAIL, || {
         code_of((|| {
-            let (_, consumer) = consumer(rk, "strom_committed")?;
+            let (client, consumer) = consumer(rk, "strom_committed")?;
+            not_in_rebalance(client, "strom_committed")?;
             let mut consumer = consumer.clone();
             consumer.set_api_timeout(timeout(timeout_ms));
             let list = list_mut(partitions, "partitions")?;
@@ -719,7 +743,8 @@ fn pause_or_resume(rk: *mut Client, partitions: *const TopicPartitionList, pause
 pub extern "C" fn strom_consumer_close(rk: *mut Client) -> RespErr {
     ffi::guard(local::FAIL, || {
         code_of((|| {
-            let (_, consumer) = consumer(rk, "strom_consumer_close")?;
+            let (client, consumer) = consumer(rk, "strom_consumer_close")?;
+            not_in_rebalance(client, "strom_consumer_close")?;
             Ok(consumer.close(consumer.api_timeout())?)
         })())
     })

@@ -34,6 +34,11 @@ static void member_rebalance(strom_t *rk, strom_resp_err_t err, strom_topic_part
     int cooperative = strcmp(protocol, "COOPERATIVE") == 0;
     if (cooperative != (strcmp(m->strategy, "cooperative-sticky") == 0))
         m->context_ok = 0;
+    /* A poll from inside the callback is refused, not a deadlock. */
+    strom_message_t *inner = strom_consumer_poll(rk, 0);
+    if (inner != NULL || strom_last_error() != STROM_RESP_ERR__STATE)
+        m->context_ok = 0;
+    strom_message_destroy(inner);
     char *member_id = strom_memberid(rk);
     if (!member_id || !*member_id)
         m->context_ok = 0;
