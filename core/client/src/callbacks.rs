@@ -16,6 +16,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,9 @@ struct Inner {
     arrived: Condvar,
     /// Called when the queue goes from empty to non-empty.
     wake: Option<Box<dyn Fn() + Send + Sync>>,
+    /// Callbacks queued and not yet served: `len` without walking the
+    /// queue (a producer checks it for every record).
+    callbacks: AtomicUsize,
 }
 
 /// Callbacks still queued when the last clone goes are called with their
@@ -94,6 +98,7 @@ impl CallbackQueue {
                 items: Mutex::default(),
                 arrived: Condvar::new(),
                 wake: Some(Box::new(wake)),
+                callbacks: AtomicUsize::new(0),
             }),
         }
     }
@@ -132,8 +137,10 @@ impl CallbackQueue {
             }
             // Run outside the lock: a callback may send again, whose own
             // callback lands in this queue.
-            served += batch.iter().filter(|item| item.is_callback()).count();
+            let callbacks = batch.iter().filter(|item| item.is_callback()).count();
+            served += callbacks;
             batch.into_iter().for_each(Queued::run);
+            self.inner.callbacks.fetch_sub(callbacks, Ordering::AcqRel);
         }
     }
 
@@ -155,9 +162,9 @@ impl CallbackQueue {
         !items.is_empty()
     }
 
-    /// Callbacks waiting to be served.
+    /// Callbacks waiting to be served (or being served).
     pub fn len(&self) -> usize {
-        self.lock().iter().filter(|item| item.is_callback()).count()
+        self.inner.callbacks.load(Ordering::Acquire)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -169,9 +176,11 @@ impl CallbackQueue {
         if queued.is_empty() {
             return;
         }
+        let callbacks = queued.iter().filter(|item| item.is_callback()).count();
         let was_empty = {
             let mut items = self.lock();
             let was_empty = items.is_empty();
+            self.inner.callbacks.fetch_add(callbacks, Ordering::AcqRel);
             items.extend(queued);
             was_empty
         };

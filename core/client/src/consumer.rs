@@ -125,8 +125,17 @@ pub(crate) struct ConsumerState {
     /// Where commit callbacks go to be served on a thread of the
     /// application's choosing; `None`: they run on a client task.
     callback_queue: Option<CallbackQueue>,
+    /// Until when a blocking caller's poll may hand out records already
+    /// fetched without looking after the group first ([`Self::poll_ready`]).
+    maintained_until: Instant,
     closed: bool,
 }
+
+/// How long after the group was looked after (rebalance, auto commit,
+/// pattern and metadata checks) a poll may skip doing it again: short
+/// next to any rebalance or commit interval, long next to handing out one
+/// record.
+const MAINTENANCE_SLACK: Duration = Duration::from_millis(1);
 
 impl ConsumerState {
     pub(crate) async fn new(
@@ -161,6 +170,7 @@ impl ConsumerState {
             next_missing_topics_check: Instant::now(),
             commits_before_rejoin: false,
             callback_queue,
+            maintained_until: Instant::now(),
             closed: false,
         })
     }
@@ -329,6 +339,7 @@ impl ConsumerState {
         let retry_backoff = self.cluster.config().retry_backoff;
         loop {
             self.maintain_group().await?;
+            self.maintained_until = Instant::now() + MAINTENANCE_SLACK;
             // From here to `return Ok(records)` nothing awaits, so a
             // dropped poll cannot lose records taken from the fetcher.
             self.fetcher.apply_arrived(&mut self.positions);
@@ -387,6 +398,48 @@ impl ConsumerState {
                 () = step_aside.as_mut() => return Ok(None),
             }
         }
+    }
+
+    /// Records already fetched, taken without awaiting anything, for a
+    /// blocking caller that hands out one record per call: only while the
+    /// group was looked after less than [`MAINTENANCE_SLACK`] ago. `None`
+    /// when the full `poll` must run (the group is due, nothing is
+    /// fetched, the consumer is closed). The caller sends the next fetches
+    /// ([`Self::send_fetches`]) when [`Self::fetches_due`] says so.
+    pub(crate) fn poll_ready(&mut self, max_records: usize) -> Option<Result<Vec<ConsumerRecord>>> {
+        if self.closed || Instant::now() >= self.maintained_until {
+            return None;
+        }
+        self.fetcher.apply_arrived(&mut self.positions);
+        let records =
+            match self
+                .fetcher
+                .take_records(max_records.max(1), &mut self.positions, &self.paused)
+            {
+                Ok(records) => records,
+                Err(error) => return Some(Err(error)),
+            };
+        if records.is_empty() {
+            return None;
+        }
+        self.note_partition_eofs();
+        Some(Ok(records))
+    }
+
+    /// Whether a partition waits for a fetch to be sent.
+    pub(crate) fn fetches_due(&self) -> bool {
+        self.fetcher.fetches_due(&self.positions, &self.paused)
+    }
+
+    /// Sends the fetches due (it spawns them: call it inside the runtime).
+    pub(crate) fn send_fetches(&mut self) {
+        self.fetcher.send_fetches(&self.positions, &self.paused);
+    }
+
+    /// A call changed the consumer: the next poll looks after the group
+    /// before it hands out records.
+    pub(crate) fn maintenance_due(&mut self) {
+        self.maintained_until = Instant::now();
     }
 
     /// Looks up the positions that are `None`: per `seek_to_beginning` /

@@ -338,6 +338,51 @@ fn callbacks_nobody_serves_keep_their_room_so_the_queue_stays_bounded() {
 }
 
 #[test]
+fn unserved_delivery_reports_count_against_the_record_limit() {
+    // As in librdkafka: a record counts against
+    // queue.buffering.max.messages until its delivery report is served, so
+    // a loop that never serves them gets QUEUE_FULL, not a queue of
+    // reports that grows without bound.
+    let broker = TestBroker::start();
+    let admin = blocking::AdminClient::new(broker.client_config(&[])).unwrap();
+    admin.create_topic(NewTopic::new("reports", 1, 1)).unwrap();
+    let producer = blocking::Producer::with_callback_queue(
+        broker.client_config(&[("queue.buffering.max.messages", "20"), ("linger.ms", "0")]),
+        CallbackQueue::new(),
+    )
+    .unwrap();
+    let served = Arc::new(AtomicUsize::new(0));
+    let send = |value: &str| {
+        let served = served.clone();
+        producer.try_send_with_callback(
+            ProducerRecord::new("reports", value.to_string()),
+            move |outcome| {
+                assert!(outcome.is_ok());
+                served.fetch_add(1, Ordering::Relaxed);
+            },
+        )
+    };
+    for i in 0..20 {
+        send(&format!("r{i}")).unwrap();
+    }
+    let deadline = Instant::now() + SAFETY_TIMEOUT;
+    while producer.as_async().in_flight() > 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(producer.outq_len(), 20, "delivered, reports not served");
+    let full = send("one too many").unwrap_err();
+    assert_eq!(full.error.name(), "_QUEUE_FULL", "{}", full.error);
+    let record = full.record.expect("the refused record is handed back");
+    assert_eq!(record.value.as_deref(), Some(&b"one too many"[..]));
+    assert_eq!(producer.poll(Duration::ZERO), 20);
+    assert_eq!(served.load(Ordering::Relaxed), 20);
+    send("room again").unwrap();
+    producer.flush(SAFETY_TIMEOUT).unwrap();
+    assert_eq!(served.load(Ordering::Relaxed), 21);
+    producer.close(Duration::from_secs(5)).unwrap();
+}
+
+#[test]
 fn a_stream_of_calls_from_another_thread_does_not_starve_poll() {
     let broker = TestBroker::start();
     let admin = blocking::AdminClient::new(broker.client_config(&[])).unwrap();

@@ -134,6 +134,13 @@ impl Consumer {
         if let Some(queue) = &self.callbacks {
             queue.serve(Duration::ZERO);
         }
+        // Records already fetched go out without a trip through the
+        // runtime (outside one: inside, the rule below applies).
+        if tokio::runtime::Handle::try_current().is_err() {
+            if let Some(ready) = self.consumer.poll_ready(max_records, &self.runtime) {
+                return ready;
+            }
+        }
         // The async poll keeps its timeout and may be dropped at any point;
         // this backstop (request.timeout.ms more) only guards against a bug
         // there.

@@ -33,6 +33,9 @@ struct Inner {
     /// The queue given to [`Producer::with_callback_queue`], served by
     /// [`Producer::poll`].
     callbacks: Option<CallbackQueue>,
+    /// queue.buffering.max.messages, which with a callback queue counts
+    /// the delivery reports not yet served too.
+    queue_limit: usize,
     runtime: ClientRuntime,
 }
 
@@ -111,6 +114,7 @@ impl Producer {
                 producer,
                 max_block: config.max_block,
                 callbacks,
+                queue_limit: config.buffer_max_records,
                 runtime,
             }),
         }
@@ -208,7 +212,9 @@ impl Producer {
     /// [`crate::Producer::try_send`]: queues a record nobody waits for;
     /// a record refused at once comes back as the error. Never blocks.
     pub fn try_send(&self, record: ProducerRecord) -> std::result::Result<(), DeliveryError> {
-        self.check_usable()?;
+        if let Err(error) = self.check_usable() {
+            return Err(DeliveryError::new(error, Some(Box::new(record))));
+        }
         self.inner.producer.try_send(record)
     }
 
@@ -219,14 +225,21 @@ impl Producer {
         record: ProducerRecord,
         callback: impl FnOnce(DeliveryResult) + Send + 'static,
     ) -> std::result::Result<(), DeliveryError> {
-        self.check_usable()?;
+        if let Err(error) = self.check_usable() {
+            return Err(DeliveryError::new(error, Some(Box::new(record))));
+        }
         self.inner.producer.try_send_with_callback(record, callback)
     }
 
     /// [`crate::Producer::try_send_ref`]: [`Producer::try_send`] of a
     /// borrowed record, encoded without an owned copy first.
     pub fn try_send_ref(&self, record: RecordRef<'_>) -> std::result::Result<(), DeliveryError> {
-        self.check_usable()?;
+        if let Err(error) = self.check_usable() {
+            return Err(DeliveryError::new(
+                error,
+                Some(Box::new(record.to_owned_record())),
+            ));
+        }
         self.inner.producer.try_send_ref(record)
     }
 
@@ -237,7 +250,12 @@ impl Producer {
         record: RecordRef<'_>,
         callback: impl FnOnce(DeliveryResult) + Send + 'static,
     ) -> std::result::Result<(), DeliveryError> {
-        self.check_usable()?;
+        if let Err(error) = self.check_usable() {
+            return Err(DeliveryError::new(
+                error,
+                Some(Box::new(record.to_owned_record())),
+            ));
+        }
         self.inner
             .producer
             .try_send_ref_with_callback(record, callback)
@@ -245,11 +263,24 @@ impl Producer {
 
     /// The per-record calls queue without entering the runtime (nothing
     /// they do needs its context) and check it without a system call.
-    fn check_usable(&self) -> std::result::Result<(), DeliveryError> {
-        self.inner
-            .runtime
-            .check_usable()
-            .map_err(|error| DeliveryError::new(error, None))
+    /// With a callback queue, a delivery report not yet served counts
+    /// against queue.buffering.max.messages as its record did, as in
+    /// librdkafka: an application that produces without serving reports
+    /// gets QUEUE_FULL instead of a queue of reports that grows without
+    /// bound.
+    fn check_usable(&self) -> Result<()> {
+        self.inner.runtime.check_usable()?;
+        let Some(queue) = &self.inner.callbacks else {
+            return Ok(());
+        };
+        if self.inner.producer.in_flight() + queue.len() < self.inner.queue_limit {
+            return Ok(());
+        }
+        Err(ClientError::BufferFull {
+            limit: self.inner.queue_limit,
+            setting: "queue.buffering.max.messages",
+            unit: "records and delivery reports not yet served",
+        })
     }
 
     /// Client-level errors since the last call (see

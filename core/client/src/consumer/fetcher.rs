@@ -145,6 +145,21 @@ impl Fetcher {
     /// not backing off, not being fetched and have no fetched data waiting.
     /// Synchronous, so `poll` can call it after taking records and before
     /// returning them.
+    /// Whether a partition with a position is neither paused, nor being
+    /// fetched, nor holding fetched records: `send_fetches` has work.
+    pub(crate) fn fetches_due(
+        &self,
+        positions: &BTreeMap<TopicPartition, Option<i64>>,
+        paused: &BTreeSet<TopicPartition>,
+    ) -> bool {
+        let idle = |key: &TopicPartition| {
+            !paused.contains(key) && !self.fetching.contains(key) && !self.has_fetched(key)
+        };
+        positions
+            .iter()
+            .any(|(key, position)| position.is_some() && idle(key))
+    }
+
     pub(crate) fn send_fetches(
         &mut self,
         positions: &BTreeMap<TopicPartition, Option<i64>>,
@@ -153,13 +168,7 @@ impl Fetcher {
         // Called after every poll that returns records: most of the time
         // every partition is being fetched or has fetched records left, and
         // nothing is to be sent. Say so before building anything.
-        let idle = |key: &TopicPartition| {
-            !paused.contains(key) && !self.fetching.contains(key) && !self.has_fetched(key)
-        };
-        if !positions
-            .iter()
-            .any(|(key, position)| position.is_some() && idle(key))
-        {
+        if !self.fetches_due(positions, paused) {
             return;
         }
         let now = Instant::now();

@@ -79,7 +79,9 @@ impl Shared {
         self.waiting.fetch_add(1, Ordering::AcqRel);
         let _waiting = WaitingCall(self);
         self.step_aside.notify_waiters();
-        self.state.lock().await
+        let mut state = self.state.lock().await;
+        state.maintenance_due();
+        state
     }
 }
 
@@ -198,6 +200,30 @@ impl Consumer {
                 tokio::task::yield_now().await;
             }
         })
+    }
+
+    /// The blocking consumer's fast path: up to `max_records` records
+    /// already fetched, taken at once when no other call waits for the
+    /// consumer and its group was looked after a moment ago (see
+    /// `ConsumerState::poll_ready`); `None` when the full [`Self::poll_max`]
+    /// must run. The fetches that follow are sent inside `runtime`.
+    pub(crate) fn poll_ready(
+        &self,
+        max_records: usize,
+        runtime: &crate::ClientRuntime,
+    ) -> Option<Result<Vec<ConsumerRecord>>> {
+        if self.shared.waiting.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let mut state = self.shared.state.try_lock().ok()?;
+        let max_records = max_records.clamp(1, self.shared.max_poll_records.max(1));
+        let records = state.poll_ready(max_records)?;
+        if state.fetches_due() {
+            // Records are in hand either way; a runtime that is gone fails
+            // the next full poll.
+            let _ = runtime.enter(|| state.send_fetches());
+        }
+        Some(records)
     }
 
     /// Joins the consumer's group (group.id) subscribed to `topics`; the
