@@ -174,21 +174,39 @@ impl Client {
     }
 }
 
-/// Topic names as C strings, one per topic for the handle's life.
+/// Topic names as C strings, one per topic for the handle's life; the
+/// last one asked for is found again without hashing (consecutive
+/// records mostly share a topic).
 #[derive(Default)]
-struct TopicNames(Mutex<HashMap<Arc<str>, Arc<CStr>>>);
+struct TopicNames(Mutex<TopicNameCache>);
+
+#[derive(Default)]
+struct TopicNameCache {
+    last: Option<(Arc<str>, Arc<CStr>)>,
+    all: HashMap<Arc<str>, Arc<CStr>>,
+}
 
 impl TopicNames {
     fn get(&self, topic: &str) -> Arc<CStr> {
-        let mut names = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(name) = names.get(topic) {
-            return name.clone();
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((name, c_name)) = &cache.last {
+            if **name == *topic {
+                return c_name.clone();
+            }
         }
-        let name: Arc<CStr> = CString::new(topic.replace('\0', " "))
-            .unwrap_or_default()
-            .into();
-        names.insert(Arc::from(topic), name.clone());
-        name
+        let (name, c_name) = match cache.all.get_key_value(topic) {
+            Some((name, c_name)) => (name.clone(), c_name.clone()),
+            None => {
+                let c_name: Arc<CStr> = CString::new(topic.replace('\0', " "))
+                    .unwrap_or_default()
+                    .into();
+                let name: Arc<str> = Arc::from(topic);
+                cache.all.insert(name.clone(), c_name.clone());
+                (name, c_name)
+            }
+        };
+        cache.last = Some((name, c_name.clone()));
+        c_name
     }
 }
 

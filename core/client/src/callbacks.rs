@@ -108,6 +108,14 @@ impl CallbackQueue {
     /// already queued). Returns how many ran. Callbacks that arrive while
     /// serving run in the same call.
     pub fn serve(&self, timeout: Duration) -> usize {
+        // Polled once per record by some bindings: an empty queue with
+        // nothing to wait for answers without reading the clock.
+        if timeout.is_zero()
+            && self.inner.callbacks.load(Ordering::Acquire) == 0
+            && self.lock().is_empty()
+        {
+            return 0;
+        }
         let deadline = Instant::now().checked_add(timeout);
         let mut served = 0;
         loop {

@@ -42,6 +42,9 @@ struct Inner {
     refresher: Mutex<Option<JoinHandle<()>>>,
     /// Client-level errors not yet taken ([`Cluster::take_errors`]).
     errors: Mutex<ErrorLog>,
+    /// Whether `errors` holds unread ones: bindings ask on every poll, and
+    /// the answer is almost always no.
+    errors_unread: std::sync::atomic::AtomicBool,
 }
 
 /// Errors of the client as a whole, not of one call (librdkafka's
@@ -96,6 +99,7 @@ impl Cluster {
             refresh_lock: tokio::sync::Mutex::new(Instant::now()),
             refresher: Mutex::new(None),
             errors: Mutex::new(ErrorLog::default()),
+            errors_unread: std::sync::atomic::AtomicBool::new(false),
         });
         let cluster = Cluster { inner };
         cluster.refresh_metadata(&[]).await?;
@@ -317,6 +321,9 @@ impl Cluster {
                 errors.unread.pop_front();
             }
             errors.unread.push_back(error);
+            self.inner
+                .errors_unread
+                .store(true, std::sync::atomic::Ordering::Release);
         }
     }
 
@@ -324,8 +331,15 @@ impl Cluster {
     /// librdkafka hands its `error_cb`. The calls themselves still fail
     /// with their own errors; these say what the client sees meanwhile.
     pub fn take_errors(&self) -> Vec<ClientError> {
+        use std::sync::atomic::Ordering;
+        if !self.inner.errors_unread.load(Ordering::Acquire) {
+            return Vec::new();
+        }
         match self.inner.errors.lock() {
-            Ok(mut errors) => errors.unread.drain(..).collect(),
+            Ok(mut errors) => {
+                self.inner.errors_unread.store(false, Ordering::Release);
+                errors.unread.drain(..).collect()
+            }
             Err(_) => Vec::new(),
         }
     }
