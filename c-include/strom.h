@@ -21,7 +21,8 @@
  * nothing is kept, except the `opaque` values handed back to callbacks.
  *
  * Threads. Every call on a handle is thread-safe, except
- * strom_destroy(), which must be the handle's last call. Objects the
+ * strom_destroy(), which must be the handle's last call (and is never
+ * made from the handle's own callbacks). Objects the
  * application owns (configs, lists, headers, messages) are not locked:
  * use each from one thread at a time. Callbacks run on the thread that
  * serves them: strom_poll()/strom_flush() for delivery reports,
@@ -1243,12 +1244,15 @@ strom_resp_err_t strom_describe_topic_config(struct strom_t *rk, const char *top
 void strom_config_entries_destroy(const struct strom_config_entries_t *entries);
 
 /**
- * Closes the client and frees the handle, waiting at most about
- * `timeout_ms` (negative: until done): a producer delivers what is queued
- * (records still undelivered then fail, and their delivery reports run
- * here); a consumer commits (with enable.auto.commit), runs its revoke
- * callback and leaves its group. NULL does nothing. It must be the
- * handle's last call: no other thread may use it meanwhile or after.
+ * Closes the client and frees the handle, waiting at most `timeout_ms`
+ * (negative: until done): a producer delivers what is queued (records
+ * not sent by then fail with STROM_RESP_ERR__DESTROY, and their delivery
+ * reports run here; a record still awaiting its broker's answer at the
+ * timeout gets no report); a consumer commits (with enable.auto.commit),
+ * runs its revoke callback and leaves its group (at the timeout, the
+ * group's session timeout removes it instead). NULL does nothing. It must
+ * be the handle's last call: no other thread may use the handle meanwhile
+ * or after, and none of its callbacks may call it.
  */
 void strom_destroy(struct strom_t *rk, int timeout_ms);
 

@@ -31,6 +31,10 @@ pub struct Client {
     pub(crate) pending: Mutex<VecDeque<OwnedMessage>>,
     /// Whether the last revoke was a loss (strom_assignment_lost()).
     pub(crate) lost: AtomicBool,
+    /// False once strom_destroy() has closed the client: an outcome that
+    /// arrives later (a record still in flight when the close timed out)
+    /// no longer calls the application, whose handle is gone.
+    pub(crate) alive: Arc<AtomicBool>,
 }
 
 pub(crate) enum Role {
@@ -151,6 +155,7 @@ impl Client {
                 topics: TopicNames::default(),
                 pending: Mutex::new(VecDeque::new()),
                 lost: AtomicBool::new(false),
+                alive: Arc::new(AtomicBool::new(true)),
             });
             match attach(ffi::object(rk, "rk")?) {
                 Ok(()) => Ok(rk),
@@ -218,28 +223,49 @@ pub(crate) fn timeout(ms: c_int) -> Duration {
     }
 }
 
-/// Closes the client and frees the handle, waiting at most about
-/// `timeout_ms` (negative: until done): a producer delivers what is queued
-/// (records still undelivered then fail, and their delivery reports run
-/// here); a consumer commits (with enable.auto.commit), runs its revoke
-/// callback and leaves its group. NULL does nothing. It must be the
-/// handle's last call: no other thread may use it meanwhile or after.
+/// Closes the client and frees the handle, waiting at most `timeout_ms`
+/// (negative: until done): a producer delivers what is queued (records
+/// not sent by then fail with STROM_RESP_ERR__DESTROY, and their delivery
+/// reports run here; a record still awaiting its broker's answer at the
+/// timeout gets no report); a consumer commits (with enable.auto.commit),
+/// runs its revoke callback and leaves its group (at the timeout, the
+/// group's session timeout removes it instead). NULL does nothing. It must
+/// be the handle's last call: no other thread may use the handle meanwhile
+/// or after, and none of its callbacks may call it.
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_destroy(rk: *mut Client, timeout_ms: c_int) {
     ffi::guard((), || {
         let Ok(client) = ffi::object(rk, "rk") else {
             return;
         };
+        // Bounded by the timeout itself: a close still waiting then (for
+        // a broker that does not answer) is dropped. The close's own wait
+        // ends a tenth earlier, leaving it time to fail what is unsent.
         let bound = timeout(timeout_ms);
+        let wait = bound.saturating_sub(bound / 10);
+        let setting = "the strom_destroy timeout";
         let closed = match &client.role {
-            Role::Producer(producer) => producer.close(bound),
-            Role::Consumer(consumer) => consumer.close(bound),
+            Role::Producer(producer) => {
+                let closing = producer.as_async().close(wait);
+                let closed =
+                    producer
+                        .runtime()
+                        .block_on("closing the producer", bound, setting, closing);
+                producer.poll(Duration::ZERO);
+                closed
+            }
+            Role::Consumer(consumer) => {
+                let closing = consumer.as_async().close(wait);
+                consumer
+                    .runtime()
+                    .block_on("closing the consumer", bound, setting, closing)
+            }
             Role::Admin(_) => Ok(()),
         };
         if let Err(error) = closed {
             crate::error::set_last(&CError::from(error));
         }
-        client.lost.store(false, Ordering::Relaxed);
+        client.alive.store(false, Ordering::Release);
         ffi::free::<Client, Client>(rk);
     });
 }

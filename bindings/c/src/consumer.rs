@@ -367,7 +367,11 @@ fn commit(
         (true, Some(callback)) => {
             let rk = SendPtr(client.as_ptr().cast());
             let opaque = client.callbacks.opaque;
+            let alive = client.alive.clone();
             consumer.commit_offsets_async_with(offsets.as_deref(), move |outcome, committed| {
+                if !alive.load(Ordering::Acquire) {
+                    return;
+                }
                 let err = match &outcome {
                     Ok(()) => STROM_RESP_ERR_NO_ERROR,
                     Err(error) => error.code(),

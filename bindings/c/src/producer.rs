@@ -93,6 +93,7 @@ pub extern "C" fn strom_produce(
             let queued = match client.callbacks.dr_msg {
                 Some(dr_msg_cb) => {
                     let report = DeliveryReport {
+                        alive: client.alive.clone(),
                         rk: SendPtr(client.as_ptr().cast()),
                         topic: client.topic_name(topic),
                         msg_opaque: SendPtr(opaque),
@@ -112,6 +113,8 @@ pub extern "C" fn strom_produce(
 /// What a record's delivery callback needs, carried to the thread that
 /// serves it.
 struct DeliveryReport {
+    /// The handle is still there (see `Client::alive`).
+    alive: std::sync::Arc<std::sync::atomic::AtomicBool>,
     rk: SendPtr,
     topic: std::sync::Arc<std::ffi::CStr>,
     msg_opaque: SendPtr,
@@ -121,6 +124,9 @@ struct DeliveryReport {
 
 impl DeliveryReport {
     fn deliver(self, outcome: strom_client::DeliveryResult) {
+        if !self.alive.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         let message = OwnedMessage::delivery(self.topic, outcome, self.msg_opaque.get());
         // A panic must not unwind out of the application's callback's
         // caller either; the guard only records it.
