@@ -1320,9 +1320,10 @@ void strom_conf_set_dr_msg_cb(struct strom_conf_t *conf, strom_dr_msg_cb_t dr_ms
  * strom_incremental_assign() with offsets set where the partitions
  * start, and strom_commit() commits before the partitions go.
  * strom_assignment(), strom_position(), strom_seek(), strom_pause(),
- * strom_resume(), strom_rebalance_protocol() and strom_memberid() work
- * there too; other consumer calls (poll, subscribe, committed, close)
- * fail with STROM_RESP_ERR__STATE. NULL removes it.
+ * strom_resume(), strom_subscription(), strom_rebalance_protocol() and
+ * strom_memberid() work there too; other consumer calls (poll,
+ * subscribe, committed, close) fail with STROM_RESP_ERR__STATE. NULL
+ * removes it.
  */
 void strom_conf_set_rebalance_cb(struct strom_conf_t *conf, strom_rebalance_cb_t rebalance_cb);
 
@@ -1369,8 +1370,9 @@ strom_resp_err_t strom_subscribe(struct strom_t *rk, const struct strom_topic_pa
 strom_resp_err_t strom_unsubscribe(struct strom_t *rk);
 
 /**
- * Sets `*topics` to a new list of the subscribed topics and patterns
- * (free it with strom_topic_partition_list_destroy()).
+ * Sets `*topics` to a new list of the topics and `^` patterns of the
+ * last strom_subscribe(), as given, partition STROM_PARTITION_UA (free it
+ * with strom_topic_partition_list_destroy()); empty when not subscribed.
  */
 strom_resp_err_t strom_subscription(struct strom_t *rk, struct strom_topic_partition_list_t **topics);
 

@@ -31,6 +31,9 @@ pub struct Client {
     pub(crate) pending: Mutex<VecDeque<OwnedMessage>>,
     /// Whether the last revoke was a loss (strom_assignment_lost()).
     pub(crate) lost: AtomicBool,
+    /// The topics and `^` patterns of the last strom_subscribe(), as given
+    /// (strom_subscription() returns them, as librdkafka does).
+    pub(crate) subscribed: Mutex<Vec<String>>,
     /// False once strom_destroy() has closed the client: an outcome that
     /// arrives later (a record still in flight when the close timed out)
     /// no longer calls the application, whose handle is gone.
@@ -155,6 +158,7 @@ impl Client {
                 topics: TopicNames::default(),
                 pending: Mutex::new(VecDeque::new()),
                 lost: AtomicBool::new(false),
+                subscribed: Mutex::new(Vec::new()),
                 alive: Arc::new(AtomicBool::new(true)),
             });
             match attach(ffi::object(rk, "rk")?) {

@@ -150,9 +150,10 @@ pub extern "C" fn strom_conf_set_dr_msg_cb(conf: *mut Conf, dr_msg_cb: DrMsgCb) 
 /// strom_incremental_assign() with offsets set where the partitions
 /// start, and strom_commit() commits before the partitions go.
 /// strom_assignment(), strom_position(), strom_seek(), strom_pause(),
-/// strom_resume(), strom_rebalance_protocol() and strom_memberid() work
-/// there too; other consumer calls (poll, subscribe, committed, close)
-/// fail with STROM_RESP_ERR__STATE. NULL removes it.
+/// strom_resume(), strom_subscription(), strom_rebalance_protocol() and
+/// strom_memberid() work there too; other consumer calls (poll,
+/// subscribe, committed, close) fail with STROM_RESP_ERR__STATE. NULL
+/// removes it.
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_conf_set_rebalance_cb(conf: *mut Conf, rebalance_cb: RebalanceCb) {
     with_callbacks(conf, |callbacks| callbacks.rebalance = rebalance_cb);

@@ -143,7 +143,10 @@ pub extern "C" fn strom_subscribe(rk: *mut Client, topics: *const TopicPartition
                     "subscribe to at least one topic (strom_unsubscribe leaves)",
                 ));
             }
-            Ok(consumer.subscribe_names_or_patterns(&names)?)
+            consumer.subscribe_names_or_patterns(&names)?;
+            *client.subscribed.lock().unwrap_or_else(|e| e.into_inner()) =
+                names.iter().map(|name| name.to_string()).collect();
+            Ok(())
         })())
     })
 }
@@ -155,13 +158,20 @@ pub extern "C" fn strom_unsubscribe(rk: *mut Client) -> RespErr {
         code_of((|| {
             let (client, consumer) = consumer(rk, "strom_unsubscribe")?;
             not_in_rebalance(client, "strom_unsubscribe")?;
-            Ok(consumer.unsubscribe()?)
+            consumer.unsubscribe()?;
+            client
+                .subscribed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+            Ok(())
         })())
     })
 }
 
-/// Sets `*topics` to a new list of the subscribed topics and patterns
-/// (free it with strom_topic_partition_list_destroy()).
+/// Sets `*topics` to a new list of the topics and `^` patterns of the
+/// last strom_subscribe(), as given, partition STROM_PARTITION_UA (free it
+/// with strom_topic_partition_list_destroy()); empty when not subscribed.
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_subscription(
     rk: *mut Client,
@@ -169,10 +179,12 @@ pub extern "C" fn strom_subscription(
 ) -> RespErr {
     ffi::guard(local::FAIL, || {
         code_of((|| {
-            let (client, consumer) = consumer(rk, "strom_subscription")?;
-            not_in_rebalance(client, "strom_subscription")?;
-            let mut names = consumer.subscription()?;
-            names.extend(consumer.subscription_pattern()?);
+            let (client, _) = consumer(rk, "strom_subscription")?;
+            let names = client
+                .subscribed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             let items = names
                 .into_iter()
                 .map(|name| (CoreTopicPartition::new(name, -1), STROM_OFFSET_INVALID));

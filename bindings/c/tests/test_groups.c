@@ -305,3 +305,45 @@ void test_commits_sync_async_and_from_a_rebalance_callback(void) {
     strom_topic_partition_list_destroy(committed);
     strom_topic_partition_list_destroy(topics);
 }
+
+/* A subscription by regular expression (librdkafka's `^` convention)
+ * reads every matching topic and no other. */
+void test_subscribe_by_regular_expression(void) {
+    char errstr[512], prefix[96], first[128], second[128], other[128], pattern[160], group[128];
+    unique_name("regex", prefix, sizeof prefix);
+    snprintf(first, sizeof first, "%s-a", prefix);
+    snprintf(second, sizeof second, "%s-b", prefix);
+    snprintf(other, sizeof other, "x%s-c", prefix);
+    snprintf(pattern, sizeof pattern, "^%s-[ab]", prefix);
+    unique_name("regex-group", group, sizeof group);
+    CHECK(create_topic(first, 1) && create_topic(second, 1) && create_topic(other, 1));
+    CHECK(produce_records(first, 0, 5, "none") == 5);
+    CHECK(produce_records(second, 0, 5, "none") == 5);
+    CHECK(produce_records(other, 0, 5, "none") == 5);
+    strom_conf_t *conf = make_conf("group.id", group, "auto.offset.reset", "earliest", NULL);
+    strom_t *consumer = strom_consumer_new(conf, errstr, sizeof errstr);
+    CHECK(consumer != NULL);
+    strom_topic_partition_list_t *topics = strom_topic_partition_list_new(1);
+    strom_topic_partition_list_add(topics, pattern, STROM_PARTITION_UA);
+    CHECK_OK(strom_subscribe(consumer, topics));
+    strom_topic_partition_list_destroy(topics);
+    int from_first = 0, from_second = 0, from_other = 0;
+    long long deadline = now_ms() + 20000;
+    while (from_first + from_second < 10 && now_ms() < deadline) {
+        strom_message_t *msg = strom_consumer_poll(consumer, 200);
+        if (msg && !msg->err) {
+            from_first += strcmp(msg->topic, first) == 0;
+            from_second += strcmp(msg->topic, second) == 0;
+            from_other += strcmp(msg->topic, other) == 0;
+        }
+        strom_message_destroy(msg);
+    }
+    CHECK(from_first == 5 && from_second == 5);
+    CHECK(from_other == 0);
+    strom_topic_partition_list_t *subscription = NULL;
+    CHECK_OK(strom_subscription(consumer, &subscription));
+    CHECK(subscription->cnt == 1 && strcmp(subscription->elems[0].topic, pattern) == 0);
+    strom_topic_partition_list_destroy(subscription);
+    CHECK_OK(strom_consumer_close(consumer));
+    strom_destroy(consumer, 5000);
+}
