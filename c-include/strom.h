@@ -125,6 +125,9 @@ typedef struct strom_topic_partition_t {
  * thread-safe.
  */
 typedef struct strom_topic_partition_list_t {
+  /**
+   * How many elements `elems` holds.
+   */
   int cnt;
   /**
    * Room before `elems` moves.
@@ -137,7 +140,13 @@ typedef struct strom_topic_partition_list_t {
  * A broker of the cluster.
  */
 typedef struct strom_metadata_broker_t {
+  /**
+   * Its node id.
+   */
   int32_t id;
+  /**
+   * The host it advertises (NUL-terminated).
+   */
   const char *host;
   int port;
 } strom_metadata_broker_t;
@@ -148,9 +157,18 @@ typedef struct strom_metadata_broker_t {
 typedef struct strom_metadata_partition_t {
   int32_t id;
   strom_resp_err_t err;
+  /**
+   * The leader's broker id (-1: none now).
+   */
   int32_t leader;
+  /**
+   * The broker ids of its replicas: `replicas[0..replica_cnt]`.
+   */
   int replica_cnt;
   const int32_t *replicas;
+  /**
+   * The broker ids of its in-sync replicas: `isrs[0..isr_cnt]`.
+   */
   int isr_cnt;
   const int32_t *isrs;
 } strom_metadata_partition_t;

@@ -38,7 +38,9 @@ fn count(len: usize) -> c_int {
 /// A broker of the cluster.
 #[repr(C)]
 pub struct MetadataBroker {
+    /// Its node id.
     pub id: i32,
+    /// The host it advertises (NUL-terminated).
     pub host: *const c_char,
     pub port: c_int,
 }
@@ -48,9 +50,12 @@ pub struct MetadataBroker {
 pub struct MetadataPartition {
     pub id: i32,
     pub err: RespErr,
+    /// The leader's broker id (-1: none now).
     pub leader: i32,
+    /// The broker ids of its replicas: `replicas[0..replica_cnt]`.
     pub replica_cnt: c_int,
     pub replicas: *const i32,
+    /// The broker ids of its in-sync replicas: `isrs[0..isr_cnt]`.
     pub isr_cnt: c_int,
     pub isrs: *const i32,
 }

@@ -98,15 +98,18 @@ impl OwnedMessage {
         self
     }
 
+    /// A record where it is (or was just written) in its partition.
+    fn placed(topic: Arc<CStr>, partition: i32, offset: i64, timestamp: i64) -> OwnedMessage {
+        let mut message =
+            OwnedMessage::blank(STROM_RESP_ERR_NO_ERROR, Some(topic), partition, offset);
+        message.public.timestamp = timestamp;
+        message
+    }
+
     /// A consumed record.
     pub fn consumed(record: ConsumerRecord, topic: Arc<CStr>) -> OwnedMessage {
-        let mut message = OwnedMessage::blank(
-            STROM_RESP_ERR_NO_ERROR,
-            Some(topic),
-            record.partition,
-            record.offset,
-        );
-        message.public.timestamp = record.timestamp;
+        let mut message =
+            OwnedMessage::placed(topic, record.partition, record.offset, record.timestamp);
         message.hold(record.key, record.value, record.headers);
         message.finish()
     }
@@ -145,16 +148,12 @@ impl OwnedMessage {
         opaque: *mut c_void,
     ) -> OwnedMessage {
         let mut message = match outcome {
-            Ok(delivered) => {
-                let mut message = OwnedMessage::blank(
-                    STROM_RESP_ERR_NO_ERROR,
-                    Some(topic),
-                    delivered.partition,
-                    delivered.offset,
-                );
-                message.public.timestamp = delivered.timestamp;
-                message
-            }
+            Ok(delivered) => OwnedMessage::placed(
+                topic,
+                delivered.partition,
+                delivered.offset,
+                delivered.timestamp,
+            ),
             Err(failed) => {
                 let error = CError::from(&failed.error);
                 let mut message = OwnedMessage::blank(error.code, Some(topic), -1, -1);

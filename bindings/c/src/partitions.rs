@@ -47,6 +47,7 @@ pub struct TopicPartition {
 /// thread-safe.
 #[repr(C)]
 pub struct TopicPartitionList {
+    /// How many elements `elems` holds.
     pub cnt: c_int,
     /// Room before `elems` moves.
     pub size: c_int,
