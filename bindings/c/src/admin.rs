@@ -6,13 +6,12 @@
 use std::ffi::{c_char, c_int};
 
 use strom_client::admin::{AlterConfigOp, ConfigResource, NewTopic, OffsetSpec};
-use strom_client::error::local;
 use strom_client::{blocking, ClientConfig, TopicPartition as CoreTopicPartition};
 
 use crate::client::{timeout, Client, Role};
 use crate::codes::{RespErr, STROM_RESP_ERR_NO_ERROR};
 use crate::conf::Conf;
-use crate::error::{code_of, CError};
+use crate::error::CError;
 use crate::ffi;
 use crate::partitions::{list, list_mut, OwnedList, TopicPartitionList, STROM_OFFSET_INVALID};
 
@@ -39,12 +38,10 @@ fn with_admin(
     timeout_ms: c_int,
     call: impl FnOnce(&blocking::AdminClient) -> Result<(), CError>,
 ) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let client = ffi::object(rk, "rk")?;
-            let admin = client.admin(timeout(timeout_ms))?;
-            call(&admin)
-        })())
+    ffi::status(|| {
+        let client = ffi::object(rk, "rk")?;
+        let admin = client.admin(timeout(timeout_ms))?;
+        call(&admin)
     })
 }
 

@@ -10,7 +10,6 @@ use strom_client::admin::ConfigResource;
 
 use crate::client::{timeout, Client};
 use crate::codes::RespErr;
-use crate::error::code_of;
 use crate::ffi;
 use crate::partitions::{OwnedList, TopicPartitionList};
 
@@ -167,20 +166,18 @@ pub extern "C" fn strom_metadata(
     metadatap: *mut *const Metadata,
     timeout_ms: c_int,
 ) -> RespErr {
-    ffi::guard(strom_client::error::local::FAIL, || {
-        code_of((|| {
-            let client = ffi::object(rk, "rk")?;
-            let topic = ffi::opt_str_arg(topic, "topic")?;
-            let admin = client.admin(timeout(timeout_ms))?;
-            let metadata = admin.metadata(topic.as_ref().map(std::slice::from_ref))?;
-            let owned = ffi::into_raw(owned_metadata(metadata));
-            ffi::write_out(
-                metadatap,
-                owned.cast::<Metadata>().cast_const(),
-                "metadatap",
-            )
-            .inspect_err(|_| ffi::free::<OwnedMetadata, OwnedMetadata>(owned))
-        })())
+    ffi::status(|| {
+        let client = ffi::object(rk, "rk")?;
+        let topic = ffi::opt_str_arg(topic, "topic")?;
+        let admin = client.admin(timeout(timeout_ms))?;
+        let metadata = admin.metadata(topic.as_ref().map(std::slice::from_ref))?;
+        let owned = ffi::into_raw(owned_metadata(metadata));
+        ffi::write_out(
+            metadatap,
+            owned.cast::<Metadata>().cast_const(),
+            "metadatap",
+        )
+        .inspect_err(|_| ffi::free::<OwnedMetadata, OwnedMetadata>(owned))
     })
 }
 
@@ -297,28 +294,26 @@ pub extern "C" fn strom_list_groups(
     grplistp: *mut *const GroupList,
     timeout_ms: c_int,
 ) -> RespErr {
-    ffi::guard(strom_client::error::local::FAIL, || {
-        code_of((|| {
-            let client = ffi::object(rk, "rk")?;
-            let group = ffi::opt_str_arg(group, "group")?;
-            let admin = client.admin(timeout(timeout_ms))?;
-            let names: Vec<String> = match group {
-                Some(group) => vec![group.to_string()],
-                None => admin
-                    .list_groups()?
-                    .into_iter()
-                    .map(|g| g.group_id)
-                    .collect(),
-            };
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            let described = match names.is_empty() {
-                true => Vec::new(),
-                false => admin.describe_groups(&names)?,
-            };
-            let owned = ffi::into_raw(owned_groups(described));
-            ffi::write_out(grplistp, owned.cast::<GroupList>().cast_const(), "grplistp")
-                .inspect_err(|_| ffi::free::<OwnedGroupList, OwnedGroupList>(owned))
-        })())
+    ffi::status(|| {
+        let client = ffi::object(rk, "rk")?;
+        let group = ffi::opt_str_arg(group, "group")?;
+        let admin = client.admin(timeout(timeout_ms))?;
+        let names: Vec<String> = match group {
+            Some(group) => vec![group.to_string()],
+            None => admin
+                .list_groups()?
+                .into_iter()
+                .map(|g| g.group_id)
+                .collect(),
+        };
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let described = match names.is_empty() {
+            true => Vec::new(),
+            false => admin.describe_groups(&names)?,
+        };
+        let owned = ffi::into_raw(owned_groups(described));
+        ffi::write_out(grplistp, owned.cast::<GroupList>().cast_const(), "grplistp")
+            .inspect_err(|_| ffi::free::<OwnedGroupList, OwnedGroupList>(owned))
     })
 }
 
@@ -367,39 +362,37 @@ pub extern "C" fn strom_describe_topic_config(
     entriesp: *mut *const ConfigEntries,
     timeout_ms: c_int,
 ) -> RespErr {
-    ffi::guard(strom_client::error::local::FAIL, || {
-        code_of((|| {
-            let client = ffi::object(rk, "rk")?;
-            let topic = ffi::str_arg(topic, "topic")?;
-            let admin = client.admin(timeout(timeout_ms))?;
-            let found = admin.describe_configs(&ConfigResource::Topic(topic.to_string()), None)?;
-            let mut strings = Strings::default();
-            let entries: Vec<ConfigEntry> = found
-                .iter()
-                .map(|entry| ConfigEntry {
-                    name: strings.add(&entry.name),
-                    value: strings.add_opt(entry.value.as_deref()),
-                    is_default: c_int::from(entry.is_default),
-                    is_read_only: c_int::from(entry.read_only),
-                    is_sensitive: c_int::from(entry.is_sensitive),
-                    source: c_int::from(entry.source),
-                })
-                .collect();
-            let owned = ffi::into_raw(OwnedConfigEntries {
-                public: ConfigEntries {
-                    cnt: count(entries.len()),
-                    entries: entries.as_ptr(),
-                },
-                entries,
-                strings,
-            });
-            ffi::write_out(
-                entriesp,
-                owned.cast::<ConfigEntries>().cast_const(),
-                "entriesp",
-            )
-            .inspect_err(|_| ffi::free::<OwnedConfigEntries, OwnedConfigEntries>(owned))
-        })())
+    ffi::status(|| {
+        let client = ffi::object(rk, "rk")?;
+        let topic = ffi::str_arg(topic, "topic")?;
+        let admin = client.admin(timeout(timeout_ms))?;
+        let found = admin.describe_configs(&ConfigResource::Topic(topic.to_string()), None)?;
+        let mut strings = Strings::default();
+        let entries: Vec<ConfigEntry> = found
+            .iter()
+            .map(|entry| ConfigEntry {
+                name: strings.add(&entry.name),
+                value: strings.add_opt(entry.value.as_deref()),
+                is_default: c_int::from(entry.is_default),
+                is_read_only: c_int::from(entry.read_only),
+                is_sensitive: c_int::from(entry.is_sensitive),
+                source: c_int::from(entry.source),
+            })
+            .collect();
+        let owned = ffi::into_raw(OwnedConfigEntries {
+            public: ConfigEntries {
+                cnt: count(entries.len()),
+                entries: entries.as_ptr(),
+            },
+            entries,
+            strings,
+        });
+        ffi::write_out(
+            entriesp,
+            owned.cast::<ConfigEntries>().cast_const(),
+            "entriesp",
+        )
+        .inspect_err(|_| ffi::free::<OwnedConfigEntries, OwnedConfigEntries>(owned))
     })
 }
 

@@ -280,16 +280,14 @@ pub extern "C" fn strom_destroy(rk: *mut Client, timeout_ms: c_int) {
 /// strom_consumer_poll() instead.
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_poll(rk: *mut Client, timeout_ms: c_int) -> c_int {
-    ffi::guard(0, || {
-        let served = ffi::object(rk, "rk").map(|client| {
-            let errors = client.serve_errors();
-            let reports = match &client.role {
-                Role::Producer(producer) => producer.poll(timeout(timeout_ms)),
-                _ => 0,
-            };
-            c_int::try_from(errors + reports).unwrap_or(c_int::MAX)
-        });
-        crate::error::value_or(served, 0)
+    ffi::value(0, || {
+        let client = ffi::object(rk, "rk")?;
+        let errors = client.serve_errors();
+        let reports = match &client.role {
+            Role::Producer(producer) => producer.poll(timeout(timeout_ms)),
+            _ => 0,
+        };
+        Ok(c_int::try_from(errors + reports).unwrap_or(c_int::MAX))
     })
 }
 

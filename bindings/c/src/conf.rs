@@ -23,6 +23,7 @@ pub const STROM_CONF_UNKNOWN: ConfRes = -2;
 /// A client configuration: settings and callbacks. Made by
 /// strom_conf_new(), consumed by the strom_*_new() call that succeeds with
 /// it, else freed with strom_conf_destroy(). Not thread-safe.
+#[derive(Clone)]
 pub struct Conf {
     /// The settings in the order they were set; a client applies them
     /// over librdkafka's defaults.
@@ -53,12 +54,8 @@ pub extern "C" fn strom_conf_new() -> *mut Conf {
 /// A copy of `conf`, settings and callbacks; NULL if `conf` is NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_conf_dup(conf: *const Conf) -> *mut Conf {
-    ffi::guard(std::ptr::null_mut(), || {
-        let copy = ffi::object(conf, "conf").map(|conf| Conf {
-            pairs: conf.pairs.clone(),
-            callbacks: conf.callbacks,
-        });
-        crate::error::value_or(copy.map(ffi::into_raw), std::ptr::null_mut())
+    ffi::value(std::ptr::null_mut(), || {
+        Ok(ffi::into_raw(ffi::object(conf, "conf")?.clone()))
     })
 }
 
@@ -186,8 +183,8 @@ pub extern "C" fn strom_conf_set_opaque(conf: *mut Conf, opaque: *mut c_void) {
 }
 
 fn with_callbacks(conf: *mut Conf, set: impl FnOnce(&mut Callbacks)) {
-    ffi::guard((), || {
-        let outcome = ffi::object_mut(conf, "conf").map(|conf| set(&mut conf.callbacks));
-        crate::error::value_or(outcome, ());
+    ffi::value((), || {
+        set(&mut ffi::object_mut(conf, "conf")?.callbacks);
+        Ok(())
     });
 }

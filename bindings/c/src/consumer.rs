@@ -19,7 +19,7 @@ use crate::callbacks::RebalanceCb;
 use crate::client::{timeout, Client, Role};
 use crate::codes::{RespErr, STROM_RESP_ERR_NO_ERROR};
 use crate::conf::Conf;
-use crate::error::{code_of, value_or, CError};
+use crate::error::{value_or, CError};
 use crate::ffi::{self, SendPtr};
 use crate::message::{Message, OwnedMessage};
 use crate::partitions::{
@@ -132,40 +132,36 @@ fn start_offset(offset: i64) -> StartOffset {
 /// Replaces the previous subscription.
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_subscribe(rk: *mut Client, topics: *const TopicPartitionList) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let (client, consumer) = consumer(rk, "strom_subscribe")?;
-            not_in_rebalance(client, "strom_subscribe")?;
-            let mut names = list(topics, "topics")?.topic_names();
-            names.dedup();
-            if names.is_empty() {
-                return Err(CError::invalid_arg(
-                    "subscribe to at least one topic (strom_unsubscribe leaves)",
-                ));
-            }
-            consumer.subscribe_names_or_patterns(&names)?;
-            *client.subscribed.lock().unwrap_or_else(|e| e.into_inner()) =
-                names.iter().map(|name| name.to_string()).collect();
-            Ok(())
-        })())
+    ffi::status(|| {
+        let (client, consumer) = consumer(rk, "strom_subscribe")?;
+        not_in_rebalance(client, "strom_subscribe")?;
+        let mut names = list(topics, "topics")?.topic_names();
+        names.dedup();
+        if names.is_empty() {
+            return Err(CError::invalid_arg(
+                "subscribe to at least one topic (strom_unsubscribe leaves)",
+            ));
+        }
+        consumer.subscribe_names_or_patterns(&names)?;
+        *client.subscribed.lock().unwrap_or_else(|e| e.into_inner()) =
+            names.iter().map(|name| name.to_string()).collect();
+        Ok(())
     })
 }
 
 /// Leaves the group and drops the subscription.
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_unsubscribe(rk: *mut Client) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let (client, consumer) = consumer(rk, "strom_unsubscribe")?;
-            not_in_rebalance(client, "strom_unsubscribe")?;
-            consumer.unsubscribe()?;
-            client
-                .subscribed
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clear();
-            Ok(())
-        })())
+    ffi::status(|| {
+        let (client, consumer) = consumer(rk, "strom_unsubscribe")?;
+        not_in_rebalance(client, "strom_unsubscribe")?;
+        consumer.unsubscribe()?;
+        client
+            .subscribed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        Ok(())
     })
 }
 
@@ -177,19 +173,17 @@ pub extern "C" fn strom_subscription(
     rk: *mut Client,
     topics: *mut *mut TopicPartitionList,
 ) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let (client, _) = consumer(rk, "strom_subscription")?;
-            let names = client
-                .subscribed
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-            let items = names
-                .into_iter()
-                .map(|name| (CoreTopicPartition::new(name, -1), STROM_OFFSET_INVALID));
-            ffi::write_out(topics, OwnedList::from_offsets(items).into_raw(), "topics")
-        })())
+    ffi::status(|| {
+        let (client, _) = consumer(rk, "strom_subscription")?;
+        let names = client
+            .subscribed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let items = names
+            .into_iter()
+            .map(|name| (CoreTopicPartition::new(name, -1), STROM_OFFSET_INVALID));
+        ffi::write_out(topics, OwnedList::from_offsets(items).into_raw(), "topics")
     })
 }
 
@@ -201,16 +195,13 @@ pub extern "C" fn strom_subscription(
 /// call. Free the message with strom_message_destroy().
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_consumer_poll(rk: *mut Client, timeout_ms: c_int) -> *mut Message {
-    ffi::guard(std::ptr::null_mut(), || {
-        let polled = (|| {
-            let (client, consumer) = consumer(rk, "strom_consumer_poll")?;
-            not_in_rebalance(client, "strom_consumer_poll")?;
-            let mut messages = poll_messages(client, consumer, timeout_ms, 1)?;
-            Ok(messages
-                .pop()
-                .map_or(std::ptr::null_mut(), OwnedMessage::into_raw))
-        })();
-        value_or(polled, std::ptr::null_mut())
+    ffi::value(std::ptr::null_mut(), || {
+        let (client, consumer) = consumer(rk, "strom_consumer_poll")?;
+        not_in_rebalance(client, "strom_consumer_poll")?;
+        let mut messages = poll_messages(client, consumer, timeout_ms, 1)?;
+        Ok(messages
+            .pop()
+            .map_or(std::ptr::null_mut(), OwnedMessage::into_raw))
     })
 }
 
@@ -225,21 +216,18 @@ pub extern "C" fn strom_consume_batch(
     messages: *mut *mut Message,
     size: usize,
 ) -> isize {
-    ffi::guard(-1, || {
-        let consumed = (|| {
-            let (client, consumer) = consumer(rk, "strom_consume_batch")?;
-            not_in_rebalance(client, "strom_consume_batch")?;
-            if messages.is_null() || size == 0 {
-                return Err(CError::invalid_arg("messages is NULL or size is 0"));
-            }
-            let polled = poll_messages(client, consumer, timeout_ms, size)?;
-            let count = polled.len();
-            for (index, message) in polled.into_iter().enumerate() {
-                ffi::write_out(messages.wrapping_add(index), message.into_raw(), "messages")?;
-            }
-            Ok(isize::try_from(count).unwrap_or(isize::MAX))
-        })();
-        value_or(consumed, -1)
+    ffi::value(-1, || {
+        let (client, consumer) = consumer(rk, "strom_consume_batch")?;
+        not_in_rebalance(client, "strom_consume_batch")?;
+        if messages.is_null() || size == 0 {
+            return Err(CError::invalid_arg("messages is NULL or size is 0"));
+        }
+        let polled = poll_messages(client, consumer, timeout_ms, size)?;
+        let count = polled.len();
+        for (index, message) in polled.into_iter().enumerate() {
+            ffi::write_out(messages.wrapping_add(index), message.into_raw(), "messages")?;
+        }
+        Ok(isize::try_from(count).unwrap_or(isize::MAX))
     })
 }
 
@@ -315,15 +303,13 @@ pub extern "C" fn strom_commit(
     offsets: *const TopicPartitionList,
     async_: c_int,
 ) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let (client, consumer) = consumer(rk, "strom_commit")?;
-            let offsets: Option<Vec<(CoreTopicPartition, i64)>> = match offsets.is_null() {
-                true => None,
-                false => Some(list(offsets, "offsets")?.entries().collect()),
-            };
-            commit(client, consumer, offsets, async_ != 0)
-        })())
+    ffi::status(|| {
+        let (client, consumer) = consumer(rk, "strom_commit")?;
+        let offsets: Option<Vec<(CoreTopicPartition, i64)>> = match offsets.is_null() {
+            true => None,
+            false => Some(list(offsets, "offsets")?.entries().collect()),
+        };
+        commit(client, consumer, offsets, async_ != 0)
     })
 }
 
@@ -335,22 +321,20 @@ pub extern "C" fn strom_commit_message(
     msg: *const Message,
     async_: c_int,
 ) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let (client, consumer) = consumer(rk, "strom_commit_message")?;
-            let msg = ffi::object(msg, "msg")?;
-            if msg.err != STROM_RESP_ERR_NO_ERROR || msg.offset < 0 {
-                return Err(CError::invalid_arg("msg is not a consumed record"));
-            }
-            let topic = ffi::str_arg(msg.topic, "msg->topic")?;
-            let tp = CoreTopicPartition::new(topic, msg.partition);
-            commit(
-                client,
-                consumer,
-                Some(vec![(tp, msg.offset + 1)]),
-                async_ != 0,
-            )
-        })())
+    ffi::status(|| {
+        let (client, consumer) = consumer(rk, "strom_commit_message")?;
+        let msg = ffi::object(msg, "msg")?;
+        if msg.err != STROM_RESP_ERR_NO_ERROR || msg.offset < 0 {
+            return Err(CError::invalid_arg("msg is not a consumed record"));
+        }
+        let topic = ffi::str_arg(msg.topic, "msg->topic")?;
+        let tp = CoreTopicPartition::new(topic, msg.partition);
+        commit(
+            client,
+            consumer,
+            Some(vec![(tp, msg.offset + 1)]),
+            async_ != 0,
+        )
     })
 }
 
@@ -414,29 +398,27 @@ pub extern "C" fn strom_committed(
     partitions: *mut TopicPartitionList,
     timeout_ms: c_int,
 ) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let (client, consumer) = consumer(rk, "strom_committed")?;
-            not_in_rebalance(client, "strom_committed")?;
-            let mut consumer = consumer.clone();
-            consumer.set_api_timeout(timeout(timeout_ms));
-            let list = list_mut(partitions, "partitions")?;
-            let mut first_error = None;
-            for (index, (tp, _)) in list.entries().collect::<Vec<_>>().into_iter().enumerate() {
-                match consumer.committed(tp) {
-                    Ok(offset) => list.set(
-                        index,
-                        offset.unwrap_or(STROM_OFFSET_INVALID),
-                        STROM_RESP_ERR_NO_ERROR,
-                    ),
-                    Err(error) => {
-                        list.set(index, STROM_OFFSET_INVALID, error.code());
-                        first_error.get_or_insert(CError::from(error));
-                    }
+    ffi::status(|| {
+        let (client, consumer) = consumer(rk, "strom_committed")?;
+        not_in_rebalance(client, "strom_committed")?;
+        let mut consumer = consumer.clone();
+        consumer.set_api_timeout(timeout(timeout_ms));
+        let list = list_mut(partitions, "partitions")?;
+        let mut first_error = None;
+        for (index, (tp, _)) in list.entries().collect::<Vec<_>>().into_iter().enumerate() {
+            match consumer.committed(tp) {
+                Ok(offset) => list.set(
+                    index,
+                    offset.unwrap_or(STROM_OFFSET_INVALID),
+                    STROM_RESP_ERR_NO_ERROR,
+                ),
+                Err(error) => {
+                    list.set(index, STROM_OFFSET_INVALID, error.code());
+                    first_error.get_or_insert(CError::from(error));
                 }
             }
-            first_error.map_or(Ok(()), Err)
-        })())
+        }
+        first_error.map_or(Ok(()), Err)
     })
 }
 
@@ -445,29 +427,27 @@ pub extern "C" fn strom_committed(
 /// known yet or not assigned).
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_position(rk: *mut Client, partitions: *mut TopicPartitionList) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let (client, consumer) = consumer(rk, "strom_position")?;
-            let list = list_mut(partitions, "partitions")?;
-            let tps = list.partitions();
-            let positions: Vec<Option<i64>> = match in_rebalance(client, |context| {
-                tps.iter().map(|tp| context.position(tp)).collect()
-            }) {
-                Some(positions) => positions,
-                None => tps
-                    .iter()
-                    .map(|tp| consumer.position(tp.clone()))
-                    .collect::<Result<_, _>>()?,
-            };
-            for (index, position) in positions.into_iter().enumerate() {
-                list.set(
-                    index,
-                    position.unwrap_or(STROM_OFFSET_INVALID),
-                    STROM_RESP_ERR_NO_ERROR,
-                );
-            }
-            Ok(())
-        })())
+    ffi::status(|| {
+        let (client, consumer) = consumer(rk, "strom_position")?;
+        let list = list_mut(partitions, "partitions")?;
+        let tps = list.partitions();
+        let positions: Vec<Option<i64>> = match in_rebalance(client, |context| {
+            tps.iter().map(|tp| context.position(tp)).collect()
+        }) {
+            Some(positions) => positions,
+            None => tps
+                .iter()
+                .map(|tp| consumer.position(tp.clone()))
+                .collect::<Result<_, _>>()?,
+        };
+        for (index, position) in positions.into_iter().enumerate() {
+            list.set(
+                index,
+                position.unwrap_or(STROM_OFFSET_INVALID),
+                STROM_RESP_ERR_NO_ERROR,
+            );
+        }
+        Ok(())
     })
 }
 
@@ -485,12 +465,10 @@ pub extern "C" fn strom_seek(
     timeout_ms: c_int,
 ) -> RespErr {
     let _ = timeout_ms;
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let (client, consumer) = consumer(rk, "strom_seek")?;
-            let tp = CoreTopicPartition::new(ffi::str_arg(topic, "topic")?, partition);
-            seek(client, consumer, tp, offset)
-        })())
+    ffi::status(|| {
+        let (client, consumer) = consumer(rk, "strom_seek")?;
+        let tp = CoreTopicPartition::new(ffi::str_arg(topic, "topic")?, partition);
+        seek(client, consumer, tp, offset)
     })
 }
 
@@ -503,21 +481,18 @@ pub extern "C" fn strom_seek_partitions(
     timeout_ms: c_int,
 ) -> RespErr {
     let _ = timeout_ms;
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let (client, consumer) = consumer(rk, "strom_seek_partitions")?;
-            let list = list_mut(partitions, "partitions")?;
-            let mut first_error = None;
-            for (index, (tp, offset)) in list.entries().collect::<Vec<_>>().into_iter().enumerate()
-            {
-                let err = match seek(client, consumer, tp, offset) {
-                    Ok(()) => STROM_RESP_ERR_NO_ERROR,
-                    Err(error) => first_error.get_or_insert(error).code,
-                };
-                list.set(index, offset, err);
-            }
-            first_error.map_or(Ok(()), Err)
-        })())
+    ffi::status(|| {
+        let (client, consumer) = consumer(rk, "strom_seek_partitions")?;
+        let list = list_mut(partitions, "partitions")?;
+        let mut first_error = None;
+        for (index, (tp, offset)) in list.entries().collect::<Vec<_>>().into_iter().enumerate() {
+            let err = match seek(client, consumer, tp, offset) {
+                Ok(()) => STROM_RESP_ERR_NO_ERROR,
+                Err(error) => first_error.get_or_insert(error).code,
+            };
+            list.set(index, offset, err);
+        }
+        first_error.map_or(Ok(()), Err)
     })
 }
 
@@ -552,15 +527,13 @@ fn seek(
 /// assigned the partitions: the call only sets where they start.
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_assign(rk: *mut Client, partitions: *const TopicPartitionList) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let (client, consumer) = consumer(rk, "strom_assign")?;
-            let starts = starts(partitions, true)?;
-            if let Some(started) = start_in_rebalance(client, &starts) {
-                return started;
-            }
-            Ok(consumer.assign_at(&starts)?)
-        })())
+    ffi::status(|| {
+        let (client, consumer) = consumer(rk, "strom_assign")?;
+        let starts = starts(partitions, true)?;
+        if let Some(started) = start_in_rebalance(client, &starts) {
+            return started;
+        }
+        Ok(consumer.assign_at(&starts)?)
     })
 }
 
@@ -572,15 +545,13 @@ pub extern "C" fn strom_incremental_assign(
     rk: *mut Client,
     partitions: *const TopicPartitionList,
 ) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let (client, consumer) = consumer(rk, "strom_incremental_assign")?;
-            let starts = starts(partitions, false)?;
-            if let Some(started) = start_in_rebalance(client, &starts) {
-                return started;
-            }
-            Ok(consumer.incremental_assign(&starts)?)
-        })())
+    ffi::status(|| {
+        let (client, consumer) = consumer(rk, "strom_incremental_assign")?;
+        let starts = starts(partitions, false)?;
+        if let Some(started) = start_in_rebalance(client, &starts) {
+            return started;
+        }
+        Ok(consumer.incremental_assign(&starts)?)
     })
 }
 
@@ -591,15 +562,13 @@ pub extern "C" fn strom_incremental_unassign(
     rk: *mut Client,
     partitions: *const TopicPartitionList,
 ) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let (client, consumer) = consumer(rk, "strom_incremental_unassign")?;
-            let tps = list(partitions, "partitions")?.partitions();
-            if in_rebalance(client, |_| ()).is_some() {
-                return Ok(());
-            }
-            Ok(consumer.incremental_unassign(&tps)?)
-        })())
+    ffi::status(|| {
+        let (client, consumer) = consumer(rk, "strom_incremental_unassign")?;
+        let tps = list(partitions, "partitions")?.partitions();
+        if in_rebalance(client, |_| ()).is_some() {
+            return Ok(());
+        }
+        Ok(consumer.incremental_unassign(&tps)?)
     })
 }
 
@@ -641,19 +610,17 @@ pub extern "C" fn strom_assignment(
     rk: *mut Client,
     partitions: *mut *mut TopicPartitionList,
 ) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let (client, consumer) = consumer(rk, "strom_assignment")?;
-            let assigned = match in_rebalance(client, |context| context.assignment()) {
-                Some(assigned) => assigned,
-                None => consumer.assignment()?,
-            };
-            ffi::write_out(
-                partitions,
-                OwnedList::from_partitions(&assigned).into_raw(),
-                "partitions",
-            )
-        })())
+    ffi::status(|| {
+        let (client, consumer) = consumer(rk, "strom_assignment")?;
+        let assigned = match in_rebalance(client, |context| context.assignment()) {
+            Some(assigned) => assigned,
+            None => consumer.assignment()?,
+        };
+        ffi::write_out(
+            partitions,
+            OwnedList::from_partitions(&assigned).into_raw(),
+            "partitions",
+        )
     })
 }
 
@@ -696,18 +663,15 @@ pub extern "C" fn strom_rebalance_protocol(rk: *mut Client) -> *const c_char {
 /// The caller owns the string: free it with strom_mem_free().
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_memberid(rk: *mut Client) -> *mut c_char {
-    ffi::guard(std::ptr::null_mut(), || {
-        let member = (|| {
-            let (client, consumer) = consumer(rk, "strom_memberid")?;
-            let id = match in_rebalance(client, |context| context.member_id()) {
-                Some(id) => id,
-                None => consumer.member_id()?,
-            };
-            Ok(id
-                .and_then(|id| CString::new(id).ok())
-                .map_or(std::ptr::null_mut(), CString::into_raw))
-        })();
-        value_or(member, std::ptr::null_mut())
+    ffi::value(std::ptr::null_mut(), || {
+        let (client, consumer) = consumer(rk, "strom_memberid")?;
+        let id = match in_rebalance(client, |context| context.member_id()) {
+            Some(id) => id,
+            None => consumer.member_id()?,
+        };
+        Ok(id
+            .and_then(|id| CString::new(id).ok())
+            .map_or(std::ptr::null_mut(), CString::into_raw))
     })
 }
 
@@ -732,23 +696,21 @@ pub extern "C" fn strom_resume(rk: *mut Client, partitions: *const TopicPartitio
 }
 
 fn pause_or_resume(rk: *mut Client, partitions: *const TopicPartitionList, pause: bool) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let call = if pause { "strom_pause" } else { "strom_resume" };
-            let (client, consumer) = consumer(rk, call)?;
-            let tps = list(partitions, "partitions")?.partitions();
-            let done = in_rebalance(client, |context| match pause {
-                true => context.pause(&tps),
-                false => context.resume(&tps),
-            });
-            if done.is_some() {
-                return Ok(());
-            }
-            match pause {
-                true => Ok(consumer.pause(&tps)?),
-                false => Ok(consumer.resume(&tps)?),
-            }
-        })())
+    ffi::status(|| {
+        let call = if pause { "strom_pause" } else { "strom_resume" };
+        let (client, consumer) = consumer(rk, call)?;
+        let tps = list(partitions, "partitions")?.partitions();
+        let done = in_rebalance(client, |context| match pause {
+            true => context.pause(&tps),
+            false => context.resume(&tps),
+        });
+        if done.is_some() {
+            return Ok(());
+        }
+        match pause {
+            true => Ok(consumer.pause(&tps)?),
+            false => Ok(consumer.resume(&tps)?),
+        }
     })
 }
 
@@ -757,11 +719,9 @@ fn pause_or_resume(rk: *mut Client, partitions: *const TopicPartitionList, pause
 /// needs strom_destroy().
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_consumer_close(rk: *mut Client) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let (client, consumer) = consumer(rk, "strom_consumer_close")?;
-            not_in_rebalance(client, "strom_consumer_close")?;
-            Ok(consumer.close(consumer.api_timeout())?)
-        })())
+    ffi::status(|| {
+        let (client, consumer) = consumer(rk, "strom_consumer_close")?;
+        not_in_rebalance(client, "strom_consumer_close")?;
+        Ok(consumer.close(consumer.api_timeout())?)
     })
 }

@@ -12,8 +12,10 @@ use std::cell::Cell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use strom_client::error::local;
 use strom_client::RebalanceContext;
 
+use crate::codes::RespErr;
 use crate::error::{self, CError};
 
 /// A C pointer (an application's opaque value, or a handle) carried into
@@ -61,6 +63,18 @@ pub fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
             on_panic
         }
     }
+}
+
+/// An exported call that returns a code: [`guard`]ed, a failure recorded
+/// as the thread's last error and its code returned.
+pub fn status(body: impl FnOnce() -> Result<(), CError>) -> RespErr {
+    guard(local::FAIL, || error::code_of(body()))
+}
+
+/// An exported call that returns a value (a pointer, a count): [`guard`]ed,
+/// `failed` returned on a failure, which is recorded as the last error.
+pub fn value<T: Copy>(failed: T, body: impl FnOnce() -> Result<T, CError>) -> T {
+    guard(failed, || error::value_or(body(), failed))
 }
 
 /// A NUL-terminated UTF-8 argument; `what` names it in the error.

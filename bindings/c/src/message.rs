@@ -9,7 +9,7 @@ use bytes::Bytes;
 use strom_client::ConsumerRecord;
 
 use crate::codes::{RespErr, STROM_RESP_ERR_NO_ERROR};
-use crate::error::{code_of, CError};
+use crate::error::CError;
 use crate::ffi;
 use strom_client::error::local;
 
@@ -213,25 +213,25 @@ pub extern "C" fn strom_message_headers(
     msg: *const Message,
     hdrsp: *mut *const Headers,
 ) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let owned = ffi::owner::<OwnedMessage, Message>(msg, "msg")?;
-            let headers = owned
-                .headers
-                .as_ref()
-                .ok_or_else(|| CError::new(local::NOENT, "the message has no headers"))?;
-            ffi::write_out(hdrsp, headers as *const Headers, "hdrsp")
-        })())
+    ffi::status(|| {
+        let owned = ffi::owner::<OwnedMessage, Message>(msg, "msg")?;
+        let headers = owned
+            .headers
+            .as_ref()
+            .ok_or_else(|| CError::new(local::NOENT, "the message has no headers"))?;
+        ffi::write_out(hdrsp, headers as *const Headers, "hdrsp")
     })
 }
 
 /// Record headers: an ordered list of (name, value) pairs; a name may
 /// repeat and a value may be NULL. Made by strom_headers_new() (free with
 /// strom_headers_destroy()) or owned by a message. Not thread-safe.
+#[derive(Clone)]
 pub struct Headers {
     entries: Vec<Header>,
 }
 
+#[derive(Clone)]
 struct Header {
     name: CString,
     value: Option<Bytes>,
@@ -283,18 +283,8 @@ pub extern "C" fn strom_headers_destroy(hdrs: *mut Headers) {
 /// strom_headers_destroy(); NULL if `hdrs` is NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_headers_copy(hdrs: *const Headers) -> *mut Headers {
-    ffi::guard(std::ptr::null_mut(), || {
-        let copy = ffi::object(hdrs, "hdrs").map(|hdrs| Headers {
-            entries: hdrs
-                .entries
-                .iter()
-                .map(|h| Header {
-                    name: h.name.clone(),
-                    value: h.value.clone(),
-                })
-                .collect(),
-        });
-        crate::error::value_or(copy.map(ffi::into_raw), std::ptr::null_mut())
+    ffi::value(std::ptr::null_mut(), || {
+        Ok(ffi::into_raw(ffi::object(hdrs, "hdrs")?.clone()))
     })
 }
 
@@ -309,21 +299,19 @@ pub extern "C" fn strom_header_add(
     value: *const c_void,
     value_size: isize,
 ) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let hdrs = ffi::object_mut(hdrs, "hdrs")?;
-            if name.is_null() {
-                return Err(CError::invalid_arg("header name is NULL"));
-            }
-            let name_bytes = sized(name.cast(), name_size, "name_size")?.unwrap_or_default();
-            let name = std::str::from_utf8(name_bytes)
-                .ok()
-                .and_then(|name| CString::new(name).ok())
-                .ok_or_else(|| CError::invalid_arg("header name is not UTF-8 text without NUL"))?;
-            let value = sized(value, value_size, "value_size")?.map(Bytes::copy_from_slice);
-            hdrs.entries.push(Header { name, value });
-            Ok(())
-        })())
+    ffi::status(|| {
+        let hdrs = ffi::object_mut(hdrs, "hdrs")?;
+        if name.is_null() {
+            return Err(CError::invalid_arg("header name is NULL"));
+        }
+        let name_bytes = sized(name.cast(), name_size, "name_size")?.unwrap_or_default();
+        let name = std::str::from_utf8(name_bytes)
+            .ok()
+            .and_then(|name| CString::new(name).ok())
+            .ok_or_else(|| CError::invalid_arg("header name is not UTF-8 text without NUL"))?;
+        let value = sized(value, value_size, "value_size")?.map(Bytes::copy_from_slice);
+        hdrs.entries.push(Header { name, value });
+        Ok(())
     })
 }
 
@@ -356,16 +344,14 @@ pub extern "C" fn strom_header_get_all(
     valuep: *mut *const c_void,
     sizep: *mut usize,
 ) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let hdrs = ffi::object(hdrs, "hdrs")?;
-            let header = hdrs
-                .entries
-                .get(idx)
-                .ok_or_else(|| CError::new(local::NOENT, format!("no header at index {idx}")))?;
-            write_header(header, valuep, sizep)?;
-            ffi::write_out(namep, header.name.as_ptr(), "namep")
-        })())
+    ffi::status(|| {
+        let hdrs = ffi::object(hdrs, "hdrs")?;
+        let header = hdrs
+            .entries
+            .get(idx)
+            .ok_or_else(|| CError::new(local::NOENT, format!("no header at index {idx}")))?;
+        write_header(header, valuep, sizep)?;
+        ffi::write_out(namep, header.name.as_ptr(), "namep")
     })
 }
 
@@ -378,18 +364,16 @@ pub extern "C" fn strom_header_get_last(
     valuep: *mut *const c_void,
     sizep: *mut usize,
 ) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let hdrs = ffi::object(hdrs, "hdrs")?;
-            let name = ffi::str_arg(name, "name")?;
-            let header = hdrs
-                .entries
-                .iter()
-                .rev()
-                .find(|h| h.name.to_bytes() == name.as_bytes())
-                .ok_or_else(|| CError::new(local::NOENT, format!("no header named `{name}`")))?;
-            write_header(header, valuep, sizep)
-        })())
+    ffi::status(|| {
+        let hdrs = ffi::object(hdrs, "hdrs")?;
+        let name = ffi::str_arg(name, "name")?;
+        let header = hdrs
+            .entries
+            .iter()
+            .rev()
+            .find(|h| h.name.to_bytes() == name.as_bytes())
+            .ok_or_else(|| CError::new(local::NOENT, format!("no header named `{name}`")))?;
+        write_header(header, valuep, sizep)
     })
 }
 

@@ -6,11 +6,10 @@
 use std::ffi::{c_char, c_int, CString};
 use std::sync::Arc;
 
-use strom_client::error::local;
 use strom_client::TopicPartition as CoreTopicPartition;
 
 use crate::codes::{RespErr, STROM_RESP_ERR_NO_ERROR};
-use crate::error::{code_of, CError};
+use crate::error::CError;
 use crate::ffi;
 
 /// Partition "unassigned": let the producer's partitioner choose.
@@ -209,13 +208,10 @@ pub extern "C" fn strom_topic_partition_list_add(
     topic: *const c_char,
     partition: i32,
 ) -> *mut TopicPartition {
-    ffi::guard(std::ptr::null_mut(), || {
-        let added = (|| {
-            let list = list_mut(list, "list")?;
-            let topic = ffi::str_arg(topic, "topic")?;
-            Ok(list.push(Arc::from(topic), partition, STROM_OFFSET_INVALID))
-        })();
-        crate::error::value_or(added, std::ptr::null_mut())
+    ffi::value(std::ptr::null_mut(), || {
+        let list = list_mut(list, "list")?;
+        let topic = ffi::str_arg(topic, "topic")?;
+        Ok(list.push(Arc::from(topic), partition, STROM_OFFSET_INVALID))
     })
 }
 
@@ -225,15 +221,13 @@ pub extern "C" fn strom_topic_partition_list_add(
 pub extern "C" fn strom_topic_partition_list_copy(
     src: *const TopicPartitionList,
 ) -> *mut TopicPartitionList {
-    ffi::guard(std::ptr::null_mut(), || {
-        let copy = list(src, "src").map(|src| {
-            let mut copy = OwnedList::from_offsets(src.entries());
-            for (index, elem) in src.elems.iter().enumerate() {
-                copy.set(index, elem.offset, elem.err);
-            }
-            copy.into_raw()
-        });
-        crate::error::value_or(copy, std::ptr::null_mut())
+    ffi::value(std::ptr::null_mut(), || {
+        let src = list(src, "src")?;
+        let mut copy = OwnedList::from_offsets(src.entries());
+        for (index, elem) in src.elems.iter().enumerate() {
+            copy.set(index, elem.offset, elem.err);
+        }
+        Ok(copy.into_raw())
     })
 }
 
@@ -244,17 +238,14 @@ pub extern "C" fn strom_topic_partition_list_find(
     topic: *const c_char,
     partition: i32,
 ) -> *mut TopicPartition {
-    ffi::guard(std::ptr::null_mut(), || {
-        let found = (|| {
-            let owned = self::list(list, "list")?;
-            let topic = ffi::str_arg(topic, "topic")?;
-            let index = owned.index_of(topic, partition);
-            Ok(index.map_or(std::ptr::null_mut(), |index| {
-                // Through the public pointer: C may write the element.
-                owned.public.elems.wrapping_add(index)
-            }))
-        })();
-        crate::error::value_or(found, std::ptr::null_mut())
+    ffi::value(std::ptr::null_mut(), || {
+        let owned = self::list(list, "list")?;
+        let topic = ffi::str_arg(topic, "topic")?;
+        let index = owned.index_of(topic, partition);
+        Ok(index.map_or(std::ptr::null_mut(), |index| {
+            // Through the public pointer: C may write the element.
+            owned.public.elems.wrapping_add(index)
+        }))
     })
 }
 
@@ -266,17 +257,15 @@ pub extern "C" fn strom_topic_partition_list_set_offset(
     partition: i32,
     offset: i64,
 ) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let owned = list_mut(list, "list")?;
-            let topic = ffi::str_arg(topic, "topic")?;
-            match owned.index_of(topic, partition) {
-                Some(index) => owned.elems[index].offset = offset,
-                None => {
-                    owned.push(Arc::from(topic), partition, offset);
-                }
+    ffi::status(|| {
+        let owned = list_mut(list, "list")?;
+        let topic = ffi::str_arg(topic, "topic")?;
+        match owned.index_of(topic, partition) {
+            Some(index) => owned.elems[index].offset = offset,
+            None => {
+                owned.push(Arc::from(topic), partition, offset);
             }
-            Ok(())
-        })())
+        }
+        Ok(())
     })
 }

@@ -4,13 +4,12 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
-use strom_client::error::local;
 use strom_client::{blocking, CallbackQueue, ClientConfig, RecordRef};
 
 use crate::client::{timeout, Client, Role};
 use crate::codes::RespErr;
 use crate::conf::Conf;
-use crate::error::{code_of, CError};
+use crate::error::CError;
 use crate::ffi::{self, SendPtr};
 use crate::message::{Headers, OwnedMessage};
 use crate::partitions::STROM_PARTITION_UA;
@@ -63,50 +62,47 @@ pub extern "C" fn strom_produce(
     timestamp: i64,
     opaque: *mut c_void,
 ) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let client = ffi::object(rk, "rk")?;
-            let producer = client.producer("strom_produce")?;
-            let topic = ffi::str_arg(topic, "topic")?;
-            if partition < STROM_PARTITION_UA {
-                return Err(CError::invalid_arg(format!(
-                    "partition {partition} is neither a partition nor STROM_PARTITION_UA"
-                )));
+    ffi::status(|| {
+        let client = ffi::object(rk, "rk")?;
+        let producer = client.producer("strom_produce")?;
+        let topic = ffi::str_arg(topic, "topic")?;
+        if partition < STROM_PARTITION_UA {
+            return Err(CError::invalid_arg(format!(
+                "partition {partition} is neither a partition nor STROM_PARTITION_UA"
+            )));
+        }
+        if timestamp < 0 {
+            return Err(CError::invalid_arg(
+                "timestamp must be 0 (now) or milliseconds since the epoch",
+            ));
+        }
+        let headers = match hdrs.is_null() {
+            true => Vec::new(),
+            false => ffi::object(hdrs, "hdrs")?.as_refs(),
+        };
+        let record = RecordRef {
+            topic,
+            partition: (partition != STROM_PARTITION_UA).then_some(partition),
+            key: ffi::bytes_arg(key, key_len),
+            value: ffi::bytes_arg(payload, len),
+            headers: &headers,
+            timestamp: (timestamp != 0).then_some(timestamp),
+        };
+        let queued = match client.callbacks.dr_msg {
+            Some(dr_msg_cb) => {
+                let report = DeliveryReport {
+                    alive: client.alive.clone(),
+                    rk: SendPtr(client.as_ptr().cast()),
+                    topic: client.topic_name(topic),
+                    msg_opaque: SendPtr(opaque),
+                    app_opaque: client.callbacks.opaque,
+                    dr_msg_cb: Some(dr_msg_cb),
+                };
+                producer.try_send_ref_with_callback(record, move |outcome| report.deliver(outcome))
             }
-            if timestamp < 0 {
-                return Err(CError::invalid_arg(
-                    "timestamp must be 0 (now) or milliseconds since the epoch",
-                ));
-            }
-            let headers = match hdrs.is_null() {
-                true => Vec::new(),
-                false => ffi::object(hdrs, "hdrs")?.as_refs(),
-            };
-            let record = RecordRef {
-                topic,
-                partition: (partition != STROM_PARTITION_UA).then_some(partition),
-                key: ffi::bytes_arg(key, key_len),
-                value: ffi::bytes_arg(payload, len),
-                headers: &headers,
-                timestamp: (timestamp != 0).then_some(timestamp),
-            };
-            let queued = match client.callbacks.dr_msg {
-                Some(dr_msg_cb) => {
-                    let report = DeliveryReport {
-                        alive: client.alive.clone(),
-                        rk: SendPtr(client.as_ptr().cast()),
-                        topic: client.topic_name(topic),
-                        msg_opaque: SendPtr(opaque),
-                        app_opaque: client.callbacks.opaque,
-                        dr_msg_cb: Some(dr_msg_cb),
-                    };
-                    producer
-                        .try_send_ref_with_callback(record, move |outcome| report.deliver(outcome))
-                }
-                None => producer.try_send_ref(record),
-            };
-            queued.map_err(|failed| CError::from(failed.error))
-        })())
+            None => producer.try_send_ref(record),
+        };
+        queued.map_err(|failed| CError::from(failed.error))
     })
 }
 
@@ -148,14 +144,12 @@ impl DeliveryReport {
 /// are still outstanding (strom_outq_len() says how many).
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_flush(rk: *mut Client, timeout_ms: c_int) -> RespErr {
-    ffi::guard(local::FAIL, || {
-        code_of((|| {
-            let client = ffi::object(rk, "rk")?;
-            let producer = client.producer("strom_flush")?;
-            client.serve_errors();
-            producer.flush(timeout(timeout_ms))?;
-            Ok(())
-        })())
+    ffi::status(|| {
+        let client = ffi::object(rk, "rk")?;
+        let producer = client.producer("strom_flush")?;
+        client.serve_errors();
+        producer.flush(timeout(timeout_ms))?;
+        Ok(())
     })
 }
 
@@ -164,14 +158,10 @@ pub extern "C" fn strom_flush(rk: *mut Client, timeout_ms: c_int) -> RespErr {
 /// handle that is not a producer.
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_outq_len(rk: *mut Client) -> c_int {
-    ffi::guard(-1, || {
-        let queued = ffi::object(rk, "rk")
-            .and_then(|client| {
-                client
-                    .producer("strom_outq_len")
-                    .map(blocking::Producer::outq_len)
-            })
-            .map(|len| c_int::try_from(len).unwrap_or(c_int::MAX));
-        crate::error::value_or(queued, -1)
+    ffi::value(-1, || {
+        let queued = ffi::object(rk, "rk")?
+            .producer("strom_outq_len")?
+            .outq_len();
+        Ok(c_int::try_from(queued).unwrap_or(c_int::MAX))
     })
 }
