@@ -37,7 +37,7 @@ impl KafkaError {
     ) -> KafkaError {
         KafkaError {
             code: error,
-            reason: reason.unwrap_or_else(|| describe(error).to_string()),
+            reason: reason.unwrap_or_else(|| local::description(error).to_string()),
             fatal,
             retriable,
             txn_requires_abort,
@@ -134,16 +134,6 @@ impl KafkaError {
             txn_requires_abort: false,
         }
     }
-}
-
-/// Kafka's description of a code, or librdkafka's of a local one.
-fn describe(code: i32) -> &'static str {
-    if let Some(row) = local::TABLE.iter().find(|row| row.0 == code) {
-        return row.2;
-    }
-    i16::try_from(code).map_or("Unknown error", |code| {
-        error_codes::ErrorCode(code).description()
-    })
 }
 
 /// Sets every error code as a class attribute of `KafkaError`, under

@@ -79,7 +79,7 @@ pub mod local {
         }
         match i16::try_from(code) {
             Ok(code) => super::kafka::ErrorCode(code).description(),
-            Err(_) => "An unknown error code.",
+            Err(_) => "Unknown error",
         }
     }
 

@@ -140,11 +140,6 @@ impl Fetcher {
         self.pending_error.take()
     }
 
-    /// Sends a Fetch to every leader that has none in flight, for the
-    /// partitions with a known position and leader that are not paused,
-    /// not backing off, not being fetched and have no fetched data waiting.
-    /// Synchronous, so `poll` can call it after taking records and before
-    /// returning them.
     /// Whether a partition with a position is neither paused, nor being
     /// fetched, nor holding fetched records: `send_fetches` has work.
     pub(crate) fn fetches_due(
@@ -160,6 +155,11 @@ impl Fetcher {
             .any(|(key, position)| position.is_some() && idle(key))
     }
 
+    /// Sends a Fetch to every leader that has none in flight, for the
+    /// partitions with a known position and leader that are not paused,
+    /// not backing off, not being fetched and have no fetched data waiting.
+    /// Synchronous, so `poll` can call it after taking records and before
+    /// returning them.
     pub(crate) fn send_fetches(
         &mut self,
         positions: &BTreeMap<TopicPartition, Option<i64>>,
