@@ -11,8 +11,8 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use crate::clock::now_ms;
 use crate::error::BrokerError;
-use crate::handlers::produce::now_ms;
 
 /// The lock file's name inside the data dir, Kafka's.
 pub const LOCK_FILE: &str = ".lock";

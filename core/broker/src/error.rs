@@ -59,3 +59,46 @@ impl ApiError {
         )
     }
 }
+
+/// Why a partition refused a request before touching its log (Kafka's
+/// `Partition` checks), or the storage failure that stopped it.
+#[derive(Debug, Error)]
+pub enum PartitionError {
+    #[error(
+        "broker {local} is not the leader of {topic}-{partition} (its leader is broker {leader})"
+    )]
+    NotLeader {
+        topic: String,
+        partition: i32,
+        local: i32,
+        leader: i32,
+    },
+    #[error("leader epoch {requested} of {topic}-{partition} is older than the current epoch {current}: refresh metadata")]
+    FencedLeaderEpoch {
+        topic: String,
+        partition: i32,
+        requested: i32,
+        current: i32,
+    },
+    #[error("leader epoch {requested} of {topic}-{partition} is newer than this broker's epoch {current}: it has not caught up yet")]
+    UnknownLeaderEpoch {
+        topic: String,
+        partition: i32,
+        requested: i32,
+        current: i32,
+    },
+    #[error(transparent)]
+    Storage(#[from] strom_storage::StorageError),
+}
+
+impl PartitionError {
+    pub fn kafka_error_code(&self) -> i16 {
+        use strom_protocol::error_codes;
+        match self {
+            Self::NotLeader { .. } => error_codes::NOT_LEADER_OR_FOLLOWER,
+            Self::FencedLeaderEpoch { .. } => error_codes::FENCED_LEADER_EPOCH,
+            Self::UnknownLeaderEpoch { .. } => error_codes::UNKNOWN_LEADER_EPOCH,
+            Self::Storage(e) => e.kafka_error_code(),
+        }
+    }
+}

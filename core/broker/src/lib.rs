@@ -21,6 +21,7 @@
 //! - [`config`] and [`topic_store`] are Kafka's settings and their persisted
 //!   form.
 
+pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod data_dir_lock;
@@ -28,7 +29,9 @@ pub mod dispatch;
 pub mod error;
 pub mod group;
 pub mod handlers;
+pub mod internal_topics;
 pub mod limits;
+pub mod partition;
 pub mod server;
 pub mod state;
 pub mod topic_store;

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
+use crate::clock::now_ms;
 use crate::config::BrokerConfig;
 use crate::data_dir_lock::DataDirLock;
 use crate::error::BrokerError;
-use crate::handlers::produce::now_ms;
 use crate::limits::{raise_fd_limit, Connections, Refusal};
 use crate::state::Broker;
 

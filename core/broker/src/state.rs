@@ -10,26 +10,14 @@ use std::sync::{Arc, Mutex, RwLock};
 use strom_protocol::codec::Uuid;
 use strom_protocol::error_codes;
 use strom_storage::{DirHealth, Log, LogConfig};
-use tokio::sync::Notify;
 
+use crate::clock::now_ms;
 use crate::config::{BrokerConfig, EffectiveTopicConfig, FlushPolicy, TopicConfigs};
 use crate::error::{ApiError, BrokerError};
 use crate::group::{self, GroupCoordinator};
-use crate::handlers::produce::now_ms;
 use crate::limits::RequestMemory;
+use crate::partition::Partition;
 use crate::topic_store::{self, ProducerIdBlock, TopicMeta};
-
-/// One partition of a topic: its log and the epoch of its leader (this
-/// broker). Replication will add followers and the ISR here.
-pub struct Partition {
-    pub topic: String,
-    pub index: i32,
-    pub log: Log,
-    pub leader_epoch: i32,
-    /// Serialises high-watermark advances: the log's setter is not
-    /// monotonic, and two produces finishing together must not move it back.
-    pub high_watermark_advance: Mutex<()>,
-}
 
 pub struct Topic {
     pub name: String,
@@ -103,8 +91,6 @@ pub struct Broker {
     /// Serialises topic changes; held across the disk writes they make.
     topic_changes: tokio::sync::Mutex<()>,
     producer_ids: Mutex<ProducerIdBlock>,
-    /// Woken after every append, for fetches waiting on `min.bytes`.
-    pub data_arrived: Notify,
     /// Consumer groups and committed offsets (`__consumer_offsets`).
     pub groups: GroupCoordinator,
     /// `queued.max.request.bytes`, shared by every connection.
@@ -160,7 +146,7 @@ impl Broker {
         let mut topics = HashMap::new();
         let dir_health = DirHealth::new();
         for meta in topic_store::load_all(&data_dir)? {
-            let topic = open_topic(&data_dir, &config, &dir_health, meta)?;
+            let topic = open_topic(&data_dir, &config, &dir_health, identity.node_id, meta)?;
             topics.insert(topic.name.clone(), Arc::new(topic));
         }
         tracing::info!(topics = topics.len(), dir = %data_dir.display(), "loaded topics");
@@ -184,7 +170,6 @@ impl Broker {
             topics: RwLock::new(topics),
             topic_changes: tokio::sync::Mutex::new(()),
             producer_ids: Mutex::new(producer_ids),
-            data_arrived: Notify::new(),
         })
     }
 
@@ -284,7 +269,13 @@ impl Broker {
         };
         // The partitions first, the topic's file last: the file is what a
         // restart loads, so a creation that fails halfway leaves nothing.
-        let topic = open_new_topic(&self.data_dir, &self.config, &self.dir_health, meta.clone())?;
+        let topic = open_new_topic(
+            &self.data_dir,
+            &self.config,
+            &self.dir_health,
+            self.node_id,
+            meta.clone(),
+        )?;
         if let Err(e) = topic_store::save(&self.data_dir, &meta) {
             remove_partition_dirs(&self.data_dir, name, 0..partitions);
             return Err(ApiError::storage(e));
@@ -370,6 +361,7 @@ impl Broker {
                 &self.data_dir,
                 &self.config,
                 &self.dir_health,
+                self.node_id,
                 &effective,
                 name,
                 index,
@@ -492,6 +484,7 @@ fn open_partition(
     data_dir: &Path,
     config: &BrokerConfig,
     health: &Arc<DirHealth>,
+    node_id: i32,
     effective: &EffectiveTopicConfig,
     topic: &str,
     index: i32,
@@ -505,22 +498,12 @@ fn open_partition(
                 source,
             }
         })?;
-    // A single broker is always the leader; its epoch starts at 0 and stays
-    // there until replication moves leadership.
-    let leader_epoch = log.latest_epoch().unwrap_or(0).max(0);
-    // The log restores the high watermark from its last checkpoint, which
-    // only a clean close writes: after a crash it lags behind writes that
-    // were acknowledged, hiding them from consumers. This broker is the
-    // whole ISR, so, like a Kafka leader whose ISR is itself, it moves the
-    // high watermark to the recovered log end.
-    log.set_high_watermark(log.log_end_offset());
-    Ok(Partition {
-        topic: topic.to_string(),
-        index,
-        log,
-        leader_epoch,
-        high_watermark_advance: Mutex::new(()),
-    })
+    let partition = Partition::new(topic, index, log, node_id);
+    // A single broker leads every partition, and is its only replica. The
+    // epoch starts at 0 and stays there until leadership moves.
+    let leader_epoch = partition.log.latest_epoch().unwrap_or(0).max(0);
+    partition.make_leader(leader_epoch, vec![node_id], vec![node_id]);
+    Ok(partition)
 }
 
 /// Opens the partitions of a topic being created. If one fails (out of
@@ -529,10 +512,11 @@ fn open_new_topic(
     data_dir: &Path,
     config: &BrokerConfig,
     health: &Arc<DirHealth>,
+    node_id: i32,
     meta: TopicMeta,
 ) -> Result<Topic, ApiError> {
     let (name, partitions) = (meta.name.clone(), meta.partitions);
-    open_topic(data_dir, config, health, meta).map_err(|e| {
+    open_topic(data_dir, config, health, node_id, meta).map_err(|e| {
         remove_partition_dirs(data_dir, &name, 0..partitions);
         tracing::error!(topic = %name, partitions, "topic creation failed, nothing kept: {e}");
         ApiError::storage(e)
@@ -628,6 +612,7 @@ fn open_topic(
     data_dir: &Path,
     config: &BrokerConfig,
     health: &Arc<DirHealth>,
+    node_id: i32,
     meta: TopicMeta,
 ) -> Result<Topic, BrokerError> {
     let configs = TopicConfigs::new(meta.configs.clone())?;
@@ -635,7 +620,7 @@ fn open_topic(
     let mut partitions = Vec::with_capacity(meta.partitions.max(0) as usize);
     for index in 0..meta.partitions {
         partitions.push(Arc::new(open_partition(
-            data_dir, config, health, &effective, &meta.name, index,
+            data_dir, config, health, node_id, &effective, &meta.name, index,
         )?));
     }
     Ok(Topic {

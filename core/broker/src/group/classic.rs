@@ -12,7 +12,7 @@ use strom_protocol::messages::ConsumerProtocolSubscription;
 use super::member::Member;
 use super::records::{GroupMetadataValue, MemberRecord, OffsetCommitValue};
 use super::sync::SyncResult;
-use crate::handlers::produce::now_ms;
+use crate::clock::now_ms;
 
 /// Kafka's classic group states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

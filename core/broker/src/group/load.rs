@@ -25,8 +25,9 @@ use super::records::{
 };
 use super::store::{Env, OFFSETS_TOPIC};
 use super::timers;
-use crate::handlers::produce::now_ms;
-use crate::state::{Broker, Partition};
+use crate::clock::now_ms;
+use crate::partition::Partition;
+use crate::state::Broker;
 
 /// Bytes read from the log at once while loading (Kafka's
 /// `offsets.load.buffer.size` default).

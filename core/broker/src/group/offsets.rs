@@ -12,7 +12,7 @@ use super::classic::{ClassicGroup, CommittedOffset, GroupState, CONSUMER_PROTOCO
 use super::join::validate_current_member;
 use super::records::{encode_group_key, encode_offset_key, encode_offset_value, OffsetCommitValue};
 use super::{lock, store, GroupApi};
-use crate::handlers::produce::now_ms;
+use crate::clock::now_ms;
 use crate::state::Broker;
 
 #[derive(Debug, Clone)]

@@ -9,13 +9,14 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use strom_protocol::error_codes;
 use strom_protocol::records::{CompressionType, RecordBatchBuilder};
-use strom_storage::AppendOptions;
 
 use super::records::{encode_group_key, encode_group_value, GroupMetadataValue};
 use super::GroupRef;
+use crate::clock::now_ms;
 use crate::config::BrokerSettings;
-use crate::handlers::produce::{advance_high_watermark, now_ms};
-use crate::state::{Broker, Partition};
+use crate::error::PartitionError;
+use crate::partition::Partition;
+use crate::state::Broker;
 
 /// Kafka's internal topic for committed offsets and group metadata.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
@@ -100,13 +101,8 @@ pub(crate) fn append(
         error_codes::UNKNOWN_SERVER_ERROR
     })?;
     let mut bytes = BytesMut::from(&built[..]);
-    let options = AppendOptions {
-        leader_epoch: partition.leader_epoch,
-        log_append_time_ms: None,
-    };
     let outcome = partition
-        .log
-        .append(&mut bytes, options)
+        .append_as_leader(&mut bytes, None)
         .map_err(|e| storage_failure(&partition, e))?;
     Ok(Appended {
         partition,
@@ -131,12 +127,9 @@ pub(crate) fn append_group(
 pub(crate) async fn wait(appended: Appended) -> Result<(), i16> {
     let partition = appended.partition;
     partition
-        .log
-        .wait_durable(appended.end)
+        .wait_committed(appended.end)
         .await
-        .map_err(|e| storage_failure(&partition, e))?;
-    advance_high_watermark(&partition, appended.end);
-    Ok(())
+        .map_err(|e| storage_failure(&partition, e))
 }
 
 /// [`wait`] for writes nobody answers on: failures are logged.
@@ -146,7 +139,7 @@ pub(crate) async fn wait_logged(appended: Appended) {
 
 /// Kafka answers a failed coordinator write with NOT_COORDINATOR for a
 /// storage failure, so the client finds the coordinator again and retries.
-fn storage_failure(partition: &Partition, error: strom_storage::StorageError) -> i16 {
+fn storage_failure(partition: &Partition, error: PartitionError) -> i16 {
     tracing::error!(
         topic = %partition.topic,
         partition = partition.index,

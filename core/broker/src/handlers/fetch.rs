@@ -15,20 +15,19 @@ use strom_protocol::messages::fetch_response::{FetchableTopicResponse, Partition
 use strom_protocol::messages::{FetchRequest, FetchResponse};
 use strom_protocol::records::batches;
 use strom_storage::StorageError;
+use tokio::sync::Notify;
 
 use crate::state::Broker;
 
 pub async fn handle(broker: &Arc<Broker>, request: FetchRequest) -> FetchResponse {
     let deadline =
         tokio::time::Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
+    // Woken by the partitions this fetch reads when their high watermark
+    // moves; each read registers it again before reading, so an append
+    // between the read and the wait is not missed.
+    let waiter = Arc::new(Notify::new());
     loop {
-        // Register for wake-ups before reading so an append between the
-        // read and the wait is not missed.
-        let notified = broker.data_arrived.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-
-        let (response, bytes) = read_off_thread(broker, &request).await;
+        let (response, bytes) = read_off_thread(broker, &request, &waiter).await;
         let has_error = response.error_code != error_codes::NONE
             || response
                 .responses
@@ -41,17 +40,24 @@ pub async fn handle(broker: &Arc<Broker>, request: FetchRequest) -> FetchRespons
         {
             return response;
         }
-        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+        if tokio::time::timeout_at(deadline, waiter.notified())
+            .await
+            .is_err()
+        {
             // Deadline passed with nothing new: answer with what there is.
-            return read_off_thread(broker, &request).await.0;
+            return read_off_thread(broker, &request, &waiter).await.0;
         }
     }
 }
 
 /// [`read_once`] on the blocking pool: reads are file I/O.
-async fn read_off_thread(broker: &Arc<Broker>, request: &FetchRequest) -> (FetchResponse, usize) {
-    let (reader, request) = (broker.clone(), request.clone());
-    match tokio::task::spawn_blocking(move || read_once(&reader, &request)).await {
+async fn read_off_thread(
+    broker: &Arc<Broker>,
+    request: &FetchRequest,
+    waiter: &Arc<Notify>,
+) -> (FetchResponse, usize) {
+    let (reader, request, waiter) = (broker.clone(), request.clone(), waiter.clone());
+    match tokio::task::spawn_blocking(move || read_once(&reader, &request, &waiter)).await {
         Ok(result) => result,
         Err(e) => {
             tracing::error!("fetch read task failed: {e}");
@@ -66,12 +72,30 @@ async fn read_off_thread(broker: &Arc<Broker>, request: &FetchRequest) -> (Fetch
     }
 }
 
+/// The broker id of the follower sending the fetch, or a negative id for
+/// a consumer (the field moved into `ReplicaState` in v15).
+fn fetching_replica(request: &FetchRequest) -> i32 {
+    if request.replica_id != CONSUMER {
+        request.replica_id
+    } else {
+        request.replica_state.replica_id
+    }
+}
+
+/// `replica_id` of a fetch from a consumer.
+const CONSUMER: i32 = -1;
+
 /// One pass over every requested partition; returns the response and the
 /// number of record bytes in it.
-fn read_once(broker: &Broker, request: &FetchRequest) -> (FetchResponse, usize) {
+fn read_once(
+    broker: &Broker,
+    request: &FetchRequest,
+    waiter: &Arc<Notify>,
+) -> (FetchResponse, usize) {
     // The broker's `fetch.max.bytes` caps whatever the request asks for.
     let cap = broker.config.settings().fetch_max_bytes.max(0) as usize;
     let mut budget = (request.max_bytes.max(0) as usize).min(cap);
+    let replica = fetching_replica(request);
     let mut total = 0usize;
     let mut responses = Vec::with_capacity(request.topics.len());
     // A partition named twice is read and answered once, as Kafka's
@@ -85,8 +109,13 @@ fn read_once(broker: &Broker, request: &FetchRequest) -> (FetchResponse, usize) 
             }
             // KIP-74: the first partition with data returns at least one whole
             // batch even when it exceeds the limits, so consumers never stall.
-            let min_one = total == 0;
-            let data = read_partition(broker, &topic.topic, wanted, budget, min_one);
+            let read = Read {
+                budget,
+                min_one: total == 0,
+                replica,
+                waiter,
+            };
+            let data = read_partition(broker, &topic.topic, wanted, read);
             let len = data.records.as_ref().map_or(0, Bytes::len);
             budget = budget.saturating_sub(len);
             total += len;
@@ -106,12 +135,22 @@ fn read_once(broker: &Broker, request: &FetchRequest) -> (FetchResponse, usize) 
     (response, total)
 }
 
+/// How one partition is read within a fetch.
+struct Read<'a> {
+    /// Bytes the response may still take.
+    budget: usize,
+    /// Return a whole first batch even past the budget (KIP-74).
+    min_one: bool,
+    /// [`fetching_replica`].
+    replica: i32,
+    waiter: &'a Arc<Notify>,
+}
+
 fn read_partition(
     broker: &Broker,
     topic: &str,
     wanted: &FetchPartition,
-    budget: usize,
-    min_one: bool,
+    read: Read<'_>,
 ) -> PartitionData {
     let mut data = PartitionData {
         partition_index: wanted.partition,
@@ -130,16 +169,28 @@ fn read_partition(
             return data;
         }
     };
+    let leadership = partition.leadership();
+    data.current_leader.leader_id = leadership.leader;
+    data.current_leader.leader_epoch = leadership.leader_epoch;
+    if read.replica >= 0 {
+        // Only followers of this partition replicate it, and a single
+        // broker has none: Kafka refuses a fetch from any other replica id.
+        data.error_code = error_codes::NOT_LEADER_OR_FOLLOWER;
+        return data;
+    }
+    if let Err(e) = partition.check_leader(wanted.current_leader_epoch) {
+        data.error_code = e.kafka_error_code();
+        return data;
+    }
+    partition.wake_on_new_data(read.waiter);
     let log = &partition.log;
     let high_watermark = log.high_watermark();
     data.high_watermark = high_watermark;
     data.last_stable_offset = high_watermark;
     data.log_start_offset = log.log_start_offset();
-    data.current_leader.leader_id = broker.node_id;
-    data.current_leader.leader_epoch = partition.leader_epoch;
 
-    let max_bytes = (wanted.partition_max_bytes.max(0) as usize).min(budget);
-    if max_bytes == 0 && !min_one {
+    let max_bytes = (wanted.partition_max_bytes.max(0) as usize).min(read.budget);
+    if max_bytes == 0 && !read.min_one {
         return data;
     }
     let place = (topic, wanted.partition);
@@ -149,7 +200,7 @@ fn read_partition(
         wanted.fetch_offset,
         max_bytes,
         high_watermark,
-        min_one,
+        read.min_one,
     ) {
         Ok(records) => data.records = Some(records),
         Err(e) => {

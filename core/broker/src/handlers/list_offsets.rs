@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use strom_protocol::error_codes;
+use strom_protocol::messages::list_offsets_request::ListOffsetsPartition;
 use strom_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
@@ -44,7 +45,7 @@ pub async fn handle(
                     if named[&(topic.name.as_str(), p.partition_index)] > 1 {
                         return duplicate(p.partition_index);
                     }
-                    lookup(broker, &topic.name, p.partition_index, p.timestamp)
+                    lookup(broker, &topic.name, p)
                 })
                 .collect(),
             ..Default::default()
@@ -77,19 +78,26 @@ fn duplicate(index: i32) -> ListOffsetsPartitionResponse {
 fn lookup(
     broker: &Broker,
     topic: &str,
-    index: i32,
-    timestamp: i64,
+    wanted: &ListOffsetsPartition,
 ) -> ListOffsetsPartitionResponse {
-    let mut response = unanswered(index);
-    let partition = match broker.partition(topic, index) {
+    let mut response = unanswered(wanted.partition_index);
+    let partition = match broker.partition(topic, wanted.partition_index) {
         Ok(p) => p,
         Err(code) => {
             response.error_code = code;
             return response;
         }
     };
+    // Only the leader answers, and only a client whose metadata is current.
+    let leader_epoch = match partition.check_leader(wanted.current_leader_epoch) {
+        Ok(epoch) => epoch,
+        Err(e) => {
+            response.error_code = e.kafka_error_code();
+            return response;
+        }
+    };
     let log = &partition.log;
-    let found = match timestamp {
+    let found = match wanted.timestamp {
         EARLIEST => Ok(Some((log.log_start_offset(), -1))),
         LATEST => Ok(Some((log.high_watermark(), -1))),
         MAX_TIMESTAMP => log.max_timestamp_offset(),
@@ -103,7 +111,7 @@ fn lookup(
         Ok(Some((offset, ts))) => {
             response.offset = offset;
             response.timestamp = ts;
-            response.leader_epoch = partition.leader_epoch;
+            response.leader_epoch = leader_epoch;
         }
         Ok(None) => {}
         Err(e) => response.error_code = e.kafka_error_code(),

@@ -12,6 +12,7 @@ use strom_protocol::messages::metadata_response::{
 };
 use strom_protocol::messages::{MetadataRequest, MetadataResponse};
 
+use crate::internal_topics::is_internal_topic;
 use crate::state::{Broker, Topic};
 use crate::topic_store::validate_topic_name;
 
@@ -45,11 +46,7 @@ pub async fn handle(
         && broker.config.settings().auto_create_topics_enable;
 
     let topics = match requested {
-        None => broker
-            .topics()
-            .iter()
-            .map(|t| describe_topic(broker, t))
-            .collect(),
+        None => broker.topics().iter().map(|t| describe_topic(t)).collect(),
         Some(wanted) => {
             let mut topics = Vec::with_capacity(wanted.len());
             for topic in wanted {
@@ -82,24 +79,11 @@ enum Wanted {
     Id(Uuid),
 }
 
-/// Kafka's internal topics (`Topic.INTERNAL_TOPICS`); other names starting
-/// with `__` are ordinary user topics.
-const INTERNAL_TOPICS: [&str; 3] = [
-    "__consumer_offsets",
-    "__transaction_state",
-    "__share_group_state",
-];
-
-/// Kafka's `Topic.isInternal`: written by the broker only.
-pub fn is_internal_topic(name: &str) -> bool {
-    INTERNAL_TOPICS.contains(&name)
-}
-
 /// A topic named by id is never auto-created; an unknown id is
 /// UNKNOWN_TOPIC_ID.
 fn lookup_topic_id(broker: &Broker, id: Uuid, version: i16) -> MetadataResponseTopic {
     match broker.topic_by_id(id) {
-        Some(topic) => describe_topic(broker, &topic),
+        Some(topic) => describe_topic(&topic),
         None => MetadataResponseTopic {
             error_code: error_codes::UNKNOWN_TOPIC_ID,
             // The name is nullable only from v12.
@@ -116,7 +100,7 @@ async fn lookup_topic(
     allow_auto_create: bool,
 ) -> MetadataResponseTopic {
     if let Some(topic) = broker.topic(&name) {
-        return describe_topic(broker, &topic);
+        return describe_topic(&topic);
     }
     let error = |code| MetadataResponseTopic {
         error_code: code,
@@ -130,7 +114,7 @@ async fn lookup_topic(
         return error(error_codes::UNKNOWN_TOPIC_OR_PARTITION);
     }
     match broker.auto_create_topic(&name).await {
-        Ok(Some(topic)) => describe_topic(broker, &topic),
+        Ok(Some(topic)) => describe_topic(&topic),
         Ok(None) => error(error_codes::LEADER_NOT_AVAILABLE),
         Err(e) => {
             tracing::warn!(topic = %name, "auto-creation failed: {}", e.message);
@@ -139,26 +123,29 @@ async fn lookup_topic(
     }
 }
 
-pub fn describe_topic(broker: &Broker, topic: &Topic) -> MetadataResponseTopic {
+pub fn describe_topic(topic: &Topic) -> MetadataResponseTopic {
     let partitions = topic
         .all_partitions()
         .iter()
-        .map(|p| MetadataResponsePartition {
-            error_code: error_codes::NONE,
-            partition_index: p.index,
-            leader_id: broker.node_id,
-            leader_epoch: p.leader_epoch,
-            replica_nodes: vec![broker.node_id],
-            isr_nodes: vec![broker.node_id],
-            offline_replicas: Vec::new(),
-            ..Default::default()
+        .map(|p| {
+            let leadership = p.leadership();
+            MetadataResponsePartition {
+                error_code: error_codes::NONE,
+                partition_index: p.index,
+                leader_id: leadership.leader,
+                leader_epoch: leadership.leader_epoch,
+                replica_nodes: leadership.replicas,
+                isr_nodes: leadership.isr,
+                offline_replicas: Vec::new(),
+                ..Default::default()
+            }
         })
         .collect();
     MetadataResponseTopic {
         error_code: error_codes::NONE,
         name: Some(topic.name.clone()),
         topic_id: topic.id,
-        is_internal: INTERNAL_TOPICS.contains(&topic.name.as_str()),
+        is_internal: is_internal_topic(&topic.name),
         partitions,
         topic_authorized_operations: i32::MIN,
         ..Default::default()

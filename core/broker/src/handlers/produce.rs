@@ -3,7 +3,6 @@
 
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
 use strom_protocol::error_codes;
@@ -13,19 +12,14 @@ use strom_protocol::messages::{ProduceRequest, ProduceResponse};
 use strom_protocol::records::{
     validate_produce_batches, TimestampType as RecordTimestampType, ValidationOptions,
 };
-use strom_storage::AppendOptions;
 use tokio::task::JoinSet;
 
+use crate::clock::now_ms;
 use crate::config::TimestampType;
-use crate::error::ApiError;
-use crate::state::{Broker, Partition};
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use crate::error::{ApiError, PartitionError};
+use crate::internal_topics::is_internal_topic;
+use crate::partition::Partition;
+use crate::state::Broker;
 
 /// Answers acks=0 too: the connection decides what an acks=0 client gets
 /// (nothing, or a closed connection when a partition failed).
@@ -90,7 +84,6 @@ pub async fn handle(
             Err(e) => tracing::error!("produce task failed: {e}"),
         }
     }
-    broker.data_arrived.notify_waiters();
     ProduceResponse {
         responses,
         ..Default::default()
@@ -116,7 +109,7 @@ async fn produce_partition(
     acks: i16,
     version: i16,
 ) -> Result<PartitionProduceResponse, ApiError> {
-    if super::metadata::is_internal_topic(topic_name) {
+    if is_internal_topic(topic_name) {
         // Kafka's ReplicaManager refuses client appends to internal topics.
         return Err(ApiError::new(
             error_codes::INVALID_TOPIC_EXCEPTION,
@@ -160,25 +153,23 @@ async fn produce_partition(
     // The frame is shared and immutable; the log rewrites offsets in place.
     let mut batches = BytesMut::from(&records[..]);
     let log_append_time_ms = log_append_time.then_some(now);
-    let options = AppendOptions {
-        leader_epoch: partition.leader_epoch,
-        log_append_time_ms,
-    };
     // File writes stay off the async worker threads.
     let appender = partition.clone();
-    let outcome = tokio::task::spawn_blocking(move || appender.log.append(&mut batches, options))
-        .await
-        .map_err(ApiError::storage)?
-        .map_err(|e| storage_error(&partition, e))?;
+    let outcome = tokio::task::spawn_blocking(move || {
+        appender.append_as_leader(&mut batches, log_append_time_ms)
+    })
+    .await
+    .map_err(ApiError::storage)?
+    .map_err(|e| partition_error(&partition, e))?;
     let end = outcome.last_offset + 1;
-    if acks != 0 {
+    if acks == 0 {
+        partition.commit_unacknowledged(end);
+    } else {
         partition
-            .log
-            .wait_durable(end)
+            .wait_committed(end)
             .await
-            .map_err(|e| storage_error(&partition, e))?;
+            .map_err(|e| partition_error(&partition, e))?;
     }
-    advance_high_watermark(&partition, end);
     Ok(PartitionProduceResponse {
         index: data.index,
         error_code: error_codes::NONE,
@@ -189,25 +180,12 @@ async fn produce_partition(
     })
 }
 
-/// On a single broker the high watermark follows the durable log end. It
-/// only moves forward: without the lock, a produce that read the old value
-/// could set it below the end another produce had just published, hiding
-/// acknowledged records until the next append.
-pub fn advance_high_watermark(partition: &Partition, end: i64) {
-    let _advancing = partition
-        .high_watermark_advance
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if partition.log.high_watermark() < end {
-        partition
-            .log
-            .set_high_watermark(end.min(partition.log.log_end_offset()));
-    }
-}
-
-fn storage_error(partition: &Partition, error: strom_storage::StorageError) -> ApiError {
+fn partition_error(partition: &Partition, error: PartitionError) -> ApiError {
     let code = error.kafka_error_code();
-    if error.is_disk_full() {
+    let PartitionError::Storage(storage) = &error else {
+        return ApiError::new(code, error.to_string());
+    };
+    if storage.is_disk_full() {
         // Every write fails while the disk is full: one line every ten
         // seconds says so without flooding the log.
         static LAST_LOGGED_MS: AtomicI64 = AtomicI64::new(0);

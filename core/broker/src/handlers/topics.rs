@@ -15,8 +15,8 @@ use strom_protocol::messages::{
     DeleteTopicsRequest, DeleteTopicsResponse,
 };
 
-use super::metadata::is_internal_topic;
 use crate::error::ApiError;
+use crate::internal_topics::is_internal_topic;
 use crate::state::Broker;
 
 pub async fn create(

@@ -1,0 +1,353 @@
+//! One partition as this broker holds it: its log and its place in the
+//! replica set (leader or follower, leader epoch, replicas, ISR), and the
+//! high watermark that follows from them. Handlers ask a `Partition`; they
+//! never compute its state (Kafka's `cluster.Partition`: `makeLeader`,
+//! `makeFollower`, `appendRecordsToLeader`, `maybeIncrementLeaderHW`).
+//!
+//! Fetches that wait for data register with the partitions they read and
+//! are woken when the high watermark of one of them moves, not by appends
+//! anywhere else.
+
+use std::sync::{Arc, Mutex, RwLock, Weak};
+
+use strom_storage::{AppendOptions, AppendOutcome, Log};
+use tokio::sync::Notify;
+
+use crate::error::PartitionError;
+
+/// Kafka's "no epoch given" (`RecordBatch.NO_PARTITION_LEADER_EPOCH`): a
+/// request that sends it skips the leader-epoch check.
+pub const NO_LEADER_EPOCH: i32 = -1;
+
+/// Who leads the partition, in which epoch, and who replicates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leadership {
+    /// Node id of the leader; -1 while there is none.
+    pub leader: i32,
+    pub leader_epoch: i32,
+    /// Every assigned replica, the preferred leader first.
+    pub replicas: Vec<i32>,
+    /// The in-sync replicas: those an `acks=all` write waits for.
+    pub isr: Vec<i32>,
+}
+
+pub struct Partition {
+    pub topic: String,
+    pub index: i32,
+    pub log: Log,
+    /// This broker's node id.
+    local: i32,
+    leadership: RwLock<Leadership>,
+    /// Serialises high-watermark advances: the log's setter is not
+    /// monotonic, and two writes finishing together must not move it back.
+    high_watermark_advance: Mutex<()>,
+    waiting_fetches: Mutex<FetchWaiters>,
+}
+
+impl Partition {
+    /// A partition whose log is open but which neither leads nor follows
+    /// until [`Partition::make_leader`] or [`Partition::make_follower`].
+    pub fn new(topic: &str, index: i32, log: Log, local: i32) -> Partition {
+        Partition {
+            topic: topic.to_string(),
+            index,
+            log,
+            local,
+            leadership: RwLock::new(Leadership {
+                leader: -1,
+                leader_epoch: NO_LEADER_EPOCH,
+                replicas: Vec::new(),
+                isr: Vec::new(),
+            }),
+            high_watermark_advance: Mutex::new(()),
+            waiting_fetches: Mutex::new(FetchWaiters::default()),
+        }
+    }
+
+    /// This broker leads the partition from `leader_epoch` on. Records
+    /// written from now on carry that epoch (the log starts a new entry in
+    /// its leader-epoch cache at the first of them).
+    pub fn make_leader(&self, leader_epoch: i32, replicas: Vec<i32>, isr: Vec<i32>) {
+        *self.leadership.write().unwrap_or_else(|e| e.into_inner()) = Leadership {
+            leader: self.local,
+            leader_epoch,
+            replicas,
+            isr,
+        };
+        // The log as recovered is this leader's: once the ISR has caught
+        // up to it, it is committed. With this broker as the whole ISR
+        // that is at once; a high watermark restored from the last clean
+        // checkpoint would otherwise hide writes acknowledged after it.
+        self.maybe_advance_high_watermark(self.log.log_end_offset());
+    }
+
+    /// Another broker leads the partition in `leader_epoch`; this one
+    /// serves no produce and no consumer fetch for it.
+    pub fn make_follower(&self, leader: i32, leader_epoch: i32, replicas: Vec<i32>, isr: Vec<i32>) {
+        *self.leadership.write().unwrap_or_else(|e| e.into_inner()) = Leadership {
+            leader,
+            leader_epoch,
+            replicas,
+            isr,
+        };
+    }
+
+    pub fn leadership(&self) -> Leadership {
+        self.leadership
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn leader_epoch(&self) -> i32 {
+        self.leadership
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .leader_epoch
+    }
+
+    /// The leader epoch, if this broker leads the partition and the
+    /// client's `current_leader_epoch` (if it sent one) is the same: the
+    /// check Kafka makes before a produce, a consumer fetch or an offset
+    /// lookup, so a client with stale metadata is told to refresh it.
+    pub fn check_leader(&self, current_leader_epoch: i32) -> Result<i32, PartitionError> {
+        let leadership = self.leadership.read().unwrap_or_else(|e| e.into_inner());
+        let current = leadership.leader_epoch;
+        if current_leader_epoch != NO_LEADER_EPOCH && current_leader_epoch < current {
+            return Err(PartitionError::FencedLeaderEpoch {
+                topic: self.topic.clone(),
+                partition: self.index,
+                requested: current_leader_epoch,
+                current,
+            });
+        }
+        if current_leader_epoch > current {
+            return Err(PartitionError::UnknownLeaderEpoch {
+                topic: self.topic.clone(),
+                partition: self.index,
+                requested: current_leader_epoch,
+                current,
+            });
+        }
+        if leadership.leader != self.local {
+            return Err(PartitionError::NotLeader {
+                topic: self.topic.clone(),
+                partition: self.index,
+                local: self.local,
+                leader: leadership.leader,
+            });
+        }
+        Ok(current)
+    }
+
+    /// Appends validated batches as the leader, stamping its epoch. Blocking
+    /// file work: call it off the async threads. The records become visible
+    /// to consumers only through [`Partition::wait_committed`].
+    pub fn append_as_leader(
+        &self,
+        batches: &mut [u8],
+        log_append_time_ms: Option<i64>,
+    ) -> Result<AppendOutcome, PartitionError> {
+        let leader_epoch = self.check_leader(NO_LEADER_EPOCH)?;
+        let options = AppendOptions {
+            leader_epoch,
+            log_append_time_ms,
+        };
+        Ok(self.log.append(batches, options)?)
+    }
+
+    /// Waits until the records below `end` are durable here (as the flush
+    /// policy promises), then moves the high watermark over them: with this
+    /// broker as the whole ISR they are committed.
+    pub async fn wait_committed(&self, end: i64) -> Result<(), PartitionError> {
+        self.log.wait_durable(end).await?;
+        self.maybe_advance_high_watermark(end);
+        Ok(())
+    }
+
+    /// An `acks=0` write: nobody waits for it and it promises no
+    /// durability, so, as on a Kafka leader that is its own ISR, its
+    /// records are visible at once (a request that follows on the same
+    /// connection sees them) while the flush policy syncs them later.
+    pub fn commit_unacknowledged(&self, end: i64) {
+        self.maybe_advance_high_watermark(end);
+    }
+
+    /// Kafka's `maybeIncrementLeaderHW`: the high watermark becomes the
+    /// smallest log end among the in-sync replicas; this broker's is
+    /// `local_end`, as far as it is durable. It only moves forward, and
+    /// waiting fetches are woken when it does.
+    fn maybe_advance_high_watermark(&self, local_end: i64) {
+        let advanced = {
+            let _advancing = self
+                .high_watermark_advance
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let target = local_end.min(self.log.log_end_offset());
+            let advanced = self.log.high_watermark() < target;
+            if advanced {
+                self.log.set_high_watermark(target);
+            }
+            advanced
+        };
+        if advanced {
+            self.waiting_fetches
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .wake_all();
+        }
+    }
+
+    /// Has `waiter` notified (once) the next time the high watermark moves.
+    /// Register before reading, so data that arrives between the read and
+    /// the wait is not missed (`Notify` keeps the permit).
+    pub fn wake_on_new_data(&self, waiter: &Arc<Notify>) {
+        self.waiting_fetches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .register(waiter);
+    }
+}
+
+/// The fetches parked on one partition. Entries are weak: a fetch that
+/// answered (timed out, or had data from another partition) just drops its
+/// `Notify`, and dead entries are swept when the list has doubled.
+#[derive(Default)]
+struct FetchWaiters {
+    waiters: Vec<Weak<Notify>>,
+    sweep_at: usize,
+}
+
+impl FetchWaiters {
+    const MIN_SWEEP: usize = 16;
+
+    fn register(&mut self, waiter: &Arc<Notify>) {
+        if self.waiters.len() >= self.sweep_at.max(Self::MIN_SWEEP) {
+            self.waiters.retain(|w| w.strong_count() > 0);
+            self.sweep_at = self.waiters.len() * 2;
+        }
+        self.waiters.push(Arc::downgrade(waiter));
+    }
+
+    fn wake_all(&mut self) {
+        for waiter in self.waiters.drain(..) {
+            if let Some(waiter) = waiter.upgrade() {
+                waiter.notify_one();
+            }
+        }
+        self.sweep_at = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strom_protocol::error_codes;
+
+    fn partition(dir: &tempfile::TempDir) -> Partition {
+        let log = Log::open(dir.path().join("t-0"), Default::default()).expect("log opens");
+        Partition::new("t", 0, log, 1)
+    }
+
+    fn code(result: Result<i32, PartitionError>) -> i16 {
+        result.map_or_else(|e| e.kafka_error_code(), |_| error_codes::NONE)
+    }
+
+    #[test]
+    fn only_the_leader_in_the_current_epoch_serves_clients() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let partition = partition(&dir);
+        assert_eq!(
+            code(partition.check_leader(NO_LEADER_EPOCH)),
+            error_codes::NOT_LEADER_OR_FOLLOWER,
+            "neither leader nor follower yet"
+        );
+        partition.make_leader(5, vec![1, 2], vec![1, 2]);
+        assert_eq!(partition.check_leader(NO_LEADER_EPOCH).ok(), Some(5));
+        assert_eq!(partition.check_leader(5).ok(), Some(5));
+        assert_eq!(
+            code(partition.check_leader(4)),
+            error_codes::FENCED_LEADER_EPOCH
+        );
+        assert_eq!(
+            code(partition.check_leader(6)),
+            error_codes::UNKNOWN_LEADER_EPOCH
+        );
+
+        partition.make_follower(2, 6, vec![1, 2], vec![1, 2]);
+        assert_eq!(
+            code(partition.check_leader(6)),
+            error_codes::NOT_LEADER_OR_FOLLOWER
+        );
+        assert_eq!(
+            code(partition.check_leader(5)),
+            error_codes::FENCED_LEADER_EPOCH
+        );
+        let mut batch = strom_protocol::records::RecordBatchBuilder::new(
+            strom_protocol::records::CompressionType::None,
+        );
+        batch.append(0, None, Some(b"v"), &[]).expect("record");
+        let mut bytes = batch.build().expect("batch").to_vec();
+        assert!(
+            matches!(
+                partition.append_as_leader(&mut bytes, None),
+                Err(PartitionError::NotLeader { leader: 2, .. })
+            ),
+            "a follower takes no client writes"
+        );
+        assert_eq!(partition.log.log_end_offset(), 0);
+    }
+
+    #[tokio::test]
+    async fn records_become_visible_once_committed_and_wake_waiting_fetches() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let partition = partition(&dir);
+        partition.make_leader(0, vec![1], vec![1]);
+        let waiter = Arc::new(Notify::new());
+        partition.wake_on_new_data(&waiter);
+        let mut batch = strom_protocol::records::RecordBatchBuilder::new(
+            strom_protocol::records::CompressionType::None,
+        );
+        batch.append(0, None, Some(b"v"), &[]).expect("record");
+        let mut bytes = batch.build().expect("batch").to_vec();
+        let outcome = partition
+            .append_as_leader(&mut bytes, None)
+            .expect("append");
+        assert_eq!(partition.log.high_watermark(), 0, "not committed yet");
+        partition
+            .wait_committed(outcome.last_offset + 1)
+            .await
+            .expect("commit");
+        assert_eq!(partition.log.high_watermark(), 1);
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter.notified())
+            .await
+            .expect("the waiting fetch is woken");
+    }
+
+    #[test]
+    fn dead_waiters_are_swept_so_an_idle_partition_does_not_grow_without_bound() {
+        let mut waiters = FetchWaiters::default();
+        let live = Arc::new(Notify::new());
+        waiters.register(&live);
+        for _ in 0..10_000 {
+            let gone = Arc::new(Notify::new());
+            waiters.register(&gone);
+        }
+        assert!(waiters.waiters.len() <= 2 * FetchWaiters::MIN_SWEEP);
+        assert!(waiters.waiters.iter().any(|w| w.strong_count() > 0));
+    }
+
+    #[tokio::test]
+    async fn a_registered_waiter_is_woken_once_even_if_it_waits_late() {
+        let mut waiters = FetchWaiters::default();
+        let waiter = Arc::new(Notify::new());
+        waiters.register(&waiter);
+        waiters.register(&waiter);
+        waiters.wake_all();
+        // The permit was stored before anyone waited.
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter.notified())
+            .await
+            .expect("woken");
+        assert!(waiters.waiters.is_empty());
+    }
+}

@@ -1,0 +1,161 @@
+//! What a partition's leadership means to clients: only the leader serves
+//! consumers and offset lookups, a client with another leader epoch is
+//! told to refresh its metadata (KIP-320), replica fetches come only from
+//! followers, and a parked fetch is woken by its own partitions.
+
+mod common;
+
+use common::*;
+use strom_protocol::error_codes;
+use strom_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use strom_protocol::messages::{
+    FetchResponse, ListOffsetsRequest, ListOffsetsResponse, MetadataResponse,
+};
+use strom_protocol::records::CompressionType;
+
+/// The leader epoch Metadata reports for partition 0 of `topic`.
+async fn metadata_epoch(client: &mut Client, topic: &str) -> i32 {
+    let response: MetadataResponse = client
+        .call(METADATA_VERSION, metadata_request(Some(&[topic]), false))
+        .await;
+    let partition = &response.topics[0].partitions[0];
+    let node = response.brokers[0].node_id;
+    assert_eq!(partition.leader_id, node);
+    assert_eq!(partition.replica_nodes, vec![node]);
+    assert_eq!(partition.isr_nodes, vec![node]);
+    partition.leader_epoch
+}
+
+async fn fetch_with_epoch(client: &mut Client, topic: &str, epoch: i32) -> i16 {
+    let mut wanted = fetch_partition(0, 0, 1 << 20);
+    wanted.current_leader_epoch = epoch;
+    let response: FetchResponse = client
+        .call(FETCH_VERSION, fetch_request(topic, vec![wanted]))
+        .await;
+    response.responses[0].partitions[0].error_code
+}
+
+async fn list_offsets_with_epoch(client: &mut Client, topic: &str, epoch: i32) -> i16 {
+    let request = ListOffsetsRequest {
+        replica_id: -1,
+        topics: vec![ListOffsetsTopic {
+            name: topic.to_string(),
+            partitions: vec![ListOffsetsPartition {
+                partition_index: 0,
+                current_leader_epoch: epoch,
+                timestamp: -1,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let response: ListOffsetsResponse = client.call(LIST_OFFSETS_VERSION, request).await;
+    response.topics[0].partitions[0].error_code
+}
+
+#[tokio::test]
+async fn a_client_with_another_leader_epoch_is_told_to_refresh_its_metadata() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "epochs", 1, &[]).await;
+    produce_ok(
+        &mut client,
+        "epochs",
+        0,
+        batch(CompressionType::None, now_ms(), &["a"]),
+    )
+    .await;
+    let epoch = metadata_epoch(&mut client, "epochs").await;
+    assert!(epoch >= 0);
+
+    // The epoch Metadata gave, or none at all, is served.
+    for sent in [epoch, -1] {
+        assert_eq!(fetch_with_epoch(&mut client, "epochs", sent).await, 0);
+        assert_eq!(
+            list_offsets_with_epoch(&mut client, "epochs", sent).await,
+            0
+        );
+    }
+    // An epoch this broker has not reached: its metadata is ahead of ours.
+    assert_eq!(
+        fetch_with_epoch(&mut client, "epochs", epoch + 1).await,
+        error_codes::UNKNOWN_LEADER_EPOCH
+    );
+    assert_eq!(
+        list_offsets_with_epoch(&mut client, "epochs", epoch + 1).await,
+        error_codes::UNKNOWN_LEADER_EPOCH
+    );
+    // An older one (any epoch but "none" below the current): fenced.
+    assert_eq!(
+        fetch_with_epoch(&mut client, "epochs", -2).await,
+        error_codes::FENCED_LEADER_EPOCH
+    );
+
+    // The epoch survives a restart with the records written in it.
+    let mut broker = broker;
+    broker.restart_cleanly().await;
+    let mut client = broker.connect().await;
+    assert_eq!(metadata_epoch(&mut client, "epochs").await, epoch);
+}
+
+#[tokio::test]
+async fn a_replica_fetch_from_a_broker_that_is_not_a_follower_is_refused() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "replicas", 1, &[]).await;
+    produce_ok(
+        &mut client,
+        "replicas",
+        0,
+        batch(CompressionType::None, now_ms(), &["a"]),
+    )
+    .await;
+    for replica in [1, 7] {
+        let mut request = fetch_request("replicas", vec![fetch_partition(0, 0, 1 << 20)]);
+        request.replica_id = replica;
+        let response: FetchResponse = client.call(FETCH_VERSION, request).await;
+        let data = &response.responses[0].partitions[0];
+        assert_eq!(data.error_code, error_codes::NOT_LEADER_OR_FOLLOWER);
+        assert!(records_of(data).is_empty(), "no records leak to it");
+    }
+}
+
+#[tokio::test]
+async fn a_long_poll_over_several_partitions_wakes_for_the_one_that_gets_data() {
+    let broker = TestBroker::start();
+    let mut consumer = broker.connect().await;
+    let mut producer = broker.connect().await;
+    create_topic(&mut consumer, "several", 3, &[]).await;
+
+    let mut request = fetch_request(
+        "several",
+        (0..3).map(|p| fetch_partition(p, 0, 1 << 20)).collect(),
+    );
+    request.min_bytes = 1;
+    request.max_wait_ms = 30_000;
+    let correlation_id = consumer.send(FETCH_VERSION, request).await;
+    produce_ok(
+        &mut producer,
+        "several",
+        2,
+        batch(CompressionType::None, now_ms(), &["late"]),
+    )
+    .await;
+
+    // Woken well before its 30 s deadline (else the test would hang there
+    // and time out): the record is in the answer.
+    let (received, response) = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        consumer.receive::<FetchResponse>(FETCH_VERSION),
+    )
+    .await
+    .expect("the parked fetch is woken by partition 2");
+    assert_eq!(received, correlation_id);
+    let partitions = &response.responses[0].partitions;
+    assert_eq!(
+        fetched_values(&records_of(&partitions[2])),
+        vec![(0, "late".to_string())]
+    );
+    assert!(records_of(&partitions[0]).is_empty());
+}
