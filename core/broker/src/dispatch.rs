@@ -26,6 +26,7 @@ pub async fn dispatch(
         Request::ListOffsets(req) => handlers::list_offsets::handle(broker, req, version)
             .await
             .into(),
+        Request::OffsetForLeaderEpoch(req) => handlers::leader_epochs::handle(broker, req).into(),
         Request::InitProducerId(req) => handlers::init_producer_id::handle(broker, req).into(),
         Request::CreateTopics(req) => handlers::topics::create(broker, req, version).await.into(),
         Request::DeleteTopics(req) => handlers::topics::delete(broker, req, version).await.into(),

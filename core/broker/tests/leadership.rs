@@ -8,8 +8,13 @@ mod common;
 use common::*;
 use strom_protocol::error_codes;
 use strom_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use strom_protocol::messages::offset_for_leader_epoch_request::{
+    OffsetForLeaderPartition, OffsetForLeaderTopic,
+};
+use strom_protocol::messages::offset_for_leader_epoch_response::EpochEndOffset;
 use strom_protocol::messages::{
     FetchResponse, ListOffsetsRequest, ListOffsetsResponse, MetadataResponse,
+    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse,
 };
 use strom_protocol::records::CompressionType;
 
@@ -97,6 +102,71 @@ async fn a_client_with_another_leader_epoch_is_told_to_refresh_its_metadata() {
     broker.restart_cleanly().await;
     let mut client = broker.connect().await;
     assert_eq!(metadata_epoch(&mut client, "epochs").await, epoch);
+}
+
+/// OffsetForLeaderEpoch for partition 0 of `topic`, as a consumer asks it.
+async fn epoch_end(
+    client: &mut Client,
+    topic: &str,
+    current_leader_epoch: i32,
+    leader_epoch: i32,
+) -> EpochEndOffset {
+    let request = OffsetForLeaderEpochRequest {
+        replica_id: -1,
+        topics: vec![OffsetForLeaderTopic {
+            topic: topic.to_string(),
+            partitions: vec![OffsetForLeaderPartition {
+                partition: 0,
+                current_leader_epoch,
+                leader_epoch,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let mut response: OffsetForLeaderEpochResponse = client.call(4, request).await;
+    response.topics.remove(0).partitions.remove(0)
+}
+
+#[tokio::test]
+async fn offset_for_leader_epoch_tells_where_an_epoch_ends() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "ends", 1, &[]).await;
+    let empty = epoch_end(&mut client, "ends", -1, 0).await;
+    assert_eq!(
+        (empty.error_code, empty.leader_epoch, empty.end_offset),
+        (0, -1, -1),
+        "an empty log has had no epoch yet"
+    );
+    produce_ok(
+        &mut client,
+        "ends",
+        0,
+        batch(CompressionType::None, now_ms(), &["a", "b", "c"]),
+    )
+    .await;
+    let epoch = metadata_epoch(&mut client, "ends").await;
+
+    // The current epoch ends at the log end.
+    let current = epoch_end(&mut client, "ends", epoch, epoch).await;
+    assert_eq!(
+        (current.error_code, current.leader_epoch, current.end_offset),
+        (0, epoch, 3)
+    );
+    // An epoch the log never had: undefined, not an error.
+    let future = epoch_end(&mut client, "ends", -1, epoch + 1).await;
+    assert_eq!(
+        (future.error_code, future.leader_epoch, future.end_offset),
+        (0, -1, -1)
+    );
+    // A requester ahead of this broker's epoch is told so.
+    let ahead = epoch_end(&mut client, "ends", epoch + 1, epoch).await;
+    assert_eq!(ahead.error_code, error_codes::UNKNOWN_LEADER_EPOCH);
+    assert_eq!((ahead.leader_epoch, ahead.end_offset), (-1, -1));
+    let missing = epoch_end(&mut client, "no-such-topic", -1, 0).await;
+    assert_eq!(missing.error_code, error_codes::UNKNOWN_TOPIC_OR_PARTITION);
 }
 
 #[tokio::test]

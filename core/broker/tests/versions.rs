@@ -62,6 +62,32 @@ async fn data_plane_apis_at_every_version() {
             "Metadata v{version}"
         );
     }
+    for version in versions(ApiKey::OffsetForLeaderEpoch) {
+        use strom_protocol::messages::offset_for_leader_epoch_request::{
+            OffsetForLeaderPartition, OffsetForLeaderTopic,
+        };
+        let request = OffsetForLeaderEpochRequest {
+            replica_id: -1,
+            topics: vec![OffsetForLeaderTopic {
+                topic: "every".into(),
+                partitions: vec![OffsetForLeaderPartition {
+                    partition: 0,
+                    current_leader_epoch: -1,
+                    leader_epoch: 0,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let response: OffsetForLeaderEpochResponse = client.call(version, request).await;
+        let partition = &response.topics[0].partitions[0];
+        assert_eq!(
+            (partition.error_code, partition.end_offset),
+            (0, produced),
+            "OffsetForLeaderEpoch v{version}"
+        );
+    }
     for version in versions(ApiKey::InitProducerId) {
         let response: InitProducerIdResponse = client
             .call(

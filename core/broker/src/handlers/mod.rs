@@ -9,6 +9,7 @@ pub mod fetch;
 pub mod group_offsets;
 pub mod groups;
 pub mod init_producer_id;
+pub mod leader_epochs;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;

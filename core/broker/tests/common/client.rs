@@ -39,6 +39,7 @@ api_responses! {
     Produce => ProduceResponse,
     Fetch => FetchResponse,
     ListOffsets => ListOffsetsResponse,
+    OffsetForLeaderEpoch => OffsetForLeaderEpochResponse,
     InitProducerId => InitProducerIdResponse,
     CreateTopics => CreateTopicsResponse,
     DeleteTopics => DeleteTopicsResponse,
