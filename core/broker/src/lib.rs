@@ -10,9 +10,11 @@
 //!   (overall, per IP, file descriptors) and request memory.
 //! - [`dispatch`] routes a decoded request to one module of [`handlers`] per
 //!   API family.
-//! - [`state`] holds the topics, their partitions (each a
-//!   `strom_storage::Log`), the producer-id allocator and the group
-//!   coordinator.
+//! - [`state`] is the broker: [`topic_table`] (topic metadata, changed
+//!   only by applying records), [`partition_manager`] (the [`partition`]s
+//!   this node holds, each owning a `strom_storage::Log`, its leadership
+//!   and high watermark; opened and closed as the table changes), the
+//!   producer-id allocator and the group coordinator.
 //! - [`group`] is the coordinator of Kafka's classic consumer-group
 //!   protocol (JoinGroup/SyncGroup/Heartbeat/LeaveGroup, static membership)
 //!   and of committed offsets, kept in the internal topic
@@ -32,9 +34,11 @@ pub mod handlers;
 pub mod internal_topics;
 pub mod limits;
 pub mod partition;
+pub mod partition_manager;
 pub mod server;
 pub mod state;
 pub mod topic_store;
+pub mod topic_table;
 pub mod versions;
 
 pub use error::BrokerError;

@@ -99,6 +99,15 @@ impl Partition {
             .clone()
     }
 
+    /// Whether this broker leads the partition.
+    pub fn is_leader(&self) -> bool {
+        self.leadership
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .leader
+            == self.local
+    }
+
     pub fn leader_epoch(&self) -> i32 {
         self.leadership
             .read()

@@ -1,6 +1,7 @@
-//! Startup: replays every partition of `__consumer_offsets` in the
-//! background (their groups answer COORDINATOR_LOAD_IN_PROGRESS until
-//! done), and runs the periodic offset expiry.
+//! Replays each partition of `__consumer_offsets` this broker gains (all of
+//! them at start-up) in the background; their groups answer
+//! COORDINATOR_LOAD_IN_PROGRESS until done. Also runs the periodic offset
+//! expiry.
 //!
 //! Replay keeps the last record per key (a tombstone removes): the
 //! offsets of every group, and the metadata of groups that have it.
@@ -39,7 +40,7 @@ const MAX_DECOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
 /// caller aborts the returned tasks at shutdown.
 pub fn start(broker: &Arc<Broker>) -> Vec<JoinHandle<()>> {
     vec![
-        tokio::spawn(load_all(broker.clone())),
+        tokio::spawn(load_loop(broker.clone())),
         tokio::spawn(expiry_loop(broker.clone())),
     ]
 }
@@ -63,42 +64,45 @@ struct Loaded {
     groups: HashMap<String, Option<GroupMetadataValue>>,
 }
 
-async fn load_all(broker: Arc<Broker>) {
-    let Some(topic) = broker.topic(OFFSETS_TOPIC) else {
-        return;
-    };
-    let started = Instant::now();
-    let (mut partitions, mut total_groups) = (0usize, 0usize);
-    for partition in topic.all_partitions() {
-        let index = partition.index;
-        if !broker.groups.is_loading(index) {
-            continue;
-        }
-        let partition_started = Instant::now();
-        let loaded = tokio::task::spawn_blocking(move || read_partition(&partition)).await;
-        match loaded {
-            Ok(loaded) => {
-                let groups = install(&broker, index, loaded);
-                partitions += 1;
-                total_groups += groups;
-                tracing::debug!(
-                    partition = index,
-                    groups,
-                    elapsed_ms = partition_started.elapsed().as_millis() as u64,
-                    "loaded {OFFSETS_TOPIC} partition"
-                );
+/// Replays the `__consumer_offsets` partitions this broker gains, as the
+/// coordinator queues them (all of an existing topic at start-up).
+async fn load_loop(broker: Arc<Broker>) {
+    loop {
+        let queued = broker.groups.next_to_load().await;
+        let started = Instant::now();
+        let (mut partitions, mut total_groups) = (0usize, 0usize);
+        for partition in queued {
+            let index = partition.index;
+            if !broker.groups.is_loading(index) {
+                continue; // lost again before its turn
             }
-            Err(e) => tracing::error!(partition = index, "loading {OFFSETS_TOPIC} failed: {e}"),
+            let partition_started = Instant::now();
+            let loaded = tokio::task::spawn_blocking(move || read_partition(&partition)).await;
+            match loaded {
+                Ok(loaded) => {
+                    let groups = install(&broker, index, loaded);
+                    partitions += 1;
+                    total_groups += groups;
+                    tracing::debug!(
+                        partition = index,
+                        groups,
+                        elapsed_ms = partition_started.elapsed().as_millis() as u64,
+                        "loaded {OFFSETS_TOPIC} partition"
+                    );
+                }
+                Err(e) => tracing::error!(partition = index, "loading {OFFSETS_TOPIC} failed: {e}"),
+            }
+            broker.groups.finish_loading(index);
         }
-        broker.groups.finish_loading(index);
+        // One line for all that were queued together: fifty for empty
+        // partitions told nothing.
+        tracing::info!(
+            partitions,
+            groups = total_groups,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "loaded consumer groups from {OFFSETS_TOPIC}"
+        );
     }
-    // One line for the whole topic: fifty for empty partitions told nothing.
-    tracing::info!(
-        partitions,
-        groups = total_groups,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "loaded consumer groups from {OFFSETS_TOPIC}"
-    );
 }
 
 /// Reads a whole partition up to its high watermark. A read failure ends

@@ -43,7 +43,7 @@ mod store;
 mod sync;
 mod timers;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use admin::{
@@ -60,7 +60,10 @@ pub use store::{offsets_topic_configs, OFFSETS_TOPIC};
 pub use sync::{heartbeat, leave, sync, LeavingMember, SyncParams, SyncResult};
 
 use strom_protocol::error_codes;
+use tokio::sync::Notify;
 
+use crate::partition::Partition;
+use crate::partition_manager::LeadershipChange;
 use crate::state::Broker;
 
 /// The group APIs, for the checks that differ between them.
@@ -103,15 +106,56 @@ pub struct GroupCoordinator {
     /// Partitions of `__consumer_offsets` being replayed: their groups
     /// answer COORDINATOR_LOAD_IN_PROGRESS meanwhile.
     loading: Mutex<HashSet<i32>>,
+    /// Partitions gained and not yet replayed, for `load::load_loop`.
+    to_load: Mutex<VecDeque<Arc<Partition>>>,
+    load_wanted: Notify,
 }
 
 impl GroupCoordinator {
-    /// A coordinator that will load `loading` (the partitions of an
-    /// existing `__consumer_offsets`) before serving their groups.
-    pub fn new(loading: impl IntoIterator<Item = i32>) -> GroupCoordinator {
-        GroupCoordinator {
-            groups: Mutex::new(HashMap::new()),
-            loading: Mutex::new(loading.into_iter().collect()),
+    /// Follows the partition manager: a gained `__consumer_offsets`
+    /// partition is replayed before its groups are served (at once if it
+    /// holds nothing), a lost one takes its groups away (Kafka's
+    /// `onElection` / `onResignation`).
+    pub fn on_leadership_changes(&self, changes: &[LeadershipChange]) {
+        for change in changes {
+            match change {
+                LeadershipChange::Gained(partition) if partition.topic == OFFSETS_TOPIC => {
+                    let log = &partition.log;
+                    if log.high_watermark() <= log.log_start_offset() {
+                        continue;
+                    }
+                    self.lock_loading().insert(partition.index);
+                    self.lock_to_load().push_back(partition.clone());
+                    self.load_wanted.notify_one();
+                }
+                LeadershipChange::Lost(partition) if partition.topic == OFFSETS_TOPIC => {
+                    let index = partition.index;
+                    self.lock_loading().remove(&index);
+                    self.lock_to_load().retain(|p| p.index != index);
+                    self.map().retain(|_, group| lock(group).partition != index);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn lock_loading(&self) -> MutexGuard<'_, HashSet<i32>> {
+        self.loading.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_to_load(&self) -> MutexGuard<'_, VecDeque<Arc<Partition>>> {
+        self.to_load.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The partitions waiting to be replayed; waits while there are none.
+    pub(crate) async fn next_to_load(&self) -> Vec<Arc<Partition>> {
+        loop {
+            let queued: Vec<_> = self.lock_to_load().drain(..).collect();
+            if !queued.is_empty() {
+                return queued;
+            }
+            // notify_one keeps a permit: a push after the drain wakes us.
+            self.load_wanted.notified().await;
         }
     }
 
@@ -243,16 +287,79 @@ mod tests {
         assert_eq!(partition_for("polygenelubricants", 50), 0);
         assert_eq!(partition_for("zzzzzzzzzz", 50), 36);
     }
+}
 
-    #[test]
-    fn loading_partitions_are_reported_until_finished() {
-        let coordinator = GroupCoordinator::new([1, 3]);
-        assert!(coordinator.is_loading(1) && coordinator.is_loading(3));
-        assert!(!coordinator.is_loading(2));
-        coordinator.finish_loading(1);
-        assert!(!coordinator.is_loading(1));
-        assert!(coordinator.any_loading());
+#[cfg(test)]
+mod coordinator_tests {
+    use super::*;
+    use strom_protocol::records::{CompressionType, RecordBatchBuilder};
+
+    /// Partition `index` of `__consumer_offsets`, led here, holding
+    /// `records` committed records.
+    async fn offsets_partition(
+        dir: &tempfile::TempDir,
+        index: i32,
+        records: usize,
+    ) -> Arc<Partition> {
+        let log =
+            strom_storage::Log::open(dir.path().join(format!("o-{index}")), Default::default())
+                .expect("log opens");
+        let partition = Arc::new(Partition::new(OFFSETS_TOPIC, index, log, 1));
+        partition.make_leader(0, vec![1], vec![1]);
+        if records > 0 {
+            let mut batch = RecordBatchBuilder::new(CompressionType::None);
+            for _ in 0..records {
+                batch
+                    .append(0, Some(b"k"), Some(b"v"), &[])
+                    .expect("record");
+            }
+            let mut bytes = batch.build().expect("batch").to_vec();
+            let outcome = partition
+                .append_as_leader(&mut bytes, None)
+                .expect("append");
+            partition
+                .wait_committed(outcome.last_offset + 1)
+                .await
+                .expect("committed");
+        }
+        partition
+    }
+
+    #[tokio::test]
+    async fn gained_offsets_partitions_load_and_lost_ones_take_their_groups_away() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let coordinator = GroupCoordinator::default();
+        let (empty, full) = (
+            offsets_partition(&dir, 1, 0).await,
+            offsets_partition(&dir, 3, 2).await,
+        );
+        coordinator.on_leadership_changes(&[
+            LeadershipChange::Gained(empty.clone()),
+            LeadershipChange::Gained(full.clone()),
+        ]);
+        assert!(
+            !coordinator.is_loading(1),
+            "nothing to replay: served at once"
+        );
+        assert!(coordinator.is_loading(3) && coordinator.any_loading());
+        let queued = coordinator.next_to_load().await;
+        assert_eq!(queued.iter().map(|p| p.index).collect::<Vec<_>>(), vec![3]);
         coordinator.finish_loading(3);
         assert!(!coordinator.any_loading());
+
+        coordinator.get_or_create("stays", 1);
+        coordinator.get_or_create("goes", 3);
+        coordinator.on_leadership_changes(&[LeadershipChange::Lost(full.clone())]);
+        assert!(
+            coordinator.get("goes").is_none(),
+            "its partition moved away"
+        );
+        assert!(coordinator.get("stays").is_some());
+
+        // Lost before its turn: never replayed here.
+        coordinator.on_leadership_changes(&[LeadershipChange::Gained(full.clone())]);
+        coordinator.on_leadership_changes(&[LeadershipChange::Lost(full)]);
+        assert!(!coordinator.is_loading(3));
+        assert!(coordinator.lock_to_load().is_empty());
     }
 }

@@ -48,8 +48,9 @@ pub fn describe_log_dirs(
     };
     let mut topics = Vec::new();
     for topic in broker.topics() {
-        let partitions: Vec<_> = topic
-            .all_partitions()
+        let partitions: Vec<_> = broker
+            .partitions
+            .partitions_of(&topic.name)
             .iter()
             .filter(|p| wanted(&topic.name, p.index))
             .map(|p| DescribeLogDirsPartition {

@@ -88,7 +88,7 @@ fn entries_for(
 ) -> Result<Vec<ConfigEntry>, ApiError> {
     match resource_type {
         RESOURCE_TOPIC => {
-            let configs = broker.existing_topic(name)?.configs_snapshot();
+            let configs = broker.existing_topic(name)?.configs.clone();
             Ok(configs.describe(&broker.config))
         }
         RESOURCE_BROKER => {
@@ -152,7 +152,7 @@ fn topic_configs(broker: &Broker, resource_type: i8, name: &str) -> Result<Topic
             "only topic configs can be altered; broker settings are static (set them in the config file, STROM_ variables or --set)",
         ));
     }
-    Ok(broker.existing_topic(name)?.configs_snapshot())
+    Ok(broker.existing_topic(name)?.configs.clone())
 }
 
 async fn store(

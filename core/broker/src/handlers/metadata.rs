@@ -13,8 +13,9 @@ use strom_protocol::messages::metadata_response::{
 use strom_protocol::messages::{MetadataRequest, MetadataResponse};
 
 use crate::internal_topics::is_internal_topic;
-use crate::state::{Broker, Topic};
+use crate::state::Broker;
 use crate::topic_store::validate_topic_name;
+use crate::topic_table::Topic;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -124,21 +125,20 @@ async fn lookup_topic(
 }
 
 pub fn describe_topic(topic: &Topic) -> MetadataResponseTopic {
+    // What the metadata says, as Kafka answers from its metadata cache.
     let partitions = topic
-        .all_partitions()
+        .partitions
         .iter()
-        .map(|p| {
-            let leadership = p.leadership();
-            MetadataResponsePartition {
-                error_code: error_codes::NONE,
-                partition_index: p.index,
-                leader_id: leadership.leader,
-                leader_epoch: leadership.leader_epoch,
-                replica_nodes: leadership.replicas,
-                isr_nodes: leadership.isr,
-                offline_replicas: Vec::new(),
-                ..Default::default()
-            }
+        .zip(0..)
+        .map(|(assignment, index)| MetadataResponsePartition {
+            error_code: error_codes::NONE,
+            partition_index: index,
+            leader_id: assignment.leader,
+            leader_epoch: assignment.leader_epoch,
+            replica_nodes: assignment.replicas.clone(),
+            isr_nodes: assignment.isr.clone(),
+            offline_replicas: Vec::new(),
+            ..Default::default()
         })
         .collect();
     MetadataResponseTopic {

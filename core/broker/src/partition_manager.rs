@@ -1,0 +1,365 @@
+//! The partitions this broker holds, opened and closed as the topic table
+//! changes (Kafka's `ReplicaManager` applying a metadata delta, Redpanda's
+//! partition manager). Applying deltas returns the leadership changes, for
+//! the group coordinator to load or unload `__consumer_offsets` partitions.
+//!
+//! Opening a log can fail (disk full, out of file descriptors), so a broker
+//! that creates partitions first opens their logs here ([`Staged`]) and
+//! commits the metadata only once they all opened; the deltas then install
+//! the staged partitions. Deltas with nothing staged (a topic loaded at
+//! start, or later one a replicated metadata log announces) open their
+//! logs as they arrive.
+
+use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use strom_storage::{DirHealth, Log, LogConfig};
+
+use crate::clock::now_ms;
+use crate::config::{BrokerConfig, EffectiveTopicConfig, FlushPolicy};
+use crate::error::BrokerError;
+use crate::partition::Partition;
+use crate::topic_store;
+use crate::topic_table::{Delta, PartitionAssignment, Topic};
+
+/// This broker gained or lost the leadership of a partition.
+#[derive(Clone)]
+pub enum LeadershipChange {
+    Gained(Arc<Partition>),
+    Lost(Arc<Partition>),
+}
+
+/// Logs opened for partitions whose metadata is not committed yet.
+#[must_use = "install the staged partitions or discard them"]
+pub struct Staged {
+    topic: String,
+    first: i32,
+    logs: VecDeque<Log>,
+}
+
+impl Staged {
+    pub fn indexes(&self) -> Range<i32> {
+        self.first..self.first + self.logs.len() as i32
+    }
+
+    /// The leader epoch the log of partition `index` was last written in.
+    pub fn latest_epoch(&self, index: i32) -> Option<i32> {
+        let at = usize::try_from(index.checked_sub(self.first)?).ok()?;
+        self.logs.get(at)?.latest_epoch()
+    }
+}
+
+pub struct PartitionManager {
+    data_dir: PathBuf,
+    dir_health: Arc<DirHealth>,
+    node_id: i32,
+    /// Each topic's partitions, by index.
+    partitions: RwLock<HashMap<String, Vec<Arc<Partition>>>>,
+}
+
+impl PartitionManager {
+    pub fn new(data_dir: PathBuf, node_id: i32) -> PartitionManager {
+        PartitionManager {
+            data_dir,
+            // Shared by every log in the data dir: a failed fsync in one
+            // stops writes in all (see `strom_storage::DirHealth`).
+            dir_health: DirHealth::new(),
+            node_id,
+            partitions: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn dir_health(&self) -> &Arc<DirHealth> {
+        &self.dir_health
+    }
+
+    pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
+        let partitions = self.partitions.read().unwrap_or_else(|e| e.into_inner());
+        let index = usize::try_from(index).ok()?;
+        partitions.get(topic)?.get(index).cloned()
+    }
+
+    /// The partitions of `topic` this broker holds, by index.
+    pub fn partitions_of(&self, topic: &str) -> Vec<Arc<Partition>> {
+        let partitions = self.partitions.read().unwrap_or_else(|e| e.into_inner());
+        partitions.get(topic).cloned().unwrap_or_default()
+    }
+
+    /// Every partition this broker holds.
+    pub fn all(&self) -> Vec<Arc<Partition>> {
+        let partitions = self.partitions.read().unwrap_or_else(|e| e.into_inner());
+        partitions.values().flatten().cloned().collect()
+    }
+
+    /// Opens (creating) the logs of partitions `indexes` of `topic`. If one
+    /// fails, those already opened are closed and their dirs removed.
+    pub fn stage(
+        &self,
+        topic: &str,
+        indexes: Range<i32>,
+        effective: &EffectiveTopicConfig,
+        config: &BrokerConfig,
+    ) -> Result<Staged, BrokerError> {
+        let mut logs = VecDeque::with_capacity(indexes.len());
+        for index in indexes.clone() {
+            match self.open_log(topic, index, log_config(effective, config)) {
+                Ok(log) => logs.push_back(log),
+                Err(e) => {
+                    drop(logs);
+                    self.remove_partition_dirs(topic, indexes.start..index + 1);
+                    tracing::error!(topic, "opening partitions failed, nothing kept: {e}");
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Staged {
+            topic: topic.to_string(),
+            first: indexes.start,
+            logs,
+        })
+    }
+
+    /// Closes staged logs whose metadata was never committed and removes
+    /// their dirs.
+    pub fn discard(&self, staged: Staged) {
+        let (topic, indexes) = (staged.topic.clone(), staged.indexes());
+        drop(staged);
+        self.remove_partition_dirs(&topic, indexes);
+    }
+
+    /// Brings the partitions in line with applied `deltas`, taking logs
+    /// from `staged` where it has them. Returns the leadership changes.
+    pub fn apply(
+        &self,
+        deltas: &[Delta],
+        mut staged: Option<Staged>,
+        config: &BrokerConfig,
+    ) -> Vec<LeadershipChange> {
+        let mut changes = Vec::new();
+        for delta in deltas {
+            match delta {
+                Delta::PartitionAdded { topic, index } => {
+                    let log = take_staged(&mut staged, &topic.name, *index);
+                    if let Some(partition) = self.add(topic, *index, log, config) {
+                        if partition.is_leader() {
+                            changes.push(LeadershipChange::Gained(partition));
+                        }
+                    }
+                }
+                Delta::ConfigsChanged { topic } => {
+                    let log_config = log_config(&topic.effective_config(config), config);
+                    for partition in self.partitions_of(&topic.name) {
+                        partition.log.update_config(log_config.clone());
+                    }
+                }
+                Delta::TopicRemoved { topic } => {
+                    let removed = self
+                        .partitions
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&topic.name)
+                        .unwrap_or_default();
+                    for partition in removed {
+                        if let Err(e) = partition.log.delete_dir() {
+                            tracing::warn!(topic = %topic.name, partition = partition.index, "could not delete partition dir: {e}");
+                        }
+                        if partition.is_leader() {
+                            changes.push(LeadershipChange::Lost(partition));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(left) = staged.filter(|s| !s.logs.is_empty()) {
+            tracing::error!(topic = %left.topic, partitions = ?left.indexes(), "staged partitions without metadata: removed");
+            self.discard(left);
+        }
+        changes
+    }
+
+    /// Installs partition `index` of `topic` with its leadership, opening
+    /// its log if none was staged. `None` if the log cannot be opened: the
+    /// partition stays offline on this broker (the error is logged).
+    fn add(
+        &self,
+        topic: &Topic,
+        index: i32,
+        log: Option<Log>,
+        config: &BrokerConfig,
+    ) -> Option<Arc<Partition>> {
+        let log = match log {
+            Some(log) => log,
+            None => {
+                let log_config = log_config(&topic.effective_config(config), config);
+                match self.open_log(&topic.name, index, log_config) {
+                    Ok(log) => log,
+                    Err(e) => {
+                        tracing::error!("partition offline: {e}");
+                        return None;
+                    }
+                }
+            }
+        };
+        let partition = Arc::new(Partition::new(&topic.name, index, log, self.node_id));
+        let assignment = topic.partitions.get(usize::try_from(index).ok()?)?;
+        self.take_role(&partition, assignment);
+        let mut partitions = self.partitions.write().unwrap_or_else(|e| e.into_inner());
+        let list = partitions.entry(topic.name.clone()).or_default();
+        // Partitions arrive in index order; a gap would be a bug upstream.
+        if list.len() != index as usize {
+            tracing::error!(topic = %topic.name, index, held = list.len(), "partition out of order: not installed");
+            return None;
+        }
+        list.push(partition.clone());
+        Some(partition)
+    }
+
+    fn take_role(&self, partition: &Partition, assignment: &PartitionAssignment) {
+        let PartitionAssignment {
+            replicas,
+            isr,
+            leader,
+            leader_epoch,
+        } = assignment.clone();
+        if leader == self.node_id {
+            partition.make_leader(leader_epoch, replicas, isr);
+        } else {
+            partition.make_follower(leader, leader_epoch, replicas, isr);
+        }
+    }
+
+    fn open_log(&self, topic: &str, index: i32, config: LogConfig) -> Result<Log, BrokerError> {
+        let dir = partition_dir(&self.data_dir, topic, index);
+        Log::open_in(dir, config, self.dir_health.clone()).map_err(|source| BrokerError::Storage {
+            topic: topic.to_string(),
+            partition: index,
+            source,
+        })
+    }
+
+    /// Removes the dirs of partitions `indexes` of `topic`, if they exist.
+    fn remove_partition_dirs(&self, topic: &str, indexes: Range<i32>) {
+        for index in indexes {
+            let dir = partition_dir(&self.data_dir, topic, index);
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), "cannot remove a partition dir: {e}")
+                }
+            }
+        }
+    }
+
+    /// Partition dirs no topic claims are what a creation, a partition
+    /// increase or a deletion left when the broker stopped halfway: the
+    /// topic's file, written last on creation and removed first on
+    /// deletion, says they are not part of any topic. Empty ones are
+    /// removed. One that holds records may be data someone still wants (a
+    /// topic file lost by hand, another program's log dir), so it is
+    /// renamed aside, never deleted, and never reopened by a new topic of
+    /// that name.
+    pub fn remove_leftover_partitions(&self, claimed: impl Fn(&str, i32) -> bool) {
+        let Ok(entries) = std::fs::read_dir(&self.data_dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let Some(file_name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            let Some((topic, index)) = file_name.rsplit_once('-') else {
+                continue;
+            };
+            let Ok(index) = index.parse::<i32>() else {
+                continue;
+            };
+            if claimed(topic, index)
+                || topic_store::validate_topic_name(topic).is_err()
+                || !entry.file_type().is_ok_and(|t| t.is_dir())
+            {
+                continue;
+            }
+            let dir = entry.path();
+            if holds_records(&dir) {
+                let aside = self
+                    .data_dir
+                    .join(format!("{file_name}.{}-stray", now_ms()));
+                match std::fs::rename(&dir, &aside) {
+                    Ok(()) => tracing::warn!(
+                        dir = %dir.display(),
+                        kept_as = %aside.display(),
+                        "a partition dir no topic claims holds records: moved aside; delete it once it is not needed"
+                    ),
+                    Err(e) => tracing::warn!(
+                        dir = %dir.display(),
+                        "cannot move aside a partition dir no topic claims: {e}"
+                    ),
+                }
+                continue;
+            }
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => tracing::warn!(
+                    dir = %dir.display(),
+                    "removed an empty partition dir no topic claims (left by a topic change that did not complete)"
+                ),
+                Err(e) => tracing::warn!(
+                    dir = %dir.display(),
+                    "cannot remove a partition dir no topic claims: {e}"
+                ),
+            }
+        }
+    }
+}
+
+fn take_staged(staged: &mut Option<Staged>, topic: &str, index: i32) -> Option<Log> {
+    let staged = staged.as_mut()?;
+    if staged.topic != topic || staged.first != index || staged.logs.is_empty() {
+        return None;
+    }
+    staged.first += 1;
+    staged.logs.pop_front()
+}
+
+pub fn log_config(effective: &EffectiveTopicConfig, broker: &BrokerConfig) -> LogConfig {
+    LogConfig {
+        segment_bytes: effective.segment_bytes.max(0) as u64,
+        segment_ms: effective.segment_ms,
+        retention_ms: effective.retention_ms,
+        retention_bytes: effective.retention_bytes,
+        index_interval_bytes: effective.index_interval_bytes.max(0) as u64,
+        segment_index_bytes: effective.segment_index_bytes.max(0) as u64,
+        producer_id_expiration_ms: i64::from(broker.settings().producer_id_expiration_ms),
+        flush: match effective.flush_policy {
+            FlushPolicy::Fsync => strom_storage::FlushPolicy::Fsync,
+            FlushPolicy::PageCache => strom_storage::FlushPolicy::PageCache,
+        },
+        cleanup_policy: strom_storage::CleanupPolicy {
+            delete: effective.cleanup_policy.delete,
+            compact: effective.cleanup_policy.compact,
+        },
+        delete_retention_ms: effective.delete_retention_ms,
+        min_cleanable_dirty_ratio: effective.min_cleanable_dirty_ratio,
+        min_compaction_lag_ms: effective.min_compaction_lag_ms,
+        max_compaction_lag_ms: effective.max_compaction_lag_ms,
+    }
+}
+
+fn partition_dir(data_dir: &Path, topic: &str, index: i32) -> PathBuf {
+    data_dir.join(format!("{topic}-{index}"))
+}
+
+/// Whether any segment in `dir` has bytes (or cannot be read, to be safe).
+fn holds_records(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return true;
+    };
+    entries.flatten().any(|entry| {
+        entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.ends_with(".log"))
+            && entry.metadata().map_or(true, |m| m.len() > 0)
+    })
+}
