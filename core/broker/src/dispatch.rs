@@ -22,18 +22,29 @@ pub async fn dispatch(
             .await
             .into(),
         Request::Produce(req) => handlers::produce::handle(broker, req, version).await.into(),
-        Request::Fetch(req) => handlers::fetch::handle(broker, req).await.into(),
-        Request::ListOffsets(req) => handlers::list_offsets::handle(broker, req, version)
-            .await
-            .into(),
-        Request::OffsetForLeaderEpoch(req) => handlers::leader_epochs::handle(broker, req).into(),
+        Request::Fetch(req) => {
+            let fetch_max_bytes = broker.config.settings().fetch_max_bytes;
+            handlers::fetch::handle(&broker.partitions, fetch_max_bytes, req)
+                .await
+                .into()
+        }
+        Request::ListOffsets(req) => {
+            handlers::list_offsets::handle(&broker.partitions, req, version)
+                .await
+                .into()
+        }
+        Request::OffsetForLeaderEpoch(req) => {
+            handlers::leader_epochs::handle(&broker.partitions, req).into()
+        }
         Request::InitProducerId(req) => handlers::init_producer_id::handle(broker, req).into(),
         Request::CreateTopics(req) => handlers::topics::create(broker, req, version).await.into(),
         Request::DeleteTopics(req) => handlers::topics::delete(broker, req, version).await.into(),
         Request::CreatePartitions(req) => handlers::topics::create_partitions(broker, req)
             .await
             .into(),
-        Request::DeleteRecords(req) => handlers::delete_records::handle(broker, req).await.into(),
+        Request::DeleteRecords(req) => handlers::delete_records::handle(&broker.partitions, req)
+            .await
+            .into(),
         Request::DescribeConfigs(req) => handlers::configs::describe(broker, req, version).into(),
         Request::AlterConfigs(req) => handlers::configs::alter(broker, req).await.into(),
         Request::IncrementalAlterConfigs(req) => handlers::configs::incremental_alter(broker, req)

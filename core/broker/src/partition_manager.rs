@@ -81,6 +81,12 @@ impl PartitionManager {
         partitions.get(topic)?.get(index).cloned()
     }
 
+    /// The partition, or the Kafka error a request for it gets.
+    pub fn find(&self, topic: &str, index: i32) -> Result<Arc<Partition>, i16> {
+        self.partition(topic, index)
+            .ok_or(strom_protocol::error_codes::UNKNOWN_TOPIC_OR_PARTITION)
+    }
+
     /// The partitions of `topic` this broker holds, by index.
     pub fn partitions_of(&self, topic: &str) -> Vec<Arc<Partition>> {
         let partitions = self.partitions.read().unwrap_or_else(|e| e.into_inner());

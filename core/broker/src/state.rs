@@ -33,7 +33,7 @@ pub struct Broker {
     /// The topic metadata, changed only by [`Broker::commit`].
     metadata: RwLock<TopicTable>,
     /// The partitions this broker holds, with their logs.
-    pub partitions: PartitionManager,
+    pub partitions: Arc<PartitionManager>,
     /// Serialises topic changes; held across the disk writes they make.
     topic_changes: tokio::sync::Mutex<()>,
     producer_ids: Mutex<ProducerIdBlock>,
@@ -61,7 +61,7 @@ impl Broker {
         let broker = Broker {
             request_memory: RequestMemory::new(config.settings()),
             groups: GroupCoordinator::default(),
-            partitions: PartitionManager::new(data_dir.clone(), identity.node_id),
+            partitions: Arc::new(PartitionManager::new(data_dir.clone(), identity.node_id)),
             node_id: identity.node_id,
             cluster_id: identity.cluster_id,
             config,
@@ -154,9 +154,7 @@ impl Broker {
 
     /// The partition, or the Kafka error a request for it gets.
     pub fn partition(&self, topic: &str, index: i32) -> Result<Arc<Partition>, i16> {
-        self.partitions
-            .partition(topic, index)
-            .ok_or(error_codes::UNKNOWN_TOPIC_OR_PARTITION)
+        self.partitions.find(topic, index)
     }
 
     /// The data dir's health, shared by every log in it.

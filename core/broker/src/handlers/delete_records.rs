@@ -1,17 +1,19 @@
 //! DeleteRecords: moves a partition's log start offset forward (offset -1
 //! means up to the high watermark).
 
-use std::sync::Arc;
-
 use strom_protocol::error_codes;
 use strom_protocol::messages::delete_records_response::{
     DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
 };
 use strom_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
-use crate::state::Broker;
+use crate::partition::NO_LEADER_EPOCH;
+use crate::partition_manager::PartitionManager;
 
-pub async fn handle(broker: &Arc<Broker>, request: DeleteRecordsRequest) -> DeleteRecordsResponse {
+pub async fn handle(
+    partitions: &PartitionManager,
+    request: DeleteRecordsRequest,
+) -> DeleteRecordsResponse {
     let topics = request
         .topics
         .iter()
@@ -20,7 +22,7 @@ pub async fn handle(broker: &Arc<Broker>, request: DeleteRecordsRequest) -> Dele
             partitions: topic
                 .partitions
                 .iter()
-                .map(|p| delete_one(broker, &topic.name, p.partition_index, p.offset))
+                .map(|p| delete_one(partitions, &topic.name, p.partition_index, p.offset))
                 .collect(),
             ..Default::default()
         })
@@ -32,7 +34,7 @@ pub async fn handle(broker: &Arc<Broker>, request: DeleteRecordsRequest) -> Dele
 }
 
 fn delete_one(
-    broker: &Broker,
+    partitions: &PartitionManager,
     topic: &str,
     index: i32,
     offset: i64,
@@ -42,13 +44,17 @@ fn delete_one(
         low_watermark: -1,
         ..Default::default()
     };
-    let partition = match broker.partition(topic, index) {
+    let partition = match partitions.find(topic, index) {
         Ok(p) => p,
         Err(code) => {
             result.error_code = code;
             return result;
         }
     };
+    if let Err(e) = partition.check_leader(NO_LEADER_EPOCH) {
+        result.error_code = e.kafka_error_code();
+        return result;
+    }
     let high_watermark = partition.log.high_watermark();
     let target = if offset == -1 { high_watermark } else { offset };
     if target < 0 || target > high_watermark {

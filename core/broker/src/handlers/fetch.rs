@@ -17,9 +17,16 @@ use strom_protocol::records::batches;
 use strom_storage::StorageError;
 use tokio::sync::Notify;
 
-use crate::state::Broker;
+use crate::partition_manager::PartitionManager;
 
-pub async fn handle(broker: &Arc<Broker>, request: FetchRequest) -> FetchResponse {
+/// `fetch_max_bytes` is the broker's `fetch.max.bytes`, which caps every
+/// request's own limit.
+pub async fn handle(
+    partitions: &Arc<PartitionManager>,
+    fetch_max_bytes: i32,
+    request: FetchRequest,
+) -> FetchResponse {
+    let cap = fetch_max_bytes.max(0) as usize;
     let deadline =
         tokio::time::Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
     // Woken by the partitions this fetch reads when their high watermark
@@ -27,7 +34,7 @@ pub async fn handle(broker: &Arc<Broker>, request: FetchRequest) -> FetchRespons
     // between the read and the wait is not missed.
     let waiter = Arc::new(Notify::new());
     loop {
-        let (response, bytes) = read_off_thread(broker, &request, &waiter).await;
+        let (response, bytes) = read_off_thread(partitions, cap, &request, &waiter).await;
         let has_error = response.error_code != error_codes::NONE
             || response
                 .responses
@@ -45,19 +52,20 @@ pub async fn handle(broker: &Arc<Broker>, request: FetchRequest) -> FetchRespons
             .is_err()
         {
             // Deadline passed with nothing new: answer with what there is.
-            return read_off_thread(broker, &request, &waiter).await.0;
+            return read_off_thread(partitions, cap, &request, &waiter).await.0;
         }
     }
 }
 
 /// [`read_once`] on the blocking pool: reads are file I/O.
 async fn read_off_thread(
-    broker: &Arc<Broker>,
+    partitions: &Arc<PartitionManager>,
+    cap: usize,
     request: &FetchRequest,
     waiter: &Arc<Notify>,
 ) -> (FetchResponse, usize) {
-    let (reader, request, waiter) = (broker.clone(), request.clone(), waiter.clone());
-    match tokio::task::spawn_blocking(move || read_once(&reader, &request, &waiter)).await {
+    let (reader, request, waiter) = (partitions.clone(), request.clone(), waiter.clone());
+    match tokio::task::spawn_blocking(move || read_once(&reader, cap, &request, &waiter)).await {
         Ok(result) => result,
         Err(e) => {
             tracing::error!("fetch read task failed: {e}");
@@ -88,12 +96,11 @@ const CONSUMER: i32 = -1;
 /// One pass over every requested partition; returns the response and the
 /// number of record bytes in it.
 fn read_once(
-    broker: &Broker,
+    partitions: &PartitionManager,
+    cap: usize,
     request: &FetchRequest,
     waiter: &Arc<Notify>,
 ) -> (FetchResponse, usize) {
-    // The broker's `fetch.max.bytes` caps whatever the request asks for.
-    let cap = broker.config.settings().fetch_max_bytes.max(0) as usize;
     let mut budget = (request.max_bytes.max(0) as usize).min(cap);
     let replica = fetching_replica(request);
     let mut total = 0usize;
@@ -102,7 +109,7 @@ fn read_once(
     // fetch map does; otherwise each repeat would add a full read.
     let mut seen = HashSet::new();
     for topic in &request.topics {
-        let mut partitions = Vec::with_capacity(topic.partitions.len());
+        let mut answered = Vec::with_capacity(topic.partitions.len());
         for wanted in &topic.partitions {
             if !seen.insert((topic.topic.as_str(), topic.topic_id, wanted.partition)) {
                 continue;
@@ -115,16 +122,16 @@ fn read_once(
                 replica,
                 waiter,
             };
-            let data = read_partition(broker, &topic.topic, wanted, read);
+            let data = read_partition(partitions, &topic.topic, wanted, read);
             let len = data.records.as_ref().map_or(0, Bytes::len);
             budget = budget.saturating_sub(len);
             total += len;
-            partitions.push(data);
+            answered.push(data);
         }
         responses.push(FetchableTopicResponse {
             topic: topic.topic.clone(),
             topic_id: topic.topic_id,
-            partitions,
+            partitions: answered,
             ..Default::default()
         });
     }
@@ -147,7 +154,7 @@ struct Read<'a> {
 }
 
 fn read_partition(
-    broker: &Broker,
+    partitions: &PartitionManager,
     topic: &str,
     wanted: &FetchPartition,
     read: Read<'_>,
@@ -162,7 +169,7 @@ fn read_partition(
         records: Some(Bytes::new()),
         ..Default::default()
     };
-    let partition = match broker.partition(topic, wanted.partition) {
+    let partition = match partitions.find(topic, wanted.partition) {
         Ok(p) => p,
         Err(code) => {
             data.error_code = code;

@@ -10,14 +10,14 @@ use strom_protocol::messages::offset_for_leader_epoch_response::{
 };
 use strom_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 
-use crate::state::Broker;
+use crate::partition_manager::PartitionManager;
 
 /// Kafka's `UNDEFINED_EPOCH` and `UNDEFINED_EPOCH_OFFSET`: an epoch this log
 /// never had, or a partition that could not be asked.
 const UNDEFINED: (i32, i64) = (-1, -1);
 
 pub fn handle(
-    broker: &Broker,
+    partitions: &PartitionManager,
     request: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
     let topics = request
@@ -27,7 +27,7 @@ pub fn handle(
             partitions: topic
                 .partitions
                 .iter()
-                .map(|wanted| end_offset(broker, &topic.topic, wanted))
+                .map(|wanted| end_offset(partitions, &topic.topic, wanted))
                 .collect(),
             topic: topic.topic,
             ..Default::default()
@@ -39,7 +39,11 @@ pub fn handle(
     }
 }
 
-fn end_offset(broker: &Broker, topic: &str, wanted: &OffsetForLeaderPartition) -> EpochEndOffset {
+fn end_offset(
+    partitions: &PartitionManager,
+    topic: &str,
+    wanted: &OffsetForLeaderPartition,
+) -> EpochEndOffset {
     let answer = |error_code, (leader_epoch, end_offset)| EpochEndOffset {
         error_code,
         partition: wanted.partition,
@@ -47,7 +51,7 @@ fn end_offset(broker: &Broker, topic: &str, wanted: &OffsetForLeaderPartition) -
         end_offset,
         ..Default::default()
     };
-    let partition = match broker.partition(topic, wanted.partition) {
+    let partition = match partitions.find(topic, wanted.partition) {
         Ok(partition) => partition,
         Err(code) => return answer(code, UNDEFINED),
     };

@@ -2,7 +2,6 @@
 //! the first offset whose timestamp is at or after a given time.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use strom_protocol::error_codes;
 use strom_protocol::messages::list_offsets_request::ListOffsetsPartition;
@@ -11,14 +10,14 @@ use strom_protocol::messages::list_offsets_response::{
 };
 use strom_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
-use crate::state::Broker;
+use crate::partition_manager::PartitionManager;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
 pub async fn handle(
-    broker: &Arc<Broker>,
+    partitions: &PartitionManager,
     request: ListOffsetsRequest,
     _version: i16,
 ) -> ListOffsetsResponse {
@@ -45,7 +44,7 @@ pub async fn handle(
                     if named[&(topic.name.as_str(), p.partition_index)] > 1 {
                         return duplicate(p.partition_index);
                     }
-                    lookup(broker, &topic.name, p)
+                    lookup(partitions, &topic.name, p)
                 })
                 .collect(),
             ..Default::default()
@@ -76,12 +75,12 @@ fn duplicate(index: i32) -> ListOffsetsPartitionResponse {
 }
 
 fn lookup(
-    broker: &Broker,
+    partitions: &PartitionManager,
     topic: &str,
     wanted: &ListOffsetsPartition,
 ) -> ListOffsetsPartitionResponse {
     let mut response = unanswered(wanted.partition_index);
-    let partition = match broker.partition(topic, wanted.partition_index) {
+    let partition = match partitions.find(topic, wanted.partition_index) {
         Ok(p) => p,
         Err(code) => {
             response.error_code = code;
