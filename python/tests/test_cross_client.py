@@ -6,6 +6,8 @@ raw Fetch shows the batches really are stored in that codec."""
 
 from __future__ import annotations
 
+import collections
+import logging
 import socket
 import struct
 import time
@@ -131,10 +133,29 @@ def write_kafka_python(bootstrap: str, topic: str, records: list[Rec], codec: st
 # --- readers: each reads `count` records from the beginning of every partition
 
 
+class _LogTail(logging.Handler):
+    """The last lines a client logged, shown when a read comes up short."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: collections.deque = collections.deque(maxlen=300)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
 def _dict_consumer_reads(module, bootstrap: str, topic: str, partitions: int, count: int) -> dict:
-    consumer = module.Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"reader-{topic}", "enable.auto.commit": False}
-    )
+    conf = {"bootstrap.servers": bootstrap, "group.id": f"reader-{topic}", "enable.auto.commit": False}
+    tail = _LogTail()
+    if module is confluent_kafka:
+        # confluent-kafka has, rarely and against Kafka too, read nothing in
+        # its 30 s here; librdkafka's own account says why next time.
+        logger = logging.getLogger(f"librdkafka-{topic}")
+        logger.addHandler(tail)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        conf.update({"debug": "consumer,cgrp,topic,fetch,metadata", "logger": logger})
+    consumer = module.Consumer(conf)
     consumer.assign([module.TopicPartition(topic, p, module.OFFSET_BEGINNING) for p in range(partitions)])
     got: dict = {}
     deadline = time.monotonic() + 30
@@ -150,6 +171,8 @@ def _dict_consumer_reads(module, bootstrap: str, topic: str, partitions: int, co
             got[(msg.partition(), msg.offset())] = Read(msg.key(), msg.value(), msg.headers() or [], timestamp)
     finally:
         consumer.close()
+    if len(got) < count and tail.lines:
+        print(f"{module.__name__} read {len(got)} of {count}; its log ends:", *tail.lines, sep="\n")
     return got
 
 
