@@ -258,6 +258,14 @@ mod tests {
         Partition::new("t", 0, log, 1)
     }
 
+    fn one_record_batch() -> Vec<u8> {
+        let mut batch = strom_protocol::records::RecordBatchBuilder::new(
+            strom_protocol::records::CompressionType::None,
+        );
+        batch.append(0, None, Some(b"v"), &[]).expect("record");
+        batch.build().expect("batch").to_vec()
+    }
+
     fn code(result: Result<i32, PartitionError>) -> i16 {
         result.map_or_else(|e| e.kafka_error_code(), |_| error_codes::NONE)
     }
@@ -292,11 +300,7 @@ mod tests {
             code(partition.check_leader(5)),
             error_codes::FENCED_LEADER_EPOCH
         );
-        let mut batch = strom_protocol::records::RecordBatchBuilder::new(
-            strom_protocol::records::CompressionType::None,
-        );
-        batch.append(0, None, Some(b"v"), &[]).expect("record");
-        let mut bytes = batch.build().expect("batch").to_vec();
+        let mut bytes = one_record_batch();
         assert!(
             matches!(
                 partition.append_as_leader(&mut bytes, None),
@@ -314,11 +318,7 @@ mod tests {
         partition.make_leader(0, vec![1], vec![1]);
         let waiter = Arc::new(Notify::new());
         partition.wake_on_new_data(&waiter);
-        let mut batch = strom_protocol::records::RecordBatchBuilder::new(
-            strom_protocol::records::CompressionType::None,
-        );
-        batch.append(0, None, Some(b"v"), &[]).expect("record");
-        let mut bytes = batch.build().expect("batch").to_vec();
+        let mut bytes = one_record_batch();
         let outcome = partition
             .append_as_leader(&mut bytes, None)
             .expect("append");
