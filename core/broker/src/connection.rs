@@ -2,8 +2,9 @@
 //!
 //! Like Kafka, a connection has one request in progress at a time, so
 //! responses leave in request order. A connection that sends nothing for
-//! `connections.max.idle.ms` is closed, and the bytes of requests being
-//! read and handled count against `queued.max.request.bytes`. Anything
+//! `connections.max.idle.ms` is closed, and requests being read and
+//! handled count against `queued.max.request.bytes` with the memory they
+//! take once decoded (`limits::decoded_expansion`). Anything
 //! wrong with a frame (a length past `socket.request.max.bytes`, an
 //! undecodable header, an unknown API, an unsupported version) is logged
 //! and closes this connection only; the one exception is ApiVersions,
@@ -24,6 +25,7 @@ use tokio::net::TcpStream;
 
 use crate::dispatch;
 use crate::handlers::api_versions;
+use crate::limits::decoded_expansion;
 use crate::state::Broker;
 use crate::versions;
 
@@ -59,10 +61,34 @@ pub async fn serve(broker: Arc<Broker>, mut stream: TcpStream, peer: SocketAddr)
                 return;
             }
         };
+        // The API key, first in the frame, says how much memory the
+        // request will take once decoded.
+        let mut api_key = [0u8; 2];
+        if size >= api_key.len() {
+            match within(idle, stream.read_exact(&mut api_key)).await {
+                Some(Ok(_)) => {}
+                _ => {
+                    tracing::info!(%peer, "connection closed or idle before its request's API key ({size}-byte frame)");
+                    return;
+                }
+            }
+        }
+        let api = i16::from_be_bytes(api_key);
+        let footprint = size.saturating_mul(decoded_expansion(api));
+        // A Produce larger than the whole allowance still passes, alone;
+        // any other request that large could only be a many-items attack
+        // whose decoded form would take many times the allowance.
+        if let Some(limit) = broker.request_memory.limit() {
+            if api != ApiKey::Produce as i16 && footprint > limit {
+                tracing::warn!(%peer, api, size, "closing connection: a {size}-byte request would take about {footprint} bytes once decoded, more than queued.max.request.bytes ({limit}); raise it if such requests are expected");
+                return;
+            }
+        }
         // Held until the response is written: requests being read and
         // handled share `queued.max.request.bytes`.
-        let _memory = broker.request_memory.reserve(size).await;
-        let frame = match read_frame(&mut stream, size, idle).await {
+        let _memory = broker.request_memory.reserve(footprint).await;
+        let prefix = &api_key[..size.min(api_key.len())];
+        let frame = match read_frame(&mut stream, size, prefix, idle).await {
             Ok(frame) => frame,
             Err(e) => {
                 tracing::info!(%peer, "connection closed mid-request ({size}-byte frame): {e}");
@@ -105,15 +131,17 @@ async fn within<T>(limit: Option<Duration>, future: impl Future<Output = T>) -> 
     }
 }
 
-/// Reads `size` bytes, growing the buffer as data arrives rather than
-/// allocating the announced size up front. A sender that stalls for
-/// `idle` mid-frame is cut off.
+/// Reads the rest of a `size`-byte frame that starts with `prefix`,
+/// growing the buffer as data arrives rather than allocating the announced
+/// size up front. A sender that stalls for `idle` mid-frame is cut off.
 async fn read_frame(
     stream: &mut TcpStream,
     size: usize,
+    prefix: &[u8],
     idle: Option<Duration>,
 ) -> std::io::Result<BytesMut> {
     let mut frame = BytesMut::with_capacity(size.min(READ_CHUNK));
+    frame.extend_from_slice(prefix);
     while frame.len() < size {
         let want = (size - frame.len()).min(READ_CHUNK);
         frame.reserve(want);

@@ -230,3 +230,37 @@ async fn requests_being_read_share_queued_max_request_bytes() {
         .unwrap();
     assert_eq!(response.responses[0].partition_responses[0].error_code, 0);
 }
+
+#[tokio::test]
+async fn a_request_that_would_decode_past_queued_max_request_bytes_is_refused_but_a_large_produce_passes(
+) {
+    let broker = TestBroker::start_with(&[("queued.max.request.bytes", "1000000")]);
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "roomy", 1, &[]).await;
+
+    // 50,000 short names: about 1 MB on the wire, tens of MB once decoded
+    // and answered. The connection is closed instead.
+    let names: Vec<String> = (0..50_000).map(|i| format!("t{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut attacker = broker.connect().await;
+    attacker
+        .send(METADATA_VERSION, metadata_request(Some(&names), false))
+        .await;
+    assert!(attacker.is_closed_by_broker().await);
+
+    // A produce over the whole allowance still passes, alone, and the
+    // broker serves everyone else as before.
+    let big = "x".repeat(600_000);
+    let offset = produce_ok(
+        &mut client,
+        "roomy",
+        0,
+        batch(CompressionType::None, now_ms(), &[&big]),
+    )
+    .await;
+    assert_eq!(offset, 0);
+    let small: MetadataResponse = client
+        .call(METADATA_VERSION, metadata_request(Some(&["roomy"]), false))
+        .await;
+    assert_eq!(small.topics[0].error_code, 0);
+}
