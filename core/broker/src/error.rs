@@ -87,6 +87,13 @@ pub enum PartitionError {
         requested: i32,
         current: i32,
     },
+    #[error("{topic}-{partition} has {in_sync} in-sync replica(s), fewer than its min.insync.replicas={required}: acks=all writes are refused")]
+    NotEnoughReplicas {
+        topic: String,
+        partition: i32,
+        in_sync: usize,
+        required: i32,
+    },
     #[error(transparent)]
     Storage(#[from] strom_storage::StorageError),
 }
@@ -98,6 +105,7 @@ impl PartitionError {
             Self::NotLeader { .. } => error_codes::NOT_LEADER_OR_FOLLOWER,
             Self::FencedLeaderEpoch { .. } => error_codes::FENCED_LEADER_EPOCH,
             Self::UnknownLeaderEpoch { .. } => error_codes::UNKNOWN_LEADER_EPOCH,
+            Self::NotEnoughReplicas { .. } => error_codes::NOT_ENOUGH_REPLICAS,
             Self::Storage(e) => e.kafka_error_code(),
         }
     }

@@ -152,12 +152,33 @@ impl Partition {
     /// Appends validated batches as the leader, stamping its epoch. Blocking
     /// file work: call it off the async threads. The records become visible
     /// to consumers only through [`Partition::wait_committed`].
+    ///
+    /// An `acks=all` write passes its topic's `min.insync.replicas`: with
+    /// fewer replicas in sync, nothing is appended (Kafka's
+    /// NOT_ENOUGH_REPLICAS), as the write could not be as durable as asked.
     pub fn append_as_leader(
         &self,
         batches: &mut [u8],
         log_append_time_ms: Option<i64>,
+        min_insync_replicas: Option<i32>,
     ) -> Result<AppendOutcome, PartitionError> {
         let leader_epoch = self.check_leader(NO_LEADER_EPOCH)?;
+        if let Some(required) = min_insync_replicas {
+            let in_sync = self
+                .leadership
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .isr
+                .len();
+            if i32::try_from(in_sync).unwrap_or(i32::MAX) < required {
+                return Err(PartitionError::NotEnoughReplicas {
+                    topic: self.topic.clone(),
+                    partition: self.index,
+                    in_sync,
+                    required,
+                });
+            }
+        }
         let options = AppendOptions {
             leader_epoch,
             log_append_time_ms,
@@ -303,7 +324,7 @@ mod tests {
         let mut bytes = one_record_batch();
         assert!(
             matches!(
-                partition.append_as_leader(&mut bytes, None),
+                partition.append_as_leader(&mut bytes, None, None),
                 Err(PartitionError::NotLeader { leader: 2, .. })
             ),
             "a follower takes no client writes"
@@ -320,7 +341,7 @@ mod tests {
         partition.wake_on_new_data(&waiter);
         let mut bytes = one_record_batch();
         let outcome = partition
-            .append_as_leader(&mut bytes, None)
+            .append_as_leader(&mut bytes, None, None)
             .expect("append");
         assert_eq!(partition.log.high_watermark(), 0, "not committed yet");
         partition

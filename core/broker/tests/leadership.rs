@@ -14,7 +14,7 @@ use strom_protocol::messages::offset_for_leader_epoch_request::{
 use strom_protocol::messages::offset_for_leader_epoch_response::EpochEndOffset;
 use strom_protocol::messages::{
     FetchResponse, ListOffsetsRequest, ListOffsetsResponse, MetadataResponse,
-    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse,
+    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, ProduceResponse,
 };
 use strom_protocol::records::CompressionType;
 
@@ -228,4 +228,55 @@ async fn a_long_poll_over_several_partitions_wakes_for_the_one_that_gets_data() 
         vec![(0, "late".to_string())]
     );
     assert!(records_of(&partitions[0]).is_empty());
+}
+
+#[tokio::test]
+async fn acks_all_is_refused_while_fewer_replicas_are_in_sync_than_min_insync_replicas() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    // One broker is one in-sync replica: a topic asking for two cannot
+    // take an acks=all write as durably as it promises (Kafka refuses it
+    // the same way).
+    create_topic(&mut client, "strict", 1, &[("min.insync.replicas", "2")]).await;
+    let refused = produce(
+        &mut client,
+        "strict",
+        0,
+        batch(CompressionType::None, now_ms(), &["all"]),
+    )
+    .await;
+    assert_eq!(refused.error_code, error_codes::NOT_ENOUGH_REPLICAS);
+    assert!(refused
+        .error_message
+        .as_deref()
+        .is_some_and(|m| m.contains("min.insync.replicas=2")));
+    assert_eq!(
+        list_offset(&mut client, "strict", 0, -1).await.offset,
+        0,
+        "nothing appended"
+    );
+
+    // acks=1 asks only for the leader's write.
+    let response: ProduceResponse = client
+        .call(
+            PRODUCE_VERSION,
+            produce_request(
+                "strict",
+                0,
+                batch(CompressionType::None, now_ms(), &["one"]),
+                1,
+            ),
+        )
+        .await;
+    assert_eq!(response.responses[0].partition_responses[0].error_code, 0);
+
+    // The broker default (1) lets acks=all through.
+    create_topic(&mut client, "default-isr", 1, &[]).await;
+    produce_ok(
+        &mut client,
+        "default-isr",
+        0,
+        batch(CompressionType::None, now_ms(), &["all"]),
+    )
+    .await;
 }

@@ -315,7 +315,7 @@ mod coordinator_tests {
             }
             let mut bytes = batch.build().expect("batch").to_vec();
             let outcome = partition
-                .append_as_leader(&mut bytes, None)
+                .append_as_leader(&mut bytes, None, None)
                 .expect("append");
             partition
                 .wait_committed(outcome.last_offset + 1)

@@ -102,7 +102,7 @@ pub(crate) fn append(
     })?;
     let mut bytes = BytesMut::from(&built[..]);
     let outcome = partition
-        .append_as_leader(&mut bytes, None)
+        .append_as_leader(&mut bytes, None, None)
         .map_err(|e| storage_failure(&partition, e))?;
     Ok(Appended {
         partition,

@@ -154,9 +154,10 @@ async fn produce_partition(
     let mut batches = BytesMut::from(&records[..]);
     let log_append_time_ms = log_append_time.then_some(now);
     // File writes stay off the async worker threads.
+    let min_insync_replicas = (acks == -1).then_some(config.min_insync_replicas);
     let appender = partition.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        appender.append_as_leader(&mut batches, log_append_time_ms)
+        appender.append_as_leader(&mut batches, log_append_time_ms, min_insync_replicas)
     })
     .await
     .map_err(ApiError::storage)?
