@@ -87,6 +87,12 @@ pub enum PartitionError {
         requested: i32,
         current: i32,
     },
+    #[error("broker {replica} is not a follower of {topic}-{partition}")]
+    NotAFollower {
+        topic: String,
+        partition: i32,
+        replica: i32,
+    },
     #[error("{topic}-{partition} has {in_sync} in-sync replica(s), fewer than its min.insync.replicas={required}: acks=all writes are refused")]
     NotEnoughReplicas {
         topic: String,
@@ -102,7 +108,9 @@ impl PartitionError {
     pub fn kafka_error_code(&self) -> i16 {
         use strom_protocol::error_codes;
         match self {
-            Self::NotLeader { .. } => error_codes::NOT_LEADER_OR_FOLLOWER,
+            Self::NotLeader { .. } | Self::NotAFollower { .. } => {
+                error_codes::NOT_LEADER_OR_FOLLOWER
+            }
             Self::FencedLeaderEpoch { .. } => error_codes::FENCED_LEADER_EPOCH,
             Self::UnknownLeaderEpoch { .. } => error_codes::UNKNOWN_LEADER_EPOCH,
             Self::NotEnoughReplicas { .. } => error_codes::NOT_ENOUGH_REPLICAS,

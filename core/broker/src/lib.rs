@@ -29,6 +29,7 @@ pub mod connection;
 pub mod data_dir_lock;
 pub mod dispatch;
 pub mod error;
+pub mod followers;
 pub mod group;
 pub mod handlers;
 pub mod internal_topics;

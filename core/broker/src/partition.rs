@@ -8,12 +8,15 @@
 //! are woken when the high watermark of one of them moves, not by appends
 //! anywhere else.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use strom_storage::{AppendOptions, AppendOutcome, Log};
 use tokio::sync::Notify;
 
+use crate::clock::now_ms;
 use crate::error::PartitionError;
+use crate::followers::Followers;
 
 /// Kafka's "no epoch given" (`RecordBatch.NO_PARTITION_LEADER_EPOCH`): a
 /// request that sends it skips the leader-epoch check.
@@ -38,6 +41,11 @@ pub struct Partition {
     /// This broker's node id.
     local: i32,
     leadership: RwLock<Leadership>,
+    /// While leading: how far each follower has fetched.
+    followers: Mutex<Followers>,
+    /// This broker's log end as far as it counts toward the high
+    /// watermark: durable, under the fsync policy.
+    local_end: AtomicI64,
     /// Serialises high-watermark advances: the log's setter is not
     /// monotonic, and two writes finishing together must not move it back.
     high_watermark_advance: Mutex<()>,
@@ -59,6 +67,8 @@ impl Partition {
                 replicas: Vec::new(),
                 isr: Vec::new(),
             }),
+            followers: Mutex::new(Followers::default()),
+            local_end: AtomicI64::new(0),
             high_watermark_advance: Mutex::new(()),
             waiting_fetches: Mutex::new(FetchWaiters::default()),
         }
@@ -68,6 +78,8 @@ impl Partition {
     /// written from now on carry that epoch (the log starts a new entry in
     /// its leader-epoch cache at the first of them).
     pub fn make_leader(&self, leader_epoch: i32, replicas: Vec<i32>, isr: Vec<i32>) {
+        let followers = replicas.iter().copied().filter(|&id| id != self.local);
+        self.lock_followers().reset(followers, now_ms());
         *self.leadership.write().unwrap_or_else(|e| e.into_inner()) = Leadership {
             leader: self.local,
             leader_epoch,
@@ -78,18 +90,52 @@ impl Partition {
         // up to it, it is committed. With this broker as the whole ISR
         // that is at once; a high watermark restored from the last clean
         // checkpoint would otherwise hide writes acknowledged after it.
-        self.maybe_advance_high_watermark(self.log.log_end_offset());
+        self.local_end
+            .store(self.log.log_end_offset(), Ordering::Release);
+        self.maybe_advance_high_watermark();
+        self.wake_waiters();
     }
 
     /// Another broker leads the partition in `leader_epoch`; this one
     /// serves no produce and no consumer fetch for it.
     pub fn make_follower(&self, leader: i32, leader_epoch: i32, replicas: Vec<i32>, isr: Vec<i32>) {
+        self.lock_followers().reset([], now_ms());
         *self.leadership.write().unwrap_or_else(|e| e.into_inner()) = Leadership {
             leader,
             leader_epoch,
             replicas,
             isr,
         };
+        // Writes waiting for the ISR learn that this broker no longer leads.
+        self.wake_waiters();
+    }
+
+    fn lock_followers(&self) -> std::sync::MutexGuard<'_, Followers> {
+        self.followers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A follower fetched from `fetch_offset`: it holds everything below
+    /// it, which may move the high watermark.
+    pub fn record_follower_fetch(
+        &self,
+        replica: i32,
+        fetch_offset: i64,
+        now_ms: i64,
+    ) -> Result<(), PartitionError> {
+        self.check_leader(NO_LEADER_EPOCH)?;
+        let leader_end = self.log.log_end_offset();
+        if !self
+            .lock_followers()
+            .record_fetch(replica, fetch_offset, leader_end, now_ms)
+        {
+            return Err(PartitionError::NotAFollower {
+                topic: self.topic.clone(),
+                partition: self.index,
+                replica,
+            });
+        }
+        self.maybe_advance_high_watermark();
+        Ok(())
     }
 
     pub fn leadership(&self) -> Leadership {
@@ -186,12 +232,30 @@ impl Partition {
         Ok(self.log.append(batches, options)?)
     }
 
-    /// Waits until the records below `end` are durable here (as the flush
-    /// policy promises), then moves the high watermark over them: with this
-    /// broker as the whole ISR they are committed.
+    /// Waits until the records below `end` are committed: durable here (as
+    /// the flush policy promises) and held by every in-sync replica, so
+    /// the high watermark covers them. With this broker as the whole ISR
+    /// that is as soon as they are durable.
     pub async fn wait_committed(&self, end: i64) -> Result<(), PartitionError> {
+        self.wait_written(end).await?;
+        loop {
+            // Registered before the check, so an advance in between wakes it.
+            let waiter = Arc::new(Notify::new());
+            self.wake_on_new_data(&waiter);
+            if self.log.high_watermark() >= end {
+                return Ok(());
+            }
+            self.check_leader(NO_LEADER_EPOCH)?;
+            waiter.notified().await;
+        }
+    }
+
+    /// An `acks=1` write: waits until the records below `end` are durable
+    /// here (as the flush policy promises), not for the other replicas.
+    pub async fn wait_written(&self, end: i64) -> Result<(), PartitionError> {
         self.log.wait_durable(end).await?;
-        self.maybe_advance_high_watermark(end);
+        self.local_end.fetch_max(end, Ordering::AcqRel);
+        self.maybe_advance_high_watermark();
         Ok(())
     }
 
@@ -200,20 +264,31 @@ impl Partition {
     /// records are visible at once (a request that follows on the same
     /// connection sees them) while the flush policy syncs them later.
     pub fn commit_unacknowledged(&self, end: i64) {
-        self.maybe_advance_high_watermark(end);
+        self.local_end.fetch_max(end, Ordering::AcqRel);
+        self.maybe_advance_high_watermark();
     }
 
     /// Kafka's `maybeIncrementLeaderHW`: the high watermark becomes the
-    /// smallest log end among the in-sync replicas; this broker's is
-    /// `local_end`, as far as it is durable. It only moves forward, and
-    /// waiting fetches are woken when it does.
-    fn maybe_advance_high_watermark(&self, local_end: i64) {
+    /// smallest log end among the in-sync replicas (this broker's counted
+    /// as far as it is durable). It only moves forward, and waiting
+    /// fetches and writes are woken when it does.
+    fn maybe_advance_high_watermark(&self) {
         let advanced = {
             let _advancing = self
                 .high_watermark_advance
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            let target = local_end.min(self.log.log_end_offset());
+            let isr = self
+                .leadership
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .isr
+                .clone();
+            let followers_end = self.lock_followers().min_in_sync_log_end(&isr);
+            let local_end = self.local_end.load(Ordering::Acquire);
+            let target = followers_end
+                .map_or(local_end, |end| end.min(local_end))
+                .min(self.log.log_end_offset());
             let advanced = self.log.high_watermark() < target;
             if advanced {
                 self.log.set_high_watermark(target);
@@ -221,11 +296,15 @@ impl Partition {
             advanced
         };
         if advanced {
-            self.waiting_fetches
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .wake_all();
+            self.wake_waiters();
         }
+    }
+
+    fn wake_waiters(&self) {
+        self.waiting_fetches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .wake_all();
     }
 
     /// Has `waiter` notified (once) the next time the high watermark moves.
@@ -352,6 +431,64 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(5), waiter.notified())
             .await
             .expect("the waiting fetch is woken");
+    }
+
+    #[tokio::test]
+    async fn with_a_follower_in_sync_a_write_commits_once_it_has_fetched_past_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let partition = Arc::new(partition(&dir));
+        partition.make_leader(3, vec![1, 2], vec![1, 2]);
+        let mut bytes = one_record_batch();
+        let outcome = partition
+            .append_as_leader(&mut bytes, None, Some(2))
+            .expect("two in sync: acks=all may write");
+        let end = outcome.last_offset + 1;
+        let committing = partition.clone();
+        let waiting = tokio::spawn(async move { committing.wait_committed(end).await });
+
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!waiting.is_finished(), "follower 2 has not fetched it yet");
+        partition
+            .record_follower_fetch(2, 0, 1)
+            .expect("a follower");
+        assert_eq!(partition.log.high_watermark(), 0);
+        partition
+            .record_follower_fetch(2, end, 2)
+            .expect("a follower");
+        waiting.await.expect("joins").expect("committed");
+        assert_eq!(partition.log.high_watermark(), end);
+
+        assert_eq!(
+            partition
+                .record_follower_fetch(7, end, 3)
+                .map_err(|e| e.kafka_error_code()),
+            Err(error_codes::NOT_LEADER_OR_FOLLOWER),
+            "7 is not a replica"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_write_waiting_for_the_isr_fails_when_leadership_moves() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let partition = Arc::new(partition(&dir));
+        partition.make_leader(0, vec![1, 2], vec![1, 2]);
+        let mut bytes = one_record_batch();
+        let outcome = partition
+            .append_as_leader(&mut bytes, None, None)
+            .expect("append");
+        let committing = partition.clone();
+        let end = outcome.last_offset + 1;
+        let waiting = tokio::spawn(async move { committing.wait_committed(end).await });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        partition.make_follower(2, 1, vec![1, 2], vec![1, 2]);
+        let result = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+            .await
+            .expect("woken")
+            .expect("joins");
+        assert!(matches!(
+            result,
+            Err(PartitionError::NotLeader { leader: 2, .. })
+        ));
     }
 
     #[test]

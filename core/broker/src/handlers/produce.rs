@@ -163,14 +163,15 @@ async fn produce_partition(
     .map_err(ApiError::storage)?
     .map_err(|e| partition_error(&partition, e))?;
     let end = outcome.last_offset + 1;
-    if acks == 0 {
-        partition.commit_unacknowledged(end);
-    } else {
-        partition
-            .wait_committed(end)
-            .await
-            .map_err(|e| partition_error(&partition, e))?;
-    }
+    let waited = match acks {
+        0 => {
+            partition.commit_unacknowledged(end);
+            Ok(())
+        }
+        1 => partition.wait_written(end).await,
+        _ => partition.wait_committed(end).await,
+    };
+    waited.map_err(|e| partition_error(&partition, e))?;
     Ok(PartitionProduceResponse {
         index: data.index,
         error_code: error_codes::NONE,
