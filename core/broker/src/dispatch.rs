@@ -50,6 +50,9 @@ pub async fn dispatch(
         Request::IncrementalAlterConfigs(req) => handlers::configs::incremental_alter(broker, req)
             .await
             .into(),
+        Request::DescribeTopicPartitions(req) => {
+            handlers::describe_topic_partitions::handle(broker, req).into()
+        }
         Request::DescribeCluster(req) => handlers::cluster::describe_cluster(broker, req).into(),
         Request::DescribeLogDirs(req) => handlers::cluster::describe_log_dirs(broker, req).into(),
         Request::FindCoordinator(req) => handlers::groups::find_coordinator(broker, req, version)

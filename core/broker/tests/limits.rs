@@ -234,13 +234,14 @@ async fn requests_being_read_share_queued_max_request_bytes() {
 #[tokio::test]
 async fn a_request_that_would_decode_past_queued_max_request_bytes_is_refused_but_a_large_produce_passes(
 ) {
-    let broker = TestBroker::start_with(&[("queued.max.request.bytes", "1000000")]);
+    let broker = TestBroker::start_with(&[("queued.max.request.bytes", "100000")]);
     let mut client = broker.connect().await;
     create_topic(&mut client, "roomy", 1, &[]).await;
 
-    // 50,000 short names: about 1 MB on the wire, tens of MB once decoded
-    // and answered. The connection is closed instead.
-    let names: Vec<String> = (0..50_000).map(|i| format!("t{i}")).collect();
+    // 1,500 short names: about 36 kB on the wire (small enough to be sent
+    // whole before the broker closes), over a MB once decoded and
+    // answered. The connection is closed instead.
+    let names: Vec<String> = (0..1_500).map(|i| format!("t{i}")).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut attacker = broker.connect().await;
     attacker
@@ -250,7 +251,7 @@ async fn a_request_that_would_decode_past_queued_max_request_bytes_is_refused_bu
 
     // A produce over the whole allowance still passes, alone, and the
     // broker serves everyone else as before.
-    let big = "x".repeat(600_000);
+    let big = "x".repeat(300_000);
     let offset = produce_ok(
         &mut client,
         "roomy",

@@ -82,6 +82,8 @@ pub struct BrokerSettings {
     pub delete_topic_enable: bool,
     pub socket_request_max_bytes: i32,
     pub fetch_max_bytes: i32,
+    /// Most partitions one DescribeTopicPartitions response describes.
+    pub max_request_partition_size_limit: i32,
     /// -1: no limit.
     pub queued_max_request_bytes: i64,
     pub max_connections: i32,
@@ -141,6 +143,7 @@ impl BrokerSettings {
             delete_topic_enable: true,
             socket_request_max_bytes: 0,
             fetch_max_bytes: 0,
+            max_request_partition_size_limit: 0,
             queued_max_request_bytes: -1,
             max_connections: 0,
             max_connections_per_ip: 0,
@@ -292,6 +295,7 @@ pub(super) fn resolve_settings(
         delete_topic_enable: lookup.boolean("delete.topic.enable")?,
         socket_request_max_bytes: lookup.int("socket.request.max.bytes")?,
         fetch_max_bytes: lookup.int("fetch.max.bytes")?,
+        max_request_partition_size_limit: lookup.int("max.request.partition.size.limit")?,
         queued_max_request_bytes: lookup.long("queued.max.request.bytes")?,
         max_connections: lookup.int("max.connections")?,
         max_connections_per_ip: lookup.int("max.connections.per.ip")?,

@@ -5,6 +5,7 @@ pub mod api_versions;
 pub mod cluster;
 pub mod configs;
 pub mod delete_records;
+pub mod describe_topic_partitions;
 pub mod fetch;
 pub mod group_offsets;
 pub mod groups;

@@ -40,6 +40,7 @@ api_responses! {
     Fetch => FetchResponse,
     ListOffsets => ListOffsetsResponse,
     OffsetForLeaderEpoch => OffsetForLeaderEpochResponse,
+    DescribeTopicPartitions => DescribeTopicPartitionsResponse,
     InitProducerId => InitProducerIdResponse,
     CreateTopics => CreateTopicsResponse,
     DeleteTopics => DeleteTopicsResponse,
