@@ -1,19 +1,25 @@
-//! One client connection: frames in, responses out, in order.
+//! One client connection: frames in, responses out, in request order.
 //!
-//! Like Kafka, a connection has one request in progress at a time, so
-//! responses leave in request order. A connection that sends nothing for
-//! `connections.max.idle.ms` is closed, and requests being read and
-//! handled count against `queued.max.request.bytes` with the memory they
-//! take once decoded (`limits::decoded_expansion`). Anything
-//! wrong with a frame (a length past `socket.request.max.bytes`, an
-//! undecodable header, an unknown API, an unsupported version) is logged
-//! and closes this connection only; the one exception is ApiVersions,
-//! which answers an unsupported version with UNSUPPORTED_VERSION and the
-//! supported ranges (KIP-511). An acks=0 produce gets no response, or a
-//! closed connection if it failed.
+//! Produce requests are pipelined: each appends as soon as it is read
+//! (after the produces before it, so a partition's batches keep their
+//! order) and its answer waits for the commit while the next requests are
+//! read, so several produces share one group-commit fdatasync. Any other
+//! request runs once every earlier answer is written, as on Kafka's
+//! one-request-at-a-time connections. At most `MAX_IN_FLIGHT` answers wait
+//! per connection, and requests count against `queued.max.request.bytes`
+//! with the memory they take once decoded (`limits::decoded_expansion`)
+//! until their answer is written. A connection that sends nothing for
+//! `connections.max.idle.ms` is closed. Anything wrong with a frame (a
+//! length past `socket.request.max.bytes`, an undecodable header, an
+//! unknown API, an unsupported version) is logged and closes this
+//! connection only, after the answers before it; the one exception is
+//! ApiVersions, which answers an unsupported version with
+//! UNSUPPORTED_VERSION and the supported ranges (KIP-511). An acks=0
+//! produce gets no response, or a closed connection if it failed.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,10 +27,12 @@ use bytes::BytesMut;
 use strom_protocol::frame::{decode_request_header, encode_response, frame_length, RequestFrame};
 use strom_protocol::messages::{ApiKey, Request, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 
 use crate::dispatch;
-use crate::handlers::api_versions;
+use crate::handlers::{self, api_versions};
 use crate::limits::decoded_expansion;
 use crate::state::Broker;
 use crate::versions;
@@ -33,92 +41,216 @@ use crate::versions;
 /// announces a large frame and sends nothing costs little memory.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Answers a connection holds before it stops reading: produces wait for
+/// their commits together (one group-commit fdatasync for several) while
+/// the next requests are read.
+const MAX_IN_FLIGHT: usize = 8;
+
+/// `None`: close the connection. `Some(None)`: no response is due.
+type Answer = Option<Option<Response>>;
+
+/// One request on its way to its answer, queued in request order.
+struct InFlight {
+    correlation_id: i32,
+    version: i16,
+    api: Option<ApiKey>,
+    answer: Pin<Box<dyn Future<Output = Answer> + Send>>,
+    /// The request's share of `queued.max.request.bytes`, given back once
+    /// its answer is written.
+    _memory: Option<OwnedSemaphorePermit>,
+}
+
 /// Serves one connection until the client closes it, sends bad input or
-/// stays idle past `connections.max.idle.ms`.
-pub async fn serve(broker: Arc<Broker>, mut stream: TcpStream, peer: SocketAddr) {
+/// stays idle past `connections.max.idle.ms`. One half reads requests and
+/// starts them, the other writes their answers in request order.
+pub async fn serve(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
+    let (reader, writer) = stream.into_split();
+    let (queue, answers) = mpsc::channel(MAX_IN_FLIGHT);
+    // Answers queued and not yet written.
+    let outstanding = watch::channel(0usize).0;
+    tokio::join!(
+        read_requests(&broker, reader, peer, queue, &outstanding),
+        write_answers(writer, answers, peer, &outstanding),
+    );
+}
+
+/// Reads requests and starts them, in order. A produce appends at once,
+/// after the produces before it, and its answer waits for the commit in the
+/// queue; any other request first waits until every earlier answer is
+/// written, so it sees their effects as Kafka's one-at-a-time connections
+/// do. Returns (dropping `queue`, which lets the writer finish) when the
+/// connection is to close.
+async fn read_requests(
+    broker: &Arc<Broker>,
+    mut stream: OwnedReadHalf,
+    peer: SocketAddr,
+    queue: mpsc::Sender<InFlight>,
+    outstanding: &watch::Sender<usize>,
+) {
     let settings = broker.config.settings();
     let limit = settings.socket_request_max_bytes.max(0) as usize;
     let idle = u64::try_from(settings.connections_max_idle_ms)
         .ok()
         .filter(|&ms| ms > 0)
         .map(Duration::from_millis);
-    let mut out = BytesMut::new();
     loop {
-        let mut prefix = [0u8; 4];
-        match within(idle, stream.read_exact(&mut prefix)).await {
-            Some(Ok(_)) => {}
-            Some(Err(_)) => return, // closed between requests: the normal end
-            None => {
-                tracing::info!(%peer, "closing connection idle for connections.max.idle.ms");
-                return;
-            }
-        }
-        let size = match frame_length(prefix, limit) {
-            Ok(size) => size,
-            Err(e) => {
-                tracing::warn!(%peer, "closing connection: bad frame length: {e}");
-                return;
-            }
+        let next = tokio::select! {
+            // The writer stopped: the connection is closing.
+            _ = queue.closed() => return,
+            next = read_request(broker, &mut stream, peer, limit, idle) => next,
         };
-        // The API key, first in the frame, says how much memory the
-        // request will take once decoded.
-        let mut api_key = [0u8; 2];
-        if size >= api_key.len() {
-            match within(idle, stream.read_exact(&mut api_key)).await {
-                Some(Ok(_)) => {}
-                _ => {
-                    tracing::info!(%peer, "connection closed or idle before its request's API key ({size}-byte frame)");
+        let Some((request, memory)) = next else {
+            return;
+        };
+        let answer: Pin<Box<dyn Future<Output = Answer> + Send>> = match decode(&request, peer) {
+            // The answers before it are still written, then the
+            // connection closes.
+            Err(Refused::Close) => return,
+            Err(Refused::UnsupportedApiVersions) => Box::pin(std::future::ready(Some(Some(
+                api_versions::unsupported_version_response(),
+            )))),
+            Ok(Request::Produce(produce)) => {
+                let fire_and_forget = produce.acks == 0;
+                let pending =
+                    handlers::produce::append(broker, produce, request.api_version()).await;
+                Box::pin(async move {
+                    let response = Some(pending.finish().await.into());
+                    if fire_and_forget {
+                        acks_zero_outcome(response, peer)
+                    } else {
+                        Some(response)
+                    }
+                })
+            }
+            Ok(body) => {
+                if !drained(outstanding, &queue).await {
                     return;
                 }
-            }
-        }
-        let api = i16::from_be_bytes(api_key);
-        let footprint = size.saturating_mul(decoded_expansion(api));
-        // A Produce larger than the whole allowance still passes, alone;
-        // any other request that large could only be a many-items attack
-        // whose decoded form would take many times the allowance.
-        if let Some(limit) = broker.request_memory.limit() {
-            if api != ApiKey::Produce as i16 && footprint > limit {
-                tracing::warn!(%peer, api, size, "closing connection: a {size}-byte request would take about {footprint} bytes once decoded, more than queued.max.request.bytes ({limit}); raise it if such requests are expected");
-                return;
-            }
-        }
-        // Held until the response is written: requests being read and
-        // handled share `queued.max.request.bytes`.
-        let _memory = broker.request_memory.reserve(footprint).await;
-        let prefix = &api_key[..size.min(api_key.len())];
-        let frame = match read_frame(&mut stream, size, prefix, idle).await {
-            Ok(frame) => frame,
-            Err(e) => {
-                tracing::info!(%peer, "connection closed mid-request ({size}-byte frame): {e}");
-                return;
+                let response = dispatch::dispatch(broker, &request.header, body, peer).await;
+                Box::pin(std::future::ready(Some(response)))
             }
         };
-        let request = match decode_request_header(frame.freeze()) {
-            Ok(request) => request,
-            Err(e) => {
-                tracing::warn!(%peer, "closing connection: malformed request header: {e}");
-                return;
-            }
+        outstanding.send_modify(|n| *n += 1);
+        let in_flight = InFlight {
+            correlation_id: request.correlation_id(),
+            version: effective_response_version(&request),
+            api: request.api_key,
+            answer,
+            _memory: memory,
         };
-        let Some(response) = handle(&broker, &request, peer).await else {
-            return;
-        };
-        let Some(response) = response else {
-            continue; // successful acks=0 produce: Kafka sends nothing back
-        };
-        out.clear();
-        let version = effective_response_version(&request);
-        if let Err(e) = encode_response(request.correlation_id(), version, &response, &mut out) {
-            tracing::error!(%peer, api = ?request.api_key, "cannot encode response: {e}");
+        if queue.send(in_flight).await.is_err() {
             return;
         }
-        if stream.write_all(&out).await.is_err() {
+    }
+}
+
+/// Waits until every queued answer is written; false if the writer
+/// stopped first.
+async fn drained(outstanding: &watch::Sender<usize>, queue: &mpsc::Sender<InFlight>) -> bool {
+    let mut count = outstanding.subscribe();
+    tokio::select! {
+        done = count.wait_for(|n| *n == 0) => done.is_ok(),
+        _ = queue.closed() => false,
+    }
+}
+
+/// Writes answers in request order as each becomes ready. Stops (dropping
+/// the queue, which stops the reader) when an answer says to close or the
+/// client is gone.
+async fn write_answers(
+    mut stream: OwnedWriteHalf,
+    mut queue: mpsc::Receiver<InFlight>,
+    peer: SocketAddr,
+    outstanding: &watch::Sender<usize>,
+) {
+    let mut out = BytesMut::new();
+    while let Some(in_flight) = queue.recv().await {
+        let Some(answer) = in_flight.answer.await else {
             return;
+        };
+        if let Some(response) = answer {
+            out.clear();
+            let (id, version) = (in_flight.correlation_id, in_flight.version);
+            if let Err(e) = encode_response(id, version, &response, &mut out) {
+                tracing::error!(%peer, api = ?in_flight.api, "cannot encode response: {e}");
+                return;
+            }
+            if stream.write_all(&out).await.is_err() {
+                return;
+            }
+            if out.capacity() > 4 * READ_CHUNK {
+                out = BytesMut::new(); // do not keep a large fetch buffer per idle connection
+            }
         }
-        if out.capacity() > 4 * READ_CHUNK {
-            out = BytesMut::new(); // do not keep a large fetch buffer per idle connection
+        outstanding.send_modify(|n| *n -= 1);
+    }
+}
+
+/// Reads the next request frame and takes its share of request memory.
+/// `None`: the client closed, went idle or sent a bad frame (logged).
+async fn read_request(
+    broker: &Broker,
+    stream: &mut OwnedReadHalf,
+    peer: SocketAddr,
+    limit: usize,
+    idle: Option<Duration>,
+) -> Option<(RequestFrame, Option<OwnedSemaphorePermit>)> {
+    let mut prefix = [0u8; 4];
+    match within(idle, stream.read_exact(&mut prefix)).await {
+        Some(Ok(_)) => {}
+        Some(Err(_)) => return None, // closed between requests: the normal end
+        None => {
+            tracing::info!(%peer, "closing connection idle for connections.max.idle.ms");
+            return None;
+        }
+    }
+    let size = match frame_length(prefix, limit) {
+        Ok(size) => size,
+        Err(e) => {
+            tracing::warn!(%peer, "closing connection: bad frame length: {e}");
+            return None;
+        }
+    };
+    // The API key, first in the frame, says how much memory the request
+    // will take once decoded.
+    let mut api_key = [0u8; 2];
+    if size >= api_key.len() {
+        match within(idle, stream.read_exact(&mut api_key)).await {
+            Some(Ok(_)) => {}
+            _ => {
+                tracing::info!(%peer, "connection closed or idle before its request's API key ({size}-byte frame)");
+                return None;
+            }
+        }
+    }
+    let api = i16::from_be_bytes(api_key);
+    let footprint = size.saturating_mul(decoded_expansion(api));
+    // A Produce larger than the whole allowance still passes, alone; any
+    // other request that large could only be a many-items attack whose
+    // decoded form would take many times the allowance.
+    if let Some(limit) = broker.request_memory.limit() {
+        if api != ApiKey::Produce as i16 && footprint > limit {
+            tracing::warn!(%peer, api, size, "closing connection: a {size}-byte request would take about {footprint} bytes once decoded, more than queued.max.request.bytes ({limit}); raise it if such requests are expected");
+            return None;
+        }
+    }
+    // Held until the answer is written: requests being read and handled
+    // share `queued.max.request.bytes`.
+    let memory = broker.request_memory.reserve(footprint).await;
+    let prefix = &api_key[..size.min(api_key.len())];
+    let frame = match read_frame(stream, size, prefix, idle).await {
+        Ok(frame) => frame,
+        Err(e) => {
+            tracing::info!(%peer, "connection closed mid-request ({size}-byte frame): {e}");
+            return None;
+        }
+    };
+    match decode_request_header(frame.freeze()) {
+        Ok(request) => Some((request, memory)),
+        Err(e) => {
+            tracing::warn!(%peer, "closing connection: malformed request header: {e}");
+            None
         }
     }
 }
@@ -135,7 +267,7 @@ async fn within<T>(limit: Option<Duration>, future: impl Future<Output = T>) -> 
 /// growing the buffer as data arrives rather than allocating the announced
 /// size up front. A sender that stalls for `idle` mid-frame is cut off.
 async fn read_frame(
-    stream: &mut TcpStream,
+    stream: &mut OwnedReadHalf,
     size: usize,
     prefix: &[u8],
     idle: Option<Duration>,
@@ -167,48 +299,46 @@ fn effective_response_version(request: &RequestFrame) -> i16 {
     }
 }
 
-/// `None`: close the connection. `Some(None)`: no response is due.
-async fn handle(
-    broker: &Arc<Broker>,
-    request: &RequestFrame,
-    peer: SocketAddr,
-) -> Option<Option<Response>> {
+/// Why a request gets no handler.
+enum Refused {
+    /// Logged; the connection closes.
+    Close,
+    /// KIP-511: answered with the supported ranges, at v0.
+    UnsupportedApiVersions,
+}
+
+/// The request's body, once its API and version are known and it decodes.
+fn decode(request: &RequestFrame, peer: SocketAddr) -> Result<Request, Refused> {
     let version = request.api_version();
     let Some(api_key) = request.api_key else {
         tracing::warn!(%peer, key = request.header.request_api_key, "closing connection: unknown API key");
-        return None;
+        return Err(Refused::Close);
     };
     if !versions::is_supported(api_key, version) {
         if api_key == ApiKey::ApiVersions {
-            return Some(Some(api_versions::unsupported_version_response()));
+            return Err(Refused::UnsupportedApiVersions);
         }
         tracing::warn!(%peer, api = api_key.name(), version, "closing connection: unsupported API version");
-        return None;
+        return Err(Refused::Close);
     }
-    let body = match request.decode_body() {
-        Ok((body, 0)) => body,
+    match request.decode_body() {
+        Ok((body, 0)) => Ok(body),
         Ok((body, trailing)) => {
             // Kafka ignores these too; librdkafka sends some with Metadata v12.
             tracing::debug!(%peer, api = api_key.name(), version, trailing, "ignoring bytes after the request body");
-            body
+            Ok(body)
         }
         Err(e) => {
             tracing::warn!(%peer, api = api_key.name(), version, "closing connection: malformed request body: {e}");
-            return None;
+            Err(Refused::Close)
         }
-    };
-    let fire_and_forget = matches!(&body, Request::Produce(produce) if produce.acks == 0);
-    let response = dispatch::dispatch(broker, &request.header, body, peer).await;
-    if fire_and_forget {
-        return acks_zero_outcome(response, peer);
     }
-    Some(response)
 }
 
 /// An acks=0 producer reads no response, so, like Kafka, the broker reports
 /// a failed partition by closing the connection: the client notices,
 /// refreshes its metadata and reconnects. Success sends nothing.
-fn acks_zero_outcome(response: Option<Response>, peer: SocketAddr) -> Option<Option<Response>> {
+fn acks_zero_outcome(response: Option<Response>, peer: SocketAddr) -> Answer {
     let Some(Response::Produce(response)) = response else {
         return Some(None);
     };

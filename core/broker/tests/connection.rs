@@ -7,8 +7,8 @@ mod common;
 use common::*;
 use strom_protocol::frame::encode_request;
 use strom_protocol::messages::{
-    ApiVersionsRequest, ApiVersionsResponse, FetchResponse, MetadataResponse, ProduceResponse,
-    Request, RequestHeader,
+    ApiVersionsRequest, ApiVersionsResponse, FetchResponse, InitProducerIdRequest,
+    InitProducerIdResponse, MetadataResponse, ProduceResponse, Request, RequestHeader,
 };
 use strom_protocol::records::CompressionType;
 
@@ -120,4 +120,76 @@ async fn a_clean_stop_does_not_wait_for_parked_fetches() {
         fetched_values(&records_of(&fetch(&mut client, "parked", 0, 0).await)),
         [(0, "kept".to_string())]
     );
+}
+
+#[tokio::test]
+async fn pipelined_idempotent_produces_keep_their_order_and_later_requests_see_them() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "flow", 1, &[]).await;
+    let init: InitProducerIdResponse = client
+        .call(
+            4,
+            InitProducerIdRequest {
+                transactional_id: None,
+                transaction_timeout_ms: 60_000,
+                producer_id: -1,
+                producer_epoch: -1,
+                ..Default::default()
+            },
+        )
+        .await;
+    let (producer, epoch) = (init.producer_id, init.producer_epoch);
+    // Forty batches sent without waiting, acks=all, with their sequence
+    // numbers: each must append after the one before it (else the broker
+    // would see a sequence gap), while their commits overlap.
+    let mut sent = Vec::new();
+    for n in 0..40 {
+        let records = idempotent_batch(producer, epoch, n, &[&format!("v{n}")]);
+        sent.push(
+            client
+                .send(PRODUCE_VERSION, produce_request("flow", 0, records, -1))
+                .await,
+        );
+    }
+    // Sent behind them: it runs once they are all answered, so it sees all.
+    let list_id = client
+        .send(
+            LIST_OFFSETS_VERSION,
+            strom_protocol::messages::ListOffsetsRequest {
+                replica_id: -1,
+                topics: vec![
+                    strom_protocol::messages::list_offsets_request::ListOffsetsTopic {
+                        name: "flow".into(),
+                        partitions: vec![
+                            strom_protocol::messages::list_offsets_request::ListOffsetsPartition {
+                                partition_index: 0,
+                                timestamp: -1,
+                                ..Default::default()
+                            },
+                        ],
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            },
+        )
+        .await;
+    for (n, expected_id) in sent.into_iter().enumerate() {
+        let (id, response) = client.receive::<ProduceResponse>(PRODUCE_VERSION).await;
+        assert_eq!(id, expected_id, "answers in request order");
+        let partition = &response.responses[0].partition_responses[0];
+        assert_eq!((partition.error_code, partition.base_offset), (0, n as i64));
+    }
+    let (id, listed) = client
+        .receive::<strom_protocol::messages::ListOffsetsResponse>(LIST_OFFSETS_VERSION)
+        .await;
+    assert_eq!(id, list_id);
+    assert_eq!(listed.topics[0].partitions[0].offset, 40);
+    let data = fetch(&mut client, "flow", 0, 0).await;
+    let values: Vec<String> = fetched_values(&records_of(&data))
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(values, (0..40).map(|n| format!("v{n}")).collect::<Vec<_>>());
 }

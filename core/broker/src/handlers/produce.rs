@@ -23,14 +23,28 @@ use crate::state::Broker;
 
 /// Answers acks=0 too: the connection decides what an acks=0 client gets
 /// (nothing, or a closed connection when a partition failed).
-///
-/// Partitions are produced concurrently, so a request for six partitions
-/// costs about one fdatasync of wall time rather than six in a row.
 pub async fn handle(
     broker: &Arc<Broker>,
     request: ProduceRequest,
     version: i16,
 ) -> ProduceResponse {
+    append(broker, request, version).await.finish().await
+}
+
+/// A produce whose batches are appended (or refused) and whose answer
+/// waits for them to be committed as `acks` asks.
+pub struct PendingProduce {
+    responses: Vec<TopicProduceResponse>,
+    tasks: JoinSet<(usize, usize, PartitionProduceResponse)>,
+}
+
+/// Validates and appends every partition's batch, returning once all are
+/// in their logs (or refused): the next produce on the connection may then
+/// append after them, in order, while this one waits for its commit.
+///
+/// Partitions are produced concurrently, so a request for six partitions
+/// costs about one fdatasync of wall time rather than six in a row.
+pub async fn append(broker: &Arc<Broker>, request: ProduceRequest, version: i16) -> PendingProduce {
     let acks = request.acks;
     let refusal = if !matches!(acks, -1..=1) {
         Some(ApiError::new(
@@ -47,6 +61,8 @@ pub async fn handle(
     };
     let mut responses = Vec::with_capacity(request.topic_data.len());
     let mut tasks = JoinSet::new();
+    // Each task reports once its append is done (or it failed before).
+    let (appended, mut appends_done) = tokio::sync::mpsc::unbounded_channel::<()>();
     for (topic_slot, topic) in request.topic_data.into_iter().enumerate() {
         let mut partition_responses = Vec::with_capacity(topic.partition_data.len());
         for (partition_slot, data) in topic.partition_data.into_iter().enumerate() {
@@ -58,10 +74,10 @@ pub async fn handle(
                 partition_responses[partition_slot] = failed(data.index, refusal.clone());
                 continue;
             }
-            let (broker, name) = (broker.clone(), topic.name.clone());
+            let (broker, name, appended) = (broker.clone(), topic.name.clone(), appended.clone());
             tasks.spawn(async move {
                 let index = data.index;
-                let result = produce_partition(&broker, &name, data, acks, version).await;
+                let result = produce_partition(&broker, &name, data, acks, version, appended).await;
                 (
                     topic_slot,
                     partition_slot,
@@ -75,18 +91,28 @@ pub async fn handle(
             ..Default::default()
         });
     }
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((topic_slot, partition_slot, response)) => {
-                responses[topic_slot].partition_responses[partition_slot] = response;
+    // Every sender gone: each task appended, or ended before it could.
+    drop(appended);
+    while appends_done.recv().await.is_some() {}
+    PendingProduce { responses, tasks }
+}
+
+impl PendingProduce {
+    /// The answer, once every partition's batch is committed (or failed).
+    pub async fn finish(mut self) -> ProduceResponse {
+        while let Some(joined) = self.tasks.join_next().await {
+            match joined {
+                Ok((topic_slot, partition_slot, response)) => {
+                    self.responses[topic_slot].partition_responses[partition_slot] = response;
+                }
+                // The slot keeps its UNKNOWN_SERVER_ERROR answer.
+                Err(e) => tracing::error!("produce task failed: {e}"),
             }
-            // The slot keeps its UNKNOWN_SERVER_ERROR answer.
-            Err(e) => tracing::error!("produce task failed: {e}"),
         }
-    }
-    ProduceResponse {
-        responses,
-        ..Default::default()
+        ProduceResponse {
+            responses: self.responses,
+            ..Default::default()
+        }
     }
 }
 
@@ -102,12 +128,14 @@ fn failed(index: i32, error: ApiError) -> PartitionProduceResponse {
     }
 }
 
+/// `appended` is dropped once the batch is in the log (or refused).
 async fn produce_partition(
     broker: &Broker,
     topic_name: &str,
     data: PartitionProduceData,
     acks: i16,
     version: i16,
+    appended: tokio::sync::mpsc::UnboundedSender<()>,
 ) -> Result<PartitionProduceResponse, ApiError> {
     if is_internal_topic(topic_name) {
         // Kafka's ReplicaManager refuses client appends to internal topics.
@@ -162,6 +190,7 @@ async fn produce_partition(
     .await
     .map_err(ApiError::storage)?
     .map_err(|e| partition_error(&partition, e))?;
+    drop(appended);
     let end = outcome.last_offset + 1;
     let waited = match acks {
         0 => {
