@@ -7,8 +7,8 @@ mod common;
 use common::*;
 use strom_protocol::frame::encode_request;
 use strom_protocol::messages::{
-    ApiVersionsRequest, ApiVersionsResponse, FetchResponse, InitProducerIdRequest,
-    InitProducerIdResponse, MetadataResponse, ProduceResponse, Request, RequestHeader,
+    ApiVersionsRequest, ApiVersionsResponse, FetchResponse, MetadataResponse, ProduceResponse,
+    Request, RequestHeader,
 };
 use strom_protocol::records::CompressionType;
 
@@ -127,19 +127,7 @@ async fn pipelined_idempotent_produces_keep_their_order_and_later_requests_see_t
     let broker = TestBroker::start();
     let mut client = broker.connect().await;
     create_topic(&mut client, "flow", 1, &[]).await;
-    let init: InitProducerIdResponse = client
-        .call(
-            4,
-            InitProducerIdRequest {
-                transactional_id: None,
-                transaction_timeout_ms: 60_000,
-                producer_id: -1,
-                producer_epoch: -1,
-                ..Default::default()
-            },
-        )
-        .await;
-    let (producer, epoch) = (init.producer_id, init.producer_epoch);
+    let (producer, epoch) = init_producer_id(&mut client).await;
     // Forty batches sent without waiting, acks=all, with their sequence
     // numbers: each must append after the one before it (else the broker
     // would see a sequence gap), while their commits overlap.

@@ -7,23 +7,6 @@ use common::*;
 use strom_protocol::error_codes;
 use strom_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse};
 
-async fn init_producer_id(client: &mut Client) -> (i64, i16) {
-    let response: InitProducerIdResponse = client
-        .call(
-            4,
-            InitProducerIdRequest {
-                transactional_id: None,
-                transaction_timeout_ms: 60_000,
-                producer_id: -1,
-                producer_epoch: -1,
-                ..Default::default()
-            },
-        )
-        .await;
-    assert_eq!(response.error_code, 0);
-    (response.producer_id, response.producer_epoch)
-}
-
 #[tokio::test]
 async fn producer_ids_are_distinct_and_never_reused_after_restarts() {
     let mut broker = TestBroker::start();

@@ -257,3 +257,21 @@ pub async fn list_offset(
     let mut response: ListOffsetsResponse = client.call(LIST_OFFSETS_VERSION, request).await;
     response.topics.remove(0).partitions.remove(0)
 }
+
+/// A new idempotent producer id and epoch.
+pub async fn init_producer_id(client: &mut Client) -> (i64, i16) {
+    let response: InitProducerIdResponse = client
+        .call(
+            4,
+            InitProducerIdRequest {
+                transactional_id: None,
+                transaction_timeout_ms: 60_000,
+                producer_id: -1,
+                producer_epoch: -1,
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(response.error_code, 0);
+    (response.producer_id, response.producer_epoch)
+}
