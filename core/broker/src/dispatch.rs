@@ -21,6 +21,8 @@ pub async fn dispatch(
         Request::Metadata(req) => handlers::metadata::handle(broker, req, version)
             .await
             .into(),
+        // Connections pipeline produces themselves (append, then finish in
+        // the answer queue); this is the one-at-a-time form.
         Request::Produce(req) => handlers::produce::handle(broker, req, version).await.into(),
         Request::Fetch(req) => {
             let fetch_max_bytes = broker.config.settings().fetch_max_bytes;
