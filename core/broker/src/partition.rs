@@ -154,13 +154,6 @@ impl Partition {
             == self.local
     }
 
-    pub fn leader_epoch(&self) -> i32 {
-        self.leadership
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .leader_epoch
-    }
-
     /// The leader epoch, if this broker leads the partition and the
     /// client's `current_leader_epoch` (if it sent one) is the same: the
     /// check Kafka makes before a produce, a consumer fetch or an offset
@@ -238,6 +231,11 @@ impl Partition {
     /// that is as soon as they are durable.
     pub async fn wait_committed(&self, end: i64) -> Result<(), PartitionError> {
         self.wait_written(end).await?;
+        // The usual case, and always with this broker as the whole ISR:
+        // nothing to wait for, so no waiter to register.
+        if self.log.high_watermark() >= end {
+            return Ok(());
+        }
         loop {
             // Registered before the check, so an advance in between wakes it.
             let waiter = Arc::new(Notify::new());
@@ -278,13 +276,12 @@ impl Partition {
                 .high_watermark_advance
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            let isr = self
-                .leadership
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .isr
-                .clone();
-            let followers_end = self.lock_followers().min_in_sync_log_end(&isr);
+            // Leadership is read before the followers are locked, here as
+            // everywhere, so the two locks cannot deadlock.
+            let followers_end = {
+                let leadership = self.leadership.read().unwrap_or_else(|e| e.into_inner());
+                self.lock_followers().min_in_sync_log_end(&leadership.isr)
+            };
             let local_end = self.local_end.load(Ordering::Acquire);
             let target = followers_end
                 .map_or(local_end, |end| end.min(local_end))
