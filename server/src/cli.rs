@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use strom_broker::config::{BrokerConfig, ConfigError, FlagValue};
+use strom_broker::config::{BrokerConfig, ConfigError, FlagValue, CLUSTER_LISTEN};
 
 use crate::commands::consume::ConsumeArgs;
 use crate::commands::group::GroupArgs;
@@ -27,7 +27,7 @@ first of these that sets it:
 The data dir is locked: one broker per data dir.";
 
 /// Log filter used when neither `--log-level` nor `RUST_LOG` is given.
-pub const DEFAULT_LOG_FILTER: &str = "info";
+pub const DEFAULT_LOG_FILTER: &str = "info,openraft=warn";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -72,6 +72,18 @@ pub struct ServerArgs {
     /// Default: the listen address
     #[arg(long, value_name = "HOST:PORT")]
     pub advertised_listener: Option<String>,
+    /// This node's id in the cluster (node.id). Default: 0
+    #[arg(long, value_name = "N")]
+    pub node_id: Option<i32>,
+    /// Address of this node's cluster (Raft) listener (strom.cluster.listen).
+    /// Default: its own entry in --voters
+    #[arg(long, value_name = "HOST:PORT")]
+    pub cluster_listen: Option<String>,
+    /// The metadata quorum, the same on every node
+    /// (controller.quorum.voters), e.g. 1@127.0.0.1:9192,2@127.0.0.1:9193,3@127.0.0.1:9194.
+    /// Default: none, a one-node cluster
+    #[arg(long, value_name = "ID@HOST:PORT,...")]
+    pub voters: Option<String>,
     /// A server.properties-style file (key=value lines).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -114,6 +126,15 @@ impl ServerArgs {
                 "advertised.listeners",
                 advertised,
             ));
+        }
+        if let Some(id) = self.node_id {
+            flags.push(flag("--node-id", "node.id", &id.to_string()));
+        }
+        if let Some(address) = &self.cluster_listen {
+            flags.push(flag("--cluster-listen", CLUSTER_LISTEN, address));
+        }
+        if let Some(voters) = &self.voters {
+            flags.push(flag("--voters", "controller.quorum.voters", voters));
         }
         Ok(flags)
     }
@@ -281,7 +302,10 @@ mod tests {
             "debug"
         );
         assert_eq!(server_args(&[]).log_filter(Some("warn".into())), "warn");
-        assert_eq!(server_args(&[]).log_filter(Some(" ".into())), "info");
-        assert_eq!(server_args(&[]).log_filter(None), "info");
+        assert_eq!(
+            server_args(&[]).log_filter(Some(" ".into())),
+            DEFAULT_LOG_FILTER
+        );
+        assert_eq!(server_args(&[]).log_filter(None), DEFAULT_LOG_FILTER);
     }
 }

@@ -38,7 +38,9 @@ pub async fn dispatch(
         Request::OffsetForLeaderEpoch(req) => {
             handlers::leader_epochs::handle(&broker.partitions, req).into()
         }
-        Request::InitProducerId(req) => handlers::init_producer_id::handle(broker, req).into(),
+        Request::InitProducerId(req) => {
+            handlers::init_producer_id::handle(broker, req).await.into()
+        }
         Request::CreateTopics(req) => handlers::topics::create(broker, req, version).await.into(),
         Request::DeleteTopics(req) => handlers::topics::delete(broker, req, version).await.into(),
         Request::CreatePartitions(req) => handlers::topics::create_partitions(broker, req)

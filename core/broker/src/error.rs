@@ -9,6 +9,8 @@ use crate::topic_store::MetadataStoreError;
 
 #[derive(Debug, Error)]
 pub enum BrokerError {
+    #[error("cluster: {0}")]
+    Cluster(String),
     #[error("cannot listen on {addr}: {source} (is another broker running there? choose another --listen address)")]
     Bind {
         addr: String,

@@ -45,6 +45,21 @@ impl Followers {
             .collect();
     }
 
+    /// The replica set changed under the same leadership: followers kept
+    /// keep their state, new ones start as [`Followers::reset`] starts them.
+    pub fn retain_and_add(&mut self, followers: impl IntoIterator<Item = i32>, now_ms: i64) {
+        let wanted: Vec<i32> = followers.into_iter().collect();
+        self.states.retain(|id, _| wanted.contains(id));
+        for id in wanted {
+            self.states.entry(id).or_insert(FollowerState {
+                log_end: UNKNOWN_LOG_END,
+                last_caught_up_ms: now_ms,
+                last_fetch_ms: now_ms,
+                leader_end_at_last_fetch: UNKNOWN_LOG_END,
+            });
+        }
+    }
+
     /// A fetch from `follower` at `fetch_offset`: it holds every record
     /// below it. It is caught up if it reached the leader's end now, or
     /// the end the leader had at its previous fetch (then as of that
@@ -91,13 +106,25 @@ impl Followers {
             .collect()
     }
 
-    /// Followers outside `isr` whose log reaches the high watermark: the
-    /// ISR grows with them (Kafka's `isFollowerInSync`).
-    pub fn caught_up(&self, isr: &[i32], high_watermark: i64) -> Vec<i32> {
+    /// Followers outside `isr` whose log reaches the high watermark and
+    /// that were caught up within `max_lag_ms`: the ISR grows with them
+    /// (Kafka's `isFollowerInSync`). A follower that stopped fetching is
+    /// not one, however far it had come.
+    pub fn caught_up(
+        &self,
+        isr: &[i32],
+        high_watermark: i64,
+        now_ms: i64,
+        max_lag_ms: i64,
+    ) -> Vec<i32> {
         let mut ids: Vec<i32> = self
             .states
             .iter()
-            .filter(|(id, state)| !isr.contains(id) && state.log_end >= high_watermark)
+            .filter(|(id, state)| {
+                !isr.contains(id)
+                    && state.log_end >= high_watermark
+                    && now_ms - state.last_caught_up_ms <= max_lag_ms
+            })
             .map(|(id, _)| *id)
             .collect();
         ids.sort_unstable();
@@ -150,7 +177,18 @@ mod tests {
         // caught up as of that fetch.
         followers.record_fetch(3, 40_100, 40_500, 41_000);
         assert!(followers.lagging(&[1, 2, 3], 41_000, 30_000).is_empty());
-        assert_eq!(followers.caught_up(&[1, 2], 40_100), vec![3]);
-        assert!(followers.caught_up(&[1, 2], 40_101).is_empty());
+        assert_eq!(
+            followers.caught_up(&[1, 2], 40_100, 41_000, 30_000),
+            vec![3]
+        );
+        assert!(followers
+            .caught_up(&[1, 2], 40_101, 41_000, 30_000)
+            .is_empty());
+        assert!(
+            followers
+                .caught_up(&[1, 2], 40_100, 80_000, 30_000)
+                .is_empty(),
+            "a follower silent for longer than the lag time does not rejoin"
+        );
     }
 }

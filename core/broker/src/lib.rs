@@ -24,6 +24,7 @@
 //!   form.
 
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod data_dir_lock;

@@ -50,6 +50,8 @@ pub struct Partition {
     /// monotonic, and two writes finishing together must not move it back.
     high_watermark_advance: Mutex<()>,
     waiting_fetches: Mutex<FetchWaiters>,
+    /// Followers' fetches, woken when the log end moves.
+    waiting_replicas: Mutex<FetchWaiters>,
 }
 
 impl Partition {
@@ -71,6 +73,7 @@ impl Partition {
             local_end: AtomicI64::new(0),
             high_watermark_advance: Mutex::new(()),
             waiting_fetches: Mutex::new(FetchWaiters::default()),
+            waiting_replicas: Mutex::new(FetchWaiters::default()),
         }
     }
 
@@ -107,6 +110,25 @@ impl Partition {
             isr,
         };
         // Writes waiting for the ISR learn that this broker no longer leads.
+        self.wake_waiters();
+    }
+
+    /// The same leader in the same epoch, with another ISR or replica set
+    /// (an ISR shrink or expand, a reassignment in progress).
+    pub fn update_replicas(&self, replicas: Vec<i32>, isr: Vec<i32>) {
+        {
+            let mut leadership = self.leadership.write().unwrap_or_else(|e| e.into_inner());
+            if leadership.leader == self.local {
+                let followers = replicas.iter().copied().filter(|&id| id != self.local);
+                self.lock_followers().retain_and_add(followers, now_ms());
+            }
+            leadership.replicas = replicas;
+            leadership.isr = isr;
+        }
+        // A smaller ISR may let the high watermark move.
+        if self.is_leader() {
+            self.maybe_advance_high_watermark();
+        }
         self.wake_waiters();
     }
 
@@ -222,7 +244,74 @@ impl Partition {
             leader_epoch,
             log_append_time_ms,
         };
-        Ok(self.log.append(batches, options)?)
+        let outcome = self.log.append(batches, options)?;
+        self.waiting_replicas
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .wake_all();
+        Ok(outcome)
+    }
+
+    /// Appends batches read from the leader, keeping their offsets and
+    /// epochs. Blocking file work. Returns the new log end; the caller
+    /// waits until it is durable before its next fetch reports it.
+    pub fn append_as_follower(&self, batches: &mut [u8]) -> Result<i64, PartitionError> {
+        let leadership = self.leadership.read().unwrap_or_else(|e| e.into_inner());
+        if leadership.leader == self.local {
+            return Err(PartitionError::NotAFollower {
+                topic: self.topic.clone(),
+                partition: self.index,
+                replica: self.local,
+            });
+        }
+        // Appended under the read lock: a promotion to leader waits for it,
+        // so a leader never has a follower append land under its own.
+        let outcome = self.log.append_replicated(batches)?;
+        Ok(outcome.last_offset + 1)
+    }
+
+    /// A follower's high watermark: the leader's, as far as this replica's
+    /// log reaches.
+    pub fn follow_high_watermark(&self, leader_high_watermark: i64) {
+        let target = leader_high_watermark.min(self.log.log_end_offset());
+        let _advancing = self
+            .high_watermark_advance
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if self.log.high_watermark() < target {
+            self.log.set_high_watermark(target);
+        }
+    }
+
+    /// While leading: the ISR this leader wants, if it differs from the
+    /// current one. In-sync followers not caught up within `max_lag_ms`
+    /// leave it; followers whose log reaches the high watermark join it.
+    pub fn wanted_isr(&self, now_ms: i64, max_lag_ms: i64) -> Option<(Leadership, Vec<i32>)> {
+        let leadership = self.leadership();
+        if leadership.leader != self.local {
+            return None;
+        }
+        let followers = self.lock_followers();
+        let lagging = followers.lagging(&leadership.isr, now_ms, max_lag_ms);
+        let joining = followers.caught_up(
+            &leadership.isr,
+            self.log.high_watermark(),
+            now_ms,
+            max_lag_ms,
+        );
+        drop(followers);
+        if lagging.is_empty() && joining.is_empty() {
+            return None;
+        }
+        let mut isr: Vec<i32> = leadership
+            .isr
+            .iter()
+            .copied()
+            .filter(|id| !lagging.contains(id))
+            .chain(joining)
+            .collect();
+        isr.sort_by_key(|id| leadership.replicas.iter().position(|r| r == id));
+        (isr != leadership.isr).then_some((leadership, isr))
     }
 
     /// Waits until the records below `end` are committed: durable here (as
@@ -302,6 +391,19 @@ impl Partition {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .wake_all();
+        self.waiting_replicas
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .wake_all();
+    }
+
+    /// Has a follower's fetch `waiter` notified (once) the next time the
+    /// log end moves.
+    pub fn wake_on_append(&self, waiter: &Arc<Notify>) {
+        self.waiting_replicas
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .register(waiter);
     }
 
     /// Has `waiter` notified (once) the next time the high watermark moves.

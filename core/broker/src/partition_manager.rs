@@ -10,12 +10,13 @@
 //! start, or later one a replicated metadata log announces) open their
 //! logs as they arrive.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use strom_storage::{DirHealth, Log, LogConfig};
+use tokio::sync::Notify;
 
 use crate::clock::now_ms;
 use crate::config::{BrokerConfig, EffectiveTopicConfig, FlushPolicy};
@@ -55,8 +56,12 @@ pub struct PartitionManager {
     data_dir: PathBuf,
     dir_health: Arc<DirHealth>,
     node_id: i32,
-    /// Each topic's partitions, by index.
-    partitions: RwLock<HashMap<String, Vec<Arc<Partition>>>>,
+    /// Each topic's partitions held here (all of them on one node; those
+    /// this broker replicates in a cluster), by index.
+    partitions: RwLock<HashMap<String, BTreeMap<i32, Arc<Partition>>>>,
+    /// Notified whenever a partition starts or stops following, for the
+    /// replica fetchers.
+    followers_changed: Arc<Notify>,
 }
 
 impl PartitionManager {
@@ -68,7 +73,17 @@ impl PartitionManager {
             dir_health: DirHealth::new(),
             node_id,
             partitions: RwLock::new(HashMap::new()),
+            followers_changed: Arc::new(Notify::new()),
         }
+    }
+
+    pub fn node_id(&self) -> i32 {
+        self.node_id
+    }
+
+    /// Notified when the set of partitions this broker follows changes.
+    pub fn followers_changed(&self) -> &Arc<Notify> {
+        &self.followers_changed
     }
 
     pub fn dir_health(&self) -> &Arc<DirHealth> {
@@ -77,8 +92,7 @@ impl PartitionManager {
 
     pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
         let partitions = self.partitions.read().unwrap_or_else(|e| e.into_inner());
-        let index = usize::try_from(index).ok()?;
-        partitions.get(topic)?.get(index).cloned()
+        partitions.get(topic)?.get(&index).cloned()
     }
 
     /// The partition, or the Kafka error a request for it gets.
@@ -90,13 +104,20 @@ impl PartitionManager {
     /// The partitions of `topic` this broker holds, by index.
     pub fn partitions_of(&self, topic: &str) -> Vec<Arc<Partition>> {
         let partitions = self.partitions.read().unwrap_or_else(|e| e.into_inner());
-        partitions.get(topic).cloned().unwrap_or_default()
+        partitions
+            .get(topic)
+            .map(|held| held.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Every partition this broker holds.
     pub fn all(&self) -> Vec<Arc<Partition>> {
         let partitions = self.partitions.read().unwrap_or_else(|e| e.into_inner());
-        partitions.values().flatten().cloned().collect()
+        partitions
+            .values()
+            .flat_map(|held| held.values())
+            .cloned()
+            .collect()
     }
 
     /// Opens (creating) the logs of partitions `indexes` of `topic`. If one
@@ -148,10 +169,42 @@ impl PartitionManager {
             match delta {
                 Delta::PartitionAdded { topic, index } => {
                     let log = take_staged(&mut staged, &topic.name, *index);
+                    if !self.is_replica(topic, *index) {
+                        continue;
+                    }
                     if let Some(partition) = self.add(topic, *index, log, config) {
                         if partition.is_leader() {
                             changes.push(LeadershipChange::Gained(partition));
                         }
+                    }
+                }
+                Delta::PartitionChanged { topic, index } => {
+                    let held = self.partition(&topic.name, *index);
+                    match (held, self.is_replica(topic, *index)) {
+                        (Some(partition), true) => {
+                            let assignment = &topic.partitions[*index as usize];
+                            changes.extend(self.take_role(&partition, assignment));
+                        }
+                        (Some(partition), false) => {
+                            // Moved away by a reassignment: this replica's
+                            // log is no longer part of the partition.
+                            self.remove(&topic.name, *index);
+                            if let Err(e) = partition.log.delete_dir() {
+                                tracing::warn!(topic = %topic.name, partition = index, "could not delete a moved replica: {e}");
+                            }
+                            if partition.is_leader() {
+                                changes.push(LeadershipChange::Lost(partition));
+                            }
+                            self.followers_changed.notify_one();
+                        }
+                        (None, true) => {
+                            if let Some(partition) = self.add(topic, *index, None, config) {
+                                if partition.is_leader() {
+                                    changes.push(LeadershipChange::Gained(partition));
+                                }
+                            }
+                        }
+                        (None, false) => {}
                     }
                 }
                 Delta::ConfigsChanged { topic } => {
@@ -167,7 +220,8 @@ impl PartitionManager {
                         .unwrap_or_else(|e| e.into_inner())
                         .remove(&topic.name)
                         .unwrap_or_default();
-                    for partition in removed {
+                    self.followers_changed.notify_one();
+                    for partition in removed.into_values() {
                         if let Err(e) = partition.log.delete_dir() {
                             tracing::warn!(topic = %topic.name, partition = partition.index, "could not delete partition dir: {e}");
                         }
@@ -210,29 +264,66 @@ impl PartitionManager {
         };
         let partition = Arc::new(Partition::new(&topic.name, index, log, self.node_id));
         let assignment = topic.partitions.get(usize::try_from(index).ok()?)?;
-        self.take_role(&partition, assignment);
-        let mut partitions = self.partitions.write().unwrap_or_else(|e| e.into_inner());
-        let list = partitions.entry(topic.name.clone()).or_default();
-        // Partitions arrive in index order; a gap would be a bug upstream.
-        if list.len() != index as usize {
-            tracing::error!(topic = %topic.name, index, held = list.len(), "partition out of order: not installed");
-            return None;
+        let _ = self.take_role(&partition, assignment);
+        self.partitions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(topic.name.clone())
+            .or_default()
+            .insert(index, partition.clone());
+        if !partition.is_leader() {
+            self.followers_changed.notify_one();
         }
-        list.push(partition.clone());
         Some(partition)
     }
 
-    fn take_role(&self, partition: &Partition, assignment: &PartitionAssignment) {
+    fn remove(&self, topic: &str, index: i32) {
+        let mut partitions = self.partitions.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(held) = partitions.get_mut(topic) {
+            held.remove(&index);
+            if held.is_empty() {
+                partitions.remove(topic);
+            }
+        }
+    }
+
+    /// Whether this broker holds a replica of partition `index`.
+    fn is_replica(&self, topic: &Topic, index: i32) -> bool {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| topic.partitions.get(i))
+            .is_some_and(|a| a.replicas.contains(&self.node_id))
+    }
+
+    /// Brings a held partition in line with its assignment: a new leader
+    /// or epoch makes it lead or follow anew; the same leader and epoch
+    /// with another ISR or replica set only updates those.
+    fn take_role(
+        &self,
+        partition: &Arc<Partition>,
+        assignment: &PartitionAssignment,
+    ) -> Option<LeadershipChange> {
         let PartitionAssignment {
             replicas,
             isr,
             leader,
             leader_epoch,
         } = assignment.clone();
+        let before = partition.leadership();
+        let same_term = before.leader == leader && before.leader_epoch == leader_epoch;
+        if same_term {
+            partition.update_replicas(replicas, isr);
+            return None;
+        }
+        let was_leader = before.leader == self.node_id;
         if leader == self.node_id {
             partition.make_leader(leader_epoch, replicas, isr);
+            self.followers_changed.notify_one();
+            (!was_leader).then(|| LeadershipChange::Gained(partition.clone()))
         } else {
             partition.make_follower(leader, leader_epoch, replicas, isr);
+            self.followers_changed.notify_one();
+            was_leader.then(|| LeadershipChange::Lost(partition.clone()))
         }
     }
 

@@ -43,6 +43,16 @@ pub async fn run(
         advertised.host.clone(),
         i32::from(advertised.port),
     )?);
+    if broker.config.settings().is_clustered() {
+        let node = crate::cluster::start(&broker).await?;
+        tracing::info!(
+            node = broker.node_id,
+            cluster_listener = %node.quorum.local_addr(),
+            "joined the metadata quorum"
+        );
+        broker.set_cluster(node.clone());
+        node.catch_up(&broker).await;
+    }
     // A closed stdout (its reader gone) must not stop the broker: the
     // line is for whoever watches, not a condition of serving.
     let _ = writeln!(
@@ -108,6 +118,10 @@ pub async fn serve(
             },
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
+    }
+    if let Some(node) = broker.cluster() {
+        tracing::info!("shutting down: handing off leaderships");
+        node.shut_down(broker.node_id).await;
     }
     tracing::info!("shutting down: closing connections and flushing logs");
     for task in background.iter().chain(&group_tasks) {

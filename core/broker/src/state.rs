@@ -6,13 +6,16 @@
 //! persisted metadata and the table always change together.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use strom_protocol::codec::Uuid;
 use strom_protocol::error_codes;
 use strom_storage::DirHealth;
 
+use crate::cluster::requests::{ControllerRequest, ControllerResponse};
+use crate::cluster::ClusterNode;
 use crate::config::{BrokerConfig, TopicConfigs};
 use crate::error::{ApiError, BrokerError};
 use crate::group::{self, GroupCoordinator};
@@ -41,6 +44,18 @@ pub struct Broker {
     pub groups: GroupCoordinator,
     /// `queued.max.request.bytes`, shared by every connection.
     pub request_memory: RequestMemory,
+    /// Set once this broker has joined its cluster (multi-node only).
+    cluster: OnceLock<Arc<ClusterNode>>,
+    /// In a cluster: producer ids the controller handed this broker.
+    producer_id_block: Mutex<Range<i64>>,
+}
+
+/// Where clients reach a broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub id: i32,
+    pub host: String,
+    pub port: i32,
 }
 
 impl Broker {
@@ -71,7 +86,17 @@ impl Broker {
             metadata: RwLock::new(TopicTable::default()),
             topic_changes: tokio::sync::Mutex::new(()),
             producer_ids: Mutex::new(producer_ids),
+            cluster: OnceLock::new(),
+            producer_id_block: Mutex::new(0..0),
         };
+        if broker.config.settings().is_clustered() {
+            // The metadata log, replayed once the quorum starts, is the
+            // truth; topic files are a one-node broker's.
+            if !topic_store::load_all(&broker.data_dir)?.is_empty() {
+                tracing::warn!("topic files in the data dir are not part of the cluster's metadata and are ignored (moving a one-node data dir into a cluster is not supported yet)");
+            }
+            return Ok(broker);
+        }
         // The topic files are this node's committed metadata: replay them.
         // An existing `__consumer_offsets` is announced to the group
         // coordinator, which replays it once `group::start` runs.
@@ -107,7 +132,7 @@ impl Broker {
     /// group coordinator hears of the `__consumer_offsets` partitions this
     /// broker gained or lost. On one node, committing means the topic file
     /// was written before this is called.
-    fn commit(&self, records: Vec<MetadataRecord>, staged: Option<Staged>) {
+    pub(crate) fn commit(&self, records: Vec<MetadataRecord>, staged: Option<Staged>) {
         let mut deltas = Vec::new();
         {
             let mut table = self.metadata.write().unwrap_or_else(|e| e.into_inner());
@@ -124,7 +149,7 @@ impl Broker {
         self.groups.on_leadership_changes(&changes);
     }
 
-    fn table(&self) -> std::sync::RwLockReadGuard<'_, TopicTable> {
+    pub(crate) fn table(&self) -> std::sync::RwLockReadGuard<'_, TopicTable> {
         self.metadata.read().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -152,9 +177,87 @@ impl Broker {
         })
     }
 
-    /// The partition, or the Kafka error a request for it gets.
+    /// The partition, or the Kafka error a request for it gets: one that
+    /// exists on other brokers only is NOT_LEADER_OR_FOLLOWER here.
     pub fn partition(&self, topic: &str, index: i32) -> Result<Arc<Partition>, i16> {
-        self.partitions.find(topic, index)
+        self.partitions.find(topic, index).map_err(|code| {
+            let elsewhere = self
+                .topic(topic)
+                .is_some_and(|t| index >= 0 && index < t.partition_count());
+            if elsewhere {
+                error_codes::NOT_LEADER_OR_FOLLOWER
+            } else {
+                code
+            }
+        })
+    }
+
+    /// Joins this broker to its cluster (see [`crate::cluster::start`]).
+    pub fn set_cluster(&self, node: Arc<ClusterNode>) {
+        let _ = self.cluster.set(node);
+    }
+
+    pub fn cluster(&self) -> Option<&Arc<ClusterNode>> {
+        self.cluster.get()
+    }
+
+    /// The cluster's id: this node's own on one node; in a cluster, the
+    /// one the first controller recorded.
+    pub fn cluster_id(&self) -> String {
+        match self.table().cluster_id() {
+            Some(id) => id.to_string(),
+            None => self.cluster_id.clone(),
+        }
+    }
+
+    /// This broker, and in a cluster every live broker, by id.
+    pub fn live_brokers(&self) -> Vec<Endpoint> {
+        if self.cluster().is_none() {
+            return vec![self.endpoint()];
+        }
+        let table = self.table();
+        let mut live: Vec<Endpoint> = table
+            .brokers()
+            .filter(|b| !b.fenced)
+            .map(|b| Endpoint {
+                id: b.id,
+                host: b.host.clone(),
+                port: b.port,
+            })
+            .collect();
+        // Registered or not yet, this broker serves: clients must see it.
+        if !live.iter().any(|b| b.id == self.node_id) {
+            live.push(self.endpoint());
+            live.sort_by_key(|b| b.id);
+        }
+        live
+    }
+
+    /// Where clients reach broker `id`, if it is live.
+    pub fn broker_endpoint(&self, id: i32) -> Option<Endpoint> {
+        self.live_brokers().into_iter().find(|b| b.id == id)
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            id: self.node_id,
+            host: self.advertised_host.clone(),
+            port: self.advertised_port,
+        }
+    }
+
+    /// The controller's node id: the metadata quorum's leader (-1 while
+    /// there is none); this node on its own.
+    pub fn controller_id(&self) -> i32 {
+        match self.cluster() {
+            Some(node) => node
+                .quorum
+                .status()
+                .leader
+                .and_then(|id| i32::try_from(id).ok())
+                .unwrap_or(-1),
+            None => self.node_id,
+        }
     }
 
     /// The data dir's health, shared by every log in it.
@@ -162,16 +265,51 @@ impl Broker {
         self.partitions.dir_health()
     }
 
-    pub fn allocate_producer_id(&self) -> Result<i64, BrokerError> {
-        let mut block = self.producer_ids.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(block.next_id()?)
+    /// A producer id never handed out before, in the whole cluster.
+    pub async fn allocate_producer_id(&self) -> Result<i64, ApiError> {
+        let Some(node) = self.cluster() else {
+            let mut block = self.producer_ids.lock().unwrap_or_else(|e| e.into_inner());
+            return block.next_id().map_err(ApiError::storage);
+        };
+        loop {
+            {
+                let mut block = self
+                    .producer_id_block
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if let Some(id) = block.next() {
+                    return Ok(id);
+                }
+            }
+            let count = crate::cluster::controller::PRODUCER_ID_BLOCK;
+            match node
+                .ask(ControllerRequest::AllocateProducerIds { count })
+                .await?
+            {
+                ControllerResponse::ProducerIds { first, .. } => {
+                    *self
+                        .producer_id_block
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = first..first + count;
+                }
+                _ => {
+                    return Err(ApiError::new(
+                        error_codes::UNKNOWN_SERVER_ERROR,
+                        "the controller did not hand out producer ids",
+                    ))
+                }
+            }
+        }
     }
 
     /// Creates a topic. With `validate_only` nothing is written.
+    /// `assignments`, when given, names each partition's replicas.
     pub async fn create_topic(
         &self,
         name: &str,
         partitions: i32,
+        replication_factor: i16,
+        assignments: Option<Vec<Vec<i32>>>,
         overrides: BTreeMap<String, String>,
         validate_only: bool,
     ) -> Result<Option<Arc<Topic>>, ApiError> {
@@ -185,28 +323,45 @@ impl Broker {
         }
         let configs = TopicConfigs::new(overrides)
             .map_err(|e| ApiError::new(e.kafka_error_code(), e.to_string()))?;
-        let _guard = self.topic_changes.lock().await;
-        if self.topic(name).is_some() {
+        if replication_factor < 1 {
             return Err(ApiError::new(
-                error_codes::TOPIC_ALREADY_EXISTS,
-                format!("topic '{name}' already exists"),
+                error_codes::INVALID_REPLICATION_FACTOR,
+                format!("replication factor must be at least 1, got {replication_factor}"),
             ));
         }
-        // Kafka refuses names that differ from an existing one only in '.'
-        // versus '_': both map to the same metric names.
-        if let Some(existing) = self
-            .topics()
-            .into_iter()
-            .find(|t| topic_store::topic_names_collide(&t.name, name))
-        {
+        if let Some(node) = self.cluster() {
+            node.ask(ControllerRequest::CreateTopic {
+                name: name.to_string(),
+                partitions,
+                replication_factor,
+                assignments,
+                configs: configs.overrides().clone(),
+                validate_only,
+            })
+            .await?;
+            return Ok(if validate_only {
+                None
+            } else {
+                self.topic(name)
+            });
+        }
+        if replication_factor > 1 {
             return Err(ApiError::new(
-                error_codes::INVALID_TOPIC_EXCEPTION,
+                error_codes::INVALID_REPLICATION_FACTOR,
+                format!("replication factor {replication_factor} is larger than the number of brokers (1)"),
+            ));
+        }
+        if let Some(chosen) = assignments.iter().flatten().find(|r| **r != [self.node_id]) {
+            return Err(ApiError::new(
+                error_codes::INVALID_REPLICA_ASSIGNMENT,
                 format!(
-                    "topic '{name}' collides with existing topic '{}' ('.' and '_' are the same in metric names)",
-                    existing.name
+                    "a partition is assigned to brokers {chosen:?}; this cluster has only broker {}",
+                    self.node_id
                 ),
             ));
         }
+        let _guard = self.topic_changes.lock().await;
+        check_new_topic_name(&self.topics(), name)?;
         if validate_only {
             return Ok(None);
         }
@@ -244,15 +399,29 @@ impl Broker {
     /// (`__consumer_offsets` with its own settings, as Kafka does).
     pub async fn auto_create_topic(&self, name: &str) -> Result<Option<Arc<Topic>>, ApiError> {
         let settings = self.config.settings();
-        let (partitions, configs) = if name == group::OFFSETS_TOPIC {
+        let (partitions, replication, configs) = if name == group::OFFSETS_TOPIC {
+            // Capped at the brokers there are, so a cluster smaller than
+            // the setting still gets its group coordinators.
+            let brokers = i16::try_from(self.live_brokers().len()).unwrap_or(i16::MAX);
             (
                 settings.offsets_topic_num_partitions,
+                settings
+                    .offsets_topic_replication_factor
+                    .min(brokers)
+                    .max(1),
                 group::offsets_topic_configs(settings),
             )
         } else {
-            (settings.num_partitions, BTreeMap::new())
+            (
+                settings.num_partitions,
+                settings.default_replication_factor,
+                BTreeMap::new(),
+            )
         };
-        match self.create_topic(name, partitions, configs, false).await {
+        match self
+            .create_topic(name, partitions, replication, None, configs, false)
+            .await
+        {
             Ok(topic) => Ok(topic),
             // Lost a race with another creator: use theirs.
             Err(e) if e.code == error_codes::TOPIC_ALREADY_EXISTS => Ok(self.topic(name)),
@@ -262,6 +431,16 @@ impl Broker {
 
     pub async fn delete_topic(&self, name: &str) -> Result<(), ApiError> {
         let _guard = self.topic_changes.lock().await;
+        if let Some(node) = self.cluster() {
+            self.existing_topic(name)?;
+            node.ask(ControllerRequest::DeleteTopic {
+                name: name.to_string(),
+            })
+            .await?;
+            tracing::info!(topic = name, "deleted topic");
+            group::remove_topic_offsets(self, name).await;
+            return Ok(());
+        }
         let topic = self.existing_topic(name)?;
         topic_store::remove(&self.data_dir, name).map_err(ApiError::storage)?;
         self.commit(
@@ -282,6 +461,15 @@ impl Broker {
         total: i32,
         validate_only: bool,
     ) -> Result<(), ApiError> {
+        if let Some(node) = self.cluster() {
+            node.ask(ControllerRequest::CreatePartitions {
+                name: name.to_string(),
+                total,
+                validate_only,
+            })
+            .await?;
+            return Ok(());
+        }
         let _guard = self.topic_changes.lock().await;
         let topic = self.existing_topic(name)?;
         let current = topic.partition_count();
@@ -332,6 +520,14 @@ impl Broker {
         name: &str,
         configs: TopicConfigs,
     ) -> Result<(), ApiError> {
+        if let Some(node) = self.cluster() {
+            node.ask(ControllerRequest::SetTopicConfigs {
+                name: name.to_string(),
+                configs: configs.overrides().clone(),
+            })
+            .await?;
+            return Ok(());
+        }
         let _guard = self.topic_changes.lock().await;
         let topic = self.existing_topic(name)?;
         // Persist first, so a failed write changes nothing (the client is
@@ -405,6 +601,31 @@ impl Broker {
             Some(first) => Err(BrokerError::UncleanShutdown { failed, first }),
         }
     }
+}
+
+/// Refuses a new topic whose name is taken, or collides with a taken one:
+/// Kafka refuses names that differ from an existing one only in '.'
+/// versus '_', as both map to the same metric names.
+pub(crate) fn check_new_topic_name(topics: &[Arc<Topic>], name: &str) -> Result<(), ApiError> {
+    if topics.iter().any(|t| t.name == name) {
+        return Err(ApiError::new(
+            error_codes::TOPIC_ALREADY_EXISTS,
+            format!("topic '{name}' already exists"),
+        ));
+    }
+    if let Some(existing) = topics
+        .iter()
+        .find(|t| topic_store::topic_names_collide(&t.name, name))
+    {
+        return Err(ApiError::new(
+            error_codes::INVALID_TOPIC_EXCEPTION,
+            format!(
+                "topic '{name}' collides with existing topic '{}' ('.' and '_' are the same in metric names)",
+                existing.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A single broker leads every partition and is its only replica.

@@ -48,12 +48,48 @@ pub enum MetadataRecord {
     RemoveTopic {
         topic_id: Uuid,
     },
+    /// Partition `index` of a topic has a new leader, epoch, ISR or
+    /// replica set (Kafka's `PartitionChangeRecord`, here carried whole).
+    PartitionChange {
+        topic_id: Uuid,
+        index: i32,
+        assignment: PartitionAssignment,
+    },
+    /// A broker joined (or came back): it is live and may lead partitions.
+    RegisterBroker {
+        id: i32,
+        host: String,
+        port: i32,
+    },
+    /// A broker stopped heartbeating or shut down: it leads nothing.
+    FenceBroker {
+        id: i32,
+    },
+    /// Producer ids below `next` are handed out (Kafka's `ProducerIdsRecord`).
+    ProducerIds {
+        next: i64,
+    },
+    /// The cluster's id, recorded once by the first controller.
+    ClusterId {
+        id: String,
+    },
+}
+
+/// A broker the cluster knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredBroker {
+    pub id: i32,
+    pub host: String,
+    pub port: i32,
+    /// Fenced brokers are down (or shut down): not live, lead nothing.
+    pub fenced: bool,
 }
 
 /// What an applied record changed, for those who hold runtime state.
 #[derive(Debug, Clone)]
 pub enum Delta {
     PartitionAdded { topic: Arc<Topic>, index: i32 },
+    PartitionChanged { topic: Arc<Topic>, index: i32 },
     ConfigsChanged { topic: Arc<Topic> },
     TopicRemoved { topic: Arc<Topic> },
 }
@@ -65,6 +101,8 @@ pub enum ApplyError {
     TopicExists(String),
     #[error("topic id {0:?} is not in the table")]
     UnknownTopicId(Uuid),
+    #[error("topic id {0:?} has no partition {1}")]
+    UnknownPartition(Uuid, i32),
 }
 
 /// A topic as the metadata describes it (no logs: those are the partition
@@ -91,6 +129,9 @@ impl Topic {
 pub struct TopicTable {
     by_name: BTreeMap<String, Arc<Topic>>,
     name_of: HashMap<Uuid, String>,
+    brokers: BTreeMap<i32, RegisteredBroker>,
+    next_producer_id: i64,
+    cluster_id: Option<String>,
 }
 
 impl TopicTable {
@@ -134,7 +175,180 @@ impl TopicTable {
                     .ok_or(ApplyError::UnknownTopicId(topic_id))?;
                 Ok(vec![Delta::TopicRemoved { topic }])
             }
+            MetadataRecord::PartitionChange {
+                topic_id,
+                index,
+                assignment,
+            } => {
+                let slot = usize::try_from(index).ok();
+                let mut fits = false;
+                let topic = self.change(topic_id, |t| {
+                    if let Some(p) = slot.and_then(|i| t.partitions.get_mut(i)) {
+                        *p = assignment;
+                        fits = true;
+                    }
+                })?;
+                if !fits {
+                    return Err(ApplyError::UnknownPartition(topic_id, index));
+                }
+                Ok(vec![Delta::PartitionChanged { topic, index }])
+            }
+            MetadataRecord::RegisterBroker { id, host, port } => {
+                self.brokers.insert(
+                    id,
+                    RegisteredBroker {
+                        id,
+                        host,
+                        port,
+                        fenced: false,
+                    },
+                );
+                Ok(Vec::new())
+            }
+            MetadataRecord::FenceBroker { id } => {
+                if let Some(broker) = self.brokers.get_mut(&id) {
+                    broker.fenced = true;
+                }
+                Ok(Vec::new())
+            }
+            MetadataRecord::ProducerIds { next } => {
+                self.next_producer_id = self.next_producer_id.max(next);
+                Ok(Vec::new())
+            }
+            MetadataRecord::ClusterId { id } => {
+                self.cluster_id.get_or_insert(id);
+                Ok(Vec::new())
+            }
         }
+    }
+
+    /// Every broker the cluster knows, by id.
+    pub fn brokers(&self) -> impl Iterator<Item = &RegisteredBroker> {
+        self.brokers.values()
+    }
+
+    pub fn broker(&self, id: i32) -> Option<&RegisteredBroker> {
+        self.brokers.get(&id)
+    }
+
+    /// Whether broker `id` is registered and not fenced.
+    pub fn is_live(&self, id: i32) -> bool {
+        self.brokers.get(&id).is_some_and(|b| !b.fenced)
+    }
+
+    /// The first producer id not handed out yet.
+    pub fn next_producer_id(&self) -> i64 {
+        self.next_producer_id
+    }
+
+    pub fn cluster_id(&self) -> Option<&str> {
+        self.cluster_id.as_deref()
+    }
+
+    /// The records that rebuild this table from empty (a metadata snapshot).
+    pub fn to_records(&self) -> Vec<MetadataRecord> {
+        let mut records = Vec::new();
+        if let Some(id) = &self.cluster_id {
+            records.push(MetadataRecord::ClusterId { id: id.clone() });
+        }
+        for broker in self.brokers.values() {
+            records.push(MetadataRecord::RegisterBroker {
+                id: broker.id,
+                host: broker.host.clone(),
+                port: broker.port,
+            });
+            if broker.fenced {
+                records.push(MetadataRecord::FenceBroker { id: broker.id });
+            }
+        }
+        records.push(MetadataRecord::ProducerIds {
+            next: self.next_producer_id,
+        });
+        for topic in self.by_name.values() {
+            records.push(MetadataRecord::Topic {
+                name: topic.name.clone(),
+                id: topic.id,
+                configs: topic.configs.clone(),
+            });
+            records.extend(
+                topic
+                    .partitions
+                    .iter()
+                    .map(|assignment| MetadataRecord::Partition {
+                        topic_id: topic.id,
+                        assignment: assignment.clone(),
+                    }),
+            );
+        }
+        records
+    }
+
+    /// The records that turn this table into `target` (a snapshot
+    /// installed over older state): topics gone are removed, new ones
+    /// added, changed partitions and configs replaced.
+    pub fn records_to_reach(&self, target: &TopicTable) -> Vec<MetadataRecord> {
+        let mut records = Vec::new();
+        for topic in self.by_name.values() {
+            if target.topic_by_id(topic.id).is_none() {
+                records.push(MetadataRecord::RemoveTopic { topic_id: topic.id });
+            }
+        }
+        for wanted in target.by_name.values() {
+            let Some(current) = self.topic_by_id(wanted.id) else {
+                records.push(MetadataRecord::Topic {
+                    name: wanted.name.clone(),
+                    id: wanted.id,
+                    configs: wanted.configs.clone(),
+                });
+                records.extend(wanted.partitions.iter().map(|assignment| {
+                    MetadataRecord::Partition {
+                        topic_id: wanted.id,
+                        assignment: assignment.clone(),
+                    }
+                }));
+                continue;
+            };
+            if current.configs.overrides() != wanted.configs.overrides() {
+                records.push(MetadataRecord::TopicConfigs {
+                    topic_id: wanted.id,
+                    configs: wanted.configs.clone(),
+                });
+            }
+            for (index, assignment) in wanted.partitions.iter().enumerate() {
+                let record = match current.partitions.get(index) {
+                    Some(held) if held == assignment => continue,
+                    Some(_) => MetadataRecord::PartitionChange {
+                        topic_id: wanted.id,
+                        index: index as i32,
+                        assignment: assignment.clone(),
+                    },
+                    None => MetadataRecord::Partition {
+                        topic_id: wanted.id,
+                        assignment: assignment.clone(),
+                    },
+                };
+                records.push(record);
+            }
+        }
+        for broker in target.brokers.values() {
+            if self.brokers.get(&broker.id) != Some(broker) {
+                records.push(MetadataRecord::RegisterBroker {
+                    id: broker.id,
+                    host: broker.host.clone(),
+                    port: broker.port,
+                });
+                if broker.fenced {
+                    records.push(MetadataRecord::FenceBroker { id: broker.id });
+                }
+            }
+        }
+        records.push(MetadataRecord::ProducerIds {
+            next: target.next_producer_id,
+        });
+        if let Some(id) = &target.cluster_id {
+            records.push(MetadataRecord::ClusterId { id: id.clone() });
+        }
+        records
     }
 
     /// Replaces topic `id`'s snapshot with a changed copy.

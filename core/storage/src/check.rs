@@ -13,7 +13,10 @@ use std::fs::File;
 
 use crate::batch_scan::{crc_matches, find_intact_batch, read_header, BatchInfo, HeaderRead};
 
-use crate::checkpoint::{dir_entries, offset_file_name, parse_offset_file_name, LOG_SUFFIX};
+use crate::checkpoint::{
+    dir_entries, offset_file_name, parse_offset_file_name, read_offsets, GAP_SEGMENTS_FILE,
+    LOG_SUFFIX,
+};
 use crate::compaction::CleanerCheckpoint;
 use crate::error::{Result, StorageError};
 
@@ -82,17 +85,23 @@ struct Cursor {
     next: Option<i64>,
     /// Below this, the cleaner has removed records: gaps are expected.
     clean_offset: i64,
+    /// The segment being checked holds replicated gaps (it is in the
+    /// gap-segments checkpoint): gaps into and within it are expected.
+    gap_segment: bool,
 }
 
 fn check_partition(dir: &Path, report: &mut CheckReport) -> Result<()> {
     report.partitions += 1;
     let clean_offset = CleanerCheckpoint::read(dir).map_or(0, |c| c.clean_offset);
+    let gap_segments = read_offsets(dir, GAP_SEGMENTS_FILE)?;
     let mut cursor = Cursor {
         next: None,
         clean_offset,
+        gap_segment: false,
     };
     for base in segment_bases(dir)? {
         report.segments += 1;
+        cursor.gap_segment = gap_segments.contains(&base);
         let path = dir.join(offset_file_name(base, LOG_SUFFIX));
         let io = |e| StorageError::io("read segment", &path, e);
         let file = File::open(&path).map_err(io)?;
@@ -145,11 +154,15 @@ fn check_segment(
                     Some(next) if base < next => Some(format!(
                         "batch offsets {base}..{last} go back before {next}, the offset after the previous batch"
                     )),
-                    Some(next) if base > next && base > cursor.clean_offset => Some(format!(
-                        "batch offsets {base}..{last} skip {} offset(s) after {}",
-                        base - next,
-                        next - 1
-                    )),
+                    Some(next)
+                        if base > next && base > cursor.clean_offset && !cursor.gap_segment =>
+                    {
+                        Some(format!(
+                            "batch offsets {base}..{last} skip {} offset(s) after {}",
+                            base - next,
+                            next - 1
+                        ))
+                    }
                     _ => {
                         report.batches += 1;
                         cursor.next = Some(last + 1);

@@ -4,7 +4,7 @@
 //! renamed over the old file, then the directory is fsynced so the rename
 //! itself survives a crash. Single-value checkpoints use the text format
 //! `0\n<value>\n` (a version line, then the value), in the spirit of Kafka's
-//! checkpoint files.
+//! checkpoint files; lists of offsets `0\n<count>\n` then one a line.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -19,6 +19,9 @@ pub(crate) const LEADER_EPOCH_FILE: &str = "leader-epoch-checkpoint";
 pub(crate) const CLEAN_SHUTDOWN_FILE: &str = ".clean-shutdown";
 /// Where the log is clean up to (see the crate docs on compaction).
 pub(crate) const CLEANER_OFFSET_FILE: &str = "cleaner-offset-checkpoint";
+/// Base offsets of never-cleaned segments whose offsets have gaps, which
+/// follower appends bring from a compacted leader (see `replicated.rs`).
+pub(crate) const GAP_SEGMENTS_FILE: &str = "gap-segments-checkpoint";
 
 pub(crate) const LOG_SUFFIX: &str = "log";
 pub(crate) const INDEX_SUFFIX: &str = "index";
@@ -97,6 +100,38 @@ pub(crate) fn read_offset(dir: &Path, name: &str) -> Result<Option<i64>> {
         tracing::warn!(path = %path.display(), "ignoring malformed checkpoint file");
     }
     Ok(parsed)
+}
+
+pub(crate) fn write_offsets(dir: &Path, name: &str, values: &[i64]) -> Result<()> {
+    let mut text = format!("0\n{}\n", values.len());
+    for value in values {
+        text.push_str(&format!("{value}\n"));
+    }
+    write_atomically(dir, name, text.as_bytes())
+}
+
+/// Reads a list checkpoint. A missing file is an empty list; a malformed
+/// one too, with a warning (like [`read_offset`], the log still opens).
+pub(crate) fn read_offsets(dir: &Path, name: &str) -> Result<Vec<i64>> {
+    let path = dir.join(name);
+    let Some(bytes) = read_optional(&path)? else {
+        return Ok(Vec::new());
+    };
+    let parsed = std::str::from_utf8(&bytes).ok().and_then(|text| {
+        let mut lines = text.lines().map(str::trim);
+        if lines.next()? != "0" {
+            return None;
+        }
+        let count = lines.next()?.parse::<usize>().ok()?;
+        let values = lines
+            .map(|line| line.parse::<i64>().ok())
+            .collect::<Option<Vec<i64>>>()?;
+        (values.len() == count).then_some(values)
+    });
+    Ok(parsed.unwrap_or_else(|| {
+        tracing::warn!(path = %path.display(), "ignoring malformed checkpoint file");
+        Vec::new()
+    }))
 }
 
 /// Removes a file, treating "already gone" as success.

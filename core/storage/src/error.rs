@@ -38,6 +38,19 @@ pub enum StorageError {
     #[error("invalid append: {reason}")]
     InvalidAppend { reason: String },
 
+    /// A follower append whose offsets do not follow the log (Kafka's
+    /// UnexpectedAppendOffset / OffsetsOutOfOrder): the follower fetched
+    /// from the wrong offset, or must truncate first. Nothing was written.
+    #[error(
+        "replicated batch with offsets {base_offset}..={last_offset} must start after offset {after}: {reason}"
+    )]
+    OffsetOutOfOrder {
+        base_offset: i64,
+        last_offset: i64,
+        after: i64,
+        reason: String,
+    },
+
     #[error(
         "out of order sequence for producer {producer_id} (epoch {producer_epoch}): \
          expected {expected}, received first sequence {received}"
@@ -119,6 +132,8 @@ impl StorageError {
             StorageError::OffsetOutOfRange { .. } => error_codes::OFFSET_OUT_OF_RANGE,
             StorageError::CorruptBatch { .. } => error_codes::CORRUPT_MESSAGE,
             StorageError::InvalidAppend { .. } => error_codes::INVALID_RECORD,
+            // Kafka has no code for it: the replica fetcher's own error.
+            StorageError::OffsetOutOfOrder { .. } => error_codes::UNKNOWN_SERVER_ERROR,
             StorageError::OutOfOrderSequence { .. } => error_codes::OUT_OF_ORDER_SEQUENCE_NUMBER,
             StorageError::InvalidProducerEpoch { .. } => error_codes::INVALID_PRODUCER_EPOCH,
         }

@@ -11,8 +11,9 @@
 //! - `<offset>.snapshot`: idempotent-producer state as of `offset`;
 //! - `leader-epoch-checkpoint`, `log-start-offset-checkpoint`,
 //!   `recovery-point-offset-checkpoint`, `replication-offset-checkpoint`
-//!   (high watermark), `cleaner-offset-checkpoint` (see Compaction) and
-//!   the `.clean-shutdown` marker;
+//!   (high watermark), `cleaner-offset-checkpoint` (see Compaction),
+//!   `gap-segments-checkpoint` (see Replication) and the `.clean-shutdown`
+//!   marker;
 //! - `*.cleaned` / `*.swap`: segment files of a cleaning pass in progress.
 //!
 //! [`Log`] is the entry point: `Send + Sync`, every method takes `&self`,
@@ -84,6 +85,21 @@
 //!   recovery requires contiguous offsets above it (catching a corrupted
 //!   base offset, which no CRC covers) and only increasing ones below it.
 //!
+//! # Replication
+//!
+//! [`Log::append`] is the leader's append: it assigns offsets from the
+//! log end offset and stamps the leader epoch. A follower stores what it
+//! fetched from the leader with [`Log::append_replicated`] (Kafka's
+//! `appendAsFollower`): offsets, epochs and bytes kept, the epoch cache
+//! and producer state updated from the batches, gaps accepted (a
+//! compacted leader has them), overlaps refused. It truncates with
+//! [`Log::truncate_to`] to the leader's epoch end offset first. A leader
+//! serves followers with [`Log::read`] bounded by the log end offset
+//! (`max_offset_exclusive = i64::MAX`) rather than the high watermark.
+//! Never-cleaned segments that received a replicated gap are listed in
+//! `gap-segments-checkpoint`, so recovery accepts their gaps (elsewhere it
+//! takes a gap for a damaged base offset).
+//!
 //! # Choices where Kafka leaves room
 //!
 //! - `segment.ms` runs on record time: the active segment rolls when an
@@ -105,7 +121,8 @@
 //!
 //! # Modules
 //!
-//! `log` (state, append), `read` (fetch slices), `timestamp` (ListOffsets),
+//! `log` (state, append), `replicated` (follower append), `read` (fetch
+//! slices), `timestamp` (ListOffsets),
 //! `retention` (retention and DeleteRecords), `compaction` (the cleaner:
 //! `plan`, `offset_map`, `filter`, `encode`, `swap`), `truncate`,
 //! `recovery` (open), `lifecycle` (close, delete), `group_commit`
@@ -130,6 +147,7 @@ mod log_limit;
 mod producer_state;
 mod read;
 mod recovery;
+mod replicated;
 mod resync;
 mod retention;
 mod segment;

@@ -34,10 +34,12 @@ pub struct AppendOptions {
 /// What an append did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendOutcome {
-    /// First offset assigned (or, for a duplicate, first offset of the original).
+    /// First offset assigned (or, for a duplicate, first offset of the
+    /// original; for [`Log::append_replicated`], the first batch's own).
     pub base_offset: i64,
     pub last_offset: i64,
-    /// The LogAppendTime stamped, or -1 for CreateTime.
+    /// The LogAppendTime stamped, or -1 when none was (CreateTime, or a
+    /// follower append, which keeps the leader's timestamps).
     pub log_append_time: i64,
     pub log_start_offset: i64,
     /// The batch was already in the log (idempotent retry): nothing was appended.
@@ -69,6 +71,9 @@ pub(crate) struct LogState {
     pub closed: bool,
     /// Offsets below this have been cleaned (the cleaner checkpoint).
     pub clean_offset: i64,
+    /// What the gap-segments checkpoint holds (see `replicated.rs`), so it
+    /// is rewritten only when [`LogState::gap_segment_bases`] differs.
+    pub gap_segments_checkpoint: Vec<i64>,
     /// Earliest delete horizon of a tombstone kept by the last pass: from
     /// then on a pass can drop it even if no new data arrived.
     pub earliest_delete_horizon: Option<i64>,
@@ -109,6 +114,12 @@ impl LogState {
 
     fn should_roll(&self, append_bytes: u64, append_max_ts: i64, append_last_offset: i64) -> bool {
         let seg = &self.active;
+        // Relative offsets must fit the index (recovery caps them at
+        // i32::MAX). Checked even on an empty segment: a replicated append
+        // after a large offset gap can overflow one.
+        if append_last_offset - seg.base_offset > i64::from(i32::MAX) {
+            return true;
+        }
         if seg.is_empty() {
             return false;
         }
@@ -120,13 +131,19 @@ impl LogState {
                 .is_some_and(|first| append_max_ts.saturating_sub(first) > self.config.segment_ms)
             || seg.offset_index.is_full()
             || seg.time_index.is_full()
-            || append_last_offset - seg.base_offset > i64::from(i32::MAX)
     }
 
     /// Starts a new active segment at the LEO. The old one is sealed and
     /// queued for an fsync and a producer snapshot ([`Log::flush_rolled`]).
     pub fn roll(&mut self, dir: &Path) -> Result<()> {
-        let new_base = self.log_end_offset();
+        self.roll_at(dir, self.log_end_offset())
+    }
+
+    /// [`LogState::roll`] with the new segment starting at `new_base`, at
+    /// or past the LEO: a replicated append rolls at its first batch's
+    /// base offset (Kafka's rule), so a segment never starts with a gap.
+    pub fn roll_at(&mut self, dir: &Path, new_base: i64) -> Result<()> {
+        debug_assert!(new_base >= self.log_end_offset());
         let fresh = Segment::create(dir, new_base, &self.config)?;
         let mut old = std::mem::replace(&mut self.active, fresh);
         let sealed = old.seal_indexes();
@@ -138,6 +155,29 @@ impl LogState {
         });
         self.sealed.insert(old.base_offset, old);
         sealed
+    }
+
+    /// The epoch cache learns that `epoch` starts at `start_offset` when
+    /// it is newer than its latest (as Kafka does on leader and follower
+    /// appends alike). Returns whether the cache changed.
+    pub fn note_epoch(&mut self, epoch: i32, start_offset: i64) -> bool {
+        let newer = epoch >= 0
+            && self
+                .epochs
+                .latest_epoch()
+                .is_none_or(|latest| latest < epoch);
+        newer && self.epochs.assign(epoch, start_offset)
+    }
+
+    /// Segments whose offsets may have gaps though the cleaner never
+    /// rewrote them (replicated from a leader whose log has gaps): what
+    /// the gap-segments checkpoint must say. Cleaned segments are left
+    /// out, the clean offset covers them.
+    pub fn gap_segment_bases(&self) -> Vec<i64> {
+        self.segments()
+            .filter(|s| s.gaps_allowed && s.base_offset >= self.clean_offset)
+            .map(|s| s.base_offset)
+            .collect()
     }
 }
 
@@ -168,7 +208,7 @@ pub(crate) fn sync_all_data(
 
 /// Splits the bytes of an append into batches, checking framing only (the
 /// caller validated CRCs).
-fn split_batches(bytes: &[u8]) -> Result<Vec<BatchInfo>> {
+pub(crate) fn split_batches(bytes: &[u8]) -> Result<Vec<BatchInfo>> {
     let mut batches = Vec::new();
     let mut position = 0usize;
     while position < bytes.len() {
@@ -191,6 +231,20 @@ fn split_batches(bytes: &[u8]) -> Result<Vec<BatchInfo>> {
         });
     }
     Ok(batches)
+}
+
+/// Refuses an append one segment could not index: offsets
+/// `first_offset..next_offset` or `len` bytes beyond i32::MAX.
+pub(crate) fn check_fits_segment(first_offset: i64, next_offset: i64, len: usize) -> Result<()> {
+    if next_offset - first_offset > i64::from(i32::MAX) || len > i32::MAX as usize {
+        return Err(StorageError::InvalidAppend {
+            reason: format!(
+                "{} offsets in {len} bytes do not fit one segment",
+                next_offset - first_offset
+            ),
+        });
+    }
+    Ok(())
 }
 
 enum Appended {
@@ -291,12 +345,7 @@ impl Log {
                 rolled,
                 epochs_changed,
             } => {
-                if rolled {
-                    self.flush_rolled()?;
-                }
-                if epochs_changed {
-                    self.persist_epochs()?;
-                }
+                self.finish_append(rolled, epochs_changed)?;
                 Ok(outcome)
             }
         }
@@ -336,15 +385,7 @@ impl Log {
             placed.push(assigned);
             next = last + 1;
         }
-        if next - first_offset > i64::from(i32::MAX) || bytes.len() > i32::MAX as usize {
-            return Err(StorageError::InvalidAppend {
-                reason: format!(
-                    "{} offsets in {} bytes do not fit one segment",
-                    next - first_offset,
-                    bytes.len()
-                ),
-            });
-        }
+        check_fits_segment(first_offset, next, bytes.len())?;
         for batch in &placed {
             let slice = &mut bytes[batch.position as usize..batch.end_position() as usize];
             rewrite::set_base_offset(slice, batch.base_offset);
@@ -353,20 +394,9 @@ impl Log {
                 rewrite::set_log_append_time(slice, time);
             }
         }
-        let append_max_ts = placed.iter().map(|b| b.max_timestamp).max().unwrap_or(-1);
-        let rolled = state.should_roll(bytes.len() as u64, append_max_ts, next - 1);
-        if rolled {
-            state.roll(&self.dir)?;
-        }
-        let interval = state.config.index_interval_bytes;
-        state.active.append(bytes, &placed, interval)?;
+        let rolled = self.write_placed(state, bytes, &placed)?;
         state.producers.merge(scratch);
-        let newer_epoch = options.leader_epoch >= 0
-            && state
-                .epochs
-                .latest_epoch()
-                .is_none_or(|latest| latest < options.leader_epoch);
-        let epochs_changed = newer_epoch && state.epochs.assign(options.leader_epoch, first_offset);
+        let epochs_changed = state.note_epoch(options.leader_epoch, first_offset);
         Ok(Appended::New {
             outcome: AppendOutcome {
                 base_offset: first_offset,
@@ -378,6 +408,41 @@ impl Log {
             rolled,
             epochs_changed,
         })
+    }
+
+    /// Writes batches whose offsets are final (`placed` describes `bytes`)
+    /// to the active segment and indexes them, rolling it first when
+    /// needed; the new segment starts at the first batch's base offset.
+    /// Shared by leader and follower appends. Returns whether it rolled.
+    pub(crate) fn write_placed(
+        &self,
+        state: &mut LogState,
+        bytes: &[u8],
+        placed: &[BatchInfo],
+    ) -> Result<bool> {
+        let (Some(first), Some(last)) = (placed.first(), placed.last()) else {
+            return Ok(false);
+        };
+        let append_max_ts = placed.iter().map(|b| b.max_timestamp).max().unwrap_or(-1);
+        let rolled = state.should_roll(bytes.len() as u64, append_max_ts, last.last_offset);
+        if rolled {
+            state.roll_at(&self.dir, first.base_offset)?;
+        }
+        let interval = state.config.index_interval_bytes;
+        state.active.append(bytes, placed, interval)?;
+        Ok(rolled)
+    }
+
+    /// What an append does once the log lock is released: fsync a rolled
+    /// segment (moving the recovery point) and persist a changed epoch cache.
+    pub(crate) fn finish_append(&self, rolled: bool, epochs_changed: bool) -> Result<()> {
+        if rolled {
+            self.flush_rolled()?;
+        }
+        if epochs_changed {
+            self.persist_epochs()?;
+        }
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {

@@ -93,7 +93,7 @@ struct ReadPlan {
     /// Where the next segment starts, to continue if this one has no match.
     next_segment: Option<i64>,
     /// The segment's base offset, and whether its batches are contiguous
-    /// (it was never cleaned): see [`Expected`].
+    /// (it has no gaps, from the cleaner or replication): see [`Expected`].
     segment_base: i64,
     contiguous: bool,
     /// The last offset of the batch at `start_position`, when that is an
@@ -101,7 +101,7 @@ struct ReadPlan {
     entry_last: Option<i64>,
 }
 
-/// The offsets a batch must have in a contiguous (never cleaned) segment:
+/// The offsets a batch must have in a contiguous segment (no gaps):
 /// each starts right after the previous one, the first at the segment's
 /// base, and an indexed batch ends at its entry's offset. The base offset
 /// is the one field of a batch outside its CRC, so a batch that does not

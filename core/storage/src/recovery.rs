@@ -5,9 +5,11 @@
 //! entry are read. Otherwise every segment holding offsets at or past the
 //! recovery point is fully validated batch by batch (framing, magic 2,
 //! CRC32C, contiguous offsets, or only increasing ones below the cleaner's
-//! clean offset); the log is cut at the first torn or corrupt
-//! batch, later segments are deleted, and the recovered segments' indexes
-//! are rebuilt. A missing or inconsistent index is rebuilt in either case.
+//! clean offset and in the segments of the gap-segments checkpoint, which
+//! hold replicated gaps from a compacted leader); the log is cut at the
+//! first torn or corrupt batch, later segments are deleted, and the
+//! recovered segments' indexes are rebuilt. A missing or inconsistent
+//! index is rebuilt in either case.
 //! Damage found in a sealed segment below the recovery point is another
 //! matter: that data was durable, so it was damaged later (a bad disk, a
 //! stray write). Only the damaged batch is lost: the segment is served up
@@ -17,7 +19,7 @@
 //! First of all, a cleaner swap that a crash interrupted is finished or
 //! rolled back (`compaction::swap`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -25,8 +27,9 @@ use std::sync::{Arc, Mutex};
 use crate::batch_scan::{read_header, HeaderRead};
 use crate::checkpoint::{
     dir_entries, fsync_dir, is_tmp_file, list_offset_files, parse_offset_file_name, read_offset,
-    read_optional, remove_if_exists, write_offset, CLEAN_SHUTDOWN_FILE, DELETED_SUFFIX,
-    HIGH_WATERMARK_FILE, LOG_START_OFFSET_FILE, LOG_SUFFIX, RECOVERY_POINT_FILE, SNAPSHOT_SUFFIX,
+    read_offsets, read_optional, remove_if_exists, write_offset, write_offsets,
+    CLEAN_SHUTDOWN_FILE, DELETED_SUFFIX, GAP_SEGMENTS_FILE, HIGH_WATERMARK_FILE,
+    LOG_START_OFFSET_FILE, LOG_SUFFIX, RECOVERY_POINT_FILE, SNAPSHOT_SUFFIX,
 };
 use crate::compaction::{finish_interrupted_swap, CleanerCheckpoint};
 use crate::config::LogConfig;
@@ -81,13 +84,16 @@ struct Loading<'a> {
 /// corruption or discontinuity and deleting everything after it. Below
 /// the clean offset, offsets need only increase (the cleaner removed
 /// records, and may have removed empty segments); above it they must be
-/// contiguous, across segments too. Damage in a durable sealed segment is
-/// the exception: the segment is served up to it, the intact batches
-/// after it get a segment of their own (`resync`), and loading goes on.
+/// contiguous, across segments too, except into and within the segments
+/// in `gap_segments` (replicated gaps). Damage in a durable sealed segment
+/// is the exception: the segment is served up to it, the intact batches
+/// after it get a segment of their own (`resync`), and loading goes on;
+/// those of a gap segment are gap segments too (added to `gap_segments`).
 fn load_segments(
     loading: &Loading<'_>,
     bases: &[i64],
     epochs: &mut LeaderEpochCache,
+    gap_segments: &mut BTreeSet<i64>,
 ) -> Result<Vec<Segment>> {
     let (dir, config, recover_from) = (loading.dir, loading.config, loading.recover_from);
     let interval = config.index_interval_bytes;
@@ -102,16 +108,17 @@ fn load_segments(
     let mut i = 0;
     while let Some(&base) = bases.get(i) {
         let mut segment = Segment::open(dir, base, config)?;
-        segment.gaps_allowed = base < loading.clean_offset;
+        segment.gaps_allowed = base < loading.clean_offset || gap_segments.contains(&base);
         // Whether damage is kept or cut off is decided below, once found.
         segment.keep_damaged = true;
         let next_base = bases.get(i + 1).copied();
         if let Some(previous) = loaded.last() {
-            let continues = if base <= loading.clean_offset || previous.damaged {
-                previous.next_offset <= base
-            } else {
-                previous.next_offset == base
-            };
+            let continues =
+                if base <= loading.clean_offset || previous.damaged || segment.gaps_allowed {
+                    previous.next_offset <= base
+                } else {
+                    previous.next_offset == base
+                };
             if !continues && previous.next_offset < base && durable(base - 1) {
                 tracing::error!(
                     segment = %segment.log_path().display(),
@@ -166,7 +173,11 @@ fn load_segments(
         // Where this segment's offsets end: the next one's base, or, in
         // the last segment after a clean stop, the log end.
         let offsets_end = next_base.or(recover_from.is_none().then_some(loading.flushed_end));
-        split_off.extend(split_damaged(dir, &segment, &cut, offsets_end, &mut bases));
+        let tails = split_damaged(dir, &segment, &cut, offsets_end, &mut bases);
+        if segment.gaps_allowed {
+            gap_segments.extend(&tails);
+        }
+        split_off.extend(tails);
         loaded.push(segment);
         i += 1;
     }
@@ -264,6 +275,8 @@ impl Log {
             .flatten()
             .unwrap_or(0);
         let mut epochs = LeaderEpochCache::load(&dir)?;
+        let gap_checkpoint = read_offsets(&dir, GAP_SEGMENTS_FILE)?;
+        let mut gap_segments: BTreeSet<i64> = gap_checkpoint.iter().copied().collect();
         let loading = Loading {
             dir: &dir,
             config: &config,
@@ -271,7 +284,7 @@ impl Log {
             flushed_end,
             clean_offset: cleaner.clean_offset,
         };
-        let mut segments = load_segments(&loading, &bases, &mut epochs)?;
+        let mut segments = load_segments(&loading, &bases, &mut epochs, &mut gap_segments)?;
 
         let active = match segments.pop() {
             Some(segment) => segment,
@@ -293,6 +306,7 @@ impl Log {
             closed: false,
             clean_offset: cleaner.clean_offset,
             earliest_delete_horizon: cleaner.earliest_delete_horizon,
+            gap_segments_checkpoint: gap_checkpoint,
         };
         std::mem::swap(&mut state.sealed, &mut sealed);
         if state.log_start_offset > state.log_end_offset() {
@@ -328,10 +342,20 @@ impl Log {
         // checkpoints only save work at the next start (an older one makes
         // it recover more), and are written again at the next roll, flush
         // or close.
+        // Drops segments that are gone, adds split-off parts of gap ones.
+        let gap_bases = state.gap_segment_bases();
+        let gaps_written = if gap_bases == state.gap_segments_checkpoint {
+            Ok(())
+        } else {
+            write_offsets(&dir, GAP_SEGMENTS_FILE, &gap_bases).map(|()| {
+                state.gap_segments_checkpoint = gap_bases;
+            })
+        };
         let checkpoints = [
             write_offset(&dir, RECOVERY_POINT_FILE, end),
             write_offset(&dir, LOG_START_OFFSET_FILE, state.log_start_offset),
             state.epochs.persist(&dir),
+            gaps_written,
         ];
         for written in checkpoints {
             match written {

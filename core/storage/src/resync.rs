@@ -161,6 +161,11 @@ impl Log {
         for segment in replacement {
             state.sealed.insert(segment.base_offset, segment);
         }
+        drop(state);
+        if gaps_allowed {
+            // The parts of a gap segment are gap segments: list them.
+            self.persist_gap_segments()?;
+        }
         Ok(true)
     }
 }

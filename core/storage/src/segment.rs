@@ -39,9 +39,10 @@ pub(crate) struct Segment {
     /// Set by [`Segment::open`]: false when an index file was missing or
     /// failed its sanity checks, so [`Segment::load`] must rebuild.
     indexes_loaded: bool,
-    /// The cleaner has rewritten this segment, so its offsets only
-    /// increase (compacted records leave gaps). Others must be contiguous,
-    /// which is what catches a corrupted base offset (outside the CRC).
+    /// The cleaner has rewritten this segment, or a follower append
+    /// brought gaps from a compacted leader (`replicated.rs`), so its
+    /// offsets only increase. Others must be contiguous, which is what
+    /// catches a corrupted base offset (outside the CRC).
     pub gaps_allowed: bool,
     /// A scan that stops at damage leaves the file as it is (the damaged
     /// bytes and whatever follows them) instead of cutting it there: set
@@ -280,7 +281,7 @@ impl Segment {
     /// from the start. With `verify_crc` every batch is fully checked, as
     /// after an unclean stop. Batches must be contiguous (each starting at
     /// the offset after the previous one, the first at the segment's base);
-    /// in a cleaned segment (`gaps_allowed`) offsets must only increase.
+    /// in a segment with gaps (`gaps_allowed`) offsets must only increase.
     /// The file is cut at the first batch that fails, and `visit` sees
     /// every valid batch.
     pub fn recover(

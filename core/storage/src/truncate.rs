@@ -80,6 +80,9 @@ impl Log {
             (state.recovery_point, state.log_start_offset)
         };
         write_offset(&self.dir, LOG_START_OFFSET_FILE, log_start)?;
-        write_offset(&self.dir, RECOVERY_POINT_FILE, point)
+        write_offset(&self.dir, RECOVERY_POINT_FILE, point)?;
+        // Removed gap segments leave the list, so that a segment created
+        // later at one of their bases is checked for contiguity again.
+        self.persist_gap_segments_holding(&files)
     }
 }

@@ -6,6 +6,7 @@ use super::types::{ConfigType as T, SettingDef, Validator as V};
 const LONG_MAX: &str = "9223372036854775807";
 
 pub const FLUSH_POLICY: &str = "strom.flush.policy";
+pub const CLUSTER_LISTEN: &str = "strom.cluster.listen";
 
 const fn def(
     name: &'static str,
@@ -94,6 +95,16 @@ pub static BROKER_SETTINGS: &[SettingDef] = &[
     def("offsets.topic.num.partitions", T::Int, Some("50"), V::AtLeast(1), "Partitions of __consumer_offsets."),
     def("producer.id.expiration.ms", T::Int, Some("86400000"), V::AtLeast(1), "How long an idle producer's id and sequence state is kept."),
     def("strom.max.partitions.per.request", T::Int, Some("10000"), V::AtLeast(1), "Most partitions one CreateTopics or CreatePartitions request may create, all topics together; beyond it the topics past the limit get POLICY_VIOLATION."),
+    def("controller.quorum.voters", T::List, Some(""), V::Any, "The metadata quorum: id@host:port of every voter's cluster listener (same on every node). Empty: a one-node cluster that keeps its metadata in topic files."),
+    def(CLUSTER_LISTEN, T::String, None, V::Any, "Address of this node's cluster (Raft) listener; defaults to its own entry in controller.quorum.voters."),
+    def("broker.heartbeat.interval.ms", T::Int, Some("500"), V::AtLeast(10), "How often a broker tells the controller it is alive (Kafka: 2000)."),
+    def("broker.session.timeout.ms", T::Int, Some("6000"), V::AtLeast(100), "A broker silent this long is fenced and its partitions get new leaders (Kafka: 9000)."),
+    def("replica.lag.time.max.ms", T::Long, Some("30000"), V::AtLeast(1), "A follower that has not caught up for this long leaves the ISR."),
+    def("replica.fetch.max.bytes", T::Int, Some("1048576"), V::AtLeast(0), "Record bytes a follower asks for per partition in one fetch."),
+    def("replica.fetch.wait.max.ms", T::Int, Some("500"), V::AtLeast(0), "How long a follower's fetch waits at the leader for new records."),
+    def("offsets.topic.replication.factor", T::Short, Some("3"), V::AtLeast(1), "Replication factor of __consumer_offsets (capped at the brokers registered when it is created)."),
+    def("auto.leader.rebalance.enable", T::Boolean, Some("true"), V::Any, "Move leadership back to preferred replicas once they are in sync."),
+    def("leader.imbalance.check.interval.seconds", T::Long, Some("10"), V::AtLeast(1), "How often the controller looks for partitions led away from their preferred replica (Kafka: 300)."),
     def(FLUSH_POLICY, T::String, Some("fsync"), V::OneOf(&["fsync", "page-cache"]), "fsync: an acknowledged write has been fdatasync'ed (group commit). page-cache: acknowledged once in the OS page cache, as Kafka does by default."),
 ];
 

@@ -23,8 +23,9 @@ use strom_protocol::error_codes;
 
 pub use alter::{apply_incremental_alter, AlterConfigOp, AlterOpType};
 pub use broker::{BrokerConfig, FlagValue, HostPort, Origin};
+pub use broker_defs::CLUSTER_LISTEN;
 pub use properties::{escape_value, parse_properties, Property};
-pub use settings::{BrokerSettings, CleanupPolicy, FlushPolicy, TimestampType};
+pub use settings::{BrokerSettings, CleanupPolicy, FlushPolicy, TimestampType, Voter};
 pub use topic::{CompressionType, EffectiveTopicConfig, TopicConfigs};
 pub use topic_defs::{topic_setting, TopicSettingDef, TOPIC_SETTINGS};
 pub use types::{ConfigEntry, ConfigSource, ConfigSynonym, ConfigType};

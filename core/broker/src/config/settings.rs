@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::broker::HostPort;
-use super::broker_defs::{broker_setting, FLUSH_POLICY};
+use super::broker_defs::{broker_setting, CLUSTER_LISTEN, FLUSH_POLICY};
 use super::types::{split_list, TypedValue};
 use super::ConfigError;
 
@@ -120,6 +120,44 @@ pub struct BrokerSettings {
     pub offsets_topic_segment_bytes: i32,
     pub offsets_topic_num_partitions: i32,
     pub producer_id_expiration_ms: i32,
+    /// `controller.quorum.voters`; empty on a one-node cluster.
+    pub quorum_voters: Vec<Voter>,
+    /// `strom.cluster.listen`, else this node's voter address.
+    pub cluster_listen: Option<String>,
+    pub broker_heartbeat_interval_ms: i64,
+    pub broker_session_timeout_ms: i64,
+    pub replica_lag_time_max_ms: i64,
+    pub replica_fetch_max_bytes: i32,
+    pub replica_fetch_wait_max_ms: i32,
+    pub offsets_topic_replication_factor: i16,
+    pub auto_leader_rebalance_enable: bool,
+    pub leader_imbalance_check_interval_ms: i64,
+}
+
+/// One member of the metadata quorum (`id@host:port`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Voter {
+    pub id: i32,
+    /// host:port of its cluster listener.
+    pub address: String,
+}
+
+impl BrokerSettings {
+    /// Whether this node is part of a multi-node cluster (a metadata quorum
+    /// is configured) rather than a one-node broker.
+    pub fn is_clustered(&self) -> bool {
+        !self.quorum_voters.is_empty()
+    }
+
+    /// The address this node's cluster listener binds.
+    pub fn cluster_listen_address(&self) -> Option<String> {
+        self.cluster_listen.clone().or_else(|| {
+            self.quorum_voters
+                .iter()
+                .find(|v| v.id == self.node_id)
+                .map(|v| v.address.clone())
+        })
+    }
 }
 
 impl BrokerSettings {
@@ -179,6 +217,16 @@ impl BrokerSettings {
             offsets_topic_segment_bytes: 0,
             offsets_topic_num_partitions: 1,
             producer_id_expiration_ms: 0,
+            quorum_voters: Vec::new(),
+            cluster_listen: None,
+            broker_heartbeat_interval_ms: 0,
+            broker_session_timeout_ms: 0,
+            replica_lag_time_max_ms: 0,
+            replica_fetch_max_bytes: 0,
+            replica_fetch_wait_max_ms: 0,
+            offsets_topic_replication_factor: 1,
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_check_interval_ms: 0,
         }
     }
 }
@@ -343,7 +391,55 @@ pub(super) fn resolve_settings(
         offsets_topic_segment_bytes: lookup.int("offsets.topic.segment.bytes")?,
         offsets_topic_num_partitions: lookup.int("offsets.topic.num.partitions")?,
         producer_id_expiration_ms: lookup.int("producer.id.expiration.ms")?,
+        quorum_voters: voters(lookup.text("controller.quorum.voters")?)?,
+        cluster_listen: lookup.raw(CLUSTER_LISTEN).map(str::to_string),
+        broker_heartbeat_interval_ms: lookup.long("broker.heartbeat.interval.ms")?,
+        broker_session_timeout_ms: lookup.long("broker.session.timeout.ms")?,
+        replica_lag_time_max_ms: lookup.long("replica.lag.time.max.ms")?,
+        replica_fetch_max_bytes: lookup.int("replica.fetch.max.bytes")?,
+        replica_fetch_wait_max_ms: lookup.int("replica.fetch.wait.max.ms")?,
+        offsets_topic_replication_factor: short(&lookup, "offsets.topic.replication.factor")?,
+        auto_leader_rebalance_enable: lookup.boolean("auto.leader.rebalance.enable")?,
+        leader_imbalance_check_interval_ms: lookup
+            .long("leader.imbalance.check.interval.seconds")?
+            .saturating_mul(1000),
     })
+}
+
+fn short(lookup: &Lookup<'_>, key: &str) -> Result<i16, ConfigError> {
+    let n = lookup.long(key)?;
+    i16::try_from(n).map_err(|_| out_of_range(key, n, "a 16-bit integer"))
+}
+
+/// Parses `controller.quorum.voters`: `1@host:port,2@host:port,...`.
+fn voters(list: &str) -> Result<Vec<Voter>, ConfigError> {
+    const KEY: &str = "controller.quorum.voters";
+    let invalid = |reason: String| ConfigError::InvalidValue {
+        key: KEY.into(),
+        value: list.to_string(),
+        reason,
+    };
+    let mut voters: Vec<Voter> = Vec::new();
+    for entry in split_list(list) {
+        let (id, address) = entry
+            .split_once('@')
+            .ok_or_else(|| invalid(format!("'{entry}' is not id@host:port")))?;
+        let id = id
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|id| *id >= 0)
+            .ok_or_else(|| invalid(format!("'{id}' is not a node id")))?;
+        HostPort::parse(address.trim()).map_err(invalid)?;
+        if voters.iter().any(|v| v.id == id) {
+            return Err(invalid(format!("node {id} is listed twice")));
+        }
+        voters.push(Voter {
+            id,
+            address: address.trim().to_string(),
+        });
+    }
+    Ok(voters)
 }
 
 fn node_id(explicit: &BTreeMap<&str, &str>) -> Result<i32, ConfigError> {

@@ -53,18 +53,8 @@ pub(crate) async fn ensure_offsets_topic(broker: &Arc<Broker>) -> Result<i32, i1
     if let Some(topic) = broker.topic(OFFSETS_TOPIC) {
         return Ok(topic.partition_count());
     }
-    let settings = broker.config.settings();
-    let created = broker
-        .create_topic(
-            OFFSETS_TOPIC,
-            settings.offsets_topic_num_partitions,
-            offsets_topic_configs(settings),
-            false,
-        )
-        .await;
-    match created {
+    match broker.auto_create_topic(OFFSETS_TOPIC).await {
         Ok(_) => {}
-        Err(e) if e.code == error_codes::TOPIC_ALREADY_EXISTS => {}
         Err(e) => {
             tracing::error!("cannot create {OFFSETS_TOPIC}: {}", e.message);
             return Err(error_codes::COORDINATOR_NOT_AVAILABLE);

@@ -22,15 +22,19 @@ pub fn describe_cluster(
 ) -> DescribeClusterResponse {
     DescribeClusterResponse {
         endpoint_type: 1,
-        cluster_id: broker.cluster_id.clone(),
-        controller_id: broker.node_id,
-        brokers: vec![DescribeClusterBroker {
-            broker_id: broker.node_id,
-            host: broker.advertised_host.clone(),
-            port: broker.advertised_port,
-            rack: None,
-            ..Default::default()
-        }],
+        cluster_id: broker.cluster_id(),
+        controller_id: broker.controller_id(),
+        brokers: broker
+            .live_brokers()
+            .into_iter()
+            .map(|b| DescribeClusterBroker {
+                broker_id: b.id,
+                host: b.host,
+                port: b.port,
+                rack: None,
+                ..Default::default()
+            })
+            .collect(),
         cluster_authorized_operations: i32::MIN,
         ..Default::default()
     }

@@ -17,6 +17,7 @@ use strom_protocol::records::batches;
 use strom_storage::StorageError;
 use tokio::sync::Notify;
 
+use crate::clock::now_ms;
 use crate::partition_manager::PartitionManager;
 
 /// `fetch_max_bytes` is the broker's `fetch.max.bytes`, which caps every
@@ -179,18 +180,25 @@ fn read_partition(
     let leadership = partition.leadership();
     data.current_leader.leader_id = leadership.leader;
     data.current_leader.leader_epoch = leadership.leader_epoch;
-    if read.replica >= 0 {
-        // Only followers of this partition replicate it, and a single
-        // broker has none: Kafka refuses a fetch from any other replica id.
-        data.error_code = error_codes::NOT_LEADER_OR_FOLLOWER;
-        return data;
-    }
     if let Err(e) = partition.check_leader(wanted.current_leader_epoch) {
         data.error_code = e.kafka_error_code();
         return data;
     }
-    partition.wake_on_new_data(read.waiter);
     let log = &partition.log;
+    // A consumer reads up to the high watermark; a follower up to the log
+    // end, and its fetch offset tells the leader how far it has come.
+    let upper = if read.replica >= 0 {
+        if let Err(e) = partition.record_follower_fetch(read.replica, wanted.fetch_offset, now_ms())
+        {
+            data.error_code = e.kafka_error_code();
+            return data;
+        }
+        partition.wake_on_append(read.waiter);
+        log.log_end_offset()
+    } else {
+        partition.wake_on_new_data(read.waiter);
+        log.high_watermark()
+    };
     let high_watermark = log.high_watermark();
     data.high_watermark = high_watermark;
     data.last_stable_offset = high_watermark;
@@ -206,7 +214,7 @@ fn read_partition(
         place,
         wanted.fetch_offset,
         max_bytes,
-        high_watermark,
+        upper,
         read.min_one,
     ) {
         Ok(records) => data.records = Some(records),
@@ -225,11 +233,12 @@ fn read_records(
     place: (&str, i32),
     offset: i64,
     max_bytes: usize,
-    high_watermark: i64,
+    upper: i64,
     min_one: bool,
 ) -> Result<Bytes, StorageError> {
     // Offsets between the high watermark and the log end exist but are not
     // yet visible to consumers: an empty answer, not an error.
+    let high_watermark = upper;
     if offset >= high_watermark && offset <= log.log_end_offset() {
         return Ok(Bytes::new());
     }

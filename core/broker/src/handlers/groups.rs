@@ -20,7 +20,7 @@ use strom_protocol::messages::{
 };
 
 use crate::group::{self, JoinParams, LeavingMember, SyncParams};
-use crate::state::Broker;
+use crate::state::{Broker, Endpoint};
 
 /// FindCoordinator key types.
 const KEY_TYPE_GROUP: i8 = 0;
@@ -47,14 +47,8 @@ pub async fn find_coordinator(
         let mut coordinators = Vec::with_capacity(request.coordinator_keys.len());
         for key in request.coordinator_keys {
             let (node_id, host, port, error_code, error_message) =
-                match locate(broker, key_type).await {
-                    Ok(()) => (
-                        broker.node_id,
-                        broker.advertised_host.clone(),
-                        broker.advertised_port,
-                        error_codes::NONE,
-                        None,
-                    ),
+                match locate(broker, key_type, &key).await {
+                    Ok(at) => (at.id, at.host, at.port, error_codes::NONE, None),
                     Err((code, message)) => (-1, String::new(), -1, code, Some(message)),
                 };
             coordinators.push(Coordinator {
@@ -72,13 +66,13 @@ pub async fn find_coordinator(
             ..Default::default()
         };
     }
-    match locate(broker, key_type).await {
-        Ok(()) => FindCoordinatorResponse {
+    match locate(broker, key_type, &request.key).await {
+        Ok(at) => FindCoordinatorResponse {
             error_code: error_codes::NONE,
             error_message: None,
-            node_id: broker.node_id,
-            host: broker.advertised_host.clone(),
-            port: broker.advertised_port,
+            node_id: at.id,
+            host: at.host,
+            port: at.port,
             ..Default::default()
         },
         Err((code, message)) => FindCoordinatorResponse {
@@ -92,14 +86,29 @@ pub async fn find_coordinator(
     }
 }
 
-/// This single broker leads every partition of `__consumer_offsets`, so it
-/// coordinates every group once that topic exists (created here if not).
-async fn locate(broker: &Arc<Broker>, key_type: i8) -> Result<(), (i16, String)> {
+/// The leader of the group's partition of `__consumer_offsets` coordinates
+/// it (that topic is created here if it does not exist yet).
+async fn locate(broker: &Arc<Broker>, key_type: i8, key: &str) -> Result<Endpoint, (i16, String)> {
     match key_type {
-        KEY_TYPE_GROUP => group::ensure_offsets_topic(broker)
-            .await
-            .map(|_| ())
-            .map_err(|code| (code, format!("cannot create {}", group::OFFSETS_TOPIC))),
+        KEY_TYPE_GROUP => {
+            let partitions = group::ensure_offsets_topic(broker)
+                .await
+                .map_err(|code| (code, format!("cannot create {}", group::OFFSETS_TOPIC)))?;
+            let partition = group::partition_for(key, partitions);
+            let leader = broker
+                .topic(group::OFFSETS_TOPIC)
+                .and_then(|t| t.partitions.get(partition as usize).map(|p| p.leader))
+                .unwrap_or(-1);
+            broker.broker_endpoint(leader).ok_or_else(|| {
+                (
+                    error_codes::COORDINATOR_NOT_AVAILABLE,
+                    format!(
+                        "partition {partition} of {} has no leader",
+                        group::OFFSETS_TOPIC
+                    ),
+                )
+            })
+        }
         KEY_TYPE_TRANSACTION => Err((
             error_codes::COORDINATOR_NOT_AVAILABLE,
             "transactions are not supported by this broker yet".into(),

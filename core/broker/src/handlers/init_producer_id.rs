@@ -8,7 +8,10 @@ use strom_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse};
 
 use crate::state::Broker;
 
-pub fn handle(broker: &Arc<Broker>, request: InitProducerIdRequest) -> InitProducerIdResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    request: InitProducerIdRequest,
+) -> InitProducerIdResponse {
     if request.transactional_id.is_some() {
         // Transactions need a transaction coordinator, which is not built yet.
         return InitProducerIdResponse {
@@ -24,16 +27,16 @@ pub fn handle(broker: &Arc<Broker>, request: InitProducerIdRequest) -> InitProdu
     // from a sequence error). Bumping the epoch of whatever id a client
     // names would let it fence another producer, or take an id the
     // allocator has not reached yet and will later give to someone else.
-    match broker.allocate_producer_id() {
+    match broker.allocate_producer_id().await {
         Ok(producer_id) => InitProducerIdResponse {
             producer_id,
             producer_epoch: 0,
             ..Default::default()
         },
         Err(e) => {
-            tracing::error!("cannot allocate a producer id: {e}");
+            tracing::error!("cannot allocate a producer id: {}", e.message);
             InitProducerIdResponse {
-                error_code: error_codes::KAFKA_STORAGE_ERROR,
+                error_code: e.code,
                 producer_id: -1,
                 producer_epoch: -1,
                 ..Default::default()

@@ -47,7 +47,14 @@ pub async fn handle(
         && broker.config.settings().auto_create_topics_enable;
 
     let topics = match requested {
-        None => broker.topics().iter().map(|t| describe_topic(t)).collect(),
+        None => {
+            let live = live_ids(broker);
+            broker
+                .topics()
+                .iter()
+                .map(|t| describe_topic(t, &live))
+                .collect()
+        }
         Some(wanted) => {
             let mut topics = Vec::with_capacity(wanted.len());
             for topic in wanted {
@@ -60,15 +67,19 @@ pub async fn handle(
         }
     };
     MetadataResponse {
-        brokers: vec![MetadataResponseBroker {
-            node_id: broker.node_id,
-            host: broker.advertised_host.clone(),
-            port: broker.advertised_port,
-            rack: None,
-            ..Default::default()
-        }],
-        cluster_id: Some(broker.cluster_id.clone()),
-        controller_id: broker.node_id,
+        brokers: broker
+            .live_brokers()
+            .into_iter()
+            .map(|b| MetadataResponseBroker {
+                node_id: b.id,
+                host: b.host,
+                port: b.port,
+                rack: None,
+                ..Default::default()
+            })
+            .collect(),
+        cluster_id: Some(broker.cluster_id()),
+        controller_id: broker.controller_id(),
         topics,
         ..Default::default()
     }
@@ -84,7 +95,7 @@ enum Wanted {
 /// UNKNOWN_TOPIC_ID.
 fn lookup_topic_id(broker: &Broker, id: Uuid, version: i16) -> MetadataResponseTopic {
     match broker.topic_by_id(id) {
-        Some(topic) => describe_topic(&topic),
+        Some(topic) => describe_topic(&topic, &live_ids(broker)),
         None => MetadataResponseTopic {
             error_code: error_codes::UNKNOWN_TOPIC_ID,
             // The name is nullable only from v12.
@@ -101,7 +112,7 @@ async fn lookup_topic(
     allow_auto_create: bool,
 ) -> MetadataResponseTopic {
     if let Some(topic) = broker.topic(&name) {
-        return describe_topic(&topic);
+        return describe_topic(&topic, &live_ids(broker));
     }
     let error = |code| MetadataResponseTopic {
         error_code: code,
@@ -115,7 +126,7 @@ async fn lookup_topic(
         return error(error_codes::UNKNOWN_TOPIC_OR_PARTITION);
     }
     match broker.auto_create_topic(&name).await {
-        Ok(Some(topic)) => describe_topic(&topic),
+        Ok(Some(topic)) => describe_topic(&topic, &live_ids(broker)),
         Ok(None) => error(error_codes::LEADER_NOT_AVAILABLE),
         Err(e) => {
             tracing::warn!(topic = %name, "auto-creation failed: {}", e.message);
@@ -124,20 +135,36 @@ async fn lookup_topic(
     }
 }
 
-pub fn describe_topic(topic: &Topic) -> MetadataResponseTopic {
-    // What the metadata says, as Kafka answers from its metadata cache.
+/// The ids of the live brokers.
+pub fn live_ids(broker: &Broker) -> Vec<i32> {
+    broker.live_brokers().iter().map(|b| b.id).collect()
+}
+
+/// A topic as the metadata says, as Kafka answers from its metadata
+/// cache: replicas on brokers not in `live` are offline, and a partition
+/// without a leader is LEADER_NOT_AVAILABLE.
+pub fn describe_topic(topic: &Topic, live: &[i32]) -> MetadataResponseTopic {
     let partitions = topic
         .partitions
         .iter()
         .zip(0..)
         .map(|(assignment, index)| MetadataResponsePartition {
-            error_code: error_codes::NONE,
+            error_code: if assignment.leader < 0 {
+                error_codes::LEADER_NOT_AVAILABLE
+            } else {
+                error_codes::NONE
+            },
             partition_index: index,
             leader_id: assignment.leader,
             leader_epoch: assignment.leader_epoch,
             replica_nodes: assignment.replicas.clone(),
             isr_nodes: assignment.isr.clone(),
-            offline_replicas: Vec::new(),
+            offline_replicas: assignment
+                .replicas
+                .iter()
+                .copied()
+                .filter(|id| !live.contains(id))
+                .collect(),
             ..Default::default()
         })
         .collect();

@@ -74,6 +74,7 @@ async fn create_one(
     budget: &mut PartitionBudget,
 ) -> Result<CreatableTopicResult, ApiError> {
     let settings = broker.config.settings();
+    let mut assignments = None;
     let (partitions, replication) = if topic.assignments.is_empty() {
         let partitions = if topic.num_partitions == -1 {
             settings.num_partitions
@@ -93,31 +94,15 @@ async fn create_one(
                 "give either a replica assignment or partition count and replication factor, not both",
             ));
         }
-        for assignment in &topic.assignments {
-            if assignment.broker_ids != [broker.node_id] {
-                return Err(ApiError::new(
-                    error_codes::INVALID_REPLICA_ASSIGNMENT,
-                    format!(
-                        "partition {} is assigned to brokers {:?}; this cluster has only broker {}",
-                        assignment.partition_index, assignment.broker_ids, broker.node_id
-                    ),
-                ));
-            }
-        }
-        (topic.assignments.len() as i32, 1)
+        let chosen = topic
+            .assignments
+            .iter()
+            .map(|a| a.broker_ids.clone())
+            .collect::<Vec<_>>();
+        let replication = chosen.first().map_or(1, |r| r.len() as i16);
+        assignments = Some(chosen);
+        (topic.assignments.len() as i32, replication)
     };
-    if replication < 1 {
-        return Err(ApiError::new(
-            error_codes::INVALID_REPLICATION_FACTOR,
-            format!("replication factor must be at least 1, got {replication}"),
-        ));
-    }
-    if replication > 1 {
-        return Err(ApiError::new(
-            error_codes::INVALID_REPLICATION_FACTOR,
-            format!("replication factor {replication} is larger than the number of brokers (1)"),
-        ));
-    }
     let mut overrides = BTreeMap::new();
     for config in topic.configs {
         if let Some(value) = config.value {
@@ -126,7 +111,14 @@ async fn create_one(
     }
     budget.take(partitions)?;
     let created = broker
-        .create_topic(&topic.name, partitions, overrides.clone(), validate_only)
+        .create_topic(
+            &topic.name,
+            partitions,
+            replication,
+            assignments,
+            overrides.clone(),
+            validate_only,
+        )
         .await?;
     let topic_id = created.as_ref().map(|t| t.id).unwrap_or_default();
     let configs = super::configs::describe_topic_overrides(broker, &overrides)

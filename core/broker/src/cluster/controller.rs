@@ -1,0 +1,425 @@
+//! The controller: whichever node leads the metadata quorum decides every
+//! metadata change (Kafka's `QuorumController`). Requests are handled one
+//! at a time, each checked against the table as committed so far and
+//! written as one Raft entry, so two decisions can never interleave.
+//! It also watches broker heartbeats, fences brokers that go silent and
+//! elects new leaders for their partitions.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use strom_protocol::codec::Uuid;
+use strom_protocol::error_codes;
+use strom_raft::Quorum;
+
+use super::placement::{elect, new_assignment, place, without_broker};
+use super::records;
+use super::requests::{ControllerRequest as Req, ControllerResponse as Resp};
+use crate::config::TopicConfigs;
+use crate::error::ApiError;
+use crate::state::Broker;
+use crate::topic_table::{MetadataRecord, PartitionAssignment, Topic, TopicTable};
+
+/// Producer ids handed to a broker at a time.
+pub const PRODUCER_ID_BLOCK: i64 = 1000;
+
+pub struct Controller {
+    broker: Weak<Broker>,
+    quorum: OnceLock<Arc<Quorum>>,
+    /// One decision at a time.
+    deciding: tokio::sync::Mutex<()>,
+    /// When each broker last heartbeated this controller.
+    last_heartbeat: Mutex<HashMap<i32, Instant>>,
+}
+
+impl Controller {
+    pub fn new(broker: Weak<Broker>) -> Controller {
+        Controller {
+            broker,
+            quorum: OnceLock::new(),
+            deciding: tokio::sync::Mutex::new(()),
+            last_heartbeat: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn set_quorum(&self, quorum: Arc<Quorum>) {
+        let _ = self.quorum.set(quorum);
+    }
+
+    pub async fn handle(&self, request: Req) -> Resp {
+        let Some(broker) = self.broker.upgrade() else {
+            return error(error_codes::NOT_CONTROLLER, "the broker is shutting down");
+        };
+        let _deciding = self.deciding.lock().await;
+        let records = match self.decide(&broker, request) {
+            Ok(Decision::Records(records)) => records,
+            Ok(Decision::Answer(answer)) => return answer,
+            Err(e) => return error(e.code, e.message),
+        };
+        if records.is_empty() {
+            // Nothing to change: the caller still learns how far the
+            // metadata log is committed, to catch up to it.
+            let index = self
+                .quorum
+                .get()
+                .map_or(0, |q| q.status().committed.unwrap_or(0));
+            return Resp::Applied { index };
+        }
+        let producer_ids = records.iter().find_map(|r| match r {
+            MetadataRecord::ProducerIds { next } => Some(*next - PRODUCER_ID_BLOCK),
+            _ => None,
+        });
+        match self.propose(records).await {
+            Ok(index) => match producer_ids {
+                Some(first) => Resp::ProducerIds { first, index },
+                None => Resp::Applied { index },
+            },
+            Err(e) => error(error_codes::NOT_CONTROLLER, e.to_string()),
+        }
+    }
+
+    async fn propose(&self, records: Vec<MetadataRecord>) -> Result<u64, String> {
+        let quorum = self.quorum.get().ok_or("the quorum is not started")?;
+        quorum
+            .propose(records::encode(&records))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    fn decide(&self, broker: &Broker, request: Req) -> Result<Decision, ApiError> {
+        let table = broker.table();
+        Ok(Decision::Records(match request {
+            Req::CreateTopic {
+                name,
+                partitions,
+                replication_factor,
+                assignments,
+                configs,
+                validate_only,
+            } => {
+                crate::state::check_new_topic_name(&table.topics(), &name)?;
+                let configs = TopicConfigs::new(configs)
+                    .map_err(|e| ApiError::new(e.kafka_error_code(), e.to_string()))?;
+                let live = live_brokers(&table);
+                let replicas = match assignments {
+                    Some(chosen) => {
+                        check_assignments(&chosen, &live)?;
+                        chosen
+                    }
+                    None => placed(&live, 0, partitions, replication_factor)?,
+                };
+                if validate_only {
+                    return Ok(Decision::Answer(Resp::Applied { index: 0 }));
+                }
+                let id = Uuid(*uuid::Uuid::new_v4().as_bytes());
+                let mut records = vec![MetadataRecord::Topic { name, id, configs }];
+                records.extend(replicas.into_iter().map(|r| MetadataRecord::Partition {
+                    topic_id: id,
+                    assignment: new_assignment(r),
+                }));
+                records
+            }
+            Req::DeleteTopic { name } => {
+                let topic = existing(&table.topics(), &name)?;
+                vec![MetadataRecord::RemoveTopic { topic_id: topic.id }]
+            }
+            Req::CreatePartitions {
+                name,
+                total,
+                validate_only,
+            } => {
+                let topic = existing(&table.topics(), &name)?;
+                let current = topic.partition_count();
+                if total <= current {
+                    return Err(ApiError::new(
+                        error_codes::INVALID_PARTITIONS,
+                        format!("topic '{name}' has {current} partitions; the new count {total} must be larger"),
+                    ));
+                }
+                let replication = topic.partitions.first().map_or(1, |p| p.replicas.len());
+                let replicas = placed(
+                    &live_brokers(&table),
+                    current,
+                    total - current,
+                    replication as i16,
+                )?;
+                if validate_only {
+                    return Ok(Decision::Answer(Resp::Applied { index: 0 }));
+                }
+                replicas
+                    .into_iter()
+                    .map(|r| MetadataRecord::Partition {
+                        topic_id: topic.id,
+                        assignment: new_assignment(r),
+                    })
+                    .collect()
+            }
+            Req::SetTopicConfigs { name, configs } => {
+                let topic = existing(&table.topics(), &name)?;
+                let configs = TopicConfigs::new(configs)
+                    .map_err(|e| ApiError::new(e.kafka_error_code(), e.to_string()))?;
+                vec![MetadataRecord::TopicConfigs {
+                    topic_id: topic.id,
+                    configs,
+                }]
+            }
+            Req::Heartbeat { id, host, port } => {
+                self.heard_from(id);
+                let mut records = Vec::new();
+                if table.cluster_id().is_none() {
+                    records.push(MetadataRecord::ClusterId {
+                        id: broker.cluster_id.clone(),
+                    });
+                }
+                let known = table.broker(id);
+                if known.is_none_or(|b| b.fenced || b.host != host || b.port != port) {
+                    records.push(MetadataRecord::RegisterBroker { id, host, port });
+                    // Partitions waiting for this broker lead again.
+                    records.extend(elections(&table, |b| b == id || table.is_live(b), false));
+                }
+                records
+            }
+            Req::ShutDown { id } => fence(&table, id),
+            Req::AlterIsr {
+                topic_id,
+                index,
+                leader,
+                leader_epoch,
+                isr,
+            } => {
+                let topic = table
+                    .topic_by_id(Uuid(topic_id))
+                    .ok_or_else(|| ApiError::new(error_codes::UNKNOWN_TOPIC_ID, "no such topic"))?;
+                let current = usize::try_from(index)
+                    .ok()
+                    .and_then(|i| topic.partitions.get(i))
+                    .ok_or_else(|| {
+                        ApiError::new(error_codes::UNKNOWN_TOPIC_OR_PARTITION, "no such partition")
+                    })?;
+                if current.leader != leader || current.leader_epoch != leader_epoch {
+                    return Err(ApiError::new(
+                        error_codes::FENCED_LEADER_EPOCH,
+                        format!(
+                            "broker {leader} in epoch {leader_epoch} no longer leads {}-{index}",
+                            topic.name
+                        ),
+                    ));
+                }
+                let valid = !isr.is_empty()
+                    && isr.contains(&leader)
+                    && isr.iter().all(|id| current.replicas.contains(id))
+                    && isr
+                        .iter()
+                        .all(|id| current.isr.contains(id) || table.is_live(*id));
+                if !valid {
+                    return Err(ApiError::new(
+                        error_codes::INVALID_REQUEST,
+                        format!("ISR {isr:?} does not fit replicas {:?}", current.replicas),
+                    ));
+                }
+                if current.isr == isr {
+                    return Ok(Decision::Records(Vec::new()));
+                }
+                vec![MetadataRecord::PartitionChange {
+                    topic_id: topic.id,
+                    index,
+                    assignment: PartitionAssignment {
+                        isr,
+                        ..current.clone()
+                    },
+                }]
+            }
+            Req::AllocateProducerIds { count: _ } => {
+                let next = table.next_producer_id().max(0) + PRODUCER_ID_BLOCK;
+                vec![MetadataRecord::ProducerIds { next }]
+            }
+        }))
+    }
+
+    fn heard_from(&self, id: i32) {
+        self.last_heartbeat
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, Instant::now());
+    }
+
+    /// Leader-only duties, run while this node leads the quorum: fence
+    /// brokers silent for `session` and, every `rebalance` period, move
+    /// leadership back to preferred replicas.
+    pub async fn watch_brokers(self: Arc<Self>, session: Duration, rebalance: Option<Duration>) {
+        // Every broker gets a full session from the moment this node took
+        // over: it may have been heartbeating the previous controller.
+        self.last_heartbeat
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        let took_over = Instant::now();
+        let mut last_rebalance = Instant::now();
+        let mut ticker = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            ticker.tick().await;
+            let Some(broker) = self.broker.upgrade() else {
+                return;
+            };
+            let silent: Vec<i32> = {
+                let table = broker.table();
+                let heard = self
+                    .last_heartbeat
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                table
+                    .brokers()
+                    .filter(|b| !b.fenced)
+                    .filter(|b| heard.get(&b.id).copied().unwrap_or(took_over).elapsed() > session)
+                    .map(|b| b.id)
+                    .collect()
+            };
+            for id in silent {
+                tracing::warn!(
+                    broker = id,
+                    "no heartbeat within broker.session.timeout.ms: fencing it"
+                );
+                let _deciding = self.deciding.lock().await;
+                let records = fence(&broker.table(), id);
+                if let Err(e) = self.propose(records).await {
+                    tracing::warn!(broker = id, "could not fence: {e}");
+                }
+            }
+            if rebalance.is_some_and(|period| last_rebalance.elapsed() >= period) {
+                last_rebalance = Instant::now();
+                let _deciding = self.deciding.lock().await;
+                let records = preferred_elections(&broker);
+                if !records.is_empty() {
+                    tracing::info!(
+                        changes = records.len(),
+                        "moving leaders back to preferred replicas"
+                    );
+                    if let Err(e) = self.propose(records).await {
+                        tracing::warn!("preferred leader election failed: {e}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn preferred_elections(broker: &Broker) -> Vec<MetadataRecord> {
+    let table = broker.table();
+    elections(&table, |b| table.is_live(b), true)
+}
+
+enum Decision {
+    Records(Vec<MetadataRecord>),
+    Answer(Resp),
+}
+
+fn error(code: i16, message: impl Into<String>) -> Resp {
+    Resp::Error {
+        code,
+        message: message.into(),
+    }
+}
+
+fn live_brokers(table: &TopicTable) -> Vec<i32> {
+    table
+        .brokers()
+        .filter(|b| !b.fenced)
+        .map(|b| b.id)
+        .collect()
+}
+
+fn existing(topics: &[Arc<Topic>], name: &str) -> Result<Arc<Topic>, ApiError> {
+    topics
+        .iter()
+        .find(|t| t.name == name)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::new(
+                error_codes::UNKNOWN_TOPIC_OR_PARTITION,
+                format!("topic '{name}' does not exist"),
+            )
+        })
+}
+
+fn placed(
+    live: &[i32],
+    first: i32,
+    count: i32,
+    replication: i16,
+) -> Result<Vec<Vec<i32>>, ApiError> {
+    let start = rand::random::<usize>() % live.len().max(1);
+    usize::try_from(replication)
+        .ok()
+        .and_then(|rf| place(live, first, count, rf, start))
+        .ok_or_else(|| {
+            ApiError::new(
+                error_codes::INVALID_REPLICATION_FACTOR,
+                format!(
+                    "replication factor {replication} is larger than the {} live brokers",
+                    live.len()
+                ),
+            )
+        })
+}
+
+fn check_assignments(chosen: &[Vec<i32>], live: &[i32]) -> Result<(), ApiError> {
+    for (index, replicas) in chosen.iter().enumerate() {
+        let mut seen = replicas.clone();
+        seen.sort_unstable();
+        seen.dedup();
+        if replicas.is_empty()
+            || seen.len() != replicas.len()
+            || !replicas.iter().all(|id| live.contains(id))
+        {
+            return Err(ApiError::new(
+                error_codes::INVALID_REPLICA_ASSIGNMENT,
+                format!("partition {index}: replicas {replicas:?} must be distinct live brokers of {live:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The records that fence broker `id` and move its leaderships away.
+fn fence(table: &TopicTable, id: i32) -> Vec<MetadataRecord> {
+    if !table.is_live(id) {
+        return Vec::new();
+    }
+    let is_live = |b| b != id && table.is_live(b);
+    let mut records = vec![MetadataRecord::FenceBroker { id }];
+    for topic in table.topics() {
+        for (index, current) in topic.partitions.iter().enumerate() {
+            if let Some(next) = without_broker(current, id, is_live) {
+                records.push(MetadataRecord::PartitionChange {
+                    topic_id: topic.id,
+                    index: index as i32,
+                    assignment: next,
+                });
+            }
+        }
+    }
+    records
+}
+
+/// Leader elections the table calls for: leaderless partitions with a
+/// live in-sync replica and, with `prefer`, preferred replicas back.
+fn elections(
+    table: &TopicTable,
+    is_live: impl Fn(i32) -> bool + Copy,
+    prefer: bool,
+) -> Vec<MetadataRecord> {
+    let mut records = Vec::new();
+    for topic in table.topics() {
+        for (index, current) in topic.partitions.iter().enumerate() {
+            if let Some(next) = elect(current, is_live, prefer) {
+                records.push(MetadataRecord::PartitionChange {
+                    topic_id: topic.id,
+                    index: index as i32,
+                    assignment: next,
+                });
+            }
+        }
+    }
+    records
+}

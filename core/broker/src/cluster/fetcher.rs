@@ -1,0 +1,374 @@
+//! Replica fetchers: this broker follows partitions by fetching from their
+//! leaders over the Kafka protocol, as a Kafka follower does (Fetch with
+//! its broker id as `replica_id`). One task per leader broker fetches all
+//! the partitions this broker follows from it.
+//!
+//! Before fetching a partition in a new leader epoch, the follower asks
+//! the leader where its own latest epoch ends (OffsetForLeaderEpoch,
+//! KIP-101/279) and truncates what the leader never had: records that
+//! were never committed. Each fetch reports how far this replica's log is
+//! durable (the fetch offset), which is what moves the leader's high
+//! watermark.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use strom_protocol::error_codes;
+use strom_protocol::frame::{decode_response, encode_request, frame_length};
+use strom_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use strom_protocol::messages::offset_for_leader_epoch_request::{
+    OffsetForLeaderPartition, OffsetForLeaderTopic,
+};
+use strom_protocol::messages::{
+    ApiKey, FetchRequest, OffsetForLeaderEpochRequest, Request, RequestHeader, Response,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+
+use crate::partition::Partition;
+use crate::state::Broker;
+
+const FETCH_VERSION: i16 = 12;
+const EPOCH_VERSION: i16 = 4;
+/// How long a fetcher waits before retrying a leader it cannot reach.
+const RETRY: Duration = Duration::from_millis(200);
+/// Largest response frame a fetcher reads.
+const MAX_RESPONSE: usize = 128 * 1024 * 1024;
+
+/// Keeps one fetcher task per leader this broker follows partitions of,
+/// started and stopped as leaderships change.
+pub async fn run(broker: Weak<Broker>) {
+    let mut fetchers: HashMap<i32, JoinHandle<()>> = HashMap::new();
+    loop {
+        let Some(b) = broker.upgrade() else {
+            return;
+        };
+        let changed = b.partitions.followers_changed().clone();
+        let notified = changed.notified();
+        let leaders: Vec<i32> = {
+            let mut leaders: Vec<i32> = b
+                .partitions
+                .all()
+                .iter()
+                .map(|p| p.leadership().leader)
+                .filter(|&leader| leader >= 0 && leader != b.node_id)
+                .collect();
+            leaders.sort_unstable();
+            leaders.dedup();
+            leaders
+        };
+        drop(b);
+        fetchers.retain(|leader, task| {
+            let keep = leaders.contains(leader) && !task.is_finished();
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for leader in leaders {
+            fetchers
+                .entry(leader)
+                .or_insert_with(|| tokio::spawn(fetch_from(broker.clone(), leader)));
+        }
+        // Also look again now and then: a fetcher that stopped on an error
+        // is restarted.
+        let _ = tokio::time::timeout(Duration::from_secs(1), notified).await;
+    }
+}
+
+/// The partitions this broker follows from `leader`, by topic and index.
+fn followed(broker: &Broker, leader: i32) -> BTreeMap<(String, i32), Arc<Partition>> {
+    broker
+        .partitions
+        .all()
+        .into_iter()
+        .filter(|p| p.leadership().leader == leader)
+        .map(|p| ((p.topic.clone(), p.index), p))
+        .collect()
+}
+
+/// Fetches from `leader` until it leads nothing this broker follows.
+async fn fetch_from(broker: Weak<Broker>, leader: i32) {
+    // The epoch each partition was last reconciled with the leader in.
+    let mut reconciled: HashMap<(String, i32), i32> = HashMap::new();
+    loop {
+        let Some(b) = broker.upgrade() else {
+            return;
+        };
+        let address = b
+            .table()
+            .broker(leader)
+            .map(|info| format!("{}:{}", info.host, info.port));
+        drop(b);
+        let Some(address) = address else {
+            tokio::time::sleep(RETRY).await;
+            continue;
+        };
+        match TcpStream::connect(&address).await {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                let mut peer = Peer {
+                    stream,
+                    correlation: 0,
+                };
+                if let Err(e) = fetch_loop(&broker, leader, &mut peer, &mut reconciled).await {
+                    tracing::debug!(leader, "replica fetcher: {e}");
+                }
+            }
+            Err(e) => tracing::debug!(leader, %address, "replica fetcher cannot connect: {e}"),
+        }
+        tokio::time::sleep(RETRY).await;
+    }
+}
+
+async fn fetch_loop(
+    broker: &Weak<Broker>,
+    leader: i32,
+    peer: &mut Peer,
+    reconciled: &mut HashMap<(String, i32), i32>,
+) -> Result<(), String> {
+    loop {
+        let Some(b) = broker.upgrade() else {
+            return Ok(());
+        };
+        let node_id = b.node_id;
+        let settings = b.config.settings().clone();
+        let partitions = followed(&b, leader);
+        drop(b);
+        if partitions.is_empty() {
+            return Ok(());
+        }
+        reconciled.retain(|key, _| partitions.contains_key(key));
+        let stale: Vec<&Arc<Partition>> = partitions
+            .iter()
+            .filter(|(key, p)| reconciled.get(*key) != Some(&p.leadership().leader_epoch))
+            .map(|(_, p)| p)
+            .collect();
+        if !stale.is_empty() {
+            truncate_to_leader(peer, node_id, &stale, reconciled).await?;
+        }
+        let fetchable: Vec<&Arc<Partition>> = partitions
+            .iter()
+            .filter(|(key, p)| reconciled.get(*key) == Some(&p.leadership().leader_epoch))
+            .map(|(_, p)| p)
+            .collect();
+        if fetchable.is_empty() {
+            tokio::time::sleep(RETRY).await;
+            continue;
+        }
+        let request = fetch_request(node_id, &settings, &fetchable);
+        let Response::Fetch(response) = peer.call(Request::Fetch(request), FETCH_VERSION).await?
+        else {
+            return Err("the leader answered Fetch with another API".into());
+        };
+        let mut refused = false;
+        for topic in response.responses {
+            for data in topic.partitions {
+                let key = (topic.topic.clone(), data.partition_index);
+                let Some(partition) = partitions.get(&key) else {
+                    continue;
+                };
+                match data.error_code {
+                    error_codes::NONE => {
+                        let records = data.records.unwrap_or_default();
+                        append(partition, records, data.high_watermark).await?;
+                    }
+                    code => {
+                        // The leadership moved, or this log does not fit
+                        // the leader's: reconcile again once metadata says
+                        // who leads now.
+                        tracing::debug!(topic = %key.0, partition = key.1, code, "replica fetch refused");
+                        reconciled.remove(&key);
+                        refused = true;
+                    }
+                }
+            }
+        }
+        if refused {
+            tokio::time::sleep(RETRY).await;
+        }
+    }
+}
+
+/// Appends what the leader sent (keeping its offsets and epochs), waits
+/// until it is durable here, then takes the leader's high watermark.
+async fn append(
+    partition: &Arc<Partition>,
+    records: Bytes,
+    leader_high_watermark: i64,
+) -> Result<(), String> {
+    if !records.is_empty() {
+        let target = partition.clone();
+        let end = tokio::task::spawn_blocking(move || {
+            let mut bytes = BytesMut::from(&records[..]);
+            target.append_as_follower(&mut bytes)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("{}-{}: {e}", partition.topic, partition.index))?;
+        partition
+            .log
+            .wait_durable(end)
+            .await
+            .map_err(|e| format!("{}-{}: {e}", partition.topic, partition.index))?;
+    }
+    partition.follow_high_watermark(leader_high_watermark);
+    Ok(())
+}
+
+fn fetch_request(
+    node_id: i32,
+    settings: &crate::config::BrokerSettings,
+    partitions: &[&Arc<Partition>],
+) -> FetchRequest {
+    let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
+    for p in partitions {
+        topics.entry(&p.topic).or_default().push(FetchPartition {
+            partition: p.index,
+            current_leader_epoch: p.leadership().leader_epoch,
+            fetch_offset: p.log.log_end_offset(),
+            last_fetched_epoch: p.log.latest_epoch().unwrap_or(-1),
+            log_start_offset: p.log.log_start_offset(),
+            partition_max_bytes: settings.replica_fetch_max_bytes,
+            ..Default::default()
+        });
+    }
+    FetchRequest {
+        replica_id: node_id,
+        max_wait_ms: settings.replica_fetch_wait_max_ms,
+        min_bytes: 1,
+        max_bytes: settings.fetch_max_bytes,
+        isolation_level: 0,
+        session_id: 0,
+        session_epoch: -1,
+        topics: topics
+            .into_iter()
+            .map(|(topic, partitions)| FetchTopic {
+                topic: topic.to_string(),
+                partitions,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// Asks the leader where each partition's latest local epoch ends and
+/// drops whatever this log holds past that point.
+async fn truncate_to_leader(
+    peer: &mut Peer,
+    node_id: i32,
+    partitions: &[&Arc<Partition>],
+    reconciled: &mut HashMap<(String, i32), i32>,
+) -> Result<(), String> {
+    let mut by_topic: BTreeMap<&str, Vec<OffsetForLeaderPartition>> = BTreeMap::new();
+    for p in partitions {
+        by_topic
+            .entry(&p.topic)
+            .or_default()
+            .push(OffsetForLeaderPartition {
+                partition: p.index,
+                current_leader_epoch: p.leadership().leader_epoch,
+                leader_epoch: p.log.latest_epoch().unwrap_or(-1),
+                ..Default::default()
+            });
+    }
+    let request = OffsetForLeaderEpochRequest {
+        replica_id: node_id,
+        topics: by_topic
+            .into_iter()
+            .map(|(topic, partitions)| OffsetForLeaderTopic {
+                topic: topic.to_string(),
+                partitions,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let Response::OffsetForLeaderEpoch(response) = peer
+        .call(Request::OffsetForLeaderEpoch(request), EPOCH_VERSION)
+        .await?
+    else {
+        return Err("the leader answered OffsetForLeaderEpoch with another API".into());
+    };
+    for topic in response.topics {
+        for answer in topic.partitions {
+            let Some(partition) = partitions
+                .iter()
+                .find(|p| p.topic == topic.topic && p.index == answer.partition)
+            else {
+                continue;
+            };
+            if answer.error_code != error_codes::NONE {
+                continue;
+            }
+            let epoch = partition.leadership().leader_epoch;
+            // No epoch of ours is known to the leader (or our log is
+            // empty): nothing to compare; an end of -1 means the same.
+            if partition.log.latest_epoch().is_some() && answer.end_offset >= 0 {
+                let end = answer.end_offset;
+                if end < partition.log.log_end_offset() {
+                    tracing::info!(
+                        topic = %partition.topic,
+                        partition = partition.index,
+                        from = partition.log.log_end_offset(),
+                        to = end,
+                        "truncating records the leader does not have"
+                    );
+                    let target = (*partition).clone();
+                    tokio::task::spawn_blocking(move || target.log.truncate_to(end))
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            reconciled.insert((partition.topic.clone(), partition.index), epoch);
+        }
+    }
+    Ok(())
+}
+
+/// One connection to a leader's Kafka listener.
+struct Peer {
+    stream: TcpStream,
+    correlation: i32,
+}
+
+impl Peer {
+    async fn call(&mut self, request: Request, version: i16) -> Result<Response, String> {
+        self.correlation = self.correlation.wrapping_add(1);
+        let api_key: ApiKey = request.api_key();
+        let header = RequestHeader {
+            request_api_key: api_key as i16,
+            request_api_version: version,
+            correlation_id: self.correlation,
+            client_id: Some("strom-replica-fetcher".into()),
+            ..Default::default()
+        };
+        let mut frame = BytesMut::new();
+        encode_request(&header, &request, &mut frame).map_err(|e| e.to_string())?;
+        let exchange = async {
+            self.stream.write_all(&frame).await?;
+            let mut prefix = [0u8; 4];
+            self.stream.read_exact(&mut prefix).await?;
+            let len = frame_length(prefix, MAX_RESPONSE)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+            let mut body = vec![0u8; len];
+            self.stream.read_exact(&mut body).await?;
+            Ok::<_, std::io::Error>(body)
+        };
+        let body = tokio::time::timeout(Duration::from_secs(30), exchange)
+            .await
+            .map_err(|_| "the leader did not answer within 30 s".to_string())?
+            .map_err(|e| e.to_string())?;
+        let (header, response) =
+            decode_response(Bytes::from(body), api_key, version).map_err(|e| e.to_string())?;
+        if header.correlation_id != self.correlation {
+            return Err("the leader answered out of order".into());
+        }
+        Ok(response)
+    }
+}

@@ -1,0 +1,320 @@
+//! A broker as a member of a multi-node cluster: the metadata quorum
+//! (`strom_raft`, whose committed records this module applies to the
+//! broker's topic table), the controller that runs on the quorum's leader,
+//! heartbeats, ISR upkeep for the partitions this broker leads, and the
+//! replica fetchers for those it follows.
+//!
+//! A one-node broker (no `controller.quorum.voters`) uses none of this: it
+//! keeps its metadata in topic files, as it always has.
+
+pub mod controller;
+pub mod fetcher;
+pub mod isr;
+pub mod placement;
+pub mod records;
+pub mod requests;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use strom_protocol::error_codes;
+use strom_raft::{LeaderHandler, Quorum, QuorumConfig, StateMachine};
+use tokio::task::JoinHandle;
+
+use crate::error::{ApiError, BrokerError};
+use crate::state::Broker;
+use crate::topic_table::TopicTable;
+use controller::Controller;
+use requests::{ControllerRequest, ControllerResponse};
+
+/// How long a broker waits for the controller to decide a change.
+const CONTROLLER_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub struct ClusterNode {
+    pub quorum: Arc<Quorum>,
+    pub controller: Arc<Controller>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Joins (or forms) the cluster: starts the metadata quorum, whose log
+/// replays into `broker`'s table, and this broker's background duties.
+pub async fn start(broker: &Arc<Broker>) -> Result<Arc<ClusterNode>, BrokerError> {
+    let settings = broker.config.settings().clone();
+    let listen_address = settings.cluster_listen_address().ok_or_else(|| {
+        BrokerError::Cluster(format!(
+            "node {} is not in controller.quorum.voters and has no strom.cluster.listen",
+            broker.node_id
+        ))
+    })?;
+    let listen = tokio::net::lookup_host(&listen_address)
+        .await
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| {
+            BrokerError::Cluster(format!(
+                "cannot resolve the cluster listener {listen_address}"
+            ))
+        })?;
+    let controller = Arc::new(Controller::new(Arc::downgrade(broker)));
+    let config = QuorumConfig {
+        node_id: node_id(broker.node_id),
+        listen,
+        voters: settings
+            .quorum_voters
+            .iter()
+            .map(|v| (node_id(v.id), v.address.clone()))
+            .collect(),
+        dir: broker.data_dir.join("cluster-metadata"),
+        ..QuorumConfig::default()
+    };
+    let quorum = Quorum::start(
+        config,
+        Arc::new(Applier {
+            broker: Arc::downgrade(broker),
+        }),
+        Arc::new(Handler {
+            controller: controller.clone(),
+        }),
+    )
+    .await
+    .map_err(|e| BrokerError::Cluster(format!("metadata quorum: {e}")))?;
+    controller.set_quorum(quorum.clone());
+    let node = Arc::new(ClusterNode {
+        quorum,
+        controller,
+        tasks: std::sync::Mutex::new(Vec::new()),
+    });
+    let tasks = vec![
+        tokio::spawn(heartbeats(Arc::downgrade(broker), node.clone())),
+        tokio::spawn(leader_duties(node.clone(), settings.clone())),
+        tokio::spawn(isr::maintain(Arc::downgrade(broker), node.clone())),
+        tokio::spawn(fetcher::run(Arc::downgrade(broker))),
+    ];
+    *node.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
+    Ok(node)
+}
+
+fn node_id(id: i32) -> u64 {
+    u64::try_from(id).unwrap_or(0)
+}
+
+impl ClusterNode {
+    /// Asks the controller for a change and waits until this broker has
+    /// applied it, so the caller's next read of the table sees it.
+    pub async fn ask(&self, request: ControllerRequest) -> Result<ControllerResponse, ApiError> {
+        let reply = self
+            .quorum
+            .call_leader(requests::encode(&request), CONTROLLER_TIMEOUT)
+            .await
+            .map_err(|e| {
+                ApiError::new(error_codes::REQUEST_TIMED_OUT, format!("controller: {e}"))
+            })?;
+        let response: ControllerResponse = requests::decode(&reply).map_err(|e| {
+            ApiError::new(
+                error_codes::UNKNOWN_SERVER_ERROR,
+                format!("controller answer: {e}"),
+            )
+        })?;
+        let index = match &response {
+            ControllerResponse::Error { code, message } => {
+                return Err(ApiError::new(*code, message.clone()))
+            }
+            ControllerResponse::Applied { index }
+            | ControllerResponse::ProducerIds { index, .. } => *index,
+        };
+        if index > 0 {
+            self.quorum
+                .wait_applied(index, CONTROLLER_TIMEOUT)
+                .await
+                .map_err(|e| {
+                    ApiError::new(error_codes::REQUEST_TIMED_OUT, format!("metadata: {e}"))
+                })?;
+        }
+        Ok(response)
+    }
+
+    /// Registers this broker and waits until it has applied the metadata
+    /// committed so far: until then its idea of who leads what may be
+    /// stale, so it must not serve clients (Kafka's broker stays fenced
+    /// until it has caught up).
+    pub async fn catch_up(&self, broker: &Broker) {
+        loop {
+            let request = ControllerRequest::Heartbeat {
+                id: broker.node_id,
+                host: broker.advertised_host.clone(),
+                port: broker.advertised_port,
+            };
+            match self.ask(request).await {
+                Ok(_) => return,
+                Err(e) => tracing::warn!(
+                    "waiting for the metadata quorum before serving ({}): is a majority of controller.quorum.voters running?",
+                    e.message
+                ),
+            }
+        }
+    }
+
+    /// A clean shutdown: the controller moves this broker's leaderships
+    /// to other in-sync replicas before it goes (Kafka's controlled
+    /// shutdown), then the background tasks stop.
+    pub async fn shut_down(&self, id: i32) {
+        match tokio::time::timeout(
+            Duration::from_secs(5),
+            self.ask(ControllerRequest::ShutDown { id }),
+        )
+        .await
+        {
+            Ok(Ok(_)) => tracing::info!("leaderships handed off"),
+            Ok(Err(e)) => tracing::warn!("controlled shutdown refused: {}", e.message),
+            Err(_) => tracing::warn!("controlled shutdown timed out"),
+        }
+        for task in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            task.abort();
+        }
+        self.quorum.shutdown().await;
+    }
+}
+
+/// Feeds committed metadata records to the broker.
+struct Applier {
+    broker: Weak<Broker>,
+}
+
+impl StateMachine for Applier {
+    fn apply(&self, index: u64, record: &[u8]) {
+        let Some(broker) = self.broker.upgrade() else {
+            return;
+        };
+        match records::decode(record) {
+            Ok(records) => broker.commit(records, None),
+            // Every node decodes the same bytes the same way: skipping the
+            // entry keeps them all in step, and the log says what was lost.
+            Err(e) => tracing::error!(index, "metadata entry cannot be decoded, skipped: {e}"),
+        }
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        match self.broker.upgrade() {
+            Some(broker) => records::encode(&broker.table().to_records()),
+            None => Vec::new(),
+        }
+    }
+
+    fn restore(&self, snapshot: &[u8]) {
+        let Some(broker) = self.broker.upgrade() else {
+            return;
+        };
+        let mut target = TopicTable::default();
+        match records::decode(snapshot) {
+            Ok(records) => {
+                for record in records {
+                    if let Err(e) = target.apply(record) {
+                        tracing::error!("metadata snapshot record not applied: {e}");
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!("metadata snapshot cannot be decoded: {e}");
+                return;
+            }
+        }
+        let changes = broker.table().records_to_reach(&target);
+        broker.commit(changes, None);
+    }
+}
+
+struct Handler {
+    controller: Arc<Controller>,
+}
+
+impl LeaderHandler for Handler {
+    fn handle(&self, request: Vec<u8>) -> Pin<Box<dyn Future<Output = Vec<u8>> + Send>> {
+        let controller = self.controller.clone();
+        Box::pin(async move {
+            let response = match requests::decode::<ControllerRequest>(&request) {
+                Ok(request) => controller.handle(request).await,
+                Err(e) => ControllerResponse::Error {
+                    code: error_codes::INVALID_REQUEST,
+                    message: format!("undecodable controller request: {e}"),
+                },
+            };
+            requests::encode(&response)
+        })
+    }
+}
+
+/// Tells the controller, every `broker.heartbeat.interval.ms`, that this
+/// broker is alive and where clients reach it. The first heartbeat
+/// registers the broker; one after a fence brings it back.
+async fn heartbeats(broker: Weak<Broker>, node: Arc<ClusterNode>) {
+    let mut failing = false;
+    loop {
+        let Some(b) = broker.upgrade() else {
+            return;
+        };
+        let interval =
+            Duration::from_millis(b.config.settings().broker_heartbeat_interval_ms.max(10) as u64);
+        let request = ControllerRequest::Heartbeat {
+            id: b.node_id,
+            host: b.advertised_host.clone(),
+            port: b.advertised_port,
+        };
+        drop(b);
+        match tokio::time::timeout(interval * 4, node.ask(request)).await {
+            Ok(Ok(_)) => {
+                if failing {
+                    tracing::info!("heartbeats reach the controller again");
+                }
+                failing = false;
+            }
+            Ok(Err(e)) if !failing => {
+                tracing::warn!("heartbeat failed: {}", e.message);
+                failing = true;
+            }
+            Err(_) if !failing => {
+                tracing::warn!("heartbeat timed out");
+                failing = true;
+            }
+            _ => {}
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// Runs the controller's watch of the brokers while this node leads the
+/// metadata quorum.
+async fn leader_duties(node: Arc<ClusterNode>, settings: crate::config::BrokerSettings) {
+    let mut leader = node.quorum.leader_watch();
+    let mut duty: Option<JoinHandle<()>> = None;
+    let session = Duration::from_millis(settings.broker_session_timeout_ms.max(100) as u64);
+    let rebalance = settings.auto_leader_rebalance_enable.then(|| {
+        Duration::from_millis(settings.leader_imbalance_check_interval_ms.max(1000) as u64)
+    });
+    loop {
+        let leading = node.quorum.is_leader();
+        match (leading, duty.is_some()) {
+            (true, false) => {
+                tracing::info!("this node is the controller");
+                duty = Some(tokio::spawn(
+                    node.controller.clone().watch_brokers(session, rebalance),
+                ));
+            }
+            (false, true) => {
+                if let Some(task) = duty.take() {
+                    task.abort();
+                }
+            }
+            _ => {}
+        }
+        if leader.changed().await.is_err() {
+            return;
+        }
+    }
+}

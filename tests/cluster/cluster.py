@@ -1,0 +1,152 @@
+"""Three `strom server` processes on loopback forming one cluster.
+
+Each node gets its own Kafka port, cluster (Raft) port and data dir; the
+ports stay the same across restarts so clients and peers find a restarted
+node where it was. Settings shorten the failure timeouts so failovers take
+seconds, not the production defaults' tens of seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compat"))
+
+from brokers import REPO_ROOT, BrokerProcess  # noqa: E402
+
+FAST_FAILOVER = {
+    "broker.heartbeat.interval.ms": "200",
+    "broker.session.timeout.ms": "2000",
+    "replica.lag.time.max.ms": "2000",
+    "replica.fetch.wait.max.ms": "200",
+    "leader.imbalance.check.interval.seconds": "2",
+    "group.initial.rebalance.delay.ms": "0",
+    "group.min.session.timeout.ms": "1000",
+    "offsets.topic.num.partitions": "6",
+}
+
+
+def strom_binary() -> str:
+    return os.environ.get("STROM_BIN") or str(REPO_ROOT / "target" / "debug" / "strom")
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = []
+    for _ in range(count):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        sockets.append(s)
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+class Node(BrokerProcess):
+    def __init__(self, node_id: int, kafka_port: int, command, data_dir: Path, log_path: Path):
+        super().__init__(f"strom node {node_id}", command, data_dir, log_path)
+        self.node_id = node_id
+        self._port = kafka_port
+
+    def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Starts the process without waiting: a node is ready only once a
+        majority of the quorum runs, so a cluster starts all nodes first."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self._proc = subprocess.Popen(
+                self._command(self._port),
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def wait_ready(self) -> None:
+        self.bootstrap = self._wait_for_ready_line()
+
+    def kill(self) -> None:
+        """SIGKILL: the node dies with no chance to hand anything off."""
+        self._kill_group(signal.SIGKILL)
+
+    def terminate(self) -> int:
+        return self._terminate()
+
+    def pause(self) -> None:
+        assert self._proc is not None
+        os.killpg(self._proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._proc is not None
+        os.killpg(self._proc.pid, signal.SIGCONT)
+
+
+class Cluster:
+    def __init__(self, root: Path, size: int = 3, settings: dict | None = None):
+        ports = free_ports(2 * size)
+        kafka_ports, raft_ports = ports[:size], ports[size:]
+        voters = ",".join(f"{i + 1}@127.0.0.1:{raft_ports[i]}" for i in range(size))
+        merged = {**FAST_FAILOVER, **(settings or {})}
+        self.nodes: list[Node] = []
+        for i in range(size):
+            node_id = i + 1
+            data_dir = root / f"node{node_id}"
+
+            def command(port, node_id=node_id, data_dir=data_dir, kafka_port=kafka_ports[i]):
+                argv = [
+                    strom_binary(), "server",
+                    "--node-id", str(node_id),
+                    "--listen", f"127.0.0.1:{port or kafka_port}",
+                    "--voters", voters,
+                    "--data-dir", str(data_dir),
+                ]
+                for key, value in merged.items():
+                    argv += ["--set", f"{key}={value}"]
+                return argv
+
+            self.nodes.append(Node(node_id, kafka_ports[i], command, data_dir, root / f"node{node_id}.log"))
+        self.bootstrap = ",".join(f"127.0.0.1:{p}" for p in kafka_ports)
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.launch()
+        for node in self.nodes:
+            node.wait_ready()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            try:
+                node.resume()
+            except Exception:
+                pass
+            node.stop()
+
+    def node(self, node_id: int) -> Node:
+        return self.nodes[node_id - 1]
+
+    def logs(self, lines: int = 40) -> str:
+        return "\n".join(f"--- node {n.node_id}\n{n.log_tail(lines)}" for n in self.nodes)
+
+
+def wait_for(what: str, check, timeout: float = 30.0, interval: float = 0.2):
+    """Polls `check` until it returns a truthy value; that value."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except Exception as e:  # noqa: BLE001 - a failed probe is retried
+            last_error = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")

@@ -1,0 +1,270 @@
+"""Replication and failover across three real `strom` processes, driven by
+librdkafka (confluent-kafka) as a user's application would be."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from cluster import Cluster, wait_for
+
+
+def admin(cluster: Cluster) -> AdminClient:
+    return AdminClient({"bootstrap.servers": cluster.bootstrap})
+
+
+def describe(cluster: Cluster):
+    client = admin(cluster)
+    return client.describe_cluster().result(timeout=5)
+
+
+def partitions_of(cluster: Cluster, topic: str) -> dict:
+    md = admin(cluster).list_topics(topic, timeout=5)
+    t = md.topics[topic]
+    if t.error is not None:
+        raise KafkaException(t.error)
+    return t.partitions
+
+
+def create_topic(cluster: Cluster, name: str, partitions: int, min_isr: int = 2) -> None:
+    client = admin(cluster)  # the futures need their client alive
+    futures = client.create_topics(
+        [NewTopic(name, partitions, 3, config={"min.insync.replicas": str(min_isr)})]
+    )
+    futures[name].result(timeout=30)
+    wait_for(f"{name} fully in sync", lambda: fully_in_sync(cluster, name, partitions))
+
+
+def fully_in_sync(cluster: Cluster, topic: str, count: int = 0) -> bool:
+    parts = partitions_of(cluster, topic)
+    return (count == 0 or len(parts) == count) and all(
+        p.leader >= 0 and len(p.isrs) == 3 for p in parts.values()
+    )
+
+
+def read_all(cluster: Cluster, topic: str, expected: int, timeout: float = 60) -> dict[int, list[bytes]]:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": cluster.bootstrap,
+            "group.id": f"reader-{topic}-{time.monotonic_ns()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    values: dict[int, list[bytes]] = {}
+    got = 0
+    deadline = time.monotonic() + timeout
+    try:
+        while got < expected and time.monotonic() < deadline:
+            for msg in consumer.consume(500, timeout=1):
+                if msg.error():
+                    continue
+                values.setdefault(msg.partition(), []).append(msg.value())
+                got += 1
+        # Anything past what was expected would be a duplicate: look once more.
+        for msg in consumer.consume(500, timeout=2):
+            if not msg.error():
+                values.setdefault(msg.partition(), []).append(msg.value())
+    finally:
+        consumer.close()
+    return values
+
+
+def segment_bytes(data_dir: Path, topic: str, partition: int) -> bytes:
+    directory = data_dir / f"{topic}-{partition}"
+    return b"".join(p.read_bytes() for p in sorted(directory.glob("*.log")))
+
+
+def assert_replicas_identical(cluster: Cluster, topic: str, partitions: int) -> None:
+    for partition in range(partitions):
+        logs = {n.node_id: segment_bytes(n.data_dir, topic, partition) for n in cluster.nodes}
+        first = logs[1]
+        assert first, f"{topic}-{partition} is empty on node 1"
+        for node_id, data in logs.items():
+            assert data == first, (
+                f"{topic}-{partition}: node {node_id} holds {len(data)} bytes, node 1 {len(first)}"
+            )
+
+
+def test_a_replicated_topic_is_written_to_every_replica(cluster):
+    md = wait_for("three brokers", lambda: len(admin(cluster).list_topics(timeout=5).brokers) == 3 and True)
+    assert md
+    create_topic(cluster, "replicated", 3)
+    leaders = {p.leader for p in partitions_of(cluster, "replicated").values()}
+    assert len(leaders) == 3, f"leaders spread over the brokers, got {leaders}"
+
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "enable.idempotence": True})
+    failures = []
+    for i in range(3000):
+        producer.produce(
+            "replicated", key=str(i % 50).encode(), value=str(i).encode(),
+            on_delivery=lambda err, msg: err and failures.append(err),
+        )
+    assert producer.flush(30) == 0
+    assert not failures, failures[:3]
+
+    values = read_all(cluster, "replicated", 3000)
+    assert sum(len(v) for v in values.values()) == 3000
+    # Every follower fetched everything: the ISR is whole, and once the
+    # cluster stops each replica's segments are byte for byte the leader's.
+    wait_for("followers caught up", lambda: fully_in_sync(cluster, "replicated"))
+    time.sleep(1)
+    cluster.stop()
+    assert_replicas_identical(cluster, "replicated", 3)
+
+
+class ContinuousProducer:
+    """An idempotent acks=all producer writing numbered records to every
+    partition, without pause, until stopped; it remembers what was acked."""
+
+    def __init__(self, cluster: Cluster, topic: str, partitions: int):
+        self.producer = Producer(
+            {
+                "bootstrap.servers": cluster.bootstrap,
+                "acks": "all",
+                "enable.idempotence": True,
+                "message.timeout.ms": 120000,
+                "linger.ms": 5,
+            }
+        )
+        self.topic, self.partitions = topic, partitions
+        self.acked: dict[int, list[int]] = {p: [] for p in range(partitions)}
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _delivered(self, err, msg):
+        if err is not None:
+            self.errors.append(str(err))
+        else:
+            self.acked[msg.partition()].append(int(msg.value()))
+
+    def _run(self):
+        n = 0
+        while not self._stop.is_set():
+            try:
+                self.producer.produce(
+                    self.topic, value=str(n).encode(), partition=n % self.partitions,
+                    on_delivery=self._delivered,
+                )
+                n += 1
+            except BufferError:
+                pass
+            self.producer.poll(0.001 if n % 20 == 0 else 0)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.producer.flush(120)
+
+    def total(self) -> int:
+        return sum(len(v) for v in self.acked.values())
+
+
+def test_killing_partition_leaders_loses_no_acknowledged_record(cluster):
+    topic, partitions = "failover", 2
+    create_topic(cluster, topic, partitions)
+    writer = ContinuousProducer(cluster, topic, partitions)
+    writer.start()
+    try:
+        for round_ in range(6):
+            acked_before = writer.total()
+            leader = partitions_of(cluster, topic)[round_ % partitions].leader
+            victim = cluster.node(leader)
+            victim.kill()
+            wait_for(
+                f"a new leader after killing node {leader}",
+                lambda: partitions_of(cluster, topic)[round_ % partitions].leader not in (-1, leader),
+                timeout=20,
+            )
+            victim.start()
+            wait_for("the killed node back in every ISR", lambda: fully_in_sync(cluster, topic), timeout=40)
+            wait_for("writes going on", lambda: writer.total() > acked_before + 50, timeout=40)
+    finally:
+        unsent = writer.stop()
+    assert unsent == 0, f"{unsent} records never delivered"
+    assert not writer.errors, writer.errors[:5]
+
+    read = read_all(cluster, topic, writer.total())
+    for partition, acked in writer.acked.items():
+        got = [int(v) for v in read.get(partition, [])]
+        assert len(got) == len(set(got)), f"partition {partition}: duplicates"
+        assert got == sorted(got), f"partition {partition}: out of order"
+        missing = set(acked) - set(got)
+        assert not missing, f"partition {partition}: {len(missing)} acknowledged records lost"
+
+    wait_for("followers caught up", lambda: fully_in_sync(cluster, topic))
+    time.sleep(1)
+    cluster.stop()
+    assert_replicas_identical(cluster, topic, partitions)
+
+
+def test_a_new_controller_keeps_every_metadata_change(cluster):
+    create_topic(cluster, "before", 1)
+    controller = wait_for("a controller", lambda: describe(cluster).controller)
+    old = controller.id
+    cluster.node(old).kill()
+    survivors = Cluster.__new__(Cluster)
+    survivors.nodes = [n for n in cluster.nodes if n.node_id != old]
+    survivors.bootstrap = ",".join(n.bootstrap for n in survivors.nodes)
+
+    def new_controller():
+        c = describe(survivors).controller
+        return c is not None and c.id != old and c.id
+
+    wait_for("a new controller", new_controller, timeout=20)
+    client = admin(survivors)
+    futures = client.create_topics([NewTopic("after", 1, 2)])
+    futures["after"].result(timeout=30)
+    names = set(admin(survivors).list_topics(timeout=5).topics)
+    assert {"before", "after"} <= names
+    cluster.node(old).start()
+    wait_for("the old controller sees the new topic", lambda: "after" in Cluster_topics_on(cluster.node(old)))
+
+
+def Cluster_topics_on(node) -> set:
+    return set(AdminClient({"bootstrap.servers": node.bootstrap}).list_topics(timeout=5).topics)
+
+
+def test_a_paused_follower_leaves_the_isr_and_returns(cluster):
+    create_topic(cluster, "paused", 1)
+    leader = partitions_of(cluster, "paused")[0].leader
+    follower = next(n for n in cluster.nodes if n.node_id != leader)
+    follower.pause()
+    try:
+        wait_for(
+            "the ISR to shrink without the paused follower",
+            lambda: follower.node_id not in partitions_of(cluster, "paused")[0].isrs,
+            timeout=20,
+        )
+        producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+        errors = []
+        for i in range(100):
+            producer.produce("paused", value=b"x", on_delivery=lambda e, m: e and errors.append(e))
+        assert producer.flush(30) == 0 and not errors, errors[:3]
+    finally:
+        follower.resume()
+    wait_for("the follower back in the ISR", lambda: fully_in_sync(cluster, "paused"), timeout=30)
+
+
+def test_acks_all_needs_min_insync_replicas(cluster):
+    create_topic(cluster, "guarded", 1, min_isr=2)
+    leader = partitions_of(cluster, "guarded")[0].leader
+    others = [n for n in cluster.nodes if n.node_id != leader]
+    # One follower down: the ISR shrinks to two, acks=all still works.
+    others[0].kill()
+    wait_for("ISR of two", lambda: len(partitions_of(cluster, "guarded")[0].isrs) == 2, timeout=20)
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "message.timeout.ms": 5000, "retries": 0})
+    results = []
+    producer.produce("guarded", value=b"ok", on_delivery=lambda e, m: results.append(e))
+    producer.flush(10)
+    assert results == [None]
+    TopicPartition  # noqa: B018 - imported for readers of the failures
