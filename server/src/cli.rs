@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use strom_broker::config::{BrokerConfig, ConfigError, FlagValue, CLUSTER_LISTEN};
 
+use crate::commands::cluster::ClusterArgs;
 use crate::commands::consume::ConsumeArgs;
 use crate::commands::group::GroupArgs;
 use crate::commands::produce::ProduceArgs;
@@ -54,6 +55,8 @@ pub enum Command {
     Group(GroupArgs),
     /// Check a data dir's log files offline (no broker needed).
     Storage(StorageArgs),
+    /// The cluster's brokers, metadata quorum and partitions needing care.
+    Cluster(ClusterArgs),
 }
 
 /// `strom server`. Settings use Kafka's broker names; sources, lowest

@@ -9,7 +9,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{utf8_env, Cli, Command, ServerArgs};
-use crate::commands::{consume, group, produce, run_client, storage, topic};
+use crate::commands::{cluster, consume, group, produce, run_client, storage, topic};
 use crate::signals::{shutdown_signal, stdin_closed};
 
 /// Exit status for a configuration mistake (bad flag, file or setting).
@@ -34,6 +34,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Consume(args) => run_client(consume::run(args)),
         Command::Group(args) => run_client(group::run(args)),
         Command::Storage(args) => storage::run(args),
+        Command::Cluster(args) => run_client(cluster::run(args)),
     }
 }
 

@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from cluster import Cluster, wait_for
@@ -255,16 +255,115 @@ def test_a_paused_follower_leaves_the_isr_and_returns(cluster):
     wait_for("the follower back in the ISR", lambda: fully_in_sync(cluster, "paused"), timeout=30)
 
 
-def test_acks_all_needs_min_insync_replicas(cluster):
+def test_acks_all_is_refused_below_min_insync_replicas_and_resumes(cluster):
     create_topic(cluster, "guarded", 1, min_isr=2)
     leader = partitions_of(cluster, "guarded")[0].leader
-    others = [n for n in cluster.nodes if n.node_id != leader]
-    # One follower down: the ISR shrinks to two, acks=all still works.
-    others[0].kill()
-    wait_for("ISR of two", lambda: len(partitions_of(cluster, "guarded")[0].isrs) == 2, timeout=20)
-    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "message.timeout.ms": 5000, "retries": 0})
-    results = []
-    producer.produce("guarded", value=b"ok", on_delivery=lambda e, m: results.append(e))
-    producer.flush(10)
-    assert results == [None]
-    TopicPartition  # noqa: B018 - imported for readers of the failures
+    followers = [n for n in cluster.nodes if n.node_id != leader]
+    producer = Producer(
+        {"bootstrap.servers": cluster.bootstrap, "acks": "all", "retries": 0, "message.timeout.ms": 10000}
+    )
+
+    def write(value: bytes):
+        outcome = []
+        producer.produce("guarded", value=value, on_delivery=lambda e, m: outcome.append(e))
+        producer.flush(20)
+        return outcome[0] if outcome else "no delivery report"
+
+    assert write(b"before") is None
+    for node in followers:
+        node.kill()
+    # Once the leader knows its followers are gone (replica.lag.time.max.ms),
+    # acks=all writes are refused outright: nothing is appended for them.
+    time.sleep(3)
+    refusal = write(b"refused")
+    assert refusal is not None and refusal.code() == KafkaError.NOT_ENOUGH_REPLICAS, refusal
+
+    for node in followers:
+        node.launch()
+    for node in followers:
+        node.wait_ready()
+    wait_for("the followers back in the ISR", lambda: fully_in_sync(cluster, "guarded"), timeout=40)
+    assert write(b"after") is None
+    values = read_all(cluster, "guarded", 2)
+    assert values == {0: [b"before", b"after"]}, values
+
+
+def test_a_consumer_group_outlives_its_coordinator(cluster):
+    create_topic(cluster, "work", 3)
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+    for i in range(300):
+        producer.produce("work", value=str(i).encode(), partition=i % 3)
+    assert producer.flush(30) == 0
+
+    def consumer():
+        c = Consumer(
+            {
+                "bootstrap.servers": cluster.bootstrap,
+                "group.id": "workers",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "session.timeout.ms": 6000,
+            }
+        )
+        c.subscribe(["work"])
+        return c
+
+    first = consumer()
+    seen = []
+    deadline = time.monotonic() + 30
+    while len(seen) < 150 and time.monotonic() < deadline:
+        for msg in first.consume(150 - len(seen), timeout=1):
+            if not msg.error():
+                seen.append(int(msg.value()))
+    first.commit(asynchronous=False)
+    client = admin(cluster)
+    group = client.describe_consumer_groups(["workers"])["workers"].result(timeout=10)
+    coordinator = group.coordinator.id
+    first.close()
+
+    cluster.node(coordinator).kill()
+    rest = []
+    second = consumer()
+    deadline = time.monotonic() + 60
+    while len(seen) + len(rest) < 300 and time.monotonic() < deadline:
+        for msg in second.consume(300, timeout=1):
+            if not msg.error():
+                rest.append(int(msg.value()))
+    second.close()
+    assert sorted(seen + rest) == list(range(300)), "committed offsets survived the coordinator"
+    client = admin(cluster)
+    moved = client.describe_consumer_groups(["workers"])["workers"].result(timeout=10)
+    assert moved.coordinator.id != coordinator
+
+
+def test_cluster_status_shows_the_quorum_and_partitions_needing_care(cluster):
+    import subprocess
+
+    from cluster import strom_binary
+
+    create_topic(cluster, "watched", 1)
+    follower = next(n for n in cluster.nodes if n.node_id != partitions_of(cluster, "watched")[0].leader)
+    follower.kill()
+    wait_for("the ISR to shrink", lambda: not fully_in_sync(cluster, "watched"), timeout=20)
+
+    def status():
+        return subprocess.run(
+            [strom_binary(), "cluster", "status", "--brokers", cluster.bootstrap],
+            capture_output=True, text=True, timeout=30,
+        )
+
+    out = wait_for("status with the quorum", lambda: (r := status()).returncode == 0 and "voter" in r.stdout and r)
+    assert "METADATA QUORUM" in out.stdout
+    assert out.stdout.count("voter") == 3, out.stdout
+    assert "UNDER-REPLICATED PARTITIONS: 0" not in out.stdout, out.stdout
+    assert "watched" in out.stdout
+
+
+def test_a_clean_shutdown_hands_leadership_off_first(cluster):
+    create_topic(cluster, "handoff", 3)
+    leader = partitions_of(cluster, "handoff")[0].leader
+    assert cluster.node(leader).terminate() == 0
+    parts = partitions_of(cluster, "handoff")
+    assert all(p.leader not in (-1, leader) for p in parts.values()), {
+        p.id: p.leader for p in parts.values()
+    }

@@ -52,6 +52,9 @@ pub struct Partition {
     waiting_fetches: Mutex<FetchWaiters>,
     /// Followers' fetches, woken when the log end moves.
     waiting_replicas: Mutex<FetchWaiters>,
+    /// `replica.lag.time.max.ms`: an in-sync follower not caught up for
+    /// this long does not count toward `min.insync.replicas`.
+    max_lag_ms: AtomicI64,
 }
 
 impl Partition {
@@ -74,6 +77,7 @@ impl Partition {
             high_watermark_advance: Mutex::new(()),
             waiting_fetches: Mutex::new(FetchWaiters::default()),
             waiting_replicas: Mutex::new(FetchWaiters::default()),
+            max_lag_ms: AtomicI64::new(30_000),
         }
     }
 
@@ -111,6 +115,10 @@ impl Partition {
         };
         // Writes waiting for the ISR learn that this broker no longer leads.
         self.wake_waiters();
+    }
+
+    pub fn set_replica_lag_time_max_ms(&self, max_lag_ms: i64) {
+        self.max_lag_ms.store(max_lag_ms, Ordering::Relaxed);
     }
 
     /// The same leader in the same epoch, with another ISR or replica set
@@ -225,12 +233,18 @@ impl Partition {
     ) -> Result<AppendOutcome, PartitionError> {
         let leader_epoch = self.check_leader(NO_LEADER_EPOCH)?;
         if let Some(required) = min_insync_replicas {
-            let in_sync = self
-                .leadership
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .isr
-                .len();
+            // The ISR as committed, less the followers this leader already
+            // knows have fallen behind: with the controller unreachable
+            // the ISR cannot shrink, and a write that cannot reach enough
+            // replicas is refused at once instead of waiting to time out.
+            let in_sync = {
+                let leadership = self.leadership.read().unwrap_or_else(|e| e.into_inner());
+                let max_lag = self.max_lag_ms.load(Ordering::Relaxed);
+                let lagging = self
+                    .lock_followers()
+                    .lagging(&leadership.isr, now_ms(), max_lag);
+                leadership.isr.len() - lagging.len()
+            };
             if i32::try_from(in_sync).unwrap_or(i32::MAX) < required {
                 return Err(PartitionError::NotEnoughReplicas {
                     topic: self.topic.clone(),

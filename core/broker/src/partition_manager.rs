@@ -263,6 +263,7 @@ impl PartitionManager {
             }
         };
         let partition = Arc::new(Partition::new(&topic.name, index, log, self.node_id));
+        partition.set_replica_lag_time_max_ms(config.settings().replica_lag_time_max_ms);
         let assignment = topic.partitions.get(usize::try_from(index).ok()?)?;
         let _ = self.take_role(&partition, assignment);
         self.partitions

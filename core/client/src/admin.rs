@@ -12,6 +12,7 @@ mod configs;
 mod groups;
 pub(crate) use groups::{first_commit_error, offset_commit_topics};
 mod offsets;
+mod quorum;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -27,6 +28,7 @@ use strom_protocol::messages::{
 pub use configs::{AlterConfigOp, ConfigEntry, ConfigResource};
 pub use groups::{GroupDescription, GroupListing, GroupMember, GroupOffset};
 pub use offsets::{ListedOffset, OffsetSpec};
+pub use quorum::{QuorumInfo, QuorumReplica};
 
 use crate::cluster::{unexpected, Cluster};
 use crate::config::ClientConfig;

@@ -5,9 +5,11 @@
 //! - `topic`: create, list, describe, delete, alter-config;
 //! - `produce` / `consume`: stdin lines to records, records to stdout;
 //! - `group`: list, describe (with lag), reset-offsets, delete;
+//! - `cluster`: status (brokers, metadata quorum, partitions needing care);
 //! - `storage`: check (offline, no broker: verifies the log files);
 //! - `output`: tables, key=value parsing, the JSON record form.
 
+pub mod cluster;
 pub mod consume;
 pub mod group;
 pub mod output;

@@ -15,7 +15,9 @@ use strom_raft::Quorum;
 
 use super::placement::{elect, new_assignment, place, without_broker};
 use super::records;
-use super::requests::{ControllerRequest as Req, ControllerResponse as Resp};
+use super::requests::{
+    ControllerRequest as Req, ControllerResponse as Resp, QuorumReport, ReplicaReport,
+};
 use crate::config::TopicConfigs;
 use crate::error::ApiError;
 use crate::state::Broker;
@@ -51,6 +53,29 @@ impl Controller {
         let Some(broker) = self.broker.upgrade() else {
             return error(error_codes::NOT_CONTROLLER, "the broker is shutting down");
         };
+        if let Req::Heartbeat {
+            id,
+            learner_address: Some(address),
+            ..
+        } = &request
+        {
+            // Idempotent: a known learner at the same address is a no-op.
+            if let Some(quorum) = self.quorum.get() {
+                let id = u64::try_from(*id).unwrap_or(0);
+                if let Err(e) = quorum.add_learner(id, address.clone()).await {
+                    return error(
+                        error_codes::NOT_CONTROLLER,
+                        format!("adding a learner: {e}"),
+                    );
+                }
+            }
+        }
+        if let Req::DescribeQuorum = request {
+            return match self.quorum.get() {
+                Some(quorum) => Resp::Quorum(report(&quorum.status())),
+                None => error(error_codes::NOT_CONTROLLER, "the quorum is not started"),
+            };
+        }
         let _deciding = self.deciding.lock().await;
         let records = match self.decide(&broker, request) {
             Ok(Decision::Records(records)) => records,
@@ -164,7 +189,7 @@ impl Controller {
                     configs,
                 }]
             }
-            Req::Heartbeat { id, host, port } => {
+            Req::Heartbeat { id, host, port, .. } => {
                 self.heard_from(id);
                 let mut records = Vec::new();
                 if table.cluster_id().is_none() {
@@ -230,6 +255,7 @@ impl Controller {
                     },
                 }]
             }
+            Req::DescribeQuorum => return Ok(Decision::Records(Vec::new())),
             Req::AllocateProducerIds { count: _ } => {
                 let next = table.next_producer_id().max(0) + PRODUCER_ID_BLOCK;
                 vec![MetadataRecord::ProducerIds { next }]
@@ -307,6 +333,28 @@ impl Controller {
 fn preferred_elections(broker: &Broker) -> Vec<MetadataRecord> {
     let table = broker.table();
     elections(&table, |b| table.is_live(b), true)
+}
+
+fn report(status: &strom_raft::QuorumStatus) -> QuorumReport {
+    let replica = |r: &strom_raft::ReplicaStatus| ReplicaReport {
+        id: i32::try_from(r.id).unwrap_or(-1),
+        address: r.addr.clone(),
+        log_end: r.log_end_index,
+        last_contact_ms: r
+            .last_contact_unix_ms
+            .and_then(|ms| i64::try_from(ms).ok())
+            .unwrap_or(-1),
+    };
+    QuorumReport {
+        leader: status
+            .leader
+            .and_then(|id| i32::try_from(id).ok())
+            .unwrap_or(-1),
+        epoch: i32::try_from(status.term).unwrap_or(i32::MAX),
+        high_watermark: status.high_watermark,
+        voters: status.voters.iter().map(replica).collect(),
+        learners: status.learners.iter().map(replica).collect(),
+    }
 }
 
 enum Decision {

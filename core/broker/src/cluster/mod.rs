@@ -123,6 +123,7 @@ impl ClusterNode {
             }
             ControllerResponse::Applied { index }
             | ControllerResponse::ProducerIds { index, .. } => *index,
+            ControllerResponse::Quorum(_) => 0,
         };
         if index > 0 {
             self.quorum
@@ -141,12 +142,7 @@ impl ClusterNode {
     /// until it has caught up).
     pub async fn catch_up(&self, broker: &Broker) {
         loop {
-            let request = ControllerRequest::Heartbeat {
-                id: broker.node_id,
-                host: broker.advertised_host.clone(),
-                port: broker.advertised_port,
-            };
-            match self.ask(request).await {
+            match self.ask(heartbeat(broker)).await {
                 Ok(_) => return,
                 Err(e) => tracing::warn!(
                     "waiting for the metadata quorum before serving ({}): is a majority of controller.quorum.voters running?",
@@ -250,6 +246,26 @@ impl LeaderHandler for Handler {
     }
 }
 
+/// "Alive, reachable here": a non-voter also says where its cluster
+/// listener is, so the controller adds it to the quorum as a learner.
+fn heartbeat(broker: &Broker) -> ControllerRequest {
+    let settings = broker.config.settings();
+    let is_voter = settings
+        .quorum_voters
+        .iter()
+        .any(|v| v.id == broker.node_id);
+    ControllerRequest::Heartbeat {
+        id: broker.node_id,
+        host: broker.advertised_host.clone(),
+        port: broker.advertised_port,
+        learner_address: if is_voter {
+            None
+        } else {
+            settings.cluster_listen_address()
+        },
+    }
+}
+
 /// Tells the controller, every `broker.heartbeat.interval.ms`, that this
 /// broker is alive and where clients reach it. The first heartbeat
 /// registers the broker; one after a fence brings it back.
@@ -261,11 +277,7 @@ async fn heartbeats(broker: Weak<Broker>, node: Arc<ClusterNode>) {
         };
         let interval =
             Duration::from_millis(b.config.settings().broker_heartbeat_interval_ms.max(10) as u64);
-        let request = ControllerRequest::Heartbeat {
-            id: b.node_id,
-            host: b.advertised_host.clone(),
-            port: b.advertised_port,
-        };
+        let request = heartbeat(&b);
         drop(b);
         match tokio::time::timeout(interval * 4, node.ask(request)).await {
             Ok(Ok(_)) => {

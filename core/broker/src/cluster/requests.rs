@@ -35,6 +35,9 @@ pub enum ControllerRequest {
         id: i32,
         host: String,
         port: i32,
+        /// A broker that is not a voter: where it receives the metadata
+        /// log, as a Raft learner.
+        learner_address: Option<String>,
     },
     /// A broker is shutting down cleanly: move its leaderships first.
     ShutDown {
@@ -51,16 +54,50 @@ pub enum ControllerRequest {
     AllocateProducerIds {
         count: i64,
     },
+    /// The quorum's state as its leader sees it (Kafka's DescribeQuorum,
+    /// which brokers forward to the active controller).
+    DescribeQuorum,
+}
+
+/// The metadata quorum, for DescribeQuorum and `strom cluster status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QuorumReport {
+    pub leader: i32,
+    /// The Raft term, Kafka's leader epoch of the metadata log.
+    pub epoch: i32,
+    pub high_watermark: i64,
+    pub voters: Vec<ReplicaReport>,
+    pub learners: Vec<ReplicaReport>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReplicaReport {
+    pub id: i32,
+    /// Its cluster listener, if known.
+    pub address: Option<String>,
+    /// Last metadata log index it is known to hold; -1 if unknown.
+    pub log_end: i64,
+    /// When it last answered the leader (Unix ms); -1 if never.
+    pub last_contact_ms: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ControllerResponse {
     /// Done; the change is at this metadata log index (0: nothing changed).
-    Applied { index: u64 },
+    Applied {
+        index: u64,
+    },
     /// Producer ids `first..first + count` are the caller's.
-    ProducerIds { first: i64, index: u64 },
+    ProducerIds {
+        first: i64,
+        index: u64,
+    },
+    Quorum(QuorumReport),
     /// Refused with a Kafka error code.
-    Error { code: i16, message: String },
+    Error {
+        code: i16,
+        message: String,
+    },
 }
 
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {

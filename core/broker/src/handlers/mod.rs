@@ -14,4 +14,5 @@ pub mod leader_epochs;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
+pub mod quorum;
 pub mod topics;

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use strom_protocol::error_codes;
 use strom_protocol::messages::produce_request::PartitionProduceData;
-use strom_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use strom_protocol::messages::produce_response::{
+    LeaderIdAndEpoch, NodeEndpoint, PartitionProduceResponse, TopicProduceResponse,
+};
 use strom_protocol::messages::{ProduceRequest, ProduceResponse};
 use strom_protocol::records::{
     validate_produce_batches, TimestampType as RecordTimestampType, ValidationOptions,
@@ -34,6 +36,8 @@ pub async fn handle(
 /// A produce whose batches are appended (or refused) and whose answer
 /// waits for them to be committed as `acks` asks.
 pub struct PendingProduce {
+    broker: Arc<Broker>,
+    version: i16,
     responses: Vec<TopicProduceResponse>,
     tasks: JoinSet<(usize, usize, PartitionProduceResponse)>,
 }
@@ -94,7 +98,12 @@ pub async fn append(broker: &Arc<Broker>, request: ProduceRequest, version: i16)
     // Every sender gone: each task appended, or ended before it could.
     drop(appended);
     while appends_done.recv().await.is_some() {}
-    PendingProduce { responses, tasks }
+    PendingProduce {
+        broker: broker.clone(),
+        version,
+        responses,
+        tasks,
+    }
 }
 
 impl PendingProduce {
@@ -109,11 +118,60 @@ impl PendingProduce {
                 Err(e) => tracing::error!("produce task failed: {e}"),
             }
         }
+        let node_endpoints = if self.version >= 10 {
+            point_to_leaders(&self.broker, &mut self.responses)
+        } else {
+            Vec::new()
+        };
         ProduceResponse {
             responses: self.responses,
+            node_endpoints,
             ..Default::default()
         }
     }
+}
+
+/// KIP-951: a partition refused because leadership moved names the
+/// current leader, and the response carries where to reach it, so the
+/// producer retries there without a metadata round trip first.
+fn point_to_leaders(broker: &Broker, responses: &mut [TopicProduceResponse]) -> Vec<NodeEndpoint> {
+    let mut leaders = Vec::new();
+    for topic in responses.iter_mut() {
+        for partition in &mut topic.partition_responses {
+            let moved = matches!(
+                partition.error_code,
+                error_codes::NOT_LEADER_OR_FOLLOWER | error_codes::FENCED_LEADER_EPOCH
+            );
+            if !moved {
+                continue;
+            }
+            let Some(assignment) = broker
+                .topic(&topic.name)
+                .and_then(|t| t.partitions.get(partition.index as usize).cloned())
+            else {
+                continue;
+            };
+            partition.current_leader = LeaderIdAndEpoch {
+                leader_id: assignment.leader,
+                leader_epoch: assignment.leader_epoch,
+                ..Default::default()
+            };
+            if assignment.leader >= 0 && !leaders.contains(&assignment.leader) {
+                leaders.push(assignment.leader);
+            }
+        }
+    }
+    leaders
+        .into_iter()
+        .filter_map(|id| broker.broker_endpoint(id))
+        .map(|b| NodeEndpoint {
+            node_id: b.id,
+            host: b.host,
+            port: b.port,
+            rack: None,
+            ..Default::default()
+        })
+        .collect()
 }
 
 fn failed(index: i32, error: ApiError) -> PartitionProduceResponse {
