@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -53,26 +52,6 @@ class Node(BrokerProcess):
         super().__init__(f"strom node {node_id}", command, data_dir, log_path)
         self.node_id = node_id
         self._port = kafka_port
-
-    def start(self) -> None:
-        self.launch()
-        self.wait_ready()
-
-    def launch(self) -> None:
-        """Starts the process without waiting: a node is ready only once a
-        majority of the quorum runs, so a cluster starts all nodes first."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self._proc = subprocess.Popen(
-                self._command(self._port),
-                stdout=subprocess.PIPE,
-                stderr=log,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-
-    def wait_ready(self) -> None:
-        self.bootstrap = self._wait_for_ready_line()
 
     def kill(self) -> None:
         """SIGKILL: the node dies with no chance to hand anything off."""

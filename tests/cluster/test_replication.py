@@ -367,3 +367,42 @@ def test_a_clean_shutdown_hands_leadership_off_first(cluster):
     assert all(p.leader not in (-1, leader) for p in parts.values()), {
         p.id: p.leader for p in parts.values()
     }
+
+
+def test_the_preferred_leader_returns_with_its_broker(cluster):
+    create_topic(cluster, "preferred", 1)
+    preferred = partitions_of(cluster, "preferred")[0].replicas[0]
+    cluster.node(preferred).kill()
+    wait_for("another leader", lambda: partitions_of(cluster, "preferred")[0].leader not in (-1, preferred))
+    cluster.node(preferred).start()
+    # auto.leader.rebalance.enable moves it back once it is in sync again.
+    wait_for(
+        "the preferred replica leading again",
+        lambda: partitions_of(cluster, "preferred")[0].leader == preferred,
+        timeout=40,
+    )
+
+
+def test_elect_leaders_moves_leadership_back_on_request(tmp_path):
+    from confluent_kafka import ElectionType, TopicPartition
+
+    cluster = Cluster(tmp_path, settings={"auto.leader.rebalance.enable": "false"})
+    cluster.start()
+    try:
+        create_topic(cluster, "elected", 1)
+        preferred = partitions_of(cluster, "elected")[0].replicas[0]
+        cluster.node(preferred).kill()
+        wait_for("another leader", lambda: partitions_of(cluster, "elected")[0].leader not in (-1, preferred))
+        cluster.node(preferred).start()
+        wait_for("the preferred replica in sync", lambda: fully_in_sync(cluster, "elected"), timeout=40)
+        time.sleep(3)
+        assert partitions_of(cluster, "elected")[0].leader != preferred, "no automatic rebalance"
+        client = admin(cluster)
+        tp = TopicPartition("elected", 0)
+        result = client.elect_leaders(ElectionType.PREFERRED, [tp]).result(timeout=30)
+        assert result[tp] is None, result
+        assert partitions_of(cluster, "elected")[0].leader == preferred
+        again = client.elect_leaders(ElectionType.PREFERRED, [tp]).result(timeout=30)
+        assert again[tp] is not None and again[tp].code() == KafkaError.ELECTION_NOT_NEEDED, again
+    finally:
+        cluster.stop()

@@ -88,6 +88,12 @@ class BrokerProcess:
         self.bootstrap = ""
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Starts the process without waiting for its ready line (a cluster
+        node is ready only once a majority of its quorum runs)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         try:
@@ -102,6 +108,8 @@ class BrokerProcess:
             )
         finally:
             log.close()
+
+    def wait_ready(self) -> None:
         address = self._wait_for_ready_line()
         self.bootstrap = address
         self._port = int(address.rsplit(":", 1)[1])

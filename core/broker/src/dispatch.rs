@@ -58,6 +58,9 @@ pub async fn dispatch(
             handlers::describe_topic_partitions::handle(broker, req).into()
         }
         Request::DescribeCluster(req) => handlers::cluster::describe_cluster(broker, req).into(),
+        Request::ElectLeaders(req) => handlers::elect_leaders::handle(broker, req, version)
+            .await
+            .into(),
         Request::DescribeQuorum(req) => handlers::quorum::describe_quorum(broker, req).await.into(),
         Request::DescribeLogDirs(req) => handlers::cluster::describe_log_dirs(broker, req).into(),
         Request::FindCoordinator(req) => handlers::groups::find_coordinator(broker, req, version)

@@ -252,33 +252,13 @@ impl TopicTable {
             records.push(MetadataRecord::ClusterId { id: id.clone() });
         }
         for broker in self.brokers.values() {
-            records.push(MetadataRecord::RegisterBroker {
-                id: broker.id,
-                host: broker.host.clone(),
-                port: broker.port,
-            });
-            if broker.fenced {
-                records.push(MetadataRecord::FenceBroker { id: broker.id });
-            }
+            records.extend(registration_records(broker));
         }
         records.push(MetadataRecord::ProducerIds {
             next: self.next_producer_id,
         });
         for topic in self.by_name.values() {
-            records.push(MetadataRecord::Topic {
-                name: topic.name.clone(),
-                id: topic.id,
-                configs: topic.configs.clone(),
-            });
-            records.extend(
-                topic
-                    .partitions
-                    .iter()
-                    .map(|assignment| MetadataRecord::Partition {
-                        topic_id: topic.id,
-                        assignment: assignment.clone(),
-                    }),
-            );
+            records.extend(creation_records(topic));
         }
         records
     }
@@ -295,17 +275,7 @@ impl TopicTable {
         }
         for wanted in target.by_name.values() {
             let Some(current) = self.topic_by_id(wanted.id) else {
-                records.push(MetadataRecord::Topic {
-                    name: wanted.name.clone(),
-                    id: wanted.id,
-                    configs: wanted.configs.clone(),
-                });
-                records.extend(wanted.partitions.iter().map(|assignment| {
-                    MetadataRecord::Partition {
-                        topic_id: wanted.id,
-                        assignment: assignment.clone(),
-                    }
-                }));
+                records.extend(creation_records(wanted));
                 continue;
             };
             if current.configs.overrides() != wanted.configs.overrides() {
@@ -332,14 +302,7 @@ impl TopicTable {
         }
         for broker in target.brokers.values() {
             if self.brokers.get(&broker.id) != Some(broker) {
-                records.push(MetadataRecord::RegisterBroker {
-                    id: broker.id,
-                    host: broker.host.clone(),
-                    port: broker.port,
-                });
-                if broker.fenced {
-                    records.push(MetadataRecord::FenceBroker { id: broker.id });
-                }
+                records.extend(registration_records(broker));
             }
         }
         records.push(MetadataRecord::ProducerIds {
@@ -391,6 +354,38 @@ impl TopicTable {
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty()
     }
+}
+
+/// The records that create `topic` as it is now.
+fn creation_records(topic: &Topic) -> Vec<MetadataRecord> {
+    let mut records = vec![MetadataRecord::Topic {
+        name: topic.name.clone(),
+        id: topic.id,
+        configs: topic.configs.clone(),
+    }];
+    records.extend(
+        topic
+            .partitions
+            .iter()
+            .map(|assignment| MetadataRecord::Partition {
+                topic_id: topic.id,
+                assignment: assignment.clone(),
+            }),
+    );
+    records
+}
+
+/// The records that register `broker` as it is now (fenced or not).
+fn registration_records(broker: &RegisteredBroker) -> Vec<MetadataRecord> {
+    let mut records = vec![MetadataRecord::RegisterBroker {
+        id: broker.id,
+        host: broker.host.clone(),
+        port: broker.port,
+    }];
+    if broker.fenced {
+        records.push(MetadataRecord::FenceBroker { id: broker.id });
+    }
+    records
 }
 
 #[cfg(test)]

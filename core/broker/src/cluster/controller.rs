@@ -77,11 +77,27 @@ impl Controller {
             };
         }
         let _deciding = self.deciding.lock().await;
+        let mut elected = None;
         let records = match self.decide(&broker, request) {
             Ok(Decision::Records(records)) => records,
             Ok(Decision::Answer(answer)) => return answer,
+            Ok(Decision::Elections(records, results)) => {
+                elected = Some(results);
+                records
+            }
             Err(e) => return error(e.code, e.message),
         };
+        if let Some(results) = elected {
+            let index = if records.is_empty() {
+                0
+            } else {
+                match self.propose(records).await {
+                    Ok(index) => index,
+                    Err(e) => return error(error_codes::NOT_CONTROLLER, e),
+                }
+            };
+            return Resp::Elected { index, results };
+        }
         if records.is_empty() {
             // Nothing to change: the caller still learns how far the
             // metadata log is committed, to catch up to it.
@@ -256,6 +272,13 @@ impl Controller {
                 }]
             }
             Req::DescribeQuorum => return Ok(Decision::Records(Vec::new())),
+            Req::ElectLeaders {
+                unclean,
+                partitions,
+            } => {
+                let (records, results) = leader_elections(&table, unclean, partitions);
+                return Ok(Decision::Elections(records, results));
+            }
             Req::AllocateProducerIds { count: _ } => {
                 let next = table.next_producer_id().max(0) + PRODUCER_ID_BLOCK;
                 vec![MetadataRecord::ProducerIds { next }]
@@ -360,6 +383,92 @@ fn report(status: &strom_raft::QuorumStatus) -> QuorumReport {
 enum Decision {
     Records(Vec<MetadataRecord>),
     Answer(Resp),
+    /// Records to commit and the per-partition outcome of ElectLeaders.
+    Elections(Vec<MetadataRecord>, ElectionResults),
+}
+
+type ElectionResults = Vec<(String, i32, i16, Option<String>)>;
+
+/// ElectLeaders: with `unclean`, a leaderless partition takes any live
+/// replica (which alone is then in sync: what only the old ISR had is
+/// lost, as the operator asked); otherwise the preferred replica leads
+/// again if it is live and in sync.
+fn leader_elections(
+    table: &TopicTable,
+    unclean: bool,
+    wanted: Option<Vec<(String, i32)>>,
+) -> (Vec<MetadataRecord>, ElectionResults) {
+    let wanted = wanted.unwrap_or_else(|| {
+        table
+            .topics()
+            .iter()
+            .flat_map(|t| (0..t.partition_count()).map(|i| (t.name.clone(), i)))
+            .collect()
+    });
+    let mut records = Vec::new();
+    let mut results = Vec::new();
+    for (name, index) in wanted {
+        let Some((topic, current)) = table.topic(&name).and_then(|t| {
+            let current = t.partitions.get(usize::try_from(index).ok()?)?.clone();
+            Some((t, current))
+        }) else {
+            results.push((
+                name,
+                index,
+                error_codes::UNKNOWN_TOPIC_OR_PARTITION,
+                Some("no such partition".into()),
+            ));
+            continue;
+        };
+        let next = if unclean {
+            if current.leader >= 0 {
+                Err((
+                    error_codes::ELECTION_NOT_NEEDED,
+                    "the partition has a leader",
+                ))
+            } else {
+                match current
+                    .replicas
+                    .iter()
+                    .copied()
+                    .find(|&id| table.is_live(id))
+                {
+                    Some(leader) => Ok(PartitionAssignment {
+                        leader,
+                        isr: vec![leader],
+                        leader_epoch: current.leader_epoch + 1,
+                        ..current.clone()
+                    }),
+                    None => Err((
+                        error_codes::ELIGIBLE_LEADERS_NOT_AVAILABLE,
+                        "no replica is live",
+                    )),
+                }
+            }
+        } else if current.replicas.first() == Some(&current.leader) {
+            Err((
+                error_codes::ELECTION_NOT_NEEDED,
+                "the preferred replica leads already",
+            ))
+        } else {
+            elect(&current, |id| table.is_live(id), true).ok_or((
+                error_codes::PREFERRED_LEADER_NOT_AVAILABLE,
+                "the preferred replica is not live and in sync",
+            ))
+        };
+        match next {
+            Ok(assignment) => {
+                records.push(MetadataRecord::PartitionChange {
+                    topic_id: topic.id,
+                    index,
+                    assignment,
+                });
+                results.push((name, index, error_codes::NONE, None));
+            }
+            Err((code, message)) => results.push((name, index, code, Some(message.into()))),
+        }
+    }
+    (records, results)
 }
 
 fn error(code: i16, message: impl Into<String>) -> Resp {
@@ -436,17 +545,9 @@ fn fence(table: &TopicTable, id: i32) -> Vec<MetadataRecord> {
     }
     let is_live = |b| b != id && table.is_live(b);
     let mut records = vec![MetadataRecord::FenceBroker { id }];
-    for topic in table.topics() {
-        for (index, current) in topic.partitions.iter().enumerate() {
-            if let Some(next) = without_broker(current, id, is_live) {
-                records.push(MetadataRecord::PartitionChange {
-                    topic_id: topic.id,
-                    index: index as i32,
-                    assignment: next,
-                });
-            }
-        }
-    }
+    records.extend(partition_changes(table, |current| {
+        without_broker(current, id, is_live)
+    }));
     records
 }
 
@@ -457,10 +558,18 @@ fn elections(
     is_live: impl Fn(i32) -> bool + Copy,
     prefer: bool,
 ) -> Vec<MetadataRecord> {
+    partition_changes(table, |current| elect(current, is_live, prefer))
+}
+
+/// A PartitionChange for every partition `change` gives a new assignment.
+fn partition_changes(
+    table: &TopicTable,
+    change: impl Fn(&PartitionAssignment) -> Option<PartitionAssignment>,
+) -> Vec<MetadataRecord> {
     let mut records = Vec::new();
     for topic in table.topics() {
         for (index, current) in topic.partitions.iter().enumerate() {
-            if let Some(next) = elect(current, is_live, prefer) {
+            if let Some(next) = change(current) {
                 records.push(MetadataRecord::PartitionChange {
                     topic_id: topic.id,
                     index: index as i32,

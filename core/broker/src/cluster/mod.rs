@@ -122,7 +122,8 @@ impl ClusterNode {
                 return Err(ApiError::new(*code, message.clone()))
             }
             ControllerResponse::Applied { index }
-            | ControllerResponse::ProducerIds { index, .. } => *index,
+            | ControllerResponse::ProducerIds { index, .. }
+            | ControllerResponse::Elected { index, .. } => *index,
             ControllerResponse::Quorum(_) => 0,
         };
         if index > 0 {

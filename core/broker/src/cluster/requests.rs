@@ -54,6 +54,13 @@ pub enum ControllerRequest {
     AllocateProducerIds {
         count: i64,
     },
+    /// Kafka's ElectLeaders: preferred replicas back to leading, or
+    /// (unclean) any live replica for partitions with no leader. `None`:
+    /// every partition.
+    ElectLeaders {
+        unclean: bool,
+        partitions: Option<Vec<(String, i32)>>,
+    },
     /// The quorum's state as its leader sees it (Kafka's DescribeQuorum,
     /// which brokers forward to the active controller).
     DescribeQuorum,
@@ -93,6 +100,11 @@ pub enum ControllerResponse {
         index: u64,
     },
     Quorum(QuorumReport),
+    /// Per partition: (topic, partition, error code, message).
+    Elected {
+        index: u64,
+        results: Vec<(String, i32, i16, Option<String>)>,
+    },
     /// Refused with a Kafka error code.
     Error {
         code: i16,

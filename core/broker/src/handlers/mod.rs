@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod configs;
 pub mod delete_records;
 pub mod describe_topic_partitions;
+pub mod elect_leaders;
 pub mod fetch;
 pub mod group_offsets;
 pub mod groups;
