@@ -89,6 +89,14 @@ pub enum PartitionError {
         requested: i32,
         current: i32,
     },
+    #[error("follower {replica} of {topic}-{partition} fetches from {fetch_offset}, past the leader's log end {leader_end}")]
+    FollowerAhead {
+        topic: String,
+        partition: i32,
+        replica: i32,
+        fetch_offset: i64,
+        leader_end: i64,
+    },
     #[error("broker {replica} is not a follower of {topic}-{partition}")]
     NotAFollower {
         topic: String,
@@ -114,6 +122,7 @@ impl PartitionError {
                 error_codes::NOT_LEADER_OR_FOLLOWER
             }
             Self::FencedLeaderEpoch { .. } => error_codes::FENCED_LEADER_EPOCH,
+            Self::FollowerAhead { .. } => error_codes::OFFSET_OUT_OF_RANGE,
             Self::UnknownLeaderEpoch { .. } => error_codes::UNKNOWN_LEADER_EPOCH,
             Self::NotEnoughReplicas { .. } => error_codes::NOT_ENOUGH_REPLICAS,
             Self::Storage(e) => e.kafka_error_code(),

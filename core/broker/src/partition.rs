@@ -154,6 +154,17 @@ impl Partition {
     ) -> Result<(), PartitionError> {
         self.check_leader(NO_LEADER_EPOCH)?;
         let leader_end = self.log.log_end_offset();
+        // A follower cannot hold what the leader never had: counting such
+        // an offset would move the high watermark over unreplicated data.
+        if fetch_offset > leader_end {
+            return Err(PartitionError::FollowerAhead {
+                topic: self.topic.clone(),
+                partition: self.index,
+                replica,
+                fetch_offset,
+                leader_end,
+            });
+        }
         if !self
             .lock_followers()
             .record_fetch(replica, fetch_offset, leader_end, now_ms)
@@ -561,6 +572,14 @@ mod tests {
 
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         assert!(!waiting.is_finished(), "follower 2 has not fetched it yet");
+        assert_eq!(
+            partition
+                .record_follower_fetch(2, end + 100, 1)
+                .map_err(|e| e.kafka_error_code()),
+            Err(error_codes::OFFSET_OUT_OF_RANGE),
+            "a fetch past the leader's end is refused"
+        );
+        assert!(!waiting.is_finished(), "and moves nothing");
         partition
             .record_follower_fetch(2, 0, 1)
             .expect("a follower");

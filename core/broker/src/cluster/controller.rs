@@ -221,7 +221,7 @@ impl Controller {
                 }
                 records
             }
-            Req::ShutDown { id } => fence(&table, id),
+            Req::ShutDown { id } => fence(broker, &table, id),
             Req::AlterIsr {
                 topic_id,
                 index,
@@ -330,7 +330,7 @@ impl Controller {
                     "no heartbeat within broker.session.timeout.ms: fencing it"
                 );
                 let _deciding = self.deciding.lock().await;
-                let records = fence(&broker.table(), id);
+                let records = fence(&broker, &broker.table(), id);
                 if let Err(e) = self.propose(records).await {
                     tracing::warn!(broker = id, "could not fence: {e}");
                 }
@@ -538,15 +538,35 @@ fn check_assignments(chosen: &[Vec<i32>], live: &[i32]) -> Result<(), ApiError> 
     Ok(())
 }
 
-/// The records that fence broker `id` and move its leaderships away.
-fn fence(table: &TopicTable, id: i32) -> Vec<MetadataRecord> {
+/// The records that fence broker `id` and move its leaderships away. A
+/// partition left with no live in-sync replica stays leaderless, unless its
+/// topic allows `unclean.leader.election.enable`: then a live out-of-sync
+/// replica leads, and what only the old ISR had is lost, as asked.
+fn fence(broker: &Broker, table: &TopicTable, id: i32) -> Vec<MetadataRecord> {
     if !table.is_live(id) {
         return Vec::new();
     }
     let is_live = |b| b != id && table.is_live(b);
     let mut records = vec![MetadataRecord::FenceBroker { id }];
-    records.extend(partition_changes(table, |current| {
-        without_broker(current, id, is_live)
+    records.extend(partition_changes(table, |topic, current| {
+        let next = without_broker(current, id, is_live)?;
+        let unclean = next.leader < 0
+            && topic
+                .effective_config(&broker.config)
+                .unclean_leader_election_enable;
+        if !unclean {
+            return Some(next);
+        }
+        let Some(leader) = next.replicas.iter().copied().find(|&r| is_live(r)) else {
+            return Some(next);
+        };
+        tracing::warn!(topic = %topic.name, leader, "unclean leader election: records only the old ISR held are lost");
+        Some(PartitionAssignment {
+            leader,
+            isr: vec![leader],
+            leader_epoch: current.leader_epoch + 1,
+            ..next
+        })
     }));
     records
 }
@@ -558,18 +578,18 @@ fn elections(
     is_live: impl Fn(i32) -> bool + Copy,
     prefer: bool,
 ) -> Vec<MetadataRecord> {
-    partition_changes(table, |current| elect(current, is_live, prefer))
+    partition_changes(table, |_, current| elect(current, is_live, prefer))
 }
 
 /// A PartitionChange for every partition `change` gives a new assignment.
 fn partition_changes(
     table: &TopicTable,
-    change: impl Fn(&PartitionAssignment) -> Option<PartitionAssignment>,
+    change: impl Fn(&Topic, &PartitionAssignment) -> Option<PartitionAssignment>,
 ) -> Vec<MetadataRecord> {
     let mut records = Vec::new();
     for topic in table.topics() {
         for (index, current) in topic.partitions.iter().enumerate() {
-            if let Some(next) = change(current) {
+            if let Some(next) = change(&topic, current) {
                 records.push(MetadataRecord::PartitionChange {
                     topic_id: topic.id,
                     index: index as i32,
@@ -579,4 +599,77 @@ fn partition_changes(
         }
     }
     records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BrokerConfig;
+
+    fn broker_with_topic(dir: &std::path::Path, unclean: bool) -> (Broker, Uuid) {
+        let data_dir = dir.to_str().expect("utf-8").to_string();
+        let config = BrokerConfig::from_pairs(&[("log.dirs", data_dir.as_str())]).expect("valid");
+        let broker = Broker::open(config, "127.0.0.1".into(), 9092).expect("opens");
+        let id = Uuid([4; 16]);
+        let configs = TopicConfigs::new([(
+            "unclean.leader.election.enable".to_string(),
+            unclean.to_string(),
+        )])
+        .expect("valid");
+        let mut records: Vec<MetadataRecord> = (1..=3)
+            .map(|id| MetadataRecord::RegisterBroker {
+                id,
+                host: "h".into(),
+                port: 1,
+            })
+            .collect();
+        records.push(MetadataRecord::Topic {
+            name: "t".into(),
+            id,
+            configs,
+        });
+        records.push(MetadataRecord::Partition {
+            topic_id: id,
+            assignment: PartitionAssignment {
+                replicas: vec![1, 2, 3],
+                isr: vec![1],
+                leader: 1,
+                leader_epoch: 5,
+            },
+        });
+        broker.commit(records, None);
+        (broker, id)
+    }
+
+    fn change_of(records: &[MetadataRecord]) -> Option<&PartitionAssignment> {
+        records.iter().find_map(|r| match r {
+            MetadataRecord::PartitionChange { assignment, .. } => Some(assignment),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_fenced_sole_in_sync_leader_leaves_its_partition_leaderless() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (broker, _) = broker_with_topic(dir.path(), false);
+        let records = fence(&broker, &broker.table(), 1);
+        assert!(matches!(records[0], MetadataRecord::FenceBroker { id: 1 }));
+        let next = change_of(&records).expect("a change");
+        assert_eq!(
+            (next.leader, next.isr.clone(), next.leader_epoch),
+            (-1, vec![1], 6)
+        );
+    }
+
+    #[test]
+    fn unclean_leader_election_lets_a_live_out_of_sync_replica_lead() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (broker, _) = broker_with_topic(dir.path(), true);
+        let records = fence(&broker, &broker.table(), 1);
+        let next = change_of(&records).expect("a change");
+        assert_eq!(
+            (next.leader, next.isr.clone(), next.leader_epoch),
+            (2, vec![2], 6)
+        );
+    }
 }
