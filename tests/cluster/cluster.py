@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compat"))
 
 from brokers import REPO_ROOT, BrokerProcess  # noqa: E402
+from proxy import Proxy  # noqa: E402
 
 FAST_FAILOVER = {
     "broker.heartbeat.interval.ms": "200",
@@ -70,10 +71,27 @@ class Node(BrokerProcess):
 
 
 class Cluster:
-    def __init__(self, root: Path, size: int = 3, settings: dict | None = None):
+    """`partitionable`: every cluster link from one node to another goes
+    through its own `Proxy` (each node is given its own --voters list with
+    the proxies' ports), so `isolate(n)` cuts node n off from the others."""
+
+    def __init__(self, root: Path, size: int = 3, settings: dict | None = None, partitionable: bool = False):
         ports = free_ports(2 * size)
         kafka_ports, raft_ports = ports[:size], ports[size:]
-        voters = ",".join(f"{i + 1}@127.0.0.1:{raft_ports[i]}" for i in range(size))
+        self.links: dict[tuple[int, int], Proxy] = {}
+        if partitionable:
+            for i in range(1, size + 1):
+                for j in range(1, size + 1):
+                    if i != j:
+                        self.links[(i, j)] = Proxy(raft_ports[j - 1])
+
+        def voters_seen_by(node_id: int) -> str:
+            def address(j: int) -> int:
+                link = self.links.get((node_id, j))
+                return link.port if link else raft_ports[j - 1]
+
+            return ",".join(f"{j}@127.0.0.1:{address(j)}" for j in range(1, size + 1))
+
         merged = {**FAST_FAILOVER, **(settings or {})}
         self.nodes: list[Node] = []
         for i in range(size):
@@ -85,7 +103,8 @@ class Cluster:
                     strom_binary(), "server",
                     "--node-id", str(node_id),
                     "--listen", f"127.0.0.1:{port or kafka_port}",
-                    "--voters", voters,
+                    "--voters", voters_seen_by(node_id),
+                    "--cluster-listen", f"127.0.0.1:{raft_ports[node_id - 1]}",
                     "--data-dir", str(data_dir),
                 ]
                 for key, value in merged.items():
@@ -108,6 +127,17 @@ class Cluster:
             except Exception:
                 pass
             node.stop()
+
+    def isolate(self, node_id: int) -> None:
+        """Cuts every cluster link to and from `node_id` (its Kafka port
+        stays reachable for clients)."""
+        for (i, j), link in self.links.items():
+            if node_id in (i, j):
+                link.cut()
+
+    def heal(self) -> None:
+        for link in self.links.values():
+            link.heal()
 
     def node(self, node_id: int) -> Node:
         return self.nodes[node_id - 1]

@@ -1,0 +1,71 @@
+"""A network partition: the leader of a partition is cut off from the
+other nodes' cluster traffic while clients can still reach it. The others
+fence it and elect a new leader; the isolated old leader must not
+acknowledge any acks=all write, so no two leaders ever accept writes for
+the same partition. Once healed it truncates and follows."""
+
+from __future__ import annotations
+
+import time
+
+from confluent_kafka import Producer
+
+from cluster import Cluster, wait_for
+from test_replication import assert_replicas_identical, create_topic, fully_in_sync, partitions_of, read_all
+
+
+def test_an_isolated_leader_acknowledges_no_acks_all_write(tmp_path):
+    cluster = Cluster(tmp_path, partitionable=True)
+    cluster.start()
+    try:
+        create_topic(cluster, "split", 1, min_isr=2)
+        old = partitions_of(cluster, "split")[0].leader
+        isolated = cluster.node(old)
+        others = [n for n in cluster.nodes if n.node_id != old]
+        majority = Cluster.__new__(Cluster)
+        majority.nodes = others
+        majority.bootstrap = ",".join(n.bootstrap for n in others)
+
+        cluster.isolate(old)
+        wait_for(
+            "the majority to elect another leader",
+            lambda: partitions_of(majority, "split")[0].leader not in (-1, old),
+            timeout=30,
+        )
+        # A producer that only knows the isolated node: every acks=all
+        # write there must fail (NOT_ENOUGH_REPLICAS or a timeout).
+        cut_off = Producer(
+            {
+                "bootstrap.servers": isolated.bootstrap,
+                "acks": "all",
+                "retries": 0,
+                "message.timeout.ms": 8000,
+                "topic.metadata.refresh.interval.ms": 600000,
+            }
+        )
+        stale_acks = []
+        for i in range(20):
+            cut_off.produce(
+                "split", value=f"stale-{i}".encode(), partition=0,
+                on_delivery=lambda e, m: e is None and stale_acks.append(m.value()),
+            )
+        cut_off.flush(20)
+        assert not stale_acks, f"the isolated leader acknowledged {stale_acks}"
+
+        # The majority side goes on taking writes.
+        live = Producer({"bootstrap.servers": majority.bootstrap, "acks": "all", "enable.idempotence": True})
+        acked = []
+        for i in range(200):
+            live.produce("split", value=f"live-{i}".encode(), on_delivery=lambda e, m: e is None and acked.append(m.value()))
+        assert live.flush(30) == 0
+        assert len(acked) == 200
+
+        cluster.heal()
+        wait_for("the old leader back in sync", lambda: fully_in_sync(cluster, "split"), timeout=60)
+        values = read_all(cluster, "split", 200)[0]
+        missing = set(acked) - set(values)
+        assert not missing, f"{len(missing)} acknowledged records lost"
+        time.sleep(1)
+    finally:
+        cluster.stop()
+    assert_replicas_identical(cluster, "split", 1)
