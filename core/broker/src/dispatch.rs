@@ -58,6 +58,12 @@ pub async fn dispatch(
             handlers::describe_topic_partitions::handle(broker, req).into()
         }
         Request::DescribeCluster(req) => handlers::cluster::describe_cluster(broker, req).into(),
+        Request::AlterPartitionReassignments(req) => {
+            handlers::reassignments::alter(broker, req).await.into()
+        }
+        Request::ListPartitionReassignments(req) => {
+            handlers::reassignments::list(broker, req).into()
+        }
         Request::ElectLeaders(req) => handlers::elect_leaders::handle(broker, req, version)
             .await
             .into(),

@@ -309,6 +309,7 @@ impl PartitionManager {
             isr,
             leader,
             leader_epoch,
+            ..
         } = assignment.clone();
         let before = partition.leadership();
         let same_term = before.leader == leader && before.leader_epoch == leader_epoch;

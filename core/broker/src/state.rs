@@ -635,6 +635,7 @@ fn sole_replica(node_id: i32, leader_epoch: i32) -> PartitionAssignment {
         isr: vec![node_id],
         leader: node_id,
         leader_epoch,
+        ..Default::default()
     }
 }
 

@@ -16,14 +16,25 @@ use strom_protocol::codec::Uuid;
 use crate::config::{BrokerConfig, EffectiveTopicConfig, TopicConfigs};
 
 /// Where one partition lives: Kafka's `PartitionRecord` fields.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PartitionAssignment {
-    /// Every replica, the preferred leader first.
+    /// Every replica, the preferred leader first; during a reassignment,
+    /// the target replicas and then those being removed.
     pub replicas: Vec<i32>,
     pub isr: Vec<i32>,
     /// -1 while the partition has no leader.
     pub leader: i32,
     pub leader_epoch: i32,
+    /// A reassignment in progress: replicas catching up to join...
+    pub adding: Vec<i32>,
+    /// ...and replicas that leave once they have.
+    pub removing: Vec<i32>,
+}
+
+impl PartitionAssignment {
+    pub fn is_reassigning(&self) -> bool {
+        !self.adding.is_empty() || !self.removing.is_empty()
+    }
 }
 
 /// One change to the topic metadata.
@@ -398,6 +409,7 @@ mod tests {
             isr: vec![node],
             leader: node,
             leader_epoch: 0,
+            ..Default::default()
         }
     }
 

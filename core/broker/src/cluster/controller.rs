@@ -13,7 +13,10 @@ use strom_protocol::codec::Uuid;
 use strom_protocol::error_codes;
 use strom_raft::Quorum;
 
-use super::placement::{elect, new_assignment, place, without_broker};
+use super::placement::{
+    cancel_reassignment, complete_reassignment, elect, new_assignment, place, start_reassignment,
+    without_broker,
+};
 use super::records;
 use super::requests::{
     ControllerRequest as Req, ControllerResponse as Resp, QuorumReport, ReplicaReport,
@@ -81,7 +84,7 @@ impl Controller {
         let records = match self.decide(&broker, request) {
             Ok(Decision::Records(records)) => records,
             Ok(Decision::Answer(answer)) => return answer,
-            Ok(Decision::Elections(records, results)) => {
+            Ok(Decision::PerPartition(records, results)) => {
                 elected = Some(results);
                 records
             }
@@ -96,7 +99,7 @@ impl Controller {
                     Err(e) => return error(error_codes::NOT_CONTROLLER, e),
                 }
             };
-            return Resp::Elected { index, results };
+            return Resp::PartitionResults { index, results };
         }
         if records.is_empty() {
             // Nothing to change: the caller still learns how far the
@@ -262,22 +265,29 @@ impl Controller {
                 if current.isr == isr {
                     return Ok(Decision::Records(Vec::new()));
                 }
+                let next = PartitionAssignment {
+                    isr,
+                    ..current.clone()
+                };
+                // The last added replica in sync finishes a reassignment.
+                let next = complete_reassignment(&next, |b| table.is_live(b)).unwrap_or(next);
                 vec![MetadataRecord::PartitionChange {
                     topic_id: topic.id,
                     index,
-                    assignment: PartitionAssignment {
-                        isr,
-                        ..current.clone()
-                    },
+                    assignment: next,
                 }]
             }
             Req::DescribeQuorum => return Ok(Decision::Records(Vec::new())),
+            Req::Reassign { partitions } => {
+                let (records, results) = reassignments(&table, partitions);
+                return Ok(Decision::PerPartition(records, results));
+            }
             Req::ElectLeaders {
                 unclean,
                 partitions,
             } => {
                 let (records, results) = leader_elections(&table, unclean, partitions);
-                return Ok(Decision::Elections(records, results));
+                return Ok(Decision::PerPartition(records, results));
             }
             Req::AllocateProducerIds { count: _ } => {
                 let next = table.next_producer_id().max(0) + PRODUCER_ID_BLOCK;
@@ -383,11 +393,61 @@ fn report(status: &strom_raft::QuorumStatus) -> QuorumReport {
 enum Decision {
     Records(Vec<MetadataRecord>),
     Answer(Resp),
-    /// Records to commit and the per-partition outcome of ElectLeaders.
-    Elections(Vec<MetadataRecord>, ElectionResults),
+    /// Records to commit and a per-partition outcome (ElectLeaders,
+    /// AlterPartitionReassignments).
+    PerPartition(Vec<MetadataRecord>, ElectionResults),
 }
 
 type ElectionResults = Vec<(String, i32, i16, Option<String>)>;
+
+/// AlterPartitionReassignments: each partition starts moving to its target
+/// replicas (distinct live brokers), or has its move cancelled.
+fn reassignments(
+    table: &TopicTable,
+    wanted: Vec<(String, i32, Option<Vec<i32>>)>,
+) -> (Vec<MetadataRecord>, ElectionResults) {
+    let live = live_brokers(table);
+    let is_live = |b| table.is_live(b);
+    let mut records = Vec::new();
+    let mut results = Vec::new();
+    for (name, index, target) in wanted {
+        let Some((topic, current)) = table.topic(&name).and_then(|t| {
+            let current = t.partitions.get(usize::try_from(index).ok()?)?.clone();
+            Some((t, current))
+        }) else {
+            results.push((
+                name,
+                index,
+                error_codes::UNKNOWN_TOPIC_OR_PARTITION,
+                Some("no such partition".into()),
+            ));
+            continue;
+        };
+        let next = match target {
+            Some(target) => check_assignments(std::slice::from_ref(&target), &live)
+                .map(|()| start_reassignment(&current, &target, is_live))
+                .map_err(|e| (e.code, e.message)),
+            None => cancel_reassignment(&current, is_live).ok_or((
+                error_codes::NO_REASSIGNMENT_IN_PROGRESS,
+                "no reassignment is in progress".to_string(),
+            )),
+        };
+        match next {
+            Ok(assignment) => {
+                if assignment != current {
+                    records.push(MetadataRecord::PartitionChange {
+                        topic_id: topic.id,
+                        index,
+                        assignment,
+                    });
+                }
+                results.push((name, index, error_codes::NONE, None));
+            }
+            Err((code, message)) => results.push((name, index, code, Some(message))),
+        }
+    }
+    (records, results)
+}
 
 /// ElectLeaders: with `unclean`, a leaderless partition takes any live
 /// replica (which alone is then in sync: what only the old ISR had is
@@ -635,6 +695,7 @@ mod tests {
                 isr: vec![1],
                 leader: 1,
                 leader_epoch: 5,
+                ..Default::default()
             },
         });
         broker.commit(records, None);

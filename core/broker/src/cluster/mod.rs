@@ -123,7 +123,7 @@ impl ClusterNode {
             }
             ControllerResponse::Applied { index }
             | ControllerResponse::ProducerIds { index, .. }
-            | ControllerResponse::Elected { index, .. } => *index,
+            | ControllerResponse::PartitionResults { index, .. } => *index,
             ControllerResponse::Quorum(_) => 0,
         };
         if index > 0 {

@@ -36,6 +36,7 @@ pub fn new_assignment(replicas: Vec<i32>) -> PartitionAssignment {
         isr: replicas.clone(),
         replicas,
         leader_epoch: 0,
+        ..Default::default()
     }
 }
 
@@ -97,6 +98,141 @@ pub fn elect(
         leader_epoch: current.leader_epoch + 1,
         ..current.clone()
     })
+}
+
+/// Starts moving a partition to the `target` replicas (KIP-455): the
+/// replicas being added join the replica set (and start fetching), the
+/// ones being removed stay until every added one is in sync. Replaces a
+/// reassignment already in progress.
+pub fn start_reassignment(
+    current: &PartitionAssignment,
+    target: &[i32],
+    is_live: impl Fn(i32) -> bool,
+) -> PartitionAssignment {
+    let original: Vec<i32> = current
+        .replicas
+        .iter()
+        .copied()
+        .filter(|r| !current.adding.contains(r))
+        .collect();
+    let adding: Vec<i32> = target
+        .iter()
+        .copied()
+        .filter(|r| !original.contains(r))
+        .collect();
+    let removing: Vec<i32> = original
+        .iter()
+        .copied()
+        .filter(|r| !target.contains(r))
+        .collect();
+    let replicas: Vec<i32> = target.iter().chain(&removing).copied().collect();
+    let next = PartitionAssignment {
+        isr: current
+            .isr
+            .iter()
+            .copied()
+            .filter(|r| replicas.contains(r))
+            .collect(),
+        replicas,
+        adding,
+        removing,
+        ..current.clone()
+    };
+    complete_reassignment(&next, is_live).unwrap_or(next)
+}
+
+/// Cancels a reassignment in progress: the replicas being added leave
+/// again. `None` if none is in progress.
+pub fn cancel_reassignment(
+    current: &PartitionAssignment,
+    is_live: impl Fn(i32) -> bool,
+) -> Option<PartitionAssignment> {
+    if !current.is_reassigning() {
+        return None;
+    }
+    let replicas: Vec<i32> = current
+        .replicas
+        .iter()
+        .copied()
+        .filter(|r| !current.adding.contains(r))
+        .collect();
+    let next = PartitionAssignment {
+        isr: current
+            .isr
+            .iter()
+            .copied()
+            .filter(|r| replicas.contains(r))
+            .collect(),
+        replicas,
+        adding: Vec::new(),
+        removing: Vec::new(),
+        ..current.clone()
+    };
+    Some(with_leader_among_replicas(
+        next,
+        current.leader_epoch,
+        is_live,
+    ))
+}
+
+/// Finishes a reassignment once every added replica is in sync: the
+/// removed replicas leave, and if the leader was one of them the first
+/// live in-sync target replica leads in a new epoch. `None` while added
+/// replicas are still catching up (or nothing is in progress).
+pub fn complete_reassignment(
+    current: &PartitionAssignment,
+    is_live: impl Fn(i32) -> bool,
+) -> Option<PartitionAssignment> {
+    if !current.is_reassigning() || !current.adding.iter().all(|r| current.isr.contains(r)) {
+        return None;
+    }
+    let replicas: Vec<i32> = current
+        .replicas
+        .iter()
+        .copied()
+        .filter(|r| !current.removing.contains(r))
+        .collect();
+    let isr: Vec<i32> = current
+        .isr
+        .iter()
+        .copied()
+        .filter(|r| replicas.contains(r))
+        .collect();
+    if isr.is_empty() {
+        return None;
+    }
+    let next = PartitionAssignment {
+        replicas,
+        isr,
+        adding: Vec::new(),
+        removing: Vec::new(),
+        ..current.clone()
+    };
+    Some(with_leader_among_replicas(
+        next,
+        current.leader_epoch,
+        is_live,
+    ))
+}
+
+/// Keeps the leader if it is still a replica; else the first live
+/// in-sync replica leads in the next epoch (or none does).
+fn with_leader_among_replicas(
+    mut next: PartitionAssignment,
+    epoch: i32,
+    is_live: impl Fn(i32) -> bool,
+) -> PartitionAssignment {
+    if next.leader >= 0 && next.replicas.contains(&next.leader) {
+        return next;
+    }
+    next.leader = next
+        .replicas
+        .iter()
+        .copied()
+        .find(|r| next.isr.contains(r) && is_live(*r))
+        .unwrap_or(-1);
+    next.leader_epoch = epoch + 1;
+    next
 }
 
 #[cfg(test)]
@@ -168,5 +304,58 @@ mod tests {
             ..led_away
         };
         assert!(elect(&out_of_sync, |id| table.is_live(id), true).is_none());
+    }
+
+    #[test]
+    fn a_reassignment_adds_first_and_removes_once_the_new_replicas_are_in_sync() {
+        let live = |_| true;
+        let current = new_assignment(vec![1, 2]);
+        let moving = start_reassignment(&current, &[2, 3], live);
+        assert_eq!(moving.replicas, vec![2, 3, 1]);
+        assert_eq!(
+            (moving.adding.clone(), moving.removing.clone()),
+            (vec![3], vec![1])
+        );
+        assert_eq!(
+            moving.leader, 1,
+            "the old leader leads until the move completes"
+        );
+        assert!(
+            complete_reassignment(&moving, live).is_none(),
+            "3 is not in sync yet"
+        );
+
+        let caught_up = PartitionAssignment {
+            isr: vec![2, 1, 3],
+            ..moving.clone()
+        };
+        let done = complete_reassignment(&caught_up, live).expect("completes");
+        assert_eq!(done.replicas, vec![2, 3]);
+        assert_eq!(done.isr, vec![2, 3]);
+        assert_eq!(
+            (done.leader, done.leader_epoch),
+            (2, 1),
+            "the removed leader hands over"
+        );
+        assert!(!done.is_reassigning());
+
+        let cancelled = cancel_reassignment(&moving, live).expect("in progress");
+        assert_eq!(
+            (cancelled.replicas.clone(), cancelled.isr.clone()),
+            (vec![2, 1], vec![1, 2])
+        );
+        assert!(!cancelled.is_reassigning());
+        assert!(cancel_reassignment(&done, live).is_none());
+    }
+
+    #[test]
+    fn a_reassignment_that_only_removes_completes_at_once() {
+        let current = new_assignment(vec![1, 2, 3]);
+        let done = start_reassignment(&current, &[1, 2], |_| true);
+        assert_eq!(
+            (done.replicas.clone(), done.isr.clone()),
+            (vec![1, 2], vec![1, 2])
+        );
+        assert!(!done.is_reassigning());
     }
 }

@@ -18,6 +18,10 @@ struct Assignment {
     isr: Vec<i32>,
     leader: i32,
     leader_epoch: i32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    adding: Vec<i32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    removing: Vec<i32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,6 +172,8 @@ fn assignment_to_wire(a: &PartitionAssignment) -> Assignment {
         isr: a.isr.clone(),
         leader: a.leader,
         leader_epoch: a.leader_epoch,
+        adding: a.adding.clone(),
+        removing: a.removing.clone(),
     }
 }
 
@@ -177,6 +183,8 @@ fn assignment_from_wire(a: Assignment) -> PartitionAssignment {
         isr: a.isr,
         leader: a.leader,
         leader_epoch: a.leader_epoch,
+        adding: a.adding,
+        removing: a.removing,
     }
 }
 
@@ -212,6 +220,8 @@ mod tests {
                     isr: vec![1, 3],
                     leader: 3,
                     leader_epoch: 4,
+                    adding: vec![],
+                    removing: vec![2],
                 },
             },
         ];

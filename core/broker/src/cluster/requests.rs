@@ -61,6 +61,11 @@ pub enum ControllerRequest {
         unclean: bool,
         partitions: Option<Vec<(String, i32)>>,
     },
+    /// Kafka's AlterPartitionReassignments: move each partition to the
+    /// given replicas, or (`None`) cancel its reassignment in progress.
+    Reassign {
+        partitions: Vec<(String, i32, Option<Vec<i32>>)>,
+    },
     /// The quorum's state as its leader sees it (Kafka's DescribeQuorum,
     /// which brokers forward to the active controller).
     DescribeQuorum,
@@ -101,7 +106,7 @@ pub enum ControllerResponse {
     },
     Quorum(QuorumReport),
     /// Per partition: (topic, partition, error code, message).
-    Elected {
+    PartitionResults {
         index: u64,
         results: Vec<(String, i32, i16, Option<String>)>,
     },

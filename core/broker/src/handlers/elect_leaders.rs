@@ -34,7 +34,7 @@ pub async fn handle(
             })
             .await
         {
-            Ok(ControllerResponse::Elected { results, .. }) => results,
+            Ok(ControllerResponse::PartitionResults { results, .. }) => results,
             Ok(_) => return refused(error_codes::UNKNOWN_SERVER_ERROR),
             Err(e) => return refused(e.code),
         },

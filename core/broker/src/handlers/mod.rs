@@ -16,4 +16,5 @@ pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
 pub mod quorum;
+pub mod reassignments;
 pub mod topics;
