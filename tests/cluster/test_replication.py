@@ -169,13 +169,13 @@ class ContinuousProducer:
         return sum(len(v) for v in self.acked.values())
 
 
-def test_killing_partition_leaders_loses_no_acknowledged_record(cluster):
+def test_killing_leaders_ten_times_and_freezing_a_follower_loses_no_acknowledged_record(cluster):
     topic, partitions = "failover", 2
     create_topic(cluster, topic, partitions)
     writer = ContinuousProducer(cluster, topic, partitions)
     writer.start()
     try:
-        for round_ in range(6):
+        for round_ in range(10):
             acked_before = writer.total()
             leader = partitions_of(cluster, topic)[round_ % partitions].leader
             victim = cluster.node(leader)
@@ -188,6 +188,22 @@ def test_killing_partition_leaders_loses_no_acknowledged_record(cluster):
             victim.start()
             wait_for("the killed node back in every ISR", lambda: fully_in_sync(cluster, topic), timeout=40)
             wait_for("writes going on", lambda: writer.total() > acked_before + 50, timeout=40)
+        # A follower frozen past replica.lag.time.max.ms leaves the ISR
+        # (and is fenced); writes go on with the others; it comes back.
+        leader = partitions_of(cluster, topic)[0].leader
+        frozen = next(n for n in cluster.nodes if n.node_id != leader)
+        acked_before = writer.total()
+        frozen.pause()
+        try:
+            wait_for(
+                "the frozen follower out of the ISR",
+                lambda: frozen.node_id not in partitions_of(cluster, topic)[0].isrs,
+                timeout=20,
+            )
+            wait_for("writes going on without it", lambda: writer.total() > acked_before + 50, timeout=40)
+        finally:
+            frozen.resume()
+        wait_for("the frozen follower back in every ISR", lambda: fully_in_sync(cluster, topic), timeout=40)
     finally:
         unsent = writer.stop()
     assert unsent == 0, f"{unsent} records never delivered"
