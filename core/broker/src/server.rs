@@ -52,6 +52,7 @@ pub async fn run(
         );
         broker.set_cluster(node.clone());
         node.catch_up(&broker).await;
+        node.import_topics(&broker).await;
     }
     // A closed stdout (its reader gone) must not stop the broker: the
     // line is for whoever watches, not a condition of serving.

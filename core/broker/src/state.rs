@@ -48,6 +48,9 @@ pub struct Broker {
     cluster: OnceLock<Arc<ClusterNode>>,
     /// In a cluster: producer ids the controller handed this broker.
     producer_id_block: Mutex<Range<i64>>,
+    /// In a cluster: the topics of the one-node data dir this was, until
+    /// the controller has taken them into the metadata.
+    legacy_topics: Mutex<Vec<(TopicMeta, Vec<i32>)>>,
 }
 
 /// Where clients reach a broker.
@@ -88,13 +91,30 @@ impl Broker {
             producer_ids: Mutex::new(producer_ids),
             cluster: OnceLock::new(),
             producer_id_block: Mutex::new(0..0),
+            legacy_topics: Mutex::new(Vec::new()),
         };
         if broker.config.settings().is_clustered() {
             // The metadata log, replayed once the quorum starts, is the
-            // truth; topic files are a one-node broker's.
-            if !topic_store::load_all(&broker.data_dir)?.is_empty() {
-                tracing::warn!("topic files in the data dir are not part of the cluster's metadata and are ignored (moving a one-node data dir into a cluster is not supported yet)");
+            // truth. Topic files are what this dir held as a one-node
+            // broker: the controller takes them in once this broker has
+            // joined (see `cluster::ClusterNode::import_topics`).
+            let mut legacy = Vec::new();
+            for meta in topic_store::load_all(&broker.data_dir)? {
+                let epochs = (0..meta.partitions)
+                    .map(|index| {
+                        let dir = broker.data_dir.join(format!("{}-{index}", meta.name));
+                        strom_storage::latest_epoch_in(&dir)
+                            .ok()
+                            .flatten()
+                            .unwrap_or(0)
+                    })
+                    .collect();
+                legacy.push((meta, epochs));
             }
+            *broker
+                .legacy_topics
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = legacy;
             return Ok(broker);
         }
         // The topic files are this node's committed metadata: replay them.
@@ -190,6 +210,34 @@ impl Broker {
                 code
             }
         })
+    }
+
+    /// The one-node topics still to import, and the producer-id bound the
+    /// one node reached.
+    pub(crate) fn legacy_topics(&self) -> (Vec<(TopicMeta, Vec<i32>)>, i64) {
+        let topics = self
+            .legacy_topics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let bound = self
+            .producer_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .bound();
+        (topics, bound)
+    }
+
+    /// The controller took the one-node topics in: their files go, so a
+    /// restart does not offer them again.
+    pub(crate) fn legacy_topics_imported(&self) {
+        let imported =
+            std::mem::take(&mut *self.legacy_topics.lock().unwrap_or_else(|e| e.into_inner()));
+        for (meta, _) in imported {
+            if let Err(e) = topic_store::remove(&self.data_dir, &meta.name) {
+                tracing::warn!(topic = %meta.name, "imported, but its topic file stays: {e}");
+            }
+        }
     }
 
     /// Joins this broker to its cluster (see [`crate::cluster::start`]).

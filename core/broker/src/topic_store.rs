@@ -418,6 +418,11 @@ impl ProducerIdBlock {
         })
     }
 
+    /// Every id below this may have been handed out.
+    pub fn bound(&self) -> i64 {
+        self.reserved_end
+    }
+
     /// The next unused producer id.
     pub fn next_id(&mut self) -> Result<i64> {
         if self.next >= self.reserved_end {

@@ -208,3 +208,10 @@ mod tests {
         assert_eq!(parse(b"0\n1\n4 7\n").unwrap().entries().len(), 1);
     }
 }
+
+/// The newest leader epoch recorded in a partition dir's checkpoint, read
+/// without opening the log (for moving a one-node data dir into a
+/// cluster, which must go on from the epoch the log was written in).
+pub fn latest_epoch_in(dir: &Path) -> Result<Option<i32>> {
+    Ok(LeaderEpochCache::load(dir)?.latest_epoch())
+}

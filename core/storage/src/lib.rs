@@ -158,7 +158,7 @@ pub use check::{check_dir, CheckReport, Damage};
 pub use compaction::CompactionOutcome;
 pub use config::{CleanupPolicy, FlushPolicy, LogConfig};
 pub use dir_health::DirHealth;
-pub use epoch_cache::EpochEntry;
+pub use epoch_cache::{latest_epoch_in, EpochEntry};
 pub use error::{Result, StorageError};
 pub use log::{AppendOptions, AppendOutcome, Log};
 pub use log_limit::once_every;

@@ -278,6 +278,11 @@ impl Controller {
                 }]
             }
             Req::DescribeQuorum => return Ok(Decision::Records(Vec::new())),
+            Req::ImportTopics {
+                node,
+                producer_id_bound,
+                topics,
+            } => imports(&table, node, producer_id_bound, topics),
             Req::Reassign { partitions } => {
                 let (records, results) = reassignments(&table, partitions);
                 return Ok(Decision::PerPartition(records, results));
@@ -399,6 +404,56 @@ enum Decision {
 }
 
 type ElectionResults = Vec<(String, i32, i16, Option<String>)>;
+
+/// The records that add a one-node data dir's topics to the metadata, on
+/// that node alone, each partition led by it in the epoch its log was
+/// last written in. A topic already imported (same id) is skipped; one
+/// whose name another topic took is skipped and logged.
+fn imports(
+    table: &TopicTable,
+    node: i32,
+    producer_id_bound: i64,
+    topics: Vec<super::requests::ImportedTopic>,
+) -> Vec<MetadataRecord> {
+    let mut records = Vec::new();
+    if producer_id_bound > table.next_producer_id() {
+        records.push(MetadataRecord::ProducerIds {
+            next: producer_id_bound,
+        });
+    }
+    for topic in topics {
+        let id = Uuid(topic.id);
+        if table.topic_by_id(id).is_some() {
+            continue;
+        }
+        if table.topic(&topic.name).is_some() {
+            tracing::warn!(topic = %topic.name, node, "not imported: the cluster has another topic of that name");
+            continue;
+        }
+        let Ok(configs) = TopicConfigs::new(topic.configs) else {
+            tracing::warn!(topic = %topic.name, node, "not imported: invalid configs");
+            continue;
+        };
+        records.push(MetadataRecord::Topic {
+            name: topic.name,
+            id,
+            configs,
+        });
+        records.extend(
+            topic
+                .epochs
+                .into_iter()
+                .map(|epoch| MetadataRecord::Partition {
+                    topic_id: id,
+                    assignment: PartitionAssignment {
+                        leader_epoch: epoch.max(0),
+                        ..new_assignment(vec![node])
+                    },
+                }),
+        );
+    }
+    records
+}
 
 /// AlterPartitionReassignments: each partition starts moving to its target
 /// replicas (distinct live brokers), or has its move cancelled.

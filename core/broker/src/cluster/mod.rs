@@ -153,6 +153,41 @@ impl ClusterNode {
         }
     }
 
+    /// Offers the topics of the one-node data dir this broker was to the
+    /// controller, once: they join the metadata on this broker alone, with
+    /// their logs, ids, configs and epochs (add replicas afterwards with a
+    /// reassignment). Retried at the next start if it fails.
+    pub async fn import_topics(&self, broker: &Broker) {
+        let (topics, producer_id_bound) = broker.legacy_topics();
+        if topics.is_empty() {
+            return;
+        }
+        let names: Vec<String> = topics.iter().map(|(meta, _)| meta.name.clone()).collect();
+        let request = ControllerRequest::ImportTopics {
+            node: broker.node_id,
+            producer_id_bound,
+            topics: topics
+                .into_iter()
+                .map(|(meta, epochs)| requests::ImportedTopic {
+                    name: meta.name,
+                    id: *meta.id.as_bytes(),
+                    configs: meta.configs,
+                    epochs,
+                })
+                .collect(),
+        };
+        match self.ask(request).await {
+            Ok(_) => {
+                tracing::info!(topics = ?names, "topics of this one-node data dir joined the cluster's metadata");
+                broker.legacy_topics_imported();
+            }
+            Err(e) => tracing::error!(
+                "the one-node topics were not imported ({}); they are offered again at the next start",
+                e.message
+            ),
+        }
+    }
+
     /// A clean shutdown: the controller moves this broker's leaderships
     /// to other in-sync replicas before it goes (Kafka's controlled
     /// shutdown), then the background tasks stop.

@@ -66,9 +66,28 @@ pub enum ControllerRequest {
     Reassign {
         partitions: Vec<(String, i32, Option<Vec<i32>>)>,
     },
+    /// A one-node data dir moving into the cluster: its topics, kept on
+    /// `node` alone, join the metadata (Kafka's ZooKeeper-to-KRaft
+    /// migration in miniature). Topics already there are left alone.
+    ImportTopics {
+        node: i32,
+        /// Producer ids below this were handed out by the one node.
+        producer_id_bound: i64,
+        topics: Vec<ImportedTopic>,
+    },
     /// The quorum's state as its leader sees it (Kafka's DescribeQuorum,
     /// which brokers forward to the active controller).
     DescribeQuorum,
+}
+
+/// A topic of a one-node data dir, as its topic file and logs describe it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportedTopic {
+    pub name: String,
+    pub id: [u8; 16],
+    pub configs: BTreeMap<String, String>,
+    /// Per partition, the leader epoch its log was last written in.
+    pub epochs: Vec<i32>,
 }
 
 /// The metadata quorum, for DescribeQuorum and `strom cluster status`.
