@@ -156,6 +156,13 @@ fn parse(bytes: &[u8]) -> Option<LeaderEpochCache> {
     (cache.entries.len() == count).then_some(cache)
 }
 
+/// The newest leader epoch recorded in a partition dir's checkpoint, read
+/// without opening the log (for moving a one-node data dir into a
+/// cluster, which must go on from the epoch the log was written in).
+pub fn latest_epoch_in(dir: &Path) -> Result<Option<i32>> {
+    Ok(LeaderEpochCache::load(dir)?.latest_epoch())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,11 +214,4 @@ mod tests {
         assert!(parse(b"1\n0\n").is_none());
         assert_eq!(parse(b"0\n1\n4 7\n").unwrap().entries().len(), 1);
     }
-}
-
-/// The newest leader epoch recorded in a partition dir's checkpoint, read
-/// without opening the log (for moving a one-node data dir into a
-/// cluster, which must go on from the epoch the log was written in).
-pub fn latest_epoch_in(dir: &Path) -> Result<Option<i32>> {
-    Ok(LeaderEpochCache::load(dir)?.latest_epoch())
 }
