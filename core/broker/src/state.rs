@@ -1,9 +1,12 @@
 //! The broker: its topic metadata ([`TopicTable`]), the partitions it holds
 //! ([`PartitionManager`]), the producer-id allocator and the group
-//! coordinator. Topic changes (create, delete, add partitions, alter
-//! configs) are serialised by one async lock; each writes the topic file
-//! (this node's commit) and then applies its metadata records, so the
-//! persisted metadata and the table always change together.
+//! coordinator. On one node, topic changes (create, delete, add
+//! partitions, alter configs) are serialised by one async lock; each writes
+//! the topic file (this node's commit) and then applies its metadata
+//! records, so the persisted metadata and the table always change
+//! together. In a cluster the controller decides each change and every
+//! broker applies the committed records (`crate::cluster`); `membership`
+//! answers who the brokers and the controller are.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -14,7 +17,7 @@ use strom_protocol::codec::Uuid;
 use strom_protocol::error_codes;
 use strom_storage::DirHealth;
 
-use crate::cluster::requests::{ControllerRequest, ControllerResponse};
+use crate::cluster::requests::ControllerRequest;
 use crate::cluster::ClusterNode;
 use crate::config::{BrokerConfig, TopicConfigs};
 use crate::error::{ApiError, BrokerError};
@@ -24,6 +27,10 @@ use crate::partition::Partition;
 use crate::partition_manager::{PartitionManager, Staged};
 use crate::topic_store::{self, ProducerIdBlock, TopicMeta};
 use crate::topic_table::{MetadataRecord, PartitionAssignment, Topic, TopicTable};
+
+mod membership;
+
+pub use membership::Endpoint;
 
 pub struct Broker {
     pub config: BrokerConfig,
@@ -51,14 +58,6 @@ pub struct Broker {
     /// In a cluster: the topics of the one-node data dir this was, until
     /// the controller has taken them into the metadata.
     legacy_topics: Mutex<Vec<(TopicMeta, Vec<i32>)>>,
-}
-
-/// Where clients reach a broker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    pub id: i32,
-    pub host: String,
-    pub port: i32,
 }
 
 impl Broker {
@@ -212,142 +211,9 @@ impl Broker {
         })
     }
 
-    /// The one-node topics still to import, and the producer-id bound the
-    /// one node reached.
-    pub(crate) fn legacy_topics(&self) -> (Vec<(TopicMeta, Vec<i32>)>, i64) {
-        let topics = self
-            .legacy_topics
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let bound = self
-            .producer_ids
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .bound();
-        (topics, bound)
-    }
-
-    /// The controller took the one-node topics in: their files go, so a
-    /// restart does not offer them again.
-    pub(crate) fn legacy_topics_imported(&self) {
-        let imported =
-            std::mem::take(&mut *self.legacy_topics.lock().unwrap_or_else(|e| e.into_inner()));
-        for (meta, _) in imported {
-            if let Err(e) = topic_store::remove(&self.data_dir, &meta.name) {
-                tracing::warn!(topic = %meta.name, "imported, but its topic file stays: {e}");
-            }
-        }
-    }
-
-    /// Joins this broker to its cluster (see [`crate::cluster::start`]).
-    pub fn set_cluster(&self, node: Arc<ClusterNode>) {
-        let _ = self.cluster.set(node);
-    }
-
-    pub fn cluster(&self) -> Option<&Arc<ClusterNode>> {
-        self.cluster.get()
-    }
-
-    /// The cluster's id: this node's own on one node; in a cluster, the
-    /// one the first controller recorded.
-    pub fn cluster_id(&self) -> String {
-        match self.table().cluster_id() {
-            Some(id) => id.to_string(),
-            None => self.cluster_id.clone(),
-        }
-    }
-
-    /// This broker, and in a cluster every live broker, by id.
-    pub fn live_brokers(&self) -> Vec<Endpoint> {
-        if self.cluster().is_none() {
-            return vec![self.endpoint()];
-        }
-        let table = self.table();
-        let mut live: Vec<Endpoint> = table
-            .brokers()
-            .filter(|b| !b.fenced)
-            .map(|b| Endpoint {
-                id: b.id,
-                host: b.host.clone(),
-                port: b.port,
-            })
-            .collect();
-        // Registered or not yet, this broker serves: clients must see it.
-        if !live.iter().any(|b| b.id == self.node_id) {
-            live.push(self.endpoint());
-            live.sort_by_key(|b| b.id);
-        }
-        live
-    }
-
-    /// Where clients reach broker `id`, if it is live.
-    pub fn broker_endpoint(&self, id: i32) -> Option<Endpoint> {
-        self.live_brokers().into_iter().find(|b| b.id == id)
-    }
-
-    fn endpoint(&self) -> Endpoint {
-        Endpoint {
-            id: self.node_id,
-            host: self.advertised_host.clone(),
-            port: self.advertised_port,
-        }
-    }
-
-    /// The controller's node id: the metadata quorum's leader (-1 while
-    /// there is none); this node on its own.
-    pub fn controller_id(&self) -> i32 {
-        match self.cluster() {
-            Some(node) => node
-                .quorum
-                .status()
-                .leader
-                .and_then(|id| i32::try_from(id).ok())
-                .unwrap_or(-1),
-            None => self.node_id,
-        }
-    }
-
     /// The data dir's health, shared by every log in it.
     pub fn dir_health(&self) -> &Arc<DirHealth> {
         self.partitions.dir_health()
-    }
-
-    /// A producer id never handed out before, in the whole cluster.
-    pub async fn allocate_producer_id(&self) -> Result<i64, ApiError> {
-        let Some(node) = self.cluster() else {
-            let mut block = self.producer_ids.lock().unwrap_or_else(|e| e.into_inner());
-            return block.next_id().map_err(ApiError::storage);
-        };
-        loop {
-            {
-                let mut block = self
-                    .producer_id_block
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                if let Some(id) = block.next() {
-                    return Ok(id);
-                }
-            }
-            let count = crate::cluster::controller::PRODUCER_ID_BLOCK;
-            match node
-                .ask(ControllerRequest::AllocateProducerIds { count })
-                .await?
-            {
-                ControllerResponse::ProducerIds { first, .. } => {
-                    *self
-                        .producer_id_block
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner()) = first..first + count;
-                }
-                _ => {
-                    return Err(ApiError::new(
-                        error_codes::UNKNOWN_SERVER_ERROR,
-                        "the controller did not hand out producer ids",
-                    ))
-                }
-            }
-        }
     }
 
     /// Creates a topic. With `validate_only` nothing is written.

@@ -8,6 +8,7 @@
 //! keeps its metadata in topic files, as it always has.
 
 pub mod controller;
+mod decisions;
 pub mod fetcher;
 pub mod isr;
 pub mod placement;
