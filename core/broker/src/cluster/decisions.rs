@@ -74,6 +74,26 @@ pub(super) fn imports(
     records
 }
 
+/// A topic and its partition `index`'s assignment, if both exist.
+fn find_partition(
+    table: &TopicTable,
+    name: &str,
+    index: i32,
+) -> Option<(Arc<Topic>, PartitionAssignment)> {
+    let topic = table.topic(name)?;
+    let current = topic.partitions.get(usize::try_from(index).ok()?)?.clone();
+    Some((topic, current))
+}
+
+fn unknown_partition(name: String, index: i32) -> (String, i32, i16, Option<String>) {
+    (
+        name,
+        index,
+        error_codes::UNKNOWN_TOPIC_OR_PARTITION,
+        Some("no such partition".into()),
+    )
+}
+
 /// AlterPartitionReassignments: each partition starts moving to its target
 /// replicas (distinct live brokers), or has its move cancelled.
 pub(super) fn reassignments(
@@ -85,16 +105,8 @@ pub(super) fn reassignments(
     let mut records = Vec::new();
     let mut results = Vec::new();
     for (name, index, target) in wanted {
-        let Some((topic, current)) = table.topic(&name).and_then(|t| {
-            let current = t.partitions.get(usize::try_from(index).ok()?)?.clone();
-            Some((t, current))
-        }) else {
-            results.push((
-                name,
-                index,
-                error_codes::UNKNOWN_TOPIC_OR_PARTITION,
-                Some("no such partition".into()),
-            ));
+        let Some((topic, current)) = find_partition(table, &name, index) else {
+            results.push(unknown_partition(name, index));
             continue;
         };
         let next = match target {
@@ -142,16 +154,8 @@ pub(super) fn leader_elections(
     let mut records = Vec::new();
     let mut results = Vec::new();
     for (name, index) in wanted {
-        let Some((topic, current)) = table.topic(&name).and_then(|t| {
-            let current = t.partitions.get(usize::try_from(index).ok()?)?.clone();
-            Some((t, current))
-        }) else {
-            results.push((
-                name,
-                index,
-                error_codes::UNKNOWN_TOPIC_OR_PARTITION,
-                Some("no such partition".into()),
-            ));
+        let Some((topic, current)) = find_partition(table, &name, index) else {
+            results.push(unknown_partition(name, index));
             continue;
         };
         let next = if unclean {

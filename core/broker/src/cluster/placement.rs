@@ -109,30 +109,12 @@ pub fn start_reassignment(
     target: &[i32],
     is_live: impl Fn(i32) -> bool,
 ) -> PartitionAssignment {
-    let original: Vec<i32> = current
-        .replicas
-        .iter()
-        .copied()
-        .filter(|r| !current.adding.contains(r))
-        .collect();
-    let adding: Vec<i32> = target
-        .iter()
-        .copied()
-        .filter(|r| !original.contains(r))
-        .collect();
-    let removing: Vec<i32> = original
-        .iter()
-        .copied()
-        .filter(|r| !target.contains(r))
-        .collect();
+    let original = without(&current.replicas, &current.adding);
+    let adding = without(target, &original);
+    let removing = without(&original, target);
     let replicas: Vec<i32> = target.iter().chain(&removing).copied().collect();
     let next = PartitionAssignment {
-        isr: current
-            .isr
-            .iter()
-            .copied()
-            .filter(|r| replicas.contains(r))
-            .collect(),
+        isr: within(&current.isr, &replicas),
         replicas,
         adding,
         removing,
@@ -150,19 +132,9 @@ pub fn cancel_reassignment(
     if !current.is_reassigning() {
         return None;
     }
-    let replicas: Vec<i32> = current
-        .replicas
-        .iter()
-        .copied()
-        .filter(|r| !current.adding.contains(r))
-        .collect();
+    let replicas = without(&current.replicas, &current.adding);
     let next = PartitionAssignment {
-        isr: current
-            .isr
-            .iter()
-            .copied()
-            .filter(|r| replicas.contains(r))
-            .collect(),
+        isr: within(&current.isr, &replicas),
         replicas,
         adding: Vec::new(),
         removing: Vec::new(),
@@ -173,6 +145,22 @@ pub fn cancel_reassignment(
         current.leader_epoch,
         is_live,
     ))
+}
+
+/// `list` without the ids in `drop`, in order.
+fn without(list: &[i32], drop: &[i32]) -> Vec<i32> {
+    list.iter()
+        .copied()
+        .filter(|id| !drop.contains(id))
+        .collect()
+}
+
+/// `list` with only the ids also in `keep`, in order.
+fn within(list: &[i32], keep: &[i32]) -> Vec<i32> {
+    list.iter()
+        .copied()
+        .filter(|id| keep.contains(id))
+        .collect()
 }
 
 /// Finishes a reassignment once every added replica is in sync: the
@@ -186,18 +174,8 @@ pub fn complete_reassignment(
     if !current.is_reassigning() || !current.adding.iter().all(|r| current.isr.contains(r)) {
         return None;
     }
-    let replicas: Vec<i32> = current
-        .replicas
-        .iter()
-        .copied()
-        .filter(|r| !current.removing.contains(r))
-        .collect();
-    let isr: Vec<i32> = current
-        .isr
-        .iter()
-        .copied()
-        .filter(|r| replicas.contains(r))
-        .collect();
+    let replicas = without(&current.replicas, &current.removing);
+    let isr = within(&current.isr, &replicas);
     if isr.is_empty() {
         return None;
     }
