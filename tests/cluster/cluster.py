@@ -75,9 +75,19 @@ class Cluster:
     through its own `Proxy` (each node is given its own --voters list with
     the proxies' ports), so `isolate(n)` cuts node n off from the others."""
 
-    def __init__(self, root: Path, size: int = 3, settings: dict | None = None, partitionable: bool = False):
-        ports = free_ports(2 * size)
-        kafka_ports, raft_ports = ports[:size], ports[size:]
+    def __init__(
+        self,
+        root: Path,
+        size: int = 3,
+        settings: dict | None = None,
+        partitionable: bool = False,
+        observers: int = 0,
+    ):
+        """`size` voters, then `observers` brokers that are not voters
+        (they join the metadata quorum as learners)."""
+        total = size + observers
+        ports = free_ports(2 * total)
+        kafka_ports, raft_ports = ports[:total], ports[total:]
         self.links: dict[tuple[int, int], Proxy] = {}
         if partitionable:
             for i in range(1, size + 1):
@@ -94,7 +104,7 @@ class Cluster:
 
         merged = {**FAST_FAILOVER, **(settings or {})}
         self.nodes: list[Node] = []
-        for i in range(size):
+        for i in range(total):
             node_id = i + 1
             data_dir = root / f"node{node_id}"
 

@@ -422,3 +422,30 @@ def test_elect_leaders_moves_leadership_back_on_request(tmp_path):
         assert again[tp] is not None and again[tp].code() == KafkaError.ELECTION_NOT_NEEDED, again
     finally:
         cluster.stop()
+
+
+def test_a_broker_that_is_not_a_voter_joins_and_replicates(tmp_path):
+    import subprocess
+
+    from cluster import strom_binary
+
+    cluster = Cluster(tmp_path, observers=1)
+    cluster.start()
+    try:
+        wait_for("four brokers", lambda: len(admin(cluster).list_topics(timeout=5).brokers) == 4)
+        client = admin(cluster)
+        client.create_topics([NewTopic("four", 4, 4)])["four"].result(timeout=30)
+        wait_for("four replicas in sync", lambda: all(len(p.isrs) == 4 for p in partitions_of(cluster, "four").values()))
+        assert {p.leader for p in partitions_of(cluster, "four").values()} == {1, 2, 3, 4}
+        status = subprocess.run(
+            [strom_binary(), "cluster", "status", "--brokers", cluster.bootstrap],
+            capture_output=True, text=True, timeout=30, check=True,
+        ).stdout
+        assert status.count("voter") == 3 and status.count("observer") == 1, status
+        producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+        for i in range(100):
+            producer.produce("four", value=str(i).encode(), partition=i % 4)
+        assert producer.flush(30) == 0
+        assert sum(len(v) for v in read_all(cluster, "four", 100).values()) == 100
+    finally:
+        cluster.stop()
