@@ -9,6 +9,7 @@ use strom_protocol::error_codes;
 use strom_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
 use strom_protocol::messages::{ElectLeadersRequest, ElectLeadersResponse};
 
+use super::{first_of_each, outcomes_by_topic};
 use crate::cluster::requests::{ControllerRequest, ControllerResponse};
 use crate::state::Broker;
 
@@ -21,9 +22,14 @@ pub async fn handle(
 ) -> ElectLeadersResponse {
     let unclean = version >= 1 && request.election_type == UNCLEAN;
     let partitions: Option<Vec<(String, i32)>> = request.topic_partitions.map(|topics| {
-        topics
+        let named = topics.into_iter().flat_map(|t| {
+            t.partitions
+                .into_iter()
+                .map(move |p| (t.topic.clone(), p, ()))
+        });
+        first_of_each(named)
             .into_iter()
-            .flat_map(|t| t.partitions.into_iter().map(move |p| (t.topic.clone(), p)))
+            .map(|(topic, index, ())| (topic, index))
             .collect()
     });
     let results = match broker.cluster() {
@@ -40,26 +46,23 @@ pub async fn handle(
         },
         None => single_node(broker, partitions),
     };
-    let mut by_topic: Vec<ReplicaElectionResult> = Vec::new();
-    for (topic, partition_id, error_code, error_message) in results {
-        let result = PartitionResult {
+    let replica_election_results = outcomes_by_topic(
+        results,
+        |partition_id, error_code, error_message| PartitionResult {
             partition_id,
             error_code,
             error_message,
             ..Default::default()
-        };
-        match by_topic.iter_mut().find(|t| t.topic == topic) {
-            Some(entry) => entry.partition_result.push(result),
-            None => by_topic.push(ReplicaElectionResult {
-                topic,
-                partition_result: vec![result],
-                ..Default::default()
-            }),
-        }
-    }
+        },
+        |topic, partition_result| ReplicaElectionResult {
+            topic,
+            partition_result,
+            ..Default::default()
+        },
+    );
     ElectLeadersResponse {
         error_code: error_codes::NONE,
-        replica_election_results: by_topic,
+        replica_election_results,
         ..Default::default()
     }
 }

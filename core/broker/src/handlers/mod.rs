@@ -1,6 +1,8 @@
 //! One module per API family. Each handler takes the decoded request and
 //! returns the response body; errors become Kafka error codes in it.
 
+use std::collections::{HashMap, HashSet};
+
 pub mod api_versions;
 pub mod cluster;
 pub mod configs;
@@ -18,3 +20,38 @@ pub mod produce;
 pub mod quorum;
 pub mod reassignments;
 pub mod topics;
+
+/// The partitions a request names, each once, in the order first named
+/// (with what the first mention asked): a request repeating one partition
+/// many times is answered once for it, as Kafka's sets of partitions do.
+pub(crate) fn first_of_each<T>(
+    named: impl IntoIterator<Item = (String, i32, T)>,
+) -> Vec<(String, i32, T)> {
+    let mut seen = HashSet::new();
+    named
+        .into_iter()
+        .filter(|(topic, index, _)| seen.insert((topic.clone(), *index)))
+        .collect()
+}
+
+/// Per-partition outcomes `(topic, partition, error code, message)`
+/// grouped by topic in first-seen order, in a response's shapes.
+pub(crate) fn outcomes_by_topic<P, T>(
+    outcomes: Vec<(String, i32, i16, Option<String>)>,
+    partition: impl Fn(i32, i16, Option<String>) -> P,
+    topic: impl Fn(String, Vec<P>) -> T,
+) -> Vec<T> {
+    let mut slots: HashMap<String, usize> = HashMap::new();
+    let mut grouped: Vec<(String, Vec<P>)> = Vec::new();
+    for (name, index, code, message) in outcomes {
+        let slot = *slots.entry(name.clone()).or_insert_with(|| {
+            grouped.push((name, Vec::new()));
+            grouped.len() - 1
+        });
+        grouped[slot].1.push(partition(index, code, message));
+    }
+    grouped
+        .into_iter()
+        .map(|(name, partitions)| topic(name, partitions))
+        .collect()
+}

@@ -4,6 +4,7 @@
 //! which fetch until they are in sync, then drops the old ones; the leader
 //! moves if it was one of them. One node has nowhere to move anything.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use strom_protocol::error_codes;
@@ -18,6 +19,7 @@ use strom_protocol::messages::{
     ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse,
 };
 
+use super::{first_of_each, outcomes_by_topic};
 use crate::cluster::requests::{ControllerRequest, ControllerResponse};
 use crate::state::Broker;
 
@@ -25,15 +27,11 @@ pub async fn alter(
     broker: &Arc<Broker>,
     request: AlterPartitionReassignmentsRequest,
 ) -> AlterPartitionReassignmentsResponse {
-    let partitions: Vec<(String, i32, Option<Vec<i32>>)> = request
-        .topics
-        .into_iter()
-        .flat_map(|t| {
-            t.partitions
-                .into_iter()
-                .map(move |p| (t.name.clone(), p.partition_index, p.replicas))
-        })
-        .collect();
+    let partitions = first_of_each(request.topics.into_iter().flat_map(|t| {
+        t.partitions
+            .into_iter()
+            .map(move |p| (t.name.clone(), p.partition_index, p.replicas))
+    }));
     let results = match broker.cluster() {
         Some(node) => match node.ask(ControllerRequest::Reassign { partitions }).await {
             Ok(ControllerResponse::PartitionResults { results, .. }) => results,
@@ -55,23 +53,20 @@ pub async fn alter(
             })
             .collect(),
     };
-    let mut responses: Vec<ReassignableTopicResponse> = Vec::new();
-    for (name, partition_index, error_code, error_message) in results {
-        let answer = ReassignablePartitionResponse {
+    let responses = outcomes_by_topic(
+        results,
+        |partition_index, error_code, error_message| ReassignablePartitionResponse {
             partition_index,
             error_code,
             error_message,
             ..Default::default()
-        };
-        match responses.iter_mut().find(|t| t.name == name) {
-            Some(topic) => topic.partitions.push(answer),
-            None => responses.push(ReassignableTopicResponse {
-                name,
-                partitions: vec![answer],
-                ..Default::default()
-            }),
-        }
-    }
+        },
+        |name, partitions| ReassignableTopicResponse {
+            name,
+            partitions,
+            ..Default::default()
+        },
+    );
     AlterPartitionReassignmentsResponse {
         responses,
         ..Default::default()
@@ -83,11 +78,22 @@ pub fn list(
     broker: &Arc<Broker>,
     request: ListPartitionReassignmentsRequest,
 ) -> ListPartitionReassignmentsResponse {
-    let wanted = |topic: &str, index: i32| match &request.topics {
-        None => true,
-        Some(list) => list
-            .iter()
-            .any(|t| t.name == topic && t.partition_indexes.contains(&index)),
+    // A set, so a request naming many partitions costs one lookup each.
+    let named: Option<HashSet<(String, i32)>> = request.topics.map(|topics| {
+        topics
+            .into_iter()
+            .flat_map(|t| {
+                let name = t.name;
+                t.partition_indexes
+                    .into_iter()
+                    .map(move |index| (name.clone(), index))
+            })
+            .collect()
+    });
+    let wanted = |topic: &str, index: i32| {
+        named
+            .as_ref()
+            .is_none_or(|set| set.contains(&(topic.to_string(), index)))
     };
     let topics = broker
         .topics()

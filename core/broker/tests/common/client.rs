@@ -41,6 +41,8 @@ api_responses! {
     ListOffsets => ListOffsetsResponse,
     OffsetForLeaderEpoch => OffsetForLeaderEpochResponse,
     DescribeTopicPartitions => DescribeTopicPartitionsResponse,
+    ElectLeaders => ElectLeadersResponse,
+    AlterPartitionReassignments => AlterPartitionReassignmentsResponse,
     InitProducerId => InitProducerIdResponse,
     CreateTopics => CreateTopicsResponse,
     DeleteTopics => DeleteTopicsResponse,
