@@ -309,9 +309,11 @@ impl Partition {
     }
 
     /// While leading: the ISR this leader wants, if it differs from the
-    /// current one. In-sync followers not caught up within `max_lag_ms`
-    /// leave it; followers whose log reaches the high watermark join it.
-    pub fn wanted_isr(&self, now_ms: i64, max_lag_ms: i64) -> Option<(Leadership, Vec<i32>)> {
+    /// current one. In-sync followers not caught up within
+    /// `replica.lag.time.max.ms` leave it; followers whose log reaches the
+    /// high watermark join it.
+    pub fn wanted_isr(&self, now_ms: i64) -> Option<(Leadership, Vec<i32>)> {
+        let max_lag_ms = self.max_lag_ms.load(Ordering::Relaxed);
         let leadership = self.leadership();
         if leadership.leader != self.local {
             return None;

@@ -77,10 +77,6 @@ impl PartitionManager {
         }
     }
 
-    pub fn node_id(&self) -> i32 {
-        self.node_id
-    }
-
     /// Notified when the set of partitions this broker follows changes.
     pub fn followers_changed(&self) -> &Arc<Notify> {
         &self.followers_changed

@@ -367,6 +367,14 @@ impl TopicTable {
     }
 }
 
+/// Every partition of `topics`, as (topic name, index).
+pub fn every_partition(topics: &[Arc<Topic>]) -> Vec<(String, i32)> {
+    topics
+        .iter()
+        .flat_map(|t| (0..t.partition_count()).map(|i| (t.name.clone(), i)))
+        .collect()
+}
+
 /// The records that create `topic` as it is now.
 fn creation_records(topic: &Topic) -> Vec<MetadataRecord> {
     let mut records = vec![MetadataRecord::Topic {

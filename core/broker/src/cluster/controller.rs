@@ -74,24 +74,14 @@ impl Controller {
                 }
             }
         }
-        if let Req::DescribeQuorum = request {
-            return match self.quorum.get() {
-                Some(quorum) => Resp::Quorum(report(&quorum.status())),
-                None => error(error_codes::NOT_CONTROLLER, "the quorum is not started"),
-            };
-        }
         let _deciding = self.deciding.lock().await;
-        let mut elected = None;
-        let records = match self.decide(&broker, request) {
-            Ok(Decision::Records(records)) => records,
+        let (records, per_partition) = match self.decide(&broker, request) {
+            Ok(Decision::Records(records)) => (records, None),
+            Ok(Decision::PerPartition(records, results)) => (records, Some(results)),
             Ok(Decision::Answer(answer)) => return answer,
-            Ok(Decision::PerPartition(records, results)) => {
-                elected = Some(results);
-                records
-            }
             Err(e) => return error(e.code, e.message),
         };
-        if let Some(results) = elected {
+        if let Some(results) = per_partition {
             let index = if records.is_empty() {
                 0
             } else {
@@ -278,7 +268,12 @@ impl Controller {
                     assignment: next,
                 }]
             }
-            Req::DescribeQuorum => return Ok(Decision::Records(Vec::new())),
+            Req::DescribeQuorum => {
+                return Ok(Decision::Answer(match self.quorum.get() {
+                    Some(quorum) => Resp::Quorum(report(&quorum.status())),
+                    None => error(error_codes::NOT_CONTROLLER, "the quorum is not started"),
+                }))
+            }
             Req::ImportTopics {
                 node,
                 producer_id_bound,

@@ -15,7 +15,7 @@ use super::requests::ImportedTopic;
 use crate::config::TopicConfigs;
 use crate::error::ApiError;
 use crate::state::Broker;
-use crate::topic_table::{MetadataRecord, PartitionAssignment, Topic, TopicTable};
+use crate::topic_table::{every_partition, MetadataRecord, PartitionAssignment, Topic, TopicTable};
 
 pub(super) fn preferred_elections(broker: &Broker) -> Vec<MetadataRecord> {
     let table = broker.table();
@@ -144,13 +144,7 @@ pub(super) fn leader_elections(
     unclean: bool,
     wanted: Option<Vec<(String, i32)>>,
 ) -> (Vec<MetadataRecord>, ElectionResults) {
-    let wanted = wanted.unwrap_or_else(|| {
-        table
-            .topics()
-            .iter()
-            .flat_map(|t| (0..t.partition_count()).map(|i| (t.name.clone(), i)))
-            .collect()
-    });
+    let wanted = wanted.unwrap_or_else(|| every_partition(&table.topics()));
     let mut records = Vec::new();
     let mut results = Vec::new();
     for (name, index) in wanted {

@@ -27,7 +27,7 @@ pub async fn maintain(broker: Weak<Broker>, node: Arc<ClusterNode>) {
             .all()
             .into_iter()
             .filter_map(|p| {
-                let (leadership, isr) = p.wanted_isr(now, max_lag)?;
+                let (leadership, isr) = p.wanted_isr(now)?;
                 let topic_id = b.topic(&p.topic)?.id;
                 Some((p, leadership, isr, topic_id))
             })

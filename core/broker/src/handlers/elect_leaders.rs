@@ -12,6 +12,7 @@ use strom_protocol::messages::{ElectLeadersRequest, ElectLeadersResponse};
 use super::{first_of_each, outcomes_by_topic};
 use crate::cluster::requests::{ControllerRequest, ControllerResponse};
 use crate::state::Broker;
+use crate::topic_table::every_partition;
 
 const UNCLEAN: i8 = 1;
 
@@ -72,13 +73,7 @@ fn single_node(
     broker: &Broker,
     partitions: Option<Vec<(String, i32)>>,
 ) -> Vec<(String, i32, i16, Option<String>)> {
-    let partitions = partitions.unwrap_or_else(|| {
-        broker
-            .topics()
-            .iter()
-            .flat_map(|t| (0..t.partition_count()).map(|i| (t.name.clone(), i)))
-            .collect()
-    });
+    let partitions = partitions.unwrap_or_else(|| every_partition(&broker.topics()));
     partitions
         .into_iter()
         .map(|(topic, index)| {

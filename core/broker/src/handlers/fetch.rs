@@ -187,7 +187,7 @@ fn read_partition(
     let log = &partition.log;
     // A consumer reads up to the high watermark; a follower up to the log
     // end, and its fetch offset tells the leader how far it has come.
-    let upper = if read.replica >= 0 {
+    let visible_end = if read.replica >= 0 {
         if let Err(e) = partition.record_follower_fetch(read.replica, wanted.fetch_offset, now_ms())
         {
             data.error_code = e.kafka_error_code();
@@ -214,7 +214,7 @@ fn read_partition(
         place,
         wanted.fetch_offset,
         max_bytes,
-        upper,
+        visible_end,
         read.min_one,
     ) {
         Ok(records) => data.records = Some(records),
@@ -233,25 +233,25 @@ fn read_records(
     place: (&str, i32),
     offset: i64,
     max_bytes: usize,
-    upper: i64,
+    visible_end: i64,
     min_one: bool,
 ) -> Result<Bytes, StorageError> {
-    // Offsets between the high watermark and the log end exist but are not
-    // yet visible to consumers: an empty answer, not an error.
-    let high_watermark = upper;
-    if offset >= high_watermark && offset <= log.log_end_offset() {
+    // Offsets between the visible end (a consumer's high watermark, a
+    // follower's log end) and the log end exist but are not readable by
+    // this fetcher yet: an empty answer, not an error.
+    if offset >= visible_end && offset <= log.log_end_offset() {
         return Ok(Bytes::new());
     }
     let max_bytes = u32::try_from(max_bytes).unwrap_or(u32::MAX);
     let mut from = offset;
     loop {
-        let read = log.read(from, max_bytes, high_watermark, min_one)?;
+        let read = log.read(from, max_bytes, visible_end, min_one)?;
         let mut buf = BytesMut::with_capacity(read.total_len() as usize);
         read.copy_into(&mut buf)?;
         match without_damaged_batches(buf.freeze(), log, place) {
             // Only damaged batches: read on past them, so a consumer is
             // not stuck asking for them again.
-            Intact::None { next } if next > from && next < high_watermark => from = next,
+            Intact::None { next } if next > from && next < visible_end => from = next,
             Intact::None { .. } => return Ok(Bytes::new()),
             Intact::Some(records) => return Ok(records),
         }
