@@ -30,6 +30,9 @@ use crate::topic_table::TopicTable;
 use controller::Controller;
 use requests::{ControllerRequest, ControllerResponse};
 
+/// Pause between attempts to join while the controller refuses.
+const CATCH_UP_RETRY: Duration = Duration::from_millis(200);
+
 /// How long a broker waits for the controller to decide a change.
 const CONTROLLER_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -151,6 +154,9 @@ impl ClusterNode {
                     e.message
                 ),
             }
+            // A refusal can come back at once (a membership change in
+            // progress): do not spin on it.
+            tokio::time::sleep(CATCH_UP_RETRY).await;
         }
     }
 
