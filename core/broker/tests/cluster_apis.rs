@@ -1,6 +1,7 @@
-//! ElectLeaders and AlterPartitionReassignments on one broker: every
-//! partition's only replica already leads, and nothing can move. A request
-//! that names one partition many times is answered once for it.
+//! ElectLeaders, AlterPartitionReassignments and DescribeQuorum on one
+//! broker: every partition's only replica already leads, nothing can move,
+//! and the node is its own quorum. A request that names one partition
+//! many times is answered once for it.
 
 mod common;
 
@@ -88,4 +89,61 @@ async fn a_reassignment_on_one_broker_can_only_name_that_broker() {
         vec![(0, error_codes::INVALID_REPLICA_ASSIGNMENT)],
         "the partition is answered once, for its first mention"
     );
+}
+
+#[tokio::test]
+async fn describe_quorum_answers_the_metadata_partition_once() {
+    use strom_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
+    use strom_protocol::messages::{DescribeQuorumRequest, DescribeQuorumResponse};
+
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    let named = |name: &str, partitions: Vec<i32>| TopicData {
+        topic_name: name.into(),
+        partitions: partitions
+            .into_iter()
+            .map(|partition_index| PartitionData {
+                partition_index,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let mut topics: Vec<TopicData> = (0..50_000)
+        .map(|_| named("__cluster_metadata", vec![0, 0]))
+        .collect();
+    topics.push(named("other", vec![3]));
+    let response: DescribeQuorumResponse = client
+        .call(
+            1,
+            DescribeQuorumRequest {
+                topics,
+                ..Default::default()
+            },
+        )
+        .await;
+    let answered: Vec<(String, i32, i16)> = response
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(|p| (t.topic_name.clone(), p.partition_index, p.error_code))
+        })
+        .collect();
+    assert_eq!(
+        answered,
+        vec![
+            ("__cluster_metadata".to_string(), 0, error_codes::NONE),
+            (
+                "other".to_string(),
+                3,
+                error_codes::UNKNOWN_TOPIC_OR_PARTITION
+            )
+        ]
+    );
+    let node = broker.broker().node_id;
+    let metadata = &response.topics[0].partitions[0];
+    assert_eq!(metadata.leader_id, node, "one node is its own quorum");
+    assert_eq!(metadata.current_voters.len(), 1);
 }

@@ -9,7 +9,7 @@ use strom_protocol::error_codes;
 use strom_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
 use strom_protocol::messages::{ElectLeadersRequest, ElectLeadersResponse};
 
-use super::{first_of_each, outcomes_by_topic};
+use super::{by_topic, first_of_each};
 use crate::cluster::requests::{ControllerRequest, ControllerResponse};
 use crate::state::Broker;
 use crate::topic_table::every_partition;
@@ -47,9 +47,11 @@ pub async fn handle(
         },
         None => single_node(broker, partitions),
     };
-    let replica_election_results = outcomes_by_topic(
-        results,
-        |partition_id, error_code, error_message| PartitionResult {
+    let replica_election_results = by_topic(
+        results
+            .into_iter()
+            .map(|(t, p, code, message)| (t, p, (code, message))),
+        |_, partition_id, (error_code, error_message)| PartitionResult {
             partition_id,
             error_code,
             error_message,

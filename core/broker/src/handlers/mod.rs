@@ -34,21 +34,21 @@ pub(crate) fn first_of_each<T>(
         .collect()
 }
 
-/// Per-partition outcomes `(topic, partition, error code, message)`
-/// grouped by topic in first-seen order, in a response's shapes.
-pub(crate) fn outcomes_by_topic<P, T>(
-    outcomes: Vec<(String, i32, i16, Option<String>)>,
-    partition: impl Fn(i32, i16, Option<String>) -> P,
+/// Per-partition answers `(topic, partition, what)` grouped by topic in
+/// first-seen order, in a response's shapes.
+pub(crate) fn by_topic<X, P, T>(
+    answers: impl IntoIterator<Item = (String, i32, X)>,
+    partition: impl Fn(&str, i32, X) -> P,
     topic: impl Fn(String, Vec<P>) -> T,
 ) -> Vec<T> {
     let mut slots: HashMap<String, usize> = HashMap::new();
     let mut grouped: Vec<(String, Vec<P>)> = Vec::new();
-    for (name, index, code, message) in outcomes {
+    for (name, index, what) in answers {
         let slot = *slots.entry(name.clone()).or_insert_with(|| {
-            grouped.push((name, Vec::new()));
+            grouped.push((name.clone(), Vec::new()));
             grouped.len() - 1
         });
-        grouped[slot].1.push(partition(index, code, message));
+        grouped[slot].1.push(partition(&name, index, what));
     }
     grouped
         .into_iter()

@@ -11,6 +11,7 @@ use strom_protocol::messages::describe_quorum_response::{
 };
 use strom_protocol::messages::{DescribeQuorumRequest, DescribeQuorumResponse};
 
+use super::{by_topic, first_of_each};
 use crate::cluster::requests::{
     ControllerRequest, ControllerResponse, QuorumReport, ReplicaReport,
 };
@@ -43,40 +44,40 @@ pub async fn describe_quorum(
             learners: Vec::new(),
         },
     };
-    let topics = request
-        .topics
-        .into_iter()
-        .map(|topic| {
-            let partitions = topic
-                .partitions
-                .into_iter()
-                .map(|p| {
-                    if topic.topic_name != METADATA_TOPIC || p.partition_index != 0 {
-                        return PartitionData {
-                            partition_index: p.partition_index,
-                            error_code: error_codes::UNKNOWN_TOPIC_OR_PARTITION,
-                            ..Default::default()
-                        };
-                    }
-                    PartitionData {
-                        partition_index: 0,
-                        error_code: error_codes::NONE,
-                        leader_id: report.leader,
-                        leader_epoch: report.epoch,
-                        high_watermark: report.high_watermark,
-                        current_voters: report.voters.iter().map(replica_state).collect(),
-                        observers: report.learners.iter().map(replica_state).collect(),
-                        ..Default::default()
-                    }
-                })
-                .collect();
-            TopicData {
-                topic_name: topic.topic_name,
-                partitions,
+    // Each partition named is answered once, however often it is named.
+    let named = first_of_each(request.topics.into_iter().flat_map(|t| {
+        let name = t.topic_name;
+        t.partitions
+            .into_iter()
+            .map(move |p| (name.clone(), p.partition_index, ()))
+    }));
+    let topics = by_topic(
+        named,
+        |topic, partition_index, ()| {
+            if topic != METADATA_TOPIC || partition_index != 0 {
+                return PartitionData {
+                    partition_index,
+                    error_code: error_codes::UNKNOWN_TOPIC_OR_PARTITION,
+                    ..Default::default()
+                };
+            }
+            PartitionData {
+                partition_index: 0,
+                error_code: error_codes::NONE,
+                leader_id: report.leader,
+                leader_epoch: report.epoch,
+                high_watermark: report.high_watermark,
+                current_voters: report.voters.iter().map(replica_state).collect(),
+                observers: report.learners.iter().map(replica_state).collect(),
                 ..Default::default()
             }
-        })
-        .collect();
+        },
+        |topic_name, partitions| TopicData {
+            topic_name,
+            partitions,
+            ..Default::default()
+        },
+    );
     let nodes = report
         .voters
         .iter()

@@ -19,7 +19,7 @@ use strom_protocol::messages::{
     ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse,
 };
 
-use super::{first_of_each, outcomes_by_topic};
+use super::{by_topic, first_of_each};
 use crate::cluster::requests::{ControllerRequest, ControllerResponse};
 use crate::state::Broker;
 
@@ -53,9 +53,11 @@ pub async fn alter(
             })
             .collect(),
     };
-    let responses = outcomes_by_topic(
-        results,
-        |partition_index, error_code, error_message| ReassignablePartitionResponse {
+    let responses = by_topic(
+        results
+            .into_iter()
+            .map(|(t, p, code, message)| (t, p, (code, message))),
+        |_, partition_index, (error_code, error_message)| ReassignablePartitionResponse {
             partition_index,
             error_code,
             error_message,

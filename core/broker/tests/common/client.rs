@@ -42,6 +42,7 @@ api_responses! {
     OffsetForLeaderEpoch => OffsetForLeaderEpochResponse,
     DescribeTopicPartitions => DescribeTopicPartitionsResponse,
     ElectLeaders => ElectLeadersResponse,
+    DescribeQuorum => DescribeQuorumResponse,
     AlterPartitionReassignments => AlterPartitionReassignmentsResponse,
     InitProducerId => InitProducerIdResponse,
     CreateTopics => CreateTopicsResponse,
