@@ -188,13 +188,7 @@ async fn garbage_on_the_cluster_port_closes_only_that_connection() {
     // The cluster still works, over the same ports.
     let q = cluster.q(leader).clone();
     let index = q.propose(b"still alive".to_vec()).await.expect("propose");
-    for id in 1..=3 {
-        cluster
-            .q(id)
-            .wait_applied(index, WAIT)
-            .await
-            .expect("applied everywhere");
-    }
+    cluster.wait_applied_on(1..=3, index).await;
     let answer = cluster
         .q(follower)
         .call_leader(b"forwarded".to_vec(), WAIT)

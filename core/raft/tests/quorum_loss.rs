@@ -19,13 +19,7 @@ fn short_proposals(config: &mut strom_raft::QuorumConfig) {
 async fn a_leader_without_a_majority_commits_nothing() {
     let mut cluster = Cluster::start(3, short_proposals).await;
     let (leader, first) = cluster.propose(payload(0)).await;
-    for id in 1..=3 {
-        cluster
-            .q(id)
-            .wait_applied(first, WAIT)
-            .await
-            .expect("applied");
-    }
+    cluster.wait_applied_on(1..=3, first).await;
     let followers: Vec<u64> = (1..=3).filter(|&id| id != leader).collect();
     for &f in &followers {
         cluster.stop(f).await;
@@ -52,13 +46,7 @@ async fn a_leader_without_a_majority_commits_nothing() {
 
     cluster.restart(followers[0]).await;
     let (_, index) = cluster.propose(payload(3)).await;
-    for id in [leader, followers[0]] {
-        cluster
-            .q(id)
-            .wait_applied(index, WAIT)
-            .await
-            .expect("applied");
-    }
+    cluster.wait_applied_on([leader, followers[0]], index).await;
     // The timed-out records may or may not have survived (a new leader
     // without them would have discarded them); both nodes agree either way.
     let on_leader = cluster.node(leader).state.list();
@@ -72,13 +60,7 @@ async fn a_leader_without_a_majority_commits_nothing() {
 async fn call_leader_times_out_without_a_majority_and_recovers() {
     let mut cluster = Cluster::start(3, fast).await;
     let (leader, first) = cluster.propose(payload(0)).await;
-    for id in 1..=3 {
-        cluster
-            .q(id)
-            .wait_applied(first, WAIT)
-            .await
-            .expect("applied");
-    }
+    cluster.wait_applied_on(1..=3, first).await;
     let others: Vec<u64> = (1..=3).filter(|&id| id != leader).collect();
     let (lost, survivor) = (others[0], others[1]);
     cluster.stop(leader).await;

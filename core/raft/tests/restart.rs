@@ -95,13 +95,7 @@ async fn a_full_restart_rebuilds_state_from_snapshot_and_log() {
         assert_eq!(node.state.list(), expected, "node {id} rebuilt its state");
     }
     let (_, index) = cluster.propose(b"after restart".to_vec()).await;
-    for id in 1..=3 {
-        cluster
-            .q(id)
-            .wait_applied(index, WAIT)
-            .await
-            .expect("applied");
-    }
+    cluster.wait_applied_on(1..=3, index).await;
     cluster.shutdown_all().await;
 }
 

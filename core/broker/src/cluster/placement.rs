@@ -132,19 +132,7 @@ pub fn cancel_reassignment(
     if !current.is_reassigning() {
         return None;
     }
-    let replicas = without(&current.replicas, &current.adding);
-    let next = PartitionAssignment {
-        isr: within(&current.isr, &replicas),
-        replicas,
-        adding: Vec::new(),
-        removing: Vec::new(),
-        ..current.clone()
-    };
-    Some(with_leader_among_replicas(
-        next,
-        current.leader_epoch,
-        is_live,
-    ))
+    Some(settled(current, &current.adding, is_live))
 }
 
 /// `list` without the ids in `drop`, in order.
@@ -174,23 +162,27 @@ pub fn complete_reassignment(
     if !current.is_reassigning() || !current.adding.iter().all(|r| current.isr.contains(r)) {
         return None;
     }
-    let replicas = without(&current.replicas, &current.removing);
-    let isr = within(&current.isr, &replicas);
-    if isr.is_empty() {
-        return None;
-    }
+    let next = settled(current, &current.removing, is_live);
+    (!next.isr.is_empty()).then_some(next)
+}
+
+/// The partition with no reassignment in progress, without the `leaving`
+/// replicas (out of the replica set and the ISR); the leader stays unless
+/// it left.
+fn settled(
+    current: &PartitionAssignment,
+    leaving: &[i32],
+    is_live: impl Fn(i32) -> bool,
+) -> PartitionAssignment {
+    let replicas = without(&current.replicas, leaving);
     let next = PartitionAssignment {
+        isr: within(&current.isr, &replicas),
         replicas,
-        isr,
         adding: Vec::new(),
         removing: Vec::new(),
         ..current.clone()
     };
-    Some(with_leader_among_replicas(
-        next,
-        current.leader_epoch,
-        is_live,
-    ))
+    with_leader_among_replicas(next, current.leader_epoch, is_live)
 }
 
 /// Keeps the leader if it is still a replica; else the first live

@@ -257,6 +257,16 @@ impl Cluster {
         panic!("leadership kept moving");
     }
 
+    /// Waits until every node in `ids` has applied `index`.
+    pub async fn wait_applied_on(&self, ids: impl IntoIterator<Item = NodeId>, index: u64) {
+        for id in ids {
+            self.q(id)
+                .wait_applied(index, Duration::from_secs(10))
+                .await
+                .unwrap_or_else(|e| panic!("node {id} did not apply {index}: {e}"));
+        }
+    }
+
     pub async fn wait_records(
         &self,
         id: NodeId,
