@@ -46,29 +46,30 @@ pub async fn handle(
     let allow_auto_create = (version < 4 || request.allow_auto_topic_creation)
         && broker.config.settings().auto_create_topics_enable;
 
+    // Read once: every topic is described against the same brokers.
+    let brokers = broker.live_brokers();
+    let live: Vec<i32> = brokers.iter().map(|b| b.id).collect();
     let topics = match requested {
-        None => {
-            let live = live_ids(broker);
-            broker
-                .topics()
-                .iter()
-                .map(|t| describe_topic(t, &live))
-                .collect()
-        }
+        None => broker
+            .topics()
+            .iter()
+            .map(|t| describe_topic(t, &live))
+            .collect(),
         Some(wanted) => {
             let mut topics = Vec::with_capacity(wanted.len());
             for topic in wanted {
                 topics.push(match topic {
-                    Wanted::Name(name) => lookup_topic(broker, name, allow_auto_create).await,
-                    Wanted::Id(id) => lookup_topic_id(broker, id, version),
+                    Wanted::Name(name) => {
+                        lookup_topic(broker, name, allow_auto_create, &live).await
+                    }
+                    Wanted::Id(id) => lookup_topic_id(broker, id, version, &live),
                 });
             }
             topics
         }
     };
     MetadataResponse {
-        brokers: broker
-            .live_brokers()
+        brokers: brokers
             .into_iter()
             .map(|b| MetadataResponseBroker {
                 node_id: b.id,
@@ -93,9 +94,9 @@ enum Wanted {
 
 /// A topic named by id is never auto-created; an unknown id is
 /// UNKNOWN_TOPIC_ID.
-fn lookup_topic_id(broker: &Broker, id: Uuid, version: i16) -> MetadataResponseTopic {
+fn lookup_topic_id(broker: &Broker, id: Uuid, version: i16, live: &[i32]) -> MetadataResponseTopic {
     match broker.topic_by_id(id) {
-        Some(topic) => describe_topic(&topic, &live_ids(broker)),
+        Some(topic) => describe_topic(&topic, live),
         None => MetadataResponseTopic {
             error_code: error_codes::UNKNOWN_TOPIC_ID,
             // The name is nullable only from v12.
@@ -110,9 +111,10 @@ async fn lookup_topic(
     broker: &Arc<Broker>,
     name: String,
     allow_auto_create: bool,
+    live: &[i32],
 ) -> MetadataResponseTopic {
     if let Some(topic) = broker.topic(&name) {
-        return describe_topic(&topic, &live_ids(broker));
+        return describe_topic(&topic, live);
     }
     let error = |code| MetadataResponseTopic {
         error_code: code,
@@ -126,18 +128,13 @@ async fn lookup_topic(
         return error(error_codes::UNKNOWN_TOPIC_OR_PARTITION);
     }
     match broker.auto_create_topic(&name).await {
-        Ok(Some(topic)) => describe_topic(&topic, &live_ids(broker)),
+        Ok(Some(topic)) => describe_topic(&topic, live),
         Ok(None) => error(error_codes::LEADER_NOT_AVAILABLE),
         Err(e) => {
             tracing::warn!(topic = %name, "auto-creation failed: {}", e.message);
             error(e.code)
         }
     }
-}
-
-/// The ids of the live brokers.
-pub fn live_ids(broker: &Broker) -> Vec<i32> {
-    broker.live_brokers().iter().map(|b| b.id).collect()
 }
 
 /// A topic as the metadata says, as Kafka answers from its metadata
