@@ -6,10 +6,13 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::cli::{utf8_env, Cli, Command, ServerArgs};
 use crate::commands::{cluster, consume, group, produce, run_client, storage, topic};
+use crate::log_limit::openraft_repeats_limited;
 use crate::signals::{shutdown_signal, stdin_closed};
 
 /// Exit status for a configuration mistake (bad flag, file or setting).
@@ -52,15 +55,16 @@ fn run_server(args: ServerArgs) -> u8 {
     };
     // A subscriber may already be set (never in this binary); logging then
     // goes there, which is harmless.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let log_lines = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         // A stderr whose reader is gone (a closed pipe) loses log lines;
         // reporting that failure would print to the same stderr, and
         // `eprintln!` panics there, taking the broker down mid-shutdown.
         .log_internal_errors(false)
-        .try_init();
+        .with_filter(filter)
+        .with_filter(openraft_repeats_limited());
+    let _ = tracing_subscriber::registry().with(log_lines).try_init();
 
     let config = match args.broker_config(utf8_env()) {
         Ok(config) => config,

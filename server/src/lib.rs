@@ -14,4 +14,5 @@ pub mod cli;
 pub mod commands;
 pub mod entry;
 pub mod error;
+mod log_limit;
 pub mod signals;

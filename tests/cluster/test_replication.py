@@ -271,6 +271,38 @@ def test_a_paused_follower_leaves_the_isr_and_returns(cluster):
     wait_for("the follower back in the ISR", lambda: fully_in_sync(cluster, "paused"), timeout=30)
 
 
+def test_a_killed_broker_is_fenced_at_once_and_a_paused_one_keeps_its_session(tmp_path):
+    # A session long enough that only the controller's probe of the dead
+    # broker's cluster port can explain a fence within the test.
+    cluster = Cluster(tmp_path, settings={"broker.session.timeout.ms": "60000"})
+    cluster.start()
+    try:
+        create_topic(cluster, "dead-or-slow", 1)
+        leader = partitions_of(cluster, "dead-or-slow")[0].leader
+        node = cluster.node(leader)
+        node.pause()
+        try:
+            # Stopped, its listening sockets still take connections: slow,
+            # not dead, so it keeps its partitions for its whole session.
+            time.sleep(4)
+            assert partitions_of(cluster, "dead-or-slow")[0].leader == leader
+        finally:
+            node.resume()
+        wait_for("the leader heartbeating again", lambda: fully_in_sync(cluster, "dead-or-slow"), timeout=30)
+        node.kill()
+        wait_for(
+            "a new leader long before the session ends",
+            lambda: partitions_of(cluster, "dead-or-slow")[0].leader not in (-1, leader),
+            timeout=20,
+        )
+        producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+        errors = []
+        producer.produce("dead-or-slow", value=b"after", on_delivery=lambda e, m: e and errors.append(e))
+        assert producer.flush(30) == 0 and not errors, errors
+    finally:
+        cluster.stop()
+
+
 def test_acks_all_is_refused_below_min_insync_replicas_and_resumes(cluster):
     create_topic(cluster, "guarded", 1, min_isr=2)
     leader = partitions_of(cluster, "guarded")[0].leader

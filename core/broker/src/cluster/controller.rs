@@ -305,9 +305,9 @@ impl Controller {
     }
 
     /// Leader-only duties, run while this node leads the quorum: fence
-    /// brokers silent for `session` and, every `rebalance` period, move
-    /// leadership back to preferred replicas.
-    pub async fn watch_brokers(self: Arc<Self>, session: Duration, rebalance: Option<Duration>) {
+    /// brokers silent for a session, or dead (see [`super::probe`]), and
+    /// every rebalance period move leadership back to preferred replicas.
+    pub async fn watch_brokers(self: Arc<Self>, watch: Watch) {
         // Every broker gets a full session from the moment this node took
         // over: it may have been heartbeating the previous controller.
         self.last_heartbeat
@@ -316,37 +316,37 @@ impl Controller {
             .clear();
         let took_over = Instant::now();
         let mut last_rebalance = Instant::now();
+        let mut last_probe = Instant::now();
         let mut ticker = tokio::time::interval(Duration::from_millis(100));
         loop {
             ticker.tick().await;
             let Some(broker) = self.broker.upgrade() else {
                 return;
             };
-            let silent: Vec<i32> = {
-                let table = broker.table();
-                let heard = self
-                    .last_heartbeat
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                table
-                    .brokers()
-                    .filter(|b| !b.fenced)
-                    .filter(|b| heard.get(&b.id).copied().unwrap_or(took_over).elapsed() > session)
-                    .map(|b| b.id)
-                    .collect()
-            };
+            let (silent, quiet) = self.silent_brokers(&broker, &watch, took_over);
+            let mut dead = Vec::new();
+            if !quiet.is_empty() && last_probe.elapsed() >= watch.probe_after {
+                last_probe = Instant::now();
+                dead = super::probe::refusing(self.cluster_addresses(&quiet)).await;
+            }
             for id in silent {
                 tracing::warn!(
                     broker = id,
                     "no heartbeat within broker.session.timeout.ms: fencing it"
                 );
-                let _deciding = self.deciding.lock().await;
-                let records = fence(&broker, &broker.table(), id);
-                if let Err(e) = self.propose(records).await {
-                    tracing::warn!(broker = id, "could not fence: {e}");
-                }
+                self.fence(&broker, id).await;
             }
-            if rebalance.is_some_and(|period| last_rebalance.elapsed() >= period) {
+            for id in dead {
+                tracing::warn!(
+                    broker = id,
+                    "missed heartbeats and its cluster port refuses connections (its process is gone): fencing it"
+                );
+                self.fence(&broker, id).await;
+            }
+            if watch
+                .rebalance
+                .is_some_and(|period| last_rebalance.elapsed() >= period)
+            {
                 last_rebalance = Instant::now();
                 let _deciding = self.deciding.lock().await;
                 let records = preferred_elections(&broker);
@@ -362,6 +362,71 @@ impl Controller {
             }
         }
     }
+
+    /// Unfenced brokers (other than this one) silent past the session, and
+    /// those silent past `probe_after` but not yet the session.
+    fn silent_brokers(
+        &self,
+        broker: &Broker,
+        watch: &Watch,
+        took_over: Instant,
+    ) -> (Vec<i32>, Vec<i32>) {
+        let table = broker.table();
+        let heard = self
+            .last_heartbeat
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let (mut silent, mut quiet) = (Vec::new(), Vec::new());
+        for b in table
+            .brokers()
+            .filter(|b| !b.fenced && b.id != broker.node_id)
+        {
+            let quiet_for = heard.get(&b.id).copied().unwrap_or(took_over).elapsed();
+            if quiet_for > watch.session {
+                silent.push(b.id);
+            } else if quiet_for > watch.probe_after {
+                quiet.push(b.id);
+            }
+        }
+        (silent, quiet)
+    }
+
+    /// The cluster listeners of `ids`, as the quorum's membership knows them.
+    fn cluster_addresses(&self, ids: &[i32]) -> Vec<(i32, String)> {
+        let Some(quorum) = self.quorum.get() else {
+            return Vec::new();
+        };
+        let status = quorum.status();
+        status
+            .voters
+            .iter()
+            .chain(&status.learners)
+            .filter_map(|r| {
+                let id = i32::try_from(r.id).ok()?;
+                Some((id, r.addr.clone()?))
+            })
+            .filter(|(id, _)| ids.contains(id))
+            .collect()
+    }
+
+    async fn fence(&self, broker: &Broker, id: i32) {
+        let _deciding = self.deciding.lock().await;
+        let records = fence(broker, &broker.table(), id);
+        if let Err(e) = self.propose(records).await {
+            tracing::warn!(broker = id, "could not fence: {e}");
+        }
+    }
+}
+
+/// How the controller watches brokers (from the broker settings).
+#[derive(Clone)]
+pub struct Watch {
+    /// `broker.session.timeout.ms`: silence that fences any broker.
+    pub session: Duration,
+    /// Silence after which a broker is probed (see [`super::probe`]).
+    pub probe_after: Duration,
+    /// `leader.imbalance.check.interval.seconds`, if auto rebalance is on.
+    pub rebalance: Option<Duration>,
 }
 
 fn report(status: &strom_raft::QuorumStatus) -> QuorumReport {

@@ -12,6 +12,7 @@ mod decisions;
 pub mod fetcher;
 pub mod isr;
 pub mod placement;
+mod probe;
 pub mod records;
 pub mod requests;
 
@@ -348,17 +349,23 @@ async fn heartbeats(broker: Weak<Broker>, node: Arc<ClusterNode>) {
 async fn leader_duties(node: Arc<ClusterNode>, settings: crate::config::BrokerSettings) {
     let mut leader = node.quorum.leader_watch();
     let mut duty: Option<JoinHandle<()>> = None;
-    let session = Duration::from_millis(settings.broker_session_timeout_ms.max(100) as u64);
-    let rebalance = settings.auto_leader_rebalance_enable.then(|| {
-        Duration::from_millis(settings.leader_imbalance_check_interval_ms.max(1000) as u64)
-    });
+    let watch = controller::Watch {
+        session: Duration::from_millis(settings.broker_session_timeout_ms.max(100) as u64),
+        // Two missed heartbeats make a broker worth a probe.
+        probe_after: Duration::from_millis(
+            2 * settings.broker_heartbeat_interval_ms.max(10) as u64,
+        ),
+        rebalance: settings.auto_leader_rebalance_enable.then(|| {
+            Duration::from_millis(settings.leader_imbalance_check_interval_ms.max(1000) as u64)
+        }),
+    };
     loop {
         let leading = node.quorum.is_leader();
         match (leading, duty.is_some()) {
             (true, false) => {
                 tracing::info!("this node is the controller");
                 duty = Some(tokio::spawn(
-                    node.controller.clone().watch_brokers(session, rebalance),
+                    node.controller.clone().watch_brokers(watch.clone()),
                 ));
             }
             (false, true) => {
