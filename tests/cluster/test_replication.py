@@ -303,6 +303,41 @@ def test_a_killed_broker_is_fenced_at_once_and_a_paused_one_keeps_its_session(tm
         cluster.stop()
 
 
+def test_a_fetch_from_the_wrong_broker_names_the_leader_and_where_it_is(cluster):
+    import wire
+
+    NOT_LEADER_OR_FOLLOWER = 6
+    create_topic(cluster, "hinted", 1)
+    client = admin(cluster)  # the futures need their client alive
+    client.create_topics([NewTopic("single", 1, 1)])["single"].result(timeout=30)
+    wait_for("single has a leader", lambda: partitions_of(cluster, "single")[0].leader >= 0)
+    hinted_leader = partitions_of(cluster, "hinted")[0].leader
+    single_leader = partitions_of(cluster, "single")[0].leader
+    hinted_id = wire.topic_id(cluster.bootstrap.split(",")[0], "hinted")
+    single_id = wire.topic_id(cluster.bootstrap.split(",")[0], "single")
+
+    def expect_hint(response, error, leader, version):
+        part = response.responses[0].partitions[0]
+        assert part.error_code == error, (version, part)
+        assert part.current_leader is not None and part.current_leader.leader_id == leader, (version, part)
+        if version >= 16:
+            endpoints = {e.node_id: (e.host, e.port) for e in response.node_endpoints}
+            where = cluster.node(leader).bootstrap.rsplit(":", 1)
+            assert endpoints == {leader: (where[0], int(where[1]))}, (version, endpoints)
+        else:
+            assert not response.node_endpoints
+
+    for version in (12, 16, 17):
+        # A follower of the partition.
+        follower = next(n for n in cluster.nodes if n.node_id != hinted_leader)
+        response = wire.fetch(follower.bootstrap, "hinted", hinted_id, 0, version)
+        expect_hint(response, NOT_LEADER_OR_FOLLOWER, hinted_leader, version)
+        # A broker holding no replica of the partition at all.
+        stranger = next(n for n in cluster.nodes if n.node_id != single_leader)
+        response = wire.fetch(stranger.bootstrap, "single", single_id, 0, version)
+        expect_hint(response, NOT_LEADER_OR_FOLLOWER, single_leader, version)
+
+
 def test_acks_all_is_refused_below_min_insync_replicas_and_resumes(cluster):
     create_topic(cluster, "guarded", 1, min_isr=2)
     leader = partitions_of(cluster, "guarded")[0].leader

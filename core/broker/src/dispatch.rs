@@ -24,12 +24,7 @@ pub async fn dispatch(
         // Connections pipeline produces themselves (append, then finish in
         // the answer queue); this is the one-at-a-time form.
         Request::Produce(req) => handlers::produce::handle(broker, req, version).await.into(),
-        Request::Fetch(req) => {
-            let fetch_max_bytes = broker.config.settings().fetch_max_bytes;
-            handlers::fetch::handle(&broker.partitions, fetch_max_bytes, req)
-                .await
-                .into()
-        }
+        Request::Fetch(req) => handlers::fetch::handle(broker, req, version).await.into(),
         Request::ListOffsets(req) => {
             handlers::list_offsets::handle(&broker.partitions, req, version)
                 .await

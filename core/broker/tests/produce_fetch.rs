@@ -266,3 +266,56 @@ async fn concurrent_producers_get_distinct_offsets_and_all_become_visible() {
         total
     );
 }
+
+/// Fetch v13+ names topics by id: a recreated topic's old id reads
+/// nothing of the new topic (UNKNOWN_TOPIC_ID, so the client refreshes
+/// its metadata), and the new id reads the new topic's records.
+#[tokio::test]
+async fn fetch_by_topic_id_refuses_the_id_of_a_deleted_topic() {
+    use strom_protocol::messages::delete_topics_request::DeleteTopicState;
+    use strom_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse};
+
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    let old = create_topic(&mut client, "reborn", 1, &[]).await;
+    let deleted: DeleteTopicsResponse = client
+        .call(
+            6,
+            DeleteTopicsRequest {
+                topics: vec![DeleteTopicState {
+                    name: Some("reborn".into()),
+                    ..Default::default()
+                }],
+                timeout_ms: 10_000,
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(deleted.responses[0].error_code, 0);
+    let new = create_topic(&mut client, "reborn", 1, &[]).await;
+    produce_ok(
+        &mut client,
+        "reborn",
+        0,
+        batch(CompressionType::None, now_ms(), &["new"]),
+    )
+    .await;
+
+    for version in [13, 17] {
+        for (id, expected) in [
+            (old.topic_id, error_codes::UNKNOWN_TOPIC_ID),
+            (new.topic_id, error_codes::NONE),
+        ] {
+            let mut request = fetch_request("", vec![fetch_partition(0, 0, 1 << 20)]);
+            request.topics[0].topic_id = id;
+            let response: FetchResponse = client.call(version, request).await;
+            let topic = &response.responses[0];
+            assert_eq!(topic.topic_id, id, "v{version}: answered under its id");
+            assert_eq!(topic.partitions[0].error_code, expected, "v{version}");
+            if expected == error_codes::NONE {
+                let values = fetched_values(&records_of(&topic.partitions[0]));
+                assert_eq!(values, vec![(0, "new".to_string())]);
+            }
+        }
+    }
+}

@@ -1,7 +1,9 @@
 //! Fetch: whole batches from each partition's log, bounded by the request's
 //! `max_bytes` (capped by the broker's `fetch.max.bytes`) and each
 //! partition's `partition_max_bytes`, waiting up to
-//! `max_wait_ms` for `min_bytes` to accumulate (long polling).
+//! `max_wait_ms` for `min_bytes` to accumulate (long polling). From v13
+//! topics are named by id; from v16 a partition whose leader moved points
+//! to the new one (KIP-951).
 
 use std::collections::HashSet;
 use std::sync::atomic::AtomicI64;
@@ -11,62 +13,134 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use strom_protocol::error_codes;
 use strom_protocol::messages::fetch_request::FetchPartition;
-use strom_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use strom_protocol::messages::fetch_response::{
+    FetchableTopicResponse, LeaderIdAndEpoch, NodeEndpoint, PartitionData,
+};
 use strom_protocol::messages::{FetchRequest, FetchResponse};
 use strom_protocol::records::batches;
 use strom_storage::StorageError;
 use tokio::sync::Notify;
 
+use super::leader_hints::{leadership_moved, LeaderHints};
 use crate::clock::now_ms;
-use crate::partition_manager::PartitionManager;
+use crate::state::Broker;
 
-/// `fetch_max_bytes` is the broker's `fetch.max.bytes`, which caps every
-/// request's own limit.
-pub async fn handle(
-    partitions: &Arc<PartitionManager>,
-    fetch_max_bytes: i32,
-    request: FetchRequest,
-) -> FetchResponse {
-    let cap = fetch_max_bytes.max(0) as usize;
+/// The first version naming topics by id instead of by name.
+const TOPIC_IDS_FROM: i16 = 13;
+/// The first version carrying the endpoints of moved leaders (KIP-951).
+const NODE_ENDPOINTS_FROM: i16 = 16;
+
+/// The request's own `max_bytes` is capped by the broker's `fetch.max.bytes`.
+pub async fn handle(broker: &Arc<Broker>, request: FetchRequest, version: i16) -> FetchResponse {
+    let cap = broker.config.settings().fetch_max_bytes.max(0) as usize;
     let deadline =
         tokio::time::Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
     // Woken by the partitions this fetch reads when their high watermark
     // moves; each read registers it again before reading, so an append
     // between the read and the wait is not missed.
     let waiter = Arc::new(Notify::new());
-    loop {
-        let (response, bytes) = read_off_thread(partitions, cap, &request, &waiter).await;
+    let request = Arc::new(Named::resolve(broker, request, version));
+    let response = loop {
+        let (response, bytes) = read_off_thread(broker, cap, &request, &waiter).await;
         let has_error = response.error_code != error_codes::NONE
             || response
                 .responses
                 .iter()
                 .flat_map(|t| &t.partitions)
                 .any(|p| p.error_code != error_codes::NONE);
-        if bytes >= request.min_bytes.max(1) as usize
+        if bytes >= request.request.min_bytes.max(1) as usize
             || has_error
             || tokio::time::Instant::now() >= deadline
         {
-            return response;
+            break response;
         }
         if tokio::time::timeout_at(deadline, waiter.notified())
             .await
             .is_err()
         {
             // Deadline passed with nothing new: answer with what there is.
-            return read_off_thread(partitions, cap, &request, &waiter).await.0;
+            break read_off_thread(broker, cap, &request, &waiter).await.0;
+        }
+    };
+    point_to_leaders(broker, &request, response, version)
+}
+
+/// A fetch request with each topic's name looked up (v13+ name topics by
+/// id only): `None` for an id no topic has.
+struct Named {
+    request: FetchRequest,
+    names: Vec<Option<String>>,
+}
+
+impl Named {
+    fn resolve(broker: &Broker, request: FetchRequest, version: i16) -> Named {
+        let names = request
+            .topics
+            .iter()
+            .map(|t| {
+                if version >= TOPIC_IDS_FROM {
+                    broker
+                        .topic_by_id(t.topic_id)
+                        .map(|topic| topic.name.clone())
+                } else {
+                    Some(t.topic.clone())
+                }
+            })
+            .collect();
+        Named { request, names }
+    }
+}
+
+/// KIP-951 for the partitions refused because their leader moved.
+fn point_to_leaders(
+    broker: &Broker,
+    named: &Named,
+    mut response: FetchResponse,
+    version: i16,
+) -> FetchResponse {
+    let mut hints = LeaderHints::default();
+    for (topic, name) in response.responses.iter_mut().zip(&named.names) {
+        let Some(name) = name else { continue };
+        for partition in &mut topic.partitions {
+            if !leadership_moved(partition.error_code) {
+                continue;
+            }
+            if let Some((leader_id, leader_epoch)) =
+                hints.leader_of(broker, name, partition.partition_index)
+            {
+                partition.current_leader = LeaderIdAndEpoch {
+                    leader_id,
+                    leader_epoch,
+                    ..Default::default()
+                };
+            }
         }
     }
+    if version >= NODE_ENDPOINTS_FROM {
+        response.node_endpoints = hints
+            .endpoints(broker)
+            .into_iter()
+            .map(|b| NodeEndpoint {
+                node_id: b.id,
+                host: b.host,
+                port: b.port,
+                rack: None,
+                ..Default::default()
+            })
+            .collect();
+    }
+    response
 }
 
 /// [`read_once`] on the blocking pool: reads are file I/O.
 async fn read_off_thread(
-    partitions: &Arc<PartitionManager>,
+    broker: &Arc<Broker>,
     cap: usize,
-    request: &FetchRequest,
+    request: &Arc<Named>,
     waiter: &Arc<Notify>,
 ) -> (FetchResponse, usize) {
-    let (reader, request, waiter) = (partitions.clone(), request.clone(), waiter.clone());
-    match tokio::task::spawn_blocking(move || read_once(&reader, cap, &request, &waiter)).await {
+    let (broker, request, waiter) = (broker.clone(), request.clone(), waiter.clone());
+    match tokio::task::spawn_blocking(move || read_once(&broker, cap, &request, &waiter)).await {
         Ok(result) => result,
         Err(e) => {
             tracing::error!("fetch read task failed: {e}");
@@ -97,11 +171,12 @@ const CONSUMER: i32 = -1;
 /// One pass over every requested partition; returns the response and the
 /// number of record bytes in it.
 fn read_once(
-    partitions: &PartitionManager,
+    broker: &Broker,
     cap: usize,
-    request: &FetchRequest,
+    named: &Named,
     waiter: &Arc<Notify>,
 ) -> (FetchResponse, usize) {
+    let request = &named.request;
     let mut budget = (request.max_bytes.max(0) as usize).min(cap);
     let replica = fetching_replica(request);
     let mut total = 0usize;
@@ -109,7 +184,7 @@ fn read_once(
     // A partition named twice is read and answered once, as Kafka's
     // fetch map does; otherwise each repeat would add a full read.
     let mut seen = HashSet::new();
-    for topic in &request.topics {
+    for (topic, name) in request.topics.iter().zip(&named.names) {
         let mut answered = Vec::with_capacity(topic.partitions.len());
         for wanted in &topic.partitions {
             if !seen.insert((topic.topic.as_str(), topic.topic_id, wanted.partition)) {
@@ -123,7 +198,10 @@ fn read_once(
                 replica,
                 waiter,
             };
-            let data = read_partition(partitions, &topic.topic, wanted, read);
+            let data = match name {
+                Some(name) => read_partition(broker, name, wanted, read),
+                None => refused(wanted.partition, error_codes::UNKNOWN_TOPIC_ID),
+            };
             let len = data.records.as_ref().map_or(0, Bytes::len);
             budget = budget.saturating_sub(len);
             total += len;
@@ -154,14 +232,11 @@ struct Read<'a> {
     waiter: &'a Arc<Notify>,
 }
 
-fn read_partition(
-    partitions: &PartitionManager,
-    topic: &str,
-    wanted: &FetchPartition,
-    read: Read<'_>,
-) -> PartitionData {
-    let mut data = PartitionData {
-        partition_index: wanted.partition,
+/// A partition's answer carrying only `error_code`.
+fn refused(partition_index: i32, error_code: i16) -> PartitionData {
+    PartitionData {
+        partition_index,
+        error_code,
         high_watermark: -1,
         last_stable_offset: -1,
         log_start_offset: -1,
@@ -169,8 +244,17 @@ fn read_partition(
         aborted_transactions: None,
         records: Some(Bytes::new()),
         ..Default::default()
-    };
-    let partition = match partitions.find(topic, wanted.partition) {
+    }
+}
+
+fn read_partition(
+    broker: &Broker,
+    topic: &str,
+    wanted: &FetchPartition,
+    read: Read<'_>,
+) -> PartitionData {
+    let mut data = refused(wanted.partition, error_codes::NONE);
+    let partition = match broker.partition(topic, wanted.partition) {
         Ok(p) => p,
         Err(code) => {
             data.error_code = code;

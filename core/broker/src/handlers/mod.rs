@@ -14,6 +14,7 @@ pub mod group_offsets;
 pub mod groups;
 pub mod init_producer_id;
 pub mod leader_epochs;
+pub mod leader_hints;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;

@@ -23,6 +23,8 @@ use crate::internal_topics::is_internal_topic;
 use crate::partition::Partition;
 use crate::state::Broker;
 
+use super::leader_hints::{leadership_moved, LeaderHints};
+
 /// Answers acks=0 too: the connection decides what an acks=0 client gets
 /// (nothing, or a closed connection when a partition failed).
 pub async fn handle(
@@ -131,39 +133,28 @@ impl PendingProduce {
     }
 }
 
-/// KIP-951: a partition refused because leadership moved names the
-/// current leader, and the response carries where to reach it, so the
-/// producer retries there without a metadata round trip first.
+/// KIP-951 (see [`super::leader_hints`]).
 fn point_to_leaders(broker: &Broker, responses: &mut [TopicProduceResponse]) -> Vec<NodeEndpoint> {
-    let mut leaders = Vec::new();
+    let mut hints = LeaderHints::default();
     for topic in responses.iter_mut() {
         for partition in &mut topic.partition_responses {
-            let moved = matches!(
-                partition.error_code,
-                error_codes::NOT_LEADER_OR_FOLLOWER | error_codes::FENCED_LEADER_EPOCH
-            );
-            if !moved {
+            if !leadership_moved(partition.error_code) {
                 continue;
             }
-            let Some(assignment) = broker
-                .topic(&topic.name)
-                .and_then(|t| t.partitions.get(partition.index as usize).cloned())
-            else {
-                continue;
-            };
-            partition.current_leader = LeaderIdAndEpoch {
-                leader_id: assignment.leader,
-                leader_epoch: assignment.leader_epoch,
-                ..Default::default()
-            };
-            if assignment.leader >= 0 && !leaders.contains(&assignment.leader) {
-                leaders.push(assignment.leader);
+            if let Some((leader_id, leader_epoch)) =
+                hints.leader_of(broker, &topic.name, partition.index)
+            {
+                partition.current_leader = LeaderIdAndEpoch {
+                    leader_id,
+                    leader_epoch,
+                    ..Default::default()
+                };
             }
         }
     }
-    leaders
+    hints
+        .endpoints(broker)
         .into_iter()
-        .filter_map(|id| broker.broker_endpoint(id))
         .map(|b| NodeEndpoint {
             node_id: b.id,
             host: b.host,

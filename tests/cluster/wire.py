@@ -1,0 +1,68 @@
+"""One Kafka request on its own connection, encoded and decoded by
+kafka-python's schema-driven protocol classes, for tests that assert
+fields no client library exposes (KIP-951's leader hints)."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import uuid
+
+from kafka.protocol.consumer.fetch import FetchRequest, FetchResponse
+from kafka.protocol.metadata import MetadataRequest, MetadataResponse
+
+
+def call(address: str, request, response_class, version: int):
+    request.API_VERSION = version
+    request.with_header(correlation_id=1, client_id="strom-wire-test")
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request.encode(header=True, framed=True))
+        (size,) = struct.unpack(">i", _read(conn, 4))
+        body = _read(conn, size)
+    return response_class.decode(body, version=version, header=True)
+
+
+def _read(conn: socket.socket, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = conn.recv(count - len(data))
+        if not chunk:
+            raise EOFError(f"connection closed after {len(data)} of {count} bytes")
+        data += chunk
+    return data
+
+
+def topic_id(address: str, topic: str) -> uuid.UUID:
+    request = MetadataRequest(
+        topics=[MetadataRequest.MetadataRequestTopic(topic_id=None, name=topic)],
+        allow_auto_topic_creation=False,
+        include_topic_authorized_operations=False,
+    )
+    response = call(address, request, MetadataResponse, 12)
+    return response.topics[0].topic_id
+
+
+def fetch(address: str, topic: str, topic_uuid: uuid.UUID, partition: int, version: int):
+    """A consumer's Fetch of one partition from offset 0, by name (v12) or by id (v13+)."""
+    wanted = FetchRequest.FetchTopic.FetchPartition(
+        partition=partition,
+        current_leader_epoch=-1,
+        fetch_offset=0,
+        last_fetched_epoch=-1,
+        log_start_offset=-1,
+        partition_max_bytes=1 << 20,
+    )
+    request = FetchRequest(
+        replica_id=-1,
+        max_wait_ms=0,
+        min_bytes=0,
+        max_bytes=1 << 20,
+        isolation_level=0,
+        session_id=0,
+        session_epoch=-1,
+        topics=[FetchRequest.FetchTopic(topic=topic, topic_id=topic_uuid, partitions=[wanted])],
+        forgotten_topics_data=[],
+        rack_id="",
+    )
+    return call(address, request, FetchResponse, version)
