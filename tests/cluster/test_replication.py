@@ -419,6 +419,35 @@ def test_a_consumer_group_outlives_its_coordinator(cluster):
     assert moved.coordinator.id != coordinator
 
 
+def test_a_deleted_topic_leaves_no_offsets_in_any_coordinator(cluster):
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+
+    create_topic(cluster, "recycled", 1)
+    client = admin(cluster)
+    # DeleteTopics goes to the controller; the group must live elsewhere.
+    controller = describe(cluster).controller.id
+    for i in range(50):
+        group = f"elsewhere-{i}"
+        committer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group})
+        committer.commit(offsets=[TopicPartition("recycled", 0, 5)], asynchronous=False)
+        committer.close()
+        coordinator = client.describe_consumer_groups([group])[group].result(timeout=10).coordinator.id
+        if coordinator != controller:
+            break
+    assert coordinator != controller, "every group landed on the controller"
+
+    def committed() -> int:
+        request = [ConsumerGroupTopicPartitions(group, [TopicPartition("recycled", 0)])]
+        result = client.list_consumer_group_offsets(request)[group].result(timeout=10)
+        return result.topic_partitions[0].offset
+
+    assert committed() == 5
+    client.delete_topics(["recycled"])["recycled"].result(timeout=30)
+    wait_for("the coordinator to drop the offsets", lambda: committed() < 0, timeout=20)
+    create_topic(cluster, "recycled", 1)
+    assert committed() < 0, "the recreated topic met the old topic's offsets"
+
+
 def test_cluster_status_shows_the_quorum_and_partitions_needing_care(cluster):
     import subprocess
 

@@ -26,7 +26,7 @@ use crate::limits::RequestMemory;
 use crate::partition::Partition;
 use crate::partition_manager::{PartitionManager, Staged};
 use crate::topic_store::{self, ProducerIdBlock, TopicMeta};
-use crate::topic_table::{MetadataRecord, PartitionAssignment, Topic, TopicTable};
+use crate::topic_table::{Delta, MetadataRecord, PartitionAssignment, Topic, TopicTable};
 
 mod membership;
 
@@ -150,8 +150,12 @@ impl Broker {
     /// partition manager installs `staged` logs (or opens them), and the
     /// group coordinator hears of the `__consumer_offsets` partitions this
     /// broker gained or lost. On one node, committing means the topic file
-    /// was written before this is called.
-    pub(crate) fn commit(&self, records: Vec<MetadataRecord>, staged: Option<Staged>) {
+    /// was written before this is called. Returns the changes applied.
+    pub(crate) fn commit(
+        &self,
+        records: Vec<MetadataRecord>,
+        staged: Option<Staged>,
+    ) -> Vec<Delta> {
         let mut deltas = Vec::new();
         {
             let mut table = self.metadata.write().unwrap_or_else(|e| e.into_inner());
@@ -166,6 +170,7 @@ impl Broker {
         }
         let changes = self.partitions.apply(&deltas, staged, &self.config);
         self.groups.on_leadership_changes(&changes);
+        deltas
     }
 
     pub(crate) fn table(&self) -> std::sync::RwLockReadGuard<'_, TopicTable> {

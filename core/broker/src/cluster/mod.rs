@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::{ApiError, BrokerError};
 use crate::state::Broker;
-use crate::topic_table::TopicTable;
+use crate::topic_table::{Delta, TopicTable};
 use controller::Controller;
 use requests::{ControllerRequest, ControllerResponse};
 
@@ -233,7 +233,7 @@ impl StateMachine for Applier {
             return;
         };
         match records::decode(record) {
-            Ok(records) => broker.commit(records, None),
+            Ok(records) => forget_offsets_of_removed_topics(&broker, broker.commit(records, None)),
             // Every node decodes the same bytes the same way: skipping the
             // entry keeps them all in step, and the log says what was lost.
             Err(e) => tracing::error!(index, "metadata entry cannot be decoded, skipped: {e}"),
@@ -266,7 +266,22 @@ impl StateMachine for Applier {
             }
         }
         let changes = broker.table().records_to_reach(&target);
-        broker.commit(changes, None);
+        forget_offsets_of_removed_topics(&broker, broker.commit(changes, None));
+    }
+}
+
+/// Every broker, not only the one that handled the DeleteTopics, removes
+/// the committed offsets of a deleted topic from the groups it
+/// coordinates, so a topic recreated under the same name starts from
+/// nothing in every group (Kafka's `onPartitionsDeleted`).
+fn forget_offsets_of_removed_topics(broker: &Arc<Broker>, deltas: Vec<Delta>) {
+    for delta in deltas {
+        if let Delta::TopicRemoved { topic } = delta {
+            let broker = broker.clone();
+            tokio::spawn(
+                async move { crate::group::remove_topic_offsets(&broker, &topic.name).await },
+            );
+        }
     }
 }
 
