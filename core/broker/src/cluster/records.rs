@@ -193,6 +193,33 @@ mod tests {
     use super::*;
     use crate::topic_table::TopicTable;
 
+    /// Kafka's controller takes up to 10,000 records in one operation; a
+    /// topic that large, three replicas per partition and the biggest ids
+    /// and epochs, must fit the quorum's record limit.
+    #[test]
+    fn a_ten_thousand_partition_topic_fits_one_quorum_record() {
+        let id = Uuid([255; 16]);
+        let mut records = vec![MetadataRecord::Topic {
+            name: "t".repeat(249),
+            id,
+            configs: TopicConfigs::default(),
+        }];
+        records.extend((0..10_000).map(|_| MetadataRecord::Partition {
+            topic_id: id,
+            assignment: PartitionAssignment {
+                replicas: vec![i32::MAX - 2, i32::MAX - 1, i32::MAX],
+                isr: vec![i32::MAX - 2, i32::MAX - 1, i32::MAX],
+                leader: i32::MAX,
+                leader_epoch: i32::MAX,
+                adding: vec![],
+                removing: vec![],
+            },
+        }));
+        let limit = strom_raft::QuorumConfig::default().max_record_bytes;
+        let size = encode(&records).len();
+        assert!(size < limit, "{size} bytes");
+    }
+
     #[test]
     fn a_table_survives_encoding_as_its_records() {
         let mut table = TopicTable::default();
