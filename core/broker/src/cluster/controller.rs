@@ -15,7 +15,7 @@ use strom_raft::Quorum;
 
 use super::decisions::{
     check_assignments, elections, existing, fence, imports, leader_elections, live_brokers, placed,
-    preferred_elections, reassignments, ElectionResults,
+    preferred_elections, reassignments, unclean_elections, ElectionResults,
 };
 use super::placement::{complete_reassignment, new_assignment};
 use super::records;
@@ -26,6 +26,10 @@ use crate::config::TopicConfigs;
 use crate::error::ApiError;
 use crate::state::Broker;
 use crate::topic_table::{MetadataRecord, PartitionAssignment};
+
+/// How often the controller looks for leaderless partitions whose topic
+/// now allows unclean leader election.
+const UNCLEAN_CHECK: Duration = Duration::from_secs(1);
 
 /// Producer ids handed to a broker at a time.
 pub const PRODUCER_ID_BLOCK: i64 = 1000;
@@ -317,6 +321,7 @@ impl Controller {
         let took_over = Instant::now();
         let mut last_rebalance = Instant::now();
         let mut last_probe = Instant::now();
+        let mut last_unclean_check = Instant::now();
         let mut ticker = tokio::time::interval(Duration::from_millis(100));
         loop {
             ticker.tick().await;
@@ -342,6 +347,16 @@ impl Controller {
                     "missed heartbeats and its cluster port refuses connections (its process is gone): fencing it"
                 );
                 self.fence(&broker, id).await;
+            }
+            if last_unclean_check.elapsed() >= UNCLEAN_CHECK {
+                last_unclean_check = Instant::now();
+                let _deciding = self.deciding.lock().await;
+                let records = unclean_elections(&broker, &broker.table());
+                if !records.is_empty() {
+                    if let Err(e) = self.propose(records).await {
+                        tracing::warn!("unclean leader election failed: {e}");
+                    }
+                }
             }
             if watch
                 .rebalance

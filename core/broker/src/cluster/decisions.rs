@@ -275,25 +275,54 @@ pub(super) fn fence(broker: &Broker, table: &TopicTable, id: i32) -> Vec<Metadat
     let mut records = vec![MetadataRecord::FenceBroker { id }];
     records.extend(partition_changes(table, |topic, current| {
         let next = without_broker(current, id, is_live)?;
-        let unclean = next.leader < 0
-            && topic
-                .effective_config(&broker.config)
-                .unclean_leader_election_enable;
-        if !unclean {
-            return Some(next);
-        }
-        let Some(leader) = next.replicas.iter().copied().find(|&r| is_live(r)) else {
-            return Some(next);
-        };
-        tracing::warn!(topic = %topic.name, leader, "unclean leader election: records only the old ISR held are lost");
-        Some(PartitionAssignment {
-            leader,
-            isr: vec![leader],
-            leader_epoch: current.leader_epoch + 1,
-            ..next
-        })
+        Some(unclean_if_allowed(broker, topic, current, next, is_live))
     }));
     records
+}
+
+/// Unclean elections for partitions that are leaderless while their
+/// topic allows `unclean.leader.election.enable` and a replica is live:
+/// for a topic that allowed it only after its partitions lost their last
+/// in-sync replica (Kafka's controller elects these too).
+pub(super) fn unclean_elections(broker: &Broker, table: &TopicTable) -> Vec<MetadataRecord> {
+    let is_live = |b| table.is_live(b);
+    partition_changes(table, |topic, current| {
+        if current.leader >= 0 {
+            return None;
+        }
+        let next = unclean_if_allowed(broker, topic, current, current.clone(), is_live);
+        (next.leader >= 0).then_some(next)
+    })
+}
+
+/// `next` (what follows `current`), or for a leaderless `next` of a topic
+/// allowing unclean leader election, the same with its first live
+/// (out-of-sync) replica leading alone in the epoch after `current`'s:
+/// what only the old ISR had is lost, as the topic asked.
+fn unclean_if_allowed(
+    broker: &Broker,
+    topic: &Topic,
+    current: &PartitionAssignment,
+    next: PartitionAssignment,
+    is_live: impl Fn(i32) -> bool,
+) -> PartitionAssignment {
+    let unclean = next.leader < 0
+        && topic
+            .effective_config(&broker.config)
+            .unclean_leader_election_enable;
+    if !unclean {
+        return next;
+    }
+    let Some(leader) = next.replicas.iter().copied().find(|&r| is_live(r)) else {
+        return next;
+    };
+    tracing::warn!(topic = %topic.name, leader, "unclean leader election: records only the old ISR held are lost");
+    PartitionAssignment {
+        leader,
+        isr: vec![leader],
+        leader_epoch: current.leader_epoch + 1,
+        ..next
+    }
 }
 
 /// Leader elections the table calls for: leaderless partitions with a
@@ -384,6 +413,33 @@ mod tests {
         assert_eq!(
             (next.leader, next.isr.clone(), next.leader_epoch),
             (-1, vec![1], 6)
+        );
+    }
+
+    #[test]
+    fn a_topic_allowing_unclean_election_later_gets_a_leader_then() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (broker, id) = broker_with_topic(dir.path(), false);
+        let fenced = fence(&broker, &broker.table(), 1);
+        broker.commit(fenced, None);
+        assert!(unclean_elections(&broker, &broker.table()).is_empty());
+        let allowed = TopicConfigs::new([(
+            "unclean.leader.election.enable".to_string(),
+            "true".to_string(),
+        )])
+        .expect("valid");
+        broker.commit(
+            vec![MetadataRecord::TopicConfigs {
+                topic_id: id,
+                configs: allowed,
+            }],
+            None,
+        );
+        let records = unclean_elections(&broker, &broker.table());
+        let next = change_of(&records).expect("a change");
+        assert_eq!(
+            (next.leader, next.isr.clone(), next.leader_epoch),
+            (2, vec![2], 7)
         );
     }
 
