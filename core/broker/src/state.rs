@@ -156,17 +156,15 @@ impl Broker {
         records: Vec<MetadataRecord>,
         staged: Option<Staged>,
     ) -> Vec<Delta> {
-        let mut deltas = Vec::new();
-        {
-            let mut table = self.metadata.write().unwrap_or_else(|e| e.into_inner());
-            for record in records {
-                match table.apply(record) {
-                    Ok(applied) => deltas.extend(applied),
-                    // Records are built from the table under the topic
-                    // lock: one that does not fit is a bug, not input.
-                    Err(e) => tracing::error!("metadata record not applied: {e}"),
-                }
-            }
+        let (deltas, errors) = self
+            .metadata
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .apply_all(records);
+        // Records are built from the table under the topic lock: one that
+        // does not fit is a bug, not input.
+        for e in errors {
+            tracing::error!("metadata record not applied: {e}");
         }
         let changes = self.partitions.apply(&deltas, staged, &self.config);
         self.groups.on_leadership_changes(&changes);

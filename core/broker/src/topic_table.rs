@@ -105,6 +105,15 @@ pub enum Delta {
     TopicRemoved { topic: Arc<Topic> },
 }
 
+/// What a record changed, before the batch it is in has finished applying
+/// (see [`TopicTable::apply_all`]).
+enum Changed {
+    PartitionAdded { id: Uuid, index: i32 },
+    Partition { id: Uuid, index: i32 },
+    Configs { id: Uuid },
+    Removed { topic: Arc<Topic> },
+}
+
 /// A record that does not fit the table: a bug in whoever committed it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApplyError {
@@ -148,6 +157,55 @@ pub struct TopicTable {
 impl TopicTable {
     /// Applies one committed record.
     pub fn apply(&mut self, record: MetadataRecord) -> Result<Vec<Delta>, ApplyError> {
+        let changed = self.apply_one(record)?;
+        Ok(self.resolve(changed))
+    }
+
+    /// Applies committed records in order; those that do not fit are
+    /// skipped and returned as errors. The deltas name each topic as it
+    /// stands after the whole batch: resolving them only at the end keeps
+    /// every topic unshared while the batch applies, so a record changes
+    /// its topic in place instead of copying all of its partitions (a
+    /// CreateTopics of N partitions, or a fence moving N leaders, would
+    /// otherwise copy N partitions N times).
+    pub fn apply_all(
+        &mut self,
+        records: impl IntoIterator<Item = MetadataRecord>,
+    ) -> (Vec<Delta>, Vec<ApplyError>) {
+        let mut changed = Vec::new();
+        let mut errors = Vec::new();
+        for record in records {
+            match self.apply_one(record) {
+                Ok(c) => changed.extend(c),
+                Err(e) => errors.push(e),
+            }
+        }
+        (self.resolve(changed), errors)
+    }
+
+    /// The deltas for `changed`, against the table as it stands now. A
+    /// change to a topic removed later in the same batch has none.
+    fn resolve(&self, changed: Vec<Changed>) -> Vec<Delta> {
+        changed
+            .into_iter()
+            .filter_map(|c| match c {
+                Changed::PartitionAdded { id, index } => Some(Delta::PartitionAdded {
+                    topic: self.topic_by_id(id)?,
+                    index,
+                }),
+                Changed::Partition { id, index } => Some(Delta::PartitionChanged {
+                    topic: self.topic_by_id(id)?,
+                    index,
+                }),
+                Changed::Configs { id } => Some(Delta::ConfigsChanged {
+                    topic: self.topic_by_id(id)?,
+                }),
+                Changed::Removed { topic } => Some(Delta::TopicRemoved { topic }),
+            })
+            .collect()
+    }
+
+    fn apply_one(&mut self, record: MetadataRecord) -> Result<Vec<Changed>, ApplyError> {
         match record {
             MetadataRecord::Topic { name, id, configs } => {
                 if self.by_name.contains_key(&name) {
@@ -167,13 +225,19 @@ impl TopicTable {
                 topic_id,
                 assignment,
             } => {
-                let topic = self.change(topic_id, |t| t.partitions.push(assignment))?;
-                let index = topic.partition_count() - 1;
-                Ok(vec![Delta::PartitionAdded { topic, index }])
+                let mut index = 0;
+                self.change(topic_id, |t| {
+                    t.partitions.push(assignment);
+                    index = t.partition_count() - 1;
+                })?;
+                Ok(vec![Changed::PartitionAdded {
+                    id: topic_id,
+                    index,
+                }])
             }
             MetadataRecord::TopicConfigs { topic_id, configs } => {
-                let topic = self.change(topic_id, |t| t.configs = configs)?;
-                Ok(vec![Delta::ConfigsChanged { topic }])
+                self.change(topic_id, |t| t.configs = configs)?;
+                Ok(vec![Changed::Configs { id: topic_id }])
             }
             MetadataRecord::RemoveTopic { topic_id } => {
                 let name = self
@@ -184,7 +248,7 @@ impl TopicTable {
                     .by_name
                     .remove(&name)
                     .ok_or(ApplyError::UnknownTopicId(topic_id))?;
-                Ok(vec![Delta::TopicRemoved { topic }])
+                Ok(vec![Changed::Removed { topic }])
             }
             MetadataRecord::PartitionChange {
                 topic_id,
@@ -193,7 +257,7 @@ impl TopicTable {
             } => {
                 let slot = usize::try_from(index).ok();
                 let mut fits = false;
-                let topic = self.change(topic_id, |t| {
+                self.change(topic_id, |t| {
                     if let Some(p) = slot.and_then(|i| t.partitions.get_mut(i)) {
                         *p = assignment;
                         fits = true;
@@ -202,7 +266,10 @@ impl TopicTable {
                 if !fits {
                     return Err(ApplyError::UnknownPartition(topic_id, index));
                 }
-                Ok(vec![Delta::PartitionChanged { topic, index }])
+                Ok(vec![Changed::Partition {
+                    id: topic_id,
+                    index,
+                }])
             }
             MetadataRecord::RegisterBroker { id, host, port } => {
                 self.brokers.insert(
@@ -326,11 +393,9 @@ impl TopicTable {
     }
 
     /// Replaces topic `id`'s snapshot with a changed copy.
-    fn change(
-        &mut self,
-        id: Uuid,
-        edit: impl FnOnce(&mut Topic),
-    ) -> Result<Arc<Topic>, ApplyError> {
+    /// Edits topic `id` in place, or a copy of it when a snapshot of it is
+    /// still handed out (those never change).
+    fn change(&mut self, id: Uuid, edit: impl FnOnce(&mut Topic)) -> Result<(), ApplyError> {
         let name = self
             .name_of
             .get(&id)
@@ -339,10 +404,8 @@ impl TopicTable {
             .by_name
             .get_mut(name)
             .ok_or(ApplyError::UnknownTopicId(id))?;
-        let mut changed = Topic::clone(slot);
-        edit(&mut changed);
-        *slot = Arc::new(changed);
-        Ok(slot.clone())
+        edit(Arc::make_mut(slot));
+        Ok(())
     }
 
     pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
@@ -468,6 +531,40 @@ mod tests {
             .expect("applies");
         assert!(matches!(&removed[..], [Delta::TopicRemoved { topic }] if topic.name == "orders"));
         assert!(table.is_empty() && table.topic_by_id(id).is_none());
+    }
+
+    #[test]
+    fn a_batch_changes_each_topic_in_place_and_names_it_once() {
+        let mut table = TopicTable::default();
+        let id = Uuid([8; 16]);
+        table
+            .apply(MetadataRecord::Topic {
+                name: "wide".into(),
+                id,
+                configs: configs(&[]),
+            })
+            .expect("applies");
+        let partitions = (0..1000).map(|_| MetadataRecord::Partition {
+            topic_id: id,
+            assignment: sole(1),
+        });
+        let changes = (0..1000).map(|index| MetadataRecord::PartitionChange {
+            topic_id: id,
+            index,
+            assignment: sole(2),
+        });
+        let (deltas, errors) = table.apply_all(partitions.chain(changes));
+        assert!(errors.is_empty());
+        assert_eq!(deltas.len(), 2000);
+        let topic = table.topic("wide").expect("present");
+        // Every delta holds the table's own final snapshot: no record of
+        // the batch left a copy of the topic behind.
+        assert!(deltas.iter().all(|d| match d {
+            Delta::PartitionAdded { topic: t, .. } | Delta::PartitionChanged { topic: t, .. } =>
+                Arc::ptr_eq(t, &topic),
+            _ => false,
+        }));
+        assert!(topic.partitions.iter().all(|p| p.leader == 2));
     }
 
     #[test]
