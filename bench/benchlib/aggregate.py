@@ -37,7 +37,30 @@ def fold(runs: list[dict]) -> dict:
         }
     if all("group_join_ms" in run["metrics"] for run in good):
         metrics["group_join_ms"] = _median([run["metrics"]["group_join_ms"] for run in good])
+    for name, median in _other_medians([run["metrics"] for run in good]).items():
+        metrics.setdefault(name, median)
     folded["metrics"] = metrics
     folded["broker_cpu_s"] = round(sum(run.get("broker_cpu_s", 0) for run in good), 2)
     folded["wall_s"] = round(sum(run.get("wall_s", 0) for run in runs), 2)
+    folded["resources"] = _other_medians(
+        [{key: run[key] for key in ("cpu_s_per_gb", "broker_peak_rss_mib") if key in run} for run in good]
+    )
     return folded
+
+
+def _other_medians(metrics_of_runs: list[dict]) -> dict:
+    """The median of every number (and of every number in a dict of them)
+    that all runs report: the loads' own figures (start-up times, the
+    slowest group's rate, e2e percentiles) without a list of names here."""
+    if not metrics_of_runs:
+        return {}
+    medians: dict = {}
+    for name, value in metrics_of_runs[0].items():
+        if isinstance(value, bool) or not all(name in m for m in metrics_of_runs):
+            continue
+        if isinstance(value, (int, float)):
+            medians[name] = _median([m[name] for m in metrics_of_runs])
+        elif isinstance(value, dict) and all(isinstance(v, (int, float)) for v in value.values()):
+            fields = [field for field in value if all(field in (m[name] or {}) for m in metrics_of_runs)]
+            medians[name] = {field: _median([m[name][field] for m in metrics_of_runs]) for field in fields}
+    return medians

@@ -138,14 +138,29 @@ def _child_pid(pid: int, name_part: str, timeout_s: float = 10.0) -> int:
     return pid
 
 
+def strom_command(binary: Path, data_dir: Path, settings: dict[str, str], port: int = 0) -> list[str]:
+    """`strom server` on 127.0.0.1:`port` (0: a free one) with `data_dir`."""
+    command = [str(binary), "server", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"]
+    for name, value in settings.items():
+        command += ["--set", f"{name}={value}"]
+    return command
+
+
+def kafka_command(repo_root: Path, kafka_dir: Path, settings: dict[str, str], port: int = 0) -> list[str]:
+    """scripts/kafka on 127.0.0.1:`port` (0: a free one) in `kafka_dir`;
+    the same dir and port again restart the same broker with its data."""
+    command = [str(repo_root / "scripts" / "kafka"), "--dir", str(kafka_dir), "--port", str(port)]
+    for name, value in settings.items():
+        command += ["--set", f"{name}={value}"]
+    return command
+
+
 def start_strom(binary: Path, work_dir: Path, label: str, settings: dict[str, str]) -> BrokerRun:
     """`strom server` on a free loopback port with a new data dir."""
     data_dir = work_dir / "data"
     data_dir.mkdir(parents=True)
     stderr_path = work_dir / "strom.stderr.log"
-    command = [str(binary), "server", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"]
-    for name, value in settings.items():
-        command += ["--set", f"{name}={value}"]
+    command = strom_command(binary, data_dir, settings)
     stderr = open(stderr_path, "wb")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL)
     stderr.close()
@@ -159,9 +174,7 @@ def start_kafka(repo_root: Path, work_dir: Path, label: str, settings: dict[str,
     """Apache Kafka through scripts/kafka, with a new dir."""
     kafka_dir = work_dir / "kafka"
     stderr_path = work_dir / "kafka.stderr.log"
-    command = [str(repo_root / "scripts" / "kafka"), "--dir", str(kafka_dir)]
-    for name, value in settings.items():
-        command += ["--set", f"{name}={value}"]
+    command = kafka_command(repo_root, kafka_dir, settings)
     stderr = open(stderr_path, "wb")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL)
     stderr.close()

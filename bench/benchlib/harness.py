@@ -129,17 +129,17 @@ def start_broker(label: str, strom: Path, work_dir: Path) -> tuple[dict, brokers
     return info, run
 
 
-def stop_broker(info: dict, run: brokers.BrokerRun, log_prefix: str = "") -> None:
-    """Stops the broker and keeps its log in bench/results/ as
-    `<log_prefix><label>.log` (Kafka's stderr beside it)."""
+def stop_broker(info: dict, run: brokers.BrokerRun, log_prefix: str = "", results_dir: Path = RESULTS_DIR) -> None:
+    """Stops the broker and keeps its log in `results_dir` (bench/results/)
+    as `<log_prefix><label>.log` (Kafka's stderr beside it)."""
     info["stop"] = run.stop()
     log(f"stopped {info['title']}: {info['stop']}")
-    saved_log = RESULTS_DIR / f"{log_prefix}{info['label']}.log"
+    saved_log = results_dir / f"{log_prefix}{info['label']}.log"
     if info["label"] == "kafka":
         kafka_log = run.stderr_path.parent / "kafka" / "kafka.log"
         if kafka_log.exists():
             shutil.copyfile(kafka_log, saved_log)
-        shutil.copyfile(run.stderr_path, RESULTS_DIR / f"{log_prefix}kafka.stderr.log")
+        shutil.copyfile(run.stderr_path, results_dir / f"{log_prefix}kafka.stderr.log")
     else:
         shutil.copyfile(run.stderr_path, saved_log)
     info["log_warn"], info["log_error"] = count_log_levels(saved_log)

@@ -39,6 +39,7 @@ class JavaTools:
 
     def __init__(self, jars_dir: Path, work_dir: Path):
         self.classpath = f"{jars_dir}/*"
+        self.work_dir = work_dir
         self.log4j = work_dir / "tools-log4j2.properties"
         self.log4j.write_text(LOG4J_CONFIG)
 

@@ -4,23 +4,48 @@ Each load is bounded in count and in time (`timeout_s`): a load that does
 not finish is killed and recorded as failed with the reason, and the run
 goes on. Every produce load writes its own topic per repetition; a consume
 load reads the topic an earlier produce load of the same repetition wrote,
-so it reads exactly what was acknowledged.
+so it reads exactly what was acknowledged. The loads that write the most
+(end-to-end, fan-out, catch-up, 1,000 partitions) delete their topic when
+done, and bench/run deletes a repetition's other topics after it, so the
+disk holds about one repetition's data per broker at a time.
+
+Every load's broker CPU time and peak resident memory are sampled while it
+runs (procs.ResourceSampler), and divided by the bytes the load moved
+through the broker (produced plus consumed) for CPU seconds per GB.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from . import harness, lifecycle
 from .brokers import BrokerRun
 from .java_tools import JavaTools
-from .procs import run_bounded
+from .procs import Finished, ResourceSampler, run_bounded
 
 PARTITIONS = 6
 RDKAFKA_LOAD = Path(__file__).resolve().parent / "rdkafka_load.py"
+FLOW_LOAD = Path(__file__).resolve().parent / "flow_load.py"
+GB = 1e9
+MIB = 1024 * 1024
+# Record sizes and counts (before --scale) of the added loads.
+KIB = 1024
+FANOUT_RECORDS = 300_000
+FANOUT_GROUPS = 4
+BACKLOG_RECORDS = 2_000_000  # 1 KiB each: about 2 GB per broker at --scale 1
+MANY_PARTITIONS = 1000
+MANY_PARTITIONS_RATE = 5000  # records/s of 1 KiB: 5 MB/s spread over all partitions
+MANY_PARTITIONS_SECONDS = 30
+# The load groups --loads chooses from, in the order they run.
+GROUPS = (
+    "java-produce", "java-consume", "rdkafka-produce", "rdkafka-consume", "latency",
+    "e2e", "fanout", "catchup", "partitions", "lifecycle",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -34,10 +59,35 @@ class Load:
     size: int = 0
     acks: str = ""
     throughput: int = -1  # records/s cap for the fixed-rate run; -1: none
+    group: str = ""  # the name --loads selects it by (GROUPS)
+    needs: str = ""  # the group whose topic it reads
+    rate: float = 0.0  # records/s of a paced producer (e2e, partitions)
+    seconds: float = 0.0  # how long a paced producer runs
+    partitions: int = PARTITIONS
+    consumer_groups: int = 0  # fan-out readers
+    delete_after: bool = False  # delete the topic once done (free the disk)
 
 
-def plan(scale: float, latency_rate: int, latency_seconds: int) -> list[Load]:
-    """The load list; `scale` multiplies every record count."""
+def plan(
+    scale: float,
+    latency_rate: int,
+    latency_seconds: int,
+    e2e_mb_per_s: float = 50.0,
+    e2e_seconds: float | None = None,
+    only: list[str] | None = None,
+) -> list[Load]:
+    """The load list; `scale` multiplies every record count (and the
+    end-to-end and 1,000-partition run times). `only`: the groups to run
+    (GROUPS), plus the groups whose topics those read."""
+    loads = classic_loads(scale, latency_rate, latency_seconds) + added_loads(scale, e2e_mb_per_s, e2e_seconds)
+    if only is None:
+        return loads
+    wanted = set(only) | {load.needs for load in loads if load.group in only and load.needs}
+    return [load for load in loads if load.group in wanted]
+
+
+def classic_loads(scale: float, latency_rate: int, latency_seconds: int) -> list[Load]:
+    """The throughput and produce-latency loads."""
 
     def n(count: int) -> int:
         return max(1000, int(count * scale))
@@ -56,6 +106,7 @@ def plan(scale: float, latency_rate: int, latency_seconds: int) -> list[Load]:
                     records=count,
                     size=size,
                     acks=acks,
+                    group="java-produce",
                 )
             )
     for size, count, size_name in ((100, n(1_000_000), "100 B"), (1024, n(300_000), "1 KiB")):
@@ -68,6 +119,8 @@ def plan(scale: float, latency_rate: int, latency_seconds: int) -> list[Load]:
                 topic=f"bench-java-{size}-acks1",
                 records=count,
                 size=size,
+                group="java-consume",
+                needs="java-produce",
             )
         )
     for size, count, size_name in ((100, n(500_000), "100 B"), (1024, n(150_000), "1 KiB")):
@@ -81,6 +134,7 @@ def plan(scale: float, latency_rate: int, latency_seconds: int) -> list[Load]:
                 records=count,
                 size=size,
                 acks="all",
+                group="rdkafka-produce",
             )
         )
     loads.append(
@@ -92,6 +146,8 @@ def plan(scale: float, latency_rate: int, latency_seconds: int) -> list[Load]:
             topic="bench-rdkafka-100",
             records=n(500_000),
             size=100,
+            group="rdkafka-consume",
+            needs="rdkafka-produce",
         )
     )
     loads.append(
@@ -105,24 +161,128 @@ def plan(scale: float, latency_rate: int, latency_seconds: int) -> list[Load]:
             size=100,
             acks="all",
             throughput=latency_rate,
+            group="latency",
         )
     )
     return loads
 
 
-def create_topics(bootstrap: str, names: list[str]) -> None:
-    """Every topic the loads use, with PARTITIONS partitions, before any load."""
+def added_loads(scale: float, e2e_mb_per_s: float, e2e_seconds: float | None) -> list[Load]:
+    """End-to-end latency, fan-out, catch-up read, 1,000 partitions,
+    start-up and recovery: 1 KiB records throughout."""
+
+    def n(count: int) -> int:
+        return max(1000, int(count * scale))
+
+    e2e_rate = e2e_mb_per_s * 1e6 / KIB  # MB = 10^6 bytes
+    e2e_s = e2e_seconds if e2e_seconds is not None else max(2.0, 20 * scale)
+    partitions_s = max(2.0, MANY_PARTITIONS_SECONDS * scale)
+    backlog = n(BACKLOG_RECORDS)
+    backlog_gb = backlog * KIB / GB
+    return [
+        Load(
+            key="e2e-1024",
+            title=f"End-to-end, 1 KiB at {e2e_mb_per_s:g} MB/s for {e2e_s:g} s, acks=all (librdkafka)",
+            client="librdkafka",
+            kind="e2e",
+            topic="bench-e2e",
+            records=max(1, int(e2e_rate * e2e_s)),
+            size=KIB,
+            acks="all",
+            group="e2e",
+            rate=e2e_rate,
+            seconds=e2e_s,
+            delete_after=True,
+        ),
+        Load(
+            key="fanout-1024",
+            title=f"1 producer, {FANOUT_GROUPS} consumer groups, {n(FANOUT_RECORDS):,} × 1 KiB (librdkafka)",
+            client="librdkafka",
+            kind="fanout",
+            topic="bench-fanout",
+            records=n(FANOUT_RECORDS),
+            size=KIB,
+            acks="all",
+            group="fanout",
+            consumer_groups=FANOUT_GROUPS,
+            delete_after=True,
+        ),
+        Load(
+            key="catchup-1024",
+            title=f"Catch-up read of a {backlog_gb:.2g} GB backlog, {backlog:,} × 1 KiB (Java consumer)",
+            client="java",
+            kind="catchup",
+            topic="bench-catchup",
+            records=backlog,
+            size=KIB,
+            acks="1",
+            group="catchup",
+            delete_after=True,
+        ),
+        Load(
+            key="partitions-1000",
+            title=f"{MANY_PARTITIONS:,} partitions, {MANY_PARTITIONS_RATE:,} × 1 KiB/s for {partitions_s:g} s, "
+            "acks=all (librdkafka)",
+            client="librdkafka",
+            kind="partitions",
+            topic="bench-partitions",
+            records=int(MANY_PARTITIONS_RATE * partitions_s),
+            size=KIB,
+            acks="all",
+            group="partitions",
+            rate=MANY_PARTITIONS_RATE,
+            seconds=partitions_s,
+            partitions=MANY_PARTITIONS,
+            delete_after=True,
+        ),
+        Load(
+            key="lifecycle",
+            title=f"Start-up and recovery with {backlog_gb:.2g} GB ({backlog:,} × 1 KiB)",
+            client="java",
+            kind="lifecycle",
+            topic="bench-lifecycle",  # on a broker of its own; no topic on the running one
+            records=backlog,
+            size=KIB,
+            acks="all",
+            group="lifecycle",
+            partitions=0,
+        ),
+    ]
+
+
+def create_topics(bootstrap: str, names: list[str] | dict[str, int]) -> None:
+    """Every topic the loads use, before any load: a list of names gets
+    PARTITIONS partitions each, a dict names with their partition counts."""
+    counts = names if isinstance(names, dict) else dict.fromkeys(names, PARTITIONS)
+    if not counts:
+        return
     admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 3})
     futures = admin.create_topics(
-        [NewTopic(name, num_partitions=PARTITIONS, replication_factor=1) for name in names],
-        operation_timeout=30,
-        request_timeout=30,
+        [NewTopic(name, num_partitions=count, replication_factor=1) for name, count in counts.items()],
+        operation_timeout=60,
+        request_timeout=60,
     )
     for future in futures.values():
-        future.result(timeout=60)
+        future.result(timeout=120)
+
+
+def delete_topics(bootstrap: str, names: list[str]) -> None:
+    """Deletes topics to free the disk; a topic that is gone already, or a
+    broker that does not answer, is not an error here."""
+    if not names:
+        return
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 3})
+    futures = admin.delete_topics(names, operation_timeout=60, request_timeout=60)
+    for name, future in futures.items():
+        try:
+            future.result(timeout=120)
+        except Exception as err:  # cleanup must not fail the run
+            harness.log(f"deleting {name}: {err}")
 
 
 def _run_one(load: Load, broker: BrokerRun, tools: JavaTools, timeout_s: float) -> tuple[dict, object]:
+    if load.kind in ADDED_RUNNERS:
+        return ADDED_RUNNERS[load.kind](load, broker, tools, timeout_s)
     if load.client == "java" and load.kind in ("produce", "latency"):
         return tools.produce(
             broker.bootstrap, load.topic, load.records, load.size, load.acks, load.throughput, timeout_s
@@ -140,13 +300,83 @@ def _run_one(load: Load, broker: BrokerRun, tools: JavaTools, timeout_s: float) 
     return finished.last_json_line(), finished
 
 
+def _flow(load: Load, broker: BrokerRun, _tools: JavaTools, timeout_s: float) -> tuple[dict, Finished]:
+    """End-to-end, fan-out and the 1,000-partition load: flow_load.py."""
+    base = [sys.executable, str(FLOW_LOAD), load.kind if load.kind != "partitions" else "paced", broker.bootstrap,
+            load.topic]  # fmt: skip
+    if load.kind == "e2e":
+        argv = base + [str(load.rate), str(load.seconds), str(load.size)]
+    elif load.kind == "fanout":
+        argv = base + [str(load.records), str(load.size), str(load.consumer_groups)]
+    else:
+        argv = base + [str(load.rate), str(load.seconds), str(load.size), str(load.partitions)]
+    finished = run_bounded(argv, timeout_s)
+    return finished.last_json_line(), finished
+
+
+def _catchup(load: Load, broker: BrokerRun, tools: JavaTools, timeout_s: float) -> tuple[dict, Finished]:
+    """Fills the topic (Java producer, acks=1), then one Java consumer in a
+    new group reads it all from the start. Only the read is the figure:
+    its rate, and the broker's CPU and memory while it ran."""
+    filled, finished = tools.produce(broker.bootstrap, load.topic, load.records, load.size, "1", -1, timeout_s)
+    if finished.failure() is not None or filled.get("records", 0) < load.records:
+        return {}, finished
+    with ResourceSampler(lambda: broker.server_pid) as sampled:
+        metrics, finished = tools.consume(broker.bootstrap, load.topic, load.records, f"bench-{load.topic}", timeout_s)
+    if metrics:
+        metrics.update(
+            fill_mib_per_s=filled["mib_per_s"],
+            backlog_mib=load.records * load.size / MIB,
+            bytes_moved=metrics["records"] * load.size,
+            broker_cpu_s=sampled.cpu_s,
+            broker_peak_rss_mib=sampled.peak_rss_mib,
+        )
+    return metrics, finished
+
+
+def _lifecycle(load: Load, broker: BrokerRun, tools: JavaTools, timeout_s: float) -> tuple[dict, Finished]:
+    """Start-up and recovery on a broker of the same kind of its own."""
+    settings = harness.BROKERS[broker.label]["settings"]
+    instance = lifecycle.LifecycleBroker(
+        broker.label, settings, harness.strom_binary(), harness.REPO_ROOT, tools.work_dir
+    )
+
+    def fill(bootstrap: str, topic: str, records: int, fill_timeout_s: float) -> tuple[dict, Finished]:
+        return tools.produce(bootstrap, topic, records, load.size, load.acks, -1, max(1.0, fill_timeout_s))
+
+    return lifecycle.run(instance, fill, load.records, load.size, timeout_s)
+
+
+ADDED_RUNNERS = {
+    "e2e": _flow,
+    "fanout": _flow,
+    "partitions": _flow,
+    "catchup": _catchup,
+    "lifecycle": _lifecycle,
+}
+
+
 def for_rep(load: Load, rep: int) -> Load:
     """The same load writing (or reading) the topic of repetition `rep`."""
     return replace(load, topic=f"{load.topic}-r{rep}")
 
 
-def topics(loads: list[Load], reps: int) -> list[str]:
-    return sorted({for_rep(load, rep).topic for load in loads for rep in range(reps)})
+def _kept(load: Load) -> bool:
+    """Whether the load's topic lives for its repetition (made up front,
+    deleted after the repetition), not just for the load itself."""
+    return load.partitions > 0 and not load.delete_after
+
+
+def topics(loads: list[Load], reps: int) -> dict[str, int]:
+    """The topics made up front, of every repetition, with their partition
+    counts. A load that deletes its topic makes it itself, so a 1,000-
+    partition topic is not on the broker during the other loads."""
+    return {for_rep(load, rep).topic: load.partitions for load in loads for rep in range(reps) if _kept(load)}
+
+
+def rep_topics(loads: list[Load], rep: int) -> list[str]:
+    """The topics repetition `rep` wrote, to delete once it is over."""
+    return sorted({for_rep(load, rep).topic for load in loads if _kept(load)})
 
 
 def run_load(
@@ -165,20 +395,34 @@ def run_load(
     if not broker.alive():
         result["error"] = f"broker exited (status {broker.process.returncode}) before this load"
         return result
+    if load.delete_after:
+        try:
+            started = time.monotonic()
+            create_topics(broker.bootstrap, {load.topic: load.partitions})
+            result["create_topic_s"] = round(time.monotonic() - started, 2)
+        except Exception as err:  # this load fails, the run goes on
+            result["error"] = f"creating {load.topic}: {type(err).__name__}: {err}"
+            return result
     cpu_before = {run.label: run.cpu_seconds() for run in [broker, *others]}
-    metrics, finished = runner(load, broker, tools, timeout_s)
+    with ResourceSampler(lambda: broker.server_pid) as sampled:
+        metrics, finished = runner(load, broker, tools, timeout_s)
     cpu_after = {run.label: run.cpu_seconds() for run in [broker, *others]}
     cpu = {
         label: round(cpu_after[label] - before, 2)
         for label, before in cpu_before.items()
         if before is not None and cpu_after[label] is not None
     }
+    if metrics and "create_topic_s" in result:
+        metrics["create_topic_s"] = result["create_topic_s"]
     result["metrics"] = metrics
     result["wall_s"] = finished.wall_s
     if broker.label in cpu:
         result["broker_cpu_s"] = cpu.pop(broker.label)
     result["idle_brokers_cpu_s"] = cpu
     result["memory_kib"] = broker.memory_kib()
+    result.update(load_resources(load, metrics, result.get("broker_cpu_s"), sampled.peak_rss_mib))
+    if load.delete_after and broker.alive():
+        delete_topics(broker.bootstrap, [load.topic])
     error = finished.failure()
     if error is None and not metrics:
         error = "no summary in the tool's output"
@@ -191,4 +435,17 @@ def run_load(
     if error is not None:
         result["error"] = error
         result["output_tail"] = [finished.stdout[-1500:], finished.stderr[-3000:]]
+    return result
+
+
+def load_resources(load: Load, metrics: dict, broker_cpu_s: float | None, peak_rss_mib: float) -> dict:
+    """The broker's CPU seconds per GB moved (10^9 bytes into the broker
+    plus out of it) and its peak RSS during the load. A load that measures
+    a part of itself (the catch-up read) or another broker (start-up)
+    reports its own figures in `metrics`."""
+    cpu = metrics.get("broker_cpu_s", broker_cpu_s)
+    moved = metrics.get("bytes_moved", metrics.get("records", 0) * load.size)
+    result = {"broker_peak_rss_mib": metrics.get("broker_peak_rss_mib", peak_rss_mib), "gb_moved": round(moved / GB, 4)}
+    if cpu is not None and moved > 0:
+        result["cpu_s_per_gb"] = round(cpu / (moved / GB), 2)
     return result

@@ -1,11 +1,17 @@
-"""Running one load generator as a child process, bounded in time."""
+"""Running one load generator as a child process, bounded in time, and
+sampling a broker process's CPU and memory while it runs."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -54,3 +60,83 @@ def run_bounded(argv: list[str], timeout_s: float, env: dict | None = None) -> F
         wall_s=round(time.monotonic() - started, 2),
         timed_out=timed_out,
     )
+
+
+class ResourceSampler:
+    """A broker's CPU time and peak resident memory over one stretch of a run.
+
+    VmHWM is the peak over the process's whole life, so a per-load peak
+    needs VmRSS sampled while the load runs; a thread does that every
+    SAMPLE_S. CPU is utime + stime from /proc/PID/stat before and after.
+    `pid()` is asked anew each sample: a broker restarted mid-load (the
+    start-up loads) changes process.
+
+        with ResourceSampler(lambda: broker.server_pid) as sampled:
+            ...
+        sampled.cpu_s, sampled.peak_rss_mib
+    """
+
+    SAMPLE_S = 0.1
+
+    def __init__(self, pid):
+        self._pid = pid
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._cpu_by_pid: dict[int, tuple[float, float]] = {}
+        self.peak_rss_kib = 0
+
+    def __enter__(self) -> ResourceSampler:
+        self._record()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._record()
+
+    @property
+    def cpu_s(self) -> float:
+        """CPU seconds used between the first and last sample of each
+        process seen (a process killed in between counts up to its last
+        sample)."""
+        return round(sum(last - first for first, last in self._cpu_by_pid.values()), 2)
+
+    @property
+    def peak_rss_mib(self) -> float:
+        return round(self.peak_rss_kib / 1024, 1)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.SAMPLE_S):
+            self._record()
+
+    def _record(self) -> None:
+        pid = self._pid()
+        if not pid:
+            return
+        cpu = process_cpu_s(pid)
+        if cpu is not None:
+            first, _ = self._cpu_by_pid.get(pid, (cpu, cpu))
+            self._cpu_by_pid[pid] = (first, cpu)
+        self.peak_rss_kib = max(self.peak_rss_kib, process_rss_kib(pid))
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU time of process `pid` so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # After the command name: state is field 3, utime 14, stime 15.
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def process_rss_kib(pid: int) -> int:
+    """Current resident memory (VmRSS) of process `pid`; 0 when gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0

@@ -68,6 +68,256 @@ def _table(report: dict, metric_name: str, cell, value) -> list[str]:
     return lines
 
 
+def _figure_table(report: dict, rows: list[tuple]) -> list[str]:
+    """One row per figure: (row title, load key, cell(metrics) -> text,
+    value(metrics) -> number for the ratio). Rows of loads not in the run
+    are left out."""
+    brokers = report["brokers"]
+    strom_labels = [b["label"] for b in brokers if b["label"] != REFERENCE]
+    header = (
+        [""] + [b["title"] for b in brokers] + [f"{b['title']} / Kafka" for b in brokers if b["label"] != REFERENCE]
+    )
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    planned = {load["key"] for load in report["loads"]}
+    for title, key, cell, value in rows:
+        if key not in planned:
+            continue
+        by_broker = {b["label"]: report["results"].get(b["label"], {}).get(key) for b in brokers}
+
+        def number(result: dict | None) -> float | None:
+            try:
+                return value(result["metrics"]) if _usable(result) else None
+            except (KeyError, TypeError):
+                return None
+
+        row = [title] + [_cell(by_broker[b["label"]], _guarded(cell)) for b in brokers]
+        row += [_ratio(number(by_broker[label]), number(by_broker.get(REFERENCE))) for label in strom_labels]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def _guarded(cell):
+    """A cell that shows – for a figure its load did not report."""
+
+    def text(metrics: dict) -> str:
+        try:
+            return cell(metrics)
+        except (KeyError, TypeError):
+            return "–"
+
+    return text
+
+
+def _percentiles(field: str):
+    def cell(metrics: dict) -> str:
+        latency = metrics[field]
+        return " / ".join(_fmt_ms(latency[name]) for name in ("p50", "p99", "p999", "max"))
+
+    return cell
+
+
+def _mib_rate(records_field: str, mib_field: str):
+    return lambda m: f"{m[records_field]:,.0f} rec/s · {m[mib_field]:.1f} MiB/s"
+
+
+def _seconds(field: str):
+    return lambda m: f"{m[field]:.2f} s"
+
+
+def _loads_of(report: dict, kind: str) -> list[dict]:
+    return [load for load in report["loads"] if load["kind"] == kind]
+
+
+def added_sections(report: dict) -> list[str]:
+    """End-to-end latency, fan-out, catch-up, many partitions, start-up and
+    recovery, and every load's CPU per GB and peak RSS."""
+    lines: list[str] = []
+    sections = (
+        (
+            "e2e",
+            "## End-to-end latency, produce → consume, ms: p50 / p99 / p99.9 / max "
+            "(lower is better; ratio on p99 = Strom / Kafka)",
+            "One librdkafka consumer (assign()) reads while a librdkafka producer (acks=all) sends on a fixed "
+            "schedule. Every record carries its intended send time, and latency runs from that time to the "
+            "consumer's receipt: a producer held up by the broker does not hide the wait (corrected for "
+            "coordinated omission). The rate row is what the producer kept up (ratio above 1: more).",
+            lambda load: [
+                (load["title"], load["key"], _percentiles("latency_ms"), lambda m: m["latency_ms"]["p99"]),
+                (
+                    "… to the producer's acknowledgement",
+                    load["key"],
+                    _percentiles("ack_latency_ms"),
+                    lambda m: m["ack_latency_ms"]["p99"],
+                ),
+                ("… rate kept up", load["key"], _mib_rate("records_per_s", "mib_per_s"), lambda m: m["records_per_s"]),
+            ],  # fmt: skip
+        ),
+        (
+            "fanout",
+            "## Fan-out: one producer, consumer groups reading the same topic (higher is better)",
+            "Every group (its own librdkafka consumer process, subscribe()) reads every record; each group's "
+            "rate runs from the producer's start to the group's last record. Aggregate: the groups' rates added.",
+            lambda load: [
+                (
+                    f"{load['title']}: aggregate consume",
+                    load["key"],
+                    _mib_rate("records_per_s", "mib_per_s"),
+                    lambda m: m["records_per_s"],
+                ),
+                (
+                    "… slowest group",
+                    load["key"],
+                    _mib_rate("slowest_records_per_s", "slowest_mib_per_s"),
+                    lambda m: m["slowest_records_per_s"],
+                ),
+                (
+                    "… producer",
+                    load["key"],
+                    _mib_rate("producer_records_per_s", "producer_mib_per_s"),
+                    lambda m: m["producer_records_per_s"],
+                ),
+            ],  # fmt: skip
+        ),
+        (
+            "catchup",
+            "## Catch-up read (higher is better)",
+            "The backlog is written first (Java producer, acks=1), then one Java consumer in a new group reads "
+            "it all from the start; the rate leaves out joining the group. The backlog may still be in the OS "
+            "page cache: this is the broker's read path, not the disk's.",
+            lambda load: [
+                (
+                    f"{load['title']}: read",
+                    load["key"],
+                    _mib_rate("records_per_s", "mib_per_s"),
+                    lambda m: m["mib_per_s"],
+                ),
+                (
+                    "… writing the backlog",
+                    load["key"],
+                    lambda m: f"{m['fill_mib_per_s']:.1f} MiB/s",
+                    lambda m: m["fill_mib_per_s"],
+                ),
+            ],  # fmt: skip
+        ),
+        (
+            "partitions",
+            "## Many partitions at a low rate",
+            "A librdkafka producer (acks=all) sends on a fixed schedule, record i to partition i mod N. "
+            "Latency from each record's intended send time to its acknowledgement, ms. Ratios: Strom / Kafka.",
+            lambda load: [
+                (
+                    f"{load['title']}: rate",
+                    load["key"],
+                    _mib_rate("records_per_s", "mib_per_s"),
+                    lambda m: m["records_per_s"],
+                ),
+                (
+                    "… latency p50 / p99 / p99.9 / max",
+                    load["key"],
+                    _percentiles("latency_ms"),
+                    lambda m: m["latency_ms"]["p99"],
+                ),
+                (
+                    "… creating the topic (CreateTopics answered)",
+                    load["key"],
+                    _seconds("create_topic_s"),
+                    lambda m: m["create_topic_s"],
+                ),
+                (
+                    "… then until every partition took a record (untimed warm-up)",
+                    load["key"],
+                    _seconds("partitions_ready_s"),
+                    lambda m: m["partitions_ready_s"],
+                ),
+            ],  # fmt: skip
+        ),
+        (
+            "lifecycle",
+            "## Start-up and recovery, seconds (lower is better)",
+            "A broker of each kind on a data dir of its own (started while the others idle). From the start of "
+            "the broker process (Kafka: of its kafka.Kafka JVM; scripts/kafka formats the dir in a JVM before) "
+            "to the first acknowledged record (acks=all, a one-partition topic) and to the last record of every "
+            "partition of the filled topic being readable.",
+            lambda load: [
+                (
+                    "Empty data dir → first ack (includes creating the topic)",
+                    load["key"],
+                    _seconds("empty_first_ack_s"),
+                    lambda m: m["empty_first_ack_s"],
+                ),
+                (
+                    f"SIGKILL after writing {load['title'].split(' with ')[-1]} → first ack",
+                    load["key"],
+                    _seconds("kill_first_ack_s"),
+                    lambda m: m["kill_first_ack_s"],
+                ),
+                (
+                    "… → last record readable",
+                    load["key"],
+                    _seconds("kill_last_readable_s"),
+                    lambda m: m["kill_last_readable_s"],
+                ),
+                (
+                    "Clean stop, restart → first ack",
+                    load["key"],
+                    _seconds("restart_first_ack_s"),
+                    lambda m: m["restart_first_ack_s"],
+                ),
+                (
+                    "… → last record readable",
+                    load["key"],
+                    _seconds("restart_last_readable_s"),
+                    lambda m: m["restart_last_readable_s"],
+                ),
+                ("Data dir size, MiB", load["key"], lambda m: f"{m['data_mib']:,.0f}", lambda m: m["data_mib"]),
+            ],  # fmt: skip
+        ),
+    )
+    for kind, heading, note, rows_of in sections:
+        kind_loads = _loads_of(report, kind)
+        if not kind_loads:
+            continue
+        lines += ["", heading, "", note, ""]
+        lines += _figure_table(report, [row for load in kind_loads for row in rows_of(load)])
+    lines += _resources_per_load(report)
+    return lines
+
+
+def _resources_per_load(report: dict) -> list[str]:
+    def figure(result: dict | None, name: str) -> float | None:
+        return (result or {}).get("resources", {}).get(name) if _usable(result) else None
+
+    brokers = report["brokers"]
+    lines: list[str] = []
+    for name, heading, fmt in (
+        ("cpu_s_per_gb", "## Broker CPU seconds per GB moved (lower is better; ratio = Strom / Kafka)",
+         lambda v: f"{v:.2f}"),
+        ("broker_peak_rss_mib", "## Broker peak RSS during each load, MiB (lower is better; ratio = Strom / Kafka)",
+         lambda v: f"{v:,.0f}"),
+    ):  # fmt: skip
+        header = (
+            ["Load"]
+            + [b["title"] for b in brokers]
+            + [f"{b['title']} / Kafka" for b in brokers if b["label"] != REFERENCE]
+        )
+        lines += ["", heading, ""]
+        if name == "cpu_s_per_gb":
+            lines += [
+                "Broker CPU time (user + system, /proc/PID/stat) during the load over the GB (10^9 bytes of "
+                "values) it moved: produced plus consumed. Catch-up: the read only. Start-up: the broker of its "
+                "own over the backlog it wrote. Peak RSS: VmRSS sampled every 0.1 s during the load.",
+                "",
+            ]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for load in report["loads"]:
+            results = {b["label"]: report["results"].get(b["label"], {}).get(load["key"]) for b in brokers}
+            values = {label: figure(result, name) for label, result in results.items()}
+            row = [load["title"]] + ["–" if values[b["label"]] is None else fmt(values[b["label"]]) for b in brokers]
+            row += [_ratio(values[b["label"]], values.get(REFERENCE)) for b in brokers if b["label"] != REFERENCE]
+            lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
 def metric_name_applies(metric_name: str, load: dict) -> bool:
     if metric_name == "throughput":
         return load["kind"] in ("produce", "consume")
@@ -127,6 +377,7 @@ def render(report: dict) -> str:
         "",
     ]
     lines += _table(report, "latency", _latency_cell, lambda m: m["latency_ms"]["p99"])
+    lines += added_sections(report)
     lines += [
         "",
         "## Broker resources",
