@@ -304,7 +304,7 @@ def test_a_killed_broker_is_fenced_at_once_and_a_paused_one_keeps_its_session(tm
 
 
 def test_a_fetch_from_the_wrong_broker_names_the_leader_and_where_it_is(cluster):
-    import wire
+    import protocol_calls as wire
 
     NOT_LEADER_OR_FOLLOWER = 6
     create_topic(cluster, "hinted", 1)

@@ -4,33 +4,20 @@ fields no client library exposes (KIP-951's leader hints)."""
 
 from __future__ import annotations
 
-import socket
-import struct
 import uuid
 
 from kafka.protocol.consumer.fetch import FetchRequest, FetchResponse
 from kafka.protocol.metadata import MetadataRequest, MetadataResponse
+from wire import connect, frame, read_frame  # tests/compat's raw-socket helpers
 
 
 def call(address: str, request, response_class, version: int):
     request.API_VERSION = version
-    request.with_header(correlation_id=1, client_id="strom-wire-test")
-    host, port = address.rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=10) as conn:
-        conn.sendall(request.encode(header=True, framed=True))
-        (size,) = struct.unpack(">i", _read(conn, 4))
-        body = _read(conn, size)
+    request.with_header(correlation_id=1, client_id="strom-cluster-test")
+    with connect(address) as conn:
+        conn.sendall(frame(request.encode(header=True)))
+        body = read_frame(conn)
     return response_class.decode(body, version=version, header=True)
-
-
-def _read(conn: socket.socket, count: int) -> bytes:
-    data = b""
-    while len(data) < count:
-        chunk = conn.recv(count - len(data))
-        if not chunk:
-            raise EOFError(f"connection closed after {len(data)} of {count} bytes")
-        data += chunk
-    return data
 
 
 def topic_id(address: str, topic: str) -> uuid.UUID:
