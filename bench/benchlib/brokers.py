@@ -45,6 +45,9 @@ class BrokerRun:
     # or the JVM that scripts/kafka starts as its child.
     server_pid: int = 0
     stop_info: dict = field(default_factory=dict)
+    # The strom binary this run uses (None for Kafka): loads that start a
+    # broker of their own start the same one.
+    binary: Path | None = None
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU time the broker process has used so far."""
@@ -164,7 +167,7 @@ def start_strom(binary: Path, work_dir: Path, label: str, settings: dict[str, st
     stderr = open(stderr_path, "wb")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL)
     stderr.close()
-    run = BrokerRun(label, process, stderr_path, data_dir, server_pid=process.pid)
+    run = BrokerRun(label, process, stderr_path, data_dir, server_pid=process.pid, binary=binary)
     _wait_ready(run)
     run.stop_info["settings"] = dict(settings)
     return run

@@ -74,7 +74,7 @@ def _free_port() -> int:
 class LifecycleBroker:
     """One broker on a fixed port and data dir, started again and again."""
 
-    def __init__(self, label: str, settings: dict, strom: Path, repo_root: Path, work_dir: Path):
+    def __init__(self, label: str, settings: dict, strom: Path | None, repo_root: Path, work_dir: Path):
         self.label = label
         self.port = _free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"

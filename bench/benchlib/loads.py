@@ -337,9 +337,7 @@ def _catchup(load: Load, broker: BrokerRun, tools: JavaTools, timeout_s: float) 
 def _lifecycle(load: Load, broker: BrokerRun, tools: JavaTools, timeout_s: float) -> tuple[dict, Finished]:
     """Start-up and recovery on a broker of the same kind of its own."""
     settings = harness.BROKERS[broker.label]["settings"]
-    instance = lifecycle.LifecycleBroker(
-        broker.label, settings, harness.strom_binary(), harness.REPO_ROOT, tools.work_dir
-    )
+    instance = lifecycle.LifecycleBroker(broker.label, settings, broker.binary, harness.REPO_ROOT, tools.work_dir)
 
     def fill(bootstrap: str, topic: str, records: int, fill_timeout_s: float) -> tuple[dict, Finished]:
         return tools.produce(bootstrap, topic, records, load.size, load.acks, -1, max(1.0, fill_timeout_s))

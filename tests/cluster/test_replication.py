@@ -273,8 +273,13 @@ def test_a_paused_follower_leaves_the_isr_and_returns(cluster):
 
 def test_a_killed_broker_is_fenced_at_once_and_a_paused_one_keeps_its_session(tmp_path):
     # A session long enough that only the controller's probe of the dead
-    # broker's cluster port can explain a fence within the test.
-    cluster = Cluster(tmp_path, settings={"broker.session.timeout.ms": "60000"})
+    # broker's cluster port can explain a fence within the test; a lag
+    # allowance long enough that the pause cannot shrink the ISR to the
+    # leader alone (which would leave no one to elect after the kill).
+    cluster = Cluster(
+        tmp_path,
+        settings={"broker.session.timeout.ms": "60000", "replica.lag.time.max.ms": "30000"},
+    )
     cluster.start()
     try:
         create_topic(cluster, "dead-or-slow", 1)

@@ -105,6 +105,7 @@ class BrokerProcess:
                 stderr=log,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                env=broker_environment(),
             )
         finally:
             log.close()
@@ -214,6 +215,12 @@ class BrokerProcess:
                 continue
             parts.append(f"--- {path} (last {max_lines} lines) ---\n" + "\n".join(lines[-max_lines:]))
         return "\n".join(parts)
+
+
+def broker_environment() -> dict[str, str]:
+    """This process's environment without STROM_BIN: the broker reads every
+    STROM_* variable as a setting and would warn that `bin` is not one."""
+    return {name: value for name, value in os.environ.items() if name != "STROM_BIN"}
 
 
 def strom_binary() -> Path:
