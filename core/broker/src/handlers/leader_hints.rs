@@ -34,8 +34,12 @@ impl LeaderHints {
         Some((assignment.leader, assignment.leader_epoch))
     }
 
-    /// Where clients reach the live leaders named so far.
+    /// Where clients reach the live leaders named so far. Most responses
+    /// name none: they cost no look at the broker list.
     pub fn endpoints(self, broker: &Broker) -> Vec<Endpoint> {
+        if self.leaders.is_empty() {
+            return Vec::new();
+        }
         let live = broker.live_brokers();
         self.leaders
             .into_iter()
