@@ -39,6 +39,7 @@ import time
 from array import array
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
+from rdkafka_load import percentile  # a sibling script: this dir is on sys.path
 
 MIB = 1024 * 1024
 STAMP = struct.Struct(">q")
@@ -55,7 +56,7 @@ def percentiles_ms(latencies_ns: array) -> dict:
         return {name: float("nan") for name in ("avg", *dict(LATENCY_FIELDS), "max")}
     result = {"avg": sum(values) / len(values) / 1e6}
     for name, fraction in LATENCY_FIELDS:
-        result[name] = values[min(len(values) - 1, int(fraction * len(values)))] / 1e6
+        result[name] = percentile(values, fraction) / 1e6
     result["max"] = values[-1] / 1e6
     return result
 
