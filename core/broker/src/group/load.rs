@@ -105,13 +105,18 @@ async fn load_loop(broker: Arc<Broker>) {
     }
 }
 
-/// Reads a whole partition up to its high watermark. A read failure ends
-/// the replay of that partition with what was read so far.
+/// Reads a whole partition up to its log end, as Kafka's coordinator
+/// loader does. Not the high watermark: a newly elected leader learns its
+/// followers' log ends only from their next fetches, so its watermark can
+/// still stand below offsets the old coordinator committed and
+/// acknowledged; everything in the new leader's log becomes committed
+/// under its leadership. A read failure ends the replay of that partition
+/// with what was read so far.
 fn read_partition(partition: &Partition) -> Loaded {
     let log = &partition.log;
     let mut loaded = Loaded::default();
     let start = log.log_start_offset();
-    let end = log.high_watermark();
+    let end = log.log_end_offset();
     let mut offset = start;
     while offset < end {
         let read = match log.read(offset, LOAD_BUFFER_BYTES, end, true) {
