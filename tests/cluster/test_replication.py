@@ -264,6 +264,41 @@ def Cluster_topics_on(node) -> set:
     return set(AdminClient({"bootstrap.servers": node.bootstrap}).list_topics(timeout=5).topics)
 
 
+def test_a_broker_away_past_the_metadata_log_catches_up_from_a_snapshot(tmp_path):
+    # Snapshots every 10 records, and only 10 kept behind each: a broker
+    # that misses 40 metadata changes can only catch up from a snapshot.
+    cluster = Cluster(tmp_path, settings={"strom.metadata.snapshot.records": "10"})
+    cluster.start()
+    try:
+        create_topic(cluster, "doomed", 1)
+        away = cluster.node(3)
+        away.kill()
+        survivors = Cluster.__new__(Cluster)
+        survivors.nodes = [n for n in cluster.nodes if n is not away]
+        survivors.bootstrap = ",".join(n.bootstrap for n in survivors.nodes)
+        wait_for("node 3 fenced", lambda: 3 not in partitions_of(survivors, "doomed")[0].isrs, timeout=20)
+        client = admin(survivors)
+        names = [f"while-away-{i}" for i in range(40)]
+        for name in names:
+            client.create_topics([NewTopic(name, 1, 2)])[name].result(timeout=30)
+        client.delete_topics(["doomed"])["doomed"].result(timeout=30)
+        doomed_dir = away.data_dir / "doomed-0"
+        assert doomed_dir.exists(), "node 3 held a replica of the deleted topic"
+
+        since = away.log_sizes()
+        away.start()
+        wait_for(
+            "node 3 sees the topics created while it was away",
+            lambda: set(names) <= Cluster_topics_on(away),
+            timeout=30,
+        )
+        assert "doomed" not in Cluster_topics_on(away)
+        assert "installed a metadata snapshot" in away.log_tail(400, since=since), away.log_tail(60, since=since)
+        wait_for("node 3 drops the deleted topic's log", lambda: not doomed_dir.exists(), timeout=20)
+    finally:
+        cluster.stop()
+
+
 def test_a_paused_follower_leaves_the_isr_and_returns(cluster):
     create_topic(cluster, "paused", 1)
     leader = partitions_of(cluster, "paused")[0].leader

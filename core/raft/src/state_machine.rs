@@ -236,6 +236,13 @@ impl RaftStateMachine<TypeConfig> for SmStore {
             .await
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
         self.shared.app.restore(&snap.data);
+        // Worth a line: it means this node was away past the log the
+        // leader keeps, and its state was replaced wholesale.
+        tracing::info!(
+            last_index = meta.last_log_id.map_or(0, |l| l.index),
+            bytes = snap.data.len(),
+            "installed a metadata snapshot from the leader"
+        );
         let mut applied = self.lock();
         applied.last = meta.last_log_id;
         applied.membership = meta.last_membership.clone();

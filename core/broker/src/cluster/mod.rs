@@ -72,6 +72,10 @@ pub async fn start(broker: &Arc<Broker>) -> Result<Arc<ClusterNode>, BrokerError
             .map(|v| (node_id(v.id), v.address.clone()))
             .collect(),
         dir: broker.data_dir.join("cluster-metadata"),
+        snapshot_every: settings.metadata_snapshot_records as u64,
+        keep_after_snapshot: QuorumConfig::default()
+            .keep_after_snapshot
+            .min(settings.metadata_snapshot_records as u64),
         ..QuorumConfig::default()
     };
     let quorum = Quorum::start(

@@ -97,6 +97,7 @@ pub static BROKER_SETTINGS: &[SettingDef] = &[
     def("strom.max.partitions.per.request", T::Int, Some("10000"), V::AtLeast(1), "Most partitions one CreateTopics or CreatePartitions request may create, all topics together; beyond it the topics past the limit get POLICY_VIOLATION."),
     def("controller.quorum.voters", T::List, Some(""), V::Any, "The metadata quorum: id@host:port of every voter's cluster listener (same on every node). Empty: a one-node cluster that keeps its metadata in topic files."),
     def(CLUSTER_LISTEN, T::String, None, V::Any, "Address of this node's cluster (Raft) listener; defaults to its own entry in controller.quorum.voters."),
+    def("strom.metadata.snapshot.records", T::Int, Some("1000"), V::AtLeast(1), "Committed metadata records between two snapshots of the metadata log; the log behind a snapshot is then dropped (but for its last 500 records, or this many when fewer), and a broker that was away longer catches up from the snapshot. Kafka counts bytes instead (metadata.log.max.record.bytes.between.snapshots)."),
     def("broker.heartbeat.interval.ms", T::Int, Some("500"), V::AtLeast(10), "How often a broker tells the controller it is alive (Kafka: 2000)."),
     def("broker.session.timeout.ms", T::Int, Some("6000"), V::AtLeast(100), "A broker silent this long is fenced and its partitions get new leaders (Kafka: 9000)."),
     def("replica.lag.time.max.ms", T::Long, Some("30000"), V::AtLeast(1), "A follower that has not caught up for this long leaves the ISR."),

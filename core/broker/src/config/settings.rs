@@ -124,6 +124,9 @@ pub struct BrokerSettings {
     pub quorum_voters: Vec<Voter>,
     /// `strom.cluster.listen`, else this node's voter address.
     pub cluster_listen: Option<String>,
+    /// `strom.metadata.snapshot.records`: committed metadata records
+    /// between two snapshots of the metadata log.
+    pub metadata_snapshot_records: i32,
     pub broker_heartbeat_interval_ms: i64,
     pub broker_session_timeout_ms: i64,
     pub replica_lag_time_max_ms: i64,
@@ -219,6 +222,7 @@ impl BrokerSettings {
             producer_id_expiration_ms: 0,
             quorum_voters: Vec::new(),
             cluster_listen: None,
+            metadata_snapshot_records: 1,
             broker_heartbeat_interval_ms: 0,
             broker_session_timeout_ms: 0,
             replica_lag_time_max_ms: 0,
@@ -393,6 +397,7 @@ pub(super) fn resolve_settings(
         producer_id_expiration_ms: lookup.int("producer.id.expiration.ms")?,
         quorum_voters: voters(lookup.text("controller.quorum.voters")?)?,
         cluster_listen: lookup.raw(CLUSTER_LISTEN).map(str::to_string),
+        metadata_snapshot_records: lookup.int("strom.metadata.snapshot.records")?,
         broker_heartbeat_interval_ms: lookup.long("broker.heartbeat.interval.ms")?,
         broker_session_timeout_ms: lookup.long("broker.session.timeout.ms")?,
         replica_lag_time_max_ms: lookup.long("replica.lag.time.max.ms")?,
