@@ -103,6 +103,13 @@ pub enum PartitionError {
         partition: i32,
         replica: i32,
     },
+    #[error("records fetched for {topic}-{partition} in leader epoch {fetched_in} arrive in epoch {current}: dropped")]
+    StaleFetch {
+        topic: String,
+        partition: i32,
+        fetched_in: i32,
+        current: i32,
+    },
     #[error("{topic}-{partition} has {in_sync} in-sync replica(s), fewer than its min.insync.replicas={required}: acks=all writes are refused")]
     NotEnoughReplicas {
         topic: String,
@@ -121,7 +128,9 @@ impl PartitionError {
             Self::NotLeader { .. } | Self::NotAFollower { .. } => {
                 error_codes::NOT_LEADER_OR_FOLLOWER
             }
-            Self::FencedLeaderEpoch { .. } => error_codes::FENCED_LEADER_EPOCH,
+            Self::FencedLeaderEpoch { .. } | Self::StaleFetch { .. } => {
+                error_codes::FENCED_LEADER_EPOCH
+            }
             Self::FollowerAhead { .. } => error_codes::OFFSET_OUT_OF_RANGE,
             Self::UnknownLeaderEpoch { .. } => error_codes::UNKNOWN_LEADER_EPOCH,
             Self::NotEnoughReplicas { .. } => error_codes::NOT_ENOUGH_REPLICAS,

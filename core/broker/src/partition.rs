@@ -280,13 +280,32 @@ impl Partition {
     /// Appends batches read from the leader, keeping their offsets and
     /// epochs. Blocking file work. Returns the new log end; the caller
     /// waits until it is durable before its next fetch reports it.
-    pub fn append_as_follower(&self, batches: &mut [u8]) -> Result<i64, PartitionError> {
+    ///
+    /// `fetched_in` is the leader epoch the fetch was sent in. A response
+    /// that arrives after the leadership moved on is dropped: the old
+    /// leader may have sent records the new one never had, and the
+    /// fetcher of the new epoch may already have truncated this log to
+    /// the new leader's, so appending them would make this replica
+    /// diverge (and give it producer state no other replica has).
+    pub fn append_as_follower(
+        &self,
+        batches: &mut [u8],
+        fetched_in: i32,
+    ) -> Result<i64, PartitionError> {
         let leadership = self.leadership.read().unwrap_or_else(|e| e.into_inner());
         if leadership.leader == self.local {
             return Err(PartitionError::NotAFollower {
                 topic: self.topic.clone(),
                 partition: self.index,
                 replica: self.local,
+            });
+        }
+        if leadership.leader_epoch != fetched_in {
+            return Err(PartitionError::StaleFetch {
+                topic: self.topic.clone(),
+                partition: self.index,
+                fetched_in,
+                current: leadership.leader_epoch,
             });
         }
         // Appended under the read lock: a promotion to leader waits for it,
@@ -535,6 +554,28 @@ mod tests {
             "a follower takes no client writes"
         );
         assert_eq!(partition.log.log_end_offset(), 0);
+    }
+
+    #[test]
+    fn a_fetch_answer_from_an_earlier_leader_epoch_is_dropped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let partition = partition(&dir);
+        partition.make_follower(2, 6, vec![1, 2, 3], vec![1, 2, 3]);
+        let mut bytes = one_record_batch();
+        assert!(
+            matches!(
+                partition.append_as_follower(&mut bytes, 5),
+                Err(PartitionError::StaleFetch {
+                    fetched_in: 5,
+                    current: 6,
+                    ..
+                })
+            ),
+            "sent to the leader of epoch 5, answered after epoch 6 began"
+        );
+        assert_eq!(partition.log.log_end_offset(), 0, "nothing appended");
+        let mut bytes = one_record_batch();
+        assert_eq!(partition.append_as_follower(&mut bytes, 6).ok(), Some(1));
     }
 
     #[tokio::test]

@@ -28,6 +28,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
+use crate::error::PartitionError;
 use crate::partition::Partition;
 use crate::state::Broker;
 
@@ -171,10 +172,21 @@ async fn fetch_loop(
                 let Some(partition) = partitions.get(&key) else {
                     continue;
                 };
+                // The epoch this partition was fetched in: `reconciled`
+                // does not change between the request and its response.
+                let fetched_in = reconciled.get(&key).copied().unwrap_or(-1);
                 match data.error_code {
                     error_codes::NONE => {
                         let records = data.records.unwrap_or_default();
-                        append(partition, records, data.high_watermark).await?;
+                        match append(partition, records, data.high_watermark, fetched_in).await {
+                            Ok(()) => {}
+                            Err(Appended::Stale(e)) => {
+                                tracing::debug!(topic = %key.0, partition = key.1, "{e}");
+                                reconciled.remove(&key);
+                                refused = true;
+                            }
+                            Err(Appended::Failed(e)) => return Err(e),
+                        }
                     }
                     code => {
                         // The leadership moved, or this log does not fit
@@ -193,27 +205,45 @@ async fn fetch_loop(
     }
 }
 
+/// Why [`append`] did not take a fetched answer.
+enum Appended {
+    /// The leadership moved on while the fetch was out: the answer is
+    /// dropped and the partition reconciled with whoever leads now.
+    Stale(PartitionError),
+    /// The log refused it: this connection starts over.
+    Failed(String),
+}
+
 /// Appends what the leader sent (keeping its offsets and epochs), waits
 /// until it is durable here, then takes the leader's high watermark.
 async fn append(
     partition: &Arc<Partition>,
     records: Bytes,
     leader_high_watermark: i64,
-) -> Result<(), String> {
+    fetched_in: i32,
+) -> Result<(), Appended> {
+    let failed = |e: &dyn std::fmt::Display| {
+        Appended::Failed(format!("{}-{}: {e}", partition.topic, partition.index))
+    };
     if !records.is_empty() {
         let target = partition.clone();
         let end = tokio::task::spawn_blocking(move || {
             let mut bytes = BytesMut::from(&records[..]);
-            target.append_as_follower(&mut bytes)
+            target.append_as_follower(&mut bytes, fetched_in)
         })
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("{}-{}: {e}", partition.topic, partition.index))?;
+        .map_err(|e| failed(&e))?
+        .map_err(|e| match e {
+            PartitionError::StaleFetch { .. } | PartitionError::NotAFollower { .. } => {
+                Appended::Stale(e)
+            }
+            other => failed(&other),
+        })?;
         partition
             .log
             .wait_durable(end)
             .await
-            .map_err(|e| format!("{}-{}: {e}", partition.topic, partition.index))?;
+            .map_err(|e| failed(&e))?;
     }
     partition.follow_high_watermark(leader_high_watermark);
     Ok(())

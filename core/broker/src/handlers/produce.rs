@@ -274,6 +274,14 @@ fn partition_error(partition: &Partition, error: PartitionError) -> ApiError {
         }
     } else if code == error_codes::KAFKA_STORAGE_ERROR {
         tracing::error!(topic = %partition.topic, partition = partition.index, "append failed: {error}");
+    } else if code == error_codes::OUT_OF_ORDER_SEQUENCE_NUMBER {
+        // Fatal to most idempotent producers, and the client's log rarely
+        // says what the broker expected: this line does (rate-limited, a
+        // misbehaving client cannot flood the log).
+        static LAST_LOGGED_MS: AtomicI64 = AtomicI64::new(0);
+        if strom_storage::once_every(&LAST_LOGGED_MS, 10_000) {
+            tracing::warn!(topic = %partition.topic, partition = partition.index, "produce refused: {error}");
+        }
     }
     ApiError::new(code, error.to_string())
 }
