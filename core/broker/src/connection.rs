@@ -18,14 +18,18 @@
 //! produce gets no response, or a closed connection if it failed.
 
 use std::future::Future;
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use strom_protocol::frame::{decode_request_header, encode_response, frame_length, RequestFrame};
+use strom_protocol::frame::{
+    decode_request_header, encode_response_spliced, frame_length, RequestFrame,
+};
 use strom_protocol::messages::{ApiKey, Request, Response};
+use strom_protocol::splice::pieces;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -172,11 +176,19 @@ async fn write_answers(
         if let Some(response) = answer {
             out.clear();
             let (id, version) = (in_flight.correlation_id, in_flight.version);
-            if let Err(e) = encode_response(id, version, &response, &mut out) {
-                tracing::error!(%peer, api = ?in_flight.api, "cannot encode response: {e}");
-                return;
-            }
-            if stream.write_all(&out).await.is_err() {
+            // Record data goes from the buffers it was read into straight
+            // to the socket, not through `out`.
+            let splices = match encode_response_spliced(id, version, &response, &mut out) {
+                Ok(splices) => splices,
+                Err(e) => {
+                    tracing::error!(%peer, api = ?in_flight.api, "cannot encode response: {e}");
+                    return;
+                }
+            };
+            if write_pieces(&mut stream, &pieces(&out, &splices))
+                .await
+                .is_err()
+            {
                 return;
             }
             if out.capacity() > 4 * READ_CHUNK {
@@ -185,6 +197,23 @@ async fn write_answers(
         }
         outstanding.send_modify(|n| *n -= 1);
     }
+}
+
+/// Writes `pieces` in order with as few system calls as the socket allows.
+async fn write_pieces(stream: &mut OwnedWriteHalf, pieces: &[&[u8]]) -> std::io::Result<()> {
+    // Linux takes at most 1024 pieces per writev.
+    const MAX_PIECES: usize = 512;
+    let mut slices: Vec<IoSlice<'_>> = pieces.iter().map(|p| IoSlice::new(p)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let batch = rest.len().min(MAX_PIECES);
+        let written = stream.write_vectored(&rest[..batch]).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut rest, written);
+    }
+    Ok(())
 }
 
 /// Reads the next request frame and takes its share of request memory.

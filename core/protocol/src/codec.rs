@@ -241,7 +241,9 @@ impl Field for Option<String> {
 impl Field for Bytes {
     fn encode(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<(), EncodeError> {
         put_length(buf, Some(self.len()), ctx, true)?;
-        buf.put_slice(self);
+        if !crate::splice::take(buf, self) {
+            buf.put_slice(self);
+        }
         Ok(())
     }
     fn decode(buf: &mut Bytes, ctx: Ctx) -> Result<Self, DecodeError> {

@@ -9,6 +9,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use crate::codec::Message;
 use crate::error::{DecodeError, EncodeError};
 use crate::messages::{ApiKey, Request, RequestHeader, Response, ResponseHeader};
+use crate::splice::{encode_spliced, spliced_len, Splice};
 
 /// Kafka's `socket.request.max.bytes` default: 100 MiB.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 100 * 1024 * 1024;
@@ -143,6 +144,37 @@ pub fn encode_response(
         body.encode(out, version)?;
         patch_length(out, start)
     })();
+    if written.is_err() {
+        out.truncate(start);
+    }
+    written
+}
+
+/// [`encode_response`] without copying the response's large byte fields
+/// (record data) into `out`: the frame is `out` with the returned splices
+/// inserted (see [`crate::splice`]), and its length prefix counts them.
+pub fn encode_response_spliced(
+    correlation_id: i32,
+    version: i16,
+    body: &Response,
+    out: &mut BytesMut,
+) -> Result<Vec<Splice>, EncodeError> {
+    let start = out.len();
+    let header = ResponseHeader {
+        correlation_id,
+        ..Default::default()
+    };
+    let written = encode_spliced(out, |out| {
+        out.put_i32(0);
+        header.encode(out, body.api_key().response_header_version(version))?;
+        body.encode(out, version)
+    })
+    .and_then(|splices| {
+        let len = out.len() - start - 4 + spliced_len(&splices);
+        let len32 = i32::try_from(len).map_err(|_| EncodeError::TooLong { what: "frame", len })?;
+        out[start..start + 4].copy_from_slice(&len32.to_be_bytes());
+        Ok(splices)
+    });
     if written.is_err() {
         out.truncate(start);
     }

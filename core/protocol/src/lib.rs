@@ -19,3 +19,4 @@ pub mod frame;
 pub mod messages;
 pub mod murmur2;
 pub mod records;
+pub mod splice;

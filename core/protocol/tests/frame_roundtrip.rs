@@ -200,3 +200,57 @@ fn api_versions_v3_response_header_has_no_tagged_fields() {
         "error code right after the correlation id"
     );
 }
+
+#[test]
+fn a_spliced_fetch_response_is_the_same_frame_as_a_copied_one() {
+    use strom_protocol::frame::encode_response_spliced;
+    use strom_protocol::messages::fetch_response::{
+        FetchResponse, FetchableTopicResponse, PartitionData,
+    };
+    use strom_protocol::splice::{pieces, SPLICE_MIN_BYTES};
+
+    let records = |len: usize, fill: u8| Some(Bytes::from(vec![fill; len]));
+    let partitions = vec![
+        PartitionData {
+            partition_index: 0,
+            records: records(SPLICE_MIN_BYTES + 5, 1),
+            ..Default::default()
+        },
+        PartitionData {
+            partition_index: 1,
+            records: records(100, 2),
+            ..Default::default()
+        },
+        PartitionData {
+            partition_index: 2,
+            records: None,
+            ..Default::default()
+        },
+        PartitionData {
+            partition_index: 3,
+            records: records(3 * SPLICE_MIN_BYTES, 3),
+            ..Default::default()
+        },
+    ];
+    let (min, max) = ApiKey::Fetch.codec_versions();
+    for version in min..=max {
+        let body = Response::Fetch(FetchResponse {
+            responses: vec![FetchableTopicResponse {
+                topic: "t".into(),
+                partitions: partitions.clone(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        let mut copied = BytesMut::new();
+        encode_response(11, version, &body, &mut copied).expect("encodes");
+        let mut out = BytesMut::new();
+        let splices = encode_response_spliced(11, version, &body, &mut out).expect("encodes");
+        assert_eq!(splices.len(), 2, "v{version}: the two large record sets");
+        assert_eq!(
+            pieces(&out, &splices).concat(),
+            copied.to_vec(),
+            "v{version}"
+        );
+    }
+}

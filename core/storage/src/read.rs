@@ -3,12 +3,11 @@
 //! the segment and the index position; header reads happen outside it.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use crate::batch_scan::{read_header, BatchInfo, HeaderRead};
 use crate::error::{Result, StorageError};
@@ -26,15 +25,32 @@ pub struct FileSlice {
 }
 
 impl FileSlice {
-    /// Appends the slice's bytes to `buf` with `pread`.
-    pub fn read_into(&self, buf: &mut BytesMut) -> std::io::Result<()> {
+    /// Appends the slice's bytes to `buf` with `pread`, straight into its
+    /// spare capacity (no zeroing pass first: on the fetch path that cost
+    /// as much as the CRC check).
+    pub fn read_into(&self, buf: &mut Vec<u8>) -> std::io::Result<()> {
         let start = buf.len();
-        buf.resize(start + self.len as usize, 0);
-        let result = self.file.read_exact_at(&mut buf[start..], self.position);
-        if result.is_err() {
-            buf.truncate(start);
+        let end = start + self.len as usize;
+        buf.reserve(self.len as usize);
+        while buf.len() < end {
+            let at = self.position + (buf.len() - start) as u64;
+            // Fills the spare capacity, which may reach past this slice:
+            // whatever lies beyond `end` is cut off below.
+            match rustix::io::pread(&*self.file, rustix::buffer::spare_capacity(buf), at) {
+                Ok(0) => {
+                    buf.truncate(start);
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => {
+                    buf.truncate(start);
+                    return Err(e.into());
+                }
+            }
         }
-        result
+        buf.truncate(end);
+        Ok(())
     }
 }
 
@@ -63,21 +79,27 @@ impl LogReadResult {
         self.slices.is_empty()
     }
 
-    /// Copies every slice into `buf` (for callers that cannot sendfile),
-    /// with damaged base offsets put right.
-    pub fn copy_into(&self, buf: &mut BytesMut) -> Result<()> {
-        let start = buf.len();
+    /// Reads every slice into one buffer, with damaged base offsets put
+    /// right.
+    pub fn read_bytes(&self) -> Result<Bytes> {
+        let mut buf = Vec::with_capacity(self.total_len() as usize);
         for slice in &self.slices {
             slice
-                .read_into(buf)
+                .read_into(&mut buf)
                 .map_err(|e| StorageError::io("read segment slice", "segment file", e))?;
         }
         for &(position, base_offset) in &self.base_offset_fixes {
-            let at = start + position as usize;
+            let at = position as usize;
             if let Some(field) = buf.get_mut(at..at + 8) {
                 field.copy_from_slice(&base_offset.to_be_bytes());
             }
         }
+        Ok(Bytes::from(buf))
+    }
+
+    /// [`LogReadResult::read_bytes`], appended to `buf`.
+    pub fn copy_into(&self, buf: &mut BytesMut) -> Result<()> {
+        buf.extend_from_slice(&self.read_bytes()?);
         Ok(())
     }
 }

@@ -330,9 +330,7 @@ fn read_records(
     let mut from = offset;
     loop {
         let read = log.read(from, max_bytes, visible_end, min_one)?;
-        let mut buf = BytesMut::with_capacity(read.total_len() as usize);
-        read.copy_into(&mut buf)?;
-        match without_damaged_batches(buf.freeze(), log, place) {
+        match without_damaged_batches(read.read_bytes()?, log, place) {
             // Only damaged batches: read on past them, so a consumer is
             // not stuck asking for them again.
             Intact::None { next } if next > from && next < visible_end => from = next,
