@@ -364,23 +364,44 @@ impl Partition {
     /// the flush policy promises) and held by every in-sync replica, so
     /// the high watermark covers them. With this broker as the whole ISR
     /// that is as soon as they are durable.
+    ///
+    /// Called right after the append: the write counts only if it commits
+    /// in the leader epoch it was appended in. A leader demoted meanwhile
+    /// (even one that leads again since) answers NOT_LEADER_OR_FOLLOWER:
+    /// the new leader's records at these offsets may not be this write's.
     pub async fn wait_committed(&self, end: i64) -> Result<(), PartitionError> {
+        let appended_in = self.check_leader(NO_LEADER_EPOCH)?;
         self.wait_written(end).await?;
         // The usual case, and always with this broker as the whole ISR:
         // nothing to wait for, so no waiter to register.
-        if self.log.high_watermark() >= end {
+        if self.committed_in(appended_in, end)? {
             return Ok(());
         }
         loop {
             // Registered before the check, so an advance in between wakes it.
             let waiter = Arc::new(Notify::new());
             self.wake_on_new_data(&waiter);
-            if self.log.high_watermark() >= end {
+            if self.committed_in(appended_in, end)? {
                 return Ok(());
             }
-            self.check_leader(NO_LEADER_EPOCH)?;
             waiter.notified().await;
         }
+    }
+
+    /// Whether the high watermark covers `end` while this broker still
+    /// leads in `epoch`; NOT_LEADER once it does not. Checked under the
+    /// leadership lock, which a demotion takes to change it.
+    fn committed_in(&self, epoch: i32, end: i64) -> Result<bool, PartitionError> {
+        let leadership = self.leadership.read().unwrap_or_else(|e| e.into_inner());
+        if leadership.leader != self.local || leadership.leader_epoch != epoch {
+            return Err(PartitionError::NotLeader {
+                topic: self.topic.clone(),
+                partition: self.index,
+                local: self.local,
+                leader: leadership.leader,
+            });
+        }
+        Ok(self.log.high_watermark() >= end)
     }
 
     /// An `acks=1` write: waits until the records below `end` are durable
@@ -415,6 +436,12 @@ impl Partition {
             // everywhere, so the two locks cannot deadlock.
             let followers_end = {
                 let leadership = self.leadership.read().unwrap_or_else(|e| e.into_inner());
+                // A follower's watermark is the leader's (follow_high_watermark):
+                // one that was just demoted must not count its own log end,
+                // which may hold writes the new leader never had.
+                if leadership.leader != self.local {
+                    return;
+                }
                 self.lock_followers().min_in_sync_log_end(&leadership.isr)
             };
             let local_end = self.local_end.load(Ordering::Acquire);
@@ -660,8 +687,29 @@ mod tests {
             .await
             .expect("woken")
             .expect("joins");
+        assert!(
+            matches!(result, Err(PartitionError::NotLeader { leader: 2, .. })),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_demoted_leader_does_not_commit_its_own_unreplicated_writes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let partition = partition(&dir);
+        partition.make_leader(0, vec![1, 2], vec![1, 2]);
+        let mut bytes = one_record_batch();
+        let outcome = partition
+            .append_as_leader(&mut bytes, None, None)
+            .expect("append");
+        let end = outcome.last_offset + 1;
+        // Demoted while the write waits for its sync: once durable here,
+        // it still is not committed, and the write is not acknowledged.
+        partition.make_follower(2, 1, vec![1, 2], vec![1, 2]);
+        partition.wait_written(end).await.expect("durable");
+        assert_eq!(partition.log.high_watermark(), 0, "follower 2 never had it");
         assert!(matches!(
-            result,
+            partition.wait_committed(end).await,
             Err(PartitionError::NotLeader { leader: 2, .. })
         ));
     }
