@@ -1,6 +1,6 @@
-//! A failing disk: once an fdatasync fails (an LD_PRELOAD shim makes it
-//! fail with EIO, as a dying disk does), the broker acknowledges no write
-//! in its data dir again, even after fsync works again (the page cache can
+//! A failing disk: once a sync fails (an LD_PRELOAD shim makes fsync,
+//! fdatasync and syncfs fail with EIO, as a dying disk does), the broker
+//! acknowledges no write in its data dir again, even after fsync works again (the page cache can
 //! no longer be trusted), never shows the record whose fsync failed, keeps
 //! serving reads, says why in its log, and exits non-zero at shutdown. A
 //! restart recovers and takes writes again.
@@ -85,7 +85,8 @@ async fn after_a_failed_fdatasync_no_write_is_acknowledged_until_restart() {
         .filter(|line| line.contains("no longer accepts writes"))
         .collect();
     assert_eq!(errors.len(), 1, "one ERROR names the failure:\n{log}");
-    assert!(errors[0].contains("fdatasync"), "{log}");
+    // Acknowledgements wait for a syncfs of the data dir's filesystem.
+    assert!(errors[0].contains("syncfs"), "{log}");
 
     // A restart recovers from what is on disk and takes writes again.
     let broker = Broker::start(server_command(&[], &data));

@@ -9,12 +9,17 @@
 //! Kafka takes a failed log dir offline. Reads go on: what they return is
 //! below the high watermark, which only covers data whose fsync succeeded.
 
+use std::fs::File;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
+
+use crate::dir_sync::DirSync;
 
 #[derive(Debug, Default)]
 pub struct DirHealth {
     failure: OnceLock<String>,
+    /// Group commit across the directory's logs.
+    sync: DirSync,
 }
 
 impl DirHealth {
@@ -30,6 +35,21 @@ impl DirHealth {
             tracing::error!(
                 "{reason}; the data directory no longer accepts writes: restart the broker once the disk is sound (recovery checks what reached it)"
             );
+        }
+    }
+
+    /// Makes everything written to the directory before this call durable
+    /// (one `syncfs` shared by all logs that wait at the same time;
+    /// `file`, any file of the directory, names the filesystem). `Err`
+    /// with the reason once the directory has failed, by this sync or
+    /// earlier.
+    pub(crate) async fn sync_written(&self, file: &Arc<File>, path: &Path) -> Result<(), String> {
+        self.sync
+            .sync_after_now(file, |e| self.fail("syncfs", path, e))
+            .await;
+        match self.failure() {
+            Some(reason) => Err(reason.to_string()),
+            None => Ok(()),
         }
     }
 

@@ -1,14 +1,11 @@
-//! Durability: group commit for `wait_durable`, explicit `flush`, and the
-//! fsync of rolled segments that moves the recovery point.
+//! Durability: `wait_durable`, explicit `flush`, and the fsync of rolled
+//! segments that moves the recovery point.
 //!
-//! Group commit: the first waiter that finds no fsync in flight becomes the
-//! syncer. It notes the LEO and the file handles to sync under the log lock,
-//! runs `fdatasync` on tokio's blocking pool, then publishes the new durable
-//! offset on a `watch` channel. Every other waiter sleeps on that channel
-//! and re-checks, so one fdatasync serves all appends that reached the page
-//! cache before it started.
+//! `wait_durable` notes the log end, waits for a `syncfs` of the data
+//! directory's filesystem that started after it (shared by every log of
+//! the directory: [`crate::dir_sync`]), then publishes the new durable
+//! offset on a `watch` channel.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::MutexGuard;
 
 use tokio::sync::watch;
@@ -18,44 +15,22 @@ use crate::checkpoint::{
 };
 use crate::config::FlushPolicy;
 use crate::error::{Result, StorageError};
-use crate::log::{sync_all_data, Log};
+use crate::log::Log;
 
 pub(crate) struct GroupCommit {
-    /// Exclusive end offset known to be fdatasync'ed.
+    /// Exclusive end offset known to be on disk.
     durable: watch::Sender<i64>,
-    sync_in_flight: AtomicBool,
-}
-
-/// The right to run the one fsync in flight; releasing it wakes waiters
-/// even when the fsync failed or the syncer was cancelled.
-struct SyncTurn<'a> {
-    commit: &'a GroupCommit,
-}
-
-impl Drop for SyncTurn<'_> {
-    fn drop(&mut self) {
-        self.commit.sync_in_flight.store(false, Ordering::Release);
-        self.commit.durable.send_modify(|_| {});
-    }
 }
 
 impl GroupCommit {
     pub fn new(durable: i64) -> Self {
         GroupCommit {
             durable: watch::Sender::new(durable),
-            sync_in_flight: AtomicBool::new(false),
         }
     }
 
     pub fn durable(&self) -> i64 {
         *self.durable.borrow()
-    }
-
-    fn try_begin(&self) -> Option<SyncTurn<'_>> {
-        self.sync_in_flight
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .ok()
-            .map(|_| SyncTurn { commit: self })
     }
 
     pub fn publish(&self, offset: i64) {
@@ -83,54 +58,38 @@ impl Log {
     }
 
     /// Returns once every offset below `offset` (the LEO after an append,
-    /// i.e. `last_offset + 1`) has been fdatasync'ed; offsets past the LEO
-    /// are treated as the LEO. Concurrent callers share one fdatasync. With
-    /// [`FlushPolicy::PageCache`] it returns at once.
+    /// i.e. `last_offset + 1`) is on disk; offsets past the LEO are treated
+    /// as the LEO. Waiters of every log in the data directory share one
+    /// `syncfs` ([`crate::dir_sync`]). With [`FlushPolicy::PageCache`] it
+    /// returns at once.
     pub async fn wait_durable(&self, offset: i64) -> Result<()> {
         loop {
-            let mut durable = self.group_commit.durable.subscribe();
-            let (target, handles) = {
+            let (target, file, path) = {
                 let state = self.lock();
-                // After a failed fsync nothing more is acknowledged, not
+                // After a failed sync nothing more is acknowledged, not
                 // even an append that reached the page cache before it.
                 self.ensure_writable(&state)?;
                 if state.config.flush == FlushPolicy::PageCache {
                     return Ok(());
                 }
                 let wanted = offset.min(state.log_end_offset());
-                if *durable.borrow_and_update() >= wanted {
+                if self.group_commit.durable() >= wanted {
                     return Ok(());
                 }
-                let mut handles: Vec<_> = state
-                    .unflushed
-                    .iter()
-                    .filter_map(|r| r.handles.first().cloned())
-                    .collect();
-                handles.push((
-                    state.active.log_path().to_path_buf(),
+                (
+                    state.log_end_offset(),
                     state.active.log_file(),
-                ));
-                (state.log_end_offset(), handles)
+                    state.active.log_path().to_path_buf(),
+                )
             };
-            let Some(turn) = self.group_commit.try_begin() else {
-                // Someone else is syncing: wait for their result, then re-check.
-                // The sender lives as long as `self`, so this cannot fail.
-                let _ = durable.changed().await;
-                continue;
-            };
-            let synced = tokio::task::spawn_blocking(move || sync_all_data(&handles)).await;
-            match synced {
-                Ok(Ok(())) => self.group_commit.publish(target),
-                Ok(Err((path, e))) => return Err(self.fsync_failed("fdatasync", &path, e)),
-                Err(join) => {
-                    return Err(StorageError::io(
-                        "fdatasync",
-                        &self.dir,
-                        std::io::Error::other(join.to_string()),
-                    ))
-                }
+            // Everything below `target` was written before this call.
+            if let Err(reason) = self.health.sync_written(&file, &path).await {
+                return Err(StorageError::DirFailed {
+                    dir: self.dir.clone(),
+                    reason,
+                });
             }
-            drop(turn);
+            self.group_commit.publish(target);
         }
     }
 

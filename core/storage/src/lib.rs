@@ -137,6 +137,7 @@ mod checkpoint;
 mod compaction;
 mod config;
 mod dir_health;
+mod dir_sync;
 mod epoch_cache;
 mod error;
 mod group_commit;

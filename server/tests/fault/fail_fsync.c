@@ -1,5 +1,5 @@
 /* LD_PRELOAD shim for server/tests/fsync_failure.rs: while the file named
- * by STROM_TEST_FAIL_FSYNC_IF exists, fsync and fdatasync fail with EIO,
+ * by STROM_TEST_FAIL_FSYNC_IF exists, fsync, fdatasync and syncfs fail with EIO,
  * as they do on a disk that has started to fail. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -21,3 +21,5 @@ static int sync_or_fail(const char *name, int fd) {
 int fdatasync(int fd) { return sync_or_fail("fdatasync", fd); }
 
 int fsync(int fd) { return sync_or_fail("fsync", fd); }
+
+int syncfs(int fd) { return sync_or_fail("syncfs", fd); }

@@ -1,0 +1,108 @@
+//! Group commit across every log of a data directory: one `syncfs` makes
+//! the appends of all partitions durable at once.
+//!
+//! A produce request usually carries batches for several partitions, and
+//! one fdatasync per partition log cost each request several journal
+//! commits (measured on ext4: six files took 0.7 ms with parallel
+//! fdatasyncs against 0.35 ms for one syncfs; a thousand partitions made it
+//! far worse). `syncfs` writes back every dirty file of the filesystem and
+//! commits the journal once, which is exactly what an fdatasync of each
+//! written file would have made durable. The cost is that other programs'
+//! dirty data on the same filesystem is written back too: a broker's data
+//! dir belongs on a filesystem of its own.
+//!
+//! Rounds: a waiter needs a round that *starts* after its append. The first
+//! waiter that finds no round running starts the next one; everyone else
+//! waits for the round they need to finish.
+
+use std::fs::File;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
+
+#[derive(Debug, Default)]
+struct Rounds {
+    /// Rounds started so far; the one running, if any, is number `started`.
+    started: u64,
+    running: bool,
+}
+
+/// Shared by every log of one data directory (inside its `DirHealth`).
+#[derive(Debug)]
+pub(crate) struct DirSync {
+    rounds: Mutex<Rounds>,
+    /// The number of the last round that finished (successfully or not).
+    finished: watch::Sender<u64>,
+}
+
+impl Default for DirSync {
+    fn default() -> Self {
+        DirSync {
+            rounds: Mutex::new(Rounds::default()),
+            finished: watch::Sender::new(0),
+        }
+    }
+}
+
+impl DirSync {
+    /// Returns once a `syncfs` of the filesystem holding `file` has run
+    /// from start to end after this call began: everything written before
+    /// the call is then on disk unless that round failed. A failed round
+    /// calls `failed` before any waiter wakes, so waiters learn of it from
+    /// wherever `failed` records it.
+    pub async fn sync_after_now(&self, file: &Arc<File>, failed: impl FnOnce(&std::io::Error)) {
+        let mut finished = self.finished.subscribe();
+        let needed = self.lock().started + 1;
+        loop {
+            let mine = {
+                let mut rounds = self.lock();
+                if *finished.borrow_and_update() >= needed {
+                    return;
+                }
+                if rounds.running {
+                    None
+                } else {
+                    rounds.started += 1;
+                    rounds.running = true;
+                    Some(rounds.started)
+                }
+            };
+            let Some(round) = mine else {
+                // The sender lives as long as `self`: this cannot fail.
+                let _ = finished.changed().await;
+                continue;
+            };
+            let done = RoundDone { sync: self, round };
+            let file = file.clone();
+            let synced = tokio::task::spawn_blocking(move || rustix::fs::syncfs(&*file))
+                .await
+                .map_err(|join| std::io::Error::other(join.to_string()))
+                .and_then(|result| result.map_err(std::io::Error::from));
+            if let Err(e) = synced {
+                failed(&e);
+            }
+            drop(done);
+            return;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Rounds> {
+        self.rounds.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Marks a round finished even if its syncer was cancelled, so waiters
+/// never hang on a round nobody runs.
+struct RoundDone<'a> {
+    sync: &'a DirSync,
+    round: u64,
+}
+
+impl Drop for RoundDone<'_> {
+    fn drop(&mut self) {
+        self.sync.lock().running = false;
+        self.sync
+            .finished
+            .send_modify(|finished| *finished = (*finished).max(self.round));
+    }
+}
