@@ -32,7 +32,7 @@ BROKERS = {
     "strom-fsync": {
         "title": "Strom fsync",
         "durability": "Strom's default `strom.flush.policy=fsync`: acknowledged (acks=1 and acks=all) "
-        "after fdatasync (group commit); survives power loss.",
+        "after a sync to disk (group commit: one syncfs for the data dir); survives power loss.",
         "settings": dict(GROUP_SETTINGS),
     },
     "strom-page-cache": {
