@@ -72,7 +72,11 @@ impl DirSync {
                 let _ = finished.changed().await;
                 continue;
             };
-            let done = RoundDone { sync: self, round };
+            let mut done = RoundDone {
+                sync: self,
+                round,
+                completed: false,
+            };
             let file = file.clone();
             let synced = tokio::task::spawn_blocking(move || rustix::fs::syncfs(&*file))
                 .await
@@ -81,7 +85,7 @@ impl DirSync {
             if let Err(e) = synced {
                 failed(&e);
             }
-            drop(done);
+            done.completed = true;
             return;
         }
     }
@@ -91,18 +95,63 @@ impl DirSync {
     }
 }
 
-/// Marks a round finished even if its syncer was cancelled, so waiters
-/// never hang on a round nobody runs.
+/// Ends a round: marks it finished once its syncfs returned (and a
+/// failure was recorded). A syncer cancelled before that (its client went
+/// away) only frees the turn and wakes the waiters, which start another
+/// round: counting the abandoned one as finished would acknowledge writes
+/// no sync is known to cover.
 struct RoundDone<'a> {
     sync: &'a DirSync,
     round: u64,
+    completed: bool,
 }
 
 impl Drop for RoundDone<'_> {
     fn drop(&mut self) {
         self.sync.lock().running = false;
-        self.sync
-            .finished
-            .send_modify(|finished| *finished = (*finished).max(self.round));
+        let round = self.round;
+        let completed = self.completed;
+        self.sync.finished.send_modify(|finished| {
+            if completed {
+                *finished = (*finished).max(round);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+
+    fn poll_once(future: &mut Pin<Box<impl Future<Output = ()>>>) -> Poll<()> {
+        future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[tokio::test]
+    async fn a_round_whose_syncer_is_cancelled_covers_nobody() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = Arc::new(File::create(dir.path().join("f")).expect("file"));
+        let sync = DirSync::default();
+        let mut first = Box::pin(sync.sync_after_now(&file, |_| {}));
+        assert!(poll_once(&mut first).is_pending(), "runs round 1");
+        let mut waiter = Box::pin(sync.sync_after_now(&file, |_| {}));
+        let mut quitter = Box::pin(sync.sync_after_now(&file, |_| {}));
+        assert!(poll_once(&mut waiter).is_pending(), "needs round 2");
+        assert!(poll_once(&mut quitter).is_pending(), "needs round 2");
+        first.await;
+        assert!(poll_once(&mut quitter).is_pending(), "runs round 2");
+        drop(quitter); // its client went away mid-sync
+        waiter.await;
+        assert_eq!(
+            sync.lock().started,
+            3,
+            "the waiter ran a round of its own instead of trusting round 2"
+        );
     }
 }
