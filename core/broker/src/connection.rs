@@ -30,14 +30,15 @@ use strom_protocol::frame::{
 };
 use strom_protocol::messages::{ApiKey, Request, Response};
 use strom_protocol::splice::pieces;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 
 use crate::dispatch;
 use crate::handlers::{self, api_versions};
 use crate::limits::decoded_expansion;
+use crate::security::sasl::{Authenticator, Outcome};
+use crate::security::{Listener, CLIENT_LISTENER};
 use crate::state::Broker;
 use crate::versions;
 
@@ -64,17 +65,69 @@ struct InFlight {
     _memory: Option<OwnedSemaphorePermit>,
 }
 
+/// How long a client may take to finish its TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a failed login waits for its answer (Kafka's
+/// `connection.failed.authentication.delay.ms`): it slows down password
+/// guessing.
+const FAILED_LOGIN_DELAY: Duration = Duration::from_millis(100);
+
 /// Serves one connection until the client closes it, sends bad input or
-/// stays idle past `connections.max.idle.ms`. One half reads requests and
-/// starts them, the other writes their answers in request order.
-pub async fn serve(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr) {
+/// stays idle past `connections.max.idle.ms`: TLS first on a TLS
+/// listener, then one half reads requests and starts them, the other
+/// writes their answers in request order.
+pub async fn serve(
+    broker: Arc<Broker>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    listener: Arc<Listener>,
+) {
     let _ = stream.set_nodelay(true);
-    let (reader, writer) = stream.into_split();
+    let sasl = listener
+        .protocol
+        .uses_sasl()
+        .then(|| Authenticator::new(broker.config.settings().security.sasl_mechanisms.clone()));
+    let serving = async {
+        match listener.tls.clone() {
+            None => {
+                let (reader, writer) = stream.into_split();
+                serve_halves(&broker, reader, writer, peer, sasl).await;
+            }
+            Some(acceptor) => {
+                let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                    .await
+                {
+                    Ok(Ok(tls)) => tls,
+                    Ok(Err(e)) => {
+                        tracing::warn!(%peer, listener = listener.name, "closing connection: TLS handshake failed: {e}");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::warn!(%peer, listener = listener.name, "closing connection: TLS handshake not finished within {TLS_HANDSHAKE_TIMEOUT:?}");
+                        return;
+                    }
+                };
+                let (reader, writer) = tokio::io::split(tls);
+                serve_halves(&broker, reader, writer, peer, sasl).await;
+            }
+        }
+    };
+    CLIENT_LISTENER.scope(listener.clone(), serving).await;
+}
+
+async fn serve_halves(
+    broker: &Arc<Broker>,
+    reader: impl AsyncRead + Unpin,
+    writer: impl AsyncWrite + Unpin,
+    peer: SocketAddr,
+    sasl: Option<Authenticator>,
+) {
     let (queue, answers) = mpsc::channel(MAX_IN_FLIGHT);
     // Answers queued and not yet written.
     let outstanding = watch::channel(0usize).0;
     tokio::join!(
-        read_requests(&broker, reader, peer, queue, &outstanding),
+        read_requests(broker, reader, peer, queue, &outstanding, sasl),
         write_answers(writer, answers, peer, &outstanding),
     );
 }
@@ -87,10 +140,11 @@ pub async fn serve(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr) {
 /// connection is to close.
 async fn read_requests(
     broker: &Arc<Broker>,
-    mut stream: OwnedReadHalf,
+    mut stream: impl AsyncRead + Unpin,
     peer: SocketAddr,
     queue: mpsc::Sender<InFlight>,
     outstanding: &watch::Sender<usize>,
+    mut sasl: Option<Authenticator>,
 ) {
     let settings = broker.config.settings();
     let limit = settings.socket_request_max_bytes.max(0) as usize;
@@ -107,6 +161,14 @@ async fn read_requests(
         let Some((request, memory)) = next else {
             return;
         };
+        if let Some(sasl) = &sasl {
+            if !sasl.is_authenticated() && !allowed_before_login(request.api_key) {
+                let api = request.api_key.map_or("unknown", ApiKey::name);
+                tracing::warn!(%peer, api, "closing connection: request before SASL authentication");
+                return;
+            }
+        }
+        let mut close_after = false;
         let answer: Pin<Box<dyn Future<Output = Answer> + Send>> = match decode(&request, peer) {
             // The answers before it are still written, then the
             // connection closes.
@@ -127,6 +189,35 @@ async fn read_requests(
                     }
                 })
             }
+            Ok(Request::SaslHandshake(handshake)) => {
+                let response = match &mut sasl {
+                    Some(sasl) => sasl.handshake(handshake),
+                    None => strom_protocol::messages::SaslHandshakeResponse {
+                        error_code: strom_protocol::error_codes::ILLEGAL_SASL_STATE,
+                        ..Default::default()
+                    },
+                };
+                Box::pin(std::future::ready(Some(Some(response.into()))))
+            }
+            Ok(Request::SaslAuthenticate(login)) => {
+                let step = match &mut sasl {
+                    Some(sasl) => sasl.authenticate(&broker.users, login, peer),
+                    None => crate::security::sasl::outside_sasl_listener(),
+                };
+                let response = Some(Some(step.response.into()));
+                match step.outcome {
+                    Outcome::Continue | Outcome::Authenticated(_) => {
+                        Box::pin(std::future::ready(response))
+                    }
+                    Outcome::Failed => {
+                        close_after = true;
+                        Box::pin(async move {
+                            tokio::time::sleep(FAILED_LOGIN_DELAY).await;
+                            response
+                        })
+                    }
+                }
+            }
             Ok(body) => {
                 if !drained(outstanding, &queue).await {
                     return;
@@ -143,10 +234,18 @@ async fn read_requests(
             answer,
             _memory: memory,
         };
-        if queue.send(in_flight).await.is_err() {
+        if queue.send(in_flight).await.is_err() || close_after {
             return;
         }
     }
+}
+
+/// What a SASL listener answers before the client has logged in.
+fn allowed_before_login(api: Option<ApiKey>) -> bool {
+    matches!(
+        api,
+        Some(ApiKey::ApiVersions | ApiKey::SaslHandshake | ApiKey::SaslAuthenticate)
+    )
 }
 
 /// Waits until every queued answer is written; false if the writer
@@ -163,7 +262,7 @@ async fn drained(outstanding: &watch::Sender<usize>, queue: &mpsc::Sender<InFlig
 /// the queue, which stops the reader) when an answer says to close or the
 /// client is gone.
 async fn write_answers(
-    mut stream: OwnedWriteHalf,
+    mut stream: impl AsyncWrite + Unpin,
     mut queue: mpsc::Receiver<InFlight>,
     peer: SocketAddr,
     outstanding: &watch::Sender<usize>,
@@ -185,10 +284,9 @@ async fn write_answers(
                     return;
                 }
             };
-            if write_pieces(&mut stream, &pieces(&out, &splices))
-                .await
-                .is_err()
-            {
+            // TLS keeps what it encrypted until flushed; TCP flushes at once.
+            let written = write_pieces(&mut stream, &pieces(&out, &splices)).await;
+            if written.is_err() || stream.flush().await.is_err() {
                 return;
             }
             if out.capacity() > 4 * READ_CHUNK {
@@ -200,7 +298,10 @@ async fn write_answers(
 }
 
 /// Writes `pieces` in order with as few system calls as the socket allows.
-async fn write_pieces(stream: &mut OwnedWriteHalf, pieces: &[&[u8]]) -> std::io::Result<()> {
+async fn write_pieces(
+    stream: &mut (impl AsyncWrite + Unpin),
+    pieces: &[&[u8]],
+) -> std::io::Result<()> {
     // Linux takes at most 1024 pieces per writev.
     const MAX_PIECES: usize = 512;
     let mut slices: Vec<IoSlice<'_>> = pieces.iter().map(|p| IoSlice::new(p)).collect();
@@ -220,7 +321,7 @@ async fn write_pieces(stream: &mut OwnedWriteHalf, pieces: &[&[u8]]) -> std::io:
 /// `None`: the client closed, went idle or sent a bad frame (logged).
 async fn read_request(
     broker: &Broker,
-    stream: &mut OwnedReadHalf,
+    stream: &mut (impl AsyncRead + Unpin),
     peer: SocketAddr,
     limit: usize,
     idle: Option<Duration>,
@@ -296,7 +397,7 @@ async fn within<T>(limit: Option<Duration>, future: impl Future<Output = T>) -> 
 /// growing the buffer as data arrives rather than allocating the announced
 /// size up front. A sender that stalls for `idle` mid-frame is cut off.
 async fn read_frame(
-    stream: &mut OwnedReadHalf,
+    stream: &mut (impl AsyncRead + Unpin),
     size: usize,
     prefix: &[u8],
     idle: Option<Duration>,

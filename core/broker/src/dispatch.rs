@@ -90,6 +90,8 @@ pub async fn dispatch(
         Request::OffsetDelete(req) => handlers::group_offsets::offset_delete(broker, req)
             .await
             .into(),
+        Request::DescribeUserScramCredentials(req) => handlers::users::describe(broker, req).into(),
+        Request::AlterUserScramCredentials(req) => handlers::users::alter(broker, req).into(),
         other => {
             // versions::SUPPORTED lists only the APIs above, so the connection
             // refuses anything else before it gets here.

@@ -25,6 +25,8 @@ pub enum BrokerError {
     DataDirInUse { path: PathBuf, holder: String },
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("metadata store: {0}")]
     Metadata(#[from] MetadataStoreError),
     #[error("partition log {topic}-{partition}: {source}")]

@@ -20,6 +20,7 @@
 //!   and of committed offsets, kept in the internal topic
 //!   `__consumer_offsets` in Kafka's record format and replayed at start;
 //!   [`handlers::groups`] and [`handlers::group_offsets`] are its APIs.
+//! - [`security`]: TLS listeners, SASL logins and SCRAM credentials.
 //! - [`config`] and [`topic_store`] are Kafka's settings and their persisted
 //!   form.
 
@@ -37,6 +38,7 @@ pub mod internal_topics;
 pub mod limits;
 pub mod partition;
 pub mod partition_manager;
+pub mod security;
 pub mod server;
 pub mod state;
 pub mod topic_store;

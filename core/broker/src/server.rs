@@ -9,12 +9,14 @@ use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 use crate::clock::now_ms;
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, HostPort, SecurityProtocol};
 use crate::data_dir_lock::DataDirLock;
 use crate::error::BrokerError;
 use crate::limits::{raise_fd_limit, Connections, Refusal};
+use crate::security::{tls, Listener};
 use crate::state::Broker;
 
 /// Runs a broker until `shutdown` resolves. Prints the ready line on stdout
@@ -26,22 +28,44 @@ pub async fn run(
 ) -> Result<(), BrokerError> {
     // Before anything in the dir is read or written.
     let _lock = DataDirLock::acquire(&config.data_dir())?;
-    let listen = config.listen_address();
-    let listener = TcpListener::bind(&listen)
-        .await
+    let settings = config.settings();
+    let mut bound = Vec::new();
+    for spec in &settings.listeners {
+        let address = spec.bind.to_string();
+        let socket = TcpListener::bind(&address)
+            .await
+            .map_err(|source| BrokerError::Bind {
+                addr: address.clone(),
+                source,
+            })?;
+        let port = socket
+            .local_addr()
+            .map_err(|source| BrokerError::Bind {
+                addr: address.clone(),
+                source,
+            })?
+            .port();
+        let acceptor = match spec.protocol {
+            SecurityProtocol::Ssl => Some(tls::server_config(&settings.security, true)?),
+            SecurityProtocol::SaslSsl => Some(tls::server_config(&settings.security, false)?),
+            _ => None,
+        }
+        .map(TlsAcceptor::from);
+        bound.push((socket, Listener::new(spec, port, acceptor)));
+    }
+    // The first listener is the one other brokers and the ready line name.
+    let first = bound[0].1.advertised.clone();
+    let first_bound = bound[0]
+        .0
+        .local_addr()
         .map_err(|source| BrokerError::Bind {
-            addr: listen.clone(),
+            addr: first.to_string(),
             source,
         })?;
-    let bound = listener.local_addr().map_err(|source| BrokerError::Bind {
-        addr: listen.clone(),
-        source,
-    })?;
-    let advertised = config.advertised_for(bound);
     let broker = Arc::new(Broker::open(
         config,
-        advertised.host.clone(),
-        i32::from(advertised.port),
+        first.host.clone(),
+        i32::from(first.port),
     )?);
     if broker.config.settings().is_clustered() {
         let node = crate::cluster::start(&broker).await?;
@@ -54,14 +78,22 @@ pub async fn run(
         node.catch_up(&broker).await;
         node.import_topics(&broker).await;
     }
+    let listed: Vec<String> = bound
+        .iter()
+        .map(|(socket, listener)| {
+            let port = socket.local_addr().map(|a| a.port()).unwrap_or_default();
+            format!("{}://{}:{port}", listener.name, listener.advertised.host)
+        })
+        .collect();
     // A closed stdout (its reader gone) must not stop the broker: the
     // line is for whoever watches, not a condition of serving.
     let _ = writeln!(
         std::io::stdout(),
-        "strom ready: serving Kafka on {bound} (data dir {})",
-        broker.data_dir.display()
+        "strom ready: serving Kafka on {first_bound} (data dir {}); listeners {}",
+        broker.data_dir.display(),
+        listed.join(",")
     );
-    serve(broker, listener, shutdown).await
+    serve_listeners(broker, bound, shutdown).await
 }
 
 /// Accepts connections on `listener` until `shutdown` resolves; then closes
@@ -70,6 +102,24 @@ pub async fn run(
 pub async fn serve(
     broker: Arc<Broker>,
     listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), BrokerError> {
+    let advertised = HostPort {
+        host: broker.advertised_host.clone(),
+        port: u16::try_from(broker.advertised_port).unwrap_or_default(),
+    };
+    serve_listeners(
+        broker,
+        vec![(listener, Listener::plaintext(advertised))],
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve`] on every listener at once.
+pub async fn serve_listeners(
+    broker: Arc<Broker>,
+    listeners: Vec<(TcpListener, Arc<Listener>)>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), BrokerError> {
     let settings = broker.config.settings();
@@ -90,17 +140,33 @@ pub async fn serve(
         )));
     }
     let group_tasks = crate::group::start(&broker);
-    let limits = Connections::new(settings, raise_fd_limit());
+    let limits = Arc::new(Connections::new(settings, raise_fd_limit()));
     let mut refusals = RefusalLog::default();
     let mut connections = JoinSet::new();
+    // One acceptor per listener feeds the loop below.
+    let (accepted_tx, mut accepted_rx) = tokio::sync::mpsc::channel(1);
+    let acceptors: Vec<_> = listeners
+        .into_iter()
+        .map(|(socket, listener)| {
+            let (limits, accepted) = (limits.clone(), accepted_tx.clone());
+            tokio::spawn(async move {
+                loop {
+                    let next = accept_with_room(&socket, &limits).await;
+                    if accepted.send((next, listener.clone())).await.is_err() {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            accepted = accept_with_room(&listener, &limits) => match accepted {
+            Some((accepted, listener)) = accepted_rx.recv() => match accepted {
                 Ok((stream, peer)) => match limits.admit(peer.ip()) {
                     Ok(slot) => {
-                        let serve = crate::connection::serve(broker.clone(), stream, peer);
+                        let serve = crate::connection::serve(broker.clone(), stream, peer, listener);
                         connections.spawn(async move {
                             serve.await;
                             drop(slot);
@@ -125,7 +191,7 @@ pub async fn serve(
         node.shut_down(broker.node_id).await;
     }
     tracing::info!("shutting down: closing connections and flushing logs");
-    for task in background.iter().chain(&group_tasks) {
+    for task in background.iter().chain(&group_tasks).chain(&acceptors) {
         task.abort();
     }
     connections.shutdown().await;

@@ -25,6 +25,7 @@ use crate::group::{self, GroupCoordinator};
 use crate::limits::RequestMemory;
 use crate::partition::Partition;
 use crate::partition_manager::{PartitionManager, Staged};
+use crate::security::users::ScramUsers;
 use crate::topic_store::{self, ProducerIdBlock, TopicMeta};
 use crate::topic_table::{Delta, MetadataRecord, PartitionAssignment, Topic, TopicTable};
 
@@ -51,6 +52,8 @@ pub struct Broker {
     pub groups: GroupCoordinator,
     /// `queued.max.request.bytes`, shared by every connection.
     pub request_memory: RequestMemory,
+    /// SCRAM credentials SASL logins are checked against.
+    pub users: ScramUsers,
     /// Set once this broker has joined its cluster (multi-node only).
     cluster: OnceLock<Arc<ClusterNode>>,
     /// In a cluster: producer ids the controller handed this broker.
@@ -77,6 +80,7 @@ impl Broker {
         let producer_ids = ProducerIdBlock::open(&data_dir)?;
         let broker = Broker {
             request_memory: RequestMemory::new(config.settings()),
+            users: ScramUsers::open(&data_dir)?,
             groups: GroupCoordinator::default(),
             partitions: Arc::new(PartitionManager::new(data_dir.clone(), identity.node_id)),
             node_id: identity.node_id,

@@ -309,10 +309,27 @@ fn sync_dir(dir: &Path) -> Result<()> {
 /// Temp file in the same directory, fsync, rename over `path`, fsync the
 /// directory so the rename itself survives a crash.
 fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    write_atomically_with_mode(path, contents, 0o644)
+}
+
+/// [`write_atomically`] for a file only the broker's user may read
+/// (credentials).
+pub(crate) fn write_private_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    write_atomically_with_mode(path, contents, 0o600)
+}
+
+fn write_atomically_with_mode(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let mut temp_name = path.as_os_str().to_owned();
     temp_name.push(TEMP_SUFFIX);
     let temp = PathBuf::from(temp_name);
-    let mut file = File::create(&temp).map_err(io_error(&temp))?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&temp)
+        .map_err(io_error(&temp))?;
     file.write_all(contents).map_err(io_error(&temp))?;
     file.sync_all().map_err(io_error(&temp))?;
     drop(file);

@@ -1,4 +1,4 @@
-//! Errors of the protocol codec.
+//! Errors of the protocol codec and of SASL authentication.
 
 use thiserror::Error;
 
@@ -58,4 +58,50 @@ pub enum EncodeError {
     DuplicateTag(u32),
     #[error("request header says API key {header} but the body is API key {body}")]
     ApiKeyMismatch { header: i16, body: i16 },
+}
+
+/// Why a SASL exchange (SCRAM or PLAIN, see [`crate::sasl`]) failed. The
+/// variant tells the broker's log what went wrong; what the client is told
+/// is the caller's choice, and it should be the same for every credential
+/// failure so that a client learns nothing about which check it failed.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum SaslError {
+    #[error("malformed SASL message: {0}")]
+    Malformed(&'static str),
+    #[error("SASL message is not valid UTF-8")]
+    InvalidUtf8,
+    #[error("invalid base64 in SASL message")]
+    InvalidBase64,
+    #[error("client asked for channel binding, which is not supported")]
+    ChannelBindingUnsupported,
+    #[error("authorization id differs from the user name")]
+    AuthzidMismatch,
+    #[error("mandatory SCRAM extension (m=) is not supported")]
+    MandatoryExtension,
+    #[error("nonce is empty or not printable ASCII without commas")]
+    InvalidNonce,
+    #[error("credential is for {credential} but the exchange uses {exchange}")]
+    MechanismMismatch {
+        credential: &'static str,
+        exchange: &'static str,
+    },
+    #[error("iteration count {0} is outside the accepted range")]
+    IterationsOutOfRange(u32),
+    #[error("nonce does not match the one of this exchange")]
+    NonceMismatch,
+    #[error("channel binding does not match the gs2 header")]
+    ChannelBindingMismatch,
+    /// Wrong password, unknown user (decoy credential) or a tampered proof:
+    /// one variant, because the proof alone cannot tell them apart. The
+    /// broker knows whether it used a decoy.
+    #[error("client proof does not match the credential")]
+    InvalidProof,
+    #[error("server signature does not match: the server does not know the password")]
+    ServerSignatureMismatch,
+    #[error("server refused the exchange: {0}")]
+    ServerError(String),
+    #[error("SCRAM step {0} called out of order")]
+    OutOfOrder(&'static str),
+    #[error("SCRAM exchange already failed")]
+    AlreadyFailed,
 }

@@ -214,8 +214,24 @@ fn listeners_accept_kafka_forms() {
     assert_eq!(v6.settings().listener.host, "::1");
     assert_eq!(v6.settings().listener.to_string(), "[::1]:9092");
 
+    // A TLS listener needs the broker's key and certificate.
     let err = BrokerConfig::from_pairs(&[("listeners", "SSL://localhost:9093")]).unwrap_err();
-    assert!(err.to_string().contains("listeners"), "{err}");
+    assert!(err.to_string().contains("ssl.keystore.location"), "{err}");
+    let secured = BrokerConfig::from_pairs(&[
+        (
+            "listeners",
+            "PLAINTEXT://localhost:9092,SASL_SSL://localhost:9093",
+        ),
+        ("ssl.keystore.location", "/etc/strom/broker.pem"),
+    ])
+    .unwrap();
+    let names: Vec<_> = secured
+        .settings()
+        .listeners
+        .iter()
+        .map(|l| l.name.as_str())
+        .collect();
+    assert_eq!(names, ["PLAINTEXT", "SASL_SSL"]);
     assert!(BrokerConfig::from_pairs(&[("listeners", "localhost:port")]).is_err());
 }
 

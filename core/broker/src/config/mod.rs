@@ -11,6 +11,7 @@
 mod alter;
 mod broker;
 mod broker_defs;
+mod listeners;
 mod properties;
 mod settings;
 mod topic;
@@ -24,6 +25,9 @@ use strom_protocol::error_codes;
 pub use alter::{apply_incremental_alter, AlterConfigOp, AlterOpType};
 pub use broker::{BrokerConfig, FlagValue, HostPort, Origin};
 pub use broker_defs::CLUSTER_LISTEN;
+pub use listeners::{
+    ClientAuth, ListenerSpec, SecurityProtocol, SecuritySettings, SASL_MECHANISMS,
+};
 pub use properties::{escape_value, parse_properties, Property};
 pub use settings::{BrokerSettings, CleanupPolicy, FlushPolicy, TimestampType, Voter};
 pub use topic::{CompressionType, EffectiveTopicConfig, TopicConfigs};

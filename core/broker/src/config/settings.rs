@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::broker::HostPort;
 use super::broker_defs::{broker_setting, CLUSTER_LISTEN, FLUSH_POLICY};
+use super::listeners::{resolve_listeners, ListenerSpec, SecuritySettings};
 use super::types::{split_list, TypedValue};
 use super::ConfigError;
 
@@ -72,6 +73,11 @@ pub struct BrokerSettings {
     /// What Metadata tells clients (`advertised.listeners`); port 0 means
     /// the bound port, see [`BrokerSettings::advertised_for`].
     pub advertised_listener: HostPort,
+    /// Every client listener; the first is `listener` above, the one other
+    /// brokers and the ready line name.
+    pub listeners: Vec<ListenerSpec>,
+    /// TLS and SASL settings of the listeners that use them.
+    pub security: SecuritySettings,
     /// `log.dirs` / `log.dir`.
     pub data_dir: PathBuf,
     /// From `meta.properties`, once the broker has read or created it.
@@ -176,6 +182,8 @@ impl BrokerSettings {
                 host: String::new(),
                 port: 0,
             },
+            listeners: Vec::new(),
+            security: SecuritySettings::default(),
             data_dir: PathBuf::new(),
             cluster_id: None,
             num_partitions: 1,
@@ -326,14 +334,26 @@ pub(super) fn resolve_settings(
     explicit: &BTreeMap<&str, &str>,
 ) -> Result<BrokerSettings, ConfigError> {
     let lookup = Lookup { explicit };
-    let listener = listener_address("listeners", lookup.text("listeners")?)?;
-    let advertised_listener = advertised_address(&lookup, &listener)?;
+    let listeners = resolve_listeners(
+        lookup.text("listeners")?,
+        lookup.explicit.get("advertised.listeners").copied(),
+        lookup.raw("listener.security.protocol.map"),
+        lookup.raw("controller.listener.names"),
+    )?;
+    // `resolve_listeners` returns at least one.
+    let first = listeners
+        .first()
+        .cloned()
+        .ok_or_else(|| missing("listeners"))?;
+    let security = security_settings(&lookup, &listeners)?;
     let replication = lookup.long("default.replication.factor")?;
     Ok(BrokerSettings {
         node_id: node_id(explicit)?,
         data_dir: data_dir(&lookup)?,
-        listener,
-        advertised_listener,
+        listener: first.bind,
+        advertised_listener: first.advertised,
+        listeners,
+        security,
         cluster_id: None,
         num_partitions: lookup.int("num.partitions")?,
         default_replication_factor: i16::try_from(replication).map_err(|_| {
@@ -411,6 +431,19 @@ pub(super) fn resolve_settings(
     })
 }
 
+fn security_settings(
+    lookup: &Lookup<'_>,
+    listeners: &[ListenerSpec],
+) -> Result<SecuritySettings, ConfigError> {
+    SecuritySettings::new(
+        listeners,
+        lookup.raw("ssl.keystore.location"),
+        lookup.raw("ssl.truststore.location"),
+        lookup.text("ssl.client.auth")?,
+        lookup.text("sasl.enabled.mechanisms")?,
+    )
+}
+
 fn short(lookup: &Lookup<'_>, key: &str) -> Result<i16, ConfigError> {
     let n = lookup.long(key)?;
     i16::try_from(n).map_err(|_| out_of_range(key, n, "a 16-bit integer"))
@@ -480,57 +513,4 @@ fn data_dir(lookup: &Lookup<'_>) -> Result<PathBuf, ConfigError> {
             reason: "Strom supports exactly one data directory".into(),
         }),
     }
-}
-
-/// Picks the PLAINTEXT entry of a Kafka listener list (`PLAINTEXT://h:p`,
-/// or plain `h:p`). Other listeners (CONTROLLER, SSL, ...) are skipped with
-/// a warning: Strom speaks PLAINTEXT only, on one listener.
-fn listener_address(key: &str, value: &str) -> Result<HostPort, ConfigError> {
-    let invalid = |reason: String| ConfigError::InvalidValue {
-        key: key.to_string(),
-        value: value.to_string(),
-        reason,
-    };
-    let mut chosen = None;
-    for entry in split_list(value) {
-        let address = match entry.split_once("://") {
-            Some((scheme, address)) if scheme.eq_ignore_ascii_case("PLAINTEXT") => {
-                address.to_string()
-            }
-            Some(_) => {
-                tracing::warn!("{key}: skipping '{entry}': Strom serves one PLAINTEXT listener");
-                continue;
-            }
-            None => entry.clone(),
-        };
-        if chosen.is_some() {
-            tracing::warn!("{key}: skipping '{entry}': Strom serves one PLAINTEXT listener");
-            continue;
-        }
-        chosen = Some(HostPort::parse(&address).map_err(invalid)?);
-    }
-    let mut address =
-        chosen.ok_or_else(|| invalid("needs a PLAINTEXT://host:port entry".into()))?;
-    if address.host.is_empty() {
-        address.host = "0.0.0.0".into();
-    }
-    Ok(address)
-}
-
-fn advertised_address(lookup: &Lookup<'_>, listener: &HostPort) -> Result<HostPort, ConfigError> {
-    const KEY: &str = "advertised.listeners";
-    let advertised = match lookup.explicit.get(KEY) {
-        Some(value) => listener_address(KEY, value)?,
-        None => listener.clone(),
-    };
-    if advertised.is_wildcard() {
-        return Err(ConfigError::Invalid {
-            key: KEY.into(),
-            reason: format!(
-                "clients cannot connect to {advertised}; set advertised.listeners \
-                 (--advertised-listener HOST:PORT) to an address they can reach"
-            ),
-        });
-    }
-    Ok(advertised)
 }

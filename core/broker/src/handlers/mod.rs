@@ -21,6 +21,7 @@ pub mod produce;
 pub mod quorum;
 pub mod reassignments;
 pub mod topics;
+pub mod users;
 
 /// The partitions a request names, each once, in the order first named
 /// (with what the first mention asked): a request repeating one partition

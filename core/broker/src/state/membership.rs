@@ -95,11 +95,21 @@ impl Broker {
         self.live_brokers().into_iter().find(|b| b.id == id)
     }
 
+    /// Where the current client reaches this broker: the advertised
+    /// address of the listener it came in through (see
+    /// [`crate::security::CLIENT_LISTENER`]), else the first listener's.
     fn endpoint(&self) -> Endpoint {
+        let via_listener = crate::security::CLIENT_LISTENER
+            .try_with(|listener| listener.advertised.clone())
+            .ok();
+        let (host, port) = match via_listener {
+            Some(advertised) => (advertised.host, i32::from(advertised.port)),
+            None => (self.advertised_host.clone(), self.advertised_port),
+        };
         Endpoint {
             id: self.node_id,
-            host: self.advertised_host.clone(),
-            port: self.advertised_port,
+            host,
+            port,
         }
     }
 

@@ -1,0 +1,108 @@
+//! TLS for SSL and SASL_SSL listeners: rustls on ring, keys and
+//! certificates from PEM files (Kafka's `ssl.keystore.type=PEM`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::config::{ClientAuth, SecuritySettings};
+use crate::error::BrokerError;
+
+/// The server side of a TLS listener, built once at start so a bad file
+/// stops the broker with a clear message instead of failing each
+/// handshake. As in Kafka, `ssl.client.auth` applies to SSL listeners:
+/// SASL_SSL clients prove who they are with SASL (`for_ssl_listener`
+/// false ignores it).
+pub fn server_config(
+    settings: &SecuritySettings,
+    for_ssl_listener: bool,
+) -> Result<Arc<ServerConfig>, BrokerError> {
+    let keystore = settings
+        .keystore
+        .as_deref()
+        .ok_or_else(|| tls_error("ssl.keystore.location is not set"))?;
+    let chain = certificates(keystore, "ssl.keystore.location")?;
+    let key = private_key(keystore)?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error(format!("TLS versions: {e}")))?;
+    let client_auth = match for_ssl_listener {
+        true => settings.client_auth,
+        false => ClientAuth::None,
+    };
+    let builder = match client_auth {
+        ClientAuth::None => builder.with_no_client_auth(),
+        ClientAuth::Requested | ClientAuth::Required => {
+            let truststore = settings
+                .truststore
+                .as_deref()
+                .ok_or_else(|| tls_error("ssl.truststore.location is not set"))?;
+            let mut roots = RootCertStore::empty();
+            for ca in certificates(truststore, "ssl.truststore.location")? {
+                roots.add(ca).map_err(|e| {
+                    tls_error(format!(
+                        "ssl.truststore.location {}: {e}",
+                        truststore.display()
+                    ))
+                })?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            let verifier = if client_auth == ClientAuth::Requested {
+                verifier.allow_unauthenticated()
+            } else {
+                verifier
+            };
+            let verifier = verifier
+                .build()
+                .map_err(|e| tls_error(format!("client certificate checks: {e}")))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder
+        .with_single_cert(chain, key)
+        .map_err(|e| tls_error(format!("ssl.keystore.location {}: {e}", keystore.display())))?;
+    Ok(Arc::new(config))
+}
+
+fn certificates(path: &Path, key: &str) -> Result<Vec<CertificateDer<'static>>, BrokerError> {
+    let read =
+        |e: rustls_pki_types::pem::Error| tls_error(format!("{key} {}: {e}", path.display()));
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(read)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(read)?;
+    if certs.is_empty() {
+        return Err(tls_error(format!(
+            "{key} {}: no CERTIFICATE in the file",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, BrokerError> {
+    let encrypted = std::fs::read_to_string(path)
+        .map(|text| text.contains("ENCRYPTED"))
+        .unwrap_or(false);
+    if encrypted {
+        return Err(tls_error(format!(
+            "ssl.keystore.location {}: the private key is encrypted; Strom reads unencrypted keys (openssl pkey -in KEY -out PLAIN) kept readable by the broker's user only",
+            path.display()
+        )));
+    }
+    PrivateKeyDer::from_pem_file(path).map_err(|e| {
+        tls_error(format!(
+            "ssl.keystore.location {}: no usable PRIVATE KEY: {e}",
+            path.display()
+        ))
+    })
+}
+
+fn tls_error(reason: impl Into<String>) -> BrokerError {
+    BrokerError::Tls(reason.into())
+}

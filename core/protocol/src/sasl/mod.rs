@@ -1,0 +1,28 @@
+//! SASL authentication as Kafka does it: SCRAM-SHA-256/512 (RFC 5802,
+//! RFC 7677) and PLAIN (RFC 4616), both sides, without I/O.
+//!
+//! - [`ScramServer`]: the broker's side of a SCRAM exchange, checked against
+//!   a stored [`ScramCredential`] (or a [`ScramCredential::decoy`] for a user
+//!   that does not exist, so that both fail alike).
+//! - [`ScramClient`]: the client's side, to log in to a broker.
+//! - [`parse_plain`] and [`plain_message`]: PLAIN, whose passwords the broker
+//!   checks with [`ScramCredential::verify_password`].
+//!
+//! Nonces come from the caller, which owns the random number generator.
+//! Every message from the peer is untrusted: parsing returns [`SaslError`],
+//! never panics.
+
+pub mod base64;
+mod client;
+mod plain;
+mod scram;
+mod server;
+mod syntax;
+#[cfg(test)]
+mod tests;
+
+pub use crate::error::SaslError;
+pub use client::ScramClient;
+pub use plain::{parse_plain, plain_message, PlainCredentials};
+pub use scram::{ScramCredential, ScramMechanism};
+pub use server::{ClientFirst, ScramServer};
