@@ -199,3 +199,15 @@ def test_users_are_described_and_survive_a_restart(broker, certs):
     assert CLIENTS["confluent-kafka"](broker.addresses["SASL_SSL"], topic, sasl_ssl(certs, "SCRAM-SHA-512")) == values(
         5, "confluent"
     )
+
+
+def test_a_stranger_cannot_make_the_broker_buffer_a_large_frame(broker):
+    """Before login a frame may not exceed 512 KiB (Kafka's
+    sasl.server.max.receive.size): a larger announced size closes the
+    connection at once, before any of it is read."""
+    host, port = broker.addresses["SASL_PLAINTEXT"].rsplit(":", 1)
+    before = len(broker.log_text())
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(struct.pack(">i", 100 * 1024 * 1024) + struct.pack(">hh", 36, 1))
+        assert _read_frame(sock) is None
+    assert "bad frame length" in broker.log_text()[before:]

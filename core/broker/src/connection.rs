@@ -156,7 +156,7 @@ async fn read_requests(
         let next = tokio::select! {
             // The writer stopped: the connection is closing.
             _ = queue.closed() => return,
-            next = read_request(broker, &mut stream, peer, limit, idle) => next,
+            next = read_request(broker, &mut stream, peer, frame_limit(limit, &sasl), idle) => next,
         };
         let Some((request, memory)) = next else {
             return;
@@ -188,6 +188,10 @@ async fn read_requests(
                         Some(response)
                     }
                 })
+            }
+            Ok(Request::SaslHandshake(_)) if request.api_version() == 0 => {
+                tracing::warn!(%peer, "closing connection: SaslHandshake v0 (raw SASL tokens) is not served; clients that know v1 use it");
+                return;
             }
             Ok(Request::SaslHandshake(handshake)) => {
                 let response = match &mut sasl {
@@ -237,6 +241,18 @@ async fn read_requests(
         if queue.send(in_flight).await.is_err() || close_after {
             return;
         }
+    }
+}
+
+/// Kafka's `sasl.server.max.receive.size`: the largest frame a client
+/// that has not logged in may send, so that strangers cannot make the
+/// broker buffer `socket.request.max.bytes` each.
+const MAX_FRAME_BEFORE_LOGIN: usize = 512 * 1024;
+
+fn frame_limit(limit: usize, sasl: &Option<Authenticator>) -> usize {
+    match sasl {
+        Some(sasl) if !sasl.is_authenticated() => limit.min(MAX_FRAME_BEFORE_LOGIN),
+        _ => limit,
     }
 }
 

@@ -140,10 +140,12 @@ pub async fn serve_listeners(
         )));
     }
     let group_tasks = crate::group::start(&broker);
-    let limits = Arc::new(Connections::new(settings, raise_fd_limit()));
+    let limits = Connections::new(settings, raise_fd_limit());
     let mut refusals = RefusalLog::default();
     let mut connections = JoinSet::new();
-    // One acceptor per listener feeds the loop below.
+    // One acceptor per listener feeds the loop below. Each admits what it
+    // accepts before it waits for room again, so `max.connections` counts
+    // every connection accepted, on whichever listener.
     let (accepted_tx, mut accepted_rx) = tokio::sync::mpsc::channel(1);
     let acceptors: Vec<_> = listeners
         .into_iter()
@@ -151,7 +153,9 @@ pub async fn serve_listeners(
             let (limits, accepted) = (limits.clone(), accepted_tx.clone());
             tokio::spawn(async move {
                 loop {
-                    let next = accept_with_room(&socket, &limits).await;
+                    let next = accept_with_room(&socket, &limits)
+                        .await
+                        .map(|(stream, peer)| (limits.admit(peer.ip()), stream, peer));
                     if accepted.send((next, listener.clone())).await.is_err() {
                         return;
                     }
@@ -164,19 +168,17 @@ pub async fn serve_listeners(
         tokio::select! {
             _ = &mut shutdown => break,
             Some((accepted, listener)) = accepted_rx.recv() => match accepted {
-                Ok((stream, peer)) => match limits.admit(peer.ip()) {
-                    Ok(slot) => {
-                        let serve = crate::connection::serve(broker.clone(), stream, peer, listener);
-                        connections.spawn(async move {
-                            serve.await;
-                            drop(slot);
-                        });
-                    }
-                    Err(refusal) => {
-                        refusals.note(refusal, peer);
-                        drop(stream);
-                    }
-                },
+                Ok((Ok(slot), stream, peer)) => {
+                    let serve = crate::connection::serve(broker.clone(), stream, peer, listener);
+                    connections.spawn(async move {
+                        serve.await;
+                        drop(slot);
+                    });
+                }
+                Ok((Err(refusal), stream, peer)) => {
+                    refusals.note(refusal, peer);
+                    drop(stream);
+                }
                 Err(e) => {
                     // Running out of file descriptors must not end the broker.
                     tracing::warn!("accept failed: {e}");

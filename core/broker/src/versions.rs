@@ -41,8 +41,11 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
-    // v0 (raw SASL tokens after the handshake) went with Kafka 4.0 (KIP-896).
-    (ApiKey::SaslHandshake, 1, 1),
+    // librdkafka up to 2.x looks for v0 to decide the broker has SASL at
+    // all, so v0 is advertised; a v0 handshake (raw SASL tokens after it,
+    // before KIP-152) is refused when it comes, and every such client
+    // sends v1 when it sees it.
+    (ApiKey::SaslHandshake, 0, 1),
     (ApiKey::SaslAuthenticate, 0, 2),
     (ApiKey::DescribeUserScramCredentials, 0, 0),
     (ApiKey::AlterUserScramCredentials, 0, 0),

@@ -216,9 +216,10 @@ fn mechanism_of(server: &ScramServer) -> &'static str {
     server.mechanism().name()
 }
 
-/// 32 random bytes as printable text (no commas: RFC 5802).
+/// 128 random bits as printable text (no commas: RFC 5802), about as long
+/// as Kafka's: librdkafka 2.0 fails the exchange on much longer nonces.
 fn server_nonce() -> String {
-    let bytes: [u8; 24] = rand::random();
+    let bytes: [u8; 16] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
