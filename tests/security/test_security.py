@@ -11,6 +11,7 @@ import base64
 import os
 import socket
 import struct
+import subprocess
 import uuid
 
 import pytest
@@ -52,6 +53,20 @@ def test_clients_produce_and_consume_over_a_secured_listener(broker, certs, clie
     topic = topic_name(f"secure-{client}")
     got = CLIENTS[client](broker.addresses[listener], topic, security)
     assert got == values(5, "java" if client == "java" else client.replace("confluent-kafka", "confluent"))
+
+
+def test_kcat_with_the_systems_older_librdkafka_logs_in_with_scram(broker, certs):
+    """librdkafka 2.0 (Debian's kcat) sees SASL only when SaslHandshake v0
+    is advertised, and repeats its nonce in its final SCRAM message."""
+    topic = topic_name("kcat")
+    args = [
+        "kcat", "-b", broker.addresses["SASL_SSL"], "-X", "security.protocol=SASL_SSL",
+        "-X", "sasl.mechanisms=SCRAM-SHA-512", "-X", "sasl.username=alice", "-X", f"sasl.password={USERS['alice']}",
+        "-X", f"ssl.ca.location={certs.ca}", "-t", topic,
+    ]  # fmt: skip
+    subprocess.run([*args, "-P"], input=b"one\ntwo\n", check=True, timeout=60, capture_output=True)
+    read = subprocess.run([*args, "-C", "-e", "-q"], check=True, timeout=60, capture_output=True)
+    assert read.stdout.split() == [b"one", b"two"]
 
 
 def test_scram_sha_256_over_sasl_plaintext(broker):

@@ -173,7 +173,10 @@ impl ScramServer {
         extensions(parts)?;
 
         let binding_ok = binding == gs2_header.as_bytes();
-        let nonce_ok = client_nonce == nonce;
+        // Kafka accepts a final nonce that *ends* with the combined one:
+        // librdkafka up to 2.x sends its own nonce again in front of it.
+        // The proof covers the message as sent either way.
+        let nonce_ok = client_nonce.ends_with(nonce.as_str());
         let m = self.mechanism;
         let auth_message = format!("{client_first_bare},{server_first},{without_proof}");
         let client_signature = m.hmac(&credential.stored_key, auth_message.as_bytes());

@@ -90,6 +90,28 @@ fn sha512_failures_happen_at_client_final() {
     }
 }
 
+/// librdkafka up to 2.x writes its own nonce again in front of the
+/// combined one in client-final; Kafka accepts that (the proof covers the
+/// message as sent), and so must Strom, or Debian's kcat cannot log in.
+#[test]
+fn a_final_nonce_with_the_client_nonce_repeated_in_front_is_accepted() {
+    let credential = stored("s3cret");
+    let mut server = ScramServer::new(M, SERVER_NONCE.into());
+    let first_bare = format!("n=alice,r={CLIENT_NONCE}");
+    server
+        .client_first(format!("n,,{first_bare}").as_bytes())
+        .unwrap();
+    let server_first = String::from_utf8(server.server_first(&credential).unwrap()).unwrap();
+    let without_proof = format!("c=biws,r={CLIENT_NONCE}{CLIENT_NONCE}{SERVER_NONCE}");
+    let auth_message = format!("{first_bare},{server_first},{without_proof}");
+    let salted = M.salted_password("s3cret", &credential.salt, credential.iterations);
+    let client_key = M.hmac(&salted, b"Client Key");
+    let signature = M.hmac(&M.hash(&client_key), auth_message.as_bytes());
+    let proof = scram::xor(&client_key, &signature);
+    let client_final = format!("{without_proof},p={}", base64::encode(&proof));
+    assert!(server.client_final(client_final.as_bytes()).is_ok());
+}
+
 #[test]
 fn decoy_salt_is_stable_per_name() {
     let server_first = |name: &str| {
