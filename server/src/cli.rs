@@ -13,6 +13,7 @@ use crate::commands::group::GroupArgs;
 use crate::commands::produce::ProduceArgs;
 use crate::commands::storage::StorageArgs;
 use crate::commands::topic::TopicArgs;
+use crate::commands::user::UserArgs;
 
 /// The end of `strom server --help`: where settings come from.
 const SERVER_SETTINGS_HELP: &str = "\
@@ -57,6 +58,8 @@ pub enum Command {
     Storage(StorageArgs),
     /// The cluster's brokers, metadata quorum and partitions needing care.
     Cluster(ClusterArgs),
+    /// Create, delete and list SCRAM users (SASL logins).
+    User(UserArgs),
 }
 
 /// `strom server`. Settings use Kafka's broker names; sources, lowest

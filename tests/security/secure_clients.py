@@ -172,4 +172,42 @@ def java(bootstrap: str, topic: str, security: Security, count: int = 5) -> list
     return [line.encode() for line in done.stdout.decode().splitlines()]
 
 
-CLIENTS = {"confluent-kafka": confluent, "kafka-python": kafka_python, "kafkajs": kafkajs, "java": java}
+def strom_settings(security: Security) -> list[str]:
+    """`-X` flags for the `strom` commands (the Rust client core)."""
+    settings = {"security.protocol": security.protocol}
+    if security.ca:
+        settings["ssl.ca.location"] = str(security.ca)
+    if security.mechanism:
+        settings |= {
+            "sasl.mechanisms": security.mechanism,
+            "sasl.username": security.username,
+            "sasl.password": security.password,
+        }
+    if security.cert:
+        settings |= {"ssl.certificate.location": str(security.cert), "ssl.key.location": str(security.key)}
+    return [arg for key, value in settings.items() for arg in ("-X", f"{key}={value}")]
+
+
+def strom_cli(bootstrap: str, topic: str, security: Security, count: int = 5) -> list[bytes]:
+    """Strom's own client, through `strom produce` and `strom consume`."""
+    binary = os.environ.get("STROM_BIN") or str(REPO_ROOT / "target" / "debug" / "strom")
+    common = ["--brokers", bootstrap, *strom_settings(security)]
+    lines = b"".join(v + b"\n" for v in values(count, "strom"))
+    produced = subprocess.run([binary, "produce", topic, *common], input=lines, capture_output=True, timeout=60)
+    if produced.returncode != 0:
+        raise LoginFailed(produced.stderr.decode(errors="replace"))
+    consumed = subprocess.run(
+        [binary, "consume", topic, "-n", str(count), "--from-beginning", *common], capture_output=True, timeout=60
+    )
+    if consumed.returncode != 0:
+        raise LoginFailed(consumed.stderr.decode(errors="replace"))
+    return [json.loads(line)["value"].encode() for line in consumed.stdout.decode().splitlines()]
+
+
+CLIENTS = {
+    "confluent-kafka": confluent,
+    "kafka-python": kafka_python,
+    "kafkajs": kafkajs,
+    "java": java,
+    "strom": strom_cli,
+}

@@ -13,6 +13,7 @@ mod groups;
 pub(crate) use groups::{first_commit_error, offset_commit_topics};
 mod offsets;
 mod quorum;
+mod users;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -29,6 +30,7 @@ pub use configs::{AlterConfigOp, ConfigEntry, ConfigResource};
 pub use groups::{GroupDescription, GroupListing, GroupMember, GroupOffset};
 pub use offsets::{ListedOffset, OffsetSpec};
 pub use quorum::{QuorumInfo, QuorumReplica};
+pub use users::{UserScramChange, UserScramCredentials};
 
 use crate::cluster::{unexpected, Cluster};
 use crate::config::ClientConfig;

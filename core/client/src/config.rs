@@ -9,6 +9,7 @@ use strom_protocol::records::CompressionType;
 
 use crate::error::{ClientError, Result};
 use crate::producer::partitioner::Partitioner;
+use crate::security::SecurityConfig;
 
 /// How many replicas must have the write before the broker answers (`acks`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +136,8 @@ pub struct ClientConfig {
     /// librdkafka's `debug` contexts (`all`, `broker`, `msg`, ...): a
     /// binding turns the client's log level to debug when any is set.
     pub debug: Vec<String>,
+    /// TLS and SASL (`security.protocol`, `ssl.*`, `sasl.*`).
+    pub security: SecurityConfig,
 }
 
 impl Default for ClientConfig {
@@ -184,6 +187,7 @@ impl Default for ClientConfig {
             reconnect_backoff_max: Duration::from_secs(1),
             receive_message_max_bytes: 100 * 1024 * 1024 + 512,
             debug: Vec::new(),
+            security: SecurityConfig::new(),
         }
     }
 }
@@ -340,7 +344,6 @@ impl ClientConfig {
                     )
                 })?
             }
-            "security.protocol" => only(key, raw, &["plaintext"], "TLS and SASL are not supported by this client yet")?,
             "enable.partition.eof" => self.enable_partition_eof = boolean(key, value)?,
             "statistics.interval.ms" => only(key, raw, &["0"], "statistics are not supported by this client yet")?,
             "api.version.request" => only(key, raw, &["true"], "this client always asks the broker's API versions")?,
@@ -349,6 +352,7 @@ impl ClientConfig {
             "batch.num.messages" => self.batch_max_records = positive(key, value)?,
             "allow.auto.create.topics" => self.allow_auto_create_topics = Some(boolean(key, value)?),
             "debug" => self.debug = list(value),
+            _ if self.security.set(key, value)? => {}
             "group.id" => self.group_id = non_empty(value),
             "group.instance.id" => self.group_instance_id = non_empty(value),
             "auto.offset.reset" => {
@@ -423,6 +427,7 @@ impl ClientConfig {
 
     /// Checks rules that span settings, as the Java client does at startup.
     fn validate(&self) -> Result<()> {
+        self.security.validate()?;
         if self.enable_idempotence {
             if self.acks != Acks::All {
                 return Err(ClientError::invalid_config(
@@ -618,6 +623,30 @@ mod tests {
     }
 
     #[test]
+    fn security_settings_are_checked_and_the_password_never_printed() {
+        let config = ClientConfig::from_pairs([
+            ("bootstrap.servers", "localhost:9093"),
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanisms", "SCRAM-SHA-512"),
+            ("sasl.username", "alice"),
+            ("sasl.password", "alice-secret"),
+        ])
+        .unwrap();
+        assert!(config.security.protocol.uses_sasl());
+        assert!(!format!("{config:?}").contains("alice-secret"));
+        let no_user = ClientConfig::from_pairs([("security.protocol", "SASL_SSL")]);
+        assert!(no_user.unwrap_err().to_string().contains("sasl.username"));
+        let missing_ca = ClientConfig::from_pairs([
+            ("security.protocol", "SSL"),
+            ("ssl.ca.location", "/no/such/ca.pem"),
+        ]);
+        assert!(missing_ca
+            .unwrap_err()
+            .to_string()
+            .contains("ssl.ca.location"));
+    }
+
+    #[test]
     fn librdkafka_settings_map_to_their_meaning_here() {
         let config = ClientConfig::from_pairs([
             ("socket.timeout.ms", "7000"),
@@ -642,7 +671,8 @@ mod tests {
         assert!(config.enable_partition_eof);
         assert_eq!(config.allow_auto_create_topics, Some(false));
         for (key, value, says) in [
-            ("security.protocol", "SASL_SSL", "TLS and SASL"),
+            ("security.protocol", "TLS", "sasl_ssl"),
+            ("sasl.mechanisms", "GSSAPI", "SCRAM-SHA-512"),
             ("api.version.request", "false", "API versions"),
             ("statistics.interval.ms", "1000", "statistics"),
         ] {

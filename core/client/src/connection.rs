@@ -21,14 +21,17 @@ use bytes::{Bytes, BytesMut};
 use strom_protocol::error_codes::UNSUPPORTED_VERSION;
 use strom_protocol::frame::{decode_response, encode_request};
 use strom_protocol::messages::{ApiKey, ApiVersionsRequest, Request, RequestHeader, Response};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
+use crate::security::{server_name, SecurityConfig};
+
+type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// The ApiVersions version tried first (KIP-511 added client software name).
 const API_VERSIONS_FIRST_TRY: i16 = 3;
@@ -59,6 +62,9 @@ pub struct ConnectionSettings {
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
     pub max_response_bytes: usize,
+    pub security: SecurityConfig,
+    /// Built once from `security` when it uses TLS.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl From<&ClientConfig> for ConnectionSettings {
@@ -68,6 +74,15 @@ impl From<&ClientConfig> for ConnectionSettings {
             request_timeout: config.request_timeout,
             connect_timeout: config.socket_connection_setup_timeout,
             max_response_bytes: config.receive_message_max_bytes,
+            security: config.security.clone(),
+            // Checked when the config was made; `connect` reports it again
+            // should it fail now.
+            tls: config
+                .security
+                .protocol
+                .uses_tls()
+                .then(|| config.security.tls_config().ok())
+                .flatten(),
         }
     }
 }
@@ -156,7 +171,7 @@ impl Connection {
             })?
             .map_err(unreachable)?;
         stream.set_nodelay(true).map_err(unreachable)?;
-        let (read_half, write_half) = stream.into_split();
+        let (read_half, write_half) = secure(stream, addr, &settings).await?;
         let shared = Arc::new(Shared {
             addr: addr.to_string(),
             in_flight: Mutex::new(Some(HashMap::new())),
@@ -182,11 +197,18 @@ impl Connection {
             }),
         };
         connection.negotiate_versions().await?;
+        if connection.inner.settings.security.protocol.uses_sasl() {
+            connection.log_in().await?;
+        }
         Ok(connection)
     }
 
     pub fn addr(&self) -> &str {
         &self.inner.shared.addr
+    }
+
+    pub(crate) fn security(&self) -> &SecurityConfig {
+        &self.inner.settings.security
     }
 
     pub fn is_closed(&self) -> bool {
@@ -384,15 +406,51 @@ impl Connection {
     }
 }
 
+/// The stream's two halves, after a TLS handshake when the settings ask
+/// for TLS.
+async fn secure(
+    stream: TcpStream,
+    addr: &str,
+    settings: &ConnectionSettings,
+) -> Result<(ReadHalf, WriteHalf)> {
+    if !settings.security.protocol.uses_tls() {
+        let (read, write) = stream.into_split();
+        return Ok((Box::new(read), Box::new(write)));
+    }
+    let tls = match &settings.tls {
+        Some(tls) => tls.clone(),
+        None => settings.security.tls_config()?,
+    };
+    let handshake = tokio_rustls::TlsConnector::from(tls).connect(server_name(addr)?, stream);
+    let stream = tokio::time::timeout(settings.connect_timeout, handshake)
+        .await
+        .map_err(|_| ClientError::Timeout {
+            what: format!("TLS handshake with broker at {addr}"),
+            after: settings.connect_timeout,
+            setting: "socket.connection.setup.timeout.ms",
+        })?
+        .map_err(|e| ClientError::Tls {
+            addr: addr.to_string(),
+            reason: e.to_string(),
+        })?;
+    let (read, write) = tokio::io::split(stream);
+    Ok((Box::new(read), Box::new(write)))
+}
+
 async fn write_loop(
     shared: Arc<Shared>,
-    mut socket: OwnedWriteHalf,
+    mut socket: WriteHalf,
     mut queue: mpsc::Receiver<Outgoing>,
 ) {
     let mut closed = shared.closed.subscribe();
     while let Some(outgoing) = queue.recv().await {
+        // TLS holds what it encrypted until flushed.
+        let write = async {
+            socket.write_all(&outgoing.frame).await?;
+            socket.flush().await
+        };
         let written = tokio::select! {
-            written = socket.write_all(&outgoing.frame) => written,
+            written = write => written,
             _ = closed.wait_for(|closed| *closed) => return,
         };
         if let Err(error) = written {
@@ -425,7 +483,7 @@ fn frame_capacity(request: &Request) -> usize {
     }
 }
 
-async fn read_loop(shared: Arc<Shared>, mut socket: OwnedReadHalf, max_frame: usize) {
+async fn read_loop(shared: Arc<Shared>, mut socket: ReadHalf, max_frame: usize) {
     let mut closed = shared.closed.subscribe();
     let outcome = tokio::select! {
         outcome = read_responses(&shared, &mut socket, max_frame) => outcome,
@@ -441,7 +499,7 @@ async fn read_loop(shared: Arc<Shared>, mut socket: OwnedReadHalf, max_frame: us
 /// Reads frames until EOF; returns why it stopped on anything else.
 async fn read_responses(
     shared: &Shared,
-    socket: &mut OwnedReadHalf,
+    socket: &mut ReadHalf,
     max_frame: usize,
 ) -> std::result::Result<(), String> {
     loop {

@@ -157,6 +157,12 @@ pub enum ClientError {
         message: Option<String>,
     },
 
+    #[error("TLS with broker at {addr} failed: {reason}; check ssl.ca.location (the broker's CA), the host name in bootstrap.servers against the broker's certificate, and the client certificate if the broker asks for one")]
+    Tls { addr: String, reason: String },
+
+    #[error("SASL login to broker at {addr} failed: {reason}")]
+    Authentication { addr: String, reason: String },
+
     #[error("broker at {addr} sent a response this client cannot read: {reason}; this is a broker or client bug, please report it")]
     Protocol { addr: String, reason: String },
 
@@ -257,6 +263,7 @@ impl ClientError {
             ClientError::NoLeader { .. } => Some(kafka::LEADER_NOT_AVAILABLE),
             ClientError::UnsupportedApi { .. } => Some(kafka::UNSUPPORTED_VERSION),
             ClientError::RecordTooLarge { .. } => Some(kafka::MESSAGE_TOO_LARGE),
+            ClientError::Authentication { .. } => Some(kafka::SASL_AUTHENTICATION_FAILED),
             ClientError::Record(error) => Some(error.kafka_error_code()),
             _ => None,
         }
@@ -267,7 +274,9 @@ impl ClientError {
             ClientError::UnknownConfig { .. }
             | ClientError::InvalidConfig { .. }
             | ClientError::InvalidArgument(_) => local::INVALID_ARG,
-            ClientError::Unreachable { .. } | ClientError::Disconnected { .. } => local::TRANSPORT,
+            ClientError::Unreachable { .. }
+            | ClientError::Disconnected { .. }
+            | ClientError::Tls { .. } => local::TRANSPORT,
             ClientError::Timeout { .. } => local::TIMED_OUT,
             ClientError::UnknownPartition { .. } => local::UNKNOWN_PARTITION,
             ClientError::DeliveryTimeout { .. } => local::MSG_TIMED_OUT,
@@ -280,6 +289,7 @@ impl ClientError {
             | ClientError::NoLeader { .. }
             | ClientError::UnsupportedApi { .. }
             | ClientError::RecordTooLarge { .. }
+            | ClientError::Authentication { .. }
             | ClientError::Record(_) => local::BAD_MSG,
         }
     }

@@ -121,9 +121,11 @@ pub mod config;
 mod connection;
 pub mod consumer;
 pub mod error;
+mod login;
 pub mod metadata;
 pub mod producer;
 pub mod runtime;
+pub mod security;
 mod topic_partition;
 
 pub use admin::AdminClient;

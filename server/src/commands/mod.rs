@@ -7,6 +7,7 @@
 //! - `group`: list, describe (with lag), reset-offsets, delete;
 //! - `cluster`: status (brokers, metadata quorum, partitions needing care);
 //! - `storage`: check (offline, no broker: verifies the log files);
+//! - `user`: SCRAM users (create, delete, list);
 //! - `output`: tables, key=value parsing, the JSON record form.
 
 pub mod cluster;
@@ -16,6 +17,7 @@ pub mod output;
 pub mod produce;
 pub mod storage;
 pub mod topic;
+pub mod user;
 
 use std::future::Future;
 
@@ -37,16 +39,42 @@ pub struct BrokersArg {
         default_value = "127.0.0.1:9092"
     )]
     pub brokers: String,
+    /// Client settings from a properties file (librdkafka names, e.g.
+    /// security.protocol=SASL_SSL, sasl.mechanisms, sasl.username,
+    /// sasl.password, ssl.ca.location).
+    #[arg(long = "config", global = true, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// One client setting, e.g. -X security.protocol=SASL_SSL (repeatable;
+    /// wins over --config).
+    #[arg(short = 'X', global = true, value_name = "KEY=VALUE")]
+    pub settings: Vec<String>,
 }
 
 impl BrokersArg {
-    /// A client config for these brokers plus `extra` settings.
+    /// A client config for these brokers, then --config, then -X, then
+    /// `extra` settings.
     pub fn client_config(&self, extra: &[(&str, &str)]) -> Result<ClientConfig, CliError> {
-        let mut pairs = vec![
-            ("bootstrap.servers", self.brokers.as_str()),
-            ("client.id", "strom-cli"),
+        let mut pairs: Vec<(String, String)> = vec![
+            ("bootstrap.servers".into(), self.brokers.clone()),
+            ("client.id".into(), "strom-cli".into()),
         ];
-        pairs.extend_from_slice(extra);
+        if let Some(path) = &self.config {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                CliError::Usage(format!("cannot read --config {}: {e}", path.display()))
+            })?;
+            pairs.extend(
+                strom_broker::config::parse_properties(&text)
+                    .into_iter()
+                    .map(|p| (p.key, p.value)),
+            );
+        }
+        for setting in &self.settings {
+            let (key, value) = setting
+                .split_once('=')
+                .ok_or_else(|| CliError::Usage(format!("-X expects key=value, got `{setting}`")))?;
+            pairs.push((key.trim().to_string(), value.to_string()));
+        }
+        pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Ok(ClientConfig::from_pairs(pairs)?)
     }
 }

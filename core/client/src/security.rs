@@ -1,0 +1,313 @@
+//! How the client secures its connections, under librdkafka's names:
+//! `security.protocol`, `ssl.ca.location`, `ssl.certificate.location`,
+//! `ssl.key.location`, `ssl.endpoint.identification.algorithm`,
+//! `sasl.mechanisms`, `sasl.username`, `sasl.password`.
+//!
+//! TLS is rustls on ring; SASL is PLAIN or SCRAM-SHA-256/512
+//! (`strom_protocol::sasl`), sent in SaslAuthenticate frames (KIP-152)
+//! right after ApiVersions on every new connection.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig as TlsConfig, RootCertStore};
+use strom_protocol::sasl::ScramMechanism;
+
+use crate::error::{ClientError, Result};
+
+/// `security.protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SecurityProtocol {
+    #[default]
+    Plaintext,
+    Ssl,
+    SaslPlaintext,
+    SaslSsl,
+}
+
+impl SecurityProtocol {
+    pub fn uses_tls(self) -> bool {
+        matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
+    }
+
+    pub fn uses_sasl(self) -> bool {
+        matches!(
+            self,
+            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
+        )
+    }
+}
+
+/// `sasl.mechanisms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SaslMechanism {
+    #[default]
+    Plain,
+    Scram(ScramMechanism),
+}
+
+impl SaslMechanism {
+    pub fn name(self) -> &'static str {
+        match self {
+            SaslMechanism::Plain => "PLAIN",
+            SaslMechanism::Scram(m) => m.name(),
+        }
+    }
+}
+
+/// A setting whose value must not reach logs or `Debug` output.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "\"****\""
+        })
+    }
+}
+
+/// The security settings of a [`crate::ClientConfig`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityConfig {
+    pub protocol: SecurityProtocol,
+    /// PEM file of the CAs the broker's certificate must chain to; the
+    /// system's store when unset.
+    pub ca_location: Option<PathBuf>,
+    /// The client's certificate and key (mutual TLS), PEM files.
+    pub certificate_location: Option<PathBuf>,
+    pub key_location: Option<PathBuf>,
+    /// `ssl.endpoint.identification.algorithm`: `https` (the default)
+    /// checks the broker's certificate names the host dialled; `none`
+    /// does not.
+    pub verify_hostname: bool,
+    pub sasl_mechanism: SaslMechanism,
+    pub sasl_username: String,
+    pub sasl_password: Secret,
+}
+
+impl SecurityConfig {
+    pub fn new() -> SecurityConfig {
+        SecurityConfig {
+            verify_hostname: true,
+            ..SecurityConfig::default()
+        }
+    }
+
+    /// Sets one security setting; `false` if `key` is not one.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<bool> {
+        let path = |value: &str| Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty());
+        match key {
+            "security.protocol" => {
+                self.protocol = match value.to_ascii_lowercase().as_str() {
+                    "plaintext" => SecurityProtocol::Plaintext,
+                    "ssl" => SecurityProtocol::Ssl,
+                    "sasl_plaintext" => SecurityProtocol::SaslPlaintext,
+                    "sasl_ssl" => SecurityProtocol::SaslSsl,
+                    _ => {
+                        return Err(ClientError::invalid_config(
+                            key,
+                            value,
+                            "expected plaintext, ssl, sasl_plaintext or sasl_ssl",
+                        ))
+                    }
+                }
+            }
+            "ssl.ca.location" => self.ca_location = path(value),
+            "ssl.certificate.location" => self.certificate_location = path(value),
+            "ssl.key.location" => self.key_location = path(value),
+            "ssl.endpoint.identification.algorithm" => {
+                self.verify_hostname = match value.to_ascii_lowercase().as_str() {
+                    "https" => true,
+                    "none" | "" => false,
+                    _ => {
+                        return Err(ClientError::invalid_config(
+                            key,
+                            value,
+                            "expected https or none",
+                        ))
+                    }
+                }
+            }
+            "sasl.mechanisms" | "sasl.mechanism" => {
+                let upper = value.to_ascii_uppercase();
+                self.sasl_mechanism = match ScramMechanism::from_name(&upper) {
+                    Some(scram) => SaslMechanism::Scram(scram),
+                    None if upper == "PLAIN" => SaslMechanism::Plain,
+                    None => {
+                        return Err(ClientError::invalid_config(
+                            key,
+                            value,
+                            "this client speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512",
+                        ))
+                    }
+                }
+            }
+            "sasl.username" => self.sasl_username = value.to_string(),
+            "sasl.password" => self.sasl_password = Secret(value.to_string()),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Checks that the settings fit together (called with the rest of the
+    /// config); TLS files are read here, so a missing one is named at once.
+    pub fn validate(&self) -> Result<()> {
+        if self.protocol.uses_sasl() && self.sasl_username.is_empty() {
+            return Err(ClientError::invalid_config(
+                "sasl.username",
+                "",
+                format!(
+                    "security.protocol {:?} logs in with SASL: set sasl.username and sasl.password",
+                    self.protocol
+                ),
+            ));
+        }
+        if self.certificate_location.is_some() != self.key_location.is_some() {
+            return Err(ClientError::invalid_config(
+                "ssl.key.location",
+                "",
+                "set ssl.certificate.location and ssl.key.location together",
+            ));
+        }
+        if self.protocol.uses_tls() {
+            self.tls_config()?;
+        }
+        Ok(())
+    }
+
+    /// The rustls configuration for TLS connections.
+    pub fn tls_config(&self) -> Result<Arc<TlsConfig>> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = RootCertStore::empty();
+        match &self.ca_location {
+            Some(path) => {
+                for ca in certificates(path, "ssl.ca.location")? {
+                    roots
+                        .add(ca)
+                        .map_err(|e| file_error("ssl.ca.location", path, &e.to_string()))?;
+                }
+            }
+            None => {
+                let found = rustls_native_certs::load_native_certs();
+                let (added, _) = roots.add_parsable_certificates(found.certs);
+                if added == 0 {
+                    return Err(ClientError::invalid_config(
+                        "ssl.ca.location",
+                        "",
+                        "the system has no CA certificates: name a PEM file of CAs",
+                    ));
+                }
+            }
+        }
+        let roots = Arc::new(roots);
+        let builder = TlsConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ClientError::invalid_config("security.protocol", "ssl", e.to_string()))?
+            .with_root_certificates(roots.clone());
+        let mut config = match (&self.certificate_location, &self.key_location) {
+            (Some(cert), Some(key)) => {
+                let chain = certificates(cert, "ssl.certificate.location")?;
+                let key_der = PrivateKeyDer::from_pem_file(key)
+                    .map_err(|e| file_error("ssl.key.location", key, &e.to_string()))?;
+                builder
+                    .with_client_auth_cert(chain, key_der)
+                    .map_err(|e| file_error("ssl.key.location", key, &e.to_string()))?
+            }
+            _ => builder.with_no_client_auth(),
+        };
+        if !self.verify_hostname {
+            let verifier =
+                rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider)
+                    .build()
+                    .map_err(|e| {
+                        ClientError::invalid_config("ssl.ca.location", "", e.to_string())
+                    })?;
+            config
+                .dangerous()
+                .set_certificate_verifier(Arc::new(AnyName(verifier)));
+        }
+        Ok(Arc::new(config))
+    }
+}
+
+/// The name a TLS connection to `addr` (host:port) checks the broker's
+/// certificate against.
+pub fn server_name(addr: &str) -> Result<ServerName<'static>> {
+    let host = addr
+        .rsplit_once(':')
+        .map_or(addr, |(host, _)| host)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    ServerName::try_from(host.to_string()).map_err(|e| {
+        ClientError::InvalidArgument(format!("`{host}` is not a TLS server name: {e}"))
+    })
+}
+
+fn certificates(path: &Path, key: &str) -> Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<std::result::Result<Vec<_>, _>>())
+        .map_err(|e| file_error(key, path, &e.to_string()))?;
+    if certs.is_empty() {
+        return Err(file_error(key, path, "no CERTIFICATE in the file"));
+    }
+    Ok(certs)
+}
+
+fn file_error(key: &str, path: &Path, reason: &str) -> ClientError {
+    ClientError::invalid_config(key, &path.display().to_string(), reason)
+}
+
+/// `ssl.endpoint.identification.algorithm=none`: the chain is still
+/// checked against the CAs, the name in it is not.
+#[derive(Debug)]
+struct AnyName(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
+            | Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForNameContext { .. },
+            )) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
