@@ -140,10 +140,27 @@ export interface RetryOptions {
   retries?: number
 }
 
+/** TLS as kafkajs takes it: the broker's CA, and the client's certificate and key for mutual TLS (PEM). */
+export interface SSLOptions {
+  ca?: string | Buffer | Array<string | Buffer>
+  cert?: string | Buffer
+  key?: string | Buffer
+}
+
+/** A SASL login: PLAIN or SCRAM, checked against the broker's users. */
+export interface SASLOptions {
+  mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'
+  username: string
+  password: string
+}
+
 export interface KafkaConfig {
   /** Bootstrap brokers, "host:port" (a function is not supported). */
   brokers: string[]
   clientId?: string
+  /** TLS: true (the system's CAs) or the CA and client certificate. */
+  ssl?: boolean | SSLOptions
+  sasl?: SASLOptions
   connectionTimeout?: number
   requestTimeout?: number
   retry?: RetryOptions

@@ -24,6 +24,7 @@ const TEST_SETTINGS = {
 }
 
 const READY = /serving Kafka on (\S+) /
+const LISTENERS = /listeners (\S+)/
 
 /**
  * Starts a broker. `settings` are broker settings by Kafka's names
@@ -33,17 +34,20 @@ const READY = /serving Kafka on (\S+) /
 async function startBroker({ settings = {}, readyTimeoutMs = 30000 } = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strom-test-'))
   const flags = Object.entries({ ...TEST_SETTINGS, ...settings }).flatMap(([k, v]) => ['--set', `${k}=${v}`])
+  // Given `listeners` (e.g. PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0),
+  // the broker binds those; else one PLAINTEXT listener on a free port.
+  const listen = settings.listeners ? [] : ['--listen', '127.0.0.1:0']
   // stdin is a pipe held open by this process: the broker ends when it closes.
   const child = spawn(
     process.execPath,
-    [path.join(__dirname, 'lib', 'broker-process.js'), dataDir, 'server', '--stop-on-stdin-close', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...flags],
+    [path.join(__dirname, 'lib', 'broker-process.js'), dataDir, 'server', '--stop-on-stdin-close', ...listen, '--data-dir', dataDir, ...flags],
     { stdio: ['pipe', 'pipe', 'pipe'] }
   )
   let stderr = ''
   child.stderr.on('data', chunk => {
     stderr = (stderr + chunk).slice(-4000)
   })
-  const address = await new Promise((resolve, reject) => {
+  const ready = await new Promise((resolve, reject) => {
     let stdout = ''
     const timer = setTimeout(() => fail(new Error(`strom broker not ready after ${readyTimeoutMs} ms:\n${stderr}`)), readyTimeoutMs)
     const fail = error => {
@@ -54,10 +58,16 @@ async function startBroker({ settings = {}, readyTimeoutMs = 30000 } = {}) {
     }
     child.stdout.on('data', chunk => {
       stdout += chunk
-      const ready = READY.exec(stdout)
-      if (ready) {
+      const line = READY.exec(stdout)
+      if (line && stdout.includes('\n')) {
         clearTimeout(timer)
-        resolve(ready[1])
+        const named = LISTENERS.exec(stdout)
+        const listeners = {}
+        for (const entry of named ? named[1].split(',') : []) {
+          const [name, address] = entry.split('://')
+          listeners[name] = address
+        }
+        resolve({ address: line[1], listeners })
       }
     })
     child.once('exit', code => fail(new Error(`strom broker exited (${code}) before it was ready:\n${stderr}`)))
@@ -69,7 +79,8 @@ async function startBroker({ settings = {}, readyTimeoutMs = 30000 } = {}) {
   process.once('exit', onExit)
   let stopped = null
   return {
-    brokers: [address],
+    brokers: [ready.address],
+    listeners: ready.listeners,
     dataDir,
     stop() {
       if (!stopped) {

@@ -10,14 +10,11 @@ function clientSettings(options) {
   if (!Array.isArray(brokers) || brokers.length === 0) {
     throw new TypeError('strom: the Kafka constructor needs brokers: ["host:port", ...]')
   }
-  for (const unsupported of ['ssl', 'sasl', 'socketFactory']) {
-    if (options[unsupported]) {
-      // Silently connecting in plaintext where TLS or SASL was asked for
-      // would be worse than refusing.
-      throw new TypeError(`strom: the ${unsupported} option is not supported yet`)
-    }
+  if (options.socketFactory) {
+    // Silently connecting another way than asked would be worse than refusing.
+    throw new TypeError('strom: the socketFactory option is not supported')
   }
-  const settings = [['bootstrap.servers', brokers.join(',')]]
+  const settings = [['bootstrap.servers', brokers.join(',')], ...securitySettings(options)]
   if (options.clientId) settings.push(['client.id', String(options.clientId)])
   if (options.connectionTimeout !== undefined) {
     settings.push(['socket.connection.setup.timeout.ms', String(options.connectionTimeout)])
@@ -27,6 +24,45 @@ function clientSettings(options) {
   }
   const retry = options.retry || {}
   if (retry.initialRetryTime !== undefined) settings.push(['retry.backoff.ms', String(retry.initialRetryTime)])
+  return settings
+}
+
+/** PEM text of a kafkajs `ssl` field: a string, a Buffer or an array of them. */
+function pemText(value) {
+  const items = Array.isArray(value) ? value : [value]
+  return items.map(item => (Buffer.isBuffer(item) ? item.toString('utf8') : String(item))).join('\n')
+}
+
+const SASL_MECHANISMS = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' }
+
+/**
+ * kafkajs's `ssl` (true, or tls.connect options: ca, cert, key) and
+ * `sasl` ({ mechanism, username, password }) as security.protocol, the
+ * ssl.*.pem settings and the sasl.* settings.
+ */
+function securitySettings(options) {
+  const { ssl, sasl } = options
+  const settings = []
+  if (ssl) {
+    if (typeof ssl === 'object') {
+      if (ssl.rejectUnauthorized === false) {
+        throw new TypeError('strom: ssl.rejectUnauthorized false is not supported: give the broker\'s CA as ssl.ca')
+      }
+      if (ssl.ca) settings.push(['ssl.ca.pem', pemText(ssl.ca)])
+      if (ssl.cert) settings.push(['ssl.certificate.pem', pemText(ssl.cert)])
+      if (ssl.key) settings.push(['ssl.key.pem', pemText(ssl.key)])
+      if (ssl.passphrase) throw new TypeError('strom: encrypted keys (ssl.passphrase) are not supported')
+    }
+  }
+  if (sasl) {
+    const mechanism = SASL_MECHANISMS[String(sasl.mechanism).toLowerCase()]
+    if (!mechanism) {
+      throw new TypeError(`strom: sasl mechanism ${sasl.mechanism} is not supported; use plain, scram-sha-256 or scram-sha-512`)
+    }
+    settings.push(['sasl.mechanisms', mechanism], ['sasl.username', String(sasl.username)], ['sasl.password', String(sasl.password)])
+  }
+  const protocol = ssl ? (sasl ? 'SASL_SSL' : 'SSL') : sasl ? 'SASL_PLAINTEXT' : 'PLAINTEXT'
+  settings.unshift(['security.protocol', protocol])
   return settings
 }
 

@@ -82,6 +82,12 @@ pub struct SecurityConfig {
     /// The client's certificate and key (mutual TLS), PEM files.
     pub certificate_location: Option<PathBuf>,
     pub key_location: Option<PathBuf>,
+    /// The same three as PEM text (`ssl.ca.pem`, `ssl.certificate.pem`,
+    /// `ssl.key.pem`), for callers that hold them in memory (kafkajs's
+    /// `ssl` option); each wins over its file.
+    pub ca_pem: Option<String>,
+    pub certificate_pem: Option<String>,
+    pub key_pem: Option<Secret>,
     /// `ssl.endpoint.identification.algorithm`: `https` (the default)
     /// checks the broker's certificate names the host dialled; `none`
     /// does not.
@@ -121,6 +127,13 @@ impl SecurityConfig {
             "ssl.ca.location" => self.ca_location = path(value),
             "ssl.certificate.location" => self.certificate_location = path(value),
             "ssl.key.location" => self.key_location = path(value),
+            "ssl.ca.pem" => self.ca_pem = Some(value.to_string()).filter(|v| !v.is_empty()),
+            "ssl.certificate.pem" => {
+                self.certificate_pem = Some(value.to_string()).filter(|v| !v.is_empty())
+            }
+            "ssl.key.pem" => {
+                self.key_pem = Some(Secret(value.to_string())).filter(|v| !v.0.is_empty())
+            }
             "ssl.endpoint.identification.algorithm" => {
                 self.verify_hostname = match value.to_ascii_lowercase().as_str() {
                     "https" => true,
@@ -168,7 +181,9 @@ impl SecurityConfig {
                 ),
             ));
         }
-        if self.certificate_location.is_some() != self.key_location.is_some() {
+        let has_certificate = self.certificate_location.is_some() || self.certificate_pem.is_some();
+        let has_key = self.key_location.is_some() || self.key_pem.is_some();
+        if has_certificate != has_key {
             return Err(ClientError::invalid_config(
                 "ssl.key.location",
                 "",
@@ -185,12 +200,17 @@ impl SecurityConfig {
     pub fn tls_config(&self) -> Result<Arc<TlsConfig>> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = RootCertStore::empty();
-        match &self.ca_location {
-            Some(path) => {
-                for ca in certificates(path, "ssl.ca.location")? {
-                    roots
-                        .add(ca)
-                        .map_err(|e| file_error("ssl.ca.location", path, &e.to_string()))?;
+        let configured_cas = match (&self.ca_pem, &self.ca_location) {
+            (Some(pem), _) => Some(pem_certificates(pem.as_bytes(), "ssl.ca.pem")?),
+            (None, Some(path)) => Some(certificates(path, "ssl.ca.location")?),
+            (None, None) => None,
+        };
+        match configured_cas {
+            Some(cas) => {
+                for ca in cas {
+                    roots.add(ca).map_err(|e| {
+                        ClientError::invalid_config("ssl.ca.location", "", e.to_string())
+                    })?;
                 }
             }
             None => {
@@ -210,16 +230,11 @@ impl SecurityConfig {
             .with_safe_default_protocol_versions()
             .map_err(|e| ClientError::invalid_config("security.protocol", "ssl", e.to_string()))?
             .with_root_certificates(roots.clone());
-        let mut config = match (&self.certificate_location, &self.key_location) {
-            (Some(cert), Some(key)) => {
-                let chain = certificates(cert, "ssl.certificate.location")?;
-                let key_der = PrivateKeyDer::from_pem_file(key)
-                    .map_err(|e| file_error("ssl.key.location", key, &e.to_string()))?;
-                builder
-                    .with_client_auth_cert(chain, key_der)
-                    .map_err(|e| file_error("ssl.key.location", key, &e.to_string()))?
-            }
-            _ => builder.with_no_client_auth(),
+        let mut config = match self.client_certificate()? {
+            Some((chain, key)) => builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| ClientError::invalid_config("ssl.key.location", "", e.to_string()))?,
+            None => builder.with_no_client_auth(),
         };
         if !self.verify_hostname {
             let verifier =
@@ -234,6 +249,41 @@ impl SecurityConfig {
         }
         Ok(Arc::new(config))
     }
+}
+
+type ClientCertificate = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+impl SecurityConfig {
+    /// The client's certificate chain and key, from PEM text or files.
+    fn client_certificate(&self) -> Result<Option<ClientCertificate>> {
+        let chain = match (&self.certificate_pem, &self.certificate_location) {
+            (Some(pem), _) => pem_certificates(pem.as_bytes(), "ssl.certificate.pem")?,
+            (None, Some(path)) => certificates(path, "ssl.certificate.location")?,
+            (None, None) => return Ok(None),
+        };
+        let key = match (&self.key_pem, &self.key_location) {
+            (Some(pem), _) => PrivateKeyDer::from_pem_slice(pem.0.as_bytes())
+                .map_err(|e| ClientError::invalid_config("ssl.key.pem", "****", e.to_string()))?,
+            (None, Some(path)) => PrivateKeyDer::from_pem_file(path)
+                .map_err(|e| file_error("ssl.key.location", path, &e.to_string()))?,
+            (None, None) => return Ok(None),
+        };
+        Ok(Some((chain, key)))
+    }
+}
+
+fn pem_certificates(pem: &[u8], key: &str) -> Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| ClientError::invalid_config(key, "(PEM text)", e.to_string()))?;
+    if certs.is_empty() {
+        return Err(ClientError::invalid_config(
+            key,
+            "(PEM text)",
+            "no CERTIFICATE in it",
+        ));
+    }
+    Ok(certs)
 }
 
 /// The name a TLS connection to `addr` (host:port) checks the broker's
