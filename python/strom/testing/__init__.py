@@ -29,7 +29,8 @@ from typing import Mapping, Optional, Sequence, Type
 
 __all__ = ["Broker", "BrokerStartError"]
 
-_READY = re.compile(rb"serving Kafka on (\S+) ")
+_READY = re.compile(rb"serving Kafka on (\S+) [^\n]*\n")
+_LISTENERS = re.compile(rb"listeners (\S+)")
 
 # Settings that make a test broker quick to use: groups rebalance at once,
 # short consumer session timeouts are allowed.
@@ -68,6 +69,8 @@ class Broker:
         self._process: Optional[subprocess.Popen[bytes]] = None
         self._log: Optional[Path] = None
         self.bootstrap_servers: str = ""
+        # Every listener's address by name ("PLAINTEXT", "SASL_SSL", ...).
+        self.listeners: dict[str, str] = {}
 
     @property
     def data_dir(self) -> str:
@@ -89,8 +92,9 @@ class Broker:
             owned,
             "server",
             "--stop-on-stdin-close",
-            "--listen",
-            "127.0.0.1:0",
+            # Given `listeners` (e.g. PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0)
+            # the broker binds those; else one PLAINTEXT listener on a free port.
+            *([] if "listeners" in self.settings else ["--listen", "127.0.0.1:0"]),
             "--data-dir",
             self.data_dir,
             *flags,
@@ -138,6 +142,10 @@ class Broker:
                 seen += chunk
                 found = _READY.search(seen)
                 if found:
+                    named = _LISTENERS.search(found.group(0))
+                    for entry in named.group(1).decode().split(",") if named else []:
+                        name, _, address = entry.partition("://")
+                        self.listeners[name] = address
                     return found.group(1).decode()
         status = process.poll()
         self._kill()

@@ -1,0 +1,109 @@
+"""confluent-kafka's TLS and SASL settings, through the client core: a
+producer and a consumer log in to a broker's SASL_SSL listener with
+SCRAM-SHA-512 and with PLAIN, and a wrong password is refused. The
+certificates come from the system's openssl; the user is made with the
+package's own `strom user`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+import strom
+from strom.testing import Broker
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("STROM_TEST_KAFKA", "") not in ("", "0") or bool(os.environ.get("STROM_TEST_BOOTSTRAP")),
+    reason="the reference broker here has no SASL_SSL listener",
+)
+
+
+def _certificates(directory: Path) -> Path:
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run("req", "-x509", *ec, "-days", "2", "-subj", "/CN=Python test CA", "-keyout", "ca.key", "-out", "ca.pem")
+    run("req", *ec, "-subj", "/CN=localhost", "-keyout", "broker.key", "-out", "broker.csr")
+    (directory / "broker.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    run(
+        "x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-days", "2", "-extfile", "broker.ext", "-out", "broker.crt",
+    )  # fmt: skip
+    keystore = directory / "broker.pem"
+    keystore.write_bytes((directory / "broker.key").read_bytes() + (directory / "broker.crt").read_bytes())
+    keystore.chmod(0o600)
+    return keystore
+
+
+@pytest.fixture(scope="module")
+def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Broker, Path]]:
+    directory = tmp_path_factory.mktemp("tls")
+    broker = Broker(
+        {
+            "listeners": "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0",
+            "ssl.keystore.location": str(_certificates(directory)),
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512,PLAIN",
+        }
+    )
+    broker.start()
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "strom.testing._broker_process", "", "user", "create", "alice",
+             "--password", "alice-secret", "--brokers", broker.listeners["PLAINTEXT"]],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        yield broker, directory / "ca.pem"
+    finally:
+        broker.stop()
+
+
+def _config(secure: tuple[Broker, Path], mechanism: str, password: str) -> dict[str, str]:
+    broker, ca = secure
+    return {
+        "bootstrap.servers": broker.listeners["SASL_SSL"],
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanisms": mechanism,
+        "sasl.username": "alice",
+        "sasl.password": password,
+        "ssl.ca.location": str(ca),
+    }
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-512", "PLAIN"])
+def test_a_producer_and_a_consumer_log_in_over_sasl_ssl(secure: tuple[Broker, Path], mechanism: str) -> None:
+    config = _config(secure, mechanism, "alice-secret")
+    topic = f"secure-{uuid.uuid4().hex[:8]}"
+    producer = strom.Producer(config)
+    for value in (b"one", b"two"):
+        producer.produce(topic, value)
+    assert producer.flush(30) == 0
+    consumer = strom.Consumer({**config, "group.id": f"g-{topic}", "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    got: list[bytes] = []
+    try:
+        for _ in range(60):
+            message = consumer.poll(1.0)
+            if message is not None and message.error() is None:
+                got.append(message.value())
+            if len(got) == 2:
+                break
+    finally:
+        consumer.close()
+    assert got == [b"one", b"two"]
+
+
+def test_a_wrong_password_is_refused(secure: tuple[Broker, Path]) -> None:
+    # The client connects when it is made, so the login fails right there,
+    # with Kafka's code and the broker's words.
+    with pytest.raises(strom.KafkaException) as refused:
+        strom.Producer(_config(secure, "SCRAM-SHA-512", "wrong"))
+    error = refused.value.args[0]
+    assert error.code() == strom.KafkaError.SASL_AUTHENTICATION_FAILED
+    assert "Invalid username or password" in error.str()
