@@ -82,12 +82,15 @@ class Cluster:
         settings: dict | None = None,
         partitionable: bool = False,
         observers: int = 0,
+        sasl: bool = False,
     ):
         """`size` voters, then `observers` brokers that are not voters
-        (they join the metadata quorum as learners)."""
+        (they join the metadata quorum as learners). `sasl`: each node also
+        serves a SASL_PLAINTEXT listener (`sasl_addresses`)."""
         total = size + observers
-        ports = free_ports(2 * total)
-        kafka_ports, raft_ports = ports[:total], ports[total:]
+        ports = free_ports(3 * total)
+        kafka_ports, raft_ports, sasl_ports = ports[:total], ports[total : 2 * total], ports[2 * total :]
+        self.sasl_addresses = [f"127.0.0.1:{p}" for p in sasl_ports] if sasl else []
         self.links: dict[tuple[int, int], Proxy] = {}
         if partitionable:
             for i in range(1, size + 1):
@@ -108,11 +111,14 @@ class Cluster:
             node_id = i + 1
             data_dir = root / f"node{node_id}"
 
-            def command(port, node_id=node_id, data_dir=data_dir, kafka_port=kafka_ports[i]):
+            def command(port, node_id=node_id, data_dir=data_dir, kafka_port=kafka_ports[i], sasl_port=sasl_ports[i]):
+                listen = f"PLAINTEXT://127.0.0.1:{port or kafka_port}"
+                if sasl:
+                    listen += f",SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
                 argv = [
                     strom_binary(), "server",
                     "--node-id", str(node_id),
-                    "--listen", f"127.0.0.1:{port or kafka_port}",
+                    "--listen", listen,
                     "--voters", voters_seen_by(node_id),
                     "--cluster-listen", f"127.0.0.1:{raft_ports[node_id - 1]}",
                     "--data-dir", str(data_dir),

@@ -91,7 +91,7 @@ pub async fn dispatch(
             .await
             .into(),
         Request::DescribeUserScramCredentials(req) => handlers::users::describe(broker, req).into(),
-        Request::AlterUserScramCredentials(req) => handlers::users::alter(broker, req).into(),
+        Request::AlterUserScramCredentials(req) => handlers::users::alter(broker, req).await.into(),
         other => {
             // versions::SUPPORTED lists only the APIs above, so the connection
             // refuses anything else before it gets here.

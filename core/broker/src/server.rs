@@ -18,6 +18,7 @@ use crate::error::BrokerError;
 use crate::limits::{raise_fd_limit, Connections, Refusal};
 use crate::security::{tls, Listener};
 use crate::state::Broker;
+use crate::topic_table::ListenerEndpoint;
 
 /// Runs a broker until `shutdown` resolves. Prints the ready line on stdout
 /// once it accepts connections:
@@ -29,6 +30,17 @@ pub async fn run(
     // Before anything in the dir is read or written.
     let _lock = DataDirLock::acquire(&config.data_dir())?;
     let settings = config.settings();
+    if settings.is_clustered() && settings.listeners[0].protocol != SecurityProtocol::Plaintext {
+        // Replica fetchers dial the other brokers' first listener, without
+        // TLS or SASL.
+        return Err(BrokerError::Config(crate::config::ConfigError::Invalid {
+            key: "listeners".into(),
+            reason: format!(
+                "in a cluster the first listener must be PLAINTEXT (brokers replicate through it), not {}; list the secured listeners after it",
+                settings.listeners[0].name
+            ),
+        }));
+    }
     let mut bound = Vec::new();
     for spec in &settings.listeners {
         let address = spec.bind.to_string();
@@ -67,6 +79,16 @@ pub async fn run(
         first.host.clone(),
         i32::from(first.port),
     )?);
+    broker.set_listeners(
+        bound
+            .iter()
+            .map(|(_, listener)| ListenerEndpoint {
+                name: listener.name.clone(),
+                host: listener.advertised.host.clone(),
+                port: i32::from(listener.advertised.port),
+            })
+            .collect(),
+    );
     if broker.config.settings().is_clustered() {
         let node = crate::cluster::start(&broker).await?;
         tracing::info!(

@@ -27,7 +27,9 @@ use crate::partition::Partition;
 use crate::partition_manager::{PartitionManager, Staged};
 use crate::security::users::ScramUsers;
 use crate::topic_store::{self, ProducerIdBlock, TopicMeta};
-use crate::topic_table::{Delta, MetadataRecord, PartitionAssignment, Topic, TopicTable};
+use crate::topic_table::{
+    Delta, ListenerEndpoint, MetadataRecord, PartitionAssignment, Topic, TopicTable,
+};
 
 mod membership;
 
@@ -56,6 +58,9 @@ pub struct Broker {
     pub users: ScramUsers,
     /// Set once this broker has joined its cluster (multi-node only).
     cluster: OnceLock<Arc<ClusterNode>>,
+    /// Every client listener's advertised address, once bound (registered
+    /// with the controller, so other brokers can name them to clients).
+    listeners: OnceLock<Vec<ListenerEndpoint>>,
     /// In a cluster: producer ids the controller handed this broker.
     producer_id_block: Mutex<Range<i64>>,
     /// In a cluster: the topics of the one-node data dir this was, until
@@ -93,10 +98,21 @@ impl Broker {
             topic_changes: tokio::sync::Mutex::new(()),
             producer_ids: Mutex::new(producer_ids),
             cluster: OnceLock::new(),
+            listeners: OnceLock::new(),
             producer_id_block: Mutex::new(0..0),
             legacy_topics: Mutex::new(Vec::new()),
         };
         if broker.config.settings().is_clustered() {
+            // The metadata log holds a cluster's users; a one-node data
+            // dir's are not carried over.
+            let local_users = broker.users.describe();
+            if !local_users.is_empty() {
+                tracing::warn!(
+                    users = local_users.len(),
+                    "this data dir's SCRAM users (from its one-node days) are not used in a cluster: create them again with `strom user create`"
+                );
+            }
+            broker.users.replace_replicated(Default::default());
             // The metadata log, replayed once the quorum starts, is the
             // truth. Topic files are what this dir held as a one-node
             // broker: the controller takes them in once this broker has
@@ -160,11 +176,13 @@ impl Broker {
         records: Vec<MetadataRecord>,
         staged: Option<Staged>,
     ) -> Vec<Delta> {
-        let (deltas, errors) = self
-            .metadata
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .apply_all(records);
+        let changes_users = records.iter().any(MetadataRecord::changes_users);
+        let mut table = self.metadata.write().unwrap_or_else(|e| e.into_inner());
+        let (deltas, errors) = table.apply_all(records);
+        if changes_users {
+            self.users.replace_replicated(table.scram_users().clone());
+        }
+        drop(table);
         // Records are built from the table under the topic lock: one that
         // does not fit is a bug, not input.
         for e in errors {

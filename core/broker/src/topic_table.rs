@@ -8,6 +8,9 @@
 //! logs as records arrive. Queries read immutable snapshots: a topic handed
 //! out stays consistent while the table changes under it.
 
+use strom_protocol::sasl::{ScramCredential, ScramMechanism};
+
+use crate::security::users::{apply_change, CredentialChange, Credentials};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -67,10 +70,13 @@ pub enum MetadataRecord {
         assignment: PartitionAssignment,
     },
     /// A broker joined (or came back): it is live and may lead partitions.
+    /// `host:port` is its first listener; `listeners` every listener by
+    /// name, so clients are told the addresses of the listener they use.
     RegisterBroker {
         id: i32,
         host: String,
         port: i32,
+        listeners: Vec<ListenerEndpoint>,
     },
     /// A broker stopped heartbeating or shut down: it leads nothing.
     FenceBroker {
@@ -84,6 +90,34 @@ pub enum MetadataRecord {
     ClusterId {
         id: String,
     },
+    /// A user's SCRAM credential for its mechanism, set or replaced
+    /// (Kafka's `UserScramCredentialRecord`).
+    ScramCredential {
+        user: String,
+        credential: ScramCredential,
+    },
+    RemoveScramCredential {
+        user: String,
+        mechanism: ScramMechanism,
+    },
+}
+
+impl MetadataRecord {
+    /// Whether the record changes the SCRAM users.
+    pub fn changes_users(&self) -> bool {
+        matches!(
+            self,
+            MetadataRecord::ScramCredential { .. } | MetadataRecord::RemoveScramCredential { .. }
+        )
+    }
+}
+
+/// Where one listener of a broker is reached.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ListenerEndpoint {
+    pub name: String,
+    pub host: String,
+    pub port: i32,
 }
 
 /// A broker the cluster knows.
@@ -92,6 +126,9 @@ pub struct RegisteredBroker {
     pub id: i32,
     pub host: String,
     pub port: i32,
+    /// Every client listener (empty for a broker registered before
+    /// listeners were recorded: `host:port` then serves every client).
+    pub listeners: Vec<ListenerEndpoint>,
     /// Fenced brokers are down (or shut down): not live, lead nothing.
     pub fenced: bool,
 }
@@ -152,6 +189,7 @@ pub struct TopicTable {
     brokers: BTreeMap<i32, RegisteredBroker>,
     next_producer_id: i64,
     cluster_id: Option<String>,
+    scram_users: Credentials,
 }
 
 impl TopicTable {
@@ -271,13 +309,19 @@ impl TopicTable {
                     index,
                 }])
             }
-            MetadataRecord::RegisterBroker { id, host, port } => {
+            MetadataRecord::RegisterBroker {
+                id,
+                host,
+                port,
+                listeners,
+            } => {
                 self.brokers.insert(
                     id,
                     RegisteredBroker {
                         id,
                         host,
                         port,
+                        listeners,
                         fenced: false,
                     },
                 );
@@ -297,7 +341,26 @@ impl TopicTable {
                 self.cluster_id.get_or_insert(id);
                 Ok(Vec::new())
             }
+            MetadataRecord::ScramCredential { user, credential } => {
+                apply_change(
+                    &mut self.scram_users,
+                    CredentialChange::Upsert(user, credential),
+                );
+                Ok(Vec::new())
+            }
+            MetadataRecord::RemoveScramCredential { user, mechanism } => {
+                apply_change(
+                    &mut self.scram_users,
+                    CredentialChange::Delete(user, mechanism),
+                );
+                Ok(Vec::new())
+            }
         }
+    }
+
+    /// Every user's SCRAM credentials.
+    pub fn scram_users(&self) -> &Credentials {
+        &self.scram_users
     }
 
     /// Every broker the cluster knows, by id.
@@ -338,6 +401,7 @@ impl TopicTable {
         for topic in self.by_name.values() {
             records.extend(creation_records(topic));
         }
+        records.extend(scram_records(&self.scram_users));
         records
     }
 
@@ -388,6 +452,34 @@ impl TopicTable {
         });
         if let Some(id) = &target.cluster_id {
             records.push(MetadataRecord::ClusterId { id: id.clone() });
+        }
+        for (user, creds) in &self.scram_users {
+            for held in creds {
+                let kept = target
+                    .scram_users
+                    .get(user)
+                    .is_some_and(|wanted| wanted.iter().any(|w| w.mechanism == held.mechanism));
+                if !kept {
+                    records.push(MetadataRecord::RemoveScramCredential {
+                        user: user.clone(),
+                        mechanism: held.mechanism,
+                    });
+                }
+            }
+        }
+        for (user, creds) in &target.scram_users {
+            for wanted in creds {
+                let held = self
+                    .scram_users
+                    .get(user)
+                    .is_some_and(|c| c.contains(wanted));
+                if !held {
+                    records.push(MetadataRecord::ScramCredential {
+                        user: user.clone(),
+                        credential: wanted.clone(),
+                    });
+                }
+            }
         }
         records
     }
@@ -457,12 +549,25 @@ fn creation_records(topic: &Topic) -> Vec<MetadataRecord> {
     records
 }
 
+/// The records that recreate every user's SCRAM credentials.
+fn scram_records(users: &Credentials) -> impl Iterator<Item = MetadataRecord> + '_ {
+    users.iter().flat_map(|(user, creds)| {
+        creds
+            .iter()
+            .map(move |credential| MetadataRecord::ScramCredential {
+                user: user.clone(),
+                credential: credential.clone(),
+            })
+    })
+}
+
 /// The records that register `broker` as it is now (fenced or not).
 fn registration_records(broker: &RegisteredBroker) -> Vec<MetadataRecord> {
     let mut records = vec![MetadataRecord::RegisterBroker {
         id: broker.id,
         host: broker.host.clone(),
         port: broker.port,
+        listeners: broker.listeners.clone(),
     }];
     if broker.fenced {
         records.push(MetadataRecord::FenceBroker { id: broker.id });

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
+use strom_protocol::sasl::{ScramCredential, ScramMechanism};
 
 use strom_protocol::codec::Uuid;
 use strom_protocol::error_codes;
@@ -203,7 +204,13 @@ impl Controller {
                     configs,
                 }]
             }
-            Req::Heartbeat { id, host, port, .. } => {
+            Req::Heartbeat {
+                id,
+                host,
+                port,
+                listeners,
+                ..
+            } => {
                 self.heard_from(id);
                 let mut records = Vec::new();
                 if table.cluster_id().is_none() {
@@ -212,8 +219,16 @@ impl Controller {
                     });
                 }
                 let known = table.broker(id);
-                if known.is_none_or(|b| b.fenced || b.host != host || b.port != port) {
-                    records.push(MetadataRecord::RegisterBroker { id, host, port });
+                let changed = |b: &crate::topic_table::RegisteredBroker| {
+                    b.fenced || b.host != host || b.port != port || b.listeners != listeners
+                };
+                if known.is_none_or(changed) {
+                    records.push(MetadataRecord::RegisterBroker {
+                        id,
+                        host,
+                        port,
+                        listeners,
+                    });
                     // Partitions waiting for this broker lead again.
                     records.extend(elections(&table, |b| b == id || table.is_live(b), false));
                 }
@@ -271,6 +286,20 @@ impl Controller {
                     index,
                     assignment: next,
                 }]
+            }
+            Req::AlterScramCredentials { upserts, deletions } => {
+                let invalid = |e: String| ApiError::new(error_codes::INVALID_REQUEST, e);
+                let mut records = Vec::new();
+                for (user, mechanism) in deletions {
+                    let mechanism = ScramMechanism::from_name(&mechanism)
+                        .ok_or_else(|| invalid(format!("unknown mechanism {mechanism}")))?;
+                    records.push(MetadataRecord::RemoveScramCredential { user, mechanism });
+                }
+                for (user, credential) in upserts {
+                    let credential = ScramCredential::try_from(credential).map_err(invalid)?;
+                    records.push(MetadataRecord::ScramCredential { user, credential });
+                }
+                records
             }
             Req::DescribeQuorum => {
                 return Ok(Decision::Answer(match self.quorum.get() {

@@ -375,6 +375,7 @@ mod tests {
                 id,
                 host: "h".into(),
                 port: 1,
+                listeners: Vec::new(),
             })
             .collect();
         records.push(MetadataRecord::Topic {

@@ -321,6 +321,7 @@ fn heartbeat(broker: &Broker) -> ControllerRequest {
         id: broker.node_id,
         host: broker.advertised_host.clone(),
         port: broker.advertised_port,
+        listeners: broker.listener_endpoints(),
         learner_address: if is_voter {
             None
         } else {

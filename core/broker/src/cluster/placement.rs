@@ -218,6 +218,7 @@ mod tests {
                     id,
                     host: "h".into(),
                     port: 1,
+                    listeners: Vec::new(),
                 })
                 .expect("applies");
         }

@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 use strom_protocol::codec::Uuid;
 
 use crate::config::TopicConfigs;
-use crate::topic_table::{MetadataRecord, PartitionAssignment};
+use strom_protocol::sasl::{ScramCredential, ScramMechanism};
+
+use crate::security::users::StoredCredential;
+use crate::topic_table::{ListenerEndpoint, MetadataRecord, PartitionAssignment};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Assignment {
@@ -52,6 +55,8 @@ enum Record {
         id: i32,
         host: String,
         port: i32,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        listeners: Vec<ListenerEndpoint>,
     },
     FenceBroker {
         id: i32,
@@ -61,6 +66,14 @@ enum Record {
     },
     ClusterId {
         id: String,
+    },
+    ScramCredential {
+        user: String,
+        credential: StoredCredential,
+    },
+    RemoveScramCredential {
+        user: String,
+        mechanism: String,
     },
 }
 
@@ -108,14 +121,30 @@ fn to_wire(record: &MetadataRecord) -> Record {
             index: *index,
             assignment: assignment_to_wire(assignment),
         },
-        MetadataRecord::RegisterBroker { id, host, port } => Record::RegisterBroker {
+        MetadataRecord::RegisterBroker {
+            id,
+            host,
+            port,
+            listeners,
+        } => Record::RegisterBroker {
             id: *id,
             host: host.clone(),
             port: *port,
+            listeners: listeners.clone(),
         },
         MetadataRecord::FenceBroker { id } => Record::FenceBroker { id: *id },
         MetadataRecord::ProducerIds { next } => Record::ProducerIds { next: *next },
         MetadataRecord::ClusterId { id } => Record::ClusterId { id: id.clone() },
+        MetadataRecord::ScramCredential { user, credential } => Record::ScramCredential {
+            user: user.clone(),
+            credential: StoredCredential::from(credential),
+        },
+        MetadataRecord::RemoveScramCredential { user, mechanism } => {
+            Record::RemoveScramCredential {
+                user: user.clone(),
+                mechanism: mechanism.name().to_string(),
+            }
+        }
     }
 }
 
@@ -157,12 +186,33 @@ fn from_wire(record: Record) -> Result<MetadataRecord, String> {
             index,
             assignment: assignment_from_wire(assignment),
         },
-        Record::RegisterBroker { id, host, port } => {
-            MetadataRecord::RegisterBroker { id, host, port }
-        }
+        Record::RegisterBroker {
+            id,
+            host,
+            port,
+            listeners,
+        } => MetadataRecord::RegisterBroker {
+            id,
+            host,
+            port,
+            listeners,
+        },
         Record::FenceBroker { id } => MetadataRecord::FenceBroker { id },
         Record::ProducerIds { next } => MetadataRecord::ProducerIds { next },
         Record::ClusterId { id } => MetadataRecord::ClusterId { id },
+        Record::ScramCredential { user, credential } => MetadataRecord::ScramCredential {
+            credential: ScramCredential::try_from(credential)
+                .map_err(|e| format!("credential of {user}: {e}"))?,
+            user,
+        },
+        Record::RemoveScramCredential { user, mechanism } => {
+            MetadataRecord::RemoveScramCredential {
+                mechanism: ScramMechanism::from_name(&mechanism).ok_or_else(|| {
+                    format!("credential of {user}: unknown mechanism {mechanism}")
+                })?,
+                user,
+            }
+        }
     })
 }
 
@@ -232,6 +282,11 @@ mod tests {
                 id: 2,
                 host: "h".into(),
                 port: 9,
+                listeners: vec![ListenerEndpoint {
+                    name: "SASL_SSL".into(),
+                    host: "h".into(),
+                    port: 10,
+                }],
             },
             MetadataRecord::FenceBroker { id: 2 },
             MetadataRecord::ProducerIds { next: 2000 },
@@ -251,6 +306,15 @@ mod tests {
                     removing: vec![2],
                 },
             },
+            MetadataRecord::ScramCredential {
+                user: "alice".into(),
+                credential: ScramCredential::from_password(
+                    ScramMechanism::Sha512,
+                    "secret",
+                    b"salt".to_vec(),
+                    4096,
+                ),
+            },
         ];
         for record in decode(&encode(&records)).expect("decodes") {
             table.apply(record).expect("applies");
@@ -269,6 +333,15 @@ mod tests {
         assert!(copy.broker(2).is_some_and(|b| b.fenced));
         assert_eq!(copy.next_producer_id(), 2000);
         assert_eq!(copy.cluster_id(), Some("c1"));
+        assert_eq!(copy.broker(2).map(|b| b.listeners.len()), Some(1));
+        let alice = &copy.scram_users()["alice"];
+        assert!(alice[0].verify_password("secret"));
+        // A snapshot without the user removes it.
+        let empty = TopicTable::default();
+        let removal = copy.records_to_reach(&empty);
+        assert!(removal.iter().any(
+            |r| matches!(r, MetadataRecord::RemoveScramCredential { user, .. } if user == "alice")
+        ));
         assert!(decode(b"[{\"type\":\"Nope\"}]").is_err());
     }
 }

@@ -35,6 +35,9 @@ pub enum ControllerRequest {
         id: i32,
         host: String,
         port: i32,
+        /// Every client listener of the broker.
+        #[serde(default)]
+        listeners: Vec<crate::topic_table::ListenerEndpoint>,
         /// A broker that is not a voter: where it receives the metadata
         /// log, as a Raft learner.
         learner_address: Option<String>,
@@ -78,6 +81,12 @@ pub enum ControllerRequest {
     /// The quorum's state as its leader sees it (Kafka's DescribeQuorum,
     /// which brokers forward to the active controller).
     DescribeQuorum,
+    /// Kafka's AlterUserScramCredentials, checked by the broker that took
+    /// it: credentials to set, and (user, mechanism) pairs to remove.
+    AlterScramCredentials {
+        upserts: Vec<(String, crate::security::users::StoredCredential)>,
+        deletions: Vec<(String, String)>,
+    },
 }
 
 /// A topic of a one-node data dir, as its topic file and logs describe it.

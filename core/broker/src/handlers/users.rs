@@ -16,7 +16,8 @@ use strom_protocol::messages::{
 };
 use strom_protocol::sasl::{ScramCredential, ScramMechanism};
 
-use crate::security::users::CredentialChange;
+use crate::cluster::requests::ControllerRequest;
+use crate::security::users::{CredentialChange, StoredCredential};
 use crate::state::Broker;
 
 pub fn describe(
@@ -86,7 +87,7 @@ pub fn describe(
 /// A user's changes, or the first thing wrong with them (code, message).
 type UserOutcome = Result<Vec<CredentialChange>, (i16, String)>;
 
-pub fn alter(
+pub async fn alter(
     broker: &Broker,
     request: AlterUserScramCredentialsRequest,
 ) -> AlterUserScramCredentialsResponse {
@@ -132,14 +133,26 @@ pub fn alter(
         .filter_map(|(_, outcome)| outcome.as_mut().ok().map(std::mem::take))
         .flatten()
         .collect();
-    let stored = if broker.cluster().is_some() {
-        Err((
-            error_codes::INVALID_REQUEST,
-            "SCRAM users are not replicated across a cluster yet: use a one-node broker"
-                .to_string(),
-        ))
-    } else if changes.is_empty() {
+    let stored = if changes.is_empty() {
         Ok(())
+    } else if let Some(node) = broker.cluster() {
+        // The metadata log carries them to every broker.
+        let mut upserts = Vec::new();
+        let mut deletions = Vec::new();
+        for change in changes {
+            match change {
+                CredentialChange::Upsert(user, credential) => {
+                    upserts.push((user, StoredCredential::from(&credential)))
+                }
+                CredentialChange::Delete(user, mechanism) => {
+                    deletions.push((user, mechanism.name().to_string()))
+                }
+            }
+        }
+        node.ask(ControllerRequest::AlterScramCredentials { upserts, deletions })
+            .await
+            .map(|_| ())
+            .map_err(|e| (e.code, e.message))
     } else {
         broker.users.apply(changes).map_err(|e| {
             tracing::error!("cannot store SCRAM credentials: {e}");

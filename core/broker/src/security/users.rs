@@ -19,7 +19,7 @@ const FILE_NAME: &str = "scram-credentials.json";
 const DECOY_SECRET_FILE: &str = "scram-decoy.secret";
 
 /// Every user's credentials, by user name, then mechanism.
-type Credentials = BTreeMap<String, Vec<ScramCredential>>;
+pub type Credentials = BTreeMap<String, Vec<ScramCredential>>;
 
 pub struct ScramUsers {
     path: PathBuf,
@@ -104,6 +104,12 @@ impl ScramUsers {
         Ok(())
     }
 
+    /// In a cluster the metadata log holds the credentials: each node
+    /// takes the whole set from its table after applying a change.
+    pub fn replace_replicated(&self, users: Credentials) {
+        *self.users.write().unwrap_or_else(|e| e.into_inner()) = users;
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Credentials> {
         self.users.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -128,9 +134,10 @@ pub fn apply_change(users: &mut Credentials, change: CredentialChange) {
     }
 }
 
-/// A credential as stored: binary fields in hex.
-#[derive(Serialize, Deserialize)]
-struct StoredCredential {
+/// A credential as stored in the file and in the metadata log: binary
+/// fields in hex.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredCredential {
     mechanism: String,
     iterations: u32,
     salt: String,
@@ -138,22 +145,38 @@ struct StoredCredential {
     server_key: String,
 }
 
+impl From<&ScramCredential> for StoredCredential {
+    fn from(c: &ScramCredential) -> StoredCredential {
+        StoredCredential {
+            mechanism: c.mechanism.name().to_string(),
+            iterations: c.iterations,
+            salt: hex(&c.salt),
+            stored_key: hex(&c.stored_key),
+            server_key: hex(&c.server_key),
+        }
+    }
+}
+
+impl TryFrom<StoredCredential> for ScramCredential {
+    type Error = String;
+
+    fn try_from(c: StoredCredential) -> Result<ScramCredential, String> {
+        let mechanism = ScramMechanism::from_name(&c.mechanism)
+            .ok_or_else(|| format!("unknown mechanism {}", c.mechanism))?;
+        Ok(ScramCredential {
+            mechanism,
+            salt: unhex(&c.salt)?,
+            iterations: c.iterations,
+            stored_key: unhex(&c.stored_key)?,
+            server_key: unhex(&c.server_key)?,
+        })
+    }
+}
+
 fn encode(users: &Credentials) -> Vec<u8> {
     let stored: BTreeMap<&String, Vec<StoredCredential>> = users
         .iter()
-        .map(|(user, creds)| {
-            let creds = creds
-                .iter()
-                .map(|c| StoredCredential {
-                    mechanism: c.mechanism.name().to_string(),
-                    iterations: c.iterations,
-                    salt: hex(&c.salt),
-                    stored_key: hex(&c.stored_key),
-                    server_key: hex(&c.server_key),
-                })
-                .collect();
-            (user, creds)
-        })
+        .map(|(user, creds)| (user, creds.iter().map(StoredCredential::from).collect()))
         .collect();
     // Plain data always serialises.
     serde_json::to_vec_pretty(&stored).unwrap_or_default()
@@ -167,17 +190,7 @@ fn decode(bytes: &[u8]) -> Result<Credentials, String> {
         .map(|(user, creds)| {
             let creds = creds
                 .into_iter()
-                .map(|c| {
-                    let mechanism = ScramMechanism::from_name(&c.mechanism)
-                        .ok_or_else(|| format!("{user}: unknown mechanism {}", c.mechanism))?;
-                    Ok(ScramCredential {
-                        mechanism,
-                        salt: unhex(&c.salt)?,
-                        iterations: c.iterations,
-                        stored_key: unhex(&c.stored_key)?,
-                        server_key: unhex(&c.server_key)?,
-                    })
-                })
+                .map(|c| ScramCredential::try_from(c).map_err(|e| format!("{user}: {e}")))
                 .collect::<Result<Vec<_>, String>>()?;
             Ok((user, creds))
         })

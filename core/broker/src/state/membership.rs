@@ -11,6 +11,7 @@ use crate::cluster::requests::{ControllerRequest, ControllerResponse};
 use crate::cluster::ClusterNode;
 use crate::error::ApiError;
 use crate::topic_store::{self, TopicMeta};
+use crate::topic_table::ListenerEndpoint;
 
 /// Where clients reach a broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,19 +68,46 @@ impl Broker {
         }
     }
 
-    /// This broker, and in a cluster every live broker, by id.
+    /// Records where this broker's listeners are reached (server start).
+    pub fn set_listeners(&self, listeners: Vec<ListenerEndpoint>) {
+        let _ = self.listeners.set(listeners);
+    }
+
+    /// Every client listener's advertised address.
+    pub fn listener_endpoints(&self) -> Vec<ListenerEndpoint> {
+        self.listeners.get().cloned().unwrap_or_default()
+    }
+
+    /// This broker, and in a cluster every live broker, by id, at the
+    /// addresses of the listener the current client uses (see
+    /// [`crate::security::CLIENT_LISTENER`]).
     pub fn live_brokers(&self) -> Vec<Endpoint> {
         if self.cluster().is_none() {
             return vec![self.endpoint()];
         }
+        let via = crate::security::CLIENT_LISTENER
+            .try_with(|listener| listener.name.clone())
+            .ok();
         let table = self.table();
         let mut live: Vec<Endpoint> = table
             .brokers()
             .filter(|b| !b.fenced)
-            .map(|b| Endpoint {
-                id: b.id,
-                host: b.host.clone(),
-                port: b.port,
+            .map(|b| {
+                let named = via
+                    .as_ref()
+                    .and_then(|name| b.listeners.iter().find(|l| &l.name == name));
+                match named {
+                    Some(listener) => Endpoint {
+                        id: b.id,
+                        host: listener.host.clone(),
+                        port: listener.port,
+                    },
+                    None => Endpoint {
+                        id: b.id,
+                        host: b.host.clone(),
+                        port: b.port,
+                    },
+                }
             })
             .collect();
         // Registered or not yet, this broker serves: clients must see it.
