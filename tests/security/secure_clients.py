@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,7 +194,15 @@ def strom_cli(bootstrap: str, topic: str, security: Security, count: int = 5) ->
     binary = os.environ.get("STROM_BIN") or str(REPO_ROOT / "target" / "debug" / "strom")
     common = ["--brokers", bootstrap, *strom_settings(security)]
     lines = b"".join(v + b"\n" for v in values(count, "strom"))
-    produced = subprocess.run([binary, "produce", topic, *common], input=lines, capture_output=True, timeout=60)
+    # The producer reads its settings from a file (Kafka tools' --command-config).
+    with tempfile.NamedTemporaryFile("w", suffix=".properties") as properties:
+        flags = strom_settings(security)
+        properties.write("".join(f"{flags[i + 1]}\n" for i in range(0, len(flags), 2)))
+        properties.flush()
+        produced = subprocess.run(
+            [binary, "produce", topic, "--brokers", bootstrap, "--command-config", properties.name],
+            input=lines, capture_output=True, timeout=60,
+        )  # fmt: skip
     if produced.returncode != 0:
         raise LoginFailed(produced.stderr.decode(errors="replace"))
     consumed = subprocess.run(

@@ -39,19 +39,19 @@ pub struct BrokersArg {
         default_value = "127.0.0.1:9092"
     )]
     pub brokers: String,
-    /// Client settings from a properties file (librdkafka names, e.g.
-    /// security.protocol=SASL_SSL, sasl.mechanisms, sasl.username,
-    /// sasl.password, ssl.ca.location).
-    #[arg(long = "config", global = true, value_name = "FILE")]
+    /// Client settings from a properties file, as Kafka's tools take
+    /// them (librdkafka names, e.g. security.protocol=SASL_SSL,
+    /// sasl.mechanisms, sasl.username, sasl.password, ssl.ca.location).
+    #[arg(long = "command-config", global = true, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
     /// One client setting, e.g. -X security.protocol=SASL_SSL (repeatable;
-    /// wins over --config).
+    /// wins over --command-config).
     #[arg(short = 'X', global = true, value_name = "KEY=VALUE")]
     pub settings: Vec<String>,
 }
 
 impl BrokersArg {
-    /// A client config for these brokers, then --config, then -X, then
+    /// A client config for these brokers, then --command-config, then -X, then
     /// `extra` settings.
     pub fn client_config(&self, extra: &[(&str, &str)]) -> Result<ClientConfig, CliError> {
         let mut pairs: Vec<(String, String)> = vec![
@@ -60,7 +60,10 @@ impl BrokersArg {
         ];
         if let Some(path) = &self.config {
             let text = std::fs::read_to_string(path).map_err(|e| {
-                CliError::Usage(format!("cannot read --config {}: {e}", path.display()))
+                CliError::Usage(format!(
+                    "cannot read --command-config {}: {e}",
+                    path.display()
+                ))
             })?;
             pairs.extend(
                 strom_broker::config::parse_properties(&text)

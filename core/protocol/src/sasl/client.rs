@@ -4,9 +4,9 @@
 use std::fmt;
 use std::mem;
 
-use super::base64;
 use super::scram::{constant_time_eq, xor, ScramMechanism};
 use super::syntax::{attribute, check_nonce, escape_username, extensions, utf8};
+use crate::base64;
 use crate::error::SaslError;
 
 /// A bound on what a server may ask for: PBKDF2 runs that many HMACs, so a
@@ -93,7 +93,8 @@ impl ScramClient {
             return Err(SaslError::MandatoryExtension);
         }
         let nonce = attribute(first, 'r', "missing r=")?;
-        let salt = base64::decode(attribute(parts.next(), 's', "missing s=")?)?;
+        let salt = base64::decode(attribute(parts.next(), 's', "missing s=")?)
+            .ok_or(SaslError::InvalidBase64)?;
         let iterations = parse_iterations(attribute(parts.next(), 'i', "missing i=")?)?;
         extensions(parts)?;
         check_nonce(nonce)?;
@@ -135,7 +136,8 @@ impl ScramClient {
         if let Some(error) = first.and_then(|p| p.strip_prefix("e=")) {
             return Err(SaslError::ServerError(error.to_owned()));
         }
-        let signature = base64::decode(attribute(first, 'v', "missing v=")?)?;
+        let signature =
+            base64::decode(attribute(first, 'v', "missing v=")?).ok_or(SaslError::InvalidBase64)?;
         extensions(parts)?;
         if !constant_time_eq(&signature, &server_signature) {
             return Err(SaslError::ServerSignatureMismatch);

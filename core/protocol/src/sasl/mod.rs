@@ -12,7 +12,6 @@
 //! Every message from the peer is untrusted: parsing returns [`SaslError`],
 //! never panics.
 
-pub mod base64;
 mod client;
 mod plain;
 mod scram;

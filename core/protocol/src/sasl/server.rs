@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::mem;
 
-use super::base64;
 use super::scram::{constant_time_eq, xor, ScramCredential, ScramMechanism};
 use super::syntax::{attribute, check_nonce, extensions, unescape_username, utf8};
+use crate::base64;
 use crate::error::SaslError;
 
 /// What the client's first message says. The caller looks up the
@@ -166,9 +166,10 @@ impl ScramServer {
         let (without_proof, proof) = text
             .rsplit_once(",p=")
             .ok_or(SaslError::Malformed("missing p="))?;
-        let proof = base64::decode(proof)?;
+        let proof = base64::decode(proof).ok_or(SaslError::InvalidBase64)?;
         let mut parts = without_proof.split(',');
-        let binding = base64::decode(attribute(parts.next(), 'c', "missing c=")?)?;
+        let binding = base64::decode(attribute(parts.next(), 'c', "missing c=")?)
+            .ok_or(SaslError::InvalidBase64)?;
         let client_nonce = attribute(parts.next(), 'r', "missing r=")?;
         extensions(parts)?;
 

@@ -1,6 +1,7 @@
 //! Whole exchanges, ScramClient against ScramServer, and hostile input.
 
 use super::*;
+use crate::base64;
 
 const M: ScramMechanism = ScramMechanism::Sha512;
 const SECRET: &[u8] = b"cluster decoy secret";
