@@ -20,9 +20,7 @@ def certs(tmp_path_factory):
     return make_certificates(tmp_path_factory.mktemp("certs"))
 
 
-@pytest.fixture(scope="session")
-def secure_broker(tmp_path_factory, certs):
-    broker = SecureBroker(tmp_path_factory.mktemp("secure-broker"), certs)
+def start_with_users(broker: SecureBroker) -> SecureBroker:
     broker.start()
     admin = AdminClient({"bootstrap.servers": broker.addresses["PLAINTEXT"]})
     upserts = [
@@ -30,8 +28,25 @@ def secure_broker(tmp_path_factory, certs):
         for user, password in USERS.items()
         for mechanism in (ScramMechanism.SCRAM_SHA_256, ScramMechanism.SCRAM_SHA_512)
     ]
-    for user, future in admin.alter_user_scram_credentials(upserts).items():
+    for future in admin.alter_user_scram_credentials(upserts).values():
         future.result(timeout=30)
+    return broker
+
+
+@pytest.fixture(scope="session")
+def secure_broker(tmp_path_factory, certs):
+    broker = start_with_users(SecureBroker(tmp_path_factory.mktemp("secure-broker"), certs))
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="module")
+def reauth_broker(tmp_path_factory, certs, request):
+    """A broker whose logins last 2 s (connections.max.reauth.ms)."""
+    extra = {"connections.max.reauth.ms": "2000"}
+    broker = start_with_users(SecureBroker(tmp_path_factory.mktemp("reauth-broker"), certs, extra))
     try:
         yield broker
     finally:

@@ -126,7 +126,7 @@ class SecureBroker(BrokerProcess):
     """A strom broker with one listener of each kind, on fixed ports so a
     restart keeps every address."""
 
-    def __init__(self, workdir: Path, certs: Certificates):
+    def __init__(self, workdir: Path, certs: Certificates, extra: dict | None = None):
         ports = dict(zip(("PLAINTEXT", "SASL_SSL", "SASL_PLAINTEXT", "SSL"), free_ports(4)))
         self.addresses = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
         self.certs = certs
@@ -138,6 +138,7 @@ class SecureBroker(BrokerProcess):
             "ssl.truststore.location": str(certs.ca),
             "ssl.client.auth": "required",
             "sasl.enabled.mechanisms": "SCRAM-SHA-256,SCRAM-SHA-512,PLAIN",
+            **(extra or {}),
         }
         sets = [arg for key, value in settings.items() for arg in ("--set", f"{key}={value}")]
 

@@ -84,10 +84,13 @@ pub async fn serve(
     listener: Arc<Listener>,
 ) {
     let _ = stream.set_nodelay(true);
-    let sasl = listener
-        .protocol
-        .uses_sasl()
-        .then(|| Authenticator::new(broker.config.settings().security.sasl_mechanisms.clone()));
+    let sasl = listener.protocol.uses_sasl().then(|| {
+        let settings = broker.config.settings();
+        Authenticator::new(
+            settings.security.sasl_mechanisms.clone(),
+            settings.connections_max_reauth_ms,
+        )
+    });
     let serving = async {
         match listener.tls.clone() {
             None => {
@@ -162,10 +165,16 @@ async fn read_requests(
             return;
         };
         if let Some(sasl) = &sasl {
-            if !sasl.is_authenticated() && !allowed_before_login(request.api_key) {
+            if !allowed_before_login(request.api_key) {
                 let api = request.api_key.map_or("unknown", ApiKey::name);
-                tracing::warn!(%peer, api, "closing connection: request before SASL authentication");
-                return;
+                if !sasl.is_authenticated() {
+                    tracing::warn!(%peer, api, "closing connection: request before SASL authentication");
+                    return;
+                }
+                if sasl.is_expired(std::time::Instant::now()) {
+                    tracing::info!(%peer, api, "closing connection: its SASL login expired (connections.max.reauth.ms) and the client did not log in again");
+                    return;
+                }
             }
         }
         let mut close_after = false;

@@ -136,7 +136,7 @@ pub struct Connection {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     shared: Arc<Shared>,
     settings: ConnectionSettings,
     writer: mpsc::Sender<Outgoing>,
@@ -198,7 +198,7 @@ impl Connection {
         };
         connection.negotiate_versions().await?;
         if connection.inner.settings.security.protocol.uses_sasl() {
-            connection.log_in().await?;
+            connection.log_in_and_keep_logged_in().await?;
         }
         Ok(connection)
     }
@@ -209,6 +209,20 @@ impl Connection {
 
     pub(crate) fn security(&self) -> &SecurityConfig {
         &self.inner.settings.security
+    }
+
+    /// A handle that does not keep the connection open.
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    pub(crate) fn upgrade(inner: &std::sync::Weak<Inner>) -> Option<Connection> {
+        inner.upgrade().map(|inner| Connection { inner })
+    }
+
+    /// Closes the connection: waiting requests fail with `reason`.
+    pub(crate) fn close(&self, reason: &str) {
+        self.inner.shared.close(reason);
     }
 
     pub fn is_closed(&self) -> bool {

@@ -40,6 +40,7 @@ pub static BROKER_SETTINGS: &[SettingDef] = &[
     def("ssl.truststore.location", T::String, None, V::Any, "PEM file with the CA certificates that client certificates must chain to (mutual TLS)."),
     def("ssl.truststore.type", T::String, Some("PEM"), V::OneOf(&["PEM"]), "Format of the truststore: PEM."),
     def("ssl.client.auth", T::String, Some("none"), V::OneOf(&["none", "requested", "required"]), "Whether SSL listeners ask clients for a certificate: required refuses clients without one that chains to the truststore (SASL_SSL clients log in with SASL instead, as in Kafka)."),
+    def("connections.max.reauth.ms", T::Long, Some("0"), V::AtLeast(0), "How long a SASL login lasts: clients are told (KIP-368) and log in again on the same connection before it ends; a connection whose login expired is closed at its next request. 0: a login lasts as long as its connection."),
     def("sasl.enabled.mechanisms", T::List, Some("SCRAM-SHA-256,SCRAM-SHA-512"), V::Any, "SASL mechanisms SASL listeners accept: SCRAM-SHA-256, SCRAM-SHA-512, PLAIN (checked against the same SCRAM credentials; send it over SASL_SSL only). Kafka's default: GSSAPI."),
     def("log.dir", T::String, Some("./strom-data"), V::Any, "Data directory (Strom's default: ./strom-data)."),
     def("log.dirs", T::List, None, V::Any, "Data directory; overrides log.dir. Strom supports exactly one."),

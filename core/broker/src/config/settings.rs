@@ -96,6 +96,10 @@ pub struct BrokerSettings {
     pub max_connections_per_ip: i32,
     /// 0 or less: never.
     pub connections_max_idle_ms: i64,
+    /// `connections.max.reauth.ms`: a SASL login lasts this long, then the
+    /// client must log in again on the same connection (KIP-368); 0: for
+    /// the connection's life.
+    pub connections_max_reauth_ms: i64,
     pub max_partitions_per_request: i32,
     pub message_max_bytes: i32,
     pub log_segment_bytes: i32,
@@ -197,6 +201,7 @@ impl BrokerSettings {
             max_connections: 0,
             max_connections_per_ip: 0,
             connections_max_idle_ms: 0,
+            connections_max_reauth_ms: 0,
             max_partitions_per_request: 0,
             message_max_bytes: 0,
             log_segment_bytes: 0,
@@ -372,6 +377,7 @@ pub(super) fn resolve_settings(
         max_connections: lookup.int("max.connections")?,
         max_connections_per_ip: lookup.int("max.connections.per.ip")?,
         connections_max_idle_ms: lookup.long("connections.max.idle.ms")?,
+        connections_max_reauth_ms: lookup.long("connections.max.reauth.ms")?,
         max_partitions_per_request: lookup.int("strom.max.partitions.per.request")?,
         message_max_bytes: lookup.int("message.max.bytes")?,
         log_segment_bytes: lookup.int("log.segment.bytes")?,

@@ -5,8 +5,14 @@
 //! A client learns only that its login failed, never why: an unknown user
 //! runs the whole SCRAM exchange against a decoy credential and fails where
 //! a wrong password fails, with the same message. The log says why.
+//!
+//! With `connections.max.reauth.ms` a login lasts that long (KIP-368): the
+//! client is told in SaslAuthenticate and logs in again, with the same
+//! mechanism and as the same user, on the same connection; a connection
+//! whose login expired is closed at its next other request.
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use strom_protocol::error_codes;
@@ -40,6 +46,12 @@ pub struct Authenticator {
     /// `sasl.enabled.mechanisms`.
     enabled: Vec<String>,
     state: State,
+    /// `connections.max.reauth.ms`; `None`: a login lasts.
+    session: Option<Duration>,
+    /// Who logged in, and with which mechanism, once a login succeeded.
+    login: Option<(String, String)>,
+    /// When the current login ends.
+    expires: Option<Instant>,
 }
 
 /// The answer to one SaslAuthenticate and what it did to the connection.
@@ -58,30 +70,50 @@ pub enum Outcome {
 }
 
 impl Authenticator {
-    pub fn new(enabled: Vec<String>) -> Authenticator {
+    /// `reauth_ms`: `connections.max.reauth.ms` (0: a login lasts).
+    pub fn new(enabled: Vec<String>, reauth_ms: i64) -> Authenticator {
         Authenticator {
             enabled,
             state: State::Start,
+            session: u64::try_from(reauth_ms)
+                .ok()
+                .filter(|&ms| ms > 0)
+                .map(Duration::from_millis),
+            login: None,
+            expires: None,
         }
     }
 
+    /// Whether a login succeeded (and no login failed since).
     pub fn is_authenticated(&self) -> bool {
-        matches!(self.state, State::Done)
+        self.login.is_some()
     }
 
-    /// Picks the mechanism. A second handshake, or one after logging in,
-    /// is ILLEGAL_SASL_STATE.
+    /// Whether the login's session ran out without a new login.
+    pub fn is_expired(&self, now: Instant) -> bool {
+        self.expires.is_some_and(|end| now >= end)
+    }
+
+    /// Picks the mechanism. A second handshake in one exchange, or one
+    /// after logging in where logins do not expire, is ILLEGAL_SASL_STATE;
+    /// a re-authentication must keep the mechanism.
     pub fn handshake(&mut self, request: SaslHandshakeRequest) -> SaslHandshakeResponse {
         let mut response = SaslHandshakeResponse {
             mechanisms: self.enabled.clone(),
             ..Default::default()
         };
-        if !matches!(self.state, State::Start) {
+        let may_start = match self.state {
+            State::Start => true,
+            State::Done => self.session.is_some() && self.login.is_some(),
+            _ => false,
+        };
+        if !may_start {
             response.error_code = error_codes::ILLEGAL_SASL_STATE;
             return response;
         }
         let wanted = request.mechanism.to_ascii_uppercase();
-        if !self.enabled.contains(&wanted) {
+        let same_as_before = self.login.as_ref().is_none_or(|(_, m)| *m == wanted);
+        if !self.enabled.contains(&wanted) || !same_as_before {
             response.error_code = error_codes::UNSUPPORTED_SASL_MECHANISM;
             return response;
         }
@@ -108,17 +140,14 @@ impl Authenticator {
                 user,
                 known,
             } => match server.client_final(bytes) {
-                Ok(server_final) => {
-                    tracing::info!(%peer, user, mechanism = %mechanism_of(&server), "authenticated");
-                    success(server_final, user)
-                }
+                Ok(server_final) => self.logged_in(peer, user, mechanism_of(&server), server_final),
                 Err(e) => {
                     let why = if known {
                         e.to_string()
                     } else {
                         "unknown user".to_string()
                     };
-                    refused(peer, &user, &why)
+                    self.refused(peer, &user, &why)
                 }
             },
             State::Start | State::Done => {
@@ -137,7 +166,7 @@ impl Authenticator {
     fn plain(&mut self, users: &ScramUsers, bytes: &[u8], peer: SocketAddr) -> Step {
         let login = match parse_plain(bytes) {
             Ok(login) => login,
-            Err(e) => return refused(peer, "?", &format!("malformed PLAIN message: {e}")),
+            Err(e) => return self.refused(peer, "?", &format!("malformed PLAIN message: {e}")),
         };
         // Check every stored credential, so an unknown user costs the same.
         let mut credentials = users.credentials_of(&login.username);
@@ -149,15 +178,46 @@ impl Authenticator {
             .iter()
             .fold(false, |ok, c| c.verify_password(&login.password) | ok);
         if matched && known {
-            tracing::info!(%peer, user = login.username, mechanism = "PLAIN", "authenticated");
-            return success(Vec::new(), login.username);
+            return self.logged_in(peer, login.username, "PLAIN", Vec::new());
         }
         let why = if known {
             "wrong password"
         } else {
             "unknown user"
         };
-        refused(peer, &login.username, why)
+        self.refused(peer, &login.username, why)
+    }
+
+    /// A login succeeded: a re-authentication must be the same user.
+    fn logged_in(
+        &mut self,
+        peer: SocketAddr,
+        user: String,
+        mechanism: &str,
+        auth_bytes: Vec<u8>,
+    ) -> Step {
+        if let Some((first, _)) = &self.login {
+            if *first != user {
+                let why = format!("re-authenticated as `{user}` on a connection of `{first}`");
+                return self.refused(peer, &user, &why);
+            }
+            tracing::debug!(%peer, user, mechanism, "re-authenticated");
+        } else {
+            tracing::info!(%peer, user, mechanism, "authenticated");
+        }
+        self.login = Some((user.clone(), mechanism.to_string()));
+        self.expires = self.session.map(|session| Instant::now() + session);
+        let mut step = success(auth_bytes, user);
+        step.response.session_lifetime_ms = self
+            .session
+            .map_or(0, |s| i64::try_from(s.as_millis()).unwrap_or(i64::MAX));
+        step
+    }
+
+    /// A login failed: the connection is no longer logged in.
+    fn refused(&mut self, peer: SocketAddr, user: &str, why: &str) -> Step {
+        self.login = None;
+        refused(peer, user, why)
     }
 
     fn scram_first(
@@ -170,21 +230,20 @@ impl Authenticator {
         let mut server = Box::new(ScramServer::new(mechanism, server_nonce()));
         let first = match server.client_first(bytes) {
             Ok(first) => first,
-            Err(e) => return refused(peer, "?", &format!("malformed client-first message: {e}")),
+            Err(e) => {
+                return self.refused(peer, "?", &format!("malformed client-first message: {e}"))
+            }
         };
         if !first.extensions.is_empty() {
             // Delegation tokens (tokenauth=true) are not served.
             let names: Vec<&String> = first.extensions.keys().collect();
-            return refused(
-                peer,
-                &first.username,
-                &format!("unsupported SCRAM extensions {names:?}"),
-            );
+            let why = format!("unsupported SCRAM extensions {names:?}");
+            return self.refused(peer, &first.username, &why);
         }
         let (credential, known) = users.for_login(&first.username, mechanism);
         let server_first = match server.server_first(&credential) {
             Ok(message) => message,
-            Err(e) => return refused(peer, &first.username, &e.to_string()),
+            Err(e) => return self.refused(peer, &first.username, &e.to_string()),
         };
         self.state = State::ScramFinal {
             server,
@@ -246,5 +305,88 @@ fn error_response(code: i16, message: &str) -> SaslAuthenticateResponse {
         error_code: code,
         error_message: Some(message.to_string()),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use strom_protocol::sasl::{plain_message, ScramCredential};
+
+    use super::*;
+    use crate::security::users::CredentialChange;
+
+    fn users(dir: &std::path::Path) -> ScramUsers {
+        let users = ScramUsers::open(dir).unwrap();
+        let changes = ["alice", "bob"]
+            .into_iter()
+            .map(|user| {
+                let credential = ScramCredential::from_password(
+                    ScramMechanism::Sha256,
+                    &format!("{user}-secret"),
+                    b"salt".to_vec(),
+                    4096,
+                );
+                CredentialChange::Upsert(user.to_string(), credential)
+            })
+            .collect();
+        users.apply(changes).unwrap();
+        users
+    }
+
+    fn plain_login(auth: &mut Authenticator, users: &ScramUsers, user: &str) -> Outcome {
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let handshake = auth.handshake(SaslHandshakeRequest {
+            mechanism: "PLAIN".into(),
+            ..Default::default()
+        });
+        if handshake.error_code != error_codes::NONE {
+            return Outcome::Failed;
+        }
+        let request = SaslAuthenticateRequest {
+            auth_bytes: Bytes::from(plain_message(user, &format!("{user}-secret"))),
+            ..Default::default()
+        };
+        auth.authenticate(users, request, peer).outcome
+    }
+
+    #[test]
+    fn a_login_expires_and_may_be_renewed_only_as_the_same_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let users = users(dir.path());
+        let mut auth = Authenticator::new(vec!["PLAIN".into()], 60_000);
+        assert!(matches!(
+            plain_login(&mut auth, &users, "alice"),
+            Outcome::Authenticated(_)
+        ));
+        assert!(!auth.is_expired(Instant::now()));
+        assert!(auth.is_expired(Instant::now() + Duration::from_secs(61)));
+        assert!(matches!(
+            plain_login(&mut auth, &users, "alice"),
+            Outcome::Authenticated(_)
+        ));
+        assert!(matches!(
+            plain_login(&mut auth, &users, "bob"),
+            Outcome::Failed
+        ));
+        assert!(
+            !auth.is_authenticated(),
+            "a refused re-login ends the session"
+        );
+    }
+
+    #[test]
+    fn without_expiry_a_second_login_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let users = users(dir.path());
+        let mut auth = Authenticator::new(vec!["PLAIN".into()], 0);
+        assert!(matches!(
+            plain_login(&mut auth, &users, "alice"),
+            Outcome::Authenticated(_)
+        ));
+        assert!(!auth.is_expired(Instant::now() + Duration::from_secs(86_400)));
+        assert!(matches!(
+            plain_login(&mut auth, &users, "alice"),
+            Outcome::Failed
+        ));
     }
 }
