@@ -38,7 +38,7 @@ use crate::dispatch;
 use crate::handlers::{self, api_versions};
 use crate::limits::decoded_expansion;
 use crate::security::sasl::{Authenticator, Outcome};
-use crate::security::{Listener, CLIENT_LISTENER};
+use crate::security::{Listener, CLIENT_LISTENER, TLS_FAILURES};
 use crate::state::Broker;
 use crate::versions;
 
@@ -103,11 +103,15 @@ pub async fn serve(
                 {
                     Ok(Ok(tls)) => tls,
                     Ok(Err(e)) => {
-                        tracing::warn!(%peer, listener = listener.name, "closing connection: TLS handshake failed: {e}");
+                        if let Some(left_out) = TLS_FAILURES.admit() {
+                            tracing::warn!(%peer, listener = listener.name, left_out, "closing connection: TLS handshake failed: {e}");
+                        }
                         return;
                     }
                     Err(_) => {
-                        tracing::warn!(%peer, listener = listener.name, "closing connection: TLS handshake not finished within {TLS_HANDSHAKE_TIMEOUT:?}");
+                        if let Some(left_out) = TLS_FAILURES.admit() {
+                            tracing::warn!(%peer, listener = listener.name, left_out, "closing connection: TLS handshake not finished within {TLS_HANDSHAKE_TIMEOUT:?}");
+                        }
                         return;
                     }
                 };

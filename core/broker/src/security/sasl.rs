@@ -293,7 +293,9 @@ fn success(auth_bytes: Vec<u8>, user: String) -> Step {
 }
 
 fn refused(peer: SocketAddr, user: &str, why: &str) -> Step {
-    tracing::warn!(%peer, user, "authentication failed: {why}");
+    if let Some(left_out) = super::LOGIN_FAILURES.admit() {
+        tracing::warn!(%peer, user, left_out, "authentication failed: {why}");
+    }
     Step {
         response: error_response(error_codes::SASL_AUTHENTICATION_FAILED, FAILED),
         outcome: Outcome::Failed,
