@@ -477,6 +477,16 @@ class _AdminClient:
         self, group_ids: List[str], future: "concurrent.futures.Future[Any]", request_timeout: Optional[float] = None
     ) -> None: ...
     def describe_cluster(self, future: "concurrent.futures.Future[Any]", request_timeout: Optional[float] = None) -> None: ...
+    def alter_user_scram_credentials(
+        self,
+        upserts: List[Tuple[str, int, int, bytes, Optional[bytes]]],
+        deletions: List[Tuple[str, int]],
+        future: "concurrent.futures.Future[Any]",
+        request_timeout: Optional[float] = None,
+    ) -> None: ...
+    def describe_user_scram_credentials(
+        self, users: List[str], future: "concurrent.futures.Future[Any]", request_timeout: Optional[float] = None
+    ) -> None: ...
     def describe_topics(
         self, topics: List[str], future: "concurrent.futures.Future[Any]", request_timeout: Optional[float] = None
     ) -> None: ...

@@ -107,3 +107,36 @@ def test_a_wrong_password_is_refused(secure: tuple[Broker, Path]) -> None:
     error = refused.value.args[0]
     assert error.code() == strom.KafkaError.SASL_AUTHENTICATION_FAILED
     assert "Invalid username or password" in error.str()
+
+
+def test_scram_users_through_the_admin_client(secure: tuple[Broker, Path]) -> None:
+    """confluent-kafka's alter/describe_user_scram_credentials: a user made
+    through the admin client logs in; deleted, it no longer does."""
+    from strom.admin import (
+        AdminClient,
+        ScramCredentialInfo,
+        ScramMechanism,
+        UserScramCredentialDeletion,
+        UserScramCredentialUpsertion,
+    )
+
+    broker, _ = secure
+    admin = AdminClient({"bootstrap.servers": broker.listeners["PLAINTEXT"]})
+    info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192)
+    made = admin.alter_user_scram_credentials([UserScramCredentialUpsertion("erin", info, b"erin-secret")])
+    assert list(made) == ["erin"] and made["erin"].result(30) is None
+    described = admin.describe_user_scram_credentials(["erin", "nobody"])
+    assert described["erin"].result(30).scram_credential_infos == [info]
+    with pytest.raises(strom.KafkaException) as missing:
+        described["nobody"].result(30)
+    assert missing.value.args[0].code() == strom.KafkaError.RESOURCE_NOT_FOUND
+    every = admin.describe_user_scram_credentials().result(30)
+    assert {"alice", "erin"} <= set(every)
+    erin = {**_config(secure, "SCRAM-SHA-512", "erin-secret"), "sasl.username": "erin"}
+    producer = strom.Producer(erin)
+    producer.produce(f"erin-{uuid.uuid4().hex[:8]}", b"x")
+    assert producer.flush(30) == 0
+    gone = admin.alter_user_scram_credentials([UserScramCredentialDeletion("erin", ScramMechanism.SCRAM_SHA_512)])
+    assert gone["erin"].result(30) is None
+    with pytest.raises(strom.KafkaException):
+        strom.Producer(erin)

@@ -29,9 +29,11 @@ use tokio::sync::OnceCell;
 
 use crate::admin_convert::{
     alter_op, by_name, config_entries, config_resource, described_topic, each, group_description,
-    group_offsets, invalid, item, items, missing_answer, node, offset_spec, topic_description,
+    group_offsets, invalid, item, items, missing_answer, node, offset_spec, scram_changes,
+    scram_descriptions, topic_description,
 };
 use crate::config;
+use crate::errors::to_py_err;
 use crate::futures::{self, Target};
 use crate::message::{partition_list, TopicPartition};
 use crate::metadata::{self, ClusterMetadata};
@@ -551,6 +553,53 @@ impl AdminClient {
                     .into_any()
                     .unbind())
             },
+        )
+    }
+
+    /// Sets and deletes SCRAM credentials: `upserts` are (user, mechanism
+    /// 1|2, iterations, password, salt or None), `deletions` (user,
+    /// mechanism). The future gets, per user in order of first mention,
+    /// `None` or an exception.
+    #[pyo3(signature = (upserts, deletions, future, request_timeout = None))]
+    fn alter_user_scram_credentials(
+        &self,
+        py: Python<'_>,
+        upserts: Vec<(String, i8, u32, Vec<u8>, Option<Vec<u8>>)>,
+        deletions: Vec<(String, i8)>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let changes = scram_changes(upserts, deletions).map_err(|e| to_py_err(py, &e))?;
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "changing SCRAM credentials",
+            move |admin| async move {
+                let outcomes = admin.alter_user_scram_credentials(&changes).await?;
+                Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
+            },
+            |py, outcomes| items(py, outcomes, |py, ()| Ok(py.None())),
+        )
+    }
+
+    /// Describes SCRAM users (`users` empty: every user). The future gets
+    /// `[(user, [(mechanism 1|2, iterations)] or an exception)]`.
+    #[pyo3(signature = (users, future, request_timeout = None))]
+    fn describe_user_scram_credentials(
+        &self,
+        py: Python<'_>,
+        users: Vec<String>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "describing SCRAM credentials",
+            move |admin| async move { admin.describe_user_scram_credentials(&users).await },
+            |py, described| scram_descriptions(py, described),
         )
     }
 

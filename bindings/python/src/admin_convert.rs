@@ -10,9 +10,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 use strom_client::admin::{
     AlterConfigOp, ConfigEntry, ConfigResource, GroupDescription, GroupOffset, OffsetSpec,
+    UserScramChange, UserScramCredentials,
 };
 use strom_client::metadata::{BrokerInfo, Metadata};
 use strom_client::ClientError;
+use strom_protocol::sasl::ScramMechanism;
 use tokio::task::JoinSet;
 
 use crate::errors::to_py_err;
@@ -293,4 +295,61 @@ pub(crate) fn topic_description(
         nodes,
     );
     Ok(row.into_pyobject(py)?.into_any().unbind())
+}
+
+/// AlterUserScramCredentials's arguments as the core's changes.
+pub(crate) fn scram_changes(
+    upserts: Vec<(String, i8, u32, Vec<u8>, Option<Vec<u8>>)>,
+    deletions: Vec<(String, i8)>,
+) -> Result<Vec<UserScramChange>, ClientError> {
+    let mechanism = |code: i8| {
+        ScramMechanism::from_kafka_type(code).ok_or_else(|| {
+            ClientError::InvalidArgument(format!(
+                "unknown SCRAM mechanism {code} (1: SCRAM-SHA-256, 2: SCRAM-SHA-512)"
+            ))
+        })
+    };
+    let mut changes = Vec::new();
+    for (user, code, iterations, password, salt) in upserts {
+        let password = String::from_utf8(password).map_err(|_| {
+            ClientError::InvalidArgument(format!("the password of `{user}` is not UTF-8"))
+        })?;
+        changes.push(UserScramChange::Upsert {
+            mechanism: mechanism(code)?,
+            user,
+            iterations,
+            password,
+            salt,
+        });
+    }
+    for (user, code) in deletions {
+        changes.push(UserScramChange::Delete {
+            mechanism: mechanism(code)?,
+            user,
+        });
+    }
+    Ok(changes)
+}
+
+/// DescribeUserScramCredentials's answer: `[(user, [(mechanism,
+/// iterations)] or an exception)]`.
+pub(crate) fn scram_descriptions(
+    py: Python<'_>,
+    described: Vec<(String, Result<UserScramCredentials, ClientError>)>,
+) -> PyResult<Py<PyAny>> {
+    let entries = described
+        .into_iter()
+        .map(|(user, outcome)| {
+            let value = item(py, outcome, |py, credentials| {
+                let infos: Vec<(i8, u32)> = credentials
+                    .mechanisms
+                    .iter()
+                    .map(|(mechanism, iterations)| (mechanism.kafka_type(), *iterations))
+                    .collect();
+                Ok(infos.into_pyobject(py)?.into_any().unbind())
+            })?;
+            Ok((user, value).into_pyobject(py)?.into_any().unbind())
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(PyList::new(py, entries)?.into_any().unbind())
 }

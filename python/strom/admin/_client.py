@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import time
 from typing import (
     Any,
@@ -41,7 +42,16 @@ from strom.admin._types import (
     TopicDescription,
     _group_state,
 )
+from strom.admin._scram import (
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialAlteration,
+    UserScramCredentialDeletion,
+    UserScramCredentialsDescription,
+    UserScramCredentialUpsertion,
+)
 from strom.admin._results import (
+    _settle,
     _check_group_partitions_request,
     _cluster_result,
     _config_entries,
@@ -469,13 +479,78 @@ class AdminClient:
         """ACLs are not supported yet."""
         raise _not_supported("ACLs")
 
-    def describe_user_scram_credentials(self, users: Optional[List[str]] = None, **kwargs: Any) -> Any:
-        """SCRAM credentials are not supported yet."""
-        raise _not_supported("SCRAM credentials")
+    def describe_user_scram_credentials(
+        self,
+        users: Optional[List[str]] = None,
+        *,
+        request_timeout: Optional[float] = None,
+    ) -> Any:
+        """Describes SCRAM users. With `users` None (every user): one future
+        of `{user: UserScramCredentialsDescription}`; else a future per
+        user, raising `RESOURCE_NOT_FOUND` for one that has none."""
+        if users is not None and (not isinstance(users, list) or not all(isinstance(u, str) for u in users)):
+            raise TypeError("Expected users to be a list of strings")
+        native = _running_future()
+        self._impl.describe_user_scram_credentials(users or [], native, request_timeout)
+        if users is None:
+            every = _running_future()
 
-    def alter_user_scram_credentials(self, alterations: List[Any], **kwargs: Any) -> Dict[str, concurrent.futures.Future[Any]]:
-        """SCRAM credentials are not supported yet."""
-        raise _not_supported("SCRAM credentials")
+            def all_done(finished: concurrent.futures.Future[Any]) -> None:
+                try:
+                    rows = finished.result()
+                    failed = next((value for _, value in rows if isinstance(value, BaseException)), None)
+                    if failed is not None:
+                        raise failed
+                    every.set_result({user: _scram_description(user, value) for user, value in rows})
+                except BaseException as error:
+                    every.set_exception(error)
+
+            native.add_done_callback(all_done)
+            return every
+        futmap = _keyed_futures(users)
+
+        def each_done(finished: concurrent.futures.Future[Any]) -> None:
+            try:
+                answered = dict(finished.result())
+            except BaseException as error:
+                answered = {user: error for user in users}
+            for user in users:
+                missing = KafkaException(KafkaError(KafkaError._FAIL, "no answer for this user"))
+                _settle(futmap[user], answered.get(user, missing), functools.partial(_scram_description, user))
+
+        native.add_done_callback(each_done)
+        return futmap
+
+    def alter_user_scram_credentials(
+        self,
+        alterations: List[UserScramCredentialAlteration],
+        *,
+        request_timeout: Optional[float] = None,
+    ) -> Dict[str, concurrent.futures.Future[Any]]:
+        """Sets (UserScramCredentialUpsertion) and removes
+        (UserScramCredentialDeletion) SCRAM credentials. Returns a future
+        per user; its result is None, or it raises."""
+        _non_empty_list(alterations, "UserScramCredentialAlteration")
+        upserts = []
+        deletions = []
+        users: List[str] = []
+        for alteration in alterations:
+            if isinstance(alteration, UserScramCredentialUpsertion):
+                info = alteration.scram_credential_info
+                upserts.append(
+                    (alteration.user, info.mechanism.value, info.iterations, bytes(alteration.password), alteration.salt)
+                )
+            elif isinstance(alteration, UserScramCredentialDeletion):
+                deletions.append((alteration.user, alteration.mechanism.value))
+            else:
+                raise TypeError("Expected each element of list to be subclass of UserScramCredentialAlteration")
+            if alteration.user not in users:
+                users.append(alteration.user)
+        futmap = _keyed_futures(users)
+        request = _running_future()
+        _fan_out(request, users, futmap, lambda value: None)
+        self._impl.alter_user_scram_credentials(upserts, deletions, request, request_timeout)
+        return futmap
 
     def elect_leaders(self, election_type: Any, partitions: Optional[List[TopicPartition]] = None, **kwargs: Any) -> concurrent.futures.Future[Any]:
         """Leader elections are not supported yet."""
@@ -498,3 +573,9 @@ class AdminClient:
     def __len__(self) -> int:
         """Callbacks waiting to be served: always 0."""
         return 0
+
+
+def _scram_description(user: str, infos: List[Tuple[int, int]]) -> UserScramCredentialsDescription:
+    return UserScramCredentialsDescription(
+        user, [ScramCredentialInfo(ScramMechanism(mechanism), iterations) for mechanism, iterations in infos]
+    )

@@ -69,6 +69,7 @@ pub async fn run(args: UserArgs) -> Result<(), CliError> {
                     mechanism,
                     iterations,
                     password: password.clone(),
+                    salt: None,
                 })
                 .collect();
             let outcomes = admin.alter_user_scram_credentials(&changes).await?;

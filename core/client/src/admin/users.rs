@@ -30,6 +30,8 @@ pub enum UserScramChange {
         /// 4096 (Kafka's minimum) unless there is a reason for more.
         iterations: u32,
         password: String,
+        /// The salt; a random one of 32 bytes when `None` (the usual).
+        salt: Option<Vec<u8>>,
     },
     Delete {
         user: String,
@@ -72,8 +74,11 @@ impl AdminClient {
                     mechanism,
                     iterations,
                     password,
+                    salt,
                 } => {
-                    let salt: [u8; 32] = rand::random();
+                    let salt = salt
+                        .clone()
+                        .unwrap_or_else(|| rand::random::<[u8; 32]>().to_vec());
                     let salted = mechanism.salted_password(password, &salt, *iterations);
                     request.upsertions.push(ScramCredentialUpsertion {
                         name: user.clone(),
