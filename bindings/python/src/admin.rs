@@ -30,7 +30,7 @@ use tokio::sync::OnceCell;
 use crate::admin_convert::{
     alter_op, by_name, config_entries, config_resource, described_topic, each, group_description,
     group_offsets, invalid, item, items, missing_answer, node, offset_spec, scram_changes,
-    scram_descriptions, topic_description,
+    scram_descriptions, topic_description, ScramUpsert,
 };
 use crate::config;
 use crate::errors::to_py_err;
@@ -564,7 +564,7 @@ impl AdminClient {
     fn alter_user_scram_credentials(
         &self,
         py: Python<'_>,
-        upserts: Vec<(String, i8, u32, Vec<u8>, Option<Vec<u8>>)>,
+        upserts: Vec<ScramUpsert>,
         deletions: Vec<(String, i8)>,
         future: Py<PyAny>,
         request_timeout: Option<f64>,

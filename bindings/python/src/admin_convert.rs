@@ -297,9 +297,13 @@ pub(crate) fn topic_description(
     Ok(row.into_pyobject(py)?.into_any().unbind())
 }
 
+/// One upsertion as Python passes it: user, mechanism (1|2), iterations,
+/// password, salt or None.
+pub(crate) type ScramUpsert = (String, i8, u32, Vec<u8>, Option<Vec<u8>>);
+
 /// AlterUserScramCredentials's arguments as the core's changes.
 pub(crate) fn scram_changes(
-    upserts: Vec<(String, i8, u32, Vec<u8>, Option<Vec<u8>>)>,
+    upserts: Vec<ScramUpsert>,
     deletions: Vec<(String, i8)>,
 ) -> Result<Vec<UserScramChange>, ClientError> {
     let mechanism = |code: i8| {
