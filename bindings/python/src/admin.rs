@@ -599,7 +599,7 @@ impl AdminClient {
             request_timeout,
             "describing SCRAM credentials",
             move |admin| async move { admin.describe_user_scram_credentials(&users).await },
-            |py, described| scram_descriptions(py, described),
+            scram_descriptions,
         )
     }
 
