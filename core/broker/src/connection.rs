@@ -38,7 +38,7 @@ use crate::dispatch;
 use crate::handlers::{self, api_versions};
 use crate::limits::decoded_expansion;
 use crate::security::sasl::{Authenticator, Outcome};
-use crate::security::{Listener, CLIENT_LISTENER, TLS_FAILURES};
+use crate::security::{principal, Listener, CLIENT_LISTENER, TLS_FAILURES};
 use crate::state::Broker;
 use crate::versions;
 
@@ -115,6 +115,13 @@ pub async fn serve(
                         return;
                     }
                 };
+                if let Some(certificate) =
+                    tls.get_ref().1.peer_certificates().and_then(|c| c.first())
+                {
+                    // The principal ACLs will name (Kafka's DN form).
+                    let principal = principal::from_certificate(certificate);
+                    tracing::debug!(%peer, principal, "client certificate accepted");
+                }
                 let (reader, writer) = tokio::io::split(tls);
                 serve_halves(&broker, reader, writer, peer, sasl).await;
             }

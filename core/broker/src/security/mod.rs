@@ -2,6 +2,7 @@
 //! listeners ([`tls`]), SASL logins on SASL listeners ([`sasl`]) against
 //! the SCRAM credentials of [`users`].
 
+pub mod principal;
 pub mod sasl;
 pub mod tls;
 pub mod users;
