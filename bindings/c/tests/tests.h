@@ -18,4 +18,5 @@
     X(test_kcat_reads_what_libstrom_writes)             \
     X(test_libstrom_reads_what_kcat_writes)             \
     X(test_hostile_arguments_are_refused_cleanly)       \
-    X(test_one_producer_shared_by_threads)
+    X(test_one_producer_shared_by_threads)              \
+    X(test_a_producer_logs_in_with_scram)
