@@ -225,7 +225,7 @@ async fn read_requests(
             }
             Ok(Request::SaslAuthenticate(login)) => {
                 let step = match &mut sasl {
-                    Some(sasl) => sasl.authenticate(&broker.users, login, peer),
+                    Some(sasl) => sasl.authenticate(&broker.users, login, peer).await,
                     None => crate::security::sasl::outside_sasl_listener(),
                 };
                 let response = Some(Some(step.response.into()));

@@ -125,7 +125,7 @@ impl Authenticator {
     }
 
     /// One SaslAuthenticate round.
-    pub fn authenticate(
+    pub async fn authenticate(
         &mut self,
         users: &ScramUsers,
         request: SaslAuthenticateRequest,
@@ -133,7 +133,7 @@ impl Authenticator {
     ) -> Step {
         let bytes = &request.auth_bytes;
         match std::mem::replace(&mut self.state, State::Done) {
-            State::Plain => self.plain(users, bytes, peer),
+            State::Plain => self.plain(users, bytes, peer).await,
             State::ScramFirst(mechanism) => self.scram_first(users, mechanism, bytes, peer),
             State::ScramFinal {
                 mut server,
@@ -163,20 +163,28 @@ impl Authenticator {
         }
     }
 
-    fn plain(&mut self, users: &ScramUsers, bytes: &[u8], peer: SocketAddr) -> Step {
+    async fn plain(&mut self, users: &ScramUsers, bytes: &[u8], peer: SocketAddr) -> Step {
         let login = match parse_plain(bytes) {
             Ok(login) => login,
             Err(e) => return self.refused(peer, "?", &format!("malformed PLAIN message: {e}")),
         };
-        // Check every stored credential, so an unknown user costs the same.
-        let mut credentials = users.credentials_of(&login.username);
-        let known = !credentials.is_empty();
-        if !known {
-            credentials.push(users.for_login(&login.username, ScramMechanism::Sha512).0);
-        }
-        let matched = credentials
-            .iter()
-            .fold(false, |ok, c| c.verify_password(&login.password) | ok);
+        // One derivation per mechanism, the user's credential or a decoy,
+        // so every login costs the same whoever it names. PBKDF2 takes
+        // milliseconds: it runs off the connection threads, so a flood of
+        // logins cannot stall other clients' requests.
+        let known = !users.credentials_of(&login.username).is_empty();
+        let credentials: Vec<_> = [ScramMechanism::Sha256, ScramMechanism::Sha512]
+            .into_iter()
+            .map(|mechanism| users.for_login(&login.username, mechanism).0)
+            .collect();
+        let password = login.password.clone();
+        let matched = tokio::task::spawn_blocking(move || {
+            credentials
+                .iter()
+                .fold(false, |ok, c| c.verify_password(&password) | ok)
+        })
+        .await
+        .unwrap_or(false);
         if matched && known {
             return self.logged_in(peer, login.username, "PLAIN", Vec::new());
         }
@@ -335,7 +343,7 @@ mod tests {
         users
     }
 
-    fn plain_login(auth: &mut Authenticator, users: &ScramUsers, user: &str) -> Outcome {
+    async fn plain_login(auth: &mut Authenticator, users: &ScramUsers, user: &str) -> Outcome {
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let handshake = auth.handshake(SaslHandshakeRequest {
             mechanism: "PLAIN".into(),
@@ -348,26 +356,26 @@ mod tests {
             auth_bytes: Bytes::from(plain_message(user, &format!("{user}-secret"))),
             ..Default::default()
         };
-        auth.authenticate(users, request, peer).outcome
+        auth.authenticate(users, request, peer).await.outcome
     }
 
-    #[test]
-    fn a_login_expires_and_may_be_renewed_only_as_the_same_user() {
+    #[tokio::test]
+    async fn a_login_expires_and_may_be_renewed_only_as_the_same_user() {
         let dir = tempfile::tempdir().unwrap();
         let users = users(dir.path());
         let mut auth = Authenticator::new(vec!["PLAIN".into()], 60_000);
         assert!(matches!(
-            plain_login(&mut auth, &users, "alice"),
+            plain_login(&mut auth, &users, "alice").await,
             Outcome::Authenticated(_)
         ));
         assert!(!auth.is_expired(Instant::now()));
         assert!(auth.is_expired(Instant::now() + Duration::from_secs(61)));
         assert!(matches!(
-            plain_login(&mut auth, &users, "alice"),
+            plain_login(&mut auth, &users, "alice").await,
             Outcome::Authenticated(_)
         ));
         assert!(matches!(
-            plain_login(&mut auth, &users, "bob"),
+            plain_login(&mut auth, &users, "bob").await,
             Outcome::Failed
         ));
         assert!(
@@ -376,18 +384,18 @@ mod tests {
         );
     }
 
-    #[test]
-    fn without_expiry_a_second_login_is_refused() {
+    #[tokio::test]
+    async fn without_expiry_a_second_login_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let users = users(dir.path());
         let mut auth = Authenticator::new(vec!["PLAIN".into()], 0);
         assert!(matches!(
-            plain_login(&mut auth, &users, "alice"),
+            plain_login(&mut auth, &users, "alice").await,
             Outcome::Authenticated(_)
         ));
         assert!(!auth.is_expired(Instant::now() + Duration::from_secs(86_400)));
         assert!(matches!(
-            plain_login(&mut auth, &users, "alice"),
+            plain_login(&mut auth, &users, "alice").await,
             Outcome::Failed
         ));
     }
