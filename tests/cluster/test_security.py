@@ -11,7 +11,7 @@ import uuid
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from cluster import Cluster, strom_binary
+from cluster import Cluster, Node, free_ports, strom_binary
 
 PASSWORD = "alice-secret"
 
@@ -76,5 +76,41 @@ def test_a_user_made_on_one_broker_logs_in_on_every_broker(tmp_path):
         assert gone.returncode == 0, gone.stderr
         for address in cluster.sasl_addresses:
             until(lambda address=address: not delivered(address, topic))
+    finally:
+        cluster.stop()
+
+
+def test_a_one_node_data_dirs_users_join_the_cluster_once(tmp_path):
+    """Upgrading in place: the users a one-node broker had log in on every
+    broker of the cluster it becomes node 1 of; its credentials file is
+    retired, so a user deleted in the cluster stays deleted across a
+    restart of node 1."""
+    (port,) = free_ports(1)
+    data_dir = tmp_path / "node1"
+    single = Node(
+        1, port,
+        lambda p: [strom_binary(), "server", "--node-id", "1", "--listen", f"127.0.0.1:{p or port}", "--data-dir", str(data_dir)],
+        data_dir, tmp_path / "single.log",
+    )  # fmt: skip
+    single.start()
+    made = strom_user("create", "alice", "--password", PASSWORD, "--mechanism", "SCRAM-SHA-512", address=single.bootstrap)
+    assert made.returncode == 0, made.stderr
+    assert single.terminate() == 0
+
+    cluster = Cluster(tmp_path, sasl=True, settings={"sasl.enabled.mechanisms": "SCRAM-SHA-512"})
+    cluster.start()
+    try:
+        topic = f"upgraded-{uuid.uuid4().hex[:8]}"
+        for address in cluster.sasl_addresses:
+            until(lambda address=address: delivered(address, topic))
+        assert (data_dir / "scram-credentials.json.imported").exists()
+        assert not (data_dir / "scram-credentials.json").exists()
+
+        gone = strom_user("delete", "alice", address=cluster.nodes[1].bootstrap)
+        assert gone.returncode == 0, gone.stderr
+        until(lambda: not delivered(cluster.sasl_addresses[0], topic))
+        cluster.nodes[0].kill()
+        cluster.nodes[0].start()
+        assert not delivered(cluster.sasl_addresses[0], topic), "the deleted user came back"
     finally:
         cluster.stop()

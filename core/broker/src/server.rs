@@ -99,6 +99,7 @@ pub async fn run(
         broker.set_cluster(node.clone());
         node.catch_up(&broker).await;
         node.import_topics(&broker).await;
+        node.import_users(&broker).await;
     }
     let listed: Vec<String> = bound
         .iter()

@@ -25,7 +25,7 @@ use crate::group::{self, GroupCoordinator};
 use crate::limits::RequestMemory;
 use crate::partition::Partition;
 use crate::partition_manager::{PartitionManager, Staged};
-use crate::security::users::ScramUsers;
+use crate::security::users::{Credentials, ScramUsers};
 use crate::topic_store::{self, ProducerIdBlock, TopicMeta};
 use crate::topic_table::{
     Delta, ListenerEndpoint, MetadataRecord, PartitionAssignment, Topic, TopicTable,
@@ -66,6 +66,9 @@ pub struct Broker {
     /// In a cluster: the topics of the one-node data dir this was, until
     /// the controller has taken them into the metadata.
     legacy_topics: Mutex<Vec<(TopicMeta, Vec<i32>)>>,
+    /// In a cluster: the SCRAM users of the one-node data dir this was,
+    /// until the controller has taken them in.
+    pub(crate) legacy_users: Mutex<Credentials>,
 }
 
 impl Broker {
@@ -101,17 +104,16 @@ impl Broker {
             listeners: OnceLock::new(),
             producer_id_block: Mutex::new(0..0),
             legacy_topics: Mutex::new(Vec::new()),
+            legacy_users: Mutex::new(Credentials::new()),
         };
         if broker.config.settings().is_clustered() {
-            // The metadata log holds a cluster's users; a one-node data
-            // dir's are not carried over.
-            let local_users = broker.users.describe();
-            if !local_users.is_empty() {
-                tracing::warn!(
-                    users = local_users.len(),
-                    "this data dir's SCRAM users (from its one-node days) are not used in a cluster: create them again with `strom user create`"
-                );
-            }
+            // The metadata log holds a cluster's users: a one-node data
+            // dir's are offered to the controller once this broker has
+            // joined (see `cluster::ClusterNode::import_users`).
+            *broker
+                .legacy_users
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = broker.users.snapshot();
             broker.users.replace_replicated(Default::default());
             // The metadata log, replayed once the quorum starts, is the
             // truth. Topic files are what this dir held as a one-node

@@ -26,6 +26,7 @@ use strom_raft::{LeaderHandler, Quorum, QuorumConfig, StateMachine};
 use tokio::task::JoinHandle;
 
 use crate::error::{ApiError, BrokerError};
+use crate::security::users::StoredCredential;
 use crate::state::Broker;
 use crate::topic_table::{Delta, TopicTable};
 use controller::Controller;
@@ -197,6 +198,53 @@ impl ClusterNode {
                 "the one-node topics were not imported ({}); they are offered again at the next start",
                 e.message
             ),
+        }
+    }
+
+    /// The SCRAM users of the one-node data dir this broker was join the
+    /// cluster's metadata (but for credentials it already has), and the
+    /// local file is retired so a later start does not offer them again.
+    pub async fn import_users(&self, broker: &Broker) {
+        let local = std::mem::take(
+            &mut *broker
+                .legacy_users
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        if local.is_empty() {
+            return;
+        }
+        let known = broker.table().scram_users().clone();
+        let upserts: Vec<_> = local
+            .iter()
+            .flat_map(|(user, creds)| creds.iter().map(move |c| (user, c)))
+            .filter(|(user, c)| {
+                !known
+                    .get(*user)
+                    .is_some_and(|held| held.iter().any(|h| h.mechanism == c.mechanism))
+            })
+            .map(|(user, c)| (user.clone(), StoredCredential::from(c)))
+            .collect();
+        let count = upserts.len();
+        if count > 0 {
+            let request = ControllerRequest::AlterScramCredentials {
+                upserts,
+                deletions: Vec::new(),
+            };
+            if let Err(e) = self.ask(request).await {
+                tracing::error!(
+                    "the one-node SCRAM users were not imported ({}); they are offered again at the next start",
+                    e.message
+                );
+                return;
+            }
+        }
+        tracing::info!(
+            credentials = count,
+            "SCRAM users of this one-node data dir joined the cluster's metadata"
+        );
+        if let Err(e) = broker.users.retire_file() {
+            tracing::warn!("imported, but the local credentials file stays: {e}");
         }
     }
 

@@ -104,6 +104,23 @@ impl ScramUsers {
         Ok(())
     }
 
+    /// Every user's credentials.
+    pub fn snapshot(&self) -> Credentials {
+        self.read().clone()
+    }
+
+    /// Renames the credentials file once its users are in a cluster's
+    /// metadata, so a later start does not offer them again (and bring
+    /// back a user the cluster has since deleted).
+    pub fn retire_file(&self) -> std::io::Result<()> {
+        let mut retired = self.path.clone().into_os_string();
+        retired.push(".imported");
+        match std::fs::rename(&self.path, retired) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// In a cluster the metadata log holds the credentials: each node
     /// takes the whole set from its table after applying a change.
     pub fn replace_replicated(&self, users: Credentials) {
