@@ -15,31 +15,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig as TlsConfig, RootCertStore};
 use strom_protocol::sasl::ScramMechanism;
+pub use strom_protocol::security_protocol::SecurityProtocol;
 
 use crate::error::{ClientError, Result};
-
-/// `security.protocol`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SecurityProtocol {
-    #[default]
-    Plaintext,
-    Ssl,
-    SaslPlaintext,
-    SaslSsl,
-}
-
-impl SecurityProtocol {
-    pub fn uses_tls(self) -> bool {
-        matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
-    }
-
-    pub fn uses_sasl(self) -> bool {
-        matches!(
-            self,
-            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
-        )
-    }
-}
 
 /// `sasl.mechanisms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -110,19 +88,13 @@ impl SecurityConfig {
         let path = |value: &str| Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty());
         match key {
             "security.protocol" => {
-                self.protocol = match value.to_ascii_lowercase().as_str() {
-                    "plaintext" => SecurityProtocol::Plaintext,
-                    "ssl" => SecurityProtocol::Ssl,
-                    "sasl_plaintext" => SecurityProtocol::SaslPlaintext,
-                    "sasl_ssl" => SecurityProtocol::SaslSsl,
-                    _ => {
-                        return Err(ClientError::invalid_config(
-                            key,
-                            value,
-                            "expected plaintext, ssl, sasl_plaintext or sasl_ssl",
-                        ))
-                    }
-                }
+                self.protocol = SecurityProtocol::from_name(value).ok_or_else(|| {
+                    ClientError::invalid_config(
+                        key,
+                        value,
+                        "expected plaintext, ssl, sasl_plaintext or sasl_ssl",
+                    )
+                })?
             }
             "ssl.ca.location" => self.ca_location = path(value),
             "ssl.certificate.location" => self.certificate_location = path(value),

@@ -22,4 +22,5 @@ pub mod messages;
 pub mod murmur2;
 pub mod records;
 pub mod sasl;
+pub mod security_protocol;
 pub mod splice;
