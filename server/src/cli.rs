@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use strom_broker::config::{BrokerConfig, ConfigError, FlagValue, CLUSTER_LISTEN};
 
+use crate::commands::acl::AclArgs;
 use crate::commands::cluster::ClusterArgs;
 use crate::commands::consume::ConsumeArgs;
 use crate::commands::group::GroupArgs;
@@ -60,6 +61,8 @@ pub enum Command {
     Cluster(ClusterArgs),
     /// Create, delete and list SCRAM users (SASL logins).
     User(UserArgs),
+    /// Create, list and delete ACLs (who may do what).
+    Acl(AclArgs),
 }
 
 /// `strom server`. Settings use Kafka's broker names; sources, lowest

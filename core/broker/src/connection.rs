@@ -34,9 +34,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 
+use crate::access::{self, Screened};
 use crate::dispatch;
 use crate::handlers::{self, api_versions};
 use crate::limits::decoded_expansion;
+use crate::security::authorizer::Caller;
 use crate::security::sasl::{Authenticator, Outcome};
 use crate::security::{principal, Listener, CLIENT_LISTENER, TLS_FAILURES};
 use crate::state::Broker;
@@ -91,11 +93,13 @@ pub async fn serve(
             settings.connections_max_reauth_ms,
         )
     });
+    let mut caller = Caller::anonymous(peer);
+    caller.inter_broker = listener.inter_broker;
     let serving = async {
         match listener.tls.clone() {
             None => {
                 let (reader, writer) = stream.into_split();
-                serve_halves(&broker, reader, writer, peer, sasl).await;
+                serve_halves(&broker, reader, writer, peer, sasl, caller).await;
             }
             Some(acceptor) => {
                 let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
@@ -118,12 +122,14 @@ pub async fn serve(
                 if let Some(certificate) =
                     tls.get_ref().1.peer_certificates().and_then(|c| c.first())
                 {
-                    // The principal ACLs will name (Kafka's DN form).
-                    let principal = principal::from_certificate(certificate);
-                    tracing::debug!(%peer, principal, "client certificate accepted");
+                    // Kafka's principal of a certificate: its subject DN.
+                    if let Some(principal) = principal::from_certificate(certificate) {
+                        tracing::debug!(%peer, principal, "client certificate accepted");
+                        caller.principal = principal;
+                    }
                 }
                 let (reader, writer) = tokio::io::split(tls);
-                serve_halves(&broker, reader, writer, peer, sasl).await;
+                serve_halves(&broker, reader, writer, peer, sasl, caller).await;
             }
         }
     };
@@ -136,12 +142,13 @@ async fn serve_halves(
     writer: impl AsyncWrite + Unpin,
     peer: SocketAddr,
     sasl: Option<Authenticator>,
+    caller: Caller,
 ) {
     let (queue, answers) = mpsc::channel(MAX_IN_FLIGHT);
     // Answers queued and not yet written.
     let outstanding = watch::channel(0usize).0;
     tokio::join!(
-        read_requests(broker, reader, peer, queue, &outstanding, sasl),
+        read_requests(broker, reader, peer, queue, &outstanding, sasl, caller),
         write_answers(writer, answers, peer, &outstanding),
     );
 }
@@ -159,6 +166,7 @@ async fn read_requests(
     queue: mpsc::Sender<InFlight>,
     outstanding: &watch::Sender<usize>,
     mut sasl: Option<Authenticator>,
+    mut caller: Caller,
 ) {
     let settings = broker.config.settings();
     let limit = settings.socket_request_max_bytes.max(0) as usize;
@@ -189,19 +197,26 @@ async fn read_requests(
             }
         }
         let mut close_after = false;
-        let answer: Pin<Box<dyn Future<Output = Answer> + Send>> = match decode(&request, peer) {
+        let body = decode(&request, peer)
+            .map(|body| access::screen(broker, &caller, body, request.api_version()));
+        let answer: Pin<Box<dyn Future<Output = Answer> + Send>> = match body {
             // The answers before it are still written, then the
             // connection closes.
             Err(Refused::Close) => return,
             Err(Refused::UnsupportedApiVersions) => Box::pin(std::future::ready(Some(Some(
                 api_versions::unsupported_version_response(),
             )))),
-            Ok(Request::Produce(produce)) => {
+            Ok(Screened::Answer(refusal)) => Box::pin(std::future::ready(Some(Some(refusal)))),
+            Ok(Screened::Run(Request::Produce(produce), patch)) => {
                 let fire_and_forget = produce.acks == 0;
                 let pending =
                     handlers::produce::append(broker, produce, request.api_version()).await;
                 Box::pin(async move {
-                    let response = Some(pending.finish().await.into());
+                    let mut response = pending.finish().await.into();
+                    if let Some(patch) = patch {
+                        patch(&mut response);
+                    }
+                    let response = Some(response);
                     if fire_and_forget {
                         acks_zero_outcome(response, peer)
                     } else {
@@ -209,11 +224,11 @@ async fn read_requests(
                     }
                 })
             }
-            Ok(Request::SaslHandshake(_)) if request.api_version() == 0 => {
+            Ok(Screened::Run(Request::SaslHandshake(_), _)) if request.api_version() == 0 => {
                 tracing::warn!(%peer, "closing connection: SaslHandshake v0 (raw SASL tokens) is not served; clients that know v1 use it");
                 return;
             }
-            Ok(Request::SaslHandshake(handshake)) => {
+            Ok(Screened::Run(Request::SaslHandshake(handshake), _)) => {
                 let response = match &mut sasl {
                     Some(sasl) => sasl.handshake(handshake),
                     None => strom_protocol::messages::SaslHandshakeResponse {
@@ -223,14 +238,16 @@ async fn read_requests(
                 };
                 Box::pin(std::future::ready(Some(Some(response.into()))))
             }
-            Ok(Request::SaslAuthenticate(login)) => {
+            Ok(Screened::Run(Request::SaslAuthenticate(login), _)) => {
                 let step = match &mut sasl {
                     Some(sasl) => sasl.authenticate(&broker.users, login, peer).await,
                     None => crate::security::sasl::outside_sasl_listener(),
                 };
                 let response = Some(Some(step.response.into()));
                 match step.outcome {
-                    Outcome::Continue | Outcome::Authenticated(_) => {
+                    Outcome::Continue => Box::pin(std::future::ready(response)),
+                    Outcome::Authenticated(user) => {
+                        caller.principal = Caller::user(&user);
                         Box::pin(std::future::ready(response))
                     }
                     Outcome::Failed => {
@@ -242,11 +259,14 @@ async fn read_requests(
                     }
                 }
             }
-            Ok(body) => {
+            Ok(Screened::Run(body, patch)) => {
                 if !drained(outstanding, &queue).await {
                     return;
                 }
-                let response = dispatch::dispatch(broker, &request.header, body, peer).await;
+                let mut response = dispatch::dispatch(broker, &request.header, body, peer).await;
+                if let (Some(response), Some(patch)) = (response.as_mut(), patch) {
+                    patch(response);
+                }
                 Box::pin(std::future::ready(Some(response)))
             }
         };

@@ -92,6 +92,9 @@ pub async fn dispatch(
             .into(),
         Request::DescribeUserScramCredentials(req) => handlers::users::describe(broker, req).into(),
         Request::AlterUserScramCredentials(req) => handlers::users::alter(broker, req).await.into(),
+        Request::CreateAcls(req) => handlers::acls::create(broker, req).await.into(),
+        Request::DescribeAcls(req) => handlers::acls::describe_acls(broker, req).into(),
+        Request::DeleteAcls(req) => handlers::acls::delete(broker, req).await.into(),
         other => {
             // versions::SUPPORTED lists only the APIs above, so the connection
             // refuses anything else before it gets here.

@@ -24,6 +24,7 @@
 //! - [`config`] and [`topic_store`] are Kafka's settings and their persisted
 //!   form.
 
+pub mod access;
 pub mod clock;
 pub mod cluster;
 pub mod config;

@@ -63,7 +63,9 @@ pub async fn run(
             _ => None,
         }
         .map(TlsAcceptor::from);
-        bound.push((socket, Listener::new(spec, port, acceptor)));
+        // In a cluster, brokers fetch from each other over the first listener.
+        let inter_broker = bound.is_empty() && settings.is_clustered();
+        bound.push((socket, Listener::new(spec, port, acceptor, inter_broker)));
     }
     // The first listener is the one other brokers and the ready line name.
     let first = bound[0].1.advertised.clone();

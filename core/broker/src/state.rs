@@ -25,6 +25,7 @@ use crate::group::{self, GroupCoordinator};
 use crate::limits::RequestMemory;
 use crate::partition::Partition;
 use crate::partition_manager::{PartitionManager, Staged};
+use crate::security::authorizer::Authorizer;
 use crate::security::users::{Credentials, ScramUsers};
 use crate::topic_store::{self, ProducerIdBlock, TopicMeta};
 use crate::topic_table::{
@@ -56,6 +57,8 @@ pub struct Broker {
     pub request_memory: RequestMemory,
     /// SCRAM credentials SASL logins are checked against.
     pub users: ScramUsers,
+    /// The ACLs and what they allow.
+    pub authorizer: Authorizer,
     /// Set once this broker has joined its cluster (multi-node only).
     cluster: OnceLock<Arc<ClusterNode>>,
     /// Every client listener's advertised address, once bound (registered
@@ -89,6 +92,7 @@ impl Broker {
         let broker = Broker {
             request_memory: RequestMemory::new(config.settings()),
             users: ScramUsers::open(&data_dir)?,
+            authorizer: Authorizer::open(&data_dir, config.settings().authorizer.clone())?,
             groups: GroupCoordinator::default(),
             partitions: Arc::new(PartitionManager::new(data_dir.clone(), identity.node_id)),
             node_id: identity.node_id,
@@ -179,10 +183,14 @@ impl Broker {
         staged: Option<Staged>,
     ) -> Vec<Delta> {
         let changes_users = records.iter().any(MetadataRecord::changes_users);
+        let changes_acls = records.iter().any(MetadataRecord::changes_acls);
         let mut table = self.metadata.write().unwrap_or_else(|e| e.into_inner());
         let (deltas, errors) = table.apply_all(records);
         if changes_users {
             self.users.replace_replicated(table.scram_users().clone());
+        }
+        if changes_acls {
+            self.authorizer.replace_replicated(table.acls().clone());
         }
         drop(table);
         // Records are built from the table under the topic lock: one that

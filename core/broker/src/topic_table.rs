@@ -10,6 +10,9 @@
 
 use strom_protocol::sasl::{ScramCredential, ScramMechanism};
 
+use crate::security::acl::AclBinding;
+use crate::security::authorizer::Acls;
+
 use crate::security::users::{apply_change, CredentialChange, Credentials};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -100,6 +103,9 @@ pub enum MetadataRecord {
         user: String,
         mechanism: ScramMechanism,
     },
+    /// An ACL (Kafka's `AccessControlEntryRecord`).
+    Acl(AclBinding),
+    RemoveAcl(AclBinding),
 }
 
 impl MetadataRecord {
@@ -109,6 +115,11 @@ impl MetadataRecord {
             self,
             MetadataRecord::ScramCredential { .. } | MetadataRecord::RemoveScramCredential { .. }
         )
+    }
+
+    /// Whether the record changes the ACLs.
+    pub fn changes_acls(&self) -> bool {
+        matches!(self, MetadataRecord::Acl(_) | MetadataRecord::RemoveAcl(_))
     }
 }
 
@@ -190,6 +201,7 @@ pub struct TopicTable {
     next_producer_id: i64,
     cluster_id: Option<String>,
     scram_users: Credentials,
+    acls: Acls,
 }
 
 impl TopicTable {
@@ -355,7 +367,20 @@ impl TopicTable {
                 );
                 Ok(Vec::new())
             }
+            MetadataRecord::Acl(binding) => {
+                self.acls.insert(binding);
+                Ok(Vec::new())
+            }
+            MetadataRecord::RemoveAcl(binding) => {
+                self.acls.remove(&binding);
+                Ok(Vec::new())
+            }
         }
+    }
+
+    /// Every ACL.
+    pub fn acls(&self) -> &Acls {
+        &self.acls
     }
 
     /// Every user's SCRAM credentials.
@@ -402,6 +427,7 @@ impl TopicTable {
             records.extend(creation_records(topic));
         }
         records.extend(scram_records(&self.scram_users));
+        records.extend(self.acls.iter().cloned().map(MetadataRecord::Acl));
         records
     }
 
@@ -481,6 +507,10 @@ impl TopicTable {
                 }
             }
         }
+        let gone = self.acls.difference(&target.acls).cloned();
+        records.extend(gone.map(MetadataRecord::RemoveAcl));
+        let new = target.acls.difference(&self.acls).cloned();
+        records.extend(new.map(MetadataRecord::Acl));
         records
     }
 

@@ -7,7 +7,9 @@
 //! - [`configs`]: DescribeConfigs / IncrementalAlterConfigs.
 //! - [`offsets`]: ListOffsets / DeleteRecords.
 //! - [`groups`]: consumer groups and their committed offsets and lag.
+//! - [`acls`]: CreateAcls / DescribeAcls / DeleteAcls.
 
+mod acls;
 mod configs;
 mod groups;
 pub(crate) use groups::{first_commit_error, offset_commit_topics};
@@ -30,6 +32,10 @@ pub use configs::{AlterConfigOp, ConfigEntry, ConfigResource};
 pub use groups::{GroupDescription, GroupListing, GroupMember, GroupOffset};
 pub use offsets::{ListedOffset, OffsetSpec};
 pub use quorum::{QuorumInfo, QuorumReplica};
+pub use strom_protocol::acl::{
+    AclBinding, AclFilter, Operation as AclOperation, PatternType, Permission as AclPermission,
+    ResourceType,
+};
 pub use users::{UserScramChange, UserScramCredentials};
 
 use crate::cluster::{unexpected, Cluster};

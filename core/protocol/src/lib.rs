@@ -10,6 +10,7 @@
 //!
 //! Nothing here does I/O: the broker and the client own their sockets and files.
 
+pub mod acl;
 pub mod base64;
 pub mod codec;
 pub mod compression;

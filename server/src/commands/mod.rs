@@ -8,8 +8,10 @@
 //! - `cluster`: status (brokers, metadata quorum, partitions needing care);
 //! - `storage`: check (offline, no broker: verifies the log files);
 //! - `user`: SCRAM users (create, delete, list);
+//! - `acl`: ACLs (create, list, delete);
 //! - `output`: tables, key=value parsing, the JSON record form.
 
+pub mod acl;
 pub mod cluster;
 pub mod consume;
 pub mod group;

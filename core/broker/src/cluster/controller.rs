@@ -301,6 +301,11 @@ impl Controller {
                 }
                 records
             }
+            Req::AlterAcls { created, deleted } => deleted
+                .into_iter()
+                .map(MetadataRecord::RemoveAcl)
+                .chain(created.into_iter().map(MetadataRecord::Acl))
+                .collect(),
             Req::DescribeQuorum => {
                 return Ok(Decision::Answer(match self.quorum.get() {
                     Some(quorum) => Resp::Quorum(report(&quorum.status())),

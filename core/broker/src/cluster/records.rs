@@ -12,6 +12,7 @@ use strom_protocol::codec::Uuid;
 use crate::config::TopicConfigs;
 use strom_protocol::sasl::{ScramCredential, ScramMechanism};
 
+use crate::security::acl::AclBinding;
 use crate::security::users::StoredCredential;
 use crate::topic_table::{ListenerEndpoint, MetadataRecord, PartitionAssignment};
 
@@ -74,6 +75,12 @@ enum Record {
     RemoveScramCredential {
         user: String,
         mechanism: String,
+    },
+    Acl {
+        binding: AclBinding,
+    },
+    RemoveAcl {
+        binding: AclBinding,
     },
 }
 
@@ -145,6 +152,12 @@ fn to_wire(record: &MetadataRecord) -> Record {
                 mechanism: mechanism.name().to_string(),
             }
         }
+        MetadataRecord::Acl(binding) => Record::Acl {
+            binding: binding.clone(),
+        },
+        MetadataRecord::RemoveAcl(binding) => Record::RemoveAcl {
+            binding: binding.clone(),
+        },
     }
 }
 
@@ -213,6 +226,8 @@ fn from_wire(record: Record) -> Result<MetadataRecord, String> {
                 user,
             }
         }
+        Record::Acl { binding } => MetadataRecord::Acl(binding),
+        Record::RemoveAcl { binding } => MetadataRecord::RemoveAcl(binding),
     })
 }
 

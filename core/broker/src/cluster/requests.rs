@@ -87,6 +87,12 @@ pub enum ControllerRequest {
         upserts: Vec<(String, crate::security::users::StoredCredential)>,
         deletions: Vec<(String, String)>,
     },
+    /// Kafka's CreateAcls and DeleteAcls, checked by the broker that took
+    /// them: bindings to add and bindings to remove.
+    AlterAcls {
+        created: Vec<crate::security::acl::AclBinding>,
+        deleted: Vec<crate::security::acl::AclBinding>,
+    },
 }
 
 /// A topic of a one-node data dir, as its topic file and logs describe it.

@@ -9,6 +9,7 @@ use super::broker_defs::{broker_setting, CLUSTER_LISTEN, FLUSH_POLICY};
 use super::listeners::{resolve_listeners, ListenerSpec, SecuritySettings};
 use super::types::{split_list, TypedValue};
 use super::ConfigError;
+use crate::security::authorizer::AuthorizerSettings;
 
 /// `message.timestamp.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +79,8 @@ pub struct BrokerSettings {
     pub listeners: Vec<ListenerSpec>,
     /// TLS and SASL settings of the listeners that use them.
     pub security: SecuritySettings,
+    /// Whether and how requests are authorized by ACLs.
+    pub authorizer: AuthorizerSettings,
     /// `log.dirs` / `log.dir`.
     pub data_dir: PathBuf,
     /// From `meta.properties`, once the broker has read or created it.
@@ -188,6 +191,7 @@ impl BrokerSettings {
             },
             listeners: Vec::new(),
             security: SecuritySettings::default(),
+            authorizer: AuthorizerSettings::default(),
             data_dir: PathBuf::new(),
             cluster_id: None,
             num_partitions: 1,
@@ -378,6 +382,17 @@ pub(super) fn resolve_settings(
         max_connections_per_ip: lookup.int("max.connections.per.ip")?,
         connections_max_idle_ms: lookup.long("connections.max.idle.ms")?,
         connections_max_reauth_ms: lookup.long("connections.max.reauth.ms")?,
+        authorizer: AuthorizerSettings {
+            enabled: !lookup.text("authorizer.class.name")?.is_empty(),
+            super_users: lookup
+                .text("super.users")?
+                .split(';')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
+            allow_if_no_acl: lookup.boolean("allow.everyone.if.no.acl.found")?,
+        },
         max_partitions_per_request: lookup.int("strom.max.partitions.per.request")?,
         message_max_bytes: lookup.int("message.max.bytes")?,
         log_segment_bytes: lookup.int("log.segment.bytes")?,

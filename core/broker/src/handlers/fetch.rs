@@ -157,7 +157,7 @@ async fn read_off_thread(
 
 /// The broker id of the follower sending the fetch, or a negative id for
 /// a consumer (the field moved into `ReplicaState` in v15).
-fn fetching_replica(request: &FetchRequest) -> i32 {
+pub(crate) fn fetching_replica(request: &FetchRequest) -> i32 {
     if request.replica_id != CONSUMER {
         request.replica_id
     } else {
@@ -233,7 +233,7 @@ struct Read<'a> {
 }
 
 /// A partition's answer carrying only `error_code`.
-fn refused(partition_index: i32, error_code: i16) -> PartitionData {
+pub(crate) fn refused(partition_index: i32, error_code: i16) -> PartitionData {
     PartitionData {
         partition_index,
         error_code,

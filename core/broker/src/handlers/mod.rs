@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+pub mod acls;
 pub mod api_versions;
 pub mod cluster;
 pub mod configs;

@@ -2,6 +2,8 @@
 //! listeners ([`tls`]), SASL logins on SASL listeners ([`sasl`]) against
 //! the SCRAM credentials of [`users`].
 
+pub use strom_protocol::acl;
+pub mod authorizer;
 pub mod principal;
 pub mod sasl;
 pub mod tls;
@@ -22,15 +24,25 @@ pub struct Listener {
     /// Where clients that came in through this listener reach this broker.
     pub advertised: HostPort,
     pub tls: Option<TlsAcceptor>,
+    /// The listener other brokers connect to (the first, in a cluster):
+    /// requests only brokers make are allowed on it until broker links
+    /// log in.
+    pub inter_broker: bool,
 }
 
 impl Listener {
-    pub fn new(spec: &ListenerSpec, bound_port: u16, tls: Option<TlsAcceptor>) -> Arc<Listener> {
+    pub fn new(
+        spec: &ListenerSpec,
+        bound_port: u16,
+        tls: Option<TlsAcceptor>,
+        inter_broker: bool,
+    ) -> Arc<Listener> {
         Arc::new(Listener {
             name: spec.name.clone(),
             protocol: spec.protocol,
             advertised: spec.advertised_for(bound_port),
             tls,
+            inter_broker,
         })
     }
 
@@ -41,6 +53,7 @@ impl Listener {
             protocol: SecurityProtocol::Plaintext,
             advertised,
             tls: None,
+            inter_broker: false,
         })
     }
 }
