@@ -102,6 +102,7 @@ pub async fn run(
         node.catch_up(&broker).await;
         node.import_topics(&broker).await;
         node.import_users(&broker).await;
+        node.import_acls(&broker).await;
     }
     let listed: Vec<String> = bound
         .iter()

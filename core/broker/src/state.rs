@@ -25,7 +25,7 @@ use crate::group::{self, GroupCoordinator};
 use crate::limits::RequestMemory;
 use crate::partition::Partition;
 use crate::partition_manager::{PartitionManager, Staged};
-use crate::security::authorizer::Authorizer;
+use crate::security::authorizer::{Acls, Authorizer};
 use crate::security::users::{Credentials, ScramUsers};
 use crate::topic_store::{self, ProducerIdBlock, TopicMeta};
 use crate::topic_table::{
@@ -72,6 +72,9 @@ pub struct Broker {
     /// In a cluster: the SCRAM users of the one-node data dir this was,
     /// until the controller has taken them in.
     pub(crate) legacy_users: Mutex<Credentials>,
+    /// In a cluster: the ACLs of the one-node data dir this was, until the
+    /// controller has taken them in.
+    pub(crate) legacy_acls: Mutex<Acls>,
 }
 
 impl Broker {
@@ -109,6 +112,7 @@ impl Broker {
             producer_id_block: Mutex::new(0..0),
             legacy_topics: Mutex::new(Vec::new()),
             legacy_users: Mutex::new(Credentials::new()),
+            legacy_acls: Mutex::new(Acls::new()),
         };
         if broker.config.settings().is_clustered() {
             // The metadata log holds a cluster's users: a one-node data
@@ -119,6 +123,9 @@ impl Broker {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()) = broker.users.snapshot();
             broker.users.replace_replicated(Default::default());
+            *broker.legacy_acls.lock().unwrap_or_else(|e| e.into_inner()) =
+                broker.authorizer.snapshot();
+            broker.authorizer.replace_replicated(Default::default());
             // The metadata log, replayed once the quorum starts, is the
             // truth. Topic files are what this dir held as a one-node
             // broker: the controller takes them in once this broker has

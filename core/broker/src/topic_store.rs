@@ -314,6 +314,18 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
 
 /// [`write_atomically`] for a file only the broker's user may read
 /// (credentials).
+/// Renames a one-node metadata file (users, ACLs) to `<name>.imported`
+/// once a cluster's metadata holds what it held, so a later start does not
+/// offer it again (and bring back what the cluster has since deleted).
+pub(crate) fn retire_imported(path: &Path) -> std::io::Result<()> {
+    let mut retired = path.as_os_str().to_owned();
+    retired.push(".imported");
+    match fs::rename(path, retired) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn write_private_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     write_atomically_with_mode(path, contents, 0o600)
 }

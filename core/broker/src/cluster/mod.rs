@@ -248,6 +248,39 @@ impl ClusterNode {
         }
     }
 
+    /// The ACLs of the one-node data dir this broker was join the
+    /// cluster's metadata, and the local file is retired.
+    pub async fn import_acls(&self, broker: &Broker) {
+        let local =
+            std::mem::take(&mut *broker.legacy_acls.lock().unwrap_or_else(|e| e.into_inner()));
+        if local.is_empty() {
+            return;
+        }
+        let known = broker.table().acls().clone();
+        let created: Vec<_> = local.difference(&known).cloned().collect();
+        let count = created.len();
+        if count > 0 {
+            let request = ControllerRequest::AlterAcls {
+                created,
+                deleted: Vec::new(),
+            };
+            if let Err(e) = self.ask(request).await {
+                tracing::error!(
+                    "the one-node ACLs were not imported ({}); they are offered again at the next start",
+                    e.message
+                );
+                return;
+            }
+        }
+        tracing::info!(
+            acls = count,
+            "ACLs of this one-node data dir joined the cluster's metadata"
+        );
+        if let Err(e) = broker.authorizer.retire_file() {
+            tracing::warn!("imported, but the local ACL file stays: {e}");
+        }
+    }
+
     /// A clean shutdown: the controller moves this broker's leaderships
     /// to other in-sync replicas before it goes (Kafka's controlled
     /// shutdown), then the background tasks stop.

@@ -291,6 +291,8 @@ mod tests {
         let id = Uuid([9; 16]);
         let configs =
             TopicConfigs::new([("retention.ms".to_string(), "5".to_string())]).expect("valid");
+        let acl = AclBinding::from_codes(2, "t".into(), 4, "User:bob".into(), "*".into(), 3, 3)
+            .expect("valid ACL");
         let records = vec![
             MetadataRecord::ClusterId { id: "c1".into() },
             MetadataRecord::RegisterBroker {
@@ -330,6 +332,7 @@ mod tests {
                     4096,
                 ),
             },
+            MetadataRecord::Acl(acl.clone()),
         ];
         for record in decode(&encode(&records)).expect("decodes") {
             table.apply(record).expect("applies");
@@ -357,6 +360,10 @@ mod tests {
         assert!(removal.iter().any(
             |r| matches!(r, MetadataRecord::RemoveScramCredential { user, .. } if user == "alice")
         ));
+        assert!(copy.acls().contains(&acl), "the ACL is in the snapshot");
+        assert!(removal
+            .iter()
+            .any(|r| matches!(r, MetadataRecord::RemoveAcl(removed) if *removed == acl)));
         assert!(decode(b"[{\"type\":\"Nope\"}]").is_err());
     }
 }

@@ -19,7 +19,7 @@ use std::sync::RwLock;
 
 use super::acl::{AclBinding, AclFilter, Operation, Permission, ResourceType};
 use super::LogLimiter;
-use crate::topic_store::{write_private_atomically, MetadataStoreError};
+use crate::topic_store::{retire_imported, write_private_atomically, MetadataStoreError};
 
 const FILE_NAME: &str = "acls.json";
 
@@ -237,6 +237,11 @@ impl Authorizer {
         write_private_atomically(&self.path, &bytes)?;
         *acls = next;
         Ok(())
+    }
+
+    /// Renames `acls.json` once its ACLs are in a cluster's metadata.
+    pub fn retire_file(&self) -> std::io::Result<()> {
+        retire_imported(&self.path)
     }
 
     /// In a cluster the metadata log holds the ACLs: each node takes the

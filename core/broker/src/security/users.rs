@@ -13,7 +13,7 @@ use std::sync::RwLock;
 use serde::{Deserialize, Serialize};
 use strom_protocol::sasl::{ScramCredential, ScramMechanism};
 
-use crate::topic_store::{write_private_atomically, MetadataStoreError};
+use crate::topic_store::{retire_imported, write_private_atomically, MetadataStoreError};
 
 const FILE_NAME: &str = "scram-credentials.json";
 const DECOY_SECRET_FILE: &str = "scram-decoy.secret";
@@ -113,12 +113,7 @@ impl ScramUsers {
     /// metadata, so a later start does not offer them again (and bring
     /// back a user the cluster has since deleted).
     pub fn retire_file(&self) -> std::io::Result<()> {
-        let mut retired = self.path.clone().into_os_string();
-        retired.push(".imported");
-        match std::fs::rename(&self.path, retired) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+        retire_imported(&self.path)
     }
 
     /// In a cluster the metadata log holds the credentials: each node
