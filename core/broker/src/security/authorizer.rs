@@ -12,12 +12,14 @@
 //! atomically on each change; in a cluster the metadata log holds them and
 //! each broker takes the whole set after applying a change.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
-use super::acl::{AclBinding, AclFilter, Operation, Permission, ResourceType};
+use super::acl::{
+    AclBinding, AclFilter, Operation, PatternType, Permission, ResourceType, WILDCARD,
+};
 use super::LogLimiter;
 use crate::topic_store::{retire_imported, write_private_atomically, MetadataStoreError};
 
@@ -64,7 +66,67 @@ pub struct AuthorizerSettings {
 pub struct Authorizer {
     settings: AuthorizerSettings,
     path: PathBuf,
-    acls: RwLock<Acls>,
+    acls: RwLock<Indexed>,
+}
+
+/// The ACLs with an index by resource: a check looks only at the bindings
+/// that could cover the resource, so its cost does not grow with the
+/// number of ACLs (a request naming many topics is checked topic by topic).
+#[derive(Default)]
+struct Indexed {
+    all: Acls,
+    /// Bindings by resource type, then pattern name.
+    by_name: HashMap<ResourceType, HashMap<String, Vec<AclBinding>>>,
+    /// The lengths of the PREFIXED patterns of each resource type: a name
+    /// is looked up by those prefixes only.
+    prefix_lengths: HashMap<ResourceType, BTreeSet<usize>>,
+}
+
+impl Indexed {
+    fn new(all: Acls) -> Indexed {
+        let mut indexed = Indexed::default();
+        for acl in &all {
+            let names = indexed.by_name.entry(acl.resource_type).or_default();
+            names
+                .entry(acl.resource_name.clone())
+                .or_default()
+                .push(acl.clone());
+            if acl.pattern_type == PatternType::Prefixed {
+                indexed
+                    .prefix_lengths
+                    .entry(acl.resource_type)
+                    .or_default()
+                    .insert(acl.resource_name.len());
+            }
+        }
+        indexed.all = all;
+        indexed
+    }
+
+    /// Every binding that covers the resource `name`.
+    fn covering<'a>(
+        &'a self,
+        resource_type: ResourceType,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a AclBinding> + 'a {
+        let names = self.by_name.get(&resource_type);
+        let lookup = move |key: &str| names.and_then(|n| n.get(key)).into_iter().flatten();
+        let prefixes = self
+            .prefix_lengths
+            .get(&resource_type)
+            .into_iter()
+            .flatten()
+            .filter(move |&&len| len < name.len() && name.is_char_boundary(len))
+            .flat_map(move |&len| lookup(&name[..len]));
+        let wildcard = (name != WILDCARD)
+            .then(|| lookup(WILDCARD))
+            .into_iter()
+            .flatten();
+        lookup(name)
+            .chain(wildcard)
+            .chain(prefixes)
+            .filter(move |acl| acl.covers(name))
+    }
 }
 
 /// Denials, logged at most 20 a second.
@@ -92,7 +154,7 @@ impl Authorizer {
         Ok(Authorizer {
             settings,
             path,
-            acls: RwLock::new(acls),
+            acls: RwLock::new(Indexed::new(acls)),
         })
     }
 
@@ -141,10 +203,7 @@ impl Authorizer {
         let acls = self.read();
         let mut covered = false;
         let mut allowed = false;
-        for acl in acls
-            .iter()
-            .filter(|acl| acl.resource_type == resource_type && acl.covers(name))
-        {
+        for acl in acls.covering(resource_type, name) {
             covered = true;
             if !acl.applies_to(&caller.principal, &caller.host) {
                 continue;
@@ -170,7 +229,8 @@ impl Authorizer {
         if !self.settings.enabled || self.is_super_user(caller) {
             return true;
         }
-        let acls = self.read();
+        let indexed = self.read();
+        let acls = &indexed.all;
         let applicable = acls.iter().filter(|acl| {
             acl.resource_type == resource_type && acl.applies_to(&caller.principal, &caller.host)
         });
@@ -207,6 +267,7 @@ impl Authorizer {
     /// The bindings `filter` selects, in a stable order.
     pub fn describe(&self, filter: &AclFilter) -> Vec<AclBinding> {
         self.read()
+            .all
             .iter()
             .filter(|acl| filter.matches(acl))
             .cloned()
@@ -215,7 +276,7 @@ impl Authorizer {
 
     /// Every binding.
     pub fn snapshot(&self) -> Acls {
-        self.read().clone()
+        self.read().all.clone()
     }
 
     /// Adds `created` and removes `deleted`, persisting the result before
@@ -226,7 +287,7 @@ impl Authorizer {
         deleted: &[AclBinding],
     ) -> Result<(), MetadataStoreError> {
         let mut acls = self.acls.write().unwrap_or_else(|e| e.into_inner());
-        let mut next = acls.clone();
+        let mut next = acls.all.clone();
         for acl in deleted {
             next.remove(acl);
         }
@@ -235,7 +296,7 @@ impl Authorizer {
         // Serialising plain data to a Vec cannot fail.
         let bytes = serde_json::to_vec_pretty(&list).unwrap_or_default();
         write_private_atomically(&self.path, &bytes)?;
-        *acls = next;
+        *acls = Indexed::new(next);
         Ok(())
     }
 
@@ -247,10 +308,10 @@ impl Authorizer {
     /// In a cluster the metadata log holds the ACLs: each node takes the
     /// whole set from its table after applying a change.
     pub fn replace_replicated(&self, acls: Acls) {
-        *self.acls.write().unwrap_or_else(|e| e.into_inner()) = acls;
+        *self.acls.write().unwrap_or_else(|e| e.into_inner()) = Indexed::new(acls);
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Acls> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Indexed> {
         self.acls.read().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -334,6 +395,41 @@ mod tests {
         );
         let strict = authorizer(tempfile::tempdir().expect("temp dir").path(), false);
         assert!(!strict.allows(&bob, Operation::Read, ResourceType::Group, "g"));
+    }
+
+    #[test]
+    fn the_index_finds_literal_wildcard_and_prefixed_patterns_among_many() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let auth = authorizer(dir.path(), false);
+        let mut many: Vec<AclBinding> = (0..10_000)
+            .map(|i| {
+                acl(
+                    &format!("t{i}"),
+                    "User:bob",
+                    Operation::Read,
+                    Permission::Allow,
+                )
+            })
+            .collect();
+        let mut prefixed = acl("logs-", "User:alice", Operation::Read, Permission::Allow);
+        prefixed.pattern_type = PatternType::Prefixed;
+        many.push(prefixed);
+        many.push(acl("*", "User:carol", Operation::Write, Permission::Allow));
+        auth.change(many, &[]).expect("stored");
+        let (alice, bob, carol) = (
+            caller("User:alice"),
+            caller("User:bob"),
+            caller("User:carol"),
+        );
+        let topic = ResourceType::Topic;
+        assert!(auth.allows(&alice, Operation::Read, topic, "logs-app"));
+        assert!(!auth.allows(&alice, Operation::Read, topic, "logs"));
+        assert!(!auth.allows(&alice, Operation::Read, topic, "t1"));
+        assert!(auth.allows(&bob, Operation::Read, topic, "t9999"));
+        assert!(!auth.allows(&bob, Operation::Read, topic, "t10000"));
+        assert!(auth.allows(&carol, Operation::Write, topic, "anything-é"));
+        let long_name = "x".repeat(1 << 20);
+        assert!(!auth.allows(&alice, Operation::Read, topic, &long_name));
     }
 
     #[test]
