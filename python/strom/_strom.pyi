@@ -487,6 +487,24 @@ class _AdminClient:
     def describe_user_scram_credentials(
         self, users: List[str], future: "concurrent.futures.Future[Any]", request_timeout: Optional[float] = None
     ) -> None: ...
+    def create_acls(
+        self,
+        acls: List[Tuple[int, str, int, str, str, int, int]],
+        future: "concurrent.futures.Future[Any]",
+        request_timeout: Optional[float] = None,
+    ) -> None: ...
+    def describe_acls(
+        self,
+        filter: Tuple[int, Optional[str], int, Optional[str], Optional[str], int, int],
+        future: "concurrent.futures.Future[Any]",
+        request_timeout: Optional[float] = None,
+    ) -> None: ...
+    def delete_acls(
+        self,
+        filters: List[Tuple[int, Optional[str], int, Optional[str], Optional[str], int, int]],
+        future: "concurrent.futures.Future[Any]",
+        request_timeout: Optional[float] = None,
+    ) -> None: ...
     def describe_topics(
         self, topics: List[str], future: "concurrent.futures.Future[Any]", request_timeout: Optional[float] = None
     ) -> None: ...

@@ -140,3 +140,95 @@ def test_scram_users_through_the_admin_client(secure: tuple[Broker, Path]) -> No
     assert gone["erin"].result(30) is None
     with pytest.raises(strom.KafkaException):
         strom.Producer(erin)
+
+
+@pytest.fixture(scope="module")
+def authorizing() -> Iterator[Broker]:
+    """A broker with the authorizer on: PLAINTEXT is the operators' door
+    (its anonymous principal is the super user), alice logs in over
+    SASL_PLAINTEXT."""
+    broker = Broker(
+        {
+            "listeners": "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "super.users": "User:ANONYMOUS",
+        }
+    )
+    broker.start()
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "strom.testing._broker_process", "", "user", "create", "alice",
+             "--password", "alice-secret", "--brokers", broker.listeners["PLAINTEXT"]],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        yield broker
+    finally:
+        broker.stop()
+
+
+def test_acls_through_the_admin_client(authorizing: Broker) -> None:
+    """confluent-kafka's create_acls, describe_acls and delete_acls: alice
+    writes the topic an ACL lets her write and is refused another; once
+    the ACL is deleted she is refused both."""
+    from strom.admin import (
+        AclBinding,
+        AclBindingFilter,
+        AclOperation,
+        AclPermissionType,
+        AdminClient,
+        NewTopic,
+        ResourcePatternType,
+        ResourceType,
+    )
+
+    admin = AdminClient({"bootstrap.servers": authorizing.listeners["PLAINTEXT"]})
+    prefix = f"py-acl-{uuid.uuid4().hex[:8]}"
+    write = AclBinding(ResourceType.TOPIC, prefix, ResourcePatternType.PREFIXED, "User:alice", "*",
+                       AclOperation.WRITE, AclPermissionType.ALLOW)  # fmt: skip
+    deny = AclBinding("topic", f"{prefix}-secret", "literal", "User:alice", "*", "write", "deny")
+    for future in admin.create_topics([NewTopic(f"{prefix}-{name}", 1) for name in ("orders", "secret")]).values():
+        future.result(30)
+    made = admin.create_acls([write, deny])
+    assert [made[write].result(30), made[deny].result(30)] == [None, None]
+
+    alice = {
+        "bootstrap.servers": authorizing.listeners["SASL_PLAINTEXT"],
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanisms": "SCRAM-SHA-512",
+        "sasl.username": "alice",
+        "sasl.password": "alice-secret",
+        "message.timeout.ms": "10000",
+    }
+
+    def delivery_errors(topic: str) -> list:
+        errors: list = []
+        producer = strom.Producer(alice)
+        producer.produce(topic, b"x", on_delivery=lambda err, _msg: errors.append(err))
+        assert producer.flush(30) == 0
+        return errors
+
+    assert delivery_errors(f"{prefix}-orders") == [None]
+    refused = delivery_errors(f"{prefix}-secret")
+    assert refused[0] is not None and refused[0].code() == strom.KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+    alices = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, "User:alice", None,
+                              AclOperation.ANY, AclPermissionType.ANY)  # fmt: skip
+    assert sorted(admin.describe_acls(alices).result(30)) == sorted([write, deny])
+    applying = AclBindingFilter(ResourceType.TOPIC, f"{prefix}-orders", ResourcePatternType.MATCH, None, None,
+                                AclOperation.ANY, AclPermissionType.ANY)  # fmt: skip
+    assert admin.describe_acls(applying).result(30) == [write]
+    deleted = admin.delete_acls([alices])[alices].result(30)
+    assert sorted(deleted) == sorted([write, deny])
+    refused = delivery_errors(f"{prefix}-orders")
+    assert refused[0] is not None and refused[0].code() == strom.KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+    with pytest.raises(ValueError):
+        AclBinding(ResourceType.ANY, "t", ResourcePatternType.LITERAL, "User:a", "*", AclOperation.READ,
+                   AclPermissionType.ALLOW)  # fmt: skip
+    with pytest.raises(TypeError):
+        admin.describe_acls(write)
+    alice_admin = AdminClient({k: v for k, v in alice.items() if k != "message.timeout.ms"})
+    with pytest.raises(strom.KafkaException) as denied:
+        alice_admin.describe_acls(alices).result(30)
+    assert denied.value.args[0].code() == strom.KafkaError.CLUSTER_AUTHORIZATION_FAILED

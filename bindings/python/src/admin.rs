@@ -28,9 +28,10 @@ use strom_client::{ClientConfig, ClientError};
 use tokio::sync::OnceCell;
 
 use crate::admin_convert::{
-    alter_op, by_name, config_entries, config_resource, described_topic, each, group_description,
-    group_offsets, invalid, item, items, missing_answer, node, offset_spec, scram_changes,
-    scram_descriptions, topic_description, ScramUpsert,
+    acl_bindings, acl_filter, acl_rows, alter_op, by_name, config_entries, config_resource,
+    described_topic, each, group_description, group_offsets, invalid, item, items, missing_answer,
+    node, offset_spec, scram_changes, scram_descriptions, topic_description, AclFilterRow, AclRow,
+    ScramUpsert,
 };
 use crate::config;
 use crate::errors::to_py_err;
@@ -580,6 +581,74 @@ impl AdminClient {
                 Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
             },
             |py, outcomes| items(py, outcomes, |py, ()| Ok(py.None())),
+        )
+    }
+
+    /// Creates ACLs, each given as Kafka's codes (resource type, name,
+    /// pattern type, principal, host, operation, permission). The future
+    /// gets, per ACL in order, `None` or an exception.
+    #[pyo3(signature = (acls, future, request_timeout = None))]
+    fn create_acls(
+        &self,
+        py: Python<'_>,
+        acls: Vec<AclRow>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let acls = acl_bindings(acls).map_err(|e| to_py_err(py, &e))?;
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "creating ACLs",
+            move |admin| admin.create_acls(&acls),
+            |py, outcomes| items(py, outcomes, |py, ()| Ok(py.None())),
+        )
+    }
+
+    /// The ACLs a filter (codes; None strings match anything) selects. The
+    /// future gets their rows of codes.
+    #[pyo3(signature = (filter, future, request_timeout = None))]
+    fn describe_acls(
+        &self,
+        py: Python<'_>,
+        filter: AclFilterRow,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let filter = acl_filter(filter).map_err(|e| to_py_err(py, &e))?;
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "describing ACLs",
+            move |admin| admin.describe_acls(&filter),
+            |py, acls| acl_rows(py, acls),
+        )
+    }
+
+    /// Deletes what each filter selects. The future gets, per filter, the
+    /// rows of the ACLs deleted or an exception.
+    #[pyo3(signature = (filters, future, request_timeout = None))]
+    fn delete_acls(
+        &self,
+        py: Python<'_>,
+        filters: Vec<AclFilterRow>,
+        future: Py<PyAny>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let filters = filters
+            .into_iter()
+            .map(acl_filter)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| to_py_err(py, &e))?;
+        self.run(
+            py,
+            future,
+            request_timeout,
+            "deleting ACLs",
+            move |admin| admin.delete_acls(&filters),
+            |py, outcomes| items(py, outcomes, acl_rows),
         )
     }
 

@@ -9,8 +9,8 @@ use std::future::Future;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 use strom_client::admin::{
-    AlterConfigOp, ConfigEntry, ConfigResource, GroupDescription, GroupOffset, OffsetSpec,
-    UserScramChange, UserScramCredentials,
+    AclBinding, AclFilter, AlterConfigOp, ConfigEntry, ConfigResource, GroupDescription,
+    GroupOffset, OffsetSpec, UserScramChange, UserScramCredentials,
 };
 use strom_client::metadata::{BrokerInfo, Metadata};
 use strom_client::ClientError;
@@ -356,4 +356,51 @@ pub(crate) fn scram_descriptions(
         })
         .collect::<PyResult<Vec<_>>>()?;
     Ok(PyList::new(py, entries)?.into_any().unbind())
+}
+
+/// An ACL as Python passes it: Kafka's codes for resource type, name,
+/// pattern type, principal, host, operation and permission.
+pub(crate) type AclRow = (i8, String, i8, String, String, i8, i8);
+
+/// An ACL filter: as [`AclRow`], with the strings optional (None: any).
+pub(crate) type AclFilterRow = (
+    i8,
+    Option<String>,
+    i8,
+    Option<String>,
+    Option<String>,
+    i8,
+    i8,
+);
+
+/// CreateAcls's arguments as the core's bindings.
+pub(crate) fn acl_bindings(rows: Vec<AclRow>) -> Result<Vec<AclBinding>, ClientError> {
+    rows.into_iter()
+        .map(|(rt, name, pt, principal, host, op, perm)| {
+            AclBinding::from_codes(rt, name, pt, principal, host, op, perm)
+                .map_err(ClientError::InvalidArgument)
+        })
+        .collect()
+}
+
+pub(crate) fn acl_filter(row: AclFilterRow) -> Result<AclFilter, ClientError> {
+    let (rt, name, pt, principal, host, op, perm) = row;
+    AclFilter::from_codes(rt, name, pt, principal, host, op, perm)
+        .map_err(ClientError::InvalidArgument)
+}
+
+/// ACLs as rows of codes, for `strom.admin.AclBinding`.
+pub(crate) fn acl_rows(py: Python<'_>, acls: Vec<AclBinding>) -> PyResult<Py<PyAny>> {
+    let rows = acls.into_iter().map(|acl| {
+        (
+            acl.resource_type as i8,
+            acl.resource_name,
+            acl.pattern_type as i8,
+            acl.principal,
+            acl.host,
+            acl.operation as i8,
+            acl.permission as i8,
+        )
+    });
+    Ok(PyList::new(py, rows)?.into_any().unbind())
 }

@@ -14,7 +14,7 @@ future for cluster-wide calls); a failed item's future raises a
 not on a thread per call. The result classes here are plain data, with
 confluent-kafka's names and attributes.
 
-Not supported yet (they raise `strom.ConfigError`): ACLs, leader elections, the deprecated `alter_configs` and
+Not supported yet (they raise `strom.ConfigError`): leader elections, the deprecated `alter_configs` and
 `list_groups`, config resources other than TOPIC and BROKER, replica
 assignments for new topics and partitions.
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 from strom.admin._client import (
     AdminClient,
 )
+from strom.admin._acl import AclBinding, AclBindingFilter, AclOperation, AclPermissionType
 from strom.admin._scram import (
     ScramCredentialInfo,
     ScramMechanism,
@@ -87,6 +88,10 @@ from strom.error import (
 )
 
 __all__ = [
+    "AclBinding",
+    "AclBindingFilter",
+    "AclOperation",
+    "AclPermissionType",
     "AdminClient",
     "ScramCredentialInfo",
     "ScramMechanism",

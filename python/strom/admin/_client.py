@@ -12,6 +12,7 @@ from typing import (
     Optional,
     Set,
     Tuple,
+    cast,
 )
 from strom._strom import (
     OFFSET_INVALID,
@@ -42,6 +43,7 @@ from strom.admin._types import (
     TopicDescription,
     _group_state,
 )
+from strom.admin._acl import AclBinding, AclBindingFilter, _bindings
 from strom.admin._scram import (
     ScramCredentialInfo,
     ScramMechanism,
@@ -465,19 +467,61 @@ class AdminClient:
         self._impl.delete_records(topic_partition_offsets, request, request_timeout)
         return futmap
 
-    # -- not supported yet ---------------------------------------------------
+    # -- ACLs -----------------------------------------------------------------
 
-    def create_acls(self, acls: List[Any], **kwargs: Any) -> Dict[Any, concurrent.futures.Future[Any]]:
-        """ACLs are not supported yet."""
-        raise _not_supported("ACLs")
+    def create_acls(
+        self,
+        acls: List[AclBinding],
+        *,
+        request_timeout: Optional[float] = None,
+    ) -> Dict[AclBinding, concurrent.futures.Future[Any]]:
+        """Creates ACLs. Returns a future per binding; its result is None,
+        or it raises (`SECURITY_DISABLED` without an authorizer,
+        `CLUSTER_AUTHORIZATION_FAILED` without ALTER on the cluster)."""
+        _non_empty_list(acls, "AclBinding")
+        if not all(type(acl) is AclBinding for acl in acls):
+            raise TypeError("Expected list of AclBinding")
+        if len(set(acls)) != len(acls):
+            raise ValueError("duplicate ACL bindings not allowed")
+        futmap = _keyed_futures(acls)
+        request = _running_future()
+        _fan_out(request, acls, futmap, lambda value: None)
+        # A binding (unlike a filter) has every string set: checked when made.
+        rows = [cast(Tuple[int, str, int, str, str, int, int], acl._codes()) for acl in acls]
+        self._impl.create_acls(rows, request, request_timeout)
+        return futmap
 
-    def describe_acls(self, acl_binding_filter: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
-        """ACLs are not supported yet."""
-        raise _not_supported("ACLs")
+    def describe_acls(
+        self,
+        acl_binding_filter: AclBindingFilter,
+        *,
+        request_timeout: Optional[float] = None,
+    ) -> concurrent.futures.Future[Any]:
+        """The ACLs the filter selects: a future of a list of AclBinding."""
+        if not isinstance(acl_binding_filter, AclBindingFilter):
+            raise TypeError("Expected an AclBindingFilter")
+        native = _running_future()
+        self._impl.describe_acls(acl_binding_filter._codes(), native, request_timeout)
+        return _single(native, _bindings)
 
-    def delete_acls(self, acl_binding_filters: List[Any], **kwargs: Any) -> Dict[Any, concurrent.futures.Future[Any]]:
-        """ACLs are not supported yet."""
-        raise _not_supported("ACLs")
+    def delete_acls(
+        self,
+        acl_binding_filters: List[AclBindingFilter],
+        *,
+        request_timeout: Optional[float] = None,
+    ) -> Dict[AclBindingFilter, concurrent.futures.Future[Any]]:
+        """Deletes what each filter selects. Returns a future per filter;
+        its result is the list of AclBinding deleted."""
+        _non_empty_list(acl_binding_filters, "AclBindingFilter")
+        if not all(isinstance(f, AclBindingFilter) for f in acl_binding_filters):
+            raise TypeError("Expected list of AclBindingFilter")
+        if len(set(acl_binding_filters)) != len(acl_binding_filters):
+            raise ValueError("duplicate ACL binding filters not allowed")
+        futmap = _keyed_futures(acl_binding_filters)
+        request = _running_future()
+        _fan_out(request, acl_binding_filters, futmap, _bindings)
+        self._impl.delete_acls([f._codes() for f in acl_binding_filters], request, request_timeout)
+        return futmap
 
     def describe_user_scram_credentials(
         self,

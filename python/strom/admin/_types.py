@@ -73,7 +73,7 @@ class ResourceType(_OrderedEnum):
 
 
 class ResourcePatternType(_OrderedEnum):
-    """The kinds of resource patterns (for ACLs, not supported yet)."""
+    """The kinds of resource patterns of ACLs."""
 
     UNKNOWN = 0  #: Not known or not set.
     ANY = 1  #: Any pattern, for lookups.
