@@ -48,6 +48,76 @@ export type ResourceTypes = (typeof ResourceTypes)[keyof typeof ResourceTypes]
 export const AclResourceTypes: typeof ResourceTypes
 export type AclResourceTypes = ResourceTypes
 
+export const AclOperationTypes: {
+  readonly UNKNOWN: 0
+  readonly ANY: 1
+  readonly ALL: 2
+  readonly READ: 3
+  readonly WRITE: 4
+  readonly CREATE: 5
+  readonly DELETE: 6
+  readonly ALTER: 7
+  readonly DESCRIBE: 8
+  readonly CLUSTER_ACTION: 9
+  readonly DESCRIBE_CONFIGS: 10
+  readonly ALTER_CONFIGS: 11
+  readonly IDEMPOTENT_WRITE: 12
+}
+export type AclOperationTypes = (typeof AclOperationTypes)[keyof typeof AclOperationTypes]
+
+export const AclPermissionTypes: {
+  readonly UNKNOWN: 0
+  readonly ANY: 1
+  readonly DENY: 2
+  readonly ALLOW: 3
+}
+export type AclPermissionTypes = (typeof AclPermissionTypes)[keyof typeof AclPermissionTypes]
+
+export const ResourcePatternTypes: {
+  readonly UNKNOWN: 0
+  readonly ANY: 1
+  readonly MATCH: 2
+  readonly LITERAL: 3
+  readonly PREFIXED: 4
+}
+export type ResourcePatternTypes = (typeof ResourcePatternTypes)[keyof typeof ResourcePatternTypes]
+
+/** One ACL: who (principal, from host) may or may not do what to which resources. */
+export interface AclEntry {
+  principal: string
+  host: string
+  operation: AclOperationTypes
+  permissionType: AclPermissionTypes
+}
+
+export interface ResourceAcls {
+  resourceType: AclResourceTypes
+  resourceName: string
+  resourcePatternType: ResourcePatternTypes
+}
+
+export type AclFilter = {
+  resourceType: AclResourceTypes
+  resourceName?: string
+  resourcePatternType: ResourcePatternTypes
+  principal?: string
+  host?: string
+  operation: AclOperationTypes
+  permissionType: AclPermissionTypes
+}
+
+export interface DescribeAclResponse {
+  resources: Array<ResourceAcls & { acls: AclEntry[] }>
+}
+
+export interface DeleteAclResponse {
+  filterResponses: Array<{
+    errorCode: number
+    errorMessage: string | null
+    matchingAcls: Array<ResourceAcls & AclEntry & { errorCode: number; errorMessage: string | null }>
+  }>
+}
+
 /** A kafkajs partitioner factory, for ProducerConfig.createPartitioner. */
 export type ICustomPartitioner = () => (args: unknown) => number
 
@@ -734,6 +804,10 @@ export type Admin = {
   listGroups(): Promise<{ groups: GroupOverview[] }>
   deleteGroups(groupIds: string[]): Promise<DeleteGroupsResult[]>
   describeGroups(groupIds: string[]): Promise<GroupDescriptions>
+  /** true once every ACL is created; a refused one throws its KafkaJSProtocolError. */
+  createAcls(options: { acl: Array<ResourceAcls & AclEntry> }): Promise<boolean>
+  describeAcls(filter: AclFilter): Promise<DescribeAclResponse>
+  deleteAcls(options: { filters: AclFilter[] }): Promise<DeleteAclResponse>
   logger(): Logger
   readonly events: AdminEvents
   /** CONNECT and DISCONNECT; the network.* request events are not emitted. */

@@ -37,7 +37,26 @@ const CALLS = [
   'createTopics', 'deleteTopics', 'createPartitions', 'listTopics', 'fetchTopicMetadata', 'describeCluster',
   'fetchTopicOffsets', 'fetchTopicOffsetsByTimestamp', 'fetchOffsets', 'setOffsets', 'resetOffsets',
   'deleteTopicRecords', 'describeConfigs', 'alterConfigs', 'listGroups', 'describeGroups', 'deleteGroups',
+  'createAcls', 'describeAcls', 'deleteAcls',
 ]
+
+/** An ACL filter as the native client takes it (kafkajs's fields; missing strings match any). */
+function aclFilter(f) {
+  return {
+    resourceType: f.resourceType,
+    resourceName: f.resourceName ?? undefined,
+    resourcePatternType: f.resourcePatternType,
+    principal: f.principal ?? undefined,
+    host: f.host ?? undefined,
+    operation: f.operation,
+    permissionType: f.permissionType,
+  }
+}
+
+function nonEmptyArray(items, what) {
+  if (!Array.isArray(items)) throw new KafkaJSNonRetriableError(`Invalid ${what} array ${items}`)
+  if (items.length === 0) throw new KafkaJSNonRetriableError(`Empty ${what} array`)
+}
 
 class Admin {
   constructor(settings, options = {}) {
@@ -285,6 +304,50 @@ class Admin {
           memberMetadata: Buffer.alloc(0),
           memberAssignment: Buffer.alloc(0),
         })),
+      })),
+    }
+  }
+
+  /** kafkajs's `createAcls({ acl })`: true once every ACL is created. */
+  async createAcls({ acl } = {}) {
+    nonEmptyArray(acl, 'ACL')
+    const admin = await this.nativeAdmin()
+    failOn(await call(admin.createAcls(acl.map(a => ({ ...aclFilter(a), resourceName: a.resourceName, principal: a.principal, host: a.host })))))
+    return true
+  }
+
+  /** kafkajs's `describeAcls(filter)`: `{ resources }`, grouped by resource pattern. */
+  async describeAcls(filter = {}) {
+    const admin = await this.nativeAdmin()
+    const acls = await call(admin.describeAcls(aclFilter(filter)))
+    const resources = new Map()
+    for (const a of acls) {
+      const key = `${a.resourceType}:${a.resourcePatternType}:${a.resourceName}`
+      if (!resources.has(key)) {
+        resources.set(key, {
+          resourceType: a.resourceType,
+          resourceName: a.resourceName,
+          resourcePatternType: a.resourcePatternType,
+          acls: [],
+        })
+      }
+      const { principal, host, operation, permissionType } = a
+      resources.get(key).acls.push({ principal, host, operation, permissionType })
+    }
+    return { resources: [...resources.values()] }
+  }
+
+  /** kafkajs's `deleteAcls({ filters })`: `{ filterResponses }` with the ACLs each filter deleted. */
+  async deleteAcls({ filters } = {}) {
+    nonEmptyArray(filters, 'ACL Filter')
+    const admin = await this.nativeAdmin()
+    const results = await call(admin.deleteAcls(filters.map(aclFilter)))
+    failOn(results.map((r, i) => ({ name: `filter ${i}`, error: r.error })))
+    return {
+      filterResponses: results.map(r => ({
+        errorCode: 0,
+        errorMessage: null,
+        matchingAcls: r.acls.map(a => ({ errorCode: 0, errorMessage: null, ...a })),
       })),
     }
   }

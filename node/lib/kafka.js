@@ -10,6 +10,12 @@ const { Admin } = require('./admin')
 const logLevel = Object.freeze({ NOTHING: 0, ERROR: 1, WARN: 2, INFO: 4, DEBUG: 5 })
 const CompressionTypes = Object.freeze({ None: 0, GZIP: 1, Snappy: 2, LZ4: 3, ZSTD: 4 })
 const ResourceTypes = Object.freeze({ UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5, DELEGATION_TOKEN: 6 })
+const AclOperationTypes = Object.freeze({
+  UNKNOWN: 0, ANY: 1, ALL: 2, READ: 3, WRITE: 4, CREATE: 5, DELETE: 6, ALTER: 7, DESCRIBE: 8,
+  CLUSTER_ACTION: 9, DESCRIBE_CONFIGS: 10, ALTER_CONFIGS: 11, IDEMPOTENT_WRITE: 12,
+})
+const AclPermissionTypes = Object.freeze({ UNKNOWN: 0, ANY: 1, DENY: 2, ALLOW: 3 })
+const ResourcePatternTypes = Object.freeze({ UNKNOWN: 0, ANY: 1, MATCH: 2, LITERAL: 3, PREFIXED: 4 })
 const ConfigResourceTypes = Object.freeze({ UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 })
 const ConfigSource = Object.freeze({
   UNKNOWN: 0,
@@ -90,4 +96,14 @@ class Kafka {
   }
 }
 
-module.exports = { Kafka, logLevel, CompressionTypes, ResourceTypes, ConfigResourceTypes, ConfigSource }
+module.exports = {
+  Kafka,
+  logLevel,
+  CompressionTypes,
+  ResourceTypes,
+  ConfigResourceTypes,
+  ConfigSource,
+  AclOperationTypes,
+  AclPermissionTypes,
+  ResourcePatternTypes,
+}

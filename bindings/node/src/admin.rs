@@ -22,6 +22,12 @@ pub async fn create_admin(config_pairs: Vec<Vec<String>>) -> napi::Result<Native
     Ok(NativeAdmin { inner })
 }
 
+impl NativeAdmin {
+    pub(crate) fn admin(&self) -> &AdminClient {
+        &self.inner
+    }
+}
+
 #[napi(object)]
 pub struct TopicSpec {
     pub topic: String,

@@ -11,6 +11,7 @@
 // this library would call every export dead.
 #![cfg_attr(test, allow(dead_code))]
 
+mod acls;
 mod admin;
 mod consumer;
 mod convert;
