@@ -623,7 +623,7 @@ impl AdminClient {
             request_timeout,
             "describing ACLs",
             move |admin| admin.describe_acls(&filter),
-            |py, acls| acl_rows(py, acls),
+            acl_rows,
         )
     }
 
