@@ -12,6 +12,7 @@ use crate::commands::cluster::ClusterArgs;
 use crate::commands::consume::ConsumeArgs;
 use crate::commands::group::GroupArgs;
 use crate::commands::produce::ProduceArgs;
+use crate::commands::quota::QuotaArgs;
 use crate::commands::storage::StorageArgs;
 use crate::commands::topic::TopicArgs;
 use crate::commands::user::UserArgs;
@@ -63,6 +64,8 @@ pub enum Command {
     User(UserArgs),
     /// Create, list and delete ACLs (who may do what).
     Acl(AclArgs),
+    /// Set, remove and list client quotas (byte rates, request time).
+    Quota(QuotaArgs),
 }
 
 /// `strom server`. Settings use Kafka's broker names; sources, lowest

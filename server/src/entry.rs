@@ -11,7 +11,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::cli::{utf8_env, Cli, Command, ServerArgs};
-use crate::commands::{acl, cluster, consume, group, produce, run_client, storage, topic, user};
+use crate::commands::{
+    acl, cluster, consume, group, produce, quota, run_client, storage, topic, user,
+};
 use crate::log_limit::openraft_repeats_limited;
 use crate::signals::{shutdown_signal, stdin_closed};
 
@@ -40,6 +42,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Cluster(args) => run_client(cluster::run(args)),
         Command::User(args) => run_client(user::run(args)),
         Command::Acl(args) => run_client(acl::run(args)),
+        Command::Quota(args) => run_client(quota::run(args)),
     }
 }
 

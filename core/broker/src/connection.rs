@@ -22,7 +22,7 @@ use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use strom_protocol::frame::{
@@ -36,8 +36,10 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 
 use crate::access::{self, Screened};
 use crate::dispatch;
+use crate::handlers::fetch::fetching_replica;
 use crate::handlers::{self, api_versions};
 use crate::limits::decoded_expansion;
+use crate::quotas::enforce::{fetched_bytes, quota_user, set_throttle, Usage};
 use crate::security::authorizer::Caller;
 use crate::security::sasl::{Authenticator, Outcome};
 use crate::security::{principal, Listener, CLIENT_LISTENER, TLS_FAILURES};
@@ -174,7 +176,15 @@ async fn read_requests(
         .ok()
         .filter(|&ms| ms > 0)
         .map(Duration::from_millis);
+    // A client over its quota is not read again before its throttle ends.
+    let mut muted_until: Option<tokio::time::Instant> = None;
     loop {
+        if let Some(until) = muted_until.take() {
+            tokio::select! {
+                _ = queue.closed() => return,
+                _ = tokio::time::sleep_until(until) => {}
+            }
+        }
         let next = tokio::select! {
             // The writer stopped: the connection is closing.
             _ = queue.closed() => return,
@@ -209,13 +219,25 @@ async fn read_requests(
             Ok(Screened::Answer(refusal)) => Box::pin(std::future::ready(Some(Some(refusal)))),
             Ok(Screened::Run(Request::Produce(produce), patch)) => {
                 let fire_and_forget = produce.acks == 0;
+                let started = Instant::now();
                 let pending =
                     handlers::produce::append(broker, produce, request.api_version()).await;
+                let usage = Usage {
+                    produced_bytes: request.body.len(),
+                    handling: started.elapsed(),
+                    ..Usage::default()
+                };
+                let throttle = if broker.quotas.is_active() {
+                    quota_throttle(broker, &caller, &request, usage, &mut muted_until)
+                } else {
+                    Duration::ZERO
+                };
                 Box::pin(async move {
                     let mut response = pending.finish().await.into();
                     if let Some(patch) = patch {
                         patch(&mut response);
                     }
+                    set_throttle(&mut response, throttle);
                     let response = Some(response);
                     if fire_and_forget {
                         acks_zero_outcome(response, peer)
@@ -263,9 +285,24 @@ async fn read_requests(
                 if !drained(outstanding, &queue).await {
                     return;
                 }
+                // Replication is not a client's traffic: no quota counts it.
+                let follower = matches!(&body, Request::Fetch(f) if fetching_replica(f) >= 0);
+                let started = Instant::now();
                 let mut response = dispatch::dispatch(broker, &request.header, body, peer).await;
-                if let (Some(response), Some(patch)) = (response.as_mut(), patch) {
-                    patch(response);
+                if let Some(response) = response.as_mut() {
+                    if let Some(patch) = patch {
+                        patch(response);
+                    }
+                    if !follower && broker.quotas.is_active() {
+                        let usage = Usage {
+                            fetched_bytes: fetched_bytes(response),
+                            handling: started.elapsed(),
+                            ..Usage::default()
+                        };
+                        let throttle =
+                            quota_throttle(broker, &caller, &request, usage, &mut muted_until);
+                        set_throttle(response, throttle);
+                    }
                 }
                 Box::pin(std::future::ready(Some(response)))
             }
@@ -282,6 +319,27 @@ async fn read_requests(
             return;
         }
     }
+}
+
+/// How long the request's client is throttled for `usage` (its quotas),
+/// and from when the connection is muted for it.
+fn quota_throttle(
+    broker: &Broker,
+    caller: &Caller,
+    request: &RequestFrame,
+    usage: Usage,
+    muted_until: &mut Option<tokio::time::Instant>,
+) -> Duration {
+    let client_id = request.header.client_id.as_deref().unwrap_or_default();
+    let user = quota_user(&caller.principal);
+    let throttle = broker
+        .quotas
+        .throttle(&broker.quota_meters, user, client_id, usage);
+    if !throttle.is_zero() {
+        let until = tokio::time::Instant::now() + throttle;
+        *muted_until = Some(muted_until.map_or(until, |earlier| earlier.max(until)));
+    }
+    throttle
 }
 
 /// Kafka's `sasl.server.max.receive.size`: the largest frame a client

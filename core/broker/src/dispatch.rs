@@ -95,6 +95,8 @@ pub async fn dispatch(
         Request::CreateAcls(req) => handlers::acls::create(broker, req).await.into(),
         Request::DescribeAcls(req) => handlers::acls::describe_acls(broker, req).into(),
         Request::DeleteAcls(req) => handlers::acls::delete(broker, req).await.into(),
+        Request::DescribeClientQuotas(req) => handlers::client_quotas::describe(broker, req).into(),
+        Request::AlterClientQuotas(req) => handlers::client_quotas::alter(broker, req).await.into(),
         other => {
             // versions::SUPPORTED lists only the APIs above, so the connection
             // refuses anything else before it gets here.

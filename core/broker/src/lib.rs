@@ -39,6 +39,7 @@ pub mod internal_topics;
 pub mod limits;
 pub mod partition;
 pub mod partition_manager;
+pub mod quotas;
 pub mod security;
 pub mod server;
 pub mod state;

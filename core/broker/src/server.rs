@@ -103,6 +103,7 @@ pub async fn run(
         node.import_topics(&broker).await;
         node.import_users(&broker).await;
         node.import_acls(&broker).await;
+        node.import_quotas(&broker).await;
     }
     let listed: Vec<String> = bound
         .iter()

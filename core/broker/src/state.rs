@@ -25,6 +25,8 @@ use crate::group::{self, GroupCoordinator};
 use crate::limits::RequestMemory;
 use crate::partition::Partition;
 use crate::partition_manager::{PartitionManager, Staged};
+use crate::quotas::rates::QuotaMeters;
+use crate::quotas::{ClientQuotas, Quotas};
 use crate::security::authorizer::{Acls, Authorizer};
 use crate::security::users::{Credentials, ScramUsers};
 use crate::topic_store::{self, ProducerIdBlock, TopicMeta};
@@ -59,6 +61,9 @@ pub struct Broker {
     pub users: ScramUsers,
     /// The ACLs and what they allow.
     pub authorizer: Authorizer,
+    /// Client quotas, and what each client has used of them.
+    pub quotas: ClientQuotas,
+    pub quota_meters: QuotaMeters,
     /// Set once this broker has joined its cluster (multi-node only).
     cluster: OnceLock<Arc<ClusterNode>>,
     /// Every client listener's advertised address, once bound (registered
@@ -75,6 +80,8 @@ pub struct Broker {
     /// In a cluster: the ACLs of the one-node data dir this was, until the
     /// controller has taken them in.
     pub(crate) legacy_acls: Mutex<Acls>,
+    /// In a cluster: the client quotas of the one-node data dir this was.
+    pub(crate) legacy_quotas: Mutex<Quotas>,
 }
 
 impl Broker {
@@ -96,6 +103,11 @@ impl Broker {
             request_memory: RequestMemory::new(config.settings()),
             users: ScramUsers::open(&data_dir)?,
             authorizer: Authorizer::open(&data_dir, config.settings().authorizer.clone())?,
+            quotas: ClientQuotas::open(&data_dir)?,
+            quota_meters: QuotaMeters::new(
+                config.settings().quota_window_num.max(2) as u32,
+                config.settings().quota_window_size_seconds.max(1) as u32,
+            ),
             groups: GroupCoordinator::default(),
             partitions: Arc::new(PartitionManager::new(data_dir.clone(), identity.node_id)),
             node_id: identity.node_id,
@@ -113,6 +125,7 @@ impl Broker {
             legacy_topics: Mutex::new(Vec::new()),
             legacy_users: Mutex::new(Credentials::new()),
             legacy_acls: Mutex::new(Acls::new()),
+            legacy_quotas: Mutex::new(Quotas::new()),
         };
         if broker.config.settings().is_clustered() {
             // The metadata log holds a cluster's users: a one-node data
@@ -126,6 +139,11 @@ impl Broker {
             *broker.legacy_acls.lock().unwrap_or_else(|e| e.into_inner()) =
                 broker.authorizer.snapshot();
             broker.authorizer.replace_replicated(Default::default());
+            *broker
+                .legacy_quotas
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = broker.quotas.snapshot();
+            broker.quotas.replace_replicated(Default::default());
             // The metadata log, replayed once the quorum starts, is the
             // truth. Topic files are what this dir held as a one-node
             // broker: the controller takes them in once this broker has
@@ -191,6 +209,7 @@ impl Broker {
     ) -> Vec<Delta> {
         let changes_users = records.iter().any(MetadataRecord::changes_users);
         let changes_acls = records.iter().any(MetadataRecord::changes_acls);
+        let changes_quotas = records.iter().any(MetadataRecord::changes_quotas);
         let mut table = self.metadata.write().unwrap_or_else(|e| e.into_inner());
         let (deltas, errors) = table.apply_all(records);
         if changes_users {
@@ -198,6 +217,10 @@ impl Broker {
         }
         if changes_acls {
             self.authorizer.replace_replicated(table.acls().clone());
+        }
+        if changes_quotas {
+            self.quotas
+                .replace_replicated(table.client_quotas().clone());
         }
         drop(table);
         // Records are built from the table under the topic lock: one that

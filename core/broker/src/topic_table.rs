@@ -10,6 +10,7 @@
 
 use strom_protocol::sasl::{ScramCredential, ScramMechanism};
 
+use crate::quotas::{apply_change as apply_quota_change, QuotaChange, Quotas};
 use crate::security::acl::AclBinding;
 use crate::security::authorizer::Acls;
 
@@ -106,6 +107,8 @@ pub enum MetadataRecord {
     /// An ACL (Kafka's `AccessControlEntryRecord`).
     Acl(AclBinding),
     RemoveAcl(AclBinding),
+    /// A client quota set or removed (Kafka's `ClientQuotaRecord`).
+    ClientQuota(QuotaChange),
 }
 
 impl MetadataRecord {
@@ -120,6 +123,11 @@ impl MetadataRecord {
     /// Whether the record changes the ACLs.
     pub fn changes_acls(&self) -> bool {
         matches!(self, MetadataRecord::Acl(_) | MetadataRecord::RemoveAcl(_))
+    }
+
+    /// Whether the record changes the client quotas.
+    pub fn changes_quotas(&self) -> bool {
+        matches!(self, MetadataRecord::ClientQuota(_))
     }
 }
 
@@ -202,6 +210,7 @@ pub struct TopicTable {
     cluster_id: Option<String>,
     scram_users: Credentials,
     acls: Acls,
+    client_quotas: Quotas,
 }
 
 impl TopicTable {
@@ -375,7 +384,16 @@ impl TopicTable {
                 self.acls.remove(&binding);
                 Ok(Vec::new())
             }
+            MetadataRecord::ClientQuota(change) => {
+                apply_quota_change(&mut self.client_quotas, change);
+                Ok(Vec::new())
+            }
         }
+    }
+
+    /// Every client quota.
+    pub fn client_quotas(&self) -> &Quotas {
+        &self.client_quotas
     }
 
     /// Every ACL.
@@ -428,6 +446,7 @@ impl TopicTable {
         }
         records.extend(scram_records(&self.scram_users));
         records.extend(self.acls.iter().cloned().map(MetadataRecord::Acl));
+        records.extend(quota_records(&self.client_quotas));
         records
     }
 
@@ -511,6 +530,22 @@ impl TopicTable {
         records.extend(gone.map(MetadataRecord::RemoveAcl));
         let new = target.acls.difference(&self.acls).cloned();
         records.extend(new.map(MetadataRecord::Acl));
+        for (entity, values) in &self.client_quotas {
+            for key in values.keys() {
+                let kept = target
+                    .client_quotas
+                    .get(entity)
+                    .is_some_and(|v| v.contains_key(key));
+                if !kept {
+                    records.push(MetadataRecord::ClientQuota(QuotaChange {
+                        entity: entity.clone(),
+                        key: key.clone(),
+                        value: None,
+                    }));
+                }
+            }
+        }
+        records.extend(quota_records(&target.client_quotas));
         records
     }
 
@@ -577,6 +612,19 @@ fn creation_records(topic: &Topic) -> Vec<MetadataRecord> {
             }),
     );
     records
+}
+
+/// The records that set every client quota.
+fn quota_records(quotas: &Quotas) -> impl Iterator<Item = MetadataRecord> + '_ {
+    quotas.iter().flat_map(|(entity, values)| {
+        values.iter().map(move |(key, value)| {
+            MetadataRecord::ClientQuota(QuotaChange {
+                entity: entity.clone(),
+                key: key.clone(),
+                value: Some(*value),
+            })
+        })
+    })
 }
 
 /// The records that recreate every user's SCRAM credentials.

@@ -8,6 +8,7 @@
 //! - [`offsets`]: ListOffsets / DeleteRecords.
 //! - [`groups`]: consumer groups and their committed offsets and lag.
 //! - [`acls`]: CreateAcls / DescribeAcls / DeleteAcls.
+//! - [`quotas`]: DescribeClientQuotas / AlterClientQuotas.
 
 mod acls;
 mod configs;
@@ -15,6 +16,7 @@ mod groups;
 pub(crate) use groups::{first_commit_error, offset_commit_topics};
 mod offsets;
 mod quorum;
+mod quotas;
 mod users;
 
 use std::collections::HashMap;
@@ -32,6 +34,7 @@ pub use configs::{AlterConfigOp, ConfigEntry, ConfigResource};
 pub use groups::{GroupDescription, GroupListing, GroupMember, GroupOffset};
 pub use offsets::{ListedOffset, OffsetSpec};
 pub use quorum::{QuorumInfo, QuorumReplica};
+pub use quotas::{EntityQuotas, QuotaAlteration, QuotaEntity, QuotaMatch};
 pub use strom_protocol::acl::{
     AclBinding, AclFilter, Operation as AclOperation, PatternType, Permission as AclPermission,
     ResourceType,

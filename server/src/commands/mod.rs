@@ -9,6 +9,7 @@
 //! - `storage`: check (offline, no broker: verifies the log files);
 //! - `user`: SCRAM users (create, delete, list);
 //! - `acl`: ACLs (create, list, delete);
+//! - `quota`: client quotas (alter, list);
 //! - `output`: tables, key=value parsing, the JSON record form.
 
 pub mod acl;
@@ -17,6 +18,7 @@ pub mod consume;
 pub mod group;
 pub mod output;
 pub mod produce;
+pub mod quota;
 pub mod storage;
 pub mod topic;
 pub mod user;

@@ -205,6 +205,37 @@ fn cluster_request(access: &Access, request: Request) -> Screened {
             }
             .into()
         }
+        Request::DescribeClientQuotas(_) if !access.cluster(Operation::DescribeConfigs) => {
+            DescribeClientQuotasResponse {
+                error_code: denied,
+                error_message: message(),
+                ..Default::default()
+            }
+            .into()
+        }
+        Request::AlterClientQuotas(r) if !access.cluster(Operation::AlterConfigs) => {
+            AlterClientQuotasResponse {
+                entries: r
+                    .entries
+                    .iter()
+                    .map(|e| alter_client_quotas_response::EntryData {
+                        error_code: denied,
+                        entity: e
+                            .entity
+                            .iter()
+                            .map(|part| alter_client_quotas_response::EntityData {
+                                entity_type: part.entity_type.clone(),
+                                entity_name: part.entity_name.clone(),
+                                ..Default::default()
+                            })
+                            .collect(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }
+            .into()
+        }
         Request::DescribeAcls(_) if !access.cluster(Describe) => DescribeAclsResponse {
             error_code: denied,
             error_message: message(),

@@ -306,6 +306,10 @@ impl Controller {
                 .map(MetadataRecord::RemoveAcl)
                 .chain(created.into_iter().map(MetadataRecord::Acl))
                 .collect(),
+            Req::AlterClientQuotas { changes } => changes
+                .into_iter()
+                .map(MetadataRecord::ClientQuota)
+                .collect(),
             Req::DescribeQuorum => {
                 return Ok(Decision::Answer(match self.quorum.get() {
                     Some(quorum) => Resp::Quorum(report(&quorum.status())),

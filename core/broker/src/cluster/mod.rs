@@ -16,6 +16,7 @@ mod probe;
 pub mod records;
 pub mod requests;
 
+use crate::quotas::QuotaChange;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
@@ -278,6 +279,53 @@ impl ClusterNode {
         );
         if let Err(e) = broker.authorizer.retire_file() {
             tracing::warn!("imported, but the local ACL file stays: {e}");
+        }
+    }
+
+    /// The client quotas of the one-node data dir this broker was join the
+    /// cluster's metadata (but for keys it already has), and the local file
+    /// is retired.
+    pub async fn import_quotas(&self, broker: &Broker) {
+        let local = std::mem::take(
+            &mut *broker
+                .legacy_quotas
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        if local.is_empty() {
+            return;
+        }
+        let known = broker.table().client_quotas().clone();
+        let changes: Vec<QuotaChange> = local
+            .into_iter()
+            .flat_map(|(entity, values)| {
+                values.into_iter().map(move |(key, value)| QuotaChange {
+                    entity: entity.clone(),
+                    key,
+                    value: Some(value),
+                })
+            })
+            .filter(|c| !known.get(&c.entity).is_some_and(|v| v.contains_key(&c.key)))
+            .collect();
+        let count = changes.len();
+        if count > 0 {
+            if let Err(e) = self
+                .ask(ControllerRequest::AlterClientQuotas { changes })
+                .await
+            {
+                tracing::error!(
+                    "the one-node client quotas were not imported ({}); they are offered again at the next start",
+                    e.message
+                );
+                return;
+            }
+        }
+        tracing::info!(
+            quotas = count,
+            "client quotas of this one-node data dir joined the cluster's metadata"
+        );
+        if let Err(e) = broker.quotas.retire_file() {
+            tracing::warn!("imported, but the local quota file stays: {e}");
         }
     }
 

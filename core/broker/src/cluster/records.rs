@@ -12,6 +12,7 @@ use strom_protocol::codec::Uuid;
 use crate::config::TopicConfigs;
 use strom_protocol::sasl::{ScramCredential, ScramMechanism};
 
+use crate::quotas::QuotaChange;
 use crate::security::acl::AclBinding;
 use crate::security::users::StoredCredential;
 use crate::topic_table::{ListenerEndpoint, MetadataRecord, PartitionAssignment};
@@ -81,6 +82,9 @@ enum Record {
     },
     RemoveAcl {
         binding: AclBinding,
+    },
+    ClientQuota {
+        change: QuotaChange,
     },
 }
 
@@ -158,6 +162,9 @@ fn to_wire(record: &MetadataRecord) -> Record {
         MetadataRecord::RemoveAcl(binding) => Record::RemoveAcl {
             binding: binding.clone(),
         },
+        MetadataRecord::ClientQuota(change) => Record::ClientQuota {
+            change: change.clone(),
+        },
     }
 }
 
@@ -228,6 +235,7 @@ fn from_wire(record: Record) -> Result<MetadataRecord, String> {
         }
         Record::Acl { binding } => MetadataRecord::Acl(binding),
         Record::RemoveAcl { binding } => MetadataRecord::RemoveAcl(binding),
+        Record::ClientQuota { change } => MetadataRecord::ClientQuota(change),
     })
 }
 

@@ -93,6 +93,10 @@ pub enum ControllerRequest {
         created: Vec<crate::security::acl::AclBinding>,
         deleted: Vec<crate::security::acl::AclBinding>,
     },
+    /// Kafka's AlterClientQuotas, checked by the broker that took it.
+    AlterClientQuotas {
+        changes: Vec<crate::quotas::QuotaChange>,
+    },
 }
 
 /// A topic of a one-node data dir, as its topic file and logs describe it.

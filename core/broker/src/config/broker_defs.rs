@@ -45,6 +45,8 @@ pub static BROKER_SETTINGS: &[SettingDef] = &[
     def("authorizer.class.name", T::String, Some(""), V::OneOf(&["", "org.apache.kafka.metadata.authorizer.StandardAuthorizer", "kafka.security.authorizer.AclAuthorizer", "strom"]), "Turns ACL authorization on: Kafka's StandardAuthorizer or AclAuthorizer class name, or strom (all three mean Strom's authorizer). Empty: every client may do everything."),
     def("super.users", T::String, Some(""), V::Any, "Principals allowed everything whatever the ACLs say, separated by semicolons: User:admin;User:CN=ops,O=example."),
     def("allow.everyone.if.no.acl.found", T::Boolean, Some("false"), V::Any, "With the authorizer on, whether a resource that no ACL covers is open to everyone."),
+    def("quota.window.num", T::Int, Some("11"), V::AtLeast(2), "Samples a client quota's rate is measured over."),
+    def("quota.window.size.seconds", T::Int, Some("1"), V::AtLeast(1), "Length of each sample of a client quota's rate."),
     def("log.dir", T::String, Some("./strom-data"), V::Any, "Data directory (Strom's default: ./strom-data)."),
     def("log.dirs", T::List, None, V::Any, "Data directory; overrides log.dir. Strom supports exactly one."),
     def("num.partitions", T::Int, Some("1"), V::AtLeast(1), "Partitions of an auto-created topic or a CreateTopics request that leaves the count to the broker."),

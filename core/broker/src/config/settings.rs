@@ -81,6 +81,9 @@ pub struct BrokerSettings {
     pub security: SecuritySettings,
     /// Whether and how requests are authorized by ACLs.
     pub authorizer: AuthorizerSettings,
+    /// `quota.window.num` and `quota.window.size.seconds`.
+    pub quota_window_num: i32,
+    pub quota_window_size_seconds: i32,
     /// `log.dirs` / `log.dir`.
     pub data_dir: PathBuf,
     /// From `meta.properties`, once the broker has read or created it.
@@ -192,6 +195,8 @@ impl BrokerSettings {
             listeners: Vec::new(),
             security: SecuritySettings::default(),
             authorizer: AuthorizerSettings::default(),
+            quota_window_num: 11,
+            quota_window_size_seconds: 1,
             data_dir: PathBuf::new(),
             cluster_id: None,
             num_partitions: 1,
@@ -393,6 +398,8 @@ pub(super) fn resolve_settings(
                 .collect(),
             allow_if_no_acl: lookup.boolean("allow.everyone.if.no.acl.found")?,
         },
+        quota_window_num: lookup.int("quota.window.num")?,
+        quota_window_size_seconds: lookup.int("quota.window.size.seconds")?,
         max_partitions_per_request: lookup.int("strom.max.partitions.per.request")?,
         message_max_bytes: lookup.int("message.max.bytes")?,
         log_segment_bytes: lookup.int("log.segment.bytes")?,

@@ -477,6 +477,24 @@ fn emit_mod_rs(specs: &[MessageSpec], apis: &[Api]) -> String {
             let _ = writeln!(out, "            {kind}::{0}(_) => ApiKey::{0},", api.name);
         }
         out.push_str("        }\n    }\n\n");
+        if !side {
+            out.push_str("    /// The response's `throttle_time_ms`, for the APIs whose responses carry\n    /// one (quotas: KIP-219 clients back off for that long).\n    pub fn throttle_time_ms_mut(&mut self) -> Option<&mut i32> {\n        match self {\n");
+            for api in apis {
+                if api
+                    .response
+                    .fields
+                    .iter()
+                    .any(|f| f.name == "ThrottleTimeMs")
+                {
+                    let _ = writeln!(
+                        out,
+                        "            Response::{}(m) => Some(&mut m.throttle_time_ms),",
+                        api.name
+                    );
+                }
+            }
+            out.push_str("            _ => None,\n        }\n    }\n\n");
+        }
         out.push_str("    /// Decodes a body of `api_key` at `version`; the version must be within the spec's range.\n");
         out.push_str("    pub fn decode(api_key: ApiKey, version: i16, buf: &mut ::bytes::Bytes) -> Result<Self, crate::error::DecodeError> {\n");
         out.push_str("        let (min, max) = api_key.codec_versions();\n        if version < min || version > max {\n            return Err(crate::error::DecodeError::UnsupportedVersion { what: api_key.name(), version });\n        }\n        Ok(match api_key {\n");
