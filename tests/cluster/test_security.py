@@ -137,7 +137,8 @@ def test_acls_made_on_one_broker_hold_on_every_broker(tmp_path):
     """With the authorizer on, followers still replicate (over the brokers'
     own listener), an ACL created through one broker lets alice write on
     all three, survives a SIGKILL, and its deletion through another broker
-    shuts her out everywhere."""
+    shuts her out everywhere; a client quota set through one broker is
+    on every broker."""
     cluster = Cluster(tmp_path, sasl=True, settings={"sasl.enabled.mechanisms": "SCRAM-SHA-512", **AUTHORIZER})
     cluster.start()
     try:
@@ -163,6 +164,17 @@ def test_acls_made_on_one_broker_hold_on_every_broker(tmp_path):
         until(lambda: delivered(cluster.sasl_addresses[2], allowed))
         listed = strom_acl("list", address=cluster.nodes[2].bootstrap)
         assert allowed in listed.stdout.decode(), listed
+
+        # Client quotas travel the same way.
+        quota = subprocess.run(
+            [strom_binary(), "quota", "alter", "--user", "alice", "--set", "producer_byte_rate=1048576",
+             "--brokers", cluster.nodes[0].bootstrap], capture_output=True, timeout=60,
+        )  # fmt: skip
+        assert quota.returncode == 0, quota.stderr
+        for node in cluster.nodes:
+            until(lambda node=node: b"producer_byte_rate=1048576" in subprocess.run(
+                [strom_binary(), "quota", "list", "--brokers", node.bootstrap], capture_output=True, timeout=60,
+            ).stdout)  # fmt: skip
 
         revoked = strom_acl("delete", "--topic", allowed, address=cluster.nodes[1].bootstrap)
         assert revoked.returncode == 0 and b"deleted" in revoked.stdout, revoked.stderr
