@@ -121,11 +121,12 @@ async fn unknown_apis_and_versions_close_the_connection() {
         false,
     )
     .await;
-    // A known API the broker does not serve (CreateAcls) is refused too.
+    // A known API the broker does not serve (CreateDelegationToken) is
+    // refused too.
     survives(
         &broker,
-        "CreateAcls",
-        &header_v1(ApiKey::CreateAcls as i16, 1, &[0; 16]),
+        "CreateDelegationToken",
+        &header_v1(ApiKey::CreateDelegationToken as i16, 1, &[0; 16]),
         false,
     )
     .await;
