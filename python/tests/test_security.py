@@ -42,6 +42,15 @@ def _certificates(directory: Path) -> Path:
     return keystore
 
 
+def _create_alice(broker: Broker) -> None:
+    """User alice, made with the package's own `strom user`."""
+    subprocess.run(
+        [sys.executable, "-m", "strom.testing._broker_process", "", "user", "create", "alice",
+         "--password", "alice-secret", "--brokers", broker.listeners["PLAINTEXT"]],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Broker, Path]]:
     directory = tmp_path_factory.mktemp("tls")
@@ -54,11 +63,7 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Broker, P
     )
     broker.start()
     try:
-        subprocess.run(
-            [sys.executable, "-m", "strom.testing._broker_process", "", "user", "create", "alice",
-             "--password", "alice-secret", "--brokers", broker.listeners["PLAINTEXT"]],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+        _create_alice(broker)
         yield broker, directory / "ca.pem"
     finally:
         broker.stop()
@@ -157,11 +162,7 @@ def authorizing() -> Iterator[Broker]:
     )
     broker.start()
     try:
-        subprocess.run(
-            [sys.executable, "-m", "strom.testing._broker_process", "", "user", "create", "alice",
-             "--password", "alice-secret", "--brokers", broker.listeners["PLAINTEXT"]],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+        _create_alice(broker)
         yield broker
     finally:
         broker.stop()

@@ -15,7 +15,7 @@ use strom_client::AdminClient;
 use strom_protocol::acl::{CLUSTER_NAME, WILDCARD};
 
 use super::output::table;
-use super::BrokersArg;
+use super::{partial, report_outcomes, BrokersArg};
 use crate::error::CliError;
 
 #[derive(Debug, Args)]
@@ -123,17 +123,8 @@ pub async fn run(args: AclArgs) -> Result<(), CliError> {
                 &operations,
             )?;
             let outcomes = admin.create_acls(&bindings).await?;
-            let mut failed = 0;
-            for (binding, outcome) in bindings.iter().zip(outcomes) {
-                match outcome {
-                    Ok(()) => println!("created {}", binding.describe()),
-                    Err(e) => {
-                        failed += 1;
-                        eprintln!("strom: {e}");
-                    }
-                }
-            }
-            partial(failed, bindings.len())
+            let named = bindings.iter().map(AclBinding::describe).zip(outcomes);
+            report_outcomes("created", "ACL", named.collect())
         }
         AclCommand::List { filter } => {
             let mut acls = Vec::new();
@@ -191,20 +182,8 @@ pub async fn run(args: AclArgs) -> Result<(), CliError> {
                     }
                 }
             }
-            partial(failed, total)
+            partial(failed, total, "ACL filter")
         }
-    }
-}
-
-fn partial(failed: usize, total: usize) -> Result<(), CliError> {
-    if failed == 0 {
-        Ok(())
-    } else {
-        Err(CliError::Partial {
-            failed,
-            total,
-            what: "ACL",
-        })
     }
 }
 

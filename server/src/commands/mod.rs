@@ -124,6 +124,11 @@ pub fn report_outcomes(
             }
         }
     }
+    partial(failed, total, what)
+}
+
+/// `Ok` when nothing failed, else the summary error of a multi-item command.
+pub fn partial(failed: usize, total: usize, what: &'static str) -> Result<(), CliError> {
     if failed == 0 {
         Ok(())
     } else {
