@@ -93,6 +93,7 @@ pub async fn serve(
         Authenticator::new(
             settings.security.sasl_mechanisms.clone(),
             settings.connections_max_reauth_ms,
+            broker.oauth.clone(),
         )
     });
     let mut caller = Caller::anonymous(peer);

@@ -28,6 +28,7 @@ use crate::partition_manager::{PartitionManager, Staged};
 use crate::quotas::rates::QuotaMeters;
 use crate::quotas::{ClientQuotas, Quotas};
 use crate::security::authorizer::{Acls, Authorizer};
+use crate::security::oauth::TokenValidator;
 use crate::security::users::{Credentials, ScramUsers};
 use crate::topic_store::{self, ProducerIdBlock, TopicMeta};
 use crate::topic_table::{
@@ -61,6 +62,8 @@ pub struct Broker {
     pub users: ScramUsers,
     /// The ACLs and what they allow.
     pub authorizer: Authorizer,
+    /// Checks OAUTHBEARER tokens, when that mechanism is enabled.
+    pub oauth: Option<Arc<TokenValidator>>,
     /// Client quotas, and what each client has used of them.
     pub quotas: ClientQuotas,
     pub quota_meters: QuotaMeters,
@@ -104,6 +107,7 @@ impl Broker {
             users: ScramUsers::open(&data_dir)?,
             authorizer: Authorizer::open(&data_dir, config.settings().authorizer.clone())?,
             quotas: ClientQuotas::open(&data_dir)?,
+            oauth: token_validator(&config)?,
             quota_meters: QuotaMeters::new(
                 config.settings().quota_window_num.max(2) as u32,
                 config.settings().quota_window_size_seconds.max(1) as u32,
@@ -652,4 +656,20 @@ fn topic_meta(topic: &Topic) -> TopicMeta {
         replication_factor: 1,
         configs: topic.configs.overrides().clone(),
     }
+}
+
+/// The OAUTHBEARER token validator, with its JWKS read, when that
+/// mechanism is enabled: a JWKS that cannot be read stops the start.
+fn token_validator(config: &BrokerConfig) -> Result<Option<Arc<TokenValidator>>, BrokerError> {
+    let security = &config.settings().security;
+    if !security.sasl_mechanisms.iter().any(|m| m == "OAUTHBEARER") {
+        return Ok(None);
+    }
+    let validator = TokenValidator::open(security.oauth.clone()).map_err(|reason| {
+        crate::config::ConfigError::Invalid {
+            key: crate::config::JWKS_URL.into(),
+            reason,
+        }
+    })?;
+    Ok(Some(Arc::new(validator)))
 }

@@ -50,6 +50,25 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Bytes of unpadded base64url `text` (RFC 4648 §5, as JWTs use it).
+pub fn decode_url(text: &str) -> Option<Vec<u8>> {
+    if text.bytes().any(|c| matches!(c, b'+' | b'/' | b'=')) || text.len() % 4 == 1 {
+        return None;
+    }
+    let mut standard: String = text
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            other => other,
+        })
+        .collect();
+    while !standard.len().is_multiple_of(4) {
+        standard.push('=');
+    }
+    decode(&standard)
+}
+
 fn symbol(v: u8) -> char {
     char::from(match v {
         0..=25 => b'A' + v,
@@ -112,5 +131,20 @@ mod tests {
         ] {
             assert_eq!(decode(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn base64url_without_padding_as_jwts_use_it() {
+        assert_eq!(
+            decode_url("eyJhbGciOiJSUzI1NiJ9").as_deref(),
+            Some(&b"{\"alg\":\"RS256\"}"[..])
+        );
+        assert_eq!(decode_url("-_8").as_deref(), Some(&[0xfb, 0xff][..]));
+        assert_eq!(decode_url("").as_deref(), Some(&[][..]));
+        assert!(
+            decode_url("+/8").is_none()
+                && decode_url("AA==").is_none()
+                && decode_url("A").is_none()
+        );
     }
 }

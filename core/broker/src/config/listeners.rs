@@ -3,6 +3,7 @@
 //! under Kafka's names (`SASL_SSL://:9093`, or `CLIENT://:9093` with
 //! `CLIENT:SASL_SSL` in the map).
 
+use crate::security::oauth::OAuthSettings;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -45,7 +46,28 @@ pub enum ClientAuth {
 }
 
 /// The SASL mechanisms Strom serves.
-pub const SASL_MECHANISMS: &[&str] = &["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
+pub const SASL_MECHANISMS: &[&str] = &["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"];
+
+/// `sasl.oauthbearer.jwks.endpoint.url`.
+pub const JWKS_URL: &str = "sasl.oauthbearer.jwks.endpoint.url";
+
+/// The path of a `file:` JWKS URL; other schemes are refused (Strom does
+/// not fetch keys over HTTP yet).
+pub fn jwks_file(url: &str) -> Result<Option<PathBuf>, ConfigError> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Ok(None);
+    }
+    let path = url
+        .strip_prefix("file://")
+        .or_else(|| url.strip_prefix("file:"))
+        .filter(|p| p.starts_with('/'))
+        .ok_or_else(|| ConfigError::Invalid {
+            key: JWKS_URL.into(),
+            reason: format!("`{url}`: Strom reads the JWKS from a file (file:///path); download it from the provider's endpoint"),
+        })?;
+    Ok(Some(PathBuf::from(path)))
+}
 
 /// TLS and SASL settings, checked against the listeners that use them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -57,6 +79,8 @@ pub struct SecuritySettings {
     pub client_auth: ClientAuth,
     /// `sasl.enabled.mechanisms`, upper case, each one of [`SASL_MECHANISMS`].
     pub sasl_mechanisms: Vec<String>,
+    /// How OAUTHBEARER tokens are validated.
+    pub oauth: OAuthSettings,
 }
 
 impl SecuritySettings {
@@ -68,6 +92,7 @@ impl SecuritySettings {
         truststore: Option<&str>,
         client_auth: &str,
         mechanisms: &str,
+        oauth: OAuthSettings,
     ) -> Result<SecuritySettings, ConfigError> {
         let client_auth = match client_auth {
             "required" => ClientAuth::Required,
@@ -88,7 +113,17 @@ impl SecuritySettings {
                 .iter()
                 .map(|m| m.to_ascii_uppercase())
                 .collect(),
+            oauth,
         };
+        if settings.sasl_mechanisms.iter().any(|m| m == "OAUTHBEARER")
+            && settings.oauth.jwks_file.is_none()
+        {
+            return Err(ConfigError::Invalid {
+                key: JWKS_URL.into(),
+                reason: "OAUTHBEARER is enabled: name the identity provider's JWKS as a file: URL"
+                    .into(),
+            });
+        }
         for mechanism in &settings.sasl_mechanisms {
             if !SASL_MECHANISMS.contains(&mechanism.as_str()) {
                 return Err(invalid(

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use super::broker::HostPort;
 use super::broker_defs::{broker_setting, CLUSTER_LISTEN, FLUSH_POLICY};
-use super::listeners::{resolve_listeners, ListenerSpec, SecuritySettings};
+use super::listeners::{jwks_file, resolve_listeners, ListenerSpec, SecuritySettings, JWKS_URL};
 use super::types::{split_list, TypedValue};
 use super::ConfigError;
 use crate::security::authorizer::AuthorizerSettings;
+use crate::security::oauth::OAuthSettings;
 
 /// `message.timestamp.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -469,6 +470,19 @@ fn security_settings(
         lookup.raw("ssl.truststore.location"),
         lookup.text("ssl.client.auth")?,
         lookup.text("sasl.enabled.mechanisms")?,
+        OAuthSettings {
+            jwks_file: jwks_file(lookup.text(JWKS_URL)?)?,
+            expected_issuer: lookup
+                .raw("sasl.oauthbearer.expected.issuer")
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string),
+            expected_audience: split_list(lookup.text("sasl.oauthbearer.expected.audience")?),
+            sub_claim: lookup.text("sasl.oauthbearer.sub.claim.name")?.to_string(),
+            clock_skew: std::time::Duration::from_secs(
+                u64::try_from(lookup.long("sasl.oauthbearer.clock.skew.seconds")?).unwrap_or(0),
+            ),
+        },
     )
 }
 

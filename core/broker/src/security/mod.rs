@@ -4,6 +4,7 @@
 
 pub use strom_protocol::acl;
 pub mod authorizer;
+pub mod oauth;
 pub mod principal;
 pub mod sasl;
 pub mod tls;

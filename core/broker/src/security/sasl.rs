@@ -12,15 +12,17 @@
 //! whose login expired is closed at its next other request.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use strom_protocol::error_codes;
 use strom_protocol::messages::{
     SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
 };
-use strom_protocol::sasl::{parse_plain, ScramMechanism, ScramServer};
+use strom_protocol::sasl::{parse_bearer_message, parse_plain, ScramMechanism, ScramServer};
 
+use super::oauth::TokenValidator;
 use super::users::ScramUsers;
 
 /// What every failed login is told (Kafka's wording).
@@ -31,6 +33,8 @@ enum State {
     Start,
     /// The handshake chose PLAIN.
     Plain,
+    /// The handshake chose OAUTHBEARER.
+    OAuthBearer,
     /// The handshake chose SCRAM; the exchange has not started.
     ScramFirst(ScramMechanism),
     /// Server-first sent: waiting for client-final.
@@ -45,6 +49,8 @@ enum State {
 pub struct Authenticator {
     /// `sasl.enabled.mechanisms`.
     enabled: Vec<String>,
+    /// Checks OAUTHBEARER tokens (when that mechanism is enabled).
+    oauth: Option<Arc<TokenValidator>>,
     state: State,
     /// `connections.max.reauth.ms`; `None`: a login lasts.
     session: Option<Duration>,
@@ -71,9 +77,14 @@ pub enum Outcome {
 
 impl Authenticator {
     /// `reauth_ms`: `connections.max.reauth.ms` (0: a login lasts).
-    pub fn new(enabled: Vec<String>, reauth_ms: i64) -> Authenticator {
+    pub fn new(
+        enabled: Vec<String>,
+        reauth_ms: i64,
+        oauth: Option<Arc<TokenValidator>>,
+    ) -> Authenticator {
         Authenticator {
             enabled,
+            oauth,
             state: State::Start,
             session: u64::try_from(reauth_ms)
                 .ok()
@@ -104,7 +115,9 @@ impl Authenticator {
         };
         let may_start = match self.state {
             State::Start => true,
-            State::Done => self.session.is_some() && self.login.is_some(),
+            // A login that expires (connections.max.reauth.ms, or a token's
+            // lifetime) may be renewed on the same connection.
+            State::Done => self.expires.is_some() && self.login.is_some(),
             _ => false,
         };
         if !may_start {
@@ -119,6 +132,7 @@ impl Authenticator {
         }
         self.state = match ScramMechanism::from_name(&wanted) {
             Some(mechanism) => State::ScramFirst(mechanism),
+            None if wanted == "OAUTHBEARER" => State::OAuthBearer,
             None => State::Plain,
         };
         response
@@ -134,6 +148,7 @@ impl Authenticator {
         let bytes = &request.auth_bytes;
         match std::mem::replace(&mut self.state, State::Done) {
             State::Plain => self.plain(users, bytes, peer).await,
+            State::OAuthBearer => self.oauth_bearer(bytes, peer),
             State::ScramFirst(mechanism) => self.scram_first(users, mechanism, bytes, peer),
             State::ScramFinal {
                 mut server,
@@ -196,6 +211,31 @@ impl Authenticator {
         self.refused(peer, &login.username, why)
     }
 
+    /// Validates the token; its subject is the user, and the login lasts
+    /// no longer than the token.
+    fn oauth_bearer(&mut self, bytes: &[u8], peer: SocketAddr) -> Step {
+        let Some(validator) = self.oauth.clone() else {
+            return self.refused(peer, "?", "OAUTHBEARER without a token validator");
+        };
+        let message = match parse_bearer_message(bytes) {
+            Ok(message) => message,
+            Err(e) => return self.refused(peer, "?", &format!("malformed OAUTHBEARER message: {e}")),
+        };
+        let token = match validator.validate(&message.token, SystemTime::now()) {
+            Ok(token) => token,
+            Err(why) => return self.refused(peer, "?", &format!("OAUTHBEARER token refused: {why}")),
+        };
+        if message.authzid.as_ref().is_some_and(|a| *a != token.principal) {
+            let why = "the authorization id differs from the token's subject";
+            return self.refused(peer, &token.principal, why);
+        }
+        let remaining = token
+            .expires
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        self.logged_in_until(peer, token.principal, "OAUTHBEARER", Vec::new(), Some(remaining))
+    }
+
     /// A login succeeded: a re-authentication must be the same user.
     fn logged_in(
         &mut self,
@@ -203,6 +243,19 @@ impl Authenticator {
         user: String,
         mechanism: &str,
         auth_bytes: Vec<u8>,
+    ) -> Step {
+        self.logged_in_until(peer, user, mechanism, auth_bytes, None)
+    }
+
+    /// As [`Self::logged_in`], for a credential that itself expires after
+    /// `credential_lifetime` (a token): the login ends then at the latest.
+    fn logged_in_until(
+        &mut self,
+        peer: SocketAddr,
+        user: String,
+        mechanism: &str,
+        auth_bytes: Vec<u8>,
+        credential_lifetime: Option<Duration>,
     ) -> Step {
         if let Some((first, _)) = &self.login {
             if *first != user {
@@ -214,11 +267,14 @@ impl Authenticator {
             tracing::info!(%peer, user, mechanism, "authenticated");
         }
         self.login = Some((user.clone(), mechanism.to_string()));
-        self.expires = self.session.map(|session| Instant::now() + session);
+        let lifetime = match (self.session, credential_lifetime) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.expires = lifetime.map(|lifetime| Instant::now() + lifetime);
         let mut step = success(auth_bytes, user);
-        step.response.session_lifetime_ms = self
-            .session
-            .map_or(0, |s| i64::try_from(s.as_millis()).unwrap_or(i64::MAX));
+        step.response.session_lifetime_ms =
+            lifetime.map_or(0, |s| i64::try_from(s.as_millis()).unwrap_or(i64::MAX).max(1));
         step
     }
 
@@ -362,7 +418,7 @@ mod tests {
     async fn a_login_expires_and_may_be_renewed_only_as_the_same_user() {
         let dir = tempfile::tempdir().unwrap();
         let users = users(dir.path());
-        let mut auth = Authenticator::new(vec!["PLAIN".into()], 60_000);
+        let mut auth = Authenticator::new(vec!["PLAIN".into()], 60_000, None);
         assert!(matches!(
             plain_login(&mut auth, &users, "alice").await,
             Outcome::Authenticated(_)
@@ -387,7 +443,7 @@ mod tests {
     async fn without_expiry_a_second_login_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let users = users(dir.path());
-        let mut auth = Authenticator::new(vec!["PLAIN".into()], 0);
+        let mut auth = Authenticator::new(vec!["PLAIN".into()], 0, None);
         assert!(matches!(
             plain_login(&mut auth, &users, "alice").await,
             Outcome::Authenticated(_)

@@ -7,12 +7,15 @@
 //! - [`ScramClient`]: the client's side, to log in to a broker.
 //! - [`parse_plain`] and [`plain_message`]: PLAIN, whose passwords the broker
 //!   checks with [`ScramCredential::verify_password`].
+//! - [`bearer_message`] and [`parse_bearer_message`]: OAUTHBEARER's message
+//!   (the broker validates the token itself).
 //!
 //! Nonces come from the caller, which owns the random number generator.
 //! Every message from the peer is untrusted: parsing returns [`SaslError`],
 //! never panics.
 
 mod client;
+mod oauthbearer;
 mod plain;
 mod scram;
 mod server;
@@ -22,6 +25,7 @@ mod tests;
 
 pub use crate::error::SaslError;
 pub use client::ScramClient;
+pub use oauthbearer::{bearer_message, parse_bearer_message, BearerMessage};
 pub use plain::{parse_plain, plain_message, PlainCredentials};
 pub use scram::{ScramCredential, ScramMechanism};
 pub use server::{ClientFirst, ScramServer};
