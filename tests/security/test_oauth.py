@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 import uuid
 
@@ -20,6 +21,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from secure_broker import SecureBroker
+from secure_clients import REPO_ROOT
+
+STROM_BIN = os.environ.get("STROM_BIN") or str(REPO_ROOT / "target" / "debug" / "strom")
 
 ISSUER = "https://idp.strom.test"
 AUDIENCE = "kafka"
@@ -176,3 +180,55 @@ def test_bad_tokens_are_refused_and_the_reason_is_logged(oauth_broker, idp, name
             break
         time.sleep(0.2)
     assert any(reason in line for line in lines), f"{name}: no refusal naming {reason!r}"
+
+
+def strom_flags(broker, token_file) -> list[str]:
+    settings = {
+        "security.protocol": "SASL_SSL",
+        "ssl.ca.location": str(broker.certs.ca),
+        "sasl.mechanisms": "OAUTHBEARER",
+        "sasl.oauthbearer.token.endpoint.url": f"file://{token_file}",
+    }
+    return ["--brokers", broker.addresses["SASL_SSL"], *(a for k, v in settings.items() for a in ("-X", f"{k}={v}"))]
+
+
+def test_strom_logs_in_again_with_each_fresh_token(oauth_broker, idp, tmp_path):
+    """Strom's client reads its token file at every login; with 3 s tokens
+    (the broker ends each login when its token expires) it logs in several
+    times with fresh tokens while it produces, and nothing is lost; an
+    expired token is refused."""
+    import subprocess
+    import threading
+
+    topic = unique("oauth-strom")
+    allow(oauth_broker, "User:svc-strom", topic)
+    token_file = tmp_path / "token"
+    token_file.write_text(idp.token("svc-strom", lifetime_s=3))
+    stop = threading.Event()
+
+    def refresh() -> None:
+        while not stop.wait(0.5):
+            token_file.write_text(idp.token("svc-strom", lifetime_s=3))
+
+    refresher = threading.Thread(target=refresh, daemon=True)
+    refresher.start()
+    flags = strom_flags(oauth_broker, token_file)
+    producer = subprocess.Popen([STROM_BIN, "produce", topic, *flags], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for i in range(10):
+            producer.stdin.write(f"line-{i}\n".encode())
+            producer.stdin.flush()
+            time.sleep(0.8)
+        producer.stdin.close()
+        assert producer.wait(60) == 0, producer.stderr.read().decode()
+    finally:
+        stop.set()
+        producer.kill()
+    consumed = subprocess.run([STROM_BIN, "consume", topic, "--from-beginning", "-n", "10", *flags],
+                              capture_output=True, timeout=60)  # fmt: skip
+    assert consumed.returncode == 0, consumed.stderr.decode()
+    assert [json.loads(line)["value"] for line in consumed.stdout.decode().splitlines()] == [f"line-{i}" for i in range(10)]
+
+    token_file.write_text(idp.token("svc-strom", lifetime_s=-60))
+    expired = subprocess.run([STROM_BIN, "produce", topic, *flags], input=b"late\n", capture_output=True, timeout=60)
+    assert expired.returncode != 0 and b"SASL login" in expired.stderr, expired.stderr

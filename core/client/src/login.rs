@@ -16,7 +16,7 @@ use strom_protocol::error_codes;
 use strom_protocol::messages::{
     ApiKey, Response, SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest,
 };
-use strom_protocol::sasl::{plain_message, ScramClient};
+use strom_protocol::sasl::{bearer_message, plain_message, ScramClient};
 
 use crate::connection::{Connection, Inner};
 use crate::error::{ClientError, Result};
@@ -61,6 +61,11 @@ impl Connection {
                 let (_, lifetime) = self
                     .authenticate(plain_message(&username, &password))
                     .await?;
+                lifetime
+            }
+            SaslMechanism::OAuthBearer => {
+                let token = self.oauth_token()?;
+                let (_, lifetime) = self.authenticate(bearer_message(&token)).await?;
                 lifetime
             }
             SaslMechanism::Scram(scram) => {
@@ -114,6 +119,28 @@ impl Connection {
         };
         self.check(error_code, error_message, "SaslAuthenticate")?;
         Ok((auth_bytes, session_lifetime_ms))
+    }
+
+    /// A token for this login: from the application's callback, else the
+    /// token file, read afresh each time.
+    fn oauth_token(&self) -> Result<String> {
+        let security = self.security();
+        let token = match (&security.oauth_token_provider, &security.oauth_token_file) {
+            (Some(provider), _) => (provider.0)()
+                .map_err(|e| self.login_error(&format!("the token callback failed: {e}")))?,
+            (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
+                self.login_error(&format!(
+                    "cannot read the token file {}: {e}",
+                    path.display()
+                ))
+            })?,
+            (None, None) => return Err(self.login_error("OAUTHBEARER without a token source")),
+        };
+        let token = token.trim().to_string();
+        if token.is_empty() {
+            return Err(self.login_error("the OAUTHBEARER token is empty"));
+        }
+        Ok(token)
     }
 
     fn check(&self, code: i16, message: Option<String>, api: &str) -> Result<()> {

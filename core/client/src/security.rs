@@ -1,9 +1,10 @@
 //! How the client secures its connections, under librdkafka's names:
 //! `security.protocol`, `ssl.ca.location`, `ssl.certificate.location`,
 //! `ssl.key.location`, `ssl.endpoint.identification.algorithm`,
-//! `sasl.mechanisms`, `sasl.username`, `sasl.password`.
+//! `sasl.mechanisms`, `sasl.username`, `sasl.password`, and for
+//! OAUTHBEARER a token callback or `sasl.oauthbearer.token.endpoint.url`.
 //!
-//! TLS is rustls on ring; SASL is PLAIN or SCRAM-SHA-256/512
+//! TLS is rustls on ring; SASL is PLAIN, SCRAM-SHA-256/512 or OAUTHBEARER
 //! (`strom_protocol::sasl`), sent in SaslAuthenticate frames (KIP-152)
 //! right after ApiVersions on every new connection.
 
@@ -25,6 +26,8 @@ pub enum SaslMechanism {
     #[default]
     Plain,
     Scram(ScramMechanism),
+    /// A bearer token from the identity provider (KIP-255, KIP-768).
+    OAuthBearer,
 }
 
 impl SaslMechanism {
@@ -32,9 +35,30 @@ impl SaslMechanism {
         match self {
             SaslMechanism::Plain => "PLAIN",
             SaslMechanism::Scram(m) => m.name(),
+            SaslMechanism::OAuthBearer => "OAUTHBEARER",
         }
     }
 }
+
+/// Where OAUTHBEARER logins get their token: a function the application
+/// gives (confluent-kafka's `oauth_cb`, kafkajs's `oauthBearerProvider`),
+/// asked at every login, so it can hand out a fresh token.
+#[derive(Clone)]
+pub struct TokenProvider(pub Arc<dyn Fn() -> std::result::Result<String, String> + Send + Sync>);
+
+impl fmt::Debug for TokenProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenProvider")
+    }
+}
+
+impl PartialEq for TokenProvider {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for TokenProvider {}
 
 /// A setting whose value must not reach logs or `Debug` output.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -73,6 +97,11 @@ pub struct SecurityConfig {
     pub sasl_mechanism: SaslMechanism,
     pub sasl_username: String,
     pub sasl_password: Secret,
+    /// OAUTHBEARER's token: read from this file at every login
+    /// (`sasl.oauthbearer.token.endpoint.url` as a `file:` URL, as the
+    /// Java client takes it), unless a [`TokenProvider`] is set.
+    pub oauth_token_file: Option<PathBuf>,
+    pub oauth_token_provider: Option<TokenProvider>,
 }
 
 impl SecurityConfig {
@@ -124,17 +153,33 @@ impl SecurityConfig {
                 self.sasl_mechanism = match ScramMechanism::from_name(&upper) {
                     Some(scram) => SaslMechanism::Scram(scram),
                     None if upper == "PLAIN" => SaslMechanism::Plain,
-                    None => {
-                        return Err(ClientError::invalid_config(
-                            key,
-                            value,
-                            "this client speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512",
-                        ))
-                    }
+                    None if upper == "OAUTHBEARER" => SaslMechanism::OAuthBearer,
+                    None => return Err(ClientError::invalid_config(
+                        key,
+                        value,
+                        "this client speaks PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER",
+                    )),
                 }
             }
             "sasl.username" => self.sasl_username = value.to_string(),
             "sasl.password" => self.sasl_password = Secret(value.to_string()),
+            "sasl.oauthbearer.token.endpoint.url" => {
+                let file = value
+                    .strip_prefix("file://")
+                    .or_else(|| value.strip_prefix("file:"))
+                    .filter(|p| p.starts_with('/'));
+                self.oauth_token_file = match (value.is_empty(), file) {
+                    (true, _) => None,
+                    (false, Some(path)) => Some(PathBuf::from(path)),
+                    (false, None) => {
+                        return Err(ClientError::invalid_config(
+                            key,
+                            value,
+                            "this client reads the token from a file: URL (file:///path), or from a token callback",
+                        ))
+                    }
+                }
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -143,7 +188,19 @@ impl SecurityConfig {
     /// Checks that the settings fit together (called with the rest of the
     /// config); TLS files are read here, so a missing one is named at once.
     pub fn validate(&self) -> Result<()> {
-        if self.protocol.uses_sasl() && self.sasl_username.is_empty() {
+        let oauth = self.sasl_mechanism == SaslMechanism::OAuthBearer;
+        if self.protocol.uses_sasl()
+            && oauth
+            && self.oauth_token_file.is_none()
+            && self.oauth_token_provider.is_none()
+        {
+            return Err(ClientError::invalid_config(
+                "sasl.oauthbearer.token.endpoint.url",
+                "",
+                "OAUTHBEARER needs a token: a token callback, or a file: URL of one",
+            ));
+        }
+        if self.protocol.uses_sasl() && !oauth && self.sasl_username.is_empty() {
             return Err(ClientError::invalid_config(
                 "sasl.username",
                 "",

@@ -219,13 +219,21 @@ impl Authenticator {
         };
         let message = match parse_bearer_message(bytes) {
             Ok(message) => message,
-            Err(e) => return self.refused(peer, "?", &format!("malformed OAUTHBEARER message: {e}")),
+            Err(e) => {
+                return self.refused(peer, "?", &format!("malformed OAUTHBEARER message: {e}"))
+            }
         };
         let token = match validator.validate(&message.token, SystemTime::now()) {
             Ok(token) => token,
-            Err(why) => return self.refused(peer, "?", &format!("OAUTHBEARER token refused: {why}")),
+            Err(why) => {
+                return self.refused(peer, "?", &format!("OAUTHBEARER token refused: {why}"))
+            }
         };
-        if message.authzid.as_ref().is_some_and(|a| *a != token.principal) {
+        if message
+            .authzid
+            .as_ref()
+            .is_some_and(|a| *a != token.principal)
+        {
             let why = "the authorization id differs from the token's subject";
             return self.refused(peer, &token.principal, why);
         }
@@ -233,7 +241,13 @@ impl Authenticator {
             .expires
             .duration_since(SystemTime::now())
             .unwrap_or_default();
-        self.logged_in_until(peer, token.principal, "OAUTHBEARER", Vec::new(), Some(remaining))
+        self.logged_in_until(
+            peer,
+            token.principal,
+            "OAUTHBEARER",
+            Vec::new(),
+            Some(remaining),
+        )
     }
 
     /// A login succeeded: a re-authentication must be the same user.
@@ -273,8 +287,9 @@ impl Authenticator {
         };
         self.expires = lifetime.map(|lifetime| Instant::now() + lifetime);
         let mut step = success(auth_bytes, user);
-        step.response.session_lifetime_ms =
-            lifetime.map_or(0, |s| i64::try_from(s.as_millis()).unwrap_or(i64::MAX).max(1));
+        step.response.session_lifetime_ms = lifetime.map_or(0, |s| {
+            i64::try_from(s.as_millis()).unwrap_or(i64::MAX).max(1)
+        });
         step
     }
 
