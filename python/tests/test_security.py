@@ -233,3 +233,67 @@ def test_acls_through_the_admin_client(authorizing: Broker) -> None:
     with pytest.raises(strom.KafkaException) as denied:
         alice_admin.describe_acls(alices).result(30)
     assert denied.value.args[0].code() == strom.KafkaError.CLUSTER_AUTHORIZATION_FAILED
+
+
+def test_oauth_cb_logs_in_with_a_signed_token(tmp_path: Path) -> None:
+    """confluent-kafka's `oauth_cb`: the client asks it for a token at each
+    login; the broker checks the token's signature against its JWKS file
+    and takes the subject as the principal."""
+    import base64
+    import json
+    import time
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    def b64url(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    numbers = key.public_key().public_numbers()
+    jwks = {"keys": [{"kty": "EC", "crv": "P-256", "kid": "py",
+                      "x": b64url(numbers.x.to_bytes(32, "big")), "y": b64url(numbers.y.to_bytes(32, "big"))}]}  # fmt: skip
+    (tmp_path / "jwks.json").write_text(json.dumps(jwks))
+
+    def token(subject: str) -> str:
+        header = b64url(json.dumps({"alg": "ES256", "kid": "py"}).encode())
+        claims = b64url(json.dumps({"sub": subject, "exp": int(time.time()) + 600}).encode())
+        r, s = decode_dss_signature(key.sign(f"{header}.{claims}".encode(), ec.ECDSA(hashes.SHA256())))
+        return f"{header}.{claims}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+    broker = Broker(
+        {
+            "listeners": "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+            "sasl.enabled.mechanisms": "OAUTHBEARER",
+            "sasl.oauthbearer.jwks.endpoint.url": f"file://{tmp_path / 'jwks.json'}",
+        }
+    )
+    broker.start()
+    try:
+        asked: list[str] = []
+
+        def oauth_cb(oauthbearer_config: str) -> tuple[str, float]:
+            asked.append(oauthbearer_config)
+            return token("svc-python"), time.time() + 600
+
+        config = {
+            "bootstrap.servers": broker.listeners["SASL_PLAINTEXT"],
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanisms": "OAUTHBEARER",
+            "sasl.oauthbearer.config": "scope=kafka",
+            "oauth_cb": oauth_cb,
+        }
+        producer = strom.Producer(config)
+        producer.produce(f"oauth-{uuid.uuid4().hex[:8]}", b"x")
+        assert producer.flush(30) == 0
+        assert asked and asked[0] == "scope=kafka"
+
+        def refused_cb(_config: str) -> tuple[str, float]:
+            return "not.a.token", time.time() + 600
+
+        with pytest.raises(strom.KafkaException) as refused:
+            strom.Producer({**config, "oauth_cb": refused_cb})
+        assert refused.value.args[0].code() == strom.KafkaError.SASL_AUTHENTICATION_FAILED
+    finally:
+        broker.stop()

@@ -5,6 +5,9 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
+use std::sync::Arc;
+
+use strom_client::security::TokenProvider;
 use strom_client::ClientConfig;
 
 use crate::errors::IntoPyResult;
@@ -40,9 +43,21 @@ pub fn parse(
     let py_dicts = conf.into_iter().chain(kwargs);
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut callbacks = Callbacks::default();
+    let mut oauth_cb: Option<Py<PyAny>> = None;
+    let mut oauth_config = String::new();
     for dict in py_dicts {
         for (key, value) in dict.iter() {
             let key: String = key.extract()?;
+            // OAUTHBEARER's token callback, and the string librdkafka
+            // hands it (`sasl.oauthbearer.config`).
+            if key == "oauth_cb" {
+                oauth_cb = Some(value.unbind());
+                continue;
+            }
+            if key == "sasl.oauthbearer.config" {
+                oauth_config = setting_text(&value)?;
+                continue;
+            }
             let slot = match key.as_str() {
                 "error_cb" => Some(&mut callbacks.error_cb),
                 "on_delivery" | "delivery.report.cb" | "dr_msg_cb" | "dr_cb" => {
@@ -63,9 +78,11 @@ pub fn parse(
     // confluent-kafka's users get librdkafka's defaults (its partitioner,
     // its batch and queue sizes), so a program moved over keeps its keys on
     // the same partitions.
-    let config = ClientConfig::librdkafka_defaults()
-        .with_pairs(pairs)
-        .into_py_result(py)?;
+    let mut config = ClientConfig::librdkafka_defaults();
+    if let Some(callback) = oauth_cb {
+        config.security.oauth_token_provider = Some(token_provider(callback, oauth_config));
+    }
+    let config = config.with_pairs(pairs).into_py_result(py)?;
     if !config.debug.is_empty() {
         // librdkafka's `debug`: the client's debug lines are logged.
         let logger = py
@@ -85,4 +102,26 @@ fn setting_text(value: &Bound<'_, PyAny>) -> PyResult<String> {
         return Ok(if flag { "true" } else { "false" }.to_string());
     }
     Ok(value.str()?.to_string())
+}
+
+/// confluent-kafka's `oauth_cb(oauthbearer_config)`, which returns
+/// `(token, expiry_seconds)` (and optionally a principal and extensions,
+/// which the broker reads from the token itself): asked for a token at
+/// every login, on the client's runtime, holding the GIL only for the call.
+fn token_provider(callback: Py<PyAny>, oauth_config: String) -> TokenProvider {
+    TokenProvider(Arc::new(move || {
+        Python::attach(|py| {
+            let answer = callback
+                .call1(py, (oauth_config.clone(),))
+                .map_err(|e| format!("oauth_cb raised {e}"))?;
+            let answer = answer.bind(py);
+            if let Ok(token) = answer.extract::<String>() {
+                return Ok(token);
+            }
+            answer
+                .get_item(0)
+                .and_then(|token| token.extract::<String>())
+                .map_err(|_| "oauth_cb must return (token, expiry): the token as a str".to_string())
+        })
+    }))
 }
