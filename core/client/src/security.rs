@@ -15,6 +15,7 @@ use std::sync::Arc;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig as TlsConfig, RootCertStore};
+use strom_protocol::key_file;
 use strom_protocol::sasl::ScramMechanism;
 pub use strom_protocol::security_protocol::SecurityProtocol;
 
@@ -90,6 +91,8 @@ pub struct SecurityConfig {
     pub ca_pem: Option<String>,
     pub certificate_pem: Option<String>,
     pub key_pem: Option<Secret>,
+    /// `ssl.key.password`: the key's password, when it is encrypted.
+    pub key_password: Option<Secret>,
     /// `ssl.endpoint.identification.algorithm`: `https` (the default)
     /// checks the broker's certificate names the host dialled; `none`
     /// does not.
@@ -131,6 +134,9 @@ impl SecurityConfig {
             "ssl.ca.pem" => self.ca_pem = Some(value.to_string()).filter(|v| !v.is_empty()),
             "ssl.certificate.pem" => {
                 self.certificate_pem = Some(value.to_string()).filter(|v| !v.is_empty())
+            }
+            "ssl.key.password" => {
+                self.key_password = Some(Secret(value.to_string())).filter(|v| !v.0.is_empty())
             }
             "ssl.key.pem" => {
                 self.key_pem = Some(Secret(value.to_string())).filter(|v| !v.0.is_empty())
@@ -290,12 +296,29 @@ impl SecurityConfig {
             (None, Some(path)) => certificates(path, "ssl.certificate.location")?,
             (None, None) => return Ok(None),
         };
-        let key = match (&self.key_pem, &self.key_location) {
-            (Some(pem), _) => PrivateKeyDer::from_pem_slice(pem.0.as_bytes())
-                .map_err(|e| ClientError::invalid_config("ssl.key.pem", "****", e.to_string()))?,
-            (None, Some(path)) => PrivateKeyDer::from_pem_file(path)
-                .map_err(|e| file_error("ssl.key.location", path, &e.to_string()))?,
+        let (setting, text) = match (&self.key_pem, &self.key_location) {
+            (Some(pem), _) => ("ssl.key.pem", pem.0.clone()),
+            (None, Some(path)) => (
+                "ssl.key.location",
+                std::fs::read_to_string(path)
+                    .map_err(|e| file_error("ssl.key.location", path, &e.to_string()))?,
+            ),
             (None, None) => return Ok(None),
+        };
+        let refused = |reason: String| ClientError::invalid_config(setting, "****", reason);
+        let key = if let Some(block) = key_file::encrypted_key(&text) {
+            let password = self
+                .key_password
+                .as_ref()
+                .ok_or_else(|| refused("the key is encrypted: set ssl.key.password".into()))?;
+            let der = key_file::decrypt_pkcs8(block, &password.0).map_err(|e| {
+                refused(format!("cannot decrypt the key with ssl.key.password: {e}"))
+            })?;
+            PrivateKeyDer::Pkcs8(der.into())
+        } else if key_file::is_legacy_encrypted(&text) {
+            return Err(refused(key_file::CONVERT_LEGACY.into()));
+        } else {
+            PrivateKeyDer::from_pem_slice(text.as_bytes()).map_err(|e| refused(e.to_string()))?
         };
         Ok(Some((chain, key)))
     }

@@ -17,6 +17,7 @@ pub mod compression;
 pub mod error;
 pub mod error_codes;
 pub mod frame;
+pub mod key_file;
 #[rustfmt::skip]
 #[allow(clippy::all)]
 pub mod messages;

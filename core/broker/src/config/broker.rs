@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::broker_defs::{broker_setting, BROKER_SETTINGS};
 use super::properties::parse_properties;
 use super::settings::{resolve_settings, BrokerSettings};
-use super::types::{ConfigEntry, ConfigSource, ConfigSynonym};
+use super::types::{ConfigEntry, ConfigSource, ConfigSynonym, ConfigType};
 use super::ConfigError;
 
 const ENV_PREFIX: &str = "STROM_";
@@ -287,14 +287,23 @@ impl BrokerConfig {
                     Some(_) => ConfigSource::StaticBrokerConfig,
                     None => ConfigSource::DefaultConfig,
                 };
+                // Passwords are never sent, as Kafka never sends them.
+                let sensitive = def.config_type == ConfigType::Password;
+                let mut synonyms = self.broker_synonyms(def.name);
+                if sensitive {
+                    synonyms.iter_mut().for_each(|s| s.value = None);
+                }
                 ConfigEntry {
                     name: def.name.to_string(),
-                    value: explicit.or(def.default).map(str::to_string),
+                    value: explicit
+                        .or(def.default)
+                        .map(str::to_string)
+                        .filter(|_| !sensitive),
                     source,
                     read_only: true,
-                    is_sensitive: false,
+                    is_sensitive: sensitive,
                     is_default: explicit.is_none(),
-                    synonyms: self.broker_synonyms(def.name),
+                    synonyms,
                     config_type: def.config_type,
                     documentation: def.doc,
                 }

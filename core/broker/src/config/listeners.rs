@@ -48,6 +48,16 @@ pub enum ClientAuth {
 /// The SASL mechanisms Strom serves.
 pub const SASL_MECHANISMS: &[&str] = &["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"];
 
+/// `ssl.key.password`, kept out of `Debug` output and logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyPassword(pub String);
+
+impl std::fmt::Debug for KeyPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"****\"")
+    }
+}
+
 /// `sasl.oauthbearer.jwks.endpoint.url`.
 pub const JWKS_URL: &str = "sasl.oauthbearer.jwks.endpoint.url";
 
@@ -74,6 +84,8 @@ pub fn jwks_file(url: &str) -> Result<Option<PathBuf>, ConfigError> {
 pub struct SecuritySettings {
     /// `ssl.keystore.location`: the private key and certificate chain.
     pub keystore: Option<PathBuf>,
+    /// `ssl.key.password`: the key's password, when it is encrypted.
+    pub key_password: Option<KeyPassword>,
     /// `ssl.truststore.location`: CAs for client certificates.
     pub truststore: Option<PathBuf>,
     pub client_auth: ClientAuth,
@@ -89,6 +101,7 @@ impl SecuritySettings {
     pub(super) fn new(
         listeners: &[ListenerSpec],
         keystore: Option<&str>,
+        key_password: Option<&str>,
         truststore: Option<&str>,
         client_auth: &str,
         mechanisms: &str,
@@ -107,6 +120,9 @@ impl SecuritySettings {
         };
         let settings = SecuritySettings {
             keystore: path(keystore),
+            key_password: key_password
+                .filter(|p| !p.is_empty())
+                .map(|p| KeyPassword(p.to_string())),
             truststore: path(truststore),
             client_auth,
             sasl_mechanisms: split_list(mechanisms)

@@ -26,7 +26,8 @@ pub use alter::{apply_incremental_alter, AlterConfigOp, AlterOpType};
 pub use broker::{BrokerConfig, FlagValue, HostPort, Origin};
 pub use broker_defs::CLUSTER_LISTEN;
 pub use listeners::{
-    ClientAuth, ListenerSpec, SecurityProtocol, SecuritySettings, JWKS_URL, SASL_MECHANISMS,
+    ClientAuth, KeyPassword, ListenerSpec, SecurityProtocol, SecuritySettings, JWKS_URL,
+    SASL_MECHANISMS,
 };
 pub use properties::{escape_value, parse_properties, Property};
 pub use settings::{BrokerSettings, CleanupPolicy, FlushPolicy, TimestampType, Voter};

@@ -467,6 +467,7 @@ fn security_settings(
     SecuritySettings::new(
         listeners,
         lookup.raw("ssl.keystore.location"),
+        lookup.raw("ssl.key.password"),
         lookup.raw("ssl.truststore.location"),
         lookup.text("ssl.client.auth")?,
         lookup.text("sasl.enabled.mechanisms")?,

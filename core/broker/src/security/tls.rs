@@ -9,7 +9,9 @@ use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::config::{ClientAuth, SecuritySettings};
+use strom_protocol::key_file;
+
+use crate::config::{ClientAuth, KeyPassword, SecuritySettings};
 use crate::error::BrokerError;
 
 /// The server side of a TLS listener, built once at start so a bad file
@@ -26,7 +28,7 @@ pub fn server_config(
         .as_deref()
         .ok_or_else(|| tls_error("ssl.keystore.location is not set"))?;
     let chain = certificates(keystore, "ssl.keystore.location")?;
-    let key = private_key(keystore)?;
+    let key = private_key(keystore, settings.key_password.as_ref())?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -85,14 +87,34 @@ fn certificates(path: &Path, key: &str) -> Result<Vec<CertificateDer<'static>>, 
     Ok(certs)
 }
 
-fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, BrokerError> {
-    let encrypted = std::fs::read_to_string(path)
-        .map(|text| text.contains("ENCRYPTED"))
-        .unwrap_or(false);
-    if encrypted {
+/// The keystore's private key; an encrypted PKCS#8 key is decrypted with
+/// `ssl.key.password`.
+fn private_key(
+    path: &Path,
+    password: Option<&KeyPassword>,
+) -> Result<PrivateKeyDer<'static>, BrokerError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| tls_error(format!("ssl.keystore.location {}: {e}", path.display())))?;
+    if let Some(block) = key_file::encrypted_key(&text) {
+        let password = password.ok_or_else(|| {
+            tls_error(format!(
+                "ssl.keystore.location {}: the private key is encrypted: set ssl.key.password",
+                path.display()
+            ))
+        })?;
+        let der = key_file::decrypt_pkcs8(block, &password.0).map_err(|e| {
+            tls_error(format!(
+                "ssl.keystore.location {}: cannot decrypt the private key with ssl.key.password: {e}",
+                path.display()
+            ))
+        })?;
+        return Ok(PrivateKeyDer::Pkcs8(der.into()));
+    }
+    if key_file::is_legacy_encrypted(&text) {
         return Err(tls_error(format!(
-            "ssl.keystore.location {}: the private key is encrypted; Strom reads unencrypted keys (openssl pkey -in KEY -out PLAIN) kept readable by the broker's user only",
-            path.display()
+            "ssl.keystore.location {}: {}",
+            path.display(),
+            key_file::CONVERT_LEGACY
         )));
     }
     PrivateKeyDer::from_pem_file(path).map_err(|e| {
