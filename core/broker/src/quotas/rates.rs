@@ -16,6 +16,10 @@ use super::Applicable;
 const MAX_THROTTLE: Duration = Duration::from_secs(60);
 /// Meters idle this long are forgotten (client ids come and go).
 const IDLE_METER: Duration = Duration::from_secs(600);
+/// Most meters kept: past it, those idle for a whole window go at once,
+/// so a client that invents a client id per request cannot make the
+/// broker keep a meter for each.
+const MAX_METERS: usize = 100_000;
 
 /// One client's usage of one quota: a ring of samples.
 struct Meter {
@@ -59,7 +63,13 @@ impl QuotaMeters {
         now: Instant,
     ) -> Duration {
         let mut meters = self.meters.lock().unwrap_or_else(|e| e.into_inner());
-        if now.duration_since(meters.last_sweep) > IDLE_METER {
+        let window = self.sample_length * self.samples as u32;
+        if meters.by_client.len() >= MAX_METERS {
+            meters
+                .by_client
+                .retain(|_, meter| now.duration_since(meter.last_used) < window);
+            meters.last_sweep = now;
+        } else if now.duration_since(meters.last_sweep) > IDLE_METER {
             meters
                 .by_client
                 .retain(|_, meter| now.duration_since(meter.last_used) < IDLE_METER);
@@ -155,6 +165,23 @@ mod tests {
             meters.record("producer_byte_rate", &bob, 5_000.0, start),
             Duration::ZERO
         );
+    }
+
+    #[test]
+    fn a_flood_of_client_ids_does_not_keep_a_meter_each() {
+        let meters = QuotaMeters::new(2, 1);
+        let start = Instant::now();
+        for i in 0..MAX_METERS {
+            let quota = Applicable {
+                limit: 1e9,
+                counted_as: (String::new(), format!("client-{i}")),
+            };
+            meters.record("producer_byte_rate", &quota, 1.0, start);
+        }
+        let later = start + Duration::from_secs(3);
+        meters.record("producer_byte_rate", &quota(1e9), 1.0, later);
+        let kept = meters.meters.lock().expect("lock").by_client.len();
+        assert_eq!(kept, 1, "the idle meters went once the cap was reached");
     }
 
     #[test]
