@@ -215,14 +215,29 @@ export interface SSLOptions {
   ca?: string | Buffer | Array<string | Buffer>
   cert?: string | Buffer
   key?: string | Buffer
+  /** The password of an encrypted PKCS#8 `key`. */
+  passphrase?: string
 }
 
-/** A SASL login: PLAIN or SCRAM, checked against the broker's users. */
-export interface SASLOptions {
+/** A SASL login with a password: PLAIN or SCRAM, checked against the broker's users. */
+export interface PasswordSASLOptions {
   mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'
   username: string
   password: string
 }
+
+/** An OAuth bearer token as kafkajs's provider hands it. */
+export interface OauthbearerProviderResponse {
+  value: string
+}
+
+/** A SASL login with a signed token (OAUTHBEARER), asked of the provider at every login. */
+export interface OauthbearerSASLOptions {
+  mechanism: 'oauthbearer'
+  oauthBearerProvider: () => Promise<OauthbearerProviderResponse>
+}
+
+export type SASLOptions = PasswordSASLOptions | OauthbearerSASLOptions
 
 export interface KafkaConfig {
   /** Bootstrap brokers, "host:port" (a function is not supported). */

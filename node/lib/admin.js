@@ -74,7 +74,7 @@ class Admin {
 
   nativeAdmin() {
     if (!this.pending) {
-      this.pending = callRetried(native.createAdmin(this.settings), this.options.retries)
+      this.pending = callRetried(native.createAdmin(this.settings, this.options.tokenCallback), this.options.retries)
       this.pending.catch(() => (this.pending = null))
     }
     return this.pending

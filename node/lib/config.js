@@ -27,17 +27,41 @@ function clientSettings(options) {
   return settings
 }
 
+/**
+ * kafkajs's `sasl.oauthBearerProvider` (resolving to `{ value: token }`)
+ * as the function the native client calls at each login, resolving to
+ * the token's text; undefined without OAUTHBEARER.
+ */
+function tokenCallback(options) {
+  const sasl = options.sasl
+  if (!sasl || String(sasl.mechanism).toLowerCase() !== 'oauthbearer') return undefined
+  const provider = sasl.oauthBearerProvider
+  return async () => {
+    const token = await provider()
+    if (!token || typeof token.value !== 'string') {
+      throw new TypeError('oauthBearerProvider must resolve to { value: token } with the token as a string')
+    }
+    return token.value
+  }
+}
+
 /** PEM text of a kafkajs `ssl` field: a string, a Buffer or an array of them. */
 function pemText(value) {
   const items = Array.isArray(value) ? value : [value]
   return items.map(item => (Buffer.isBuffer(item) ? item.toString('utf8') : String(item))).join('\n')
 }
 
-const SASL_MECHANISMS = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' }
+const SASL_MECHANISMS = {
+  plain: 'PLAIN',
+  'scram-sha-256': 'SCRAM-SHA-256',
+  'scram-sha-512': 'SCRAM-SHA-512',
+  oauthbearer: 'OAUTHBEARER',
+}
 
 /**
  * kafkajs's `ssl` (true, or tls.connect options: ca, cert, key) and
- * `sasl` ({ mechanism, username, password }) as security.protocol, the
+ * `sasl` ({ mechanism, username, password }, or for oauthbearer
+ * { mechanism, oauthBearerProvider }) as security.protocol, the
  * ssl.*.pem settings and the sasl.* settings.
  */
 function securitySettings(options) {
@@ -51,15 +75,22 @@ function securitySettings(options) {
       if (ssl.ca) settings.push(['ssl.ca.pem', pemText(ssl.ca)])
       if (ssl.cert) settings.push(['ssl.certificate.pem', pemText(ssl.cert)])
       if (ssl.key) settings.push(['ssl.key.pem', pemText(ssl.key)])
-      if (ssl.passphrase) throw new TypeError('strom: encrypted keys (ssl.passphrase) are not supported')
+      if (ssl.passphrase) settings.push(['ssl.key.password', String(ssl.passphrase)])
     }
   }
   if (sasl) {
     const mechanism = SASL_MECHANISMS[String(sasl.mechanism).toLowerCase()]
     if (!mechanism) {
-      throw new TypeError(`strom: sasl mechanism ${sasl.mechanism} is not supported; use plain, scram-sha-256 or scram-sha-512`)
+      throw new TypeError(`strom: sasl mechanism ${sasl.mechanism} is not supported; use plain, scram-sha-256, scram-sha-512 or oauthbearer`)
     }
-    settings.push(['sasl.mechanisms', mechanism], ['sasl.username', String(sasl.username)], ['sasl.password', String(sasl.password)])
+    settings.push(['sasl.mechanisms', mechanism])
+    if (mechanism === 'OAUTHBEARER') {
+      if (typeof sasl.oauthBearerProvider !== 'function') {
+        throw new TypeError('strom: sasl mechanism oauthbearer needs oauthBearerProvider: async () => ({ value: token })')
+      }
+    } else {
+      settings.push(['sasl.username', String(sasl.username)], ['sasl.password', String(sasl.password)])
+    }
   }
   const protocol = ssl ? (sasl ? 'SASL_SSL' : 'SSL') : sasl ? 'SASL_PLAINTEXT' : 'PLAINTEXT'
   settings.unshift(['security.protocol', protocol])
@@ -91,4 +122,4 @@ function codecName(compression) {
   return name
 }
 
-module.exports = { clientSettings, codecName, retryBudgetMs }
+module.exports = { clientSettings, codecName, retryBudgetMs, tokenCallback }

@@ -153,7 +153,7 @@ class Consumer {
 
   /** The native consumer, made on first use. */
   async connectNative() {
-    if (!this.native) this.native = await callRetried(native.createConsumer(this.nativeSettings()), this.options.retries)
+    if (!this.native) this.native = await callRetried(native.createConsumer(this.nativeSettings(), this.options.tokenCallback), this.options.retries)
     return this.native
   }
 
@@ -620,7 +620,7 @@ class Consumer {
   }
 
   async describeGroup() {
-    if (!this.admin) this.admin = call(native.createAdmin(this.settings))
+    if (!this.admin) this.admin = call(native.createAdmin(this.settings, this.options.tokenCallback))
     const admin = await this.admin
     const [group] = await call(admin.describeGroups([this.groupId]))
     return {

@@ -2,7 +2,7 @@
 // kafkajs's `Kafka` entry point: the factory of producers, consumers and
 // admin clients, with kafkajs's constants.
 const { registerShutdown } = require('./native')
-const { clientSettings, retryBudgetMs } = require('./config')
+const { clientSettings, retryBudgetMs, tokenCallback } = require('./config')
 const { Producer } = require('./producer')
 const { Consumer } = require('./consumer')
 const { Admin } = require('./admin')
@@ -71,6 +71,9 @@ function makeLogger(options) {
 class Kafka {
   constructor(options = {}) {
     this.settings = clientSettings(options)
+    // Handed to each native client with its settings: a function cannot
+    // travel in the [name, value] pairs.
+    this.tokenCallback = tokenCallback(options)
     this.retryBudgetMs = retryBudgetMs(options)
     // kafkajs's retry.retries, for the retryCount of KafkaJSNumberOfRetriesExceeded.
     this.retries = options.retry && options.retry.retries !== undefined ? options.retry.retries : 5
@@ -80,15 +83,15 @@ class Kafka {
 
   producer(options = {}) {
     const settings = [...this.settings, ['delivery.timeout.ms', String(this.retryBudgetMs)]]
-    return new Producer(settings, { ...options, logger: this.log, retries: this.retries })
+    return new Producer(settings, { ...options, logger: this.log, retries: this.retries, tokenCallback: this.tokenCallback })
   }
 
   consumer(options = {}) {
-    return new Consumer(this.settings, { ...options, logger: this.log, retries: this.retries })
+    return new Consumer(this.settings, { ...options, logger: this.log, retries: this.retries, tokenCallback: this.tokenCallback })
   }
 
   admin(options = {}) {
-    return new Admin(this.settings, { ...options, logger: this.log, retries: this.retries })
+    return new Admin(this.settings, { ...options, logger: this.log, retries: this.retries, tokenCallback: this.tokenCallback })
   }
 
   logger() {

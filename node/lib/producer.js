@@ -83,7 +83,7 @@ class Producer {
       if (this.options.maxInFlightRequests) {
         settings.push(['max.in.flight.requests.per.connection', String(this.options.maxInFlightRequests)])
       }
-      pending = callRetried(native.createProducer(settings), this.options.retries)
+      pending = callRetried(native.createProducer(settings, this.options.tokenCallback), this.options.retries)
       this.natives.set(key, pending)
       pending.catch(() => this.natives.delete(key))
     }

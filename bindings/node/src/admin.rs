@@ -7,7 +7,7 @@ use napi_derive::napi;
 use strom_client::admin::{AlterConfigOp, ConfigResource, GroupDescription, NewTopic, OffsetSpec};
 use strom_client::{AdminClient, ClientError};
 
-use crate::convert::{config, partitions, Partition, PartitionOffset};
+use crate::convert::{config, partitions, Partition, PartitionOffset, TokenCallback};
 use crate::on_client;
 
 #[napi]
@@ -16,8 +16,11 @@ pub struct NativeAdmin {
 }
 
 #[napi]
-pub async fn create_admin(config_pairs: Vec<Vec<String>>) -> napi::Result<NativeAdmin> {
-    let config = config(config_pairs)?;
+pub async fn create_admin(
+    config_pairs: Vec<Vec<String>>,
+    token_callback: Option<TokenCallback>,
+) -> napi::Result<NativeAdmin> {
+    let config = config(config_pairs, token_callback)?;
     let inner = on_client(AdminClient::new(config)).await?;
     Ok(NativeAdmin { inner })
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use napi_derive::napi;
 use strom_client::{Consumer, OffsetReset, RebalanceContext, RebalanceEvent, TopicPartition};
 
-use crate::convert::{config, partitions, Partition, PartitionOffset};
+use crate::convert::{config, partitions, Partition, PartitionOffset, TokenCallback};
 use crate::{client_work, lock, millis, on_client, packed, promise};
 
 #[napi]
@@ -30,8 +30,11 @@ pub struct Rebalance {
 /// A consumer with `config` (`[name, value]` pairs by librdkafka's or
 /// Java's names; `group.id` for a group member).
 #[napi]
-pub async fn create_consumer(config_pairs: Vec<Vec<String>>) -> napi::Result<NativeConsumer> {
-    let config = config(config_pairs)?;
+pub async fn create_consumer(
+    config_pairs: Vec<Vec<String>>,
+    token_callback: Option<TokenCallback>,
+) -> napi::Result<NativeConsumer> {
+    let config = config(config_pairs, token_callback)?;
     let rebalances = Arc::new(Mutex::new(Vec::new()));
     let noted = rebalances.clone();
     let inner = on_client(async move {

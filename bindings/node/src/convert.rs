@@ -1,7 +1,13 @@
 //! Deliveries, partitions, offsets and configs between JS objects and the
 //! core's types (records themselves travel packed: `packed.rs`).
 
+use std::sync::Arc;
+
+use napi::bindgen_prelude::Promise;
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi::Status;
 use napi_derive::napi;
+use strom_client::security::TokenProvider;
 use strom_client::{RecordMetadata, TopicPartition};
 
 /// Where a record was written.
@@ -64,8 +70,17 @@ pub fn partitions(list: &[Partition]) -> Vec<TopicPartition> {
     list.iter().map(TopicPartition::from).collect()
 }
 
-/// Config pairs by librdkafka's or Java's names.
-pub fn config(pairs: Vec<Vec<String>>) -> napi::Result<strom_client::ClientConfig> {
+/// kafkajs's `sasl.oauthBearerProvider`, wrapped in JS as a function
+/// resolving to the token's text. Weak: it does not keep Node's event
+/// loop alive by itself (a pending request does).
+pub type TokenCallback = ThreadsafeFunction<(), Promise<String>, (), Status, false, true>;
+
+/// A client config from `[name, value]` pairs, and the token callback
+/// when the client logs in with OAUTHBEARER.
+pub fn config(
+    pairs: Vec<Vec<String>>,
+    token_callback: Option<TokenCallback>,
+) -> napi::Result<strom_client::ClientConfig> {
     let pairs = pairs
         .into_iter()
         .map(|pair| match <[String; 2]>::try_from(pair) {
@@ -75,5 +90,27 @@ pub fn config(pairs: Vec<Vec<String>>) -> napi::Result<strom_client::ClientConfi
             )),
         })
         .collect::<napi::Result<Vec<_>>>()?;
-    strom_client::ClientConfig::from_pairs(pairs).map_err(|e| crate::to_js_error(&e))
+    let mut config = strom_client::ClientConfig::default();
+    if let Some(callback) = token_callback {
+        config.security.oauth_token_provider = Some(token_provider(callback));
+    }
+    config.with_pairs(pairs).map_err(|e| crate::to_js_error(&e))
+}
+
+/// Asks the JS provider for a token at each login: the call is queued to
+/// the JS thread and its promise awaited, holding no runtime thread.
+fn token_provider(callback: TokenCallback) -> TokenProvider {
+    let callback = Arc::new(callback);
+    TokenProvider(Arc::new(move || {
+        let callback = callback.clone();
+        Box::pin(async move {
+            let promise = callback
+                .call_async(())
+                .await
+                .map_err(|e| format!("oauthBearerProvider could not be called: {e}"))?;
+            promise
+                .await
+                .map_err(|e| format!("oauthBearerProvider failed: {}", e.reason))
+        })
+    }))
 }

@@ -5,7 +5,7 @@ use napi::Env;
 use napi_derive::napi;
 use strom_client::{Producer, ProducerRecord};
 
-use crate::convert::{config, Delivery};
+use crate::convert::{config, Delivery, TokenCallback};
 use crate::outcomes::Outcomes;
 use crate::packed::Reader;
 use crate::{client_work, millis, on_client, promise};
@@ -18,8 +18,11 @@ pub struct NativeProducer {
 /// A producer with `config` (`[name, value]` pairs by librdkafka's or
 /// Java's names).
 #[napi]
-pub async fn create_producer(config_pairs: Vec<Vec<String>>) -> napi::Result<NativeProducer> {
-    let config = config(config_pairs)?;
+pub async fn create_producer(
+    config_pairs: Vec<Vec<String>>,
+    token_callback: Option<TokenCallback>,
+) -> napi::Result<NativeProducer> {
+    let config = config(config_pairs, token_callback)?;
     let inner = on_client(Producer::new(config)).await?;
     Ok(NativeProducer { inner })
 }

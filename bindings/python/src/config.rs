@@ -5,7 +5,6 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
-use std::sync::Arc;
 
 use strom_client::security::TokenProvider;
 use strom_client::ClientConfig;
@@ -109,7 +108,7 @@ fn setting_text(value: &Bound<'_, PyAny>) -> PyResult<String> {
 /// which the broker reads from the token itself): asked for a token at
 /// every login, on the client's runtime, holding the GIL only for the call.
 fn token_provider(callback: Py<PyAny>, oauth_config: String) -> TokenProvider {
-    TokenProvider(Arc::new(move || {
+    TokenProvider::from_fn(move || {
         Python::attach(|py| {
             let answer = callback
                 .call1(py, (oauth_config.clone(),))
@@ -123,5 +122,5 @@ fn token_provider(callback: Py<PyAny>, oauth_config: String) -> TokenProvider {
                 .and_then(|token| token.extract::<String>())
                 .map_err(|_| "oauth_cb must return (token, expiry): the token as a str".to_string())
         })
-    }))
+    })
 }

@@ -64,7 +64,7 @@ impl Connection {
                 lifetime
             }
             SaslMechanism::OAuthBearer => {
-                let token = self.oauth_token()?;
+                let token = self.oauth_token().await?;
                 let (_, lifetime) = self.authenticate(bearer_message(&token)).await?;
                 lifetime
             }
@@ -123,10 +123,12 @@ impl Connection {
 
     /// A token for this login: from the application's callback, else the
     /// token file, read afresh each time.
-    fn oauth_token(&self) -> Result<String> {
+    async fn oauth_token(&self) -> Result<String> {
         let security = self.security();
         let token = match (&security.oauth_token_provider, &security.oauth_token_file) {
-            (Some(provider), _) => (provider.0)()
+            (Some(provider), _) => provider
+                .token()
+                .await
                 .map_err(|e| self.login_error(&format!("the token callback failed: {e}")))?,
             (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
                 self.login_error(&format!(

@@ -9,7 +9,9 @@
 //! right after ApiVersions on every new connection.
 
 use std::fmt;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
@@ -41,11 +43,31 @@ impl SaslMechanism {
     }
 }
 
+/// A token, or why the application could not give one.
+pub type TokenAnswer = std::result::Result<String, String>;
+
 /// Where OAUTHBEARER logins get their token: a function the application
 /// gives (confluent-kafka's `oauth_cb`, kafkajs's `oauthBearerProvider`),
-/// asked at every login, so it can hand out a fresh token.
+/// asked at every login, so it can hand out a fresh token. It answers
+/// with a future, so a host language whose callbacks are asynchronous
+/// (a JavaScript promise) does not hold a runtime thread while it works.
 #[derive(Clone)]
-pub struct TokenProvider(pub Arc<dyn Fn() -> std::result::Result<String, String> + Send + Sync>);
+pub struct TokenProvider(
+    pub Arc<dyn Fn() -> Pin<Box<dyn Future<Output = TokenAnswer> + Send>> + Send + Sync>,
+);
+
+impl TokenProvider {
+    /// A provider from a function that answers at once (Python's
+    /// `oauth_cb`, a C callback).
+    pub fn from_fn(answer: impl Fn() -> TokenAnswer + Send + Sync + 'static) -> TokenProvider {
+        TokenProvider(Arc::new(move || Box::pin(std::future::ready(answer()))))
+    }
+
+    /// Asks for a token.
+    pub async fn token(&self) -> TokenAnswer {
+        (self.0)().await
+    }
+}
 
 impl fmt::Debug for TokenProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
