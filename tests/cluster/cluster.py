@@ -83,14 +83,20 @@ class Cluster:
         partitionable: bool = False,
         observers: int = 0,
         sasl: bool = False,
+        tls_first: bool = False,
     ):
         """`size` voters, then `observers` brokers that are not voters
         (they join the metadata quorum as learners). `sasl`: each node also
-        serves a SASL_PLAINTEXT listener (`sasl_addresses`)."""
+        serves a SASL_PLAINTEXT listener (`sasl_addresses`). `tls_first`:
+        the first listener (the one brokers replicate over, and the ready
+        line's) is SSL, and clients get a PLAINTEXT one (`plain_addresses`);
+        the settings must then carry the TLS files."""
         total = size + observers
         ports = free_ports(3 * total)
         kafka_ports, raft_ports, sasl_ports = ports[:total], ports[total : 2 * total], ports[2 * total :]
         self.sasl_addresses = [f"127.0.0.1:{p}" for p in sasl_ports] if sasl else []
+        self.plain_addresses = [f"127.0.0.1:{p}" for p in sasl_ports] if tls_first else []
+        self.raft_addresses = [f"127.0.0.1:{p}" for p in raft_ports]
         self.links: dict[tuple[int, int], Proxy] = {}
         if partitionable:
             for i in range(1, size + 1):
@@ -113,7 +119,9 @@ class Cluster:
 
             def command(port, node_id=node_id, data_dir=data_dir, kafka_port=kafka_ports[i], sasl_port=sasl_ports[i]):
                 listen = f"PLAINTEXT://127.0.0.1:{port or kafka_port}"
-                if sasl:
+                if tls_first:
+                    listen = f"SSL://127.0.0.1:{port or kafka_port},PLAINTEXT://127.0.0.1:{sasl_port}"
+                elif sasl:
                     listen += f",SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
                 argv = [
                     strom_binary(), "server",

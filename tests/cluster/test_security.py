@@ -2,14 +2,18 @@
 in on every broker (the metadata log carries the credentials), clients
 that come in through the SASL listener are told every broker's SASL
 address, a deleted user is refused everywhere, also after a restart, and
-ACLs hold on every broker the same way."""
+ACLs hold on every broker the same way. And brokers that talk to each
+other over mutual TLS, whose cluster port refuses strangers."""
 
 from __future__ import annotations
 
+import socket
+import ssl
 import subprocess
 import time
 import uuid
 
+from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from cluster import Cluster, Node, free_ports, strom_binary
@@ -180,5 +184,103 @@ def test_acls_made_on_one_broker_hold_on_every_broker(tmp_path):
         assert revoked.returncode == 0 and b"deleted" in revoked.stdout, revoked.stderr
         for address in cluster.sasl_addresses:
             until(lambda address=address: not delivered(address, allowed))
+    finally:
+        cluster.stop()
+
+
+def cluster_certificates(directory) -> dict:
+    """A CA; one certificate for the brokers (CN=broker, for 127.0.0.1, usable
+    both to serve and to dial); and a client's (CN=alice) from the same CA."""
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run("req", "-x509", *ec, "-days", "2", "-subj", "/CN=Cluster CA", "-keyout", "ca.key", "-out", "ca.pem")
+    usages = {"broker": "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
+              "alice": "extendedKeyUsage=clientAuth\n"}  # fmt: skip
+    for name, extensions in usages.items():
+        run("req", *ec, "-subj", f"/CN={name}", "-keyout", f"{name}.key", "-out", f"{name}.csr")
+        (directory / f"{name}.ext").write_text(extensions)
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.crt")  # fmt: skip
+    keystore = directory / "broker-keystore.pem"
+    keystore.write_bytes((directory / "broker.key").read_bytes() + (directory / "broker.crt").read_bytes())
+    return {"ca": directory / "ca.pem", "keystore": keystore,
+            "alice_cert": directory / "alice.crt", "alice_key": directory / "alice.key"}  # fmt: skip
+
+
+def refused_on_cluster_port(address: str, tls: ssl.SSLContext | None) -> bool:
+    """Whether the cluster port at `address` closes a connection that sends
+    it a frame without answering it (plain TCP, or TLS with `tls`). A plain
+    connection may first get a TLS alert record (content type 21)."""
+    host, port = address.rsplit(":", 1)
+    sock = socket.create_connection((host, int(port)), timeout=15)
+    received = b""
+    try:
+        if tls is not None:
+            sock = tls.wrap_socket(sock, server_hostname=host)
+        sock.sendall(b"\x00\x00\x00\x08" + b"\x00" * 8)
+        while chunk := sock.recv(1024):
+            received += chunk
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+        pass
+    finally:
+        sock.close()
+    return received == b"" or (tls is None and received[0] == 21)
+
+
+def test_brokers_replicate_over_mutual_tls_and_the_cluster_port_refuses_strangers(tmp_path):
+    """security.inter.broker.protocol=SSL: replication (acks=all with three
+    in-sync replicas needs every follower to fetch over the SSL listener)
+    and the metadata quorum run over mutual TLS with the brokers'
+    certificate; the cluster port refuses a plain connection and a client
+    certificate from the same CA that is not a super user's."""
+    certs = cluster_certificates(tmp_path)
+    settings = {
+        **AUTHORIZER,
+        "super.users": "User:ANONYMOUS;User:CN=broker",
+        "ssl.keystore.location": str(certs["keystore"]),
+        "ssl.truststore.location": str(certs["ca"]),
+        # Required: a follower that did not show its certificate could
+        # not fetch at all.
+        "ssl.client.auth": "required",
+        "security.inter.broker.protocol": "SSL",
+    }
+    cluster = Cluster(tmp_path / "cluster", settings=settings, tls_first=True)
+    cluster.start()
+    try:
+        bootstrap = ",".join(cluster.plain_addresses)
+        topic = f"tls-{uuid.uuid4().hex[:8]}"
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        admin.create_topics([NewTopic(topic, 3, 3, config={"min.insync.replicas": "3"})])[topic].result(timeout=30)
+        producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "message.timeout.ms": 60000})
+        errors: list = []
+        for i in range(30):
+            producer.produce(topic, str(i).encode(), on_delivery=lambda err, _msg: err and errors.append(err))
+        assert producer.flush(90) == 0
+        assert errors == []
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{topic}", "auto.offset.reset": "earliest"})
+        consumer.subscribe([topic])
+        got = set()
+        deadline = time.monotonic() + 60
+        while len(got) < 30 and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is not None and message.error() is None:
+                got.add(message.value().decode())
+        consumer.close()
+        assert got == {str(i) for i in range(30)}
+
+        raft = cluster.raft_addresses[0]
+        assert refused_on_cluster_port(raft, None)
+        until(lambda: "cluster connection refused" in cluster.node(1).log_tail(400))
+        alice = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        alice.load_verify_locations(certs["ca"])
+        alice.load_cert_chain(certs["alice_cert"], certs["alice_key"])
+        assert refused_on_cluster_port(raft, alice)
+        until(lambda: "not a super user's was refused" in cluster.node(1).log_tail(400))
+        assert "User:CN=alice" in cluster.node(1).log_tail(400)
+        # The quorum still works after the strangers: a new topic is made.
+        second = f"{topic}-2"
+        admin.create_topics([NewTopic(second, 1, 3)])[second].result(timeout=30)
     finally:
         cluster.stop()

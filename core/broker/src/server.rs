@@ -30,13 +30,19 @@ pub async fn run(
     // Before anything in the dir is read or written.
     let _lock = DataDirLock::acquire(&config.data_dir())?;
     let settings = config.settings();
-    if settings.is_clustered() && settings.listeners[0].protocol != SecurityProtocol::Plaintext {
-        // Replica fetchers dial the other brokers' first listener, without
-        // TLS or SASL.
+    // Replica fetchers dial the other brokers' first listener: plain, or
+    // with security.inter.broker.protocol=SSL over TLS (the settings
+    // checked it is an SSL listener then). Never with SASL.
+    let first_protocol = settings.listeners[0].protocol;
+    let fetchable = match settings.inter_broker_tls {
+        true => first_protocol == SecurityProtocol::Ssl,
+        false => first_protocol == SecurityProtocol::Plaintext,
+    };
+    if settings.is_clustered() && !fetchable {
         return Err(BrokerError::Config(crate::config::ConfigError::Invalid {
             key: "listeners".into(),
             reason: format!(
-                "in a cluster the first listener must be PLAINTEXT (brokers replicate through it), not {}; list the secured listeners after it",
+                "in a cluster the first listener must be PLAINTEXT (brokers replicate through it), or SSL with security.inter.broker.protocol=SSL, not {}; list the other listeners after it",
                 settings.listeners[0].name
             ),
         }));
@@ -63,8 +69,11 @@ pub async fn run(
             _ => None,
         }
         .map(TlsAcceptor::from);
-        // In a cluster, brokers fetch from each other over the first listener.
-        let inter_broker = bound.is_empty() && settings.is_clustered();
+        // In a cluster, brokers fetch from each other over the first
+        // listener; with inter-broker TLS they prove who they are by
+        // certificate instead of being trusted for coming in there.
+        let inter_broker =
+            bound.is_empty() && settings.is_clustered() && !settings.inter_broker_tls;
         bound.push((socket, Listener::new(spec, port, acceptor, inter_broker)));
     }
     // The first listener is the one other brokers and the ready line name.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::QuorumError;
+use crate::tls::ClusterTls;
 use crate::NodeId;
 
 /// Bytes a wire frame may add around the records it carries (message tags,
@@ -55,6 +56,8 @@ pub struct QuorumConfig {
     pub connections_per_peer: usize,
     /// Time limit for opening a TCP connection to a peer.
     pub connect_timeout: Duration,
+    /// Mutual TLS on the cluster port; plain TCP when unset.
+    pub tls: Option<ClusterTls>,
 }
 
 /// Production timings and limits (see [`QuorumConfig::new`]). `node_id`,
@@ -78,6 +81,7 @@ impl Default for QuorumConfig {
             segment_bytes: 8 * 1024 * 1024,
             connections_per_peer: 4,
             connect_timeout: Duration::from_secs(1),
+            tls: None,
         }
     }
 }

@@ -117,4 +117,7 @@ pub(crate) enum TransportError {
     /// The peer answered with a message of the wrong kind.
     #[error("unexpected answer to a {0} request")]
     Unexpected(&'static str),
+    /// The TLS handshake failed, or the peer is not a cluster member.
+    #[error("TLS: {0}")]
+    Tls(String),
 }

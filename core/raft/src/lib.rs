@@ -94,12 +94,14 @@ mod state_machine;
 mod status;
 #[cfg(test)]
 mod suite_tests;
+mod tls;
 mod wire;
 
 pub use config::QuorumConfig;
 pub use error::{QuorumError, StoreError};
 pub use quorum::Quorum;
 pub use status::{QuorumStatus, ReplicaStatus};
+pub use tls::{ClusterTls, PeerCheck};
 
 /// Identifies a node (a broker) in the quorum.
 pub type NodeId = u64;

@@ -22,13 +22,15 @@ use tokio::net::TcpStream;
 use crate::codec::{self, read_frame, write_frame};
 use crate::config::QuorumConfig;
 use crate::error::TransportError;
+use crate::tls::{self, ClusterTls, Conn};
 use crate::wire::{Envelope, Request, Response, WIRE_VERSION};
 use crate::{NodeId, TypeConfig};
 
 pub(crate) struct Transport {
     local: NodeId,
     voters: BTreeMap<NodeId, String>,
-    idle: Mutex<HashMap<String, Vec<TcpStream>>>,
+    idle: Mutex<HashMap<String, Vec<Conn>>>,
+    tls: Option<ClusterTls>,
     per_peer: usize,
     connect_timeout: Duration,
     max_frame: usize,
@@ -46,6 +48,7 @@ impl Transport {
             idle: Mutex::new(HashMap::new()),
             per_peer: config.connections_per_peer,
             connect_timeout: config.connect_timeout,
+            tls: config.tls.clone(),
             max_frame: config.max_frame_bytes,
             backoff: (config.heartbeat_interval * 2).min(Duration::from_millis(500)),
             contacts: Mutex::new(HashMap::new()),
@@ -122,12 +125,19 @@ impl Transport {
             .await
             .map_err(|_| TransportError::Timeout(self.connect_timeout))??;
         conn.set_nodelay(true)?;
+        let conn = tls::connect(self.tls.as_ref(), addr, conn)
+            .await
+            .inspect_err(|e| {
+                if let TransportError::Tls(_) = e {
+                    tracing::warn!(addr, error = %e, "cannot reach a cluster member");
+                }
+            })?;
         self.roundtrip(conn, addr, frame).await
     }
 
     async fn roundtrip(
         &self,
-        mut conn: TcpStream,
+        mut conn: Conn,
         addr: &str,
         frame: &[u8],
     ) -> Result<Response, TransportError> {
@@ -142,12 +152,12 @@ impl Transport {
         Ok(resp)
     }
 
-    fn checkout(&self, addr: &str) -> Option<TcpStream> {
+    fn checkout(&self, addr: &str) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         idle.get_mut(addr).and_then(Vec::pop)
     }
 
-    fn checkin(&self, addr: &str, conn: TcpStream) {
+    fn checkin(&self, addr: &str, conn: Conn) {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         let pool = idle.entry(addr.to_string()).or_default();
         if pool.len() < self.per_peer {
@@ -212,9 +222,10 @@ impl Peer {
                 target: self.target,
                 timeout,
             }),
-            TransportError::Io(_) | TransportError::Closed | TransportError::Refused(_) => {
-                RPCError::Unreachable(Unreachable::new(&e))
-            }
+            TransportError::Io(_)
+            | TransportError::Closed
+            | TransportError::Refused(_)
+            | TransportError::Tls(_) => RPCError::Unreachable(Unreachable::new(&e)),
             TransportError::FrameTooLarge { .. }
             | TransportError::Codec(_)
             | TransportError::Unexpected(_) => RPCError::Network(NetworkError::new(&e)),

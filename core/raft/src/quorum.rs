@@ -102,6 +102,7 @@ impl Quorum {
             handler: handler.clone(),
             transport: transport.clone(),
             max_frame: config.max_frame_bytes,
+            tls: config.tls.clone(),
         });
         let server = tokio::spawn(server::serve(listener, ctx, stop_rx.clone()));
         let (leader_tx, _) = watch::channel(None);

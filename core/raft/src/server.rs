@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use openraft::error::{InstallSnapshotError, RaftError};
 use openraft::{Raft, ServerState};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::codec::{self, read_frame, write_frame};
 use crate::error::TransportError;
 use crate::network::Transport;
+use crate::tls::{self, ClusterTls, Conn};
 use crate::wire::{Envelope, Request, Response, WIRE_VERSION};
 use crate::{LeaderHandler, NodeId, TypeConfig};
 
@@ -32,6 +33,7 @@ pub(crate) struct ServerCtx {
     pub(crate) handler: Arc<dyn LeaderHandler>,
     pub(crate) transport: Arc<Transport>,
     pub(crate) max_frame: usize,
+    pub(crate) tls: Option<ClusterTls>,
 }
 
 /// Accepts connections until `stop` flips (or its sender is dropped), then
@@ -58,8 +60,19 @@ pub(crate) async fn serve(
                     }
                     let ctx = ctx.clone();
                     conns.spawn(async move {
-                        if let Err(e) = serve_conn(stream, &ctx).await {
-                            tracing::debug!(%peer, error = %e, "cluster connection closed");
+                        let served = async {
+                            stream.set_nodelay(true)?;
+                            let conn = tls::accept(ctx.tls.as_ref(), stream).await?;
+                            serve_conn(conn, &ctx).await
+                        };
+                        match served.await {
+                            // A stranger on the cluster port, or a member
+                            // whose certificates are wrong: worth seeing.
+                            Err(e @ TransportError::Tls(_)) => {
+                                tracing::warn!(%peer, error = %e, "cluster connection refused")
+                            }
+                            Err(e) => tracing::debug!(%peer, error = %e, "cluster connection closed"),
+                            Ok(()) => {}
                         }
                     });
                 }
@@ -75,8 +88,7 @@ pub(crate) async fn serve(
     conns.shutdown().await;
 }
 
-async fn serve_conn(mut stream: TcpStream, ctx: &ServerCtx) -> Result<(), TransportError> {
-    stream.set_nodelay(true)?;
+async fn serve_conn(mut stream: Conn, ctx: &ServerCtx) -> Result<(), TransportError> {
     loop {
         let frame = match tokio::time::timeout(IDLE_TIMEOUT, read_frame(&mut stream, ctx.max_frame))
             .await

@@ -15,6 +15,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use rustls_pki_types::ServerName;
 use strom_protocol::error_codes;
 use strom_protocol::frame::{decode_response, encode_request, frame_length};
 use strom_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
@@ -24,9 +25,10 @@ use strom_protocol::messages::offset_for_leader_epoch_request::{
 use strom_protocol::messages::{
     ApiKey, FetchRequest, OffsetForLeaderEpochRequest, Request, RequestHeader, Response,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsConnector;
 
 use crate::error::PartitionError;
 use crate::partition::Partition;
@@ -38,10 +40,14 @@ const EPOCH_VERSION: i16 = 4;
 const RETRY: Duration = Duration::from_millis(200);
 /// Largest response frame a fetcher reads.
 const MAX_RESPONSE: usize = 128 * 1024 * 1024;
+/// Time limit for reaching a leader (the TCP connection, then TLS).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Keeps one fetcher task per leader this broker follows partitions of,
 /// started and stopped as leaderships change.
-pub async fn run(broker: Weak<Broker>) {
+/// With `tls` (`security.inter.broker.protocol=SSL`), fetchers dial the
+/// leaders' first listener over TLS and show this broker's certificate.
+pub async fn run(broker: Weak<Broker>, tls: Option<Arc<rustls::ClientConfig>>) {
     let mut fetchers: HashMap<i32, JoinHandle<()>> = HashMap::new();
     loop {
         let Some(b) = broker.upgrade() else {
@@ -72,7 +78,7 @@ pub async fn run(broker: Weak<Broker>) {
         for leader in leaders {
             fetchers
                 .entry(leader)
-                .or_insert_with(|| tokio::spawn(fetch_from(broker.clone(), leader)));
+                .or_insert_with(|| tokio::spawn(fetch_from(broker.clone(), leader, tls.clone())));
         }
         // Also look again now and then: a fetcher that stopped on an error
         // is restarted.
@@ -92,25 +98,24 @@ fn followed(broker: &Broker, leader: i32) -> BTreeMap<(String, i32), Arc<Partiti
 }
 
 /// Fetches from `leader` until it leads nothing this broker follows.
-async fn fetch_from(broker: Weak<Broker>, leader: i32) {
+async fn fetch_from(broker: Weak<Broker>, leader: i32, tls: Option<Arc<rustls::ClientConfig>>) {
     // The epoch each partition was last reconciled with the leader in.
     let mut reconciled: HashMap<(String, i32), i32> = HashMap::new();
     loop {
         let Some(b) = broker.upgrade() else {
             return;
         };
-        let address = b
+        let endpoint = b
             .table()
             .broker(leader)
-            .map(|info| format!("{}:{}", info.host, info.port));
+            .map(|info| (info.host.clone(), info.port));
         drop(b);
-        let Some(address) = address else {
+        let Some((host, port)) = endpoint else {
             tokio::time::sleep(RETRY).await;
             continue;
         };
-        match TcpStream::connect(&address).await {
+        match connect(&host, port, tls.as_ref()).await {
             Ok(stream) => {
-                let _ = stream.set_nodelay(true);
                 let mut peer = Peer {
                     stream,
                     correlation: 0,
@@ -119,7 +124,10 @@ async fn fetch_from(broker: Weak<Broker>, leader: i32) {
                     tracing::debug!(leader, "replica fetcher: {e}");
                 }
             }
-            Err(e) => tracing::debug!(leader, %address, "replica fetcher cannot connect: {e}"),
+            Err(e) if tls.is_some() => {
+                tracing::warn!(leader, %host, port, "replica fetcher cannot connect: {e}")
+            }
+            Err(e) => tracing::debug!(leader, %host, port, "replica fetcher cannot connect: {e}"),
         }
         tokio::time::sleep(RETRY).await;
     }
@@ -361,9 +369,40 @@ async fn truncate_to_leader(
     Ok(())
 }
 
+/// A connection to a leader, plain or TLS.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// Dials a leader's first listener, over TLS when `tls` is set (the
+/// leader's certificate must name `host`).
+async fn connect(
+    host: &str,
+    port: i32,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> std::io::Result<Box<dyn Stream>> {
+    let port = u16::try_from(port)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no such port"))?;
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port)))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connecting timed out"))??;
+    stream.set_nodelay(true)?;
+    let Some(tls) = tls else {
+        return Ok(Box::new(stream));
+    };
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let handshake = TlsConnector::from(tls.clone()).connect(name, stream);
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, handshake)
+        .await
+        .map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out")
+        })??;
+    Ok(Box::new(stream))
+}
+
 /// One connection to a leader's Kafka listener.
 struct Peer {
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     correlation: i32,
 }
 

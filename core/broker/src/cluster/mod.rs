@@ -27,6 +27,7 @@ use strom_raft::{LeaderHandler, Quorum, QuorumConfig, StateMachine};
 use tokio::task::JoinHandle;
 
 use crate::error::{ApiError, BrokerError};
+use crate::security::tls;
 use crate::security::users::StoredCredential;
 use crate::state::Broker;
 use crate::topic_table::{Delta, TopicTable};
@@ -65,6 +66,11 @@ pub async fn start(broker: &Arc<Broker>) -> Result<Arc<ClusterNode>, BrokerError
             ))
         })?;
     let controller = Arc::new(Controller::new(Arc::downgrade(broker)));
+    let tls = match settings.inter_broker_tls {
+        true => Some(tls::cluster_tls(&settings.security, &settings.authorizer)?),
+        false => None,
+    };
+    let fetcher_tls = tls.as_ref().map(|tls| tls.client.clone());
     let config = QuorumConfig {
         node_id: node_id(broker.node_id),
         listen,
@@ -78,6 +84,7 @@ pub async fn start(broker: &Arc<Broker>) -> Result<Arc<ClusterNode>, BrokerError
         keep_after_snapshot: QuorumConfig::default()
             .keep_after_snapshot
             .min(settings.metadata_snapshot_records as u64),
+        tls,
         ..QuorumConfig::default()
     };
     let quorum = Quorum::start(
@@ -101,7 +108,7 @@ pub async fn start(broker: &Arc<Broker>) -> Result<Arc<ClusterNode>, BrokerError
         tokio::spawn(heartbeats(Arc::downgrade(broker), node.clone())),
         tokio::spawn(leader_duties(node.clone(), settings.clone())),
         tokio::spawn(isr::maintain(Arc::downgrade(broker), node.clone())),
-        tokio::spawn(fetcher::run(Arc::downgrade(broker))),
+        tokio::spawn(fetcher::run(Arc::downgrade(broker), fetcher_tls)),
     ];
     *node.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
     Ok(node)

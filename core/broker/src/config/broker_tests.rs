@@ -236,6 +236,42 @@ fn listeners_accept_kafka_forms() {
 }
 
 #[test]
+fn inter_broker_tls_needs_certificates_an_ssl_first_listener_and_client_certificates() {
+    let tls = [
+        ("ssl.keystore.location", "/etc/strom/broker.pem"),
+        ("ssl.truststore.location", "/etc/strom/ca.pem"),
+        ("ssl.client.auth", "requested"),
+        ("security.inter.broker.protocol", "SSL"),
+    ];
+    let with = |listeners: &str, leave_out: &str| {
+        let mut pairs = vec![("listeners", listeners)];
+        pairs.extend(tls.iter().copied().filter(|(key, _)| *key != leave_out));
+        BrokerConfig::from_pairs(&pairs)
+    };
+    let ok = with("SSL://localhost:9093,PLAINTEXT://localhost:9092", "").unwrap();
+    assert!(ok.settings().inter_broker_tls);
+    let plaintext_first = with("PLAINTEXT://localhost:9092,SSL://localhost:9093", "").unwrap_err();
+    assert!(
+        plaintext_first.to_string().contains("first listener"),
+        "{plaintext_first}"
+    );
+    let no_truststore = with("SSL://localhost:9093", "ssl.truststore.location").unwrap_err();
+    assert!(
+        no_truststore
+            .to_string()
+            .contains("ssl.truststore.location"),
+        "{no_truststore}"
+    );
+    let no_client_certs = with("SSL://localhost:9093", "ssl.client.auth").unwrap_err();
+    assert!(
+        no_client_certs.to_string().contains("ssl.client.auth"),
+        "{no_client_certs}"
+    );
+    let plain = BrokerConfig::from_pairs(&[("listeners", "PLAINTEXT://localhost:9092")]).unwrap();
+    assert!(!plain.settings().inter_broker_tls);
+}
+
+#[test]
 fn a_wildcard_listener_needs_an_advertised_address() {
     let err = BrokerConfig::from_pairs(&[("listeners", "PLAINTEXT://:9092")]).unwrap_err();
     assert!(err.to_string().contains("advertised.listeners"), "{err}");

@@ -6,11 +6,14 @@ use std::path::PathBuf;
 
 use super::broker::HostPort;
 use super::broker_defs::{broker_setting, CLUSTER_LISTEN, FLUSH_POLICY};
-use super::listeners::{jwks_file, resolve_listeners, ListenerSpec, SecuritySettings, JWKS_URL};
+use super::listeners::{
+    jwks_file, resolve_listeners, ClientAuth, ListenerSpec, SecuritySettings, JWKS_URL,
+};
 use super::types::{split_list, TypedValue};
 use super::ConfigError;
 use crate::security::authorizer::AuthorizerSettings;
 use crate::security::oauth::OAuthSettings;
+use strom_protocol::security_protocol::SecurityProtocol;
 
 /// `message.timestamp.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +144,9 @@ pub struct BrokerSettings {
     pub quorum_voters: Vec<Voter>,
     /// `strom.cluster.listen`, else this node's voter address.
     pub cluster_listen: Option<String>,
+    /// `security.inter.broker.protocol=SSL`: brokers talk to each other
+    /// over mutual TLS (the cluster port and replica fetching).
+    pub inter_broker_tls: bool,
     /// `strom.metadata.snapshot.records`: committed metadata records
     /// between two snapshots of the metadata log.
     pub metadata_snapshot_records: i32,
@@ -245,6 +251,7 @@ impl BrokerSettings {
             producer_id_expiration_ms: 0,
             quorum_voters: Vec::new(),
             cluster_listen: None,
+            inter_broker_tls: false,
             metadata_snapshot_records: 1,
             broker_heartbeat_interval_ms: 0,
             broker_session_timeout_ms: 0,
@@ -361,6 +368,7 @@ pub(super) fn resolve_settings(
         .cloned()
         .ok_or_else(|| missing("listeners"))?;
     let security = security_settings(&lookup, &listeners)?;
+    let inter_broker_tls = inter_broker_tls(&lookup, &listeners, &security)?;
     let replication = lookup.long("default.replication.factor")?;
     Ok(BrokerSettings {
         node_id: node_id(explicit)?,
@@ -446,6 +454,7 @@ pub(super) fn resolve_settings(
         producer_id_expiration_ms: lookup.int("producer.id.expiration.ms")?,
         quorum_voters: voters(lookup.text("controller.quorum.voters")?)?,
         cluster_listen: lookup.raw(CLUSTER_LISTEN).map(str::to_string),
+        inter_broker_tls,
         metadata_snapshot_records: lookup.int("strom.metadata.snapshot.records")?,
         broker_heartbeat_interval_ms: lookup.long("broker.heartbeat.interval.ms")?,
         broker_session_timeout_ms: lookup.long("broker.session.timeout.ms")?,
@@ -485,6 +494,42 @@ fn security_settings(
             ),
         },
     )
+}
+
+/// `security.inter.broker.protocol`: SSL needs the keystore and the
+/// truststore (each side checks the other), and replication goes over the
+/// first listener, which must then be SSL.
+fn inter_broker_tls(
+    lookup: &Lookup<'_>,
+    listeners: &[ListenerSpec],
+    security: &SecuritySettings,
+) -> Result<bool, ConfigError> {
+    const KEY: &str = "security.inter.broker.protocol";
+    let value = lookup.text(KEY)?;
+    if value != "SSL" {
+        return Ok(false);
+    }
+    let invalid = |reason: &str| ConfigError::InvalidValue {
+        key: KEY.into(),
+        value: value.to_string(),
+        reason: reason.to_string(),
+    };
+    if security.keystore.is_none() || security.truststore.is_none() {
+        return Err(invalid(
+            "needs ssl.keystore.location (this broker's certificate) and ssl.truststore.location (the CA of the others')",
+        ));
+    }
+    if listeners.first().map(|l| l.protocol) != Some(SecurityProtocol::Ssl) {
+        return Err(invalid(
+            "the first listener carries replication between brokers and must be an SSL listener",
+        ));
+    }
+    if security.client_auth == ClientAuth::None {
+        return Err(invalid(
+            "set ssl.client.auth=requested (or required) so that brokers show their certificates when they fetch from each other",
+        ));
+    }
+    Ok(true)
 }
 
 fn short(lookup: &Lookup<'_>, key: &str) -> Result<i16, ConfigError> {
