@@ -91,7 +91,7 @@ pub async fn serve(
     let sasl = listener.protocol.uses_sasl().then(|| {
         let settings = broker.config.settings();
         Authenticator::new(
-            settings.security.sasl_mechanisms.clone(),
+            listener.sasl_mechanisms.clone(),
             settings.connections_max_reauth_ms,
             broker.oauth.clone(),
         )

@@ -64,8 +64,13 @@ pub async fn run(
             })?
             .port();
         let acceptor = match spec.protocol {
-            SecurityProtocol::Ssl => Some(tls::server_config(&settings.security, true)?),
-            SecurityProtocol::SaslSsl => Some(tls::server_config(&settings.security, false)?),
+            SecurityProtocol::Ssl => {
+                Some(tls::server_config(settings.security_for(&spec.name), true)?)
+            }
+            SecurityProtocol::SaslSsl => Some(tls::server_config(
+                settings.security_for(&spec.name),
+                false,
+            )?),
             _ => None,
         }
         .map(TlsAcceptor::from);
@@ -74,7 +79,11 @@ pub async fn run(
         // certificate instead of being trusted for coming in there.
         let inter_broker =
             bound.is_empty() && settings.is_clustered() && !settings.inter_broker_tls;
-        bound.push((socket, Listener::new(spec, port, acceptor, inter_broker)));
+        let mechanisms = settings.security_for(&spec.name).sasl_mechanisms.clone();
+        bound.push((
+            socket,
+            Listener::new(spec, port, acceptor, inter_broker, mechanisms),
+        ));
     }
     // The first listener is the one other brokers and the ready line name.
     let first = bound[0].1.advertised.clone();

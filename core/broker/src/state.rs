@@ -661,8 +661,12 @@ fn topic_meta(topic: &Topic) -> TopicMeta {
 /// The OAUTHBEARER token validator, with its JWKS read, when that
 /// mechanism is enabled: a JWKS that cannot be read stops the start.
 fn token_validator(config: &BrokerConfig) -> Result<Option<Arc<TokenValidator>>, BrokerError> {
-    let security = &config.settings().security;
-    if !security.sasl_mechanisms.iter().any(|m| m == "OAUTHBEARER") {
+    let settings = config.settings();
+    let oauth = |security: &crate::config::SecuritySettings| {
+        security.sasl_mechanisms.iter().any(|m| m == "OAUTHBEARER")
+    };
+    let security = &settings.security;
+    if !settings.listener_security.iter().any(oauth) {
         return Ok(None);
     }
     let validator = TokenValidator::open(security.oauth.clone()).map_err(|reason| {

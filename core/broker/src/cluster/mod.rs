@@ -67,7 +67,10 @@ pub async fn start(broker: &Arc<Broker>) -> Result<Arc<ClusterNode>, BrokerError
         })?;
     let controller = Arc::new(Controller::new(Arc::downgrade(broker)));
     let tls = match settings.inter_broker_tls {
-        true => Some(tls::cluster_tls(&settings.security, &settings.authorizer)?),
+        true => Some(tls::cluster_tls(
+            settings.inter_broker_security(),
+            &settings.authorizer,
+        )?),
         false => None,
     };
     let fetcher_tls = tls.as_ref().map(|tls| tls.client.clone());

@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use super::broker_defs::{broker_setting, BROKER_SETTINGS};
+use super::broker_defs::{broker_setting, listener_setting, BROKER_SETTINGS};
 use super::properties::parse_properties;
 use super::settings::{resolve_settings, BrokerSettings};
 use super::types::{ConfigEntry, ConfigSource, ConfigSynonym, ConfigType};
@@ -172,7 +172,7 @@ impl BrokerConfig {
         typed_as: Option<&str>,
     ) -> Result<(), ConfigError> {
         let given_as = typed_as.map(str::to_string);
-        let Some(def) = broker_setting(key) else {
+        let Some(def) = broker_setting(key).or_else(|| listener_setting(key)) else {
             let value = value.to_string();
             self.ignored.insert(
                 key.to_string(),
@@ -184,7 +184,8 @@ impl BrokerConfig {
             );
             return Ok(());
         };
-        def.parse(value).map_err(|e| named(typed_as, e))?;
+        def.parse(value)
+            .map_err(|e| named(typed_as, under_key(e, key)))?;
         if let Some(group) = synonym_group(key) {
             for name in group.iter().filter(|name| **name != key) {
                 if self
@@ -309,6 +310,24 @@ impl BrokerConfig {
                 }
             })
             .collect();
+        // Per-listener settings that were set, as Kafka lists them.
+        for (name, explicit) in &self.explicit {
+            let Some(def) = listener_setting(name) else {
+                continue;
+            };
+            let sensitive = def.config_type == ConfigType::Password;
+            entries.push(ConfigEntry {
+                name: name.clone(),
+                value: Some(explicit.value.clone()).filter(|_| !sensitive),
+                source: ConfigSource::StaticBrokerConfig,
+                read_only: true,
+                is_sensitive: sensitive,
+                is_default: false,
+                synonyms: Vec::new(),
+                config_type: def.config_type,
+                documentation: def.doc,
+            });
+        }
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         entries
     }
@@ -349,6 +368,19 @@ impl BrokerConfig {
 
 /// `source`, naming the flag or environment variable the user typed, when
 /// the value came from one.
+/// `error` reported under `key`: a per-listener setting is checked by
+/// its base key's definition, but the user should read the key they set.
+fn under_key(error: ConfigError, key: &str) -> ConfigError {
+    match error {
+        ConfigError::InvalidValue { value, reason, .. } => ConfigError::InvalidValue {
+            key: key.to_string(),
+            value,
+            reason,
+        },
+        other => other,
+    }
+}
+
 fn named(typed_as: Option<&str>, source: ConfigError) -> ConfigError {
     match typed_as {
         Some(name) => ConfigError::GivenAs {

@@ -135,6 +135,28 @@ pub fn broker_setting(name: &str) -> Option<&'static SettingDef> {
     BROKER_SETTINGS.iter().find(|def| def.name == name)
 }
 
+/// Kafka's per-listener settings: `listener.name.<listener>.<key>`.
+pub const LISTENER_PREFIX: &str = "listener.name.";
+
+/// The settings a listener may set for itself.
+const PER_LISTENER: &[&str] = &[
+    "ssl.keystore.location",
+    "ssl.key.password",
+    "ssl.truststore.location",
+    "ssl.client.auth",
+    "sasl.enabled.mechanisms",
+];
+
+/// The definition a `listener.name.<listener>.<key>` setting is checked
+/// against: `<key>`'s, when it is one a listener may set for itself.
+pub fn listener_setting(name: &str) -> Option<&'static SettingDef> {
+    let (_listener, key) = name.strip_prefix(LISTENER_PREFIX)?.split_once('.')?;
+    PER_LISTENER
+        .contains(&key)
+        .then(|| broker_setting(key))
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

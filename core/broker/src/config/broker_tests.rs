@@ -272,6 +272,68 @@ fn inter_broker_tls_needs_certificates_an_ssl_first_listener_and_client_certific
 }
 
 #[test]
+fn a_listener_may_override_its_tls_and_sasl_settings() {
+    let config = BrokerConfig::from_pairs(&[
+        (
+            "listeners",
+            "INTERNAL://localhost:9093,SASL_PLAINTEXT://localhost:9094",
+        ),
+        (
+            "listener.security.protocol.map",
+            "INTERNAL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        ),
+        ("ssl.keystore.location", "/etc/strom/broker.pem"),
+        (
+            "listener.name.internal.ssl.truststore.location",
+            "/etc/strom/ca.pem",
+        ),
+        ("listener.name.internal.ssl.client.auth", "required"),
+        ("sasl.enabled.mechanisms", "SCRAM-SHA-512,PLAIN"),
+        (
+            "listener.name.sasl_plaintext.sasl.enabled.mechanisms",
+            "SCRAM-SHA-512",
+        ),
+        // Not one a listener may set here: kept aside as unknown.
+        ("listener.name.sasl_plaintext.plain.sasl.jaas.config", "x"),
+    ])
+    .unwrap();
+    let settings = config.settings();
+    let internal = settings.security_for("INTERNAL");
+    assert_eq!(internal.client_auth, crate::config::ClientAuth::Required);
+    assert!(internal.truststore.is_some());
+    assert_eq!(
+        settings.security.client_auth,
+        crate::config::ClientAuth::None
+    );
+    assert_eq!(
+        settings.security_for("SASL_PLAINTEXT").sasl_mechanisms,
+        ["SCRAM-SHA-512"]
+    );
+    assert_eq!(
+        settings.security.sasl_mechanisms,
+        ["SCRAM-SHA-512", "PLAIN"]
+    );
+    assert!(config
+        .ignored()
+        .contains_key("listener.name.sasl_plaintext.plain.sasl.jaas.config"));
+    let described = config.describe();
+    let internal_auth = described
+        .iter()
+        .find(|e| e.name == "listener.name.internal.ssl.client.auth")
+        .expect("per-listener settings are described");
+    assert_eq!(internal_auth.value.as_deref(), Some("required"));
+    // Each listener is checked with its own values: client certificates
+    // asked for without a truststore.
+    let err = BrokerConfig::from_pairs(&[
+        ("listeners", "SSL://localhost:9093"),
+        ("ssl.keystore.location", "/etc/strom/broker.pem"),
+        ("listener.name.ssl.ssl.client.auth", "required"),
+    ])
+    .unwrap_err();
+    assert!(err.to_string().contains("ssl.truststore.location"), "{err}");
+}
+
+#[test]
 fn a_wildcard_listener_needs_an_advertised_address() {
     let err = BrokerConfig::from_pairs(&[("listeners", "PLAINTEXT://:9092")]).unwrap_err();
     assert!(err.to_string().contains("advertised.listeners"), "{err}");

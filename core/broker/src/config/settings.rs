@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::broker::HostPort;
-use super::broker_defs::{broker_setting, CLUSTER_LISTEN, FLUSH_POLICY};
+use super::broker_defs::{broker_setting, CLUSTER_LISTEN, FLUSH_POLICY, LISTENER_PREFIX};
 use super::listeners::{
     jwks_file, resolve_listeners, ClientAuth, ListenerSpec, SecuritySettings, JWKS_URL,
 };
@@ -81,8 +81,11 @@ pub struct BrokerSettings {
     /// Every client listener; the first is `listener` above, the one other
     /// brokers and the ready line name.
     pub listeners: Vec<ListenerSpec>,
-    /// TLS and SASL settings of the listeners that use them.
+    /// TLS and SASL settings as set for every listener.
     pub security: SecuritySettings,
+    /// Each listener's own (in `listeners` order): the settings above with
+    /// its `listener.name.<name>.*` overrides.
+    pub listener_security: Vec<SecuritySettings>,
     /// Whether and how requests are authorized by ACLs.
     pub authorizer: AuthorizerSettings,
     /// `quota.window.num` and `quota.window.size.seconds`.
@@ -171,6 +174,21 @@ pub struct Voter {
 impl BrokerSettings {
     /// Whether this node is part of a multi-node cluster (a metadata quorum
     /// is configured) rather than a one-node broker.
+    /// The TLS and SASL settings of the first listener, which brokers
+    /// replicate over: the ones inter-broker TLS uses.
+    pub fn inter_broker_security(&self) -> &SecuritySettings {
+        self.listener_security.first().unwrap_or(&self.security)
+    }
+
+    /// The TLS and SASL settings of the listener named `name`.
+    pub fn security_for(&self, name: &str) -> &SecuritySettings {
+        self.listeners
+            .iter()
+            .position(|l| l.name == name)
+            .and_then(|i| self.listener_security.get(i))
+            .unwrap_or(&self.security)
+    }
+
     pub fn is_clustered(&self) -> bool {
         !self.quorum_voters.is_empty()
     }
@@ -201,6 +219,7 @@ impl BrokerSettings {
             },
             listeners: Vec::new(),
             security: SecuritySettings::default(),
+            listener_security: Vec::new(),
             authorizer: AuthorizerSettings::default(),
             quota_window_num: 11,
             quota_window_size_seconds: 1,
@@ -367,8 +386,15 @@ pub(super) fn resolve_settings(
         .first()
         .cloned()
         .ok_or_else(|| missing("listeners"))?;
-    let security = security_settings(&lookup, &listeners)?;
-    let inter_broker_tls = inter_broker_tls(&lookup, &listeners, &security)?;
+    let security = security_settings(&lookup, None)?;
+    let listener_security = listeners
+        .iter()
+        .map(|listener| security_settings(&lookup, Some(listener)))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Replication goes over the first listener: its settings are the
+    // inter-broker ones.
+    let first_security = listener_security.first().unwrap_or(&security);
+    let inter_broker_tls = inter_broker_tls(&lookup, &listeners, first_security)?;
     let replication = lookup.long("default.replication.factor")?;
     Ok(BrokerSettings {
         node_id: node_id(explicit)?,
@@ -377,6 +403,7 @@ pub(super) fn resolve_settings(
         advertised_listener: first.advertised,
         listeners,
         security,
+        listener_security,
         cluster_id: None,
         num_partitions: lookup.int("num.partitions")?,
         default_replication_factor: i16::try_from(replication).map_err(|_| {
@@ -469,17 +496,29 @@ pub(super) fn resolve_settings(
     })
 }
 
+/// The TLS and SASL settings of `listener` (its
+/// `listener.name.<name>.<key>` values where set, as in Kafka), checked
+/// against what that listener needs; without one, the broker-wide values.
 fn security_settings(
     lookup: &Lookup<'_>,
-    listeners: &[ListenerSpec],
+    listener: Option<&ListenerSpec>,
 ) -> Result<SecuritySettings, ConfigError> {
+    let value = |key: &str| {
+        listener
+            .and_then(|l| {
+                let own = format!("{LISTENER_PREFIX}{}.{key}", l.name.to_ascii_lowercase());
+                lookup.explicit.get(own.as_str()).copied()
+            })
+            .or_else(|| lookup.raw(key))
+    };
+    let text = |key: &str| value(key).ok_or_else(|| missing(key));
     SecuritySettings::new(
-        listeners,
-        lookup.raw("ssl.keystore.location"),
-        lookup.raw("ssl.key.password"),
-        lookup.raw("ssl.truststore.location"),
-        lookup.text("ssl.client.auth")?,
-        lookup.text("sasl.enabled.mechanisms")?,
+        listener.map(std::slice::from_ref).unwrap_or_default(),
+        value("ssl.keystore.location"),
+        value("ssl.key.password"),
+        value("ssl.truststore.location"),
+        text("ssl.client.auth")?,
+        text("sasl.enabled.mechanisms")?,
         OAuthSettings {
             jwks_file: jwks_file(lookup.text(JWKS_URL)?)?,
             expected_issuer: lookup

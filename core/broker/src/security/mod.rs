@@ -25,10 +25,13 @@ pub struct Listener {
     /// Where clients that came in through this listener reach this broker.
     pub advertised: HostPort,
     pub tls: Option<TlsAcceptor>,
-    /// The listener other brokers connect to (the first, in a cluster):
-    /// requests only brokers make are allowed on it until broker links
-    /// log in.
+    /// The listener other brokers connect to (the first, in a cluster)
+    /// while their links are plain: requests only brokers make are
+    /// allowed on it.
     pub inter_broker: bool,
+    /// The SASL mechanisms this listener accepts (`sasl.enabled.mechanisms`
+    /// or its `listener.name.<name>.` override).
+    pub sasl_mechanisms: Vec<String>,
 }
 
 impl Listener {
@@ -37,6 +40,7 @@ impl Listener {
         bound_port: u16,
         tls: Option<TlsAcceptor>,
         inter_broker: bool,
+        sasl_mechanisms: Vec<String>,
     ) -> Arc<Listener> {
         Arc::new(Listener {
             name: spec.name.clone(),
@@ -44,6 +48,7 @@ impl Listener {
             advertised: spec.advertised_for(bound_port),
             tls,
             inter_broker,
+            sasl_mechanisms,
         })
     }
 
@@ -55,6 +60,7 @@ impl Listener {
             advertised,
             tls: None,
             inter_broker: false,
+            sasl_mechanisms: Vec::new(),
         })
     }
 }
