@@ -43,6 +43,72 @@
 #include <stdint.h>
 
 /**
+ * Resource types (librdkafka's `RD_KAFKA_RESOURCE_*`).
+ */
+#define STROM_RESOURCE_ANY 1
+
+#define STROM_RESOURCE_TOPIC 2
+
+#define STROM_RESOURCE_GROUP 3
+
+/**
+ * The cluster (librdkafka calls it `RD_KAFKA_RESOURCE_BROKER`).
+ */
+#define STROM_RESOURCE_CLUSTER 4
+
+#define STROM_RESOURCE_BROKER 4
+
+#define STROM_RESOURCE_TRANSACTIONAL_ID 5
+
+/**
+ * How a binding's resource name matches (`RD_KAFKA_RESOURCE_PATTERN_*`);
+ * MATCH (filters only) selects the bindings that apply to the name.
+ */
+#define STROM_RESOURCE_PATTERN_ANY 1
+
+#define STROM_RESOURCE_PATTERN_MATCH 2
+
+#define STROM_RESOURCE_PATTERN_LITERAL 3
+
+#define STROM_RESOURCE_PATTERN_PREFIXED 4
+
+/**
+ * Operations (`RD_KAFKA_ACL_OPERATION_*`).
+ */
+#define STROM_ACL_OPERATION_ANY 1
+
+#define STROM_ACL_OPERATION_ALL 2
+
+#define STROM_ACL_OPERATION_READ 3
+
+#define STROM_ACL_OPERATION_WRITE 4
+
+#define STROM_ACL_OPERATION_CREATE 5
+
+#define STROM_ACL_OPERATION_DELETE 6
+
+#define STROM_ACL_OPERATION_ALTER 7
+
+#define STROM_ACL_OPERATION_DESCRIBE 8
+
+#define STROM_ACL_OPERATION_CLUSTER_ACTION 9
+
+#define STROM_ACL_OPERATION_DESCRIBE_CONFIGS 10
+
+#define STROM_ACL_OPERATION_ALTER_CONFIGS 11
+
+#define STROM_ACL_OPERATION_IDEMPOTENT_WRITE 12
+
+/**
+ * Permission types (`RD_KAFKA_ACL_PERMISSION_TYPE_*`).
+ */
+#define STROM_ACL_PERMISSION_TYPE_ANY 1
+
+#define STROM_ACL_PERMISSION_TYPE_DENY 2
+
+#define STROM_ACL_PERMISSION_TYPE_ALLOW 3
+
+/**
  * Partition "unassigned": let the producer's partitioner choose.
  */
 #define STROM_PARTITION_UA -1
@@ -93,6 +159,31 @@ typedef struct strom_headers_t strom_headers_t;
  * with an underscore). `strom_err2str()` says what one means.
  */
 typedef int32_t strom_resp_err_t;
+
+/**
+ * An ACL binding: `principal` ("User:alice", "User:*") from `host` (an IP
+ * address or "*") is allowed or denied `operation` on the resources of
+ * `restype` whose name is `name` (LITERAL; "*" for all) or starts with it
+ * (PREFIXED). As a filter, `*_ANY` codes and NULL strings match anything.
+ */
+typedef struct strom_acl_binding_t {
+  int restype;
+  const char *name;
+  int resource_pattern_type;
+  const char *principal;
+  const char *host;
+  int operation;
+  int permission_type;
+} strom_acl_binding_t;
+
+/**
+ * Bindings (strom_describe_acls()); read only; free with
+ * strom_acl_list_destroy().
+ */
+typedef struct strom_acl_list_t {
+  int cnt;
+  const struct strom_acl_binding_t *acls;
+} strom_acl_list_t;
 
 /**
  * One partition of a list, with an offset and an error slot. The
@@ -1154,6 +1245,31 @@ typedef void (*strom_error_cb_t)(struct strom_t *rk, strom_resp_err_t err, const
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Creates the `acl_cnt` bindings of `acls`; the first refusal's code if
+ * any is refused (STROM_RESP_ERR_SECURITY_DISABLED when the broker has no
+ * authorizer), STROM_RESP_ERR__INVALID_ARG for an invalid code before
+ * anything is sent.
+ */
+strom_resp_err_t strom_create_acls(struct strom_t *rk, const struct strom_acl_binding_t *acls, size_t acl_cnt, int timeout_ms);
+
+/**
+ * Sets `*aclsp` to the bindings `filter` selects. Free it with
+ * strom_acl_list_destroy().
+ */
+strom_resp_err_t strom_describe_acls(struct strom_t *rk, const struct strom_acl_binding_t *filter, const struct strom_acl_list_t **aclsp, int timeout_ms);
+
+/**
+ * Deletes the bindings `filter` selects; sets `*deleted_cntp` (if not
+ * NULL) to how many were deleted.
+ */
+strom_resp_err_t strom_delete_acls(struct strom_t *rk, const struct strom_acl_binding_t *filter, size_t *deleted_cntp, int timeout_ms);
+
+/**
+ * Frees what strom_describe_acls() returned. NULL does nothing.
+ */
+void strom_acl_list_destroy(const struct strom_acl_list_t *acls);
 
 /**
  * An admin client made from `conf`, connected before it returns. On

@@ -33,7 +33,7 @@ pub extern "C" fn strom_admin_new(
 }
 
 /// Runs an admin call on `rk`'s admin client, bounded by `timeout_ms`.
-fn with_admin(
+pub(crate) fn with_admin(
     rk: *mut Client,
     timeout_ms: c_int,
     call: impl FnOnce(&blocking::AdminClient) -> Result<(), CError>,

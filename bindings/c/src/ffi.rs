@@ -131,6 +131,18 @@ pub fn str_array<'a>(
     pointers.iter().map(|&item| str_arg(item, what)).collect()
 }
 
+/// `count` structs at `ptr` (NULL only when `count` is 0).
+pub fn slice_arg<'a, T>(ptr: *const T, count: usize, what: &str) -> Result<&'a [T], CError> {
+    if count == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(CError::invalid_arg(format!("{what} is NULL")));
+    }
+    // SAFETY: non-NULL and, by the header's contract, `count` structs.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, count) })
+}
+
 /// A handle or object this library made, borrowed; NULL is an error.
 pub fn object<'a, T>(ptr: *const T, what: &str) -> Result<&'a T, CError> {
     // SAFETY: by the header's contract, made by this library and alive.

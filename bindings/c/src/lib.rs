@@ -7,12 +7,14 @@
 //! - [`error`]: codes, per-thread error strings; [`codes`] is generated.
 //! - [`conf`], [`callbacks`]: `strom_conf_t` and the callback types.
 //! - [`client`]: the `strom_t` handle, strom_destroy(), strom_poll().
-//! - [`producer`], [`consumer`], [`admin`], [`admin_results`]: the calls.
+//! - [`producer`], [`consumer`], [`admin`], [`admin_results`], [`acls`]:
+//!   the calls.
 //! - [`message`], [`partitions`]: messages, headers, partition lists.
 //!
 //! Every exported function runs its body in [`ffi::guard`], so no panic
 //! unwinds into C.
 
+pub mod acls;
 pub mod admin;
 pub mod admin_results;
 pub mod callbacks;

@@ -19,4 +19,5 @@
     X(test_libstrom_reads_what_kcat_writes)             \
     X(test_hostile_arguments_are_refused_cleanly)       \
     X(test_one_producer_shared_by_threads)              \
-    X(test_a_producer_logs_in_with_scram)
+    X(test_a_producer_logs_in_with_scram)               \
+    X(test_acls_are_created_described_and_deleted)

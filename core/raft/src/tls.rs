@@ -59,7 +59,12 @@ pub(crate) async fn accept(
     let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
         .await
         .map_err(|_| TransportError::Timeout(HANDSHAKE_TIMEOUT))?
-        .map_err(|e| TransportError::Tls(format!("handshake: {e}")))?;
+        .map_err(|e| match e.kind() {
+            // Closed before saying anything: the controller's liveness
+            // probe only connects (cluster::probe), which is no intruder.
+            std::io::ErrorKind::UnexpectedEof => TransportError::Closed,
+            _ => TransportError::Tls(format!("handshake: {e}")),
+        })?;
     check_peer(tls, stream.get_ref().1.peer_certificates())?;
     Ok(Box::new(stream))
 }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use strom_protocol::acl::{AclBinding, AclFilter};
+
 use super::{api_timeout_for, API_TIMEOUT_SETTING};
 use crate::admin::{
     AlterConfigOp, ClusterDescription, ConfigEntry, ConfigResource, GroupDescription, GroupListing,
@@ -243,5 +245,20 @@ impl AdminClient {
         requests: &[(TopicPartition, i64)],
     ) -> Result<Vec<(TopicPartition, i64)>> {
         self.call("deleting records", self.admin.delete_records(requests))
+    }
+
+    /// See [`crate::AdminClient::create_acls`].
+    pub fn create_acls(&self, acls: &[AclBinding]) -> Result<Vec<Result<()>>> {
+        self.call("creating ACLs", self.admin.create_acls(acls))
+    }
+
+    /// See [`crate::AdminClient::describe_acls`].
+    pub fn describe_acls(&self, filter: &AclFilter) -> Result<Vec<AclBinding>> {
+        self.call("describing ACLs", self.admin.describe_acls(filter))
+    }
+
+    /// See [`crate::AdminClient::delete_acls`].
+    pub fn delete_acls(&self, filters: &[AclFilter]) -> Result<Vec<Result<Vec<AclBinding>>>> {
+        self.call("deleting ACLs", self.admin.delete_acls(filters))
     }
 }
