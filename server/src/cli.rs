@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use strom_broker::config::{BrokerConfig, ConfigError, FlagValue, CLUSTER_LISTEN};
+use strom_broker::config::{BrokerConfig, ConfigError, FlagValue, CLUSTER_LISTEN, HTTP_LISTEN};
 
 use crate::commands::acl::AclArgs;
 use crate::commands::cluster::ClusterArgs;
@@ -91,6 +91,10 @@ pub struct ServerArgs {
     /// Default: its own entry in --voters
     #[arg(long, value_name = "HOST:PORT")]
     pub cluster_listen: Option<String>,
+    /// Address of the HTTP listener: Prometheus metrics, health checks
+    /// (strom.http.listen), or `off`. Default: 127.0.0.1:9644
+    #[arg(long, value_name = "HOST:PORT|off")]
+    pub http_listen: Option<String>,
     /// The metadata quorum, the same on every node
     /// (controller.quorum.voters), e.g. 1@127.0.0.1:9192,2@127.0.0.1:9193,3@127.0.0.1:9194.
     /// Default: none, a one-node cluster
@@ -144,6 +148,9 @@ impl ServerArgs {
         }
         if let Some(address) = &self.cluster_listen {
             flags.push(flag("--cluster-listen", CLUSTER_LISTEN, address));
+        }
+        if let Some(address) = &self.http_listen {
+            flags.push(flag("--http-listen", HTTP_LISTEN, address));
         }
         if let Some(voters) = &self.voters {
             flags.push(flag("--voters", "controller.quorum.voters", voters));

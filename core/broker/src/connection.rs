@@ -39,6 +39,7 @@ use crate::dispatch;
 use crate::handlers::fetch::fetching_replica;
 use crate::handlers::{self, api_versions};
 use crate::limits::decoded_expansion;
+use crate::metrics::{BrokerMetrics, ConnectionCount};
 use crate::quotas::enforce::{fetched_bytes, quota_user, set_throttle, Usage};
 use crate::security::authorizer::Caller;
 use crate::security::sasl::{Authenticator, Outcome};
@@ -63,6 +64,8 @@ struct InFlight {
     correlation_id: i32,
     version: i16,
     api: Option<ApiKey>,
+    /// When the request was read, for its duration in the metrics.
+    arrived: Instant,
     answer: Pin<Box<dyn Future<Output = Answer> + Send>>,
     /// The request's share of `queued.max.request.bytes`, given back once
     /// its answer is written.
@@ -88,6 +91,7 @@ pub async fn serve(
     listener: Arc<Listener>,
 ) {
     let _ = stream.set_nodelay(true);
+    let _counted = ConnectionCount::open(&broker.metrics.connections);
     let sasl = listener.protocol.uses_sasl().then(|| {
         let settings = broker.config.settings();
         Authenticator::new(
@@ -152,7 +156,7 @@ async fn serve_halves(
     let outstanding = watch::channel(0usize).0;
     tokio::join!(
         read_requests(broker, reader, peer, queue, &outstanding, sasl, caller),
-        write_answers(writer, answers, peer, &outstanding),
+        write_answers(writer, answers, peer, &outstanding, &broker.metrics),
     );
 }
 
@@ -194,6 +198,7 @@ async fn read_requests(
         let Some((request, memory)) = next else {
             return;
         };
+        let arrived = Instant::now();
         if let Some(sasl) = &sasl {
             if !allowed_before_login(request.api_key) {
                 let api = request.api_key.map_or("unknown", ApiKey::name);
@@ -313,6 +318,7 @@ async fn read_requests(
             correlation_id: request.correlation_id(),
             version: effective_response_version(&request),
             api: request.api_key,
+            arrived,
             answer,
             _memory: memory,
         };
@@ -381,12 +387,18 @@ async fn write_answers(
     mut queue: mpsc::Receiver<InFlight>,
     peer: SocketAddr,
     outstanding: &watch::Sender<usize>,
+    metrics: &BrokerMetrics,
 ) {
     let mut out = BytesMut::new();
     while let Some(in_flight) = queue.recv().await {
         let Some(answer) = in_flight.answer.await else {
             return;
         };
+        if let Some(api) = in_flight.api {
+            metrics
+                .requests
+                .answered(api as i16, in_flight.arrived.elapsed());
+        }
         if let Some(response) = answer {
             out.clear();
             let (id, version) = (in_flight.correlation_id, in_flight.version);

@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 use crate::clock::now_ms;
 use crate::error::PartitionError;
 use crate::followers::Followers;
+use crate::metrics::Traffic;
 
 /// Kafka's "no epoch given" (`RecordBatch.NO_PARTITION_LEADER_EPOCH`): a
 /// request that sends it skips the leader-epoch check.
@@ -55,6 +56,8 @@ pub struct Partition {
     /// `replica.lag.time.max.ms`: an in-sync follower not caught up for
     /// this long does not count toward `min.insync.replicas`.
     max_lag_ms: AtomicI64,
+    /// What producers wrote and consumers read here, for the metrics.
+    pub traffic: Traffic,
 }
 
 impl Partition {
@@ -78,6 +81,7 @@ impl Partition {
             waiting_fetches: Mutex::new(FetchWaiters::default()),
             waiting_replicas: Mutex::new(FetchWaiters::default()),
             max_lag_ms: AtomicI64::new(30_000),
+            traffic: Traffic::default(),
         }
     }
 

@@ -47,6 +47,8 @@ pub async fn run(
             ),
         }));
     }
+    // Before the logs are opened, so /readyz can say they are recovering.
+    let http = crate::http::start(settings).await?;
     let mut bound = Vec::new();
     for spec in &settings.listeners {
         let address = spec.bind.to_string();
@@ -99,6 +101,9 @@ pub async fn run(
         first.host.clone(),
         i32::from(first.port),
     )?);
+    if let Some(http) = &http {
+        http.status.opened(&broker);
+    }
     broker.set_listeners(
         bound
             .iter()
@@ -130,15 +135,24 @@ pub async fn run(
             format!("{}://{}:{port}", listener.name, listener.advertised.host)
         })
         .collect();
+    let http_line = match &http {
+        Some(http) => {
+            http.status.serving();
+            format!("; http on http://{}", http.address)
+        }
+        None => String::new(),
+    };
     // A closed stdout (its reader gone) must not stop the broker: the
     // line is for whoever watches, not a condition of serving.
     let _ = writeln!(
         std::io::stdout(),
-        "strom ready: serving Kafka on {first_bound} (data dir {}); listeners {}",
+        "strom ready: serving Kafka on {first_bound} (data dir {}); listeners {}{http_line}",
         broker.data_dir.display(),
         listed.join(",")
     );
-    serve_listeners(broker, bound, shutdown).await
+    let served = serve_listeners(broker, bound, shutdown).await;
+    drop(http);
+    served
 }
 
 /// Accepts connections on `listener` until `shutdown` resolves; then closes

@@ -23,6 +23,7 @@ use crate::config::{BrokerConfig, TopicConfigs};
 use crate::error::{ApiError, BrokerError};
 use crate::group::{self, GroupCoordinator};
 use crate::limits::RequestMemory;
+use crate::metrics::BrokerMetrics;
 use crate::partition::Partition;
 use crate::partition_manager::{PartitionManager, Staged};
 use crate::quotas::rates::QuotaMeters;
@@ -67,6 +68,8 @@ pub struct Broker {
     /// Client quotas, and what each client has used of them.
     pub quotas: ClientQuotas,
     pub quota_meters: QuotaMeters,
+    /// Requests and connections, for `/metrics`.
+    pub metrics: BrokerMetrics,
     /// Set once this broker has joined its cluster (multi-node only).
     cluster: OnceLock<Arc<ClusterNode>>,
     /// Every client listener's advertised address, once bound (registered
@@ -112,6 +115,7 @@ impl Broker {
                 config.settings().quota_window_num.max(2) as u32,
                 config.settings().quota_window_size_seconds.max(1) as u32,
             ),
+            metrics: BrokerMetrics::default(),
             groups: GroupCoordinator::default(),
             partitions: Arc::new(PartitionManager::new(data_dir.clone(), identity.node_id)),
             node_id: identity.node_id,

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::broker::HostPort;
-use super::broker_defs::{broker_setting, CLUSTER_LISTEN, FLUSH_POLICY, LISTENER_PREFIX};
+use super::broker_defs::{
+    broker_setting, CLUSTER_LISTEN, FLUSH_POLICY, HTTP_LISTEN, LISTENER_PREFIX,
+};
 use super::listeners::{
     jwks_file, resolve_listeners, ClientAuth, ListenerSpec, SecuritySettings, JWKS_URL,
 };
@@ -147,6 +149,10 @@ pub struct BrokerSettings {
     pub quorum_voters: Vec<Voter>,
     /// `strom.cluster.listen`, else this node's voter address.
     pub cluster_listen: Option<String>,
+    /// `strom.http.listen`: where the HTTP listener binds (None: off), and
+    /// whether that address was set rather than the default.
+    pub http_listen: Option<String>,
+    pub http_listen_explicit: bool,
     /// `security.inter.broker.protocol=SSL`: brokers talk to each other
     /// over mutual TLS (the cluster port and replica fetching).
     pub inter_broker_tls: bool,
@@ -270,6 +276,8 @@ impl BrokerSettings {
             producer_id_expiration_ms: 0,
             quorum_voters: Vec::new(),
             cluster_listen: None,
+            http_listen: None,
+            http_listen_explicit: false,
             inter_broker_tls: false,
             metadata_snapshot_records: 1,
             broker_heartbeat_interval_ms: 0,
@@ -481,6 +489,12 @@ pub(super) fn resolve_settings(
         producer_id_expiration_ms: lookup.int("producer.id.expiration.ms")?,
         quorum_voters: voters(lookup.text("controller.quorum.voters")?)?,
         cluster_listen: lookup.raw(CLUSTER_LISTEN).map(str::to_string),
+        http_listen: lookup
+            .raw(HTTP_LISTEN)
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("off"))
+            .map(str::to_string),
+        http_listen_explicit: lookup.explicit.contains_key(HTTP_LISTEN),
         inter_broker_tls,
         metadata_snapshot_records: lookup.int("strom.metadata.snapshot.records")?,
         broker_heartbeat_interval_ms: lookup.long("broker.heartbeat.interval.ms")?,

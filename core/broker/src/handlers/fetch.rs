@@ -62,7 +62,29 @@ pub async fn handle(broker: &Arc<Broker>, request: FetchRequest, version: i16) -
             break read_off_thread(broker, cap, &request, &waiter).await.0;
         }
     };
+    if fetching_replica(&request.request) < 0 {
+        count_consumed(broker, &request.names, &response);
+    }
     point_to_leaders(broker, &request, response, version)
+}
+
+/// Adds what a consumer's fetch hands out to its partitions' traffic
+/// (`names`: the topics' names, in the response's order).
+fn count_consumed(broker: &Broker, names: &[Option<String>], response: &FetchResponse) {
+    for (topic, name) in response.responses.iter().zip(names) {
+        let Some(name) = name else {
+            continue;
+        };
+        for data in &topic.partitions {
+            let bytes = data.records.as_ref().map_or(0, |r| r.len() as u64);
+            if bytes == 0 {
+                continue;
+            }
+            if let Ok(partition) = broker.partition(name, data.partition_index) {
+                partition.traffic.consumed(bytes);
+            }
+        }
+    }
 }
 
 /// A fetch request with each topic's name looked up (v13+ name topics by

@@ -240,6 +240,10 @@ async fn produce_partition(
     .map_err(ApiError::storage)?
     .map_err(|e| partition_error(&partition, e))?;
     drop(appended);
+    let records_written = u64::try_from(outcome.last_offset - outcome.base_offset + 1).unwrap_or(0);
+    partition
+        .traffic
+        .produced(records_written, records.len() as u64);
     let end = outcome.last_offset + 1;
     let waited = match acks {
         0 => {

@@ -1,0 +1,161 @@
+//! The broker's HTTP listener (`strom.http.listen`, default
+//! 127.0.0.1:9644): Prometheus metrics at `/metrics`, and `/healthz` and
+//! `/readyz` for probes. It starts before the logs are recovered, so
+//! `/readyz` can say the broker is not ready yet. It shares the broker's
+//! runtime but cannot hold up the Kafka listener: each request does a
+//! bounded amount of work, and at most [`MAX_IN_FLIGHT`] run at once
+//! (more are answered 503 at once).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+
+use crate::config::{BrokerSettings, HTTP_LISTEN};
+use crate::error::BrokerError;
+use crate::metrics::collect;
+use crate::state::Broker;
+
+/// HTTP requests served at once; more wait for none and get 503.
+const MAX_IN_FLIGHT: usize = 16;
+
+/// What the HTTP handlers read: the broker, once its logs are open, and
+/// whether it serves Kafka yet.
+pub struct Status {
+    broker: OnceLock<Weak<Broker>>,
+    ready: AtomicBool,
+    in_flight: Semaphore,
+}
+
+impl Status {
+    fn new() -> Status {
+        Status {
+            broker: OnceLock::new(),
+            ready: AtomicBool::new(false),
+            in_flight: Semaphore::new(MAX_IN_FLIGHT),
+        }
+    }
+
+    /// The logs are open: metrics can be read.
+    pub fn opened(&self, broker: &Arc<Broker>) {
+        let _ = self.broker.set(Arc::downgrade(broker));
+    }
+
+    /// The broker serves Kafka (listeners bound, and in a cluster caught
+    /// up with the metadata).
+    pub fn serving(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+}
+
+/// The running HTTP listener: its address, and its task (aborted on drop).
+pub struct HttpListener {
+    pub address: SocketAddr,
+    pub status: Arc<Status>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for HttpListener {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Binds and starts the HTTP listener, or `None` when it is off, or when
+/// the default address is taken (the broker starts without it and says
+/// so; an address the user set must bind).
+pub async fn start(settings: &BrokerSettings) -> Result<Option<HttpListener>, BrokerError> {
+    let Some(address) = settings.http_listen.as_deref() else {
+        return Ok(None);
+    };
+    let socket = match TcpListener::bind(address).await {
+        Ok(socket) => socket,
+        Err(e) if !settings.http_listen_explicit => {
+            tracing::warn!(
+                address,
+                "no HTTP listener (metrics, health): cannot bind the default address: {e}; set {HTTP_LISTEN} to another address or off"
+            );
+            return Ok(None);
+        }
+        Err(source) => {
+            return Err(BrokerError::Bind {
+                addr: address.to_string(),
+                source,
+            })
+        }
+    };
+    let address = socket.local_addr().map_err(|source| BrokerError::Bind {
+        addr: address.to_string(),
+        source,
+    })?;
+    let status = Arc::new(Status::new());
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(status.clone());
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(socket, app).await {
+            tracing::error!("the HTTP listener stopped: {e}");
+        }
+    });
+    Ok(Some(HttpListener {
+        address,
+        status,
+        task,
+    }))
+}
+
+/// The process serves HTTP: it is alive.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// 200 once the broker serves Kafka; 503 while it recovers its logs or
+/// (in a cluster) catches up with the metadata.
+async fn readyz(State(status): State<Arc<Status>>) -> Response {
+    if status.ready.load(Ordering::Acquire) {
+        return (StatusCode::OK, "ready\n").into_response();
+    }
+    let why = match status.broker.get() {
+        None => "starting: recovering logs\n",
+        Some(_) => "starting: joining the cluster\n",
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
+}
+
+async fn metrics(State(status): State<Arc<Status>>) -> Response {
+    let Ok(_permit) = status.in_flight.try_acquire() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy: too many HTTP requests\n",
+        )
+            .into_response();
+    };
+    let broker = status.broker.get().cloned().unwrap_or_default();
+    // Reading every partition and group is blocking work: off the
+    // runtime's async threads.
+    match tokio::task::spawn_blocking(move || collect::render(&broker)).await {
+        Ok(Ok(text)) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        _ => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "metrics could not be encoded\n",
+        )
+            .into_response(),
+    }
+}

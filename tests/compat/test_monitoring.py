@@ -1,0 +1,116 @@
+"""The broker's HTTP listener: /healthz, /readyz and /metrics (parsed by
+Prometheus's own Python client as OpenMetrics text). After N records
+produced and M committed by a group, the topic's record count is N and
+the group's lag N - M; request histograms have counts; the process
+reports its memory."""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+from brokers import BrokerProcess, strom_binary
+
+RECORDS = 25
+COMMITTED = 10
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def monitored(tmp_path):
+    """A Strom broker with its HTTP listener on a free port."""
+    http_port = free_port()
+    data_dir = tmp_path / "data"
+
+    def command(port: int):
+        return [str(strom_binary()), "server", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}",
+                "--http-listen", f"127.0.0.1:{http_port}"]  # fmt: skip
+
+    broker = BrokerProcess("strom", command, data_dir, tmp_path / "strom.stderr")
+    broker.start()
+    try:
+        yield broker, f"http://127.0.0.1:{http_port}"
+    finally:
+        broker.stop()
+
+
+def get(url: str) -> tuple[int, str, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.headers.get("Content-Type", ""), answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, "", refused.read().decode()
+
+
+def scrape(base: str) -> dict[tuple[str, tuple], float]:
+    """Every sample of /metrics: (sample name, sorted labels) -> value."""
+    status, content_type, text = get(f"{base}/metrics")
+    assert status == 200 and content_type.startswith("application/openmetrics-text")
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def test_health_and_readiness(monitored):
+    _, base = monitored
+    assert get(f"{base}/healthz")[0] == 200
+    assert get(f"{base}/readyz") == (200, "text/plain; charset=utf-8", "ready\n")
+    assert get(f"{base}/nothing-here")[0] == 404
+
+
+def test_metrics_count_records_lag_and_requests(monitored):
+    broker, base = monitored
+    topic, group = f"mon-{uuid.uuid4().hex[:8]}", f"mon-group-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0})
+    for i in range(RECORDS):
+        producer.produce(topic, f"record-{i}".encode())
+        producer.poll(0)
+    assert producer.flush(30) == 0
+
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group,
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})  # fmt: skip
+    consumer.subscribe([topic])
+    seen = 0
+    while seen < RECORDS:
+        message = consumer.poll(10)
+        assert message is not None, f"only {seen} records consumed"
+        assert message.error() is None
+        seen += 1
+    consumer.commit(offsets=[TopicPartition(topic, 0, COMMITTED)], asynchronous=False)
+
+    samples = scrape(base)
+    by_topic = (("topic", topic),)
+    assert samples[("strom_topic_records_in_total", by_topic)] == RECORDS
+    assert samples[("strom_topic_bytes_in_total", by_topic)] > RECORDS * len("record-0")
+    assert samples[("strom_topic_bytes_out_total", by_topic)] > 0
+    partition = (("partition", "0"), ("topic", topic))
+    assert samples[("strom_partition_log_end_offset", partition)] == RECORDS
+    assert samples[("strom_partition_log_size_bytes", partition)] > 0
+    lag = (("group", group), ("partition", "0"), ("topic", topic))
+    assert samples[("strom_consumer_group_lag", lag)] == RECORDS - COMMITTED
+    assert samples[("strom_consumer_group_members", (("group", group),))] == 1
+    produce = (("api", "Produce"),)
+    assert samples[("strom_requests_total", produce)] >= 1
+    assert samples[("strom_request_duration_seconds_count", produce)] >= 1
+    assert samples[("strom_request_duration_seconds_bucket", (("api", "Produce"), ("le", "+Inf")))] >= 1
+    assert samples[("strom_connections", ())] >= 2
+    assert samples[("process_resident_memory_bytes", ())] > 1_000_000
+    assert samples[("strom_metrics_omitted_topics", ())] == 0
+    consumer.close()
+    assert scrape(base)[("strom_consumer_group_members", (("group", group),))] == 0
