@@ -7,6 +7,7 @@ reports its memory."""
 from __future__ import annotations
 
 import socket
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -109,8 +110,42 @@ def test_metrics_count_records_lag_and_requests(monitored):
     assert samples[("strom_requests_total", produce)] >= 1
     assert samples[("strom_request_duration_seconds_count", produce)] >= 1
     assert samples[("strom_request_duration_seconds_bucket", (("api", "Produce"), ("le", "+Inf")))] >= 1
+    # Acknowledged produces waited for a sync of the log (fsync by default).
+    assert samples[("strom_log_fsync_duration_seconds_count", ())] >= 1
     assert samples[("strom_connections", ())] >= 2
     assert samples[("process_resident_memory_bytes", ())] > 1_000_000
     assert samples[("strom_metrics_omitted_topics", ())] == 0
     consumer.close()
     assert scrape(base)[("strom_consumer_group_members", (("group", group),))] == 0
+
+
+def test_slow_http_clients_hold_up_neither_kafka_nor_later_http(monitored):
+    """200 connections that send half a request and wait: the HTTP listener
+    takes at most its limit and closes the rest; Kafka serves throughout,
+    and HTTP answers again once they are gone."""
+    broker, base = monitored
+    port = int(base.rsplit(":", 1)[1])
+    slow = []
+    for _ in range(200):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # never finished
+        slow.append(s)
+    try:
+        topic = f"mon-slow-{uuid.uuid4().hex[:8]}"
+        producer = Producer({"bootstrap.servers": broker.bootstrap})
+        producer.produce(topic, b"still served")
+        assert producer.flush(30) == 0
+    finally:
+        for s in slow:
+            s.close()
+    deadline = time.monotonic() + 30
+    while get_or_none(f"{base}/healthz") != 200:
+        assert time.monotonic() < deadline, "HTTP did not answer again"
+        time.sleep(0.2)
+
+
+def get_or_none(url: str) -> int | None:
+    try:
+        return get(url)[0]
+    except OSError:
+        return None

@@ -3,20 +3,24 @@
 //! `/readyz` for probes. It starts before the logs are recovered, so
 //! `/readyz` can say the broker is not ready yet. It shares the broker's
 //! runtime but cannot hold up the Kafka listener: each request does a
-//! bounded amount of work, and at most [`MAX_IN_FLIGHT`] run at once
-//! (more are answered 503 at once).
+//! bounded amount of work, at most [`MAX_IN_FLIGHT`] run at once (more are
+//! answered 503 at once), and past [`MAX_CONNECTIONS`] new connections are
+//! closed as they come.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
+use std::task::{Context, Poll};
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::config::{BrokerSettings, HTTP_LISTEN};
@@ -26,6 +30,8 @@ use crate::state::Broker;
 
 /// HTTP requests served at once; more wait for none and get 503.
 const MAX_IN_FLIGHT: usize = 16;
+/// HTTP connections open at once (its own limit, apart from Kafka's).
+const MAX_CONNECTIONS: usize = 64;
 
 /// What the HTTP handlers read: the broker, once its logs are open, and
 /// whether it serves Kafka yet.
@@ -103,7 +109,11 @@ pub async fn start(settings: &BrokerSettings) -> Result<Option<HttpListener>, Br
         .route("/metrics", get(metrics))
         .with_state(status.clone());
     let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(socket, app).await {
+        let listener = Limited {
+            socket,
+            slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+        };
+        if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("the HTTP listener stopped: {e}");
         }
     });
@@ -112,6 +122,82 @@ pub async fn start(settings: &BrokerSettings) -> Result<Option<HttpListener>, Br
         status,
         task,
     }))
+}
+
+/// The HTTP socket, accepting at most [`MAX_CONNECTIONS`] at once.
+struct Limited {
+    socket: TcpListener,
+    slots: Arc<Semaphore>,
+}
+
+impl axum::serve::Listener for Limited {
+    type Io = Counted;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Counted, SocketAddr) {
+        loop {
+            let (stream, peer) = match self.socket.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // E.g. out of file descriptors: do not spin on it.
+                    tracing::debug!("accepting an HTTP connection failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            match self.slots.clone().try_acquire_owned() {
+                Ok(slot) => {
+                    return (
+                        Counted {
+                            stream,
+                            _slot: slot,
+                        },
+                        peer,
+                    )
+                }
+                // Full: this one is closed as it is dropped.
+                Err(_) => tracing::debug!(%peer, "too many HTTP connections; closing a new one"),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+}
+
+/// An HTTP connection, holding its slot until it closes.
+struct Counted {
+    stream: TcpStream,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }
 
 /// The process serves HTTP: it is alive.

@@ -20,6 +20,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
+use crate::latency::FSYNC_LATENCY;
+
 #[derive(Debug, Default)]
 struct Rounds {
     /// Rounds started so far; the one running, if any, is number `started`.
@@ -78,10 +80,12 @@ impl DirSync {
                 completed: false,
             };
             let file = file.clone();
-            let synced = tokio::task::spawn_blocking(move || rustix::fs::syncfs(&*file))
-                .await
-                .map_err(|join| std::io::Error::other(join.to_string()))
-                .and_then(|result| result.map_err(std::io::Error::from));
+            let synced = tokio::task::spawn_blocking(move || {
+                FSYNC_LATENCY.time(|| rustix::fs::syncfs(&*file))
+            })
+            .await
+            .map_err(|join| std::io::Error::other(join.to_string()))
+            .and_then(|result| result.map_err(std::io::Error::from));
             if let Err(e) = synced {
                 failed(&e);
             }

@@ -142,6 +142,7 @@ mod epoch_cache;
 mod error;
 mod group_commit;
 mod index;
+pub mod latency;
 mod lifecycle;
 mod log;
 mod log_limit;

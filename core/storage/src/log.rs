@@ -16,6 +16,7 @@ use crate::dir_health::DirHealth;
 use crate::epoch_cache::{EpochEntry, LeaderEpochCache};
 use crate::error::{Result, StorageError};
 use crate::group_commit::GroupCommit;
+use crate::latency::FSYNC_LATENCY;
 use crate::producer_state::{
     encode_snapshot, BatchMetadata, ProducerStateEntry, ProducerStateManager, SequenceCheck,
 };
@@ -201,9 +202,11 @@ pub struct Log {
 pub(crate) fn sync_all_data(
     handles: &[(PathBuf, Arc<File>)],
 ) -> std::result::Result<(), (PathBuf, std::io::Error)> {
-    handles
-        .iter()
-        .try_for_each(|(path, file)| file.sync_data().map_err(|e| (path.clone(), e)))
+    handles.iter().try_for_each(|(path, file)| {
+        FSYNC_LATENCY
+            .time(|| file.sync_data())
+            .map_err(|e| (path.clone(), e))
+    })
 }
 
 /// Splits the bytes of an append into batches, checking framing only (the

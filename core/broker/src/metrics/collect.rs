@@ -247,6 +247,15 @@ fn requests(broker: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std:
         used.iter()
             .map(|(api, stats)| (vec![("api", api.clone())], ConstCounter::new(stats.count()))),
     )?;
+    let (sum, count, buckets) = strom_storage::latency::FSYNC_LATENCY.snapshot();
+    encoder
+        .encode_descriptor(
+            "strom_log_fsync_duration_seconds",
+            "Time each fsync, fdatasync or syncfs of the logs took (acknowledgements wait for one).",
+            None,
+            MetricType::Histogram,
+        )?
+        .encode_histogram::<Labels>(sum, count, &buckets, None)?;
     let mut metric = encoder.encode_descriptor(
         "strom_request_duration_seconds",
         "Time from a Kafka request's arrival to its answer, by API.",
