@@ -1,11 +1,13 @@
 """The broker's HTTP listener: /healthz, /readyz and /metrics (parsed by
 Prometheus's own Python client as OpenMetrics text). After N records
 produced and M committed by a group, the topic's record count is N and
-the group's lag N - M; request histograms have counts; the process
-reports its memory."""
+the group's lag N - M (in /metrics and in the console's JSON API);
+request and fsync histograms have counts; the process reports its
+memory; slow HTTP clients hold up neither Kafka nor later HTTP."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 import urllib.error
@@ -115,6 +117,19 @@ def test_metrics_count_records_lag_and_requests(monitored):
     assert samples[("strom_connections", ())] >= 2
     assert samples[("process_resident_memory_bytes", ())] > 1_000_000
     assert samples[("strom_metrics_omitted_topics", ())] == 0
+
+    # The console's JSON API says the same.
+    topics = json.loads(get(f"{base}/v1/topics")[2])
+    mine = next(t for t in topics["topics"] if t["name"] == topic)
+    assert mine["partitions"][0]["log_end_offset"] == RECORDS
+    assert mine["partitions"][0]["high_watermark"] == RECORDS
+    groups = json.loads(get(f"{base}/v1/groups")[2])
+    ours = next(g for g in groups["groups"] if g["group"] == group)
+    assert len(ours["members"]) == 1
+    assert ours["offsets"] == [{"topic": topic, "partition": 0, "committed": COMMITTED, "lag": RECORDS - COMMITTED}]
+    cluster = json.loads(get(f"{base}/v1/cluster")[2])
+    assert cluster["cluster_id"] and [b["port"] for b in cluster["brokers"]] == [int(broker.bootstrap.rsplit(":", 1)[1])]
+
     consumer.close()
     assert scrape(base)[("strom_consumer_group_members", (("group", group),))] == 0
 

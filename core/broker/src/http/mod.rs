@@ -1,6 +1,6 @@
 //! The broker's HTTP listener (`strom.http.listen`, default
-//! 127.0.0.1:9644): Prometheus metrics at `/metrics`, and `/healthz` and
-//! `/readyz` for probes. It starts before the logs are recovered, so
+//! 127.0.0.1:9644): Prometheus metrics at `/metrics`, `/healthz` and
+//! `/readyz` for probes, and the console's JSON API under `/v1` ([`api`]). It starts before the logs are recovered, so
 //! `/readyz` can say the broker is not ready yet. It shares the broker's
 //! runtime but cannot hold up the Kafka listener: each request does a
 //! bounded amount of work, at most [`MAX_IN_FLIGHT`] run at once (more are
@@ -22,6 +22,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
+
+mod api;
 
 use crate::config::{BrokerSettings, HTTP_LISTEN};
 use crate::error::BrokerError;
@@ -107,6 +109,15 @@ pub async fn start(settings: &BrokerSettings) -> Result<Option<HttpListener>, Br
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route(
+            "/v1/cluster",
+            get(|state| json_of(state, |b| api::cluster(b))),
+        )
+        .route(
+            "/v1/topics",
+            get(|state| json_of(state, |b| api::topics(b))),
+        )
+        .route("/v1/groups", get(|state| json_of(state, api::groups)))
         .with_state(status.clone());
     let task = tokio::spawn(async move {
         let listener = Limited {
@@ -216,6 +227,32 @@ async fn readyz(State(status): State<Arc<Status>>) -> Response {
         Some(_) => "starting: joining the cluster\n",
     };
     (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
+}
+
+/// A `/v1` answer: `view` of the broker, read off the async threads;
+/// 503 while its logs are not open yet.
+async fn json_of(
+    State(status): State<Arc<Status>>,
+    view: fn(&Arc<Broker>) -> serde_json::Value,
+) -> Response {
+    let Ok(_permit) = status.in_flight.try_acquire() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy: too many HTTP requests\n",
+        )
+            .into_response();
+    };
+    let Some(broker) = status.broker.get().and_then(Weak::upgrade) else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "starting: recovering logs\n",
+        )
+            .into_response();
+    };
+    match tokio::task::spawn_blocking(move || view(&broker)).await {
+        Ok(value) => axum::Json(value).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "failed\n").into_response(),
+    }
 }
 
 async fn metrics(State(status): State<Arc<Status>>) -> Response {
