@@ -8,6 +8,7 @@ memory; slow HTTP clients hold up neither Kafka nor later HTTP."""
 from __future__ import annotations
 
 import json
+import struct
 import socket
 import time
 import urllib.error
@@ -19,6 +20,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
+import wire
 from brokers import BrokerProcess, strom_binary
 
 RECORDS = 25
@@ -109,7 +111,7 @@ def test_metrics_count_records_lag_and_requests(monitored):
     assert samples[("strom_consumer_group_lag", lag)] == RECORDS - COMMITTED
     assert samples[("strom_consumer_group_members", (("group", group),))] == 1
     produce = (("api", "Produce"),)
-    assert samples[("strom_requests_total", produce)] >= 1
+    assert samples[("strom_requests_total", (("api", "Produce"), ("error", "NONE")))] >= 1
     assert samples[("strom_request_duration_seconds_count", produce)] >= 1
     assert samples[("strom_request_duration_seconds_bucket", (("api", "Produce"), ("le", "+Inf")))] >= 1
     # Acknowledged produces waited for a sync of the log (fsync by default).
@@ -132,6 +134,16 @@ def test_metrics_count_records_lag_and_requests(monitored):
 
     consumer.close()
     assert scrape(base)[("strom_consumer_group_members", (("group", group),))] == 0
+
+    # A request answered with a top-level error is counted under it: a SASL
+    # handshake (v1, mechanism PLAIN) on a listener without SASL.
+    sock = wire.connect(broker.bootstrap)
+    body = struct.pack(">h", 5) + b"PLAIN"
+    sock.sendall(wire.frame(wire.request_header_v1(17, 1, 7) + body))
+    wire.read_frame(sock)
+    sock.close()
+    refused = (("api", "SaslHandshake"), ("error", "ILLEGAL_SASL_STATE"))
+    assert scrape(base)[("strom_requests_total", refused)] == 1
 
 
 def test_slow_http_clients_hold_up_neither_kafka_nor_later_http(monitored):

@@ -395,9 +395,10 @@ async fn write_answers(
             return;
         };
         if let Some(api) = in_flight.api {
+            let error = answer.as_ref().and_then(|r| r.error_code()).unwrap_or(0);
             metrics
                 .requests
-                .answered(api as i16, in_flight.arrived.elapsed());
+                .answered(api as i16, in_flight.arrived.elapsed(), error);
         }
         if let Some(response) = answer {
             out.clear();

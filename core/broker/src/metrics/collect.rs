@@ -14,6 +14,7 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
+use strom_protocol::error_codes;
 use strom_protocol::messages::ApiKey;
 
 use crate::group::lock;
@@ -239,13 +240,18 @@ fn requests(broker: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std:
             (name, stats)
         })
         .collect();
+    let api_name = |key: i16| {
+        ApiKey::from_i16(key).map_or_else(|| key.to_string(), |api| api.name().to_string())
+    };
     family(
         encoder,
         "strom_requests",
-        "Kafka requests answered, by API.",
+        "Kafka requests answered, by API and by the response's top-level error code (NONE for APIs that answer errors per item).",
         MetricType::Counter,
-        used.iter()
-            .map(|(api, stats)| (vec![("api", api.clone())], ConstCounter::new(stats.count()))),
+        broker.metrics.requests.by_error().into_iter().map(|(key, code, count)| {
+            let error = error_codes::error_name(code).to_string();
+            (vec![("api", api_name(key)), ("error", error)], ConstCounter::new(count))
+        }),
     )?;
     let (sum, count, buckets) = strom_storage::latency::FSYNC_LATENCY.snapshot();
     encoder

@@ -5,7 +5,9 @@
 
 pub mod collect;
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 pub use strom_storage::latency::{LatencyHistogram, LATENCY_BUCKETS};
@@ -30,11 +32,14 @@ impl Traffic {
     }
 }
 
-/// Per Kafka API: requests answered and how long they took.
+/// Per Kafka API: requests answered and how long they took, and how many
+/// answered with a top-level error.
 #[derive(Debug)]
 pub struct RequestStats {
     /// Indexed by API key.
     per_api: Vec<LatencyHistogram>,
+    /// (API key, error code) -> answers; touched only for errors.
+    errors: Mutex<BTreeMap<(i16, i16), u64>>,
 }
 
 /// API keys go up to 80 or so; the table is sized with room.
@@ -46,18 +51,44 @@ impl Default for RequestStats {
             per_api: (0..API_SLOTS)
                 .map(|_| LatencyHistogram::default())
                 .collect(),
+            errors: Mutex::new(BTreeMap::new()),
         }
     }
 }
 
 impl RequestStats {
-    pub fn answered(&self, api_key: i16, took: Duration) {
-        if let Some(stats) = usize::try_from(api_key)
+    /// One answer of `api_key` after `took`, with the response's
+    /// top-level `error` code (0 when none).
+    pub fn answered(&self, api_key: i16, took: Duration, error: i16) {
+        let Some(stats) = usize::try_from(api_key)
             .ok()
             .and_then(|i| self.per_api.get(i))
-        {
-            stats.observe(took);
+        else {
+            return;
+        };
+        stats.observe(took);
+        if error != 0 {
+            let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+            *errors.entry((api_key, error)).or_default() += 1;
         }
+    }
+
+    /// Per API key: answers by top-level error code (0: none), every
+    /// answered API listed.
+    pub fn by_error(&self) -> Vec<(i16, i16, u64)> {
+        let errors = self
+            .errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut rows = Vec::new();
+        for (key, stats) in self.used() {
+            let of_key = errors.range((key, i16::MIN)..=(key, i16::MAX));
+            let failed: u64 = of_key.clone().map(|(_, n)| n).sum();
+            rows.push((key, 0, stats.count().saturating_sub(failed)));
+            rows.extend(of_key.map(|(&(_, code), &n)| (key, code, n)));
+        }
+        rows
     }
 
     /// Every API key with at least one request, and its histogram.

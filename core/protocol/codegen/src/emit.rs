@@ -494,6 +494,17 @@ fn emit_mod_rs(specs: &[MessageSpec], apis: &[Api]) -> String {
                 }
             }
             out.push_str("            _ => None,\n        }\n    }\n\n");
+            out.push_str("    /// The response's top-level `error_code`, for the APIs whose responses\n    /// carry one (the others answer per topic, partition or item).\n    pub fn error_code(&self) -> Option<i16> {\n        match self {\n");
+            for api in apis {
+                if api.response.fields.iter().any(|f| f.name == "ErrorCode") {
+                    let _ = writeln!(
+                        out,
+                        "            Response::{}(m) => Some(m.error_code),",
+                        api.name
+                    );
+                }
+            }
+            out.push_str("            _ => None,\n        }\n    }\n\n");
         }
         out.push_str("    /// Decodes a body of `api_key` at `version`; the version must be within the spec's range.\n");
         out.push_str("    pub fn decode(api_key: ApiKey, version: i16, buf: &mut ::bytes::Bytes) -> Result<Self, crate::error::DecodeError> {\n");

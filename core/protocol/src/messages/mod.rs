@@ -2133,6 +2133,71 @@ impl Response {
         }
     }
 
+    /// The response's top-level `error_code`, for the APIs whose responses
+    /// carry one (the others answer per topic, partition or item).
+    pub fn error_code(&self) -> Option<i16> {
+        match self {
+            Response::Fetch(m) => Some(m.error_code),
+            Response::LeaderAndIsr(m) => Some(m.error_code),
+            Response::StopReplica(m) => Some(m.error_code),
+            Response::UpdateMetadata(m) => Some(m.error_code),
+            Response::ControlledShutdown(m) => Some(m.error_code),
+            Response::OffsetFetch(m) => Some(m.error_code),
+            Response::FindCoordinator(m) => Some(m.error_code),
+            Response::JoinGroup(m) => Some(m.error_code),
+            Response::Heartbeat(m) => Some(m.error_code),
+            Response::LeaveGroup(m) => Some(m.error_code),
+            Response::SyncGroup(m) => Some(m.error_code),
+            Response::ListGroups(m) => Some(m.error_code),
+            Response::SaslHandshake(m) => Some(m.error_code),
+            Response::ApiVersions(m) => Some(m.error_code),
+            Response::InitProducerId(m) => Some(m.error_code),
+            Response::AddPartitionsToTxn(m) => Some(m.error_code),
+            Response::AddOffsetsToTxn(m) => Some(m.error_code),
+            Response::EndTxn(m) => Some(m.error_code),
+            Response::DescribeAcls(m) => Some(m.error_code),
+            Response::DescribeLogDirs(m) => Some(m.error_code),
+            Response::SaslAuthenticate(m) => Some(m.error_code),
+            Response::CreateDelegationToken(m) => Some(m.error_code),
+            Response::RenewDelegationToken(m) => Some(m.error_code),
+            Response::ExpireDelegationToken(m) => Some(m.error_code),
+            Response::DescribeDelegationToken(m) => Some(m.error_code),
+            Response::ElectLeaders(m) => Some(m.error_code),
+            Response::AlterPartitionReassignments(m) => Some(m.error_code),
+            Response::ListPartitionReassignments(m) => Some(m.error_code),
+            Response::OffsetDelete(m) => Some(m.error_code),
+            Response::DescribeClientQuotas(m) => Some(m.error_code),
+            Response::DescribeUserScramCredentials(m) => Some(m.error_code),
+            Response::Vote(m) => Some(m.error_code),
+            Response::BeginQuorumEpoch(m) => Some(m.error_code),
+            Response::EndQuorumEpoch(m) => Some(m.error_code),
+            Response::DescribeQuorum(m) => Some(m.error_code),
+            Response::AlterPartition(m) => Some(m.error_code),
+            Response::UpdateFeatures(m) => Some(m.error_code),
+            Response::Envelope(m) => Some(m.error_code),
+            Response::FetchSnapshot(m) => Some(m.error_code),
+            Response::DescribeCluster(m) => Some(m.error_code),
+            Response::BrokerRegistration(m) => Some(m.error_code),
+            Response::BrokerHeartbeat(m) => Some(m.error_code),
+            Response::UnregisterBroker(m) => Some(m.error_code),
+            Response::ListTransactions(m) => Some(m.error_code),
+            Response::AllocateProducerIds(m) => Some(m.error_code),
+            Response::ConsumerGroupHeartbeat(m) => Some(m.error_code),
+            Response::ControllerRegistration(m) => Some(m.error_code),
+            Response::GetTelemetrySubscriptions(m) => Some(m.error_code),
+            Response::PushTelemetry(m) => Some(m.error_code),
+            Response::AssignReplicasToDirs(m) => Some(m.error_code),
+            Response::ListClientMetricsResources(m) => Some(m.error_code),
+            Response::ShareGroupHeartbeat(m) => Some(m.error_code),
+            Response::ShareFetch(m) => Some(m.error_code),
+            Response::ShareAcknowledge(m) => Some(m.error_code),
+            Response::AddRaftVoter(m) => Some(m.error_code),
+            Response::RemoveRaftVoter(m) => Some(m.error_code),
+            Response::UpdateRaftVoter(m) => Some(m.error_code),
+            _ => None,
+        }
+    }
+
     /// Decodes a body of `api_key` at `version`; the version must be within the spec's range.
     pub fn decode(api_key: ApiKey, version: i16, buf: &mut ::bytes::Bytes) -> Result<Self, crate::error::DecodeError> {
         let (min, max) = api_key.codec_versions();
