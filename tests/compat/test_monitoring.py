@@ -8,7 +8,9 @@ memory; slow HTTP clients hold up neither Kafka nor later HTTP."""
 from __future__ import annotations
 
 import json
+import signal
 import struct
+import threading
 import socket
 import time
 import urllib.error
@@ -176,3 +178,64 @@ def get_or_none(url: str) -> int | None:
         return get(url)[0]
     except OSError:
         return None
+
+
+def test_readyz_is_503_while_logs_recover_after_a_kill(tmp_path):
+    """After a SIGKILL with 150 MB written, the restarted broker answers
+    /readyz 503 ("recovering logs") until it serves Kafka, then 200;
+    /healthz answers throughout."""
+    http_port = free_port()
+    data_dir = tmp_path / "data"
+
+    def command(port: int):
+        return [str(strom_binary()), "server", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}",
+                "--http-listen", f"127.0.0.1:{http_port}"]  # fmt: skip
+
+    broker = BrokerProcess("strom", command, data_dir, tmp_path / "strom.stderr")
+    broker.start()
+    try:
+        producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 20, "batch.size": 1_000_000})
+        value = b"r" * 10_000
+        for _ in range(15_000):
+            while True:
+                try:
+                    producer.produce("recovering", value)
+                    break
+                except BufferError:
+                    producer.poll(0.1)
+            producer.poll(0)
+        assert producer.flush(120) == 0
+
+        answers: list[tuple[str, int, str]] = []
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.is_set():
+                for path in ("/readyz", "/healthz"):
+                    try:
+                        status, _, text = get(f"http://127.0.0.1:{http_port}{path}")
+                        answers.append((path, status, text))
+                    except OSError:
+                        pass  # not bound yet
+                time.sleep(0.002)
+
+        broker._kill_group(signal.SIGKILL)
+        poller = threading.Thread(target=poll)
+        poller.start()
+        try:
+            broker.start()  # returns at the ready line
+            ready_at = len(answers)
+            deadline = time.monotonic() + 10
+            while not any(a[0] == "/readyz" for a in answers[ready_at:]) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            stop.set()
+            poller.join()
+        before = [a for a in answers[:ready_at] if a[0] == "/readyz"]
+        after = [a for a in answers[ready_at:] if a[0] == "/readyz"]
+        assert len(before) >= 2, f"too few /readyz answers while the logs were recovered: {before}"
+        assert all(status == 503 and "recovering logs" in text for _, status, text in before[:-1]), before
+        assert after and all(status == 200 for _, status, _ in after), after
+        assert all(status == 200 for path, status, _ in answers if path == "/healthz")
+    finally:
+        broker.stop()
