@@ -35,9 +35,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def monitored(tmp_path):
-    """A Strom broker with its HTTP listener on a free port."""
+def http_broker(tmp_path) -> tuple[BrokerProcess, int]:
+    """A Strom broker (not started) with its HTTP listener on a free port."""
     http_port = free_port()
     data_dir = tmp_path / "data"
 
@@ -45,7 +44,12 @@ def monitored(tmp_path):
         return [str(strom_binary()), "server", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}",
                 "--http-listen", f"127.0.0.1:{http_port}"]  # fmt: skip
 
-    broker = BrokerProcess("strom", command, data_dir, tmp_path / "strom.stderr")
+    return BrokerProcess("strom", command, data_dir, tmp_path / "strom.stderr"), http_port
+
+
+@pytest.fixture
+def monitored(tmp_path):
+    broker, http_port = http_broker(tmp_path)
     broker.start()
     try:
         yield broker, f"http://127.0.0.1:{http_port}"
@@ -184,14 +188,7 @@ def test_readyz_is_503_while_logs_recover_after_a_kill(tmp_path):
     """After a SIGKILL with 150 MB written, the restarted broker answers
     /readyz 503 ("recovering logs") until it serves Kafka, then 200;
     /healthz answers throughout."""
-    http_port = free_port()
-    data_dir = tmp_path / "data"
-
-    def command(port: int):
-        return [str(strom_binary()), "server", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}",
-                "--http-listen", f"127.0.0.1:{http_port}"]  # fmt: skip
-
-    broker = BrokerProcess("strom", command, data_dir, tmp_path / "strom.stderr")
+    broker, http_port = http_broker(tmp_path)
     broker.start()
     try:
         producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 20, "batch.size": 1_000_000})

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::group::lock;
-use crate::metrics::collect::{MAX_GROUPS, MAX_TOPICS};
+use crate::metrics::collect::{groups_by_name, MAX_GROUPS, MAX_TOPICS};
 use crate::state::Broker;
 
 /// `/v1/cluster`: the cluster id, this broker, the brokers it knows of.
@@ -72,16 +72,7 @@ pub fn topics(broker: &Broker) -> Value {
 /// `/v1/groups`: each group this broker coordinates, with its state,
 /// members and, per committed partition, the offset and the lag.
 pub fn groups(broker: &Arc<Broker>) -> Value {
-    let mut all: Vec<_> = broker
-        .groups
-        .all()
-        .into_iter()
-        .map(|group| {
-            let id = lock(&group).group_id.clone();
-            (id, group)
-        })
-        .collect();
-    all.sort_by(|a, b| a.0.cmp(&b.0));
+    let all = groups_by_name(broker);
     let omitted = all.len().saturating_sub(MAX_GROUPS);
     let listed: Vec<Value> = all
         .into_iter()

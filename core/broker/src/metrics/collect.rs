@@ -17,7 +17,7 @@ use prometheus_client::registry::Registry;
 use strom_protocol::error_codes;
 use strom_protocol::messages::ApiKey;
 
-use crate::group::lock;
+use crate::group::{lock, GroupRef};
 use crate::partition::Partition;
 use crate::state::Broker;
 
@@ -155,16 +155,7 @@ fn topics(broker: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std::f
 fn groups(broker: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
     let mut members = Vec::new();
     let mut lags = Vec::new();
-    let mut all: Vec<_> = broker
-        .groups
-        .all()
-        .into_iter()
-        .map(|group| {
-            let id = lock(&group).group_id.clone();
-            (id, group)
-        })
-        .collect();
-    all.sort_by(|a, b| a.0.cmp(&b.0));
+    let all = groups_by_name(broker);
     let omitted = all.len().saturating_sub(MAX_GROUPS);
     for (group_id, group) in all.into_iter().take(MAX_GROUPS) {
         let (member_count, mut committed) = {
@@ -210,6 +201,21 @@ fn groups(broker: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std::f
         lags,
     )?;
     omitted_series(encoder, "groups", omitted)
+}
+
+/// Every group this broker coordinates, by id.
+pub(crate) fn groups_by_name(broker: &Broker) -> Vec<(String, GroupRef)> {
+    let mut all: Vec<_> = broker
+        .groups
+        .all()
+        .into_iter()
+        .map(|group| {
+            let id = lock(&group).group_id.clone();
+            (id, group)
+        })
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    all
 }
 
 fn omitted_series(

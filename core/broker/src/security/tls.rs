@@ -70,12 +70,7 @@ pub fn cluster_tls(
 /// (the keystore) shown to peers whose certificates must chain to the
 /// truststore and name the host dialled.
 pub fn client_config(settings: &SecuritySettings) -> Result<Arc<ClientConfig>, BrokerError> {
-    let keystore = settings
-        .keystore
-        .as_deref()
-        .ok_or_else(|| tls_error("ssl.keystore.location is not set"))?;
-    let chain = certificates(keystore, "ssl.keystore.location")?;
-    let key = private_key(keystore, settings.key_password.as_ref())?;
+    let (keystore, chain, key) = keystore(settings)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -84,6 +79,19 @@ pub fn client_config(settings: &SecuritySettings) -> Result<Arc<ClientConfig>, B
         .with_client_auth_cert(chain, key)
         .map_err(|e| tls_error(format!("ssl.keystore.location {}: {e}", keystore.display())))?;
     Ok(Arc::new(config))
+}
+
+/// The keystore's path, certificate chain and private key.
+fn keystore(
+    settings: &SecuritySettings,
+) -> Result<(&Path, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), BrokerError> {
+    let keystore = settings
+        .keystore
+        .as_deref()
+        .ok_or_else(|| tls_error("ssl.keystore.location is not set"))?;
+    let chain = certificates(keystore, "ssl.keystore.location")?;
+    let key = private_key(keystore, settings.key_password.as_ref())?;
+    Ok((keystore, chain, key))
 }
 
 /// The truststore's CAs.
@@ -108,12 +116,7 @@ fn server_config_asking(
     settings: &SecuritySettings,
     client_auth: ClientAuth,
 ) -> Result<Arc<ServerConfig>, BrokerError> {
-    let keystore = settings
-        .keystore
-        .as_deref()
-        .ok_or_else(|| tls_error("ssl.keystore.location is not set"))?;
-    let chain = certificates(keystore, "ssl.keystore.location")?;
-    let key = private_key(keystore, settings.key_password.as_ref())?;
+    let (keystore, chain, key) = keystore(settings)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
