@@ -19,7 +19,7 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicCollection, TopicPartition
 from confluent_kafka.admin import (
     AclBinding,
     AclBindingFilter,
@@ -342,6 +342,52 @@ def test_kafka_python_manages_acls(broker):
         assert found == []
     finally:
         admin.close()
+
+
+TOPIC_OPERATIONS = {AclOperation.READ, AclOperation.WRITE, AclOperation.CREATE, AclOperation.DELETE,
+                    AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS,
+                    AclOperation.ALTER_CONFIGS}  # fmt: skip
+CLUSTER_OPERATIONS = {AclOperation.CREATE, AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.CLUSTER_ACTION,
+                      AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS,
+                      AclOperation.IDEMPOTENT_WRITE}  # fmt: skip
+
+
+def described_operations(admin: AdminClient, topic: str, group: str) -> tuple[set, set, set]:
+    """KIP-430 through librdkafka: what `admin`'s principal may do on the
+    topic, the group and the cluster."""
+    topic_ops = admin.describe_topics(TopicCollection([topic]), include_authorized_operations=True)[topic]
+    group_ops = admin.describe_consumer_groups([group], include_authorized_operations=True)[group]
+    cluster_ops = admin.describe_cluster(include_authorized_operations=True)
+    # librdkafka hands an empty set of operations over as None.
+    return tuple(set(future.result(timeout=30).authorized_operations or ())
+                 for future in (topic_ops, group_ops, cluster_ops))  # fmt: skip
+
+
+def test_authorized_operations_are_the_callers_own(broker):
+    """KIP-430: a described topic, group and cluster carry what the caller
+    may do there: bob what his ACLs grant (DESCRIBE implied by WRITE and
+    READ), the super user everything Kafka reports."""
+    topic, group = unique("ops"), unique("ops-group")
+    create_topics(broker, topic)
+    allow(broker, "User:bob", AclOperation.WRITE, ResourceType.TOPIC, topic)
+    allow(broker, "User:bob", AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, topic)
+    allow(broker, "User:bob", AclOperation.READ, ResourceType.GROUP, group)
+    bob = described_operations(AdminClient(login(broker, "bob")), topic, group)
+    assert bob[0] == {AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS}
+    assert bob[1] == {AclOperation.READ, AclOperation.DESCRIBE}
+    assert bob[2] == set()  # no ACL of bob's names the cluster
+    everything = described_operations(admin_client(broker), topic, group)
+    assert everything == (TOPIC_OPERATIONS, {AclOperation.READ, AclOperation.DELETE, AclOperation.DESCRIBE},
+                          CLUSTER_OPERATIONS)  # fmt: skip
+
+
+def test_without_an_authorizer_every_operation_is_authorized(secure_broker):
+    secure_broker.ensure_running()
+    topic = unique("open-ops")
+    create_topics(secure_broker, topic)
+    described = described_operations(admin_client(secure_broker), topic, unique("open-group"))
+    assert described == (TOPIC_OPERATIONS, {AclOperation.READ, AclOperation.DELETE, AclOperation.DESCRIBE},
+                         CLUSTER_OPERATIONS)  # fmt: skip
 
 
 def test_without_an_authorizer_the_acl_apis_say_security_is_disabled(secure_broker):

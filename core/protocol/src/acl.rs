@@ -71,6 +71,41 @@ impl ResourceType {
         Self::ALL.into_iter().find(|t| *t as i8 == code)
     }
 
+    /// The operations Kafka reports as authorized on a resource of this
+    /// type (KIP-430's `authorized_operations`).
+    pub fn reported_operations(self) -> &'static [Operation] {
+        use Operation::*;
+        match self {
+            ResourceType::Topic => &[
+                Read,
+                Write,
+                Create,
+                Delete,
+                Alter,
+                Describe,
+                DescribeConfigs,
+                AlterConfigs,
+            ],
+            ResourceType::Group => &[Read, Delete, Describe],
+            ResourceType::Cluster => &[
+                Create,
+                Alter,
+                Describe,
+                ClusterAction,
+                DescribeConfigs,
+                AlterConfigs,
+                IdempotentWrite,
+            ],
+            _ => &[],
+        }
+    }
+
+    /// Every reported operation as KIP-430's bit field (bit = code): what
+    /// a broker without an authorizer allows.
+    pub fn all_operations_bits(self) -> i32 {
+        operation_bits(self.reported_operations().iter().copied())
+    }
+
     /// `topic`, `Group`, `transactional-id`, ... (any case, `-` or `_`).
     pub fn from_name(name: &str) -> Option<ResourceType> {
         Self::ALL.into_iter().find(|t| same_name(t.name(), name))
@@ -107,6 +142,16 @@ impl PatternType {
             PatternType::Prefixed => "PREFIXED",
         }
     }
+}
+
+/// KIP-430's `authorized_operations` when the client did not ask for them.
+pub const OPERATIONS_NOT_REQUESTED: i32 = i32::MIN;
+
+/// Operations as KIP-430's bit field: bit `code` set for each.
+pub fn operation_bits(operations: impl IntoIterator<Item = Operation>) -> i32 {
+    operations
+        .into_iter()
+        .fold(0, |bits, operation| bits | (1 << operation as i32))
 }
 
 impl Operation {

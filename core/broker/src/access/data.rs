@@ -191,6 +191,8 @@ fn epoch_refused(partition: i32, error_code: i16) -> EpochEndOffset {
 /// out of an all-topics listing; a named topic that does not exist is
 /// created only for a caller with CREATE on the cluster or the topic.
 pub(super) fn metadata(access: Access, mut request: MetadataRequest) -> Screened {
+    let topic_operations = request.include_topic_authorized_operations;
+    let cluster_operations = request.include_cluster_authorized_operations;
     let auto_create = request.allow_auto_topic_creation
         && access.broker.config.settings().auto_create_topics_enable;
     let mut refused: Vec<String> = Vec::new();
@@ -231,6 +233,21 @@ pub(super) fn metadata(access: Access, mut request: MetadataRequest) -> Screened
                 )
             })
         });
+        // KIP-430: what this caller may do, not what anyone may.
+        if topic_operations {
+            for topic in response.topics.iter_mut().filter(|t| t.error_code == 0) {
+                if let Some(name) = topic.name.as_deref() {
+                    topic.topic_authorized_operations =
+                        access.operations(crate::security::acl::ResourceType::Topic, name);
+                }
+            }
+        }
+        if cluster_operations {
+            response.cluster_authorized_operations = access.operations(
+                crate::security::acl::ResourceType::Cluster,
+                crate::security::acl::CLUSTER_NAME,
+            );
+        }
         for name in refused {
             response.topics.push(MetadataResponseTopic {
                 error_code: TOPIC_AUTHORIZATION_FAILED,
@@ -272,6 +289,12 @@ pub(super) fn describe_topic_partitions(
                     )
                 })
             });
+        }
+        for topic in response.topics.iter_mut().filter(|t| t.error_code == 0) {
+            if let Some(name) = topic.name.as_deref() {
+                topic.topic_authorized_operations =
+                    access.operations(crate::security::acl::ResourceType::Topic, name);
+            }
         }
         response
             .topics

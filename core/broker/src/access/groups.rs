@@ -152,13 +152,19 @@ pub(super) fn describe_groups(access: Access, request: DescribeGroupsRequest) ->
         .filter(|g| !access.group(Operation::Describe, g))
         .cloned()
         .collect();
-    if refused.is_empty() {
+    let operations = request.include_authorized_operations;
+    if refused.is_empty() && !operations {
         return Screened::Run(request.into(), None);
     }
     // DescribeGroups changes nothing: it runs whole, and the refused
     // groups' answers are replaced.
     let patch = patch!(DescribeGroups, |response| {
         for group in response.groups.iter_mut() {
+            if operations && group.error_code == 0 {
+                // KIP-430: what this caller may do with the group.
+                group.authorized_operations =
+                    access.operations(ResourceType::Group, &group.group_id);
+            }
             if refused.contains(&group.group_id) {
                 *group = describe_groups_response::DescribedGroup {
                     error_code: GROUP_AUTHORIZATION_FAILED,

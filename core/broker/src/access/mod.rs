@@ -70,6 +70,13 @@ impl Access {
             .allows(&self.caller, operation, resource_type, name)
     }
 
+    /// KIP-430: what the caller may do on the resource, as a bit field.
+    fn operations(&self, resource_type: ResourceType, name: &str) -> i32 {
+        self.broker
+            .authorizer
+            .authorized_operations(&self.caller, resource_type, name)
+    }
+
     fn topic(&self, operation: Operation, name: &str) -> bool {
         self.may(operation, ResourceType::Topic, name)
     }
@@ -123,6 +130,16 @@ pub fn screen(broker: &Arc<Broker>, caller: &Caller, request: Request, version: 
         Request::LeaveGroup(r) => groups::leave_group(access, r),
         Request::ListGroups(r) => groups::list_groups(access, r),
         Request::DescribeGroups(r) => groups::describe_groups(access, r),
+        Request::DescribeCluster(r) if access.cluster(Operation::Describe) => {
+            let wanted = r.include_cluster_authorized_operations;
+            let patch = patch!(DescribeCluster, |response| {
+                if wanted {
+                    response.cluster_authorized_operations =
+                        access.operations(ResourceType::Cluster, CLUSTER_NAME);
+                }
+            });
+            Screened::Run(r.into(), patch)
+        }
         Request::DeleteGroups(r) => groups::delete_groups(access, r),
         Request::OffsetCommit(r) => groups::offset_commit(access, r),
         Request::OffsetFetch(r) => groups::offset_fetch(access, r, version),

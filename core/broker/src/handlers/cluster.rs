@@ -12,13 +12,14 @@ use strom_protocol::messages::{
     DescribeLogDirsResponse,
 };
 
+use crate::security::acl::{ResourceType, OPERATIONS_NOT_REQUESTED};
 use crate::state::Broker;
 
 /// DescribeCluster endpoint type 1 is "brokers" (KIP-919); 2 asks for
 /// controllers, which a combined single node also is.
 pub fn describe_cluster(
     broker: &Arc<Broker>,
-    _request: DescribeClusterRequest,
+    request: DescribeClusterRequest,
 ) -> DescribeClusterResponse {
     DescribeClusterResponse {
         endpoint_type: 1,
@@ -35,7 +36,10 @@ pub fn describe_cluster(
                 ..Default::default()
             })
             .collect(),
-        cluster_authorized_operations: i32::MIN,
+        cluster_authorized_operations: match request.include_cluster_authorized_operations {
+            true => ResourceType::Cluster.all_operations_bits(),
+            false => OPERATIONS_NOT_REQUESTED,
+        },
         ..Default::default()
     }
 }

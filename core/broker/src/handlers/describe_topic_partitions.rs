@@ -13,15 +13,10 @@ use strom_protocol::messages::describe_topic_partitions_response::{
 use strom_protocol::messages::{DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse};
 
 use crate::internal_topics::is_internal_topic;
+use crate::security::acl::ResourceType;
 use crate::state::Broker;
 use crate::topic_store::validate_topic_name;
 use crate::topic_table::Topic;
-
-/// Every operation Kafka defines on a topic (READ, WRITE, CREATE, DELETE,
-/// ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS as a bit field): with
-/// no authorizer, any client may do all of them.
-const ALL_TOPIC_OPERATIONS: i32 =
-    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 
 pub fn handle(
     broker: &Broker,
@@ -120,7 +115,9 @@ fn describe(
         topic_id: topic.id,
         is_internal: is_internal_topic(&topic.name),
         partitions,
-        topic_authorized_operations: ALL_TOPIC_OPERATIONS,
+        // With no authorizer any client may do all of them (the access
+        // layer narrows this when one is on).
+        topic_authorized_operations: ResourceType::Topic.all_operations_bits(),
         ..Default::default()
     };
     (described, next)

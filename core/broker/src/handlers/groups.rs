@@ -20,18 +20,12 @@ use strom_protocol::messages::{
 };
 
 use crate::group::{self, JoinParams, LeavingMember, SyncParams};
+use crate::security::acl::{ResourceType, OPERATIONS_NOT_REQUESTED};
 use crate::state::{Broker, Endpoint};
 
 /// FindCoordinator key types.
 const KEY_TYPE_GROUP: i8 = 0;
 const KEY_TYPE_TRANSACTION: i8 = 1;
-
-/// Kafka's ACL operation bits of a group a client may use when no
-/// authorizer is configured: READ (3), DELETE (6), DESCRIBE (8).
-const GROUP_AUTHORIZED_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
-
-/// What a client is told when it did not ask for authorized operations.
-const OPERATIONS_NOT_REQUESTED: i32 = i32::MIN;
 
 pub async fn find_coordinator(
     broker: &Arc<Broker>,
@@ -312,7 +306,7 @@ pub async fn describe_groups(
                 })
                 .collect(),
             authorized_operations: if request.include_authorized_operations {
-                GROUP_AUTHORIZED_OPERATIONS
+                ResourceType::Group.all_operations_bits()
             } else {
                 OPERATIONS_NOT_REQUESTED
             },

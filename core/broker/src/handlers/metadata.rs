@@ -13,6 +13,7 @@ use strom_protocol::messages::metadata_response::{
 use strom_protocol::messages::{MetadataRequest, MetadataResponse};
 
 use crate::internal_topics::is_internal_topic;
+use crate::security::acl::{ResourceType, OPERATIONS_NOT_REQUESTED};
 use crate::state::Broker;
 use crate::topic_store::validate_topic_name;
 use crate::topic_table::Topic;
@@ -22,6 +23,16 @@ pub async fn handle(
     request: MetadataRequest,
     version: i16,
 ) -> MetadataResponse {
+    // KIP-430: with no authorizer every client may do every operation
+    // (the access layer narrows these when one is on).
+    let topic_operations = match request.include_topic_authorized_operations {
+        true => ResourceType::Topic.all_operations_bits(),
+        false => OPERATIONS_NOT_REQUESTED,
+    };
+    let cluster_operations = match request.include_cluster_authorized_operations {
+        true => ResourceType::Cluster.all_operations_bits(),
+        false => OPERATIONS_NOT_REQUESTED,
+    };
     // v0: an empty list means all topics; v1+: null means all. From v10 a
     // topic may be named by id instead (its name is then null).
     let requested: Option<Vec<Wanted>> = match request.topics {
@@ -49,7 +60,7 @@ pub async fn handle(
     // Read once: every topic is described against the same brokers.
     let brokers = broker.live_brokers();
     let live: Vec<i32> = brokers.iter().map(|b| b.id).collect();
-    let topics = match requested {
+    let mut topics: Vec<MetadataResponseTopic> = match requested {
         None => broker
             .topics()
             .iter()
@@ -68,6 +79,12 @@ pub async fn handle(
             topics
         }
     };
+    for topic in topics
+        .iter_mut()
+        .filter(|t| t.error_code == error_codes::NONE)
+    {
+        topic.topic_authorized_operations = topic_operations;
+    }
     MetadataResponse {
         brokers: brokers
             .into_iter()
@@ -82,6 +99,7 @@ pub async fn handle(
         cluster_id: Some(broker.cluster_id()),
         controller_id: broker.controller_id(),
         topics,
+        cluster_authorized_operations: cluster_operations,
         ..Default::default()
     }
 }
@@ -171,7 +189,7 @@ pub fn describe_topic(topic: &Topic, live: &[i32]) -> MetadataResponseTopic {
         topic_id: topic.id,
         is_internal: is_internal_topic(&topic.name),
         partitions,
-        topic_authorized_operations: i32::MIN,
+        topic_authorized_operations: OPERATIONS_NOT_REQUESTED,
         ..Default::default()
     }
 }

@@ -217,6 +217,22 @@ impl Authorizer {
         allowed || (!covered && self.settings.allow_if_no_acl)
     }
 
+    /// KIP-430: the operations `caller` may do on the resource, as a bit
+    /// field (bit = operation code) over those Kafka reports for its type.
+    pub fn authorized_operations(
+        &self,
+        caller: &Caller,
+        resource_type: ResourceType,
+        name: &str,
+    ) -> i32 {
+        let allowed = resource_type
+            .reported_operations()
+            .iter()
+            .copied()
+            .filter(|&operation| self.allows(caller, operation, resource_type, name));
+        strom_protocol::acl::operation_bits(allowed)
+    }
+
     /// Whether `caller` may do `operation` on some resource of the type
     /// (Kafka's `authorizeByResourceType`: an idempotent producer needs
     /// IDEMPOTENT_WRITE on the cluster or WRITE on any topic).
