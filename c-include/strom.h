@@ -453,6 +453,18 @@ typedef void (*strom_offset_commit_cb_t)(struct strom_t *rk, strom_resp_err_t er
 typedef void (*strom_error_cb_t)(struct strom_t *rk, strom_resp_err_t err, const char *reason, void *opaque);
 
 /**
+ * An OAUTHBEARER token, asked for at every login (`sasl.mechanisms`
+ * OAUTHBEARER): write the token, NUL-terminated, into `token` (`token_size`
+ * bytes) and return 0; or write why into `errstr` (`errstr_size` bytes)
+ * and return -1, which fails that login. `oauthbearer_config` is the
+ * `sasl.oauthbearer.config` setting ("" when unset). Called on the
+ * library's threads (several connections may log in at once), also while
+ * strom_producer_new() and the others connect; it may block until it has
+ * a token.
+ */
+typedef int (*strom_oauthbearer_token_cb_t)(const char *oauthbearer_config, char *token, size_t token_size, char *errstr, size_t errstr_size, void *opaque);
+
+/**
  * A response or record batch could not be read.
  */
 #define STROM_RESP_ERR__BAD_MSG -199
@@ -1475,6 +1487,15 @@ void strom_conf_set_offset_commit_cb(struct strom_conf_t *conf, strom_offset_com
  * strom_consumer_poll() as messages with `err` set. NULL removes it.
  */
 void strom_conf_set_error_cb(struct strom_conf_t *conf, strom_error_cb_t error_cb);
+
+/**
+ * Sets the callback that gives OAUTHBEARER tokens (see
+ * strom_oauthbearer_token_cb_t); without one, a client logging in with
+ * OAUTHBEARER reads `sasl.oauthbearer.token.endpoint.url` (a `file:`
+ * URL). NULL removes it. librdkafka's refresh callback sets the token
+ * with a second call instead; this one returns it.
+ */
+void strom_conf_set_oauthbearer_token_cb(struct strom_conf_t *conf, strom_oauthbearer_token_cb_t oauthbearer_token_cb);
 
 /**
  * Sets the `opaque` value every callback of the client receives.

@@ -1,6 +1,8 @@
 //! The callbacks a configuration carries, by librdkafka's shapes.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::{c_char, c_int, c_void, CString};
+
+use strom_client::security::TokenProvider;
 
 use crate::client::Client;
 use crate::codes::RespErr;
@@ -42,6 +44,25 @@ pub type ErrorCb = Option<
     extern "C" fn(rk: *mut Client, err: RespErr, reason: *const c_char, opaque: *mut c_void),
 >;
 
+/// An OAUTHBEARER token, asked for at every login (`sasl.mechanisms`
+/// OAUTHBEARER): write the token, NUL-terminated, into `token` (`token_size`
+/// bytes) and return 0; or write why into `errstr` (`errstr_size` bytes)
+/// and return -1, which fails that login. `oauthbearer_config` is the
+/// `sasl.oauthbearer.config` setting ("" when unset). Called on the
+/// library's threads (several connections may log in at once), also while
+/// strom_producer_new() and the others connect; it may block until it has
+/// a token.
+pub type OauthbearerTokenCb = Option<
+    extern "C" fn(
+        oauthbearer_config: *const c_char,
+        token: *mut c_char,
+        token_size: usize,
+        errstr: *mut c_char,
+        errstr_size: usize,
+        opaque: *mut c_void,
+    ) -> c_int,
+>;
+
 /// The callbacks of one client, and the opaque value they all receive.
 #[derive(Clone, Copy, Default)]
 pub struct Callbacks {
@@ -49,5 +70,45 @@ pub struct Callbacks {
     pub rebalance: RebalanceCb,
     pub offset_commit: OffsetCommitCb,
     pub error: ErrorCb,
+    pub oauthbearer_token: OauthbearerTokenCb,
     pub opaque: SendPtr,
+}
+
+/// Longest token the callback may write, with its NUL.
+const MAX_TOKEN: usize = 64 * 1024;
+
+/// The core's token provider over the application's C callback.
+pub fn token_provider(
+    callback: extern "C" fn(
+        *const c_char,
+        *mut c_char,
+        usize,
+        *mut c_char,
+        usize,
+        *mut c_void,
+    ) -> c_int,
+    oauthbearer_config: &str,
+    opaque: SendPtr,
+) -> TokenProvider {
+    let config = CString::new(oauthbearer_config.replace('\0', " ")).unwrap_or_default();
+    TokenProvider::from_fn(move || {
+        let mut token = vec![0u8; MAX_TOKEN];
+        let mut errstr = vec![0u8; 512];
+        let outcome = callback(
+            config.as_ptr(),
+            token.as_mut_ptr().cast(),
+            token.len(),
+            errstr.as_mut_ptr().cast(),
+            errstr.len(),
+            opaque.get(),
+        );
+        let text = |buf: &[u8]| {
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            String::from_utf8_lossy(&buf[..end]).into_owned()
+        };
+        match outcome {
+            0 => Ok(text(&token)),
+            _ => Err(text(&errstr)),
+        }
+    })
 }

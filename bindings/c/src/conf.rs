@@ -7,7 +7,9 @@ use std::ffi::{c_char, c_void};
 
 use strom_client::{ClientConfig, ClientError};
 
-use crate::callbacks::{Callbacks, DrMsgCb, ErrorCb, OffsetCommitCb, RebalanceCb};
+use crate::callbacks::{
+    token_provider, Callbacks, DrMsgCb, ErrorCb, OauthbearerTokenCb, OffsetCommitCb, RebalanceCb,
+};
 use crate::error::CError;
 use crate::ffi::{self, SendPtr};
 
@@ -28,6 +30,9 @@ pub struct Conf {
     /// The settings in the order they were set; a client applies them
     /// over librdkafka's defaults.
     pairs: Vec<(String, String)>,
+    /// `sasl.oauthbearer.config`: handed to the token callback, not a
+    /// setting of the client core.
+    oauthbearer_config: String,
     pub(crate) callbacks: Callbacks,
 }
 
@@ -35,7 +40,15 @@ impl Conf {
     /// The client config these settings make.
     pub(crate) fn client_config(&self) -> Result<ClientConfig, CError> {
         let pairs = self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        Ok(ClientConfig::librdkafka_defaults().with_pairs(pairs)?)
+        let mut config = ClientConfig::librdkafka_defaults();
+        if let Some(callback) = self.callbacks.oauthbearer_token {
+            config.security.oauth_token_provider = Some(token_provider(
+                callback,
+                &self.oauthbearer_config,
+                self.callbacks.opaque,
+            ));
+        }
+        Ok(config.with_pairs(pairs)?)
     }
 }
 
@@ -46,6 +59,7 @@ pub extern "C" fn strom_conf_new() -> *mut Conf {
     ffi::guard(std::ptr::null_mut(), || {
         ffi::into_raw(Conf {
             pairs: Vec::new(),
+            oauthbearer_config: String::new(),
             callbacks: Callbacks::default(),
         })
     })
@@ -85,6 +99,10 @@ pub extern "C" fn strom_conf_set(
             let conf = ffi::object_mut(conf, "conf")?;
             let name = ffi::str_arg(name, "name")?;
             let value = ffi::str_arg(value, "value")?;
+            if name == "sasl.oauthbearer.config" {
+                conf.oauthbearer_config = value.to_string();
+                return Ok(());
+            }
             // Checked against a scratch config: a bad value never lands.
             let mut scratch = ClientConfig::librdkafka_defaults();
             scratch.set(name, value)?;
@@ -174,6 +192,21 @@ pub extern "C" fn strom_conf_set_offset_commit_cb(
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_conf_set_error_cb(conf: *mut Conf, error_cb: ErrorCb) {
     with_callbacks(conf, |callbacks| callbacks.error = error_cb);
+}
+
+/// Sets the callback that gives OAUTHBEARER tokens (see
+/// strom_oauthbearer_token_cb_t); without one, a client logging in with
+/// OAUTHBEARER reads `sasl.oauthbearer.token.endpoint.url` (a `file:`
+/// URL). NULL removes it. librdkafka's refresh callback sets the token
+/// with a second call instead; this one returns it.
+#[unsafe(no_mangle)]
+pub extern "C" fn strom_conf_set_oauthbearer_token_cb(
+    conf: *mut Conf,
+    oauthbearer_token_cb: OauthbearerTokenCb,
+) {
+    with_callbacks(conf, |callbacks| {
+        callbacks.oauthbearer_token = oauthbearer_token_cb
+    });
 }
 
 /// Sets the `opaque` value every callback of the client receives.

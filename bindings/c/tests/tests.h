@@ -20,4 +20,5 @@
     X(test_hostile_arguments_are_refused_cleanly)       \
     X(test_one_producer_shared_by_threads)              \
     X(test_a_producer_logs_in_with_scram)               \
+    X(test_a_producer_logs_in_with_an_oauth_token_callback) \
     X(test_acls_are_created_described_and_deleted)
