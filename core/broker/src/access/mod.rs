@@ -130,7 +130,11 @@ pub fn screen(broker: &Arc<Broker>, caller: &Caller, request: Request, version: 
         Request::LeaveGroup(r) => groups::leave_group(access, r),
         Request::ListGroups(r) => groups::list_groups(access, r),
         Request::DescribeGroups(r) => groups::describe_groups(access, r),
-        Request::DescribeCluster(r) if access.cluster(Operation::Describe) => {
+        // Allowed: served with the caller's own operations. Refused (checked
+        // and logged once, below): answered by cluster_request.
+        Request::DescribeCluster(r)
+            if access.sees(Operation::Describe, ResourceType::Cluster, CLUSTER_NAME) =>
+        {
             let wanted = r.include_cluster_authorized_operations;
             let patch = patch!(DescribeCluster, |response| {
                 if wanted {
