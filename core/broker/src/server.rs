@@ -135,7 +135,9 @@ pub async fn run(
             format!("{}://{}:{port}", listener.name, listener.advertised.host)
         })
         .collect();
-    let http_line = match &http {
+    // Before the listeners, which end the line: readers take the rest of
+    // the line after "listeners " as the list.
+    let http_part = match &http {
         Some(http) => {
             http.status.serving();
             format!("; http on http://{}", http.address)
@@ -146,7 +148,7 @@ pub async fn run(
     // line is for whoever watches, not a condition of serving.
     let _ = writeln!(
         std::io::stdout(),
-        "strom ready: serving Kafka on {first_bound} (data dir {}); listeners {}{http_line}",
+        "strom ready: serving Kafka on {first_bound} (data dir {}){http_part}; listeners {}",
         broker.data_dir.display(),
         listed.join(",")
     );
