@@ -229,19 +229,31 @@ async fn readyz(State(status): State<Arc<Status>>) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
 }
 
-/// A `/v1` answer: `view` of the broker, read off the async threads;
-/// 503 while its logs are not open yet.
+/// Runs `work` off the runtime's async threads (reading every partition
+/// and group is blocking work), as one of the [`MAX_IN_FLIGHT`] requests
+/// allowed at once; the answer to send when it cannot run or failed.
+async fn bounded<T: Send + 'static>(
+    status: &Status,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Response> {
+    let Ok(_permit) = status.in_flight.try_acquire() else {
+        return Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy: too many HTTP requests\n",
+        )
+            .into_response());
+    };
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "failed\n").into_response())
+}
+
+/// A `/v1` answer: `view` of the broker; 503 while its logs are not open
+/// yet.
 async fn json_of(
     State(status): State<Arc<Status>>,
     view: fn(&Arc<Broker>) -> serde_json::Value,
 ) -> Response {
-    let Ok(_permit) = status.in_flight.try_acquire() else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy: too many HTTP requests\n",
-        )
-            .into_response();
-    };
     let Some(broker) = status.broker.get().and_then(Weak::upgrade) else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -249,24 +261,15 @@ async fn json_of(
         )
             .into_response();
     };
-    match tokio::task::spawn_blocking(move || view(&broker)).await {
+    match bounded(&status, move || view(&broker)).await {
         Ok(value) => axum::Json(value).into_response(),
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "failed\n").into_response(),
+        Err(refused) => refused,
     }
 }
 
 async fn metrics(State(status): State<Arc<Status>>) -> Response {
-    let Ok(_permit) = status.in_flight.try_acquire() else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy: too many HTTP requests\n",
-        )
-            .into_response();
-    };
     let broker = status.broker.get().cloned().unwrap_or_default();
-    // Reading every partition and group is blocking work: off the
-    // runtime's async threads.
-    match tokio::task::spawn_blocking(move || collect::render(&broker)).await {
+    match bounded(&status, move || collect::render(&broker)).await {
         Ok(Ok(text)) => (
             [(
                 header::CONTENT_TYPE,
@@ -275,10 +278,11 @@ async fn metrics(State(status): State<Arc<Status>>) -> Response {
             text,
         )
             .into_response(),
-        _ => (
+        Ok(Err(_)) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "metrics could not be encoded\n",
         )
             .into_response(),
+        Err(refused) => refused,
     }
 }
