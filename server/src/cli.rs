@@ -91,8 +91,8 @@ pub struct ServerArgs {
     /// Default: its own entry in --voters
     #[arg(long, value_name = "HOST:PORT")]
     pub cluster_listen: Option<String>,
-    /// Address of the HTTP listener: Prometheus metrics, health checks
-    /// (strom.http.listen), or `off`. Default: 127.0.0.1:9644
+    /// Address of the HTTP listener: the web console, Prometheus metrics,
+    /// health checks (strom.http.listen), or `off`. Default: 127.0.0.1:9644
     #[arg(long, value_name = "HOST:PORT|off")]
     pub http_listen: Option<String>,
     /// The metadata quorum, the same on every node

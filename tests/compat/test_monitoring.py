@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import struct
 import threading
-import socket
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 import pytest
@@ -23,28 +21,10 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 import wire
-from brokers import BrokerProcess, strom_binary
+from http_broker import get, http_broker
 
 RECORDS = 25
 COMMITTED = 10
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_broker(tmp_path) -> tuple[BrokerProcess, int]:
-    """A Strom broker (not started) with its HTTP listener on a free port."""
-    http_port = free_port()
-    data_dir = tmp_path / "data"
-
-    def command(port: int):
-        return [str(strom_binary()), "server", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}",
-                "--http-listen", f"127.0.0.1:{http_port}"]  # fmt: skip
-
-    return BrokerProcess("strom", command, data_dir, tmp_path / "strom.stderr"), http_port
 
 
 @pytest.fixture
@@ -55,14 +35,6 @@ def monitored(tmp_path):
         yield broker, f"http://127.0.0.1:{http_port}"
     finally:
         broker.stop()
-
-
-def get(url: str) -> tuple[int, str, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            return answer.status, answer.headers.get("Content-Type", ""), answer.read().decode()
-    except urllib.error.HTTPError as refused:
-        return refused.code, "", refused.read().decode()
 
 
 def scrape(base: str) -> dict[tuple[str, tuple], float]:
@@ -136,7 +108,9 @@ def test_metrics_count_records_lag_and_requests(monitored):
     assert len(ours["members"]) == 1
     assert ours["offsets"] == [{"topic": topic, "partition": 0, "committed": COMMITTED, "lag": RECORDS - COMMITTED}]
     cluster = json.loads(get(f"{base}/v1/cluster")[2])
-    assert cluster["cluster_id"] and [b["port"] for b in cluster["brokers"]] == [int(broker.bootstrap.rsplit(":", 1)[1])]
+    assert cluster["cluster_id"] and [b["port"] for b in cluster["brokers"]] == [
+        int(broker.bootstrap.rsplit(":", 1)[1])
+    ]
 
     consumer.close()
     assert scrape(base)[("strom_consumer_group_members", (("group", group),))] == 0
@@ -155,7 +129,8 @@ def test_metrics_count_records_lag_and_requests(monitored):
 def test_slow_http_clients_hold_up_neither_kafka_nor_later_http(monitored):
     """200 connections that send half a request and wait: the HTTP listener
     takes at most its limit and closes the rest; Kafka serves throughout,
-    and HTTP answers again once they are gone."""
+    and HTTP answers again once they are gone. A client that stays slow is
+    closed once the header timeout (10 s) passes."""
     broker, base = monitored
     port = int(base.rsplit(":", 1)[1])
     slow = []
@@ -175,6 +150,24 @@ def test_slow_http_clients_hold_up_neither_kafka_nor_later_http(monitored):
     while get_or_none(f"{base}/healthz") != 200:
         assert time.monotonic() < deadline, "HTTP did not answer again"
         time.sleep(0.2)
+
+    # Slow clients left alone are closed by the broker: a dribble of header
+    # lines does not keep a connection past the header timeout.
+    dribbler = socket.create_connection(("127.0.0.1", port), timeout=2)
+    dribbler.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n")
+    closed_by_broker = False
+    deadline = time.monotonic() + 30
+    while not closed_by_broker and time.monotonic() < deadline:
+        try:
+            dribbler.sendall(b"X-Slow: 1\r\n")
+            dribbler.recv(1)  # the end of the stream, or a 408 before it
+            closed_by_broker = True
+        except TimeoutError:
+            continue
+        except OSError:
+            closed_by_broker = True
+    dribbler.close()
+    assert closed_by_broker, "a dribbling HTTP client was kept open for 30 s"
 
 
 def get_or_none(url: str) -> int | None:

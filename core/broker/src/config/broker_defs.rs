@@ -8,6 +8,7 @@ const LONG_MAX: &str = "9223372036854775807";
 pub const FLUSH_POLICY: &str = "strom.flush.policy";
 pub const CLUSTER_LISTEN: &str = "strom.cluster.listen";
 pub const HTTP_LISTEN: &str = "strom.http.listen";
+pub const HTTP_READ_ONLY: &str = "strom.http.read.only";
 
 const fn def(
     name: &'static str,
@@ -118,7 +119,8 @@ pub static BROKER_SETTINGS: &[SettingDef] = &[
     def("producer.id.expiration.ms", T::Int, Some("86400000"), V::AtLeast(1), "How long an idle producer's id and sequence state is kept."),
     def("strom.max.partitions.per.request", T::Int, Some("10000"), V::AtLeast(1), "Most partitions one CreateTopics or CreatePartitions request may create, all topics together; beyond it the topics past the limit get POLICY_VIOLATION."),
     def("controller.quorum.voters", T::List, Some(""), V::Any, "The metadata quorum: id@host:port of every voter's cluster listener (same on every node). Empty: a one-node cluster that keeps its metadata in topic files."),
-    def(HTTP_LISTEN, T::String, Some("127.0.0.1:9644"), V::Any, "Address of the HTTP listener (Prometheus metrics at /metrics, health at /healthz and /readyz), or off. When the default port is taken the broker starts without it and says so; an address set explicitly must bind."),
+    def(HTTP_LISTEN, T::String, Some("127.0.0.1:9644"), V::Any, "Address of the HTTP listener (the web console at /, Prometheus metrics at /metrics, health at /healthz and /readyz), or off. When the default port is taken the broker starts without it and says so; an address set explicitly must bind."),
+    def(HTTP_READ_ONLY, T::Boolean, Some("false"), V::Any, "The web console shows but does not act: no creating or deleting topics, no resetting offsets. With the authorizer on the console is always read-only and shows no records (it has no login), and setting this false is refused."),
     def(CLUSTER_LISTEN, T::String, None, V::Any, "Address of this node's cluster (Raft) listener; defaults to its own entry in controller.quorum.voters."),
     def("strom.metadata.snapshot.records", T::Int, Some("1000"), V::AtLeast(1), "Committed metadata records between two snapshots of the metadata log; the log behind a snapshot is then dropped (but for its last 500 records, or this many when fewer), and a broker that was away longer catches up from the snapshot. Kafka counts bytes instead (metadata.log.max.record.bytes.between.snapshots)."),
     def("broker.heartbeat.interval.ms", T::Int, Some("500"), V::AtLeast(10), "How often a broker tells the controller it is alive (Kafka: 2000)."),

@@ -272,6 +272,22 @@ fn inter_broker_tls_needs_certificates_an_ssl_first_listener_and_client_certific
 }
 
 #[test]
+fn the_console_is_read_only_with_the_authorizer_and_cannot_be_made_otherwise() {
+    let settings = |pairs: &[(&str, &str)]| {
+        BrokerConfig::from_pairs(pairs).map(|c| c.settings().http_read_only)
+    };
+    assert!(!settings(&[]).unwrap());
+    assert!(settings(&[("strom.http.read.only", "true")]).unwrap());
+    assert!(settings(&[("authorizer.class.name", "strom")]).unwrap());
+    let refused = settings(&[
+        ("authorizer.class.name", "strom"),
+        ("strom.http.read.only", "false"),
+    ])
+    .unwrap_err();
+    assert!(refused.to_string().contains("no login"), "{refused}");
+}
+
+#[test]
 fn a_listener_may_override_its_tls_and_sasl_settings() {
     let config = BrokerConfig::from_pairs(&[
         (

@@ -24,7 +24,7 @@ use strom_protocol::error_codes;
 
 pub use alter::{apply_incremental_alter, AlterConfigOp, AlterOpType};
 pub use broker::{BrokerConfig, FlagValue, HostPort, Origin};
-pub use broker_defs::{CLUSTER_LISTEN, HTTP_LISTEN};
+pub use broker_defs::{CLUSTER_LISTEN, HTTP_LISTEN, HTTP_READ_ONLY};
 pub use listeners::{
     ClientAuth, KeyPassword, ListenerSpec, SecurityProtocol, SecuritySettings, JWKS_URL,
     SASL_MECHANISMS,

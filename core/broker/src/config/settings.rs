@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::broker::HostPort;
 use super::broker_defs::{
-    broker_setting, CLUSTER_LISTEN, FLUSH_POLICY, HTTP_LISTEN, LISTENER_PREFIX,
+    broker_setting, CLUSTER_LISTEN, FLUSH_POLICY, HTTP_LISTEN, HTTP_READ_ONLY, LISTENER_PREFIX,
 };
 use super::listeners::{
     jwks_file, resolve_listeners, ClientAuth, ListenerSpec, SecuritySettings, JWKS_URL,
@@ -153,6 +153,9 @@ pub struct BrokerSettings {
     /// whether that address was set rather than the default.
     pub http_listen: Option<String>,
     pub http_listen_explicit: bool,
+    /// `strom.http.read.only`, or the authorizer is on: the console offers
+    /// no actions.
+    pub http_read_only: bool,
     /// `security.inter.broker.protocol=SSL`: brokers talk to each other
     /// over mutual TLS (the cluster port and replica fetching).
     pub inter_broker_tls: bool,
@@ -278,6 +281,7 @@ impl BrokerSettings {
             cluster_listen: None,
             http_listen: None,
             http_listen_explicit: false,
+            http_read_only: false,
             inter_broker_tls: false,
             metadata_snapshot_records: 1,
             broker_heartbeat_interval_ms: 0,
@@ -495,6 +499,7 @@ pub(super) fn resolve_settings(
             .filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("off"))
             .map(str::to_string),
         http_listen_explicit: lookup.explicit.contains_key(HTTP_LISTEN),
+        http_read_only: http_read_only(&lookup)?,
         inter_broker_tls,
         metadata_snapshot_records: lookup.int("strom.metadata.snapshot.records")?,
         broker_heartbeat_interval_ms: lookup.long("broker.heartbeat.interval.ms")?,
@@ -583,6 +588,21 @@ fn inter_broker_tls(
         ));
     }
     Ok(true)
+}
+
+/// `strom.http.read.only`; always true with the authorizer on, since the
+/// console has no login and would act for anyone who reaches it.
+fn http_read_only(lookup: &Lookup<'_>) -> Result<bool, ConfigError> {
+    let read_only = lookup.boolean(HTTP_READ_ONLY)?;
+    let authorizer = !lookup.text("authorizer.class.name")?.is_empty();
+    if authorizer && !read_only && lookup.explicit.contains_key(HTTP_READ_ONLY) {
+        return Err(ConfigError::InvalidValue {
+            key: HTTP_READ_ONLY.into(),
+            value: "false".into(),
+            reason: "the web console has no login, so with the authorizer on it stays read-only (use the Kafka APIs, which check ACLs)".into(),
+        });
+    }
+    Ok(read_only || authorizer)
 }
 
 fn short(lookup: &Lookup<'_>, key: &str) -> Result<i16, ConfigError> {

@@ -1,57 +1,93 @@
 //! The broker's HTTP listener (`strom.http.listen`, default
-//! 127.0.0.1:9644): Prometheus metrics at `/metrics`, `/healthz` and
-//! `/readyz` for probes, and the console's JSON API under `/v1` ([`api`]). It starts before the logs are recovered, so
-//! `/readyz` can say the broker is not ready yet. It shares the broker's
-//! runtime but cannot hold up the Kafka listener: each request does a
-//! bounded amount of work, at most [`MAX_IN_FLIGHT`] run at once (more are
-//! answered 503 at once), and past [`MAX_CONNECTIONS`] new connections are
-//! closed as they come.
+//! 127.0.0.1:9644): the web console at `/` ([`console`]), its JSON API
+//! under `/v1` ([`api`], [`browse`], [`history`], [`actions`]),
+//! Prometheus metrics at `/metrics`, and `/healthz` and `/readyz` for
+//! probes. It starts before the logs are recovered, so `/readyz` can say
+//! the broker is not ready yet. It shares the broker's runtime but cannot
+//! hold up the Kafka listener: each request does a bounded amount of
+//! work, at most [`MAX_IN_FLIGHT`] run at once (more are answered 503 at
+//! once), and [`listener`] bounds connections and slow clients. Who may use the console and its actions: [`guard`].
 
-use std::net::SocketAddr;
-use std::pin::Pin;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
-use std::task::{Context, Poll};
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
+mod actions;
 mod api;
+mod browse;
+mod console;
+mod guard;
+mod history;
+mod listener;
+mod routes;
 
 use crate::config::{BrokerSettings, HTTP_LISTEN};
 use crate::error::BrokerError;
 use crate::metrics::collect;
 use crate::state::Broker;
+use history::History;
 
 /// HTTP requests served at once; more wait for none and get 503.
 const MAX_IN_FLIGHT: usize = 16;
 /// HTTP connections open at once (its own limit, apart from Kafka's).
 const MAX_CONNECTIONS: usize = 64;
+/// Largest request body (an action's JSON).
+const MAX_BODY: usize = 64 << 10;
 
-/// What the HTTP handlers read: the broker, once its logs are open, and
-/// whether it serves Kafka yet.
+/// What the HTTP handlers read: the broker, once its logs are open,
+/// whether it serves Kafka yet, and what the console may do.
 pub struct Status {
     broker: OnceLock<Weak<Broker>>,
     ready: AtomicBool,
     in_flight: Semaphore,
+    console: Console,
+    history: History,
+    /// Bound to a loopback address: requests must name a loopback host
+    /// (see [`guard`]).
+    loopback: bool,
+}
+
+/// What the console may do on this broker.
+#[derive(Debug, Clone)]
+pub struct Console {
+    /// No actions (`strom.http.read.only`, or the authorizer is on).
+    pub read_only: bool,
+    /// The message browser shows records (not with the authorizer on: the
+    /// console has no login to check ACLs against).
+    pub browse_records: bool,
+    /// Why the console is limited, for the page to show.
+    pub reason: Option<&'static str>,
+}
+
+impl Console {
+    fn from_settings(settings: &BrokerSettings) -> Console {
+        let authorizer = settings.authorizer.enabled;
+        let reason = if authorizer {
+            Some("the authorizer is on and the console has no login: it shows no records and takes no actions")
+        } else if settings.http_read_only {
+            Some("strom.http.read.only=true")
+        } else {
+            None
+        };
+        Console {
+            read_only: settings.http_read_only || authorizer,
+            browse_records: !authorizer,
+            reason,
+        }
+    }
 }
 
 impl Status {
-    fn new() -> Status {
-        Status {
-            broker: OnceLock::new(),
-            ready: AtomicBool::new(false),
-            in_flight: Semaphore::new(MAX_IN_FLIGHT),
-        }
-    }
-
     /// The logs are open: metrics can be read.
     pub fn opened(&self, broker: &Arc<Broker>) {
         let _ = self.broker.set(Arc::downgrade(broker));
@@ -62,18 +98,94 @@ impl Status {
     pub fn serving(&self) {
         self.ready.store(true, Ordering::Release);
     }
+
+    /// The broker, once its logs are open.
+    fn broker(&self) -> Option<Arc<Broker>> {
+        self.broker.get().and_then(Weak::upgrade)
+    }
 }
 
-/// The running HTTP listener: its address, and its task (aborted on drop).
+/// The answer while the logs are not open yet.
+fn starting() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "starting: recovering logs\n",
+    )
+        .into_response()
+}
+
+/// A `/v1` request that failed: its HTTP status and why, sent as
+/// `{"error": "..."}`.
+#[derive(Debug)]
+pub struct Failure {
+    status: StatusCode,
+    message: String,
+}
+
+impl Failure {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(message: String) -> Failure {
+        Failure::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn conflict(message: String) -> Failure {
+        Failure::new(StatusCode::CONFLICT, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Failure {
+        Failure::new(StatusCode::FORBIDDEN, message)
+    }
+
+    pub fn internal(message: String) -> Failure {
+        Failure::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    /// A Kafka error code as the HTTP status that says the same.
+    pub fn from_kafka(code: i16, message: String) -> Failure {
+        use strom_protocol::error_codes as e;
+        let status = match code {
+            e::UNKNOWN_TOPIC_OR_PARTITION | e::UNKNOWN_TOPIC_ID => StatusCode::NOT_FOUND,
+            e::TOPIC_ALREADY_EXISTS
+            | e::UNKNOWN_MEMBER_ID
+            | e::REBALANCE_IN_PROGRESS
+            | e::NOT_COORDINATOR => StatusCode::CONFLICT,
+            e::TOPIC_DELETION_DISABLED
+            | e::TOPIC_AUTHORIZATION_FAILED
+            | e::GROUP_AUTHORIZATION_FAILED
+            | e::CLUSTER_AUTHORIZATION_FAILED => StatusCode::FORBIDDEN,
+            _ if e::is_retriable(code) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Failure::new(status, message)
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": self.message});
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// The running HTTP listener: its address, and its tasks (aborted on
+/// drop).
 pub struct HttpListener {
-    pub address: SocketAddr,
+    pub address: std::net::SocketAddr,
     pub status: Arc<Status>,
     task: JoinHandle<()>,
+    sampler: JoinHandle<()>,
 }
 
 impl Drop for HttpListener {
     fn drop(&mut self) {
         self.task.abort();
+        self.sampler.abort();
     }
 }
 
@@ -89,7 +201,7 @@ pub async fn start(settings: &BrokerSettings) -> Result<Option<HttpListener>, Br
         Err(e) if !settings.http_listen_explicit => {
             tracing::warn!(
                 address,
-                "no HTTP listener (metrics, health): cannot bind the default address: {e}; set {HTTP_LISTEN} to another address or off"
+                "no HTTP listener (console, metrics, health): cannot bind the default address: {e}; set {HTTP_LISTEN} to another address or off"
             );
             return Ok(None);
         }
@@ -104,110 +216,46 @@ pub async fn start(settings: &BrokerSettings) -> Result<Option<HttpListener>, Br
         addr: address.to_string(),
         source,
     })?;
-    let status = Arc::new(Status::new());
+    let status = Arc::new(Status {
+        broker: OnceLock::new(),
+        ready: AtomicBool::new(false),
+        in_flight: Semaphore::new(MAX_IN_FLIGHT),
+        console: Console::from_settings(settings),
+        history: History::default(),
+        loopback: address.ip().is_loopback(),
+    });
     let app = Router::new()
+        .merge(routes::console(status.clone()))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route(
-            "/v1/cluster",
-            get(|state| json_of(state, |b| api::cluster(b))),
-        )
-        .route(
-            "/v1/topics",
-            get(|state| json_of(state, |b| api::topics(b))),
-        )
-        .route("/v1/groups", get(|state| json_of(state, api::groups)))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(status.clone());
-    let task = tokio::spawn(async move {
-        let listener = Limited {
-            socket,
-            slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
-        };
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!("the HTTP listener stopped: {e}");
-        }
-    });
+    let task = tokio::spawn(listener::serve(socket, app));
+    let sampler = tokio::spawn(sample_history(Arc::downgrade(&status)));
     Ok(Some(HttpListener {
         address,
         status,
         task,
+        sampler,
     }))
 }
 
-/// The HTTP socket, accepting at most [`MAX_CONNECTIONS`] at once.
-struct Limited {
-    socket: TcpListener,
-    slots: Arc<Semaphore>,
-}
-
-impl axum::serve::Listener for Limited {
-    type Io = Counted;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Counted, SocketAddr) {
-        loop {
-            let (stream, peer) = match self.socket.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // E.g. out of file descriptors: do not spin on it.
-                    tracing::debug!("accepting an HTTP connection failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            match self.slots.clone().try_acquire_owned() {
-                Ok(slot) => {
-                    return (
-                        Counted {
-                            stream,
-                            _slot: slot,
-                        },
-                        peer,
-                    )
-                }
-                // Full: this one is closed as it is dropped.
-                Err(_) => tracing::debug!(%peer, "too many HTTP connections; closing a new one"),
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.socket.local_addr()
-    }
-}
-
-/// An HTTP connection, holding its slot until it closes.
-struct Counted {
-    stream: TcpStream,
-    _slot: OwnedSemaphorePermit,
-}
-
-impl AsyncRead for Counted {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Counted {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+/// Samples the broker for the console's charts every
+/// [`history::INTERVAL`], off the async threads.
+async fn sample_history(status: Weak<Status>) {
+    let mut every = tokio::time::interval(history::INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let Some(status) = status.upgrade() else {
+            return;
+        };
+        let Some(broker) = status.broker() else {
+            continue;
+        };
+        let sampling = status.clone();
+        let _ = tokio::task::spawn_blocking(move || sampling.history.sample(&broker)).await;
     }
 }
 
@@ -229,6 +277,15 @@ async fn readyz(State(status): State<Arc<Status>>) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
 }
 
+/// The 503 for a request past [`MAX_IN_FLIGHT`].
+fn busy() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy: too many HTTP requests\n",
+    )
+        .into_response()
+}
+
 /// Runs `work` off the runtime's async threads (reading every partition
 /// and group is blocking work), as one of the [`MAX_IN_FLIGHT`] requests
 /// allowed at once; the answer to send when it cannot run or failed.
@@ -237,33 +294,45 @@ async fn bounded<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Response> {
     let Ok(_permit) = status.in_flight.try_acquire() else {
-        return Err((
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy: too many HTTP requests\n",
-        )
-            .into_response());
+        return Err(busy());
     };
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "failed\n").into_response())
 }
 
-/// A `/v1` answer: `view` of the broker; 503 while its logs are not open
-/// yet.
-async fn json_of(
-    State(status): State<Arc<Status>>,
-    view: fn(&Arc<Broker>) -> serde_json::Value,
+/// A `/v1` read: `view` of the broker, run by [`bounded`].
+async fn read_view(
+    status: Arc<Status>,
+    view: impl FnOnce(&Arc<Broker>, &Status) -> Result<Value, Failure> + Send + 'static,
 ) -> Response {
-    let Some(broker) = status.broker.get().and_then(Weak::upgrade) else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "starting: recovering logs\n",
-        )
-            .into_response();
+    let Some(broker) = status.broker() else {
+        return starting();
     };
-    match bounded(&status, move || view(&broker)).await {
-        Ok(value) => axum::Json(value).into_response(),
+    let reader = status.clone();
+    match bounded(&status, move || view(&broker, &reader)).await {
+        Ok(Ok(value)) => axum::Json(value).into_response(),
+        Ok(Err(failure)) => failure.into_response(),
         Err(refused) => refused,
+    }
+}
+
+/// A `/v1` action: `act` on the broker, as one of the [`MAX_IN_FLIGHT`]
+/// requests (it awaits the broker's own request handling, so it runs on
+/// the async threads).
+async fn run_action<F>(status: Arc<Status>, act: impl FnOnce(Arc<Broker>) -> F) -> Response
+where
+    F: Future<Output = Result<Value, Failure>>,
+{
+    let Some(broker) = status.broker() else {
+        return starting();
+    };
+    let Ok(_permit) = status.in_flight.try_acquire() else {
+        return busy();
+    };
+    match act(broker).await {
+        Ok(value) => axum::Json(value).into_response(),
+        Err(failure) => failure.into_response(),
     }
 }
 

@@ -1,0 +1,127 @@
+//! The console's charts over the last minutes (`GET /v1/history`): every
+//! [`INTERVAL`] a sample of each topic's traffic counters and each group's
+//! total lag, the last [`KEPT`] samples kept. Bounded like the metrics:
+//! at most [`MAX_TOPICS`] topics and [`MAX_GROUPS`] groups per sample.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::api::lag_of;
+use crate::clock::now_ms;
+use crate::group::lock;
+use crate::metrics::collect::{groups_by_name, MAX_GROUPS, MAX_TOPICS};
+use crate::state::Broker;
+
+/// Time between two samples.
+pub const INTERVAL: Duration = Duration::from_secs(5);
+/// Samples kept: six minutes.
+const KEPT: usize = 72;
+
+/// One topic's traffic counters through this broker: records in, bytes
+/// in, bytes out.
+type Traffic = [u64; 3];
+
+struct Sample {
+    time_ms: i64,
+    topics: BTreeMap<Arc<str>, Traffic>,
+    /// Total lag per group; `None` where a partition's lag is unknown here.
+    groups: BTreeMap<Arc<str>, Option<i64>>,
+}
+
+/// The samples, oldest first.
+#[derive(Default)]
+pub struct History {
+    samples: Mutex<VecDeque<Sample>>,
+}
+
+/// What `/v1/history` is asked for: everything summed, one topic, or one
+/// group.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Query {
+    topic: Option<String>,
+    group: Option<String>,
+}
+
+impl History {
+    /// Takes one sample of the broker (blocking work: it reads every
+    /// partition and locks every group).
+    pub fn sample(&self, broker: &Broker) {
+        let mut topics: BTreeMap<Arc<str>, Traffic> = BTreeMap::new();
+        for partition in broker.partitions.all() {
+            let counters = &partition.traffic;
+            let now = [
+                counters.records_in.load(Ordering::Relaxed),
+                counters.bytes_in.load(Ordering::Relaxed),
+                counters.bytes_out.load(Ordering::Relaxed),
+            ];
+            let name = self.interned(&partition.topic);
+            if !topics.contains_key(&name) && topics.len() == MAX_TOPICS {
+                continue;
+            }
+            let total = topics.entry(name).or_default();
+            for (sum, count) in total.iter_mut().zip(now) {
+                *sum += count;
+            }
+        }
+        let groups = groups_by_name(broker)
+            .into_iter()
+            .take(MAX_GROUPS)
+            .map(|(id, group)| {
+                let g = lock(&group);
+                let lag = g.offsets.iter().try_fold(0i64, |sum, ((topic, p), c)| {
+                    Some(sum + lag_of(broker, topic, *p, c.value.offset)?)
+                });
+                (self.interned(&id), lag)
+            })
+            .collect();
+        let mut samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
+        if samples.len() == KEPT {
+            samples.pop_front();
+        }
+        samples.push_back(Sample {
+            time_ms: now_ms(),
+            topics,
+            groups,
+        });
+    }
+
+    /// The name as the last sample holds it, so that samples share one
+    /// copy of each name.
+    fn interned(&self, name: &str) -> Arc<str> {
+        let samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
+        let last = samples.back();
+        last.and_then(|s| s.topics.get_key_value(name).map(|(k, _)| k.clone()))
+            .or_else(|| last.and_then(|s| s.groups.get_key_value(name).map(|(k, _)| k.clone())))
+            .unwrap_or_else(|| Arc::from(name))
+    }
+
+    /// The answer to `query`: cumulative counters (the page turns them
+    /// into rates) or a group's lag, per sample.
+    pub fn view(&self, query: &Query) -> Value {
+        let samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
+        let points: Vec<Value> = samples
+            .iter()
+            .filter_map(|s| {
+                if let Some(group) = &query.group {
+                    let lag = s.groups.get(group.as_str())?;
+                    return Some(json!({"time_ms": s.time_ms, "lag": lag}));
+                }
+                let traffic = match &query.topic {
+                    Some(topic) => *s.topics.get(topic.as_str())?,
+                    None => s.topics.values().fold([0; 3], |mut sum, t| {
+                        sum.iter_mut().zip(t).for_each(|(a, b)| *a += b);
+                        sum
+                    }),
+                };
+                let [records_in, bytes_in, bytes_out] = traffic;
+                Some(json!({"time_ms": s.time_ms, "records_in": records_in,
+                            "bytes_in": bytes_in, "bytes_out": bytes_out}))
+            })
+            .collect();
+        json!({"interval_ms": INTERVAL.as_millis() as u64, "samples": points})
+    }
+}
