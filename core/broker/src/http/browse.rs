@@ -3,9 +3,10 @@
 //! holds merged newest first, with key, value and header values in
 //! base64 (the page shows them as text, JSON or hex). Bounded: at most
 //! [`MAX_LIMIT`] records, [`MAX_PARTITIONS`] partitions read,
-//! [`READ_BUDGET`] bytes read from disk per partition, and values cut at
-//! [`VALUE_SHOWN`] bytes.
+//! [`READ_BUDGET`] bytes read from disk per partition, values cut at
+//! [`VALUE_SHOWN`] bytes, and [`MAX_AT_ONCE`] requests at a time.
 
+use std::cmp::Reverse;
 use std::collections::VecDeque;
 
 use serde_json::{json, Value};
@@ -15,6 +16,8 @@ use strom_protocol::records::{batches, Record};
 use super::Failure;
 use crate::state::Broker;
 
+/// Browsing requests served at once; more get 503.
+pub const MAX_AT_ONCE: usize = 2;
 /// Most records one request returns.
 pub const MAX_LIMIT: usize = 100;
 /// Records returned when the request does not say.
@@ -49,7 +52,7 @@ pub fn records(broker: &Broker, topic_name: &str, query: &Query) -> Result<Value
         Some(index) => vec![index],
         None => (0..topic.partition_count()).take(MAX_PARTITIONS).collect(),
     };
-    let mut found: Vec<(i32, Record)> = Vec::new();
+    let mut found: Vec<Shown> = Vec::new();
     for index in indexes {
         let Ok(partition) = broker.partition(topic_name, index) else {
             if query.partition.is_some() {
@@ -59,39 +62,41 @@ pub fn records(broker: &Broker, topic_name: &str, query: &Query) -> Result<Value
             }
             continue;
         };
-        let latest = latest_records(&partition.log, limit)
+        let latest = latest_records(&partition.log, index, limit)
             .map_err(|e| Failure::internal(format!("reading partition {index}: {e}")))?;
-        found.extend(latest.into_iter().map(|record| (index, record)));
+        found.extend(latest);
+        // Newest first: by offset in one partition (timestamps set by
+        // producers need not grow), by timestamp across partitions. Cut
+        // after each partition, so at most 2 × limit records are held.
+        if query.partition.is_some() {
+            found.sort_by_key(|r| Reverse(r.offset));
+        } else {
+            found.sort_by_key(|r| (Reverse(r.timestamp), r.partition, Reverse(r.offset)));
+        }
+        found.truncate(limit);
     }
-    // Newest first: by offset in one partition (timestamps set by
-    // producers need not grow), by timestamp across partitions.
-    if query.partition.is_some() {
-        found.sort_by_key(|(_, record)| std::cmp::Reverse(record.offset));
-    } else {
-        found.sort_by_key(|(partition, record)| {
-            (
-                std::cmp::Reverse(record.timestamp),
-                *partition,
-                std::cmp::Reverse(record.offset),
-            )
-        });
-    }
-    found.truncate(limit);
-    let records: Vec<Value> = found
-        .iter()
-        .map(|(partition, record)| record_json(*partition, record))
-        .collect();
+    let records: Vec<Value> = found.into_iter().map(|r| r.json).collect();
     Ok(json!({"topic": topic_name, "records": records}))
+}
+
+/// A record as the page gets it, with what it is ordered by.
+struct Shown {
+    timestamp: i64,
+    partition: i32,
+    offset: i64,
+    json: Value,
 }
 
 /// Up to `limit` records just below the log's high watermark, oldest
 /// first; control records (transaction markers) left out.
 fn latest_records(
     log: &strom_storage::Log,
+    partition: i32,
     limit: usize,
-) -> Result<VecDeque<Record>, strom_storage::StorageError> {
+) -> Result<VecDeque<Shown>, strom_storage::StorageError> {
     let end = log.high_watermark();
-    let mut offset = (end - limit as i64).max(log.log_start_offset());
+    let first = (end - limit as i64).max(log.log_start_offset());
+    let mut offset = first;
     let mut kept = VecDeque::with_capacity(limit);
     let mut budget = READ_BUDGET;
     while offset < end && budget > 0 {
@@ -120,11 +125,18 @@ fn latest_records(
             let Ok(records) = batch.records(MAX_DECOMPRESSED) else {
                 continue;
             };
-            for record in records.flatten() {
+            // Copied out (cut to what is shown) as they are kept, so the
+            // read buffers go with each batch.
+            for record in records.flatten().filter(|r| r.offset >= first) {
                 if kept.len() == limit {
                     kept.pop_front();
                 }
-                kept.push_back(record);
+                kept.push_back(Shown {
+                    timestamp: record.timestamp,
+                    partition,
+                    offset: record.offset,
+                    json: record_json(partition, &record),
+                });
             }
         }
     }

@@ -50,6 +50,9 @@ pub struct Status {
     broker: OnceLock<Weak<Broker>>,
     ready: AtomicBool,
     in_flight: Semaphore,
+    /// Message-browser requests at once ([`browse::MAX_AT_ONCE`]): each
+    /// may decompress batches of megabytes.
+    browsing: Semaphore,
     console: Console,
     history: History,
     /// Bound to a loopback address: requests must name a loopback host
@@ -220,6 +223,7 @@ pub async fn start(settings: &BrokerSettings) -> Result<Option<HttpListener>, Br
         broker: OnceLock::new(),
         ready: AtomicBool::new(false),
         in_flight: Semaphore::new(MAX_IN_FLIGHT),
+        browsing: Semaphore::new(browse::MAX_AT_ONCE),
         console: Console::from_settings(settings),
         history: History::default(),
         loopback: address.ip().is_loopback(),
@@ -277,7 +281,7 @@ async fn readyz(State(status): State<Arc<Status>>) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
 }
 
-/// The 503 for a request past [`MAX_IN_FLIGHT`].
+/// The 503 for a request past [`MAX_IN_FLIGHT`] (or another limit).
 fn busy() -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,

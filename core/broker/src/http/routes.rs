@@ -51,7 +51,11 @@ async fn records(
     Path(name): Path<String>,
     Query(query): Query<browse::Query>,
 ) -> Response {
-    read_view(status, move |broker, status| {
+    // Held across the blocking read: [`browse::MAX_AT_ONCE`] at a time.
+    let Ok(_browsing) = status.browsing.try_acquire() else {
+        return super::busy();
+    };
+    read_view(status.clone(), move |broker, status| {
         if !status.console.browse_records {
             return Err(Failure::forbidden(
                 status.console.reason.unwrap_or("browsing records is off"),
