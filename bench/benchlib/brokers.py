@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 READY_PATTERN = re.compile(r"serving Kafka on (\S+) ")
+# Strom's ready line also names its HTTP listener.
+HTTP_PATTERN = re.compile(r"http on http://([^;\s]+)")
 READY_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 60.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -48,6 +50,8 @@ class BrokerRun:
     # The strom binary this run uses (None for Kafka): loads that start a
     # broker of their own start the same one.
     binary: Path | None = None
+    # Strom's HTTP listener (host:port); empty for Kafka.
+    http: str = ""
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU time the broker process has used so far."""
@@ -114,6 +118,8 @@ def _wait_ready(run: BrokerRun) -> None:
         match = READY_PATTERN.search(pending.decode("utf-8", "replace"))
         if match:
             run.bootstrap = match.group(1)
+            http = HTTP_PATTERN.search(pending.decode("utf-8", "replace"))
+            run.http = http.group(1) if http else ""
             run.startup_s = round(time.monotonic() - started, 2)
             return
     run.process.kill()
@@ -142,8 +148,10 @@ def _child_pid(pid: int, name_part: str, timeout_s: float = 10.0) -> int:
 
 
 def strom_command(binary: Path, data_dir: Path, settings: dict[str, str], port: int = 0) -> list[str]:
-    """`strom server` on 127.0.0.1:`port` (0: a free one) with `data_dir`."""
-    command = [str(binary), "server", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"]
+    """`strom server` on 127.0.0.1:`port` (0: a free one) with `data_dir`,
+    and its HTTP listener on a free port (brokers side by side)."""
+    command = [str(binary), "server", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}",
+               "--http-listen", "127.0.0.1:0"]  # fmt: skip
     for name, value in settings.items():
         command += ["--set", f"{name}={value}"]
     return command

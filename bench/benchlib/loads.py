@@ -23,7 +23,7 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from . import harness, lifecycle
+from . import harness, http_pressure, lifecycle
 from .brokers import BrokerRun
 from .java_tools import JavaTools
 from .procs import Finished, ResourceSampler, run_bounded
@@ -66,6 +66,7 @@ class Load:
     partitions: int = PARTITIONS
     consumer_groups: int = 0  # fan-out readers
     delete_after: bool = False  # delete the topic once done (free the disk)
+    http_pressure: bool = False  # slow clients and a scraper on Strom's HTTP listener meanwhile
 
 
 def plan(
@@ -162,6 +163,22 @@ def classic_loads(scale: float, latency_rate: int, latency_seconds: int) -> list
             acks="all",
             throughput=latency_rate,
             group="latency",
+        )
+    )
+    loads.append(
+        Load(
+            key="java-latency-100-acksall-slow-http",
+            title=f"… the same while {http_pressure.SLOW_CLIENTS} slow HTTP clients dribble headers and /metrics and "
+            "/v1 are read every 100 ms (Strom's HTTP listener; Kafka has none, so its run is the same load again)",
+            client="java",
+            kind="latency",
+            topic="bench-latency-http",
+            records=latency_records,
+            size=100,
+            acks="all",
+            throughput=latency_rate,
+            group="latency",
+            http_pressure=True,
         )
     )
     return loads
@@ -284,6 +301,14 @@ def _run_one(load: Load, broker: BrokerRun, tools: JavaTools, timeout_s: float) 
     if load.kind in ADDED_RUNNERS:
         return ADDED_RUNNERS[load.kind](load, broker, tools, timeout_s)
     if load.client == "java" and load.kind in ("produce", "latency"):
+        if load.http_pressure and broker.http:
+            with http_pressure.HttpPressure(broker.http) as pressure:
+                metrics, finished = tools.produce(
+                    broker.bootstrap, load.topic, load.records, load.size, load.acks, load.throughput, timeout_s
+                )
+            if metrics:
+                metrics.update(pressure.summary())
+            return metrics, finished
         return tools.produce(
             broker.bootstrap, load.topic, load.records, load.size, load.acks, load.throughput, timeout_s
         )
