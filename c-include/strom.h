@@ -26,7 +26,8 @@
  * application owns (configs, lists, headers, messages) are not locked:
  * use each from one thread at a time. Callbacks run on the thread that
  * serves them: strom_poll()/strom_flush() for delivery reports,
- * strom_consumer_poll() for rebalances, commits and errors.
+ * strom_consumer_poll() for rebalances, commits and errors, and each of
+ * them for statistics.
  *
  * Errors. Calls that can fail return a strom_resp_err_t (0 is
  * STROM_RESP_ERR_NO_ERROR) or NULL/-1, and keep what went wrong, for a
@@ -463,6 +464,15 @@ typedef void (*strom_error_cb_t)(struct strom_t *rk, strom_resp_err_t err, const
  * a token.
  */
 typedef int (*strom_oauthbearer_token_cb_t)(const char *oauthbearer_config, char *token, size_t token_size, char *errstr, size_t errstr_size, void *opaque);
+
+/**
+ * Statistics (librdkafka's `stats_cb`): `json` is a JSON object of
+ * `json_len` bytes (NUL-terminated too) in librdkafka's STATISTICS.md
+ * shape, every `statistics.interval.ms`. Return 0 and the library frees
+ * `json` after the call; return 1 to keep it, and free it later with
+ * strom_mem_free().
+ */
+typedef int (*strom_stats_cb_t)(struct strom_t *rk, char *json, size_t json_len, void *opaque);
 
 /**
  * A response or record batch could not be read.
@@ -1404,9 +1414,9 @@ void strom_destroy(struct strom_t *rk, int timeout_ms);
 
 /**
  * Serves the handle's callbacks on the calling thread: a producer's
- * delivery reports (waiting up to `timeout_ms` for the first) and the
- * error callback. Returns how many callbacks ran. For a consumer, call
- * strom_consumer_poll() instead.
+ * delivery reports and statistics (waiting up to `timeout_ms` for the
+ * first) and the error callback. Returns how many callbacks ran. For a
+ * consumer, call strom_consumer_poll() instead.
  */
 int strom_poll(struct strom_t *rk, int timeout_ms);
 
@@ -1498,6 +1508,17 @@ void strom_conf_set_error_cb(struct strom_conf_t *conf, strom_error_cb_t error_c
 void strom_conf_set_oauthbearer_token_cb(struct strom_conf_t *conf, strom_oauthbearer_token_cb_t oauthbearer_token_cb);
 
 /**
+ * Sets the statistics callback (librdkafka's `stats_cb`, see
+ * strom_stats_cb_t): with `statistics.interval.ms` above 0, a producer or
+ * consumer hands it a JSON object in librdkafka's STATISTICS.md shape
+ * every interval, called from strom_poll() and strom_flush() (a
+ * producer) or strom_consumer_poll() (a consumer) on the calling thread.
+ * A statistics object not served before the next one is made is replaced
+ * by it. NULL removes it.
+ */
+void strom_conf_set_stats_cb(struct strom_conf_t *conf, strom_stats_cb_t stats_cb);
+
+/**
  * Sets the `opaque` value every callback of the client receives.
  */
 void strom_conf_set_opaque(struct strom_conf_t *conf, void *opaque);
@@ -1536,8 +1557,8 @@ strom_resp_err_t strom_subscription(struct strom_t *rk, struct strom_topic_parti
  * comes), or NULL if none came (or the call failed: strom_last_error()
  * says so). Also returns events as messages with `err` set: partition
  * ends (`enable.partition.eof`) and, without an error callback,
- * client-wide errors. Rebalance and commit callbacks run inside this
- * call. Free the message with strom_message_destroy().
+ * client-wide errors. Rebalance, commit and statistics callbacks run
+ * inside this call. Free the message with strom_message_destroy().
  */
 struct strom_message_t *strom_consumer_poll(struct strom_t *rk, int timeout_ms);
 

@@ -281,7 +281,8 @@ class ClusterMetadata:
 
 class Producer:
     """confluent-kafka's Producer: `produce` queues, `poll`/`flush` serve
-    delivery reports on the calling thread."""
+    delivery reports and `stats_cb` (the config's `stats_cb(json_str)`,
+    every `statistics.interval.ms`) on the calling thread."""
 
     def __init__(self, conf: Optional[Config] = None, **kwargs: Any) -> None: ...
     def produce(
@@ -306,7 +307,8 @@ class Producer:
 
 class Consumer:
     """confluent-kafka's Consumer: `poll` returns one record at a time;
-    rebalance and commit callbacks run inside `poll` on its thread."""
+    rebalance and commit callbacks and `stats_cb` (every
+    `statistics.interval.ms`) run inside `poll`/`consume` on its thread."""
 
     def __init__(self, conf: Optional[Config] = None, **kwargs: Any) -> None: ...
     def subscribe(

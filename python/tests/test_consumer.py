@@ -4,6 +4,7 @@ lookups, and Python's manners (Ctrl-C, fork, context managers)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -53,6 +54,41 @@ def test_group_consumer_reads_everything_once_in_order(conf: dict, topic: str) -
     assert [m.value() for m in got] == [f"m{i}".encode() for i in range(50)]
     assert [m.offset() for m in got] == list(range(50))
     assert consumer.poll(0.5) is None
+    consumer.close()
+
+
+def test_stats_cb_counts_what_poll_returned_and_the_lag(conf: dict, topic: str) -> None:
+    records = 30
+    produce(conf, topic, records)
+    seen: list[dict] = []
+    threads: set[int] = set()
+
+    def stats_cb(stats_json: str) -> None:
+        threads.add(threading.get_ident())
+        seen.append(json.loads(stats_json))
+
+    consumer = strom.Consumer(
+        group_conf(conf, f"g-{topic}", **{"enable.auto.commit": False, "statistics.interval.ms": 100, "stats_cb": stats_cb})
+    )
+    consumer.subscribe([topic])
+    got = poll_until(consumer, lambda got: len(got) >= records)
+    assert len(got) == records
+    consumer.commit(asynchronous=False)
+
+    def caught_up(stats: dict) -> bool:
+        partition = stats["topics"].get(topic, {}).get("partitions", {}).get("0", {})
+        return stats["rxmsgs"] == records and partition.get("consumer_lag") == 0
+
+    deadline = time.monotonic() + 30
+    while not (seen and caught_up(seen[-1])) and time.monotonic() < deadline:
+        assert consumer.poll(0.2) is None
+    stats = seen[-1]
+    assert caught_up(stats), stats
+    assert stats["type"] == "consumer"
+    partition = stats["topics"][topic]["partitions"]["0"]
+    assert partition["committed_offset"] == partition["hi_offset"] == records
+    assert stats["cgrp"]["assignment_size"] == 1
+    assert threads == {threading.get_ident()}
     consumer.close()
 
 

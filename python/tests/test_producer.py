@@ -4,6 +4,8 @@ partitions, BufferError, flush and len()."""
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 
 import pytest
@@ -135,6 +137,47 @@ def test_poll_serves_reports_and_counts_them(conf: dict, topic: str) -> None:
         served += producer.poll(0.5)
     assert served == 3 and seen == [0, 1, 2]
     assert producer.poll(0) == 0
+
+
+def test_stats_cb_gets_librdkafka_statistics_from_poll_and_flush(conf: dict, topic: str) -> None:
+    records = 40
+    seen: list[dict] = []
+    threads: set[int] = set()
+
+    def stats_cb(stats_json: str) -> None:
+        threads.add(threading.get_ident())
+        seen.append(json.loads(stats_json))
+
+    producer = strom.Producer({**conf, "client.id": "stats-py", "statistics.interval.ms": 100, "stats_cb": stats_cb})
+    for i in range(records):
+        producer.produce(topic, f"value-{i}".encode(), key=f"k{i}".encode())
+    assert producer.flush(30) == 0
+    deadline = time.monotonic() + 30
+    while not (seen and seen[-1]["txmsgs"] == records) and time.monotonic() < deadline:
+        producer.poll(0.2)
+    stats = seen[-1]
+    assert stats["txmsgs"] == records, stats
+    assert stats["type"] == "producer"
+    assert stats["name"].startswith("stats-py#producer-")
+    assert stats["txmsg_bytes"] == sum(len(f"value-{i}") + len(f"k{i}") for i in range(records))
+    assert stats["msg_cnt"] == 0
+    assert sum(p["txmsgs"] for p in stats["topics"][topic]["partitions"].values()) == records
+    assert any(broker["state"] == "UP" for broker in stats["brokers"].values())
+    # Called from poll()/flush() only, on this thread, as confluent-kafka does.
+    assert threads == {threading.get_ident()}
+    producer.close()
+
+
+def test_exception_in_stats_cb_comes_out_of_poll(conf: dict, topic: str) -> None:
+    def stats_cb(stats_json: str) -> None:
+        raise ValueError("from stats_cb")
+
+    producer = strom.Producer({**conf, "statistics.interval.ms": 50, "stats_cb": stats_cb})
+    with pytest.raises(ValueError, match="from stats_cb"):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            producer.poll(0.2)
+    producer.close()
 
 
 def test_list_topics_shows_the_topic_and_the_broker(conf: dict, topic: str) -> None:

@@ -1,8 +1,11 @@
 //! The callbacks a configuration carries, by librdkafka's shapes.
 
 use std::ffi::{c_char, c_int, c_void, CString};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::Arc;
 
 use strom_client::security::TokenProvider;
+use strom_client::StatsCallback;
 
 use crate::client::Client;
 use crate::codes::RespErr;
@@ -63,6 +66,20 @@ pub type OauthbearerTokenCb = Option<
     ) -> c_int,
 >;
 
+/// Statistics (librdkafka's `stats_cb`): `json` is a JSON object of
+/// `json_len` bytes (NUL-terminated too) in librdkafka's STATISTICS.md
+/// shape, every `statistics.interval.ms`. Return 0 and the library frees
+/// `json` after the call; return 1 to keep it, and free it later with
+/// strom_mem_free().
+pub type StatsCb = Option<
+    extern "C" fn(
+        rk: *mut Client,
+        json: *mut c_char,
+        json_len: usize,
+        opaque: *mut c_void,
+    ) -> c_int,
+>;
+
 /// The callbacks of one client, and the opaque value they all receive.
 #[derive(Clone, Copy, Default)]
 pub struct Callbacks {
@@ -71,7 +88,35 @@ pub struct Callbacks {
     pub offset_commit: OffsetCommitCb,
     pub error: ErrorCb,
     pub oauthbearer_token: OauthbearerTokenCb,
+    pub stats: StatsCb,
     pub opaque: SendPtr,
+}
+
+/// The core's statistics callback over the application's: served by
+/// strom_poll(), strom_flush() and strom_consumer_poll() (the core hands
+/// statistics to the client's callback queue). `handle` is the client's
+/// handle once made; `alive` goes false when strom_destroy() frees it.
+pub fn stats_callback(
+    callback: extern "C" fn(*mut Client, *mut c_char, usize, *mut c_void) -> c_int,
+    handle: Arc<AtomicPtr<Client>>,
+    alive: Arc<AtomicBool>,
+    opaque: SendPtr,
+) -> StatsCallback {
+    StatsCallback::new(move |json| {
+        let rk = handle.load(Ordering::Acquire);
+        if rk.is_null() || !alive.load(Ordering::Acquire) {
+            return;
+        }
+        let len = json.len();
+        let Ok(json) = CString::new(json) else {
+            return;
+        };
+        let json = json.into_raw();
+        let kept = crate::ffi::guard(0, || callback(rk, json, len, opaque.get()));
+        if kept != 1 {
+            crate::ffi::free_c_string(json);
+        }
+    })
 }
 
 /// Longest token the callback may write, with its NUL.

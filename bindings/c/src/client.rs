@@ -4,13 +4,13 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::{c_char, c_int, CStr, CString};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use strom_client::{blocking, ClientConfig, ClientError};
 
-use crate::callbacks::Callbacks;
+use crate::callbacks::{stats_callback, Callbacks};
 use crate::conf::Conf;
 use crate::error::CError;
 use crate::ffi;
@@ -148,7 +148,18 @@ impl Client {
     ) -> *mut Client {
         let made = (|| {
             let conf_ref = ffi::object(conf, "conf")?;
-            let config = conf_ref.client_config()?;
+            let mut config = conf_ref.client_config()?;
+            let alive = Arc::new(AtomicBool::new(true));
+            // The statistics callback gets the handle, made below.
+            let handle = Arc::new(AtomicPtr::new(std::ptr::null_mut()));
+            if let Some(callback) = conf_ref.callbacks.stats {
+                config.stats_callback = Some(stats_callback(
+                    callback,
+                    handle.clone(),
+                    alive.clone(),
+                    conf_ref.callbacks.opaque,
+                ));
+            }
             let role = build(&config)?;
             let rk = ffi::into_raw(Client {
                 role,
@@ -159,8 +170,9 @@ impl Client {
                 pending: Mutex::new(VecDeque::new()),
                 lost: AtomicBool::new(false),
                 subscribed: Mutex::new(Vec::new()),
-                alive: Arc::new(AtomicBool::new(true)),
+                alive,
             });
+            handle.store(rk, Ordering::Release);
             match attach(ffi::object(rk, "rk")?) {
                 Ok(()) => Ok(rk),
                 Err(error) => {
@@ -275,9 +287,9 @@ pub extern "C" fn strom_destroy(rk: *mut Client, timeout_ms: c_int) {
 }
 
 /// Serves the handle's callbacks on the calling thread: a producer's
-/// delivery reports (waiting up to `timeout_ms` for the first) and the
-/// error callback. Returns how many callbacks ran. For a consumer, call
-/// strom_consumer_poll() instead.
+/// delivery reports and statistics (waiting up to `timeout_ms` for the
+/// first) and the error callback. Returns how many callbacks ran. For a
+/// consumer, call strom_consumer_poll() instead.
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_poll(rk: *mut Client, timeout_ms: c_int) -> c_int {
     ffi::value(0, || {

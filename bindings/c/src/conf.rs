@@ -9,6 +9,7 @@ use strom_client::{ClientConfig, ClientError};
 
 use crate::callbacks::{
     token_provider, Callbacks, DrMsgCb, ErrorCb, OauthbearerTokenCb, OffsetCommitCb, RebalanceCb,
+    StatsCb,
 };
 use crate::error::CError;
 use crate::ffi::{self, SendPtr};
@@ -207,6 +208,18 @@ pub extern "C" fn strom_conf_set_oauthbearer_token_cb(
     with_callbacks(conf, |callbacks| {
         callbacks.oauthbearer_token = oauthbearer_token_cb
     });
+}
+
+/// Sets the statistics callback (librdkafka's `stats_cb`, see
+/// strom_stats_cb_t): with `statistics.interval.ms` above 0, a producer or
+/// consumer hands it a JSON object in librdkafka's STATISTICS.md shape
+/// every interval, called from strom_poll() and strom_flush() (a
+/// producer) or strom_consumer_poll() (a consumer) on the calling thread.
+/// A statistics object not served before the next one is made is replaced
+/// by it. NULL removes it.
+#[unsafe(no_mangle)]
+pub extern "C" fn strom_conf_set_stats_cb(conf: *mut Conf, stats_cb: StatsCb) {
+    with_callbacks(conf, |callbacks| callbacks.stats = stats_cb);
 }
 
 /// Sets the `opaque` value every callback of the client receives.

@@ -191,8 +191,8 @@ pub extern "C" fn strom_subscription(
 /// comes), or NULL if none came (or the call failed: strom_last_error()
 /// says so). Also returns events as messages with `err` set: partition
 /// ends (`enable.partition.eof`) and, without an error callback,
-/// client-wide errors. Rebalance and commit callbacks run inside this
-/// call. Free the message with strom_message_destroy().
+/// client-wide errors. Rebalance, commit and statistics callbacks run
+/// inside this call. Free the message with strom_message_destroy().
 #[unsafe(no_mangle)]
 pub extern "C" fn strom_consumer_poll(rk: *mut Client, timeout_ms: c_int) -> *mut Message {
     ffi::value(std::ptr::null_mut(), || {

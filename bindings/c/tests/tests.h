@@ -13,6 +13,7 @@
     X(test_two_members_share_partitions_cooperative)    \
     X(test_commits_sync_async_and_from_a_rebalance_callback) \
     X(test_subscribe_by_regular_expression) \
+    X(test_statistics_arrive_from_poll)     \
     X(test_admin_topics_partitions_and_configs)         \
     X(test_admin_offsets_records_and_groups)            \
     X(test_kcat_reads_what_libstrom_writes)             \

@@ -7,9 +7,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
 
 use strom_client::security::TokenProvider;
-use strom_client::ClientConfig;
+use strom_client::{ClientConfig, StatsCallback};
 
 use crate::errors::IntoPyResult;
+use crate::producer::CallbackFailure;
 
 /// The callables a configuration may carry, by confluent-kafka's names.
 #[derive(Default)]
@@ -23,10 +24,31 @@ pub struct Callbacks {
     pub on_commit: Option<Py<PyAny>>,
     /// `logger`: a `logging.Logger` for the client's log lines.
     pub logger: Option<Py<PyAny>>,
-    /// `stats_cb`, `throttle_cb`: accepted, never called (no statistics
-    /// or throttle reports yet).
+    /// `stats_cb(json_str)`: librdkafka's statistics every
+    /// `statistics.interval.ms`, from the core (see [`Callbacks::stats`]);
+    /// the `Producer` and `Consumer` call it from `poll()` (and
+    /// `flush()`, `consume()`), as confluent-kafka does.
     pub stats_cb: Option<Py<PyAny>>,
+    /// `throttle_cb`: accepted, never called (no throttle reports yet).
     pub throttle_cb: Option<Py<PyAny>>,
+}
+
+impl Callbacks {
+    /// `stats_cb` as the core's statistics callback: the core hands it to
+    /// the client's callback queue, so it runs on the thread serving that
+    /// queue (`poll()` and the like), with the GIL taken for the call;
+    /// what it raises is kept in `failure`, for that call to raise.
+    pub fn stats(&self, py: Python<'_>, failure: &CallbackFailure) -> Option<StatsCallback> {
+        let callback = self.stats_cb.as_ref()?.clone_ref(py);
+        let failure = failure.clone();
+        Some(StatsCallback::new(move |json| {
+            Python::attach(|py| {
+                if let Err(raised) = callback.call1(py, (json,)) {
+                    failure.keep(raised);
+                }
+            })
+        }))
+    }
 }
 
 /// Splits `conf` (and keyword arguments, which confluent-kafka merges into

@@ -1,8 +1,9 @@
 //! `strom.Consumer`: confluent-kafka's `Consumer` on the core's blocking
 //! consumer. `poll()` hands out one record at a time from the core's
 //! fetched batches (the core's `poll_max`), so a commit never covers a
-//! record the application has not seen; commit callbacks (`on_commit`)
-//! and rebalance callbacks run inside `poll()` on the caller's thread.
+//! record the application has not seen; commit callbacks (`on_commit`),
+//! statistics (`stats_cb`) and rebalance callbacks run inside `poll()` on
+//! the caller's thread.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
@@ -50,7 +51,9 @@ impl Consumer {
         conf: Option<&Bound<'_, PyDict>>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Consumer> {
-        let (config, callbacks) = config::parse(py, conf, kwargs)?;
+        let (mut config, callbacks) = config::parse(py, conf, kwargs)?;
+        let failure = CallbackFailure::default();
+        config.stats_callback = callbacks.stats(py, &failure);
         let commits = CallbackQueue::new();
         let connecting =
             strom_client::Consumer::with_callback_queue(config.clone(), commits.clone());
@@ -61,7 +64,7 @@ impl Consumer {
             config,
             on_commit: callbacks.on_commit,
             scope: ScopeSlot::default(),
-            failure: CallbackFailure::default(),
+            failure,
             closed: AtomicBool::new(false),
             errors: ClientErrors::new(callbacks.error_cb),
             admin: OnceLock::new(),

@@ -1,7 +1,8 @@
 //! `strom.Producer`: confluent-kafka's `Producer` on the core's blocking
-//! producer. Delivery callbacks go through a `CallbackQueue` and run in
-//! `poll()` and `flush()` on the caller's thread, as librdkafka's delivery
-//! reports do; an exception a callback raises comes out of that call.
+//! producer. Delivery callbacks and statistics (`stats_cb`) go through a
+//! `CallbackQueue` and run in `poll()` and `flush()` on the caller's
+//! thread, as librdkafka's delivery reports and statistics do; an
+//! exception a callback raises comes out of that call.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -65,7 +66,9 @@ impl Producer {
         conf: Option<&Bound<'_, PyDict>>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Producer> {
-        let (config, callbacks) = config::parse(py, conf, kwargs)?;
+        let (mut config, callbacks) = config::parse(py, conf, kwargs)?;
+        let failure = CallbackFailure::default();
+        config.stats_callback = callbacks.stats(py, &failure);
         let deliveries = CallbackQueue::new();
         let connecting =
             strom_client::Producer::with_callback_queue(config.clone(), deliveries.clone());
@@ -78,7 +81,7 @@ impl Producer {
             config,
             on_delivery: callbacks.on_delivery,
             errors: ClientErrors::new(callbacks.error_cb),
-            failure: CallbackFailure::default(),
+            failure,
             topics: TopicCache::default(),
         })
     }
@@ -125,9 +128,9 @@ impl Producer {
         .map_err(|refusal| to_py_err(py, &refusal.error))
     }
 
-    /// Serves delivery reports, waiting up to `timeout` seconds (`None`
-    /// or negative: until one arrives) for the first; returns how many
-    /// callbacks ran.
+    /// Serves delivery reports (and `stats_cb`), waiting up to `timeout`
+    /// seconds (`None` or negative: until one arrives) for the first;
+    /// returns how many callbacks ran.
     #[pyo3(signature = (timeout = None))]
     fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
         let mut served = self.deliveries.serve(Duration::ZERO);

@@ -8,7 +8,7 @@
 //! on demand (callers call [`Cluster::refresh_metadata`] after errors like
 //! NOT_LEADER_OR_FOLLOWER; see [`crate::metadata::invalidates_metadata`]).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use crate::config::ClientConfig;
 use crate::connection::{Connection, ConnectionSettings};
 use crate::error::{ClientError, Result};
 use crate::metadata::{Metadata, PartitionInfo, TopicInfo};
+use crate::statistics::BrokerStats;
 
 /// A shared handle on the cluster; clones share connections and metadata.
 #[derive(Clone)]
@@ -45,6 +46,8 @@ struct Inner {
     /// Whether `errors` holds unread ones: bindings ask on every poll, and
     /// the answer is almost always no.
     errors_unread: std::sync::atomic::AtomicBool,
+    /// Each node's statistics, for the client's life.
+    broker_stats: Mutex<BTreeMap<i32, Arc<BrokerStats>>>,
 }
 
 /// Errors of the client as a whole, not of one call (librdkafka's
@@ -100,6 +103,7 @@ impl Cluster {
             refresher: Mutex::new(None),
             errors: Mutex::new(ErrorLog::default()),
             errors_unread: std::sync::atomic::AtomicBool::new(false),
+            broker_stats: Mutex::new(BTreeMap::new()),
         });
         let cluster = Cluster { inner };
         cluster.refresh_metadata(&[]).await?;
@@ -288,7 +292,8 @@ impl Cluster {
         if let Some(retry_at) = slot.retry_at {
             tokio::time::sleep_until(retry_at).await;
         }
-        match Connection::connect(&address, self.inner.settings.clone()).await {
+        let stats = self.broker_stats(node, &address);
+        match Connection::connect(&address, self.inner.settings.clone(), stats).await {
             Ok(connection) => {
                 slot.failures = 0;
                 slot.retry_at = None;
@@ -311,6 +316,74 @@ impl Cluster {
                 Err(error)
             }
         }
+    }
+
+    /// The statistics of `node` (at `address`), which its connections
+    /// count in.
+    pub(crate) fn broker_stats(&self, node: i32, address: &str) -> Arc<BrokerStats> {
+        let mut known = self
+            .inner
+            .broker_stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        known
+            .entry(node)
+            .or_insert_with(|| Arc::new(BrokerStats::new(node, address)))
+            .clone()
+    }
+
+    /// Every broker for the statistics, by librdkafka's name for it
+    /// (`host:port/nodeid`, `host:port/bootstrap`): those connected to
+    /// so far and those the metadata names.
+    pub(crate) fn brokers_for_stats(&self) -> Vec<(String, Arc<BrokerStats>)> {
+        let learned: Vec<(i32, String)> = self
+            .inner
+            .metadata
+            .read()
+            .map(|m| {
+                m.brokers
+                    .iter()
+                    .map(|(id, broker)| (*id, broker.address()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (node, address) in &learned {
+            self.broker_stats(*node, address);
+        }
+        let known = self
+            .inner
+            .broker_stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        known
+            .iter()
+            .map(|(node, stats)| {
+                let address = stats.address();
+                let name = if *node < 0 {
+                    format!("{address}/bootstrap")
+                } else {
+                    format!("{address}/{node}")
+                };
+                (name, stats.clone())
+            })
+            .collect()
+    }
+
+    /// How many topics the metadata cache holds.
+    pub(crate) fn cached_topic_count(&self) -> usize {
+        self.inner.metadata.read().map_or(0, |m| m.topics.len())
+    }
+
+    /// A partition's leader as cached (-1: not known).
+    pub(crate) fn cached_leader(&self, topic: &str, partition: i32) -> i32 {
+        let Ok(metadata) = self.inner.metadata.read() else {
+            return -1;
+        };
+        metadata
+            .topics
+            .get(topic)
+            .and_then(|info| info.partition(partition))
+            .map_or(-1, |p| p.leader)
     }
 
     /// Keeps a client-level error for [`Cluster::take_errors`] (and logs it).

@@ -10,6 +10,7 @@ use strom_protocol::records::CompressionType;
 use crate::error::{ClientError, Result};
 use crate::producer::partitioner::Partitioner;
 use crate::security::SecurityConfig;
+use crate::statistics::{StatsCallback, MAX_INTERVAL_MS};
 
 /// How many replicas must have the write before the broker answers (`acks`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +139,14 @@ pub struct ClientConfig {
     pub debug: Vec<String>,
     /// TLS and SASL (`security.protocol`, `ssl.*`, `sasl.*`).
     pub security: SecurityConfig,
+    /// statistics.interval.ms (librdkafka's): how often producers and
+    /// consumers hand [`Self::stats_callback`] a statistics JSON object;
+    /// zero (the default) for never.
+    pub statistics_interval: Duration,
+    /// What gets the statistics (librdkafka's `stats_cb`); set by the
+    /// embedding code, not by a setting. Statistics need both this and
+    /// statistics.interval.ms. See [`crate::statistics`].
+    pub stats_callback: Option<StatsCallback>,
 }
 
 impl Default for ClientConfig {
@@ -188,6 +197,8 @@ impl Default for ClientConfig {
             receive_message_max_bytes: 100 * 1024 * 1024 + 512,
             debug: Vec::new(),
             security: SecurityConfig::new(),
+            statistics_interval: Duration::ZERO,
+            stats_callback: None,
         }
     }
 }
@@ -345,7 +356,19 @@ impl ClientConfig {
                 })?
             }
             "enable.partition.eof" => self.enable_partition_eof = boolean(key, value)?,
-            "statistics.interval.ms" => only(key, raw, &["0"], "statistics are not supported by this client yet")?,
+            "statistics.interval.ms" => {
+                let interval = number::<u64>(key, value)
+                    .ok()
+                    .filter(|ms| *ms <= MAX_INTERVAL_MS)
+                    .ok_or_else(|| {
+                        ClientError::invalid_config(
+                            key,
+                            raw,
+                            "expected milliseconds from 0 (no statistics) to 86400000",
+                        )
+                    })?;
+                self.statistics_interval = Duration::from_millis(interval);
+            }
             "api.version.request" => only(key, raw, &["true"], "this client always asks the broker's API versions")?,
             "max.block.ms" => self.max_block = millis(key, value)?,
             "queue.buffering.max.messages" => self.buffer_max_records = positive(key, value)?,
@@ -674,13 +697,28 @@ mod tests {
             ("security.protocol", "TLS", "sasl_ssl"),
             ("sasl.mechanisms", "GSSAPI", "SCRAM-SHA-512"),
             ("api.version.request", "false", "API versions"),
-            ("statistics.interval.ms", "1000", "statistics"),
+            ("statistics.interval.ms", "86400001", "86400000"),
+            ("statistics.interval.ms", "-1", "milliseconds"),
         ] {
             let message = ClientConfig::from_pairs([(key, value)])
                 .unwrap_err()
                 .to_string();
             assert!(message.contains(key) && message.contains(says), "{message}");
         }
+    }
+
+    #[test]
+    fn statistics_are_off_unless_an_interval_is_set() {
+        let defaults = ClientConfig::default();
+        assert_eq!(defaults.statistics_interval, Duration::ZERO);
+        assert!(defaults.stats_callback.is_none());
+        let config = ClientConfig::from_pairs([("statistics.interval.ms", "1500")]).unwrap();
+        assert_eq!(config.statistics_interval, Duration::from_millis(1500));
+        let most = ClientConfig::from_pairs([("statistics.interval.ms", "86400000")]).unwrap();
+        assert_eq!(most.statistics_interval, Duration::from_secs(86_400));
+        let mut with_callback = config.clone();
+        with_callback.stats_callback = Some(StatsCallback::new(|_| {}));
+        assert!(format!("{with_callback:?}").contains("StatsCallback"));
     }
 
     #[test]

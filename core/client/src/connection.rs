@@ -13,9 +13,9 @@
 //! later request uses the highest version both sides speak.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use strom_protocol::error_codes::UNSUPPORTED_VERSION;
@@ -29,6 +29,7 @@ use tokio::task::JoinHandle;
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
 use crate::security::{server_name, SecurityConfig};
+use crate::statistics::BrokerStats;
 
 type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
 type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
@@ -91,12 +92,46 @@ struct Pending {
     api: ApiKey,
     version: i16,
     reply: oneshot::Sender<Result<Response>>,
+    /// When the request was queued, for the round-trip time.
+    queued_at: Instant,
 }
 
 struct Outgoing {
     frame: BytesMut,
     /// Told once the frame is on the socket (requests with no response).
     written: Option<oneshot::Sender<()>>,
+    api: ApiKey,
+    /// Counts the frame in the broker's `outbuf_cnt` until it is written
+    /// or dropped unwritten.
+    _queued: InOutbuf,
+}
+
+/// A frame waiting for the socket, as the broker's statistics count it.
+struct InOutbuf {
+    stats: Arc<BrokerStats>,
+    awaits_response: bool,
+}
+
+impl InOutbuf {
+    fn new(stats: &Arc<BrokerStats>, awaits_response: bool) -> InOutbuf {
+        stats.outbuf.fetch_add(1, Ordering::Relaxed);
+        if awaits_response {
+            stats.outbuf_awaiting.fetch_add(1, Ordering::Relaxed);
+        }
+        InOutbuf {
+            stats: stats.clone(),
+            awaits_response,
+        }
+    }
+}
+
+impl Drop for InOutbuf {
+    fn drop(&mut self) {
+        self.stats.outbuf.fetch_sub(1, Ordering::Relaxed);
+        if self.awaits_response {
+            self.stats.outbuf_awaiting.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// State shared by the handle and its two tasks. `None` in `in_flight`
@@ -107,16 +142,24 @@ struct Shared {
     /// Set once on close; the two tasks stop on it even when blocked on a
     /// peer that neither reads nor writes, which drops the socket.
     closed: watch::Sender<bool>,
+    /// The broker's statistics, which every connection to it counts in.
+    stats: Arc<BrokerStats>,
+    /// Counted as up in `stats` (past its handshake, not yet closed).
+    up: AtomicBool,
 }
 
 impl Shared {
     fn close(&self, reason: &str) {
         self.closed.send_replace(true);
+        self.count_down();
         let pending = match self.in_flight.lock() {
             Ok(mut guard) => guard.take(),
             Err(poisoned) => poisoned.into_inner().take(),
         };
-        for (_, pending) in pending.into_iter().flatten() {
+        let pending = pending.unwrap_or_default();
+        let waiting = i64::try_from(pending.len()).unwrap_or(i64::MAX);
+        self.stats.awaiting.fetch_sub(waiting, Ordering::Relaxed);
+        for (_, pending) in pending {
             let _ = pending.reply.send(Err(ClientError::Disconnected {
                 addr: self.addr.clone(),
                 reason: reason.to_string(),
@@ -126,7 +169,27 @@ impl Shared {
 
     fn take(&self, correlation_id: i32) -> Option<Pending> {
         let mut guard = self.in_flight.lock().ok()?;
-        guard.as_mut()?.remove(&correlation_id)
+        let pending = guard.as_mut()?.remove(&correlation_id)?;
+        self.stats.awaiting.fetch_sub(1, Ordering::Relaxed);
+        Some(pending)
+    }
+
+    /// Counts the connection as up in the broker's statistics, once its
+    /// handshake is done (unless it closed meanwhile).
+    fn count_up(&self) {
+        self.stats.up.fetch_add(1, Ordering::AcqRel);
+        self.up.store(true, Ordering::Release);
+        if *self.closed.borrow() {
+            self.count_down();
+        }
+    }
+
+    /// Counts an up connection as gone, once.
+    fn count_down(&self) {
+        if self.up.swap(false, Ordering::AcqRel) {
+            self.stats.up.fetch_sub(1, Ordering::AcqRel);
+            self.stats.disconnects.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -156,8 +219,24 @@ impl Drop for Inner {
 }
 
 impl Connection {
-    /// Connects to `addr` (host:port) and negotiates API versions.
-    pub async fn connect(addr: &str, settings: ConnectionSettings) -> Result<Connection> {
+    /// Connects to `addr` (host:port) and negotiates API versions; the
+    /// connection counts its traffic in `stats`, the broker's statistics.
+    pub async fn connect(
+        addr: &str,
+        settings: ConnectionSettings,
+        stats: Arc<BrokerStats>,
+    ) -> Result<Connection> {
+        /// Counts the attempt as under way until it ends.
+        struct Connecting<'a>(&'a BrokerStats);
+        impl Drop for Connecting<'_> {
+            fn drop(&mut self) {
+                self.0.connecting.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        stats.set_address(addr);
+        stats.connects.fetch_add(1, Ordering::Relaxed);
+        stats.connecting.fetch_add(1, Ordering::AcqRel);
+        let _connecting = Connecting(&stats);
         let unreachable = |source| ClientError::Unreachable {
             addr: addr.to_string(),
             source: std::sync::Arc::new(source),
@@ -176,6 +255,8 @@ impl Connection {
             addr: addr.to_string(),
             in_flight: Mutex::new(Some(HashMap::new())),
             closed: watch::Sender::new(false),
+            stats: stats.clone(),
+            up: AtomicBool::new(false),
         });
         let (writer, queue) = mpsc::channel(WRITE_QUEUE);
         let tasks = [
@@ -200,6 +281,7 @@ impl Connection {
         if connection.inner.settings.security.protocol.uses_sasl() {
             connection.log_in_and_keep_logged_in().await?;
         }
+        connection.inner.shared.count_up();
         Ok(connection)
     }
 
@@ -268,12 +350,17 @@ impl Connection {
         let (frame, _) = self.encode(version, &request)?;
         let (written, on_written) = oneshot::channel();
         let written = async {
-            self.queue(frame, Some(written)).await?;
+            self.queue(frame, request.api_key(), Some(written)).await?;
             on_written.await.map_err(|_| self.disconnected())
         };
         match self.bounded(written, "writing a request").await {
             Ok(result) => result,
             Err(timeout) => {
+                self.inner
+                    .shared
+                    .stats
+                    .req_timeouts
+                    .fetch_add(1, Ordering::Relaxed);
                 // The frame may be half written: the stream is unusable.
                 self.inner.shared.close("a write timed out");
                 Err(timeout)
@@ -300,18 +387,29 @@ impl Connection {
                     api,
                     version,
                     reply,
+                    queued_at: Instant::now(),
                 },
             );
+            self.inner
+                .shared
+                .stats
+                .awaiting
+                .fetch_add(1, Ordering::Relaxed);
         }
         // Queueing is inside the timeout too: behind a peer that stopped
         // reading, the writer's queue stays full.
         let answered = async {
-            self.queue(frame, None).await?;
+            self.queue(frame, api, None).await?;
             response.await.map_err(|_| self.disconnected())?
         };
         match self.bounded(answered, api.name()).await {
             Ok(result) => result,
             Err(timeout) => {
+                self.inner
+                    .shared
+                    .stats
+                    .req_timeouts
+                    .fetch_add(1, Ordering::Relaxed);
                 // Like the Java client: a request that timed out leaves the
                 // connection in an unknown state, so it is closed.
                 self.inner.shared.close("a request timed out");
@@ -357,10 +455,22 @@ impl Connection {
         Ok((frame, correlation_id))
     }
 
-    async fn queue(&self, frame: BytesMut, written: Option<oneshot::Sender<()>>) -> Result<()> {
+    async fn queue(
+        &self,
+        frame: BytesMut,
+        api: ApiKey,
+        written: Option<oneshot::Sender<()>>,
+    ) -> Result<()> {
+        let queued = InOutbuf::new(&self.inner.shared.stats, written.is_none());
+        let outgoing = Outgoing {
+            frame,
+            written,
+            api,
+            _queued: queued,
+        };
         self.inner
             .writer
-            .send(Outgoing { frame, written })
+            .send(outgoing)
             .await
             .map_err(|_| self.disconnected())
     }
@@ -468,9 +578,11 @@ async fn write_loop(
             _ = closed.wait_for(|closed| *closed) => return,
         };
         if let Err(error) = written {
+            shared.stats.txerrs.fetch_add(1, Ordering::Relaxed);
             shared.close(&format!("write failed: {error}"));
             return;
         }
+        shared.stats.sent(outgoing.api as i16, outgoing.frame.len());
         if let Some(written) = outgoing.written {
             let _ = written.send(());
         }
@@ -505,7 +617,10 @@ async fn read_loop(shared: Arc<Shared>, mut socket: ReadHalf, max_frame: usize) 
     };
     let reason = match outcome {
         Ok(()) => "the broker closed the connection".to_string(),
-        Err(reason) => reason,
+        Err(reason) => {
+            shared.stats.rxerrs.fetch_add(1, Ordering::Relaxed);
+            reason
+        }
     };
     shared.close(&reason);
 }
@@ -540,11 +655,14 @@ async fn read_responses(
                 "the broker closed the connection mid-response ({read} of {size} bytes)"
             ));
         }
+        shared.stats.received(4 + size);
         let frame = Bytes::from(frame);
         let correlation_id = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
-        let pending = shared
-            .take(correlation_id)
-            .ok_or_else(|| format!("response with unknown correlation id {correlation_id}"))?;
+        let pending = shared.take(correlation_id).ok_or_else(|| {
+            shared.stats.rxcorriderrs.fetch_add(1, Ordering::Relaxed);
+            format!("response with unknown correlation id {correlation_id}")
+        })?;
+        shared.stats.rtt.record(pending.queued_at.elapsed());
         let decoded =
             decode(frame, pending.api, pending.version).map_err(|error| ClientError::Protocol {
                 addr: shared.addr.clone(),
@@ -554,6 +672,9 @@ async fn read_responses(
                     pending.version
                 ),
             });
+        if decoded.is_err() {
+            shared.stats.rxerrs.fetch_add(1, Ordering::Relaxed);
+        }
         let _ = pending.reply.send(decoded);
     }
 }

@@ -23,6 +23,7 @@ mod member_data;
 mod pattern;
 mod rebalance_context;
 mod start;
+mod stats;
 mod sticky;
 mod subscription;
 #[cfg(test)]
@@ -129,6 +130,11 @@ pub(crate) struct ConsumerState {
     /// fetched without looking after the group first ([`Self::poll_ready`]).
     maintained_until: Instant,
     closed: bool,
+    /// Rebalance events (assignments, revocations, losses) so far, and
+    /// when the last one was (the statistics' `rebalance_cnt` and
+    /// `rebalance_age`).
+    rebalances: u64,
+    last_rebalance: Option<Instant>,
 }
 
 /// How long after the group was looked after (rebalance, auto commit,
@@ -172,6 +178,8 @@ impl ConsumerState {
             callback_queue,
             maintained_until: Instant::now(),
             closed: false,
+            rebalances: 0,
+            last_rebalance: None,
         })
     }
 

@@ -15,6 +15,8 @@
 //!   choosing.
 //! - [`blocking`]: the same three clients with blocking calls, for C and
 //!   synchronous Python; its docs say when to use which.
+//! - [`statistics`]: librdkafka's statistics JSON, every
+//!   statistics.interval.ms, to the config's [`StatsCallback`].
 //!
 //! The README's quickstart, kept compiling here:
 //!
@@ -85,7 +87,10 @@
 //! channel per record. A consumer made with a queue
 //! ([`Consumer::with_callback_queue`]) hands it its commit callbacks the
 //! same way; the blocking consumer's `poll` serves them, as librdkafka's
-//! `rd_kafka_consumer_poll` serves `offset_commit_cb`. A failed delivery
+//! `rd_kafka_consumer_poll` serves `offset_commit_cb`. Statistics
+//! ([`ClientConfig::stats_callback`], every statistics.interval.ms) go
+//! through a client's queue too, so a binding's `stats_cb` runs inside
+//! `poll`/`flush` as librdkafka's does. A failed delivery
 //! hands the record back
 //! ([`DeliveryError::record`]) for the callback's `msg` argument.
 //! Rebalance callbacks run inside `poll`, on the thread that drives it,
@@ -126,6 +131,7 @@ pub mod metadata;
 pub mod producer;
 pub mod runtime;
 pub mod security;
+pub mod statistics;
 mod topic_partition;
 
 pub use admin::AdminClient;
@@ -141,4 +147,5 @@ pub use producer::{
     RecordRef,
 };
 pub use runtime::ClientRuntime;
+pub use statistics::StatsCallback;
 pub use topic_partition::{tps, TopicPartition};

@@ -37,6 +37,7 @@ mod record;
 mod request;
 mod sender;
 pub(crate) mod settle;
+mod stats;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -268,6 +269,7 @@ impl Producer {
             callbacks,
         });
         tokio::spawn(sender::run(shared.clone()));
+        stats::start(&shared, shared.callbacks.clone());
         Producer { shared }
     }
 

@@ -56,6 +56,7 @@ impl Shared {
                 Err(error) => return Err(error),
             };
             if code == 0 {
+                self.with_state(|s| s.committed.extend(offsets.iter().cloned()));
                 return Ok(());
             }
             if coordinator_moved(code) && Instant::now() < deadline {
@@ -149,6 +150,10 @@ impl Shared {
                     }
                 }
             }
+            self.with_state(|s| {
+                s.committed
+                    .extend(committed.iter().map(|(tp, offset)| (tp.clone(), *offset)))
+            });
             return Ok(committed);
         }
     }

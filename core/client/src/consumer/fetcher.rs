@@ -57,13 +57,25 @@ pub(crate) struct Fetcher {
     backoff: HashMap<TopicPartition, Instant>,
     /// A fetch error that the next `poll` reports (when it has no records).
     pending_error: Option<ClientError>,
-    /// Each partition's high watermark, as its last fetch answered.
-    /// Per partition, the log start offset (-1: the broker did not say)
-    /// and high watermark its last fetch response told.
-    watermarks: HashMap<TopicPartition, (i64, i64)>,
+    /// Per partition, the log start offset (-1: the broker did not say),
+    /// high watermark and last stable offset (-1: not said) its last fetch
+    /// response told.
+    watermarks: HashMap<TopicPartition, (i64, i64, i64)>,
     /// The end offset each partition's end was last reported at
     /// (enable.partition.eof): once per arrival at the end.
     eof_reported: HashMap<TopicPartition, i64>,
+    /// Records `poll` returned, and their key and value bytes, in all and
+    /// per partition (the statistics' `rxmsgs` and `rxbytes`).
+    consumed: Consumed,
+}
+
+/// Records handed to the application: counted per `take_records` call and
+/// partition, not per record.
+#[derive(Default)]
+pub(crate) struct Consumed {
+    pub records: u64,
+    pub bytes: u64,
+    pub per_partition: HashMap<TopicPartition, (u64, u64)>,
 }
 
 impl Drop for Fetcher {
@@ -88,6 +100,7 @@ impl Fetcher {
             pending_error: None,
             watermarks: HashMap::new(),
             eof_reported: HashMap::new(),
+            consumed: Consumed::default(),
         }
     }
 
@@ -110,7 +123,7 @@ impl Fetcher {
         let mut ends = Vec::new();
         for (key, position) in positions {
             let Some(position) = *position else { continue };
-            let at_end = self.watermarks.get(key).map(|(_, high)| *high) == Some(position);
+            let at_end = self.watermarks.get(key).map(|(_, high, _)| *high) == Some(position);
             if !at_end
                 || paused.contains(key)
                 || self.has_fetched(key)
@@ -127,7 +140,24 @@ impl Fetcher {
     /// The log start offset (-1: not told) and high watermark the
     /// partition's last fetch response told.
     pub(crate) fn watermarks(&self, key: &TopicPartition) -> Option<(i64, i64)> {
-        self.watermarks.get(key).copied()
+        self.watermarks.get(key).map(|(low, high, _)| (*low, *high))
+    }
+
+    /// The last stable offset the partition's last fetch response told
+    /// (-1: not told).
+    pub(crate) fn last_stable_offset(&self, key: &TopicPartition) -> Option<i64> {
+        self.watermarks.get(key).map(|(_, _, stable)| *stable)
+    }
+
+    /// The end offset the partition's end was last reported at
+    /// (enable.partition.eof).
+    pub(crate) fn eof_offset(&self, key: &TopicPartition) -> Option<i64> {
+        self.eof_reported.get(key).copied()
+    }
+
+    /// The records `poll` returned so far.
+    pub(crate) fn consumed(&self) -> &Consumed {
+        &self.consumed
     }
 
     /// Whether some fetched data is waiting for `poll` for this partition.
@@ -351,8 +381,12 @@ impl Fetcher {
                 }
                 match data.error_code {
                     0 => {
-                        self.watermarks
-                            .insert(key.clone(), (data.log_start_offset, data.high_watermark));
+                        let marks = (
+                            data.log_start_offset,
+                            data.high_watermark,
+                            data.last_stable_offset,
+                        );
+                        self.watermarks.insert(key.clone(), marks);
                         let records = data.records.unwrap_or_default();
                         if records.is_empty() {
                             continue;
@@ -452,7 +486,9 @@ impl Fetcher {
                 index += 1; // kept for `resume`
                 continue;
             }
+            let before = records.len();
             let result = fetch.take(max - records.len(), &mut records);
+            count_consumed(&mut self.consumed, &fetch.key, &records[before..]);
             positions.insert(fetch.key.clone(), Some(fetch.next_offset));
             match result {
                 Ok(()) if fetch.has_more() => index += 1,
@@ -472,6 +508,31 @@ impl Fetcher {
             }
         }
         Ok(records)
+    }
+}
+
+/// Adds records just taken from one partition to the consumed counts.
+fn count_consumed(consumed: &mut Consumed, key: &TopicPartition, taken: &[ConsumerRecord]) {
+    if taken.is_empty() {
+        return;
+    }
+    let records = taken.len() as u64;
+    let bytes: u64 = taken
+        .iter()
+        .map(|r| {
+            (r.key.as_ref().map_or(0, |k| k.len()) + r.value.as_ref().map_or(0, |v| v.len())) as u64
+        })
+        .sum();
+    consumed.records += records;
+    consumed.bytes += bytes;
+    match consumed.per_partition.get_mut(key) {
+        Some((r, b)) => {
+            *r += records;
+            *b += bytes;
+        }
+        None => {
+            consumed.per_partition.insert(key.clone(), (records, bytes));
+        }
     }
 }
 

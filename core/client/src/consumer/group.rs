@@ -19,6 +19,7 @@ mod leader;
 mod leave;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -75,6 +76,9 @@ pub(crate) struct MemberState {
     /// background, so a poll waiting for one returns and counts); the
     /// heartbeat task leaves the group once it is max.poll.interval.ms old.
     pub last_poll: Instant,
+    /// The group's committed offset of each partition, as this member
+    /// last committed or read it (the statistics' `committed_offset`).
+    pub committed: HashMap<TopicPartition, i64>,
 }
 
 /// What a join ended with.
@@ -101,7 +105,13 @@ pub(crate) struct Shared {
     admin: AdminClient,
     pub state: Mutex<MemberState>,
     coordinator: tokio::sync::Mutex<Option<Connection>>,
+    /// Where finding the coordinator stands, for the statistics.
+    coordinator_state: AtomicU8,
 }
+
+const COORDINATOR_WAIT: u8 = 0;
+const COORDINATOR_QUERY: u8 = 1;
+const COORDINATOR_UP: u8 = 2;
 
 /// The consumer's side of its group; owned by the `ConsumerState`.
 pub(crate) struct GroupCoordinator {
@@ -134,6 +144,22 @@ impl Shared {
         if let Some(connection) = slot.as_ref().filter(|c| !c.is_closed()) {
             return Ok(connection.clone());
         }
+        let state = &self.coordinator_state;
+        state.store(COORDINATOR_QUERY, Ordering::Release);
+        let connection = self.connect_coordinator().await;
+        let now = if connection.is_ok() {
+            COORDINATOR_UP
+        } else {
+            COORDINATOR_WAIT
+        };
+        state.store(now, Ordering::Release);
+        let connection = connection?;
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// Finds the group's coordinator and opens a connection to it.
+    async fn connect_coordinator(&self) -> Result<Connection> {
         let node = self.admin.find_coordinator(&self.group_id).await?;
         let address = self
             .cluster
@@ -151,13 +177,33 @@ impl Shared {
         settings.request_timeout = settings
             .request_timeout
             .max(config.max_poll_interval + Duration::from_secs(5));
-        let connection = Connection::connect(&address, settings).await?;
-        *slot = Some(connection.clone());
-        Ok(connection)
+        let stats = self.cluster.broker_stats(node, &address);
+        Connection::connect(&address, settings, stats).await
+    }
+
+    /// librdkafka's consumer group state, for the statistics: `up` with a
+    /// coordinator connection open, `query-coord` while looking for it,
+    /// `wait-coord` before the first look and after one failed or the
+    /// connection was lost.
+    pub fn coordinator_state(&self) -> &'static str {
+        // A connection that closed since is noticed when free to look.
+        let lost = || {
+            self.coordinator
+                .try_lock()
+                .is_ok_and(|slot| slot.as_ref().is_none_or(Connection::is_closed))
+        };
+        match self.coordinator_state.load(Ordering::Acquire) {
+            COORDINATOR_UP if lost() => "wait-coord",
+            COORDINATOR_UP => "up",
+            COORDINATOR_QUERY => "query-coord",
+            _ => "wait-coord",
+        }
     }
 
     pub async fn forget_coordinator(&self) {
         *self.coordinator.lock().await = None;
+        self.coordinator_state
+            .store(COORDINATOR_WAIT, Ordering::Release);
     }
 
     /// Sends one request to the coordinator; a lost connection makes the
@@ -244,8 +290,10 @@ impl GroupCoordinator {
                 cooperative: false,
                 last_assignment: Vec::new(),
                 last_poll: Instant::now(),
+                committed: HashMap::new(),
             }),
             coordinator: tokio::sync::Mutex::new(None),
+            coordinator_state: AtomicU8::new(COORDINATOR_WAIT),
         });
         GroupCoordinator {
             shared,

@@ -42,6 +42,7 @@ use crate::callbacks::CallbackQueue;
 use crate::cluster::Cluster;
 use crate::config::{ClientConfig, OffsetReset};
 use crate::error::Result;
+use crate::statistics::{self, Emitter, Instance};
 
 /// The consumer: partitions assigned by hand (`assign`, `seek`) or shared
 /// with a consumer group (`subscribe`), read with `poll`. Clones share one
@@ -106,17 +107,31 @@ impl Consumer {
         callbacks: Option<CallbackQueue>,
     ) -> Result<Consumer> {
         let max_poll_records = config.max_poll_records;
+        let emitter = Emitter::new(
+            config.statistics_interval,
+            config.stats_callback.as_ref(),
+            callbacks.clone(),
+        );
+        let instance = Instance::new(&config.client_id, "consumer");
+        let interval = config.statistics_interval;
         let state = ConsumerState::new(config, callbacks).await?;
         let cluster = state.cluster.clone();
-        Ok(Consumer {
-            shared: Arc::new(Shared {
-                cluster,
-                state: Mutex::new(state),
-                waiting: AtomicUsize::new(0),
-                step_aside: Notify::new(),
-                max_poll_records,
-            }),
-        })
+        let shared = Arc::new(Shared {
+            cluster,
+            state: Mutex::new(state),
+            waiting: AtomicUsize::new(0),
+            step_aside: Notify::new(),
+            max_poll_records,
+        });
+        if let Some(emitter) = emitter {
+            tokio::spawn(emit_statistics(
+                Arc::downgrade(&shared),
+                interval,
+                instance,
+                emitter,
+            ));
+        }
+        Ok(Consumer { shared })
     }
 
     /// Runs `f` on the state once it is this call's turn.
@@ -632,5 +647,30 @@ impl Consumer {
     pub fn close(&self, timeout: Duration) -> impl Future<Output = Result<()>> + Send + 'static {
         let shared = self.shared.clone();
         async move { shared.lock().await.close(timeout).await }
+    }
+}
+
+/// The consumer's statistics timer: every `interval` it takes its turn on
+/// the state, as any call does (a poll waiting for records steps aside),
+/// builds the statistics and hands them to `emitter`. It holds the
+/// consumer weakly and ends once the consumer is closed or gone.
+async fn emit_statistics(
+    consumer: std::sync::Weak<Shared>,
+    interval: Duration,
+    instance: Instance,
+    emitter: Emitter,
+) {
+    let mut ticks = statistics::ticks(interval);
+    loop {
+        ticks.tick().await;
+        let Some(shared) = consumer.upgrade() else {
+            return;
+        };
+        let json = shared.lock().await.statistics(&instance);
+        drop(shared);
+        match json {
+            Some(json) => emitter.emit(json),
+            None => return,
+        }
     }
 }

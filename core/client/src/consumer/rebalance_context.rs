@@ -130,6 +130,8 @@ impl ConsumerState {
         event: RebalanceEvent,
         partitions: &[TopicPartition],
     ) {
+        self.rebalances += 1;
+        self.last_rebalance = Some(tokio::time::Instant::now());
         let event = match event {
             RebalanceEvent::Lost if self.callbacks.lost.is_none() => RebalanceEvent::Revoked,
             other => other,

@@ -205,10 +205,13 @@ impl Accumulator {
         if let Err(error) = appended {
             return Err(rejected(pending, record, error.into()));
         }
+        let payload = record.key().map_or(0, <[u8]>::len) + record.value().map_or(0, <[u8]>::len);
+        batch.payload_bytes += payload as u64;
         batch.records.push((pending, timestamp));
         let full = batch.builder.uncompressed_size() >= self.batch_size
             || batch.records.len() >= self.batch_max_records;
         let wake = full || queue.batches.len() > 1;
+        queue.msgs += 1;
         if full && record.key().is_none() && record.partition().is_none() {
             self.rotate_sticky(record.topic(), partition);
         }

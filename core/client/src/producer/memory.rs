@@ -74,6 +74,17 @@ impl BufferMemory {
         }
     }
 
+    /// The bytes taken now (the statistics' `msg_size`).
+    pub fn used(&self) -> usize {
+        self.limit
+            .saturating_sub(self.available.available_permits())
+    }
+
+    /// buffer.memory (the statistics' `msg_size_max`).
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// Gives back the room of a resolved record.
     pub fn release(&self, bytes: usize) {
         if bytes > 0 {

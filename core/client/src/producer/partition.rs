@@ -49,6 +49,8 @@ pub(crate) struct Batch {
     /// Position in the partition's send order, set when first drained
     /// (the second part orders the pieces of a split batch).
     pub order: Option<(u64, u32)>,
+    /// The records' key and value bytes (the statistics' `txbytes`).
+    pub payload_bytes: u64,
 }
 
 impl Batch {
@@ -60,6 +62,7 @@ impl Batch {
             attempts: 0,
             stamp: None,
             order: None,
+            payload_bytes: 0,
         }
     }
 
@@ -94,6 +97,12 @@ pub(crate) struct PartitionQueue {
     /// nothing is in flight.
     pub needs_reset: bool,
     next_order: u64,
+    /// Records queued here so far (the statistics' `msgs`).
+    pub msgs: u64,
+    /// Records acknowledged, and their key and value bytes (the
+    /// statistics' `txmsgs` and `txbytes`).
+    pub txmsgs: u64,
+    pub txbytes: u64,
 }
 
 impl PartitionQueue {
@@ -176,6 +185,8 @@ impl PartitionQueue {
 
     /// Records an acknowledged batch.
     pub fn acked(&mut self, batch: &Batch) {
+        self.txmsgs += batch.records.len() as u64;
+        self.txbytes += batch.payload_bytes;
         let (Some(stamp), Some(order)) = (batch.stamp, batch.order) else {
             return;
         };

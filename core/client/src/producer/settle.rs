@@ -222,8 +222,8 @@ pub(crate) fn settle(
         // The broker's limit is below this batch (Java splits too): send
         // the records again in two halves, same order, same sequences.
         match split_records(&batch, config.compression) {
-            Ok(builders) => {
-                for half in split(batch, builders).into_iter().rev() {
+            Ok((builders, first_payload)) => {
+                for half in split(batch, builders, first_payload).into_iter().rev() {
                     queue.requeue(half, now);
                 }
                 return;
@@ -309,8 +309,11 @@ fn deliver(shared: &Shared, partition: i32, batch: Batch, base_offset: i64, log_
 }
 
 /// The records of `batch` rebuilt as two batches: the first half and the
-/// rest, in order.
-fn split_records(batch: &Batch, compression: CompressionType) -> Result<[RecordBatchBuilder; 2]> {
+/// rest, in order; with the key and value bytes of the first half.
+fn split_records(
+    batch: &Batch,
+    compression: CompressionType,
+) -> Result<([RecordBatchBuilder; 2], u64)> {
     let count = batch.records.len();
     let view = RecordBatch::new(batch.builder.build()?)?;
     // Our own batch: its records section is at most this large.
@@ -327,7 +330,13 @@ fn split_records(batch: &Batch, compression: CompressionType) -> Result<[RecordB
         RecordBatchBuilder::new(compression),
         RecordBatchBuilder::new(compression),
     ];
+    let mut first_payload = 0u64;
     for (index, record) in records.iter().enumerate() {
+        if index < first_len {
+            let payload = record.key.as_ref().map_or(0, |k| k.len())
+                + record.value.as_ref().map_or(0, |v| v.len());
+            first_payload += payload as u64;
+        }
         let headers: Vec<(&[u8], Option<&[u8]>)> = record
             .headers
             .iter()
@@ -340,12 +349,12 @@ fn split_records(batch: &Batch, compression: CompressionType) -> Result<[RecordB
             &headers,
         )?;
     }
-    Ok(halves)
+    Ok((halves, first_payload))
 }
 
 /// Splits a batch in two with `builders` (from [`split_records`]); the
 /// pieces keep the batch's place in the send order and its sequences.
-fn split(mut batch: Batch, builders: [RecordBatchBuilder; 2]) -> [Batch; 2] {
+fn split(mut batch: Batch, builders: [RecordBatchBuilder; 2], first_payload: u64) -> [Batch; 2] {
     let [first_builder, second_builder] = builders;
     let first_len = first_builder.record_count();
     let second_records = batch
@@ -363,6 +372,7 @@ fn split(mut batch: Batch, builders: [RecordBatchBuilder; 2]) -> [Batch; 2] {
         attempts: batch.attempts,
         stamp: batch.stamp,
         order: Some((major, minor.saturating_mul(2))),
+        payload_bytes: first_payload,
     };
     let second = Batch {
         builder: second_builder,
@@ -371,6 +381,7 @@ fn split(mut batch: Batch, builders: [RecordBatchBuilder; 2]) -> [Batch; 2] {
         attempts: batch.attempts,
         stamp: second_stamp,
         order: Some((major, minor.saturating_mul(2).saturating_add(1))),
+        payload_bytes: batch.payload_bytes.saturating_sub(first_payload),
     };
     [first, second]
 }
