@@ -35,6 +35,7 @@ use serde_json::{json, Map, Value};
 use strom_protocol::messages::ApiKey;
 
 use crate::callbacks::{CallbackQueue, Queued};
+use crate::cluster::Cluster;
 
 /// librdkafka's bound of `statistics.interval.ms` (a day).
 pub const MAX_INTERVAL_MS: u64 = 86_400_000;
@@ -122,6 +123,61 @@ impl Instance {
         object.insert("replyq".into(), json!(count(replyq)));
         object
     }
+}
+
+/// What a producer or a consumer holds and moved, for the top-level
+/// fields besides the traffic to brokers.
+pub(crate) struct ClientTotals {
+    /// Records (and their bytes) accepted and not yet acknowledged.
+    pub msg_cnt: usize,
+    pub msg_size: usize,
+    pub msg_max: usize,
+    pub msg_size_max: usize,
+    pub txmsgs: u64,
+    pub txmsg_bytes: u64,
+    pub rxmsgs: u64,
+    pub rxmsg_bytes: u64,
+}
+
+/// A client's statistics object: `instance`'s header, `totals`, the
+/// brokers of `cluster` and the partitions in `rows`. The caller
+/// adds what only its kind has (`eos`, `cgrp`).
+pub(crate) fn document(
+    instance: &Instance,
+    replyq: usize,
+    cluster: &Cluster,
+    totals: ClientTotals,
+    rows: &[PartitionRow],
+    read_committed: bool,
+) -> Map<String, Value> {
+    let (topics, toppars) = topics_json(rows, read_committed);
+    let (brokers, [tx, tx_bytes, rx, rx_bytes]) =
+        brokers_json(&cluster.brokers_for_stats(), &toppars);
+    let mut object = instance.header(replyq);
+    let fields = [
+        ("msg_cnt", json!(count(totals.msg_cnt))),
+        ("msg_size", json!(count(totals.msg_size))),
+        ("msg_max", json!(count(totals.msg_max))),
+        ("msg_size_max", json!(count(totals.msg_size_max))),
+        ("tx", json!(tx)),
+        ("tx_bytes", json!(tx_bytes)),
+        ("rx", json!(rx)),
+        ("rx_bytes", json!(rx_bytes)),
+        ("txmsgs", json!(totals.txmsgs)),
+        ("txmsg_bytes", json!(totals.txmsg_bytes)),
+        ("rxmsgs", json!(totals.rxmsgs)),
+        ("rxmsg_bytes", json!(totals.rxmsg_bytes)),
+        (
+            "metadata_cache_cnt",
+            json!(count(cluster.cached_topic_count())),
+        ),
+        ("brokers", brokers),
+        ("topics", topics),
+    ];
+    for (key, value) in fields {
+        object.insert(key.to_string(), value);
+    }
+    object
 }
 
 /// Hands statistics objects to the callback: through the client's callback

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::ConsumerState;
 use crate::callbacks::CallbackQueue;
 use crate::config::IsolationLevel;
-use crate::statistics::{self, count, Instance, PartitionRow, OFFSET_INVALID};
+use crate::statistics::{self, count, ClientTotals, Instance, PartitionRow, OFFSET_INVALID};
 
 impl ConsumerState {
     /// The statistics now; `None` once the consumer is closed.
@@ -66,34 +66,19 @@ impl ConsumerState {
             rows.push(row);
         }
         let read_committed = config.isolation_level == IsolationLevel::ReadCommitted;
-        let (topics, toppars) = statistics::topics_json(&rows, read_committed);
-        let (brokers, [tx, tx_bytes, rx, rx_bytes]) =
-            statistics::brokers_json(&cluster.brokers_for_stats(), &toppars);
+        let totals = ClientTotals {
+            msg_cnt: 0,
+            msg_size: 0,
+            msg_max: config.buffer_max_records,
+            msg_size_max: config.buffer_memory,
+            txmsgs: 0,
+            txmsg_bytes: 0,
+            rxmsgs: consumed.records,
+            rxmsg_bytes: consumed.bytes,
+        };
         let replyq = self.callback_queue.as_ref().map_or(0, CallbackQueue::len);
-        let mut object = instance.header(replyq);
-        let fields = [
-            ("msg_cnt", json!(0)),
-            ("msg_size", json!(0)),
-            ("msg_max", json!(count(config.buffer_max_records))),
-            ("msg_size_max", json!(count(config.buffer_memory))),
-            ("tx", json!(tx)),
-            ("tx_bytes", json!(tx_bytes)),
-            ("rx", json!(rx)),
-            ("rx_bytes", json!(rx_bytes)),
-            ("txmsgs", json!(0)),
-            ("txmsg_bytes", json!(0)),
-            ("rxmsgs", json!(consumed.records)),
-            ("rxmsg_bytes", json!(consumed.bytes)),
-            (
-                "metadata_cache_cnt",
-                json!(count(cluster.cached_topic_count())),
-            ),
-            ("brokers", brokers),
-            ("topics", topics),
-        ];
-        for (key, value) in fields {
-            object.insert(key.to_string(), value);
-        }
+        let mut object =
+            statistics::document(instance, replyq, cluster, totals, &rows, read_committed);
         if let Some(group) = &self.group {
             let join_state = group.shared.with_state(|s| {
                 if s.fatal.is_some() {

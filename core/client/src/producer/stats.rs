@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::Shared;
 use crate::callbacks::CallbackQueue;
-use crate::statistics::{self, count, Emitter, Instance, PartitionRow};
+use crate::statistics::{self, ClientTotals, Emitter, Instance, PartitionRow};
 
 /// Starts the statistics timer of a new producer, if its config asks for
 /// statistics (an interval and a callback).
@@ -75,37 +75,19 @@ fn snapshot(producer: &Weak<Shared>, instance: &Instance) -> Option<String> {
         }
     }
     rows.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-    let txmsgs: u64 = rows.iter().map(|row| row.txmsgs).sum();
-    let txmsg_bytes: u64 = rows.iter().map(|row| row.txbytes).sum();
     let config = cluster.config();
-    let (topics, toppars) = statistics::topics_json(&rows, false);
-    let (brokers, [tx, tx_bytes, rx, rx_bytes]) =
-        statistics::brokers_json(&cluster.brokers_for_stats(), &toppars);
+    let totals = ClientTotals {
+        msg_cnt: shared.outstanding.count(),
+        msg_size: shared.memory.used(),
+        msg_max: config.buffer_max_records,
+        msg_size_max: shared.memory.limit(),
+        txmsgs: rows.iter().map(|row| row.txmsgs).sum(),
+        txmsg_bytes: rows.iter().map(|row| row.txbytes).sum(),
+        rxmsgs: 0,
+        rxmsg_bytes: 0,
+    };
     let replyq = shared.callbacks.as_ref().map_or(0, CallbackQueue::len);
-    let mut object = instance.header(replyq);
-    let fields = [
-        ("msg_cnt", json!(count(shared.outstanding.count()))),
-        ("msg_size", json!(count(shared.memory.used()))),
-        ("msg_max", json!(count(config.buffer_max_records))),
-        ("msg_size_max", json!(count(shared.memory.limit()))),
-        ("tx", json!(tx)),
-        ("tx_bytes", json!(tx_bytes)),
-        ("rx", json!(rx)),
-        ("rx_bytes", json!(rx_bytes)),
-        ("txmsgs", json!(txmsgs)),
-        ("txmsg_bytes", json!(txmsg_bytes)),
-        ("rxmsgs", json!(0)),
-        ("rxmsg_bytes", json!(0)),
-        (
-            "metadata_cache_cnt",
-            json!(count(cluster.cached_topic_count())),
-        ),
-        ("brokers", brokers),
-        ("topics", topics),
-    ];
-    for (key, value) in fields {
-        object.insert(key.to_string(), value);
-    }
+    let mut object = statistics::document(instance, replyq, cluster, totals, &rows, false);
     if config.enable_idempotence {
         let (producer_id, epoch) = identity.unwrap_or((-1, -1));
         let state = if identity.is_some() {
