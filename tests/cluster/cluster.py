@@ -92,8 +92,11 @@ class Cluster:
         line's) is SSL, and clients get a PLAINTEXT one (`plain_addresses`);
         the settings must then carry the TLS files."""
         total = size + observers
-        ports = free_ports(3 * total)
-        kafka_ports, raft_ports, sasl_ports = ports[:total], ports[total : 2 * total], ports[2 * total :]
+        ports = free_ports(4 * total)
+        kafka_ports, raft_ports = ports[:total], ports[total : 2 * total]
+        sasl_ports, http_ports = ports[2 * total : 3 * total], ports[3 * total :]
+        # Each node's HTTP listener (console, API, metrics) on a port of its own.
+        self.http_addresses = [f"127.0.0.1:{p}" for p in http_ports]
         self.sasl_addresses = [f"127.0.0.1:{p}" for p in sasl_ports] if sasl else []
         self.plain_addresses = [f"127.0.0.1:{p}" for p in sasl_ports] if tls_first else []
         self.raft_addresses = [f"127.0.0.1:{p}" for p in raft_ports]
@@ -130,6 +133,7 @@ class Cluster:
                     "--voters", voters_seen_by(node_id),
                     "--cluster-listen", f"127.0.0.1:{raft_ports[node_id - 1]}",
                     "--data-dir", str(data_dir),
+                    "--http-listen", f"127.0.0.1:{http_ports[node_id - 1]}",
                 ]
                 for key, value in merged.items():
                     argv += ["--set", f"{key}={value}"]

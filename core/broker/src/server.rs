@@ -103,6 +103,12 @@ pub async fn run(
     )?);
     if let Some(http) = &http {
         http.status.opened(&broker);
+        // A wildcard bind is reached at the broker's advertised host.
+        let host = match http.address.ip() {
+            ip if ip.is_unspecified() => first.host.clone(),
+            ip => ip.to_string(),
+        };
+        broker.set_http_address(crate::http::join_host_port(&host, http.address.port()));
     }
     broker.set_listeners(
         bound

@@ -75,6 +75,8 @@ pub struct Broker {
     /// Every client listener's advertised address, once bound (registered
     /// with the controller, so other brokers can name them to clients).
     listeners: OnceLock<Vec<ListenerEndpoint>>,
+    /// The HTTP listener's address as other brokers reach it, if it runs.
+    http_address: OnceLock<String>,
     /// In a cluster: producer ids the controller handed this broker.
     producer_id_block: Mutex<Range<i64>>,
     /// In a cluster: the topics of the one-node data dir this was, until
@@ -129,6 +131,7 @@ impl Broker {
             producer_ids: Mutex::new(producer_ids),
             cluster: OnceLock::new(),
             listeners: OnceLock::new(),
+            http_address: OnceLock::new(),
             producer_id_block: Mutex::new(0..0),
             legacy_topics: Mutex::new(Vec::new()),
             legacy_users: Mutex::new(Credentials::new()),
@@ -267,6 +270,13 @@ impl Broker {
                 format!("topic '{name}' does not exist"),
             )
         })
+    }
+
+    /// Whether the cluster has this partition, wherever its replicas are
+    /// (a group coordinator takes commits for partitions it does not hold).
+    pub fn partition_exists(&self, topic: &str, index: i32) -> bool {
+        self.topic(topic)
+            .is_some_and(|t| index >= 0 && index < t.partition_count())
     }
 
     /// The partition, or the Kafka error a request for it gets: one that

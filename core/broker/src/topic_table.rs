@@ -81,6 +81,8 @@ pub enum MetadataRecord {
         host: String,
         port: i32,
         listeners: Vec<ListenerEndpoint>,
+        /// Its HTTP listener, where the consoles of the others ask it.
+        http: Option<String>,
     },
     /// A broker stopped heartbeating or shut down: it leads nothing.
     FenceBroker {
@@ -148,6 +150,8 @@ pub struct RegisteredBroker {
     /// Every client listener (empty for a broker registered before
     /// listeners were recorded: `host:port` then serves every client).
     pub listeners: Vec<ListenerEndpoint>,
+    /// Its HTTP listener (console, API, metrics), when it runs one.
+    pub http: Option<String>,
     /// Fenced brokers are down (or shut down): not live, lead nothing.
     pub fenced: bool,
 }
@@ -335,6 +339,7 @@ impl TopicTable {
                 host,
                 port,
                 listeners,
+                http,
             } => {
                 self.brokers.insert(
                     id,
@@ -343,6 +348,7 @@ impl TopicTable {
                         host,
                         port,
                         listeners,
+                        http,
                         fenced: false,
                     },
                 );
@@ -646,6 +652,7 @@ fn registration_records(broker: &RegisteredBroker) -> Vec<MetadataRecord> {
         host: broker.host.clone(),
         port: broker.port,
         listeners: broker.listeners.clone(),
+        http: broker.http.clone(),
     }];
     if broker.fenced {
         records.push(MetadataRecord::FenceBroker { id: broker.id });

@@ -209,6 +209,7 @@ impl Controller {
                 host,
                 port,
                 listeners,
+                http,
                 ..
             } => {
                 self.heard_from(id);
@@ -220,7 +221,11 @@ impl Controller {
                 }
                 let known = table.broker(id);
                 let changed = |b: &crate::topic_table::RegisteredBroker| {
-                    b.fenced || b.host != host || b.port != port || b.listeners != listeners
+                    b.fenced
+                        || b.host != host
+                        || b.port != port
+                        || b.listeners != listeners
+                        || b.http != http
                 };
                 if known.is_none_or(changed) {
                     records.push(MetadataRecord::RegisterBroker {
@@ -228,6 +233,7 @@ impl Controller {
                         host,
                         port,
                         listeners,
+                        http,
                     });
                     // Partitions waiting for this broker lead again.
                     records.extend(elections(&table, |b| b == id || table.is_live(b), false));

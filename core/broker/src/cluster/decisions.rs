@@ -376,6 +376,7 @@ mod tests {
                 host: "h".into(),
                 port: 1,
                 listeners: Vec::new(),
+                http: None,
             })
             .collect();
         records.push(MetadataRecord::Topic {

@@ -461,6 +461,7 @@ fn heartbeat(broker: &Broker) -> ControllerRequest {
         host: broker.advertised_host.clone(),
         port: broker.advertised_port,
         listeners: broker.listener_endpoints(),
+        http: broker.http_address(),
         learner_address: if is_voter {
             None
         } else {

@@ -219,6 +219,7 @@ mod tests {
                     host: "h".into(),
                     port: 1,
                     listeners: Vec::new(),
+                    http: None,
                 })
                 .expect("applies");
         }

@@ -59,6 +59,8 @@ enum Record {
         port: i32,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         listeners: Vec<ListenerEndpoint>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        http: Option<String>,
     },
     FenceBroker {
         id: i32,
@@ -137,11 +139,13 @@ fn to_wire(record: &MetadataRecord) -> Record {
             host,
             port,
             listeners,
+            http,
         } => Record::RegisterBroker {
             id: *id,
             host: host.clone(),
             port: *port,
             listeners: listeners.clone(),
+            http: http.clone(),
         },
         MetadataRecord::FenceBroker { id } => Record::FenceBroker { id: *id },
         MetadataRecord::ProducerIds { next } => Record::ProducerIds { next: *next },
@@ -211,11 +215,13 @@ fn from_wire(record: Record) -> Result<MetadataRecord, String> {
             host,
             port,
             listeners,
+            http,
         } => MetadataRecord::RegisterBroker {
             id,
             host,
             port,
             listeners,
+            http,
         },
         Record::FenceBroker { id } => MetadataRecord::FenceBroker { id },
         Record::ProducerIds { next } => MetadataRecord::ProducerIds { next },
@@ -312,6 +318,7 @@ mod tests {
                     host: "h".into(),
                     port: 10,
                 }],
+                http: Some("h:9644".into()),
             },
             MetadataRecord::FenceBroker { id: 2 },
             MetadataRecord::ProducerIds { next: 2000 },

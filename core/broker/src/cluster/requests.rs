@@ -38,6 +38,9 @@ pub enum ControllerRequest {
         /// Every client listener of the broker.
         #[serde(default)]
         listeners: Vec<crate::topic_table::ListenerEndpoint>,
+        /// Its HTTP listener (console, API), when it runs one.
+        #[serde(default)]
+        http: Option<String>,
         /// A broker that is not a voter: where it receives the metadata
         /// log, as a Raft learner.
         learner_address: Option<String>,

@@ -206,7 +206,7 @@ pub async fn offset_delete(
         }
         let mut eligible = Vec::new();
         for (index, (topic, partition)) in partitions.iter().enumerate() {
-            if broker.partition(topic, *partition).is_err() {
+            if !broker.partition_exists(topic, *partition) {
                 errors[index] = error_codes::UNKNOWN_TOPIC_OR_PARTITION;
             } else if !g.is(GroupState::Empty) && g.is_subscribed_to(topic) {
                 errors[index] = error_codes::GROUP_SUBSCRIBED_TO_TOPIC;

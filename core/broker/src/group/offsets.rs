@@ -127,7 +127,7 @@ fn stage_commit(
     let max_metadata = broker.config.settings().offset_metadata_max_bytes.max(0) as usize;
     let mut records = Vec::new();
     for (index, p) in params.partitions.iter().enumerate() {
-        if broker.partition(&p.topic, p.partition).is_err() {
+        if !broker.partition_exists(&p.topic, p.partition) {
             errors[index] = error_codes::UNKNOWN_TOPIC_OR_PARTITION;
             continue;
         }

@@ -28,7 +28,7 @@ pub fn cluster(broker: &Broker, console: &Console) -> Value {
     let table = broker.table();
     let mut brokers: Vec<Value> = table
         .brokers()
-        .map(|b| json!({"id": b.id, "host": b.host, "port": b.port, "live": !b.fenced}))
+        .map(|b| json!({"id": b.id, "host": b.host, "port": b.port, "live": !b.fenced, "http": b.http}))
         .collect();
     if brokers.is_empty() {
         // One node: it is the cluster.

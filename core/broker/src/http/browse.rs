@@ -34,15 +34,31 @@ const VALUE_SHOWN: usize = 16 << 10;
 /// The browser's query: `partition` (absent: all), `limit`.
 #[derive(Debug, serde::Deserialize)]
 pub struct Query {
-    partition: Option<i32>,
+    pub partition: Option<i32>,
     limit: Option<usize>,
+}
+
+impl Query {
+    /// Records to return.
+    pub fn limit(&self) -> usize {
+        self.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
+    }
+
+    /// The query string that asks another broker the same.
+    pub fn to_query(&self) -> String {
+        let mut query = format!("limit={}", self.limit());
+        if let Some(partition) = self.partition {
+            query += &format!("&partition={partition}");
+        }
+        query
+    }
 }
 
 pub fn records(broker: &Broker, topic_name: &str, query: &Query) -> Result<Value, Failure> {
     let topic = broker
         .topic(topic_name)
         .ok_or_else(|| Failure::not_found(format!("topic '{topic_name}' does not exist")))?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let limit = query.limit();
     let indexes: Vec<i32> = match query.partition {
         Some(index) if index < 0 || index >= topic.partition_count() => {
             return Err(Failure::not_found(format!(

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::api::lag_of;
+use super::peers::escape;
 use crate::clock::now_ms;
 use crate::group::lock;
 use crate::metrics::collect::{groups_by_name, MAX_GROUPS, MAX_TOPICS};
@@ -44,6 +45,21 @@ pub struct History {
 pub struct Query {
     topic: Option<String>,
     group: Option<String>,
+}
+
+impl Query {
+    pub fn is_group(&self) -> bool {
+        self.group.is_some()
+    }
+
+    /// The query string that asks another broker the same.
+    pub fn to_query(&self) -> String {
+        match (&self.topic, &self.group) {
+            (Some(topic), _) => format!("topic={}", escape(topic)),
+            (None, Some(group)) => format!("group={}", escape(group)),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 impl History {

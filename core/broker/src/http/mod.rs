@@ -29,6 +29,7 @@ mod console;
 mod guard;
 mod history;
 mod listener;
+mod peers;
 mod routes;
 
 use crate::config::{BrokerSettings, HTTP_LISTEN};
@@ -310,14 +311,34 @@ async fn read_view(
     status: Arc<Status>,
     view: impl FnOnce(&Arc<Broker>, &Status) -> Result<Value, Failure> + Send + 'static,
 ) -> Response {
+    match read_value(status, view).await {
+        Ok(value) => axum::Json(value).into_response(),
+        Err(refused) => refused,
+    }
+}
+
+/// [`read_view`]'s value, or the answer to send instead.
+async fn read_value(
+    status: Arc<Status>,
+    view: impl FnOnce(&Arc<Broker>, &Status) -> Result<Value, Failure> + Send + 'static,
+) -> Result<Value, Response> {
     let Some(broker) = status.broker() else {
-        return starting();
+        return Err(starting());
     };
     let reader = status.clone();
     match bounded(&status, move || view(&broker, &reader)).await {
-        Ok(Ok(value)) => axum::Json(value).into_response(),
-        Ok(Err(failure)) => failure.into_response(),
-        Err(refused) => refused,
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(failure)) => Err(failure.into_response()),
+        Err(refused) => Err(refused),
+    }
+}
+
+/// `host:port`, with an IPv6 host in brackets.
+pub fn join_host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }
 

@@ -5,14 +5,19 @@ use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
+use super::peers::{self, Scope};
 use super::{
-    actions, api, browse, console, guard, history, read_view, run_action, Failure, Status,
+    actions, api, browse, console, guard, history, read_value, read_view, run_action, Failure,
+    Status,
 };
+use crate::metrics::collect::MAX_GROUPS;
+use crate::state::Broker;
 
 type Shared = State<Arc<Status>>;
 
@@ -38,44 +43,156 @@ async fn cluster(State(status): Shared) -> Response {
     .await
 }
 
-async fn topics(State(status): Shared) -> Response {
-    read_view(status, |broker, _| Ok(api::topics(broker))).await
+async fn topics(State(status): Shared, Query(scope): Query<Scope>) -> Response {
+    let local = match read_value(status.clone(), |broker, _| Ok(api::topics(broker))).await {
+        Ok(local) => local,
+        Err(refused) => return refused,
+    };
+    let Some(broker) = peers::gathering(status.broker(), &scope) else {
+        return Json(local).into_response();
+    };
+    let answers = peers::ask_all(&broker, "/v1/topics?local=1").await;
+    Json(peers::merge_topics(local, broker.node_id, &answers)).into_response()
 }
 
-async fn topic(State(status): Shared, Path(name): Path<String>) -> Response {
-    read_view(status, move |broker, _| api::topic(broker, &name)).await
+async fn topic(
+    State(status): Shared,
+    Path(name): Path<String>,
+    Query(scope): Query<Scope>,
+) -> Response {
+    let path = format!("/v1/topics/{}?local=1", peers::escape(&name));
+    let local = match read_value(status.clone(), move |broker, _| api::topic(broker, &name)).await {
+        Ok(local) => local,
+        Err(refused) => return refused,
+    };
+    let Some(broker) = peers::gathering(status.broker(), &scope) else {
+        return Json(local).into_response();
+    };
+    let answers = peers::ask_all(&broker, &path).await;
+    Json(peers::merge_topics(local, broker.node_id, &answers)).into_response()
 }
 
 async fn records(
     State(status): Shared,
     Path(name): Path<String>,
     Query(query): Query<browse::Query>,
+    Query(scope): Query<Scope>,
 ) -> Response {
+    if !status.console.browse_records {
+        let reason = status.console.reason.unwrap_or("browsing records is off");
+        return Failure::forbidden(reason).into_response();
+    }
+    let path = format!(
+        "/v1/topics/{}/records?{}&local=1",
+        peers::escape(&name),
+        query.to_query()
+    );
+    let limit = query.limit();
+    let one_partition = query.partition.is_some();
     // Held across the blocking read: [`browse::MAX_AT_ONCE`] at a time.
-    let Ok(_browsing) = status.browsing.try_acquire() else {
+    let Ok(browsing) = status.browsing.try_acquire() else {
         return super::busy();
     };
-    read_view(status.clone(), move |broker, status| {
-        if !status.console.browse_records {
-            return Err(Failure::forbidden(
-                status.console.reason.unwrap_or("browsing records is off"),
-            ));
-        }
+    let local = read_value(status.clone(), move |broker, _| {
         browse::records(broker, &name, &query)
     })
+    .await;
+    drop(browsing);
+    let Some(broker) = peers::gathering(status.broker(), &scope) else {
+        return local.map_or_else(|refused| refused, |v| Json(v).into_response());
+    };
+    match local {
+        // One partition, held here.
+        Ok(local) if one_partition => Json(local).into_response(),
+        // One partition, held elsewhere: its holders answer.
+        Err(refused) if one_partition && refused.status() == StatusCode::NOT_FOUND => {
+            let answers = peers::ask_all(&broker, &path).await;
+            match answers.into_iter().next() {
+                Some((_, answer)) => Json(answer).into_response(),
+                None => refused,
+            }
+        }
+        Err(refused) => refused,
+        Ok(local) => {
+            let answers = peers::ask_all(&broker, &path).await;
+            Json(peers::merge_records(local, &answers, limit)).into_response()
+        }
+    }
+}
+
+async fn groups(State(status): Shared, Query(scope): Query<Scope>) -> Response {
+    let local = match read_value(status.clone(), |broker, _| Ok(api::groups(broker))).await {
+        Ok(local) => local,
+        Err(refused) => return refused,
+    };
+    let Some(broker) = peers::gathering(status.broker(), &scope) else {
+        return Json(local).into_response();
+    };
+    let (groups, topics) = tokio::join!(
+        peers::ask_all(&broker, "/v1/groups?local=1"),
+        cluster_topics(&status, &broker)
+    );
+    let mut merged = peers::merge_groups(local, &groups, MAX_GROUPS);
+    for group in merged["groups"].as_array_mut().into_iter().flatten() {
+        peers::fill_lags(group, &topics);
+    }
+    Json(merged).into_response()
+}
+
+async fn group(
+    State(status): Shared,
+    Path(id): Path<String>,
+    Query(scope): Query<Scope>,
+) -> Response {
+    let path = format!("/v1/groups/{}?local=1", peers::escape(&id));
+    let local = read_value(status.clone(), move |broker, _| api::group(broker, &id)).await;
+    let Some(broker) = peers::gathering(status.broker(), &scope) else {
+        return local.map_or_else(|refused| refused, |v| Json(v).into_response());
+    };
+    let mut found = match local {
+        Ok(found) => found,
+        Err(refused) if refused.status() == StatusCode::NOT_FOUND => {
+            match peers::ask_all(&broker, &path).await.into_iter().next() {
+                Some((_, found)) => found,
+                None => return refused,
+            }
+        }
+        Err(refused) => return refused,
+    };
+    peers::fill_lags(&mut found, &cluster_topics(&status, &broker).await);
+    Json(found).into_response()
+}
+
+/// Every topic with each partition's figures from its leader.
+async fn cluster_topics(status: &Arc<Status>, broker: &Broker) -> serde_json::Value {
+    let local = read_value(status.clone(), |broker, _| Ok(api::topics(broker)))
+        .await
+        .unwrap_or_default();
+    let answers = peers::ask_all(broker, "/v1/topics?local=1").await;
+    peers::merge_topics(local, broker.node_id, &answers)
+}
+
+async fn history(
+    State(status): Shared,
+    Query(query): Query<history::Query>,
+    Query(scope): Query<Scope>,
+) -> Response {
+    let path = format!("/v1/history?{}&local=1", query.to_query());
+    let traffic = !query.is_group();
+    let local = match read_value(status.clone(), move |_, status| {
+        Ok(status.history.view(&query))
+    })
     .await
-}
-
-async fn groups(State(status): Shared) -> Response {
-    read_view(status, |broker, _| Ok(api::groups(broker))).await
-}
-
-async fn group(State(status): Shared, Path(id): Path<String>) -> Response {
-    read_view(status, move |broker, _| api::group(broker, &id)).await
-}
-
-async fn history(State(status): Shared, Query(query): Query<history::Query>) -> Response {
-    read_view(status, move |_, status| Ok(status.history.view(&query))).await
+    {
+        Ok(local) => local,
+        Err(refused) => return refused,
+    };
+    // A group's lag is sampled by its coordinator alone.
+    let Some(broker) = peers::gathering(status.broker(), &scope).filter(|_| traffic) else {
+        return Json(local).into_response();
+    };
+    let answers = peers::ask_all(&broker, &path).await;
+    Json(peers::merge_history(local, &answers)).into_response()
 }
 
 async fn create_topic(

@@ -78,6 +78,16 @@ impl Broker {
         self.listeners.get().cloned().unwrap_or_default()
     }
 
+    /// Records where this broker's HTTP listener is reached (server start).
+    pub fn set_http_address(&self, address: String) {
+        let _ = self.http_address.set(address);
+    }
+
+    /// Where this broker's HTTP listener is reached, if it runs one.
+    pub fn http_address(&self) -> Option<String> {
+        self.http_address.get().cloned()
+    }
+
     /// This broker, and in a cluster every live broker, by id, at the
     /// addresses of the listener the current client uses (see
     /// [`crate::security::CLIENT_LISTENER`]).
