@@ -3,8 +3,9 @@ cluster. With one replica per partition, each broker holds only its own
 partitions, yet any broker's console reports every partition's offsets
 (from its leader), the topic's traffic added up, a group coordinated
 elsewhere with its true lag, and the records of a partition it does not
-hold. On the way: a group coordinator takes commits for partitions it does
-not hold."""
+hold; resetting a group's offsets works from every broker's console. On
+the way: a group coordinator takes commits for partitions it does not
+hold."""
 
 from __future__ import annotations
 
@@ -72,3 +73,21 @@ def test_each_brokers_console_shows_the_whole_cluster(cluster):
             assert {r["partition"] for r in answer["records"]} == {partition}
         everything = api(address, "/v1/topics/spread/records?limit=100")
         assert len(everything["records"]) == 3 * PER_PARTITION
+
+    # Resetting offsets from any broker's console: the request reaches the
+    # group's coordinator, which takes the ends from the partitions' leaders.
+    for address, to, expected in ((cluster.http_addresses[0], "latest", PER_PARTITION),
+                                  (cluster.http_addresses[1], "earliest", 0),
+                                  (cluster.http_addresses[2], "latest", PER_PARTITION)):  # fmt: skip
+        request = urllib.request.Request(
+            f"http://{address}/v1/groups/spread-readers/reset-offsets",
+            data=json.dumps({"topic": "spread", "to": to}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "X-Strom-Console": "1"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert [o["offset"] for o in json.loads(answer.read())["offsets"]] == [expected] * 3
+        checker = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "spread-readers"})
+        committed = checker.committed([TopicPartition("spread", p) for p in range(3)], timeout=10)
+        checker.close()
+        assert [tp.offset for tp in committed] == [expected] * 3, (address, to)

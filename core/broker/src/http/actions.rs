@@ -6,9 +6,10 @@
 //! topics stay, `delete.topic.enable` is obeyed, and a group with members
 //! keeps its offsets. Who may call them is decided in `super::guard`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use axum::http::StatusCode;
 use serde_json::{json, Value};
 use strom_protocol::error_codes;
 use strom_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
@@ -83,42 +84,57 @@ pub async fn delete_topic(broker: &Arc<Broker>, name: &str) -> Result<Value, Fai
 }
 
 /// `POST /v1/groups/{id}/reset-offsets`'s body.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reset {
     topic: String,
     to: ResetTo,
 }
 
-#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 enum ResetTo {
     Earliest,
     Latest,
 }
 
+impl Reset {
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+}
+
 /// Commits the start or the end of every partition of `reset.topic` for
 /// the group, as `kafka-consumer-groups --reset-offsets --execute` does:
-/// only while the group has no members.
+/// only while the group has no members. `elsewhere`: (log start, high
+/// watermark) by partition, from the leaders of those this broker does
+/// not hold.
 pub async fn reset_offsets(
     broker: &Arc<Broker>,
     group_id: &str,
     reset: Reset,
+    elsewhere: &HashMap<i32, (i64, i64)>,
 ) -> Result<Value, Failure> {
     let topic = broker
         .topic(&reset.topic)
         .ok_or_else(|| Failure::not_found(format!("topic '{}' does not exist", reset.topic)))?;
     let mut partitions = Vec::with_capacity(topic.partitions.len());
     for index in 0..topic.partition_count() {
-        let held = broker.partition(&topic.name, index).map_err(|_| {
-            Failure::conflict(format!(
-                "partition {index} of '{}' is not on this broker: reset it from a broker that holds it, or with strom group",
-                topic.name
-            ))
-        })?;
+        let (start, end) = match broker.partition(&topic.name, index) {
+            Ok(held) => (held.log.log_start_offset(), held.log.high_watermark()),
+            Err(_) => *elsewhere.get(&index).ok_or_else(|| {
+                Failure::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "the leader of partition {index} of '{}' did not answer",
+                        topic.name
+                    ),
+                )
+            })?,
+        };
         let offset = match reset.to {
-            ResetTo::Earliest => held.log.log_start_offset(),
-            ResetTo::Latest => held.log.high_watermark(),
+            ResetTo::Earliest => start,
+            ResetTo::Latest => end,
         };
         partitions.push(CommitPartition {
             topic: topic.name.clone(),

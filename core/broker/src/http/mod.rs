@@ -155,10 +155,11 @@ impl Failure {
         use strom_protocol::error_codes as e;
         let status = match code {
             e::UNKNOWN_TOPIC_OR_PARTITION | e::UNKNOWN_TOPIC_ID => StatusCode::NOT_FOUND,
-            e::TOPIC_ALREADY_EXISTS
-            | e::UNKNOWN_MEMBER_ID
-            | e::REBALANCE_IN_PROGRESS
-            | e::NOT_COORDINATOR => StatusCode::CONFLICT,
+            e::TOPIC_ALREADY_EXISTS | e::UNKNOWN_MEMBER_ID | e::REBALANCE_IN_PROGRESS => {
+                StatusCode::CONFLICT
+            }
+            // Another broker coordinates the group: its console acts.
+            e::NOT_COORDINATOR => StatusCode::MISDIRECTED_REQUEST,
             e::TOPIC_DELETION_DISABLED
             | e::TOPIC_AUTHORIZATION_FAILED
             | e::GROUP_AUTHORIZATION_FAILED

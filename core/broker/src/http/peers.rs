@@ -36,8 +36,46 @@ pub fn gathering(broker: Option<Arc<Broker>>, scope: &Scope) -> Option<Arc<Broke
 }
 
 /// Every other live broker's answer to `path` (which carries `local=1`),
-/// with its id.
+/// with its id; only 200 answers.
 pub async fn ask_all(broker: &Broker, path: &str) -> Vec<(i32, Value)> {
+    ask_each(broker, Request::get(path))
+        .await
+        .into_iter()
+        .filter(|(_, status, _)| *status == 200)
+        .map(|(id, _, value)| (id, value))
+        .collect()
+}
+
+/// A request to a peer's HTTP listener.
+#[derive(Clone)]
+pub struct Request {
+    method: &'static str,
+    path: String,
+    body: Option<Vec<u8>>,
+}
+
+impl Request {
+    pub fn get(path: &str) -> Request {
+        Request {
+            method: "GET",
+            path: path.to_string(),
+            body: None,
+        }
+    }
+
+    /// An action, with the header the console's guard asks of actions.
+    pub fn post(path: &str, body: &Value) -> Request {
+        Request {
+            method: "POST",
+            path: path.to_string(),
+            body: Some(body.to_string().into_bytes()),
+        }
+    }
+}
+
+/// Every other live broker's answer (id, HTTP status, JSON body) to
+/// `request`, those that answered in time.
+pub async fn ask_each(broker: &Broker, request: Request) -> Vec<(i32, u16, Value)> {
     let peers: Vec<(i32, String)> = broker
         .table()
         .brokers()
@@ -46,16 +84,16 @@ pub async fn ask_all(broker: &Broker, path: &str) -> Vec<(i32, Value)> {
         .collect();
     let mut asking = JoinSet::new();
     for (id, address) in peers {
-        let path = path.to_string();
-        asking.spawn(async move { (id, get_json(&address, &path).await) });
+        let request = request.clone();
+        asking.spawn(async move { (id, send(&address, &request).await) });
     }
     let mut answers = Vec::new();
     while let Some(done) = asking.join_next().await {
-        if let Ok((id, Some(value))) = done {
-            answers.push((id, value));
+        if let Ok((id, Some((status, value)))) = done {
+            answers.push((id, status, value));
         }
     }
-    answers.sort_by_key(|(id, _)| *id);
+    answers.sort_by_key(|(id, _, _)| *id);
     answers
 }
 
@@ -72,14 +110,26 @@ pub fn escape(text: &str) -> String {
         .collect()
 }
 
-/// A `GET` of a peer's JSON answer (200 only), or `None`.
-async fn get_json(address: &str, path: &str) -> Option<Value> {
+/// A peer's status and JSON answer, or `None` when it did not answer in
+/// time or not with JSON.
+async fn send(address: &str, request: &Request) -> Option<(u16, Value)> {
     let attempt = async {
         let mut stream = TcpStream::connect(address).await.ok()?;
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+        let body = request.body.as_deref().unwrap_or_default();
+        let mut head = format!(
+            "{} {} HTTP/1.1\r\nHost: {address}\r\nAccept: application/json\r\nConnection: close\r\n",
+            request.method, request.path
         );
-        stream.write_all(request.as_bytes()).await.ok()?;
+        if request.body.is_some() {
+            head += &format!(
+                "{}: 1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+                super::guard::ACTION_HEADER,
+                body.len()
+            );
+        }
+        head += "\r\n";
+        stream.write_all(head.as_bytes()).await.ok()?;
+        stream.write_all(body).await.ok()?;
         let mut answer = Vec::new();
         stream
             .take(MAX_ANSWER as u64 + 1)
@@ -93,16 +143,14 @@ async fn get_json(address: &str, path: &str) -> Option<Value> {
     let head = std::str::from_utf8(&answer[..split])
         .ok()?
         .to_ascii_lowercase();
-    if !head.starts_with("http/1.1 200") {
-        return None;
-    }
+    let status: u16 = head.strip_prefix("http/1.1 ")?.get(..3)?.parse().ok()?;
     let body = &answer[split + 4..];
     let body = if head.contains("transfer-encoding: chunked") {
         unchunk(body)?
     } else {
         body.to_vec()
     };
-    serde_json::from_slice(&body).ok()
+    Some((status, serde_json::from_slice(&body).ok()?))
 }
 
 /// The body of a chunked transfer encoding.
@@ -219,6 +267,27 @@ pub fn merge_groups(mut local: Value, peers: &[(i32, Value)], cap: usize) -> Val
     local["groups"] = Value::Array(groups);
     local["omitted"] = json!(omitted);
     local
+}
+
+/// (log start, high watermark) by partition of `topic` in merged topics.
+pub fn ends(topics: &Value, topic: &str) -> HashMap<i32, (i64, i64)> {
+    let mut ends = HashMap::new();
+    for t in topic_list(topics)
+        .into_iter()
+        .filter(|t| t["name"] == topic)
+    {
+        for p in t["partitions"].as_array().into_iter().flatten() {
+            let index = p["partition"].as_i64().and_then(|i| i32::try_from(i).ok());
+            if let (Some(index), Some(start), Some(end)) = (
+                index,
+                p["log_start_offset"].as_i64(),
+                p["high_watermark"].as_i64(),
+            ) {
+                ends.insert(index, (start, end));
+            }
+        }
+    }
+    ends
 }
 
 /// Fills in the lags a group's coordinator could not know (partitions it

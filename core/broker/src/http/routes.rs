@@ -223,16 +223,42 @@ async fn delete_topic(State(status): Shared, Path(name): Path<String>) -> Respon
 async fn reset_offsets(
     State(status): Shared,
     Path(id): Path<String>,
+    Query(scope): Query<Scope>,
     reset: Result<Json<actions::Reset>, JsonRejection>,
 ) -> Response {
     let Json(reset) = match reset {
         Ok(reset) => reset,
         Err(rejected) => return bad_body(rejected),
     };
-    run_action(status, |broker| async move {
-        actions::reset_offsets(&broker, &id, reset).await
+    // In a cluster the start and end of partitions held elsewhere come
+    // from their leaders, even for a request another console forwarded.
+    let clustered = status.broker().filter(|b| b.cluster().is_some());
+    let elsewhere = match &clustered {
+        Some(broker) => peers::ends(&cluster_topics(&status, broker).await, reset.topic()),
+        None => Default::default(),
+    };
+    let body = serde_json::to_value(&reset).unwrap_or_default();
+    let path = format!("/v1/groups/{}/reset-offsets?local=1", peers::escape(&id));
+    let here = run_action(status.clone(), |broker| async move {
+        actions::reset_offsets(&broker, &id, reset, &elsewhere).await
     })
-    .await
+    .await;
+    let forward = peers::gathering(clustered, &scope);
+    let Some(broker) = forward.filter(|_| here.status() == StatusCode::MISDIRECTED_REQUEST) else {
+        return here;
+    };
+    // The group's coordinator answers; the others say it is not them.
+    let answers = peers::ask_each(&broker, peers::Request::post(&path, &body)).await;
+    match answers
+        .into_iter()
+        .find(|(_, status, _)| *status != StatusCode::MISDIRECTED_REQUEST.as_u16())
+    {
+        Some((_, code, answer)) => {
+            let code = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+            (code, Json(answer)).into_response()
+        }
+        None => here,
+    }
 }
 
 /// A body that is not the JSON an action takes, answered like every
