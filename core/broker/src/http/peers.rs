@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::state::Broker;
@@ -21,7 +22,10 @@ use crate::state::Broker;
 /// How long a peer may take to answer.
 const PEER_TIMEOUT: Duration = Duration::from_secs(2);
 /// Largest answer read from a peer.
-const MAX_ANSWER: usize = 32 << 20;
+const MAX_ANSWER: usize = 16 << 20;
+/// Gatherings under way at once (each holds up to one answer per peer);
+/// more wait their turn, up to [`PEER_TIMEOUT`].
+static GATHERING: Semaphore = Semaphore::const_new(8);
 
 /// `?local=1`: this broker's own view only (what peers ask each other).
 #[derive(Debug, Default, serde::Deserialize)]
@@ -76,6 +80,12 @@ impl Request {
 /// Every other live broker's answer (id, HTTP status, JSON body) to
 /// `request`, those that answered in time.
 pub async fn ask_each(broker: &Broker, request: Request) -> Vec<(i32, u16, Value)> {
+    let Ok(Ok(_turn)) = tokio::time::timeout(PEER_TIMEOUT, GATHERING.acquire()).await else {
+        tracing::debug!(
+            "too many console requests gathering from the other brokers; answering alone"
+        );
+        return Vec::new();
+    };
     let peers: Vec<(i32, String)> = broker
         .table()
         .brokers()
