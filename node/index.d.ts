@@ -287,6 +287,8 @@ export interface ProducerConfig {
   maxInFlightRequests?: number
   /** Partitioners.DefaultPartitioner (or JavaCompatiblePartitioner) only. */
   createPartitioner?: ICustomPartitioner
+  /** Strom's: emit `producer.stats` (librdkafka's statistics) this often, in ms; 0 or unset: never. */
+  statisticsInterval?: number
 }
 
 /** A header value: a Buffer, a string, null, or several of them. */
@@ -342,6 +344,8 @@ export interface ProducerEvents {
   readonly REQUEST: 'producer.network.request'
   readonly REQUEST_TIMEOUT: 'producer.network.request_timeout'
   readonly REQUEST_QUEUE_SIZE: 'producer.network.request_queue_size'
+  /** Strom's: librdkafka's statistics object, every `statisticsInterval` ms. */
+  readonly STATS: 'producer.stats'
 }
 
 export type Producer = {
@@ -363,10 +367,33 @@ export type Producer = {
     listener: (event: DisconnectEvent) => void
   ): RemoveInstrumentationEventListener<typeof eventName>
   on(
+    eventName: ProducerEvents['STATS'],
+    listener: (event: StatsEvent) => void
+  ): RemoveInstrumentationEventListener<typeof eventName>
+  on(
     eventName: ValueOf<ProducerEvents>,
     listener: (event: InstrumentationEvent<any>) => void
   ): RemoveInstrumentationEventListener<typeof eventName>
 }
+
+/**
+ * librdkafka's statistics JSON, parsed (see its STATISTICS.md): totals,
+ * `brokers` (with `rtt`), `topics` with per-partition counts, and for a
+ * group member `cgrp`. Fields Strom cannot fill are left out.
+ */
+export type StatsEvent = InstrumentationEvent<{
+  name: string
+  client_id: string
+  type: 'producer' | 'consumer'
+  ts: number
+  time: number
+  txmsgs: number
+  rxmsgs: number
+  brokers: Record<string, any>
+  topics: Record<string, any>
+  cgrp?: Record<string, any>
+  [field: string]: any
+}>
 
 // ---------------------------------------------------------------------------
 // Consumer
@@ -384,6 +411,8 @@ export interface ConsumerConfig {
   maxWaitTimeInMs?: number
   allowAutoTopicCreation?: boolean
   readUncommitted?: boolean
+  /** Strom's: emit `consumer.stats` (librdkafka's statistics) this often, in ms; 0 or unset: never. */
+  statisticsInterval?: number
 }
 
 /** Headers of a consumed message: Buffers, null for a header without a value. */
@@ -512,6 +541,8 @@ export interface ConsumerEvents {
   readonly REQUEST: 'consumer.network.request'
   readonly REQUEST_TIMEOUT: 'consumer.network.request_timeout'
   readonly REQUEST_QUEUE_SIZE: 'consumer.network.request_queue_size'
+  /** Strom's: librdkafka's statistics object, every `statisticsInterval` ms. */
+  readonly STATS: 'consumer.stats'
 }
 
 /** memberId and groupGenerationId are null or undefined until the consumer joined its group. */
@@ -624,6 +655,10 @@ export type Consumer = {
   on(
     eventName: ConsumerEvents['HEARTBEAT'],
     listener: (event: ConsumerHeartbeatEvent) => void
+  ): RemoveInstrumentationEventListener<typeof eventName>
+  on(
+    eventName: ConsumerEvents['STATS'],
+    listener: (event: StatsEvent) => void
   ): RemoveInstrumentationEventListener<typeof eventName>
   on(
     eventName: ConsumerEvents['COMMIT_OFFSETS'],

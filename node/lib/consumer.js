@@ -5,7 +5,7 @@
 // heartbeats and offsets live in the core (strom-client).
 const { native } = require('./native')
 const { call, callRetried, KafkaJSNonRetriableError } = require('./errors')
-const { Instrumentation } = require('./events')
+const { Instrumentation, statistics } = require('./events')
 const { unpackBatches } = require('./packed')
 
 const CONSUMER_EVENTS = Object.freeze({
@@ -25,6 +25,8 @@ const CONSUMER_EVENTS = Object.freeze({
   REQUEST: 'consumer.network.request',
   REQUEST_TIMEOUT: 'consumer.network.request_timeout',
   REQUEST_QUEUE_SIZE: 'consumer.network.request_queue_size',
+  // Strom's: librdkafka's statistics every `statisticsInterval` ms.
+  STATS: 'consumer.stats',
 })
 
 // How long one native poll waits: short, so stop() and pause() act soon.
@@ -113,6 +115,7 @@ class Consumer {
     this.admin = null
     this.events = CONSUMER_EVENTS
     this.instrumentation = new Instrumentation(CONSUMER_EVENTS)
+    this.statistics = statistics(options, this.instrumentation, CONSUMER_EVENTS.STATS)
     const quiet = () => {}
     this.log = options.logger ? options.logger.namespace('Consumer') : { error: quiet, info: quiet }
   }
@@ -128,6 +131,7 @@ class Consumer {
       // kafkajs's default: subscribing creates missing topics, where the broker creates topics.
       ['allow.auto.create.topics', String(o.allowAutoTopicCreation !== false)],
       ['max.poll.records', String(MAX_POLL_RECORDS)],
+      ...this.statistics.settings,
     ]
     const optional = [
       ['session.timeout.ms', o.sessionTimeout],
@@ -153,7 +157,10 @@ class Consumer {
 
   /** The native consumer, made on first use. */
   async connectNative() {
-    if (!this.native) this.native = await callRetried(native.createConsumer(this.nativeSettings(), this.options.tokenCallback), this.options.retries)
+    if (!this.native) {
+      const created = native.createConsumer(this.nativeSettings(), this.options.tokenCallback, this.statistics.listener)
+      this.native = await callRetried(created, this.options.retries)
+    }
     return this.native
   }
 

@@ -34,4 +34,19 @@ class Instrumentation {
   }
 }
 
-module.exports = { Instrumentation }
+/**
+ * Strom's client statistics: with the `statisticsInterval` option (ms),
+ * the core reports librdkafka's statistics JSON that often, and it comes
+ * out as the `name` event with the parsed object as its payload.
+ */
+function statistics(options, instrumentation, name) {
+  const interval = options.statisticsInterval
+  if (interval === undefined || interval === 0) return { settings: [], listener: undefined }
+  if (!Number.isInteger(interval) || interval < 0) {
+    throw new TypeError('strom: statisticsInterval is a whole number of milliseconds')
+  }
+  const listener = json => instrumentation.emit(name, JSON.parse(json))
+  return { settings: [['statistics.interval.ms', String(interval)]], listener }
+}
+
+module.exports = { Instrumentation, statistics }

@@ -5,7 +5,7 @@
 const { native } = require('./native')
 const { call, callRetried, KafkaJSNonRetriableError } = require('./errors')
 const { codecName } = require('./config')
-const { Instrumentation } = require('./events')
+const { Instrumentation, statistics } = require('./events')
 const { packMessages } = require('./packed')
 const { InFlight } = require('./inflight')
 
@@ -15,6 +15,8 @@ const PRODUCER_EVENTS = Object.freeze({
   REQUEST: 'producer.network.request',
   REQUEST_TIMEOUT: 'producer.network.request_timeout',
   REQUEST_QUEUE_SIZE: 'producer.network.request_queue_size',
+  // Strom's: librdkafka's statistics every `statisticsInterval` ms.
+  STATS: 'producer.stats',
 })
 
 /** kafkajs's RecordMetadata: the addon gives the first offset written in each partition. */
@@ -58,6 +60,7 @@ class Producer {
     this.connected = false
     this.events = PRODUCER_EVENTS
     this.instrumentation = new Instrumentation(PRODUCER_EVENTS)
+    this.statistics = statistics(options, this.instrumentation, PRODUCER_EVENTS.STATS)
   }
 
   /**
@@ -77,13 +80,17 @@ class Producer {
         // however many: batches as large as librdkafka's, not Java's 16 KiB.
         ['batch.size', '1000000'],
         ['enable.idempotence', this.options.idempotent && acks === -1 ? 'true' : 'false'],
+        ...this.statistics.settings,
       ]
       if (timeout !== undefined) settings.push(['request.timeout.ms', String(timeout)])
       if (this.options.allowAutoTopicCreation === false) settings.push(['allow.auto.create.topics', 'false'])
       if (this.options.maxInFlightRequests) {
         settings.push(['max.in.flight.requests.per.connection', String(this.options.maxInFlightRequests)])
       }
-      pending = callRetried(native.createProducer(settings, this.options.tokenCallback), this.options.retries)
+      pending = callRetried(
+        native.createProducer(settings, this.options.tokenCallback, this.statistics.listener),
+        this.options.retries
+      )
       this.natives.set(key, pending)
       pending.catch(() => this.natives.delete(key))
     }

@@ -20,7 +20,7 @@ pub async fn create_admin(
     config_pairs: Vec<Vec<String>>,
     token_callback: Option<TokenCallback>,
 ) -> napi::Result<NativeAdmin> {
-    let config = config(config_pairs, token_callback)?;
+    let config = config(config_pairs, token_callback, None)?;
     let inner = on_client(AdminClient::new(config)).await?;
     Ok(NativeAdmin { inner })
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use napi_derive::napi;
 use strom_client::{Consumer, OffsetReset, RebalanceContext, RebalanceEvent, TopicPartition};
 
-use crate::convert::{config, partitions, Partition, PartitionOffset, TokenCallback};
+use crate::convert::{config, partitions, Partition, PartitionOffset, StatsFn, TokenCallback};
 use crate::{client_work, lock, millis, on_client, packed, promise};
 
 #[napi]
@@ -33,8 +33,9 @@ pub struct Rebalance {
 pub async fn create_consumer(
     config_pairs: Vec<Vec<String>>,
     token_callback: Option<TokenCallback>,
+    stats_callback: Option<StatsFn>,
 ) -> napi::Result<NativeConsumer> {
-    let config = config(config_pairs, token_callback)?;
+    let config = config(config_pairs, token_callback, stats_callback)?;
     let rebalances = Arc::new(Mutex::new(Vec::new()));
     let noted = rebalances.clone();
     let inner = on_client(async move {

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use napi::bindgen_prelude::Promise;
-use napi::threadsafe_function::ThreadsafeFunction;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
 use strom_client::security::TokenProvider;
+use strom_client::StatsCallback;
 use strom_client::{RecordMetadata, TopicPartition};
 
 /// Where a record was written.
@@ -75,11 +76,16 @@ pub fn partitions(list: &[Partition]) -> Vec<TopicPartition> {
 /// loop alive by itself (a pending request does).
 pub type TokenCallback = ThreadsafeFunction<(), Promise<String>, (), Status, false, true>;
 
-/// A client config from `[name, value]` pairs, and the token callback
-/// when the client logs in with OAUTHBEARER.
+/// Takes each statistics JSON (`statistics.interval.ms`) to the JS thread,
+/// without waiting for it to be handled. Weak, like [`TokenCallback`].
+pub type StatsFn = ThreadsafeFunction<String, (), String, Status, false, true>;
+
+/// A client config from `[name, value]` pairs, the token callback when the
+/// client logs in with OAUTHBEARER, and where its statistics go.
 pub fn config(
     pairs: Vec<Vec<String>>,
     token_callback: Option<TokenCallback>,
+    stats_callback: Option<StatsFn>,
 ) -> napi::Result<strom_client::ClientConfig> {
     let pairs = pairs
         .into_iter()
@@ -93,6 +99,12 @@ pub fn config(
     let mut config = strom_client::ClientConfig::default();
     if let Some(callback) = token_callback {
         config.security.oauth_token_provider = Some(token_provider(callback));
+    }
+    if let Some(callback) = stats_callback {
+        config.stats_callback = Some(StatsCallback::new(move |json| {
+            // Queued to the JS thread; a closing environment drops it.
+            let _ = callback.call(json, ThreadsafeFunctionCallMode::NonBlocking);
+        }));
     }
     config.with_pairs(pairs).map_err(|e| crate::to_js_error(&e))
 }

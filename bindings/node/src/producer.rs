@@ -5,7 +5,7 @@ use napi::Env;
 use napi_derive::napi;
 use strom_client::{Producer, ProducerRecord};
 
-use crate::convert::{config, Delivery, TokenCallback};
+use crate::convert::{config, Delivery, StatsFn, TokenCallback};
 use crate::outcomes::Outcomes;
 use crate::packed::Reader;
 use crate::{client_work, millis, on_client, promise};
@@ -21,8 +21,9 @@ pub struct NativeProducer {
 pub async fn create_producer(
     config_pairs: Vec<Vec<String>>,
     token_callback: Option<TokenCallback>,
+    stats_callback: Option<StatsFn>,
 ) -> napi::Result<NativeProducer> {
-    let config = config(config_pairs, token_callback)?;
+    let config = config(config_pairs, token_callback, stats_callback)?;
     let inner = on_client(Producer::new(config)).await?;
     Ok(NativeProducer { inner })
 }
