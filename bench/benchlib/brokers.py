@@ -23,7 +23,7 @@ from pathlib import Path
 
 READY_PATTERN = re.compile(r"serving Kafka on (\S+) ")
 # Strom's ready line also names its HTTP listener.
-HTTP_PATTERN = re.compile(r"http on http://([^;\s]+)")
+HTTP_PATTERN = re.compile(r"console on http://([^;\s]+)")
 READY_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 60.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

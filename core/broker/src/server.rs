@@ -146,7 +146,7 @@ pub async fn run(
     let http_part = match &http {
         Some(http) => {
             http.status.serving();
-            format!("; http on http://{}", http.address)
+            format!("; console on http://{}", http.address)
         }
         None => String::new(),
     };
