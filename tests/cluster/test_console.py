@@ -74,6 +74,18 @@ def test_each_brokers_console_shows_the_whole_cluster(cluster):
         everything = api(address, "/v1/topics/spread/records?limit=100")
         assert len(everything["records"]) == 3 * PER_PARTITION
 
+    # The group's lag over time, sampled by its coordinator from the
+    # leaders' high watermarks, whichever console asks.
+    for address in cluster.http_addresses:
+        wait_for(
+            f"a lag sample of the group through {address}",
+            lambda address=address: any(
+                s["lag"] == 3 * (PER_PARTITION - COMMITTED)
+                for s in api(address, "/v1/history?group=spread-readers")["samples"]
+            ),
+            timeout=20,
+        )
+
     # Resetting offsets from any broker's console: the request reaches the
     # group's coordinator, which takes the ends from the partitions' leaders.
     for address, to, expected in ((cluster.http_addresses[0], "latest", PER_PARTITION),

@@ -3,7 +3,7 @@
 //! total lag, the last [`KEPT`] samples kept. Bounded like the metrics:
 //! at most [`MAX_TOPICS`] topics and [`MAX_GROUPS`] groups per sample.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -64,8 +64,10 @@ impl Query {
 
 impl History {
     /// Takes one sample of the broker (blocking work: it reads every
-    /// partition and locks every group).
-    pub fn sample(&self, broker: &Broker) {
+    /// partition and locks every group). `ends`: high watermarks of
+    /// partitions held by other brokers, for the lag of groups this broker
+    /// coordinates.
+    pub fn sample(&self, broker: &Broker, ends: &HashMap<(String, i32), i64>) {
         let mut topics: BTreeMap<Arc<str>, Traffic> = BTreeMap::new();
         for partition in broker.partitions.all() {
             let counters = &partition.traffic;
@@ -89,7 +91,12 @@ impl History {
             .map(|(id, group)| {
                 let g = lock(&group);
                 let lag = g.offsets.iter().try_fold(0i64, |sum, ((topic, p), c)| {
-                    Some(sum + lag_of(broker, topic, *p, c.value.offset)?)
+                    let committed = c.value.offset;
+                    let elsewhere = || {
+                        let end = ends.get(&(topic.clone(), *p))?;
+                        Some((end - committed).max(0))
+                    };
+                    Some(sum + lag_of(broker, topic, *p, committed).or_else(elsewhere)?)
                 });
                 (self.interned(&id), lag)
             })

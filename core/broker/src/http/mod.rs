@@ -260,8 +260,15 @@ async fn sample_history(status: Weak<Status>) {
         let Some(broker) = status.broker() else {
             continue;
         };
+        // The lag of a group here, on partitions led elsewhere, needs their
+        // high watermarks.
+        let ends = if broker.cluster().is_some() && !broker.groups.all().is_empty() {
+            peers::high_watermarks(&peers::ask_all(&broker, "/v1/topics?local=1").await)
+        } else {
+            Default::default()
+        };
         let sampling = status.clone();
-        let _ = tokio::task::spawn_blocking(move || sampling.history.sample(&broker)).await;
+        let _ = tokio::task::spawn_blocking(move || sampling.history.sample(&broker, &ends)).await;
     }
 }
 

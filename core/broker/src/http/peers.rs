@@ -279,6 +279,24 @@ pub fn merge_groups(mut local: Value, peers: &[(i32, Value)], cap: usize) -> Val
     local
 }
 
+/// The high watermark of every partition the answering brokers hold.
+pub fn high_watermarks(answers: &[(i32, Value)]) -> HashMap<(String, i32), i64> {
+    let mut ends = HashMap::new();
+    for (_, answer) in answers {
+        for topic in topic_list(answer) {
+            let name = topic["name"].as_str().unwrap_or_default();
+            for p in topic["partitions"].as_array().into_iter().flatten() {
+                let index = p["partition"].as_i64().and_then(|i| i32::try_from(i).ok());
+                if let (Some(index), Some(end)) = (index, p["high_watermark"].as_i64()) {
+                    let known = ends.entry((name.to_string(), index)).or_insert(end);
+                    *known = (*known).max(end);
+                }
+            }
+        }
+    }
+    ends
+}
+
 /// (log start, high watermark) by partition of `topic` in merged topics.
 pub fn ends(topics: &Value, topic: &str) -> HashMap<i32, (i64, i64)> {
     let mut ends = HashMap::new();

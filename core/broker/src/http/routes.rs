@@ -187,12 +187,19 @@ async fn history(
         Ok(local) => local,
         Err(refused) => return refused,
     };
-    // A group's lag is sampled by its coordinator alone.
-    let Some(broker) = peers::gathering(status.broker(), &scope).filter(|_| traffic) else {
+    let Some(broker) = peers::gathering(status.broker(), &scope) else {
         return Json(local).into_response();
     };
     let answers = peers::ask_all(&broker, &path).await;
-    Json(peers::merge_history(local, &answers)).into_response()
+    if traffic {
+        return Json(peers::merge_history(local, &answers)).into_response();
+    }
+    // A group's lag is sampled by its coordinator alone: the longest answer.
+    let longest = std::iter::once(local)
+        .chain(answers.into_iter().map(|(_, answer)| answer))
+        .max_by_key(|answer| answer["samples"].as_array().map_or(0, Vec::len))
+        .unwrap_or_default();
+    Json(longest).into_response()
 }
 
 async fn create_topic(
