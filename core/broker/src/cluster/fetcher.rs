@@ -22,6 +22,7 @@ use strom_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use strom_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
 };
+use strom_protocol::messages::offset_for_leader_epoch_response::EpochEndOffset;
 use strom_protocol::messages::{
     ApiKey, FetchRequest, OffsetForLeaderEpochRequest, Request, RequestHeader, Response,
 };
@@ -344,10 +345,12 @@ async fn truncate_to_leader(
                 continue;
             }
             let epoch = partition.leadership().leader_epoch;
+            let mut settled = true;
             // No epoch of ours is known to the leader (or our log is
             // empty): nothing to compare; an end of -1 means the same.
-            if partition.log.latest_epoch().is_some() && answer.end_offset >= 0 {
-                let end = answer.end_offset;
+            if let (Some(ours), true) = (partition.log.latest_epoch(), answer.end_offset >= 0) {
+                let (end, agreed) = divergence(&partition.log, ours, &answer);
+                settled = agreed;
                 if end < partition.log.log_end_offset() {
                     tracing::info!(
                         topic = %partition.topic,
@@ -363,10 +366,36 @@ async fn truncate_to_leader(
                         .map_err(|e| e.to_string())?;
                 }
             }
-            reconciled.insert((partition.topic.clone(), partition.index), epoch);
+            // Not settled: ask again next round, with the epoch our log
+            // now ends in.
+            if settled {
+                reconciled.insert((partition.topic.clone(), partition.index), epoch);
+            }
         }
     }
     Ok(())
+}
+
+/// Where a follower's log must end, given the leader's answer for the
+/// follower's latest epoch `ours` (KIP-101 with KIP-279's rule), and
+/// whether the logs then agree. The leader answers with the largest epoch
+/// it has at or below `ours` and where that epoch ends on its log. When
+/// that epoch is older than ours, our log may hold the same offsets under
+/// a later epoch of our own (a retried batch written by two leaders in
+/// turn), so we end no later than our own end of the leader's epoch; if we
+/// do not have that epoch either, we cut to where our older epoch ends and
+/// ask again.
+fn divergence(log: &strom_storage::Log, ours: i32, answer: &EpochEndOffset) -> (i64, bool) {
+    if answer.leader_epoch < 0 || answer.leader_epoch >= ours {
+        return (answer.end_offset, true);
+    }
+    match log.end_offset_for_epoch(answer.leader_epoch) {
+        Some((epoch, own_end)) if epoch == answer.leader_epoch => {
+            (answer.end_offset.min(own_end), true)
+        }
+        Some((_, own_end)) => (own_end, false),
+        None => (answer.end_offset, true),
+    }
 }
 
 /// A connection to a leader, plain or TLS.
@@ -439,5 +468,63 @@ impl Peer {
             return Err("the leader answered out of order".into());
         }
         Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use strom_protocol::records::{CompressionType, RecordBatchBuilder};
+    use strom_storage::{AppendOptions, Log, LogConfig};
+
+    use super::*;
+
+    /// A log with `records` records written in each of `epochs`, in turn.
+    fn log_with(dir: &std::path::Path, epochs: &[(i32, usize)]) -> Log {
+        let log = Log::open(dir, LogConfig::default()).expect("opens");
+        for &(leader_epoch, records) in epochs {
+            let mut builder = RecordBatchBuilder::new(CompressionType::None);
+            for _ in 0..records {
+                builder
+                    .append(1_000, None, Some(b"v"), &[])
+                    .expect("appends");
+            }
+            let mut batch = builder.build().expect("builds").to_vec();
+            let options = AppendOptions {
+                leader_epoch,
+                log_append_time_ms: None,
+            };
+            log.append(&mut batch, options).expect("appends");
+        }
+        log
+    }
+
+    fn answer(leader_epoch: i32, end_offset: i64) -> EpochEndOffset {
+        EpochEndOffset {
+            leader_epoch,
+            end_offset,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_batch_written_again_by_a_later_leader_is_cut_back_to_where_the_logs_agree() {
+        // Ours: epoch 7 up to 10, then our epoch 9 rewrote 10..20. The
+        // leader never had 9: its epoch 8 holds 10..20.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = log_with(dir.path(), &[(7, 10), (9, 10)]);
+        // We do not have epoch 8 either: cut to the end of our 7, ask again.
+        assert_eq!(divergence(&log, 9, &answer(8, 20)), (10, false));
+        log.truncate_to(10).expect("truncates");
+        assert_eq!(divergence(&log, 7, &answer(7, 10)), (10, true));
+    }
+
+    #[test]
+    fn a_shared_older_epoch_ends_where_the_first_of_us_ends_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = log_with(dir.path(), &[(7, 10), (8, 5), (9, 5)]);
+        // The leader's epoch 8 runs to 18, ours to 15: cut at 15.
+        assert_eq!(divergence(&log, 9, &answer(8, 18)), (15, true));
+        // The leader has our latest epoch: its end is the answer.
+        assert_eq!(divergence(&log, 9, &answer(9, 17)), (17, true));
     }
 }
