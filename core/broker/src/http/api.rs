@@ -6,7 +6,6 @@
 //! [`MAX_GROUPS`] groups by name), with `omitted` saying how many were
 //! left out.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -18,7 +17,7 @@ use super::{Console, Failure};
 use crate::config::ConfigSource;
 use crate::group::{lock, ClassicGroup};
 use crate::internal_topics::is_internal_topic;
-use crate::metrics::collect::{groups_by_name, MAX_GROUPS, MAX_TOPICS};
+use crate::metrics::collect::{groups_by_name, lag_of, MAX_GROUPS, MAX_TOPICS};
 use crate::state::Broker;
 use crate::topic_table::Topic;
 
@@ -103,12 +102,8 @@ fn topic_summary(broker: &Broker, topic: &Topic) -> Value {
                 return json!({"partition": index, "leader": assigned.leader,
                               "replicas": assigned.replicas, "isr": assigned.isr});
             };
-            for (total, counter) in traffic.iter_mut().zip([
-                &p.traffic.records_in,
-                &p.traffic.bytes_in,
-                &p.traffic.bytes_out,
-            ]) {
-                *total += counter.load(Ordering::Relaxed);
+            for (total, count) in traffic.iter_mut().zip(p.traffic.totals()) {
+                *total += count;
             }
             let leadership = p.leadership();
             json!({
@@ -202,15 +197,6 @@ fn group_summary(broker: &Broker, g: &ClassicGroup) -> Value {
         "members": members,
         "offsets": offsets,
     })
-}
-
-/// Records between a committed offset and the partition's high watermark;
-/// unknown where this broker does not hold the partition.
-pub(super) fn lag_of(broker: &Broker, topic: &str, partition: i32, committed: i64) -> Option<i64> {
-    broker
-        .partition(topic, partition)
-        .ok()
-        .map(|p| (p.log.high_watermark() - committed).max(0))
 }
 
 /// A consumer's assignment as `[{topic, partitions}]`; empty for other

@@ -3,18 +3,16 @@
 //! total lag, the last [`KEPT`] samples kept. Bounded like the metrics:
 //! at most [`MAX_TOPICS`] topics and [`MAX_GROUPS`] groups per sample.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::Ordering;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::api::lag_of;
 use super::peers::escape;
 use crate::clock::now_ms;
 use crate::group::lock;
-use crate::metrics::collect::{groups_by_name, MAX_GROUPS, MAX_TOPICS};
+use crate::metrics::collect::{groups_by_name, lag_of, MAX_GROUPS, MAX_TOPICS};
 use crate::state::Broker;
 
 /// Time between two samples.
@@ -68,15 +66,13 @@ impl History {
     /// partitions held by other brokers, for the lag of groups this broker
     /// coordinates.
     pub fn sample(&self, broker: &Broker, ends: &HashMap<(String, i32), i64>) {
+        // Samples share one copy of each name: the last sample's.
+        let known = self.last_names();
+        let interned = |name: &str| known.get(name).cloned().unwrap_or_else(|| Arc::from(name));
         let mut topics: BTreeMap<Arc<str>, Traffic> = BTreeMap::new();
         for partition in broker.partitions.all() {
-            let counters = &partition.traffic;
-            let now = [
-                counters.records_in.load(Ordering::Relaxed),
-                counters.bytes_in.load(Ordering::Relaxed),
-                counters.bytes_out.load(Ordering::Relaxed),
-            ];
-            let name = self.interned(&partition.topic);
+            let now = partition.traffic.totals();
+            let name = interned(&partition.topic);
             if !topics.contains_key(&name) && topics.len() == MAX_TOPICS {
                 continue;
             }
@@ -98,7 +94,7 @@ impl History {
                     };
                     Some(sum + lag_of(broker, topic, *p, committed).or_else(elsewhere)?)
                 });
-                (self.interned(&id), lag)
+                (interned(&id), lag)
             })
             .collect();
         let mut samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
@@ -112,14 +108,17 @@ impl History {
         });
     }
 
-    /// The name as the last sample holds it, so that samples share one
-    /// copy of each name.
-    fn interned(&self, name: &str) -> Arc<str> {
+    /// The topic and group names of the last sample.
+    fn last_names(&self) -> HashSet<Arc<str>> {
         let samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
-        let last = samples.back();
-        last.and_then(|s| s.topics.get_key_value(name).map(|(k, _)| k.clone()))
-            .or_else(|| last.and_then(|s| s.groups.get_key_value(name).map(|(k, _)| k.clone())))
-            .unwrap_or_else(|| Arc::from(name))
+        let Some(last) = samples.back() else {
+            return HashSet::new();
+        };
+        last.topics
+            .keys()
+            .chain(last.groups.keys())
+            .cloned()
+            .collect()
     }
 
     /// The answer to `query`: cumulative counters (the page turns them

@@ -138,10 +138,6 @@ impl Failure {
         Failure::new(StatusCode::NOT_FOUND, message)
     }
 
-    pub fn conflict(message: String) -> Failure {
-        Failure::new(StatusCode::CONFLICT, message)
-    }
-
     pub fn forbidden(message: impl Into<String>) -> Failure {
         Failure::new(StatusCode::FORBIDDEN, message)
     }

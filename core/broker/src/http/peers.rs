@@ -279,18 +279,31 @@ pub fn merge_groups(mut local: Value, peers: &[(i32, Value)], cap: usize) -> Val
     local
 }
 
+/// The partitions of a topic list (or one topic) that carry offsets:
+/// (topic, index, the partition's figures).
+fn held_partitions(answer: &Value) -> impl Iterator<Item = (&str, i32, &Value)> {
+    topic_list(answer).into_iter().flat_map(|topic| {
+        let name = topic["name"].as_str().unwrap_or_default();
+        topic["partitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p.get("high_watermark").is_some())
+            .filter_map(move |p| {
+                let index = i32::try_from(p["partition"].as_i64()?).ok()?;
+                Some((name, index, p))
+            })
+    })
+}
+
 /// The high watermark of every partition the answering brokers hold.
 pub fn high_watermarks(answers: &[(i32, Value)]) -> HashMap<(String, i32), i64> {
     let mut ends = HashMap::new();
     for (_, answer) in answers {
-        for topic in topic_list(answer) {
-            let name = topic["name"].as_str().unwrap_or_default();
-            for p in topic["partitions"].as_array().into_iter().flatten() {
-                let index = p["partition"].as_i64().and_then(|i| i32::try_from(i).ok());
-                if let (Some(index), Some(end)) = (index, p["high_watermark"].as_i64()) {
-                    let known = ends.entry((name.to_string(), index)).or_insert(end);
-                    *known = (*known).max(end);
-                }
+        for (name, index, p) in held_partitions(answer) {
+            if let Some(end) = p["high_watermark"].as_i64() {
+                let known = ends.entry((name.to_string(), index)).or_insert(end);
+                *known = (*known).max(end);
             }
         }
     }
@@ -299,45 +312,35 @@ pub fn high_watermarks(answers: &[(i32, Value)]) -> HashMap<(String, i32), i64> 
 
 /// (log start, high watermark) by partition of `topic` in merged topics.
 pub fn ends(topics: &Value, topic: &str) -> HashMap<i32, (i64, i64)> {
-    let mut ends = HashMap::new();
-    for t in topic_list(topics)
-        .into_iter()
-        .filter(|t| t["name"] == topic)
-    {
-        for p in t["partitions"].as_array().into_iter().flatten() {
-            let index = p["partition"].as_i64().and_then(|i| i32::try_from(i).ok());
-            if let (Some(index), Some(start), Some(end)) = (
+    held_partitions(topics)
+        .filter(|(name, _, _)| *name == topic)
+        .filter_map(|(_, index, p)| {
+            Some((
                 index,
-                p["log_start_offset"].as_i64(),
-                p["high_watermark"].as_i64(),
-            ) {
-                ends.insert(index, (start, end));
-            }
-        }
-    }
-    ends
+                (
+                    p["log_start_offset"].as_i64()?,
+                    p["high_watermark"].as_i64()?,
+                ),
+            ))
+        })
+        .collect()
 }
 
 /// Fills in the lags a group's coordinator could not know (partitions it
 /// does not hold) from the merged topics' high watermarks.
 pub fn fill_lags(group: &mut Value, topics: &Value) {
-    let mut ends: HashMap<(&str, i64), i64> = HashMap::new();
-    for topic in topic_list(topics) {
-        let name = topic["name"].as_str().unwrap_or_default();
-        for p in topic["partitions"].as_array().into_iter().flatten() {
-            if let (Some(index), Some(end)) =
-                (p["partition"].as_i64(), p["high_watermark"].as_i64())
-            {
-                ends.insert((name, index), end);
-            }
-        }
-    }
+    let ends: HashMap<(&str, i32), i64> = held_partitions(topics)
+        .filter_map(|(name, index, p)| Some(((name, index), p["high_watermark"].as_i64()?)))
+        .collect();
     let mut total = Some(0i64);
     for offset in group["offsets"].as_array_mut().into_iter().flatten() {
         if offset["lag"].is_null() {
+            let index = offset["partition"]
+                .as_i64()
+                .and_then(|i| i32::try_from(i).ok());
             let key = (
                 offset["topic"].as_str().unwrap_or_default(),
-                offset["partition"].as_i64().unwrap_or(-1),
+                index.unwrap_or(-1),
             );
             if let (Some(end), Some(committed)) = (ends.get(&key), offset["committed"].as_i64()) {
                 offset["lag"] = json!((end - committed).max(0));

@@ -173,11 +173,9 @@ fn groups(broker: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std::f
             ConstGauge::new(i64::try_from(member_count).unwrap_or(i64::MAX)),
         ));
         for ((topic, partition), offset) in committed {
-            // Lag is only known where this broker holds the partition.
-            let Ok(held) = broker.partition(&topic, partition) else {
+            let Some(lag) = lag_of(broker, &topic, partition, offset) else {
                 continue;
             };
-            let lag = (held.log.high_watermark() - offset).max(0);
             let labels = vec![
                 ("group", group_id.clone()),
                 ("topic", topic),
@@ -216,6 +214,15 @@ pub(crate) fn groups_by_name(broker: &Broker) -> Vec<(String, GroupRef)> {
         .collect();
     all.sort_by(|a, b| a.0.cmp(&b.0));
     all
+}
+
+/// Records between a committed offset and the partition's high watermark;
+/// unknown where this broker does not hold the partition.
+pub(crate) fn lag_of(broker: &Broker, topic: &str, partition: i32, committed: i64) -> Option<i64> {
+    broker
+        .partition(topic, partition)
+        .ok()
+        .map(|p| (p.log.high_watermark() - committed).max(0))
 }
 
 fn omitted_series(

@@ -30,6 +30,11 @@ impl Traffic {
     pub fn consumed(&self, bytes: u64) {
         self.bytes_out.fetch_add(bytes, Ordering::Relaxed);
     }
+
+    /// Records in, bytes in and bytes out so far.
+    pub fn totals(&self) -> [u64; 3] {
+        [&self.records_in, &self.bytes_in, &self.bytes_out].map(|c| c.load(Ordering::Relaxed))
+    }
 }
 
 /// Per Kafka API: requests answered and how long they took, and how many
