@@ -204,6 +204,12 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
+    /// Whether clients made with this config report statistics: an
+    /// interval and a callback are both set.
+    pub fn reports_statistics(&self) -> bool {
+        !self.statistics_interval.is_zero() && self.stats_callback.is_some()
+    }
+
     /// A config with just `bootstrap.servers` set (comma-separated).
     pub fn with_bootstrap(servers: &str) -> Result<ClientConfig> {
         ClientConfig::from_pairs([("bootstrap.servers", servers)])

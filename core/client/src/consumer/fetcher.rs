@@ -65,8 +65,10 @@ pub(crate) struct Fetcher {
     /// (enable.partition.eof): once per arrival at the end.
     eof_reported: HashMap<TopicPartition, i64>,
     /// Records `poll` returned, and their key and value bytes, in all and
-    /// per partition (the statistics' `rxmsgs` and `rxbytes`).
+    /// per partition (the statistics' `rxmsgs` and `rxbytes`); counted
+    /// only when the client reports statistics.
     consumed: Consumed,
+    counts_consumed: bool,
 }
 
 /// Records handed to the application: counted per `take_records` call and
@@ -89,6 +91,7 @@ impl Drop for Fetcher {
 impl Fetcher {
     pub(crate) fn new(cluster: Cluster) -> Fetcher {
         let (outcomes_tx, outcomes_rx) = mpsc::unbounded_channel();
+        let counts_consumed = cluster.config().reports_statistics();
         Fetcher {
             cluster,
             outcomes_tx,
@@ -101,6 +104,7 @@ impl Fetcher {
             watermarks: HashMap::new(),
             eof_reported: HashMap::new(),
             consumed: Consumed::default(),
+            counts_consumed,
         }
     }
 
@@ -488,7 +492,9 @@ impl Fetcher {
             }
             let before = records.len();
             let result = fetch.take(max - records.len(), &mut records);
-            count_consumed(&mut self.consumed, &fetch.key, &records[before..]);
+            if self.counts_consumed {
+                count_consumed(&mut self.consumed, &fetch.key, &records[before..]);
+            }
             positions.insert(fetch.key.clone(), Some(fetch.next_offset));
             match result {
                 Ok(()) if fetch.has_more() => index += 1,
