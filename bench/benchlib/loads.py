@@ -151,33 +151,26 @@ def classic_loads(scale: float, latency_rate: int, latency_seconds: int) -> list
             needs="rdkafka-produce",
         )
     )
-    loads.append(
-        Load(
-            key="java-latency-100-acksall",
-            title=f"Java producer at {latency_rate:,} rec/s for {latency_seconds} s, 100 B, acks=all",
-            client="java",
-            kind="latency",
-            topic="bench-latency",
-            records=latency_records,
-            size=100,
-            acks="all",
-            throughput=latency_rate,
-            group="latency",
-        )
+    fixed_rate = Load(
+        key="java-latency-100-acksall",
+        title=f"Java producer at {latency_rate:,} rec/s for {latency_seconds} s, 100 B, acks=all",
+        client="java",
+        kind="latency",
+        topic="bench-latency",
+        records=latency_records,
+        size=100,
+        acks="all",
+        throughput=latency_rate,
+        group="latency",
     )
+    loads.append(fixed_rate)
     loads.append(
-        Load(
+        replace(
+            fixed_rate,
             key="java-latency-100-acksall-slow-http",
             title=f"… the same while {http_pressure.SLOW_CLIENTS} slow HTTP clients dribble headers and /metrics and "
             "/v1 are read every 100 ms (Strom's HTTP listener; Kafka has none, so its run is the same load again)",
-            client="java",
-            kind="latency",
             topic="bench-latency-http",
-            records=latency_records,
-            size=100,
-            acks="all",
-            throughput=latency_rate,
-            group="latency",
             http_pressure=True,
         )
     )
