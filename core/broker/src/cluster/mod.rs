@@ -107,6 +107,7 @@ pub async fn start(broker: &Arc<Broker>) -> Result<Arc<ClusterNode>, BrokerError
         controller,
         tasks: std::sync::Mutex::new(Vec::new()),
     });
+    // The heartbeats come first: `shut_down` stops them before the rest.
     let tasks = vec![
         tokio::spawn(heartbeats(Arc::downgrade(broker), node.clone())),
         tokio::spawn(leader_duties(node.clone(), settings.clone())),
@@ -343,6 +344,12 @@ impl ClusterNode {
     /// to other in-sync replicas before it goes (Kafka's controlled
     /// shutdown), then the background tasks stop.
     pub async fn shut_down(&self, id: i32) {
+        // Heartbeats stop first: one answered after the fence would
+        // register this broker again (a heartbeat unfences), and the
+        // controller could hand it back a partition while it exits.
+        if let Some(heartbeats) = self.tasks.lock().unwrap_or_else(|e| e.into_inner()).first() {
+            heartbeats.abort();
+        }
         match tokio::time::timeout(
             Duration::from_secs(5),
             self.ask(ControllerRequest::ShutDown { id }),
