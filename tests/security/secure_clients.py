@@ -49,6 +49,12 @@ def values(count: int, tag: str) -> list[bytes]:
 
 
 def confluent(bootstrap: str, topic: str, security: Security, count: int = 5) -> list[bytes]:
+    return confluent_round_trip(bootstrap, topic, security, values(count, "confluent"))
+
+
+def confluent_round_trip(bootstrap: str, topic: str, security: Security, sent: list[bytes]) -> list[bytes]:
+    """Produces `sent` to partition 0 and reads back as many records."""
+    count = len(sent)
     conf = {"bootstrap.servers": bootstrap, "security.protocol": security.protocol}
     if security.ca:
         conf["ssl.ca.location"] = str(security.ca)
@@ -63,8 +69,9 @@ def confluent(bootstrap: str, topic: str, security: Security, count: int = 5) ->
     errors: list[str] = []
     conf["error_cb"] = lambda err: errors.append(str(err))
     producer = Producer(conf | {"message.timeout.ms": 10000})
-    for value in values(count, "confluent"):
+    for value in sent:
         producer.produce(topic, value, partition=0)
+        producer.poll(0)
     left = producer.flush(TIMEOUT_S)
     if left or errors:
         raise LoginFailed("; ".join(errors) or f"{left} records not delivered")

@@ -19,7 +19,7 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from secure_broker import USERS
-from secure_clients import CLIENTS, LoginFailed, Security, strom_settings, values
+from secure_clients import CLIENTS, LoginFailed, Security, confluent_round_trip, strom_settings, values
 
 GENERIC_REFUSAL = "Invalid username or password"
 
@@ -60,6 +60,17 @@ def test_clients_produce_and_consume_over_a_secured_listener(broker, certs, clie
     topic = topic_name(f"secure-{client}")
     got = CLIENTS[client](broker.addresses[listener], topic, security)
     assert got == values(5, client.replace("confluent-kafka", "confluent"))
+
+
+def test_large_reads_over_tls_carry_every_byte(broker, certs):
+    """Reads of 16 KiB and more leave a plain TCP listener with sendfile,
+    straight from the segment files; TLS must encrypt them, so there the
+    broker reads the files in chunks. 3 MB of 1-6 KiB records, some
+    batches far larger than a chunk, come back byte for byte."""
+    listener, security = LOGINS["ssl-client-certificate"](certs)
+    sent = [os.urandom(1024 * (1 + i % 6)) for i in range(900)]
+    got = confluent_round_trip(broker.addresses[listener], topic_name("tls-large"), security, sent)
+    assert got == sent
 
 
 def test_kcat_with_the_systems_older_librdkafka_logs_in_with_scram(broker, certs):

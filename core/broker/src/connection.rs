@@ -18,7 +18,6 @@
 //! produce gets no response, or a closed connection if it failed.
 
 use std::future::Future;
-use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -30,11 +29,12 @@ use strom_protocol::frame::{
 };
 use strom_protocol::messages::{ApiKey, Request, Response};
 use strom_protocol::splice::pieces;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 
 use crate::access::{self, Screened};
+use crate::answer_sink::{write_pieces, AnswerSink};
 use crate::dispatch;
 use crate::handlers::fetch::fetching_replica;
 use crate::handlers::{self, api_versions};
@@ -146,7 +146,7 @@ pub async fn serve(
 async fn serve_halves(
     broker: &Arc<Broker>,
     reader: impl AsyncRead + Unpin,
-    writer: impl AsyncWrite + Unpin,
+    writer: impl AnswerSink,
     peer: SocketAddr,
     sasl: Option<Authenticator>,
     caller: Caller,
@@ -383,13 +383,14 @@ async fn drained(outstanding: &watch::Sender<usize>, queue: &mpsc::Sender<InFlig
 /// the queue, which stops the reader) when an answer says to close or the
 /// client is gone.
 async fn write_answers(
-    mut stream: impl AsyncWrite + Unpin,
+    mut stream: impl AnswerSink,
     mut queue: mpsc::Receiver<InFlight>,
     peer: SocketAddr,
     outstanding: &watch::Sender<usize>,
     metrics: &BrokerMetrics,
 ) {
     let mut out = BytesMut::new();
+    let mut chunk = Vec::new();
     while let Some(in_flight) = queue.recv().await {
         let Some(answer) = in_flight.answer.await else {
             return;
@@ -403,8 +404,8 @@ async fn write_answers(
         if let Some(response) = answer {
             out.clear();
             let (id, version) = (in_flight.correlation_id, in_flight.version);
-            // Record data goes from the buffers it was read into straight
-            // to the socket, not through `out`.
+            // Record data goes to the socket from the buffers it was read
+            // into, or from its segment files, not through `out`.
             let splices = match encode_response_spliced(id, version, &response, &mut out) {
                 Ok(splices) => splices,
                 Err(e) => {
@@ -413,7 +414,12 @@ async fn write_answers(
                 }
             };
             // TLS keeps what it encrypted until flushed; TCP flushes at once.
-            let written = write_pieces(&mut stream, &pieces(&out, &splices)).await;
+            let written = write_pieces(&mut stream, &pieces(&out, &splices), &mut chunk).await;
+            if let Err(e) = &written {
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    tracing::warn!(%peer, "closing connection mid-answer: {e}");
+                }
+            }
             if written.is_err() || stream.flush().await.is_err() {
                 return;
             }
@@ -423,26 +429,6 @@ async fn write_answers(
         }
         outstanding.send_modify(|n| *n -= 1);
     }
-}
-
-/// Writes `pieces` in order with as few system calls as the socket allows.
-async fn write_pieces(
-    stream: &mut (impl AsyncWrite + Unpin),
-    pieces: &[&[u8]],
-) -> std::io::Result<()> {
-    // Linux takes at most 1024 pieces per writev.
-    const MAX_PIECES: usize = 512;
-    let mut slices: Vec<IoSlice<'_>> = pieces.iter().map(|p| IoSlice::new(p)).collect();
-    let mut rest = &mut slices[..];
-    while !rest.is_empty() {
-        let batch = rest.len().min(MAX_PIECES);
-        let written = stream.write_vectored(&rest[..batch]).await?;
-        if written == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        IoSlice::advance_slices(&mut rest, written);
-    }
-    Ok(())
 }
 
 /// Reads the next request frame and takes its share of request memory.

@@ -25,6 +25,7 @@
 //!   form.
 
 pub mod access;
+mod answer_sink;
 pub mod clock;
 pub mod cluster;
 pub mod config;

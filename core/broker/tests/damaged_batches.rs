@@ -10,12 +10,17 @@ use strom_protocol::records::CompressionType;
 /// Flips one byte inside the records of the batch at `position` of the
 /// partition's first segment.
 fn damage_batch_at(broker: &TestBroker, topic: &str, position: usize) {
+    damage_byte(broker, topic, position + 70);
+}
+
+/// Flips the byte `at` of the partition's first segment.
+fn damage_byte(broker: &TestBroker, topic: &str, at: usize) {
     let path = broker
         .data_dir()
         .join(format!("{topic}-0"))
         .join(format!("{:020}.log", 0));
     let mut bytes = std::fs::read(&path).unwrap();
-    bytes[position + 70] ^= 0x01;
+    bytes[at] ^= 0x01;
     std::fs::write(&path, bytes).unwrap();
 }
 
@@ -65,4 +70,42 @@ async fn a_damaged_batch_is_skipped_not_served() {
     produce_ok(&mut client, "events", 0, records).await;
     let after = records_of(&fetch(&mut client, "events", 0, 4).await);
     assert_eq!(values(after), ["6:g"]);
+}
+
+/// Reads of 16 KiB and more are sent from the segment files, checked a
+/// window at a time; a batch larger than the window is checked whole, so
+/// damage anywhere in it is found.
+#[tokio::test]
+async fn large_reads_sent_from_the_files_are_checked_too() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "big", 1, &[]).await;
+    let sizes = [40_000, 300_000, 40_000, 40_000];
+    for (i, size) in sizes.iter().enumerate() {
+        let value = char::from(b'a' + i as u8).to_string().repeat(*size);
+        let records = batch(CompressionType::None, now_ms(), &[value.as_str()]);
+        produce_ok(&mut client, "big", 0, records).await;
+    }
+    let summary = |records| {
+        fetched_values(&records)
+            .into_iter()
+            .map(|(offset, value)| format!("{offset}:{}x{}", &value[..1], value.len()))
+            .collect::<Vec<_>>()
+    };
+    let before = records_of(&fetch(&mut client, "big", 0, 0).await);
+    assert_eq!(
+        summary(before.clone()),
+        ["0:ax40000", "1:bx300000", "2:cx40000", "3:dx40000"]
+    );
+    let at = positions(&before);
+
+    // Near the end of the batch larger than the window.
+    damage_byte(&broker, "big", at[1] + 290_000);
+    let all = records_of(&fetch(&mut client, "big", 0, 0).await);
+    assert_eq!(summary(all), ["0:ax40000", "2:cx40000", "3:dx40000"]);
+
+    // And the last byte of a batch that a window boundary does not cut.
+    damage_byte(&broker, "big", at[3] - 1);
+    let from_second = records_of(&fetch(&mut client, "big", 0, 1).await);
+    assert_eq!(summary(from_second), ["3:dx40000"]);
 }

@@ -252,6 +252,16 @@ impl Field for Bytes {
     }
 }
 
+/// A byte field whose content is still in files (see [`crate::splice`]).
+pub fn encode_file_field(
+    file: &crate::splice::FileBytes,
+    buf: &mut BytesMut,
+    ctx: Ctx,
+) -> Result<(), EncodeError> {
+    put_length(buf, Some(file.len()), ctx, true)?;
+    crate::splice::encode_file(file, buf)
+}
+
 impl Field for Option<Bytes> {
     fn encode(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<(), EncodeError> {
         match self {

@@ -58,6 +58,8 @@ pub enum EncodeError {
     DuplicateTag(u32),
     #[error("request header says API key {header} but the body is API key {body}")]
     ApiKeyMismatch { header: i16, body: i16 },
+    #[error("record data could not be read from its file: {0}")]
+    FileRead(String),
 }
 
 /// Why a SASL exchange (SCRAM or PLAIN, see [`crate::sasl`]) failed. The

@@ -10,10 +10,22 @@
 //! sends the buffer's pieces and the spliced bytes together (a vectored
 //! write). Fields encoded into a scratch buffer first (tagged fields) are
 //! copied as always: only the frame buffer itself is spliced.
+//!
+//! Record data can also stay in the files it lies in: a [`FileBytes`]
+//! (ranges of segment files) encoded in place of a byte field becomes a
+//! [`Spliced::File`] piece, which a writer sends from the file to the
+//! socket (`sendfile`) without reading it into memory. Encoded anywhere
+//! else (a scratch buffer, no splicing on) it is read into the buffer, so
+//! every encoding of it carries the right bytes.
 
 use std::cell::RefCell;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::error::EncodeError;
 
 /// Byte fields shorter than this are copied: a separate piece in a
 /// vectored write costs more than copying a few kilobytes.
@@ -24,7 +36,103 @@ pub const SPLICE_MIN_BYTES: usize = 16 * 1024;
 #[derive(Debug, Clone)]
 pub struct Splice {
     pub at: usize,
-    pub bytes: Bytes,
+    pub data: Spliced,
+}
+
+/// What a splice inserts: bytes in memory, or a run of a file.
+#[derive(Debug, Clone)]
+pub enum Spliced {
+    Memory(Bytes),
+    File(FileRange),
+}
+
+impl Spliced {
+    pub fn len(&self) -> usize {
+        match self {
+            Spliced::Memory(bytes) => bytes.len(),
+            Spliced::File(range) => range.len as usize,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// `len` bytes of `file` from `position`. The `Arc<File>` keeps them
+/// readable even if the file is deleted meanwhile.
+#[derive(Debug, Clone)]
+pub struct FileRange {
+    pub file: Arc<File>,
+    pub position: u64,
+    pub len: u32,
+}
+
+impl FileRange {
+    /// Appends the range's bytes to `buf`; an error if the file ends first.
+    pub fn read_into(&self, buf: &mut BytesMut) -> std::io::Result<()> {
+        let start = buf.len();
+        buf.resize(start + self.len as usize, 0);
+        let read = self.file.read_exact_at(&mut buf[start..], self.position);
+        if read.is_err() {
+            buf.truncate(start);
+        }
+        read
+    }
+}
+
+/// A byte field whose bytes are still in files, in order (record data a
+/// broker serves from its segments).
+#[derive(Debug, Clone, Default)]
+pub struct FileBytes {
+    pub ranges: Vec<FileRange>,
+}
+
+impl FileBytes {
+    pub fn len(&self) -> usize {
+        self.ranges.iter().map(|r| r.len as usize).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The same runs of the same open files.
+impl PartialEq for FileBytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.ranges.len() == other.ranges.len()
+            && self.ranges.iter().zip(&other.ranges).all(|(a, b)| {
+                Arc::ptr_eq(&a.file, &b.file) && a.position == b.position && a.len == b.len
+            })
+    }
+}
+
+/// Encodes `file` as a byte field's content (its length prefix already
+/// written): spliced when splicing is on for `buf`, else read into it.
+pub fn encode_file(file: &FileBytes, buf: &mut BytesMut) -> Result<(), EncodeError> {
+    let spliced = ACTIVE.with(|active| match active.borrow_mut().as_mut() {
+        Some(active) if active.target == address(buf) => {
+            let at = buf.len();
+            active
+                .splices
+                .extend(file.ranges.iter().map(|range| Splice {
+                    at,
+                    data: Spliced::File(range.clone()),
+                }));
+            true
+        }
+        _ => false,
+    });
+    if !spliced {
+        buf.reserve(file.len());
+        for range in &file.ranges {
+            range
+                .read_into(buf)
+                .map_err(|e| EncodeError::FileRead(e.to_string()))?;
+        }
+    }
+    Ok(())
 }
 
 struct Active {
@@ -73,7 +181,7 @@ pub(crate) fn take(buf: &BytesMut, bytes: &Bytes) -> bool {
         Some(active) if active.target == address(buf) => {
             active.splices.push(Splice {
                 at: buf.len(),
-                bytes: bytes.clone(),
+                data: Spliced::Memory(bytes.clone()),
             });
             true
         }
@@ -87,22 +195,48 @@ fn address(buf: &BytesMut) -> usize {
 
 /// Total length of the spliced bytes.
 pub fn spliced_len(splices: &[Splice]) -> usize {
-    splices.iter().map(|s| s.bytes.len()).sum()
+    splices.iter().map(|s| s.data.len()).sum()
+}
+
+/// One piece of an encoding: bytes in memory, or a run of a file.
+#[derive(Debug, Clone, Copy)]
+pub enum Piece<'a> {
+    Memory(&'a [u8]),
+    File(&'a FileRange),
 }
 
 /// The pieces of the whole encoding, in order: the buffer cut at each
-/// splice point with the spliced bytes between.
-pub fn pieces<'a>(buf: &'a [u8], splices: &'a [Splice]) -> Vec<&'a [u8]> {
+/// splice point with the spliced data between.
+pub fn pieces<'a>(buf: &'a [u8], splices: &'a [Splice]) -> Vec<Piece<'a>> {
     let mut pieces = Vec::with_capacity(2 * splices.len() + 1);
     let mut from = 0;
     for splice in splices {
-        pieces.push(&buf[from..splice.at]);
-        pieces.push(&splice.bytes[..]);
+        pieces.push(Piece::Memory(&buf[from..splice.at]));
+        pieces.push(match &splice.data {
+            Spliced::Memory(bytes) => Piece::Memory(&bytes[..]),
+            Spliced::File(range) => Piece::File(range),
+        });
         from = splice.at;
     }
-    pieces.push(&buf[from..]);
-    pieces.retain(|p| !p.is_empty());
+    pieces.push(Piece::Memory(&buf[from..]));
+    pieces.retain(|p| match p {
+        Piece::Memory(bytes) => !bytes.is_empty(),
+        Piece::File(range) => range.len > 0,
+    });
     pieces
+}
+
+/// The whole encoding in one buffer, file runs read in (for tests and
+/// for writers that cannot send from files).
+pub fn assemble(buf: &[u8], splices: &[Splice]) -> std::io::Result<Vec<u8>> {
+    let mut whole = BytesMut::with_capacity(buf.len() + spliced_len(splices));
+    for piece in pieces(buf, splices) {
+        match piece {
+            Piece::Memory(bytes) => whole.put_slice(bytes),
+            Piece::File(range) => range.read_into(&mut whole)?,
+        }
+    }
+    Ok(whole.to_vec())
 }
 
 #[cfg(test)]
@@ -135,7 +269,7 @@ mod tests {
         .expect("encodes");
         assert_eq!(splices.len(), 2, "only the large fields are spliced");
         assert_eq!(out.len() + spliced_len(&splices), plain.len());
-        assert_eq!(pieces(&out, &splices).concat(), plain.to_vec());
+        assert_eq!(assemble(&out, &splices).expect("assembles"), plain.to_vec());
     }
 
     #[test]

@@ -207,9 +207,30 @@ fn a_spliced_fetch_response_is_the_same_frame_as_a_copied_one() {
     use strom_protocol::messages::fetch_response::{
         FetchResponse, FetchableTopicResponse, PartitionData,
     };
-    use strom_protocol::splice::{pieces, SPLICE_MIN_BYTES};
+    use strom_protocol::splice::{assemble, FileBytes, FileRange, SPLICE_MIN_BYTES};
 
     let records = |len: usize, fill: u8| Some(Bytes::from(vec![fill; len]));
+    // Record data still in a file: two runs of it, the second one small.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("segment");
+    let in_file: Vec<u8> = (0..3 * SPLICE_MIN_BYTES).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&path, &in_file).expect("writes");
+    let file = std::sync::Arc::new(std::fs::File::open(&path).expect("opens"));
+    let runs = [(10, SPLICE_MIN_BYTES + 7), (2 * SPLICE_MIN_BYTES, 300)];
+    let file_records = FileBytes {
+        ranges: runs
+            .iter()
+            .map(|&(position, len)| FileRange {
+                file: file.clone(),
+                position: position as u64,
+                len: len as u32,
+            })
+            .collect(),
+    };
+    let file_bytes: Vec<u8> = runs
+        .iter()
+        .flat_map(|&(position, len)| in_file[position..position + len].to_vec())
+        .collect();
     let partitions = vec![
         PartitionData {
             partition_index: 0,
@@ -231,25 +252,47 @@ fn a_spliced_fetch_response_is_the_same_frame_as_a_copied_one() {
             records: records(3 * SPLICE_MIN_BYTES, 3),
             ..Default::default()
         },
+        PartitionData {
+            partition_index: 4,
+            file_records: Some(file_records),
+            ..Default::default()
+        },
     ];
-    let (min, max) = ApiKey::Fetch.codec_versions();
-    for version in min..=max {
-        let body = Response::Fetch(FetchResponse {
+    // The same answer with the file's bytes in memory.
+    let mut in_memory = partitions.clone();
+    in_memory[4].file_records = None;
+    in_memory[4].records = Some(Bytes::from(file_bytes));
+    let body_of = |partitions: &[PartitionData]| {
+        Response::Fetch(FetchResponse {
             responses: vec![FetchableTopicResponse {
                 topic: "t".into(),
-                partitions: partitions.clone(),
+                partitions: partitions.to_vec(),
                 ..Default::default()
             }],
             ..Default::default()
-        });
+        })
+    };
+    let (min, max) = ApiKey::Fetch.codec_versions();
+    for version in min..=max {
+        let body = body_of(&partitions);
+        let mut reference = BytesMut::new();
+        encode_response(11, version, &body_of(&in_memory), &mut reference).expect("encodes");
         let mut copied = BytesMut::new();
         encode_response(11, version, &body, &mut copied).expect("encodes");
+        assert_eq!(
+            copied, reference,
+            "v{version}: not spliced, the file is read in"
+        );
         let mut out = BytesMut::new();
         let splices = encode_response_spliced(11, version, &body, &mut out).expect("encodes");
-        assert_eq!(splices.len(), 2, "v{version}: the two large record sets");
         assert_eq!(
-            pieces(&out, &splices).concat(),
-            copied.to_vec(),
+            splices.len(),
+            4,
+            "v{version}: the two large record sets and both runs of the file"
+        );
+        assert_eq!(
+            assemble(&out, &splices).expect("assembles"),
+            reference.to_vec(),
             "v{version}"
         );
     }

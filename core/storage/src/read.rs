@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
+use strom_protocol::records::{BatchHeader, BATCH_HEADER_LEN, MAGIC_V2};
+
 use crate::batch_scan::{read_header, BatchInfo, HeaderRead};
 use crate::error::{Result, StorageError};
 use crate::log::{Log, LogState};
@@ -54,6 +56,10 @@ impl FileSlice {
     }
 }
 
+/// How much of a read [`LogReadResult::is_intact`] checks at a time: small
+/// enough to stay in the CPU's cache while its CRC is computed.
+pub const VERIFY_WINDOW: u64 = 256 * 1024;
+
 /// What a fetch gets back from one partition.
 #[derive(Debug, Clone)]
 pub struct LogReadResult {
@@ -97,11 +103,99 @@ impl LogReadResult {
         Ok(Bytes::from(buf))
     }
 
+    /// The read as ranges of its segment files, to be sent from them.
+    pub fn file_bytes(&self) -> strom_protocol::splice::FileBytes {
+        strom_protocol::splice::FileBytes {
+            ranges: self
+                .slices
+                .iter()
+                .map(|slice| strom_protocol::splice::FileRange {
+                    file: slice.file.clone(),
+                    position: slice.position,
+                    len: slice.len,
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether every batch of the read is whole and its CRC32C matches,
+    /// reading it through `scratch` a window of at most [`VERIFY_WINDOW`]
+    /// bytes (or one batch, if larger) at a time instead of all at once.
+    /// A read with damaged base offsets to put right is not intact either:
+    /// [`LogReadResult::read_bytes`] fixes those.
+    pub fn is_intact(&self, scratch: &mut Vec<u8>) -> Result<bool> {
+        if !self.base_offset_fixes.is_empty() {
+            return Ok(false);
+        }
+        for slice in &self.slices {
+            let end = u64::from(slice.len);
+            let mut done = 0u64;
+            while done < end {
+                let window = (end - done).min(VERIFY_WINDOW);
+                done += match verify_window(slice, done, window, scratch)? {
+                    Window::Intact { whole, .. } if whole > 0 => whole,
+                    // One batch larger than the window: read it whole.
+                    Window::Intact {
+                        whole: 0,
+                        cut_batch: Some(len),
+                    } if len <= end - done => match verify_window(slice, done, len, scratch)? {
+                        Window::Intact { whole, .. } if whole == len => len,
+                        _ => return Ok(false),
+                    },
+                    _ => return Ok(false),
+                };
+            }
+        }
+        Ok(true)
+    }
+
     /// [`LogReadResult::read_bytes`], appended to `buf`.
     pub fn copy_into(&self, buf: &mut BytesMut) -> Result<()> {
         buf.extend_from_slice(&self.read_bytes()?);
         Ok(())
     }
+}
+
+/// What one window of a read holds.
+enum Window {
+    /// `whole` bytes of whole batches, all intact; `cut_batch` is the
+    /// length of the batch the window's end cut, if one was.
+    Intact { whole: u64, cut_batch: Option<u64> },
+    /// A batch whose CRC does not match, or that is malformed.
+    Damaged,
+}
+
+/// Verifies the batches in `len` bytes of `slice` from `from`.
+fn verify_window(slice: &FileSlice, from: u64, len: u64, scratch: &mut Vec<u8>) -> Result<Window> {
+    scratch.clear();
+    let window = FileSlice {
+        file: slice.file.clone(),
+        position: slice.position + from,
+        len: u32::try_from(len).unwrap_or(u32::MAX),
+    };
+    window
+        .read_into(scratch)
+        .map_err(|e| StorageError::io("read segment slice", "segment file", e))?;
+    let mut at = 0usize;
+    let mut cut_batch = None;
+    while let Ok(header) = BatchHeader::parse(&scratch[at..]) {
+        let total = header.total_len();
+        if total < BATCH_HEADER_LEN as i64 || header.magic() != MAGIC_V2 {
+            return Ok(Window::Damaged);
+        }
+        if at as i64 + total > scratch.len() as i64 {
+            cut_batch = Some(total as u64);
+            break;
+        }
+        if header.verify_crc().is_err() {
+            return Ok(Window::Damaged);
+        }
+        at += total as usize;
+    }
+    Ok(Window::Intact {
+        whole: at as u64,
+        cut_batch,
+    })
 }
 
 /// Where to start reading, as decided under the lock.

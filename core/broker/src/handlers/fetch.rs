@@ -76,7 +76,7 @@ fn count_consumed(broker: &Broker, names: &[Option<String>], response: &FetchRes
             continue;
         };
         for data in &topic.partitions {
-            let bytes = data.records.as_ref().map_or(0, |r| r.len() as u64);
+            let bytes = served_bytes(data) as u64;
             if bytes == 0 {
                 continue;
             }
@@ -224,7 +224,7 @@ fn read_once(
                 Some(name) => read_partition(broker, name, wanted, read),
                 None => refused(wanted.partition, error_codes::UNKNOWN_TOPIC_ID),
             };
-            let len = data.records.as_ref().map_or(0, Bytes::len);
+            let len = served_bytes(&data);
             budget = budget.saturating_sub(len);
             total += len;
             answered.push(data);
@@ -323,7 +323,8 @@ fn read_partition(
         visible_end,
         read.min_one,
     ) {
-        Ok(records) => data.records = Some(records),
+        Ok(Served::Memory(records)) => data.records = Some(records),
+        Ok(Served::Files(records)) => data.file_records = Some(records),
         Err(e) => {
             data.error_code = e.kafka_error_code();
             if data.error_code == error_codes::KAFKA_STORAGE_ERROR {
@@ -334,6 +335,32 @@ fn read_partition(
     data
 }
 
+/// The record bytes a partition's answer carries, in memory or in files.
+pub(crate) fn served_bytes(data: &PartitionData) -> usize {
+    match &data.file_records {
+        Some(files) => files.len(),
+        None => data.records.as_ref().map_or(0, Bytes::len),
+    }
+}
+
+/// Reads at least this large are answered from the segment files: the
+/// connection sends them with `sendfile`, and the broker reads them only
+/// through a small window to check their CRCs. Smaller ones are copied,
+/// which takes fewer system calls.
+const SEND_FROM_FILES_MIN: u64 = strom_protocol::splice::SPLICE_MIN_BYTES as u64;
+
+/// Record data for an answer.
+enum Served {
+    Memory(Bytes),
+    Files(strom_protocol::splice::FileBytes),
+}
+
+thread_local! {
+    /// Where reads are checked a window at a time (see
+    /// `LogReadResult::is_intact`), one per thread reading.
+    static VERIFY_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 fn read_records(
     log: &strom_storage::Log,
     place: (&str, i32),
@@ -341,25 +368,41 @@ fn read_records(
     max_bytes: usize,
     visible_end: i64,
     min_one: bool,
-) -> Result<Bytes, StorageError> {
+) -> Result<Served, StorageError> {
     // Offsets between the visible end (a consumer's high watermark, a
     // follower's log end) and the log end exist but are not readable by
     // this fetcher yet: an empty answer, not an error.
     if offset >= visible_end && offset <= log.log_end_offset() {
-        return Ok(Bytes::new());
+        return Ok(Served::Memory(Bytes::new()));
     }
     let max_bytes = u32::try_from(max_bytes).unwrap_or(u32::MAX);
     let mut from = offset;
     loop {
         let read = log.read(from, max_bytes, visible_end, min_one)?;
+        if read.total_len() >= SEND_FROM_FILES_MIN && is_intact(&read)? {
+            return Ok(Served::Files(read.file_bytes()));
+        }
         match without_damaged_batches(read.read_bytes()?, log, place) {
             // Only damaged batches: read on past them, so a consumer is
             // not stuck asking for them again.
             Intact::None { next } if next > from && next < visible_end => from = next,
-            Intact::None { .. } => return Ok(Bytes::new()),
-            Intact::Some(records) => return Ok(records),
+            Intact::None { .. } => return Ok(Served::Memory(Bytes::new())),
+            Intact::Some(records) => return Ok(Served::Memory(records)),
         }
     }
+}
+
+/// [`strom_storage::LogReadResult::is_intact`] through this thread's
+/// scratch buffer, which keeps no more than one window between reads.
+fn is_intact(read: &strom_storage::LogReadResult) -> Result<bool, StorageError> {
+    VERIFY_SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        let intact = read.is_intact(&mut scratch);
+        if scratch.capacity() as u64 > strom_storage::VERIFY_WINDOW {
+            *scratch = Vec::new();
+        }
+        intact
+    })
 }
 
 /// The batches of a read that may be served.

@@ -70,8 +70,7 @@ pub fn fetched_bytes(response: &Response) -> usize {
             .responses
             .iter()
             .flat_map(|t| &t.partitions)
-            .filter_map(|p| p.records.as_ref())
-            .map(|records| records.len())
+            .map(crate::handlers::fetch::served_bytes)
             .sum(),
         _ => 0,
     }

@@ -261,12 +261,18 @@ fn doc_comment(out: &mut String, indent: &str, text: &str) {
     }
 }
 
+/// Byte fields a broker may fill from its segment files instead of memory
+/// (message, struct, field): the struct gets a `file_records` field that,
+/// when set, is encoded in the field's place (see `crate::splice`).
+const FILE_BACKED: &[(&str, &str, &str)] = &[("FetchResponse", "PartitionData", "records")];
+
 fn emit_struct(
     out: &mut String,
     st: &StructSpec,
     flexible: Versions,
     about: &str,
     strict: bool,
+    file_backed: Option<&str>,
 ) -> Result<(), String> {
     let plans = st
         .fields
@@ -286,6 +292,12 @@ fn emit_struct(
         doc_comment(out, "    ", &p.spec.about);
         let _ = writeln!(out, "    pub {}: {},", p.ident, p.ty);
     }
+    if let Some(field) = file_backed {
+        let _ = writeln!(
+            out,
+            "    /// `{field}` still in segment files: when set, encoded in place of `{field}`\n    /// (sent from the files where the writer can). Never decoded.\n    pub file_records: Option<crate::splice::FileBytes>,"
+        );
+    }
     out.push_str("    /// Tagged fields this version of Strom does not know, kept as they came.\n");
     out.push_str("    pub unknown_tagged_fields: Vec<crate::codec::RawTaggedField>,\n}\n\n");
 
@@ -297,6 +309,9 @@ fn emit_struct(
     for p in &plans {
         let _ = writeln!(out, "            {}: {},", p.ident, p.default);
     }
+    if file_backed.is_some() {
+        out.push_str("            file_records: None,\n");
+    }
     out.push_str("            unknown_tagged_fields: Vec::new(),\n        }\n    }\n}\n\n");
 
     let _ = writeln!(out, "impl crate::codec::Message for {} {{", st.name);
@@ -305,11 +320,20 @@ fn emit_struct(
     out.push_str("    fn encode(&self, buf: &mut ::bytes::BytesMut, version: i16) -> Result<(), crate::error::EncodeError> {\n");
     let _ = writeln!(out, "        let flexible = {};", flexible.condition());
     for p in &regular {
+        let stmt = if file_backed == Some(p.ident.as_str()) {
+            format!(
+                "match &self.file_records {{\n                Some(file) => crate::codec::encode_file_field(file, buf, {})?,\n                None => {{ {} }}\n            }}",
+                ctx_expr(p),
+                encode_stmt(p, "buf")
+            )
+        } else {
+            encode_stmt(p, "buf")
+        };
         let _ = writeln!(
             out,
             "        if {} {{\n            {}\n        }}{}",
             p.spec.versions.condition(),
-            encode_stmt(p, "buf"),
+            stmt,
             absent_check(p, strict)
         );
     }
@@ -386,7 +410,18 @@ fn emit_module(spec: &MessageSpec) -> Result<String, String> {
         // response shape is shared across versions, and an older client
         // simply has no such field to receive.
         let strict = spec.kind != "response";
-        emit_struct(&mut out, st, spec.flexible_versions, &about, strict)?;
+        let file_backed = FILE_BACKED
+            .iter()
+            .find(|(message, name, _)| *message == spec.name && *name == st.name)
+            .map(|(_, _, field)| *field);
+        emit_struct(
+            &mut out,
+            st,
+            spec.flexible_versions,
+            &about,
+            strict,
+            file_backed,
+        )?;
     }
     let max = spec.valid_versions.max.unwrap_or(spec.valid_versions.min);
     let flexible_min = if spec.flexible_versions.empty {

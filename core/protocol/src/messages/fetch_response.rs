@@ -203,6 +203,9 @@ pub struct PartitionData {
     pub preferred_read_replica: i32,
     /// The record data.
     pub records: Option<::bytes::Bytes>,
+    /// `records` still in segment files: when set, encoded in place of `records`
+    /// (sent from the files where the writer can). Never decoded.
+    pub file_records: Option<crate::splice::FileBytes>,
     /// Tagged fields this version of Strom does not know, kept as they came.
     pub unknown_tagged_fields: Vec<crate::codec::RawTaggedField>,
 }
@@ -221,6 +224,7 @@ impl Default for PartitionData {
             aborted_transactions: Some(Vec::new()),
             preferred_read_replica: -1_i32,
             records: None,
+            file_records: None,
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -252,7 +256,10 @@ impl crate::codec::Message for PartitionData {
             crate::codec::Field::encode(&self.preferred_read_replica, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "PreferredReadReplica" })?;
         }
         if true {
-            crate::codec::Field::encode(&self.records, buf, crate::codec::Ctx { version, flexible: flexible, nullable: true, name: "Records" })?;
+            match &self.file_records {
+                Some(file) => crate::codec::encode_file_field(file, buf, crate::codec::Ctx { version, flexible: flexible, nullable: true, name: "Records" })?,
+                None => { crate::codec::Field::encode(&self.records, buf, crate::codec::Ctx { version, flexible: flexible, nullable: true, name: "Records" })?; }
+            }
         }
         if flexible {
             let mut tagged = Vec::new();
