@@ -81,7 +81,13 @@ pub(crate) fn read_header(file: &File, position: u64, end: u64) -> HeaderRead {
     if let Err(e) = file.read_exact_at(&mut buf, position) {
         return HeaderRead::Invalid(format!("cannot read batch header: {e}"));
     }
-    let header = match BatchHeader::parse(&buf) {
+    parse_header(&buf, position, available)
+}
+
+/// Frame-checks the header at the start of `buf`, read from `position`
+/// with `available` bytes of the region from there.
+fn parse_header(buf: &[u8], position: u64, available: u64) -> HeaderRead {
+    let header = match BatchHeader::parse(buf) {
         Ok(h) => h,
         Err(e) => return HeaderRead::Invalid(e.to_string()),
     };
@@ -100,6 +106,113 @@ pub(crate) fn read_header(file: &File, position: u64, end: u64) -> HeaderRead {
         Ok(size) => HeaderRead::Batch(BatchInfo::from_header(&header, position, size)),
         Err(_) => HeaderRead::Invalid(format!("batch of {size} bytes is too large")),
     }
+}
+
+/// Reads consecutive batches of a segment through one buffer, a window at
+/// a time: one read per window instead of one per header, and each
+/// batch's CRC checked from the bytes already read.
+pub(crate) struct ScanWindow<'a> {
+    file: &'a File,
+    /// End of the region the batches lie in.
+    end: u64,
+    /// How much a refill reads at least (unless the region ends first).
+    window: u64,
+    /// The file position of `buf[0]`.
+    start: u64,
+    buf: &'a mut Vec<u8>,
+}
+
+impl<'a> ScanWindow<'a> {
+    pub fn new(file: &'a File, end: u64, window: u64, buf: &'a mut Vec<u8>) -> Self {
+        buf.clear();
+        ScanWindow {
+            file,
+            end,
+            window,
+            start: 0,
+            buf,
+        }
+    }
+
+    /// [`read_header`] from the window.
+    pub fn header(&mut self, position: u64) -> HeaderRead {
+        if position >= self.end {
+            return HeaderRead::End;
+        }
+        let available = self.end - position;
+        if available < BATCH_HEADER_LEN as u64 {
+            return HeaderRead::Invalid(format!("torn batch header: only {available} bytes left"));
+        }
+        match self.bytes(position, BATCH_HEADER_LEN as u64) {
+            Ok(bytes) => parse_header(bytes, position, available),
+            Err(e) => HeaderRead::Invalid(format!("cannot read batch header: {e}")),
+        }
+    }
+
+    /// Whether `batch` (framed by [`ScanWindow::header`]) has the CRC it
+    /// carries; false if it cannot be read.
+    pub fn crc_matches(&mut self, batch: &BatchInfo) -> bool {
+        match self.bytes(batch.position, u64::from(batch.size)) {
+            Ok(bytes) => BatchHeader::parse(bytes).is_ok_and(|h| h.verify_crc().is_ok()),
+            Err(_) => false,
+        }
+    }
+
+    /// `len` bytes from `position`, refilling the window from there when
+    /// it does not hold them all.
+    fn bytes(&mut self, position: u64, len: u64) -> std::io::Result<&[u8]> {
+        let held = position >= self.start && position + len <= self.start + self.buf.len() as u64;
+        if !held {
+            let want = len.max(self.window).min(self.end - position);
+            self.buf.clear();
+            self.start = position;
+            read_at_into(
+                self.file,
+                position,
+                usize::try_from(want).unwrap_or(usize::MAX),
+                self.buf,
+            )?;
+            if (self.buf.len() as u64) < len {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+        let from = usize::try_from(position - self.start).unwrap_or(usize::MAX);
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        Ok(&self.buf[from..from + len])
+    }
+}
+
+/// Appends `len` bytes of `file` from `position` to `buf`, straight into
+/// its spare capacity (no zeroing pass first: on the fetch path that cost
+/// as much as a CRC check); an error if the file ends first.
+pub(crate) fn read_at_into(
+    file: &File,
+    position: u64,
+    len: usize,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    let start = buf.len();
+    let end = start + len;
+    buf.reserve(len);
+    while buf.len() < end {
+        let at = position + (buf.len() - start) as u64;
+        // Fills the spare capacity, which may reach past `end`: whatever
+        // lies beyond it is cut off below.
+        match rustix::io::pread(file, rustix::buffer::spare_capacity(buf), at) {
+            Ok(0) => {
+                buf.truncate(start);
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => {
+                buf.truncate(start);
+                return Err(e.into());
+            }
+        }
+    }
+    buf.truncate(end);
+    Ok(())
 }
 
 /// Offset of the CRC-covered region within a batch (the attributes field).

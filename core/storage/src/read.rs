@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
-use strom_protocol::records::{BatchHeader, BATCH_HEADER_LEN, MAGIC_V2};
+use strom_protocol::records::BATCH_HEADER_LEN;
 
-use crate::batch_scan::{read_header, BatchInfo, HeaderRead};
+use crate::batch_scan::{read_at_into, read_header, BatchInfo, HeaderRead, ScanWindow};
 use crate::error::{Result, StorageError};
 use crate::log::{Log, LogState};
 use crate::log_limit::once_every;
@@ -31,33 +31,12 @@ impl FileSlice {
     /// spare capacity (no zeroing pass first: on the fetch path that cost
     /// as much as the CRC check).
     pub fn read_into(&self, buf: &mut Vec<u8>) -> std::io::Result<()> {
-        let start = buf.len();
-        let end = start + self.len as usize;
-        buf.reserve(self.len as usize);
-        while buf.len() < end {
-            let at = self.position + (buf.len() - start) as u64;
-            // Fills the spare capacity, which may reach past this slice:
-            // whatever lies beyond `end` is cut off below.
-            match rustix::io::pread(&*self.file, rustix::buffer::spare_capacity(buf), at) {
-                Ok(0) => {
-                    buf.truncate(start);
-                    return Err(std::io::ErrorKind::UnexpectedEof.into());
-                }
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => {
-                    buf.truncate(start);
-                    return Err(e.into());
-                }
-            }
-        }
-        buf.truncate(end);
-        Ok(())
+        read_at_into(&self.file, self.position, self.len as usize, buf)
     }
 }
 
-/// How much of a read [`LogReadResult::is_intact`] checks at a time: small
-/// enough to stay in the CPU's cache while its CRC is computed.
+/// How much [`Log::read_checked`] reads at a time: small enough to stay
+/// in the CPU's cache while the CRCs of its batches are computed.
 pub const VERIFY_WINDOW: u64 = 256 * 1024;
 
 /// What a fetch gets back from one partition.
@@ -118,84 +97,11 @@ impl LogReadResult {
         }
     }
 
-    /// Whether every batch of the read is whole and its CRC32C matches,
-    /// reading it through `scratch` a window of at most [`VERIFY_WINDOW`]
-    /// bytes (or one batch, if larger) at a time instead of all at once.
-    /// A read with damaged base offsets to put right is not intact either:
-    /// [`LogReadResult::read_bytes`] fixes those.
-    pub fn is_intact(&self, scratch: &mut Vec<u8>) -> Result<bool> {
-        if !self.base_offset_fixes.is_empty() {
-            return Ok(false);
-        }
-        for slice in &self.slices {
-            let end = u64::from(slice.len);
-            let mut done = 0u64;
-            while done < end {
-                let window = (end - done).min(VERIFY_WINDOW);
-                done += match verify_window(slice, done, window, scratch)? {
-                    Window::Intact { whole, .. } if whole > 0 => whole,
-                    // One batch larger than the window: read it whole.
-                    Window::Intact {
-                        whole: 0,
-                        cut_batch: Some(len),
-                    } if len <= end - done => match verify_window(slice, done, len, scratch)? {
-                        Window::Intact { whole, .. } if whole == len => len,
-                        _ => return Ok(false),
-                    },
-                    _ => return Ok(false),
-                };
-            }
-        }
-        Ok(true)
-    }
-
     /// [`LogReadResult::read_bytes`], appended to `buf`.
     pub fn copy_into(&self, buf: &mut BytesMut) -> Result<()> {
         buf.extend_from_slice(&self.read_bytes()?);
         Ok(())
     }
-}
-
-/// What one window of a read holds.
-enum Window {
-    /// `whole` bytes of whole batches, all intact; `cut_batch` is the
-    /// length of the batch the window's end cut, if one was.
-    Intact { whole: u64, cut_batch: Option<u64> },
-    /// A batch whose CRC does not match, or that is malformed.
-    Damaged,
-}
-
-/// Verifies the batches in `len` bytes of `slice` from `from`.
-fn verify_window(slice: &FileSlice, from: u64, len: u64, scratch: &mut Vec<u8>) -> Result<Window> {
-    scratch.clear();
-    let window = FileSlice {
-        file: slice.file.clone(),
-        position: slice.position + from,
-        len: u32::try_from(len).unwrap_or(u32::MAX),
-    };
-    window
-        .read_into(scratch)
-        .map_err(|e| StorageError::io("read segment slice", "segment file", e))?;
-    let mut at = 0usize;
-    let mut cut_batch = None;
-    while let Ok(header) = BatchHeader::parse(&scratch[at..]) {
-        let total = header.total_len();
-        if total < BATCH_HEADER_LEN as i64 || header.magic() != MAGIC_V2 {
-            return Ok(Window::Damaged);
-        }
-        if at as i64 + total > scratch.len() as i64 {
-            cut_batch = Some(total as u64);
-            break;
-        }
-        if header.verify_crc().is_err() {
-            return Ok(Window::Damaged);
-        }
-        at += total as usize;
-    }
-    Ok(Window::Intact {
-        whole: at as u64,
-        cut_batch,
-    })
 }
 
 /// Where to start reading, as decided under the lock.
@@ -396,6 +302,49 @@ impl Log {
         max_offset_exclusive: i64,
         min_one_batch: bool,
     ) -> Result<LogReadResult> {
+        let (read, _) = self.read_planned(
+            start_offset,
+            max_bytes,
+            max_offset_exclusive,
+            min_one_batch,
+            None,
+        )?;
+        Ok(read)
+    }
+
+    /// [`Log::read`] that also checks the CRC of every batch it returns,
+    /// reading them through `scratch` [`VERIFY_WINDOW`] bytes (or one
+    /// batch, if larger) at a time instead of one header at a time: true
+    /// if all are intact and none has a damaged base offset to put right,
+    /// so the read may be sent from the files as it lies there.
+    pub fn read_checked(
+        &self,
+        start_offset: i64,
+        max_bytes: u32,
+        max_offset_exclusive: i64,
+        min_one_batch: bool,
+        scratch: &mut Vec<u8>,
+    ) -> Result<(LogReadResult, bool)> {
+        let (read, intact) = self.read_planned(
+            start_offset,
+            max_bytes,
+            max_offset_exclusive,
+            min_one_batch,
+            Some(scratch),
+        )?;
+        let intact = intact && read.base_offset_fixes.is_empty();
+        Ok((read, intact))
+    }
+
+    /// The read, and with `scratch` whether every batch in it had its CRC.
+    fn read_planned(
+        &self,
+        start_offset: i64,
+        max_bytes: u32,
+        max_offset_exclusive: i64,
+        min_one_batch: bool,
+        mut scratch: Option<&mut Vec<u8>>,
+    ) -> Result<(LogReadResult, bool)> {
         let mut offset = start_offset;
         let mut contained = false;
         loop {
@@ -419,7 +368,7 @@ impl Log {
                     base_offset_fixes: Vec::new(),
                 };
                 if offset >= log_end {
-                    return Ok(result);
+                    return Ok((result, true));
                 }
                 (result, plan(&state, offset))
             };
@@ -447,25 +396,44 @@ impl Log {
                         offset = next;
                         continue;
                     }
-                    _ => return Ok(result),
+                    _ => return Ok((result, true)),
                 }
             };
             if first.last_offset >= max_offset_exclusive
                 || (first.size > max_bytes && !min_one_batch)
             {
-                return Ok(result);
+                return Ok((result, true));
             }
             fix_base_offset(&mut result, &plan, stored_base, &first, 0);
+            // With a scratch buffer the batches are walked (and checked)
+            // through a window; without, one header read at a time.
+            // The window reads no further than the read can reach: up to
+            // max_bytes, and the header after them, which decides.
+            let window_len = u64::from(max_bytes).clamp(1, VERIFY_WINDOW);
+            let reach = u64::from(max_bytes.max(first.size)) + BATCH_HEADER_LEN as u64;
+            let scan_end = plan.end_position.min(first.position + reach);
+            let mut window = scratch
+                .take()
+                .map(|buf| ScanWindow::new(&plan.file, scan_end, window_len, buf));
+            let mut intact = window.as_mut().is_none_or(|w| w.crc_matches(&first));
             let mut len = u64::from(first.size);
             let mut position = first.end_position();
-            while let HeaderRead::Batch(stored) =
-                read_header(&plan.file, position, plan.end_position)
-            {
+            loop {
+                let next = match window.as_mut() {
+                    Some(window) => window.header(position),
+                    None => read_header(&plan.file, position, plan.end_position),
+                };
+                let HeaderRead::Batch(stored) = next else {
+                    break;
+                };
                 let b = expected.place(stored);
                 if b.last_offset >= max_offset_exclusive
                     || len + u64::from(b.size) > u64::from(max_bytes)
                 {
                     break;
+                }
+                if let Some(window) = window.as_mut() {
+                    intact &= window.crc_matches(&b);
                 }
                 fix_base_offset(&mut result, &plan, stored.base_offset, &b, len);
                 len += u64::from(b.size);
@@ -474,12 +442,13 @@ impl Log {
             // len <= max(max_bytes, first batch size), both u32.
             let len = u32::try_from(len).unwrap_or(u32::MAX);
             result.first_batch_offset = Some(first.base_offset);
+            drop(window);
             result.slices.push(FileSlice {
                 file: plan.file,
                 position: first.position,
                 len,
             });
-            return Ok(result);
+            return Ok((result, intact));
         }
     }
 }

@@ -3,7 +3,7 @@ mod common;
 use common::*;
 use strom_protocol::error_codes;
 use strom_protocol::records::{BatchHeader, TimestampType};
-use strom_storage::{AppendOptions, StorageError};
+use strom_storage::{AppendOptions, LogConfig, StorageError};
 
 #[test]
 fn append_assigns_offsets_and_reads_back_the_same_bytes() {
@@ -156,4 +156,73 @@ fn malformed_appends_are_rejected_without_changing_the_log() {
     );
     assert!(log.append(&mut [], OPTIONS).is_err());
     assert_eq!(log.log_end_offset(), 0);
+}
+
+/// `read_checked` walks the batches through a window instead of a read
+/// per header: it must plan exactly what `read` plans, for any start and
+/// size, and say whether every batch it returns has its CRC.
+#[test]
+fn a_checked_read_plans_the_same_read_and_finds_damage_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), LogConfig::default());
+    // Sizes around and far past the 256 KiB window.
+    let sizes = [
+        10, 3_000, 70_000, 300_000, 20, 900_000, 5_000, 128, 262_000, 40,
+    ];
+    let mut positions = Vec::new();
+    let mut position = 0u64;
+    for (i, size) in sizes.iter().cycle().take(30).enumerate() {
+        let mut batch = simple_batch(1 + i % 3, i as i64, *size / (1 + i % 3));
+        positions.push(position);
+        position += batch.len() as u64;
+        log.append(&mut batch, OPTIONS).unwrap();
+    }
+    let end = log.log_end_offset();
+    let mut scratch = Vec::new();
+    let same_plan = |scratch: &mut Vec<u8>, offset, max_bytes, min_one| {
+        let plain = log.read(offset, max_bytes, end, min_one).unwrap();
+        let (checked, intact) = log
+            .read_checked(offset, max_bytes, end, min_one, scratch)
+            .unwrap();
+        let spans = |r: &strom_storage::LogReadResult| {
+            r.slices
+                .iter()
+                .map(|s| (s.position, s.len))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            spans(&checked),
+            spans(&plain),
+            "offset {offset}, max {max_bytes}"
+        );
+        (spans(&checked), intact)
+    };
+    for offset in 0..end {
+        for max_bytes in [1, 100, 5_000, 262_144, 1 << 20, 5 << 20] {
+            for min_one in [true, false] {
+                let (_, intact) = same_plan(&mut scratch, offset, max_bytes, min_one);
+                assert!(
+                    intact,
+                    "offset {offset}, max {max_bytes}: nothing is damaged"
+                );
+            }
+        }
+    }
+
+    // One flipped byte near the end of the 900 KB batch (the sixth).
+    let path = dir.path().join(format!("{:020}.log", 0));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let damaged_at = positions[6] - 100;
+    bytes[damaged_at as usize] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+    for offset in 0..end {
+        let (spans, intact) = same_plan(&mut scratch, offset, 5 << 20, true);
+        let covers = spans
+            .iter()
+            .any(|&(at, len)| at <= damaged_at && damaged_at < at + u64::from(len));
+        assert_eq!(
+            intact, !covers,
+            "offset {offset}: intact unless it covers the damage"
+        );
+    }
 }

@@ -345,8 +345,8 @@ pub(crate) fn served_bytes(data: &PartitionData) -> usize {
 
 /// Reads at least this large are answered from the segment files: the
 /// connection sends them with `sendfile`, and the broker reads them only
-/// through a small window to check their CRCs. Smaller ones are copied,
-/// which takes fewer system calls.
+/// through a small window, to find their batches and check their CRCs.
+/// Smaller ones are copied, which takes fewer system calls.
 const SEND_FROM_FILES_MIN: u64 = strom_protocol::splice::SPLICE_MIN_BYTES as u64;
 
 /// Record data for an answer.
@@ -357,7 +357,7 @@ enum Served {
 
 thread_local! {
     /// Where reads are checked a window at a time (see
-    /// `LogReadResult::is_intact`), one per thread reading.
+    /// `Log::read_checked`), one per thread reading.
     static VERIFY_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -378,8 +378,8 @@ fn read_records(
     let max_bytes = u32::try_from(max_bytes).unwrap_or(u32::MAX);
     let mut from = offset;
     loop {
-        let read = log.read(from, max_bytes, visible_end, min_one)?;
-        if read.total_len() >= SEND_FROM_FILES_MIN && is_intact(&read)? {
+        let (read, intact) = read_checked(log, from, max_bytes, visible_end, min_one)?;
+        if intact && read.total_len() >= SEND_FROM_FILES_MIN {
             return Ok(Served::Files(read.file_bytes()));
         }
         match without_damaged_batches(read.read_bytes()?, log, place) {
@@ -392,16 +392,22 @@ fn read_records(
     }
 }
 
-/// [`strom_storage::LogReadResult::is_intact`] through this thread's
-/// scratch buffer, which keeps no more than one window between reads.
-fn is_intact(read: &strom_storage::LogReadResult) -> Result<bool, StorageError> {
+/// [`strom_storage::Log::read_checked`] through this thread's scratch
+/// buffer, which keeps no more than one window between reads.
+fn read_checked(
+    log: &strom_storage::Log,
+    from: i64,
+    max_bytes: u32,
+    visible_end: i64,
+    min_one: bool,
+) -> Result<(strom_storage::LogReadResult, bool), StorageError> {
     VERIFY_SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
-        let intact = read.is_intact(&mut scratch);
+        let read = log.read_checked(from, max_bytes, visible_end, min_one, &mut scratch);
         if scratch.capacity() as u64 > strom_storage::VERIFY_WINDOW {
             *scratch = Vec::new();
         }
-        intact
+        read
     })
 }
 
