@@ -442,7 +442,6 @@ impl Log {
             // len <= max(max_bytes, first batch size), both u32.
             let len = u32::try_from(len).unwrap_or(u32::MAX);
             result.first_batch_offset = Some(first.base_offset);
-            drop(window);
             result.slices.push(FileSlice {
                 file: plan.file,
                 position: first.position,
