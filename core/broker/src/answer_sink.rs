@@ -20,12 +20,12 @@ const FILE_CHUNK: usize = 64 * 1024;
 
 /// The write side of a client connection.
 pub(crate) trait AnswerSink: AsyncWrite + Unpin {
-    /// Sends `range` of its file. `chunk` is a buffer the sink may use.
-    async fn send_file(&mut self, range: &FileRange, chunk: &mut Vec<u8>) -> io::Result<()>;
+    /// Sends `range` of its file.
+    async fn send_file(&mut self, range: &FileRange) -> io::Result<()>;
 }
 
 impl AnswerSink for OwnedWriteHalf {
-    async fn send_file(&mut self, range: &FileRange, _chunk: &mut Vec<u8>) -> io::Result<()> {
+    async fn send_file(&mut self, range: &FileRange) -> io::Result<()> {
         let socket: &tokio::net::TcpStream = self.as_ref();
         let mut position = range.position;
         let end = range.position + u64::from(range.len);
@@ -58,16 +58,20 @@ impl AnswerSink for OwnedWriteHalf {
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> AnswerSink for WriteHalf<T> {
-    async fn send_file(&mut self, range: &FileRange, chunk: &mut Vec<u8>) -> io::Result<()> {
+    async fn send_file(&mut self, range: &FileRange) -> io::Result<()> {
         let mut position = range.position;
         let end = range.position + u64::from(range.len);
+        // Per run, not per connection: an idle TLS connection keeps none.
+        let mut chunk = vec![0u8; (range.len as usize).min(FILE_CHUNK)];
         while position < end {
             let len = usize::try_from(end - position)
                 .unwrap_or(usize::MAX)
                 .min(FILE_CHUNK);
-            chunk.resize(len, 0);
-            let read = rustix::io::pread(&*range.file, &mut chunk[..], position)
-                .map_err(io::Error::from)?;
+            let read = match rustix::io::pread(&*range.file, &mut chunk[..len], position) {
+                Ok(read) => read,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            };
             if read == 0 {
                 return Err(file_ended(range, position));
             }
@@ -97,12 +101,11 @@ fn file_ended(range: &FileRange, at: u64) -> io::Error {
 pub(crate) async fn write_pieces(
     sink: &mut impl AnswerSink,
     pieces: &[Piece<'_>],
-    chunk: &mut Vec<u8>,
 ) -> io::Result<()> {
     let mut at = 0;
     while at < pieces.len() {
         if let Piece::File(range) = pieces[at] {
-            sink.send_file(range, chunk).await?;
+            sink.send_file(range).await?;
             at += 1;
             continue;
         }

@@ -390,7 +390,6 @@ async fn write_answers(
     metrics: &BrokerMetrics,
 ) {
     let mut out = BytesMut::new();
-    let mut chunk = Vec::new();
     while let Some(in_flight) = queue.recv().await {
         let Some(answer) = in_flight.answer.await else {
             return;
@@ -414,7 +413,7 @@ async fn write_answers(
                 }
             };
             // TLS keeps what it encrypted until flushed; TCP flushes at once.
-            let written = write_pieces(&mut stream, &pieces(&out, &splices), &mut chunk).await;
+            let written = write_pieces(&mut stream, &pieces(&out, &splices)).await;
             if let Err(e) = &written {
                 if e.kind() == std::io::ErrorKind::UnexpectedEof {
                     tracing::warn!(%peer, "closing connection mid-answer: {e}");
