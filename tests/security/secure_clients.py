@@ -87,6 +87,10 @@ def confluent_round_trip(bootstrap: str, topic: str, security: Security, sent: l
             if message.error():
                 raise KafkaException(message.error())
             got.append(message.value())
+        if errors:
+            # A broken answer shows as a transport error and a reconnect,
+            # after which the records may still all arrive.
+            raise KafkaException(f"the consumer saw errors: {'; '.join(errors)}")
         return got
     finally:
         consumer.close()
