@@ -382,6 +382,10 @@ fn read_records(
         if intact && read.total_len() >= SEND_FROM_FILES_MIN {
             return Ok(Served::Files(read.file_bytes()));
         }
+        if intact {
+            // Checked already: copied without a second check.
+            return Ok(Served::Memory(read.read_bytes()?));
+        }
         match without_damaged_batches(read.read_bytes()?, log, place) {
             // Only damaged batches: read on past them, so a consumer is
             // not stuck asking for them again.
