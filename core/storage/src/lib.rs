@@ -165,5 +165,5 @@ pub use error::{Result, StorageError};
 pub use log::{AppendOptions, AppendOutcome, Log};
 pub use log_limit::once_every;
 pub use producer_state::{BatchMetadata, ProducerStateEntry, RETAINED_BATCHES};
-pub use read::{FileSlice, LogReadResult, VERIFY_WINDOW};
+pub use read::{LogReadResult, VERIFY_WINDOW};
 pub use retention::RetentionOutcome;

@@ -10,30 +10,12 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 
 use strom_protocol::records::BATCH_HEADER_LEN;
+use strom_protocol::splice::{FileBytes, FileRange};
 
 use crate::batch_scan::{read_at_into, read_header, BatchInfo, HeaderRead, ScanWindow};
 use crate::error::{Result, StorageError};
 use crate::log::{Log, LogState};
 use crate::log_limit::once_every;
-
-/// A run of bytes in a segment file, ready for `sendfile`/`pread`. The
-/// `Arc<File>` keeps the data readable even if retention deletes the
-/// segment meanwhile.
-#[derive(Debug, Clone)]
-pub struct FileSlice {
-    pub file: Arc<File>,
-    pub position: u64,
-    pub len: u32,
-}
-
-impl FileSlice {
-    /// Appends the slice's bytes to `buf` with `pread`, straight into its
-    /// spare capacity (no zeroing pass first: on the fetch path that cost
-    /// as much as the CRC check).
-    pub fn read_into(&self, buf: &mut Vec<u8>) -> std::io::Result<()> {
-        read_at_into(&self.file, self.position, self.len as usize, buf)
-    }
-}
 
 /// How much [`Log::read_checked`] reads at a time: small enough to stay
 /// in the CPU's cache while the CRCs of its batches are computed.
@@ -42,8 +24,8 @@ pub const VERIFY_WINDOW: u64 = 256 * 1024;
 /// What a fetch gets back from one partition.
 #[derive(Debug, Clone)]
 pub struct LogReadResult {
-    /// Whole batches, in offset order (one slice per segment touched).
-    pub slices: Vec<FileSlice>,
+    /// Whole batches, in offset order (one run per segment touched).
+    pub slices: Vec<FileRange>,
     /// Base offset of the first returned batch, if any.
     pub first_batch_offset: Option<i64>,
     pub log_start_offset: i64,
@@ -69,8 +51,7 @@ impl LogReadResult {
     pub fn read_bytes(&self) -> Result<Bytes> {
         let mut buf = Vec::with_capacity(self.total_len() as usize);
         for slice in &self.slices {
-            slice
-                .read_into(&mut buf)
+            read_at_into(&slice.file, slice.position, slice.len as usize, &mut buf)
                 .map_err(|e| StorageError::io("read segment slice", "segment file", e))?;
         }
         for &(position, base_offset) in &self.base_offset_fixes {
@@ -83,17 +64,9 @@ impl LogReadResult {
     }
 
     /// The read as ranges of its segment files, to be sent from them.
-    pub fn file_bytes(&self) -> strom_protocol::splice::FileBytes {
-        strom_protocol::splice::FileBytes {
-            ranges: self
-                .slices
-                .iter()
-                .map(|slice| strom_protocol::splice::FileRange {
-                    file: slice.file.clone(),
-                    position: slice.position,
-                    len: slice.len,
-                })
-                .collect(),
+    pub fn file_bytes(&self) -> FileBytes {
+        FileBytes {
+            ranges: self.slices.clone(),
         }
     }
 
@@ -442,7 +415,7 @@ impl Log {
             // len <= max(max_bytes, first batch size), both u32.
             let len = u32::try_from(len).unwrap_or(u32::MAX);
             result.first_batch_offset = Some(first.base_offset);
-            result.slices.push(FileSlice {
+            result.slices.push(FileRange {
                 file: plan.file,
                 position: first.position,
                 len,
