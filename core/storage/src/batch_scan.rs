@@ -70,18 +70,30 @@ pub(crate) enum HeaderRead {
 /// Reads and frame-checks the batch header at `position`, where `end` is
 /// the end of the valid (or, in recovery, the physical) file region.
 pub(crate) fn read_header(file: &File, position: u64, end: u64) -> HeaderRead {
-    if position >= end {
-        return HeaderRead::End;
-    }
-    let available = end - position;
-    if available < BATCH_HEADER_LEN as u64 {
-        return HeaderRead::Invalid(format!("torn batch header: only {available} bytes left"));
-    }
+    let available = match room_for_header(position, end) {
+        Ok(available) => available,
+        Err(outcome) => return outcome,
+    };
     let mut buf = [0u8; BATCH_HEADER_LEN];
     if let Err(e) = file.read_exact_at(&mut buf, position) {
         return HeaderRead::Invalid(format!("cannot read batch header: {e}"));
     }
     parse_header(&buf, position, available)
+}
+
+/// The bytes from `position` to `end`, if a header fits in them; else
+/// what reading one there comes to (the end, or a torn header).
+fn room_for_header(position: u64, end: u64) -> Result<u64, HeaderRead> {
+    if position >= end {
+        return Err(HeaderRead::End);
+    }
+    let available = end - position;
+    if available < BATCH_HEADER_LEN as u64 {
+        return Err(HeaderRead::Invalid(format!(
+            "torn batch header: only {available} bytes left"
+        )));
+    }
+    Ok(available)
 }
 
 /// Frame-checks the header at the start of `buf`, read from `position`
@@ -136,13 +148,10 @@ impl<'a> ScanWindow<'a> {
 
     /// [`read_header`] from the window.
     pub fn header(&mut self, position: u64) -> HeaderRead {
-        if position >= self.end {
-            return HeaderRead::End;
-        }
-        let available = self.end - position;
-        if available < BATCH_HEADER_LEN as u64 {
-            return HeaderRead::Invalid(format!("torn batch header: only {available} bytes left"));
-        }
+        let available = match room_for_header(position, self.end) {
+            Ok(available) => available,
+            Err(outcome) => return outcome,
+        };
         match self.bytes(position, BATCH_HEADER_LEN as u64) {
             Ok(bytes) => parse_header(bytes, position, available),
             Err(e) => HeaderRead::Invalid(format!("cannot read batch header: {e}")),
