@@ -14,6 +14,7 @@ use strom_protocol::messages::{ProduceRequest, ProduceResponse};
 use strom_protocol::records::{
     validate_produce_batches, TimestampType as RecordTimestampType, ValidationOptions,
 };
+use strom_storage::AppendOutcome;
 use tokio::task::JoinSet;
 
 use crate::clock::now_ms;
@@ -48,8 +49,13 @@ pub struct PendingProduce {
 /// in their logs (or refused): the next produce on the connection may then
 /// append after them, in order, while this one waits for its commit.
 ///
-/// Partitions are produced concurrently, so a request for six partitions
-/// costs about one fdatasync of wall time rather than six in a row.
+/// Every partition's batch is validated here, then all of them are
+/// appended in one hop to a blocking thread, as a Kafka request handler
+/// thread appends a request's partitions in turn: a hop per partition cost
+/// more in thread wake-ups than the page-cache writes themselves (a Java
+/// producer's request carries about six 16 KiB batches). The waits for the
+/// commit run concurrently, so a request for six partitions costs about one
+/// fdatasync of wall time rather than six in a row.
 pub async fn append(broker: &Arc<Broker>, request: ProduceRequest, version: i16) -> PendingProduce {
     let acks = request.acks;
     let refusal = if !matches!(acks, -1..=1) {
@@ -66,29 +72,29 @@ pub async fn append(broker: &Arc<Broker>, request: ProduceRequest, version: i16)
         None
     };
     let mut responses = Vec::with_capacity(request.topic_data.len());
-    let mut tasks = JoinSet::new();
-    // Each task reports once its append is done (or it failed before).
-    let (appended, mut appends_done) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let mut staged = Vec::new();
     for (topic_slot, topic) in request.topic_data.into_iter().enumerate() {
         let mut partition_responses = Vec::with_capacity(topic.partition_data.len());
         for (partition_slot, data) in topic.partition_data.into_iter().enumerate() {
-            partition_responses.push(failed(
-                data.index,
-                ApiError::new(error_codes::UNKNOWN_SERVER_ERROR, "not produced"),
-            ));
-            if let Some(refusal) = &refusal {
-                partition_responses[partition_slot] = failed(data.index, refusal.clone());
-                continue;
-            }
-            let (broker, name, appended) = (broker.clone(), topic.name.clone(), appended.clone());
-            tasks.spawn(async move {
-                let index = data.index;
-                let result = produce_partition(&broker, &name, data, acks, version, appended).await;
-                (
-                    topic_slot,
-                    partition_slot,
-                    result.unwrap_or_else(|e| failed(index, e)),
-                )
+            let index = data.index;
+            let refused = match &refusal {
+                Some(refusal) => Err(refusal.clone()),
+                None => stage(broker, &topic.name, data, acks, version),
+            };
+            partition_responses.push(match refused {
+                Ok(append) => {
+                    let slot = Slot {
+                        topic_slot,
+                        partition_slot,
+                        index,
+                    };
+                    staged.push((slot, append));
+                    failed(
+                        index,
+                        ApiError::new(error_codes::UNKNOWN_SERVER_ERROR, "not produced"),
+                    )
+                }
+                Err(e) => failed(index, e),
             });
         }
         responses.push(TopicProduceResponse {
@@ -97,14 +103,100 @@ pub async fn append(broker: &Arc<Broker>, request: ProduceRequest, version: i16)
             ..Default::default()
         });
     }
-    // Every sender gone: each task appended, or ended before it could.
-    drop(appended);
-    while appends_done.recv().await.is_some() {}
+    let mut tasks = JoinSet::new();
+    for (slot, appended) in append_all(staged).await {
+        let response = &mut responses[slot.topic_slot].partition_responses[slot.partition_slot];
+        let (partition, outcome) = match appended {
+            Ok(appended) => appended,
+            Err(e) => {
+                *response = failed(slot.index, e);
+                continue;
+            }
+        };
+        if acks == 0 {
+            partition.commit_unacknowledged(outcome.last_offset + 1);
+            *response = answer(slot.index, &outcome);
+            continue;
+        }
+        tasks.spawn(async move {
+            let end = outcome.last_offset + 1;
+            let waited = match acks {
+                1 => partition.wait_written(end).await,
+                _ => partition.wait_committed(end).await,
+            };
+            let response = match waited {
+                Ok(()) => answer(slot.index, &outcome),
+                Err(e) => failed(slot.index, partition_error(&partition, e)),
+            };
+            (slot.topic_slot, slot.partition_slot, response)
+        });
+    }
     PendingProduce {
         broker: broker.clone(),
         version,
         responses,
         tasks,
+    }
+}
+
+/// A validated batch, ready to append to its partition's log.
+struct StagedAppend {
+    partition: Arc<Partition>,
+    /// The frame is shared and immutable; the log rewrites offsets in place.
+    batches: BytesMut,
+    log_append_time_ms: Option<i64>,
+    min_insync_replicas: Option<i32>,
+}
+
+/// Where a partition's answer goes in the response.
+#[derive(Clone, Copy)]
+struct Slot {
+    topic_slot: usize,
+    partition_slot: usize,
+    index: i32,
+}
+
+type Appended = Result<(Arc<Partition>, AppendOutcome), ApiError>;
+
+/// Appends every staged batch, in request order, on one blocking thread:
+/// file writes stay off the async worker threads.
+async fn append_all(staged: Vec<(Slot, StagedAppend)>) -> Vec<(Slot, Appended)> {
+    if staged.is_empty() {
+        return Vec::new();
+    }
+    let slots: Vec<Slot> = staged.iter().map(|(slot, _)| *slot).collect();
+    let appending = tokio::task::spawn_blocking(move || {
+        staged
+            .into_iter()
+            .map(|(slot, append)| (slot, append.append()))
+            .collect::<Vec<_>>()
+    });
+    match appending.await {
+        Ok(appended) => appended,
+        // A panic in the log: no partition's append is known to be done.
+        Err(join) => slots
+            .into_iter()
+            .map(|slot| (slot, Err(ApiError::storage(join.to_string()))))
+            .collect(),
+    }
+}
+
+impl StagedAppend {
+    fn append(mut self) -> Appended {
+        let outcome = self
+            .partition
+            .append_as_leader(
+                &mut self.batches,
+                self.log_append_time_ms,
+                self.min_insync_replicas,
+            )
+            .map_err(|e| partition_error(&self.partition, e))?;
+        let records_written =
+            u64::try_from(outcome.last_offset - outcome.base_offset + 1).unwrap_or(0);
+        self.partition
+            .traffic
+            .produced(records_written, self.batches.len() as u64);
+        Ok((self.partition, outcome))
     }
 }
 
@@ -177,15 +269,15 @@ fn failed(index: i32, error: ApiError) -> PartitionProduceResponse {
     }
 }
 
-/// `appended` is dropped once the batch is in the log (or refused).
-async fn produce_partition(
+/// Checks a partition's batch against the topic's config and this
+/// broker's leadership, ready to append.
+fn stage(
     broker: &Broker,
     topic_name: &str,
     data: PartitionProduceData,
     acks: i16,
     version: i16,
-    appended: tokio::sync::mpsc::UnboundedSender<()>,
-) -> Result<PartitionProduceResponse, ApiError> {
+) -> Result<StagedAppend, ApiError> {
     if is_internal_topic(topic_name) {
         // Kafka's ReplicaManager refuses client appends to internal topics.
         return Err(ApiError::new(
@@ -227,41 +319,23 @@ async fn produce_partition(
     validate_produce_batches(&records, &options)
         .map_err(|e| ApiError::new(e.kafka_error_code(), e.to_string()))?;
 
-    // The frame is shared and immutable; the log rewrites offsets in place.
-    let mut batches = BytesMut::from(&records[..]);
-    let log_append_time_ms = log_append_time.then_some(now);
-    // File writes stay off the async worker threads.
-    let min_insync_replicas = (acks == -1).then_some(config.min_insync_replicas);
-    let appender = partition.clone();
-    let outcome = tokio::task::spawn_blocking(move || {
-        appender.append_as_leader(&mut batches, log_append_time_ms, min_insync_replicas)
+    Ok(StagedAppend {
+        partition,
+        batches: BytesMut::from(&records[..]),
+        log_append_time_ms: log_append_time.then_some(now),
+        min_insync_replicas: (acks == -1).then_some(config.min_insync_replicas),
     })
-    .await
-    .map_err(ApiError::storage)?
-    .map_err(|e| partition_error(&partition, e))?;
-    drop(appended);
-    let records_written = u64::try_from(outcome.last_offset - outcome.base_offset + 1).unwrap_or(0);
-    partition
-        .traffic
-        .produced(records_written, records.len() as u64);
-    let end = outcome.last_offset + 1;
-    let waited = match acks {
-        0 => {
-            partition.commit_unacknowledged(end);
-            Ok(())
-        }
-        1 => partition.wait_written(end).await,
-        _ => partition.wait_committed(end).await,
-    };
-    waited.map_err(|e| partition_error(&partition, e))?;
-    Ok(PartitionProduceResponse {
-        index: data.index,
+}
+
+fn answer(index: i32, outcome: &AppendOutcome) -> PartitionProduceResponse {
+    PartitionProduceResponse {
+        index,
         error_code: error_codes::NONE,
         base_offset: outcome.base_offset,
         log_append_time_ms: outcome.log_append_time,
         log_start_offset: outcome.log_start_offset,
         ..Default::default()
-    })
+    }
 }
 
 fn partition_error(partition: &Partition, error: PartitionError) -> ApiError {
