@@ -41,7 +41,7 @@ pub async fn handle(broker: &Arc<Broker>, request: FetchRequest, version: i16) -
     let waiter = Arc::new(Notify::new());
     let request = Arc::new(Named::resolve(broker, request, version));
     let response = loop {
-        let (response, bytes) = read_off_thread(broker, cap, &request, &waiter).await;
+        let (response, bytes) = read(broker, cap, &request, &waiter).await;
         let has_error = response.error_code != error_codes::NONE
             || response
                 .responses
@@ -59,7 +59,7 @@ pub async fn handle(broker: &Arc<Broker>, request: FetchRequest, version: i16) -
             .is_err()
         {
             // Deadline passed with nothing new: answer with what there is.
-            break read_off_thread(broker, cap, &request, &waiter).await.0;
+            break read(broker, cap, &request, &waiter).await.0;
         }
     };
     if fetching_replica(&request.request) < 0 {
@@ -154,13 +154,17 @@ fn point_to_leaders(
     response
 }
 
-/// [`read_once`] on the blocking pool: reads are file I/O.
-async fn read_off_thread(
+/// [`read_once`] on the blocking pool, as reads are file I/O; on this
+/// thread when there is nothing to read from the files ([`caught_up`]).
+async fn read(
     broker: &Arc<Broker>,
     cap: usize,
     request: &Arc<Named>,
     waiter: &Arc<Notify>,
 ) -> (FetchResponse, usize) {
+    if caught_up(broker, request) {
+        return read_once(broker, cap, request, waiter);
+    }
     let (broker, request, waiter) = (broker.clone(), request.clone(), waiter.clone());
     match tokio::task::spawn_blocking(move || read_once(&broker, cap, &request, &waiter)).await {
         Ok(result) => result,
@@ -175,6 +179,31 @@ async fn read_off_thread(
             )
         }
     }
+}
+
+/// Whether a consumer's fetch asks only for partitions it has read to
+/// their high watermark: the usual fetch of a consumer at the tail, which
+/// parks until data comes. Such a read answers from memory, so it runs on
+/// the async worker rather than paying a blocking thread's two wake-ups.
+/// (An append that lands between this check and the read makes that read
+/// copy the new batch: data just written, from the page cache.)
+fn caught_up(broker: &Broker, named: &Named) -> bool {
+    if fetching_replica(&named.request) >= 0 {
+        return false;
+    }
+    named
+        .request
+        .topics
+        .iter()
+        .zip(&named.names)
+        .all(|(topic, name)| {
+            let Some(name) = name else { return false };
+            topic.partitions.iter().all(|wanted| {
+                broker
+                    .partition(name, wanted.partition)
+                    .is_ok_and(|p| wanted.fetch_offset == p.log.high_watermark())
+            })
+        })
 }
 
 /// The broker id of the follower sending the fetch, or a negative id for
