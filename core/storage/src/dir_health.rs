@@ -38,14 +38,25 @@ impl DirHealth {
         }
     }
 
-    /// Makes everything written to the directory before this call durable
-    /// (one `syncfs` shared by all logs that wait at the same time;
-    /// `file`, any file of the directory, names the filesystem). `Err`
-    /// with the reason once the directory has failed, by this sync or
-    /// earlier.
-    pub(crate) async fn sync_written(&self, file: &Arc<File>, path: &Path) -> Result<(), String> {
+    /// The `syncfs` round that covers everything written to the directory
+    /// before this call (see [`DirSync::next_round`]).
+    pub(crate) fn next_sync_round(&self) -> u64 {
+        self.sync.next_round()
+    }
+
+    /// Makes everything written to the directory before `round` was
+    /// numbered durable (one `syncfs` shared by all logs that wait at the
+    /// same time; `file`, any file of the directory, names the
+    /// filesystem). `Err` with the reason once the directory has failed,
+    /// by this sync or earlier.
+    pub(crate) async fn sync_written(
+        &self,
+        round: u64,
+        file: &Arc<File>,
+        path: &Path,
+    ) -> Result<(), String> {
         self.sync
-            .sync_after_now(file, |e| self.fail("syncfs", path, e))
+            .sync_round(round, file, |e| self.fail("syncfs", path, e))
             .await;
         match self.failure() {
             Some(reason) => Err(reason.to_string()),

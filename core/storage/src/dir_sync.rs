@@ -11,9 +11,13 @@
 //! dirty data on the same filesystem is written back too: a broker's data
 //! dir belongs on a filesystem of its own.
 //!
-//! Rounds: a waiter needs a round that *starts* after its append. The first
-//! waiter that finds no round running starts the next one; everyone else
-//! waits for the round they need to finish.
+//! Rounds: a waiter needs a round that *starts* after its append. A log
+//! notes, after each write, the number of the next round to start
+//! ([`DirSync::next_round`]): every round from that one on covers the
+//! write, so the partitions of one produce request, written together, wait
+//! for the same round however late each asks. The first waiter that finds
+//! no round running starts the next one; everyone else waits for the round
+//! they need to finish.
 
 use std::fs::File;
 use std::sync::{Arc, Mutex};
@@ -47,14 +51,25 @@ impl Default for DirSync {
 }
 
 impl DirSync {
-    /// Returns once a `syncfs` of the filesystem holding `file` has run
-    /// from start to end after this call began: everything written before
-    /// the call is then on disk unless that round failed. A failed round
-    /// calls `failed` before any waiter wakes, so waiters learn of it from
-    /// wherever `failed` records it.
-    pub async fn sync_after_now(&self, file: &Arc<File>, failed: impl FnOnce(&std::io::Error)) {
+    /// The number of the next round to start: it, and every round after
+    /// it, starts after this call, so covers whatever was written before.
+    pub fn next_round(&self) -> u64 {
+        self.lock().started + 1
+    }
+
+    /// Returns once round `needed` (from [`DirSync::next_round`]), or a
+    /// later one, of `syncfs` on the filesystem holding `file` has run to
+    /// its end: what was written before `needed` was numbered is then on
+    /// disk unless that round failed. A failed round calls `failed` before
+    /// any waiter wakes, so waiters learn of it from wherever `failed`
+    /// records it.
+    pub async fn sync_round(
+        &self,
+        needed: u64,
+        file: &Arc<File>,
+        failed: impl FnOnce(&std::io::Error),
+    ) {
         let mut finished = self.finished.subscribe();
-        let needed = self.lock().started + 1;
         loop {
             let mine = {
                 let mut rounds = self.lock();
@@ -142,10 +157,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = Arc::new(File::create(dir.path().join("f")).expect("file"));
         let sync = DirSync::default();
-        let mut first = Box::pin(sync.sync_after_now(&file, |_| {}));
+        let mut first = Box::pin(sync.sync_round(sync.next_round(), &file, |_| {}));
         assert!(poll_once(&mut first).is_pending(), "runs round 1");
-        let mut waiter = Box::pin(sync.sync_after_now(&file, |_| {}));
-        let mut quitter = Box::pin(sync.sync_after_now(&file, |_| {}));
+        let mut waiter = Box::pin(sync.sync_round(sync.next_round(), &file, |_| {}));
+        let mut quitter = Box::pin(sync.sync_round(sync.next_round(), &file, |_| {}));
         assert!(poll_once(&mut waiter).is_pending(), "needs round 2");
         assert!(poll_once(&mut quitter).is_pending(), "needs round 2");
         first.await;

@@ -2,7 +2,7 @@
 //! segments that moves the recovery point.
 //!
 //! `wait_durable` notes the log end, waits for a `syncfs` of the data
-//! directory's filesystem that started after it (shared by every log of
+//! directory's filesystem that started after it was written (shared by every log of
 //! the directory: [`crate::dir_sync`]), then publishes the new durable
 //! offset on a `watch` channel.
 
@@ -64,7 +64,7 @@ impl Log {
     /// returns at once.
     pub async fn wait_durable(&self, offset: i64) -> Result<()> {
         loop {
-            let (target, file, path) = {
+            let (target, round, file, path) = {
                 let state = self.lock();
                 // After a failed sync nothing more is acknowledged, not
                 // even an append that reached the page cache before it.
@@ -78,12 +78,14 @@ impl Log {
                 }
                 (
                     state.log_end_offset(),
+                    state.covering_sync_round,
                     state.active.log_file(),
                     state.active.log_path().to_path_buf(),
                 )
             };
-            // Everything below `target` was written before this call.
-            if let Err(reason) = self.health.sync_written(&file, &path).await {
+            // Everything below `target` was written before `round` was
+            // numbered.
+            if let Err(reason) = self.health.sync_written(round, &file, &path).await {
                 return Err(StorageError::DirFailed {
                     dir: self.dir.clone(),
                     reason,

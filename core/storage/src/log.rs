@@ -78,6 +78,10 @@ pub(crate) struct LogState {
     /// Earliest delete horizon of a tombstone kept by the last pass: from
     /// then on a pass can drop it even if no new data arrived.
     pub earliest_delete_horizon: Option<i64>,
+    /// The data directory's `syncfs` round that makes everything below
+    /// the log end durable: numbered after the last write (and, for what
+    /// was there at start-up, after the log was opened).
+    pub covering_sync_round: u64,
 }
 
 impl LogState {
@@ -433,6 +437,7 @@ impl Log {
         }
         let interval = state.config.index_interval_bytes;
         state.active.append(bytes, placed, interval)?;
+        state.covering_sync_round = self.health.next_sync_round();
         Ok(rolled)
     }
 

@@ -314,6 +314,7 @@ impl Log {
             clean_offset: cleaner.clean_offset,
             earliest_delete_horizon: cleaner.earliest_delete_horizon,
             gap_segments_checkpoint: gap_checkpoint,
+            covering_sync_round: health.next_sync_round(),
         };
         std::mem::swap(&mut state.sealed, &mut sealed);
         if state.log_start_offset > state.log_end_offset() {
