@@ -344,8 +344,8 @@ def render(report: dict) -> str:
         f"p99 {machine['fdatasync_ms']['p99']:.2f} ms",
         "- All brokers run side by side on loopback, each from a fresh data dir; every load runs against one "
         "broker at a time, each load on all brokers before the next (order rotated per repetition), so "
-        "other work on the machine falls on all of them alike. Topics: 6 partitions, replication factor 1, "
-        "no compression.",
+        "other work on the machine falls on all of them alike; the page cache is written back (`sync`) "
+        "before each. Topics: 6 partitions, replication factor 1, no compression.",
         "- Clients: kafka-tools 4.1.1 ProducerPerformance / ConsumerPerformance (Java client defaults "
         f"except acks: linger.ms=5, batch.size=16384) and librdkafka {report['librdkafka']} through "
         "confluent-kafka for Python (defaults except acks).",
