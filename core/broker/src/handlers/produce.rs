@@ -61,7 +61,7 @@ type Answers = Vec<(Slot, PartitionProduceResponse)>;
 /// more in thread wake-ups than the page-cache writes themselves (a Java
 /// producer's request carries about six 16 KiB batches). Written together,
 /// they share one `syncfs` ([`wait_for_commits`]): a request for six
-/// partitions costs one sync of wall time, not six in a row.
+/// partitions costs one sync, not six.
 pub async fn append(broker: &Arc<Broker>, request: ProduceRequest, version: i16) -> PendingProduce {
     let acks = request.acks;
     let refusal = if !matches!(acks, -1..=1) {
@@ -149,27 +149,54 @@ pub async fn append(broker: &Arc<Broker>, request: ProduceRequest, version: i16)
     pending
 }
 
-/// Waits for each partition's commit in turn: their appends were written
-/// together, so one `syncfs` round (and, in a cluster, the same follower
-/// fetches) covers them all, and the wall time is the slowest one's.
+/// Waits for every partition's commit at once, in this one task. Their
+/// appends were written together, so one `syncfs` round (and, in a
+/// cluster, the same follower fetches) covers them all; each partition's
+/// answer is settled when its own commit is, as Kafka's delayed produce
+/// settles each partition once it is acknowledged.
 async fn wait_for_commits(
     acks: i16,
     waiting: Vec<(Slot, Arc<Partition>, AppendOutcome)>,
 ) -> Answers {
     let mut answers = Vec::with_capacity(waiting.len());
-    for (slot, partition, outcome) in waiting {
-        let end = outcome.last_offset + 1;
-        let waited = match acks {
-            1 => partition.wait_written(end).await,
-            _ => partition.wait_committed(end).await,
-        };
-        let response = match waited {
-            Ok(()) => answer(slot.index, &outcome),
-            Err(e) => failed(slot.index, partition_error(&partition, e)),
-        };
-        answers.push((slot, response));
-    }
+    let mut waits: Vec<_> = waiting
+        .into_iter()
+        .map(|(slot, partition, outcome)| Box::pin(wait_for_commit(acks, slot, partition, outcome)))
+        .collect();
+    std::future::poll_fn(|cx| {
+        waits.retain_mut(|wait| match wait.as_mut().poll(cx) {
+            Poll::Ready(answer) => {
+                answers.push(answer);
+                false
+            }
+            Poll::Pending => true,
+        });
+        if waits.is_empty() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
     answers
+}
+
+async fn wait_for_commit(
+    acks: i16,
+    slot: Slot,
+    partition: Arc<Partition>,
+    outcome: AppendOutcome,
+) -> (Slot, PartitionProduceResponse) {
+    let end = outcome.last_offset + 1;
+    let waited = match acks {
+        1 => partition.wait_written(end).await,
+        _ => partition.wait_committed(end).await,
+    };
+    let response = match waited {
+        Ok(()) => answer(slot.index, &outcome),
+        Err(e) => failed(slot.index, partition_error(&partition, e)),
+    };
+    (slot, response)
 }
 
 /// A validated batch, ready to append to its partition's log.
