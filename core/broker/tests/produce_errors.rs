@@ -183,3 +183,36 @@ async fn one_bad_partition_does_not_fail_the_others_in_the_request() {
     assert_eq!(list_offset(&mut client, "mixed", 0, -1).await.offset, 1);
     assert_eq!(list_offset(&mut client, "mixed", 1, -1).await.offset, 0);
 }
+
+#[tokio::test]
+async fn a_partition_named_many_times_in_a_produce_is_appended_in_request_order() {
+    use strom_protocol::messages::produce_request::PartitionProduceData;
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "repeated", 1, &[]).await;
+    let first = batch(CompressionType::None, now_ms(), &["a", "b"]);
+    let mut request = produce_request("repeated", 0, first, -1);
+    for _ in 0..999 {
+        request.topic_data[0]
+            .partition_data
+            .push(PartitionProduceData {
+                index: 0,
+                records: Some(batch(CompressionType::None, now_ms(), &["c"])),
+                ..Default::default()
+            });
+    }
+    let response: ProduceResponse = client.call(PRODUCE_VERSION, request).await;
+    let answers = &response.responses[0].partition_responses;
+    assert_eq!(answers.len(), 1000, "one answer per entry");
+    let base_offsets: Vec<i64> = answers.iter().map(|p| p.base_offset).collect();
+    let expected: Vec<i64> = std::iter::once(0).chain(2..1001).collect();
+    assert_eq!(
+        base_offsets, expected,
+        "appended one after another, as sent"
+    );
+    assert!(answers.iter().all(|p| p.error_code == error_codes::NONE));
+    assert_eq!(
+        list_offset(&mut client, "repeated", 0, -1).await.offset,
+        1001
+    );
+}
