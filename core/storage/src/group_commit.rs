@@ -2,9 +2,9 @@
 //! segments that moves the recovery point.
 //!
 //! `wait_durable` notes the log end, waits for a `syncfs` of the data
-//! directory's filesystem that started after it was written (shared by every log of
-//! the directory: [`crate::dir_sync`]), then publishes the new durable
-//! offset on a `watch` channel.
+//! directory's filesystem that started after it was written (shared by
+//! every log of the directory: [`crate::dir_sync`]), then publishes the
+//! new durable offset on a `watch` channel.
 
 use std::sync::MutexGuard;
 
