@@ -254,6 +254,26 @@ pub(crate) fn crc_matches(file: &File, batch: &BatchInfo) -> bool {
     crc == u32::from_be_bytes(stored)
 }
 
+/// Whether every byte of `file` from `from` to `end` is zero (false if
+/// it cannot be read): the space an fsync-mode segment had written ahead
+/// of its appends (`Segment::zero_ahead`) and no append reached before a
+/// crash. No batch starts with a zero length, so such bytes never hide one.
+pub(crate) fn zeros_to_end(file: &File, from: u64, end: u64) -> bool {
+    let mut window = vec![0u8; CHUNK];
+    let mut start = from;
+    while start < end {
+        let n = usize::try_from(end - start).unwrap_or(CHUNK).min(CHUNK);
+        if file.read_exact_at(&mut window[..n], start).is_err() {
+            return false;
+        }
+        if window[..n].iter().any(|&b| b != 0) {
+            return false;
+        }
+        start += n as u64;
+    }
+    true
+}
+
 /// Where the magic byte sits in a batch header.
 const MAGIC_POSITION: u64 = 16;
 

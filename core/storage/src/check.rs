@@ -11,11 +11,13 @@ use std::path::{Path, PathBuf};
 
 use std::fs::File;
 
-use crate::batch_scan::{crc_matches, find_intact_batch, read_header, BatchInfo, HeaderRead};
+use crate::batch_scan::{
+    crc_matches, find_intact_batch, read_header, zeros_to_end, BatchInfo, HeaderRead,
+};
 
 use crate::checkpoint::{
-    dir_entries, offset_file_name, parse_offset_file_name, read_offsets, GAP_SEGMENTS_FILE,
-    LOG_SUFFIX,
+    dir_entries, offset_file_name, parse_offset_file_name, read_offsets, CLEAN_SHUTDOWN_FILE,
+    GAP_SEGMENTS_FILE, LOG_SUFFIX,
 };
 use crate::compaction::CleanerCheckpoint;
 use crate::error::{Result, StorageError};
@@ -88,6 +90,11 @@ struct Cursor {
     /// The segment being checked holds replicated gaps (it is in the
     /// gap-segments checkpoint): gaps into and within it are expected.
     gap_segment: bool,
+    /// The segment being checked is the partition's last and the broker
+    /// did not stop cleanly: zeros that run to its end are space written
+    /// ahead of appends that a crash left (fsync mode), not damage. (A
+    /// clean stop cuts them.)
+    may_end_in_zeros: bool,
 }
 
 fn check_partition(dir: &Path, report: &mut CheckReport) -> Result<()> {
@@ -98,10 +105,14 @@ fn check_partition(dir: &Path, report: &mut CheckReport) -> Result<()> {
         next: None,
         clean_offset,
         gap_segment: false,
+        may_end_in_zeros: false,
     };
-    for base in segment_bases(dir)? {
+    let stopped_cleanly = dir.join(CLEAN_SHUTDOWN_FILE).exists();
+    let bases = segment_bases(dir)?;
+    for &base in &bases {
         report.segments += 1;
         cursor.gap_segment = gap_segments.contains(&base);
+        cursor.may_end_in_zeros = !stopped_cleanly && bases.last() == Some(&base);
         let path = dir.join(offset_file_name(base, LOG_SUFFIX));
         let io = |e| StorageError::io("read segment", &path, e);
         let file = File::open(&path).map_err(io)?;
@@ -175,6 +186,9 @@ fn check_segment(
             Err(reason) => Some(reason),
         };
         let Some(reason) = problem else { continue };
+        if cursor.may_end_in_zeros && zeros_to_end(file, at, len) {
+            break;
+        }
         // Past the damage: the next intact batch that continues the
         // partition's offsets. (A batch whose offsets are wrong but whose
         // bytes are intact is skipped whole, so the scan goes on right

@@ -26,6 +26,7 @@ impl Log {
         // A failed directory is never marked clean: the next start must
         // recover from what really reached the disk.
         self.ensure_writable(&state)?;
+        state.active.trim_zeros()?;
         state.active.seal_indexes()?;
         for segment in state.segments() {
             for (path, file) in segment.sync_handles() {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use strom_protocol::records::{rewrite, BatchHeader};
 
 use crate::batch_scan::BatchInfo;
-use crate::config::LogConfig;
+use crate::config::{FlushPolicy, LogConfig};
 use crate::dir_health::DirHealth;
 use crate::epoch_cache::{EpochEntry, LeaderEpochCache};
 use crate::error::{Result, StorageError};
@@ -128,14 +128,18 @@ impl LogState {
         if seg.is_empty() {
             return false;
         }
-        // Positions in the index are u32 and Kafka caps segment.bytes at i32::MAX.
-        let max_size = self.config.segment_bytes.min(i32::MAX as u64);
-        seg.size + append_bytes > max_size
+        seg.size + append_bytes > self.max_segment_size()
             || seg
                 .first_batch_timestamp
                 .is_some_and(|first| append_max_ts.saturating_sub(first) > self.config.segment_ms)
             || seg.offset_index.is_full()
             || seg.time_index.is_full()
+    }
+
+    /// Where a segment rolls: positions in the index are u32 and Kafka
+    /// caps segment.bytes at i32::MAX.
+    fn max_segment_size(&self) -> u64 {
+        self.config.segment_bytes.min(i32::MAX as u64)
     }
 
     /// Starts a new active segment at the LEO. The old one is sealed and
@@ -149,6 +153,8 @@ impl LogState {
     /// base offset (Kafka's rule), so a segment never starts with a gap.
     pub fn roll_at(&mut self, dir: &Path, new_base: i64) -> Result<()> {
         debug_assert!(new_base >= self.log_end_offset());
+        // Before anything changes: a failure leaves the log as it was.
+        self.active.trim_zeros()?;
         let fresh = Segment::create(dir, new_base, &self.config)?;
         let mut old = std::mem::replace(&mut self.active, fresh);
         let sealed = old.seal_indexes();
@@ -437,6 +443,10 @@ impl Log {
         }
         let interval = state.config.index_interval_bytes;
         state.active.append(bytes, placed, interval)?;
+        if state.config.flush == FlushPolicy::Fsync {
+            let max_size = state.max_segment_size();
+            state.active.zero_ahead(max_size);
+        }
         state.covering_sync_round = self.health.next_sync_round();
         Ok(rolled)
     }

@@ -160,12 +160,20 @@ fn load_segments(
         };
         if !durable(segment.next_offset) {
             segment.discard_damage()?;
-            tracing::warn!(
-                segment = %segment.log_path().display(),
-                position = cut.position,
-                reason = %cut.reason,
-                "truncated the log at a torn or corrupt batch"
-            );
+            if cut.unwritten {
+                tracing::info!(
+                    segment = %segment.log_path().display(),
+                    position = cut.position,
+                    "cut the zeros written ahead of the appends"
+                );
+            } else {
+                tracing::warn!(
+                    segment = %segment.log_path().display(),
+                    position = cut.position,
+                    reason = %cut.reason,
+                    "truncated the log at a torn or corrupt batch"
+                );
+            }
             loaded.push(segment);
             delete_from(dir, config, &bases[i + 1..])?;
             break;

@@ -8,7 +8,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::batch_scan::{crc_matches, read_header, BatchInfo, HeaderRead};
+use crate::batch_scan::{crc_matches, read_header, zeros_to_end, BatchInfo, HeaderRead};
 pub(crate) use crate::checkpoint::remove_files;
 use crate::checkpoint::{
     offset_file_name, rename, rename_for_deletion, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX,
@@ -19,6 +19,13 @@ use crate::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
 
 /// Kafka's "no timestamp" value.
 pub(crate) const NO_TIMESTAMP: i64 = -1;
+
+/// How far [`Segment::zero_ahead`] writes zeros past the data at least
+/// and at most: a quarter of the segment's size between the two, so a
+/// quiet partition (of a thousand) costs 64 KiB ahead, a busy one 1 MiB.
+const MIN_ZERO_AHEAD: u64 = 64 * 1024;
+const MAX_ZERO_AHEAD: u64 = 1024 * 1024;
+static ZEROS: [u8; MAX_ZERO_AHEAD as usize] = [0; MAX_ZERO_AHEAD as usize];
 
 pub(crate) struct Segment {
     pub base_offset: i64,
@@ -51,12 +58,18 @@ pub(crate) struct Segment {
     /// Set when a scan stopped at damage in a `keep_damaged` segment: the
     /// valid bytes end at `size`, the file goes on.
     pub damaged: bool,
+    /// Where the zeros [`Segment::zero_ahead`] wrote past `size` end (0
+    /// when there are none).
+    zeroed_to: u64,
 }
 
 /// Why a scan stopped before the end of the file.
 pub(crate) struct Truncation {
     pub position: u64,
     pub reason: String,
+    /// Only zeros follow `position`: space written ahead that no append
+    /// reached (a crash in fsync mode), not a torn write.
+    pub unwritten: bool,
 }
 
 fn open_log(path: &Path, truncate: bool) -> Result<File> {
@@ -107,6 +120,7 @@ impl Segment {
             gaps_allowed: false,
             keep_damaged: false,
             damaged: false,
+            zeroed_to: 0,
         })
     }
 
@@ -186,6 +200,7 @@ impl Segment {
             gaps_allowed: false,
             keep_damaged: false,
             damaged: false,
+            zeroed_to: 0,
         })
     }
 
@@ -215,6 +230,7 @@ impl Segment {
         self.max_timestamp = NO_TIMESTAMP;
         self.offset_of_max_timestamp = self.base_offset;
         self.first_batch_timestamp = None;
+        self.zeroed_to = 0;
     }
 
     /// The indexing rule (Kafka's): before a batch is added, if at least
@@ -265,6 +281,7 @@ impl Segment {
         if let Err(e) = self.log.write_all_at(bytes, start) {
             // Best effort: leave no partial batch behind for the next append.
             let _ = self.log.set_len(start);
+            self.zeroed_to = 0;
             return Err(StorageError::io("append to segment", &self.log_path, e));
         }
         for batch in batches {
@@ -274,6 +291,50 @@ impl Segment {
             };
             self.track(&placed, index_interval_bytes);
         }
+        Ok(())
+    }
+
+    /// Writes zeros past the data when the appends come within half a
+    /// stretch of the end of the zeros already there (never past
+    /// `max_size`, where the segment rolls). The next sync puts those
+    /// blocks and the file size on disk before any append reaches them,
+    /// so a later sync of an append writes its data only, with no block
+    /// allocation or size change to journal: on ext4 that took a third
+    /// off the time of a `syncfs` round under a Java producer (and 0.8 to
+    /// 0.3 ms for six 16 KiB appends alone). Only fsync mode calls it;
+    /// the cost is writing each block twice. Best effort: on a failure (a
+    /// full disk) the appends extend the file as before.
+    /// [`Segment::trim_zeros`] cuts what is left at a roll or a close, and
+    /// recovery tells the zeros from damage after a crash.
+    pub fn zero_ahead(&mut self, max_size: u64) {
+        let ahead = (self.size / 4).clamp(MIN_ZERO_AHEAD, MAX_ZERO_AHEAD);
+        if self.damaged || self.size + ahead / 2 <= self.zeroed_to {
+            return;
+        }
+        let from = self.zeroed_to.max(self.size);
+        let to = (from + ahead).min(max_size);
+        if to <= from {
+            return;
+        }
+        let len = usize::try_from(to - from).unwrap_or(ZEROS.len());
+        match self.log.write_all_at(&ZEROS[..len], from) {
+            Ok(()) => self.zeroed_to = to,
+            Err(e) => {
+                tracing::debug!(segment = %self.log_path.display(), "cannot write zeros ahead of the appends: {e}");
+                let _ = self.log.set_len(from);
+            }
+        }
+    }
+
+    /// Cuts the zeros written ahead of the appends, so that a segment
+    /// that stops being active ends with its last batch.
+    pub fn trim_zeros(&mut self) -> Result<()> {
+        if self.zeroed_to > self.size {
+            self.log
+                .set_len(self.size)
+                .map_err(|e| StorageError::io("truncate segment", &self.log_path, e))?;
+        }
+        self.zeroed_to = 0;
         Ok(())
     }
 
@@ -302,7 +363,12 @@ impl Segment {
             let batch = match read_header(&self.log, position, file_len) {
                 HeaderRead::End => break,
                 HeaderRead::Invalid(reason) => {
-                    truncation = Some(Truncation { position, reason });
+                    let unwritten = zeros_to_end(&self.log, position, file_len);
+                    truncation = Some(Truncation {
+                        position,
+                        reason,
+                        unwritten,
+                    });
                     break;
                 }
                 HeaderRead::Batch(batch) => batch,
@@ -313,7 +379,11 @@ impl Segment {
                 Some(reason) => match self.with_damaged_base_offset(&batch, file_len) {
                     Some(placed) => (placed, true),
                     None => {
-                        truncation = Some(Truncation { position, reason });
+                        truncation = Some(Truncation {
+                            position,
+                            reason,
+                            unwritten: false,
+                        });
                         break;
                     }
                 },
@@ -322,6 +392,7 @@ impl Segment {
                 truncation = Some(Truncation {
                     position,
                     reason: "CRC32C mismatch".to_string(),
+                    unwritten: false,
                 });
                 break;
             }
