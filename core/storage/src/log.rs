@@ -445,7 +445,7 @@ impl Log {
         state.active.append(bytes, placed, interval)?;
         if state.config.flush == FlushPolicy::Fsync {
             let max_size = state.max_segment_size();
-            state.active.zero_ahead(max_size);
+            state.active.zero_ahead(bytes.len() as u64, max_size);
         }
         state.covering_sync_round = self.health.next_sync_round();
         Ok(rolled)

@@ -62,6 +62,19 @@ fn fsync_mode_writes_zeros_ahead_and_page_cache_mode_does_not() {
     }
 }
 
+/// A large append pays its own block allocation once for many bytes:
+/// writing its blocks twice would cost more than the journal work saved.
+#[test]
+fn large_appends_write_no_zeros_ahead() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), config(FlushPolicy::Fsync));
+    for i in 0..4 {
+        log.append(&mut simple_batch(40, i, 1000), OPTIONS).unwrap();
+    }
+    let data = data_bytes(&read_all(&log), 0, None);
+    assert_eq!(file_len(&segment_path(dir.path(), 0)), data);
+}
+
 #[test]
 fn a_crash_with_zeros_ahead_loses_nothing_and_appends_go_on() {
     let dir = tempfile::tempdir().unwrap();
