@@ -161,7 +161,9 @@ fn load_segments(
         if !durable(segment.next_offset) {
             segment.discard_damage()?;
             if cut.unwritten {
-                tracing::info!(
+                // Routine after any unclean stop in fsync mode: a line per
+                // partition at INFO would flood a restart's log.
+                tracing::debug!(
                     segment = %segment.log_path().display(),
                     position = cut.position,
                     "cut the zeros written ahead of the appends"
