@@ -340,9 +340,7 @@ impl Segment {
     /// that stops being active ends with its last batch.
     pub fn trim_zeros(&mut self) -> Result<()> {
         if self.zeroed_to > self.size {
-            self.log
-                .set_len(self.size)
-                .map_err(|e| StorageError::io("truncate segment", &self.log_path, e))?;
+            self.cut_file_at(self.size)?;
         }
         self.zeroed_to = 0;
         Ok(())
@@ -429,11 +427,16 @@ impl Segment {
     /// Cuts the file where its valid bytes end (a torn write, or garbage
     /// with nothing readable before it).
     pub fn discard_damage(&mut self) -> Result<()> {
-        self.log
-            .set_len(self.size)
-            .map_err(|e| StorageError::io("truncate segment", &self.log_path, e))?;
+        self.cut_file_at(self.size)?;
         self.damaged = false;
         Ok(())
+    }
+
+    /// Sets the file's length to `len` (`len` is where batches end).
+    fn cut_file_at(&self, len: u64) -> Result<()> {
+        self.log
+            .set_len(len)
+            .map_err(|e| StorageError::io("truncate segment", &self.log_path, e))
     }
 
     /// In a never-cleaned segment being opened (`keep_damaged`), a batch whose
@@ -623,9 +626,7 @@ impl Segment {
                 _ => break,
             }
         }
-        self.log
-            .set_len(position)
-            .map_err(|e| StorageError::io("truncate segment", &self.log_path, e))?;
+        self.cut_file_at(position)?;
         self.recover(false, index_interval_bytes, |_| {})?;
         Ok(())
     }
