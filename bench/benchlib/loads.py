@@ -23,7 +23,7 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from . import harness, http_pressure, lifecycle
+from . import harness, http_pressure, lifecycle, loopback
 from .brokers import BrokerRun
 from .java_tools import JavaTools
 from .procs import Finished, ResourceSampler, run_bounded
@@ -335,14 +335,20 @@ def _flow(load: Load, broker: BrokerRun, _tools: JavaTools, timeout_s: float) ->
 def _catchup(load: Load, broker: BrokerRun, tools: JavaTools, timeout_s: float) -> tuple[dict, Finished]:
     """Fills the topic (Java producer, acks=1), then one Java consumer in a
     new group reads it all from the start. Only the read is the figure:
-    its rate, and the broker's CPU and memory while it ran."""
+    its rate, and the broker's CPU and memory while it ran; and, as its
+    ceiling, the same segment files sent over loopback with sendfile
+    (loopback.py), in the same page cache state."""
     filled, finished = tools.produce(broker.bootstrap, load.topic, load.records, load.size, "1", -1, timeout_s)
     if finished.failure() is not None or filled.get("records", 0) < load.records:
         return {}, finished
     with ResourceSampler(lambda: broker.server_pid) as sampled:
         metrics, finished = tools.consume(broker.bootstrap, load.topic, load.records, f"bench-{load.topic}", timeout_s)
     if metrics:
+        ceiling_s = loopback.best_send_time_s(loopback.segment_files(broker.data_dir, load.topic), timeout_s)
+        ceiling_mib_per_s = load.records * load.size / MIB / ceiling_s
         metrics.update(
+            ceiling_mib_per_s=ceiling_mib_per_s,
+            ceiling_share=metrics["mib_per_s"] / ceiling_mib_per_s,
             fill_mib_per_s=filled["mib_per_s"],
             backlog_mib=load.records * load.size / MIB,
             bytes_moved=metrics["records"] * load.size,

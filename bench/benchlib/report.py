@@ -183,13 +183,28 @@ def added_sections(report: dict) -> list[str]:
             "## Catch-up read (higher is better)",
             "The backlog is written first (Java producer, acks=1), then one Java consumer in a new group reads "
             "it all from the start; the rate leaves out joining the group. The backlog may still be in the OS "
-            "page cache: this is the broker's read path, not the disk's.",
+            "page cache: this is the broker's read path, not the disk's. The ceiling is what the page cache and "
+            "loopback allow: the same segment files, in the same cache state, sent with sendfile over one "
+            "loopback connection to a reader that only receives them (the best of 5), in MiB of values per "
+            "second; the share is the read's rate over it.",
             lambda load: [
                 (
                     f"{load['title']}: read",
                     load["key"],
                     _mib_rate("records_per_s", "mib_per_s"),
                     lambda m: m["mib_per_s"],
+                ),
+                (
+                    "… ceiling: the segment files sent over loopback",
+                    load["key"],
+                    lambda m: f"{m['ceiling_mib_per_s']:,.0f} MiB/s",
+                    lambda m: None,  # the same machine's figure: no ratio
+                ),
+                (
+                    "… the read's share of the ceiling",
+                    load["key"],
+                    lambda m: f"{m['ceiling_share'] * 100:.0f}%",
+                    lambda m: None,  # the read's ratio again
                 ),
                 (
                     "… writing the backlog",
