@@ -65,12 +65,13 @@ pub struct PartitionManager {
 }
 
 impl PartitionManager {
-    pub fn new(data_dir: PathBuf, node_id: i32) -> PartitionManager {
+    /// `fetch_cache_bytes`: the logs' tail cache budget, all together.
+    pub fn new(data_dir: PathBuf, node_id: i32, fetch_cache_bytes: usize) -> PartitionManager {
         PartitionManager {
             data_dir,
             // Shared by every log in the data dir: a failed fsync in one
             // stops writes in all (see `strom_storage::DirHealth`).
-            dir_health: DirHealth::new(),
+            dir_health: DirHealth::with_tail_cache_budget(fetch_cache_bytes),
             node_id,
             partitions: RwLock::new(HashMap::new()),
             followers_changed: Arc::new(Notify::new()),

@@ -119,7 +119,11 @@ impl Broker {
             ),
             metrics: BrokerMetrics::default(),
             groups: GroupCoordinator::default(),
-            partitions: Arc::new(PartitionManager::new(data_dir.clone(), identity.node_id)),
+            partitions: Arc::new(PartitionManager::new(
+                data_dir.clone(),
+                identity.node_id,
+                usize::try_from(config.settings().fetch_cache_bytes).unwrap_or(0),
+            )),
             node_id: identity.node_id,
             cluster_id: identity.cluster_id,
             config,

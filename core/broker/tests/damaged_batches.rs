@@ -1,6 +1,10 @@
 //! A batch damaged on disk after it was written (its CRC no longer
 //! matches) is not served: consumers get the batches around it, and one
 //! asking for it is moved past it, instead of refusing it forever.
+//!
+//! Each test restarts the broker after writing: the newest batches a
+//! broker wrote since it started are served from memory as they arrived
+//! (the tail cache), so damage on disk shows in data read from the files.
 
 mod common;
 
@@ -39,13 +43,15 @@ fn positions(records: &bytes::Bytes) -> Vec<usize> {
 
 #[tokio::test]
 async fn a_damaged_batch_is_skipped_not_served() {
-    let broker = TestBroker::start();
+    let mut broker = TestBroker::start();
     let mut client = broker.connect().await;
     create_topic(&mut client, "events", 1, &[]).await;
     for pair in [["a", "b"], ["c", "d"], ["e", "f"]] {
         let records = batch(CompressionType::None, now_ms(), &pair);
         produce_ok(&mut client, "events", 0, records).await;
     }
+    broker.restart_cleanly().await;
+    let mut client = broker.connect().await;
     let before = records_of(&fetch(&mut client, "events", 0, 0).await);
     damage_batch_at(&broker, "events", positions(&before)[1]);
 
@@ -65,7 +71,7 @@ async fn a_damaged_batch_is_skipped_not_served() {
     let at_end = fetch(&mut client, "events", 0, 4).await;
     assert_eq!(at_end.error_code, 0);
     assert!(records_of(&at_end).is_empty());
-    // New data after it is served to the consumer stuck there.
+    // New data after it (in memory now) is served to the consumer stuck there.
     let records = batch(CompressionType::None, now_ms(), &["g"]);
     produce_ok(&mut client, "events", 0, records).await;
     let after = records_of(&fetch(&mut client, "events", 0, 4).await);
@@ -77,7 +83,7 @@ async fn a_damaged_batch_is_skipped_not_served() {
 /// damage anywhere in it is found.
 #[tokio::test]
 async fn large_reads_sent_from_the_files_are_checked_too() {
-    let broker = TestBroker::start();
+    let mut broker = TestBroker::start();
     let mut client = broker.connect().await;
     create_topic(&mut client, "big", 1, &[]).await;
     let sizes = [40_000, 300_000, 40_000, 40_000];
@@ -86,6 +92,8 @@ async fn large_reads_sent_from_the_files_are_checked_too() {
         let records = batch(CompressionType::None, now_ms(), &[value.as_str()]);
         produce_ok(&mut client, "big", 0, records).await;
     }
+    broker.restart_cleanly().await;
+    let mut client = broker.connect().await;
     let summary = |records| {
         fetched_values(&records)
             .into_iter()
@@ -108,4 +116,36 @@ async fn large_reads_sent_from_the_files_are_checked_too() {
     damage_byte(&broker, "big", at[3] - 1);
     let from_second = records_of(&fetch(&mut client, "big", 0, 1).await);
     assert_eq!(summary(from_second), ["3:dx40000"]);
+}
+
+/// Batches written while a consumer reads at the end of the log are
+/// served as they arrived, whatever the disk did to them since; with `strom.fetch.cache.bytes=0` they are
+/// read back from the file and checked, like any other.
+#[tokio::test]
+async fn fresh_batches_are_served_as_they_arrived_unless_the_cache_is_off() {
+    for (settings, expected) in [
+        (&[][..], &["0:a", "1:b", "2:c", "3:d", "4:e", "5:f"][..]),
+        (
+            &[("strom.fetch.cache.bytes", "0")][..],
+            &["0:a", "1:b", "4:e", "5:f"][..],
+        ),
+    ] {
+        let broker = TestBroker::start_with(settings);
+        let mut client = broker.connect().await;
+        create_topic(&mut client, "fresh", 1, &[]).await;
+        // A consumer waiting at the end, as one that keeps up does.
+        assert!(records_of(&fetch(&mut client, "fresh", 0, 0).await).is_empty());
+        for pair in [["a", "b"], ["c", "d"], ["e", "f"]] {
+            let records = batch(CompressionType::None, now_ms(), &pair);
+            produce_ok(&mut client, "fresh", 0, records).await;
+        }
+        let before = records_of(&fetch(&mut client, "fresh", 0, 0).await);
+        damage_batch_at(&broker, "fresh", positions(&before)[1]);
+        let all = records_of(&fetch(&mut client, "fresh", 0, 0).await);
+        let values: Vec<String> = fetched_values(&all)
+            .into_iter()
+            .map(|(offset, value)| format!("{offset}:{value}"))
+            .collect();
+        assert_eq!(values, expected, "{settings:?}");
+    }
 }

@@ -252,14 +252,15 @@ impl Field for Bytes {
     }
 }
 
-/// A byte field whose content is still in files (see [`crate::splice`]).
-pub fn encode_file_field(
-    file: &crate::splice::FileBytes,
+/// A byte field whose content is still in files or in pieces in memory
+/// (see [`crate::splice`]).
+pub fn encode_held_field(
+    held: &crate::splice::HeldBytes,
     buf: &mut BytesMut,
     ctx: Ctx,
 ) -> Result<(), EncodeError> {
-    put_length(buf, Some(file.len()), ctx, true)?;
-    crate::splice::encode_file(file, buf)
+    put_length(buf, Some(held.len()), ctx, true)?;
+    crate::splice::encode_held(held, buf)
 }
 
 impl Field for Option<Bytes> {

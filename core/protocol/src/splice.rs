@@ -11,12 +11,14 @@
 //! write). Fields encoded into a scratch buffer first (tagged fields) are
 //! copied as always: only the frame buffer itself is spliced.
 //!
-//! Record data can also stay in the files it lies in: a [`FileBytes`]
-//! (ranges of segment files) encoded in place of a byte field becomes a
-//! [`Spliced::File`] piece, which a writer sends from the file to the
-//! socket (`sendfile`) without reading it into memory. Encoded anywhere
-//! else (a scratch buffer, no splicing on) it is read into the buffer, so
-//! every encoding of it carries the right bytes.
+//! Record data can also stay where the broker holds it: a [`HeldBytes`]
+//! (runs of segment files, or pieces in memory) encoded in place of a
+//! byte field becomes one splice per piece. A writer sends a
+//! [`Spliced::File`] from the file to the socket (`sendfile`) without
+//! reading it into memory, and memory pieces as they are, without joining
+//! them. Encoded anywhere else (a scratch buffer, no splicing on) they
+//! are read or copied into the buffer, so every encoding of it carries
+//! the right bytes.
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -81,16 +83,17 @@ impl FileRange {
     }
 }
 
-/// A byte field whose bytes are still in files, in order (record data a
-/// broker serves from its segments).
+/// A byte field whose bytes are still where the broker holds them, in
+/// order: runs of its segment files, or pieces in memory (record data a
+/// broker serves from its segments or its tail cache).
 #[derive(Debug, Clone, Default)]
-pub struct FileBytes {
-    pub ranges: Vec<FileRange>,
+pub struct HeldBytes {
+    pub pieces: Vec<Spliced>,
 }
 
-impl FileBytes {
+impl HeldBytes {
     pub fn len(&self) -> usize {
-        self.ranges.iter().map(|r| r.len as usize).sum()
+        self.pieces.iter().map(Spliced::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -98,38 +101,49 @@ impl FileBytes {
     }
 }
 
-/// The same runs of the same open files.
-impl PartialEq for FileBytes {
+/// The same runs of the same open files, and the same bytes in memory.
+impl PartialEq for HeldBytes {
     fn eq(&self, other: &Self) -> bool {
-        self.ranges.len() == other.ranges.len()
-            && self.ranges.iter().zip(&other.ranges).all(|(a, b)| {
-                Arc::ptr_eq(&a.file, &b.file) && a.position == b.position && a.len == b.len
-            })
+        self.pieces.len() == other.pieces.len()
+            && self
+                .pieces
+                .iter()
+                .zip(&other.pieces)
+                .all(|pair| match pair {
+                    (Spliced::File(a), Spliced::File(b)) => {
+                        Arc::ptr_eq(&a.file, &b.file) && a.position == b.position && a.len == b.len
+                    }
+                    (Spliced::Memory(a), Spliced::Memory(b)) => a == b,
+                    _ => false,
+                })
     }
 }
 
-/// Encodes `file` as a byte field's content (its length prefix already
+/// Encodes `held` as a byte field's content (its length prefix already
 /// written): spliced when splicing is on for `buf`, else read into it.
-pub fn encode_file(file: &FileBytes, buf: &mut BytesMut) -> Result<(), EncodeError> {
+pub fn encode_held(held: &HeldBytes, buf: &mut BytesMut) -> Result<(), EncodeError> {
     let spliced = ACTIVE.with(|active| match active.borrow_mut().as_mut() {
         Some(active) if active.target == address(buf) => {
             let at = buf.len();
             active
                 .splices
-                .extend(file.ranges.iter().map(|range| Splice {
+                .extend(held.pieces.iter().map(|piece| Splice {
                     at,
-                    data: Spliced::File(range.clone()),
+                    data: piece.clone(),
                 }));
             true
         }
         _ => false,
     });
     if !spliced {
-        buf.reserve(file.len());
-        for range in &file.ranges {
-            range
-                .read_into(buf)
-                .map_err(|e| EncodeError::FileRead(e.to_string()))?;
+        buf.reserve(held.len());
+        for piece in &held.pieces {
+            match piece {
+                Spliced::Memory(bytes) => buf.extend_from_slice(bytes),
+                Spliced::File(range) => range
+                    .read_into(buf)
+                    .map_err(|e| EncodeError::FileRead(e.to_string()))?,
+            }
         }
     }
     Ok(())

@@ -207,30 +207,35 @@ fn a_spliced_fetch_response_is_the_same_frame_as_a_copied_one() {
     use strom_protocol::messages::fetch_response::{
         FetchResponse, FetchableTopicResponse, PartitionData,
     };
-    use strom_protocol::splice::{assemble, FileBytes, FileRange, SPLICE_MIN_BYTES};
+    use strom_protocol::splice::{assemble, FileRange, HeldBytes, Spliced, SPLICE_MIN_BYTES};
 
     let records = |len: usize, fill: u8| Some(Bytes::from(vec![fill; len]));
-    // Record data still in a file: two runs of it, the second one small.
+    // Record data still where a broker holds it: two runs of a file (the
+    // second one small), then a piece in memory.
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("segment");
     let in_file: Vec<u8> = (0..3 * SPLICE_MIN_BYTES).map(|i| (i % 251) as u8).collect();
     std::fs::write(&path, &in_file).expect("writes");
     let file = std::sync::Arc::new(std::fs::File::open(&path).expect("opens"));
     let runs = [(10, SPLICE_MIN_BYTES + 7), (2 * SPLICE_MIN_BYTES, 300)];
-    let file_records = FileBytes {
-        ranges: runs
-            .iter()
-            .map(|&(position, len)| FileRange {
+    let in_memory_piece = Bytes::from(vec![9u8; 700]);
+    let mut pieces: Vec<Spliced> = runs
+        .iter()
+        .map(|&(position, len)| {
+            Spliced::File(FileRange {
                 file: file.clone(),
                 position: position as u64,
                 len: len as u32,
             })
-            .collect(),
-    };
-    let file_bytes: Vec<u8> = runs
+        })
+        .collect();
+    pieces.push(Spliced::Memory(in_memory_piece.clone()));
+    let held_records = HeldBytes { pieces };
+    let mut held_bytes: Vec<u8> = runs
         .iter()
         .flat_map(|&(position, len)| in_file[position..position + len].to_vec())
         .collect();
+    held_bytes.extend_from_slice(&in_memory_piece);
     let partitions = vec![
         PartitionData {
             partition_index: 0,
@@ -254,14 +259,14 @@ fn a_spliced_fetch_response_is_the_same_frame_as_a_copied_one() {
         },
         PartitionData {
             partition_index: 4,
-            file_records: Some(file_records),
+            held_records: Some(held_records),
             ..Default::default()
         },
     ];
-    // The same answer with the file's bytes in memory.
+    // The same answer with the held bytes in one buffer.
     let mut in_memory = partitions.clone();
-    in_memory[4].file_records = None;
-    in_memory[4].records = Some(Bytes::from(file_bytes));
+    in_memory[4].held_records = None;
+    in_memory[4].records = Some(Bytes::from(held_bytes));
     let body_of = |partitions: &[PartitionData]| {
         Response::Fetch(FetchResponse {
             responses: vec![FetchableTopicResponse {
@@ -281,14 +286,14 @@ fn a_spliced_fetch_response_is_the_same_frame_as_a_copied_one() {
         encode_response(11, version, &body, &mut copied).expect("encodes");
         assert_eq!(
             copied, reference,
-            "v{version}: not spliced, the file is read in"
+            "v{version}: not spliced, the held bytes are read in"
         );
         let mut out = BytesMut::new();
         let splices = encode_response_spliced(11, version, &body, &mut out).expect("encodes");
         assert_eq!(
             splices.len(),
-            4,
-            "v{version}: the two large record sets and both runs of the file"
+            5,
+            "v{version}: the two large record sets, both runs of the file and the piece"
         );
         assert_eq!(
             assemble(&out, &splices).expect("assembles"),

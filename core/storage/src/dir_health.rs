@@ -8,23 +8,43 @@
 //! really on disk): no log in it accepts or acknowledges a write again, as
 //! Kafka takes a failed log dir offline. Reads go on: what they return is
 //! below the high watermark, which only covers data whose fsync succeeded.
+//!
+//! It also holds what else the directory's logs share: the `syncfs` group
+//! commit, and the count of logs that divide the tail cache budget.
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::dir_sync::DirSync;
+use crate::tail_cache::{MAX_TAIL_CACHE_PER_LOG, TAIL_CACHE_BUDGET};
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DirHealth {
     failure: OnceLock<String>,
     /// Group commit across the directory's logs.
     sync: DirSync,
+    /// The directory's logs that keep their appends in memory: they share
+    /// the tail cache budget.
+    caching_logs: AtomicUsize,
+    /// What the directory's tail caches may hold together (0: none).
+    tail_cache_budget: usize,
 }
 
 impl DirHealth {
+    /// With the default tail cache budget, [`TAIL_CACHE_BUDGET`].
     pub fn new() -> Arc<DirHealth> {
-        Arc::new(DirHealth::default())
+        DirHealth::with_tail_cache_budget(TAIL_CACHE_BUDGET)
+    }
+
+    pub fn with_tail_cache_budget(bytes: usize) -> Arc<DirHealth> {
+        Arc::new(DirHealth {
+            failure: OnceLock::new(),
+            sync: DirSync::default(),
+            caching_logs: AtomicUsize::new(0),
+            tail_cache_budget: bytes,
+        })
     }
 
     /// Records that `what` failed on `path`; the first failure is logged
@@ -62,6 +82,23 @@ impl DirHealth {
             Some(reason) => Err(reason.to_string()),
             None => Ok(()),
         }
+    }
+
+    /// A log starts (`true`) or stops keeping its appends in memory.
+    pub(crate) fn caching_logs_changed(&self, caching: bool) {
+        if caching {
+            self.caching_logs.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.caching_logs.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// How many bytes of its newest batches each log may keep in memory
+    /// (see `tail_cache.rs`): the directory's budget shared among the
+    /// logs that do.
+    pub(crate) fn tail_cache_share(&self) -> usize {
+        let logs = self.caching_logs.load(Ordering::Relaxed).max(1);
+        (self.tail_cache_budget / logs).min(MAX_TAIL_CACHE_PER_LOG)
     }
 
     /// Why writes are refused, once a failure was recorded.

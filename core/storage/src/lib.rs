@@ -153,6 +153,7 @@ mod replicated;
 mod resync;
 mod retention;
 mod segment;
+mod tail_cache;
 mod timestamp;
 mod truncate;
 
@@ -167,3 +168,4 @@ pub use log_limit::once_every;
 pub use producer_state::{BatchMetadata, ProducerStateEntry, RETAINED_BATCHES};
 pub use read::{LogReadResult, VERIFY_WINDOW};
 pub use retention::RetentionOutcome;
+pub use tail_cache::{MAX_TAIL_CACHE_PER_LOG, TAIL_CACHE_BUDGET};

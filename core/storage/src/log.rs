@@ -21,6 +21,7 @@ use crate::producer_state::{
     encode_snapshot, BatchMetadata, ProducerStateEntry, ProducerStateManager, SequenceCheck,
 };
 use crate::segment::Segment;
+use crate::tail_cache::TailCache;
 
 /// How the leader stamps an append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +83,8 @@ pub(crate) struct LogState {
     /// the log end durable: numbered after the last write (and, for what
     /// was there at start-up, after the log was opened).
     pub covering_sync_round: u64,
+    /// The active segment's newest batches, for fetches at the tail.
+    pub tail: TailCache,
 }
 
 impl LogState {
@@ -156,6 +159,7 @@ impl LogState {
         // Before anything changes: a failure leaves the log as it was.
         self.active.trim_zeros()?;
         let fresh = Segment::create(dir, new_base, &self.config)?;
+        self.tail.clear();
         let mut old = std::mem::replace(&mut self.active, fresh);
         let sealed = old.seal_indexes();
         self.unflushed.push(RolledSegment {
@@ -205,6 +209,13 @@ pub struct Log {
     pub(crate) cleaner_lock: Mutex<()>,
     /// Shared with every log in the data directory.
     pub(crate) health: Arc<DirHealth>,
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        state.tail.leave(&self.health);
+    }
 }
 
 /// fdatasyncs each file in turn; the first failure, with its file. Free of
@@ -443,6 +454,7 @@ impl Log {
         }
         let interval = state.config.index_interval_bytes;
         state.active.append(bytes, placed, interval)?;
+        state.tail.push(bytes, placed, &self.health);
         if state.config.flush == FlushPolicy::Fsync {
             let max_size = state.max_segment_size();
             state.active.zero_ahead(bytes.len() as u64, max_size);

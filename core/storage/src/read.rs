@@ -10,7 +10,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 
 use strom_protocol::records::BATCH_HEADER_LEN;
-use strom_protocol::splice::{FileBytes, FileRange};
+use strom_protocol::splice::{FileRange, HeldBytes, Spliced};
 
 use crate::batch_scan::{read_at_into, read_header, BatchInfo, HeaderRead, ScanWindow};
 use crate::error::{Result, StorageError};
@@ -35,20 +35,30 @@ pub struct LogReadResult {
     /// position in the copied result, the base offset they must have):
     /// [`LogReadResult::copy_into`] writes the right one.
     pub base_offset_fixes: Vec<(u64, i64)>,
+    /// The batches from memory (the tail cache) instead of `slices`, in
+    /// pieces.
+    pub cached: Option<Vec<Bytes>>,
 }
 
 impl LogReadResult {
     pub fn total_len(&self) -> u64 {
-        self.slices.iter().map(|s| u64::from(s.len)).sum()
+        let cached: usize = self.cached.iter().flatten().map(Bytes::len).sum();
+        cached as u64 + self.slices.iter().map(|s| u64::from(s.len)).sum::<u64>()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slices.is_empty()
+        self.total_len() == 0
     }
 
     /// Reads every slice into one buffer, with damaged base offsets put
     /// right.
     pub fn read_bytes(&self) -> Result<Bytes> {
+        if let Some(pieces) = &self.cached {
+            return Ok(match pieces.as_slice() {
+                [one] => one.clone(),
+                pieces => Bytes::from(pieces.concat()),
+            });
+        }
         let mut buf = Vec::with_capacity(self.total_len() as usize);
         for slice in &self.slices {
             read_at_into(&slice.file, slice.position, slice.len as usize, &mut buf)
@@ -63,11 +73,14 @@ impl LogReadResult {
         Ok(Bytes::from(buf))
     }
 
-    /// The read as ranges of its segment files, to be sent from them.
-    pub fn file_bytes(&self) -> FileBytes {
-        FileBytes {
-            ranges: self.slices.clone(),
-        }
+    /// The read where it lies, to be sent from there: runs of its
+    /// segment files, or its pieces in memory.
+    pub fn held_bytes(&self) -> HeldBytes {
+        let pieces = match &self.cached {
+            Some(pieces) => pieces.iter().cloned().map(Spliced::Memory).collect(),
+            None => self.slices.iter().cloned().map(Spliced::File).collect(),
+        };
+        HeldBytes { pieces }
     }
 
     /// [`LogReadResult::read_bytes`], appended to `buf`.
@@ -289,7 +302,9 @@ impl Log {
     /// reading them through `scratch` [`VERIFY_WINDOW`] bytes (or one
     /// batch, if larger) at a time instead of one header at a time: true
     /// if all are intact and none has a damaged base offset to put right,
-    /// so the read may be sent from the files as it lies there.
+    /// so the read may be sent from the files as it lies there. A read at
+    /// the tail comes from memory instead (`tail_cache.rs`: the batches as
+    /// appended, checked when they arrived), in [`LogReadResult::cached`].
     pub fn read_checked(
         &self,
         start_offset: i64,
@@ -298,6 +313,11 @@ impl Log {
         min_one_batch: bool,
         scratch: &mut Vec<u8>,
     ) -> Result<(LogReadResult, bool)> {
+        if let Some(read) =
+            self.read_cached(start_offset, max_bytes, max_offset_exclusive, min_one_batch)
+        {
+            return Ok((read, true));
+        }
         let (read, intact) = self.read_planned(
             start_offset,
             max_bytes,
@@ -307,6 +327,44 @@ impl Log {
         )?;
         let intact = intact && read.base_offset_fixes.is_empty();
         Ok((read, intact))
+    }
+
+    /// A reader waits at the end of the log: the appends that it will read
+    /// next are kept in memory (see `tail_cache.rs`).
+    pub fn note_tail_read(&self) {
+        self.lock().tail.note_tail_read();
+    }
+
+    /// [`Log::read`] from the tail cache, when it holds the batch at
+    /// `start_offset` (or the first after it). `None`: read the files.
+    fn read_cached(
+        &self,
+        start_offset: i64,
+        max_bytes: u32,
+        max_offset_exclusive: i64,
+        min_one_batch: bool,
+    ) -> Option<LogReadResult> {
+        let mut state = self.lock();
+        if start_offset >= state.active.base_offset {
+            state.tail.note_tail_read();
+        }
+        let (log_start, log_end) = (state.log_start_offset, state.log_end_offset());
+        // Out of range, at the end or closed: the files' path answers.
+        if state.closed || start_offset < log_start || start_offset >= log_end {
+            return None;
+        }
+        let read = state
+            .tail
+            .read(start_offset, max_bytes, max_offset_exclusive, min_one_batch)?;
+        Some(LogReadResult {
+            slices: Vec::new(),
+            first_batch_offset: read.first_batch_offset,
+            log_start_offset: log_start,
+            log_end_offset: log_end,
+            high_watermark: state.high_watermark,
+            base_offset_fixes: Vec::new(),
+            cached: Some(read.pieces),
+        })
     }
 
     /// The read, and with `scratch` whether every batch in it had its CRC.
@@ -339,6 +397,7 @@ impl Log {
                     log_end_offset: log_end,
                     high_watermark: state.high_watermark,
                     base_offset_fixes: Vec::new(),
+                    cached: None,
                 };
                 if offset >= log_end {
                     return Ok((result, true));

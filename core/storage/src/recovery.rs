@@ -41,6 +41,7 @@ use crate::log::{Log, LogState};
 use crate::producer_state::{decode_snapshot, ProducerStateManager};
 use crate::resync::split_damaged;
 use crate::segment::{remove_files, Segment};
+use crate::tail_cache::TailCache;
 
 /// Removes leftovers of interrupted operations and index files without a
 /// log; returns the base offsets of the segments, ascending.
@@ -325,6 +326,7 @@ impl Log {
             earliest_delete_horizon: cleaner.earliest_delete_horizon,
             gap_segments_checkpoint: gap_checkpoint,
             covering_sync_round: health.next_sync_round(),
+            tail: TailCache::default(),
         };
         std::mem::swap(&mut state.sealed, &mut sealed);
         if state.log_start_offset > state.log_end_offset() {

@@ -25,6 +25,7 @@ impl Log {
             if offset >= state.log_end_offset() {
                 return Ok(());
             }
+            state.tail.clear();
             let mut removed = Vec::new();
             let first_base = state
                 .segments()

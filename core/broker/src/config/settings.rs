@@ -116,6 +116,9 @@ pub struct BrokerSettings {
     /// the connection's life.
     pub connections_max_reauth_ms: i64,
     pub max_partitions_per_request: i32,
+    /// `strom.fetch.cache.bytes`: the tail cache budget of the data dir
+    /// (`strom_storage::DirHealth::with_tail_cache_budget`).
+    pub fetch_cache_bytes: i64,
     pub message_max_bytes: i32,
     pub log_segment_bytes: i32,
     /// `log.roll.ms`, else `log.roll.hours` in ms.
@@ -247,6 +250,7 @@ impl BrokerSettings {
             connections_max_idle_ms: 0,
             connections_max_reauth_ms: 0,
             max_partitions_per_request: 0,
+            fetch_cache_bytes: 0,
             message_max_bytes: 0,
             log_segment_bytes: 0,
             log_roll_ms: 0,
@@ -449,6 +453,7 @@ pub(super) fn resolve_settings(
         quota_window_num: lookup.int("quota.window.num")?,
         quota_window_size_seconds: lookup.int("quota.window.size.seconds")?,
         max_partitions_per_request: lookup.int("strom.max.partitions.per.request")?,
+        fetch_cache_bytes: lookup.long("strom.fetch.cache.bytes")?,
         message_max_bytes: lookup.int("message.max.bytes")?,
         log_segment_bytes: lookup.int("log.segment.bytes")?,
         log_roll_ms: millis_from(&lookup, "log.roll.ms", None, "log.roll.hours")?,

@@ -353,7 +353,7 @@ fn read_partition(
         read.min_one,
     ) {
         Ok(Served::Memory(records)) => data.records = Some(records),
-        Ok(Served::Files(records)) => data.file_records = Some(records),
+        Ok(Served::Held(records)) => data.held_records = Some(records),
         Err(e) => {
             data.error_code = e.kafka_error_code();
             if data.error_code == error_codes::KAFKA_STORAGE_ERROR {
@@ -364,24 +364,27 @@ fn read_partition(
     data
 }
 
-/// The record bytes a partition's answer carries, in memory or in files.
+/// The record bytes a partition's answer carries, in one buffer or where
+/// the broker holds them.
 pub(crate) fn served_bytes(data: &PartitionData) -> usize {
-    match &data.file_records {
-        Some(files) => files.len(),
+    match &data.held_records {
+        Some(held) => held.len(),
         None => data.records.as_ref().map_or(0, Bytes::len),
     }
 }
 
-/// Reads at least this large are answered from the segment files: the
-/// connection sends them with `sendfile`, and the broker reads them only
-/// through a small window, to find their batches and check their CRCs.
-/// Smaller ones are copied, which takes fewer system calls.
+/// Reads at least this large are sent from where they lie: from the
+/// segment files with `sendfile` (the broker reads them only through a
+/// small window, to find their batches and check their CRCs), or from the
+/// tail cache's pieces without joining them. Smaller ones are copied,
+/// which takes fewer system calls.
 const SEND_FROM_FILES_MIN: u64 = strom_protocol::splice::SPLICE_MIN_BYTES as u64;
 
-/// Record data for an answer.
+/// Record data for an answer: in one buffer, or where the broker holds
+/// it (segment files, the tail cache's pieces), to be sent from there.
 enum Served {
     Memory(Bytes),
-    Files(strom_protocol::splice::FileBytes),
+    Held(strom_protocol::splice::HeldBytes),
 }
 
 thread_local! {
@@ -402,6 +405,8 @@ fn read_records(
     // follower's log end) and the log end exist but are not readable by
     // this fetcher yet: an empty answer, not an error.
     if offset >= visible_end && offset <= log.log_end_offset() {
+        // A reader waiting here reads the next appends: worth keeping.
+        log.note_tail_read();
         return Ok(Served::Memory(Bytes::new()));
     }
     let max_bytes = u32::try_from(max_bytes).unwrap_or(u32::MAX);
@@ -409,7 +414,7 @@ fn read_records(
     loop {
         let (read, intact) = read_checked(log, from, max_bytes, visible_end, min_one)?;
         if intact && read.total_len() >= SEND_FROM_FILES_MIN {
-            return Ok(Served::Files(read.file_bytes()));
+            return Ok(Served::Held(read.held_bytes()));
         }
         if intact {
             // Checked already: copied without a second check.

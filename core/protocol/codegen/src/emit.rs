@@ -261,9 +261,10 @@ fn doc_comment(out: &mut String, indent: &str, text: &str) {
     }
 }
 
-/// Byte fields a broker may fill from its segment files instead of memory
-/// (message, struct, field): the struct gets a `file_records` field that,
-/// when set, is encoded in the field's place (see `crate::splice`).
+/// Byte fields a broker may fill from its segment files or pieces in
+/// memory instead of one buffer (message, struct, field): the struct gets
+/// a `held_records` field that, when set, is encoded in the field's place
+/// (see `crate::splice`).
 const FILE_BACKED: &[(&str, &str, &str)] = &[("FetchResponse", "PartitionData", "records")];
 
 fn emit_struct(
@@ -295,7 +296,7 @@ fn emit_struct(
     if let Some(field) = file_backed {
         let _ = writeln!(
             out,
-            "    /// `{field}` still in segment files: when set, encoded in place of `{field}`\n    /// (sent from the files where the writer can). Never decoded.\n    pub file_records: Option<crate::splice::FileBytes>,"
+            "    /// `{field}` still in segment files or in pieces in memory: when set, encoded in\n    /// place of `{field}` (sent from the files and the pieces where the writer can).\n    /// Never decoded.\n    pub held_records: Option<crate::splice::HeldBytes>,"
         );
     }
     out.push_str("    /// Tagged fields this version of Strom does not know, kept as they came.\n");
@@ -310,7 +311,7 @@ fn emit_struct(
         let _ = writeln!(out, "            {}: {},", p.ident, p.default);
     }
     if file_backed.is_some() {
-        out.push_str("            file_records: None,\n");
+        out.push_str("            held_records: None,\n");
     }
     out.push_str("            unknown_tagged_fields: Vec::new(),\n        }\n    }\n}\n\n");
 
@@ -322,7 +323,7 @@ fn emit_struct(
     for p in &regular {
         let stmt = if file_backed == Some(p.ident.as_str()) {
             format!(
-                "match &self.file_records {{\n                Some(file) => crate::codec::encode_file_field(file, buf, {})?,\n                None => {{ {} }}\n            }}",
+                "match &self.held_records {{\n                Some(held) => crate::codec::encode_held_field(held, buf, {})?,\n                None => {{ {} }}\n            }}",
                 ctx_expr(p),
                 encode_stmt(p, "buf")
             )

@@ -203,9 +203,10 @@ pub struct PartitionData {
     pub preferred_read_replica: i32,
     /// The record data.
     pub records: Option<::bytes::Bytes>,
-    /// `records` still in segment files: when set, encoded in place of `records`
-    /// (sent from the files where the writer can). Never decoded.
-    pub file_records: Option<crate::splice::FileBytes>,
+    /// `records` still in segment files or in pieces in memory: when set, encoded in
+    /// place of `records` (sent from the files and the pieces where the writer can).
+    /// Never decoded.
+    pub held_records: Option<crate::splice::HeldBytes>,
     /// Tagged fields this version of Strom does not know, kept as they came.
     pub unknown_tagged_fields: Vec<crate::codec::RawTaggedField>,
 }
@@ -224,7 +225,7 @@ impl Default for PartitionData {
             aborted_transactions: Some(Vec::new()),
             preferred_read_replica: -1_i32,
             records: None,
-            file_records: None,
+            held_records: None,
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -256,8 +257,8 @@ impl crate::codec::Message for PartitionData {
             crate::codec::Field::encode(&self.preferred_read_replica, buf, crate::codec::Ctx { version, flexible: flexible, nullable: false, name: "PreferredReadReplica" })?;
         }
         if true {
-            match &self.file_records {
-                Some(file) => crate::codec::encode_file_field(file, buf, crate::codec::Ctx { version, flexible: flexible, nullable: true, name: "Records" })?,
+            match &self.held_records {
+                Some(held) => crate::codec::encode_held_field(held, buf, crate::codec::Ctx { version, flexible: flexible, nullable: true, name: "Records" })?,
                 None => { crate::codec::Field::encode(&self.records, buf, crate::codec::Ctx { version, flexible: flexible, nullable: true, name: "Records" })?; }
             }
         }
