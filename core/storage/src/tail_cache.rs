@@ -15,9 +15,9 @@
 //! reopen) clears it. A read starting at or after its first batch is
 //! answered from it entirely; any other read goes to the files.
 //!
-//! Only a log read at its active segment caches: a log whose readers
-//! are far behind, or that nobody read for [`READERS_GONE_AFTER`], drops
-//! its cache at its next append and pays no copy from then on.
+//! Only a log read in its active segment caches: a log that nobody read
+//! there for [`READERS_GONE_AFTER`] drops its cache at its next append and
+//! pays no copy from then on.
 //!
 //! Memory: each log keeps at most its share of the data directory's
 //! budget (`strom.fetch.cache.bytes`, [`TAIL_CACHE_BUDGET`] by default),
@@ -29,9 +29,8 @@
 //! growing with the logarithm of the number of logs).
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
-
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 

@@ -45,6 +45,8 @@ fn defaults_are_kafkas_with_strom_listener_and_data_dir() {
     assert_eq!(s.log_message_timestamp_before_max_ms, i64::MAX);
     assert!(s.log_cleanup_policy.delete && !s.log_cleanup_policy.compact);
     assert_eq!(s.flush_policy, FlushPolicy::Fsync);
+    // The setting's default is the storage's own default budget.
+    assert_eq!(s.fetch_cache_bytes, strom_storage::TAIL_CACHE_BUDGET as i64);
     assert_eq!(s.cluster_id, None);
 }
 

@@ -378,7 +378,7 @@ pub(crate) fn served_bytes(data: &PartitionData) -> usize {
 /// small window, to find their batches and check their CRCs), or from the
 /// tail cache's pieces without joining them. Smaller ones are copied,
 /// which takes fewer system calls.
-const SEND_FROM_FILES_MIN: u64 = strom_protocol::splice::SPLICE_MIN_BYTES as u64;
+const SEND_AS_HELD_MIN: u64 = strom_protocol::splice::SPLICE_MIN_BYTES as u64;
 
 /// Record data for an answer: in one buffer, or where the broker holds
 /// it (segment files, the tail cache's pieces), to be sent from there.
@@ -413,7 +413,7 @@ fn read_records(
     let mut from = offset;
     loop {
         let (read, intact) = read_checked(log, from, max_bytes, visible_end, min_one)?;
-        if intact && read.total_len() >= SEND_FROM_FILES_MIN {
+        if intact && read.total_len() >= SEND_AS_HELD_MIN {
             return Ok(Served::Held(read.held_bytes()));
         }
         if intact {
