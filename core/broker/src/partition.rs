@@ -15,6 +15,7 @@ use strom_storage::{AppendOptions, AppendOutcome, Log};
 use tokio::sync::Notify;
 
 use crate::clock::now_ms;
+use crate::config::EffectiveTopicConfig;
 use crate::error::PartitionError;
 use crate::followers::Followers;
 use crate::metrics::Traffic;
@@ -58,12 +59,22 @@ pub struct Partition {
     max_lag_ms: AtomicI64,
     /// What producers wrote and consumers read here, for the metrics.
     pub traffic: Traffic,
+    /// The topic's settings after overrides and broker defaults, resolved
+    /// when the partition opens and again when they change, rather than
+    /// parsed anew by every produce.
+    topic_config: RwLock<Arc<EffectiveTopicConfig>>,
 }
 
 impl Partition {
     /// A partition whose log is open but which neither leads nor follows
     /// until [`Partition::make_leader`] or [`Partition::make_follower`].
-    pub fn new(topic: &str, index: i32, log: Log, local: i32) -> Partition {
+    pub fn new(
+        topic: &str,
+        index: i32,
+        log: Log,
+        local: i32,
+        topic_config: EffectiveTopicConfig,
+    ) -> Partition {
         Partition {
             topic: topic.to_string(),
             index,
@@ -82,7 +93,29 @@ impl Partition {
             waiting_replicas: Mutex::new(FetchWaiters::default()),
             max_lag_ms: AtomicI64::new(30_000),
             traffic: Traffic::default(),
+            topic_config: RwLock::new(Arc::new(topic_config)),
         }
+    }
+
+    /// [`Partition::new`] for a topic with the built-in settings.
+    #[cfg(test)]
+    pub(crate) fn with_default_config(topic: &str, index: i32, log: Log, local: i32) -> Partition {
+        let broker = crate::config::BrokerConfig::from_pairs(&[]).expect("the defaults are valid");
+        let topic_config = crate::config::TopicConfigs::default().effective(&broker);
+        Partition::new(topic, index, log, local, topic_config)
+    }
+
+    /// The topic's effective settings, as of its last change.
+    pub fn topic_config(&self) -> Arc<EffectiveTopicConfig> {
+        self.topic_config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The topic's settings changed.
+    pub fn set_topic_config(&self, config: EffectiveTopicConfig) {
+        *self.topic_config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
     }
 
     /// This broker leads the partition from `leader_epoch` on. Records
@@ -531,7 +564,7 @@ mod tests {
 
     fn partition(dir: &tempfile::TempDir) -> Partition {
         let log = Log::open(dir.path().join("t-0"), Default::default()).expect("log opens");
-        Partition::new("t", 0, log, 1)
+        Partition::with_default_config("t", 0, log, 1)
     }
 
     fn one_record_batch() -> Vec<u8> {

@@ -205,9 +205,11 @@ impl PartitionManager {
                     }
                 }
                 Delta::ConfigsChanged { topic } => {
-                    let log_config = log_config(&topic.effective_config(config), config);
+                    let effective = topic.effective_config(config);
+                    let log_config = log_config(&effective, config);
                     for partition in self.partitions_of(&topic.name) {
                         partition.log.update_config(log_config.clone());
+                        partition.set_topic_config(effective.clone());
                     }
                 }
                 Delta::TopicRemoved { topic } => {
@@ -246,10 +248,11 @@ impl PartitionManager {
         log: Option<Log>,
         config: &BrokerConfig,
     ) -> Option<Arc<Partition>> {
+        let effective = topic.effective_config(config);
         let log = match log {
             Some(log) => log,
             None => {
-                let log_config = log_config(&topic.effective_config(config), config);
+                let log_config = log_config(&effective, config);
                 match self.open_log(&topic.name, index, log_config) {
                     Ok(log) => log,
                     Err(e) => {
@@ -259,7 +262,13 @@ impl PartitionManager {
                 }
             }
         };
-        let partition = Arc::new(Partition::new(&topic.name, index, log, self.node_id));
+        let partition = Arc::new(Partition::new(
+            &topic.name,
+            index,
+            log,
+            self.node_id,
+            effective,
+        ));
         partition.set_replica_lag_time_max_ms(config.settings().replica_lag_time_max_ms);
         let assignment = topic.partitions.get(usize::try_from(index).ok()?)?;
         let _ = self.take_role(&partition, assignment);

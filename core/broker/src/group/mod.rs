@@ -304,7 +304,7 @@ mod coordinator_tests {
         let log =
             strom_storage::Log::open(dir.path().join(format!("o-{index}")), Default::default())
                 .expect("log opens");
-        let partition = Arc::new(Partition::new(OFFSETS_TOPIC, index, log, 1));
+        let partition = Arc::new(Partition::with_default_config(OFFSETS_TOPIC, index, log, 1));
         partition.make_leader(0, vec![1], vec![1]);
         if records > 0 {
             let mut batch = RecordBatchBuilder::new(CompressionType::None);

@@ -355,10 +355,7 @@ fn stage(
             format!("{topic_name}-{} does not exist on this broker", data.index),
         )
     })?;
-    let topic = broker
-        .topic(topic_name)
-        .ok_or_else(|| ApiError::new(error_codes::UNKNOWN_TOPIC_OR_PARTITION, "topic deleted"))?;
-    let config = topic.effective_config(&broker.config);
+    let config = partition.topic_config();
     let records = data.records.ok_or_else(|| {
         ApiError::new(
             error_codes::INVALID_RECORD,
