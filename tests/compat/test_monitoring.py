@@ -112,6 +112,14 @@ def test_metrics_count_records_lag_and_requests(monitored):
         int(broker.bootstrap.rsplit(":", 1)[1])
     ]
 
+    # The consumer waits at the end of the log: the next append is kept in
+    # memory for it, and the gauge says so.
+    producer.produce(topic, b"kept")
+    assert producer.flush(30) == 0
+    message = consumer.poll(10)
+    assert message is not None and message.value() == b"kept"
+    assert scrape(base)[("strom_fetch_cache_bytes", ())] >= len(b"kept")
+
     consumer.close()
     assert scrape(base)[("strom_consumer_group_members", (("group", group),))] == 0
 

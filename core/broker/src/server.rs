@@ -192,11 +192,18 @@ pub async fn serve_listeners(
     let settings = broker.config.settings();
     let retention_period =
         Duration::from_millis(settings.log_retention_check_interval_ms.max(1000) as u64);
-    let mut background = vec![tokio::spawn(every(
-        broker.clone(),
-        retention_period,
-        Broker::enforce_retention,
-    ))];
+    let mut background = vec![
+        tokio::spawn(every(
+            broker.clone(),
+            retention_period,
+            Broker::enforce_retention,
+        )),
+        tokio::spawn(every(
+            broker.clone(),
+            strom_storage::READERS_GONE_AFTER,
+            Broker::drop_unread_tail_caches,
+        )),
+    ];
     if settings.log_cleaner_enable {
         // Kafka's cleaner sleeps `log.cleaner.backoff.ms` between passes.
         let cleaner_period = Duration::from_millis(settings.log_cleaner_backoff_ms.max(100) as u64);

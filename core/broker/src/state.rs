@@ -557,6 +557,14 @@ impl Broker {
         }
     }
 
+    /// Frees the tail caches of partitions nobody read at their end
+    /// lately; called periodically (see `strom_storage`'s `tail_cache.rs`).
+    pub fn drop_unread_tail_caches(&self, _now_ms: i64) {
+        for partition in self.partitions.all() {
+            partition.log.drop_unread_tail_cache();
+        }
+    }
+
     /// One log-cleaner pass: compacts every partition whose topic's
     /// `cleanup.policy` includes `compact` and whose dirty ratio calls for
     /// it. Blocking file work: run it off the async threads.

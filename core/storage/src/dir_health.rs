@@ -30,6 +30,8 @@ pub struct DirHealth {
     caching_logs: AtomicUsize,
     /// What the directory's tail caches may hold together (0: none).
     tail_cache_budget: usize,
+    /// What they hold now: never more than the budget.
+    tail_cache_held: AtomicUsize,
 }
 
 impl DirHealth {
@@ -44,6 +46,7 @@ impl DirHealth {
             sync: DirSync::default(),
             caching_logs: AtomicUsize::new(0),
             tail_cache_budget: bytes,
+            tail_cache_held: AtomicUsize::new(0),
         })
     }
 
@@ -99,6 +102,28 @@ impl DirHealth {
     pub(crate) fn tail_cache_share(&self) -> usize {
         let logs = self.caching_logs.load(Ordering::Relaxed).max(1);
         (self.tail_cache_budget / logs).min(MAX_TAIL_CACHE_PER_LOG)
+    }
+
+    /// Takes `bytes` of the tail cache budget for one log's cache; false,
+    /// taking nothing, when the caches together would pass the budget.
+    pub(crate) fn hold_tail_bytes(&self, bytes: usize) -> bool {
+        self.tail_cache_held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                held.checked_add(bytes)
+                    .filter(|&after| after <= self.tail_cache_budget)
+            })
+            .is_ok()
+    }
+
+    /// Gives back what [`DirHealth::hold_tail_bytes`] took.
+    pub(crate) fn release_tail_bytes(&self, bytes: usize) {
+        self.tail_cache_held.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    /// What the directory's tail caches hold together, in bytes (their
+    /// entries counted): at most `strom.fetch.cache.bytes`.
+    pub fn tail_cache_held(&self) -> usize {
+        self.tail_cache_held.load(Ordering::Relaxed)
     }
 
     /// Why writes are refused, once a failure was recorded.

@@ -211,13 +211,6 @@ pub struct Log {
     pub(crate) health: Arc<DirHealth>,
 }
 
-impl Drop for Log {
-    fn drop(&mut self) {
-        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
-        state.tail.leave(&self.health);
-    }
-}
-
 /// fdatasyncs each file in turn; the first failure, with its file. Free of
 /// `Log` so the group commit can run it on the blocking pool.
 pub(crate) fn sync_all_data(
@@ -454,7 +447,7 @@ impl Log {
         }
         let interval = state.config.index_interval_bytes;
         state.active.append(bytes, placed, interval)?;
-        state.tail.push(bytes, placed, &self.health);
+        state.tail.push(bytes, placed);
         if state.config.flush == FlushPolicy::Fsync {
             let max_size = state.max_segment_size();
             state.active.zero_ahead(bytes.len() as u64, max_size);

@@ -335,6 +335,14 @@ impl Log {
         self.lock().tail.note_tail_read();
     }
 
+    /// Frees the tail cache if no fetch read the active segment lately
+    /// (`tail_cache::READERS_GONE_AFTER`): a log that stopped receiving
+    /// appends would otherwise keep it, and its part of the directory's
+    /// budget, until it closes. The broker calls it periodically.
+    pub fn drop_unread_tail_cache(&self) {
+        self.lock().tail.drop_if_unread();
+    }
+
     /// [`Log::read`] from the tail cache, when it holds the batch at
     /// `start_offset` (or the first after it). `None`: read the files.
     fn read_cached(

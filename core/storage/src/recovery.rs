@@ -326,7 +326,7 @@ impl Log {
             earliest_delete_horizon: cleaner.earliest_delete_horizon,
             gap_segments_checkpoint: gap_checkpoint,
             covering_sync_round: health.next_sync_round(),
-            tail: TailCache::default(),
+            tail: TailCache::new(health.clone()),
         };
         std::mem::swap(&mut state.sealed, &mut sealed);
         if state.log_start_offset > state.log_end_offset() {

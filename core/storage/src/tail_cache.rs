@@ -19,17 +19,20 @@
 //! there for [`READERS_GONE_AFTER`] drops its cache at its next append and
 //! pays no copy from then on.
 //!
-//! Memory: each log keeps at most its share of the data directory's
-//! budget (`strom.fetch.cache.bytes`, [`TAIL_CACHE_BUDGET`] by default),
-//! divided among the logs that cache, as the share stood at the log's
-//! last append; and at most [`MAX_TAIL_CACHE_PER_LOG`]. A log that stops
-//! receiving appends keeps what it holds until it is closed, so when many
-//! logs start caching one after the other the total can pass the budget
-//! by the shares of the earlier ones (a few times the budget at worst,
-//! growing with the logarithm of the number of logs).
+//! Memory: the logs of a data directory hold at most its budget together
+//! (`strom.fetch.cache.bytes`, [`TAIL_CACHE_BUDGET`] by default), counted
+//! as they take and give back bytes. Each log also keeps at most its share
+//! of it, the budget divided among the logs that cache (as it stood at the
+//! log's last append), and at most [`MAX_TAIL_CACHE_PER_LOG`], so that one
+//! busy partition cannot take the memory of all the others. A log whose
+//! share is held by others (logs that cached before more logs started)
+//! makes room by dropping its own oldest batches and caches nothing while
+//! it has none to drop; the broker drops the caches of logs nobody read
+//! lately ([`crate::Log::drop_unread_tail_cache`]), which frees them.
 
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -48,11 +51,14 @@ pub const MAX_TAIL_CACHE_PER_LOG: usize = 4 * 1024 * 1024;
 /// (consumers that keep up fetch at least every `fetch.max.wait.ms`).
 pub const READERS_GONE_AFTER: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct TailCache {
+    /// Whose budget the cache takes its memory from.
+    dir: Arc<DirHealth>,
     /// In offset and file order; the last one ends where the segment ends.
     batches: VecDeque<CachedBatch>,
-    /// The memory `batches` take: their bytes and [`ENTRY_COST`] each.
+    /// The memory `batches` take: their bytes and [`ENTRY_COST`] each,
+    /// held from `dir`'s budget.
     len: usize,
     /// Whether this log counts among those sharing the budget: while it
     /// keeps its appends.
@@ -93,11 +99,31 @@ pub(crate) struct CachedRead {
 }
 
 impl TailCache {
+    pub fn new(dir: Arc<DirHealth>) -> TailCache {
+        TailCache {
+            dir,
+            batches: VecDeque::new(),
+            len: 0,
+            sharing: false,
+            last_tail_read: None,
+        }
+    }
+
     /// Forgets everything: the segment's bytes changed, or it is no
     /// longer the active one.
     pub fn clear(&mut self) {
         self.batches.clear();
-        self.len = 0;
+        self.dir.release_tail_bytes(std::mem::take(&mut self.len));
+    }
+
+    /// Drops the oldest batch; false if there was none.
+    fn drop_oldest(&mut self) -> bool {
+        let Some(oldest) = self.batches.pop_front() else {
+            return false;
+        };
+        self.len -= oldest.cost();
+        self.dir.release_tail_bytes(oldest.cost());
+        true
     }
 
     /// A fetch reads the active segment: appends are worth keeping.
@@ -105,29 +131,40 @@ impl TailCache {
         self.last_tail_read = Some(Instant::now());
     }
 
-    /// The log closes: it no longer shares the directory's budget.
-    pub fn leave(&mut self, dir: &DirHealth) {
-        if std::mem::take(&mut self.sharing) {
-            dir.caching_logs_changed(false);
+    /// Drops what the cache holds if no fetch read the active segment for
+    /// [`READERS_GONE_AFTER`]; the log then no longer shares the budget.
+    /// Its next append, read lately or not, decides again.
+    pub fn drop_if_unread(&mut self) {
+        if !self.read_lately() {
+            self.clear();
+            self.set_sharing(false);
+        }
+    }
+
+    fn read_lately(&self) -> bool {
+        self.last_tail_read
+            .is_some_and(|at| at.elapsed() < READERS_GONE_AFTER)
+    }
+
+    fn set_sharing(&mut self, sharing: bool) {
+        if sharing != self.sharing {
+            self.sharing = sharing;
+            self.dir.caching_logs_changed(sharing);
         }
     }
 
     /// Takes in an append that was just written at the end of the
     /// segment: `placed` describes `bytes`, with positions relative to
-    /// its start. Keeps at most the log's share of `dir`'s budget,
-    /// dropping the oldest batches; an append larger than that clears the
-    /// cache (the next ones start it again), and so does one while nobody
-    /// read the active segment lately.
-    pub fn push(&mut self, bytes: &[u8], placed: &[BatchInfo], dir: &DirHealth) {
-        let read_lately = self
-            .last_tail_read
-            .is_some_and(|at| at.elapsed() < READERS_GONE_AFTER);
-        if read_lately != self.sharing {
-            self.sharing = read_lately;
-            dir.caching_logs_changed(read_lately);
-        }
+    /// its start. Keeps at most the log's share of the directory's budget
+    /// and only what the budget has room for, dropping the oldest batches
+    /// to make room. When that is not enough, or nobody read the active
+    /// segment lately, the cache is left empty (the next appends start it
+    /// again): it always ends where the segment ends, or holds nothing.
+    pub fn push(&mut self, bytes: &[u8], placed: &[BatchInfo]) {
+        let read_lately = self.read_lately();
+        self.set_sharing(read_lately);
         let share = if read_lately {
-            dir.tail_cache_share()
+            self.dir.tail_cache_share()
         } else {
             0
         };
@@ -135,6 +172,14 @@ impl TailCache {
         if cost > share {
             self.clear();
             return;
+        }
+        while self.len + cost > share {
+            self.drop_oldest();
+        }
+        while !self.dir.hold_tail_bytes(cost) {
+            if !self.drop_oldest() {
+                return;
+            }
         }
         let append = Bytes::copy_from_slice(bytes);
         for batch in placed {
@@ -146,12 +191,6 @@ impl TailCache {
             });
         }
         self.len += cost;
-        while self.len > share {
-            let Some(oldest) = self.batches.pop_front() else {
-                break;
-            };
-            self.len -= oldest.cost();
-        }
     }
 
     /// The batches a read from `offset` gets, by the same rules as a read
@@ -199,5 +238,14 @@ impl TailCache {
                 .map(|(append, range)| append.slice(range))
                 .collect(),
         })
+    }
+}
+
+impl Drop for TailCache {
+    /// The log closes: its memory and its place among the caching logs go
+    /// back to the directory.
+    fn drop(&mut self) {
+        self.clear();
+        self.set_sharing(false);
     }
 }

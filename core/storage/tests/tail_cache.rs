@@ -12,7 +12,9 @@ use bytes::Bytes;
 use common::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use strom_storage::{DirHealth, Log, LogConfig, LogReadResult, MAX_TAIL_CACHE_PER_LOG};
+use strom_storage::{
+    DirHealth, Log, LogConfig, LogReadResult, MAX_TAIL_CACHE_PER_LOG, READERS_GONE_AFTER,
+};
 
 fn checked(
     log: &Log,
@@ -191,11 +193,18 @@ fn logs_that_cache_share_the_budget() {
     for log in &logs {
         write_10_mib(log);
     }
-    // The first log filled its cache alone; its next append keeps to the
-    // share it has now.
+    // The first log filled its cache alone, so the second found no room;
+    // the first's next append keeps to the share it has now and frees
+    // room that the second's next appends take.
+    assert_eq!(bytes_in_memory(&logs[1]), 0);
     logs[0]
         .append(&mut simple_batch(10, 0, 1000), OPTIONS)
         .unwrap();
+    for i in 0..200 {
+        logs[1]
+            .append(&mut simple_batch(10, i, 1000), OPTIONS)
+            .unwrap();
+    }
     for log in &logs {
         let held = bytes_in_memory(log);
         assert!(held <= budget as u64 / 2, "{held} bytes in memory");
@@ -215,6 +224,52 @@ fn logs_that_cache_share_the_budget() {
         .0
         .cached
         .is_none());
+}
+
+#[test]
+fn the_logs_of_a_directory_never_hold_more_than_its_budget_together() {
+    let budget = 4 * 1024 * 1024;
+    let health = DirHealth::with_tail_cache_budget(budget);
+    let dirs: Vec<_> = (0..8).map(|_| tempfile::tempdir().unwrap()).collect();
+    // Logs start caching one after another while the earlier ones sit
+    // idle, each when the share is smaller than the earlier ones took.
+    let mut logs = Vec::new();
+    for dir in &dirs {
+        let log = Log::open_in(dir.path(), LogConfig::default(), health.clone()).unwrap();
+        wait_at_the_end(&log);
+        for i in 0..512 {
+            log.append(&mut simple_batch(10, i, 1000), OPTIONS).unwrap();
+            assert!(health.tail_cache_held() <= budget);
+        }
+        logs.push(log);
+    }
+    let held: u64 = logs.iter().map(bytes_in_memory).sum();
+    assert!(held <= budget as u64, "{held} bytes in memory");
+    assert!(health.tail_cache_held() >= held as usize);
+    // A log that closes gives its memory back.
+    drop(logs);
+    assert_eq!(health.tail_cache_held(), 0);
+}
+
+#[test]
+fn a_cache_nobody_read_lately_is_dropped_by_the_sweep() {
+    let health = DirHealth::with_tail_cache_budget(4 * 1024 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open_in(dir.path(), LogConfig::default(), health.clone()).unwrap();
+    wait_at_the_end(&log);
+    log.append(&mut simple_batch(10, 0, 1000), OPTIONS).unwrap();
+    // Read lately: the sweep keeps it.
+    log.drop_unread_tail_cache();
+    let held = health.tail_cache_held();
+    assert!(held > 10_000, "{held} bytes held");
+    std::thread::sleep(READERS_GONE_AFTER + std::time::Duration::from_millis(100));
+    log.drop_unread_tail_cache();
+    assert_eq!(health.tail_cache_held(), 0);
+    // The files answer, with the same records.
+    let end = log.log_end_offset();
+    let (read, intact) = checked(&log, 0, 1 << 20, end, true);
+    assert!(intact && read.cached.is_none());
+    assert_eq!(split(&served(&read)).len(), 1);
 }
 
 #[test]

@@ -78,6 +78,14 @@ impl Collector for BrokerCollector {
             "Client connections open now, on every listener.",
             MetricType::Gauge,
             [(Labels::new(), ConstGauge::new(connections))],
+        )?;
+        let cached = broker.dir_health().tail_cache_held();
+        family(
+            &mut encoder,
+            "strom_fetch_cache_bytes",
+            "Memory the partitions' tail caches hold now, entries included; at most strom.fetch.cache.bytes.",
+            MetricType::Gauge,
+            [(Labels::new(), ConstGauge::new(cached as i64))],
         )
     }
 }
