@@ -118,7 +118,11 @@ def test_metrics_count_records_lag_and_requests(monitored):
     assert producer.flush(30) == 0
     message = consumer.poll(10)
     assert message is not None and message.value() == b"kept"
-    assert scrape(base)[("strom_fetch_cache_bytes", ())] >= len(b"kept")
+    after = scrape(base)
+    assert after[("strom_fetch_cache_bytes", ())] >= len(b"kept")
+    assert after[("strom_fetch_reads_total", (("from", "memory"),))] >= 1
+    # The records before were read from the segment files.
+    assert after[("strom_fetch_reads_total", (("from", "files"),))] >= 1
 
     consumer.close()
     assert scrape(base)[("strom_consumer_group_members", (("group", group),))] == 0

@@ -14,7 +14,7 @@
 
 use std::fs::File;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::dir_sync::DirSync;
@@ -32,6 +32,10 @@ pub struct DirHealth {
     tail_cache_budget: usize,
     /// What they hold now: never more than the budget.
     tail_cache_held: AtomicUsize,
+    /// Checked reads that returned batches, from the tail cache and from
+    /// the segment files: how well the budget serves the readers.
+    reads_from_memory: AtomicU64,
+    reads_from_files: AtomicU64,
 }
 
 impl DirHealth {
@@ -47,6 +51,8 @@ impl DirHealth {
             caching_logs: AtomicUsize::new(0),
             tail_cache_budget: bytes,
             tail_cache_held: AtomicUsize::new(0),
+            reads_from_memory: AtomicU64::new(0),
+            reads_from_files: AtomicU64::new(0),
         })
     }
 
@@ -124,6 +130,25 @@ impl DirHealth {
     /// entries counted): at most `strom.fetch.cache.bytes`.
     pub fn tail_cache_held(&self) -> usize {
         self.tail_cache_held.load(Ordering::Relaxed)
+    }
+
+    /// A checked read returned batches, from memory or from the files.
+    pub(crate) fn count_read(&self, from_memory: bool) {
+        let counter = if from_memory {
+            &self.reads_from_memory
+        } else {
+            &self.reads_from_files
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Checked reads (fetches) that returned batches since the start:
+    /// (from the tail cache, from the segment files).
+    pub fn fetch_reads(&self) -> (u64, u64) {
+        (
+            self.reads_from_memory.load(Ordering::Relaxed),
+            self.reads_from_files.load(Ordering::Relaxed),
+        )
     }
 
     /// Why writes are refused, once a failure was recorded.

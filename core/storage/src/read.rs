@@ -316,6 +316,9 @@ impl Log {
         if let Some(read) =
             self.read_cached(start_offset, max_bytes, max_offset_exclusive, min_one_batch)
         {
+            if !read.is_empty() {
+                self.health.count_read(true);
+            }
             return Ok((read, true));
         }
         let (read, intact) = self.read_planned(
@@ -325,6 +328,9 @@ impl Log {
             min_one_batch,
             Some(scratch),
         )?;
+        if !read.is_empty() {
+            self.health.count_read(false);
+        }
         let intact = intact && read.base_offset_fixes.is_empty();
         Ok((read, intact))
     }

@@ -258,6 +258,9 @@ fn a_cache_nobody_read_lately_is_dropped_by_the_sweep() {
     let log = Log::open_in(dir.path(), LogConfig::default(), health.clone()).unwrap();
     wait_at_the_end(&log);
     log.append(&mut simple_batch(10, 0, 1000), OPTIONS).unwrap();
+    let end = log.log_end_offset();
+    assert!(checked(&log, 0, 1 << 20, end, true).0.cached.is_some());
+    assert_eq!(health.fetch_reads(), (1, 0), "one read from memory");
     // Read lately: the sweep keeps it.
     log.drop_unread_tail_cache();
     let held = health.tail_cache_held();
@@ -266,10 +269,10 @@ fn a_cache_nobody_read_lately_is_dropped_by_the_sweep() {
     log.drop_unread_tail_cache();
     assert_eq!(health.tail_cache_held(), 0);
     // The files answer, with the same records.
-    let end = log.log_end_offset();
     let (read, intact) = checked(&log, 0, 1 << 20, end, true);
     assert!(intact && read.cached.is_none());
     assert_eq!(split(&served(&read)).len(), 1);
+    assert_eq!(health.fetch_reads(), (1, 1), "then one from the files");
 }
 
 #[test]

@@ -86,6 +86,17 @@ impl Collector for BrokerCollector {
             "Memory the partitions' tail caches hold now, entries included; at most strom.fetch.cache.bytes.",
             MetricType::Gauge,
             [(Labels::new(), ConstGauge::new(cached as i64))],
+        )?;
+        let (from_memory, from_files) = broker.dir_health().fetch_reads();
+        family(
+            &mut encoder,
+            "strom_fetch_reads",
+            "Fetch reads that returned record batches, from the tail cache (memory) or the segment files (files); followers' fetches included.",
+            MetricType::Counter,
+            [
+                (vec![("from", "memory".to_string())], ConstCounter::new(from_memory)),
+                (vec![("from", "files".to_string())], ConstCounter::new(from_files)),
+            ],
         )
     }
 }
