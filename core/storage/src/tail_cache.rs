@@ -16,8 +16,9 @@
 //! answered from it entirely; any other read goes to the files.
 //!
 //! Only a log read in its active segment caches: a log that nobody read
-//! there for [`READERS_GONE_AFTER`] drops its cache at its next append and
-//! pays no copy from then on.
+//! there for [`READERS_GONE_AFTER`] drops its cache at its next append, or
+//! sooner when the broker's sweep finds it unread, and pays no copy from
+//! then on.
 //!
 //! Memory: the logs of a data directory hold at most its budget together
 //! (`strom.fetch.cache.bytes`, [`TAIL_CACHE_BUDGET`] by default), counted
