@@ -276,8 +276,14 @@ pub async fn group_members_share_partitions_and_commit(bootstrap: &str, strategy
             producer.send(ProducerRecord::new(&topic, format!("r{i}")).with_key(format!("k{i}")))
         })
         .collect();
+    // Each partition's end: where a member that owns it must stand before
+    // it commits (with cooperative-sticky, a partition can move to the
+    // other member after its records were read, at position 0 there).
+    let mut ends = BTreeMap::new();
     for delivery in deliveries {
-        delivery.await.unwrap();
+        let metadata = delivery.await.unwrap();
+        let end = ends.entry(metadata.partition).or_insert(0);
+        *end = (*end).max(metadata.offset + 1);
     }
 
     let member = || {
@@ -309,7 +315,8 @@ pub async fn group_members_share_partitions_and_commit(bootstrap: &str, strategy
         }
         let (mine, theirs) = (a.assignment().await, b.assignment().await);
         let both = mine.len() == 2 && theirs.len() == 2;
-        if both && read.len() == 40 {
+        let caught_up = at_ends(&a, &mine, &ends).await && at_ends(&b, &theirs, &ends).await;
+        if both && read.len() == 40 && caught_up {
             let all: BTreeSet<_> = mine.iter().chain(theirs.iter()).cloned().collect();
             assert_eq!(all.len(), 4, "{mine:?} {theirs:?}");
             break;
@@ -361,6 +368,18 @@ pub async fn group_members_share_partitions_and_commit(bootstrap: &str, strategy
     let deleted = admin.delete_groups(&[&group]).await.unwrap();
     assert!(deleted[0].1.is_ok(), "{:?}", deleted[0].1);
     assert!(admin.list_group_offsets(&group).await.unwrap().is_empty());
+}
+
+/// Whether the consumer's position in each of `owned` is that partition's
+/// end (a partition no record went to ends at 0).
+async fn at_ends(consumer: &Consumer, owned: &[TopicPartition], ends: &BTreeMap<i32, i64>) -> bool {
+    for tp in owned {
+        let end = ends.get(&tp.partition).copied().unwrap_or(0);
+        if consumer.position(tp.clone()).await != Some(end) {
+            return false;
+        }
+    }
+    true
 }
 
 /// A topic's retention.ms among described config entries.
