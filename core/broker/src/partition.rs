@@ -279,6 +279,37 @@ impl Partition {
         log_append_time_ms: Option<i64>,
         min_insync_replicas: Option<i32>,
     ) -> Result<AppendOutcome, PartitionError> {
+        let options = self.leader_append_options(log_append_time_ms, min_insync_replicas)?;
+        let outcome = self.log.append(batches, options)?;
+        self.wake_replicas();
+        Ok(outcome)
+    }
+
+    /// [`Partition::append_as_leader`] when the append only writes to the
+    /// active segment, the page-cache write an async thread may do:
+    /// `Ok(None)`, with nothing appended, when it would roll the segment or
+    /// persist a new leader epoch ([`Log::append_without_file_work`]).
+    pub fn append_as_leader_without_file_work(
+        &self,
+        batches: &mut [u8],
+        log_append_time_ms: Option<i64>,
+        min_insync_replicas: Option<i32>,
+    ) -> Result<Option<AppendOutcome>, PartitionError> {
+        let options = self.leader_append_options(log_append_time_ms, min_insync_replicas)?;
+        let outcome = self.log.append_without_file_work(batches, options)?;
+        if outcome.is_some() {
+            self.wake_replicas();
+        }
+        Ok(outcome)
+    }
+
+    /// The epoch a leader append stamps, once this broker leads and enough
+    /// replicas are in sync.
+    fn leader_append_options(
+        &self,
+        log_append_time_ms: Option<i64>,
+        min_insync_replicas: Option<i32>,
+    ) -> Result<AppendOptions, PartitionError> {
         let leader_epoch = self.check_leader(NO_LEADER_EPOCH)?;
         if let Some(required) = min_insync_replicas {
             // The ISR as committed, less the followers this leader already
@@ -302,16 +333,17 @@ impl Partition {
                 });
             }
         }
-        let options = AppendOptions {
+        Ok(AppendOptions {
             leader_epoch,
             log_append_time_ms,
-        };
-        let outcome = self.log.append(batches, options)?;
+        })
+    }
+
+    fn wake_replicas(&self) {
         self.waiting_replicas
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .wake_all();
-        Ok(outcome)
     }
 
     /// Appends batches read from the leader, keeping their offsets and

@@ -176,12 +176,25 @@ impl LogState {
     /// it is newer than its latest (as Kafka does on leader and follower
     /// appends alike). Returns whether the cache changed.
     pub fn note_epoch(&mut self, epoch: i32, start_offset: i64) -> bool {
-        let newer = epoch >= 0
+        self.is_new_epoch(epoch) && self.epochs.assign(epoch, start_offset)
+    }
+
+    /// Whether an append in `epoch` would start a leader epoch in the cache.
+    fn is_new_epoch(&self, epoch: i32) -> bool {
+        epoch >= 0
             && self
                 .epochs
                 .latest_epoch()
-                .is_none_or(|latest| latest < epoch);
-        newer && self.epochs.assign(epoch, start_offset)
+                .is_none_or(|latest| latest < epoch)
+    }
+
+    /// Whether appending `placed` (`bytes` long) rolls the active segment.
+    fn would_roll(&self, bytes: u64, placed: &[BatchInfo]) -> bool {
+        let Some(last) = placed.last() else {
+            return false;
+        };
+        let max_timestamp = placed.iter().map(|b| b.max_timestamp).max().unwrap_or(-1);
+        self.should_roll(bytes, max_timestamp, last.last_offset)
     }
 
     /// Segments whose offsets may have gaps though the cleaner never
@@ -271,6 +284,15 @@ enum Appended {
         epochs_changed: bool,
     },
     Duplicate(BatchMetadata),
+    /// Refused by [`FileWork::Refused`]; nothing changed.
+    NeedsFileWork,
+}
+
+/// Whether an append may roll the segment or persist a new epoch.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FileWork {
+    Allowed,
+    Refused,
 }
 
 impl Log {
@@ -343,29 +365,57 @@ impl Log {
     /// with `duplicate: true` (as Kafka does; producers send one batch per
     /// partition per request).
     pub fn append(&self, batches: &mut [u8], options: AppendOptions) -> Result<AppendOutcome> {
+        // Only `FileWork::Refused` answers None.
+        self.append_as(batches, &options, FileWork::Allowed)?
+            .ok_or_else(|| StorageError::InvalidAppend {
+                reason: "an append allowed file work was refused".to_string(),
+            })
+    }
+
+    /// [`Log::append`] when it only writes to the active segment, for a
+    /// thread that should not block on more: `Ok(None)`, with nothing
+    /// changed, when the append would roll the segment (new files, an
+    /// fsync of the old one) or record a new leader epoch (a checkpoint
+    /// file). Then call [`Log::append`] where blocking is fine.
+    pub fn append_without_file_work(
+        &self,
+        batches: &mut [u8],
+        options: AppendOptions,
+    ) -> Result<Option<AppendOutcome>> {
+        self.append_as(batches, &options, FileWork::Refused)
+    }
+
+    fn append_as(
+        &self,
+        batches: &mut [u8],
+        options: &AppendOptions,
+        file_work: FileWork,
+    ) -> Result<Option<AppendOutcome>> {
         let incoming = split_batches(batches)?;
         let appended = {
             let mut state = self.lock();
             self.ensure_writable(&state)?;
-            self.append_locked(&mut state, batches, &incoming, &options)?
+            self.append_locked(&mut state, batches, &incoming, options, file_work)?
         };
-        match appended {
-            Appended::Duplicate(meta) => Ok(AppendOutcome {
+        let outcome = match appended {
+            Appended::Duplicate(meta) => AppendOutcome {
                 base_offset: meta.first_offset,
                 last_offset: meta.last_offset,
                 log_append_time: -1,
                 log_start_offset: self.log_start_offset(),
                 duplicate: true,
-            }),
+            },
             Appended::New {
                 outcome,
                 rolled,
                 epochs_changed,
             } => {
                 self.finish_append(rolled, epochs_changed)?;
-                Ok(outcome)
+                outcome
             }
-        }
+            Appended::NeedsFileWork => return Ok(None),
+        };
+        Ok(Some(outcome))
     }
 
     fn append_locked(
@@ -374,6 +424,7 @@ impl Log {
         bytes: &mut [u8],
         incoming: &[BatchInfo],
         options: &AppendOptions,
+        file_work: FileWork,
     ) -> Result<Appended> {
         let first_offset = state.log_end_offset();
         let mut next = first_offset;
@@ -403,6 +454,12 @@ impl Log {
             next = last + 1;
         }
         check_fits_segment(first_offset, next, bytes.len())?;
+        if file_work == FileWork::Refused
+            && (state.would_roll(bytes.len() as u64, &placed)
+                || state.is_new_epoch(options.leader_epoch))
+        {
+            return Ok(Appended::NeedsFileWork);
+        }
         for batch in &placed {
             let slice = &mut bytes[batch.position as usize..batch.end_position() as usize];
             rewrite::set_base_offset(slice, batch.base_offset);
@@ -437,11 +494,10 @@ impl Log {
         bytes: &[u8],
         placed: &[BatchInfo],
     ) -> Result<bool> {
-        let (Some(first), Some(last)) = (placed.first(), placed.last()) else {
+        let Some(first) = placed.first() else {
             return Ok(false);
         };
-        let append_max_ts = placed.iter().map(|b| b.max_timestamp).max().unwrap_or(-1);
-        let rolled = state.should_roll(bytes.len() as u64, append_max_ts, last.last_offset);
+        let rolled = state.would_roll(bytes.len() as u64, placed);
         if rolled {
             state.roll_at(&self.dir, first.base_offset)?;
         }

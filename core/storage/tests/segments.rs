@@ -174,3 +174,64 @@ fn corrupt_or_missing_indexes_are_rebuilt() {
     }
     assert_eq!(log.offset_for_timestamp(0).unwrap(), Some((0, 1)));
 }
+
+/// The append an async thread may make (`append_without_file_work`) writes
+/// to the active segment and nothing else: one that would roll the
+/// segment or start a leader epoch is refused with the log unchanged, and
+/// the same batch then appends in full where file work is allowed.
+#[test]
+fn an_append_without_file_work_refuses_a_roll_and_a_new_epoch_changing_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), small_config());
+    let with_epoch = |leader_epoch| strom_storage::AppendOptions {
+        leader_epoch,
+        log_append_time_ms: None,
+    };
+    log.append(&mut simple_batch(3, 1, 100), with_epoch(0))
+        .unwrap();
+
+    // A plain append fits the active segment in the same epoch.
+    let written = log
+        .append_without_file_work(&mut simple_batch(3, 2, 100), with_epoch(0))
+        .unwrap()
+        .expect("appended without file work");
+    assert_eq!((written.base_offset, written.last_offset), (3, 5));
+
+    // A new leader epoch has its checkpoint to write.
+    assert_eq!(
+        log.append_without_file_work(&mut simple_batch(1, 3, 100), with_epoch(1))
+            .unwrap(),
+        None
+    );
+    assert_eq!(log.log_end_offset(), 6);
+    assert_eq!(log.latest_epoch(), Some(0));
+
+    // Fill the 4 KiB segment until the next append would roll it.
+    let size_before_refusal = loop {
+        let size = log.size_bytes();
+        let refused = log
+            .append_without_file_work(&mut simple_batch(3, 4, 100), with_epoch(0))
+            .unwrap()
+            .is_none();
+        if refused {
+            break size;
+        }
+        assert_eq!(log.segment_count(), 1, "an append without file work rolled");
+    };
+    let end = log.log_end_offset();
+    assert_eq!(
+        log.size_bytes(),
+        size_before_refusal,
+        "a refused append wrote"
+    );
+    assert_eq!(log.segment_count(), 1);
+
+    let rolled = log
+        .append(&mut simple_batch(3, 4, 100), with_epoch(1))
+        .unwrap();
+    assert_eq!(rolled.base_offset, end, "the refusal took no offsets");
+    assert_eq!(log.segment_count(), 2);
+    assert_eq!(log.latest_epoch(), Some(1));
+    let read = read_all(&log);
+    assert_eq!(read.last().unwrap().last_offset, end + 2);
+}
