@@ -33,6 +33,7 @@ pub mod connection;
 pub mod data_dir_lock;
 pub mod dispatch;
 pub mod error;
+mod file_work;
 pub mod followers;
 pub mod group;
 pub mod handlers;

@@ -21,6 +21,7 @@ use crate::cluster::requests::ControllerRequest;
 use crate::cluster::ClusterNode;
 use crate::config::{BrokerConfig, TopicConfigs};
 use crate::error::{ApiError, BrokerError};
+use crate::file_work::off_the_worker;
 use crate::group::{self, GroupCoordinator};
 use crate::limits::RequestMemory;
 use crate::metrics::BrokerMetrics;
@@ -375,23 +376,26 @@ impl Broker {
         };
         // The partitions first, the topic's file last: the file is what a
         // restart loads, so a creation that fails halfway leaves nothing.
-        let staged = self
-            .partitions
-            .stage(
-                name,
-                0..partitions,
-                &configs.effective(&self.config),
-                &self.config,
-            )
-            .map_err(ApiError::storage)?;
-        if let Err(e) = topic_store::save(&self.data_dir, &meta) {
-            self.partitions.discard(staged);
-            return Err(ApiError::storage(e));
-        }
-        self.commit(
-            topic_records(&meta, configs, self.node_id, &staged),
-            Some(staged),
-        );
+        off_the_worker(|| {
+            let staged = self
+                .partitions
+                .stage(
+                    name,
+                    0..partitions,
+                    &configs.effective(&self.config),
+                    &self.config,
+                )
+                .map_err(ApiError::storage)?;
+            if let Err(e) = topic_store::save(&self.data_dir, &meta) {
+                self.partitions.discard(staged);
+                return Err(ApiError::storage(e));
+            }
+            self.commit(
+                topic_records(&meta, configs, self.node_id, &staged),
+                Some(staged),
+            );
+            Ok(())
+        })?;
         tracing::info!(topic = name, partitions, "created topic");
         Ok(self.topic(name))
     }
@@ -443,11 +447,14 @@ impl Broker {
             return Ok(());
         }
         let topic = self.existing_topic(name)?;
-        topic_store::remove(&self.data_dir, name).map_err(ApiError::storage)?;
-        self.commit(
-            vec![MetadataRecord::RemoveTopic { topic_id: topic.id }],
-            None,
-        );
+        off_the_worker(|| {
+            topic_store::remove(&self.data_dir, name).map_err(ApiError::storage)?;
+            self.commit(
+                vec![MetadataRecord::RemoveTopic { topic_id: topic.id }],
+                None,
+            );
+            Ok::<_, ApiError>(())
+        })?;
         tracing::info!(topic = name, "deleted topic");
         // Still under the topic lock: a topic recreated with this name must
         // not meet the old topic's committed offsets.
@@ -485,32 +492,35 @@ impl Broker {
         if validate_only {
             return Ok(());
         }
-        let staged = self
-            .partitions
-            .stage(
-                name,
-                current..total,
-                &topic.effective_config(&self.config),
-                &self.config,
-            )
-            .map_err(ApiError::storage)?;
-        // Persist first: if the write fails, clients must not have been
-        // able to produce to partitions a restart would forget.
-        let meta = TopicMeta {
-            partitions: total,
-            ..topic_meta(&topic)
-        };
-        if let Err(e) = topic_store::save(&self.data_dir, &meta) {
-            self.partitions.discard(staged);
-            return Err(ApiError::storage(e));
-        }
-        let records = (current..total)
-            .map(|_| MetadataRecord::Partition {
-                topic_id: topic.id,
-                assignment: sole_replica(self.node_id, 0),
-            })
-            .collect();
-        self.commit(records, Some(staged));
+        off_the_worker(|| {
+            let staged = self
+                .partitions
+                .stage(
+                    name,
+                    current..total,
+                    &topic.effective_config(&self.config),
+                    &self.config,
+                )
+                .map_err(ApiError::storage)?;
+            // Persist first: if the write fails, clients must not have been
+            // able to produce to partitions a restart would forget.
+            let meta = TopicMeta {
+                partitions: total,
+                ..topic_meta(&topic)
+            };
+            if let Err(e) = topic_store::save(&self.data_dir, &meta) {
+                self.partitions.discard(staged);
+                return Err(ApiError::storage(e));
+            }
+            let records = (current..total)
+                .map(|_| MetadataRecord::Partition {
+                    topic_id: topic.id,
+                    assignment: sole_replica(self.node_id, 0),
+                })
+                .collect();
+            self.commit(records, Some(staged));
+            Ok(())
+        })?;
         tracing::info!(topic = name, from = current, to = total, "added partitions");
         Ok(())
     }
@@ -537,7 +547,7 @@ impl Broker {
             configs: configs.overrides().clone(),
             ..topic_meta(&topic)
         };
-        topic_store::save(&self.data_dir, &meta).map_err(ApiError::storage)?;
+        off_the_worker(|| topic_store::save(&self.data_dir, &meta)).map_err(ApiError::storage)?;
         self.commit(
             vec![MetadataRecord::TopicConfigs {
                 topic_id: topic.id,

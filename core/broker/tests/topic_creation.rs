@@ -163,3 +163,52 @@ async fn a_request_for_more_partitions_than_the_limit_is_refused_before_anything
         response.results[0].error_message
     );
 }
+
+/// Topics of many partitions are made durable with one `syncfs` of the
+/// data dir instead of a fsync per partition (`PartitionManager::stage`):
+/// every partition of such a topic, and of a growth by many partitions,
+/// takes records at once and keeps them through a crash.
+#[tokio::test]
+async fn every_partition_of_a_large_creation_or_growth_takes_records_and_survives_a_crash() {
+    let mut broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "wide", 12, &[]).await;
+    let response: CreatePartitionsResponse = client
+        .call(
+            CREATE_PARTITIONS_VERSION,
+            CreatePartitionsRequest {
+                topics: vec![CreatePartitionsTopic {
+                    name: "wide".into(),
+                    count: 40,
+                    assignments: None,
+                    ..Default::default()
+                }],
+                timeout_ms: 10_000,
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(response.results[0].error_code, 0, "{response:?}");
+    for partition in 0..40 {
+        let offset = produce_ok(
+            &mut client,
+            "wide",
+            partition,
+            one_record(&format!("p{partition}")),
+        )
+        .await;
+        assert_eq!(offset, 0);
+    }
+    assert_eq!(partition_dirs(&broker, "wide").len(), 40);
+
+    broker.crash_and_reopen();
+    let mut client = broker.connect().await;
+    for partition in 0..40 {
+        let data = fetch(&mut client, "wide", partition, 0).await;
+        assert_eq!(
+            fetched_values(&records_of(&data)),
+            [(0, format!("p{partition}"))],
+            "partition {partition}"
+        );
+    }
+}

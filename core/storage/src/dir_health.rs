@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::dir_sync::DirSync;
+use crate::error::{Result, StorageError};
+use crate::latency::FSYNC_LATENCY;
 use crate::tail_cache::{MAX_TAIL_CACHE_PER_LOG, TAIL_CACHE_BUDGET};
 
 #[derive(Debug)]
@@ -91,6 +93,21 @@ impl DirHealth {
             Some(reason) => Err(reason.to_string()),
             None => Ok(()),
         }
+    }
+
+    /// One `syncfs` of the filesystem that holds `dir`, now, on this
+    /// thread: everything written there before is durable once it returns.
+    /// A failure fails the directory, as a failed group commit does
+    /// (written-back data of any of its logs may be lost).
+    pub fn sync_filesystem(&self, dir: &Path) -> Result<()> {
+        let handle = File::open(dir).map_err(|e| StorageError::io("open directory", dir, e))?;
+        FSYNC_LATENCY
+            .time(|| rustix::fs::syncfs(&handle))
+            .map_err(|e| {
+                let e = std::io::Error::from(e);
+                self.fail("syncfs", dir, &e);
+                StorageError::io("syncfs", dir, e)
+            })
     }
 
     /// A log starts (`true`) or stops keeping its appends in memory.

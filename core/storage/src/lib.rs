@@ -167,5 +167,6 @@ pub use log::{AppendOptions, AppendOutcome, Log};
 pub use log_limit::once_every;
 pub use producer_state::{BatchMetadata, ProducerStateEntry, RETAINED_BATCHES};
 pub use read::{LogReadResult, VERIFY_WINDOW};
+pub use recovery::NewLogSync;
 pub use retention::RetentionOutcome;
 pub use tail_cache::{MAX_TAIL_CACHE_PER_LOG, READERS_GONE_AFTER, TAIL_CACHE_BUDGET};
