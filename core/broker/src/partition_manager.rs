@@ -188,6 +188,22 @@ impl PartitionManager {
         config: &BrokerConfig,
     ) -> Vec<LeadershipChange> {
         let mut changes = Vec::new();
+        // Logs that no creator staged (a follower's, or any replica's in a
+        // cluster) are opened here: many of them share one `syncfs`.
+        let added = deltas
+            .iter()
+            .filter(|d| matches!(d, Delta::PartitionAdded { .. }))
+            .count();
+        let sync = if added >= SHARED_SYNC_FROM {
+            NewLogSync::Shared
+        } else {
+            NewLogSync::Own
+        };
+        let mut opened = false;
+        let mut add = |topic: &Topic, index: i32, log: Option<Log>| {
+            opened |= log.is_none();
+            self.add(topic, index, log, config, sync)
+        };
         for delta in deltas {
             match delta {
                 Delta::PartitionAdded { topic, index } => {
@@ -195,7 +211,7 @@ impl PartitionManager {
                     if !self.is_replica(topic, *index) {
                         continue;
                     }
-                    if let Some(partition) = self.add(topic, *index, log, config) {
+                    if let Some(partition) = add(topic, *index, log) {
                         if partition.is_leader() {
                             changes.push(LeadershipChange::Gained(partition));
                         }
@@ -221,7 +237,7 @@ impl PartitionManager {
                             self.followers_changed.notify_one();
                         }
                         (None, true) => {
-                            if let Some(partition) = self.add(topic, *index, None, config) {
+                            if let Some(partition) = add(topic, *index, None) {
                                 if partition.is_leader() {
                                     changes.push(LeadershipChange::Gained(partition));
                                 }
@@ -257,6 +273,13 @@ impl PartitionManager {
                 }
             }
         }
+        if opened && sync == NewLogSync::Shared {
+            if let Err(e) = self.dir_health.sync_filesystem(&self.data_dir) {
+                // The directory is failed now: none of its logs takes a
+                // write, so nothing unsynced is ever acknowledged.
+                tracing::error!("new partitions not made durable: {e}");
+            }
+        }
         if let Some(left) = staged.filter(|s| !s.logs.is_empty()) {
             tracing::error!(topic = %left.topic, partitions = ?left.indexes(), "staged partitions without metadata: removed");
             self.discard(left);
@@ -273,13 +296,14 @@ impl PartitionManager {
         index: i32,
         log: Option<Log>,
         config: &BrokerConfig,
+        sync: NewLogSync,
     ) -> Option<Arc<Partition>> {
         let effective = topic.effective_config(config);
         let log = match log {
             Some(log) => log,
             None => {
                 let log_config = log_config(&effective, config);
-                match self.open_log(&topic.name, index, log_config, NewLogSync::Own) {
+                match self.open_log(&topic.name, index, log_config, sync) {
                     Ok(log) => log,
                     Err(e) => {
                         tracing::error!("partition offline: {e}");

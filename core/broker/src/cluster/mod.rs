@@ -27,6 +27,7 @@ use strom_raft::{LeaderHandler, Quorum, QuorumConfig, StateMachine};
 use tokio::task::JoinHandle;
 
 use crate::error::{ApiError, BrokerError};
+use crate::file_work::off_the_worker;
 use crate::security::tls;
 use crate::security::users::StoredCredential;
 use crate::state::Broker;
@@ -383,7 +384,10 @@ impl StateMachine for Applier {
             return;
         };
         match records::decode(record) {
-            Ok(records) => forget_offsets_of_removed_topics(&broker, broker.commit(records, None)),
+            Ok(records) => {
+                let deltas = off_the_worker(|| broker.commit(records, None));
+                forget_offsets_of_removed_topics(&broker, deltas)
+            }
             // Every node decodes the same bytes the same way: skipping the
             // entry keeps them all in step, and the log says what was lost.
             Err(e) => tracing::error!(index, "metadata entry cannot be decoded, skipped: {e}"),
@@ -416,7 +420,8 @@ impl StateMachine for Applier {
             }
         }
         let changes = broker.table().records_to_reach(&target);
-        forget_offsets_of_removed_topics(&broker, broker.commit(changes, None));
+        let deltas = off_the_worker(|| broker.commit(changes, None));
+        forget_offsets_of_removed_topics(&broker, deltas);
     }
 }
 
