@@ -299,12 +299,19 @@ impl InlineAppends {
 
     fn took(&self, elapsed: Duration, now_ms: i64) {
         if elapsed > SLOW_INLINE_APPEND {
-            tracing::debug!(
-                ?elapsed,
-                "an append on the async worker was slow: appends use a blocking thread for {BLOCKING_AFTER_SLOW_MS} ms"
-            );
-            self.blocking_until_ms
+            let until = self
+                .blocking_until_ms
                 .fetch_max(now_ms + BLOCKING_AFTER_SLOW_MS, Ordering::Relaxed);
+            // At info once per window (a slow disk is worth an operator's
+            // notice), the appends that were already running at debug.
+            if until <= now_ms {
+                tracing::info!(
+                    ?elapsed,
+                    "an append on the async worker was slow (a disk that falls behind?): appends use a blocking thread for {BLOCKING_AFTER_SLOW_MS} ms"
+                );
+            } else {
+                tracing::debug!(?elapsed, "another slow append on the async worker");
+            }
         }
     }
 }
