@@ -108,6 +108,20 @@ async fn empty_partition_dirs_no_topic_claims_are_removed_and_full_ones_kept_asi
     assert!(broker.data_dir().join(&aside[0]).is_dir());
 }
 
+/// CreatePartitions of `topic` to `count` partitions, placed by the broker.
+fn grow_request(topic: &str, count: i32) -> CreatePartitionsRequest {
+    CreatePartitionsRequest {
+        topics: vec![CreatePartitionsTopic {
+            name: topic.into(),
+            count,
+            assignments: None,
+            ..Default::default()
+        }],
+        timeout_ms: 10_000,
+        ..Default::default()
+    }
+}
+
 fn one_record(value: &str) -> bytes::Bytes {
     batch(
         strom_protocol::records::CompressionType::None,
@@ -139,16 +153,7 @@ async fn a_request_for_more_partitions_than_the_limit_is_refused_before_anything
     );
     assert_eq!(partition_dirs(&broker, "second"), Vec::<String>::new());
 
-    let grow = |count| CreatePartitionsRequest {
-        topics: vec![CreatePartitionsTopic {
-            name: "first".into(),
-            count,
-            assignments: None,
-            ..Default::default()
-        }],
-        timeout_ms: 10_000,
-        ..Default::default()
-    };
+    let grow = |count| grow_request("first", count);
     let response: CreatePartitionsResponse =
         client.call(CREATE_PARTITIONS_VERSION, grow(200)).await;
     assert_eq!(
@@ -174,19 +179,7 @@ async fn every_partition_of_a_large_creation_or_growth_takes_records_and_survive
     let mut client = broker.connect().await;
     create_topic(&mut client, "wide", 12, &[]).await;
     let response: CreatePartitionsResponse = client
-        .call(
-            CREATE_PARTITIONS_VERSION,
-            CreatePartitionsRequest {
-                topics: vec![CreatePartitionsTopic {
-                    name: "wide".into(),
-                    count: 40,
-                    assignments: None,
-                    ..Default::default()
-                }],
-                timeout_ms: 10_000,
-                ..Default::default()
-            },
-        )
+        .call(CREATE_PARTITIONS_VERSION, grow_request("wide", 40))
         .await;
     assert_eq!(response.results[0].error_code, 0, "{response:?}");
     for partition in 0..40 {
