@@ -13,7 +13,14 @@ const onKafka = process.env.STROM_TEST_KAFKA === '1'
 /** Apache Kafka (KRaft, one node) from the repository's scripts/kafka. */
 async function startKafka(settings) {
   const script = path.join(__dirname, '..', '..', 'scripts', 'kafka')
-  const flags = Object.entries({ 'group.initial.rebalance.delay.ms': '0', 'group.min.session.timeout.ms': '500', ...settings })
+  // log.initial.task.delay.ms: Kafka's first retention pass (30 s after
+  // start) would delete the records the tests stamp in 2023 mid-suite.
+  const defaults = {
+    'group.initial.rebalance.delay.ms': '0',
+    'group.min.session.timeout.ms': '500',
+    'log.initial.task.delay.ms': '3600000',
+  }
+  const flags = Object.entries({ ...defaults, ...settings })
     .flatMap(([k, v]) => ['--set', `${k}=${v}`])
   const child = spawn(script, flags, { stdio: ['ignore', 'pipe', 'inherit'] })
   const exited = new Promise(resolve => child.once('exit', resolve))

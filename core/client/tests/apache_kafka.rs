@@ -38,6 +38,9 @@ fn start_kafka() -> Option<Kafka> {
     let mut child = Command::new(script)
         .arg("--dir")
         .arg(dir.path())
+        // Kafka's first retention pass (30 s after start) would delete the
+        // records the scenarios stamp in 2023.
+        .args(["--set", "log.initial.task.delay.ms=3600000"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("scripts/kafka starts");
