@@ -140,7 +140,6 @@ impl PartitionManager {
             NewLogSync::Own
         };
         let mut logs = VecDeque::with_capacity(indexes.len());
-        let mut created = false;
         let failed = |logs: VecDeque<Log>, index: i32, e: BrokerError| {
             drop(logs);
             self.remove_partition_dirs(topic, indexes.start..index + 1);
@@ -148,14 +147,13 @@ impl PartitionManager {
             e
         };
         for index in indexes.clone() {
-            created |= !partition_dir(&self.data_dir, topic, index).exists();
             match self.open_log(topic, index, log_config(effective, config), sync) {
                 Ok(log) => logs.push_back(log),
                 Err(e) => return Err(failed(logs, index, e)),
             }
         }
-        if created && sync == NewLogSync::Shared {
-            if let Err(source) = self.dir_health.sync_filesystem(&self.data_dir) {
+        if sync == NewLogSync::Shared {
+            if let Err(source) = self.dir_health.sync_new_logs(&self.data_dir) {
                 let e = BrokerError::Storage {
                     topic: topic.to_string(),
                     partition: indexes.start,
@@ -199,11 +197,8 @@ impl PartitionManager {
         } else {
             NewLogSync::Own
         };
-        let mut opened = false;
-        let mut add = |topic: &Topic, index: i32, log: Option<Log>| {
-            opened |= log.is_none();
-            self.add(topic, index, log, config, sync)
-        };
+        let add =
+            |topic: &Topic, index: i32, log: Option<Log>| self.add(topic, index, log, config, sync);
         for delta in deltas {
             match delta {
                 Delta::PartitionAdded { topic, index } => {
@@ -273,9 +268,9 @@ impl PartitionManager {
                 }
             }
         }
-        if opened && sync == NewLogSync::Shared {
-            if let Err(e) = self.dir_health.sync_filesystem(&self.data_dir) {
-                // The directory is failed now: none of its logs takes a
+        if sync == NewLogSync::Shared {
+            if let Err(e) = self.dir_health.sync_new_logs(&self.data_dir) {
+                // The directory has failed: none of its logs takes a
                 // write, so nothing unsynced is ever acknowledged.
                 tracing::error!("new partitions not made durable: {e}");
             }

@@ -14,8 +14,8 @@
 
 use std::fs::File;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::dir_sync::DirSync;
 use crate::error::{Result, StorageError};
@@ -27,6 +27,12 @@ pub struct DirHealth {
     failure: OnceLock<String>,
     /// Group commit across the directory's logs.
     sync: DirSync,
+    /// A log was created with [`NewLogSync::Shared`](crate::NewLogSync::Shared) and no `syncfs` has
+    /// made its directory durable yet.
+    new_logs_unsynced: AtomicBool,
+    /// Held while [`DirHealth::sync_new_logs`] takes that mark and syncs:
+    /// a caller whose logs another caller's `syncfs` covers waits for it.
+    new_logs_sync: Mutex<()>,
     /// The directory's logs that keep their appends in memory: they share
     /// the tail cache budget.
     caching_logs: AtomicUsize,
@@ -50,6 +56,8 @@ impl DirHealth {
         Arc::new(DirHealth {
             failure: OnceLock::new(),
             sync: DirSync::default(),
+            new_logs_unsynced: AtomicBool::new(false),
+            new_logs_sync: Mutex::new(()),
             caching_logs: AtomicUsize::new(0),
             tail_cache_budget: bytes,
             tail_cache_held: AtomicUsize::new(0),
@@ -95,19 +103,35 @@ impl DirHealth {
         }
     }
 
-    /// One `syncfs` of the filesystem that holds `dir`, now, on this
-    /// thread: everything written there before is durable once it returns.
-    /// A failure fails the directory, as a failed group commit does
-    /// (written-back data of any of its logs may be lost).
-    pub fn sync_filesystem(&self, dir: &Path) -> Result<()> {
-        let handle = File::open(dir).map_err(|e| StorageError::io("open directory", dir, e))?;
-        FSYNC_LATENCY
-            .time(|| rustix::fs::syncfs(&handle))
-            .map_err(|e| {
-                let e = std::io::Error::from(e);
-                self.fail("syncfs", dir, &e);
-                StorageError::io("syncfs", dir, e)
-            })
+    /// [`Log::open_with`](crate::Log::open_with) created a log whose directory is left to
+    /// [`DirHealth::sync_new_logs`] ([`NewLogSync::Shared`](crate::NewLogSync::Shared)).
+    pub(crate) fn note_unsynced_log(&self) {
+        self.new_logs_unsynced.store(true, Ordering::Release);
+    }
+
+    /// Makes every log created with [`NewLogSync::Shared`](crate::NewLogSync::Shared) before this
+    /// call durable, on this thread: one `syncfs` of the filesystem that
+    /// holds `dir` if any such log waits for one, nothing otherwise (a
+    /// restart that reopens existing logs syncs nothing). Callers that
+    /// create logs at the same time share a `syncfs`. A failed `syncfs`
+    /// fails the directory, as a failed group commit does (written-back
+    /// data of any of its logs may be lost); `Err` once it has failed.
+    pub fn sync_new_logs(&self, dir: &Path) -> Result<()> {
+        let _round = self.new_logs_sync.lock().unwrap_or_else(|e| e.into_inner());
+        if self.new_logs_unsynced.swap(false, Ordering::AcqRel) {
+            let handle = File::open(dir).map_err(|e| StorageError::io("open directory", dir, e))?;
+            FSYNC_LATENCY
+                .time(|| rustix::fs::syncfs(&handle))
+                .map_err(|e| self.fail("syncfs", dir, &std::io::Error::from(e)))
+                .ok();
+        }
+        match self.failure() {
+            Some(reason) => Err(StorageError::DirFailed {
+                dir: dir.to_path_buf(),
+                reason: reason.to_string(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// A log starts (`true`) or stops keeping its appends in memory.

@@ -50,7 +50,7 @@ pub enum NewLogSync {
     /// The log: one fsync of its directory.
     Own,
     /// The caller, which creates many logs and then makes them all durable
-    /// at once with [`DirHealth::sync_filesystem`] before it relies on them
+    /// at once with [`DirHealth::sync_new_logs`] before it relies on them
     /// (a fsync per directory made a topic of 1,000 partitions take half a
     /// second to create).
     Shared,
@@ -398,7 +398,10 @@ impl Log {
         let checkpoints = if created {
             match sync {
                 NewLogSync::Own => vec![fsync_dir(&dir)],
-                NewLogSync::Shared => Vec::new(),
+                NewLogSync::Shared => {
+                    health.note_unsynced_log();
+                    Vec::new()
+                }
             }
         } else {
             vec![
