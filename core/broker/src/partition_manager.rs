@@ -186,23 +186,20 @@ impl PartitionManager {
         config: &BrokerConfig,
     ) -> Vec<LeadershipChange> {
         let mut changes = Vec::new();
-        // Logs that no creator staged (a follower's, or any replica's in a
-        // cluster) are opened here: many of them share one `syncfs`.
-        let added = deltas
-            .iter()
-            .filter(|d| matches!(d, Delta::PartitionAdded { .. }))
-            .count();
-        let sync = if added >= SHARED_SYNC_FROM {
-            NewLogSync::Shared
-        } else {
-            NewLogSync::Own
-        };
-        let add =
-            |topic: &Topic, index: i32, log: Option<Log>| self.add(topic, index, log, config, sync);
+        let mut opened = self.open_added(deltas, staged.as_ref(), config);
+        let add = |topic: &Topic, index: i32, log: Option<Log>| self.add(topic, index, log, config);
         for delta in deltas {
             match delta {
                 Delta::PartitionAdded { topic, index } => {
-                    let log = take_staged(&mut staged, &topic.name, *index);
+                    let log = match take_staged(&mut staged, &topic.name, *index) {
+                        Some(log) => Some(log),
+                        None => match opened.remove(&(topic.name.clone(), *index)) {
+                            // It could not be opened (logged): offline here.
+                            Some(None) => continue,
+                            Some(log) => log,
+                            None => None,
+                        },
+                    };
                     if !self.is_replica(topic, *index) {
                         continue;
                     }
@@ -268,18 +265,55 @@ impl PartitionManager {
                 }
             }
         }
-        if sync == NewLogSync::Shared {
-            if let Err(e) = self.dir_health.sync_new_logs(&self.data_dir) {
-                // The directory has failed: none of its logs takes a
-                // write, so nothing unsynced is ever acknowledged.
-                tracing::error!("new partitions not made durable: {e}");
-            }
-        }
         if let Some(left) = staged.filter(|s| !s.logs.is_empty()) {
             tracing::error!(topic = %left.topic, partitions = ?left.indexes(), "staged partitions without metadata: removed");
             self.discard(left);
         }
         changes
+    }
+
+    /// The logs of the partitions that `deltas` add here and that no
+    /// creator staged (a follower's, or any replica's in a cluster), opened
+    /// before any of them is installed when there are 8 or more: they share
+    /// one `syncfs`, which returns before any of them can take a write.
+    /// `None` for a log that could not be opened (the error is logged).
+    fn open_added(
+        &self,
+        deltas: &[Delta],
+        staged: Option<&Staged>,
+        config: &BrokerConfig,
+    ) -> HashMap<(String, i32), Option<Log>> {
+        let added: Vec<(&Topic, i32)> = deltas
+            .iter()
+            .filter_map(|delta| match delta {
+                Delta::PartitionAdded { topic, index } => Some((&**topic, *index)),
+                _ => None,
+            })
+            .filter(|(topic, index)| {
+                self.is_replica(topic, *index)
+                    && !staged.is_some_and(|s| s.topic == topic.name && s.indexes().contains(index))
+            })
+            .collect();
+        if added.len() < SHARED_SYNC_FROM {
+            return HashMap::new();
+        }
+        let opened = added
+            .into_iter()
+            .map(|(topic, index)| {
+                let log_config = log_config(&topic.effective_config(config), config);
+                let log = self
+                    .open_log(&topic.name, index, log_config, NewLogSync::Shared)
+                    .inspect_err(|e| tracing::error!("partition offline: {e}"))
+                    .ok();
+                ((topic.name.clone(), index), log)
+            })
+            .collect();
+        if let Err(e) = self.dir_health.sync_new_logs(&self.data_dir) {
+            // The directory has failed: its logs serve reads but take no
+            // write, so nothing unsynced is ever acknowledged.
+            tracing::error!("opened partitions not made durable: {e}");
+        }
+        opened
     }
 
     /// Installs partition `index` of `topic` with its leadership, opening
@@ -291,14 +325,13 @@ impl PartitionManager {
         index: i32,
         log: Option<Log>,
         config: &BrokerConfig,
-        sync: NewLogSync,
     ) -> Option<Arc<Partition>> {
         let effective = topic.effective_config(config);
         let log = match log {
             Some(log) => log,
             None => {
                 let log_config = log_config(&effective, config);
-                match self.open_log(&topic.name, index, log_config, sync) {
+                match self.open_log(&topic.name, index, log_config, NewLogSync::Own) {
                     Ok(log) => log,
                     Err(e) => {
                         tracing::error!("partition offline: {e}");

@@ -21,7 +21,7 @@ use crate::cluster::requests::ControllerRequest;
 use crate::cluster::ClusterNode;
 use crate::config::{BrokerConfig, TopicConfigs};
 use crate::error::{ApiError, BrokerError};
-use crate::file_work::off_the_worker;
+use crate::file_work::{off_the_worker, on_threads};
 use crate::group::{self, GroupCoordinator};
 use crate::limits::RequestMemory;
 use crate::metrics::BrokerMetrics;
@@ -598,29 +598,35 @@ impl Broker {
         }
     }
 
-    /// Clean shutdown: every log flushed, checkpointed and marked clean.
-    /// Logs that cannot be are left unmarked, so the next start recovers
-    /// them; the error says how many.
+    /// Clean shutdown: every log flushed, checkpointed and marked clean,
+    /// [`CLOSING_THREADS`] at a time. Logs that cannot be are left
+    /// unmarked, so the next start recovers them; the error says how many.
     pub fn close(&self) -> Result<(), BrokerError> {
-        let mut failed = 0;
-        let mut first = None;
-        for partition in self.partitions.all() {
+        let failures: Mutex<(usize, Option<String>)> = Mutex::new((0, None));
+        on_threads(&self.partitions.all(), CLOSING_THREADS, |partition| {
             if let Err(e) = partition.log.close() {
                 // A failed data dir was reported once already.
                 if self.dir_health().failure().is_none() {
                     tracing::error!(topic = %partition.topic, partition = partition.index, "close failed: {e}");
                 }
-                failed += 1;
-                first
+                let mut failures = failures.lock().unwrap_or_else(|e| e.into_inner());
+                failures.0 += 1;
+                failures
+                    .1
                     .get_or_insert_with(|| format!("{}-{}: {e}", partition.topic, partition.index));
             }
-        }
-        match first {
-            None => Ok(()),
-            Some(first) => Err(BrokerError::UncleanShutdown { failed, first }),
+        });
+        match failures.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            (_, None) => Ok(()),
+            (failed, Some(first)) => Err(BrokerError::UncleanShutdown { failed, first }),
         }
     }
 }
+
+/// Logs closed at the same time at shutdown. A close is a dozen small
+/// file writes and fsyncs: one at a time, 5,000 partitions took 17 s to
+/// close.
+const CLOSING_THREADS: usize = 8;
 
 /// Refuses a new topic whose name is taken, or collides with a taken one:
 /// Kafka refuses names that differ from an existing one only in '.'

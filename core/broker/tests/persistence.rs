@@ -137,6 +137,70 @@ async fn a_crash_after_a_clean_restart_keeps_later_writes_readable() {
     );
 }
 
+/// Whether each partition dir of `topic` holds `file`.
+fn in_every_partition(broker: &TestBroker, topic: &str, partitions: i32, file: &str) -> Vec<bool> {
+    (0..partitions)
+        .map(|index| {
+            broker
+                .data_dir()
+                .join(format!("{topic}-{index}"))
+                .join(file)
+                .exists()
+        })
+        .collect()
+}
+
+/// A stop closes many logs at once and a start opens a topic's logs under
+/// one `syncfs`: every log is still marked clean at the stop, with its
+/// index files written, and unmarked once the broker runs again, so a
+/// crash then is recovered as one.
+#[tokio::test]
+async fn a_clean_stop_marks_every_log_clean_and_the_next_start_unmarks_them() {
+    const PARTITIONS: i32 = 30;
+    let mut broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "many", PARTITIONS, &[]).await;
+    for partition in 0..PARTITIONS {
+        let records = batch(CompressionType::None, now_ms(), &["before"]);
+        produce_ok(&mut client, "many", partition, records).await;
+    }
+    drop(client);
+    broker.stop().await;
+    let every = vec![true; PARTITIONS as usize];
+    assert_eq!(
+        in_every_partition(&broker, "many", PARTITIONS, ".clean-shutdown"),
+        every
+    );
+    let index = "00000000000000000000.index";
+    assert_eq!(
+        in_every_partition(&broker, "many", PARTITIONS, index),
+        every
+    );
+
+    broker.reopen();
+    let none = vec![false; PARTITIONS as usize];
+    assert_eq!(
+        in_every_partition(&broker, "many", PARTITIONS, ".clean-shutdown"),
+        none
+    );
+    let mut client = broker.connect().await;
+    for partition in 0..PARTITIONS {
+        let records = batch(CompressionType::None, now_ms(), &["after"]);
+        produce_ok(&mut client, "many", partition, records).await;
+    }
+    drop(client);
+    broker.crash_and_reopen();
+    let mut client = broker.connect().await;
+    for partition in 0..PARTITIONS {
+        let data = fetch(&mut client, "many", partition, 0).await;
+        assert_eq!(
+            fetched_values(&records_of(&data)),
+            [(0, "before".to_string()), (1, "after".to_string())],
+            "partition {partition}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_torn_write_at_the_log_end_is_dropped_on_recovery() {
     let mut broker = TestBroker::start();

@@ -103,17 +103,21 @@ impl DirHealth {
         }
     }
 
-    /// [`Log::open_with`](crate::Log::open_with) created a log whose directory is left to
-    /// [`DirHealth::sync_new_logs`] ([`NewLogSync::Shared`](crate::NewLogSync::Shared)).
+    /// [`Log::open_with`](crate::Log::open_with) changed a log's
+    /// directory (created it, or removed its clean-shutdown marker) and
+    /// left making that durable to [`DirHealth::sync_new_logs`]
+    /// ([`NewLogSync::Shared`](crate::NewLogSync::Shared)).
     pub(crate) fn note_unsynced_log(&self) {
         self.new_logs_unsynced.store(true, Ordering::Release);
     }
 
-    /// Makes every log created with [`NewLogSync::Shared`](crate::NewLogSync::Shared) before this
-    /// call durable, on this thread: one `syncfs` of the filesystem that
-    /// holds `dir` if any such log waits for one, nothing otherwise (a
-    /// restart that reopens existing logs syncs nothing). Callers that
-    /// create logs at the same time share a `syncfs`. A failed `syncfs`
+    /// Makes what [`Log::open_with`](crate::Log::open_with) changed in the
+    /// directories of logs opened with
+    /// [`NewLogSync::Shared`](crate::NewLogSync::Shared) before this call
+    /// durable, on this thread: one `syncfs` of the filesystem that holds
+    /// `dir` if any such change waits for one, nothing otherwise (logs a
+    /// crash left unclean have no marker to remove). Callers that open
+    /// logs at the same time share a `syncfs`. A failed `syncfs`
     /// fails the directory, as a failed group commit does (written-back
     /// data of any of its logs may be lost); `Err` once it has failed.
     pub fn sync_new_logs(&self, dir: &Path) -> Result<()> {

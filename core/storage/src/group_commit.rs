@@ -104,7 +104,7 @@ impl Log {
             let mut state = self.lock();
             self.ensure_writable(&state)?;
             state.active.persist_indexes()?;
-            (state.log_end_offset(), state.active.sync_handles())
+            (state.log_end_offset(), state.active.take_sync_handles())
         };
         self.sync_data(&handles)?;
         self.group_commit.publish(end);

@@ -10,16 +10,23 @@
 //!
 //! Entries live in memory (lookups never touch the disk) and the files are
 //! written without preallocation. The active segment's files may lag behind
-//! memory: [`Index::persist`] catches them up at roll, flush, truncation and
-//! close. After an unclean stop the indexes of every segment past the
-//! recovery point are rebuilt from the log, so a lagging file is harmless;
-//! any other file that fails the sanity checks in [`Index::load`] is rebuilt too.
+//! memory, or not exist yet: [`Index::persist`] creates and catches them up
+//! at roll, flush, truncation and close. After an unclean stop the indexes
+//! of every segment past the recovery point are rebuilt from the log, so a
+//! lagging or missing file is harmless; any other file that fails the
+//! sanity checks in [`Index::load`] is rebuilt too.
+//!
+//! An index holds no open file except between a write and the fsync that
+//! follows it ([`Index::take_unsynced`]): a log then holds one descriptor
+//! per segment, as Kafka does (it maps its indexes and closes their files),
+//! and creating a partition creates one file, not three.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::checkpoint::remove_if_exists;
 use crate::error::{Result, StorageError};
 
 pub(crate) trait IndexEntry: Copy {
@@ -87,22 +94,24 @@ impl IndexEntry for TimeEntry {
 
 pub(crate) struct Index<E: IndexEntry> {
     path: PathBuf,
-    file: Arc<File>,
+    /// The file as last written, until its fsync takes it.
+    unsynced: Option<Arc<File>>,
     entries: Vec<E>,
     /// How many leading entries the file holds.
     persisted: usize,
+    /// The file exists and holds exactly those entries.
+    file_current: bool,
     max_entries: usize,
 }
 
 pub(crate) type OffsetIndex = Index<OffsetEntry>;
 pub(crate) type TimeIndex = Index<TimeEntry>;
 
-fn open_rw(path: &Path, truncate: bool) -> Result<File> {
+fn open_for_writing(path: &Path) -> Result<File> {
     OpenOptions::new()
-        .read(true)
         .write(true)
         .create(true)
-        .truncate(truncate)
+        .truncate(false)
         .open(path)
         .map_err(|e| StorageError::io("open index", path, e))
 }
@@ -114,14 +123,17 @@ impl<E: IndexEntry> Index<E> {
             .max(1)
     }
 
-    /// A new, empty index (an existing file is emptied).
+    /// A new, empty index. Its file is written at the first
+    /// [`Index::persist`]; a stale one is removed now, so that a crash
+    /// before then cannot pair it with the new segment.
     pub fn create(path: PathBuf, max_bytes: u64) -> Result<Self> {
-        let file = open_rw(&path, true)?;
+        remove_if_exists(&path)?;
         Ok(Index {
             path,
-            file: Arc::new(file),
+            unsynced: None,
             entries: Vec::new(),
             persisted: 0,
+            file_current: false,
             max_entries: Self::max_entries_for(max_bytes),
         })
     }
@@ -134,7 +146,7 @@ impl<E: IndexEntry> Index<E> {
         max_bytes: u64,
         accept: impl Fn(&E) -> bool,
     ) -> Result<Option<Self>> {
-        let file = match OpenOptions::new().read(true).write(true).open(&path) {
+        let file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(StorageError::io("open index", &path, e)),
@@ -161,9 +173,10 @@ impl<E: IndexEntry> Index<E> {
         let persisted = entries.len();
         Ok(Some(Index {
             path,
-            file: Arc::new(file),
+            unsynced: None,
             entries,
             persisted,
+            file_current: true,
             max_entries,
         }))
     }
@@ -198,6 +211,7 @@ impl<E: IndexEntry> Index<E> {
     pub fn clear(&mut self) {
         self.entries.clear();
         self.persisted = 0;
+        self.file_current = false;
     }
 
     /// The greatest entry for which `le` holds, assuming `le` is true for a
@@ -208,34 +222,53 @@ impl<E: IndexEntry> Index<E> {
     }
 
     /// Brings the file in line with memory: writes unpersisted entries and
-    /// cuts the file after the last entry.
+    /// cuts the file after the last entry (creating it, if need be). The
+    /// file stays open until [`Index::take_unsynced`].
     pub fn persist(&mut self) -> Result<()> {
+        if self.file_current && self.persisted == self.entries.len() {
+            return Ok(());
+        }
         let mut buf = Vec::with_capacity((self.entries.len() - self.persisted) * E::SIZE);
         for entry in &self.entries[self.persisted..] {
             entry.encode(&mut buf);
         }
         let start = (self.persisted * E::SIZE) as u64;
-        self.file
-            .write_all_at(&buf, start)
+        let file = match &self.unsynced {
+            Some(file) => file,
+            None => self
+                .unsynced
+                .insert(Arc::new(open_for_writing(&self.path)?)),
+        };
+        file.write_all_at(&buf, start)
             .map_err(|e| StorageError::io("write index", &self.path, e))?;
-        self.file
-            .set_len((self.entries.len() * E::SIZE) as u64)
+        file.set_len((self.entries.len() * E::SIZE) as u64)
             .map_err(|e| StorageError::io("truncate index", &self.path, e))?;
         self.persisted = self.entries.len();
+        self.file_current = true;
         Ok(())
     }
 
-    pub fn file(&self) -> Arc<File> {
-        Arc::clone(&self.file)
+    /// The file written since the last call, with its path, for the
+    /// caller to fsync; `None` if nothing was.
+    pub fn take_unsynced(&mut self) -> Option<(PathBuf, Arc<File>)> {
+        let file = self.unsynced.take()?;
+        Some((self.path.clone(), file))
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// After the file was renamed (the cleaner's swap).
-    pub fn set_path(&mut self, path: PathBuf) {
-        self.path = path;
+    /// Renames the file (the cleaner's swap), if it was written yet.
+    pub fn rename(&mut self, target: PathBuf) -> Result<()> {
+        match std::fs::rename(&self.path, &target) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StorageError::io("rename", &self.path, e));
+            }
+            _ => {}
+        }
+        self.path = target;
+        Ok(())
     }
 
     pub fn set_max_bytes(&mut self, max_bytes: u64) {

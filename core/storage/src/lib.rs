@@ -8,6 +8,9 @@
 //! - `<base>.index`: sparse offset index (relative offset u32, position u32),
 //!   one entry per `index.interval.bytes`;
 //! - `<base>.timeindex`: sparse time index (timestamp i64, relative offset u32);
+//!   both indexes live in memory and their files are written at the
+//!   segment's roll, a flush or the log's close (a new log has none yet),
+//!   and closed once synced: an open log holds one descriptor per segment;
 //! - `<offset>.snapshot`: idempotent-producer state as of `offset`;
 //! - `leader-epoch-checkpoint`, `log-start-offset-checkpoint`,
 //!   `recovery-point-offset-checkpoint`, `replication-offset-checkpoint`

@@ -28,8 +28,8 @@ impl Log {
         self.ensure_writable(&state)?;
         state.active.trim_zeros()?;
         state.active.seal_indexes()?;
-        for segment in state.segments() {
-            for (path, file) in segment.sync_handles() {
+        for segment in state.segments_mut() {
+            for (path, file) in segment.take_sync_handles() {
                 file.sync_all()
                     .map_err(|e| self.fsync_failed("fsync", &path, e))?;
             }

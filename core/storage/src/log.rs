@@ -96,6 +96,10 @@ impl LogState {
         self.sealed.values().chain(iter::once(&self.active))
     }
 
+    pub fn segments_mut(&mut self) -> impl Iterator<Item = &mut Segment> {
+        self.sealed.values_mut().chain(iter::once(&mut self.active))
+    }
+
     /// The segment that holds `offset` (the first one for offsets below it).
     pub fn segment_for(&self, offset: i64) -> &Segment {
         if offset >= self.active.base_offset {
@@ -165,7 +169,7 @@ impl LogState {
         self.unflushed.push(RolledSegment {
             base_offset: old.base_offset,
             next_offset: new_base,
-            handles: old.sync_handles(),
+            handles: old.take_sync_handles(),
             snapshot: encode_snapshot(&self.producers),
         });
         self.sealed.insert(old.base_offset, old);

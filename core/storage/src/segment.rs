@@ -152,12 +152,10 @@ impl Segment {
     /// stay valid.
     pub fn rename_files(&mut self, dir: &Path, extra: &str) -> Result<()> {
         let base = self.base_offset;
-        let index_target = segment_file(dir, base, INDEX_SUFFIX, extra);
-        rename(self.offset_index.path(), &index_target)?;
-        self.offset_index.set_path(index_target);
-        let time_target = segment_file(dir, base, TIME_INDEX_SUFFIX, extra);
-        rename(self.time_index.path(), &time_target)?;
-        self.time_index.set_path(time_target);
+        self.offset_index
+            .rename(segment_file(dir, base, INDEX_SUFFIX, extra))?;
+        self.time_index
+            .rename(segment_file(dir, base, TIME_INDEX_SUFFIX, extra))?;
         let log_target = segment_file(dir, base, LOG_SUFFIX, extra);
         rename(&self.log_path, &log_target)?;
         self.log_path = log_target;
@@ -600,15 +598,22 @@ impl Segment {
         self.time_index.persist()
     }
 
-    /// Handles to fsync for this segment: log first, then indexes.
-    pub fn sync_handles(&self) -> Vec<(PathBuf, Arc<File>)> {
-        vec![
-            (self.log_path.clone(), self.log_file()),
-            (
-                self.offset_index.path().to_path_buf(),
-                self.offset_index.file(),
-            ),
-            (self.time_index.path().to_path_buf(), self.time_index.file()),
+    /// Handles to fsync for this segment: the log first, then the index
+    /// files written since the last call (the segment lets go of them, so
+    /// they close once synced).
+    pub fn take_sync_handles(&mut self) -> Vec<(PathBuf, Arc<File>)> {
+        let mut handles = vec![(self.log_path.clone(), self.log_file())];
+        handles.extend(self.offset_index.take_unsynced());
+        handles.extend(self.time_index.take_unsynced());
+        handles
+    }
+
+    /// The segment's three files, whether or not its indexes were written.
+    pub fn file_paths(&self) -> [&Path; 3] {
+        [
+            &self.log_path,
+            self.offset_index.path(),
+            self.time_index.path(),
         ]
     }
 
@@ -635,11 +640,7 @@ impl Segment {
     /// lock) and returns the new paths for [`remove_files`] to unlink later.
     pub fn mark_deleted(&self) -> Result<Vec<PathBuf>> {
         let mut renamed = Vec::new();
-        for path in [
-            &self.log_path,
-            self.offset_index.path(),
-            self.time_index.path(),
-        ] {
+        for path in self.file_paths() {
             if let Some(p) = rename_for_deletion(path)? {
                 renamed.push(p);
             }

@@ -1,6 +1,7 @@
-//! Logs created with `NewLogSync::Shared` are made durable by one `syncfs`
-//! that their creator asks for, and only when one of them is new. A file
-//! of its own: the `syncfs` counter is process-wide.
+//! Logs opened with `NewLogSync::Shared` are made durable by one `syncfs`
+//! that their opener asks for, and only when opening changed a directory
+//! (a new log, a removed clean-shutdown marker). A file of its own: the
+//! `syncfs` counter is process-wide.
 
 mod common;
 
@@ -21,6 +22,25 @@ fn open_shared(
         .collect()
 }
 
+/// The checkpoint files of a log directory, by name, with their inodes
+/// (a rewrite replaces the file, so its inode changes).
+fn checkpoint_inodes(dir: &std::path::Path) -> Vec<(String, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut files: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().ends_with("-checkpoint"))
+        .map(|e| {
+            (
+                e.file_name().into_string().unwrap(),
+                e.metadata().unwrap().ino(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// Syncs counted while `work` runs.
 fn syncs_during(work: impl FnOnce()) -> u64 {
     let before = FSYNC_LATENCY.count();
@@ -29,7 +49,7 @@ fn syncs_during(work: impl FnOnce()) -> u64 {
 }
 
 #[test]
-fn new_logs_share_one_syncfs_and_reopened_ones_need_none() {
+fn logs_opened_together_share_one_syncfs_when_opening_changed_a_directory() {
     let dir = tempfile::tempdir().unwrap();
     let health = DirHealth::new();
     let logs = open_shared(dir.path(), 0..10, &health);
@@ -48,17 +68,42 @@ fn new_logs_share_one_syncfs_and_reopened_ones_need_none() {
     }
     drop(logs);
 
-    // A restart (a cluster node replaying its metadata) reopens them.
+    // After a crash (no clean-shutdown markers), reopening changes no
+    // directory.
     let health = DirHealth::new();
     let logs = open_shared(dir.path(), 0..10, &health);
     assert_eq!(
         syncs_during(|| health.sync_new_logs(dir.path()).unwrap()),
         0,
-        "reopened logs are durable already"
+        "reopened after a crash: nothing to sync"
     );
     for log in &logs {
         assert_eq!(log.log_end_offset(), 2, "their records came back");
+        log.close().unwrap();
     }
+    drop(logs);
+    let checkpoints = checkpoint_inodes(&dir.path().join("t-0"));
+    assert_eq!(checkpoints.len(), 4, "{checkpoints:?}");
+
+    // After a clean stop, the removal of the ten markers shares one.
+    let health = DirHealth::new();
+    let logs = open_shared(dir.path(), 0..10, &health);
+    assert_eq!(
+        syncs_during(|| health.sync_new_logs(dir.path()).unwrap()),
+        1,
+        "one syncfs for the ten removed markers"
+    );
+    assert_eq!(logs[9].log_end_offset(), 2);
+    let log_dir = dir.path().join("t-0");
+    assert!(
+        !log_dir.join(".clean-shutdown").exists(),
+        "a crash from now on reads as unclean"
+    );
+    assert_eq!(
+        checkpoint_inodes(&log_dir),
+        checkpoints,
+        "nothing changed, nothing rewritten"
+    );
 
     // One new log among existing ones is enough to need the syncfs.
     let _new = open_shared(dir.path(), 10..11, &health);

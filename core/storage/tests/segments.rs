@@ -31,9 +31,54 @@ fn rolls_by_size_with_kafka_file_names() {
     let logs = segment_files(dir.path(), ".log");
     assert_eq!(logs[0], "00000000000000000000.log");
     assert_eq!(logs[1], format!("{:020}.log", bases[1]));
+    // The active segment's index files are written at its roll or close.
+    assert_eq!(segment_files(dir.path(), ".index").len(), logs.len() - 1);
+    assert_eq!(
+        segment_files(dir.path(), ".timeindex").len(),
+        logs.len() - 1
+    );
+    assert_eq!(log.size_bytes(), 40 * batch_len);
+    log.close().unwrap();
     assert_eq!(segment_files(dir.path(), ".index").len(), logs.len());
     assert_eq!(segment_files(dir.path(), ".timeindex").len(), logs.len());
-    assert_eq!(log.size_bytes(), 40 * batch_len);
+}
+
+/// Files of `dir` this process holds open.
+fn open_files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target.starts_with(dir))
+        .collect()
+}
+
+/// A broker holds thousands of partitions: each segment costs one file
+/// descriptor (its log), not three, before and after a restart, and a
+/// new log creates one file.
+#[test]
+fn a_log_holds_one_descriptor_per_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), small_config());
+    let files = segment_files(dir.path(), "");
+    assert!(!files.iter().any(|f| f.contains("index")), "{files:?}");
+    for _ in 0..40 {
+        log.append(&mut simple_batch(3, 1, 100), OPTIONS).unwrap();
+    }
+    log.flush().unwrap();
+    let segments = log.segment_count();
+    assert!(segments >= 3);
+    let held = open_files_in(dir.path());
+    assert_eq!(held.len(), segments, "{held:?}");
+    assert!(held
+        .iter()
+        .all(|path| path.extension().is_some_and(|e| e == "log")));
+    log.close().unwrap();
+    drop(log);
+
+    let log = open(dir.path(), small_config());
+    assert_eq!(open_files_in(dir.path()).len(), segments);
+    assert_eq!(log.segment_count(), segments);
+    assert_eq!(read_all(&log).len(), 40, "every batch reads back");
 }
 
 #[test]

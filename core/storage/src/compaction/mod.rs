@@ -102,8 +102,8 @@ fn append_batch(segment: &mut Segment, bytes: &[u8], interval: u64, path: &Path)
 }
 
 fn remove_segment_files(segment: &Segment) -> Result<()> {
-    for (path, _) in segment.sync_handles() {
-        remove_if_exists(&path)?;
+    for path in segment.file_paths() {
+        remove_if_exists(path)?;
     }
     Ok(())
 }
@@ -150,7 +150,7 @@ fn clean_segment(
         return Ok(None);
     }
     out.seal_indexes()?;
-    for (path, file) in out.sync_handles() {
+    for (path, file) in out.take_sync_handles() {
         file.sync_all()
             .map_err(|e| StorageError::io("fsync cleaned segment", &path, e))?;
     }
