@@ -45,6 +45,10 @@ pub struct Staged {
     topic: String,
     first: i32,
     logs: VecDeque<Log>,
+    /// The partitions whose directories staging created: the only ones a
+    /// failure or a discard may remove (at start-up, staging opens logs
+    /// that hold records).
+    created: Vec<i32>,
 }
 
 impl Staged {
@@ -126,7 +130,8 @@ impl PartitionManager {
 
     /// Opens (creating) the logs of partitions `indexes` of `topic`, all
     /// durable on disk when it returns. If one fails, those already opened
-    /// are closed and their dirs removed.
+    /// are closed, and the dirs this call created removed: existing logs
+    /// (a restart's) are left as they are.
     pub fn stage(
         &self,
         topic: &str,
@@ -139,17 +144,27 @@ impl PartitionManager {
         } else {
             NewLogSync::Own
         };
-        let mut logs = VecDeque::with_capacity(indexes.len());
-        let failed = |logs: VecDeque<Log>, index: i32, e: BrokerError| {
-            drop(logs);
-            self.remove_partition_dirs(topic, indexes.start..index + 1);
-            tracing::error!(topic, "opening partitions failed, nothing kept: {e}");
+        let mut staged = Staged {
+            topic: topic.to_string(),
+            first: indexes.start,
+            logs: VecDeque::with_capacity(indexes.len()),
+            created: Vec::new(),
+        };
+        let failed = |staged: Staged, e: BrokerError| {
+            tracing::error!(
+                topic,
+                "opening partitions failed, those created now are removed: {e}"
+            );
+            self.discard(staged);
             e
         };
         for index in indexes.clone() {
+            if !partition_dir(&self.data_dir, topic, index).exists() {
+                staged.created.push(index);
+            }
             match self.open_log(topic, index, log_config(effective, config), sync) {
-                Ok(log) => logs.push_back(log),
-                Err(e) => return Err(failed(logs, index, e)),
+                Ok(log) => staged.logs.push_back(log),
+                Err(e) => return Err(failed(staged, e)),
             }
         }
         if sync == NewLogSync::Shared {
@@ -159,22 +174,26 @@ impl PartitionManager {
                     partition: indexes.start,
                     source,
                 };
-                return Err(failed(logs, indexes.end - 1, e));
+                return Err(failed(staged, e));
             }
         }
-        Ok(Staged {
-            topic: topic.to_string(),
-            first: indexes.start,
-            logs,
-        })
+        Ok(staged)
     }
 
     /// Closes staged logs whose metadata was never committed and removes
-    /// their dirs.
+    /// the dirs that staging created.
     pub fn discard(&self, staged: Staged) {
-        let (topic, indexes) = (staged.topic.clone(), staged.indexes());
+        // Those taken for installing are not the discard's to remove.
+        let held = staged.indexes();
+        let created: Vec<i32> = staged
+            .created
+            .iter()
+            .copied()
+            .filter(|index| held.contains(index))
+            .collect();
+        let topic = staged.topic.clone();
         drop(staged);
-        self.remove_partition_dirs(&topic, indexes);
+        self.remove_partition_dirs(&topic, created);
     }
 
     /// Brings the partitions in line with applied `deltas`, taking logs
@@ -431,7 +450,7 @@ impl PartitionManager {
     }
 
     /// Removes the dirs of partitions `indexes` of `topic`, if they exist.
-    fn remove_partition_dirs(&self, topic: &str, indexes: Range<i32>) {
+    fn remove_partition_dirs(&self, topic: &str, indexes: Vec<i32>) {
         for index in indexes {
             let dir = partition_dir(&self.data_dir, topic, index);
             match std::fs::remove_dir_all(&dir) {

@@ -4,6 +4,8 @@
 mod common;
 
 use common::*;
+use strom_broker::config::BrokerConfig;
+use strom_broker::state::Broker;
 use strom_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use strom_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse, MetadataResponse};
 use strom_protocol::records::CompressionType;
@@ -196,6 +198,59 @@ async fn a_clean_stop_marks_every_log_clean_and_the_next_start_unmarks_them() {
         assert_eq!(
             fetched_values(&records_of(&data)),
             [(0, "before".to_string()), (1, "after".to_string())],
+            "partition {partition}"
+        );
+    }
+}
+
+/// A log that cannot be opened at start-up (here a checkpoint that reads
+/// as an I/O error) stops the start with an error, and every partition's
+/// records stay where they are: a start once removed the dirs of the
+/// partitions opened before the failing one, as if they were new.
+#[tokio::test]
+async fn a_start_that_cannot_open_a_log_keeps_every_partition() {
+    const PARTITIONS: i32 = 10;
+    let mut broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "kept", PARTITIONS, &[]).await;
+    for partition in 0..PARTITIONS {
+        let records = batch(CompressionType::None, now_ms(), &["record"]);
+        produce_ok(&mut client, "kept", partition, records).await;
+    }
+    drop(client);
+    broker.stop().await;
+    let unreadable = broker
+        .data_dir()
+        .join("kept-6")
+        .join("log-start-offset-checkpoint");
+    std::fs::remove_file(&unreadable).ok();
+    std::fs::create_dir(&unreadable).unwrap();
+
+    let data_dir = broker.data_dir().to_str().unwrap().to_string();
+    let config = BrokerConfig::from_pairs(&[("log.dirs", data_dir.as_str())]).unwrap();
+    let opened = Broker::open(config, "127.0.0.1".into(), 9092);
+    assert!(opened.is_err(), "the start fails");
+    drop(opened);
+    for partition in 0..PARTITIONS {
+        let log = broker
+            .data_dir()
+            .join(format!("kept-{partition}"))
+            .join("00000000000000000000.log");
+        assert!(
+            log.metadata().is_ok_and(|m| m.len() > 0),
+            "{} kept",
+            log.display()
+        );
+    }
+
+    std::fs::remove_dir(&unreadable).unwrap();
+    broker.reopen();
+    let mut client = broker.connect().await;
+    for partition in 0..PARTITIONS {
+        let data = fetch(&mut client, "kept", partition, 0).await;
+        assert_eq!(
+            fetched_values(&records_of(&data)),
+            [(0, "record".to_string())],
             "partition {partition}"
         );
     }
