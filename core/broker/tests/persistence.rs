@@ -139,6 +139,40 @@ async fn a_crash_after_a_clean_restart_keeps_later_writes_readable() {
     );
 }
 
+/// A broker, stopped cleanly, that holds `topic` with one record in each
+/// of its `partitions`.
+async fn stopped_with_a_record_in_each(topic: &str, partitions: i32, value: &str) -> TestBroker {
+    let mut broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, topic, partitions, &[]).await;
+    for partition in 0..partitions {
+        let records = batch(CompressionType::None, now_ms(), &[value]);
+        produce_ok(&mut client, topic, partition, records).await;
+    }
+    drop(client);
+    broker.stop().await;
+    broker
+}
+
+/// Every partition of `topic` holds exactly `values`, from offset 0.
+async fn assert_each_partition_holds(
+    broker: &TestBroker,
+    topic: &str,
+    partitions: i32,
+    values: &[&str],
+) {
+    let mut client = broker.connect().await;
+    let expected: Vec<(i64, String)> = (0..).zip(values.iter().map(|v| v.to_string())).collect();
+    for partition in 0..partitions {
+        let data = fetch(&mut client, topic, partition, 0).await;
+        assert_eq!(
+            fetched_values(&records_of(&data)),
+            expected,
+            "partition {partition}"
+        );
+    }
+}
+
 /// Whether each partition dir of `topic` holds `file`.
 fn in_every_partition(broker: &TestBroker, topic: &str, partitions: i32, file: &str) -> Vec<bool> {
     (0..partitions)
@@ -159,15 +193,7 @@ fn in_every_partition(broker: &TestBroker, topic: &str, partitions: i32, file: &
 #[tokio::test]
 async fn a_clean_stop_marks_every_log_clean_and_the_next_start_unmarks_them() {
     const PARTITIONS: i32 = 30;
-    let mut broker = TestBroker::start();
-    let mut client = broker.connect().await;
-    create_topic(&mut client, "many", PARTITIONS, &[]).await;
-    for partition in 0..PARTITIONS {
-        let records = batch(CompressionType::None, now_ms(), &["before"]);
-        produce_ok(&mut client, "many", partition, records).await;
-    }
-    drop(client);
-    broker.stop().await;
+    let mut broker = stopped_with_a_record_in_each("many", PARTITIONS, "before").await;
     let every = vec![true; PARTITIONS as usize];
     assert_eq!(
         in_every_partition(&broker, "many", PARTITIONS, ".clean-shutdown"),
@@ -192,15 +218,7 @@ async fn a_clean_stop_marks_every_log_clean_and_the_next_start_unmarks_them() {
     }
     drop(client);
     broker.crash_and_reopen();
-    let mut client = broker.connect().await;
-    for partition in 0..PARTITIONS {
-        let data = fetch(&mut client, "many", partition, 0).await;
-        assert_eq!(
-            fetched_values(&records_of(&data)),
-            [(0, "before".to_string()), (1, "after".to_string())],
-            "partition {partition}"
-        );
-    }
+    assert_each_partition_holds(&broker, "many", PARTITIONS, &["before", "after"]).await;
 }
 
 /// A log that cannot be opened at start-up (here a checkpoint that reads
@@ -210,15 +228,7 @@ async fn a_clean_stop_marks_every_log_clean_and_the_next_start_unmarks_them() {
 #[tokio::test]
 async fn a_start_that_cannot_open_a_log_keeps_every_partition() {
     const PARTITIONS: i32 = 10;
-    let mut broker = TestBroker::start();
-    let mut client = broker.connect().await;
-    create_topic(&mut client, "kept", PARTITIONS, &[]).await;
-    for partition in 0..PARTITIONS {
-        let records = batch(CompressionType::None, now_ms(), &["record"]);
-        produce_ok(&mut client, "kept", partition, records).await;
-    }
-    drop(client);
-    broker.stop().await;
+    let mut broker = stopped_with_a_record_in_each("kept", PARTITIONS, "record").await;
     let unreadable = broker
         .data_dir()
         .join("kept-6")
@@ -245,15 +255,7 @@ async fn a_start_that_cannot_open_a_log_keeps_every_partition() {
 
     std::fs::remove_dir(&unreadable).unwrap();
     broker.reopen();
-    let mut client = broker.connect().await;
-    for partition in 0..PARTITIONS {
-        let data = fetch(&mut client, "kept", partition, 0).await;
-        assert_eq!(
-            fetched_values(&records_of(&data)),
-            [(0, "record".to_string())],
-            "partition {partition}"
-        );
-    }
+    assert_each_partition_holds(&broker, "kept", PARTITIONS, &["record"]).await;
 }
 
 #[tokio::test]
