@@ -27,15 +27,17 @@ fn closed_by_broker(mut stream: &TcpStream) -> bool {
     }
 }
 
+/// A broker on `data` that cannot raise its open-file limit above
+/// [`FD_LIMIT`] (soft and hard).
+fn limited_broker(data: &std::path::Path) -> Broker {
+    let script = format!("ulimit -n {FD_LIMIT} && exec \"$@\"");
+    Broker::start(server_command(&["sh", "-c", &script, "sh"], data))
+}
+
 #[test]
 fn out_of_file_descriptors_new_connections_are_refused_and_appends_go_on() {
     let dir = tempfile::tempdir().unwrap();
-    // Soft and hard limit, so the broker cannot raise it.
-    let script = format!("ulimit -n {FD_LIMIT} && exec \"$@\"");
-    let broker = Broker::start(server_command(
-        &["sh", "-c", &script, "sh"],
-        &dir.path().join("data"),
-    ));
+    let broker = limited_broker(&dir.path().join("data"));
     let address = broker.address.clone();
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", broker.child.id())).unwrap();
     let open_files = limits
@@ -80,5 +82,26 @@ fn out_of_file_descriptors_new_connections_are_refused_and_appends_go_on() {
     // Ten segment rolls while the connections are held.
     send(200);
     drop(streams);
+    drop(admin);
+}
+
+/// A topic with more partitions than the broker has descriptors for fails
+/// with a storage error and leaves none of its partition dirs behind (the
+/// one whose open failed included); a smaller topic is created after it.
+#[test]
+fn a_creation_that_runs_out_of_descriptors_leaves_no_partition_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let broker = limited_broker(&data);
+    let admin = AdminClient::new(ClientConfig::with_bootstrap(&broker.address).unwrap()).unwrap();
+    let wide = admin.create_topic(NewTopic::new("wide", (FD_LIMIT * 2) as i32, 1));
+    assert!(wide.is_err(), "{wide:?}");
+    let left: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.starts_with("wide-"))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
+    admin.create_topic(NewTopic::new("narrow", 10, 1)).unwrap();
     drop(admin);
 }

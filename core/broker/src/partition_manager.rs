@@ -155,7 +155,10 @@ impl PartitionManager {
                 topic,
                 "opening partitions failed, those created now are removed: {e}"
             );
-            self.discard(staged);
+            // All it created, the one that failed too (it holds no log).
+            let created = staged.created.clone();
+            drop(staged);
+            self.remove_partition_dirs(topic, created);
             e
         };
         for index in indexes.clone() {
