@@ -27,8 +27,9 @@ pub struct DirHealth {
     failure: OnceLock<String>,
     /// Group commit across the directory's logs.
     sync: DirSync,
-    /// A log was created with [`NewLogSync::Shared`](crate::NewLogSync::Shared) and no `syncfs` has
-    /// made its directory durable yet.
+    /// A log opened with [`NewLogSync::Shared`](crate::NewLogSync::Shared)
+    /// changed its directory (created it, removed its clean-shutdown
+    /// marker) and no `syncfs` has made that durable yet.
     new_logs_unsynced: AtomicBool,
     /// Held while [`DirHealth::sync_new_logs`] takes that mark and syncs:
     /// a caller whose logs another caller's `syncfs` covers waits for it.
@@ -123,7 +124,11 @@ impl DirHealth {
     pub fn sync_new_logs(&self, dir: &Path) -> Result<()> {
         let _round = self.new_logs_sync.lock().unwrap_or_else(|e| e.into_inner());
         if self.new_logs_unsynced.swap(false, Ordering::AcqRel) {
-            let handle = File::open(dir).map_err(|e| StorageError::io("open directory", dir, e))?;
+            let handle = File::open(dir).map_err(|e| {
+                // Still waiting: the next call must sync for them.
+                self.new_logs_unsynced.store(true, Ordering::Release);
+                StorageError::io("open directory", dir, e)
+            })?;
             FSYNC_LATENCY
                 .time(|| rustix::fs::syncfs(&handle))
                 .map_err(|e| self.fail("syncfs", dir, &std::io::Error::from(e)))
