@@ -39,7 +39,7 @@ import time
 from array import array
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
-from rdkafka_load import percentile  # a sibling script: this dir is on sys.path
+from rdkafka_load import CONSUMER_SETTINGS, percentile  # a sibling script: this dir is on sys.path
 
 MIB = 1024 * 1024
 STAMP = struct.Struct(">q")
@@ -196,7 +196,10 @@ def read_stamped(consumer: Consumer, partitions: int, records: int, on_record) -
 
 def stamped_consumer(bootstrap: str, topic: str, records: int) -> dict:
     """The e2e reader: assign() every partition at the start, no group."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-e2e-unused", "enable.auto.commit": False})
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "bench-e2e-unused", "enable.auto.commit": False,
+         **CONSUMER_SETTINGS}
+    )  # fmt: skip
     partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
     latencies = array("q")
@@ -212,7 +215,7 @@ def group_consumer(bootstrap: str, topic: str, records: int, group: str) -> dict
     """One fan-out reader: its own group, subscribe(), from the earliest offset."""
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
-         "enable.auto.commit": False}
+         "enable.auto.commit": False, **CONSUMER_SETTINGS}
     )  # fmt: skip
     consumer.subscribe([topic])
     partitions = len(consumer.list_topics(topic, timeout=30).topics[topic].partitions)

@@ -25,6 +25,14 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer
 
 MIB = 1024 * 1024
 IDLE_TIMEOUT_S = 30.0
+# Every consumer of the broker bench (here and in flow_load.py) sets
+# fetch.queue.backoff.ms, librdkafka's pause (default 1,000 ms) before a
+# partition's next fetch once its local queue holds queued.min.messages
+# (100,000). Python drains the queue more slowly than any broker fills it,
+# so with the default a run measures how many of those pauses fall into it:
+# by hand, 500,000 × 100 B over 6 partitions took 2.2-3.3 s (two or three
+# pauses) on Strom and on Kafka alike, and 0.35-0.41 s with 10 ms.
+CONSUMER_SETTINGS = {"fetch.queue.backoff.ms": 10}
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -84,6 +92,7 @@ def consume(bootstrap: str, topic: str, records: int) -> dict:
             "bootstrap.servers": bootstrap,
             "group.id": "bench-unused",  # required by the client; assign() never joins
             "enable.auto.commit": False,
+            **CONSUMER_SETTINGS,
         }
     )
     metadata = consumer.list_topics(topic, timeout=30)

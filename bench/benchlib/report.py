@@ -363,7 +363,8 @@ def render(report: dict) -> str:
         "before each. Topics: 6 partitions, replication factor 1, no compression.",
         "- Clients: kafka-tools 4.1.1 ProducerPerformance / ConsumerPerformance (Java client defaults "
         f"except acks: linger.ms=5, batch.size=16384) and librdkafka {report['librdkafka']} through "
-        "confluent-kafka for Python (defaults except acks).",
+        "confluent-kafka for Python (defaults except acks; consumers: fetch.queue.backoff.ms=10, as its 1 s "
+        "default pause of a partition whose local queue is full would be what a run measures).",
         f"- Each figure is the median of {report['repetitions']} runs (the fixed-rate run: 1); "
         "±N% is half the range of the record rates.",
         "",
