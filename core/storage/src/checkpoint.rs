@@ -77,8 +77,28 @@ pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     }
 }
 
+/// [`write_atomically`] unless `dir/name` already holds exactly
+/// `contents`. A checkpoint only ever gets its name from
+/// `write_atomically`, which fsyncs the file before the rename, so one
+/// that reads back equal has its contents on disk (and its name, or the
+/// caller's next directory fsync puts it there). A clean stop of a log
+/// that took no writes since it opened, most of a broker of thousands of
+/// partitions, then replaces none of them: each is a new inode and two
+/// fsyncs.
+pub(crate) fn write_if_changed(dir: &Path, name: &str, contents: &[u8]) -> Result<()> {
+    if read_optional(&dir.join(name))?.as_deref() == Some(contents) {
+        return Ok(());
+    }
+    write_atomically(dir, name, contents)
+}
+
+/// A single-value checkpoint's contents.
+pub(crate) fn encode_offset(value: i64) -> String {
+    format!("0\n{value}\n")
+}
+
 pub(crate) fn write_offset(dir: &Path, name: &str, value: i64) -> Result<()> {
-    write_atomically(dir, name, format!("0\n{value}\n").as_bytes())
+    write_atomically(dir, name, encode_offset(value).as_bytes())
 }
 
 /// Reads a single-value checkpoint. A missing or malformed file yields

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use crate::checkpoint::{read_optional, write_atomically, LEADER_EPOCH_FILE};
+use crate::checkpoint::{read_optional, write_atomically, write_if_changed, LEADER_EPOCH_FILE};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,11 +101,23 @@ impl LeaderEpochCache {
     }
 
     pub fn persist(&self, dir: &Path) -> Result<()> {
+        write_atomically(dir, LEADER_EPOCH_FILE, self.encode().as_bytes())
+    }
+
+    /// [`LeaderEpochCache::persist`] unless the checkpoint already says
+    /// the same (a clean stop).
+    pub fn persist_if_changed(&self, dir: &Path) -> Result<()> {
+        write_if_changed(dir, LEADER_EPOCH_FILE, self.encode().as_bytes())
+    }
+
+    /// The checkpoint's contents: a version line, the count, then one
+    /// `epoch start_offset` line per entry.
+    fn encode(&self) -> String {
         let mut text = format!("0\n{}\n", self.entries.len());
         for e in &self.entries {
             text.push_str(&format!("{} {}\n", e.epoch, e.start_offset));
         }
-        write_atomically(dir, LEADER_EPOCH_FILE, text.as_bytes())
+        text
     }
 
     /// Loads the checkpoint. A missing file is an empty cache; a malformed

@@ -3,18 +3,19 @@
 use std::fs;
 
 use crate::checkpoint::{
-    offset_file_name, write_atomically, write_offset, CLEAN_SHUTDOWN_FILE, HIGH_WATERMARK_FILE,
-    LOG_START_OFFSET_FILE, RECOVERY_POINT_FILE, SNAPSHOT_SUFFIX,
+    encode_offset, offset_file_name, write_atomically, write_if_changed, CLEAN_SHUTDOWN_FILE,
+    HIGH_WATERMARK_FILE, LOG_START_OFFSET_FILE, RECOVERY_POINT_FILE, SNAPSHOT_SUFFIX,
 };
 use crate::error::{Result, StorageError};
 use crate::log::Log;
 use crate::producer_state::encode_snapshot;
 
 impl Log {
-    /// Clean shutdown: writes out and fsyncs every segment and index, a
-    /// producer snapshot at the LEO, the log start / recovery point / high
-    /// watermark / leader epoch checkpoints, and finally the clean-shutdown
-    /// marker that lets the next open skip recovery. Later calls on this
+    /// Clean shutdown: writes out and fsyncs every segment and index that
+    /// changed since its last sync, a producer snapshot at the LEO, the
+    /// log start / recovery point / high watermark / leader epoch
+    /// checkpoints (each unless it already holds its value), and finally
+    /// the clean-shutdown marker that lets the next open skip recovery. Later calls on this
     /// `Log` fail with `Closed`; calling `close` again is a no-op.
     pub fn close(&self) -> Result<()> {
         let files = self.lock_checkpoints();
@@ -28,22 +29,26 @@ impl Log {
         self.ensure_writable(&state)?;
         state.active.trim_zeros()?;
         state.active.seal_indexes()?;
-        for segment in state.segments_mut() {
-            for (path, file) in segment.take_sync_handles() {
-                file.sync_all()
-                    .map_err(|e| self.fsync_failed("fsync", &path, e))?;
-            }
-        }
+        let handles: Vec<_> = state
+            .segments_mut()
+            .flat_map(|segment| segment.take_sync_handles())
+            .collect();
+        self.sync_data(&handles)?;
         let end = state.log_end_offset();
-        write_atomically(
+        // Each file only if it changed since it was last written or read.
+        write_if_changed(
             &self.dir,
             &offset_file_name(end, SNAPSHOT_SUFFIX),
             &encode_snapshot(&state.producers),
         )?;
-        write_offset(&self.dir, LOG_START_OFFSET_FILE, state.log_start_offset)?;
-        write_offset(&self.dir, RECOVERY_POINT_FILE, end)?;
-        write_offset(&self.dir, HIGH_WATERMARK_FILE, state.high_watermark)?;
-        state.epochs.persist(&self.dir)?;
+        for (name, value) in [
+            (LOG_START_OFFSET_FILE, state.log_start_offset),
+            (RECOVERY_POINT_FILE, end),
+            (HIGH_WATERMARK_FILE, state.high_watermark),
+        ] {
+            write_if_changed(&self.dir, name, encode_offset(value).as_bytes())?;
+        }
+        state.epochs.persist_if_changed(&self.dir)?;
         state.recovery_point = end;
         state.closed = true;
         write_atomically(&self.dir, CLEAN_SHUTDOWN_FILE, b"")?;

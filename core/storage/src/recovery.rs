@@ -124,6 +124,11 @@ fn load_segments(
     let mut i = 0;
     while let Some(&base) = bases.get(i) {
         let mut segment = Segment::open(dir, base, config)?;
+        if recover_from.is_none() {
+            // A clean stop synced every segment before writing its marker;
+            // only a cut below makes one need a sync again.
+            segment.mark_log_durable();
+        }
         segment.gaps_allowed = base < loading.clean_offset || gap_segments.contains(&base);
         // Whether damage is kept or cut off is decided below, once found.
         segment.keep_damaged = true;

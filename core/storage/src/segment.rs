@@ -67,6 +67,12 @@ pub(crate) struct Segment {
     /// Where the zeros [`Segment::zero_ahead`] wrote past `size` end (0
     /// when there are none).
     zeroed_to: u64,
+    /// The `.log` may hold changes no fsync of it has covered yet: set by
+    /// every write and cut, and when the segment is made or opened;
+    /// cleared when [`Segment::take_sync_handles`] hands the file out to
+    /// be synced, or by [`Segment::mark_log_durable`]. A sealed segment
+    /// synced at its roll is then not synced again by every clean stop.
+    log_unsynced: bool,
 }
 
 /// Why a scan stopped before the end of the file.
@@ -127,6 +133,7 @@ impl Segment {
             keep_damaged: false,
             damaged: false,
             zeroed_to: 0,
+            log_unsynced: true,
         })
     }
 
@@ -205,6 +212,7 @@ impl Segment {
             keep_damaged: false,
             damaged: false,
             zeroed_to: 0,
+            log_unsynced: true,
         })
     }
 
@@ -282,6 +290,7 @@ impl Segment {
         index_interval_bytes: u64,
     ) -> Result<()> {
         let start = self.size;
+        self.log_unsynced = true;
         if let Err(e) = self.log.write_all_at(bytes, start) {
             // Best effort: leave no partial batch behind for the next append.
             let _ = self.log.set_len(start);
@@ -325,6 +334,7 @@ impl Segment {
             return;
         }
         let len = usize::try_from(to - from).unwrap_or(ZEROS.len());
+        self.log_unsynced = true;
         match self.log.write_all_at(&ZEROS[..len], from) {
             Ok(()) => self.zeroed_to = to,
             Err(e) => {
@@ -431,7 +441,8 @@ impl Segment {
     }
 
     /// Sets the file's length to `len` (`len` is where batches end).
-    fn cut_file_at(&self, len: u64) -> Result<()> {
+    fn cut_file_at(&mut self, len: u64) -> Result<()> {
+        self.log_unsynced = true;
         self.log
             .set_len(len)
             .map_err(|e| StorageError::io("truncate segment", &self.log_path, e))
@@ -598,14 +609,24 @@ impl Segment {
         self.time_index.persist()
     }
 
-    /// Handles to fsync for this segment: the log first, then the index
-    /// files written since the last call (the segment lets go of them, so
-    /// they close once synced).
+    /// Handles to fsync for this segment, each a file changed since the
+    /// last call: the log first, then the index files (the segment lets
+    /// go of those, so they close once synced). The caller must sync them
+    /// all or fail the directory: the segment counts them as synced.
     pub fn take_sync_handles(&mut self) -> Vec<(PathBuf, Arc<File>)> {
-        let mut handles = vec![(self.log_path.clone(), self.log_file())];
+        let mut handles = Vec::with_capacity(3);
+        if std::mem::take(&mut self.log_unsynced) {
+            handles.push((self.log_path.clone(), self.log_file()));
+        }
         handles.extend(self.offset_index.take_unsynced());
         handles.extend(self.time_index.take_unsynced());
         handles
+    }
+
+    /// The `.log` is known to be on disk as it is: a cleanly closed log's
+    /// segments were all synced before its clean-shutdown marker.
+    pub fn mark_log_durable(&mut self) {
+        self.log_unsynced = false;
     }
 
     /// The segment's three files, whether or not its indexes were written.
