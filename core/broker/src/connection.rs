@@ -36,6 +36,7 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 use crate::access::{self, Screened};
 use crate::answer_sink::{write_pieces, AnswerSink};
 use crate::dispatch;
+use crate::fetch_sessions::{Begun, Ticket};
 use crate::handlers::fetch::fetching_replica;
 use crate::handlers::{self, api_versions};
 use crate::limits::decoded_expansion;
@@ -213,8 +214,26 @@ async fn read_requests(
             }
         }
         let mut close_after = false;
-        let body = decode(&request, peer)
-            .map(|body| access::screen(broker, &caller, body, request.api_version()));
+        // A fetch of a session is screened and served as the full fetch
+        // it stands for; its answer is trimmed to what changed.
+        let mut session_ticket = None;
+        let body = decode(&request, peer).map(|body| match body {
+            Request::Fetch(fetch) => {
+                let principal = &caller.principal;
+                let cap = broker.config.settings().fetch_max_bytes.max(0) as usize;
+                match broker
+                    .fetch_sessions
+                    .begin(fetch, request.api_version(), principal, cap)
+                {
+                    Begun::Serve(fetch, ticket) => {
+                        session_ticket = Some(ticket);
+                        access::screen(broker, &caller, fetch.into(), request.api_version())
+                    }
+                    Begun::Answer(refusal) => Screened::Answer(refusal.into()),
+                }
+            }
+            body => access::screen(broker, &caller, body, request.api_version()),
+        });
         let answer: Pin<Box<dyn Future<Output = Answer> + Send>> = match body {
             // The answers before it are still written, then the
             // connection closes.
@@ -222,7 +241,10 @@ async fn read_requests(
             Err(Refused::UnsupportedApiVersions) => Box::pin(std::future::ready(Some(Some(
                 api_versions::unsupported_version_response(),
             )))),
-            Ok(Screened::Answer(refusal)) => Box::pin(std::future::ready(Some(Some(refusal)))),
+            Ok(Screened::Answer(mut refusal)) => {
+                finish_session(broker, session_ticket, &mut refusal);
+                Box::pin(std::future::ready(Some(Some(refusal))))
+            }
             Ok(Screened::Run(Request::Produce(produce), patch)) => {
                 let fire_and_forget = produce.acks == 0;
                 let started = Instant::now();
@@ -299,6 +321,7 @@ async fn read_requests(
                     if let Some(patch) = patch {
                         patch(response);
                     }
+                    finish_session(broker, session_ticket, response);
                     if !follower && broker.quotas.is_active() {
                         let usage = Usage {
                             fetched_bytes: fetched_bytes(response),
@@ -325,6 +348,14 @@ async fn read_requests(
         if queue.send(in_flight).await.is_err() || close_after {
             return;
         }
+    }
+}
+
+/// Gives a fetch's answer its session id, trimmed to what changed when
+/// the fetch was one of a session (see [`crate::fetch_sessions`]).
+fn finish_session(broker: &Broker, ticket: Option<Ticket>, response: &mut Response) {
+    if let (Some(ticket), Response::Fetch(fetch)) = (ticket, response) {
+        broker.fetch_sessions.finish(ticket, fetch);
     }
 }
 

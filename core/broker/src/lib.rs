@@ -9,7 +9,8 @@
 //! - [`limits`] bounds what clients together may take: connections
 //!   (overall, per IP, file descriptors) and request memory.
 //! - [`dispatch`] routes a decoded request to one module of [`handlers`] per
-//!   API family.
+//!   API family; [`fetch_sessions`] turns a fetch of a session (KIP-227)
+//!   into the full fetch it stands for, and its answer into what changed.
 //! - [`state`] is the broker: [`topic_table`] (topic metadata, changed
 //!   only by applying records), [`partition_manager`] (the [`partition`]s
 //!   this node holds, each owning a `strom_storage::Log`, its leadership
@@ -33,6 +34,7 @@ pub mod connection;
 pub mod data_dir_lock;
 pub mod dispatch;
 pub mod error;
+pub mod fetch_sessions;
 mod file_work;
 pub mod followers;
 pub mod group;

@@ -21,6 +21,7 @@ use crate::cluster::requests::ControllerRequest;
 use crate::cluster::ClusterNode;
 use crate::config::{BrokerConfig, TopicConfigs};
 use crate::error::{ApiError, BrokerError};
+use crate::fetch_sessions::FetchSessions;
 use crate::file_work::{off_the_worker, on_threads};
 use crate::group::{self, GroupCoordinator};
 use crate::limits::RequestMemory;
@@ -71,6 +72,8 @@ pub struct Broker {
     pub quota_meters: QuotaMeters,
     /// Requests and connections, for `/metrics`.
     pub metrics: BrokerMetrics,
+    /// Consumers' fetch sessions (KIP-227).
+    pub fetch_sessions: FetchSessions,
     /// Set once this broker has joined its cluster (multi-node only).
     cluster: OnceLock<Arc<ClusterNode>>,
     /// Every client listener's advertised address, once bound (registered
@@ -119,6 +122,9 @@ impl Broker {
                 config.settings().quota_window_size_seconds.max(1) as u32,
             ),
             metrics: BrokerMetrics::default(),
+            fetch_sessions: FetchSessions::new(
+                usize::try_from(config.settings().fetch_session_cache_slots).unwrap_or(0),
+            ),
             groups: GroupCoordinator::default(),
             partitions: Arc::new(PartitionManager::new(
                 data_dir.clone(),

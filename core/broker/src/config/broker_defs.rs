@@ -64,6 +64,7 @@ pub static BROKER_SETTINGS: &[SettingDef] = &[
     def("delete.topic.enable", T::Boolean, Some("true"), V::Any, "Allow DeleteTopics."),
     def("socket.request.max.bytes", T::Int, Some("104857600"), V::AtLeast(1), "Largest request frame accepted; larger frames close the connection."),
     def("max.request.partition.size.limit", T::Int, Some("2000"), V::AtLeast(1), "Most partitions one DescribeTopicPartitions response describes; the client pages on with the cursor it returns."),
+    def("max.incremental.fetch.session.cache.slots", T::Int, Some("1000"), V::AtLeast(0), "Most fetch sessions (KIP-227) held at once; a consumer that gets none sends full fetches. 0: none. All sessions together hold at most 100,000 partitions."),
     def("fetch.max.bytes", T::Int, Some("57671680"), V::AtLeast(1024), "Most record bytes one Fetch response carries, whatever the request asks (55 MiB)."),
     def("queued.max.request.bytes", T::Long, Some("536870912"), V::AtLeast(-1), "Bytes of requests being read or handled, all connections together; a connection waits to read its next request beyond it. -1: no limit (Kafka's default; Strom's is 512 MiB)."),
     def("max.connections", T::Int, Some("2147483647"), V::AtLeast(0), "Most client connections at once; beyond it the broker stops accepting until one closes."),

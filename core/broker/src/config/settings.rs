@@ -103,6 +103,8 @@ pub struct BrokerSettings {
     pub delete_topic_enable: bool,
     pub socket_request_max_bytes: i32,
     pub fetch_max_bytes: i32,
+    /// `max.incremental.fetch.session.cache.slots`.
+    pub fetch_session_cache_slots: i32,
     /// Most partitions one DescribeTopicPartitions response describes.
     pub max_request_partition_size_limit: i32,
     /// -1: no limit.
@@ -243,6 +245,7 @@ impl BrokerSettings {
             delete_topic_enable: true,
             socket_request_max_bytes: 0,
             fetch_max_bytes: 0,
+            fetch_session_cache_slots: 0,
             max_request_partition_size_limit: 0,
             queued_max_request_bytes: -1,
             max_connections: 0,
@@ -433,6 +436,7 @@ pub(super) fn resolve_settings(
         delete_topic_enable: lookup.boolean("delete.topic.enable")?,
         socket_request_max_bytes: lookup.int("socket.request.max.bytes")?,
         fetch_max_bytes: lookup.int("fetch.max.bytes")?,
+        fetch_session_cache_slots: lookup.int("max.incremental.fetch.session.cache.slots")?,
         max_request_partition_size_limit: lookup.int("max.request.partition.size.limit")?,
         queued_max_request_bytes: lookup.long("queued.max.request.bytes")?,
         max_connections: lookup.int("max.connections")?,

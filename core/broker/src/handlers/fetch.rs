@@ -234,7 +234,7 @@ fn read_once(
     let mut responses = Vec::with_capacity(request.topics.len());
     // A partition named twice is read and answered once, as Kafka's
     // fetch map does; otherwise each repeat would add a full read.
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::with_capacity(request.topics.iter().map(|t| t.partitions.len()).sum());
     for (topic, name) in request.topics.iter().zip(&named.names) {
         let mut answered = Vec::with_capacity(topic.partitions.len());
         for wanted in &topic.partitions {

@@ -87,6 +87,21 @@ impl Collector for BrokerCollector {
             MetricType::Gauge,
             [(Labels::new(), ConstGauge::new(cached as i64))],
         )?;
+        let (sessions, session_partitions) = broker.fetch_sessions.held();
+        family(
+            &mut encoder,
+            "strom_fetch_sessions",
+            "Consumers' fetch sessions (KIP-227) held now; at most max.incremental.fetch.session.cache.slots.",
+            MetricType::Gauge,
+            [(Labels::new(), ConstGauge::new(sessions as i64))],
+        )?;
+        family(
+            &mut encoder,
+            "strom_fetch_session_partitions",
+            "Partitions the fetch sessions hold now, all sessions together.",
+            MetricType::Gauge,
+            [(Labels::new(), ConstGauge::new(session_partitions as i64))],
+        )?;
         let (from_memory, from_files) = broker.dir_health().fetch_reads();
         family(
             &mut encoder,
