@@ -3,37 +3,16 @@
 
 mod common;
 
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use common::files::{inodes, syncs_during};
 use common::*;
-use strom_storage::latency::FSYNC_LATENCY;
 
-/// The log's checkpoint and producer-snapshot files with their inodes
-/// (a rewrite replaces the file, so its inode changes).
+/// The log's checkpoint and producer-snapshot files with their inodes.
 fn state_files(dir: &Path) -> Vec<(String, u64)> {
-    let mut files: Vec<(String, u64)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.ends_with("-checkpoint") || name.ends_with(".snapshot")
-        })
-        .map(|e| {
-            (
-                e.file_name().into_string().unwrap(),
-                e.metadata().unwrap().ino(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-fn syncs_during(work: impl FnOnce()) -> u64 {
-    let before = FSYNC_LATENCY.count();
-    work();
-    FSYNC_LATENCY.count() - before
+    inodes(dir, |name| {
+        name.ends_with("-checkpoint") || name.ends_with(".snapshot")
+    })
 }
 
 #[test]

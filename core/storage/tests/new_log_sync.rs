@@ -5,8 +5,8 @@
 
 mod common;
 
+use common::files::syncs_during;
 use common::*;
-use strom_storage::latency::FSYNC_LATENCY;
 use strom_storage::{DirHealth, Log, NewLogSync};
 
 fn open_shared(
@@ -22,30 +22,9 @@ fn open_shared(
         .collect()
 }
 
-/// The checkpoint files of a log directory, by name, with their inodes
-/// (a rewrite replaces the file, so its inode changes).
+/// The checkpoint files of a log directory, by name, with their inodes.
 fn checkpoint_inodes(dir: &std::path::Path) -> Vec<(String, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    let mut files: Vec<(String, u64)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_name().to_string_lossy().ends_with("-checkpoint"))
-        .map(|e| {
-            (
-                e.file_name().into_string().unwrap(),
-                e.metadata().unwrap().ino(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-/// Syncs counted while `work` runs.
-fn syncs_during(work: impl FnOnce()) -> u64 {
-    let before = FSYNC_LATENCY.count();
-    work();
-    FSYNC_LATENCY.count() - before
+    common::files::inodes(dir, |name| name.ends_with("-checkpoint"))
 }
 
 #[test]

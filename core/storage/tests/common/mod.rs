@@ -7,6 +7,7 @@ use bytes::BytesMut;
 use strom_protocol::records::BatchHeader;
 use strom_storage::{AppendOptions, Log, LogConfig};
 
+pub mod files;
 pub mod keyed;
 
 fn put_unsigned(out: &mut Vec<u8>, mut v: u64) {
