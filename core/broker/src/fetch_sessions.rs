@@ -273,7 +273,10 @@ impl FetchSessions {
         for forgotten in &request.forgotten_topics_data {
             for &partition in &forgotten.partitions {
                 let key = KeyRef::of(by_id, &forgotten.topic, forgotten.topic_id, partition);
-                session.partitions.shift_remove(&key);
+                // O(1): the last partition takes its place in the order
+                // (shifting would make a long forget list cost its
+                // length times the session's size, under the lock).
+                session.partitions.swap_remove(&key);
             }
         }
         let added = request
