@@ -135,6 +135,15 @@ struct Cached {
 }
 
 impl Cached {
+    /// A partition the client has not been told about yet.
+    fn new(wanted: FetchPartition) -> Cached {
+        Cached {
+            wanted,
+            high_watermark: -1,
+            log_start_offset: -1,
+        }
+    }
+
     /// Whether `data` tells the client something new, as Kafka decides
     /// it; remembers what it tells.
     fn must_answer(&mut self, data: &PartitionData) -> bool {
@@ -309,13 +318,9 @@ impl FetchSessions {
                 match session.partitions.get_mut(&key) {
                     Some(cached) => cached.wanted = wanted,
                     None => {
-                        let key = key.to_owned();
-                        let cached = Cached {
-                            wanted,
-                            high_watermark: -1,
-                            log_start_offset: -1,
-                        };
-                        session.partitions.insert(key, cached);
+                        session
+                            .partitions
+                            .insert(key.to_owned(), Cached::new(wanted));
                     }
                 }
             }
@@ -373,14 +378,7 @@ impl FetchSessions {
     ) -> i32 {
         let mut partitions: IndexMap<Key, Cached> = wanted
             .into_iter()
-            .map(|(key, wanted)| {
-                let cached = Cached {
-                    wanted,
-                    high_watermark: -1,
-                    log_start_offset: -1,
-                };
-                (key, cached)
-            })
+            .map(|(key, wanted)| (key, Cached::new(wanted)))
             .collect();
         if partitions.is_empty() {
             return 0;

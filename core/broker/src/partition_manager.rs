@@ -155,9 +155,10 @@ impl PartitionManager {
                 topic,
                 "opening partitions failed, those created now are removed: {e}"
             );
-            // All it created, the one that failed too (it holds no log).
-            let created = staged.created.clone();
-            drop(staged);
+            // All it created, the one that failed too (it holds no log);
+            // the logs close before their directories go.
+            let Staged { logs, created, .. } = staged;
+            drop(logs);
             self.remove_partition_dirs(topic, created);
             e
         };
