@@ -223,6 +223,13 @@ impl Partition {
             .clone()
     }
 
+    /// The leader's node id and its epoch, without copying the replica
+    /// lists as [`Partition::leadership`] does (a fetch asks per partition).
+    pub fn leader_and_epoch(&self) -> (i32, i32) {
+        let leadership = self.leadership.read().unwrap_or_else(|e| e.into_inner());
+        (leadership.leader, leadership.leader_epoch)
+    }
+
     /// Whether this broker leads the partition.
     pub fn is_leader(&self) -> bool {
         self.leadership

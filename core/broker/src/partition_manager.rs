@@ -10,7 +10,7 @@
 //! start, or later one a replicated metadata log announces) open their
 //! logs as they arrive.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -63,13 +63,67 @@ impl Staged {
     }
 }
 
+/// One topic's partitions held here, in a slot per index up to the
+/// highest one held: a fetch looks up each of its partitions, and an index
+/// beats a tree walk (partition indexes are dense, from 0).
+#[derive(Default)]
+struct TopicPartitions {
+    slots: Vec<Option<Arc<Partition>>>,
+    held: usize,
+}
+
+impl TopicPartitions {
+    fn get(&self, index: i32) -> Option<&Arc<Partition>> {
+        let at = usize::try_from(index).ok()?;
+        self.slots.get(at)?.as_ref()
+    }
+
+    /// `index` comes from the topic table, never negative.
+    fn insert(&mut self, index: i32, partition: Arc<Partition>) {
+        let Ok(at) = usize::try_from(index) else {
+            tracing::error!(topic = %partition.topic, index, "a negative partition index is not held");
+            return;
+        };
+        if self.slots.len() <= at {
+            self.slots.resize(at + 1, None);
+        }
+        if self.slots[at].replace(partition).is_none() {
+            self.held += 1;
+        }
+    }
+
+    fn remove(&mut self, index: i32) {
+        let taken = usize::try_from(index)
+            .ok()
+            .and_then(|at| self.slots.get_mut(at))
+            .and_then(Option::take);
+        if taken.is_some() {
+            self.held -= 1;
+        }
+    }
+
+    /// By index.
+    fn values(&self) -> impl Iterator<Item = &Arc<Partition>> {
+        self.slots.iter().flatten()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.held == 0
+    }
+
+    /// By index.
+    fn into_values(self) -> impl Iterator<Item = Arc<Partition>> {
+        self.slots.into_iter().flatten()
+    }
+}
+
 pub struct PartitionManager {
     data_dir: PathBuf,
     dir_health: Arc<DirHealth>,
     node_id: i32,
     /// Each topic's partitions held here (all of them on one node; those
     /// this broker replicates in a cluster), by index.
-    partitions: RwLock<HashMap<String, BTreeMap<i32, Arc<Partition>>>>,
+    partitions: RwLock<HashMap<String, TopicPartitions>>,
     /// Notified whenever a partition starts or stops following, for the
     /// replica fetchers.
     followers_changed: Arc<Notify>,
@@ -100,7 +154,23 @@ impl PartitionManager {
 
     pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
         let partitions = self.partitions.read().unwrap_or_else(|e| e.into_inner());
-        partitions.get(topic)?.get(&index).cloned()
+        partitions.get(topic)?.get(index).cloned()
+    }
+
+    /// Partitions `indexes` of `topic`, in that order (`None` where this
+    /// broker holds none): one lock and one hash of the name for all of
+    /// them, where a fetch of many partitions would otherwise pay both
+    /// per partition.
+    pub fn partitions_at(
+        &self,
+        topic: &str,
+        indexes: impl Iterator<Item = i32>,
+    ) -> Vec<Option<Arc<Partition>>> {
+        let partitions = self.partitions.read().unwrap_or_else(|e| e.into_inner());
+        let held = partitions.get(topic);
+        indexes
+            .map(|index| held.and_then(|held| held.get(index)).cloned())
+            .collect()
     }
 
     /// The partition, or the Kafka error a request for it gets.
@@ -388,7 +458,7 @@ impl PartitionManager {
     fn remove(&self, topic: &str, index: i32) {
         let mut partitions = self.partitions.write().unwrap_or_else(|e| e.into_inner());
         if let Some(held) = partitions.get_mut(topic) {
-            held.remove(&index);
+            held.remove(index);
             if held.is_empty() {
                 partitions.remove(topic);
             }
@@ -576,4 +646,42 @@ fn holds_records(dir: &Path) -> bool {
             .is_some_and(|n| n.ends_with(".log"))
             && entry.metadata().map_or(true, |m| m.len() > 0)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_topics_partitions_are_found_by_index_however_sparse() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let partition = |index: i32| {
+            let log = Log::open(dir.path().join(format!("t-{index}")), Default::default())
+                .expect("log opens");
+            Arc::new(Partition::with_default_config("t", index, log, 1))
+        };
+        let indexes = |held: &TopicPartitions| held.values().map(|p| p.index).collect::<Vec<_>>();
+        // A broker of a cluster holds some of a topic's partitions only.
+        let mut held = TopicPartitions::default();
+        held.insert(5, partition(5));
+        held.insert(2, partition(2));
+        held.insert(2, partition(2));
+        assert_eq!(indexes(&held), [2, 5]);
+        for index in [2, 5] {
+            assert_eq!(held.get(index).map(|p| p.index), Some(index));
+        }
+        for index in [-1, 0, 3, 6, i32::MAX, i32::MIN] {
+            assert!(held.get(index).is_none(), "{index} is not held");
+        }
+        for index in [5, 7, -1] {
+            held.remove(index);
+        }
+        assert_eq!(indexes(&held), [2]);
+        assert!(!held.is_empty());
+        held.remove(2);
+        assert!(
+            held.is_empty(),
+            "the replaced and removed partitions were counted once"
+        );
+    }
 }

@@ -293,16 +293,40 @@ impl Broker {
     /// The partition, or the Kafka error a request for it gets: one that
     /// exists on other brokers only is NOT_LEADER_OR_FOLLOWER here.
     pub fn partition(&self, topic: &str, index: i32) -> Result<Arc<Partition>, i16> {
-        self.partitions.find(topic, index).map_err(|code| {
-            let elsewhere = self
-                .topic(topic)
-                .is_some_and(|t| index >= 0 && index < t.partition_count());
-            if elsewhere {
-                error_codes::NOT_LEADER_OR_FOLLOWER
-            } else {
-                code
-            }
-        })
+        self.partitions
+            .find(topic, index)
+            .map_err(|code| self.not_held_code(topic, index, code))
+    }
+
+    /// [`Broker::partition`] for partitions `indexes` of one topic, in
+    /// that order, with one lookup of the topic for all of them.
+    pub fn partitions_at(
+        &self,
+        topic: &str,
+        indexes: impl Iterator<Item = i32> + Clone,
+    ) -> Vec<Result<Arc<Partition>, i16>> {
+        let held = self.partitions.partitions_at(topic, indexes.clone());
+        held.into_iter()
+            .zip(indexes)
+            .map(|(partition, index)| {
+                partition.ok_or_else(|| {
+                    self.not_held_code(topic, index, error_codes::UNKNOWN_TOPIC_OR_PARTITION)
+                })
+            })
+            .collect()
+    }
+
+    /// The error for a partition this broker does not hold: it is not the
+    /// leader if the partition exists on another node, else `code`.
+    fn not_held_code(&self, topic: &str, index: i32, code: i16) -> i16 {
+        let elsewhere = self
+            .topic(topic)
+            .is_some_and(|t| index >= 0 && index < t.partition_count());
+        if elsewhere {
+            error_codes::NOT_LEADER_OR_FOLLOWER
+        } else {
+            code
+        }
     }
 
     /// The data dir's health, shared by every log in it.

@@ -166,7 +166,7 @@ pub use config::{CleanupPolicy, FlushPolicy, LogConfig};
 pub use dir_health::DirHealth;
 pub use epoch_cache::{latest_epoch_in, EpochEntry};
 pub use error::{Result, StorageError};
-pub use log::{AppendOptions, AppendOutcome, Log};
+pub use log::{AppendOptions, AppendOutcome, Log, LogOffsets};
 pub use log_limit::once_every;
 pub use producer_state::{BatchMetadata, ProducerStateEntry, RETAINED_BATCHES};
 pub use read::{LogReadResult, VERIFY_WINDOW};

@@ -21,7 +21,16 @@ use crate::producer_state::{
     encode_snapshot, BatchMetadata, ProducerStateEntry, ProducerStateManager, SequenceCheck,
 };
 use crate::segment::Segment;
-use crate::tail_cache::TailCache;
+use crate::tail_cache::{TailCache, TailReads};
+
+/// [`Log::offsets`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogOffsets {
+    pub log_start: i64,
+    pub high_watermark: i64,
+    /// The offset the next append will get.
+    pub log_end: i64,
+}
 
 /// How the leader stamps an append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,6 +235,8 @@ pub struct Log {
     pub(crate) cleaner_lock: Mutex<()>,
     /// Shared with every log in the data directory.
     pub(crate) health: Arc<DirHealth>,
+    /// Shared with the tail cache in `state`: noted without its lock.
+    pub(crate) tail_reads: Arc<TailReads>,
 }
 
 /// fdatasyncs each file in turn; the first failure, with its file. Free of
@@ -543,6 +554,18 @@ impl Log {
 
     pub fn high_watermark(&self) -> i64 {
         self.lock().high_watermark
+    }
+
+    /// Log start, high watermark and log end as of one moment, for a
+    /// reader that needs all three (a fetch, per partition) at the cost
+    /// of one lock.
+    pub fn offsets(&self) -> LogOffsets {
+        let state = self.lock();
+        LogOffsets {
+            log_start: state.log_start_offset,
+            high_watermark: state.high_watermark,
+            log_end: state.log_end_offset(),
+        }
     }
 
     /// Sets the high watermark, clamped to `[log start, log end]`. It is

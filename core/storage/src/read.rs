@@ -338,7 +338,7 @@ impl Log {
     /// A reader waits at the end of the log: the appends that it will read
     /// next are kept in memory (see `tail_cache.rs`).
     pub fn note_tail_read(&self) {
-        self.lock().tail.note_tail_read();
+        self.tail_reads.note();
     }
 
     /// Frees the tail cache if no fetch read the active segment lately
@@ -358,9 +358,9 @@ impl Log {
         max_offset_exclusive: i64,
         min_one_batch: bool,
     ) -> Option<LogReadResult> {
-        let mut state = self.lock();
+        let state = self.lock();
         if start_offset >= state.active.base_offset {
-            state.tail.note_tail_read();
+            self.tail_reads.note();
         }
         let (log_start, log_end) = (state.log_start_offset, state.log_end_offset());
         // Out of range, at the end or closed: the files' path answers.

@@ -41,7 +41,7 @@ use crate::log::{Log, LogState};
 use crate::producer_state::{decode_snapshot, ProducerStateManager};
 use crate::resync::split_damaged;
 use crate::segment::{remove_files, Segment};
-use crate::tail_cache::TailCache;
+use crate::tail_cache::{TailCache, TailReads};
 
 /// Who makes what [`Log::open_with`] changes in a log's directory
 /// durable: a new log's directory (its name in its parent, its first
@@ -344,6 +344,7 @@ impl Log {
         let mut sealed: BTreeMap<i64, Segment> =
             segments.into_iter().map(|s| (s.base_offset, s)).collect();
         let first_base = sealed.keys().next().copied().unwrap_or(active.base_offset);
+        let tail_reads = Arc::new(TailReads::default());
         let mut state = LogState {
             config,
             sealed: BTreeMap::new(),
@@ -359,7 +360,7 @@ impl Log {
             earliest_delete_horizon: cleaner.earliest_delete_horizon,
             gap_segments_checkpoint: gap_checkpoint,
             covering_sync_round: health.next_sync_round(),
-            tail: TailCache::new(health.clone()),
+            tail: TailCache::new(health.clone(), tail_reads.clone()),
         };
         std::mem::swap(&mut state.sealed, &mut sealed);
         if state.log_start_offset > state.log_end_offset() {
@@ -447,6 +448,7 @@ impl Log {
             checkpoint_lock: Mutex::new(()),
             cleaner_lock: Mutex::new(()),
             health,
+            tail_reads,
         })
     }
 }

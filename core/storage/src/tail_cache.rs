@@ -33,8 +33,9 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -52,6 +53,39 @@ pub const MAX_TAIL_CACHE_PER_LOG: usize = 4 * 1024 * 1024;
 /// (consumers that keep up fetch at least every `fetch.max.wait.ms`).
 pub const READERS_GONE_AFTER: Duration = Duration::from_secs(10);
 
+/// When a fetch last read the active segment. Noted without the log's
+/// lock, as a fetch of many partitions notes it for each of them (where
+/// the lock and a full clock read were a fifth of such a fetch's cost);
+/// the cache reads it under the lock.
+#[derive(Debug, Default)]
+pub(crate) struct TailReads {
+    /// [`coarse_now_ms`] at the last read, plus one; 0: never read.
+    last: AtomicU64,
+}
+
+impl TailReads {
+    pub fn note(&self) {
+        self.last.store(coarse_now_ms() + 1, Ordering::Relaxed);
+    }
+
+    fn lately(&self) -> bool {
+        match self.last.load(Ordering::Relaxed) {
+            0 => false,
+            last => {
+                coarse_now_ms().saturating_sub(last - 1) < READERS_GONE_AFTER.as_millis() as u64
+            }
+        }
+    }
+}
+
+/// Milliseconds on the monotonic clock as the kernel last updated it
+/// (its tick, a few ms): cheaper than a precise read, and plenty for
+/// [`READERS_GONE_AFTER`].
+fn coarse_now_ms() -> u64 {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::MonotonicCoarse);
+    (now.tv_sec as u64) * 1000 + (now.tv_nsec as u64) / 1_000_000
+}
+
 #[derive(Debug)]
 pub(crate) struct TailCache {
     /// Whose budget the cache takes its memory from.
@@ -64,8 +98,8 @@ pub(crate) struct TailCache {
     /// Whether this log counts among those sharing the budget: while it
     /// keeps its appends.
     sharing: bool,
-    /// When a fetch last read the active segment.
-    last_tail_read: Option<Instant>,
+    /// Shared with the log, which notes the reads.
+    reads: Arc<TailReads>,
 }
 
 /// What a batch costs beyond its bytes: its entry. Counted, so that many
@@ -100,13 +134,13 @@ pub(crate) struct CachedRead {
 }
 
 impl TailCache {
-    pub fn new(dir: Arc<DirHealth>) -> TailCache {
+    pub fn new(dir: Arc<DirHealth>, reads: Arc<TailReads>) -> TailCache {
         TailCache {
             dir,
             batches: VecDeque::new(),
             len: 0,
             sharing: false,
-            last_tail_read: None,
+            reads,
         }
     }
 
@@ -127,11 +161,6 @@ impl TailCache {
         true
     }
 
-    /// A fetch reads the active segment: appends are worth keeping.
-    pub fn note_tail_read(&mut self) {
-        self.last_tail_read = Some(Instant::now());
-    }
-
     /// Drops what the cache holds if no fetch read the active segment for
     /// [`READERS_GONE_AFTER`]; the log then no longer shares the budget.
     /// Its next append, read lately or not, decides again.
@@ -143,8 +172,7 @@ impl TailCache {
     }
 
     fn read_lately(&self) -> bool {
-        self.last_tail_read
-            .is_some_and(|at| at.elapsed() < READERS_GONE_AFTER)
+        self.reads.lately()
     }
 
     fn set_sharing(&mut self, sharing: bool) {

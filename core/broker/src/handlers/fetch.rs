@@ -5,12 +5,13 @@
 //! topics are named by id; from v16 a partition whose leader moved points
 //! to the new one (KIP-951).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use strom_protocol::codec::Uuid;
 use strom_protocol::error_codes;
 use strom_protocol::messages::fetch_request::FetchPartition;
 use strom_protocol::messages::fetch_response::{
@@ -23,6 +24,7 @@ use tokio::sync::Notify;
 
 use super::leader_hints::{leadership_moved, LeaderHints};
 use crate::clock::now_ms;
+use crate::partition::Partition;
 use crate::state::Broker;
 
 /// The first version naming topics by id instead of by name.
@@ -37,11 +39,14 @@ pub async fn handle(broker: &Arc<Broker>, request: FetchRequest, version: i16) -
         tokio::time::Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
     // Woken by the partitions this fetch reads when their high watermark
     // moves; each read registers it again before reading, so an append
-    // between the read and the wait is not missed.
+    // between the read and the wait is not missed. A fetch that will not
+    // wait (max_wait_ms 0, or the last read after the deadline) does not
+    // register.
     let waiter = Arc::new(Notify::new());
+    let may_wait = (request.max_wait_ms > 0).then_some(&waiter);
     let request = Arc::new(Named::resolve(broker, request, version));
     let response = loop {
-        let (response, bytes) = read(broker, cap, &request, &waiter).await;
+        let (response, bytes) = read(broker, cap, &request, may_wait).await;
         let has_error = response.error_code != error_codes::NONE
             || response
                 .responses
@@ -59,7 +64,7 @@ pub async fn handle(broker: &Arc<Broker>, request: FetchRequest, version: i16) -
             .is_err()
         {
             // Deadline passed with nothing new: answer with what there is.
-            break read(broker, cap, &request, &waiter).await.0;
+            break read(broker, cap, &request, None).await.0;
         }
     };
     if fetching_replica(&request.request) < 0 {
@@ -95,7 +100,20 @@ struct Named {
 }
 
 impl Named {
-    fn resolve(broker: &Broker, request: FetchRequest, version: i16) -> Named {
+    fn resolve(broker: &Broker, mut request: FetchRequest, version: i16) -> Named {
+        // A partition named twice is read and answered once, as Kafka's
+        // fetch map does; otherwise each repeat would add a full read.
+        let mut topic_numbers: HashMap<(String, Uuid), usize> = HashMap::new();
+        let mut seen = HashSet::new();
+        for topic in &mut request.topics {
+            let next = topic_numbers.len();
+            let number = *topic_numbers
+                .entry((topic.topic.clone(), topic.topic_id))
+                .or_insert(next);
+            topic
+                .partitions
+                .retain(|wanted| seen.insert((number, wanted.partition)));
+        }
         let names = request
             .topics
             .iter()
@@ -111,7 +129,30 @@ impl Named {
             .collect();
         Named { request, names }
     }
+
+    /// The partitions to read, looked up anew for each read of a fetch
+    /// that waits, as they may move or go meanwhile.
+    fn held(&self, broker: &Broker) -> Held {
+        self.request
+            .topics
+            .iter()
+            .zip(&self.names)
+            .map(|(topic, name)| {
+                let indexes = topic.partitions.iter().map(|wanted| wanted.partition);
+                match name {
+                    Some(name) => broker.partitions_at(name, indexes),
+                    None => indexes
+                        .map(|_| Err(error_codes::UNKNOWN_TOPIC_ID))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
 }
+
+/// Each requested partition, by topic in the request's order, or the
+/// error code its answer carries.
+type Held = Vec<Vec<Result<Arc<Partition>, i16>>>;
 
 /// KIP-951 for the partitions refused because their leader moved.
 fn point_to_leaders(
@@ -157,16 +198,19 @@ fn point_to_leaders(
 /// [`read_once`] on the blocking pool, as reads are file I/O; on this
 /// thread when there is nothing to read from the files ([`caught_up`]).
 async fn read(
-    broker: &Arc<Broker>,
+    broker: &Broker,
     cap: usize,
     request: &Arc<Named>,
-    waiter: &Arc<Notify>,
+    waiter: Option<&Arc<Notify>>,
 ) -> (FetchResponse, usize) {
-    if caught_up(broker, request) {
-        return read_once(broker, cap, request, waiter);
+    let held = request.held(broker);
+    if caught_up(request, &held) {
+        return read_once(cap, request, &held, waiter);
     }
-    let (broker, request, waiter) = (broker.clone(), request.clone(), waiter.clone());
-    match tokio::task::spawn_blocking(move || read_once(&broker, cap, &request, &waiter)).await {
+    let (request, waiter) = (request.clone(), waiter.cloned());
+    match tokio::task::spawn_blocking(move || read_once(cap, &request, &held, waiter.as_ref()))
+        .await
+    {
         Ok(result) => result,
         Err(e) => {
             tracing::error!("fetch read task failed: {e}");
@@ -187,23 +231,21 @@ async fn read(
 /// the async worker rather than paying a blocking thread's two wake-ups.
 /// (An append that lands between this check and the read makes that read
 /// copy the new batch: data just written, from the page cache.)
-fn caught_up(broker: &Broker, named: &Named) -> bool {
+fn caught_up(named: &Named, held: &Held) -> bool {
     if fetching_replica(&named.request) >= 0 {
         return false;
     }
-    named
-        .request
-        .topics
-        .iter()
-        .zip(&named.names)
-        .all(|(topic, name)| {
-            let Some(name) = name else { return false };
-            topic.partitions.iter().all(|wanted| {
-                broker
-                    .partition(name, wanted.partition)
+    named.request.topics.iter().zip(held).all(|(topic, held)| {
+        topic
+            .partitions
+            .iter()
+            .zip(held)
+            .all(|(wanted, partition)| {
+                partition
+                    .as_ref()
                     .is_ok_and(|p| wanted.fetch_offset == p.log.high_watermark())
             })
-        })
+    })
 }
 
 /// The broker id of the follower sending the fetch, or a negative id for
@@ -222,25 +264,19 @@ const CONSUMER: i32 = -1;
 /// One pass over every requested partition; returns the response and the
 /// number of record bytes in it.
 fn read_once(
-    broker: &Broker,
     cap: usize,
     named: &Named,
-    waiter: &Arc<Notify>,
+    held: &Held,
+    waiter: Option<&Arc<Notify>>,
 ) -> (FetchResponse, usize) {
     let request = &named.request;
     let mut budget = (request.max_bytes.max(0) as usize).min(cap);
     let replica = fetching_replica(request);
     let mut total = 0usize;
     let mut responses = Vec::with_capacity(request.topics.len());
-    // A partition named twice is read and answered once, as Kafka's
-    // fetch map does; otherwise each repeat would add a full read.
-    let mut seen = HashSet::with_capacity(request.topics.iter().map(|t| t.partitions.len()).sum());
-    for (topic, name) in request.topics.iter().zip(&named.names) {
+    for ((topic, name), held) in request.topics.iter().zip(&named.names).zip(held) {
         let mut answered = Vec::with_capacity(topic.partitions.len());
-        for wanted in &topic.partitions {
-            if !seen.insert((topic.topic.as_str(), topic.topic_id, wanted.partition)) {
-                continue;
-            }
+        for (wanted, partition) in topic.partitions.iter().zip(held) {
             // KIP-74: the first partition with data returns at least one whole
             // batch even when it exceeds the limits, so consumers never stall.
             let read = Read {
@@ -249,9 +285,10 @@ fn read_once(
                 replica,
                 waiter,
             };
-            let data = match name {
-                Some(name) => read_partition(broker, name, wanted, read),
-                None => refused(wanted.partition, error_codes::UNKNOWN_TOPIC_ID),
+            let data = match (name, partition) {
+                (Some(name), Ok(partition)) => read_partition(partition, name, wanted, read),
+                (_, Err(code)) => refused(wanted.partition, *code),
+                (None, Ok(_)) => refused(wanted.partition, error_codes::UNKNOWN_TOPIC_ID),
             };
             let len = served_bytes(&data);
             budget = budget.saturating_sub(len);
@@ -280,7 +317,9 @@ struct Read<'a> {
     min_one: bool,
     /// [`fetching_replica`].
     replica: i32,
-    waiter: &'a Arc<Notify>,
+    /// Registered with the partition before it is read, if the fetch may
+    /// wait for data.
+    waiter: Option<&'a Arc<Notify>>,
 }
 
 /// A partition's answer carrying only `error_code`.
@@ -299,22 +338,16 @@ pub(crate) fn refused(partition_index: i32, error_code: i16) -> PartitionData {
 }
 
 fn read_partition(
-    broker: &Broker,
+    partition: &Partition,
     topic: &str,
     wanted: &FetchPartition,
     read: Read<'_>,
 ) -> PartitionData {
     let mut data = refused(wanted.partition, error_codes::NONE);
-    let partition = match broker.partition(topic, wanted.partition) {
-        Ok(p) => p,
-        Err(code) => {
-            data.error_code = code;
-            return data;
-        }
-    };
-    let leadership = partition.leadership();
-    data.current_leader.leader_id = leadership.leader;
-    data.current_leader.leader_epoch = leadership.leader_epoch;
+    (
+        data.current_leader.leader_id,
+        data.current_leader.leader_epoch,
+    ) = partition.leader_and_epoch();
     if let Err(e) = partition.check_leader(wanted.current_leader_epoch) {
         data.error_code = e.kafka_error_code();
         return data;
@@ -322,22 +355,31 @@ fn read_partition(
     let log = &partition.log;
     // A consumer reads up to the high watermark; a follower up to the log
     // end, and its fetch offset tells the leader how far it has come.
-    let visible_end = if read.replica >= 0 {
+    if read.replica >= 0 {
         if let Err(e) = partition.record_follower_fetch(read.replica, wanted.fetch_offset, now_ms())
         {
             data.error_code = e.kafka_error_code();
             return data;
         }
-        partition.wake_on_append(read.waiter);
-        log.log_end_offset()
+    }
+    if let Some(waiter) = read.waiter {
+        if read.replica >= 0 {
+            partition.wake_on_append(waiter);
+        } else {
+            partition.wake_on_new_data(waiter);
+        }
+    }
+    // Read after registering (and after the follower's fetch may have
+    // moved the high watermark).
+    let offsets = log.offsets();
+    let visible_end = if read.replica >= 0 {
+        offsets.log_end
     } else {
-        partition.wake_on_new_data(read.waiter);
-        log.high_watermark()
+        offsets.high_watermark
     };
-    let high_watermark = log.high_watermark();
-    data.high_watermark = high_watermark;
-    data.last_stable_offset = high_watermark;
-    data.log_start_offset = log.log_start_offset();
+    data.high_watermark = offsets.high_watermark;
+    data.last_stable_offset = offsets.high_watermark;
+    data.log_start_offset = offsets.log_start;
 
     let max_bytes = (wanted.partition_max_bytes.max(0) as usize).min(read.budget);
     if max_bytes == 0 && !read.min_one {
@@ -349,7 +391,7 @@ fn read_partition(
         place,
         wanted.fetch_offset,
         max_bytes,
-        visible_end,
+        (visible_end, offsets.log_end),
         read.min_one,
     ) {
         Ok(Served::Memory(records)) => data.records = Some(records),
@@ -398,13 +440,13 @@ fn read_records(
     place: (&str, i32),
     offset: i64,
     max_bytes: usize,
-    visible_end: i64,
+    (visible_end, log_end): (i64, i64),
     min_one: bool,
 ) -> Result<Served, StorageError> {
     // Offsets between the visible end (a consumer's high watermark, a
     // follower's log end) and the log end exist but are not readable by
     // this fetcher yet: an empty answer, not an error.
-    if offset >= visible_end && offset <= log.log_end_offset() {
+    if offset >= visible_end && offset <= log_end {
         // A reader waiting here reads the next appends: worth keeping.
         log.note_tail_read();
         return Ok(Served::Memory(Bytes::new()));
