@@ -52,6 +52,13 @@ use crate::versions;
 /// announces a large frame and sends nothing costs little memory.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// A frame up to this size gets its whole buffer before it arrives:
+/// growing it a [`READ_CHUNK`] at a time copies what arrived at each
+/// doubling, about once more every byte of a large produce request. The
+/// pages are touched only as bytes arrive, and the frames being read are
+/// bounded together by `queued.max.request.bytes`.
+const WHOLE_BUFFER_MAX: usize = 1024 * 1024;
+
 /// Answers a connection holds before it stops reading: produces wait for
 /// their commits together (one group-commit fdatasync for several) while
 /// the next requests are read.
@@ -537,16 +544,22 @@ async fn within<T>(limit: Option<Duration>, future: impl Future<Output = T>) -> 
     }
 }
 
-/// Reads the rest of a `size`-byte frame that starts with `prefix`,
-/// growing the buffer as data arrives rather than allocating the announced
-/// size up front. A sender that stalls for `idle` mid-frame is cut off.
+/// Reads the rest of a `size`-byte frame that starts with `prefix`. A
+/// frame above [`WHOLE_BUFFER_MAX`] grows its buffer as data arrives
+/// rather than allocating the announced size up front. A sender that
+/// stalls for `idle` mid-frame is cut off.
 async fn read_frame(
     stream: &mut (impl AsyncRead + Unpin),
     size: usize,
     prefix: &[u8],
     idle: Option<Duration>,
 ) -> std::io::Result<BytesMut> {
-    let mut frame = BytesMut::with_capacity(size.min(READ_CHUNK));
+    let first = if size <= WHOLE_BUFFER_MAX {
+        size
+    } else {
+        READ_CHUNK
+    };
+    let mut frame = BytesMut::with_capacity(first);
     frame.extend_from_slice(prefix);
     while frame.len() < size {
         let want = (size - frame.len()).min(READ_CHUNK);
