@@ -526,9 +526,13 @@ fn full_topics(partitions: &IndexMap<Key, Cached>) -> Vec<FetchTopic> {
             Key::Named(name, _) => (name.as_str(), Uuid::ZERO),
             Key::Id(id, _) => ("", *id),
         };
-        let same = topics
-            .last()
-            .is_some_and(|t| t.topic == topic && t.topic_id == topic_id);
+        // A session keys its partitions by name or by id, never both:
+        // only that one is compared (a fetch of 1,000 partitions makes
+        // 1,000 of these).
+        let same = topics.last().is_some_and(|t| match key {
+            Key::Named(name, _) => t.topic == *name,
+            Key::Id(id, _) => t.topic_id == *id,
+        });
         if !same {
             topics.push(FetchTopic {
                 topic: topic.to_owned(),
