@@ -27,7 +27,7 @@ use crate::group::{self, GroupCoordinator};
 use crate::limits::RequestMemory;
 use crate::metrics::BrokerMetrics;
 use crate::partition::Partition;
-use crate::partition_manager::{PartitionManager, Staged};
+use crate::partition_manager::{PartitionManager, Staged, Staging};
 use crate::quotas::rates::QuotaMeters;
 use crate::quotas::{ClientQuotas, Quotas};
 use crate::security::authorizer::{Acls, Authorizer};
@@ -200,6 +200,7 @@ impl Broker {
                 0..meta.partitions,
                 &effective,
                 &broker.config,
+                Staging::Start,
             )?;
             broker.commit(
                 topic_records(&meta, configs, broker.node_id, &staged),
@@ -414,6 +415,7 @@ impl Broker {
                     0..partitions,
                     &configs.effective(&self.config),
                     &self.config,
+                    Staging::Serving,
                 )
                 .map_err(ApiError::storage)?;
             if let Err(e) = topic_store::save(&self.data_dir, &meta) {
@@ -530,6 +532,7 @@ impl Broker {
                     current..total,
                     &topic.effective_config(&self.config),
                     &self.config,
+                    Staging::Serving,
                 )
                 .map_err(ApiError::storage)?;
             // Persist first: if the write fails, clients must not have been
