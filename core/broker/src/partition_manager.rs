@@ -37,10 +37,13 @@ pub enum LeadershipChange {
 /// fsync of each one's directory. Below it a fsync each is cheaper than a
 /// `syncfs`, which also writes back every other log's unsynced appends.
 /// Under `strom.flush.policy=page-cache` those may be gigabytes while the
-/// broker serves (the kernel writes them back when it chooses), so such a
-/// broker creates topics with a fsync per log ([`Staging::Serving`]): by
-/// hand, after 2 GB of appends, a `syncfs` made creating 10 partitions
-/// take 1.1 s instead of 0.01 s.
+/// broker serves (the kernel writes them back when it chooses): by hand,
+/// after 2 GB of appends, a `syncfs` made creating 10 partitions take
+/// 1.1 s instead of 0.01 s. So a page-cache broker creates a topic while
+/// serving ([`Staging::Serving`]) with a fsync per log, and a page-cache
+/// topic's new logs are not synced at all ([`NewLogSync::Deferred`]:
+/// their acknowledged appends are not promised to survive an OS crash
+/// either).
 const SHARED_SYNC_FROM: usize = 8;
 
 /// Why [`PartitionManager::stage`] opens logs.
@@ -213,9 +216,10 @@ impl PartitionManager {
     }
 
     /// Opens (creating) the logs of partitions `indexes` of `topic`, all
-    /// durable on disk when it returns. If one fails, those already opened
-    /// are closed, and the dirs this call created removed: existing logs
-    /// (a restart's) are left as they are.
+    /// durable on disk when it returns, except new logs of a page-cache
+    /// topic created while serving ([`NewLogSync::Deferred`]). If one
+    /// fails, those already opened are closed, and the dirs this call
+    /// created removed: existing logs (a restart's) are left as they are.
     pub fn stage(
         &self,
         topic: &str,
@@ -226,11 +230,14 @@ impl PartitionManager {
     ) -> Result<Staged, BrokerError> {
         let little_unsynced =
             staging == Staging::Start || config.settings().flush_policy == FlushPolicy::Fsync;
-        let sync = if indexes.len() >= SHARED_SYNC_FROM && little_unsynced {
-            NewLogSync::Shared
-        } else {
-            NewLogSync::Own
-        };
+        let sync =
+            if staging == Staging::Serving && effective.flush_policy == FlushPolicy::PageCache {
+                NewLogSync::Deferred
+            } else if indexes.len() >= SHARED_SYNC_FROM && little_unsynced {
+                NewLogSync::Shared
+            } else {
+                NewLogSync::Own
+            };
         let mut staged = Staged {
             topic: topic.to_string(),
             first: indexes.start,

@@ -56,6 +56,12 @@ pub enum NewLogSync {
     /// a write (a fsync per directory made a topic of 1,000 partitions take
     /// half a second to create, and a broker of 10,000 seconds to start).
     Shared,
+    /// Nobody, for a new directory, as Kafka does: for a log whose appends
+    /// are acknowledged from the page cache, whose promise does not cover
+    /// an OS crash either. Its first roll or its close makes it durable.
+    /// A removed clean-shutdown marker is still synced, as with `Own`:
+    /// that one must never come back.
+    Deferred,
 }
 
 /// Removes leftovers of interrupted operations and index files without a
@@ -314,7 +320,7 @@ impl Log {
             // From now on a crash must be detected as unclean.
             remove_if_exists(&marker)?;
             match sync {
-                NewLogSync::Own => fsync_dir(&dir)?,
+                NewLogSync::Own | NewLogSync::Deferred => fsync_dir(&dir)?,
                 NewLogSync::Shared => health.note_unsynced_log(),
             }
         }
@@ -408,6 +414,7 @@ impl Log {
         let checkpoints = if created {
             match sync {
                 NewLogSync::Own => vec![fsync_dir(&dir)],
+                NewLogSync::Deferred => Vec::new(),
                 NewLogSync::Shared => {
                     health.note_unsynced_log();
                     Vec::new()
