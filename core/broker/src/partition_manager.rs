@@ -39,11 +39,11 @@ pub enum LeadershipChange {
 /// Under `strom.flush.policy=page-cache` those may be gigabytes while the
 /// broker serves (the kernel writes them back when it chooses): by hand,
 /// after 2 GB of appends, a `syncfs` made creating 10 partitions take
-/// 1.1 s instead of 0.01 s. So a page-cache broker creates a topic while
-/// serving ([`Staging::Serving`]) with a fsync per log, and a page-cache
-/// topic's new logs are not synced at all ([`NewLogSync::Deferred`]:
-/// their acknowledged appends are not promised to survive an OS crash
-/// either).
+/// 1.1 s instead of 0.01 s. So while a page-cache broker serves
+/// ([`Staging::Serving`]) it never shares a `syncfs`: a page-cache topic's
+/// new logs are not synced at all ([`NewLogSync::Deferred`]: their
+/// acknowledged appends are not promised to survive an OS crash either),
+/// and an fsync topic's (`flush.messages=1`) get a fsync each.
 const SHARED_SYNC_FROM: usize = 8;
 
 /// Why [`PartitionManager::stage`] opens logs.
