@@ -56,6 +56,34 @@ pub enum Staging {
     Serving,
 }
 
+/// How `count` new logs of a topic with `effective` configs, opened
+/// together, are made durable: see [`SHARED_SYNC_FROM`].
+fn new_log_sync(
+    effective: &EffectiveTopicConfig,
+    config: &BrokerConfig,
+    count: usize,
+    staging: Staging,
+) -> NewLogSync {
+    if staging == Staging::Serving && effective.flush_policy == FlushPolicy::PageCache {
+        NewLogSync::Deferred
+    } else {
+        new_log_sync_of_many(config, count, staging)
+    }
+}
+
+/// [`new_log_sync`] for logs whose appends are synced: one `syncfs` for
+/// many when little else is unsynced (at start-up, or on an fsync broker),
+/// otherwise a fsync of each one's directory.
+fn new_log_sync_of_many(config: &BrokerConfig, count: usize, staging: Staging) -> NewLogSync {
+    let little_unsynced =
+        staging == Staging::Start || config.settings().flush_policy == FlushPolicy::Fsync;
+    if count >= SHARED_SYNC_FROM && little_unsynced {
+        NewLogSync::Shared
+    } else {
+        NewLogSync::Own
+    }
+}
+
 /// Logs opened for partitions whose metadata is not committed yet.
 #[must_use = "install the staged partitions or discard them"]
 pub struct Staged {
@@ -228,16 +256,7 @@ impl PartitionManager {
         config: &BrokerConfig,
         staging: Staging,
     ) -> Result<Staged, BrokerError> {
-        let little_unsynced =
-            staging == Staging::Start || config.settings().flush_policy == FlushPolicy::Fsync;
-        let sync =
-            if staging == Staging::Serving && effective.flush_policy == FlushPolicy::PageCache {
-                NewLogSync::Deferred
-            } else if indexes.len() >= SHARED_SYNC_FROM && little_unsynced {
-                NewLogSync::Shared
-            } else {
-                NewLogSync::Own
-            };
+        let sync = new_log_sync(effective, config, indexes.len(), staging);
         let mut staged = Staged {
             topic: topic.to_string(),
             first: indexes.start,
@@ -390,17 +409,19 @@ impl PartitionManager {
     }
 
     /// The logs of the partitions that `deltas` add here and that no
-    /// creator staged (a follower's, or any replica's in a cluster), opened
-    /// before any of them is installed when there are 8 or more: they share
-    /// one `syncfs`, which returns before any of them can take a write.
-    /// `None` for a log that could not be opened (the error is logged).
+    /// creator staged (any replica's in a cluster), opened before any of
+    /// them is installed when 8 or more would share one `syncfs`
+    /// ([`new_log_sync`]), which returns before any of them can take a
+    /// write. A cluster's metadata log adds partitions while the broker
+    /// serves, so they are opened as [`Staging::Serving`]. `None` for a log
+    /// that could not be opened (the error is logged).
     fn open_added(
         &self,
         deltas: &[Delta],
         staged: Option<&Staged>,
         config: &BrokerConfig,
     ) -> HashMap<(String, i32), Option<Log>> {
-        let added: Vec<(&Topic, i32)> = deltas
+        let added: Vec<(&Topic, i32, EffectiveTopicConfig)> = deltas
             .iter()
             .filter_map(|delta| match delta {
                 Delta::PartitionAdded { topic, index } => Some((&**topic, *index)),
@@ -410,14 +431,19 @@ impl PartitionManager {
                 self.is_replica(topic, *index)
                     && !staged.is_some_and(|s| s.topic == topic.name && s.indexes().contains(index))
             })
+            .map(|(topic, index)| (topic, index, topic.effective_config(config)))
+            // Those not synced at all are opened one by one, by `add`.
+            .filter(|(_, _, effective)| {
+                new_log_sync(effective, config, 1, Staging::Serving) != NewLogSync::Deferred
+            })
             .collect();
-        if added.len() < SHARED_SYNC_FROM {
+        if new_log_sync_of_many(config, added.len(), Staging::Serving) != NewLogSync::Shared {
             return HashMap::new();
         }
         let opened = added
             .into_iter()
-            .map(|(topic, index)| {
-                let log_config = log_config(&topic.effective_config(config), config);
+            .map(|(topic, index, effective)| {
+                let log_config = log_config(&effective, config);
                 let log = self
                     .open_log(&topic.name, index, log_config, NewLogSync::Shared)
                     .inspect_err(|e| tracing::error!("partition offline: {e}"))
@@ -448,7 +474,8 @@ impl PartitionManager {
             Some(log) => log,
             None => {
                 let log_config = log_config(&effective, config);
-                match self.open_log(&topic.name, index, log_config, NewLogSync::Own) {
+                let sync = new_log_sync(&effective, config, 1, Staging::Serving);
+                match self.open_log(&topic.name, index, log_config, sync) {
                     Ok(log) => log,
                     Err(e) => {
                         tracing::error!("partition offline: {e}");
