@@ -565,7 +565,13 @@ def test_elect_leaders_moves_leadership_back_on_request(tmp_path):
         tp = TopicPartition("elected", 0)
         result = client.elect_leaders(ElectionType.PREFERRED, [tp]).result(timeout=30)
         assert result[tp] is None, result
-        assert partitions_of(cluster, "elected")[0].leader == preferred
+        # The answer comes once the election is committed; the broker that
+        # answers the metadata request may apply it a moment later.
+        wait_for(
+            "the preferred replica leading",
+            lambda: partitions_of(cluster, "elected")[0].leader == preferred,
+            timeout=10,
+        )
         again = client.elect_leaders(ElectionType.PREFERRED, [tp]).result(timeout=30)
         assert again[tp] is not None and again[tp].code() == KafkaError.ELECTION_NOT_NEEDED, again
     finally:
