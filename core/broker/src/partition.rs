@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
-use strom_storage::{AppendOptions, AppendOutcome, Log};
+use strom_storage::{AppendBytes, AppendOptions, AppendOutcome, Log};
 use tokio::sync::Notify;
 
 use crate::clock::now_ms;
@@ -282,7 +282,7 @@ impl Partition {
     /// NOT_ENOUGH_REPLICAS), as the write could not be as durable as asked.
     pub fn append_as_leader(
         &self,
-        batches: &mut [u8],
+        batches: impl AppendBytes + AsMut<[u8]>,
         log_append_time_ms: Option<i64>,
         min_insync_replicas: Option<i32>,
     ) -> Result<AppendOutcome, PartitionError> {
@@ -298,7 +298,7 @@ impl Partition {
     /// persist a new leader epoch ([`Log::append_without_file_work`]).
     pub fn append_as_leader_without_file_work(
         &self,
-        batches: &mut [u8],
+        batches: impl AppendBytes + AsMut<[u8]>,
         log_append_time_ms: Option<i64>,
         min_insync_replicas: Option<i32>,
     ) -> Result<Option<AppendOutcome>, PartitionError> {

@@ -172,4 +172,4 @@ pub use producer_state::{BatchMetadata, ProducerStateEntry, RETAINED_BATCHES};
 pub use read::{LogReadResult, VERIFY_WINDOW};
 pub use recovery::NewLogSync;
 pub use retention::RetentionOutcome;
-pub use tail_cache::{MAX_TAIL_CACHE_PER_LOG, READERS_GONE_AFTER, TAIL_CACHE_BUDGET};
+pub use tail_cache::{AppendBytes, MAX_TAIL_CACHE_PER_LOG, READERS_GONE_AFTER, TAIL_CACHE_BUDGET};

@@ -21,7 +21,7 @@ use crate::producer_state::{
     encode_snapshot, BatchMetadata, ProducerStateEntry, ProducerStateManager, SequenceCheck,
 };
 use crate::segment::Segment;
-use crate::tail_cache::{TailCache, TailReads};
+use crate::tail_cache::{AppendBytes, TailCache, TailReads};
 
 /// [`Log::offsets`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -379,7 +379,10 @@ impl Log {
     /// whole call appends nothing and returns that batch's original offsets
     /// with `duplicate: true` (as Kafka does; producers send one batch per
     /// partition per request).
-    pub fn append(&self, batches: &mut [u8], options: AppendOptions) -> Result<AppendOutcome> {
+    pub fn append<B>(&self, batches: B, options: AppendOptions) -> Result<AppendOutcome>
+    where
+        B: AppendBytes + AsMut<[u8]>,
+    {
         // Only `FileWork::Refused` answers None.
         self.append_as(batches, &options, FileWork::Allowed)?
             .ok_or_else(|| StorageError::InvalidAppend {
@@ -392,21 +395,27 @@ impl Log {
     /// changed, when the append would roll the segment (new files, an
     /// fsync of the old one) or record a new leader epoch (a checkpoint
     /// file). Then call [`Log::append`] where blocking is fine.
-    pub fn append_without_file_work(
+    pub fn append_without_file_work<B>(
         &self,
-        batches: &mut [u8],
+        batches: B,
         options: AppendOptions,
-    ) -> Result<Option<AppendOutcome>> {
+    ) -> Result<Option<AppendOutcome>>
+    where
+        B: AppendBytes + AsMut<[u8]>,
+    {
         self.append_as(batches, &options, FileWork::Refused)
     }
 
-    fn append_as(
+    fn append_as<B>(
         &self,
-        batches: &mut [u8],
+        batches: B,
         options: &AppendOptions,
         file_work: FileWork,
-    ) -> Result<Option<AppendOutcome>> {
-        let incoming = split_batches(batches)?;
+    ) -> Result<Option<AppendOutcome>>
+    where
+        B: AppendBytes + AsMut<[u8]>,
+    {
+        let incoming = split_batches(batches.as_ref())?;
         let appended = {
             let mut state = self.lock();
             self.ensure_writable(&state)?;
@@ -433,14 +442,17 @@ impl Log {
         Ok(Some(outcome))
     }
 
-    fn append_locked(
+    fn append_locked<B>(
         &self,
         state: &mut LogState,
-        bytes: &mut [u8],
+        mut bytes: B,
         incoming: &[BatchInfo],
         options: &AppendOptions,
         file_work: FileWork,
-    ) -> Result<Appended> {
+    ) -> Result<Appended>
+    where
+        B: AppendBytes + AsMut<[u8]>,
+    {
         let first_offset = state.log_end_offset();
         let mut next = first_offset;
         let mut scratch = state
@@ -468,15 +480,15 @@ impl Log {
             placed.push(assigned);
             next = last + 1;
         }
-        check_fits_segment(first_offset, next, bytes.len())?;
+        let len = bytes.as_ref().len();
+        check_fits_segment(first_offset, next, len)?;
         if file_work == FileWork::Refused
-            && (state.would_roll(bytes.len() as u64, &placed)
-                || state.is_new_epoch(options.leader_epoch))
+            && (state.would_roll(len as u64, &placed) || state.is_new_epoch(options.leader_epoch))
         {
             return Ok(Appended::NeedsFileWork);
         }
         for batch in &placed {
-            let slice = &mut bytes[batch.position as usize..batch.end_position() as usize];
+            let slice = &mut bytes.as_mut()[batch.position as usize..batch.end_position() as usize];
             rewrite::set_base_offset(slice, batch.base_offset);
             rewrite::set_partition_leader_epoch(slice, options.leader_epoch);
             if let Some(time) = options.log_append_time_ms {
@@ -502,26 +514,28 @@ impl Log {
     /// Writes batches whose offsets are final (`placed` describes `bytes`)
     /// to the active segment and indexes them, rolling it first when
     /// needed; the new segment starts at the first batch's base offset.
-    /// Shared by leader and follower appends. Returns whether it rolled.
+    /// The tail cache may then keep `bytes` ([`AppendBytes`]). Shared by
+    /// leader and follower appends. Returns whether it rolled.
     pub(crate) fn write_placed(
         &self,
         state: &mut LogState,
-        bytes: &[u8],
+        bytes: impl AppendBytes,
         placed: &[BatchInfo],
     ) -> Result<bool> {
         let Some(first) = placed.first() else {
             return Ok(false);
         };
-        let rolled = state.would_roll(bytes.len() as u64, placed);
+        let len = bytes.as_ref().len() as u64;
+        let rolled = state.would_roll(len, placed);
         if rolled {
             state.roll_at(&self.dir, first.base_offset)?;
         }
         let interval = state.config.index_interval_bytes;
-        state.active.append(bytes, placed, interval)?;
+        state.active.append(bytes.as_ref(), placed, interval)?;
         state.tail.push(bytes, placed);
         if state.config.flush == FlushPolicy::Fsync {
             let max_size = state.max_segment_size();
-            state.active.zero_ahead(bytes.len() as u64, max_size);
+            state.active.zero_ahead(len, max_size);
         }
         state.covering_sync_round = self.health.next_sync_round();
         Ok(rolled)

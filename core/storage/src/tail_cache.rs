@@ -37,7 +37,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use crate::batch_scan::BatchInfo;
 use crate::dir_health::DirHealth;
@@ -189,7 +189,7 @@ impl TailCache {
     /// to make room. When that is not enough, or nobody read the active
     /// segment lately, the cache is left empty (the next appends start it
     /// again): it always ends where the segment ends, or holds nothing.
-    pub fn push(&mut self, bytes: &[u8], placed: &[BatchInfo]) {
+    pub fn push(&mut self, bytes: impl AppendBytes, placed: &[BatchInfo]) {
         let read_lately = self.read_lately();
         self.set_sharing(read_lately);
         let share = if read_lately {
@@ -197,7 +197,7 @@ impl TailCache {
         } else {
             0
         };
-        let cost = bytes.len() + placed.len() * ENTRY_COST;
+        let cost = bytes.as_ref().len() + placed.len() * ENTRY_COST;
         if cost > share {
             self.clear();
             return;
@@ -210,7 +210,7 @@ impl TailCache {
                 return;
             }
         }
-        let append = Bytes::copy_from_slice(bytes);
+        let append = bytes.keep();
         for batch in placed {
             self.batches.push_back(CachedBatch {
                 base_offset: batch.base_offset,
@@ -267,6 +267,41 @@ impl TailCache {
                 .map(|(append, range)| append.slice(range))
                 .collect(),
         })
+    }
+}
+
+/// The bytes of an append, as the log writes them (offsets stamped in
+/// place) and the tail cache may keep them. A buffer of the caller's own
+/// ([`BytesMut`]: a produce request's staged batches) is taken as it is,
+/// without a copy, leaving the caller's empty; borrowed bytes are copied,
+/// and only when the cache keeps them. The cache counts what it keeps by
+/// length, so a `BytesMut` passed here should not have much spare room.
+pub trait AppendBytes: AsRef<[u8]> {
+    /// The bytes, to keep.
+    fn keep(self) -> Bytes;
+}
+
+impl AppendBytes for &mut BytesMut {
+    fn keep(self) -> Bytes {
+        self.split().freeze()
+    }
+}
+
+impl AppendBytes for &[u8] {
+    fn keep(self) -> Bytes {
+        Bytes::copy_from_slice(self)
+    }
+}
+
+impl AppendBytes for &mut [u8] {
+    fn keep(self) -> Bytes {
+        Bytes::copy_from_slice(self)
+    }
+}
+
+impl AppendBytes for &mut Vec<u8> {
+    fn keep(self) -> Bytes {
+        Bytes::copy_from_slice(self)
     }
 }
 

@@ -154,7 +154,7 @@ fn malformed_appends_are_rejected_without_changing_the_log() {
             .kafka_error_code(),
         error_codes::CORRUPT_MESSAGE
     );
-    assert!(log.append(&mut [], OPTIONS).is_err());
+    assert!(log.append(&mut [][..], OPTIONS).is_err());
     assert_eq!(log.log_end_offset(), 0);
 }
 

@@ -1,14 +1,15 @@
 //! The tail cache: fetches of the newest batches are answered from memory
 //! (`Log::read_checked`), and what they get is exactly what a read of the
 //! files gets (`Log::read`), through appends, rolls, truncations and
-//! reopening; the cache keeps to its share of memory.
+//! reopening, whether it copied an append or took the appender's buffer;
+//! the cache keeps to its share of memory.
 
 mod common;
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use common::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -93,6 +94,12 @@ fn tail_reads_come_from_memory_and_match_the_files() {
                 1 if step % 3 == 0 => {
                     drop(log);
                     log = open(dir.path(), config.clone());
+                }
+                // A produce hands the log its own buffer, which the cache
+                // takes as it is; other appends are copied.
+                _ if rng.gen_bool(0.5) => {
+                    let mut owned = BytesMut::from(&random_append(&mut rng)[..]);
+                    log.append(&mut owned, OPTIONS).unwrap();
                 }
                 _ => {
                     log.append(&mut random_append(&mut rng), OPTIONS).unwrap();

@@ -204,7 +204,8 @@ async fn wait_for_commit(
 /// A validated batch, ready to append to its partition's log.
 struct StagedAppend {
     partition: Arc<Partition>,
-    /// The frame is shared and immutable; the log rewrites offsets in place.
+    /// The frame is shared and immutable; the log rewrites offsets in
+    /// place, and its tail cache may then take the buffer as it is.
     batches: BytesMut,
     log_append_time_ms: Option<i64>,
     min_insync_replicas: Option<i32>,
@@ -340,6 +341,7 @@ async fn append_on_blocking_thread(staged: Vec<(Slot, StagedAppend)>) -> Vec<(Sl
 
 impl StagedAppend {
     fn append(mut self) -> Appended {
+        let bytes = self.batches.len();
         let outcome = self
             .partition
             .append_as_leader(
@@ -348,12 +350,13 @@ impl StagedAppend {
                 self.min_insync_replicas,
             )
             .map_err(|e| partition_error(&self.partition, e))?;
-        self.appended(outcome)
+        self.appended(outcome, bytes)
     }
 
     /// [`StagedAppend::append`] unless it needs file work: then `Err`
     /// gives the batch back, nothing appended, for a blocking thread.
     fn append_without_file_work(mut self) -> Result<Appended, StagedAppend> {
+        let bytes = self.batches.len();
         let outcome = match self.partition.append_as_leader_without_file_work(
             &mut self.batches,
             self.log_append_time_ms,
@@ -363,15 +366,17 @@ impl StagedAppend {
             Ok(None) => return Err(self),
             Err(e) => return Ok(Err(partition_error(&self.partition, e))),
         };
-        Ok(self.appended(outcome))
+        Ok(self.appended(outcome, bytes))
     }
 
-    fn appended(self, outcome: AppendOutcome) -> Appended {
+    /// `bytes`: the batches' size, counted before the append (the log may
+    /// have taken them: see `AppendBytes`).
+    fn appended(self, outcome: AppendOutcome, bytes: usize) -> Appended {
         let records_written =
             u64::try_from(outcome.last_offset - outcome.base_offset + 1).unwrap_or(0);
         self.partition
             .traffic
-            .produced(records_written, self.batches.len() as u64);
+            .produced(records_written, bytes as u64);
         Ok((self.partition, outcome))
     }
 }
