@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 
 LATENCY_FIELDS = ("avg", "p50", "p95", "p99", "p999", "max")
+RESOURCES = ("cpu_s_per_gb", "broker_peak_rss_mib", "clients_cpu_s", "machine_busy")
 
 
 def _median(values: list[float]) -> float:
@@ -42,9 +43,7 @@ def fold(runs: list[dict]) -> dict:
     folded["metrics"] = metrics
     folded["broker_cpu_s"] = round(sum(run.get("broker_cpu_s", 0) for run in good), 2)
     folded["wall_s"] = round(sum(run.get("wall_s", 0) for run in runs), 2)
-    folded["resources"] = _other_medians(
-        [{key: run[key] for key in ("cpu_s_per_gb", "broker_peak_rss_mib") if key in run} for run in good]
-    )
+    folded["resources"] = _other_medians([{key: run[key] for key in RESOURCES if key in run} for run in good])
     return folded
 
 

@@ -16,6 +16,7 @@ through the broker (produced plus consumed) for CPU seconds per GB.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -26,7 +27,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from . import harness, http_pressure, lifecycle, loopback
 from .brokers import BrokerRun
 from .java_tools import JavaTools
-from .procs import Finished, ResourceSampler, run_bounded
+from .procs import Finished, ResourceSampler, children_cpu_s, run_bounded
 
 PARTITIONS = 6
 RDKAFKA_LOAD = Path(__file__).resolve().parent / "rdkafka_load.py"
@@ -426,8 +427,10 @@ def run_load(
             result["error"] = f"creating {load.topic}: {type(err).__name__}: {err}"
             return result
     cpu_before = {run.label: run.cpu_seconds() for run in [broker, *others]}
+    clients_before, started = children_cpu_s(), time.monotonic()
     with ResourceSampler(lambda: broker.server_pid) as sampled:
         metrics, finished = runner(load, broker, tools, timeout_s)
+    clients_cpu_s, load_s = children_cpu_s() - clients_before, time.monotonic() - started
     cpu_after = {run.label: run.cpu_seconds() for run in [broker, *others]}
     cpu = {
         label: round(cpu_after[label] - before, 2)
@@ -443,6 +446,7 @@ def run_load(
     result["idle_brokers_cpu_s"] = cpu
     result["memory_kib"] = broker.memory_kib()
     result.update(load_resources(load, metrics, result.get("broker_cpu_s"), sampled.peak_rss_mib))
+    result.update(machine_use(metrics, result.get("broker_cpu_s"), clients_cpu_s, load_s))
     if load.delete_after and broker.alive():
         delete_topics(broker.bootstrap, [load.topic])
     error = finished.failure()
@@ -471,3 +475,19 @@ def load_resources(load: Load, metrics: dict, broker_cpu_s: float | None, peak_r
     if cpu is not None and moved > 0:
         result["cpu_s_per_gb"] = round(cpu / (moved / GB), 2)
     return result
+
+
+def machine_use(metrics: dict, broker_cpu_s: float | None, clients_cpu_s: float, load_s: float) -> dict:
+    """The CPU the load's clients used (the processes it ran, the JVM's
+    start-up included) and how busy the machine's cores were with them and
+    the broker: near 100%, the load measures the machine as much as the
+    broker, and a broker that used less CPU left it to the clients. Left
+    out for loads that time a part of themselves (the catch-up read, the
+    start-up broker): their broker figure covers less than the clients'."""
+    if "broker_cpu_s" in metrics or broker_cpu_s is None or load_s <= 0:
+        return {}
+    cores = len(os.sched_getaffinity(0))
+    return {
+        "clients_cpu_s": round(clients_cpu_s, 2),
+        "machine_busy": round((broker_cpu_s + clients_cpu_s) / (cores * load_s), 3),
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import threading
 import time
@@ -119,6 +120,14 @@ class ResourceSampler:
             first, _ = self._cpu_by_pid.get(pid, (cpu, cpu))
             self._cpu_by_pid[pid] = (first, cpu)
         self.peak_rss_kib = max(self.peak_rss_kib, process_rss_kib(pid))
+
+
+def children_cpu_s() -> float:
+    """User + system CPU time of this process's finished children (and
+    theirs, once waited for) so far: the clients a load ran, before and
+    after it."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def process_cpu_s(pid: int) -> float | None:

@@ -295,6 +295,7 @@ def added_sections(report: dict) -> list[str]:
         lines += ["", heading, "", note, ""]
         lines += _figure_table(report, [row for load in kind_loads for row in rows_of(load)])
     lines += _resources_per_load(report)
+    lines += _machine_per_load(report)
     return lines
 
 
@@ -331,6 +332,41 @@ def _resources_per_load(report: dict) -> list[str]:
             row += [_ratio(values[b["label"]], values.get(REFERENCE)) for b in brokers if b["label"] != REFERENCE]
             lines.append("| " + " | ".join(row) + " |")
     return lines
+
+
+def _machine_per_load(report: dict) -> list[str]:
+    """The clients' CPU and how busy the cores were, per load and broker:
+    where they were all busy, a faster broker shows only as the CPU it
+    left to the clients."""
+    brokers = report["brokers"]
+
+    def cell(result: dict | None) -> str:
+        resources = (result or {}).get("resources", {}) if _usable(result) else {}
+        if "machine_busy" not in resources:
+            return "–"
+        return f"{resources['clients_cpu_s']:.1f} s · {resources['machine_busy']:.0%}"
+
+    rows = []
+    for load in report["loads"]:
+        results = [report["results"].get(b["label"], {}).get(load["key"]) for b in brokers]
+        cells = [cell(result) for result in results]
+        if any(c != "–" for c in cells):
+            rows.append("| " + " | ".join([load["title"], *cells]) + " |")
+    if not rows:
+        return []
+    return [
+        "",
+        "## The clients' CPU seconds and the machine's busy cores during each load",
+        "",
+        "CPU time (user + system) of the load's client processes, JVM start-up included, and the broker's "
+        "plus theirs over the cores times the load's wall time. Near 100%, the clients and the broker share "
+        "the machine to its limit: there, a broker's speed shows in the CPU it leaves the clients. The "
+        "catch-up read and start-up time a part of their run and are left out.",
+        "",
+        "| Load | " + " | ".join(b["title"] for b in brokers) + " |",
+        "|" + "---|" * (len(brokers) + 1),
+        *rows,
+    ]
 
 
 def metric_name_applies(metric_name: str, load: dict) -> bool:

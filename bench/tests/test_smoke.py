@@ -38,6 +38,7 @@ SECTIONS = (
     "## Start-up and recovery",
     "## Broker CPU seconds per GB moved",
     "## Broker peak RSS during each load",
+    "## The clients' CPU seconds and the machine's busy cores",
     "## Broker resources",
 )
 
@@ -75,3 +76,5 @@ def test_every_load_completed_on_every_broker(smoke_run: Path) -> None:
         for key, folded in per_load.items():
             assert "cpu_s_per_gb" in folded["resources"], f"{label}: {key}: no CPU per GB"
             assert "broker_peak_rss_mib" in folded["resources"], f"{label}: {key}: no peak RSS"
+            if not key.startswith(("catchup", "lifecycle")):
+                assert "machine_busy" in folded["resources"], f"{label}: {key}: no clients' CPU"
