@@ -33,6 +33,19 @@ impl Broker {
     }
 }
 
+impl Broker {
+    /// The first segment of partition `partition` of `topic`.
+    fn first_segment(&self, topic: &str, partition: i32) -> Vec<u8> {
+        let path = self
+            ._dir
+            .path()
+            .join("data")
+            .join(format!("{topic}-{partition}"))
+            .join(format!("{:020}.log", 0));
+        std::fs::read(path).unwrap()
+    }
+}
+
 impl std::ops::Deref for Broker {
     type Target = common::Broker;
 
@@ -577,4 +590,58 @@ fn stop_on_stdin_close_stops_the_broker_when_its_parent_lets_go_of_stdin() {
     drop(child.stdin.take());
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
+}
+
+/// `-X` reaches the client as the user wrote it: a command's own defaults
+/// (consume from the end, produce uncompressed) yield to it, and its flags
+/// win over it.
+#[test]
+fn client_settings_given_with_x_win_over_the_commands_defaults() {
+    let broker = Broker::start();
+    broker.ok(&["topic", "create", "settings", "-p", "1"]);
+    let produced = broker.run_with_input(
+        &["produce", "settings", "-X", "compression.type=gzip"],
+        "a\nb\nc\n",
+    );
+    assert_success(&["produce"], &produced);
+    // Attributes (the 2 bytes at 21 of a batch) name the codec: gzip is 1.
+    let segment = broker.first_segment("settings", 0);
+    assert_eq!(segment[22] & 0x07, 1, "the batch is gzip-compressed");
+
+    // From the earliest offset: without it, a consumer at the end would
+    // wait here for records that never come.
+    let earliest = consume_within_30s(&broker, &["settings", "-X", "auto.offset.reset=earliest"]);
+    assert_eq!(earliest, "a\nb\nc\n");
+    // The command's flag wins over -X.
+    let flag = consume_within_30s(
+        &broker,
+        &[
+            "settings",
+            "--from-beginning",
+            "-X",
+            "auto.offset.reset=latest",
+        ],
+    );
+    assert_eq!(flag, "a\nb\nc\n");
+}
+
+/// `strom consume ARGS -n 3 --format text`'s output; killed (and failed)
+/// if it has not finished in 30 s.
+fn consume_within_30s(broker: &Broker, args: &[&str]) -> String {
+    let mut consume = Command::new(STROM)
+        .arg("consume")
+        .args(args)
+        .args(["-n", "3", "--format", "text", "--brokers", &broker.address])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while consume.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = consume.kill();
+    let output = consume.wait_with_output().unwrap();
+    assert_success(&["consume"], &output);
+    String::from_utf8(output.stdout).unwrap()
 }

@@ -104,7 +104,7 @@ pub struct FilterArgs {
 }
 
 pub async fn run(args: AclArgs) -> Result<(), CliError> {
-    let admin = AdminClient::new(args.brokers.client_config(&[])?).await?;
+    let admin = AdminClient::new(args.brokers.client_config(&[], &[])?).await?;
     match args.command {
         AclCommand::Create {
             resources,

@@ -25,7 +25,7 @@ pub enum ClusterCommand {
 }
 
 pub async fn run(args: ClusterArgs) -> Result<(), CliError> {
-    let admin = AdminClient::new(args.brokers.client_config(&[])?).await?;
+    let admin = AdminClient::new(args.brokers.client_config(&[], &[])?).await?;
     match args.command {
         ClusterCommand::Status => status(&admin).await,
     }

@@ -40,7 +40,8 @@ pub struct ConsumeArgs {
     #[arg(long, value_name = "GROUP", conflicts_with = "partitions")]
     pub group: Option<String>,
     /// Start from the earliest offset instead of the end (for partitions
-    /// the group has no committed offset for, with --group).
+    /// the group has no committed offset for, with --group); the same as
+    /// -X auto.offset.reset=earliest.
     #[arg(long)]
     pub from_beginning: bool,
     /// Exit after this many records.
@@ -54,19 +55,17 @@ pub struct ConsumeArgs {
 }
 
 pub async fn run(args: ConsumeArgs) -> Result<(), CliError> {
-    let reset = if args.from_beginning {
-        "earliest"
-    } else {
-        "latest"
-    };
-    let mut settings = vec![
-        ("auto.offset.reset", reset),
-        ("enable.auto.commit", "false"),
-    ];
-    if let Some(group) = &args.group {
-        settings.push(("group.id", group.as_str()));
+    // The command commits what it printed itself, at exit.
+    let mut fixed = vec![("enable.auto.commit", "false")];
+    if args.from_beginning {
+        fixed.push(("auto.offset.reset", "earliest"));
     }
-    let config = args.brokers.client_config(&settings)?;
+    if let Some(group) = &args.group {
+        fixed.push(("group.id", group.as_str()));
+    }
+    let config = args
+        .brokers
+        .client_config(&[("auto.offset.reset", "latest")], &fixed)?;
     let admin = AdminClient::new(config.clone()).await?;
     let topic = admin.describe_topics(&[&args.topic]).await?.remove(0);
     let consumer = Consumer::new(config).await?;

@@ -65,7 +65,7 @@ pub struct ResetTarget {
 }
 
 pub async fn run(args: GroupArgs) -> Result<(), CliError> {
-    let admin = AdminClient::new(args.brokers.client_config(&[])?).await?;
+    let admin = AdminClient::new(args.brokers.client_config(&[], &[])?).await?;
     match args.command {
         GroupCommand::List => {
             let rows: Vec<Vec<String>> = admin

@@ -55,13 +55,20 @@ pub struct BrokersArg {
 }
 
 impl BrokersArg {
-    /// A client config for these brokers, then --command-config, then -X, then
-    /// `extra` settings.
-    pub fn client_config(&self, extra: &[(&str, &str)]) -> Result<ClientConfig, CliError> {
+    /// A client config for these brokers, then `defaults`, then
+    /// --command-config, then -X, then `fixed` settings: a later one wins.
+    /// A command's own defaults yield to the user's settings; what its
+    /// flags set, or what it needs to work, does not.
+    pub fn client_config(
+        &self,
+        defaults: &[(&str, &str)],
+        fixed: &[(&str, &str)],
+    ) -> Result<ClientConfig, CliError> {
         let mut pairs: Vec<(String, String)> = vec![
             ("bootstrap.servers".into(), self.brokers.clone()),
             ("client.id".into(), "strom-cli".into()),
         ];
+        pairs.extend(defaults.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         if let Some(path) = &self.config {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 CliError::Usage(format!(
@@ -81,7 +88,7 @@ impl BrokersArg {
                 .ok_or_else(|| CliError::Usage(format!("-X expects key=value, got `{setting}`")))?;
             pairs.push((key.trim().to_string(), value.to_string()));
         }
-        pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        pairs.extend(fixed.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Ok(ClientConfig::from_pairs(pairs)?)
     }
 }

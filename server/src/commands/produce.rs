@@ -44,17 +44,13 @@ pub struct ProduceArgs {
     /// lines without SEP get no key.
     #[arg(long, value_name = "SEP")]
     pub key_separator: Option<String>,
-    /// none, gzip, snappy, lz4 or zstd.
-    #[arg(long, value_name = "CODEC", default_value = "none")]
-    pub compression: String,
-    /// 0, 1, all or -1.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value = "all",
-        allow_hyphen_values = true
-    )]
-    pub acks: String,
+    /// none, gzip, snappy, lz4 or zstd [default: none, or -X
+    /// compression.type]
+    #[arg(long, value_name = "CODEC")]
+    pub compression: Option<String>,
+    /// 0, 1, all or -1 [default: all, or -X acks]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub acks: Option<String>,
     /// Write every record to this partition instead of partitioning by key.
     #[arg(long, value_name = "P")]
     pub partition: Option<i32>,
@@ -91,13 +87,21 @@ impl Tally {
 }
 
 pub async fn run(args: ProduceArgs) -> Result<(), CliError> {
-    let config = args.brokers.client_config(&[
-        ("compression.type", args.compression.as_str()),
-        ("acks", args.acks.as_str()),
+    let defaults = [
+        ("compression.type", "none"),
+        ("acks", "all"),
         // How long a missing topic may take to be auto-created (Kafka
         // creates it in the background) before the command gives up.
         ("max.block.ms", "5000"),
-    ])?;
+    ];
+    let mut fixed = Vec::new();
+    if let Some(codec) = &args.compression {
+        fixed.push(("compression.type", codec.as_str()));
+    }
+    if let Some(acks) = &args.acks {
+        fixed.push(("acks", acks.as_str()));
+    }
+    let config = args.brokers.client_config(&defaults, &fixed)?;
     if args.format == InputFormat::Json && args.key_separator.is_some() {
         return Err(CliError::Usage(
             "--key-separator applies to --format text; JSON input carries its own key".into(),

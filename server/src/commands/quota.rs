@@ -63,7 +63,7 @@ pub enum QuotaCommand {
 }
 
 pub async fn run(args: QuotaArgs) -> Result<(), CliError> {
-    let admin = AdminClient::new(args.brokers.client_config(&[])?).await?;
+    let admin = AdminClient::new(args.brokers.client_config(&[], &[])?).await?;
     match args.command {
         QuotaCommand::Alter {
             entity,

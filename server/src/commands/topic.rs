@@ -64,7 +64,7 @@ pub enum TopicCommand {
 }
 
 pub async fn run(args: TopicArgs) -> Result<(), CliError> {
-    let admin = AdminClient::new(args.brokers.client_config(&[])?).await?;
+    let admin = AdminClient::new(args.brokers.client_config(&[], &[])?).await?;
     match args.command {
         TopicCommand::Create {
             name,

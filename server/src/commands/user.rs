@@ -50,7 +50,7 @@ pub enum UserCommand {
 }
 
 pub async fn run(args: UserArgs) -> Result<(), CliError> {
-    let admin = AdminClient::new(args.brokers.client_config(&[])?).await?;
+    let admin = AdminClient::new(args.brokers.client_config(&[], &[])?).await?;
     match args.command {
         UserCommand::Create {
             name,
