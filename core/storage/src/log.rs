@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use strom_protocol::records::{rewrite, BatchHeader};
 
 use crate::batch_scan::BatchInfo;
-use crate::config::{FlushPolicy, LogConfig};
+use crate::config::LogConfig;
 use crate::dir_health::DirHealth;
 use crate::epoch_cache::{EpochEntry, LeaderEpochCache};
 use crate::error::{Result, StorageError};
@@ -533,10 +533,8 @@ impl Log {
         let interval = state.config.index_interval_bytes;
         state.active.append(bytes.as_ref(), placed, interval)?;
         state.tail.push(bytes, placed);
-        if state.config.flush == FlushPolicy::Fsync {
-            let max_size = state.max_segment_size();
-            state.active.zero_ahead(len, max_size);
-        }
+        let max_size = state.max_segment_size();
+        state.active.zero_ahead(len, max_size);
         state.covering_sync_round = self.health.next_sync_round();
         Ok(rolled)
     }
