@@ -371,7 +371,9 @@ impl Log {
     /// log end offset, stamps `options.leader_epoch` (and LogAppendTime when
     /// asked), checks idempotent-producer sequences and writes them to the
     /// active segment, rolling it first when needed. The bytes are rewritten
-    /// in place. Data is in the page cache on return; call
+    /// in place, and the tail cache may take an owned buffer as it is
+    /// ([`AppendBytes`]: a `BytesMut` is left empty then). Data is in the
+    /// page cache on return; call
     /// [`Log::wait_durable`] with `last_offset + 1` before acknowledging
     /// when the flush policy is `Fsync`.
     ///
