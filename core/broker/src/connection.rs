@@ -203,7 +203,7 @@ async fn read_requests(
             _ = queue.closed() => return,
             next = read_request(broker, &mut stream, peer, frame_limit(limit, &sasl), idle) => next,
         };
-        let Some((request, memory)) = next else {
+        let Some((mut request, memory)) = next else {
             return;
         };
         let arrived = Instant::now();
@@ -255,10 +255,14 @@ async fn read_requests(
             Ok(Screened::Run(Request::Produce(produce), patch)) => {
                 let fire_and_forget = produce.acks == 0;
                 let started = Instant::now();
+                let produced_bytes = request.body.len();
+                // The batches are cut out of the frame, which nothing
+                // else may hold for that.
+                let frame = std::mem::take(&mut request.body);
                 let pending =
-                    handlers::produce::append(broker, produce, request.api_version()).await;
+                    handlers::produce::append(broker, produce, request.api_version(), frame).await;
                 let usage = Usage {
-                    produced_bytes: request.body.len(),
+                    produced_bytes,
                     handling: started.elapsed(),
                     ..Usage::default()
                 };

@@ -30,6 +30,9 @@
 //! makes room by dropping its own oldest batches and caches nothing while
 //! it has none to drop; the broker drops the caches of logs nobody read
 //! lately ([`crate::Log::drop_unread_tail_cache`]), which frees them.
+//! The count is of the batches' bytes: an [`AppendBytes`] kept as it is
+//! may hold a larger buffer alive (the broker's produce keeps only pieces
+//! of at least half their request so, at most doubling the memory).
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -275,7 +278,8 @@ impl TailCache {
 /// ([`BytesMut`]: a produce request's staged batches) is taken as it is,
 /// without a copy, leaving the caller's empty; borrowed bytes are copied,
 /// and only when the cache keeps them. The cache counts what it keeps by
-/// length, so a `BytesMut` passed here should not have much spare room.
+/// length, so a `BytesMut` passed here should not have much spare room
+/// nor be a small piece of a larger buffer.
 pub trait AppendBytes: AsRef<[u8]> {
     /// The bytes, to keep.
     fn keep(self) -> Bytes;
