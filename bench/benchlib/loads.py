@@ -24,7 +24,7 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from . import harness, http_pressure, lifecycle, loopback
+from . import harness, http_pressure, lifecycle, loopback, raw_fetch
 from .brokers import BrokerRun
 from .java_tools import JavaTools
 from .procs import Finished, ResourceSampler, children_cpu_s, run_bounded
@@ -336,9 +336,11 @@ def _flow(load: Load, broker: BrokerRun, _tools: JavaTools, timeout_s: float) ->
 def _catchup(load: Load, broker: BrokerRun, tools: JavaTools, timeout_s: float) -> tuple[dict, Finished]:
     """Fills the topic (Java producer, acks=1), then one Java consumer in a
     new group reads it all from the start. Only the read is the figure:
-    its rate, and the broker's CPU and memory while it ran; and, as its
+    its rate, and the broker's CPU and memory while it ran; as its
     ceiling, the same segment files sent over loopback with sendfile
-    (loopback.py), in the same page cache state."""
+    (loopback.py), in the same page cache state; and what the broker's
+    read path allows, fetches of it all by a reader that only walks the
+    batch headers (raw_fetch.py), with the broker's CPU during them."""
     filled, finished = tools.produce(broker.bootstrap, load.topic, load.records, load.size, "1", -1, timeout_s)
     if finished.failure() is not None or filled.get("records", 0) < load.records:
         return {}, finished
@@ -347,9 +349,16 @@ def _catchup(load: Load, broker: BrokerRun, tools: JavaTools, timeout_s: float) 
     if metrics:
         ceiling_s = loopback.best_send_time_s(loopback.segment_files(broker.data_dir, load.topic), timeout_s)
         ceiling_mib_per_s = load.records * load.size / MIB / ceiling_s
+        with ResourceSampler(lambda: broker.server_pid) as raw_sampled:
+            raw = raw_fetch.read_all(broker.bootstrap, load.topic, PARTITIONS, load.records, timeout_s)
+        raw_mib_per_s = load.records * load.size / MIB / raw["seconds"]
         metrics.update(
             ceiling_mib_per_s=ceiling_mib_per_s,
             ceiling_share=metrics["mib_per_s"] / ceiling_mib_per_s,
+            raw_records=raw["records"],
+            raw_mib_per_s=raw_mib_per_s,
+            raw_share=raw_mib_per_s / ceiling_mib_per_s,
+            raw_cpu_s_per_gb=raw_sampled.cpu_s / (load.records * load.size / GB),
             fill_mib_per_s=filled["mib_per_s"],
             backlog_mib=load.records * load.size / MIB,
             bytes_moved=metrics["records"] * load.size,

@@ -186,7 +186,10 @@ def added_sections(report: dict) -> list[str]:
             "page cache: this is the broker's read path, not the disk's. The ceiling is what the page cache and "
             "loopback allow: the same segment files, in the same cache state, sent with sendfile over one "
             "loopback connection to a reader that only receives them (the best of 5), in MiB of values per "
-            "second; the share is the read's rate over it.",
+            "second; the share is the read's rate over it. Raw fetches: the same backlog read again by a reader "
+            "that fetches as a consumer does (Fetch v4, one request in flight, 1 MiB per partition) but only walks "
+            "the batch headers, so that the broker's read path, not the client, sets the pace; the broker's CPU "
+            "seconds per GB of values during them (lower is better).",
             lambda load: [
                 (
                     f"{load['title']}: read",
@@ -205,6 +208,24 @@ def added_sections(report: dict) -> list[str]:
                     load["key"],
                     lambda m: f"{m['ceiling_share'] * 100:.0f}%",
                     lambda m: None,  # the read's ratio again
+                ),
+                (
+                    "… raw fetches: read",
+                    load["key"],
+                    lambda m: f"{m['raw_mib_per_s']:,.0f} MiB/s",
+                    lambda m: m["raw_mib_per_s"],
+                ),
+                (
+                    "… raw fetches: share of the ceiling",
+                    load["key"],
+                    lambda m: f"{m['raw_share'] * 100:.0f}%",
+                    lambda m: None,  # the raw read's ratio again
+                ),
+                (
+                    "… raw fetches: broker CPU s per GB (lower is better)",
+                    load["key"],
+                    lambda m: f"{m['raw_cpu_s_per_gb']:.2f}",
+                    lambda m: m["raw_cpu_s_per_gb"],
                 ),
                 (
                     "… writing the backlog",

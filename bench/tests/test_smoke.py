@@ -78,3 +78,7 @@ def test_every_load_completed_on_every_broker(smoke_run: Path) -> None:
             assert "broker_peak_rss_mib" in folded["resources"], f"{label}: {key}: no peak RSS"
             if not key.startswith(("catchup", "lifecycle")):
                 assert "machine_busy" in folded["resources"], f"{label}: {key}: no clients' CPU"
+            if key.startswith("catchup"):
+                metrics = folded["metrics"]
+                assert metrics["raw_records"] >= metrics["records"], f"{label}: raw fetches missed records"
+                assert metrics["raw_mib_per_s"] > 0 and "raw_cpu_s_per_gb" in metrics, f"{label}: no raw fetch figures"
