@@ -62,6 +62,7 @@ pub static BROKER_SETTINGS: &[SettingDef] = &[
     def("default.replication.factor", T::Int, Some("1"), V::AtLeast(1), "Replication factor of topics created without one."),
     def("auto.create.topics.enable", T::Boolean, Some("true"), V::Any, "Create a topic when a client asks for metadata of one that does not exist."),
     def("delete.topic.enable", T::Boolean, Some("true"), V::Any, "Allow DeleteTopics."),
+    def("socket.send.buffer.bytes", T::Int, Some("102400"), V::AtLeast(-1), "SO_SNDBUF of the connections the broker accepts, as Kafka's; -1: the OS's own (autotuned up to megabytes)."),
     def("socket.request.max.bytes", T::Int, Some("104857600"), V::AtLeast(1), "Largest request frame accepted; larger frames close the connection."),
     def("max.request.partition.size.limit", T::Int, Some("2000"), V::AtLeast(1), "Most partitions one DescribeTopicPartitions response describes; the client pages on with the cursor it returns."),
     def("max.incremental.fetch.session.cache.slots", T::Int, Some("1000"), V::AtLeast(0), "Most fetch sessions (KIP-227) held at once; a consumer that gets none sends full fetches. 0: none. All sessions together hold at most 100,000 partitions."),

@@ -33,6 +33,7 @@ fn defaults_are_kafkas_with_strom_listener_and_data_dir() {
     assert_eq!(s.default_replication_factor, 1);
     assert!(s.auto_create_topics_enable && s.delete_topic_enable);
     assert_eq!(s.socket_request_max_bytes, 104_857_600);
+    assert_eq!(s.socket_send_buffer_bytes, 102_400);
     assert_eq!(s.message_max_bytes, 1_048_588);
     assert_eq!(s.log_segment_bytes, 1_073_741_824);
     assert_eq!(s.log_roll_ms, 168 * 3_600_000);

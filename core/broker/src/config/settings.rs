@@ -102,6 +102,8 @@ pub struct BrokerSettings {
     pub auto_create_topics_enable: bool,
     pub delete_topic_enable: bool,
     pub socket_request_max_bytes: i32,
+    /// SO_SNDBUF of accepted connections; -1: the OS's.
+    pub socket_send_buffer_bytes: i32,
     pub fetch_max_bytes: i32,
     /// `max.incremental.fetch.session.cache.slots`.
     pub fetch_session_cache_slots: i32,
@@ -244,6 +246,7 @@ impl BrokerSettings {
             auto_create_topics_enable: true,
             delete_topic_enable: true,
             socket_request_max_bytes: 0,
+            socket_send_buffer_bytes: -1,
             fetch_max_bytes: 0,
             fetch_session_cache_slots: 0,
             max_request_partition_size_limit: 0,
@@ -435,6 +438,7 @@ pub(super) fn resolve_settings(
         auto_create_topics_enable: lookup.boolean("auto.create.topics.enable")?,
         delete_topic_enable: lookup.boolean("delete.topic.enable")?,
         socket_request_max_bytes: lookup.int("socket.request.max.bytes")?,
+        socket_send_buffer_bytes: lookup.int("socket.send.buffer.bytes")?,
         fetch_max_bytes: lookup.int("fetch.max.bytes")?,
         fetch_session_cache_slots: lookup.int("max.incremental.fetch.session.cache.slots")?,
         max_request_partition_size_limit: lookup.int("max.request.partition.size.limit")?,

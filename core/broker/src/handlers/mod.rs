@@ -20,6 +20,7 @@ pub mod leader_hints;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
+mod produce_records;
 pub mod quorum;
 pub mod reassignments;
 pub mod topics;
