@@ -7,7 +7,7 @@
 //! request runs once every earlier answer is written, as on Kafka's
 //! one-request-at-a-time connections. At most `MAX_IN_FLIGHT` answers wait
 //! per connection, and requests count against `queued.max.request.bytes`
-//! with the memory they take once decoded (`limits::decoded_expansion`)
+//! with the memory they take once decoded (`limits::footprint`)
 //! until their answer is written. A connection that sends nothing for
 //! `connections.max.idle.ms` is closed. Anything wrong with a frame (a
 //! length past `socket.request.max.bytes`, an undecodable header, an
@@ -24,6 +24,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use strom_protocol::codec::decode_within;
+use strom_protocol::error::DecodeError;
 use strom_protocol::frame::{
     decode_request_header, encode_response_spliced, frame_length, RequestFrame,
 };
@@ -39,7 +41,7 @@ use crate::dispatch;
 use crate::fetch_sessions::{Begun, Ticket};
 use crate::handlers::fetch::fetching_replica;
 use crate::handlers::{self, api_versions};
-use crate::limits::decoded_expansion;
+use crate::limits::{decode_budget, footprint};
 use crate::metrics::{BrokerMetrics, ConnectionCount};
 use crate::quotas::enforce::{fetched_bytes, quota_user, set_throttle, Usage};
 use crate::security::authorizer::Caller;
@@ -511,7 +513,7 @@ async fn read_request(
         }
     }
     let api = i16::from_be_bytes(api_key);
-    let footprint = size.saturating_mul(decoded_expansion(api));
+    let footprint = footprint(api, size);
     // A Produce larger than the whole allowance still passes, alone; any
     // other request that large could only be a many-items attack whose
     // decoded form would take many times the allowance.
@@ -630,12 +632,17 @@ fn decode(request: &RequestFrame, peer: SocketAddr) -> Result<Request, Refused> 
         tracing::warn!(%peer, api = api_key.name(), version, "closing connection: unsupported API version");
         return Err(Refused::Close);
     }
-    match request.decode_body() {
+    let budget = decode_budget(api_key as i16, request.body.len());
+    match decode_within(budget, || request.decode_body()) {
         Ok((body, 0)) => Ok(body),
         Ok((body, trailing)) => {
             // Kafka ignores these too; librdkafka sends some with Metadata v12.
             tracing::debug!(%peer, api = api_key.name(), version, trailing, "ignoring bytes after the request body");
             Ok(body)
+        }
+        Err(e @ DecodeError::OverBudget { .. }) => {
+            tracing::warn!(%peer, api = api_key.name(), version, size = request.body.len(), "closing connection: the request would take more memory once decoded than its size is counted for in queued.max.request.bytes: {e}");
+            Err(Refused::Close)
         }
         Err(e) => {
             tracing::warn!(%peer, api = api_key.name(), version, "closing connection: malformed request body: {e}");

@@ -14,17 +14,42 @@ use strom_protocol::messages::ApiKey;
 
 use crate::config::BrokerSettings;
 
-/// How many times its size on the wire a request may take once decoded
-/// and answered. Produce keeps its records as one slice of the frame and
-/// copies them once for the log. Other requests become a structure per
-/// item several times the item's few wire bytes, and a response per item:
-/// a Metadata request naming 7 million short topic names took 38 times
-/// its 42 MB, ListOffsets repeating one partition 9 times its 96 MB.
-pub fn decoded_expansion(api_key: i16) -> usize {
+/// What a request of `size` bytes on the wire counts for in
+/// `queued.max.request.bytes`: the memory it may take once decoded and
+/// answered. Produce keeps its records as slices of the frame, cut out of
+/// it for the log: twice its size, and a few KiB for its decoded entries,
+/// which [`decode_budget`] holds it to. Other requests become a structure
+/// per item several times the item's few wire bytes, and a response per
+/// item: a Metadata request naming 7 million short topic names took 38
+/// times its 42 MB, ListOffsets repeating one partition 9 times its 96 MB.
+pub fn footprint(api_key: i16, size: usize) -> usize {
     if api_key == ApiKey::Produce as i16 {
-        2
+        size.saturating_mul(2)
+            .saturating_add(PRODUCE_ENTRIES_ALLOWANCE)
     } else {
-        40
+        size.saturating_mul(40)
+    }
+}
+
+/// What a Produce may take for its decoded entries beyond its own size:
+/// enough for a small request of a few entries that hold no batch
+/// (answered with an error each, as Kafka answers them).
+const PRODUCE_ENTRIES_ALLOWANCE: usize = 4096;
+
+/// How much memory the arrays of a `size`-byte request may take once
+/// decoded ([`strom_protocol::codec::decode_within`]); past it the request
+/// is refused. A Produce may take what it counts for ([`footprint`]),
+/// which a request of real batches decodes well within (a partition entry
+/// takes 64 bytes in memory and carries a batch of at least 61 wire
+/// bytes), but one made of bare entries (a partition index and null
+/// records, 8 wire bytes) would decode to 8 times its size: refused.
+/// Other requests count for 40 times their size, above what any measured
+/// shape of them takes.
+pub fn decode_budget(api_key: i16, size: usize) -> usize {
+    if api_key == ApiKey::Produce as i16 {
+        footprint(api_key, size)
+    } else {
+        usize::MAX
     }
 }
 

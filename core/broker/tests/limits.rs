@@ -265,3 +265,49 @@ async fn a_request_that_would_decode_past_queued_max_request_bytes_is_refused_bu
         .await;
     assert_eq!(small.topics[0].error_code, 0);
 }
+
+/// A Produce of `count` partition entries of `topic` with null records:
+/// 8 wire bytes each, 64 in memory once decoded.
+fn bare_entries(topic: &str, count: i32) -> strom_protocol::messages::ProduceRequest {
+    let mut request = produce_request(topic, 0, Default::default(), -1);
+    let entry = request.topic_data[0].partition_data[0].clone();
+    request.topic_data[0].partition_data = (0..count)
+        .map(|index| {
+            let mut entry = entry.clone();
+            entry.index = index;
+            entry.records = None;
+            entry
+        })
+        .collect();
+    request
+}
+
+#[tokio::test]
+async fn a_produce_that_would_decode_to_many_times_its_size_is_refused() {
+    let broker = TestBroker::start();
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "bare", 3, &[]).await;
+
+    // A few bare entries are answered, each with its error.
+    let response: ProduceResponse = client.call(PRODUCE_VERSION, bare_entries("bare", 3)).await;
+    let answers = &response.responses[0].partition_responses;
+    assert_eq!(answers.len(), 3);
+    assert!(answers.iter().all(|answer| answer.error_code != 0));
+
+    // 100,000 of them (about 700 kB) would take 6.4 MB once decoded, and
+    // an answer each: the connection is closed instead.
+    let mut attacker = broker.connect().await;
+    attacker
+        .send(PRODUCE_VERSION, bare_entries("bare", 100_000))
+        .await;
+    assert!(attacker.is_closed_by_broker().await);
+
+    let offset = produce_ok(
+        &mut client,
+        "bare",
+        0,
+        batch(CompressionType::None, now_ms(), &["served"]),
+    )
+    .await;
+    assert_eq!(offset, 0);
+}

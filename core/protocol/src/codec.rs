@@ -6,9 +6,50 @@
 //! allocated: a count of `i32::MAX` in a 20-byte frame is an error, not a
 //! 16 GiB allocation.
 
+use std::cell::Cell;
+
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::error::{DecodeError, EncodeError};
+
+thread_local! {
+    /// Bytes the arrays being decoded on this thread may still take; see
+    /// [`decode_within`]. Unlimited outside it.
+    static ARRAY_BUDGET: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// Runs `decode` with at most `budget` bytes for the arrays it decodes:
+/// each array is charged its count times its elements' size in memory
+/// before they are decoded, and one that does not fit fails with
+/// [`DecodeError::OverBudget`]. The check against the bytes left in the
+/// frame bounds an array by its wire bytes, but an element of a few wire
+/// bytes can take 20 times that once decoded: a server bounds what a
+/// request may grow into with this. Decoding is synchronous, so the
+/// budget is the thread's for exactly this call.
+pub fn decode_within<T>(
+    budget: usize,
+    decode: impl FnOnce() -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ARRAY_BUDGET.set(self.0);
+        }
+    }
+    let _restore = Restore(ARRAY_BUDGET.replace(budget));
+    decode()
+}
+
+/// Takes `count` elements of `T` from the budget of [`decode_within`].
+fn charge_elements<T>(count: usize) -> Result<(), DecodeError> {
+    let wanted = count.saturating_mul(std::mem::size_of::<T>());
+    let left = ARRAY_BUDGET.get();
+    if wanted > left {
+        return Err(DecodeError::OverBudget { wanted, left });
+    }
+    ARRAY_BUDGET.set(left - wanted);
+    Ok(())
+}
 
 /// What a field's encoding depends on besides its value.
 #[derive(Debug, Clone, Copy)]
@@ -293,6 +334,7 @@ fn decode_elements<T: Field>(
             remaining: buf.remaining(),
         });
     }
+    charge_elements::<T>(count)?;
     let element_ctx = Ctx {
         nullable: false,
         ..ctx
@@ -458,6 +500,7 @@ pub fn decode_tagged_fields(
                 });
             }
         } else {
+            charge_elements::<RawTaggedField>(1)?;
             unknown.push(RawTaggedField {
                 tag,
                 data: original,

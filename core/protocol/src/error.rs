@@ -19,6 +19,8 @@ pub enum DecodeError {
     InvalidUtf8,
     #[error("{count} elements cannot fit in the {remaining} bytes left in the frame")]
     CountExceedsFrame { count: usize, remaining: usize },
+    #[error("arrays would take {wanted} more bytes once decoded, {left} left of what the message may take")]
+    OverBudget { wanted: usize, left: usize },
     #[error("invalid boolean byte {0}")]
     InvalidBool(u8),
     #[error("tagged field {tag} declares {declared} bytes but its value used {used}")]

@@ -82,6 +82,48 @@ fn array_count_past_the_end_is_refused_before_allocating() {
 }
 
 #[test]
+fn arrays_past_the_decode_budget_are_refused_and_the_budget_ends_with_the_call() {
+    use strom_protocol::codec::decode_within;
+    // Three i64s take 24 bytes in memory.
+    let wire = [
+        0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3,
+    ];
+    let fits = decode_within(24, || decode::<Vec<i64>>(&wire, false, false)).unwrap();
+    assert_eq!(fits, vec![1, 2, 3]);
+    let err = decode_within(23, || decode::<Vec<i64>>(&wire, false, false)).unwrap_err();
+    assert_eq!(
+        err,
+        DecodeError::OverBudget {
+            wanted: 24,
+            left: 23
+        }
+    );
+    // Nested arrays share one budget: two arrays of one i64 (8 bytes each,
+    // plus the outer array's two 24-byte vectors) need 64 bytes.
+    let nested = [
+        0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 8,
+    ];
+    assert!(decode_within(64, || decode::<Vec<Vec<i64>>>(&nested, false, false)).is_ok());
+    let err = decode_within(63, || decode::<Vec<Vec<i64>>>(&nested, false, false)).unwrap_err();
+    assert_eq!(err, DecodeError::OverBudget { wanted: 8, left: 7 });
+    // Outside the call, and after a call that failed, nothing is limited.
+    assert_eq!(decode::<Vec<i64>>(&wire, false, false).unwrap().len(), 3);
+}
+
+#[test]
+fn unknown_tagged_fields_count_against_the_decode_budget() {
+    use strom_protocol::codec::{decode_tagged_fields, decode_within, RawTaggedField};
+    // Two unknown fields of one byte each.
+    let wire = [2, 0, 1, 9, 1, 1, 9];
+    let each = std::mem::size_of::<RawTaggedField>();
+    let decode_fields =
+        || decode_tagged_fields(&mut Bytes::copy_from_slice(&wire), |_, _| Ok(false));
+    assert_eq!(decode_within(2 * each, decode_fields).unwrap().len(), 2);
+    let err = decode_within(2 * each - 1, decode_fields).unwrap_err();
+    assert!(matches!(err, DecodeError::OverBudget { .. }), "{err:?}");
+}
+
+#[test]
 fn big_elements_do_not_reserve_more_than_the_frame() {
     // 64 one-byte elements claimed, each a large struct in memory: decoding
     // fails on the first truncated element. What matters is that it fails
