@@ -7,7 +7,8 @@
 //! request runs once every earlier answer is written, as on Kafka's
 //! one-request-at-a-time connections. At most `MAX_IN_FLIGHT` answers wait
 //! per connection, and requests count against `queued.max.request.bytes`
-//! with the memory they take once decoded (`limits::footprint`)
+//! with the memory they take once decoded (`limits::footprint`; a Produce
+//! that needs more draws on an overdraft, see `limits::RequestMemory`)
 //! until their answer is written. A connection that sends nothing for
 //! `connections.max.idle.ms` is closed. Anything wrong with a frame (a
 //! length past `socket.request.max.bytes`, an undecodable header, an
@@ -29,11 +30,11 @@ use strom_protocol::error::DecodeError;
 use strom_protocol::frame::{
     decode_request_header, encode_response_spliced, frame_length, RequestFrame,
 };
-use strom_protocol::messages::{ApiKey, Request, Response};
+use strom_protocol::messages::{ApiKey, ProduceRequest, Request, Response};
 use strom_protocol::splice::pieces;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, watch};
 
 use crate::access::{self, Screened};
 use crate::answer_sink::{write_pieces, AnswerSink};
@@ -41,7 +42,7 @@ use crate::dispatch;
 use crate::fetch_sessions::{Begun, Ticket};
 use crate::handlers::fetch::fetching_replica;
 use crate::handlers::{self, api_versions};
-use crate::limits::{decode_budget, footprint};
+use crate::limits::{decode_budget, footprint, produce_need, MemoryShare};
 use crate::metrics::{BrokerMetrics, ConnectionCount};
 use crate::quotas::enforce::{fetched_bytes, quota_user, set_throttle, Usage};
 use crate::security::authorizer::Caller;
@@ -79,7 +80,7 @@ struct InFlight {
     answer: Pin<Box<dyn Future<Output = Answer> + Send>>,
     /// The request's share of `queued.max.request.bytes`, given back once
     /// its answer is written.
-    _memory: Option<OwnedSemaphorePermit>,
+    _memory: MemoryShare,
 }
 
 /// How long a client may take to finish its TLS handshake.
@@ -206,7 +207,7 @@ async fn read_requests(
             _ = queue.closed() => return,
             next = read_request(broker, &mut stream, peer, frame_limit(limit, &sasl), idle) => next,
         };
-        let Some((mut request, memory)) = next else {
+        let Some((mut request, mut memory)) = next else {
             return;
         };
         let arrived = Instant::now();
@@ -227,22 +228,26 @@ async fn read_requests(
         // A fetch of a session is screened and served as the full fetch
         // it stands for; its answer is trimmed to what changed.
         let mut session_ticket = None;
-        let body = decode(&request, peer).map(|body| match body {
-            Request::Fetch(fetch) => {
-                let principal = &caller.principal;
-                let cap = broker.config.settings().fetch_max_bytes.max(0) as usize;
-                match broker
-                    .fetch_sessions
-                    .begin(fetch, request.api_version(), principal, cap)
-                {
-                    Begun::Serve(fetch, ticket) => {
-                        session_ticket = Some(ticket);
-                        access::screen(broker, &caller, fetch.into(), request.api_version())
+        let mut decoded_bytes = 0;
+        let body = decode(&request, peer).map(|(body, decoded)| {
+            decoded_bytes = decoded;
+            match body {
+                Request::Fetch(fetch) => {
+                    let principal = &caller.principal;
+                    let cap = broker.config.settings().fetch_max_bytes.max(0) as usize;
+                    match broker
+                        .fetch_sessions
+                        .begin(fetch, request.api_version(), principal, cap)
+                    {
+                        Begun::Serve(fetch, ticket) => {
+                            session_ticket = Some(ticket);
+                            access::screen(broker, &caller, fetch.into(), request.api_version())
+                        }
+                        Begun::Answer(refusal) => Screened::Answer(refusal.into()),
                     }
-                    Begun::Answer(refusal) => Screened::Answer(refusal.into()),
                 }
+                body => access::screen(broker, &caller, body, request.api_version()),
             }
-            body => access::screen(broker, &caller, body, request.api_version()),
         });
         let answer: Pin<Box<dyn Future<Output = Answer> + Send>> = match body {
             // The answers before it are still written, then the
@@ -256,6 +261,8 @@ async fn read_requests(
                 Box::pin(std::future::ready(Some(Some(refusal))))
             }
             Ok(Screened::Run(Request::Produce(produce), patch)) => {
+                let need = produce_need(request.body.len(), decoded_bytes, entries(&produce));
+                broker.request_memory.overdraw(&mut memory, need).await;
                 let fire_and_forget = produce.acks == 0;
                 let started = Instant::now();
                 let produced_bytes = request.body.len();
@@ -483,7 +490,7 @@ async fn read_request(
     peer: SocketAddr,
     limit: usize,
     idle: Option<Duration>,
-) -> Option<(RequestFrame, Option<OwnedSemaphorePermit>)> {
+) -> Option<(RequestFrame, MemoryShare)> {
     let mut prefix = [0u8; 4];
     match within(idle, stream.read_exact(&mut prefix)).await {
         Some(Ok(_)) => {}
@@ -618,8 +625,9 @@ enum Refused {
     UnsupportedApiVersions,
 }
 
-/// The request's body, once its API and version are known and it decodes.
-fn decode(request: &RequestFrame, peer: SocketAddr) -> Result<Request, Refused> {
+/// The request's body, once its API and version are known and it decodes,
+/// and the bytes its arrays took.
+fn decode(request: &RequestFrame, peer: SocketAddr) -> Result<(Request, usize), Refused> {
     let version = request.api_version();
     let Some(api_key) = request.api_key else {
         tracing::warn!(%peer, key = request.header.request_api_key, "closing connection: unknown API key");
@@ -634,11 +642,11 @@ fn decode(request: &RequestFrame, peer: SocketAddr) -> Result<Request, Refused> 
     }
     let budget = decode_budget(api_key as i16, request.body.len());
     match decode_within(budget, || request.decode_body()) {
-        Ok((body, 0)) => Ok(body),
-        Ok((body, trailing)) => {
+        Ok(((body, 0), decoded)) => Ok((body, decoded)),
+        Ok(((body, trailing), decoded)) => {
             // Kafka ignores these too; librdkafka sends some with Metadata v12.
             tracing::debug!(%peer, api = api_key.name(), version, trailing, "ignoring bytes after the request body");
-            Ok(body)
+            Ok((body, decoded))
         }
         Err(e @ DecodeError::OverBudget { .. }) => {
             tracing::warn!(%peer, api = api_key.name(), version, size = request.body.len(), "closing connection: the request would take more memory once decoded than its size is counted for in queued.max.request.bytes: {e}");
@@ -649,6 +657,16 @@ fn decode(request: &RequestFrame, peer: SocketAddr) -> Result<Request, Refused> 
             Err(Refused::Close)
         }
     }
+}
+
+/// A Produce's topic and partition entries.
+fn entries(produce: &ProduceRequest) -> usize {
+    produce.topic_data.len()
+        + produce
+            .topic_data
+            .iter()
+            .map(|topic| topic.partition_data.len())
+            .sum::<usize>()
 }
 
 /// An acks=0 producer reads no response, so, like Kafka, the broker reports

@@ -311,3 +311,35 @@ async fn a_produce_that_would_decode_to_many_times_its_size_is_refused() {
     .await;
     assert_eq!(offset, 0);
 }
+
+#[tokio::test]
+async fn produces_needing_more_than_they_counted_for_are_answered_under_a_small_limit() {
+    let broker = TestBroker::start_with(&[("queued.max.request.bytes", "100000")]);
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "dense", 1, &[]).await;
+
+    // 3,000 entries of 40-byte junk records: 144 kB on the wire, over a MB
+    // once decoded and answered. Two at once draw on the overdraft in turn.
+    let mut request = bare_entries("dense", 3_000);
+    for entry in &mut request.topic_data[0].partition_data {
+        entry.records = Some(bytes::Bytes::from(vec![7u8; 40]));
+    }
+    let mut first = broker.connect().await;
+    let mut second = broker.connect().await;
+    first.send(PRODUCE_VERSION, request.clone()).await;
+    second.send(PRODUCE_VERSION, request).await;
+    for connection in [&mut first, &mut second] {
+        let (_, response): (i32, ProduceResponse) = connection.receive(PRODUCE_VERSION).await;
+        let answers = &response.responses[0].partition_responses;
+        assert_eq!(answers.len(), 3_000);
+        assert!(answers.iter().all(|answer| answer.error_code != 0));
+    }
+    let offset = produce_ok(
+        &mut client,
+        "dense",
+        0,
+        batch(CompressionType::None, now_ms(), &["served"]),
+    )
+    .await;
+    assert_eq!(offset, 0);
+}

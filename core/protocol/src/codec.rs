@@ -21,7 +21,8 @@ thread_local! {
 /// Runs `decode` with at most `budget` bytes for the arrays it decodes:
 /// each array is charged its count times its elements' size in memory
 /// before they are decoded, and one that does not fit fails with
-/// [`DecodeError::OverBudget`]. The check against the bytes left in the
+/// [`DecodeError::OverBudget`]; returns the value and the bytes its
+/// arrays took. The check against the bytes left in the
 /// frame bounds an array by its wire bytes, but an element of a few wire
 /// bytes can take 20 times that once decoded: a server bounds what a
 /// request may grow into with this. Decoding is synchronous, so the
@@ -29,7 +30,7 @@ thread_local! {
 pub fn decode_within<T>(
     budget: usize,
     decode: impl FnOnce() -> Result<T, DecodeError>,
-) -> Result<T, DecodeError> {
+) -> Result<(T, usize), DecodeError> {
     struct Restore(usize);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -37,7 +38,8 @@ pub fn decode_within<T>(
         }
     }
     let _restore = Restore(ARRAY_BUDGET.replace(budget));
-    decode()
+    let decoded = decode()?;
+    Ok((decoded, budget - ARRAY_BUDGET.get()))
 }
 
 /// Takes `count` elements of `T` from the budget of [`decode_within`].

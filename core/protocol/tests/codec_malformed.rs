@@ -88,8 +88,8 @@ fn arrays_past_the_decode_budget_are_refused_and_the_budget_ends_with_the_call()
     let wire = [
         0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3,
     ];
-    let fits = decode_within(24, || decode::<Vec<i64>>(&wire, false, false)).unwrap();
-    assert_eq!(fits, vec![1, 2, 3]);
+    let (fits, used) = decode_within(24, || decode::<Vec<i64>>(&wire, false, false)).unwrap();
+    assert_eq!((fits, used), (vec![1, 2, 3], 24));
     let err = decode_within(23, || decode::<Vec<i64>>(&wire, false, false)).unwrap_err();
     assert_eq!(
         err,
@@ -103,7 +103,8 @@ fn arrays_past_the_decode_budget_are_refused_and_the_budget_ends_with_the_call()
     let nested = [
         0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 8,
     ];
-    assert!(decode_within(64, || decode::<Vec<Vec<i64>>>(&nested, false, false)).is_ok());
+    let (_, used) = decode_within(64, || decode::<Vec<Vec<i64>>>(&nested, false, false)).unwrap();
+    assert_eq!(used, 64);
     let err = decode_within(63, || decode::<Vec<Vec<i64>>>(&nested, false, false)).unwrap_err();
     assert_eq!(err, DecodeError::OverBudget { wanted: 8, left: 7 });
     // Outside the call, and after a call that failed, nothing is limited.
@@ -118,7 +119,8 @@ fn unknown_tagged_fields_count_against_the_decode_budget() {
     let each = std::mem::size_of::<RawTaggedField>();
     let decode_fields =
         || decode_tagged_fields(&mut Bytes::copy_from_slice(&wire), |_, _| Ok(false));
-    assert_eq!(decode_within(2 * each, decode_fields).unwrap().len(), 2);
+    let (fields, used) = decode_within(2 * each, decode_fields).unwrap();
+    assert_eq!((fields.len(), used), (2, 2 * each));
     let err = decode_within(2 * each - 1, decode_fields).unwrap_err();
     assert!(matches!(err, DecodeError::OverBudget { .. }), "{err:?}");
 }
