@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compat"))
 
 from brokers import REPO_ROOT, BrokerProcess  # noqa: E402
+
 from proxy import Proxy  # noqa: E402
 
 FAST_FAILOVER = {
@@ -134,7 +135,7 @@ class Cluster:
                     "--cluster-listen", f"127.0.0.1:{raft_ports[node_id - 1]}",
                     "--data-dir", str(data_dir),
                     "--http-listen", f"127.0.0.1:{http_ports[node_id - 1]}",
-                ]
+                ]  # fmt: skip
                 for key, value in merged.items():
                     argv += ["--set", f"{key}={value}"]
                 return argv

@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compat"))
 
 from clients import ALL_CLIENTS, records_for  # noqa: E402
 
-from test_replication import create_topic, fully_in_sync, partitions_of  # noqa: E402
 from cluster import wait_for  # noqa: E402
+from test_replication import create_topic, fully_in_sync, partitions_of  # noqa: E402
 
 
 @pytest.mark.parametrize("client", ALL_CLIENTS, ids=lambda c: c.name)

@@ -46,7 +46,9 @@ def test_an_isolated_leader_acknowledges_no_acks_all_write(tmp_path):
         stale_acks = []
         for i in range(20):
             cut_off.produce(
-                "split", value=f"stale-{i}".encode(), partition=0,
+                "split",
+                value=f"stale-{i}".encode(),
+                partition=0,
                 on_delivery=lambda e, m: e is None and stale_acks.append(m.value()),
             )
         cut_off.flush(20)
@@ -56,7 +58,9 @@ def test_an_isolated_leader_acknowledges_no_acks_all_write(tmp_path):
         live = Producer({"bootstrap.servers": majority.bootstrap, "acks": "all", "enable.idempotence": True})
         acked = []
         for i in range(200):
-            live.produce("split", value=f"live-{i}".encode(), on_delivery=lambda e, m: e is None and acked.append(m.value()))
+            live.produce(
+                "split", value=f"live-{i}".encode(), on_delivery=lambda e, m: e is None and acked.append(m.value())
+            )
         assert live.flush(30) == 0
         assert len(acked) == 200
 

@@ -15,7 +15,9 @@ from test_replication import partitions_of, read_all
 
 def test_a_partition_moves_to_other_brokers_while_it_serves(cluster):
     kp_admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap)
-    kp_admin.create_topics([NewTopic("moving", num_partitions=-1, replication_factor=-1, replica_assignments={0: [1, 2]})])
+    kp_admin.create_topics(
+        [NewTopic("moving", num_partitions=-1, replication_factor=-1, replica_assignments={0: [1, 2]})]
+    )
     wait_for("in sync", lambda: len(partitions_of(cluster, "moving")[0].isrs) == 2)
     producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
     for i in range(500):

@@ -32,18 +32,14 @@ def partitions_of(cluster: Cluster, topic: str) -> dict:
 
 def create_topic(cluster: Cluster, name: str, partitions: int, min_isr: int = 2) -> None:
     client = admin(cluster)  # the futures need their client alive
-    futures = client.create_topics(
-        [NewTopic(name, partitions, 3, config={"min.insync.replicas": str(min_isr)})]
-    )
+    futures = client.create_topics([NewTopic(name, partitions, 3, config={"min.insync.replicas": str(min_isr)})])
     futures[name].result(timeout=30)
     wait_for(f"{name} fully in sync", lambda: fully_in_sync(cluster, name, partitions))
 
 
 def fully_in_sync(cluster: Cluster, topic: str, count: int = 0) -> bool:
     parts = partitions_of(cluster, topic)
-    return (count == 0 or len(parts) == count) and all(
-        p.leader >= 0 and len(p.isrs) == 3 for p in parts.values()
-    )
+    return (count == 0 or len(parts) == count) and all(p.leader >= 0 and len(p.isrs) == 3 for p in parts.values())
 
 
 def read_all(cluster: Cluster, topic: str, expected: int, timeout: float = 60) -> dict[int, list[bytes]]:
@@ -86,9 +82,7 @@ def assert_replicas_identical(cluster: Cluster, topic: str, partitions: int) -> 
         first = logs[1]
         assert first, f"{topic}-{partition} is empty on node 1"
         for node_id, data in logs.items():
-            assert data == first, (
-                f"{topic}-{partition}: node {node_id} holds {len(data)} bytes, node 1 {len(first)}"
-            )
+            assert data == first, f"{topic}-{partition}: node {node_id} holds {len(data)} bytes, node 1 {len(first)}"
 
 
 def test_a_replicated_topic_is_written_to_every_replica(cluster):
@@ -102,7 +96,9 @@ def test_a_replicated_topic_is_written_to_every_replica(cluster):
     failures = []
     for i in range(3000):
         producer.produce(
-            "replicated", key=str(i % 50).encode(), value=str(i).encode(),
+            "replicated",
+            key=str(i % 50).encode(),
+            value=str(i).encode(),
             on_delivery=lambda err, msg: err and failures.append(err),
         )
     assert producer.flush(30) == 0
@@ -149,7 +145,9 @@ class ContinuousProducer:
         while not self._stop.is_set():
             try:
                 self.producer.produce(
-                    self.topic, value=str(n).encode(), partition=n % self.partitions,
+                    self.topic,
+                    value=str(n).encode(),
+                    partition=n % self.partitions,
                     on_delivery=self._delivered,
                 )
                 n += 1
@@ -506,7 +504,9 @@ def test_cluster_status_shows_the_quorum_and_partitions_needing_care(cluster):
     def status():
         return subprocess.run(
             [strom_binary(), "cluster", "status", "--brokers", cluster.bootstrap],
-            capture_output=True, text=True, timeout=30,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
 
     out = wait_for("status with the quorum", lambda: (r := status()).returncode == 0 and "voter" in r.stdout and r)
@@ -589,11 +589,16 @@ def test_a_broker_that_is_not_a_voter_joins_and_replicates(tmp_path):
         wait_for("four brokers", lambda: len(admin(cluster).list_topics(timeout=5).brokers) == 4)
         client = admin(cluster)
         client.create_topics([NewTopic("four", 4, 4)])["four"].result(timeout=30)
-        wait_for("four replicas in sync", lambda: all(len(p.isrs) == 4 for p in partitions_of(cluster, "four").values()))
+        wait_for(
+            "four replicas in sync", lambda: all(len(p.isrs) == 4 for p in partitions_of(cluster, "four").values())
+        )
         assert {p.leader for p in partitions_of(cluster, "four").values()} == {1, 2, 3, 4}
         status = subprocess.run(
             [strom_binary(), "cluster", "status", "--brokers", cluster.bootstrap],
-            capture_output=True, text=True, timeout=30, check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
         ).stdout
         assert status.count("voter") == 3 and status.count("observer") == 1, status
         producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})

@@ -67,7 +67,9 @@ def test_a_user_made_on_one_broker_logs_in_on_every_broker(tmp_path):
     cluster.start()
     try:
         node1_plain = cluster.nodes[0].bootstrap
-        made = strom_user("create", "alice", "--password", PASSWORD, "--mechanism", "SCRAM-SHA-512", address=node1_plain)
+        made = strom_user(
+            "create", "alice", "--password", PASSWORD, "--mechanism", "SCRAM-SHA-512", address=node1_plain
+        )
         assert made.returncode == 0, made.stderr
         topic = f"secure-{uuid.uuid4().hex[:8]}"
         admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
@@ -100,12 +102,15 @@ def test_a_one_node_data_dirs_users_join_the_cluster_once(tmp_path):
     data_dir = tmp_path / "node1"
     single = Node(
         1, port,
-        lambda p: [strom_binary(), "server", "--node-id", "1", "--listen", f"127.0.0.1:{p or port}", "--data-dir", str(data_dir),
+        lambda p: [strom_binary(), "server", "--node-id", "1", "--listen", f"127.0.0.1:{p or port}",
+                   "--data-dir", str(data_dir),
                    *(arg for key, value in AUTHORIZER.items() for arg in ("--set", f"{key}={value}"))],
         data_dir, tmp_path / "single.log",
     )  # fmt: skip
     single.start()
-    made = strom_user("create", "alice", "--password", PASSWORD, "--mechanism", "SCRAM-SHA-512", address=single.bootstrap)
+    made = strom_user(
+        "create", "alice", "--password", PASSWORD, "--mechanism", "SCRAM-SHA-512", address=single.bootstrap
+    )
     assert made.returncode == 0, made.stderr
     granted = strom_acl("create", "--allow-principal", "User:alice", "--operation", "all", "--topic", "upgraded-",
                         "--resource-pattern-type", "prefixed", address=single.bootstrap)  # fmt: skip
@@ -147,7 +152,9 @@ def test_acls_made_on_one_broker_hold_on_every_broker(tmp_path):
     cluster.start()
     try:
         node1_plain = cluster.nodes[0].bootstrap
-        made = strom_user("create", "alice", "--password", PASSWORD, "--mechanism", "SCRAM-SHA-512", address=node1_plain)
+        made = strom_user(
+            "create", "alice", "--password", PASSWORD, "--mechanism", "SCRAM-SHA-512", address=node1_plain
+        )
         assert made.returncode == 0, made.stderr
         allowed, closed = (f"{name}-{uuid.uuid4().hex[:8]}" for name in ("allowed", "closed"))
         admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
@@ -191,6 +198,7 @@ def test_acls_made_on_one_broker_hold_on_every_broker(tmp_path):
 def cluster_certificates(directory) -> dict:
     """A CA; one certificate for the brokers (CN=broker, for 127.0.0.1, usable
     both to serve and to dial); and a client's (CN=alice) from the same CA."""
+
     def run(*args: str) -> None:
         subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
 

@@ -22,8 +22,16 @@ def test_a_one_node_data_dir_joins_a_cluster_with_everything_it_held(tmp_path):
         1,
         port,
         lambda p: [
-            strom_binary(), "server", "--node-id", "1", "--listen", f"127.0.0.1:{p or port}",
-            "--data-dir", str(tmp_path / "node1"), "--set", "group.initial.rebalance.delay.ms=0",
+            strom_binary(),
+            "server",
+            "--node-id",
+            "1",
+            "--listen",
+            f"127.0.0.1:{p or port}",
+            "--data-dir",
+            str(tmp_path / "node1"),
+            "--set",
+            "group.initial.rebalance.delay.ms=0",
         ],
         tmp_path / "node1",
         tmp_path / "single.log",
@@ -36,7 +44,12 @@ def test_a_one_node_data_dir_joins_a_cluster_with_everything_it_held(tmp_path):
         producer.produce("legacy", value=str(i).encode(), partition=i % 2)
     assert producer.flush(30) == 0
     consumer = Consumer(
-        {"bootstrap.servers": single.bootstrap, "group.id": "old-group", "auto.offset.reset": "earliest", "enable.auto.commit": False}
+        {
+            "bootstrap.servers": single.bootstrap,
+            "group.id": "old-group",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
     )
     consumer.subscribe(["legacy"])
     seen = 0
@@ -83,4 +96,6 @@ def test_a_one_node_data_dir_joins_a_cluster_with_everything_it_held(tmp_path):
         assert not list((tmp_path / "node1" / "topics").glob("legacy*"))
     finally:
         cluster.stop()
-    subprocess.run([strom_binary(), "storage", "check", str(tmp_path / "node2" / "legacy-0")], check=True, capture_output=True)
+    subprocess.run(
+        [strom_binary(), "storage", "check", str(tmp_path / "node2" / "legacy-0")], check=True, capture_output=True
+    )

@@ -130,9 +130,7 @@ def kafka_python(bootstrap: str, topic: str, security: Security, count: int = 5)
 
 
 def _subprocess(argv: list[str], request: dict, env: dict | None = None) -> list[bytes]:
-    done = subprocess.run(
-        argv, input=json.dumps(request).encode(), capture_output=True, timeout=120, env=env
-    )
+    done = subprocess.run(argv, input=json.dumps(request).encode(), capture_output=True, timeout=120, env=env)
     if done.returncode == 2:
         raise LoginFailed(done.stderr.decode(errors="replace")[-3000:])
     if done.returncode != 0:
@@ -158,7 +156,9 @@ def _request(bootstrap: str, topic: str, security: Security, count: int, tag: st
 
 def kafkajs(bootstrap: str, topic: str, security: Security, count: int = 5) -> list[bytes]:
     env = dict(os.environ, NODE_PATH=str(NODE_MODULES))
-    return _subprocess(["node", str(HERE / "roundtrip.js")], _request(bootstrap, topic, security, count, "kafkajs"), env)
+    return _subprocess(
+        ["node", str(HERE / "roundtrip.js")], _request(bootstrap, topic, security, count, "kafkajs"), env
+    )
 
 
 def java(bootstrap: str, topic: str, security: Security, count: int = 5) -> list[bytes]:
@@ -169,7 +169,7 @@ def java(bootstrap: str, topic: str, security: Security, count: int = 5) -> list
         module = "plain.PlainLoginModule" if security.mechanism == "PLAIN" else "scram.ScramLoginModule"
         props |= {
             "sasl.mechanism": security.mechanism,
-            "sasl.jaas.config": f'org.apache.kafka.common.security.{module} required '
+            "sasl.jaas.config": f"org.apache.kafka.common.security.{module} required "
             f'username="{security.username}" password="{security.password}";',
         }
     if security.keystore:

@@ -195,10 +195,24 @@ def test_librdkafka_creates_describes_and_deletes_acls(broker):
     admin = admin_client(broker)
     prefix = unique("orders")
     bindings = [
-        AclBinding(ResourceType.TOPIC, prefix, ResourcePatternType.PREFIXED, "User:carol", "*",
-                   AclOperation.READ, AclPermissionType.ALLOW),  # fmt: skip
-        AclBinding(ResourceType.GROUP, prefix, ResourcePatternType.LITERAL, "User:carol", "10.0.0.1",
-                   AclOperation.READ, AclPermissionType.DENY),  # fmt: skip
+        AclBinding(
+            ResourceType.TOPIC,
+            prefix,
+            ResourcePatternType.PREFIXED,
+            "User:carol",
+            "*",
+            AclOperation.READ,
+            AclPermissionType.ALLOW,
+        ),  # fmt: skip
+        AclBinding(
+            ResourceType.GROUP,
+            prefix,
+            ResourcePatternType.LITERAL,
+            "User:carol",
+            "10.0.0.1",
+            AclOperation.READ,
+            AclPermissionType.DENY,
+        ),  # fmt: skip
     ]
     for future in admin.create_acls(bindings).values():
         future.result(timeout=30)
@@ -318,10 +332,10 @@ def test_kafka_python_manages_acls(broker):
         ACLFilter,
         ACLOperation,
         ACLPermissionType,
+        ACLResourcePatternType,
         KafkaAdminClient,
         ResourcePattern,
         ResourcePatternFilter,
-        ACLResourcePatternType,
     )
     from kafka.admin import ResourceType as KpResourceType
 

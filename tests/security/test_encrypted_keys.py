@@ -6,6 +6,7 @@ with the reason; DescribeConfigs never shows the password."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import uuid
 from pathlib import Path
@@ -15,8 +16,6 @@ from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
 from secure_broker import SecureBroker, free_ports
 from secure_clients import REPO_ROOT
-
-import os
 
 STROM = os.environ.get("STROM_BIN") or str(REPO_ROOT / "target" / "debug" / "strom")
 
@@ -72,8 +71,9 @@ def test_a_broker_and_a_client_use_encrypted_keys(tmp_path_factory, certs):
 def test_a_keystore_the_broker_cannot_decrypt_stops_it_with_the_reason(tmp_path, certs, password, reason):
     keystore = encrypted_keystore(certs, tmp_path, "keystore-secret")
     (port,) = free_ports(1)
-    argv = [STROM, "server", "--data-dir", str(tmp_path / "data"), "--set",
-            f"listeners=PLAINTEXT://127.0.0.1:{port},SSL://127.0.0.1:0", "--set", f"ssl.keystore.location={keystore}"]  # fmt: skip
+    argv = [STROM, "server", "--data-dir", str(tmp_path / "data"),
+            "--set", f"listeners=PLAINTEXT://127.0.0.1:{port},SSL://127.0.0.1:0",
+            "--set", f"ssl.keystore.location={keystore}"]  # fmt: skip
     if password:
         argv += ["--set", f"ssl.key.password={password}"]
     done = subprocess.run(argv, capture_output=True, timeout=60)

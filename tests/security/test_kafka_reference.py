@@ -12,8 +12,8 @@ import time
 import uuid
 
 import pytest
-
 from brokers import REPO_ROOT, BrokerProcess
+
 from secure_broker import free_ports
 from secure_clients import LoginFailed, Security, strom_cli, values
 

@@ -89,8 +89,9 @@ def allow(broker, principal: str, topic: str) -> None:
     admin = AdminClient({"bootstrap.servers": broker.addresses["PLAINTEXT"]})
     admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
     bindings = [
-        AclBinding(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, principal, "*", operation,
-                   AclPermissionType.ALLOW)  # fmt: skip
+        AclBinding(
+            ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, principal, "*", operation, AclPermissionType.ALLOW
+        )  # fmt: skip
         for operation in (AclOperation.WRITE, AclOperation.READ)
     ]
     for future in admin.create_acls(bindings).values():
@@ -227,7 +228,9 @@ def test_strom_logs_in_again_with_each_fresh_token(oauth_broker, idp, tmp_path):
     consumed = subprocess.run([STROM_BIN, "consume", topic, "--from-beginning", "-n", "10", *flags],
                               capture_output=True, timeout=60)  # fmt: skip
     assert consumed.returncode == 0, consumed.stderr.decode()
-    assert [json.loads(line)["value"] for line in consumed.stdout.decode().splitlines()] == [f"line-{i}" for i in range(10)]
+    assert [json.loads(line)["value"] for line in consumed.stdout.decode().splitlines()] == [
+        f"line-{i}" for i in range(10)
+    ]
 
     token_file.write_text(idp.token("svc-strom", lifetime_s=-60))
     expired = subprocess.run([STROM_BIN, "produce", topic, *flags], input=b"late\n", capture_output=True, timeout=60)

@@ -8,13 +8,11 @@ a throttled producer keeps to its quota is a benchmark figure
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
 import uuid
 
-import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from secure_clients import REPO_ROOT

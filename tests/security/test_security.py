@@ -5,9 +5,9 @@ certificates are refused, logged, and told nothing about what was wrong."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
-import base64
 import os
 import socket
 import struct
@@ -35,15 +35,11 @@ def settle_log_limit() -> None:
 
 
 def sasl_ssl(certs, mechanism: str, user: str = "alice", password: str | None = None) -> Security:
-    return Security(
-        "SASL_SSL", ca=certs.ca, mechanism=mechanism, username=user, password=password or USERS[user]
-    )
+    return Security("SASL_SSL", ca=certs.ca, mechanism=mechanism, username=user, password=password or USERS[user])
 
 
 def mutual_tls(certs) -> Security:
-    return Security(
-        "SSL", ca=certs.ca, cert=certs.client_cert, key=certs.client_key, keystore=certs.client_keystore
-    )
+    return Security("SSL", ca=certs.ca, cert=certs.client_cert, key=certs.client_key, keystore=certs.client_keystore)
 
 
 LOGINS = {
@@ -98,8 +94,10 @@ def test_scram_sha_256_over_sasl_plaintext(broker):
 @pytest.mark.parametrize("who", ["wrong-password", "unknown-user"])
 def test_a_bad_login_is_refused_alike_and_logged_with_the_reason(broker, certs, mechanism, who):
     user, password = ("alice", "not-her-password") if who == "wrong-password" else ("mallory", "anything")
-    security = sasl_ssl(certs, mechanism, user, password) if user in USERS else Security(
-        "SASL_SSL", ca=certs.ca, mechanism=mechanism, username=user, password=password
+    security = (
+        sasl_ssl(certs, mechanism, user, password)
+        if user in USERS
+        else Security("SASL_SSL", ca=certs.ca, mechanism=mechanism, username=user, password=password)
     )
     settle_log_limit()
     before = len(broker.log_text())
@@ -116,7 +114,9 @@ def test_a_bad_login_is_refused_alike_and_logged_with_the_reason(broker, certs, 
 @pytest.mark.parametrize("client", ["confluent-kafka", "kafka-python", "java", "strom"])
 def test_a_wrong_password_is_refused_for_every_client(broker, certs, client):
     with pytest.raises(LoginFailed):
-        CLIENTS[client](broker.addresses["SASL_SSL"], topic_name("refused"), sasl_ssl(certs, "SCRAM-SHA-512", "alice", "nope"))
+        CLIENTS[client](
+            broker.addresses["SASL_SSL"], topic_name("refused"), sasl_ssl(certs, "SCRAM-SHA-512", "alice", "nope")
+        )
 
 
 @pytest.mark.parametrize(
@@ -259,7 +259,9 @@ def test_strom_user_creates_and_deletes_logins(broker, certs):
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     carol = Security("SASL_SSL", ca=certs.ca, mechanism="SCRAM-SHA-256", username="carol", password="carol-secret")
-    assert CLIENTS["confluent-kafka"](broker.addresses["SASL_SSL"], topic_name("carol"), carol) == values(5, "confluent")
+    assert CLIENTS["confluent-kafka"](broker.addresses["SASL_SSL"], topic_name("carol"), carol) == values(
+        5, "confluent"
+    )
     as_alice = ["--brokers", broker.addresses["SASL_SSL"], *strom_settings(sasl_ssl(certs, "SCRAM-SHA-512"))]
     listed = subprocess.run([binary, "user", "list", *as_alice], capture_output=True, timeout=60, check=True)
     assert b"carol" in listed.stdout and b"SCRAM-SHA-256(4096)" in listed.stdout
