@@ -61,8 +61,10 @@ pub fn decode_budget(api_key: i16, size: usize) -> usize {
 /// the entries themselves. It takes the rest from an overdraft of the
 /// same size ([`RequestMemory::overdraw`]). Requests waiting there hold
 /// their first share, but nothing that holds the overdraft waits for
-/// either, so they cannot stall each other; all requests together take at
-/// most twice `queued.max.request.bytes`.
+/// either, so they cannot stall each other. Requests together take about
+/// twice `queued.max.request.bytes`: more only while some wait for the
+/// overdraft, each holding its frame and decoded entries (up to 1.5 times
+/// its first share).
 #[derive(Debug)]
 pub struct RequestMemory {
     /// `None`: no limit (`queued.max.request.bytes` = -1).
@@ -136,8 +138,18 @@ impl RequestMemory {
             .flatten()
             .map(|permit| permit.num_permits())
             .sum::<usize>();
-        if needed > held {
-            share.overdrawn = pools.take(&pools.overdraft, needed - held).await;
+        let overdrawn = share.overdrawn.as_ref().map_or(0, |p| p.num_permits());
+        // Never more than the overdraft can still give this share, which
+        // would wait for itself.
+        let extra = needed.saturating_sub(held).min(pools.limit - overdrawn);
+        if extra == 0 {
+            return;
+        }
+        if let Some(more) = pools.take(&pools.overdraft, extra).await {
+            match &mut share.overdrawn {
+                Some(permit) => permit.merge(more),
+                None => share.overdrawn = Some(more),
+            }
         }
     }
 }
@@ -404,10 +416,18 @@ mod tests {
         let (grown, first) = within(first, 1000).await;
         assert!(grown, "500 more bytes from the overdraft");
         assert_eq!(first.overdrawn.as_ref().map(|p| p.num_permits()), Some(500));
-        // Asking again for what it holds takes nothing more.
-        let (grown, first) = within(first, 1000).await;
+        // Asking again for what it holds takes nothing more; asking for
+        // more adds to it, up to the whole overdraft.
+        let (grown, mut first) = within(first, 1000).await;
         assert!(grown);
         assert_eq!(first.overdrawn.as_ref().map(|p| p.num_permits()), Some(500));
+        memory.overdraw(&mut first, 1700).await;
+        assert_eq!(first.overdrawn.as_ref().map(|p| p.num_permits()), Some(700));
+        memory.overdraw(&mut first, 1_000_000).await;
+        assert_eq!(
+            first.overdrawn.as_ref().map(|p| p.num_permits()),
+            Some(1000)
+        );
         drop(first);
         let second = memory.reserve(400).await;
         let third = memory.reserve(400).await;
