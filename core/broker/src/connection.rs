@@ -30,7 +30,7 @@ use strom_protocol::error::DecodeError;
 use strom_protocol::frame::{
     decode_request_header, encode_response_spliced, frame_length, RequestFrame,
 };
-use strom_protocol::messages::{ApiKey, ProduceRequest, Request, Response};
+use strom_protocol::messages::{ApiKey, Request, Response};
 use strom_protocol::splice::pieces;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -228,26 +228,26 @@ async fn read_requests(
         // A fetch of a session is screened and served as the full fetch
         // it stands for; its answer is trimmed to what changed.
         let mut session_ticket = None;
-        let mut decoded_bytes = 0;
-        let body = decode(&request, peer).map(|(body, decoded)| {
-            decoded_bytes = decoded;
-            match body {
-                Request::Fetch(fetch) => {
-                    let principal = &caller.principal;
-                    let cap = broker.config.settings().fetch_max_bytes.max(0) as usize;
-                    match broker
-                        .fetch_sessions
-                        .begin(fetch, request.api_version(), principal, cap)
-                    {
-                        Begun::Serve(fetch, ticket) => {
-                            session_ticket = Some(ticket);
-                            access::screen(broker, &caller, fetch.into(), request.api_version())
-                        }
-                        Begun::Answer(refusal) => Screened::Answer(refusal.into()),
+        let (body, decoded_bytes) = match decode(&request, peer) {
+            Ok((body, decoded_bytes)) => (Ok(body), decoded_bytes),
+            Err(refused) => (Err(refused), 0),
+        };
+        let body = body.map(|body| match body {
+            Request::Fetch(fetch) => {
+                let principal = &caller.principal;
+                let cap = broker.config.settings().fetch_max_bytes.max(0) as usize;
+                match broker
+                    .fetch_sessions
+                    .begin(fetch, request.api_version(), principal, cap)
+                {
+                    Begun::Serve(fetch, ticket) => {
+                        session_ticket = Some(ticket);
+                        access::screen(broker, &caller, fetch.into(), request.api_version())
                     }
+                    Begun::Answer(refusal) => Screened::Answer(refusal.into()),
                 }
-                body => access::screen(broker, &caller, body, request.api_version()),
             }
+            body => access::screen(broker, &caller, body, request.api_version()),
         });
         let answer: Pin<Box<dyn Future<Output = Answer> + Send>> = match body {
             // The answers before it are still written, then the
@@ -261,7 +261,7 @@ async fn read_requests(
                 Box::pin(std::future::ready(Some(Some(refusal))))
             }
             Ok(Screened::Run(Request::Produce(produce), patch)) => {
-                let need = produce_need(request.body.len(), decoded_bytes, entries(&produce));
+                let need = produce_need(request.body.len(), decoded_bytes, &produce);
                 broker.request_memory.overdraw(&mut memory, need).await;
                 let fire_and_forget = produce.acks == 0;
                 let started = Instant::now();
@@ -657,16 +657,6 @@ fn decode(request: &RequestFrame, peer: SocketAddr) -> Result<(Request, usize), 
             Err(Refused::Close)
         }
     }
-}
-
-/// A Produce's topic and partition entries.
-fn entries(produce: &ProduceRequest) -> usize {
-    produce.topic_data.len()
-        + produce
-            .topic_data
-            .iter()
-            .map(|topic| topic.partition_data.len())
-            .sum::<usize>()
 }
 
 /// An acks=0 producer reads no response, so, like Kafka, the broker reports

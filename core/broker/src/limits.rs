@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
-use strom_protocol::messages::ApiKey;
+use strom_protocol::messages::{ApiKey, ProduceRequest};
 
 use crate::config::BrokerSettings;
 
@@ -133,12 +133,10 @@ impl RequestMemory {
         let Some(pools) = &self.pools else {
             return;
         };
-        let held = [&share.counted, &share.overdrawn]
-            .into_iter()
-            .flatten()
-            .map(|permit| permit.num_permits())
-            .sum::<usize>();
-        let overdrawn = share.overdrawn.as_ref().map_or(0, |p| p.num_permits());
+        let permits =
+            |permit: &Option<OwnedSemaphorePermit>| permit.as_ref().map_or(0, |p| p.num_permits());
+        let overdrawn = permits(&share.overdrawn);
+        let held = permits(&share.counted) + overdrawn;
         // Never more than the overdraft can still give this share, which
         // would wait for itself.
         let extra = needed.saturating_sub(held).min(pools.limit - overdrawn);
@@ -154,10 +152,16 @@ impl RequestMemory {
     }
 }
 
-/// What a Produce needs once decoded: its frame, its decoded arrays, and
-/// for each topic and partition entry its answer and the broker's
-/// bookkeeping on the way (`PRODUCE_BYTES_PER_ENTRY`).
-pub fn produce_need(size: usize, decoded: usize, entries: usize) -> usize {
+/// What a Produce of `size` bytes needs once decoded: its frame, its
+/// decoded arrays (`decoded` bytes), and for each topic and partition
+/// entry its answer and the broker's bookkeeping on the way
+/// (`PRODUCE_BYTES_PER_ENTRY`).
+pub fn produce_need(size: usize, decoded: usize, produce: &ProduceRequest) -> usize {
+    let entries: usize = produce
+        .topic_data
+        .iter()
+        .map(|topic| 1 + topic.partition_data.len())
+        .sum();
     size.saturating_add(decoded)
         .saturating_add(entries.saturating_mul(PRODUCE_BYTES_PER_ENTRY))
 }
