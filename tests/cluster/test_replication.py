@@ -414,6 +414,46 @@ def test_acks_all_is_refused_below_min_insync_replicas_and_resumes(cluster):
     assert values == {0: [b"before", b"after"]}, values
 
 
+def test_acks_all_answers_request_timed_out_when_a_follower_does_not_keep_up_in_time(tmp_path):
+    # The paused follower stays in the ISR for the whole test (a long lag
+    # allowance and session), so the write cannot commit: the leader must
+    # answer within the request's timeout (librdkafka sends its
+    # request.timeout.ms), as Kafka's delayed produce expires.
+    cluster = Cluster(
+        tmp_path,
+        settings={"broker.session.timeout.ms": "60000", "replica.lag.time.max.ms": "60000"},
+    )
+    cluster.start()
+    try:
+        create_topic(cluster, "slow-follower", 1, min_isr=2)
+        leader = partitions_of(cluster, "slow-follower")[0].leader
+        follower = next(n for n in cluster.nodes if n.node_id != leader)
+        producer = Producer(
+            {
+                "bootstrap.servers": cluster.bootstrap,
+                "acks": "all",
+                "retries": 0,
+                "request.timeout.ms": 1000,
+                "message.timeout.ms": 20000,
+            }
+        )
+        outcome = []
+        follower.pause()
+        try:
+            producer.produce("slow-follower", value=b"late", on_delivery=lambda e, m: outcome.append(e))
+            producer.flush(30)
+        finally:
+            follower.resume()
+        assert outcome and outcome[0] is not None, outcome
+        assert outcome[0].code() == KafkaError.REQUEST_TIMED_OUT, outcome[0]
+        # Timed out is not refused: the record is in the leader's log and
+        # commits once the follower takes it.
+        wait_for("the follower caught up", lambda: fully_in_sync(cluster, "slow-follower"), timeout=30)
+        assert read_all(cluster, "slow-follower", 1) == {0: [b"late"]}
+    finally:
+        cluster.stop()
+
+
 def test_a_consumer_group_outlives_its_coordinator(cluster):
     create_topic(cluster, "work", 3)
     producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})

@@ -42,7 +42,10 @@ use crate::dispatch;
 use crate::fetch_sessions::{Begun, Ticket};
 use crate::handlers::fetch::fetching_replica;
 use crate::handlers::{self, api_versions};
-use crate::limits::{decode_budget, footprint, produce_need, MemoryShare};
+use crate::limits::{
+    decode_budget, footprint, produce_need, produce_waiting_need, FrameArrival, MemoryShare,
+    RequestMemory,
+};
 use crate::metrics::{BrokerMetrics, ConnectionCount};
 use crate::quotas::enforce::{fetched_bytes, quota_user, set_throttle, Usage};
 use crate::security::authorizer::Caller;
@@ -54,6 +57,10 @@ use crate::versions;
 /// Largest read issued at once while a frame arrives, so a client that
 /// announces a large frame and sends nothing costs little memory.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// How often a frame being read checks that it is not too slow
+/// ([`FrameArrival`]) nor idle.
+const ARRIVAL_CHECK: Duration = Duration::from_secs(1);
 
 /// A frame up to this size gets its whole buffer before it arrives:
 /// growing it a [`READ_CHUNK`] at a time copies what arrived at each
@@ -262,6 +269,7 @@ async fn read_requests(
             }
             Ok(Screened::Run(Request::Produce(produce), patch)) => {
                 let need = produce_need(request.body.len(), decoded_bytes, &produce);
+                let waiting_need = produce_waiting_need(&produce);
                 broker.request_memory.overdraw(&mut memory, need).await;
                 let fire_and_forget = produce.acks == 0;
                 let started = Instant::now();
@@ -271,6 +279,7 @@ async fn read_requests(
                 let frame = std::mem::take(&mut request.body);
                 let pending =
                     handlers::produce::append(broker, produce, request.api_version(), frame).await;
+                memory.shrink_to(waiting_need);
                 let usage = Usage {
                     produced_bytes,
                     handling: started.elapsed(),
@@ -534,8 +543,12 @@ async fn read_request(
     // share `queued.max.request.bytes`.
     let memory = broker.request_memory.reserve(footprint).await;
     let prefix = &api_key[..size.min(api_key.len())];
-    let frame = match read_frame(stream, size, prefix, idle).await {
+    let frame = match read_frame(stream, size, prefix, idle, &broker.request_memory).await {
         Ok(frame) => frame,
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            tracing::warn!(%peer, "closing connection mid-request ({size}-byte frame): {e}");
+            return None;
+        }
         Err(e) => {
             tracing::info!(%peer, "connection closed mid-request ({size}-byte frame): {e}");
             return None;
@@ -578,12 +591,14 @@ async fn within<T>(limit: Option<Duration>, future: impl Future<Output = T>) -> 
 /// Reads the rest of a `size`-byte frame that starts with `prefix`. A
 /// frame above [`WHOLE_BUFFER_MAX`] grows its buffer as data arrives
 /// rather than allocating the announced size up front. A sender that
-/// stalls for `idle` mid-frame is cut off.
+/// stalls for `idle` mid-frame is cut off, and so is one too slow while
+/// other requests wait for the memory its frame holds ([`FrameArrival`]).
 async fn read_frame(
     stream: &mut (impl AsyncRead + Unpin),
     size: usize,
     prefix: &[u8],
     idle: Option<Duration>,
+    memory: &RequestMemory,
 ) -> std::io::Result<BytesMut> {
     let first = if size <= WHOLE_BUFFER_MAX {
         size
@@ -592,15 +607,29 @@ async fn read_frame(
     };
     let mut frame = BytesMut::with_capacity(first);
     frame.extend_from_slice(prefix);
+    let arrival = FrameArrival::begin();
+    let mut progress = Instant::now();
     while frame.len() < size {
         let want = (size - frame.len()).min(READ_CHUNK);
         frame.reserve(want);
         let mut limited = (&mut *stream).take(want as u64);
-        let n = within(idle, limited.read_buf(&mut frame))
-            .await
-            .ok_or(std::io::ErrorKind::TimedOut)??;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        // A read cut short by the check loses nothing: it read no bytes.
+        let check = idle.map_or(ARRIVAL_CHECK, |idle| idle.min(ARRIVAL_CHECK));
+        match tokio::time::timeout(check, limited.read_buf(&mut frame)).await {
+            Ok(Ok(0)) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(Ok(_)) => progress = Instant::now(),
+            Ok(Err(e)) => return Err(e),
+            Err(_) if idle.is_some_and(|idle| progress.elapsed() >= idle) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "no bytes for connections.max.idle.ms",
+                ));
+            }
+            Err(_) => {
+                if let Some(why) = arrival.too_slow(frame.len(), memory) {
+                    return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, why));
+                }
+            }
         }
     }
     Ok(frame)

@@ -119,6 +119,12 @@ pub enum PartitionError {
         in_sync: usize,
         required: i32,
     },
+    #[error("acks=all: the in-sync replicas of {topic}-{partition} did not all take the records within the request's timeout ({timeout_ms} ms); they are in the leader's log and may still commit")]
+    ReplicationTimedOut {
+        topic: String,
+        partition: i32,
+        timeout_ms: u64,
+    },
     #[error(transparent)]
     Storage(#[from] strom_storage::StorageError),
 }
@@ -136,6 +142,7 @@ impl PartitionError {
             Self::FollowerAhead { .. } => error_codes::OFFSET_OUT_OF_RANGE,
             Self::UnknownLeaderEpoch { .. } => error_codes::UNKNOWN_LEADER_EPOCH,
             Self::NotEnoughReplicas { .. } => error_codes::NOT_ENOUGH_REPLICAS,
+            Self::ReplicationTimedOut { .. } => error_codes::REQUEST_TIMED_OUT,
             Self::Storage(e) => e.kafka_error_code(),
         }
     }

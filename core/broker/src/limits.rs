@@ -64,7 +64,8 @@ pub fn decode_budget(api_key: i16, size: usize) -> usize {
 /// either, so they cannot stall each other. Requests together take about
 /// twice `queued.max.request.bytes`: more only while some wait for the
 /// overdraft, each holding its frame and decoded entries (up to 1.5 times
-/// its first share).
+/// its first share). Once appended, a Produce keeps only what its answer
+/// needs while it waits for its commit ([`MemoryShare::shrink_to`]).
 #[derive(Debug)]
 pub struct RequestMemory {
     /// `None`: no limit (`queued.max.request.bytes` = -1).
@@ -76,6 +77,8 @@ struct Pools {
     counted: Arc<Semaphore>,
     overdraft: Arc<Semaphore>,
     limit: usize,
+    /// Requests waiting for memory now (see [`FrameArrival`]).
+    waiting: AtomicUsize,
 }
 
 impl Pools {
@@ -83,7 +86,67 @@ impl Pools {
     /// than the whole limit waits for all of it, so it still passes, alone.
     async fn take(&self, pool: &Arc<Semaphore>, size: usize) -> Option<OwnedSemaphorePermit> {
         let wanted = u32::try_from(size.clamp(1, self.limit)).unwrap_or(u32::MAX);
+        if let Ok(permit) = pool.clone().try_acquire_many_owned(wanted) {
+            return Some(permit);
+        }
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        // Counted down however the wait ends (its connection may close).
+        let _waiting = DropGuard(|| {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+        });
         pool.clone().acquire_many_owned(wanted).await.ok()
+    }
+}
+
+/// Runs its closure when dropped.
+struct DropGuard<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for DropGuard<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}
+
+/// A request frame being read while it holds its share of request
+/// memory, which it takes before its bytes arrive (so that frames cannot
+/// deadlock each other halfway). A client that announced a large frame
+/// and then stalled or trickled would hold that share for as long as it
+/// liked: three connections announcing 100 MiB Produces and sending
+/// nothing more froze every other request of the broker for
+/// `connections.max.idle.ms`. So while other requests wait for memory, a
+/// frame must arrive at [`ARRIVAL_MIN_BYTES_PER_SEC`] on average after
+/// [`ARRIVAL_GRACE`], or its connection is closed. Without waiters a
+/// slow client keeps all the time `connections.max.idle.ms` gives it.
+pub struct FrameArrival {
+    started: Instant,
+}
+
+/// See [`FrameArrival`]: a link of 8 Mbit/s still sends a large Produce
+/// in time.
+pub const ARRIVAL_MIN_BYTES_PER_SEC: u64 = 1024 * 1024;
+/// See [`FrameArrival`].
+pub const ARRIVAL_GRACE: Duration = Duration::from_secs(5);
+
+impl FrameArrival {
+    pub fn begin() -> FrameArrival {
+        FrameArrival {
+            started: Instant::now(),
+        }
+    }
+
+    /// Why the frame must give its memory back, having `received` bytes
+    /// so far: it falls behind the minimum rate while other requests wait.
+    pub fn too_slow(&self, received: usize, memory: &RequestMemory) -> Option<String> {
+        let elapsed = self.started.elapsed();
+        let counted = elapsed.saturating_sub(ARRIVAL_GRACE).as_millis() as u64;
+        let due = counted.saturating_mul(ARRIVAL_MIN_BYTES_PER_SEC) / 1000;
+        (due > received as u64 && memory.others_waiting()).then(|| {
+            format!(
+                "{received} bytes arrived in {:.1} s, slower than {} KiB/s, while other requests wait for request memory (queued.max.request.bytes)",
+                elapsed.as_secs_f64(),
+                ARRIVAL_MIN_BYTES_PER_SEC / 1024
+            )
+        })
     }
 }
 
@@ -93,6 +156,30 @@ impl Pools {
 pub struct MemoryShare {
     counted: Option<OwnedSemaphorePermit>,
     overdrawn: Option<OwnedSemaphorePermit>,
+}
+
+impl MemoryShare {
+    /// Gives back all but `keep` bytes of the share, what it overdrew
+    /// first: a request that freed most of its memory before its answer
+    /// is due (a Produce once appended, waiting for its commit) must not
+    /// keep others waiting for memory it no longer holds. In a cluster
+    /// those others include the followers' fetches that commit it.
+    pub fn shrink_to(&mut self, keep: usize) {
+        let mut keep = keep;
+        for permit in [&mut self.counted, &mut self.overdrawn] {
+            let Some(held) = permit.as_ref().map(|p| p.num_permits()) else {
+                continue;
+            };
+            if keep >= held {
+                keep -= held;
+            } else if keep == 0 {
+                *permit = None;
+            } else {
+                drop(permit.as_mut().and_then(|p| p.split(held - keep)));
+                keep = 0;
+            }
+        }
+    }
 }
 
 impl RequestMemory {
@@ -105,6 +192,7 @@ impl RequestMemory {
                 counted: Arc::new(Semaphore::new(limit)),
                 overdraft: Arc::new(Semaphore::new(limit)),
                 limit,
+                waiting: AtomicUsize::new(0),
             }),
         }
     }
@@ -112,6 +200,13 @@ impl RequestMemory {
     /// The limit, if there is one.
     pub fn limit(&self) -> Option<usize> {
         self.pools.as_ref().map(|pools| pools.limit)
+    }
+
+    /// Whether some request waits for memory now.
+    pub fn others_waiting(&self) -> bool {
+        self.pools
+            .as_ref()
+            .is_some_and(|pools| pools.waiting.load(Ordering::Relaxed) > 0)
     }
 
     /// Waits until `size` more bytes fit, then holds them in the share. A
@@ -153,17 +248,26 @@ impl RequestMemory {
 }
 
 /// What a Produce of `size` bytes needs once decoded: its frame, its
-/// decoded arrays (`decoded` bytes), and for each topic and partition
-/// entry its answer and the broker's bookkeeping on the way
-/// (`PRODUCE_BYTES_PER_ENTRY`).
+/// decoded arrays (`decoded` bytes), and what it needs while it waits for
+/// its commit ([`produce_waiting_need`]).
 pub fn produce_need(size: usize, decoded: usize, produce: &ProduceRequest) -> usize {
+    size.saturating_add(decoded)
+        .saturating_add(produce_waiting_need(produce))
+}
+
+/// What a Produce still needs once its batches are appended, while it
+/// waits for its commit (followers' fetches, the group commit's sync):
+/// for each topic and partition entry its answer and the broker's
+/// bookkeeping on the way (`PRODUCE_BYTES_PER_ENTRY`). Its frame and
+/// decoded form are gone by then; batches the tail cache kept are counted
+/// there (`strom.fetch.cache.bytes`).
+pub fn produce_waiting_need(produce: &ProduceRequest) -> usize {
     let entries: usize = produce
         .topic_data
         .iter()
         .map(|topic| 1 + topic.partition_data.len())
         .sum();
-    size.saturating_add(decoded)
-        .saturating_add(entries.saturating_mul(PRODUCE_BYTES_PER_ENTRY))
+    entries.saturating_mul(PRODUCE_BYTES_PER_ENTRY)
 }
 
 /// Memory a Produce's partition entry takes beyond its decoded form: the
@@ -446,5 +550,28 @@ mod tests {
         drop(second);
         let (grown, _third) = within(third, 1000).await;
         assert!(grown, "and goes on once the second is answered");
+    }
+
+    #[tokio::test]
+    async fn a_shrunk_share_gives_back_what_it_overdrew_first_then_its_own() {
+        let memory = RequestMemory::new(&settings(&[("queued.max.request.bytes", "1000")]));
+        let held = |share: &MemoryShare| {
+            let permits = |p: &Option<OwnedSemaphorePermit>| p.as_ref().map(|p| p.num_permits());
+            (permits(&share.counted), permits(&share.overdrawn))
+        };
+        let mut share = memory.reserve(800).await;
+        memory.overdraw(&mut share, 1100).await;
+        assert_eq!(held(&share), (Some(800), Some(300)));
+        share.shrink_to(900);
+        assert_eq!(held(&share), (Some(800), Some(100)));
+        share.shrink_to(300);
+        assert_eq!(held(&share), (Some(300), None));
+        share.shrink_to(5000);
+        assert_eq!(held(&share), (Some(300), None), "shrinking never grows");
+        // What it gave back is free for others at once.
+        let other = tokio::time::timeout(Duration::from_secs(5), memory.reserve(700)).await;
+        assert!(other.is_ok(), "700 bytes are free next to the 300 kept");
+        share.shrink_to(0);
+        assert_eq!(held(&share), (None, None));
     }
 }

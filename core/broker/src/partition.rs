@@ -10,6 +10,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
 
 use strom_storage::{AppendBytes, AppendOptions, AppendOutcome, Log};
 use tokio::sync::Notify;
@@ -446,6 +447,18 @@ impl Partition {
     /// (even one that leads again since) answers NOT_LEADER_OR_FOLLOWER:
     /// the new leader's records at these offsets may not be this write's.
     pub async fn wait_committed(&self, end: i64) -> Result<(), PartitionError> {
+        self.wait_committed_within(end, None).await
+    }
+
+    /// [`Partition::wait_committed`], giving up on the other replicas
+    /// after `timeout` (a Produce's `timeout_ms`, as Kafka's delayed
+    /// produce expires): REQUEST_TIMED_OUT. The wait for this broker's own
+    /// write (its fsync) does not count: Kafka's does not wait for one.
+    pub async fn wait_committed_within(
+        &self,
+        end: i64,
+        timeout: Option<Duration>,
+    ) -> Result<(), PartitionError> {
         let appended_in = self.check_leader(NO_LEADER_EPOCH)?;
         self.wait_written(end).await?;
         // The usual case, and always with this broker as the whole ISR:
@@ -453,15 +466,29 @@ impl Partition {
         if self.committed_in(appended_in, end)? {
             return Ok(());
         }
-        loop {
-            // Registered before the check, so an advance in between wakes it.
-            let waiter = Arc::new(Notify::new());
-            self.wake_on_new_data(&waiter);
-            if self.committed_in(appended_in, end)? {
-                return Ok(());
+        let replicated = async {
+            loop {
+                // Registered before the check, so an advance in between wakes it.
+                let waiter = Arc::new(Notify::new());
+                self.wake_on_new_data(&waiter);
+                if self.committed_in(appended_in, end)? {
+                    return Ok(());
+                }
+                waiter.notified().await;
             }
-            waiter.notified().await;
-        }
+        };
+        let Some(timeout) = timeout else {
+            return replicated.await;
+        };
+        tokio::time::timeout(timeout, replicated)
+            .await
+            .unwrap_or_else(|_| {
+                Err(PartitionError::ReplicationTimedOut {
+                    topic: self.topic.clone(),
+                    partition: self.index,
+                    timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+                })
+            })
     }
 
     /// Whether the high watermark covers `end` while this broker still

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use strom_protocol::messages::metadata_request::MetadataRequestTopic;
-use strom_protocol::messages::{FetchResponse, MetadataResponse, ProduceResponse};
+use strom_protocol::messages::{ApiKey, FetchResponse, MetadataResponse, ProduceResponse};
 use strom_protocol::records::CompressionType;
 
 /// A response frame's size, read raw so nothing is decoded.
@@ -224,6 +224,63 @@ async fn requests_being_read_share_queued_max_request_bytes() {
         "served beyond queued.max.request.bytes"
     );
     drop(hog); // the allowance comes back when its connection goes
+    let response = tokio::time::timeout(SAFETY_TIMEOUT, waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.responses[0].partition_responses[0].error_code, 0);
+}
+
+/// A frame holds its share of request memory from its length on. While
+/// other requests wait for that memory, a frame must keep arriving (1 MiB/s
+/// after a 5 s grace): one announced and left stalled is cut off and the
+/// waiting request answered. A slow frame nobody waits behind keeps its
+/// connection.
+#[tokio::test]
+async fn a_stalled_frame_gives_back_the_request_memory_others_wait_for() {
+    let broker = TestBroker::start_with(&[("queued.max.request.bytes", "100000")]);
+    let mut client = broker.connect().await;
+    create_topic(&mut client, "stalled", 1, &[]).await;
+
+    // Alone: half a Metadata request, the rest 6 s later, is answered.
+    let header = strom_protocol::messages::RequestHeader {
+        request_api_key: ApiKey::Metadata as i16,
+        request_api_version: METADATA_VERSION,
+        correlation_id: 7,
+        client_id: Some("slow".into()),
+        ..Default::default()
+    };
+    let mut frame = bytes::BytesMut::new();
+    strom_protocol::frame::encode_request(
+        &header,
+        &metadata_request(None, false).into(),
+        &mut frame,
+    )
+    .unwrap();
+    let mut slow = broker.connect().await;
+    slow.write_raw(&frame[..frame.len() / 2]).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    slow.write_raw(&frame[frame.len() / 2..]).await;
+    let (correlation_id, _): (i32, MetadataResponse) = slow.receive(METADATA_VERSION).await;
+    assert_eq!(correlation_id, 7);
+
+    // A Produce announced at 200 kB takes the whole allowance, and its
+    // sender stalls; another connection's Produce waits for the memory.
+    let mut hog = broker.connect().await;
+    hog.write_raw(&200_000i32.to_be_bytes()).await;
+    hog.write_raw(&(ApiKey::Produce as i16).to_be_bytes()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let waiting = tokio::spawn(async move {
+        let records = batch(CompressionType::None, now_ms(), &["after"]);
+        let response: ProduceResponse = client
+            .call(PRODUCE_VERSION, produce_request("stalled", 0, records, -1))
+            .await;
+        response
+    });
+    assert!(
+        hog.is_closed_by_broker().await,
+        "the stalled frame is cut off"
+    );
     let response = tokio::time::timeout(SAFETY_TIMEOUT, waiting)
         .await
         .unwrap()

@@ -78,6 +78,7 @@ pub async fn append(
     frame: Bytes,
 ) -> PendingProduce {
     let acks = request.acks;
+    let timeout = Duration::from_millis(u64::try_from(request.timeout_ms).unwrap_or(0));
     let refusal = if !matches!(acks, -1..=1) {
         Some(ApiError::new(
             error_codes::INVALID_REQUIRED_ACKS,
@@ -152,7 +153,7 @@ pub async fn append(
     // in-sync replica, are committed already: answered without a task.
     // Otherwise one task waits (the connection reads on meanwhile); the
     // first poll registered nothing a later poll does not check again.
-    let mut commits = Box::pin(wait_for_commits(acks, waiting));
+    let mut commits = Box::pin(wait_for_commits(acks, timeout, waiting));
     match commits
         .as_mut()
         .poll(&mut Context::from_waker(Waker::noop()))
@@ -172,12 +173,15 @@ pub async fn append(
 /// settles each partition once it is acknowledged.
 async fn wait_for_commits(
     acks: i16,
+    timeout: Duration,
     waiting: Vec<(Slot, Arc<Partition>, AppendOutcome)>,
 ) -> Answers {
     let mut answers = Vec::with_capacity(waiting.len());
     let mut waits: Vec<_> = waiting
         .into_iter()
-        .map(|(slot, partition, outcome)| Box::pin(wait_for_commit(acks, slot, partition, outcome)))
+        .map(|(slot, partition, outcome)| {
+            Box::pin(wait_for_commit(acks, timeout, slot, partition, outcome))
+        })
         .collect();
     std::future::poll_fn(|cx| {
         waits.retain_mut(|wait| match wait.as_mut().poll(cx) {
@@ -197,8 +201,11 @@ async fn wait_for_commits(
     answers
 }
 
+/// One partition's commit: written here for acks=1; for acks=all, taken
+/// by the in-sync replicas within the request's `timeout_ms`.
 async fn wait_for_commit(
     acks: i16,
+    timeout: Duration,
     slot: Slot,
     partition: Arc<Partition>,
     outcome: AppendOutcome,
@@ -206,7 +213,7 @@ async fn wait_for_commit(
     let end = outcome.last_offset + 1;
     let waited = match acks {
         1 => partition.wait_written(end).await,
-        _ => partition.wait_committed(end).await,
+        _ => partition.wait_committed_within(end, Some(timeout)).await,
     };
     let response = match waited {
         Ok(()) => answer(slot.index, &outcome),
