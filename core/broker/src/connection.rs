@@ -607,7 +607,7 @@ async fn read_frame(
     };
     let mut frame = BytesMut::with_capacity(first);
     frame.extend_from_slice(prefix);
-    let arrival = FrameArrival::begin();
+    let arrival = FrameArrival::begin(size);
     let mut progress = Instant::now();
     while frame.len() < size {
         let want = (size - frame.len()).min(READ_CHUNK);
@@ -625,10 +625,11 @@ async fn read_frame(
                     "no bytes for connections.max.idle.ms",
                 ));
             }
-            Err(_) => {
-                if let Some(why) = arrival.too_slow(frame.len(), memory) {
-                    return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, why));
-                }
+            Err(_) => {}
+        }
+        if frame.len() < size {
+            if let Some(why) = arrival.too_slow(frame.len(), memory) {
+                return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, why));
             }
         }
     }

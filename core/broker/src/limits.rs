@@ -114,37 +114,49 @@ impl<F: FnMut()> Drop for DropGuard<F> {
 /// liked: three connections announcing 100 MiB Produces and sending
 /// nothing more froze every other request of the broker for
 /// `connections.max.idle.ms`. So while other requests wait for memory, a
-/// frame must arrive at [`ARRIVAL_MIN_BYTES_PER_SEC`] on average after
-/// [`ARRIVAL_GRACE`], or its connection is closed. Without waiters a
-/// slow client keeps all the time `connections.max.idle.ms` gives it.
+/// frame must begin within [`ARRIVAL_FIRST`] of taking its share (its
+/// first [`ARRIVAL_FIRST_BYTES`], or all of it if smaller: a client writes
+/// its request whole, so that much waits in the socket by then) and
+/// arrive whole within [`ARRIVAL_WHOLE`], or its connection is closed. A
+/// stalled frame then holds its share for a second, a trickling one for a
+/// few, and keeping memory away from others takes sending whole requests,
+/// which are answered and give it back. Without waiters a slow client
+/// keeps all the time `connections.max.idle.ms` gives it.
 pub struct FrameArrival {
     started: Instant,
+    /// What the frame must have by [`ARRIVAL_FIRST`].
+    first: usize,
 }
 
-/// See [`FrameArrival`]: a link of 8 Mbit/s still sends a large Produce
-/// in time.
-pub const ARRIVAL_MIN_BYTES_PER_SEC: u64 = 1024 * 1024;
 /// See [`FrameArrival`].
-pub const ARRIVAL_GRACE: Duration = Duration::from_secs(5);
+pub const ARRIVAL_FIRST: Duration = Duration::from_secs(1);
+/// See [`FrameArrival`]: a TCP receive window's worth.
+pub const ARRIVAL_FIRST_BYTES: usize = 64 * 1024;
+/// See [`FrameArrival`]: 100 MiB (`socket.request.max.bytes`) at 20 MiB/s.
+pub const ARRIVAL_WHOLE: Duration = Duration::from_secs(5);
 
 impl FrameArrival {
-    pub fn begin() -> FrameArrival {
+    /// A `size`-byte frame that has taken its share.
+    pub fn begin(size: usize) -> FrameArrival {
         FrameArrival {
             started: Instant::now(),
+            first: size.min(ARRIVAL_FIRST_BYTES),
         }
     }
 
     /// Why the frame must give its memory back, having `received` bytes
-    /// so far: it falls behind the minimum rate while other requests wait.
+    /// so far, if it must: it falls behind while other requests wait.
     pub fn too_slow(&self, received: usize, memory: &RequestMemory) -> Option<String> {
         let elapsed = self.started.elapsed();
-        let counted = elapsed.saturating_sub(ARRIVAL_GRACE).as_millis() as u64;
-        let due = counted.saturating_mul(ARRIVAL_MIN_BYTES_PER_SEC) / 1000;
-        (due > received as u64 && memory.others_waiting()).then(|| {
+        let behind =
+            elapsed >= ARRIVAL_WHOLE || (elapsed >= ARRIVAL_FIRST && received < self.first);
+        (behind && memory.others_waiting()).then(|| {
             format!(
-                "{received} bytes arrived in {:.1} s, slower than {} KiB/s, while other requests wait for request memory (queued.max.request.bytes)",
+                "{received} bytes arrived in {:.1} s (a request must send its first {} within {} s and arrive whole within {} s) while other requests wait for request memory (queued.max.request.bytes)",
                 elapsed.as_secs_f64(),
-                ARRIVAL_MIN_BYTES_PER_SEC / 1024
+                self.first,
+                ARRIVAL_FIRST.as_secs(),
+                ARRIVAL_WHOLE.as_secs(),
             )
         })
     }

@@ -10,6 +10,7 @@ use common::*;
 use strom_protocol::messages::metadata_request::MetadataRequestTopic;
 use strom_protocol::messages::{ApiKey, FetchResponse, MetadataResponse, ProduceResponse};
 use strom_protocol::records::CompressionType;
+use tokio::io::AsyncWriteExt;
 
 /// A response frame's size, read raw so nothing is decoded.
 async fn response_size(
@@ -232,9 +233,10 @@ async fn requests_being_read_share_queued_max_request_bytes() {
 }
 
 /// A frame holds its share of request memory from its length on. While
-/// other requests wait for that memory, a frame must keep arriving (1 MiB/s
-/// after a 5 s grace): one announced and left stalled is cut off and the
-/// waiting request answered. A slow frame nobody waits behind keeps its
+/// other requests wait for that memory, a frame must send its first
+/// 64 KiB within 1 s of taking its share and arrive whole within 5 s: one
+/// announced and left stalled, or trickled, is cut off and the waiting
+/// request answered. A slow frame nobody waits behind keeps its
 /// connection.
 #[tokio::test]
 async fn a_stalled_frame_gives_back_the_request_memory_others_wait_for() {
@@ -270,22 +272,61 @@ async fn a_stalled_frame_gives_back_the_request_memory_others_wait_for() {
     hog.write_raw(&200_000i32.to_be_bytes()).await;
     hog.write_raw(&(ApiKey::Produce as i16).to_be_bytes()).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let waiting = tokio::spawn(async move {
-        let records = batch(CompressionType::None, now_ms(), &["after"]);
-        let response: ProduceResponse = client
-            .call(PRODUCE_VERSION, produce_request("stalled", 0, records, -1))
-            .await;
-        response
-    });
+    let waiting = produce_in_background(client, "stalled", "after");
     assert!(
         hog.is_closed_by_broker().await,
         "the stalled frame is cut off"
     );
-    let response = tokio::time::timeout(SAFETY_TIMEOUT, waiting)
+    assert_eq!(error_code_in_time(waiting).await, 0);
+
+    // One that sends its first 64 KiB and then trickles is cut off once it
+    // has held the memory for 5 s, and the one waiting is answered.
+    let mut trickler = tokio::net::TcpStream::connect(broker.addr).await.unwrap();
+    trickler.write_all(&200_000i32.to_be_bytes()).await.unwrap();
+    trickler
+        .write_all(&(ApiKey::Produce as i16).to_be_bytes())
         .await
-        .unwrap()
         .unwrap();
-    assert_eq!(response.responses[0].partition_responses[0].error_code, 0);
+    trickler.write_all(&[0u8; 70_000]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let waiting = produce_in_background(broker.connect().await, "stalled", "trickled past");
+    let mut sent = 70_000;
+    let cut_off = tokio::time::timeout(SAFETY_TIMEOUT, async {
+        // A kilobyte every 100 ms, up to 10 s: the broker closes first.
+        while sent < 170_000 && trickler.write_all(&[0u8; 1000]).await.is_ok() {
+            sent += 1000;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(
+        cut_off.is_ok() && sent < 170_000,
+        "cut off after {sent} bytes"
+    );
+    assert_eq!(error_code_in_time(waiting).await, 0);
+}
+
+/// A produce of one record on a task of its own, which may wait for
+/// request memory: the answer's error code.
+fn produce_in_background(
+    mut client: Client,
+    topic: &'static str,
+    value: &'static str,
+) -> tokio::task::JoinHandle<i16> {
+    tokio::spawn(async move {
+        let records = batch(CompressionType::None, now_ms(), &[value]);
+        let response: ProduceResponse = client
+            .call(PRODUCE_VERSION, produce_request(topic, 0, records, -1))
+            .await;
+        response.responses[0].partition_responses[0].error_code
+    })
+}
+
+async fn error_code_in_time(answer: tokio::task::JoinHandle<i16>) -> i16 {
+    tokio::time::timeout(SAFETY_TIMEOUT, answer)
+        .await
+        .expect("answered in time")
+        .expect("the produce task")
 }
 
 #[tokio::test]
