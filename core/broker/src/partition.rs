@@ -120,9 +120,33 @@ impl Partition {
     }
 
     /// This broker leads the partition from `leader_epoch` on. Records
-    /// written from now on carry that epoch (the log starts a new entry in
-    /// its leader-epoch cache at the first of them).
+    /// written from now on carry that epoch, which starts at the log end
+    /// in the leader-epoch cache at once (Kafka's `makeLeader`), not at
+    /// the first write: a follower asking where its own newer-looking
+    /// epoch ends (OffsetForLeaderEpoch) before then would otherwise get
+    /// UNDEFINED and keep records this leader does not have. Seen: a
+    /// batch the last leader wrote in epoch 7, retried by the producer
+    /// and written again by this one at the same offset in epoch 8, stayed
+    /// on the followers with epoch 7 (same offsets and records, another
+    /// leader epoch in its header and their epoch caches).
     pub fn make_leader(&self, leader_epoch: i32, replicas: Vec<i32>, isr: Vec<i32>) {
+        // Only a newer epoch: assigning an older one would drop the newer
+        // entries of a log that is ahead of this broker's metadata.
+        let newer = self
+            .log
+            .latest_epoch()
+            .is_none_or(|latest| latest < leader_epoch);
+        let recorded = if newer {
+            self.log
+                .assign_epoch(leader_epoch, self.log.log_end_offset())
+        } else {
+            Ok(())
+        };
+        if let Err(e) = recorded {
+            // Kept in memory all the same; the checkpoint is written
+            // again with the next epoch change.
+            tracing::error!(topic = %self.topic, partition = self.index, leader_epoch, "cannot record the new leader epoch: {e}");
+        }
         let followers = replicas.iter().copied().filter(|&id| id != self.local);
         self.lock_followers().reset(followers, now_ms());
         *self.leadership.write().unwrap_or_else(|e| e.into_inner()) = Leadership {
@@ -656,6 +680,10 @@ mod tests {
         );
         partition.make_leader(5, vec![1, 2], vec![1, 2]);
         assert_eq!(partition.check_leader(NO_LEADER_EPOCH).ok(), Some(5));
+        // The epoch is the log's at once, before any write: a follower
+        // whose last epoch is 4 learns that its records end at 0 here.
+        assert_eq!(partition.log.end_offset_for_epoch(5), Some((5, 0)));
+        assert_eq!(partition.log.end_offset_for_epoch(4), Some((4, 0)));
         assert_eq!(partition.check_leader(5).ok(), Some(5));
         assert_eq!(
             code(partition.check_leader(4)),
