@@ -134,11 +134,14 @@ async fn offset_for_leader_epoch_tells_where_an_epoch_ends() {
     let broker = TestBroker::start();
     let mut client = broker.connect().await;
     create_topic(&mut client, "ends", 1, &[]).await;
+    // The leader's epoch starts at its log end as it takes the lead, as
+    // in Kafka: a follower asking about it learns where it ends even
+    // before the first write.
     let empty = epoch_end(&mut client, "ends", -1, 0).await;
     assert_eq!(
         (empty.error_code, empty.leader_epoch, empty.end_offset),
-        (0, -1, -1),
-        "an empty log has had no epoch yet"
+        (0, 0, 0),
+        "an empty log is in its leader's epoch already"
     );
     produce_ok(
         &mut client,
