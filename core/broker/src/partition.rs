@@ -130,19 +130,7 @@ impl Partition {
     /// on the followers with epoch 7 (same offsets and records, another
     /// leader epoch in its header and their epoch caches).
     pub fn make_leader(&self, leader_epoch: i32, replicas: Vec<i32>, isr: Vec<i32>) {
-        // Only a newer epoch: assigning an older one would drop the newer
-        // entries of a log that is ahead of this broker's metadata.
-        let newer = self
-            .log
-            .latest_epoch()
-            .is_none_or(|latest| latest < leader_epoch);
-        let recorded = if newer {
-            self.log
-                .assign_epoch(leader_epoch, self.log.log_end_offset())
-        } else {
-            Ok(())
-        };
-        if let Err(e) = recorded {
+        if let Err(e) = self.log.begin_leader_epoch(leader_epoch) {
             // Kept in memory all the same; the checkpoint is written
             // again with the next epoch change.
             tracing::error!(topic = %self.topic, partition = self.index, leader_epoch, "cannot record the new leader epoch: {e}");

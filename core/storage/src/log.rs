@@ -661,6 +661,23 @@ impl Log {
         Ok(())
     }
 
+    /// A leader taking over in `epoch`: the epoch starts at the log end
+    /// at once (Kafka's `makeLeader`), if it is newer than the log's latest
+    /// (an older one would drop the newer entries of a log ahead of the
+    /// broker's metadata), and the leader-epoch-checkpoint is persisted.
+    pub fn begin_leader_epoch(&self, epoch: i32) -> Result<()> {
+        let changed = {
+            let mut state = self.lock();
+            self.ensure_open(&state)?;
+            let end = state.log_end_offset();
+            state.note_epoch(epoch, end)
+        };
+        if changed {
+            self.persist_epochs()?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn persist_epochs(&self) -> Result<()> {
         let files = self.lock_checkpoints();
         self.persist_epochs_holding(&files)
