@@ -269,7 +269,8 @@ def wait_until(condition, what: str, members=(), timeout_s: float = WAIT_TIMEOUT
             return result
         time.sleep(0.1)
     state = "\n".join(
-        f"  {m.name}: alive={m.alive()} assignment={sorted(m.assignment or [])} last events={m.events()[-3:]}"
+        f"  {m.name}: alive={m.alive()} assignment={sorted(m.assignment or [])} last events={m.events()[-3:]}\n"
+        f"  {m.name}'s log (last lines):\n{m.stderr_tail(1500)}"
         for m in members
     )
     raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}\n{state}")

@@ -26,6 +26,8 @@ Commands on stdin, one a line: "status", "close". SIGTERM also closes.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import queue
 import signal
 import sys
@@ -141,6 +143,15 @@ class KafkaPythonMember:
                 member.owned |= {tp.partition for tp in assigned}
                 emit({"event": "assignment", **member.status()})
 
+        # kafka-python 3.0.12 can lose a completed rebalance: a leader that
+        # assigned before it knew the topic's partitions rejoins once it
+        # does, and if poll() times out while that JoinGroup/SyncGroup is
+        # in flight, the next poll() no longer sees a reason to rejoin and
+        # never collects the result (the member neither heartbeats nor
+        # consumes, and the broker expires it). Knowing the partitions
+        # before subscribing keeps the leader off that path; the broker
+        # test config's group.initial.rebalance.delay.ms=0 made it likely.
+        self.consumer.partitions_for_topic(self.topic)
         self.consumer.subscribe(topics=[self.topic], listener=Listener())
 
     def status(self) -> dict:
@@ -167,6 +178,13 @@ MEMBERS = {"confluent-kafka": ConfluentMember, "kafka-python": KafkaPythonMember
 
 
 def run(config: dict) -> None:
+    # The client's own account of its rebalances goes to stderr, which the
+    # test shows when a member gets stuck.
+    logging.basicConfig(
+        level=os.environ.get("STROM_MEMBER_LOG_LEVEL", "INFO"),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     commands: queue.Queue = queue.Queue()
     signal.signal(signal.SIGTERM, lambda *_: commands.put("close"))
     threading.Thread(target=read_commands, args=(commands,), daemon=True).start()
