@@ -64,8 +64,9 @@ pub fn decode_budget(api_key: i16, size: usize) -> usize {
 /// either, so they cannot stall each other. Requests together take about
 /// twice `queued.max.request.bytes`: more only while some wait for the
 /// overdraft, each holding its frame and decoded entries (up to 1.5 times
-/// its first share). Once appended, a Produce keeps only what its answer
-/// needs while it waits for its commit ([`MemoryShare::shrink_to`]).
+/// its first share), and small requests may add [`SMALL_LANE`]. Once
+/// appended, a Produce keeps only what its answer needs while it waits for
+/// its commit ([`MemoryShare::shrink_to`]).
 #[derive(Debug)]
 pub struct RequestMemory {
     /// `None`: no limit (`queued.max.request.bytes` = -1).
@@ -76,10 +77,27 @@ pub struct RequestMemory {
 struct Pools {
     counted: Arc<Semaphore>,
     overdraft: Arc<Semaphore>,
+    /// Where a small request goes when `counted` has no room for it now
+    /// ([`SMALL_REQUEST`]).
+    small_lane: Arc<Semaphore>,
     limit: usize,
     /// Requests waiting for memory now (see [`FrameArrival`]).
     waiting: AtomicUsize,
 }
+
+/// Requests that count for at most this much ([`footprint`]: heartbeats,
+/// offset commits, metadata and fetch requests, produces of a few records)
+/// may go past the requests queued for `queued.max.request.bytes`: when
+/// the pool has no room for them at once, they take it from a small lane
+/// of their own ([`SMALL_LANE`]). The pool hands memory out first come,
+/// first served, so without the lane one large Produce waiting for its
+/// share held up every heartbeat of the broker behind it until the
+/// requests before it were answered, even while memory for them was free
+/// (Kafka's pool lets any request in while some memory is free).
+pub const SMALL_REQUEST: usize = 64 * 1024;
+/// The small lane's size (or the whole limit, if smaller): room for 64
+/// requests of [`SMALL_REQUEST`], thousands of heartbeats.
+pub const SMALL_LANE: usize = 4 * 1024 * 1024;
 
 impl Pools {
     /// Waits until `size` bytes of `pool` are free and takes them; more
@@ -203,6 +221,7 @@ impl RequestMemory {
             pools: limit.map(|limit| Pools {
                 counted: Arc::new(Semaphore::new(limit)),
                 overdraft: Arc::new(Semaphore::new(limit)),
+                small_lane: Arc::new(Semaphore::new(limit.min(SMALL_LANE))),
                 limit,
                 waiting: AtomicUsize::new(0),
             }),
@@ -228,8 +247,17 @@ impl RequestMemory {
         let Some(pools) = &self.pools else {
             return MemoryShare::default();
         };
+        let counted = if size <= SMALL_REQUEST {
+            let wanted = u32::try_from(size.clamp(1, pools.limit)).unwrap_or(u32::MAX);
+            match pools.counted.clone().try_acquire_many_owned(wanted) {
+                Ok(permit) => Some(permit),
+                Err(_) => pools.take(&pools.small_lane, size).await,
+            }
+        } else {
+            pools.take(&pools.counted, size).await
+        };
         MemoryShare {
-            counted: pools.take(&pools.counted, size).await,
+            counted,
             overdrawn: None,
         }
     }
@@ -496,25 +524,57 @@ mod tests {
 
     #[tokio::test]
     async fn request_memory_waits_for_room_and_lets_a_huge_request_through_alone() {
-        let memory = RequestMemory::new(&settings(&[("queued.max.request.bytes", "1000")]));
-        let held = memory.reserve(600).await;
-        let waiting =
-            tokio::time::timeout(std::time::Duration::from_millis(50), memory.reserve(600));
+        let memory = RequestMemory::new(&settings(&[("queued.max.request.bytes", "1000000")]));
+        let held = memory.reserve(600_000).await;
+        let waiting = tokio::time::timeout(
+            std::time::Duration::from_millis(50),
+            memory.reserve(600_000),
+        );
         assert!(
             waiting.await.is_err(),
-            "600 + 600 bytes exceed the 1000-byte limit"
+            "600,000 + 600,000 bytes exceed the 1,000,000-byte limit"
         );
         drop(held);
-        let huge = memory.reserve(5000).await;
+        let huge = memory.reserve(5_000_000).await;
         assert_eq!(
             huge.counted.map(|p| p.num_permits()),
-            Some(1000),
+            Some(1_000_000),
             "over the limit: all of it"
         );
         let unlimited = RequestMemory::new(&settings(&[("queued.max.request.bytes", "-1")]));
         let mut share = unlimited.reserve(1 << 40).await;
         unlimited.overdraw(&mut share, 1 << 41).await;
         assert!(share.counted.is_none() && share.overdrawn.is_none());
+    }
+
+    #[tokio::test]
+    async fn small_requests_pass_a_large_one_waiting_for_memory_within_their_lane() {
+        let memory = Arc::new(RequestMemory::new(&settings(&[(
+            "queued.max.request.bytes",
+            "1000000",
+        )])));
+        let soon = |size| tokio::time::timeout(Duration::from_millis(200), memory.reserve(size));
+        let held = memory.reserve(900_000).await;
+        let large = tokio::spawn({
+            let memory = memory.clone();
+            async move { memory.reserve(500_000).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            memory.others_waiting(),
+            "500,000 more bytes wait for the 900,000 held"
+        );
+        // Small requests go past it, within their lane: fifteen of 64 KiB
+        // fit in the 1,000,000 bytes here, the sixteenth waits.
+        let mut small = Vec::new();
+        for _ in 0..15 {
+            small.push(soon(SMALL_REQUEST).await.expect("a small request passes"));
+        }
+        assert!(soon(SMALL_REQUEST).await.is_err(), "the lane is bounded");
+        assert!(!large.is_finished());
+        drop(held);
+        let large = tokio::time::timeout(Duration::from_secs(5), large).await;
+        assert!(large.is_ok(), "the large one goes on once memory is free");
     }
 
     #[tokio::test]

@@ -200,36 +200,32 @@ async fn requests_being_read_share_queued_max_request_bytes() {
     create_topic(&mut client, "queued", 1, &[]).await;
 
     // A frame announced at 200 kB takes the whole allowance while it
-    // arrives; another connection's request waits for it.
+    // arrives; another connection's large request waits for it.
     let mut hog = broker.connect().await;
     hog.write_raw(&200_000i32.to_be_bytes()).await;
     hog.write_raw(&[0u8; 100]).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let waiting = tokio::spawn(async move {
-        let response: ProduceResponse = client
-            .call(
-                PRODUCE_VERSION,
-                produce_request(
-                    "queued",
-                    0,
-                    batch(CompressionType::None, now_ms(), &["after"]),
-                    -1,
-                ),
-            )
-            .await;
-        response
-    });
+    let waiting = produce_in_background(client, "queued", large_value());
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         !waiting.is_finished(),
         "served beyond queued.max.request.bytes"
     );
+    // Small requests are not held up behind it: they have a lane of their
+    // own (a heartbeat must not wait for a large Produce's memory).
+    let mut small = broker.connect().await;
+    answered(&mut small).await;
+    let small_produce = produce_in_background(small, "queued", "small".to_string());
+    assert_eq!(error_code_in_time(small_produce).await, 0);
+    assert!(!waiting.is_finished(), "the large one still waits");
     drop(hog); // the allowance comes back when its connection goes
-    let response = tokio::time::timeout(SAFETY_TIMEOUT, waiting)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(response.responses[0].partition_responses[0].error_code, 0);
+    assert_eq!(error_code_in_time(waiting).await, 0);
+}
+
+/// A 40 kB value: its Produce counts for more than
+/// `limits::SMALL_REQUEST` (64 KiB), so it waits for the pool, not the lane.
+fn large_value() -> String {
+    "v".repeat(40_000)
 }
 
 /// A frame holds its share of request memory from its length on. While
@@ -272,7 +268,7 @@ async fn a_stalled_frame_gives_back_the_request_memory_others_wait_for() {
     hog.write_raw(&200_000i32.to_be_bytes()).await;
     hog.write_raw(&(ApiKey::Produce as i16).to_be_bytes()).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let waiting = produce_in_background(client, "stalled", "after");
+    let waiting = produce_in_background(client, "stalled", large_value());
     assert!(
         hog.is_closed_by_broker().await,
         "the stalled frame is cut off"
@@ -289,7 +285,7 @@ async fn a_stalled_frame_gives_back_the_request_memory_others_wait_for() {
         .unwrap();
     trickler.write_all(&[0u8; 70_000]).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let waiting = produce_in_background(broker.connect().await, "stalled", "trickled past");
+    let waiting = produce_in_background(broker.connect().await, "stalled", large_value());
     let mut sent = 70_000;
     let cut_off = tokio::time::timeout(SAFETY_TIMEOUT, async {
         // A kilobyte every 100 ms, up to 10 s: the broker closes first.
@@ -311,10 +307,10 @@ async fn a_stalled_frame_gives_back_the_request_memory_others_wait_for() {
 fn produce_in_background(
     mut client: Client,
     topic: &'static str,
-    value: &'static str,
+    value: String,
 ) -> tokio::task::JoinHandle<i16> {
     tokio::spawn(async move {
-        let records = batch(CompressionType::None, now_ms(), &[value]);
+        let records = batch(CompressionType::None, now_ms(), &[value.as_str()]);
         let response: ProduceResponse = client
             .call(PRODUCE_VERSION, produce_request(topic, 0, records, -1))
             .await;
