@@ -367,6 +367,7 @@ impl Log {
             gap_segments_checkpoint: gap_checkpoint,
             covering_sync_round: health.next_sync_round(),
             tail: TailCache::new(health.clone(), tail_reads.clone()),
+            epochs_unsaved: false,
         };
         std::mem::swap(&mut state.sealed, &mut sealed);
         if state.log_start_offset > state.log_end_offset() {

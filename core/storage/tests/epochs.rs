@@ -110,3 +110,38 @@ fn truncating_across_segments_and_below_the_first_segment() {
         2
     );
 }
+
+#[test]
+fn a_new_leader_epoch_is_known_at_once_and_saved_with_its_first_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("leader-epoch-checkpoint");
+    let saved = || std::fs::read_to_string(&checkpoint).unwrap_or_default();
+    let log = open(dir.path(), small_config());
+
+    // A partition just created: the epoch is known at once (a follower
+    // asking where it ends is answered), saved with the first append.
+    log.begin_leader_epoch(3).unwrap();
+    assert_eq!(log.epoch_entries(), vec![entry(3, 0)]);
+    assert_eq!(log.end_offset_for_epoch(3), Some((3, 0)));
+    assert_eq!(saved(), "", "nothing to save yet");
+    log.begin_leader_epoch(4).unwrap();
+    assert_eq!(log.epoch_entries(), vec![entry(4, 0)]);
+    log.append(&mut simple_batch(2, 1, 5), with_epoch(4))
+        .unwrap();
+    assert_eq!(saved(), "0\n1\n4 0\n");
+
+    // The same with records below the new epoch.
+    log.begin_leader_epoch(6).unwrap();
+    assert_eq!(log.end_offset_for_epoch(4), Some((4, 2)));
+    assert_eq!(saved(), "0\n1\n4 0\n");
+    log.append(&mut simple_batch(2, 1, 5), with_epoch(6))
+        .unwrap();
+    assert_eq!(saved(), "0\n2\n4 0\n6 2\n");
+
+    // An epoch no record followed is gone after a restart either way
+    // (opening drops entries at the log end), saved or not.
+    log.begin_leader_epoch(8).unwrap();
+    log.close().unwrap();
+    let log = open(dir.path(), small_config());
+    assert_eq!(log.epoch_entries(), vec![entry(4, 0), entry(6, 2)]);
+}
