@@ -103,16 +103,26 @@ impl Pools {
     /// Waits until `size` bytes of `pool` are free and takes them; more
     /// than the whole limit waits for all of it, so it still passes, alone.
     async fn take(&self, pool: &Arc<Semaphore>, size: usize) -> Option<OwnedSemaphorePermit> {
-        let wanted = u32::try_from(size.clamp(1, self.limit)).unwrap_or(u32::MAX);
-        if let Ok(permit) = pool.clone().try_acquire_many_owned(wanted) {
+        if let Some(permit) = self.try_take(pool, size) {
             return Some(permit);
         }
+        let wanted = self.wanted(size);
         self.waiting.fetch_add(1, Ordering::Relaxed);
         // Counted down however the wait ends (its connection may close).
         let _waiting = DropGuard(|| {
             self.waiting.fetch_sub(1, Ordering::Relaxed);
         });
         pool.clone().acquire_many_owned(wanted).await.ok()
+    }
+
+    /// [`Pools::take`] if `size` bytes of `pool` are free now.
+    fn try_take(&self, pool: &Arc<Semaphore>, size: usize) -> Option<OwnedSemaphorePermit> {
+        pool.clone().try_acquire_many_owned(self.wanted(size)).ok()
+    }
+
+    /// The permits a request of `size` bytes takes: at most the limit.
+    fn wanted(&self, size: usize) -> u32 {
+        u32::try_from(size.clamp(1, self.limit)).unwrap_or(u32::MAX)
     }
 }
 
@@ -248,10 +258,9 @@ impl RequestMemory {
             return MemoryShare::default();
         };
         let counted = if size <= SMALL_REQUEST {
-            let wanted = u32::try_from(size.clamp(1, pools.limit)).unwrap_or(u32::MAX);
-            match pools.counted.clone().try_acquire_many_owned(wanted) {
-                Ok(permit) => Some(permit),
-                Err(_) => pools.take(&pools.small_lane, size).await,
+            match pools.try_take(&pools.counted, size) {
+                Some(permit) => Some(permit),
+                None => pools.take(&pools.small_lane, size).await,
             }
         } else {
             pools.take(&pools.counted, size).await

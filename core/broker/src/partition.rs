@@ -131,8 +131,7 @@ impl Partition {
     /// leader epoch in its header and their epoch caches).
     pub fn make_leader(&self, leader_epoch: i32, replicas: Vec<i32>, isr: Vec<i32>) {
         if let Err(e) = self.log.begin_leader_epoch(leader_epoch) {
-            // Kept in memory all the same; the checkpoint is written
-            // again with the next epoch change.
+            // Only a closed log refuses it, and refuses every write too.
             tracing::error!(topic = %self.topic, partition = self.index, leader_epoch, "cannot record the new leader epoch: {e}");
         }
         let followers = replicas.iter().copied().filter(|&id| id != self.local);
