@@ -35,6 +35,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from . import brokers
+from .ports import free_ports
 from .procs import CLOCK_TICKS, Finished, ResourceSampler
 
 PROBE_TOPIC = "bench-lifecycle-probe"
@@ -65,18 +66,12 @@ def _process_start(pid: int) -> float | None:
     return int(fields[19]) / CLOCK_TICKS  # starttime, field 22 of stat
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class LifecycleBroker:
     """One broker on a fixed port and data dir, started again and again."""
 
     def __init__(self, label: str, settings: dict, strom: Path | None, repo_root: Path, work_dir: Path):
         self.label = label
-        self.port = _free_port()
+        (self.port,) = free_ports(1)
         self.bootstrap = f"127.0.0.1:{self.port}"
         self.dir = work_dir / f"lifecycle-{label}"
         self.dir.mkdir()

@@ -4,6 +4,7 @@
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use tracing_subscriber::layer::SubscriberExt;
@@ -19,6 +20,9 @@ use crate::signals::{shutdown_signal, stdin_closed};
 
 /// Exit status for a configuration mistake (bad flag, file or setting).
 const EXIT_CONFIG_ERROR: u8 = 2;
+/// How long a stopped broker waits for blocking work it started (a disk
+/// read for a fetch, a periodic checkpoint) before the process exits.
+const LEFTOVER_WORK_WAIT: Duration = Duration::from_secs(5);
 
 /// Runs `strom` with these arguments (the first is the program name) and
 /// returns the process exit status. `--help`, `--version` and usage errors
@@ -82,7 +86,7 @@ fn run_server(args: ServerArgs) -> u8 {
         Ok(runtime) => runtime,
         Err(err) => return fail(1, &format!("cannot start the async runtime: {err}")),
     };
-    runtime.block_on(async {
+    let status = runtime.block_on(async {
         let signalled = match shutdown_signal() {
             Ok(shutdown) => shutdown,
             Err(err) => return fail(1, &format!("cannot install signal handlers: {err}")),
@@ -101,7 +105,16 @@ fn run_server(args: ServerArgs) -> u8 {
             Ok(()) => 0,
             Err(err) => fail(1, &err.to_string()),
         }
-    })
+    });
+    // Every log is closed by now, so a blocking task still running can
+    // write nothing that matters; dropping the runtime would wait for it
+    // without limit and keep a stopped broker's process alive.
+    let started = Instant::now();
+    runtime.shutdown_timeout(LEFTOVER_WORK_WAIT);
+    if started.elapsed() >= LEFTOVER_WORK_WAIT {
+        tracing::warn!("exiting with background work still running after {LEFTOVER_WORK_WAIT:?}");
+    }
+    status
 }
 
 /// Prints a one-line error to stderr and returns the exit status. A

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compat"))
 
-from brokers import REPO_ROOT, BrokerProcess  # noqa: E402
+from brokers import REPO_ROOT, BrokerProcess, free_ports  # noqa: E402
 
 from proxy import Proxy  # noqa: E402
 
@@ -35,18 +34,6 @@ FAST_FAILOVER = {
 
 def strom_binary() -> str:
     return os.environ.get("STROM_BIN") or str(REPO_ROOT / "target" / "debug" / "strom")
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = []
-    for _ in range(count):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        sockets.append(s)
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 class Node(BrokerProcess):
@@ -144,18 +131,33 @@ class Cluster:
         self.bootstrap = ",".join(f"127.0.0.1:{p}" for p in kafka_ports)
 
     def start(self) -> None:
-        for node in self.nodes:
-            node.launch()
-        for node in self.nodes:
-            node.wait_ready()
+        """Starts every node; if one fails to start, stops the others before
+        raising, so no node outlives its test (a leftover node keeps
+        calling its dead peers' ports, which a later test may be given)."""
+        try:
+            for node in self.nodes:
+                node.launch()
+            for node in self.nodes:
+                node.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
+        """Stops every node, even when one fails to stop cleanly; then
+        raises the first such failure."""
+        failure = None
         for node in self.nodes:
             try:
                 node.resume()
             except Exception:
                 pass
-            node.stop()
+            try:
+                node.stop()
+            except Exception as e:  # noqa: BLE001 - raised below, after the rest stopped
+                failure = failure or e
+        if failure is not None:
+            raise failure
 
     def isolate(self, node_id: int) -> None:
         """Cuts every cluster link to and from `node_id` (its Kafka port

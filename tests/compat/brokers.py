@@ -19,6 +19,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from ports import free_ports  # noqa: F401 - the suites take it from here
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_PATTERN = re.compile(r"serving Kafka on (\S+) ")
 READY_TIMEOUT_S = float(os.environ.get("STROM_TEST_READY_TIMEOUT_S", "120"))
@@ -185,7 +187,9 @@ class BrokerProcess:
             return self._proc.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self._kill_group(signal.SIGKILL)
-            raise AssertionError(f"{self.kind} broker ignored SIGTERM for {STOP_TIMEOUT_S:.0f}s")
+            raise AssertionError(
+                f"{self.kind} broker ignored SIGTERM for {STOP_TIMEOUT_S:.0f}s\n--- log tail ---\n{self.log_tail()}"
+            )
 
     def _kill_group(self, sig: int) -> None:
         if self._proc is None:

@@ -4,23 +4,16 @@ port, and plain HTTP calls to it, for the monitoring and console tests."""
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 
-from brokers import BrokerProcess, strom_binary
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from brokers import BrokerProcess, free_ports, strom_binary
 
 
 def http_broker(tmp_path, *settings: str) -> tuple[BrokerProcess, int]:
     """A Strom broker (not started) with its HTTP listener on a free port;
     `settings` are KEY=VALUE broker settings."""
-    http_port = free_port()
+    (http_port,) = free_ports(1)
     data_dir = tmp_path / "data"
     extra = [arg for setting in settings for arg in ("--set", setting)]
 

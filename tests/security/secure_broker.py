@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compat"))
 
-from brokers import REPO_ROOT, BrokerProcess  # noqa: E402
+from brokers import REPO_ROOT, BrokerProcess, free_ports  # noqa: E402
 
 USERS = {"alice": "alice-secret", "bob": "bob-secret"}
 
@@ -109,17 +108,6 @@ def make_certificates(directory: Path) -> Certificates:
         stranger_cert=write("stranger.pem", _pem_cert(stranger)),
         stranger_key=write("stranger.key", _pem_key(stranger_key)),
     )
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 class SecureBroker(BrokerProcess):

@@ -1,0 +1,51 @@
+"""Ports for brokers that must know theirs before they start."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import time
+
+# Ports handed out by free_ports in this process: never handed out twice, so
+# a stopped broker's port (maybe still in TIME_WAIT) goes to nobody else.
+_PORTS_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = open("/proc/sys/net/ipv4/ip_local_port_range").read().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports free on 127.0.0.1 for brokers that must know
+    their ports before they start (a cluster's voters name each other's).
+
+    They come from below the kernel's ephemeral range: a port that bind(0)
+    found free is in that range, and any outgoing connection (a node dialing
+    a peer, a client) may take it as its local port before the broker binds
+    it ("Address already in use"). Outside the range only an explicit bind
+    can take it."""
+    low, _ = _ephemeral_range()
+    first = 10000 if low > 12000 else 1024
+    ports: list[int] = []
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
+    for _ in range(100 * count):
+        if len(ports) == count:
+            break
+        port = rng.randrange(first, low)
+        if port in _PORTS_HANDED_OUT:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _PORTS_HANDED_OUT.add(port)
+        ports.append(port)
+    if len(ports) < count:
+        raise RuntimeError(f"found only {len(ports)} of {count} free ports below {low}")
+    return ports
