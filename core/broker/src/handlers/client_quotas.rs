@@ -17,6 +17,7 @@ use strom_protocol::messages::{
 };
 
 use crate::cluster::requests::ControllerRequest;
+use crate::file_work::off_the_worker;
 use crate::quotas::{
     EntityName, QuotaChange, QuotaEntity, CLIENT_ID, CONSUMER_BYTE_RATE, PRODUCER_BYTE_RATE,
     QUOTA_KEYS, USER,
@@ -184,7 +185,7 @@ pub async fn alter(
         .map(|_| ())
         .map_err(|e| (e.code, e.message))
     } else {
-        broker.quotas.apply(changes.clone()).map_err(|e| {
+        off_the_worker(|| broker.quotas.apply(changes.clone())).map_err(|e| {
             tracing::error!("cannot store client quotas: {e}");
             (error_codes::UNKNOWN_SERVER_ERROR, e.to_string())
         })

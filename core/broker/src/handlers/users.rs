@@ -17,6 +17,7 @@ use strom_protocol::messages::{
 use strom_protocol::sasl::{ScramCredential, ScramMechanism};
 
 use crate::cluster::requests::ControllerRequest;
+use crate::file_work::off_the_worker;
 use crate::security::users::{CredentialChange, StoredCredential};
 use crate::state::Broker;
 
@@ -154,7 +155,7 @@ pub async fn alter(
             .map(|_| ())
             .map_err(|e| (e.code, e.message))
     } else {
-        broker.users.apply(changes).map_err(|e| {
+        off_the_worker(|| broker.users.apply(changes)).map_err(|e| {
             tracing::error!("cannot store SCRAM credentials: {e}");
             (error_codes::UNKNOWN_SERVER_ERROR, e.to_string())
         })

@@ -10,6 +10,7 @@ use super::Broker;
 use crate::cluster::requests::{ControllerRequest, ControllerResponse};
 use crate::cluster::ClusterNode;
 use crate::error::ApiError;
+use crate::file_work::off_the_worker;
 use crate::topic_store::{self, TopicMeta};
 use crate::topic_table::ListenerEndpoint;
 
@@ -169,7 +170,8 @@ impl Broker {
     pub async fn allocate_producer_id(&self) -> Result<i64, ApiError> {
         let Some(node) = self.cluster() else {
             let mut block = self.producer_ids.lock().unwrap_or_else(|e| e.into_inner());
-            return block.next_id().map_err(ApiError::storage);
+            // Once a block: the next block's end is written and fsynced.
+            return off_the_worker(|| block.next_id()).map_err(ApiError::storage);
         };
         loop {
             {
