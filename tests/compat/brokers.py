@@ -11,6 +11,7 @@ and can be killed and restarted on the same port and data dir.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import selectors
@@ -79,6 +80,23 @@ class ExternalBroker:
         return ""
 
 
+# Brokers started by this test process. Any still running when it exits (a
+# test that failed before its cleanup) are killed then, so no broker
+# outlives its suite to slow down or disturb what runs next.
+_LAUNCHED: list[subprocess.Popen] = []
+
+
+@atexit.register
+def _kill_leftover_brokers() -> None:
+    for proc in _LAUNCHED:
+        # Not yet reaped, so its pid (the group's id) is still its own.
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 class BrokerProcess:
     """A broker child process that can be SIGKILLed and started again.
 
@@ -119,6 +137,7 @@ class BrokerProcess:
                 start_new_session=True,
                 env=broker_environment(),
             )
+            _LAUNCHED.append(self._proc)
         finally:
             log.close()
 
