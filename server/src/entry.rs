@@ -106,9 +106,11 @@ fn run_server(args: ServerArgs) -> u8 {
             Err(err) => fail(1, &err.to_string()),
         }
     });
-    // Every log is closed by now, so a blocking task still running can
-    // write nothing that matters; dropping the runtime would wait for it
-    // without limit and keep a stopped broker's process alive.
+    // The broker has closed its logs by now (or never opened them). Work
+    // still running on the blocking pool after the wait is abandoned as a
+    // crash would abandon it, which the logs survive; dropping the runtime
+    // instead would wait for it without limit and keep a stopped broker's
+    // process alive.
     let started = Instant::now();
     runtime.shutdown_timeout(LEFTOVER_WORK_WAIT);
     if started.elapsed() >= LEFTOVER_WORK_WAIT {
