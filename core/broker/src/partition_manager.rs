@@ -583,7 +583,7 @@ impl PartitionManager {
     }
 
     /// Opens (creating) the logs of `wanted`, [`STAGING_THREADS`] at a
-    /// time: a new log is a directory and three files, and the filesystem
+    /// time: a new log is a directory and a segment file, and the filesystem
     /// serializes creations only within one directory. In `wanted`'s order.
     fn open_logs(
         &self,
