@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import random
 import socket
-import time
+from pathlib import Path
 
 # Ports handed out by free_ports in this process: never handed out twice, so
 # a stopped broker's port (maybe still in TIME_WAIT) goes to nobody else.
 _PORTS_HANDED_OUT: set[int] = set()
 
 
-def _ephemeral_range() -> tuple[int, int]:
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range."""
     try:
-        low, high = open("/proc/sys/net/ipv4/ip_local_port_range").read().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def free_ports(count: int) -> list[int]:
@@ -29,14 +28,14 @@ def free_ports(count: int) -> list[int]:
     a peer, a client) may take it as its local port before the broker binds
     it ("Address already in use"). Outside the range only an explicit bind
     can take it."""
-    low, _ = _ephemeral_range()
+    low = _ephemeral_low()
     first = 10000 if low > 12000 else 1024
     if low - first < 1000:
         # No room below the range (a kernel tuned to use nearly every
         # port): the kernel's pick, with the race described above.
         return _kernel_picks(count)
     ports: list[int] = []
-    rng = random.Random(os.getpid() ^ time.monotonic_ns())
+    rng = random.Random()  # seeded from the OS: processes pick apart
     for _ in range(100 * count):
         if len(ports) == count:
             break

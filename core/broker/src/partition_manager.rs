@@ -291,17 +291,13 @@ impl PartitionManager {
             .clone()
             .map(|index| (topic, index, log_config(effective, config)))
             .collect();
-        let mut first_error = None;
-        for opened in self.open_logs(wanted, sync) {
-            match opened {
-                Ok(log) => staged.logs.push_back(log),
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        if let Some(e) = first_error {
-            return Err(failed(staged, e));
+        // A statement of its own: on an error, every log opened is closed
+        // before `failed` removes the directories.
+        let opened: Result<VecDeque<Log>, BrokerError> =
+            self.open_logs(wanted, sync).into_iter().collect();
+        match opened {
+            Ok(logs) => staged.logs = logs,
+            Err(e) => return Err(failed(staged, e)),
         }
         if sync == NewLogSync::Shared {
             if let Err(source) = self.dir_health.sync_new_logs(&self.data_dir) {
