@@ -145,13 +145,19 @@ class Cluster:
 
     def stop(self) -> None:
         """Stops every node, even when one fails to stop cleanly; then
-        raises the first such failure."""
-        failure = None
+        raises the first such failure. Every node gets its SIGTERM before
+        any is waited for: stopped one after another, the last node had no
+        quorum left to hand its leaderships to and sat out its whole
+        controlled-shutdown timeout (9 s against 4 s for a three-node
+        cluster)."""
         for node in self.nodes:
             try:
                 node.resume()
             except Exception:
                 pass
+            node.request_stop()
+        failure = None
+        for node in self.nodes:
             try:
                 node.stop()
             except Exception as e:  # noqa: BLE001 - raised below, after the rest stopped

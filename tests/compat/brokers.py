@@ -194,6 +194,11 @@ class BrokerProcess:
                 raise AssertionError(f"{self.kind} broker exited with status {status} on SIGTERM")
         self.start()
 
+    def request_stop(self) -> None:
+        """SIGTERM without waiting for the exit (`stop` waits)."""
+        if self.is_running():
+            self._proc.send_signal(signal.SIGTERM)
+
     def stop(self) -> None:
         if self.is_running():
             self._terminate()
