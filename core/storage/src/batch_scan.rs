@@ -159,12 +159,36 @@ impl<'a> ScanWindow<'a> {
     }
 
     /// Whether `batch` (framed by [`ScanWindow::header`]) has the CRC it
-    /// carries; false if it cannot be read.
+    /// carries; false if it cannot be read. A batch larger than the window
+    /// is checked a window at a time: its length comes from the file, and
+    /// a damaged one (up to the rest of the segment) must not size a buffer.
     pub fn crc_matches(&mut self, batch: &BatchInfo) -> bool {
+        if u64::from(batch.size) > self.window {
+            return self.crc_matches_in_steps(batch);
+        }
         match self.bytes(batch.position, u64::from(batch.size)) {
             Ok(bytes) => BatchHeader::parse(bytes).is_ok_and(|h| h.verify_crc().is_ok()),
             Err(_) => false,
         }
+    }
+
+    fn crc_matches_in_steps(&mut self, batch: &BatchInfo) -> bool {
+        let stored = match self.bytes(batch.position, CRC_START) {
+            Ok(head) => crc_field(head),
+            Err(_) => return false,
+        };
+        let mut crc = 0u32;
+        let mut position = batch.position + CRC_START;
+        let end = batch.end_position();
+        while position < end {
+            let step = (end - position).min(self.window);
+            match self.bytes(position, step) {
+                Ok(bytes) => crc = crc32c::crc32c_append(crc, bytes),
+                Err(_) => return false,
+            }
+            position += step;
+        }
+        crc == stored
     }
 
     /// `len` bytes from `position`, refilling the window from there when
@@ -226,32 +250,44 @@ pub(crate) fn read_at_into(
 
 /// Offset of the CRC-covered region within a batch (the attributes field).
 const CRC_START: u64 = 21;
-const CRC_FIELD: u64 = 17;
+const CRC_FIELD: usize = 17;
+/// The step of the scans below that read a region once.
 const CHUNK: usize = 64 * 1024;
+/// The step of [`crc_matches`]: on the stack, as a heap buffer per batch
+/// (a `calloc` of 16 KiB or more) cost a page-table flush on every core
+/// each time it was freed and taken again.
+const CRC_STEP: usize = 8 * 1024;
+
+/// The CRC a batch carries, from its first bytes (at least [`CRC_START`]).
+fn crc_field(head: &[u8]) -> u32 {
+    let mut field = [0u8; 4];
+    field.copy_from_slice(&head[CRC_FIELD..CRC_FIELD + 4]);
+    u32::from_be_bytes(field)
+}
 
 /// Recomputes the batch's CRC32C by streaming it in fixed-size chunks.
-/// `Ok(false)` on a mismatch or a short read.
+/// `Ok(false)` on a mismatch or a short read. For single batches (a
+/// check, a resync); scans of many batches read them through a
+/// [`ScanWindow`] instead, with one read per window.
 pub(crate) fn crc_matches(file: &File, batch: &BatchInfo) -> bool {
-    let mut stored = [0u8; 4];
-    if file
-        .read_exact_at(&mut stored, batch.position + CRC_FIELD)
-        .is_err()
-    {
+    let mut head = [0u8; CRC_START as usize];
+    if file.read_exact_at(&mut head, batch.position).is_err() {
         return false;
     }
+    let stored = crc_field(&head);
     let mut crc = 0u32;
-    let mut buf = vec![0u8; CHUNK.min(batch.size as usize)];
+    let mut buf = [0u8; CRC_STEP];
     let mut pos = batch.position + CRC_START;
     let end = batch.end_position();
     while pos < end {
-        let n = usize::try_from(end - pos).unwrap_or(CHUNK).min(CHUNK);
+        let n = usize::try_from(end - pos).unwrap_or(CRC_STEP).min(CRC_STEP);
         if file.read_exact_at(&mut buf[..n], pos).is_err() {
             return false;
         }
         crc = crc32c::crc32c_append(crc, &buf[..n]);
         pos += n as u64;
     }
-    crc == u32::from_be_bytes(stored)
+    crc == stored
 }
 
 /// Whether every byte of `file` from `from` to `end` is zero (false if

@@ -8,7 +8,9 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::batch_scan::{crc_matches, read_header, zeros_to_end, BatchInfo, HeaderRead};
+use crate::batch_scan::{
+    crc_matches, read_header, zeros_to_end, BatchInfo, HeaderRead, ScanWindow,
+};
 pub(crate) use crate::checkpoint::remove_files;
 use crate::checkpoint::{
     offset_file_name, rename, rename_for_deletion, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX,
@@ -16,6 +18,7 @@ use crate::checkpoint::{
 use crate::config::LogConfig;
 use crate::error::{Result, StorageError};
 use crate::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
+use crate::read::VERIFY_WINDOW;
 
 /// Kafka's "no timestamp" value.
 pub(crate) const NO_TIMESTAMP: i64 = -1;
@@ -385,9 +388,19 @@ impl Segment {
             .len();
         self.reset_state();
         let mut truncation = None;
+        // Checked batches are read a window at a time (headers and
+        // bodies); a walk of the headers alone reads only those.
+        let file = Arc::clone(&self.log);
+        let mut scratch = Vec::new();
+        let mut window =
+            verify_crc.then(|| ScanWindow::new(&file, file_len, VERIFY_WINDOW, &mut scratch));
         loop {
             let position = self.size;
-            let batch = match read_header(&self.log, position, file_len) {
+            let next = match window.as_mut() {
+                Some(window) => window.header(position),
+                None => read_header(&self.log, position, file_len),
+            };
+            let batch = match next {
                 HeaderRead::End => break,
                 HeaderRead::Invalid(reason) => {
                     let unwritten = zeros_to_end(&self.log, position, file_len);
@@ -415,7 +428,7 @@ impl Segment {
                     }
                 },
             };
-            if verify_crc && !crc_checked && !crc_matches(&self.log, &batch) {
+            if !crc_checked && window.as_mut().is_some_and(|w| !w.crc_matches(&batch)) {
                 truncation = Some(Truncation {
                     position,
                     reason: "CRC32C mismatch".to_string(),
