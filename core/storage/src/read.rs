@@ -73,6 +73,25 @@ impl LogReadResult {
         Ok(Bytes::from(buf))
     }
 
+    /// The first `len` bytes of the read (all of it, if shorter), without
+    /// reading the rest: the header of its first batch.
+    pub fn read_head(&self, len: usize) -> Result<Bytes> {
+        let mut buf = Vec::with_capacity(len);
+        if let Some(pieces) = &self.cached {
+            for piece in pieces {
+                let take = (len - buf.len()).min(piece.len());
+                buf.extend_from_slice(&piece[..take]);
+            }
+            return Ok(Bytes::from(buf));
+        }
+        for slice in &self.slices {
+            let take = (len - buf.len()).min(slice.len as usize);
+            read_at_into(&slice.file, slice.position, take, &mut buf)
+                .map_err(|e| StorageError::io("read segment slice", "segment file", e))?;
+        }
+        Ok(Bytes::from(buf))
+    }
+
     /// The read where it lies, to be sent from there: runs of its
     /// segment files, or its pieces in memory.
     pub fn held_bytes(&self) -> HeldBytes {

@@ -18,7 +18,7 @@ use strom_protocol::messages::fetch_response::{
     FetchableTopicResponse, LeaderIdAndEpoch, NodeEndpoint, PartitionData,
 };
 use strom_protocol::messages::{FetchRequest, FetchResponse};
-use strom_protocol::records::batches;
+use strom_protocol::records::{batches, BatchHeader, BATCH_HEADER_LEN};
 use strom_storage::StorageError;
 use tokio::sync::Notify;
 
@@ -462,6 +462,28 @@ fn read_records(
             // Checked already: copied without a second check.
             return Ok(Served::Memory(read.read_bytes()?));
         }
+        if read.total_len() > u64::from(max_bytes) && read.base_offset_fixes.is_empty() {
+            // Only KIP-74's first batch makes a read longer than
+            // `max_bytes`, and this one failed its CRC check. Its length
+            // came from the file and may be what was damaged (up to the
+            // rest of the segment), so only its header is read, to step
+            // past it.
+            let next = read
+                .read_head(BATCH_HEADER_LEN)?
+                .get(..BATCH_HEADER_LEN)
+                .and_then(|head| BatchHeader::parse(head).ok())
+                .map(|header| {
+                    report_damaged_batch(log, place, &header);
+                    header.last_offset().saturating_add(1)
+                });
+            match next {
+                Some(next) if next > from && next < visible_end => {
+                    from = next;
+                    continue;
+                }
+                _ => return Ok(Served::Memory(Bytes::new())),
+            }
+        }
         match without_damaged_batches(read.read_bytes()?, log, place) {
             // Only damaged batches: read on past them, so a consumer is
             // not stuck asking for them again.
@@ -500,6 +522,22 @@ enum Intact {
     },
 }
 
+/// Logs a batch that is not served because its CRC does not match (at
+/// most once every 10 s: a damaged spot is met by every reader).
+fn report_damaged_batch(log: &strom_storage::Log, place: (&str, i32), header: &BatchHeader<'_>) {
+    static LAST_LOGGED_MS: AtomicI64 = AtomicI64::new(0);
+    if strom_storage::once_every(&LAST_LOGGED_MS, 10_000) {
+        tracing::error!(
+            topic = place.0,
+            partition = place.1,
+            dir = %log.dir().display(),
+            "damaged batch (CRC32C mismatch) at offsets {}..{} is not served; consumers skip it. `strom storage check` shows every damaged spot",
+            header.base_offset(),
+            header.last_offset()
+        );
+    }
+}
+
 /// Drops batches whose CRC32C does not match (data damaged on disk after
 /// it was written), so a consumer gets the batches around them (an offset
 /// gap) instead of bytes it must refuse forever. Reads that are intact,
@@ -517,17 +555,7 @@ fn without_damaged_batches(records: Bytes, log: &strom_storage::Log, place: (&st
             }
         } else {
             let header = batch.header();
-            static LAST_LOGGED_MS: AtomicI64 = AtomicI64::new(0);
-            if strom_storage::once_every(&LAST_LOGGED_MS, 10_000) {
-                tracing::error!(
-                    topic = place.0,
-                    partition = place.1,
-                    dir = %log.dir().display(),
-                    "damaged batch (CRC32C mismatch) at offsets {}..{} is not served; consumers skip it. `strom storage check` shows every damaged spot",
-                    header.base_offset(),
-                    header.last_offset()
-                );
-            }
+            report_damaged_batch(log, place, &header);
             kept.get_or_insert_with(|| BytesMut::from(&records[..at]));
             next = header.last_offset().saturating_add(1);
         }
