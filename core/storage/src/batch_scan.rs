@@ -265,8 +265,8 @@ fn crc_field(head: &[u8]) -> u32 {
     u32::from_be_bytes(field)
 }
 
-/// Recomputes the batch's CRC32C by streaming it in fixed-size chunks.
-/// `Ok(false)` on a mismatch or a short read. For single batches (a
+/// Recomputes the batch's CRC32C by streaming it in fixed-size chunks:
+/// false on a mismatch or a short read. For single batches (a
 /// check, a resync); scans of many batches read them through a
 /// [`ScanWindow`] instead, with one read per window.
 pub(crate) fn crc_matches(file: &File, batch: &BatchInfo) -> bool {
