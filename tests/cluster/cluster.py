@@ -148,7 +148,7 @@ class Cluster:
         raises the first such failure. Every node gets its SIGTERM before
         any is waited for: stopped one after another, the last node had no
         quorum left to hand its leaderships to and sat out its whole
-        controlled-shutdown timeout (9 s against 4 s for a three-node
+        controlled-shutdown timeout (9 s against 0-5 s for a three-node
         cluster)."""
         for node in self.nodes:
             try:

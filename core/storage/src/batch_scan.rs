@@ -253,10 +253,10 @@ const CRC_START: u64 = 21;
 const CRC_FIELD: usize = 17;
 /// The step of the scans below that read a region once.
 const CHUNK: usize = 64 * 1024;
-/// The step of [`crc_matches`]: on the stack, as a heap buffer per batch
-/// (a `calloc` of 16 KiB or more) cost a page-table flush on every core
-/// each time it was freed and taken again.
-const CRC_STEP: usize = 8 * 1024;
+/// The window of [`crc_matches`]: small, as a heap buffer of 16 KiB or
+/// more per batch (jemalloc's large sizes, handed back to the OS when
+/// freed) cost a page-table flush on every core each time.
+const CRC_STEP: u64 = 8 * 1024;
 
 /// The CRC a batch carries, from its first bytes (at least [`CRC_START`]).
 fn crc_field(head: &[u8]) -> u32 {
@@ -265,29 +265,13 @@ fn crc_field(head: &[u8]) -> u32 {
     u32::from_be_bytes(field)
 }
 
-/// Recomputes the batch's CRC32C by streaming it in fixed-size chunks:
-/// false on a mismatch or a short read. For single batches (a
-/// check, a resync); scans of many batches read them through a
-/// [`ScanWindow`] instead, with one read per window.
+/// Whether one batch has the CRC it carries, read [`CRC_STEP`] bytes at a
+/// time: false on a mismatch or a short read. For single batches (a
+/// check, a resync); scans of many batches read them through one
+/// [`ScanWindow`] of their own.
 pub(crate) fn crc_matches(file: &File, batch: &BatchInfo) -> bool {
-    let mut head = [0u8; CRC_START as usize];
-    if file.read_exact_at(&mut head, batch.position).is_err() {
-        return false;
-    }
-    let stored = crc_field(&head);
-    let mut crc = 0u32;
-    let mut buf = [0u8; CRC_STEP];
-    let mut pos = batch.position + CRC_START;
-    let end = batch.end_position();
-    while pos < end {
-        let n = usize::try_from(end - pos).unwrap_or(CRC_STEP).min(CRC_STEP);
-        if file.read_exact_at(&mut buf[..n], pos).is_err() {
-            return false;
-        }
-        crc = crc32c::crc32c_append(crc, &buf[..n]);
-        pos += n as u64;
-    }
-    crc == stored
+    let mut buf = Vec::new();
+    ScanWindow::new(file, batch.end_position(), CRC_STEP, &mut buf).crc_matches(batch)
 }
 
 /// Whether every byte of `file` from `from` to `end` is zero (false if
