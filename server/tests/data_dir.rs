@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{assert_success, server_command, Broker};
+use common::{assert_success, read_all_with_offsets, server_command, Broker};
+use strom_client::admin::NewTopic;
+use strom_client::{AdminClient, Producer, ProducerRecord};
 
 #[test]
 fn a_second_broker_on_a_data_dir_in_use_exits_naming_the_holder() {
@@ -59,4 +61,49 @@ fn a_restart_logs_one_line_for_the_consumer_groups_not_one_per_partition() {
         .collect();
     assert_eq!(lines.len(), 1, "{log}");
     assert!(lines[0].contains("groups=1"), "{log}");
+}
+
+/// A page-cache broker, SIGKILLed: at the restart every acknowledged
+/// record is served (its recovery rechecks what the crash left), appends
+/// go on after them, and so again after a second crash before the
+/// recovered segment was ever synced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_page_cache_broker_serves_every_acknowledged_record_after_each_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let page_cache = |data: &std::path::Path| {
+        let mut command = server_command(&[], data);
+        command.args(["--set", "strom.flush.policy=page-cache"]);
+        Broker::start(command)
+    };
+    let mut expected = Vec::new();
+    for round in 0..3 {
+        let broker = page_cache(&data);
+        if round > 0 {
+            assert_eq!(read_all_with_offsets(&broker, "events").await, expected);
+        } else {
+            let admin = AdminClient::new(broker.config(&[])).await.unwrap();
+            admin
+                .create_topic(NewTopic::new("events", 1, 1).with_config("segment.bytes", "16384"))
+                .await
+                .unwrap();
+        }
+        let producer = Producer::new(broker.config(&[("acks", "1"), ("linger.ms", "0")]))
+            .await
+            .unwrap();
+        for i in 0..60 {
+            let value = format!("{round}-{i:0>300}");
+            let written = producer
+                .send(ProducerRecord::new("events", value.clone()))
+                .await
+                .unwrap();
+            expected.push((written.offset, value));
+        }
+        drop(producer);
+        drop(broker); // SIGKILL
+    }
+    let offsets: Vec<i64> = expected.iter().map(|(offset, _)| *offset).collect();
+    assert_eq!(offsets, (0..180).collect::<Vec<_>>());
+    let broker = page_cache(&data);
+    assert_eq!(read_all_with_offsets(&broker, "events").await, expected);
 }
