@@ -30,8 +30,9 @@
 //! [`LogConfig::flush`] picks what an acknowledged write survives:
 //!
 //! - [`FlushPolicy::Fsync`] (default): the broker acknowledges after
-//!   [`Log::wait_durable`], which fdatasyncs the segment (one fdatasync
-//!   shared by all concurrent waiters: group commit). An acknowledged
+//!   [`Log::wait_durable`], which waits for a sync of the data directory
+//!   (one `syncfs` shared by the concurrent waiters of every log in it:
+//!   group commit, see `dir_sync.rs`). An acknowledged
 //!   append survives a process crash, an OS crash and power loss.
 //! - [`FlushPolicy::PageCache`]: `wait_durable` returns at once; data sits
 //!   in the OS page cache until the kernel writes it back (or a segment
@@ -41,6 +42,9 @@
 //!
 //! Rolled segments are always fsynced (then the recovery point moves past
 //! them), so crash recovery only has to validate the newest segments.
+//! After a crash the open syncs what it recovered before it moves the
+//! recovery point past it; a page-cache log leaves its active segment to
+//! the next roll or close instead, with the recovery point where it was.
 //!
 //! # Compaction
 //!
