@@ -399,15 +399,17 @@ impl Log {
             // wrote out every dirty page of the crashed broker before the
             // restarted one served (1 s for 4 GB).
             let page_cache = state.config.flush == FlushPolicy::PageCache;
-            let active_base = state.active.base_offset;
-            let handles: Vec<_> = state
-                .segments_mut()
-                .filter(|segment| !(page_cache && segment.base_offset == active_base))
-                .flat_map(|segment| segment.take_sync_handles())
+            let mut handles: Vec<_> = state
+                .sealed
+                .values_mut()
+                .flat_map(Segment::take_sync_handles)
                 .collect();
+            if !page_cache {
+                handles.extend(state.active.take_sync_handles());
+            }
             sync_all_data(&handles).map_err(|(path, e)| StorageError::io("fdatasync", &path, e))?;
             if page_cache {
-                state.recovery_point = flushed_end.max(active_base).min(end);
+                state.recovery_point = flushed_end.max(state.active.base_offset).min(end);
             }
         }
         // On a full disk the log still opens, to serve reads: these
