@@ -60,7 +60,7 @@ impl Log {
     /// Returns once every offset below `offset` (the LEO after an append,
     /// i.e. `last_offset + 1`) is on disk; offsets past the LEO are treated
     /// as the LEO. Waiters of every log in the data directory share one
-    /// `syncfs` ([`crate::dir_sync`]). With [`FlushPolicy::PageCache`] it
+    /// `syncfs` (see the `dir_sync` module). With [`FlushPolicy::PageCache`] it
     /// returns at once.
     pub async fn wait_durable(&self, offset: i64) -> Result<()> {
         loop {

@@ -42,9 +42,11 @@
 //!
 //! Rolled segments are always fsynced (then the recovery point moves past
 //! them), so crash recovery only has to validate the newest segments.
-//! After a crash the open syncs what it recovered before it moves the
-//! recovery point past it; a page-cache log leaves its active segment to
-//! the next roll or close instead, with the recovery point where it was.
+//! After a crash the open syncs what it recovered (the segments past the
+//! recovery point; those below it were synced before it moved) before it
+//! moves the recovery point past it; a page-cache log leaves its active
+//! segment to the next roll or close instead, with the recovery point
+//! where it was.
 //!
 //! # Compaction
 //!

@@ -130,15 +130,20 @@ fn load_segments(
     let mut i = 0;
     while let Some(&base) = bases.get(i) {
         let mut segment = Segment::open(dir, base, config)?;
-        if recover_from.is_none() {
-            // A clean stop synced every segment before writing its marker;
-            // only a cut below makes one need a sync again.
+        let next_base = bases.get(i + 1).copied();
+        let needs_recovery =
+            recover_from.is_some_and(|point| next_base.is_none_or(|next| next > point));
+        if !needs_recovery {
+            // Synced before the recovery point passed it (at its roll, or
+            // by the clean stop that wrote the marker): an unclean open
+            // need not sync it again, a flush per segment that made a
+            // crashed broker of many segments slower to restart. Only a
+            // cut below makes it need a sync again.
             segment.mark_log_durable();
         }
         segment.gaps_allowed = base < loading.clean_offset || gap_segments.contains(&base);
         // Whether damage is kept or cut off is decided below, once found.
         segment.keep_damaged = true;
-        let next_base = bases.get(i + 1).copied();
         if let Some(previous) = loaded.last() {
             let continues =
                 if base <= loading.clean_offset || previous.damaged || segment.gaps_allowed {
@@ -164,8 +169,6 @@ fn load_segments(
                 break;
             }
         }
-        let needs_recovery =
-            recover_from.is_some_and(|point| next_base.is_none_or(|next| next > point));
         let truncation = if needs_recovery {
             segment.recover(true, interval, |batch| {
                 let newer = epochs

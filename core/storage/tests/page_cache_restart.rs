@@ -52,14 +52,15 @@ fn a_page_cache_log_reopens_after_a_crash_without_syncing_its_active_segment() {
     assert_eq!(read_all(&log), written);
     drop(log);
 
-    // A page-cache log syncs its sealed segments' files (each once, with
-    // nothing left to write) and leaves the active segment and the
-    // recovery point as they were: everything reads back.
+    // A page-cache log syncs nothing: not its sealed segments (synced at
+    // their rolls, before the recovery point passed them), nor its active
+    // one; the recovery point stays where it was, and everything reads
+    // back.
     let dir = tempfile::tempdir().unwrap();
     let (written, active_base) = killed_log(dir.path(), FlushPolicy::PageCache, 40);
     let (log, syncs) = reopen_counting_syncs(dir.path(), FlushPolicy::PageCache);
     let sealed = log.segment_count() as u64 - 1;
-    assert_eq!(syncs, sealed, "the active segment is not synced");
+    assert_eq!(syncs, 0);
     assert_eq!(log.recovery_point(), active_base);
     assert_eq!(read_all(&log), written);
 
@@ -111,4 +112,35 @@ fn a_second_crash_checks_the_unsynced_recovered_segment_again() {
         .collect();
     assert_eq!(read_all(&log), kept);
     assert_eq!(log.log_end_offset(), in_active[0].last_offset + 1);
+}
+
+/// A sealed segment the recovery point has not passed (its checkpoint was
+/// lost, or the crash came between the roll's sync and the checkpoint's
+/// write) is synced at the unclean open, in either policy; one below it
+/// was synced before the point moved and is not synced again.
+#[test]
+fn an_unclean_open_syncs_the_sealed_segments_past_the_recovery_point_only() {
+    for flush in [FlushPolicy::PageCache, FlushPolicy::Fsync] {
+        let dir = tempfile::tempdir().unwrap();
+        let (written, _) = killed_log(dir.path(), flush, 40);
+        std::fs::remove_file(dir.path().join("recovery-point-offset-checkpoint")).unwrap();
+        let (log, syncs) = reopen_counting_syncs(dir.path(), flush);
+        let sealed = log.segment_count() as u64 - 1;
+        assert_eq!(read_all(&log), written, "{flush:?}");
+        match flush {
+            // Every sealed segment (index files too, rebuilt past the point).
+            FlushPolicy::PageCache => assert!(syncs >= sealed, "{syncs} < {sealed}"),
+            // And the active segment.
+            FlushPolicy::Fsync => assert!(syncs > sealed, "{syncs} <= {sealed}"),
+        }
+        drop(log);
+
+        // Now the point is past them: a second crash syncs none of them.
+        let (log, syncs_again) = reopen_counting_syncs(dir.path(), flush);
+        assert_eq!(read_all(&log), written, "{flush:?}");
+        assert!(syncs_again < syncs, "{flush:?}: {syncs_again} >= {syncs}");
+        if flush == FlushPolicy::PageCache {
+            assert_eq!(syncs_again, 0);
+        }
+    }
 }
