@@ -17,13 +17,26 @@ impl Log {
     /// rebuilt from the newest snapshot at or below the new end plus replay.
     /// An offset below the first segment empties the log and restarts it
     /// at `offset`.
+    ///
+    /// An offset at or past the log end drops no record, but still drops
+    /// the leader epochs starting at the log end (Kafka's `truncateTo`
+    /// does too): one this broker began as leader and wrote nothing in
+    /// before another took over. Left there, it is the follower's latest
+    /// epoch, one the new leader never had, and each OffsetForLeaderEpoch
+    /// answer sends the follower back to this same end.
     pub fn truncate_to(&self, offset: i64) -> Result<()> {
         let files = self.lock_checkpoints();
         let (removed, new_end, epochs_changed, cleaner) = {
             let mut state = self.lock();
             self.ensure_open(&state)?;
-            if offset >= state.log_end_offset() {
-                return Ok(());
+            let end = state.log_end_offset();
+            if offset >= end {
+                let emptied = state.epochs.truncate_from_end(end);
+                drop(state);
+                return match emptied {
+                    true => self.persist_epochs_holding(&files),
+                    false => Ok(()),
+                };
             }
             state.tail.clear();
             let mut removed = Vec::new();

@@ -486,3 +486,35 @@ fn truncate_then_append_replicated() {
     assert_eq!(all_bytes(&log), restart);
     assert_eq!(log.log_end_offset(), 6);
 }
+
+#[test]
+fn a_leader_epoch_begun_at_the_log_end_goes_at_a_truncation_to_the_end() {
+    // This replica led in epoch 8 and was replaced before it wrote in it;
+    // the new leader's log goes on in epoch 7 from here. Seen in a
+    // cluster: with epoch 8 kept, each OffsetForLeaderEpoch answer (epoch
+    // 7 ends at 20, which this log does not have) cut the log to its end
+    // (no change), the follower asked again with epoch 8, and never
+    // fetched again.
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), small_config());
+    log.append_replicated(&mut at(simple_batch(5, 1, 10), 0, 6))
+        .unwrap();
+    log.begin_leader_epoch(8).unwrap();
+    assert_eq!(log.latest_epoch(), Some(8));
+
+    log.truncate_to(log.log_end_offset()).unwrap();
+    assert_eq!(log.log_end_offset(), 5, "no record goes");
+    assert_eq!(log.epoch_entries(), vec![entry(6, 0)]);
+    // The new leader's records follow and start their epoch in the cache.
+    log.append_replicated(&mut at(simple_batch(2, 2, 10), 5, 7))
+        .unwrap();
+    assert_eq!(log.epoch_entries(), vec![entry(6, 0), entry(7, 5)]);
+    drop(log);
+    let log = open(dir.path(), small_config());
+    assert_eq!(log.epoch_entries(), vec![entry(6, 0), entry(7, 5)]);
+
+    // An epoch holding records is not touched by a cut past the end.
+    log.truncate_to(100).unwrap();
+    assert_eq!(log.epoch_entries(), vec![entry(6, 0), entry(7, 5)]);
+    assert_eq!(log.log_end_offset(), 7);
+}

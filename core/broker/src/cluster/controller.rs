@@ -15,8 +15,8 @@ use strom_protocol::error_codes;
 use strom_raft::Quorum;
 
 use super::decisions::{
-    check_assignments, elections, existing, fence, imports, leader_elections, live_brokers, placed,
-    preferred_elections, reassignments, unclean_elections, ElectionResults,
+    check_assignments, check_isr, elections, existing, fence, imports, leader_elections,
+    live_brokers, placed, preferred_elections, reassignments, unclean_elections, ElectionResults,
 };
 use super::placement::{complete_reassignment, new_assignment};
 use super::records;
@@ -266,18 +266,7 @@ impl Controller {
                         ),
                     ));
                 }
-                let valid = !isr.is_empty()
-                    && isr.contains(&leader)
-                    && isr.iter().all(|id| current.replicas.contains(id))
-                    && isr
-                        .iter()
-                        .all(|id| current.isr.contains(id) || table.is_live(*id));
-                if !valid {
-                    return Err(ApiError::new(
-                        error_codes::INVALID_REQUEST,
-                        format!("ISR {isr:?} does not fit replicas {:?}", current.replicas),
-                    ));
-                }
+                check_isr(&table, current, &isr)?;
                 if current.isr == isr {
                     return Ok(Decision::Records(Vec::new()));
                 }

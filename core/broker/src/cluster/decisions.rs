@@ -22,6 +22,38 @@ pub(super) fn preferred_elections(broker: &Broker) -> Vec<MetadataRecord> {
     elections(&table, |b| table.is_live(b), true)
 }
 
+/// Whether `isr`, asked for by the partition's leader, may replace the
+/// current one: the leader and replicas of the partition only, and no
+/// fenced broker joining (Kafka's AlterPartition answers the same
+/// INELIGIBLE_REPLICA). One already in the ISR may stay while fenced: the
+/// fence itself takes it out.
+pub(super) fn check_isr(
+    table: &TopicTable,
+    current: &PartitionAssignment,
+    isr: &[i32],
+) -> Result<(), ApiError> {
+    let fits = isr.contains(&current.leader) && isr.iter().all(|id| current.replicas.contains(id));
+    if !fits {
+        return Err(ApiError::new(
+            error_codes::INVALID_REQUEST,
+            format!(
+                "ISR {isr:?} does not fit leader {} and replicas {:?}",
+                current.leader, current.replicas
+            ),
+        ));
+    }
+    match isr
+        .iter()
+        .find(|&&id| !current.isr.contains(&id) && !table.is_live(id))
+    {
+        Some(fenced) => Err(ApiError::new(
+            error_codes::INELIGIBLE_REPLICA,
+            format!("broker {fenced} is fenced: it cannot join the ISR"),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub(super) type ElectionResults = Vec<(String, i32, i16, Option<String>)>;
 
 /// The records that add a one-node data dir's topics to the metadata, on
@@ -403,6 +435,35 @@ mod tests {
             MetadataRecord::PartitionChange { assignment, .. } => Some(assignment),
             _ => None,
         })
+    }
+
+    #[test]
+    fn an_isr_change_may_not_bring_in_a_fenced_broker() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (broker, _) = broker_with_topic(dir.path(), false);
+        let current = PartitionAssignment {
+            replicas: vec![1, 2, 3],
+            isr: vec![1, 2],
+            leader: 1,
+            leader_epoch: 5,
+            ..Default::default()
+        };
+        assert!(check_isr(&broker.table(), &current, &[1, 2, 3]).is_ok());
+        for id in [3, 2] {
+            // The table's guard goes before the commit takes the lock.
+            let fenced = fence(&broker, &broker.table(), id);
+            broker.commit(fenced, None);
+        }
+        let refused = check_isr(&broker.table(), &current, &[1, 2, 3]).expect_err("3 is fenced");
+        assert_eq!(refused.code, error_codes::INELIGIBLE_REPLICA);
+        assert!(refused.message.contains("broker 3"), "{}", refused.message);
+        // A fenced broker already in the ISR may stay (the fence takes it
+        // out); the shrink of another is fine.
+        assert!(check_isr(&broker.table(), &current, &[1, 2]).is_ok());
+        for wrong in [&[][..], &[2][..], &[1, 4][..]] {
+            let refused = check_isr(&broker.table(), &current, wrong).expect_err("no fit");
+            assert_eq!(refused.code, error_codes::INVALID_REQUEST, "{wrong:?}");
+        }
     }
 
     #[test]

@@ -345,26 +345,20 @@ async fn truncate_to_leader(
                 continue;
             }
             let epoch = partition.leadership().leader_epoch;
-            let mut settled = true;
-            // No epoch of ours is known to the leader (or our log is
-            // empty): nothing to compare; an end of -1 means the same.
-            if let (Some(ours), true) = (partition.log.latest_epoch(), answer.end_offset >= 0) {
-                let (end, agreed) = divergence(&partition.log, ours, &answer);
-                settled = agreed;
-                if end < partition.log.log_end_offset() {
-                    tracing::info!(
-                        topic = %partition.topic,
-                        partition = partition.index,
-                        from = partition.log.log_end_offset(),
-                        to = end,
-                        "truncating records the leader does not have"
-                    );
-                    let target = (*partition).clone();
-                    tokio::task::spawn_blocking(move || target.log.truncate_to(end))
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .map_err(|e| e.to_string())?;
-                }
+            let target = (*partition).clone();
+            let (settled, cut) =
+                tokio::task::spawn_blocking(move || cut_to_leader(&target.log, &answer))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
+            if let Some((from, to)) = cut {
+                tracing::info!(
+                    topic = %partition.topic,
+                    partition = partition.index,
+                    from,
+                    to,
+                    "truncated records the leader does not have"
+                );
             }
             // Not settled: ask again next round, with the epoch our log
             // now ends in.
@@ -374,6 +368,32 @@ async fn truncate_to_leader(
         }
     }
     Ok(())
+}
+
+/// Cuts `log` to where it agrees with the leader's `answer` to
+/// OffsetForLeaderEpoch for the log's latest epoch. Returns whether the
+/// logs agree now (if not, ask again with the epoch the log now ends in)
+/// and, if records went, the log end before and after. Blocking: a cut
+/// rewrites files.
+fn cut_to_leader(
+    log: &strom_storage::Log,
+    answer: &EpochEndOffset,
+) -> Result<(bool, Option<(i64, i64)>), strom_storage::StorageError> {
+    let before = log.log_end_offset();
+    // No epoch of ours is known to the leader (or our log is empty):
+    // nothing to compare; an end of -1 means the same.
+    let (end, agreed) = match log.latest_epoch() {
+        Some(ours) if answer.end_offset >= 0 => divergence(log, ours, answer),
+        _ => (before, true),
+    };
+    // Also when `end` is the log end: an epoch this broker began there as
+    // leader and never wrote in goes (see `Log::truncate_to`). Kept, it
+    // would be our latest epoch though the leader's records follow, and
+    // every answer would send us back here: a follower that never
+    // fetches again.
+    log.truncate_to(end)?;
+    let after = log.log_end_offset();
+    Ok((agreed, (after < before).then_some((before, after))))
 }
 
 /// Where a follower's log must end, given the leader's answer for the
@@ -516,6 +536,70 @@ mod tests {
         assert_eq!(divergence(&log, 9, &answer(8, 20)), (10, false));
         log.truncate_to(10).expect("truncates");
         assert_eq!(divergence(&log, 7, &answer(7, 10)), (10, true));
+    }
+
+    /// The follower's side of the exchange: asks `leader` where its own
+    /// latest epoch ends, cuts, and repeats until the logs agree. The
+    /// rounds it took.
+    fn reconcile(leader: &Log, follower: &Log) -> usize {
+        for round in 1..=5 {
+            let ours = follower.latest_epoch().expect("an epoch");
+            let (leader_epoch, end_offset) = leader.end_offset_for_epoch(ours).unwrap_or((-1, -1));
+            let (agreed, _) =
+                cut_to_leader(follower, &answer(leader_epoch, end_offset)).expect("cuts");
+            if agreed {
+                return round;
+            }
+        }
+        panic!("no agreement in 5 rounds: the follower would never fetch again")
+    }
+
+    #[test]
+    fn an_epoch_begun_as_leader_and_never_written_in_is_dropped_when_following() {
+        // We led in epoch 8 from offset 5 but wrote nothing before the
+        // other broker took over; its epoch 7 (which we never had) runs
+        // from 5 to 8. Seen in a cluster test: kept, our epoch 8 sent us
+        // back to offset 5 (our end already) round after round.
+        let (leader_dir, follower_dir) = (
+            tempfile::tempdir().expect("tempdir"),
+            tempfile::tempdir().expect("tempdir"),
+        );
+        let leader = log_with(leader_dir.path(), &[(6, 5), (7, 3), (9, 2)]);
+        let follower = log_with(follower_dir.path(), &[(6, 5)]);
+        follower.begin_leader_epoch(8).expect("begins");
+        assert_eq!(reconcile(&leader, &follower), 2);
+        assert_eq!(follower.log_end_offset(), 5, "nothing of ours was cut");
+        assert_eq!(follower.latest_epoch(), Some(6));
+
+        // A leader that has no epoch as new as ours answers UNDEFINED: the
+        // empty epoch goes too, or the leader's epoch 7 records would
+        // follow it unrecorded in our epoch cache.
+        let (leader_dir, follower_dir) = (
+            tempfile::tempdir().expect("tempdir"),
+            tempfile::tempdir().expect("tempdir"),
+        );
+        let leader = log_with(leader_dir.path(), &[(6, 5), (7, 3)]);
+        let follower = log_with(follower_dir.path(), &[(6, 5)]);
+        follower.begin_leader_epoch(8).expect("begins");
+        assert_eq!(leader.end_offset_for_epoch(8), None);
+        assert_eq!(reconcile(&leader, &follower), 1);
+        assert_eq!(follower.latest_epoch(), Some(6));
+        assert_eq!(follower.log_end_offset(), 5);
+    }
+
+    #[test]
+    fn records_the_leader_never_had_are_cut() {
+        let (leader_dir, follower_dir) = (
+            tempfile::tempdir().expect("tempdir"),
+            tempfile::tempdir().expect("tempdir"),
+        );
+        let leader = log_with(leader_dir.path(), &[(6, 5), (8, 2)]);
+        let follower = log_with(follower_dir.path(), &[(6, 5), (7, 4)]);
+        let (agreed, cut) = cut_to_leader(&follower, &answer(6, 5)).expect("cuts");
+        assert!(agreed);
+        assert_eq!(cut, Some((9, 5)));
+        assert_eq!(reconcile(&leader, &follower), 1);
+        assert_eq!(follower.log_end_offset(), 5);
     }
 
     #[test]
