@@ -183,8 +183,9 @@ class Cluster:
         return "\n".join(f"--- node {n.node_id}\n{n.log_tail(lines)}" for n in self.nodes)
 
 
-def wait_for(what: str, check, timeout: float = 30.0, interval: float = 0.2):
-    """Polls `check` until it returns a truthy value; that value."""
+def wait_for(what: str, check, timeout: float = 30.0, interval: float = 0.2, show=None):
+    """Polls `check` until it returns a truthy value; that value. On a
+    timeout, `show()` (if given) says what the state was instead."""
     deadline = time.monotonic() + timeout
     last_error = None
     while time.monotonic() < deadline:
@@ -195,4 +196,10 @@ def wait_for(what: str, check, timeout: float = 30.0, interval: float = 0.2):
         except Exception as e:  # noqa: BLE001 - a failed probe is retried
             last_error = e
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+    state = ""
+    if show is not None:
+        try:
+            state = f"; instead: {show()}"
+        except Exception as e:  # noqa: BLE001 - the timeout is the failure
+            state = f"; the state could not be read: {e}"
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error}){state}")

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compat"))
 from clients import ALL_CLIENTS, records_for  # noqa: E402
 
 from cluster import wait_for  # noqa: E402
-from test_replication import create_topic, fully_in_sync, partitions_of  # noqa: E402
+from test_replication import create_topic, partitions_of, wait_in_sync  # noqa: E402
 
 
 @pytest.mark.parametrize("client", ALL_CLIENTS, ids=lambda c: c.name)
@@ -42,6 +42,6 @@ def test_client_works_through_a_leader_failover(cluster, client):
     if acked is not None:
         assert all(a is not None for a in acked)
     cluster.node(leader).start()
-    wait_for("the node back in every ISR", lambda: fully_in_sync(cluster, topic), timeout=40)
+    wait_in_sync(cluster, topic, "the node back in every ISR", timeout=40)
     consumed = client.consume(bootstrap, topic, len(records), 3)
     assert sorted(c.value for c in consumed) == sorted(r.value for r in records)

@@ -11,7 +11,7 @@ import time
 from confluent_kafka import Producer
 
 from cluster import Cluster, wait_for
-from test_replication import assert_replicas_identical, create_topic, fully_in_sync, partitions_of, read_all
+from test_replication import assert_replicas_identical, create_topic, partitions_of, read_all, wait_in_sync
 
 
 def test_an_isolated_leader_acknowledges_no_acks_all_write(tmp_path):
@@ -65,7 +65,7 @@ def test_an_isolated_leader_acknowledges_no_acks_all_write(tmp_path):
         assert len(acked) == 200
 
         cluster.heal()
-        wait_for("the old leader back in sync", lambda: fully_in_sync(cluster, "split"), timeout=60)
+        wait_in_sync(cluster, "split", "the old leader back in sync", timeout=60)
         values = read_all(cluster, "split", 200)[0]
         missing = set(acked) - set(values)
         assert not missing, f"{len(missing)} acknowledged records lost"

@@ -34,12 +34,28 @@ def create_topic(cluster: Cluster, name: str, partitions: int, min_isr: int = 2)
     client = admin(cluster)  # the futures need their client alive
     futures = client.create_topics([NewTopic(name, partitions, 3, config={"min.insync.replicas": str(min_isr)})])
     futures[name].result(timeout=30)
-    wait_for(f"{name} fully in sync", lambda: fully_in_sync(cluster, name, partitions))
+    wait_in_sync(cluster, name, f"{name} fully in sync", count=partitions)
 
 
 def fully_in_sync(cluster: Cluster, topic: str, count: int = 0) -> bool:
     parts = partitions_of(cluster, topic)
     return (count == 0 or len(parts) == count) and all(p.leader >= 0 and len(p.isrs) == 3 for p in parts.values())
+
+
+def replicas_of(cluster: Cluster, topic: str) -> str:
+    """Leader, replicas and ISR of each partition, for a failure message."""
+    parts = partitions_of(cluster, topic)
+    return "; ".join(
+        f"{topic}-{i} leader {p.leader} replicas {p.replicas} isr {p.isrs}" for i, p in sorted(parts.items())
+    )
+
+
+def wait_in_sync(cluster: Cluster, topic: str, what: str, timeout: float = 30.0, count: int = 0) -> None:
+    """Waits until every partition of `topic` has a leader and all three
+    replicas in its ISR; a timeout says which did not."""
+    wait_for(
+        what, lambda: fully_in_sync(cluster, topic, count), timeout=timeout, show=lambda: replicas_of(cluster, topic)
+    )
 
 
 def read_all(cluster: Cluster, topic: str, expected: int, timeout: float = 60) -> dict[int, list[bytes]]:
@@ -108,7 +124,7 @@ def test_a_replicated_topic_is_written_to_every_replica(cluster):
     assert sum(len(v) for v in values.values()) == 3000
     # Every follower fetched everything: the ISR is whole, and once the
     # cluster stops each replica's segments are byte for byte the leader's.
-    wait_for("followers caught up", lambda: fully_in_sync(cluster, "replicated"))
+    wait_in_sync(cluster, "replicated", "followers caught up")
     time.sleep(1)
     cluster.stop()
     assert_replicas_identical(cluster, "replicated", 3)
@@ -189,7 +205,7 @@ def test_killing_leaders_ten_times_and_freezing_a_follower_loses_no_acknowledged
                 timeout=20,
             )
             victim.start()
-            wait_for("the killed node back in every ISR", lambda: fully_in_sync(cluster, topic), timeout=40)
+            wait_in_sync(cluster, topic, "the killed node back in every ISR", timeout=40)
             wait_for("writes going on", lambda: writer.total() > acked_before + 50, timeout=40)
         # A follower frozen past replica.lag.time.max.ms leaves the ISR
         # (and is fenced); writes go on with the others; it comes back.
@@ -206,7 +222,7 @@ def test_killing_leaders_ten_times_and_freezing_a_follower_loses_no_acknowledged
             wait_for("writes going on without it", lambda: writer.total() > acked_before + 50, timeout=40)
         finally:
             frozen.resume()
-        wait_for("the frozen follower back in every ISR", lambda: fully_in_sync(cluster, topic), timeout=40)
+        wait_in_sync(cluster, topic, "the frozen follower back in every ISR", timeout=40)
     finally:
         unsent = writer.stop()
     assert unsent == 0, f"{unsent} records never delivered"
@@ -220,7 +236,7 @@ def test_killing_leaders_ten_times_and_freezing_a_follower_loses_no_acknowledged
         missing = set(acked) - set(got)
         assert not missing, f"partition {partition}: {len(missing)} acknowledged records lost"
 
-    wait_for("followers caught up", lambda: fully_in_sync(cluster, topic))
+    wait_in_sync(cluster, topic, "followers caught up")
     time.sleep(1)
     cluster.stop()
     assert_replicas_identical(cluster, topic, partitions)
@@ -306,7 +322,7 @@ def test_a_paused_follower_leaves_the_isr_and_returns(cluster):
         assert producer.flush(30) == 0 and not errors, errors[:3]
     finally:
         follower.resume()
-    wait_for("the follower back in the ISR", lambda: fully_in_sync(cluster, "paused"), timeout=30)
+    wait_in_sync(cluster, "paused", "the follower back in the ISR", timeout=30)
 
 
 def test_a_killed_broker_is_fenced_at_once_and_a_paused_one_keeps_its_session(tmp_path):
@@ -331,7 +347,7 @@ def test_a_killed_broker_is_fenced_at_once_and_a_paused_one_keeps_its_session(tm
             assert partitions_of(cluster, "dead-or-slow")[0].leader == leader
         finally:
             node.resume()
-        wait_for("the leader heartbeating again", lambda: fully_in_sync(cluster, "dead-or-slow"), timeout=30)
+        wait_in_sync(cluster, "dead-or-slow", "the leader heartbeating again", timeout=30)
         node.kill()
         wait_for(
             "a new leader long before the session ends",
@@ -408,7 +424,7 @@ def test_acks_all_is_refused_below_min_insync_replicas_and_resumes(cluster):
         node.launch()
     for node in followers:
         node.wait_ready()
-    wait_for("the followers back in the ISR", lambda: fully_in_sync(cluster, "guarded"), timeout=40)
+    wait_in_sync(cluster, "guarded", "the followers back in the ISR", timeout=40)
     # The leader's shrink to itself commits only once the quorum is back,
     # so a restarted node may show the old full ISR before it commits and
     # the followers catch up again: a write then still meets the shrunk
@@ -457,7 +473,7 @@ def test_acks_all_answers_request_timed_out_when_a_follower_does_not_keep_up_in_
         assert outcome[0].code() == KafkaError.REQUEST_TIMED_OUT, outcome[0]
         # Timed out is not refused: the record is in the leader's log and
         # commits once the follower takes it.
-        wait_for("the follower caught up", lambda: fully_in_sync(cluster, "slow-follower"), timeout=30)
+        wait_in_sync(cluster, "slow-follower", "the follower caught up", timeout=30)
         assert read_all(cluster, "slow-follower", 1) == {0: [b"late"]}
     finally:
         cluster.stop()
@@ -607,7 +623,7 @@ def test_elect_leaders_moves_leadership_back_on_request(tmp_path):
         cluster.node(preferred).kill()
         wait_for("another leader", lambda: partitions_of(cluster, "elected")[0].leader not in (-1, preferred))
         cluster.node(preferred).start()
-        wait_for("the preferred replica in sync", lambda: fully_in_sync(cluster, "elected"), timeout=40)
+        wait_in_sync(cluster, "elected", "the preferred replica in sync", timeout=40)
         time.sleep(3)
         assert partitions_of(cluster, "elected")[0].leader != preferred, "no automatic rebalance"
         client = admin(cluster)

@@ -13,7 +13,7 @@ from kafka import KafkaAdminClient
 from kafka import TopicPartition as KpTopicPartition
 
 from cluster import Cluster, Node, free_ports, strom_binary, wait_for
-from test_replication import fully_in_sync, partitions_of, read_all
+from test_replication import partitions_of, read_all, wait_in_sync
 
 
 def test_a_one_node_data_dir_joins_a_cluster_with_everything_it_held(tmp_path):
@@ -86,7 +86,7 @@ def test_a_one_node_data_dir_joins_a_cluster_with_everything_it_held(tmp_path):
             assert set(admin.alter_partition_reassignments(moves).values()) == {None}
         finally:
             admin.close()
-        wait_for("three replicas in sync", lambda: fully_in_sync(cluster, "legacy", 2), timeout=40)
+        wait_in_sync(cluster, "legacy", "three replicas in sync", timeout=40, count=2)
         more = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "enable.idempotence": True})
         for i in range(100, 150):
             more.produce("legacy", value=str(i).encode(), partition=i % 2)
