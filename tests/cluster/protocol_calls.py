@@ -1,6 +1,7 @@
 """One Kafka request on its own connection, encoded and decoded by
 kafka-python's schema-driven protocol classes, for tests that assert
-fields no client library exposes (KIP-951's leader hints)."""
+fields no client library exposes (KIP-951's leader hints) or must reach
+exactly one broker (a client library finds the others in the metadata)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import uuid
 
 from kafka.protocol.consumer.fetch import FetchRequest, FetchResponse
 from kafka.protocol.metadata import MetadataRequest, MetadataResponse
+from kafka.protocol.producer.produce import ProduceRequest, ProduceResponse
+from kafka.record.memory_records import MemoryRecordsBuilder
 from wire import connect, frame, read_frame  # tests/compat's raw-socket helpers
 
 
@@ -53,3 +56,21 @@ def fetch(address: str, topic: str, topic_uuid: uuid.UUID, partition: int, versi
         rack_id="",
     )
     return call(address, request, FetchResponse, version)
+
+
+def produce(address: str, topic: str, partition: int, values: list[bytes], timeout_ms: int) -> int:
+    """One acks=all Produce of `values` (one batch) to the broker at
+    `address` only; the partition's error code in the answer."""
+    builder = MemoryRecordsBuilder(magic=2, compression_type=0, batch_size=1 << 20)
+    for value in values:
+        builder.append(timestamp=None, key=None, value=value)
+    builder.close()
+    data = ProduceRequest.TopicProduceData.PartitionProduceData(index=partition, records=builder.buffer())
+    request = ProduceRequest(
+        transactional_id=None,
+        acks=-1,
+        timeout_ms=timeout_ms,
+        topic_data=[ProduceRequest.TopicProduceData(name=topic, partition_data=[data])],
+    )
+    response = call(address, request, ProduceResponse, 9)
+    return response.responses[0].partition_responses[0].error_code

@@ -270,7 +270,7 @@ def wait_until(condition, what: str, members=(), timeout_s: float = WAIT_TIMEOUT
         time.sleep(0.1)
     state = "\n".join(
         f"  {m.name}: alive={m.alive()} assignment={sorted(m.assignment or [])} last events={m.events()[-3:]}\n"
-        f"  {m.name}'s log (last lines):\n{m.stderr_tail(1500)}"
+        f"  {m.name}'s log (last lines):\n{m.stderr_tail(4000)}"
         for m in members
     )
     raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}\n{state}")

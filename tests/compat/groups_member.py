@@ -153,6 +153,13 @@ class KafkaPythonMember:
         # test config's group.initial.rebalance.delay.ms=0 made it likely.
         self.consumer.partitions_for_topic(self.topic)
         self.consumer.subscribe(topics=[self.topic], listener=Listener())
+        # A member of this client still, rarely, stops after a rebalance
+        # the broker completed (it was the group's leader and logged
+        # "performing partition assignments", then nothing until the broker
+        # expired it): the coordinator's own account (need_rejoin, the join
+        # and sync futures) in the log tail the test shows is what tells
+        # where it stopped.
+        logging.getLogger("kafka.coordinator").setLevel(logging.DEBUG)
 
     def status(self) -> dict:
         metadata = self.consumer.group_metadata()
