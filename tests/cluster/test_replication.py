@@ -325,6 +325,48 @@ def test_a_paused_follower_leaves_the_isr_and_returns(cluster):
     wait_in_sync(cluster, "paused", "the follower back in the ISR", timeout=30)
 
 
+def test_a_follower_that_cannot_fetch_says_so_after_the_lag_time(tmp_path):
+    # A paused leader keeps its session (60 s) and its partitions, and
+    # holds its followers' fetches unanswered. Their fetch failures are
+    # routine during a leader change and logged at debug; one that lasts
+    # past replica.lag.time.max.ms gets a warning naming the partition,
+    # its leader and why.
+    cluster = Cluster(
+        tmp_path,
+        settings={"broker.session.timeout.ms": "60000", "replica.lag.time.max.ms": "1500"},
+    )
+    cluster.start()
+    try:
+        create_topic(cluster, "quiet-leader", 1)
+        leader = partitions_of(cluster, "quiet-leader")[0].leader
+        followers = [n for n in cluster.nodes if n.node_id != leader]
+        since = {n.node_id: n.log_sizes() for n in followers}
+
+        def warned(node) -> bool:
+            tail = node.log_tail(400, since=since[node.node_id])
+            return any(
+                "has not fetched from the leader" in line
+                and "topic=quiet-leader" in line
+                and f"leader={leader}" in line
+                and "the leader has not answered the" in line
+                for line in tail.splitlines()
+            )
+
+        node = cluster.node(leader)
+        node.pause()
+        try:
+            wait_for("both followers to warn", lambda: all(warned(n) for n in followers), timeout=15)
+        finally:
+            node.resume()
+        wait_in_sync(cluster, "quiet-leader", "the leader answering again", timeout=30)
+        # In sync again, the warnings stop.
+        since = {n.node_id: n.log_sizes() for n in followers}
+        time.sleep(3)
+        assert not any(warned(n) for n in followers), cluster.logs(20)
+    finally:
+        cluster.stop()
+
+
 def test_a_killed_broker_is_fenced_at_once_and_a_paused_one_keeps_its_session(tmp_path):
     # A session long enough that only the controller's probe of the dead
     # broker's cluster port can explain a fence within the test; a lag

@@ -55,6 +55,23 @@ impl LeaderEpochCache {
         true
     }
 
+    /// A follower append of a batch in `epoch` starting at `start_offset`.
+    /// The leader's log says `epoch` runs there, so an entry for a newer
+    /// epoch is stale (this replica began it as leader and never wrote in
+    /// it) and goes, as Kafka's `assign` drops it; unlike Kafka's, an entry
+    /// for `epoch` itself keeps its earlier start. Returns the number of
+    /// stale entries dropped and whether the cache changed.
+    pub fn follow(&mut self, epoch: i32, start_offset: i64) -> (usize, bool) {
+        if epoch < 0 {
+            return (0, false);
+        }
+        let before = self.entries.len();
+        self.entries.retain(|e| e.epoch <= epoch);
+        let dropped = before - self.entries.len();
+        let assigned = self.assign(epoch, start_offset);
+        (dropped, dropped > 0 || assigned)
+    }
+
     /// Kafka's `endOffsetFor`: `(epoch, end offset)` where the end offset is
     /// the start of the next higher epoch, or the log end offset for the
     /// latest epoch. `None` when the requested epoch is newer than any known

@@ -190,11 +190,19 @@ impl LogState {
     }
 
     /// The epoch cache learns that `epoch` starts at `start_offset` when
-    /// it is newer than its latest (as Kafka does on leader and follower
-    /// appends alike). Returns whether the cache changed.
+    /// it is newer than its latest (a leader append, whose epoch is never
+    /// older). Returns whether the cache changed.
     pub fn note_epoch(&mut self, epoch: i32, start_offset: i64) -> bool {
         let changed = self.is_new_epoch(epoch) && self.epochs.assign(epoch, start_offset);
         changed | std::mem::take(&mut self.epochs_unsaved)
+    }
+
+    /// The epoch cache learns from a replicated batch ([`LeaderEpochCache::follow`](crate::epoch_cache::LeaderEpochCache::follow)).
+    /// Returns the number of stale entries dropped and whether the cache
+    /// (or its checkpoint) has to be written.
+    pub(crate) fn note_replicated_epoch(&mut self, epoch: i32, start_offset: i64) -> (usize, bool) {
+        let (dropped, changed) = self.epochs.follow(epoch, start_offset);
+        (dropped, changed | std::mem::take(&mut self.epochs_unsaved))
     }
 
     /// Whether an append in `epoch` would start a leader epoch in the cache.

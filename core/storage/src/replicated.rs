@@ -85,7 +85,8 @@ impl Log {
     /// offset, and each batch after the end of the one before; gaps are
     /// allowed. Otherwise, or if a batch is malformed or fails its CRC,
     /// nothing is written. The epoch cache gains an entry for each batch
-    /// that carries a newer epoch than its latest, and producer state
+    /// that carries another epoch than its latest and drops newer ones
+    /// ([`LeaderEpochCache::follow`](crate::epoch_cache::LeaderEpochCache::follow)), and producer state
     /// mirrors the batches without sequence checks. Segments roll, indexes
     /// and recovery bookkeeping advance as for [`Log::append`]; call
     /// [`Log::wait_durable`] with `last_offset + 1` before telling the
@@ -141,7 +142,19 @@ impl Log {
         let mut epochs_changed = false;
         for batch in incoming {
             state.producers.record(batch);
-            epochs_changed |= state.note_epoch(batch.partition_leader_epoch, batch.base_offset);
+            let (stale, changed) =
+                state.note_replicated_epoch(batch.partition_leader_epoch, batch.base_offset);
+            epochs_changed |= changed;
+            if stale > 0 {
+                tracing::warn!(
+                    dir = %self.dir.display(),
+                    epoch = batch.partition_leader_epoch,
+                    base_offset = batch.base_offset,
+                    stale,
+                    "the leader's records go on in an older epoch than this replica's latest; \
+                     dropped the newer epochs, which no record of this log carries"
+                );
+            }
         }
         Ok(Replicated {
             outcome: AppendOutcome {

@@ -117,10 +117,10 @@ fn epochs_of_the_batches_fill_the_epoch_cache() {
     let outcome = log.append_replicated(&mut first).unwrap();
     assert_eq!((outcome.base_offset, outcome.last_offset), (0, 6));
     assert!(!outcome.duplicate);
-    // An older epoch than the latest adds nothing (Kafka's rule); a gap
-    // before a new epoch puts its start at its first batch.
+    // The latest epoch going on adds nothing; a gap before a new epoch
+    // puts its start at its first batch.
     let mut second = concat(&[
-        at(simple_batch(1, 1, 10), 7, 1),
+        at(simple_batch(1, 1, 10), 7, 2),
         at(simple_batch(4, 1, 10), 12, 5),
         at(simple_batch(1, 1, 10), 16, 5),
     ]);
@@ -142,7 +142,7 @@ fn epochs_of_the_batches_fill_the_epoch_cache() {
         .iter()
         .map(|b| i32::from_be_bytes(b.bytes[12..16].try_into().unwrap()))
         .collect();
-    assert_eq!(epochs, [0, 0, 2, 1, 5, 5]);
+    assert_eq!(epochs, [0, 0, 2, 2, 5, 5]);
     drop(log);
     let log = open(dir.path(), small_config());
     assert_eq!(log.epoch_entries(), expected);
@@ -517,4 +517,40 @@ fn a_leader_epoch_begun_at_the_log_end_goes_at_a_truncation_to_the_end() {
     log.truncate_to(100).unwrap();
     assert_eq!(log.epoch_entries(), vec![entry(6, 0), entry(7, 5)]);
     assert_eq!(log.log_end_offset(), 7);
+}
+
+#[test]
+fn a_newer_epoch_than_the_leaders_records_goes_when_they_arrive() {
+    // This replica began epoch 8 as leader (no record in it), and the
+    // leader's records in epoch 7 arrive without the truncation that
+    // drops epoch 8 first (the replica fetcher truncates; this is the
+    // log's own guard). Kept, epoch 8 would hide every later batch of
+    // epoch 7 from the cache, and this replica, once leader, would answer
+    // OffsetForLeaderEpoch(7) with the start of 8 instead of the end of 7.
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), small_config());
+    log.append_replicated(&mut at(simple_batch(5, 1, 10), 0, 6))
+        .unwrap();
+    log.append_replicated(&mut at(simple_batch(2, 1, 10), 5, 7))
+        .unwrap();
+    log.begin_leader_epoch(8).unwrap();
+    assert_eq!(log.latest_epoch(), Some(8));
+
+    log.append_replicated(&mut at(simple_batch(3, 1, 10), 7, 7))
+        .unwrap();
+    assert_eq!(log.epoch_entries(), vec![entry(6, 0), entry(7, 5)]);
+    assert_eq!(log.end_offset_for_epoch(7), Some((7, 10)));
+    assert_eq!(log.end_offset_for_epoch(8), None);
+    log.append_replicated(&mut at(simple_batch(1, 1, 10), 10, 9))
+        .unwrap();
+    let expected = vec![entry(6, 0), entry(7, 5), entry(9, 10)];
+    assert_eq!(log.epoch_entries(), expected);
+    assert_eq!(log.end_offset_for_epoch(8), Some((7, 10)));
+    drop(log);
+    let log = open(dir.path(), small_config());
+    assert_eq!(
+        log.epoch_entries(),
+        expected,
+        "the checkpoint says the same"
+    );
 }

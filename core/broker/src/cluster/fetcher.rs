@@ -31,6 +31,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsConnector;
 
+use super::stall::StallReport;
 use crate::error::PartitionError;
 use crate::partition::Partition;
 use crate::state::Broker;
@@ -88,7 +89,7 @@ pub async fn run(broker: Weak<Broker>, tls: Option<Arc<rustls::ClientConfig>>) {
 }
 
 /// The partitions this broker follows from `leader`, by topic and index.
-fn followed(broker: &Broker, leader: i32) -> BTreeMap<(String, i32), Arc<Partition>> {
+pub(super) fn followed(broker: &Broker, leader: i32) -> BTreeMap<(String, i32), Arc<Partition>> {
     broker
         .partitions
         .all()
@@ -102,6 +103,8 @@ fn followed(broker: &Broker, leader: i32) -> BTreeMap<(String, i32), Arc<Partiti
 async fn fetch_from(broker: Weak<Broker>, leader: i32, tls: Option<Arc<rustls::ClientConfig>>) {
     // The epoch each partition was last reconciled with the leader in.
     let mut reconciled: HashMap<(String, i32), i32> = HashMap::new();
+    let stalls = StallReport::default();
+    let _watcher = AbortOnDrop(tokio::spawn(stalls.clone().watch(broker.clone(), leader)));
     loop {
         let Some(b) = broker.upgrade() else {
             return;
@@ -112,23 +115,35 @@ async fn fetch_from(broker: Weak<Broker>, leader: i32, tls: Option<Arc<rustls::C
             .map(|info| (info.host.clone(), info.port));
         drop(b);
         let Some((host, port)) = endpoint else {
+            stalls.failed(format!("broker {leader} is not in the cluster's metadata"));
             tokio::time::sleep(RETRY).await;
             continue;
         };
-        match connect(&host, port, tls.as_ref()).await {
+        stalls.waiting_for(Some("connect"));
+        let connected = connect(&host, port, tls.as_ref()).await;
+        stalls.waiting_for(None);
+        match connected {
             Ok(stream) => {
                 let mut peer = Peer {
                     stream,
                     correlation: 0,
                 };
-                if let Err(e) = fetch_loop(&broker, leader, &mut peer, &mut reconciled).await {
+                let fetched =
+                    fetch_loop(&broker, leader, &mut peer, &mut reconciled, &stalls).await;
+                stalls.waiting_for(None);
+                if let Err(e) = fetched {
                     tracing::debug!(leader, "replica fetcher: {e}");
+                    stalls.failed(e);
                 }
             }
-            Err(e) if tls.is_some() => {
-                tracing::warn!(leader, %host, port, "replica fetcher cannot connect: {e}")
+            Err(e) => {
+                if tls.is_some() {
+                    tracing::warn!(leader, %host, port, "replica fetcher cannot connect: {e}")
+                } else {
+                    tracing::debug!(leader, %host, port, "replica fetcher cannot connect: {e}")
+                }
+                stalls.failed(format!("cannot connect to {host}:{port}: {e}"));
             }
-            Err(e) => tracing::debug!(leader, %host, port, "replica fetcher cannot connect: {e}"),
         }
         tokio::time::sleep(RETRY).await;
     }
@@ -139,6 +154,7 @@ async fn fetch_loop(
     leader: i32,
     peer: &mut Peer,
     reconciled: &mut HashMap<(String, i32), i32>,
+    stalls: &StallReport,
 ) -> Result<(), String> {
     loop {
         let Some(b) = broker.upgrade() else {
@@ -158,7 +174,18 @@ async fn fetch_loop(
             .map(|(_, p)| p)
             .collect();
         if !stale.is_empty() {
+            stalls.waiting_for(Some("OffsetForLeaderEpoch"));
             truncate_to_leader(peer, node_id, &stale, reconciled).await?;
+            stalls.waiting_for(None);
+            for p in &stale {
+                let key = (p.topic.clone(), p.index);
+                if reconciled.get(&key) != Some(&p.leadership().leader_epoch) {
+                    stalls.partition_failed(
+                        &key,
+                        "the leader's OffsetForLeaderEpoch answer did not settle where the logs agree",
+                    );
+                }
+            }
         }
         let fetchable: Vec<&Arc<Partition>> = partitions
             .iter()
@@ -170,8 +197,10 @@ async fn fetch_loop(
             continue;
         }
         let request = fetch_request(node_id, &settings, &fetchable);
-        let Response::Fetch(response) = peer.call(Request::Fetch(request), FETCH_VERSION).await?
-        else {
+        stalls.waiting_for(Some("Fetch"));
+        let answer = peer.call(Request::Fetch(request), FETCH_VERSION).await?;
+        stalls.waiting_for(None);
+        let Response::Fetch(response) = answer else {
             return Err("the leader answered Fetch with another API".into());
         };
         let mut refused = false;
@@ -188,9 +217,10 @@ async fn fetch_loop(
                     error_codes::NONE => {
                         let records = data.records.unwrap_or_default();
                         match append(partition, records, data.high_watermark, fetched_in).await {
-                            Ok(()) => {}
+                            Ok(()) => stalls.fetched(&key),
                             Err(Appended::Stale(e)) => {
                                 tracing::debug!(topic = %key.0, partition = key.1, "{e}");
+                                stalls.partition_failed(&key, e.to_string());
                                 reconciled.remove(&key);
                                 refused = true;
                             }
@@ -202,6 +232,10 @@ async fn fetch_loop(
                         // the leader's: reconcile again once metadata says
                         // who leads now.
                         tracing::debug!(topic = %key.0, partition = key.1, code, "replica fetch refused");
+                        stalls.partition_failed(
+                            &key,
+                            format!("the leader refused a fetch with error code {code}"),
+                        );
                         reconciled.remove(&key);
                         refused = true;
                     }
@@ -211,6 +245,15 @@ async fn fetch_loop(
         if refused {
             tokio::time::sleep(RETRY).await;
         }
+    }
+}
+
+/// Aborts the task when the fetcher that started it ends.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

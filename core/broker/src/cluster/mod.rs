@@ -15,6 +15,7 @@ pub mod placement;
 mod probe;
 pub mod records;
 pub mod requests;
+mod stall;
 
 use crate::quotas::QuotaChange;
 use std::future::Future;
