@@ -37,6 +37,13 @@ def create_topic(cluster: Cluster, name: str, partitions: int, min_isr: int = 2)
     wait_in_sync(cluster, name, f"{name} fully in sync", count=partitions)
 
 
+def new_topic_leader(cluster: Cluster, name: str) -> int:
+    """Creates a one-partition topic, in sync on all three nodes, and
+    returns its leader's node id."""
+    create_topic(cluster, name, 1)
+    return partitions_of(cluster, name)[0].leader
+
+
 def fully_in_sync(cluster: Cluster, topic: str, count: int = 0) -> bool:
     parts = partitions_of(cluster, topic)
     return (count == 0 or len(parts) == count) and all(p.leader >= 0 and len(p.isrs) == 3 for p in parts.values())
@@ -305,8 +312,7 @@ def test_a_broker_away_past_the_metadata_log_catches_up_from_a_snapshot(tmp_path
 
 
 def test_a_paused_follower_leaves_the_isr_and_returns(cluster):
-    create_topic(cluster, "paused", 1)
-    leader = partitions_of(cluster, "paused")[0].leader
+    leader = new_topic_leader(cluster, "paused")
     follower = next(n for n in cluster.nodes if n.node_id != leader)
     follower.pause()
     try:
@@ -337,8 +343,7 @@ def test_a_follower_that_cannot_fetch_says_so_after_the_lag_time(tmp_path):
     )
     cluster.start()
     try:
-        create_topic(cluster, "quiet-leader", 1)
-        leader = partitions_of(cluster, "quiet-leader")[0].leader
+        leader = new_topic_leader(cluster, "quiet-leader")
         followers = [n for n in cluster.nodes if n.node_id != leader]
         since = {n.node_id: n.log_sizes() for n in followers}
 
@@ -378,8 +383,7 @@ def test_a_killed_broker_is_fenced_at_once_and_a_paused_one_keeps_its_session(tm
     )
     cluster.start()
     try:
-        create_topic(cluster, "dead-or-slow", 1)
-        leader = partitions_of(cluster, "dead-or-slow")[0].leader
+        leader = new_topic_leader(cluster, "dead-or-slow")
         node = cluster.node(leader)
         node.pause()
         try:
@@ -603,8 +607,8 @@ def test_cluster_status_shows_the_quorum_and_partitions_needing_care(cluster):
 
     from cluster import strom_binary
 
-    create_topic(cluster, "watched", 1)
-    follower = next(n for n in cluster.nodes if n.node_id != partitions_of(cluster, "watched")[0].leader)
+    leader = new_topic_leader(cluster, "watched")
+    follower = next(n for n in cluster.nodes if n.node_id != leader)
     follower.kill()
     wait_for("the ISR to shrink", lambda: not fully_in_sync(cluster, "watched"), timeout=20)
 
