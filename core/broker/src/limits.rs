@@ -127,7 +127,7 @@ impl Pools {
 }
 
 /// Runs its closure when dropped.
-struct DropGuard<F: FnMut()>(F);
+pub(crate) struct DropGuard<F: FnMut()>(pub(crate) F);
 
 impl<F: FnMut()> Drop for DropGuard<F> {
     fn drop(&mut self) {

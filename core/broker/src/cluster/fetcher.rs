@@ -33,6 +33,7 @@ use tokio_rustls::TlsConnector;
 
 use super::stall::StallReport;
 use crate::error::PartitionError;
+use crate::limits::DropGuard;
 use crate::partition::Partition;
 use crate::state::Broker;
 
@@ -104,7 +105,9 @@ async fn fetch_from(broker: Weak<Broker>, leader: i32, tls: Option<Arc<rustls::C
     // The epoch each partition was last reconciled with the leader in.
     let mut reconciled: HashMap<(String, i32), i32> = HashMap::new();
     let stalls = StallReport::default();
-    let _watcher = AbortOnDrop(tokio::spawn(stalls.clone().watch(broker.clone(), leader)));
+    let watcher = tokio::spawn(stalls.clone().watch(broker.clone(), leader));
+    // The watcher ends with its fetcher, however the fetcher ends.
+    let _watcher = DropGuard(|| watcher.abort());
     loop {
         let Some(b) = broker.upgrade() else {
             return;
@@ -245,15 +248,6 @@ async fn fetch_loop(
         if refused {
             tokio::time::sleep(RETRY).await;
         }
-    }
-}
-
-/// Aborts the task when the fetcher that started it ends.
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
