@@ -7,10 +7,20 @@ mod common;
 
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
 use common::files::syncs_during;
 use common::*;
 use strom_storage::{FlushPolicy, Log, LogConfig};
+
+/// The sync counter is process-wide and the tests of one file run on
+/// threads side by side: each test holds this for its whole run, so no
+/// other test's syncs land in its count (one CI run counted 2 where 0
+/// were due).
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn config(flush: FlushPolicy) -> LogConfig {
     LogConfig {
@@ -42,6 +52,7 @@ fn reopen_counting_syncs(dir: &Path, flush: FlushPolicy) -> (Log, u64) {
 
 #[test]
 fn a_page_cache_log_reopens_after_a_crash_without_syncing_its_active_segment() {
+    let _turn = one_at_a_time();
     // The fsync policy syncs what it recovered at the open (its
     // acknowledgements promised that much): the counter sees the syncs.
     let dir = tempfile::tempdir().unwrap();
@@ -81,6 +92,7 @@ fn a_page_cache_log_reopens_after_a_crash_without_syncing_its_active_segment() {
 /// write, with what follows it (its data may never have reached the disk).
 #[test]
 fn a_second_crash_checks_the_unsynced_recovered_segment_again() {
+    let _turn = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let (written, active_base) = killed_log(dir.path(), FlushPolicy::PageCache, 40);
     let log = open(dir.path(), config(FlushPolicy::PageCache));
@@ -120,6 +132,7 @@ fn a_second_crash_checks_the_unsynced_recovered_segment_again() {
 /// was synced before the point moved and is not synced again.
 #[test]
 fn an_unclean_open_syncs_the_sealed_segments_past_the_recovery_point_only() {
+    let _turn = one_at_a_time();
     for flush in [FlushPolicy::PageCache, FlushPolicy::Fsync] {
         let dir = tempfile::tempdir().unwrap();
         let (written, _) = killed_log(dir.path(), flush, 40);
